@@ -1,0 +1,134 @@
+// The error hierarchy of the whole library. Every error thrown by `ipvs` is an IpvsError; the layers
+// above add their own subclasses (validation in src/ipvs). Kernel refusals keep the errno, its name,
+// the operation, and the kernel's extended-ack text, so a person and a program can both act on them.
+
+import { constants as osConstants } from 'node:os';
+
+const errnoNames = new Map<number, string>();
+for (const [name, value] of Object.entries(osConstants.errno)) {
+  if (!errnoNames.has(value)) errnoNames.set(value, name);
+}
+// Linux aliases that os.constants lists first under another name.
+errnoNames.set(95, 'EOPNOTSUPP');
+errnoNames.set(11, 'EAGAIN');
+errnoNames.set(35, 'EDEADLK');
+
+/** The symbolic name of a positive errno value, e.g. 17 -> 'EEXIST'. */
+export function errnoName(errno: number): string {
+  return errnoNames.get(Math.abs(errno)) ?? `E${Math.abs(errno)}`;
+}
+
+/** The positive errno value of a symbolic name, e.g. 'ESRCH' -> 3. */
+export function errnoValue(name: string): number {
+  const value = (osConstants.errno as Record<string, number>)[name];
+  if (value === undefined) throw new Error(`unknown errno name ${name}`);
+  return value;
+}
+
+export class IpvsError extends Error {
+  /** A stable machine-readable code: an errno name (EEXIST, ...) or a library code (EVALIDATION, ...). */
+  readonly code: string;
+  constructor(message: string, code: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'IpvsError';
+    this.code = code;
+  }
+}
+
+/** Bytes that do not form a valid netlink message or attribute. Never a crash, always this. */
+export class DecodeError extends IpvsError {
+  /** Byte offset at which the problem was found, relative to the buffer being decoded. */
+  readonly offset: number;
+  constructor(message: string, offset: number) {
+    super(`malformed netlink data at byte ${offset}: ${message}`, 'EDECODE');
+    this.name = 'DecodeError';
+    this.offset = offset;
+  }
+}
+
+export interface KernelErrorDetails {
+  /** Positive errno value. */
+  errno: number;
+  /** The operation that was refused, e.g. 'IPVS_CMD_NEW_SERVICE' or 'add service'. */
+  operation: string;
+  /** What the operation was about, e.g. 'tcp 192.168.1.110:80'. */
+  object?: string | undefined;
+  /** The kernel's extended-ack message (NLMSGERR_ATTR_MSG), when it sent one. */
+  extack?: string | undefined;
+  /** Offset of the offending attribute in the request (NLMSGERR_ATTR_OFFS). */
+  extackOffset?: number | undefined;
+  /** Sequence number of the refused request. */
+  seq?: number | undefined;
+  /** The sentence to show; a generic one is built when absent. */
+  message?: string | undefined;
+}
+
+const generalAdvice: Record<string, string> = {
+  EPERM: 'the operation needs CAP_NET_ADMIN: run as root or grant the capability',
+  EACCES: 'the operation needs CAP_NET_ADMIN: run as root or grant the capability',
+};
+
+/** The kernel refused a request (an NLMSG_ERROR with a negative errno). */
+export class KernelError extends IpvsError {
+  readonly errno: number;
+  readonly operation: string;
+  readonly object: string | undefined;
+  readonly extack: string | undefined;
+  readonly extackOffset: number | undefined;
+  readonly seq: number | undefined;
+  constructor(details: KernelErrorDetails) {
+    const code = errnoName(details.errno);
+    const about = details.object ? ` ${details.object}` : '';
+    const advice = generalAdvice[code];
+    const base = details.message ?? (advice ? `${details.operation}${about}: ${advice}` : `${details.operation}${about} failed`);
+    const extack = details.extack ? ` (kernel: ${details.extack})` : '';
+    super(`${base} [${code}]${extack}`, code);
+    this.name = 'KernelError';
+    this.errno = details.errno;
+    this.operation = details.operation;
+    this.object = details.object;
+    this.extack = details.extack;
+    this.extackOffset = details.extackOffset;
+    this.seq = details.seq;
+  }
+}
+
+/** A generic-netlink family the kernel does not have (nlctrl answered ENOENT). */
+export class FamilyNotFoundError extends IpvsError {
+  readonly family: string;
+  constructor(family: string, hint?: string) {
+    super(`generic netlink family "${family}" not found${hint ? `: ${hint}` : ''}`, 'ENOFAMILY');
+    this.name = 'FamilyNotFoundError';
+    this.family = family;
+  }
+}
+
+export class TimeoutError extends IpvsError {
+  constructor(operation: string, ms: number) {
+    super(`${operation}: no answer from the kernel within ${ms} ms`, 'ETIMEDOUT');
+    this.name = 'TimeoutError';
+  }
+}
+
+export class AbortError extends IpvsError {
+  constructor(operation: string, options?: { cause?: unknown }) {
+    super(`${operation}: aborted`, 'ABORT_ERR', options);
+    this.name = 'AbortError';
+  }
+}
+
+/** The socket was closed while a request was waiting, or a request was made after close(). */
+export class ClosedError extends IpvsError {
+  constructor(operation: string) {
+    super(`${operation}: the netlink socket is closed`, 'ECLOSED');
+    this.name = 'ClosedError';
+  }
+}
+
+/** A dump changed while it was being read (NLM_F_DUMP_INTR); the caller may retry. */
+export class DumpInterruptedError extends IpvsError {
+  constructor(operation: string) {
+    super(`${operation}: the table changed during the dump (NLM_F_DUMP_INTR); retry`, 'EDUMPINTR');
+    this.name = 'DumpInterruptedError';
+  }
+}

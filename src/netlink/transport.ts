@@ -1,0 +1,33 @@
+// The one seam between the request engine and a kernel. A transport moves whole datagrams: the engine
+// writes one buffer (which may hold many netlink messages, the kernel handles each and answers each),
+// and the transport hands back every datagram the kernel (or the fake kernel) sends. Sequence
+// matching, timeouts and dumps live in the engine, above this seam, so the kernel socket and the fake
+// behave identically from there up.
+
+export interface TransportReceiver {
+  /** One datagram from the kernel; it may hold several netlink messages. */
+  datagram(data: Buffer): void;
+  /**
+   * An error on the socket. `fatal` errors end the transport; others (e.g. ENOBUFS, replies dropped
+   * because the receive buffer overflowed) are reported and the transport keeps working.
+   */
+  error(err: Error & { code?: string }, fatal: boolean): void;
+}
+
+export interface Transport {
+  /** The netlink port id of this end (nlmsg_pid in requests). */
+  readonly portId: number;
+  /** The receive buffer size in bytes, used to size pipelined batches so no reply is dropped. */
+  readonly receiveBufferSize: number;
+  /** Set the single receiver. Called once by the engine before the first send. */
+  attach(receiver: TransportReceiver): void;
+  /** Write one datagram. Resolves when it is handed to the kernel. */
+  send(datagram: Uint8Array): Promise<void>;
+  /**
+   * Keep the process alive while `busy` (requests are waiting), let it exit when idle, so a script
+   * that forgets close() does not hang. Optional: transports with nothing to hold omit it.
+   */
+  hold?(busy: boolean): void;
+  /** Release the socket. Idempotent. */
+  close(): Promise<void>;
+}

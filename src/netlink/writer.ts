@@ -1,0 +1,173 @@
+// The netlink message writer: one growable buffer into which whole messages (nlmsghdr, genlmsghdr,
+// attributes, nested attributes) are appended, with lengths back-patched once each body is written.
+// Several messages can be written back to back so a batch goes to the kernel in one write.
+// Each writer is owned by one caller; nothing here is shared at module level.
+
+import { NLA_ALIGNTO, NLA_F_NESTED, NLA_HDRLEN, NLMSG_HDRLEN, GENL_HDRLEN } from './constants.js';
+
+const align4 = (n: number): number => (n + NLA_ALIGNTO - 1) & ~(NLA_ALIGNTO - 1);
+
+export class MessageWriter {
+  private buf: Buffer;
+  private pos = 0;
+  /** Offsets of the headers whose length is still open (messages and nested attributes). */
+  private readonly open: number[] = [];
+
+  constructor(initialSize = 512) {
+    this.buf = Buffer.alloc(initialSize);
+  }
+
+  get length(): number {
+    return this.pos;
+  }
+
+  private reserve(n: number): void {
+    const need = this.pos + n;
+    if (need <= this.buf.length) return;
+    let size = this.buf.length;
+    while (size < need) size = Math.ceil(size * 1.5) + 16;
+    const next = Buffer.alloc(size);
+    this.buf.copy(next, 0, 0, this.pos);
+    this.buf = next;
+  }
+
+  /** Start a netlink message; close it with {@link endMessage}. Returns the message's offset. */
+  beginMessage(type: number, flags: number, seq: number, portId: number): number {
+    this.reserve(NLMSG_HDRLEN);
+    const at = this.pos;
+    this.buf.writeUInt32LE(0, at);
+    this.buf.writeUInt16LE(type, at + 4);
+    this.buf.writeUInt16LE(flags, at + 6);
+    this.buf.writeUInt32LE(seq >>> 0, at + 8);
+    this.buf.writeUInt32LE(portId >>> 0, at + 12);
+    this.pos += NLMSG_HDRLEN;
+    this.open.push(at);
+    return at;
+  }
+
+  endMessage(): void {
+    const at = this.open.pop();
+    if (at === undefined) throw new Error('endMessage without beginMessage');
+    this.buf.writeUInt32LE(this.pos - at, at);
+  }
+
+  /** The generic-netlink header: command, version, reserved. */
+  genlHeader(cmd: number, version: number): void {
+    this.reserve(GENL_HDRLEN);
+    this.buf.writeUInt8(cmd, this.pos);
+    this.buf.writeUInt8(version, this.pos + 1);
+    this.buf.writeUInt16LE(0, this.pos + 2);
+    this.pos += GENL_HDRLEN;
+  }
+
+  /** Raw bytes inside the current message body (e.g. an nlmsgerr payload), padded to 4 bytes. */
+  raw(data: Uint8Array): void {
+    const padded = align4(data.length);
+    this.reserve(padded);
+    this.buf.set(data, this.pos);
+    this.buf.fill(0, this.pos + data.length, this.pos + padded);
+    this.pos += padded;
+  }
+
+  private attrHeader(type: number, payloadLength: number): number {
+    const total = NLA_HDRLEN + payloadLength;
+    this.reserve(align4(total));
+    const at = this.pos;
+    this.buf.writeUInt16LE(total, at);
+    this.buf.writeUInt16LE(type, at + 2);
+    this.pos += NLA_HDRLEN;
+    return at;
+  }
+
+  private padTo4(): void {
+    const padded = align4(this.pos);
+    if (padded !== this.pos) {
+      this.buf.fill(0, this.pos, padded);
+      this.pos = padded;
+    }
+  }
+
+  u8(type: number, value: number): void {
+    this.attrHeader(type, 1);
+    this.buf.writeUInt8(value, this.pos);
+    this.pos += 1;
+    this.padTo4();
+  }
+
+  u16(type: number, value: number): void {
+    this.attrHeader(type, 2);
+    this.buf.writeUInt16LE(value, this.pos);
+    this.pos += 2;
+    this.padTo4();
+  }
+
+  /** A 16-bit value in network byte order (ports). */
+  u16be(type: number, value: number): void {
+    this.attrHeader(type, 2);
+    this.buf.writeUInt16BE(value, this.pos);
+    this.pos += 2;
+    this.padTo4();
+  }
+
+  u32(type: number, value: number): void {
+    this.attrHeader(type, 4);
+    this.buf.writeUInt32LE(value >>> 0, this.pos);
+    this.pos += 4;
+  }
+
+  /** A 32-bit value in network byte order (IPv4 netmasks). */
+  u32be(type: number, value: number): void {
+    this.attrHeader(type, 4);
+    this.buf.writeUInt32BE(value >>> 0, this.pos);
+    this.pos += 4;
+  }
+
+  u64(type: number, value: bigint): void {
+    this.attrHeader(type, 8);
+    this.buf.writeBigUInt64LE(value, this.pos);
+    this.pos += 8;
+  }
+
+  /** A NUL-terminated string, as the kernel's NLA_NUL_STRING/NLA_STRING policies expect. */
+  string(type: number, value: string): void {
+    const len = Buffer.byteLength(value, 'utf8');
+    this.attrHeader(type, len + 1);
+    this.buf.write(value, this.pos, 'utf8');
+    this.buf.writeUInt8(0, this.pos + len);
+    this.pos += len + 1;
+    this.padTo4();
+  }
+
+  bytes(type: number, value: Uint8Array): void {
+    this.attrHeader(type, value.length);
+    this.buf.set(value, this.pos);
+    this.pos += value.length;
+    this.padTo4();
+  }
+
+  flag(type: number): void {
+    this.attrHeader(type, 0);
+  }
+
+  /**
+   * A nested attribute whose body is written by `body`. Requests set NLA_F_NESTED (the kernel's IPVS
+   * parser accepts both); the kernel's own IPVS replies do not, so the fake kernel passes `false`.
+   */
+  nested(type: number, body: (w: this) => void, markNested = true): void {
+    const at = this.attrHeader(markNested ? type | NLA_F_NESTED : type, 0);
+    body(this);
+    this.buf.writeUInt16LE(this.pos - at, at);
+  }
+
+  /** Copy of everything written so far. */
+  toBuffer(): Buffer {
+    if (this.open.length !== 0) throw new Error('toBuffer with an unfinished message');
+    return Buffer.from(this.buf.subarray(0, this.pos));
+  }
+
+  /** Forget the contents but keep the allocated buffer. */
+  reset(): void {
+    this.pos = 0;
+    this.open.length = 0;
+  }
+}

@@ -3,6 +3,7 @@
 // machine without libc (or in the fake-kernel-only tests) costs nothing.
 
 import { createRequire } from 'node:module';
+import { constants as osConstants } from 'node:os';
 
 type KoffiFn = (...args: unknown[]) => number;
 
@@ -39,13 +40,22 @@ function load(): Libc {
   return libc;
 }
 
+function errnoCode(errno: number): string {
+  for (const [name, value] of Object.entries(osConstants.errno)) if (value === errno) return name;
+  return `E${errno}`;
+}
+
 export class LibcError extends Error {
   readonly errno: number;
+  /** The errno's symbolic name, e.g. 'ENOENT', as Node's own system errors carry it. */
+  readonly code: string;
   readonly syscall: string;
-  constructor(syscall: string, errno: number, detail: string) {
-    super(`${syscall}(${detail}) failed with errno ${errno}`);
+  constructor(syscall: string, errno: number, detail: string, message?: string) {
+    const code = errnoCode(errno);
+    super(message ?? `${syscall}(${detail}) failed: ${code} (errno ${errno})`);
     this.name = 'LibcError';
     this.errno = errno;
+    this.code = code;
     this.syscall = syscall;
   }
 }
@@ -84,6 +94,15 @@ export function getIntSockopt(fd: number, level: number, name: number): number {
   const len = [4];
   if (c.getsockopt(fd, level, name, buf, len) !== 0) throw new LibcError('getsockopt', c.errno(), `${level}, ${name}`);
   return buf.readInt32LE(0);
+}
+
+/** A getsockopt value of up to `size` bytes (e.g. SO_MEMINFO's array of u32 counters). */
+export function getSockoptBytes(fd: number, level: number, name: number, size: number): Buffer {
+  const c = load();
+  const buf = Buffer.alloc(size);
+  const len = [size];
+  if (c.getsockopt(fd, level, name, buf, len) !== 0) throw new LibcError('getsockopt', c.errno(), `${level}, ${name}`);
+  return buf.subarray(0, Math.min(size, len[0] ?? size));
 }
 
 /** The (family, netlink port id) of a socket; family is 16 (AF_NETLINK) for netlink sockets. */

@@ -61,20 +61,41 @@ export interface ErrorPayload {
 export function parseErrorPayload(msg: NetlinkMessage): ErrorPayload {
   const p = msg.payload;
   if (p.length < 4) throw new DecodeError('truncated NLMSG_ERROR', 0);
-  const error = p.readInt32LE(0);
-  const out: ErrorPayload = { errno: -error };
+  // `error` is 0 or a negative errno; Math.abs keeps a (malformed) positive one usable and avoids -0.
+  const out: ErrorPayload = { errno: Math.abs(p.readInt32LE(0)) };
   if ((msg.flags & NLM_F_ACK_TLVS) !== 0 && p.length >= 4 + NLMSG_HDRLEN) {
+    // The echoed request: only its header when capped, else all of it (nlmsg_len, 4-byte aligned).
     const origLen = p.readUInt32LE(4);
-    const tlvStart = (msg.flags & NLM_F_CAPPED) !== 0 ? 4 + NLMSG_HDRLEN : 4 + ((origLen + 3) & ~3);
-    if (tlvStart <= p.length) {
-      const tlvs = Attributes.parse(p.subarray(tlvStart));
-      const text = tlvs.string(NLMSGERR_ATTR_MSG);
-      const offs = tlvs.u32(NLMSGERR_ATTR_OFFS);
-      if (text !== undefined && text !== '') out.extack = text;
-      if (offs !== undefined) out.extackOffset = offs;
-    }
+    const echoed = (msg.flags & NLM_F_CAPPED) !== 0 ? NLMSG_HDRLEN : Math.max(NLMSG_HDRLEN, origLen + 3 - ((origLen + 3) % 4));
+    readExtack(p, 4 + echoed, out);
   }
   return out;
+}
+
+/**
+ * The NLMSG_DONE that ends a dump: an int (0 or a negative errno) and, with NLM_F_ACK_TLVS, the
+ * extended-ack TLVs right after it. A DONE shorter than the int (old kernels) means success.
+ */
+export function parseDonePayload(msg: NetlinkMessage): ErrorPayload {
+  const p = msg.payload;
+  if (p.length < 4) return { errno: 0 };
+  const out: ErrorPayload = { errno: Math.abs(p.readInt32LE(0)) };
+  if ((msg.flags & NLM_F_ACK_TLVS) !== 0) readExtack(p, 4, out);
+  return out;
+}
+
+/** The extended-ack TLVs from `start` on. They only explain an errno, so malformed ones are ignored. */
+function readExtack(p: Buffer, start: number, out: ErrorPayload): void {
+  if (start >= p.length) return;
+  try {
+    const tlvs = Attributes.parse(p.subarray(start));
+    const text = tlvs.string(NLMSGERR_ATTR_MSG);
+    const offs = tlvs.u32(NLMSGERR_ATTR_OFFS);
+    if (text !== undefined && text !== '') out.extack = text;
+    if (offs !== undefined) out.extackOffset = offs;
+  } catch (err) {
+    if (!(err instanceof DecodeError)) throw err;
+  }
 }
 
 type Pending = AckPending | DumpPending;
@@ -98,11 +119,11 @@ interface DumpPending extends PendingBase {
   kind: 'dump';
   queue: NetlinkMessage[];
   interrupted: boolean;
+  /** No more messages will be queued: DONE/ERROR arrived, it failed, or the consumer stopped. */
   done: boolean;
-  /** The consumer stopped early: swallow the rest until DONE. */
-  discarding: boolean;
   failure: Error | undefined;
-  wake: (() => void) | undefined;
+  /** Consumers waiting in next(); normally at most one. */
+  waiters: (() => void)[];
 }
 
 export class NetlinkConnection {
@@ -148,7 +169,7 @@ export class NetlinkConnection {
 
   private checkOpen(label: RequestLabel): void {
     if (this.closed) throw new ClosedError(label.operation);
-    if (this.fatal) throw this.fatal;
+    if (this.fatal) throw toIpvsError(this.fatal, label);
   }
 
   /** Send one request and wait for its ACK; resolves with any data replies that came before it. */
@@ -178,7 +199,14 @@ export class NetlinkConnection {
     const entries: AckPending[] = [];
     for (const req of reqs) {
       const seq = this.nextSeq();
-      this.encode(w, req, seq, false);
+      try {
+        this.encode(w, req, seq, false);
+      } catch (err) {
+        // A body that cannot be encoded (e.g. a value out of range) fails the whole batch before
+        // anything is sent, as promises rather than a synchronous throw.
+        w.reset();
+        return reqs.map(() => Promise.reject(err));
+      }
       promises.push(
         new Promise<NetlinkMessage[]>((resolve, reject) => {
           const entry: AckPending = {
@@ -190,10 +218,8 @@ export class NetlinkConnection {
       );
     }
     const datagram = w.toBuffer();
-    for (const entry of entries) this.register(entry, options);
-    this.transport.send(datagram).catch((err: unknown) => {
-      for (const entry of entries) this.fail(entry, wrapSendError(err, entry.label));
-    });
+    this.register(entries, options);
+    this.send(datagram, entries);
     return promises;
   }
 
@@ -219,11 +245,10 @@ export class NetlinkConnection {
       const datagram = w.toBuffer();
       entry = {
         kind: 'dump', seq, label: req.label, mapError: req.mapError, timer: undefined, detachAbort: undefined,
-        queue: [], interrupted: false, done: false, discarding: false, failure: undefined, wake: undefined,
+        queue: [], interrupted: false, done: false, failure: undefined, waiters: [],
       };
-      const e = entry;
-      this.register(e, options);
-      this.transport.send(datagram).catch((err: unknown) => this.fail(e, wrapSendError(err, e.label)));
+      this.register([entry], options);
+      this.send(datagram, [entry]);
     } catch (err) {
       startError = options.signal?.aborted && !(err instanceof IpvsError) ? new AbortError(req.label.operation, { cause: err }) : err;
     }
@@ -234,18 +259,23 @@ export class NetlinkConnection {
         for (;;) {
           const msg = e.queue.shift();
           if (msg !== undefined) return { value: msg, done: false };
-          if (e.failure) throw e.failure;
+          if (e.failure) {
+            const failure = e.failure;
+            e.failure = undefined; // thrown once; the iterator is finished afterwards
+            throw failure;
+          }
           if (e.done) return { value: undefined, done: true };
-          await new Promise<void>((resolve) => {
-            e.wake = resolve;
-          });
+          await new Promise<void>((resolve) => e.waiters.push(resolve));
         }
       },
       return: async (): Promise<IteratorResult<NetlinkMessage>> => {
+        // The consumer stopped early: forget the request now, so the rest of the dump (which the
+        // kernel still sends) finds no entry and is dropped, and nothing stays pending.
         const e = entry;
-        if (e && !e.done && !e.failure) {
-          e.discarding = true;
+        if (e) {
           e.queue.length = 0;
+          e.failure = undefined;
+          this.finish(e);
         }
         return { value: undefined, done: true };
       },
@@ -253,24 +283,56 @@ export class NetlinkConnection {
     return it;
   }
 
-  private register(entry: Pending, options: RequestOptions): void {
-    this.pending.set(entry.seq, entry);
-    if (this.pending.size === 1) this.transport.hold?.(true);
+  private register(entries: readonly Pending[], options: RequestOptions): void {
     const ms = options.timeoutMs ?? this.timeoutMs;
-    if (ms > 0) {
-      entry.timer = setTimeout(() => this.fail(entry, new TimeoutError(entry.label.operation, ms)), ms);
-      entry.timer.unref?.();
+    for (const entry of entries) {
+      this.pending.set(entry.seq, entry);
+      if (this.pending.size === 1) this.transport.hold?.(true);
+      if (ms > 0) {
+        entry.timer = setTimeout(() => this.fail(entry, new TimeoutError(entry.label.operation, ms)), ms);
+        entry.timer.unref?.();
+      }
     }
     const signal = options.signal;
     if (signal) {
-      const onAbort = (): void => this.fail(entry, new AbortError(entry.label.operation, { cause: signal.reason }));
+      // One listener per batch, not per request: a big batch would otherwise trip Node's
+      // MaxListenersExceededWarning on the signal. It is removed when the last request settles.
+      let remaining = entries.length;
+      const onAbort = (): void => {
+        for (const entry of entries) this.fail(entry, new AbortError(entry.label.operation, { cause: signal.reason }));
+      };
       signal.addEventListener('abort', onAbort, { once: true });
-      entry.detachAbort = () => signal.removeEventListener('abort', onAbort);
+      const detach = (): void => {
+        if (--remaining === 0) signal.removeEventListener('abort', onAbort);
+      };
+      for (const entry of entries) entry.detachAbort = detach;
     }
   }
 
   private forget(seq: number): void {
     if (this.pending.delete(seq) && this.pending.size === 0) this.transport.hold?.(false);
+  }
+
+  /** Hand a datagram to the transport; a send that fails (or throws) fails its requests. */
+  private send(datagram: Buffer, entries: readonly Pending[]): void {
+    let sent: Promise<void>;
+    try {
+      sent = this.transport.send(datagram);
+    } catch (err) {
+      sent = Promise.reject(err);
+    }
+    sent.catch((err: unknown) => {
+      for (const entry of entries) this.fail(entry, wrapSendError(err, entry.label));
+    });
+  }
+
+  /** A dump receives nothing more: stop its timer, forget its seq (late parts are then dropped), wake it. */
+  private finish(entry: DumpPending): void {
+    this.settle(entry);
+    if (this.pending.get(entry.seq) === entry) this.forget(entry.seq);
+    entry.done = true;
+    const waiters = entry.waiters.splice(0);
+    for (const wake of waiters) wake();
   }
 
   private settle(entry: Pending): void {
@@ -280,22 +342,20 @@ export class NetlinkConnection {
     entry.detachAbort = undefined;
   }
 
-  /** End a request with an error. A failed dump keeps its seq registered so late parts are dropped. */
+  /**
+   * End a request with an error. Its seq is forgotten at once: sequence numbers are never reused
+   * while a reply could still come, so late parts and acks find no entry and are dropped.
+   */
   private fail(entry: Pending, err: Error): void {
     if (this.pending.get(entry.seq) !== entry) return;
-    this.settle(entry);
     if (entry.kind === 'ack') {
+      this.settle(entry);
       this.forget(entry.seq);
       entry.reject(err);
     } else {
-      if (entry.done) return;
-      entry.failure = err;
-      entry.discarding = true;
       entry.queue.length = 0;
-      entry.wake?.();
-      entry.wake = undefined;
-      // Remove once the kernel would have finished; late parts before that are ignored.
-      if (err instanceof TimeoutError || err instanceof AbortError || err instanceof ClosedError) this.forget(entry.seq);
+      entry.failure = err;
+      this.finish(entry);
     }
   }
 
@@ -341,42 +401,30 @@ export class NetlinkConnection {
       else entry.reject(this.kernelError(entry, payload));
       return;
     }
-    if (msg.type === NLMSG_NOOP || msg.type === NLMSG_OVERRUN) return;
+    // DONE can close a multi-part answer to a non-dump request; the ACK after it settles the request.
+    if (msg.type === NLMSG_NOOP || msg.type === NLMSG_OVERRUN || msg.type === NLMSG_DONE) return;
     entry.replies.push(msg);
   }
 
   private onDumpMessage(entry: DumpPending, msg: NetlinkMessage): void {
     if ((msg.flags & NLM_F_DUMP_INTR) !== 0) entry.interrupted = true;
     if (msg.type === NLMSG_DONE || msg.type === NLMSG_ERROR) {
-      this.settle(entry);
-      this.forget(entry.seq);
-      const errno = msg.type === NLMSG_ERROR ? parseErrorPayload(msg).errno : doneErrno(msg);
-      if (!entry.discarding && !entry.failure) {
-        if (errno !== 0) {
-          entry.failure = this.kernelError(entry, msg.type === NLMSG_ERROR ? parseErrorPayload(msg) : { errno });
-        } else if (entry.interrupted) {
-          entry.failure = new DumpInterruptedError(entry.label.operation);
-        }
-      }
-      entry.done = true;
-      entry.wake?.();
-      entry.wake = undefined;
+      const payload = msg.type === NLMSG_ERROR ? parseErrorPayload(msg) : parseDonePayload(msg);
+      if (payload.errno !== 0) entry.failure = this.kernelError(entry, payload);
+      else if (entry.interrupted) entry.failure = new DumpInterruptedError(entry.label.operation);
+      this.finish(entry);
       return;
     }
     if (msg.type === NLMSG_NOOP || msg.type === NLMSG_OVERRUN) return;
-    if (entry.discarding) return;
     entry.queue.push(msg);
-    entry.wake?.();
-    entry.wake = undefined;
+    const waiters = entry.waiters.splice(0);
+    for (const wake of waiters) wake();
   }
 
   private onTransportError(err: Error & { code?: string }, fatal: boolean): void {
     if (fatal) this.fatal = err;
     // ENOBUFS: replies were dropped; we cannot know whose, so every waiting request fails with it.
-    for (const entry of [...this.pending.values()]) {
-      if (entry.kind === 'dump' && entry.discarding) continue;
-      this.fail(entry, toIpvsError(err, entry.label));
-    }
+    for (const entry of [...this.pending.values()]) this.fail(entry, toIpvsError(err, entry.label));
   }
 
   /** Fail everything in flight with ClosedError and release the transport. Idempotent. */
@@ -387,12 +435,6 @@ export class NetlinkConnection {
     this.pending.clear();
     await this.transport.close();
   }
-}
-
-function doneErrno(msg: NetlinkMessage): number {
-  // NLMSG_DONE carries an int: 0, or a negative errno when the dump itself failed.
-  if (msg.payload.length < 4) return 0;
-  return -msg.payload.readInt32LE(0);
 }
 
 function toIpvsError(err: Error & { code?: string; errno?: number }, label: RequestLabel): Error {

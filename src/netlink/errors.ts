@@ -39,10 +39,13 @@ export class IpvsError extends Error {
 export class DecodeError extends IpvsError {
   /** Byte offset at which the problem was found, relative to the buffer being decoded. */
   readonly offset: number;
+  /** What was wrong, without the offset prefix (lets an outer decoder re-wrap it with context). */
+  readonly reason: string;
   constructor(message: string, offset: number) {
     super(`malformed netlink data at byte ${offset}: ${message}`, 'EDECODE');
     this.name = 'DecodeError';
     this.offset = offset;
+    this.reason = message;
   }
 }
 

@@ -69,98 +69,158 @@ export interface Attribute {
 /**
  * A decoded set of attributes. Typed getters check the value's length and throw a DecodeError
  * naming the attribute when it does not fit; missing attributes return undefined.
+ *
+ * Parsing records only where each value sits (its buffer, start and end): typed getters read straight
+ * from the datagram, and Buffer views (`raw`, `list`, `unknown`) are made only when asked for, since
+ * creating a view costs more than reading a number. Decoding a dump is mostly number reads.
  */
 export class Attributes {
-  readonly list: readonly Attribute[];
-  private readonly byType: (Attribute | undefined)[] = [];
+  /** Per attribute, in order: the buffer holding it, where its value starts and ends, its raw type word. */
+  private readonly bufs: Buffer[] = [];
+  private readonly starts: number[] = [];
+  private readonly ends: number[] = [];
+  private readonly rawTypes: number[] = [];
+  /** Index of the last attribute of each type: the last one wins, as in the kernel's nla_parse. */
+  private readonly last: (number | undefined)[] = [];
+  private views: Attribute[] | undefined;
 
   constructor(list: Attribute[]) {
-    this.list = list;
-    for (const a of list) this.byType[a.type] = a; // the last one wins, as in the kernel's nla_parse
+    this.views = list;
+    for (const a of list) {
+      const flags = (a.nestedFlag ? NLA_F_NESTED : 0) | (a.netByteOrder ? NLA_F_NET_BYTEORDER : 0);
+      this.add(a.data, 0, a.data.length, (a.type & NLA_TYPE_MASK) | flags);
+    }
+  }
+
+  private add(buf: Buffer, start: number, end: number, rawType: number): void {
+    this.last[rawType & NLA_TYPE_MASK] = this.bufs.length;
+    this.bufs.push(buf);
+    this.starts.push(start);
+    this.ends.push(end);
+    this.rawTypes.push(rawType);
   }
 
   static parse(buf: Buffer): Attributes {
-    const list: Attribute[] = [];
-    let off = 0;
-    while (off < buf.length) {
-      if (buf.length - off < NLA_HDRLEN) {
-        throw new DecodeError(`${buf.length - off} stray bytes where an attribute header was expected`, off);
+    return Attributes.parseRange(buf, 0, buf.length);
+  }
+
+  /** Parse the attributes in buf[from, to); DecodeError offsets are relative to `from`. */
+  private static parseRange(buf: Buffer, from: number, to: number): Attributes {
+    const out = new Attributes([]);
+    out.views = undefined;
+    let off = from;
+    while (off < to) {
+      if (to - off < NLA_HDRLEN) {
+        throw new DecodeError(`${to - off} stray bytes where an attribute header was expected`, off - from);
       }
       const len = buf.readUInt16LE(off);
       const rawType = buf.readUInt16LE(off + 2);
-      if (len < NLA_HDRLEN) throw new DecodeError(`attribute length ${len} is shorter than its header`, off);
-      if (len > buf.length - off) throw new DecodeError(`attribute ${rawType & NLA_TYPE_MASK} of length ${len} runs past its container`, off);
-      list.push({
-        type: rawType & NLA_TYPE_MASK,
-        nestedFlag: (rawType & NLA_F_NESTED) !== 0,
-        netByteOrder: (rawType & NLA_F_NET_BYTEORDER) !== 0,
-        data: buf.subarray(off + NLA_HDRLEN, off + len),
-      });
-      off += Math.min(align4(len), buf.length - off);
+      if (len < NLA_HDRLEN) throw new DecodeError(`attribute length ${len} is shorter than its header`, off - from);
+      if (len > to - off) throw new DecodeError(`attribute ${rawType & NLA_TYPE_MASK} of length ${len} runs past its container`, off - from);
+      out.add(buf, off + NLA_HDRLEN, off + len, rawType);
+      off += Math.min(align4(len), to - off);
     }
-    return new Attributes(list);
+    return out;
+  }
+
+  private view(i: number): Attribute {
+    const rawType = this.rawTypes[i] as number;
+    return {
+      type: rawType & NLA_TYPE_MASK,
+      nestedFlag: (rawType & NLA_F_NESTED) !== 0,
+      netByteOrder: (rawType & NLA_F_NET_BYTEORDER) !== 0,
+      data: (this.bufs[i] as Buffer).subarray(this.starts[i], this.ends[i]),
+    };
+  }
+
+  /** Every attribute, in order, repeats included (values are views into the datagram). */
+  get list(): readonly Attribute[] {
+    if (this.views === undefined) {
+      const views: Attribute[] = [];
+      for (let i = 0; i < this.bufs.length; i++) views.push(this.view(i));
+      this.views = views;
+    }
+    return this.views;
   }
 
   has(type: number): boolean {
-    return this.byType[type] !== undefined;
+    return this.last[type] !== undefined;
   }
 
   raw(type: number): Buffer | undefined {
-    return this.byType[type]?.data;
+    const i = this.last[type];
+    return i === undefined ? undefined : (this.bufs[i] as Buffer).subarray(this.starts[i], this.ends[i]);
   }
 
-  private sized(type: number, size: number, what: string): Buffer | undefined {
-    const a = this.byType[type];
-    if (a === undefined) return undefined;
-    if (a.data.length < size) throw new DecodeError(`attribute ${type} holds ${a.data.length} bytes, a ${what} needs ${size}`, 0);
-    return a.data;
+  /** The index of the last attribute of `type` after checking it holds `size` bytes, or -1 if absent. */
+  private sized(type: number, size: number, what: string): number {
+    const i = this.last[type];
+    if (i === undefined) return -1;
+    const length = (this.ends[i] as number) - (this.starts[i] as number);
+    if (length < size) throw new DecodeError(`attribute ${type} holds ${length} bytes, a ${what} needs ${size}`, 0);
+    return i;
   }
 
   u8(type: number): number | undefined {
-    return this.sized(type, 1, 'u8')?.readUInt8(0);
+    const i = this.sized(type, 1, 'u8');
+    return i < 0 ? undefined : (this.bufs[i] as Buffer).readUInt8(this.starts[i]);
   }
 
   u16(type: number): number | undefined {
-    return this.sized(type, 2, 'u16')?.readUInt16LE(0);
+    const i = this.sized(type, 2, 'u16');
+    return i < 0 ? undefined : (this.bufs[i] as Buffer).readUInt16LE(this.starts[i]);
   }
 
   u16be(type: number): number | undefined {
-    return this.sized(type, 2, 'u16')?.readUInt16BE(0);
+    const i = this.sized(type, 2, 'u16');
+    return i < 0 ? undefined : (this.bufs[i] as Buffer).readUInt16BE(this.starts[i]);
   }
 
   u32(type: number): number | undefined {
-    return this.sized(type, 4, 'u32')?.readUInt32LE(0);
+    const i = this.sized(type, 4, 'u32');
+    return i < 0 ? undefined : (this.bufs[i] as Buffer).readUInt32LE(this.starts[i]);
   }
 
   u32be(type: number): number | undefined {
-    return this.sized(type, 4, 'u32')?.readUInt32BE(0);
+    const i = this.sized(type, 4, 'u32');
+    return i < 0 ? undefined : (this.bufs[i] as Buffer).readUInt32BE(this.starts[i]);
   }
 
   u64(type: number): bigint | undefined {
-    return this.sized(type, 8, 'u64')?.readBigUInt64LE(0);
+    const i = this.sized(type, 8, 'u64');
+    return i < 0 ? undefined : (this.bufs[i] as Buffer).readBigUInt64LE(this.starts[i]);
   }
 
   /** A string, up to its first NUL (the kernel NUL-terminates; a missing NUL is tolerated). */
   string(type: number): string | undefined {
-    const data = this.byType[type]?.data;
-    if (data === undefined) return undefined;
-    const nul = data.indexOf(0);
-    return data.toString('utf8', 0, nul === -1 ? data.length : nul);
+    const i = this.last[type];
+    if (i === undefined) return undefined;
+    const buf = this.bufs[i] as Buffer;
+    const start = this.starts[i] as number;
+    const end = this.ends[i] as number;
+    let nul = start;
+    while (nul < end && buf[nul] !== 0) nul++;
+    return buf.toString('utf8', start, nul);
   }
 
   nested(type: number): Attributes | undefined {
-    const data = this.byType[type]?.data;
-    if (data === undefined) return undefined;
+    const i = this.last[type];
+    if (i === undefined) return undefined;
     try {
-      return Attributes.parse(data);
+      return Attributes.parseRange(this.bufs[i] as Buffer, this.starts[i] as number, this.ends[i] as number);
     } catch (err) {
-      if (err instanceof DecodeError) throw new DecodeError(`inside nested attribute ${type}: ${err.message}`, err.offset);
+      if (err instanceof DecodeError) throw new DecodeError(`inside nested attribute ${type}: ${err.reason}`, err.offset);
       throw err;
     }
   }
 
   /** Attributes whose types are not in `known`, to be carried along rather than dropped. */
   unknown(known: ReadonlySet<number>): Attribute[] {
-    return this.list.filter((a) => !known.has(a.type));
+    if (this.views !== undefined) return this.views.filter((a) => !known.has(a.type));
+    const out: Attribute[] = [];
+    for (let i = 0; i < this.rawTypes.length; i++) {
+      if (!known.has((this.rawTypes[i] as number) & NLA_TYPE_MASK)) out.push(this.view(i));
+    }
+    return out;
   }
 }

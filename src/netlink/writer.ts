@@ -7,6 +7,13 @@ import { NLA_ALIGNTO, NLA_F_NESTED, NLA_HDRLEN, NLMSG_HDRLEN, GENL_HDRLEN } from
 
 const align4 = (n: number): number => (n + NLA_ALIGNTO - 1) & ~(NLA_ALIGNTO - 1);
 
+/** nla_len is a u16: an attribute (header included) can never exceed this. */
+const NLA_MAX_LEN = 0xffff;
+
+function tooLong(type: number, length: number): RangeError {
+  return new RangeError(`netlink attribute ${type & 0x3fff} would be ${length} bytes; an attribute holds at most ${NLA_MAX_LEN}`);
+}
+
 export class MessageWriter {
   private buf: Buffer;
   private pos = 0;
@@ -71,6 +78,7 @@ export class MessageWriter {
 
   private attrHeader(type: number, payloadLength: number): number {
     const total = NLA_HDRLEN + payloadLength;
+    if (total > NLA_MAX_LEN) throw tooLong(type, total);
     this.reserve(align4(total));
     const at = this.pos;
     this.buf.writeUInt16LE(total, at);
@@ -156,7 +164,9 @@ export class MessageWriter {
   nested(type: number, body: (w: this) => void, markNested = true): void {
     const at = this.attrHeader(markNested ? type | NLA_F_NESTED : type, 0);
     body(this);
-    this.buf.writeUInt16LE(this.pos - at, at);
+    const total = this.pos - at;
+    if (total > NLA_MAX_LEN) throw tooLong(type, total);
+    this.buf.writeUInt16LE(total, at);
   }
 
   /** Copy of everything written so far. */

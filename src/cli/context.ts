@@ -1,0 +1,85 @@
+// What the command line needs from its surroundings, passed in so tests can run it in-process: a way to
+// open the IPVS client (lazily: help, usage errors and the connection table never touch the kernel),
+// the three standard streams, the path of the connection table, a name resolver and the program name
+// used in messages. src/cli/main.ts fills these from the process.
+
+import type { Resolver } from './resolver.js';
+import type {
+  Daemon,
+  DaemonSpec,
+  DaemonState,
+  Destination,
+  DestinationKey,
+  DestinationSpec,
+  Info,
+  Service,
+  ServiceKey,
+  ServiceSpec,
+  Timeouts,
+} from '../ipvs/types.js';
+
+/** Anything that takes text: process.stdout, a test buffer. */
+export interface TextSink {
+  write(text: string): unknown;
+}
+
+/** Where -R reads its rules: a readable stream (process.stdin) or, in tests, the text itself. */
+export type TextSource = string | AsyncIterable<string | Uint8Array>;
+
+/** The parts of the client the command line uses (structural until src/client.ts lands). */
+export interface CliIpvs {
+  info(): Promise<Info>;
+  services(): Promise<Service[]>;
+  service(key: ServiceKey): Promise<Service | undefined>;
+  destinations(key: ServiceKey): Promise<Destination[]>;
+  addService(spec: ServiceSpec): Promise<unknown>;
+  updateService(spec: ServiceSpec): Promise<unknown>;
+  deleteService(key: ServiceKey): Promise<unknown>;
+  addDestination(key: ServiceKey, dest: DestinationSpec): Promise<unknown>;
+  updateDestination(key: ServiceKey, dest: DestinationSpec): Promise<unknown>;
+  deleteDestination(key: ServiceKey, dest: DestinationKey): Promise<unknown>;
+  zero(key?: ServiceKey): Promise<unknown>;
+  flush(): Promise<unknown>;
+  timeouts(): Promise<Timeouts>;
+  setTimeouts(timeouts: Partial<Timeouts>): Promise<unknown>;
+  daemons(): Promise<Daemon[]>;
+  startDaemon(spec: DaemonSpec): Promise<unknown>;
+  stopDaemon(state: DaemonState): Promise<unknown>;
+  close(): Promise<unknown>;
+}
+
+export interface CliOptions {
+  /** Opens the client; called at most once per run, only when a command needs the kernel. */
+  ipvs?: () => Promise<CliIpvs>;
+  stdin?: TextSource;
+  stdout: TextSink;
+  stderr: TextSink;
+  /** The connection table file. Default /proc/net/ip_vs_conn. */
+  procConnPath?: string;
+  /** Host and service names. Default: the system resolver. */
+  resolver?: Resolver;
+  /** Used in "Try `ipvs -h'" and the usage text. Default 'ipvs'. */
+  programName?: string;
+}
+
+/** The context handed to every command, including subcommands added beside the ipvsadm ones. */
+export interface CliContext {
+  readonly stdout: TextSink;
+  readonly stderr: TextSink;
+  readonly stdin: TextSource | undefined;
+  readonly resolver: Resolver;
+  readonly procConnPath: string;
+  readonly programName: string;
+  /** The client, opened on first use and closed when the run ends. */
+  ipvs(): Promise<CliIpvs>;
+}
+
+/** Read a whole TextSource. */
+export async function readAll(source: TextSource | undefined): Promise<string> {
+  if (source === undefined) return '';
+  if (typeof source === 'string') return source;
+  let text = '';
+  const decoder = new TextDecoder();
+  for await (const chunk of source) text += typeof chunk === 'string' ? chunk : decoder.decode(chunk, { stream: true });
+  return text + decoder.decode();
+}

@@ -1,0 +1,230 @@
+// Carrying out one parsed ipvsadm command against the client and printing what ipvsadm prints: listings
+// to stdout, refusals to stderr with ipvsadm's exit statuses (1 when a listing cannot be read, 255 when
+// the kernel refuses a change, as ipvsadm returns -1 from main).
+
+import { connectionRow, connectionTitle, parseConnectionTable } from './connections.js';
+import type { CliContext, CliIpvs } from './context.js';
+import { describeFailure } from './failures.js';
+import { daemonLines, destinationRow, listTitle, serviceRow, timeoutLine, versionHeader } from './listing.js';
+import type { KernelAction } from './messages.js';
+import { restoreRules } from './restore.js';
+import { readFile } from 'node:fs/promises';
+import type { ListFormat, ParsedCommand } from '../rules/command-line.js';
+import type { EndpointNames } from '../rules/endpoint-text.js';
+import { formatDestinationRule, formatServiceRule } from '../rules/format.js';
+import { sortDestinations, sortServices } from '../rules/ordering.js';
+import {
+  daemonSpecOf,
+  destinationKeyOf,
+  destinationSpecOf,
+  serviceKeyOf,
+  serviceSpecOf,
+} from '../rules/specs.js';
+import type { Destination, Service, ServiceKey } from '../ipvs/types.js';
+
+/** The key that names a service the kernel reported. */
+export function keyOfService(service: Service): ServiceKey {
+  if (service.fwmark !== undefined && service.fwmark !== 0) return { fwmark: service.fwmark, family: service.family };
+  return { protocol: service.protocol!, address: service.address!, port: service.port! };
+}
+
+/** Resolve every address the output will show, so formatting can stay synchronous. */
+export async function endpointNames(ctx: CliContext, addresses: Iterable<string>): Promise<EndpointNames> {
+  const unique = [...new Set(addresses)];
+  const answers = new Map<string, string>();
+  await Promise.all(
+    unique.map(async (address) => {
+      const name = await ctx.resolver.reverse(address);
+      if (name !== undefined) answers.set(address, name);
+    }),
+  );
+  return { hostName: (address) => answers.get(address), services: ctx.resolver.services };
+}
+
+interface Entry {
+  service: Service;
+  destinations: Destination[];
+}
+
+/** Read destinations for each service in order; stops at the first failure, as ipvsadm exits there. */
+async function withDestinations(ipvs: CliIpvs, services: readonly Service[]): Promise<{ entries: Entry[]; failure?: unknown }> {
+  const entries: Entry[] = [];
+  for (const service of services) {
+    try {
+      entries.push({ service, destinations: await ipvs.destinations(keyOfService(service)) });
+    } catch (failure) {
+      return { entries, failure };
+    }
+  }
+  return { entries };
+}
+
+async function namesFor(ctx: CliContext, entries: readonly Entry[], numeric: boolean): Promise<EndpointNames | undefined> {
+  if (numeric) return undefined;
+  const addresses: string[] = [];
+  for (const { service, destinations } of entries) {
+    if (service.address) addresses.push(service.address);
+    for (const d of destinations) addresses.push(d.address);
+  }
+  return endpointNames(ctx, addresses);
+}
+
+function printEntries(ctx: CliContext, entries: readonly Entry[], format: ListFormat, rule: boolean, names: EndpointNames | undefined): void {
+  for (const { service, destinations } of entries) {
+    const ordered = format.noSort ? destinations : sortDestinations(destinations);
+    let text: string;
+    if (rule) {
+      text = formatServiceRule(service, format.numeric, names) + '\n';
+      for (const d of ordered) text += formatDestinationRule(service, d, format.numeric, names) + '\n';
+    } else {
+      text = serviceRow(service, format, names);
+      for (const d of ordered) text += destinationRow(service, d, format, names);
+    }
+    ctx.stdout.write(text);
+  }
+}
+
+/** `-L` (rule false) or `-S` (rule true) over the whole table. */
+export async function listAll(ctx: CliContext, format: ListFormat, rule: boolean): Promise<number> {
+  const ipvs = await ctx.ipvs();
+  if (!rule) ctx.stdout.write(versionHeader(await ipvs.info()));
+  let services: Service[];
+  try {
+    services = await ipvs.services();
+  } catch (err) {
+    ctx.stderr.write(describeFailure(err, 'get-services') + '\n');
+    return 1;
+  }
+  if (!format.noSort) services = sortServices(services);
+  if (!rule) ctx.stdout.write(listTitle(format));
+  const { entries, failure } = await withDestinations(ipvs, services);
+  printEntries(ctx, entries, format, rule, await namesFor(ctx, entries, format.numeric));
+  if (failure !== undefined) {
+    ctx.stderr.write(describeFailure(failure, 'get-destinations') + '\n');
+    return 1;
+  }
+  return 0;
+}
+
+async function listOne(ctx: CliContext, key: ServiceKey, format: ListFormat): Promise<number> {
+  const ipvs = await ctx.ipvs();
+  let service: Service | undefined;
+  try {
+    service = await ipvs.service(key);
+  } catch (err) {
+    ctx.stderr.write(describeFailure(err, 'get-service') + '\n');
+    return 1;
+  }
+  if (!service) {
+    ctx.stderr.write(describeFailure({ code: 'ESRCH' }, 'get-service') + '\n');
+    return 1;
+  }
+  ctx.stdout.write(listTitle(format));
+  const { entries, failure } = await withDestinations(ipvs, [service]);
+  printEntries(ctx, entries, format, false, await namesFor(ctx, entries, format.numeric));
+  if (failure !== undefined) {
+    ctx.stderr.write(describeFailure(failure, 'get-destinations') + '\n');
+    return 1;
+  }
+  return 0;
+}
+
+async function listConnections(ctx: CliContext, format: ListFormat): Promise<number> {
+  let text: string;
+  try {
+    text = await readFile(ctx.procConnPath, 'utf8');
+  } catch {
+    ctx.stderr.write(`cannot open file ${ctx.procConnPath}\n`);
+    return 1;
+  }
+  if (text === '') {
+    ctx.stderr.write(`unexpected input from ${ctx.procConnPath}\n`);
+    return 1;
+  }
+  const entries = parseConnectionTable(text);
+  let names: EndpointNames | undefined;
+  if (!format.numeric) {
+    names = await endpointNames(
+      ctx,
+      entries.flatMap((e) => [e.client.address, e.virtual.address, e.destination.address]),
+    );
+  }
+  let out = connectionTitle(format.persistentConn);
+  for (const entry of entries) out += connectionRow(entry, format.numeric, format.persistentConn, names);
+  ctx.stdout.write(out);
+  return 0;
+}
+
+/** A change to the table; prints ipvsadm's sentence and returns 255 when the kernel refuses it. */
+async function change(ctx: CliContext, action: KernelAction, work: (ipvs: CliIpvs) => Promise<unknown>): Promise<number> {
+  const ipvs = await ctx.ipvs();
+  try {
+    await work(ipvs);
+    return 0;
+  } catch (err) {
+    ctx.stderr.write(describeFailure(err, action) + '\n');
+    return 255;
+  }
+}
+
+/** Run one parsed command; returns the exit status. */
+export async function executeCommand(cmd: ParsedCommand, ctx: CliContext): Promise<number> {
+  switch (cmd.command) {
+    case 'list': {
+      if (cmd.options.has('connection')) return listConnections(ctx, cmd.format);
+      const key = cmd.options.has('service-address') ? serviceKeyOf(cmd) : undefined;
+      if (key) return listOne(ctx, key, cmd.format);
+      if (cmd.options.has('timeout')) {
+        const ipvs = await ctx.ipvs();
+        try {
+          ctx.stdout.write(timeoutLine(await ipvs.timeouts()));
+          return 0;
+        } catch {
+          return 1;
+        }
+      }
+      if (cmd.options.has('daemon')) {
+        const ipvs = await ctx.ipvs();
+        try {
+          ctx.stdout.write(daemonLines(await ipvs.daemons()));
+          return 0;
+        } catch {
+          return 1;
+        }
+      }
+      return listAll(ctx, cmd.format, false);
+    }
+    case 'save':
+      return listAll(ctx, cmd.format, true);
+    case 'restore':
+      return restoreRules(ctx);
+    case 'flush':
+      return change(ctx, 'other', (ipvs) => ipvs.flush());
+    case 'add-service':
+      return change(ctx, 'add-service', (ipvs) => ipvs.addService(serviceSpecOf(cmd)));
+    case 'edit-service':
+      return change(ctx, 'edit-service', (ipvs) => ipvs.updateService(serviceSpecOf(cmd)));
+    case 'delete-service':
+      return change(ctx, 'delete-service', (ipvs) => ipvs.deleteService(serviceKeyOf(cmd)!));
+    case 'zero':
+      return change(ctx, 'zero', (ipvs) => {
+        // libipvs zeroes everything when the service is all zeros (`-Z -t 0.0.0.0:0` included).
+        const svc = cmd.service;
+        const named = svc.fwmark !== 0 || svc.port !== 0 || (svc.address?.bytes.some((b) => b !== 0) ?? false);
+        const key = named ? serviceKeyOf(cmd) : undefined;
+        return key ? ipvs.zero(key) : ipvs.zero();
+      });
+    case 'add-server':
+      return change(ctx, 'add-server', (ipvs) => ipvs.addDestination(serviceKeyOf(cmd)!, destinationSpecOf(cmd)));
+    case 'edit-server':
+      return change(ctx, 'edit-server', (ipvs) => ipvs.updateDestination(serviceKeyOf(cmd)!, destinationSpecOf(cmd)));
+    case 'delete-server':
+      return change(ctx, 'delete-server', (ipvs) => ipvs.deleteDestination(serviceKeyOf(cmd)!, destinationKeyOf(cmd)));
+    case 'set':
+      return change(ctx, 'other', (ipvs) => ipvs.setTimeouts(cmd.timeouts));
+    case 'start-daemon':
+      return change(ctx, 'start-daemon', (ipvs) => ipvs.startDaemon(daemonSpecOf(cmd)));
+    case 'stop-daemon':
+      return change(ctx, 'stop-daemon', (ipvs) => ipvs.stopDaemon(cmd.daemon.state ?? 'master'));
+  }
+}

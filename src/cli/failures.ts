@@ -1,0 +1,48 @@
+// Turning a failure from the client into ipvsadm's output: a kernel refusal becomes the sentence ipvsadm
+// prints for that command and errno; a client that cannot be opened becomes ipvsadm's "Can't initialize
+// ipvs" paragraph (exit status 2).
+
+import { refusalMessage, type KernelAction } from './messages.js';
+import { errnoName, FamilyNotFoundError, IpvsError } from '../netlink/errors.js';
+import { constants as osConstants } from 'node:os';
+
+/** The client could not be opened; carries the text to print and ipvsadm's exit status. */
+export class OpenFailure extends Error {
+  readonly exitCode = 2;
+  constructor(readonly text: string, options?: { cause?: unknown }) {
+    super(text, options);
+    this.name = 'OpenFailure';
+  }
+}
+
+function errnoOf(err: unknown): { code: string; errno: number } | undefined {
+  if (typeof err !== 'object' || err === null) return undefined;
+  const e = err as { errno?: unknown; code?: unknown };
+  if (typeof e.errno === 'number' && e.errno !== 0) {
+    const errno = Math.abs(e.errno);
+    return { code: errnoName(errno), errno };
+  }
+  if (typeof e.code === 'string') {
+    const value = (osConstants.errno as Record<string, number>)[e.code];
+    if (value !== undefined) return { code: e.code, errno: value };
+  }
+  return undefined;
+}
+
+/** The line ipvsadm prints when `action` failed with this error (without newline). */
+export function describeFailure(err: unknown, action: KernelAction): string {
+  const e = errnoOf(err);
+  if (e) return refusalMessage(action, e.code, e.errno);
+  if (err instanceof Error) return err.message;
+  return String(err);
+}
+
+/** The OpenFailure for an error raised while opening the client. */
+export function openFailure(err: unknown): OpenFailure {
+  const advice = 'Are you sure that IP Virtual Server is built in the kernel or as module?';
+  if (err instanceof FamilyNotFoundError) {
+    return new OpenFailure(`Can't initialize ipvs: Protocol not available\n${advice}`, { cause: err });
+  }
+  const reason = errnoOf(err) ? describeFailure(err, 'other') : err instanceof IpvsError || err instanceof Error ? err.message : String(err);
+  return new OpenFailure(`Can't initialize ipvs: ${reason}\n${advice}`, { cause: err });
+}

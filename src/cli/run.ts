@@ -1,0 +1,133 @@
+// The `ipvs` command line, runnable in-process: runCli(argv, io) returns the exit status. With no
+// arguments it lists the table (as ipvsadm does); a first argument that is a word goes to the subcommand
+// table; anything else is an ipvsadm 1.31 command line, parsed by the shared grammar (host names resolved
+// first, asynchronously) and carried out against the client, which is opened only when needed and always
+// closed before returning.
+
+import { readAll, type CliContext, type CliIpvs, type CliOptions } from './context.js';
+import { executeCommand, listAll } from './execute.js';
+import { openFailure, OpenFailure } from './failures.js';
+import { systemResolver } from './resolver.js';
+import { SUBCOMMANDS, type Subcommand } from './subcommands.js';
+import { tryHelpText, usageText, versionText } from './usage.js';
+import { collectHostNames, parseCommandLine, type ListFormat } from '../rules/command-line.js';
+import { parseIPv4Strict } from '../rules/addresses.js';
+import { CommandLineError } from '../rules/errors.js';
+
+export { readAll };
+export type { CliOptions, CliContext, CliIpvs };
+
+const PLAIN_LISTING: ListFormat = {
+  numeric: false,
+  stats: false,
+  rate: false,
+  thresholds: false,
+  persistentConn: false,
+  noSort: false,
+  exact: false,
+  tunInfo: false,
+};
+
+export interface RunCliOptions extends CliOptions {
+  /** Words accepted as a first argument. Default: SUBCOMMANDS. */
+  subcommands?: Readonly<Record<string, Subcommand>>;
+}
+
+/** Run the command line; resolves to the process exit status. Never throws for user errors. */
+export async function runCli(argv: readonly string[], options: RunCliOptions): Promise<number> {
+  let opened: Promise<CliIpvs> | undefined;
+  const programName = options.programName ?? 'ipvs';
+  const ctx: CliContext = {
+    stdout: options.stdout,
+    stderr: options.stderr,
+    stdin: options.stdin,
+    resolver: options.resolver ?? systemResolver(),
+    procConnPath: options.procConnPath ?? '/proc/net/ip_vs_conn',
+    programName,
+    ipvs() {
+      if (!opened) {
+        const open = options.ipvs;
+        opened = open
+          ? open().catch((err: unknown) => {
+              throw openFailure(err);
+            })
+          : Promise.reject(new OpenFailure("Can't initialize ipvs: no IPVS client configured"));
+      }
+      return opened;
+    },
+  };
+  try {
+    return await dispatch(argv, ctx, options.subcommands ?? SUBCOMMANDS);
+  } catch (err) {
+    if (err instanceof OpenFailure) {
+      ctx.stderr.write(err.text + '\n');
+      return err.exitCode;
+    }
+    ctx.stderr.write(`${programName}: ${err instanceof Error ? err.message : String(err)}\n`);
+    return 1;
+  } finally {
+    if (opened) {
+      try {
+        const ipvs = await opened;
+        await ipvs.close();
+      } catch {
+        // opening failed (already reported) or closing failed after the work was done
+      }
+    }
+  }
+}
+
+async function dispatch(
+  argv: readonly string[],
+  ctx: CliContext,
+  subcommands: Readonly<Record<string, Subcommand>>,
+): Promise<number> {
+  if (argv.length === 0) return listAll(ctx, PLAIN_LISTING, false);
+  const first = argv[0]!;
+  if (!first.startsWith('-')) {
+    const sub = Object.prototype.hasOwnProperty.call(subcommands, first) ? subcommands[first] : undefined;
+    if (sub) return sub.run(argv.slice(1), ctx);
+    ctx.stderr.write(`${ctx.programName}: unknown command '${first}'\n\n${usageText(ctx.programName)}`);
+    const words = Object.entries(subcommands);
+    if (words.length > 0) {
+      ctx.stderr.write(`\nOther commands:\n${words.map(([w, s]) => `  ${ctx.programName} ${w}  ${s.summary}\n`).join('')}`);
+    }
+    return 2;
+  }
+
+  // Host names in the arguments are looked up before parsing, so the grammar stays synchronous.
+  const services = ctx.resolver.services;
+  const answers = new Map<string, number>();
+  await Promise.all(
+    collectHostNames(argv, services).map(async (name) => {
+      if (name === '') return;
+      const address = await ctx.resolver.lookup(name);
+      const value = address === undefined ? undefined : parseIPv4Strict(address);
+      if (value !== undefined) answers.set(name, value);
+    }),
+  );
+
+  let outcome;
+  try {
+    outcome = parseCommandLine(argv, { services, lookupHost: (name) => answers.get(name) });
+  } catch (err) {
+    if (err instanceof CommandLineError) {
+      ctx.stderr.write(err.tryHelp ? tryHelpText(ctx.programName) : `${err.detail}\n`);
+      return err.exitCode;
+    }
+    throw err;
+  }
+  if (outcome.kind === 'help') {
+    ctx.stdout.write(usageText(ctx.programName));
+    const words = Object.entries(subcommands);
+    if (words.length > 0) {
+      ctx.stdout.write(`\nOther commands:\n${words.map(([w, s]) => `  ${ctx.programName} ${w}  ${s.summary}\n`).join('')}`);
+    }
+    return 0;
+  }
+  if (outcome.kind === 'version') {
+    ctx.stdout.write(versionText());
+    return 0;
+  }
+  return executeCommand(outcome, ctx);
+}

@@ -1,0 +1,10 @@
+// The public API of `ipvs`: the client, the data types, the errors, and the transport seam.
+export { Ipvs, type OpenOptions, type ExecuteOptions } from './client.js';
+export * from './ipvs/types.js';
+export type { Operation, OperationResult } from './ipvs/operations.js';
+export { ValidationError } from './ipvs/errors.js';
+export {
+  IpvsError, KernelError, DecodeError, FamilyNotFoundError, TimeoutError, AbortError, ClosedError, DumpInterruptedError, errnoName,
+} from './netlink/errors.js';
+export type { Transport, TransportReceiver } from './netlink/transport.js';
+export type { RequestOptions } from './netlink/connection.js';

@@ -1,0 +1,194 @@
+// The public data types of the IPVS table, as plain JSON-friendly objects (bigint only for 64-bit
+// counters). Inputs ("specs") are what callers write; outputs carry everything the kernel reports.
+
+export type Protocol = 'tcp' | 'udp' | 'sctp';
+export type AddressFamily = 'ipv4' | 'ipv6';
+
+/** The schedulers of Linux 6.1 (ip_vs_*.ko), in ipvsadm's order. */
+export const SCHEDULERS = ['rr', 'wrr', 'lc', 'wlc', 'lblc', 'lblcr', 'dh', 'sh', 'sed', 'nq', 'fo', 'ovf', 'mh'] as const;
+export type Scheduler = (typeof SCHEDULERS)[number];
+
+/** Persistence engines the kernel has (ip_vs_pe_sip.ko). */
+export const PERSISTENCE_ENGINES = ['sip'] as const;
+export type PersistenceEngine = (typeof PERSISTENCE_ENGINES)[number];
+
+/**
+ * Forwarding method of a destination. Inputs take masq, route or tunnel; the kernel may report
+ * local (the destination is an address of this host) or bypass.
+ */
+export type Forwarding = 'masq' | 'route' | 'tunnel' | 'local' | 'bypass';
+export type ForwardingInput = 'masq' | 'route' | 'tunnel';
+export type TunnelType = 'ipip' | 'gue' | 'gre';
+export type TunnelChecksum = 'nocsum' | 'csum' | 'remcsum';
+
+/** Service flags other than persistence (which has its own field). */
+export type ServiceFlag = 'one-packet' | 'sh-fallback' | 'sh-port' | 'mh-fallback' | 'mh-port';
+
+/** A virtual service named by protocol, virtual address and port (`-t`, `-u`, `--sctp-service`). */
+export interface AddressServiceKey {
+  protocol: Protocol;
+  /** IPv4 dotted quad or IPv6 (normalised to RFC 5952 in outputs). */
+  address: string;
+  /** 0..65535; 0 with persistence makes a port-0 (all ports, PCC) service. */
+  port: number;
+}
+
+/** A virtual service named by firewall mark (`-f`). */
+export interface FwmarkServiceKey {
+  /** 1..4294967295 */
+  fwmark: number;
+  /** Default 'ipv4'. */
+  family?: AddressFamily;
+}
+
+export type ServiceKey = AddressServiceKey | FwmarkServiceKey;
+
+export interface PersistenceSpec {
+  /** Seconds; default 300 as in ipvsadm. */
+  timeout?: number;
+  /** IPv4: a dotted mask such as '255.255.255.0'; IPv6: a prefix length 1..128. Default: host mask. */
+  netmask?: string | number;
+}
+
+/** What `addService` / `updateService` take. */
+export type ServiceSpec = ServiceKey & {
+  /** Default 'wlc', as ipvsadm. */
+  scheduler?: Scheduler;
+  /** Persistence on (with options) or off. `true` means ipvsadm's defaults (300 s). */
+  persistence?: PersistenceSpec | boolean;
+  flags?: readonly ServiceFlag[];
+  persistenceEngine?: PersistenceEngine;
+};
+
+/**
+ * Counters and rates. Counters are bigint because the kernel keeps them in 64 bits
+ * (IPVS_*_ATTR_STATS64); rates are per-second estimates and fit a number.
+ */
+export interface Stats {
+  conns: bigint;
+  inPackets: bigint;
+  outPackets: bigint;
+  inBytes: bigint;
+  outBytes: bigint;
+  cps: number;
+  inPps: number;
+  outPps: number;
+  inBps: number;
+  outBps: number;
+}
+
+export interface Persistence {
+  /** Seconds. */
+  timeout: number;
+  /** IPv4: dotted mask; IPv6: prefix length. */
+  netmask: string | number;
+}
+
+interface ServiceCommon {
+  family: AddressFamily;
+  scheduler: string;
+  /** Present when the service is persistent. */
+  persistence?: Persistence;
+  flags: ServiceFlag[];
+  persistenceEngine?: string;
+  stats: Stats;
+  /** The raw IP_VS_SVC_F_* flags word as reported. */
+  rawFlags: number;
+}
+
+/** A virtual service as the kernel reports it. */
+export type Service = ServiceCommon &
+  (
+    | { protocol: Protocol; address: string; port: number; fwmark?: undefined }
+    | { fwmark: number; protocol?: undefined; address?: undefined; port?: undefined }
+  );
+
+export interface TunnelSpec {
+  type: TunnelType;
+  /** Needed for gue (the UDP port of the receiver), not allowed otherwise. */
+  port?: number;
+  /** Default 'nocsum'. */
+  checksum?: TunnelChecksum;
+}
+
+/** What `addDestination` / `updateDestination` take. */
+export interface DestinationSpec {
+  address: string;
+  /** Default: the service's port (0 for fwmark services). */
+  port?: number;
+  /** Default 'route' (direct routing), as ipvsadm. */
+  forwarding?: ForwardingInput;
+  /** 0 quiesces; default 1. */
+  weight?: number;
+  /** Maximum active connections; 0 means no limit. */
+  upperThreshold?: number;
+  /** Connections below which an overloaded server is used again; 0 means unset. */
+  lowerThreshold?: number;
+  /** Only with forwarding 'tunnel'. */
+  tunnel?: TunnelSpec;
+}
+
+/** Names a destination of a service. */
+export interface DestinationKey {
+  address: string;
+  port?: number;
+}
+
+/** A destination (real server) as the kernel reports it. */
+export interface Destination {
+  address: string;
+  family: AddressFamily;
+  port: number;
+  forwarding: Forwarding;
+  weight: number;
+  upperThreshold: number;
+  lowerThreshold: number;
+  /** Present for tunnel destinations. */
+  tunnel?: { type: TunnelType; port: number; checksum: TunnelChecksum };
+  activeConns: number;
+  inactiveConns: number;
+  persistentConns: number;
+  stats: Stats;
+}
+
+/** Connection timeouts in seconds (`ipvsadm --set tcp tcpfin udp`). 0 in a setter leaves one unchanged. */
+export interface Timeouts {
+  tcp: number;
+  tcpFin: number;
+  udp: number;
+}
+
+export type DaemonState = 'master' | 'backup';
+
+export interface DaemonSpec {
+  state: DaemonState;
+  /** Multicast interface name, e.g. 'eth0'. */
+  interface: string;
+  /** 0..255; default 0. */
+  syncId?: number;
+  /** Maximum UDP payload of sync messages. */
+  syncMaxLen?: number;
+  /** IPv4 or IPv6 multicast group (default 224.0.0.81). */
+  mcastGroup?: string;
+  mcastPort?: number;
+  mcastTtl?: number;
+}
+
+export interface Daemon {
+  state: DaemonState;
+  interface: string;
+  syncId: number;
+  syncMaxLen?: number;
+  mcastGroup?: string;
+  mcastPort?: number;
+  mcastTtl?: number;
+}
+
+export interface Info {
+  /** e.g. '1.2.1' */
+  version: string;
+  /** IP_VS_VERSION_CODE as reported, e.g. 0x010201. */
+  versionCode: number;
+  /** Size of the connection hash table. */
+  connectionTableSize: number;
+}

@@ -1,0 +1,80 @@
+// Writing the ipvsadm rules format: exactly the text `ipvsadm -S` (or `-Sn` with numeric) prints for a
+// table, services and destinations sorted as ipvsadm sorts them. Each service is one `-A` line followed by
+// one `-a` line per destination; fields appear only when they differ from what ipvsadm -R would assume.
+
+import { endpointText, type EndpointNames } from './endpoint-text.js';
+import { sortDestinations, sortServices } from './ordering.js';
+import {
+  forwardingSwitch,
+  isPersistent,
+  persistenceMaskText,
+  SCHED_FLAG_MASK,
+  schedFlagsText,
+  serviceFlagBits,
+  tunnelRuleSuffix,
+} from './service-facts.js';
+import { IP_VS_SVC_F_ONEPACKET } from '../ipvs/constants.js';
+import type { Destination, Service } from '../ipvs/types.js';
+
+/** A service with its destinations, as read from the kernel. */
+export type ServiceWithDestinations = Service & { destinations: readonly Destination[] };
+
+export interface FormatRulesOptions {
+  /** Print addresses and ports as numbers (`ipvsadm -Sn`). Default false, like `ipvsadm -S`. */
+  numeric?: boolean;
+  /**
+   * Names for the non-numeric form: a host-name lookup (synchronous; resolve ahead of time) and the
+   * services database. Without it the non-numeric form prints numbers too.
+   */
+  names?: EndpointNames;
+}
+
+/** The `-t 10.0.0.1:80` / `-f 10 -6` part that names a service in save lines. */
+export function serviceRuleName(service: Service, numeric: boolean, names: EndpointNames | undefined): string {
+  if (service.fwmark !== undefined && service.fwmark !== 0) {
+    return service.family === 'ipv6' ? `-f ${service.fwmark} -6` : `-f ${service.fwmark}`;
+  }
+  const switchText = service.protocol === 'tcp' ? '-t' : service.protocol === 'udp' ? '-u' : service.protocol === 'sctp' ? '--sctp-service' : '--xxx-service';
+  return `${switchText} ${endpointText(service.address!, service.port!, service.protocol, numeric, names)}`;
+}
+
+/** One `-A ...` line (without newline). */
+export function formatServiceRule(service: Service, numeric: boolean, names: EndpointNames | undefined): string {
+  let line = `-A ${serviceRuleName(service, numeric, names)} -s ${service.scheduler}`;
+  const bits = serviceFlagBits(service);
+  if (isPersistent(service)) {
+    line += ` -p ${service.persistence?.timeout ?? 0}`;
+    const mask = persistenceMaskText(service);
+    if (mask !== undefined) line += ` -M ${mask}`;
+  }
+  if (service.persistenceEngine) line += ` --pe ${service.persistenceEngine}`;
+  if (bits & IP_VS_SVC_F_ONEPACKET) line += ' -o';
+  if (bits & SCHED_FLAG_MASK) line += ` -b ${schedFlagsText(service)}`;
+  return line;
+}
+
+/** One `-a ...` line (without newline). */
+export function formatDestinationRule(
+  service: Service,
+  destination: Destination,
+  numeric: boolean,
+  names: EndpointNames | undefined,
+): string {
+  const dname = endpointText(destination.address, destination.port, service.protocol, numeric, names);
+  let line = `-a ${serviceRuleName(service, numeric, names)} -r ${dname} ${forwardingSwitch(destination)} -w ${destination.weight}`;
+  if (destination.forwarding === 'tunnel') line += tunnelRuleSuffix(destination);
+  return line;
+}
+
+/** The text `ipvsadm -S` (numeric: `ipvsadm -Sn`) prints for these services. */
+export function formatRules(services: readonly ServiceWithDestinations[], options: FormatRulesOptions = {}): string {
+  const numeric = options.numeric ?? false;
+  let out = '';
+  for (const service of sortServices(services)) {
+    out += formatServiceRule(service, numeric, options.names) + '\n';
+    for (const destination of sortDestinations(service.destinations)) {
+      out += formatDestinationRule(service, destination, numeric, options.names) + '\n';
+    }
+  }
+  return out;
+}

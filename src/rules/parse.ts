@@ -1,0 +1,153 @@
+// Reading the ipvsadm rules format (what `ipvsadm -S` writes and `ipvsadm -R` reads) into typed
+// operations. Like ipvsadm -R, each line is split on blanks, the word `ipvsadm` is dropped wherever it
+// appears, and the rest is parsed as one command line with the shared grammar. Unlike ipvsadm (which has
+// no comment syntax and stops half way through at a bad line), `#` starts a comment, blank lines are
+// skipped, and every line is checked before any operation is returned, so a bad line N is reported as
+// "line N: ..." and nothing needs to be undone.
+
+import { parseCommandLine, collectHostNames, type GrammarContext, type ParsedCommand } from './command-line.js';
+import { CommandLineError, RulesSyntaxError } from './errors.js';
+import { systemServiceNames, type ServiceNames } from './service-names.js';
+import {
+  daemonSpecOf,
+  destinationKeyOf,
+  destinationSpecOf,
+  serviceKeyOf,
+  serviceSpecOf,
+} from './specs.js';
+import type { RuleOperation } from './operations.js';
+
+export interface ParseRulesOptions {
+  /** Service names for `host:http` ports. Default: the system's /etc/services. */
+  services?: ServiceNames;
+  /**
+   * IPv4 address (as text) of a host name, for rules saved without -n. Synchronous; resolve ahead of time
+   * (parseRulesResolving does) or leave out to accept addresses only.
+   */
+  lookupHost?: (name: string) => string | undefined;
+}
+
+/** One line of rules text split into arguments; empty when the line holds nothing to do. */
+export function ruleLineArguments(line: string): string[] {
+  const words: string[] = [];
+  for (const word of line.split(/[ \t\r\n]+/)) {
+    if (word === '') continue;
+    if (word.startsWith('#')) break;
+    if (word === 'ipvsadm') continue;
+    words.push(word);
+  }
+  return words;
+}
+
+function grammarContext(options: ParseRulesOptions): GrammarContext {
+  const services = options.services ?? systemServiceNames();
+  const lookup = options.lookupHost;
+  return {
+    services,
+    lookupHost: lookup
+      ? (name) => {
+          const text = lookup(name);
+          if (text === undefined) return undefined;
+          const parts = text.split('.').map(Number);
+          if (parts.length !== 4 || parts.some((p) => !(p >= 0 && p <= 255))) return undefined;
+          return ((parts[0]! << 24) | (parts[1]! << 16) | (parts[2]! << 8) | parts[3]!) >>> 0;
+        }
+      : undefined,
+  };
+}
+
+function reasonOf(err: CommandLineError, argv: readonly string[]): string {
+  if (err.tryHelp) {
+    return `a rule must start with a command option (-A, -E, -D, -a, -e, -d, -C, -Z, --set, --start-daemon, --stop-daemon), not \`${argv[0]}'`;
+  }
+  return err.detail.replace(/\n+$/, '');
+}
+
+/** The operation one parsed command stands for in a rules text; a reason string when it has none. */
+export function operationOf(cmd: ParsedCommand, line: number): RuleOperation | string {
+  switch (cmd.command) {
+    case 'add-service':
+      return { op: 'addService', service: serviceSpecOf(cmd), line };
+    case 'edit-service':
+      return { op: 'updateService', service: serviceSpecOf(cmd), line };
+    case 'delete-service':
+      return { op: 'deleteService', service: serviceKeyOf(cmd)!, line };
+    case 'add-server':
+      return { op: 'addDestination', service: serviceKeyOf(cmd)!, destination: destinationSpecOf(cmd), line };
+    case 'edit-server':
+      return { op: 'updateDestination', service: serviceKeyOf(cmd)!, destination: destinationSpecOf(cmd), line };
+    case 'delete-server':
+      return { op: 'deleteDestination', service: serviceKeyOf(cmd)!, destination: destinationKeyOf(cmd), line };
+    case 'flush':
+      return { op: 'flush', line };
+    case 'zero': {
+      const key = serviceKeyOf(cmd);
+      return key ? { op: 'zero', service: key, line } : { op: 'zero', line };
+    }
+    case 'set':
+      return { op: 'setTimeouts', timeouts: { ...cmd.timeouts }, line };
+    case 'start-daemon':
+      return { op: 'startDaemon', daemon: daemonSpecOf(cmd), line };
+    case 'stop-daemon':
+      return { op: 'stopDaemon', state: cmd.daemon.state ?? 'master', line };
+    case 'list':
+    case 'save':
+      return `the ${cmd.command} command only prints; it has no place in rules`;
+    case 'restore':
+      return 'the restore command cannot be nested in rules';
+  }
+}
+
+/**
+ * Parse ipvsadm rules text into operations, in order, each with its 1-based line number. Throws
+ * RulesSyntaxError for the first line that ipvsadm would refuse (same sentence), or that is not an
+ * operation (a listing).
+ */
+export function parseRules(text: string, options: ParseRulesOptions = {}): RuleOperation[] {
+  const ctx = grammarContext(options);
+  const operations: RuleOperation[] = [];
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const line = i + 1;
+    const argv = ruleLineArguments(lines[i]!);
+    if (argv.length === 0) continue;
+    let outcome;
+    try {
+      outcome = parseCommandLine(argv, ctx);
+    } catch (err) {
+      if (err instanceof CommandLineError) throw new RulesSyntaxError(line, reasonOf(err, argv), { cause: err });
+      throw err;
+    }
+    if (outcome.kind !== 'command') throw new RulesSyntaxError(line, `${outcome.kind} has no place in rules`);
+    const op = operationOf(outcome, line);
+    if (typeof op === 'string') throw new RulesSyntaxError(line, op);
+    operations.push(op);
+  }
+  return operations;
+}
+
+/**
+ * Like parseRules, but host names in the text (rules saved without -n) are first resolved with an
+ * asynchronous lookup, such as DNS. `lookup` returns an IPv4 address or undefined.
+ */
+export async function parseRulesResolving(
+  text: string,
+  lookup: (name: string) => Promise<string | undefined>,
+  options: Omit<ParseRulesOptions, 'lookupHost'> = {},
+): Promise<RuleOperation[]> {
+  const services = options.services ?? systemServiceNames();
+  const names = new Set<string>();
+  for (const rawLine of text.split('\n')) {
+    const argv = ruleLineArguments(rawLine);
+    if (argv.length > 0) for (const name of collectHostNames(argv, services)) names.add(name);
+  }
+  const answers = new Map<string, string>();
+  await Promise.all(
+    [...names].map(async (name) => {
+      if (name === '') return;
+      const address = await lookup(name);
+      if (address !== undefined) answers.set(name, address);
+    }),
+  );
+  return parseRules(text, { services, lookupHost: (name) => answers.get(name) });
+}

@@ -1,0 +1,67 @@
+// Port numbers and service names (`http` <-> 80/tcp), as ipvsadm gets them from getservbyname and
+// getservbyport: the services database, /etc/services. ipvsadm accepts `-t 10.0.0.1:http` and prints
+// `10.0.0.1:http` unless -n is given, so both directions are needed, per protocol. The table is read
+// synchronously once per instance; a missing file simply means no names, as with the C library.
+
+import { readFileSync } from 'node:fs';
+import type { Protocol } from '../ipvs/types.js';
+
+export interface ServiceNames {
+  /** getservbyname(name, protocol): the port of a service name or alias, first entry in file order. */
+  portOf(name: string, protocol: Protocol): number | undefined;
+  /** getservbyport(port, protocol): the official name of the first entry with that port. */
+  nameOf(port: number, protocol: Protocol): string | undefined;
+}
+
+/** Parse services-database text (`name port/protocol aliases... # comment` lines). */
+export function parseServicesFile(text: string): ServiceNames {
+  const byName = new Map<string, number>();
+  const byPort = new Map<string, string>();
+  for (const rawLine of text.split('\n')) {
+    const line = rawLine.replace(/#.*/, '').trim();
+    if (line === '') continue;
+    const fields = line.split(/\s+/);
+    const [name, portProto, ...aliases] = fields;
+    if (!name || !portProto) continue;
+    const m = /^(\d+)\/(\w+)$/.exec(portProto);
+    if (!m) continue;
+    const port = Number(m[1]);
+    const proto = m[2]!.toLowerCase();
+    if (port > 65535) continue;
+    const portKey = `${port}/${proto}`;
+    if (!byPort.has(portKey)) byPort.set(portKey, name);
+    for (const n of [name, ...aliases]) {
+      const nameKey = `${n}/${proto}`;
+      if (!byName.has(nameKey)) byName.set(nameKey, port);
+    }
+  }
+  return {
+    portOf: (name, protocol) => byName.get(`${name}/${protocol}`),
+    nameOf: (port, protocol) => byPort.get(`${port}/${protocol}`),
+  };
+}
+
+/** No names at all: every port prints as a number and only numeric ports parse. */
+export const NO_SERVICE_NAMES: ServiceNames = {
+  portOf: () => undefined,
+  nameOf: () => undefined,
+};
+
+/** The system's services database, read lazily on first use. */
+export function systemServiceNames(path = '/etc/services'): ServiceNames {
+  let table: ServiceNames | undefined;
+  const load = (): ServiceNames => {
+    if (!table) {
+      try {
+        table = parseServicesFile(readFileSync(path, 'utf8'));
+      } catch {
+        table = NO_SERVICE_NAMES;
+      }
+    }
+    return table;
+  };
+  return {
+    portOf: (name, protocol) => load().portOf(name, protocol),
+    nameOf: (port, protocol) => load().nameOf(port, protocol),
+  };
+}

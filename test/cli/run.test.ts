@@ -1,0 +1,371 @@
+// runCli end to end against a fake kernel: every ipvsadm command, the listing and save texts (golden,
+// written by hand from ipvsadm 1.31's formats), refusals with ipvsadm's sentences and exit statuses and
+// the table left unchanged, -R with line-numbered errors, and the CLI's own plumbing (lazy open, close,
+// subcommand dispatch).
+
+import { describe, expect, it } from 'vitest';
+import { CliHarness } from './harness.js';
+import { staticResolver } from '../../src/cli/resolver.js';
+import { runCli } from '../../src/cli/run.js';
+import { FamilyNotFoundError } from '../../src/netlink/errors.js';
+
+const SEED = [
+  '-A -t 192.168.1.110:0 -s rr -p 600',
+  '-A -f 10 -s rr -p 60',
+  '-a -f 10 -r 192.168.1.116 -g',
+  '-a -f 10 -r 192.168.1.117 -g',
+  '-A -t 192.168.1.110:80',
+  '-a -t 192.168.1.110:80 -r 192.168.1.116:80 -g -w 2',
+  '-a -t 192.168.1.110:80 -r 192.168.1.117:80 -g',
+  '-d -t 192.168.1.110:80 -r 192.168.1.116:80',
+];
+
+const TITLE = 'Prot LocalAddress:Port Scheduler Flags\n  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn\n';
+const HEADER = 'IP Virtual Server version 1.2.1 (size=4096)\n';
+
+async function seeded(): Promise<CliHarness> {
+  const h = new CliHarness();
+  await h.setUp(...SEED);
+  return h;
+}
+
+describe('the seed document', () => {
+  it('runs unchanged and lists as ipvsadm does', async () => {
+    const h = await seeded();
+    expect(await h.run('-Ln')).toEqual({
+      code: 0,
+      stderr: '',
+      stdout:
+        HEADER +
+        TITLE +
+        'TCP  192.168.1.110:0 rr persistent 600\n' +
+        'TCP  192.168.1.110:80 wlc\n' +
+        '  -> 192.168.1.117:80             Route   1      0          0         \n' +
+        'FWM  10 rr persistent 60\n' +
+        '  -> 192.168.1.116:0              Route   1      0          0         \n' +
+        '  -> 192.168.1.117:0              Route   1      0          0         \n',
+    });
+    expect(await h.run('-Sn')).toEqual({
+      code: 0,
+      stderr: '',
+      stdout:
+        '-A -t 192.168.1.110:0 -s rr -p 600\n' +
+        '-A -t 192.168.1.110:80 -s wlc\n' +
+        '-a -t 192.168.1.110:80 -r 192.168.1.117:80 -g -w 1\n' +
+        '-A -f 10 -s rr -p 60\n' +
+        '-a -f 10 -r 192.168.1.116:0 -g -w 1\n' +
+        '-a -f 10 -r 192.168.1.117:0 -g -w 1\n',
+    });
+  });
+
+  it('long forms and bundles mean the same', async () => {
+    const h = await seeded();
+    const ln = await h.run('-Ln');
+    expect(await h.run('--list --numeric')).toEqual(ln);
+    expect(await h.run('-l -n')).toEqual(ln);
+    expect(await h.run('-nL')).toEqual({ code: 255, stdout: '', stderr: "Try `ipvs -h' or 'ipvs --help' for more information.\n" });
+    expect((await h.run('--save --numeric')).stdout).toBe((await h.run('-Sn')).stdout);
+  });
+
+  it('without -n: host names from the resolver and port names from the services database', async () => {
+    const h = await seeded();
+    h.resolver = staticResolver({ 'vip.example': '192.168.1.110', rs2: '192.168.1.117' }, h.resolver.services);
+    const expected =
+      HEADER +
+      TITLE +
+      'TCP  vip.example:0 rr persistent 600\n' +
+      'TCP  vip.example:http wlc\n' +
+      '  -> rs2:http                     Route   1      0          0         \n' +
+      'FWM  10 rr persistent 60\n' +
+      '  -> 192.168.1.116:0              Route   1      0          0         \n' +
+      '  -> rs2:0                        Route   1      0          0         \n';
+    expect((await h.run('-L')).stdout).toBe(expected);
+    // no arguments at all lists the same way
+    expect(await h.run([])).toEqual({ code: 0, stdout: expected, stderr: '' });
+    expect((await h.run('-S')).stdout).toBe(
+      '-A -t vip.example:0 -s rr -p 600\n' +
+        '-A -t vip.example:http -s wlc\n' +
+        '-a -t vip.example:http -r rs2:http -g -w 1\n' +
+        '-A -f 10 -s rr -p 60\n' +
+        '-a -f 10 -r 192.168.1.116:0 -g -w 1\n' +
+        '-a -f 10 -r rs2:0 -g -w 1\n',
+    );
+    // and host names are accepted as input
+    await h.setUp('-a -t vip.example:http -r rs2:8080 -m');
+    expect((await h.run('-Ln -t 192.168.1.110:80')).stdout).toContain('  -> 192.168.1.117:8080           Masq    1 ');
+  });
+});
+
+describe('commands', () => {
+  it('-L for one service; -L --stats/--rate/--thresholds/--persistent-conn/--tun-info titles', async () => {
+    const h = await seeded();
+    expect(await h.run('-Ln -t 192.168.1.110:80')).toEqual({
+      code: 0,
+      stderr: '',
+      stdout: TITLE + 'TCP  192.168.1.110:80 wlc\n' + '  -> 192.168.1.117:80             Route   1      0          0         \n',
+    });
+    expect((await h.run('-L -n -f 10')).stdout.split('\n')[2]).toBe('FWM  10 rr persistent 60');
+    const stats = await h.run('-Ln --stats');
+    expect(stats.stdout.split('\n').slice(0, 4)).toEqual([
+      'IP Virtual Server version 1.2.1 (size=4096)',
+      'Prot LocalAddress:Port               Conns   InPkts  OutPkts  InBytes OutBytes',
+      '  -> RemoteAddress:Port',
+      'TCP  192.168.1.110:0                     0        0        0        0        0',
+    ]);
+    expect((await h.run('-Ln --rate')).stdout.split('\n')[1]).toBe('Prot LocalAddress:Port                 CPS    InPPS   OutPPS    InBPS   OutBPS');
+    expect((await h.run('-Ln --thresholds')).stdout.split('\n')[1]).toBe('Prot LocalAddress:Port            Uthreshold Lthreshold ActiveConn InActConn ');
+    expect((await h.run('-Ln --persistent-conn')).stdout.split('\n')[1]).toBe('Prot LocalAddress:Port            Weight    PersistConn ActiveConn InActConn ');
+    expect((await h.run('-Ln --tun-info')).stdout.split('\n')[2]).toBe('  -> RemoteAddress:Port           Forward TunnelInfo    Weight ActiveConn InActConn');
+    expect((await h.run('-Ln --stats --exact')).code).toBe(0);
+  });
+
+  it('-E and -e replace every field, as ipvsadm sends complete objects', async () => {
+    const h = new CliHarness();
+    await h.setUp('-A -t 10.0.0.1:80 -s rr -p 600 -M 255.255.255.0', '-a -t 10.0.0.1:80 -r 10.0.0.2:8080 -m -w 5 -x 10');
+    await h.setUp('-E -t 10.0.0.1:80', '-e -t 10.0.0.1:80 -r 10.0.0.2:8080 -m -w 3');
+    expect(await h.save()).toBe('-A -t 10.0.0.1:80 -s wlc\n-a -t 10.0.0.1:80 -r 10.0.0.2:8080 -m -w 3\n');
+    expect((await h.run('-Ln --thresholds')).stdout).toContain('  -> 10.0.0.2:8080                0          0          0          0         \n');
+  });
+
+  it('every service and server form saves back as ipvsadm writes it', async () => {
+    const h = new CliHarness();
+    await h.setUp(
+      '-A -u 10.0.0.1:53 -s rr -o',
+      '-A --sctp-service 10.0.0.1:9999 -s lc',
+      '-A -t [2001:db8::1]:80 -s sh -b sh-port -p 60 -M 64',
+      '-a -t [2001:db8::1]:80 -r [2001:db8::2]:80 -m',
+      '-A -f 20 -6 -s mh -b mh-fallback,mh-port',
+      '-A -t 10.0.0.1:80 -s wrr',
+      '-a -t 10.0.0.1:80 -r 10.0.0.3 -i',
+      '-a -t 10.0.0.1:80 -r 10.0.0.4 -i --tun-type gue --tun-port 6080 --tun-csum',
+      '-a -t 10.0.0.1:80 -r 10.0.0.5 -i --tun-type gre',
+      '-A -u 10.0.0.1:5060 -p 120 --pe sip',
+    );
+    expect(await h.save()).toBe(
+      [
+        '-A -t 10.0.0.1:80 -s wrr',
+        '-a -t 10.0.0.1:80 -r 10.0.0.3:80 -i -w 1 --tun-type ipip',
+        '-a -t 10.0.0.1:80 -r 10.0.0.4:80 -i -w 1 --tun-type gue --tun-port 6080 --tun-csum',
+        '-a -t 10.0.0.1:80 -r 10.0.0.5:80 -i -w 1 --tun-type gre --tun-nocsum',
+        '-A -u 10.0.0.1:53 -s rr -o',
+        '-A -u 10.0.0.1:5060 -s wlc -p 120 --pe sip',
+        '-A --sctp-service 10.0.0.1:9999 -s lc',
+        '-A -t [2001:db8::1]:80 -s sh -p 60 -M 64 -b sh-port',
+        '-a -t [2001:db8::1]:80 -r [2001:db8::2]:80 -m -w 1',
+        '-A -f 20 -6 -s mh -b mh-fallback,mh-port',
+        '',
+      ].join('\n'),
+    );
+    expect((await h.run('-Ln --tun-info')).stdout).toContain('  -> 10.0.0.4:80                  Tunnel  gue:6080:+c   1      0          0         \n');
+    expect((await h.run('-Ln')).stdout).toContain('TCP  [2001:db8::1]:80 sh (sh-port) persistent 60 mask 64\n');
+    expect((await h.run('-Ln')).stdout).toContain('UDP  10.0.0.1:5060 wlc persistent 120 pe sip\n');
+    expect((await h.run('-Ln')).stdout).toContain('FWM  20 IPv6 mh (mh-fallback,mh-port)\n');
+  });
+
+  it('-D, -d, -Z, -C', async () => {
+    const h = await seeded();
+    await h.setUp('-d -t 192.168.1.110:80 -r 192.168.1.117:80', '-D -t 192.168.1.110:0', '-Z', '-Z -f 10');
+    expect(await h.save()).toBe('-A -t 192.168.1.110:80 -s wlc\n-A -f 10 -s rr -p 60\n-a -f 10 -r 192.168.1.116:0 -g -w 1\n-a -f 10 -r 192.168.1.117:0 -g -w 1\n');
+    await h.setUp('-C');
+    expect(await h.save()).toBe('');
+    expect(await h.run('-Ln')).toEqual({ code: 0, stderr: '', stdout: HEADER + TITLE });
+  });
+
+  it('--set and -L --timeout', async () => {
+    const h = new CliHarness();
+    expect((await h.run('-L --timeout')).stdout).toBe('Timeout (tcp tcpfin udp): 900 120 300\n');
+    await h.setUp('--set 600 0 60');
+    expect((await h.run('-L --timeout')).stdout).toBe('Timeout (tcp tcpfin udp): 600 120 60\n');
+  });
+
+  it('sync daemons and -L --daemon', async () => {
+    const h = new CliHarness();
+    await h.setUp('--start-daemon master --mcast-interface dum0 --syncid 5', '--start-daemon backup');
+    expect((await h.run('-L --daemon')).stdout).toBe(
+      'master sync daemon (mcast=dum0, syncid=5, maxlen=1472, group=224.0.0.81, port=8848, ttl=1)\n' +
+        'backup sync daemon (mcast=eth0, syncid=0, maxlen=1472, group=224.0.0.81, port=8848, ttl=1)\n',
+    );
+    expect(await h.run('--start-daemon master')).toEqual({ code: 255, stdout: '', stderr: 'Daemon has already run\n' });
+    await h.setUp('--stop-daemon master', '--stop-daemon backup');
+    expect(await h.run('--stop-daemon backup')).toEqual({ code: 255, stdout: '', stderr: 'No daemon is running\n' });
+    expect(await h.run('--start-daemon master --mcast-interface nosuchif0')).toEqual({ code: 255, stdout: '', stderr: 'No such device\n' });
+    expect((await h.run('-L --daemon')).stdout).toBe('');
+  });
+
+  it('-Lc / -Lnc / --persistent-conn read the connection table file', async () => {
+    const h = new CliHarness();
+    const r = await h.run('-Lnc');
+    expect(r.code).toBe(0);
+    expect(r.stdout.split('\n').slice(0, 3)).toEqual([
+      'IPVS connection entries',
+      'pro expire state       source             virtual            destination',
+      'TCP 14:59  ESTABLISHED 10.0.0.99:51234    192.168.1.110:80   192.168.1.116:80',
+    ]);
+    expect((await h.run('-Lc')).stdout.split('\n')[2]).toBe('TCP 14:59  ESTABLISHED 10.0.0.99:51234    192.168.1.110:http 192.168.1.116:http');
+    expect((await h.run('-Lnc --persistent-conn')).stdout).toContain('192.168.1.2:5060 sip                abc@x\n');
+    // reading connections never opens the netlink client
+    expect(h.opened).toBe(0);
+    h.procConnPath = '/nonexistent/ip_vs_conn';
+    expect(await h.run('-Lnc')).toEqual({ code: 1, stdout: '', stderr: 'cannot open file /nonexistent/ip_vs_conn\n' });
+  });
+
+  it('-h and -v print to stdout without opening the client', async () => {
+    const h = new CliHarness();
+    const help = await h.run('-h');
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/^ipvs .*\nUsage:\n  ipvs -A\|E virtual-service/);
+    expect(help.stdout).toContain('--tun-type TYPE');
+    const version = await h.run('--version');
+    expect(version).toMatchObject({ code: 0, stderr: '' });
+    expect(version.stdout).toMatch(/^ipvs \d+\.\d+\.\d+ \(ipvsadm v1\.31 compatible/);
+    expect(h.opened).toBe(0);
+  });
+});
+
+describe('refusals: ipvsadm sentences, exit statuses, table unchanged', () => {
+  it.each([
+    ['-A -t 192.168.1.110:80', 'Service already exists'],
+    ['-A -t 10.0.0.9:80 -s bogus', 'Scheduler or persistence engine not found'],
+    ['-A -t 10.0.0.9:80 -p --pe bogus', 'Scheduler or persistence engine not found'],
+    ['-E -t 10.0.0.9:80', 'No such service'],
+    ['-E -t 192.168.1.110:80 -s bogus', 'Scheduler or persistence engine not found'],
+    ['-D -t 10.0.0.9:80', 'No such service'],
+    ['-Z -t 10.0.0.9:80', 'No such service'],
+    ['-a -t 10.0.0.9:80 -r 10.0.0.2', 'Service not defined'],
+    ['-a -t 192.168.1.110:80 -r 192.168.1.117:80', 'Destination already exists'],
+    ['-e -t 192.168.1.110:80 -r 10.0.0.99', 'No such destination'],
+    ['-e -t 10.0.0.9:80 -r 10.0.0.99', 'Service not defined'],
+    ['-d -t 192.168.1.110:80 -r 10.0.0.99', 'No such destination'],
+    ['-d -f 11 -r 10.0.0.99', 'Service not defined'],
+    ['-a -t 192.168.1.110:80 -r 10.0.0.2 -x 5 -y 10', 'Numerical result out of range'],
+    ['-a -t 192.168.1.110:80 -r 224.1.1.1 -m', 'Invalid operation.  Possibly wrong module version, address not unicast, ...'],
+  ])('%s -> %s (255)', async (line, sentence) => {
+    const h = await seeded();
+    const before = await h.save();
+    expect(await h.run(line)).toEqual({ code: 255, stdout: '', stderr: `${sentence}\n` });
+    expect(await h.save()).toBe(before);
+  });
+
+  it('a listing of a missing service exits with 1', async () => {
+    const h = await seeded();
+    expect(await h.run('-Ln -t 10.0.0.9:80')).toEqual({ code: 1, stdout: '', stderr: 'No such service\n' });
+  });
+
+  it.each([
+    ['-A -t 192.168.1.110', 2, 'Zero port specified for non-persistent service\n'],
+    ['-A -t 10.0.0.1:80 -o', 2, 'One-Packet Scheduling is only for UDP virtual services\n'],
+    ['-a -t 192.168.1.110:80 -r 10.0.0.2 -w 70000', 2, 'illegal weight specified\n'],
+    ['-A -6 -f 1', 2, '-6 used before -f\n\n'],
+    ['-A -t', 255, '-t: missing argument\n'],
+    ['-L --bogus', 255, '--bogus: unknown option\n'],
+    ['-t 10.0.0.1:80 -A', 255, "Try `ipvs -h' or 'ipvs --help' for more information.\n"],
+    ['--bogus', 255, "Try `ipvs -h' or 'ipvs --help' for more information.\n"],
+    ['-C -n', 2, "Illegal 'numeric' option with the 'flush' command\n"],
+    ['-L --timeout --stats', 2, 'options conflicts in the list command\n'],
+  ])('%s refused before the kernel (%i)', async (line, code, stderr) => {
+    const h = await seeded();
+    const before = await h.save();
+    const opened = h.opened;
+    expect(await h.run(line)).toEqual({ code, stdout: '', stderr });
+    expect(h.opened).toBe(opened);
+    expect(await h.save()).toBe(before);
+  });
+});
+
+describe('-R', () => {
+  it('applies ipvsadm save text (what -S printed restores to the same table)', async () => {
+    const h = await seeded();
+    const saved = await h.save();
+    const g = new CliHarness();
+    expect(await g.run('-R', saved)).toEqual({ code: 0, stdout: '', stderr: '' });
+    expect(await g.save()).toBe(saved);
+    // the seed document as a script, with its `ipvsadm` words and a comment
+    const k = new CliHarness();
+    expect(await k.run('--restore', `# seed\n${SEED.map((l) => `ipvsadm ${l}`).join('\n')}\n`)).toEqual({ code: 0, stdout: '', stderr: '' });
+    expect(await k.save()).toBe(saved);
+  });
+
+  it('a malformed line N: "line N: ...", status 2, nothing applied', async () => {
+    const h = await seeded();
+    const before = await h.save();
+    expect(await h.run('-R', '-A -t 10.0.0.1:80\n-a -t 10.0.0.1:80 -r 10.0.0.2\n-a -t 10.0.0.1:80 -r 10.0.0.3 -w 70000\n')).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: 'line 3: illegal weight specified\n',
+    });
+    expect(await h.save()).toBe(before);
+    expect(await h.run('-R', '-A -t 10.0.0.1:80\n-A -t 10.0.0.2:80 --bogus\n')).toEqual({ code: 255, stdout: '', stderr: 'line 2: --bogus: unknown option\n' });
+    expect(await h.run('-R', '-A -t 10.0.0.1:80\n-Ln\n')).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: 'line 2: the list command only prints; it has no place in rules\n',
+    });
+    expect(await h.save()).toBe(before);
+  });
+
+  it('a kernel refusal at line N stops there and names the line', async () => {
+    const h = await seeded();
+    const r = await h.run('-R', '-A -t 10.0.0.1:80\n\n-A -t 192.168.1.110:80\n-A -t 10.0.0.2:80\n');
+    expect(r).toEqual({ code: 255, stdout: '', stderr: 'line 3: Service already exists\n' });
+    const saved = await h.save();
+    expect(saved).toContain('-A -t 10.0.0.1:80 -s wlc\n');
+    expect(saved).not.toContain('10.0.0.2');
+  });
+
+  it('-R takes no other option, and nested -R is refused', async () => {
+    const h = new CliHarness();
+    expect((await h.run('-R -n')).stderr).toBe("Illegal 'numeric' option with the 'restore' command\n");
+    expect((await h.run('-R', '-R\n')).stderr).toBe('line 1: the restore command cannot be nested in rules\n');
+  });
+});
+
+describe('plumbing', () => {
+  it('opens the client once per run and always closes it', async () => {
+    const h = await seeded();
+    const opened = h.opened;
+    await h.run('-Ln');
+    await h.run('-A -t 192.168.1.110:80');
+    expect(h.opened - opened).toBe(2);
+    expect(h.closed).toBe(h.opened);
+  });
+
+  it('a word as first argument goes to the subcommand table; unknown words print the usage', async () => {
+    const h = new CliHarness();
+    const r = await h.run('frobnicate x');
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/^ipvs: unknown command 'frobnicate'\n\nipvs .*\nUsage:/);
+    let seen: readonly string[] = [];
+    let out = '';
+    const code = await runCli(['export', '--json'], {
+      stdout: { write: (s: string) => (out += s) },
+      stderr: { write: () => undefined },
+      subcommands: {
+        export: {
+          summary: 'print the table as JSON',
+          run: async (args, ctx) => {
+            seen = args;
+            ctx.stdout.write('{}\n');
+            return 0;
+          },
+        },
+      },
+    });
+    expect(code).toBe(0);
+    expect(seen).toEqual(['--json']);
+    expect(out).toBe('{}\n');
+  });
+
+  it('a kernel without IPVS: ipvsadm\'s initialisation message, status 2', async () => {
+    let err = '';
+    const code = await runCli(['-Ln'], {
+      ipvs: async () => {
+        throw new FamilyNotFoundError('IPVS', 'load the ip_vs module');
+      },
+      stdout: { write: () => undefined },
+      stderr: { write: (s: string) => (err += s) },
+    });
+    expect(code).toBe(2);
+    expect(err).toBe("Can't initialize ipvs: Protocol not available\nAre you sure that IP Virtual Server is built in the kernel or as module?\n");
+  });
+});

@@ -1,0 +1,620 @@
+// Request-engine tests over a scripted in-memory transport: sequence numbers, out-of-order answers,
+// ACK/ERROR matching with extended acks, batches in one datagram, streamed dumps, timeouts, aborts,
+// close, transport errors and hold(). Every reply is built with the test builder.
+
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { NetlinkConnection, parseDonePayload, parseErrorPayload, type OutgoingRequest } from '../../src/netlink/connection.js';
+import {
+  AbortError,
+  ClosedError,
+  DecodeError,
+  DumpInterruptedError,
+  IpvsError,
+  KernelError,
+  TimeoutError,
+} from '../../src/netlink/errors.js';
+import type { NetlinkMessage } from '../../src/netlink/reader.js';
+import * as nb from '../helpers/netlink-bytes.js';
+import { errnoError, ScriptedTransport } from '../helpers/scripted-transport.js';
+
+const FAMILY = 0x1b;
+const PORT = 4242;
+
+function req(operation: string, extra: Partial<OutgoingRequest> = {}): OutgoingRequest {
+  return {
+    type: FAMILY,
+    body: (w) => {
+      w.genlHeader(1, 1);
+      w.u32(1, 7);
+    },
+    label: { operation, object: 'tcp 10.0.0.1:80' },
+    ...extra,
+  };
+}
+
+/** A data message answering `seq` (part of a dump when `multi`). */
+const data = (seq: number, marker: number, flags = 0): Buffer =>
+  nb.nlmsg({ type: FAMILY, flags, seq, pid: PORT }, nb.cat(nb.genl(1, 1), nb.u32(1, marker)));
+const part = (seq: number, marker: number, flags = 0): Buffer => data(seq, marker, nb.F_MULTI | flags);
+const marker = (m: NetlinkMessage): number => m.payload.readUInt32LE(8);
+
+function setup(options: { timeoutMs?: number } = {}): { t: ScriptedTransport; conn: NetlinkConnection } {
+  const t = new ScriptedTransport({ portId: PORT });
+  const conn = new NetlinkConnection(t, { timeoutMs: options.timeoutMs ?? 0 });
+  return { t, conn };
+}
+
+async function collect(it: AsyncIterable<NetlinkMessage>): Promise<{ parts: number[]; error?: unknown }> {
+  const parts: number[] = [];
+  try {
+    for await (const m of it) parts.push(marker(m));
+  } catch (error) {
+    return { parts, error };
+  }
+  return { parts };
+}
+
+const flush = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe('requests and sequence numbers', () => {
+  it('encodes the header: type, REQUEST|ACK plus extra flags, our port id, a fresh seq', async () => {
+    const { t, conn } = setup();
+    t.respond = (r) => nb.ack(r.seq, PORT);
+    await conn.request(req('a', { flags: 0x400 | 0x200 }));
+    await conn.request(req('b'));
+    const [a, b] = t.requests();
+    expect(a).toMatchObject({ type: FAMILY, flags: 0x01 | 0x04 | 0x600, pid: PORT });
+    expect(b!.flags).toBe(0x05);
+    expect(b!.seq).toBe((a!.seq + 1) >>> 0);
+    expect(a!.seq).not.toBe(0);
+    expect(nb.dump(a!.bytes)).toBe(nb.dump(nb.nlmsg({ type: FAMILY, flags: 0x605, seq: a!.seq, pid: PORT }, nb.cat(nb.genl(1, 1), nb.u32(1, 7)))));
+  });
+
+  it('dumps are sent with REQUEST|DUMP and no ACK', async () => {
+    const { t, conn } = setup();
+    t.respond = (r) => nb.done(r.seq);
+    await collect(conn.dump(req('d')));
+    expect(t.last().flags).toBe(0x01 | 0x300);
+  });
+
+  it('sequence numbers wrap around 2^32 and skip 0', async () => {
+    const { t, conn } = setup();
+    (conn as unknown as { seq: number }).seq = 0xfffffffe;
+    t.respond = (r) => nb.ack(r.seq, PORT);
+    await Promise.all(conn.batch([req('a'), req('b'), req('c')]));
+    expect(t.requests().map((r) => r.seq)).toEqual([0xffffffff, 1, 2]);
+  });
+
+  it('many requests in flight, answered out of order, each gets its own data replies', async () => {
+    const { t, conn } = setup();
+    const ps = Array.from({ length: 10 }, (_, i) => conn.request(req(`r${i}`)));
+    await flush();
+    const rs = t.requests();
+    expect(rs).toHaveLength(10);
+    expect(new Set(rs.map((r) => r.seq)).size).toBe(10);
+    expect(conn.inFlight).toBe(10);
+    for (const [i, r] of [...rs.entries()].reverse()) t.deliver(nb.cat(data(r.seq, 1000 + i), data(r.seq, 2000 + i), nb.ack(r.seq, PORT)));
+    const results = await Promise.all(ps);
+    results.forEach((replies, i) => expect(replies.map(marker)).toEqual([1000 + i, 2000 + i]));
+    expect(conn.inFlight).toBe(0);
+  });
+
+  it('replies for unknown sequence numbers, NOOP and OVERRUN are ignored', async () => {
+    const { t, conn } = setup();
+    const p = conn.request(req('a'));
+    await flush();
+    const seq = t.last().seq;
+    t.deliver(nb.cat(nb.ack(seq + 100, PORT), data(seq + 101, 1), nb.nlmsg({ type: nb.NLMSG_NOOP, seq }), nb.nlmsg({ type: nb.NLMSG_OVERRUN, seq })));
+    expect(conn.inFlight).toBe(1);
+    t.deliver(nb.cat(data(seq, 5), nb.done(seq), nb.ack(seq, PORT)));
+    expect((await p).map(marker)).toEqual([5]); // the DONE of a multi-part answer is not a data reply
+  });
+});
+
+describe('ACK and ERROR matching', () => {
+  it('a negative errno becomes a KernelError with errno, code, operation, object and seq', async () => {
+    const { t, conn } = setup();
+    t.respond = (r) => nb.nlmsgerr({ seq: r.seq, pid: PORT, errno: 17 });
+    const err = await conn.request(req('add service')).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(KernelError);
+    const k = err as KernelError;
+    expect(k).toMatchObject({ errno: 17, code: 'EEXIST', operation: 'add service', object: 'tcp 10.0.0.1:80', seq: t.last().seq });
+    expect(k.extack).toBeUndefined();
+    expect(k.message).toBe('add service tcp 10.0.0.1:80 failed [EEXIST]');
+  });
+
+  it('EPERM says what privilege is needed', async () => {
+    const { t, conn } = setup();
+    t.respond = (r) => nb.nlmsgerr({ seq: r.seq, errno: 1 });
+    await expect(conn.request(req('add service'))).rejects.toThrow(/CAP_NET_ADMIN.*\[EPERM\]/);
+  });
+
+  it('mapError replaces the KernelError, or keeps it by returning undefined', async () => {
+    const { t, conn } = setup();
+    t.respond = (r) => nb.nlmsgerr({ seq: r.seq, errno: 3 });
+    const mapped = new IpvsError('no such service', 'ENOSERVICE');
+    await expect(conn.request(req('x', { mapError: (e) => (e.code === 'ESRCH' ? mapped : undefined) }))).rejects.toBe(mapped);
+    await expect(conn.request(req('x', { mapError: () => undefined }))).rejects.toBeInstanceOf(KernelError);
+  });
+
+  it('extended ack with NLM_F_CAPPED: message and attribute offset', async () => {
+    const { t, conn } = setup();
+    t.respond = (r) => nb.nlmsgerr({ seq: r.seq, errno: 22, capped: true, extack: { msg: 'Unknown scheduler', offs: 36 } });
+    const err = (await conn.request(req('add service')).catch((e: unknown) => e)) as KernelError;
+    expect(err).toBeInstanceOf(KernelError);
+    expect(err.extack).toBe('Unknown scheduler');
+    expect(err.extackOffset).toBe(36);
+    expect(err.message).toBe('add service tcp 10.0.0.1:80 failed [EINVAL] (kernel: Unknown scheduler)');
+  });
+
+  it('extended ack with the whole request echoed (no NETLINK_CAP_ACK)', async () => {
+    const { t, conn } = setup();
+    t.respond = (r) => nb.nlmsgerr({ seq: r.seq, errno: 22, request: r.bytes, capped: false, extack: { msg: 'Attribute failed policy validation', offs: 20 } });
+    const err = (await conn.request(req('add service')).catch((e: unknown) => e)) as KernelError;
+    expect(err.extack).toBe('Attribute failed policy validation');
+    expect(err.extackOffset).toBe(20);
+  });
+
+  it('an echoed request whose length is not a multiple of 4 is skipped with its padding', () => {
+    const odd = nb.nlmsg({ type: FAMILY, flags: 5, seq: 9 }, [1, 2, 3, 4, 5]);
+    expect(odd.readUInt32LE(0)).toBe(21);
+    const [m] = nb.splitMessages(nb.nlmsgerr({ seq: 9, errno: 22, request: odd, capped: false, extack: { msg: 'odd', offs: 17 } }));
+    const msg = { type: m!.type, flags: m!.flags, seq: m!.seq, portId: m!.pid, payload: m!.bytes.subarray(16) };
+    expect(parseErrorPayload(msg)).toEqual({ errno: 22, extack: 'odd', extackOffset: 17 });
+  });
+
+  it('an ACK (errno 0) decodes as errno 0, not -0, and may carry TLVs', () => {
+    const [m] = nb.splitMessages(nb.nlmsgerr({ seq: 1, errno: 0, extack: { msg: 'warning: deprecated' } }));
+    const msg = { type: m!.type, flags: m!.flags, seq: 1, portId: 0, payload: m!.bytes.subarray(16) };
+    const p = parseErrorPayload(msg);
+    expect(Object.is(p.errno, 0)).toBe(true);
+    expect(p).toEqual({ errno: 0, extack: 'warning: deprecated' });
+  });
+
+  it('malformed extended-ack TLVs do not hide the errno', async () => {
+    const { t, conn } = setup();
+    t.respond = (r) => nb.nlmsgerr({ seq: r.seq, errno: 16, extack: { extra: [0xff, 0xff, 0x01, 0x00, 0x00] } });
+    const err = (await conn.request(req('x')).catch((e: unknown) => e)) as KernelError;
+    expect(err).toBeInstanceOf(KernelError);
+    expect(err.code).toBe('EBUSY');
+    expect(err.extack).toBeUndefined();
+  });
+
+  it('an echoed length that runs past the payload or is absurd yields no extack, not a crash', () => {
+    for (const origLen of [0, 3, 200, 0x7ffffffd, 0xfffffffd]) {
+      const payload = nb.cat(nb.le32(-22), nb.le32(origLen), new Array(12).fill(0), nb.str(1, 'x'));
+      expect(parseErrorPayload({ type: 2, flags: nb.F_ACK_TLVS, seq: 0, portId: 0, payload }).errno).toBe(22);
+    }
+  });
+
+  it('a truncated NLMSG_ERROR fails its request with a DecodeError', async () => {
+    const { t, conn } = setup();
+    t.respond = (r) => nb.nlmsg({ type: nb.NLMSG_ERROR, seq: r.seq }, [0xea, 0xff]);
+    await expect(conn.request(req('x'))).rejects.toBeInstanceOf(DecodeError);
+    expect(conn.inFlight).toBe(0);
+  });
+});
+
+describe('batch', () => {
+  it('writes N requests in ONE datagram; each promise settles by its own ack', async () => {
+    const { t, conn } = setup();
+    const n = 50;
+    const ps = conn.batch(Array.from({ length: n }, (_, i) => req(`op${i}`)));
+    await flush();
+    expect(t.sent).toHaveLength(1);
+    const rs = nb.splitMessages(t.sent[0]!);
+    expect(rs).toHaveLength(n);
+    expect(rs.every((r) => r.flags === 0x05 && r.pid === PORT)).toBe(true);
+    // Answer in one datagram, shuffled: every third fails with its own errno.
+    const order = [...rs.keys()].sort((a, b) => ((a * 7919) % n) - ((b * 7919) % n));
+    t.deliver(nb.cat(...order.map((i) => (i % 3 === 0 ? nb.nlmsgerr({ seq: rs[i]!.seq, errno: 2 }) : nb.ack(rs[i]!.seq)))));
+    const results = await Promise.allSettled(ps);
+    results.forEach((r, i) => {
+      if (i % 3 === 0) {
+        expect(r.status).toBe('rejected');
+        expect((r as PromiseRejectedResult).reason).toMatchObject({ code: 'ENOENT', operation: `op${i}`, seq: rs[i]!.seq });
+      } else {
+        expect(r).toEqual({ status: 'fulfilled', value: [] });
+      }
+    });
+  });
+
+  it('an empty batch sends nothing', () => {
+    const { t, conn } = setup();
+    expect(conn.batch([])).toEqual([]);
+    expect(t.sent).toHaveLength(0);
+  });
+
+  it('a body that cannot be encoded rejects the whole batch, sends nothing, and the next batch works', async () => {
+    const { t, conn } = setup();
+    const bad = req('bad', { body: (w) => w.u8(1, 300) });
+    const ps = conn.batch([req('ok'), bad]);
+    expect(ps).toHaveLength(2);
+    for (const p of ps) await expect(p).rejects.toThrow();
+    expect(t.sent).toHaveLength(0);
+    expect(conn.inFlight).toBe(0);
+    t.respond = (r) => nb.ack(r.seq);
+    await expect(Promise.all(conn.batch([req('a'), req('b')]))).resolves.toEqual([[], []]);
+    expect(nb.splitMessages(t.sent[0]!)).toHaveLength(2); // no leftovers of the failed batch
+  });
+});
+
+describe('dumps', () => {
+  it('streams parts across several datagrams until NLMSG_DONE', async () => {
+    const { t, conn } = setup();
+    const it = conn.dump(req('list'));
+    const got = collect(it);
+    await t.waitForSends(1);
+    const seq = t.last().seq;
+    t.deliver(nb.cat(part(seq, 1), part(seq, 2)));
+    await flush();
+    t.deliver(part(seq, 3));
+    t.deliver(nb.cat(part(seq, 4), nb.done(seq)));
+    expect(await got).toEqual({ parts: [1, 2, 3, 4] });
+    expect(conn.inFlight).toBe(0);
+  });
+
+  it('an empty dump is just DONE', async () => {
+    const { t, conn } = setup();
+    t.respond = (r) => nb.done(r.seq);
+    expect(await collect(conn.dump(req('list')))).toEqual({ parts: [] });
+  });
+
+  it('DONE carrying a negative errno fails the dump after the parts, with its extended ack', async () => {
+    const { t, conn } = setup();
+    t.respond = (r) => [part(r.seq, 1), nb.done(r.seq, { errno: 90, extackMsg: 'message too long' })];
+    const { parts, error } = await collect(conn.dump(req('list')));
+    expect(parts).toEqual([1]);
+    expect(error).toBeInstanceOf(KernelError);
+    expect(error).toMatchObject({ code: 'EMSGSIZE', extack: 'message too long', operation: 'list' });
+  });
+
+  it('parseDonePayload: a DONE without the int (old kernels) means success', () => {
+    expect(parseDonePayload({ type: 3, flags: 2, seq: 0, portId: 0, payload: Buffer.alloc(0) })).toEqual({ errno: 0 });
+  });
+
+  it('an NLMSG_ERROR instead of parts fails the dump', async () => {
+    const { t, conn } = setup();
+    t.respond = (r) => nb.nlmsgerr({ seq: r.seq, errno: 95 });
+    const { parts, error } = await collect(conn.dump(req('list', { mapError: (e) => new IpvsError(`mapped ${e.code}`, 'X') })));
+    expect(parts).toEqual([]);
+    expect((error as Error).message).toBe('mapped EOPNOTSUPP');
+  });
+
+  it('NLM_F_DUMP_INTR: every part is delivered, then DumpInterruptedError', async () => {
+    const { t, conn } = setup();
+    t.respond = (r) => [nb.cat(part(r.seq, 1), part(r.seq, 2, nb.F_DUMP_INTR)), nb.cat(part(r.seq, 3), nb.done(r.seq))];
+    const { parts, error } = await collect(conn.dump(req('list')));
+    expect(parts).toEqual([1, 2, 3]);
+    expect(error).toBeInstanceOf(DumpInterruptedError);
+    expect((error as DumpInterruptedError).code).toBe('EDUMPINTR');
+  });
+
+  it('NLM_F_DUMP_INTR on the DONE alone also counts', async () => {
+    const { t, conn } = setup();
+    t.respond = (r) => [part(r.seq, 1), nb.done(r.seq, { flags: nb.F_DUMP_INTR })];
+    expect((await collect(conn.dump(req('list')))).error).toBeInstanceOf(DumpInterruptedError);
+  });
+
+  it('a dump and a request interleaved in the same datagrams are kept apart', async () => {
+    const { t, conn } = setup();
+    const got = collect(conn.dump(req('list')));
+    const p = conn.request(req('get'));
+    await t.waitForSends(2);
+    const [d, r] = t.requests();
+    t.deliver(nb.cat(part(d!.seq, 1), data(r!.seq, 50), part(d!.seq, 2)));
+    t.deliver(nb.cat(nb.ack(r!.seq), nb.done(d!.seq)));
+    expect((await p).map(marker)).toEqual([50]);
+    expect(await got).toEqual({ parts: [1, 2] });
+  });
+
+  it('the request is only sent when iteration starts', async () => {
+    const { t, conn } = setup();
+    const it = conn.dump(req('list'));
+    await flush();
+    expect(t.sent).toHaveLength(0);
+    t.respond = (r) => nb.done(r.seq);
+    await collect(it);
+    expect(t.sent).toHaveLength(1);
+  });
+
+  it('an early break leaks nothing: pending cleared at once, later parts dropped, next request fine', async () => {
+    const { t, conn } = setup();
+    let seq = 0;
+    const seen: number[] = [];
+    const it = conn.dump(req('list'));
+    const iterating = (async () => {
+      for await (const m of it) {
+        seen.push(marker(m));
+        if (seen.length === 2) break;
+      }
+    })();
+    await t.waitForSends(1);
+    seq = t.last().seq;
+    t.deliver(nb.cat(part(seq, 1), part(seq, 2), part(seq, 3)));
+    await iterating;
+    expect(seen).toEqual([1, 2]);
+    expect(conn.inFlight).toBe(0);
+    expect(t.holds).toEqual([true, false]);
+    expect(() => t.deliver(nb.cat(part(seq, 4), nb.done(seq)))).not.toThrow();
+    expect(conn.inFlight).toBe(0);
+    t.respond = (r) => nb.ack(r.seq);
+    await expect(conn.request(req('after'))).resolves.toEqual([]);
+  });
+
+  it('next() after return() reports done instead of waiting forever', async () => {
+    const { t, conn } = setup();
+    const iter = conn.dump(req('list'))[Symbol.asyncIterator]();
+    const first = iter.next();
+    await t.waitForSends(1);
+    t.deliver(part(t.last().seq, 1));
+    expect((await first).value).toBeDefined();
+    await iter.return!();
+    await expect(iter.next()).resolves.toEqual({ value: undefined, done: true });
+  });
+
+  it('after a failure the iterator is finished', async () => {
+    const { t, conn } = setup();
+    t.respond = (r) => nb.nlmsgerr({ seq: r.seq, errno: 22 });
+    const iter = conn.dump(req('list'))[Symbol.asyncIterator]();
+    await expect(iter.next()).rejects.toBeInstanceOf(KernelError);
+    await expect(iter.next()).resolves.toEqual({ value: undefined, done: true });
+  });
+});
+
+describe('timeouts', () => {
+  it('a request with no answer fails with TimeoutError; the late reply is ignored', async () => {
+    vi.useFakeTimers();
+    const { t, conn } = setup({ timeoutMs: 5000 });
+    const p = conn.request(req('slow'));
+    const caught = p.catch((e: unknown) => e);
+    await vi.advanceTimersByTimeAsync(4999);
+    expect(conn.inFlight).toBe(1);
+    await vi.advanceTimersByTimeAsync(1);
+    const err = await caught;
+    expect(err).toBeInstanceOf(TimeoutError);
+    expect((err as TimeoutError).code).toBe('ETIMEDOUT');
+    expect((err as Error).message).toBe('slow: no answer from the kernel within 5000 ms');
+    expect(conn.inFlight).toBe(0);
+    expect(() => t.deliver(nb.ack(t.last().seq))).not.toThrow();
+    expect(t.holds).toEqual([true, false]);
+  });
+
+  it('the per-request timeout overrides the default; 0 waits forever', async () => {
+    vi.useFakeTimers();
+    const { t, conn } = setup({ timeoutMs: 100 });
+    const fast = conn.request(req('fast'), { timeoutMs: 10 }).catch((e: unknown) => e);
+    const forever = conn.request(req('forever'), { timeoutMs: 0 });
+    await vi.advanceTimersByTimeAsync(10_000_000);
+    expect(await fast).toBeInstanceOf(TimeoutError);
+    expect(conn.inFlight).toBe(1);
+    t.deliver(nb.ack(t.last().seq));
+    await expect(forever).resolves.toEqual([]);
+  });
+
+  it('a dump that stalls times out after the parts it got', async () => {
+    vi.useFakeTimers();
+    const { t, conn } = setup({ timeoutMs: 1000 });
+    const got = collect(conn.dump(req('list')));
+    await vi.advanceTimersByTimeAsync(0);
+    const seq = t.last().seq;
+    t.deliver(part(seq, 1));
+    await vi.advanceTimersByTimeAsync(1000);
+    const { parts, error } = await got;
+    expect(parts).toEqual([1]);
+    expect(error).toBeInstanceOf(TimeoutError);
+    expect(conn.inFlight).toBe(0);
+    expect(() => t.deliver(nb.cat(part(seq, 2), nb.done(seq)))).not.toThrow();
+  });
+
+  it('a settled request leaves no timer behind', async () => {
+    vi.useFakeTimers();
+    const { t, conn } = setup({ timeoutMs: 1000 });
+    t.respond = (r) => nb.ack(r.seq);
+    await conn.request(req('quick'));
+    expect(vi.getTimerCount()).toBe(0);
+  });
+});
+
+describe('AbortSignal', () => {
+  it('already aborted: AbortError, nothing sent', async () => {
+    const { t, conn } = setup();
+    const signal = AbortSignal.abort(new Error('user gave up'));
+    const err = await conn.request(req('add'), { signal }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(AbortError);
+    expect((err as AbortError).code).toBe('ABORT_ERR');
+    expect(((err as AbortError).cause as Error).message).toBe('user gave up');
+    const errs = await Promise.all(conn.batch([req('a'), req('b')], { signal }).map((p) => p.catch((e: unknown) => e)));
+    expect(errs.every((e) => e instanceof AbortError)).toBe(true);
+    expect((await collect(conn.dump(req('list'), { signal }))).error).toBeInstanceOf(AbortError);
+    expect(t.sent).toHaveLength(0);
+    expect(conn.inFlight).toBe(0);
+  });
+
+  it('aborted while waiting: AbortError at once, the late ack is ignored', async () => {
+    const { t, conn } = setup();
+    const ac = new AbortController();
+    const p = conn.request(req('add'), { signal: ac.signal }).catch((e: unknown) => e);
+    await flush();
+    ac.abort();
+    expect(await p).toBeInstanceOf(AbortError);
+    expect(conn.inFlight).toBe(0);
+    t.deliver(nb.ack(t.last().seq));
+  });
+
+  it('aborting a batch fails all of its requests', async () => {
+    const { conn } = setup();
+    const ac = new AbortController();
+    const ps = conn.batch([req('a'), req('b'), req('c')], { signal: ac.signal }).map((p) => p.catch((e: unknown) => e));
+    ac.abort();
+    expect((await Promise.all(ps)).every((e) => e instanceof AbortError)).toBe(true);
+  });
+
+  it('aborted during a dump: the parts so far, then AbortError', async () => {
+    const { t, conn } = setup();
+    const ac = new AbortController();
+    const got = collect(conn.dump(req('list'), { signal: ac.signal }));
+    await t.waitForSends(1);
+    t.deliver(part(t.last().seq, 1));
+    await flush();
+    ac.abort();
+    const { parts, error } = await got;
+    expect(parts).toEqual([1]);
+    expect(error).toBeInstanceOf(AbortError);
+    expect(conn.inFlight).toBe(0);
+  });
+
+  it('a batch adds ONE abort listener (no MaxListenersExceededWarning), removed when its last request settles', async () => {
+    const { t, conn } = setup();
+    const ac = new AbortController();
+    const add = vi.spyOn(ac.signal, 'addEventListener');
+    const remove = vi.spyOn(ac.signal, 'removeEventListener');
+    const warnings: Error[] = [];
+    const onWarning = (w: Error): void => void warnings.push(w);
+    process.on('warning', onWarning);
+    try {
+      const ps = conn.batch(Array.from({ length: 50 }, (_, i) => req(`op${i}`)), { signal: ac.signal });
+      await flush();
+      const seqs = t.requests().map((r) => r.seq);
+      t.deliver(nb.cat(...seqs.slice(0, 49).map((seq) => nb.ack(seq))));
+      expect(remove).not.toHaveBeenCalled();
+      t.deliver(nb.ack(seqs[49]!));
+      await Promise.all(ps);
+      expect(add).toHaveBeenCalledTimes(1);
+      expect(remove).toHaveBeenCalledTimes(1);
+      await flush();
+      expect(warnings.filter((w) => w.name === 'MaxListenersExceededWarning')).toEqual([]);
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+
+  it('the abort listener is removed once the request settles', async () => {
+    const { t, conn } = setup();
+    const ac = new AbortController();
+    const add = vi.spyOn(ac.signal, 'addEventListener');
+    const remove = vi.spyOn(ac.signal, 'removeEventListener');
+    t.respond = (r) => nb.ack(r.seq);
+    await conn.request(req('a'), { signal: ac.signal });
+    expect(add).toHaveBeenCalledTimes(1);
+    expect(remove).toHaveBeenCalledTimes(1);
+    ac.abort(); // nothing left to fail
+  });
+});
+
+describe('close', () => {
+  it('fails everything in flight with ClosedError and closes the transport once', async () => {
+    const { t, conn } = setup();
+    const a = conn.request(req('a')).catch((e: unknown) => e);
+    const bs = conn.batch([req('b1'), req('b2')]).map((p) => p.catch((e: unknown) => e));
+    const d = collect(conn.dump(req('list')));
+    await t.waitForSends(3);
+    t.deliver(part(t.last().seq, 1));
+    await flush();
+    await conn.close();
+    await conn.close();
+    expect(t.closeCalls).toBe(1);
+    expect(await a).toBeInstanceOf(ClosedError);
+    for (const b of await Promise.all(bs)) expect(b).toBeInstanceOf(ClosedError);
+    const { parts, error } = await d;
+    expect(parts).toEqual([1]);
+    expect(error).toBeInstanceOf(ClosedError);
+    expect((error as ClosedError).code).toBe('ECLOSED');
+    expect(conn.inFlight).toBe(0);
+    expect(t.holds).toEqual([true, false]);
+  });
+
+  it('requests after close fail with ClosedError and send nothing', async () => {
+    const { t, conn } = setup();
+    await conn.close();
+    await expect(conn.request(req('a'))).rejects.toBeInstanceOf(ClosedError);
+    for (const p of conn.batch([req('a'), req('b')])) await expect(p).rejects.toBeInstanceOf(ClosedError);
+    expect((await collect(conn.dump(req('list')))).error).toBeInstanceOf(ClosedError);
+    expect(t.sent).toHaveLength(0);
+  });
+});
+
+describe('transport errors', () => {
+  it('ENOBUFS (non-fatal) fails the waiting requests and dumps with KernelError ENOBUFS; later requests work', async () => {
+    const { t, conn } = setup();
+    const a = conn.request(req('add service')).catch((e: unknown) => e);
+    const d = collect(conn.dump(req('list')));
+    await t.waitForSends(2);
+    t.error(errnoError('ENOBUFS', 105), false);
+    const err = (await a) as KernelError;
+    expect(err).toBeInstanceOf(KernelError);
+    expect(err).toMatchObject({ code: 'ENOBUFS', errno: 105, operation: 'add service' });
+    expect(err.message).toMatch(/receive buffer overflowed.*read the table back/);
+    expect((await d).error).toMatchObject({ code: 'ENOBUFS' });
+    expect(conn.inFlight).toBe(0);
+    expect(t.holds.at(-1)).toBe(false);
+    t.respond = (r) => ((r.flags & nb.F_DUMP) !== 0 ? [part(r.seq, 9), nb.done(r.seq)] : nb.ack(r.seq));
+    await expect(conn.request(req('again'))).resolves.toEqual([]);
+    expect(await collect(conn.dump(req('list')))).toEqual({ parts: [9] });
+  });
+
+  it('a fatal transport error fails everything and every later request', async () => {
+    const { t, conn } = setup();
+    const a = conn.request(req('a')).catch((e: unknown) => e);
+    await flush();
+    t.error(errnoError('EBADF', 9, 'poll'), true);
+    expect(await a).toMatchObject({ code: 'EBADF' });
+    const later = await conn.request(req('b')).catch((e: unknown) => e);
+    expect(later).toBeInstanceOf(KernelError);
+    expect(later).toMatchObject({ code: 'EBADF', operation: 'b' });
+    expect(t.sent).toHaveLength(1);
+  });
+
+  it('an undecodable datagram fails the waiting requests with a DecodeError', async () => {
+    const { t, conn } = setup();
+    const a = conn.request(req('a')).catch((e: unknown) => e);
+    await flush();
+    t.deliver(Buffer.from([1, 2, 3]));
+    expect(await a).toBeInstanceOf(DecodeError);
+  });
+
+  it('a failed send fails its requests (with the errno as a KernelError); a throwing send too', async () => {
+    const { t, conn } = setup();
+    t.failNextSend = errnoError('EMSGSIZE', 90, 'sendmsg');
+    const ps = conn.batch([req('a'), req('b')]).map((p) => p.catch((e: unknown) => e));
+    for (const e of await Promise.all(ps)) expect(e).toMatchObject({ code: 'EMSGSIZE', errno: 90 });
+    t.throwNextSend = new Error('broken');
+    const thrown = conn.request(req('c'));
+    await expect(thrown).rejects.toThrow('broken');
+    t.throwNextSend = new Error('broken dump');
+    expect((await collect(conn.dump(req('list')))).error).toMatchObject({ message: 'broken dump' });
+    expect(conn.inFlight).toBe(0);
+  });
+});
+
+describe('hold(busy)', () => {
+  it('is called true on 0 -> 1 pending and false on 1 -> 0, not in between', async () => {
+    const { t, conn } = setup();
+    const p1 = conn.request(req('a'));
+    expect(t.holds).toEqual([true]);
+    const p2 = conn.request(req('b'));
+    const ps = conn.batch([req('c'), req('d')]);
+    expect(t.holds).toEqual([true]);
+    await flush();
+    const seqs = t.requests().map((r) => r.seq);
+    t.deliver(nb.cat(nb.ack(seqs[0]!), nb.ack(seqs[1]!), nb.ack(seqs[2]!)));
+    expect(t.holds).toEqual([true]);
+    t.deliver(nb.ack(seqs[3]!));
+    expect(t.holds).toEqual([true, false]);
+    await Promise.all([p1, p2, ...ps]);
+    const p3 = conn.request(req('e'));
+    expect(t.holds).toEqual([true, false, true]);
+    t.deliver(nb.ack(t.last().seq));
+    await p3;
+    expect(t.holds).toEqual([true, false, true, false]);
+  });
+
+  it('the transport is attached once, at construction', () => {
+    const { t } = setup();
+    expect(t.attachCalls).toBe(1);
+  });
+});

@@ -284,8 +284,26 @@ async function ipvsCodec(): Promise<{ codec: Codec; note: string }> {
 
 /** Filled in when src/ipvs/service.ts lands (see the report); throws so the caller falls back. */
 async function serviceModuleCodec(mod: Record<string, unknown>): Promise<Codec> {
-  void mod;
-  throw new Error('adapter for encodeService/decodeService not written yet');
+  // Encoding a reply (with stats) is the fake kernel's job, not the client's, so both sides encode
+  // with the same layout; decoding goes through the real decodeService into public Service objects.
+  const decodeService = mod['decodeService'] as (a: Attributes) => unknown;
+  const { parseMessages: parse, parseGenlHeader } = await import('../src/netlink/reader.js');
+  const w = new MessageWriter(512);
+  return {
+    name: 'ipvs (src/ipvs decodeService)',
+    encode: (seq) => encodeOurs(w, service, seq),
+    decode: (d) => {
+      let n = 0;
+      for (const m of parse(d)) {
+        const svc = Attributes.parse(parseGenlHeader(m.payload).body).nested(K.IPVS_CMD_ATTR_SERVICE);
+        if (svc) {
+          decodeService(svc);
+          n++;
+        }
+      }
+      return n;
+    },
+  };
 }
 
 // ---- measurement ---------------------------------------------------------------------------------

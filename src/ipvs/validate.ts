@@ -205,7 +205,8 @@ export function validateDestinationSpec(service: WireServiceKey, dest: unknown):
   if (d.weight !== undefined) w.weight = integer('destination.weight', d.weight, 0, MAX_WEIGHT);
   if (d.upperThreshold !== undefined) w.upper = integer('destination.upperThreshold', d.upperThreshold, 0, 0xffffffff);
   if (d.lowerThreshold !== undefined) w.lower = integer('destination.lowerThreshold', d.lowerThreshold, 0, 0xffffffff);
-  if (w.upper !== 0 && w.lower > w.upper) {
+  // The kernel refuses lower > upper with ERANGE even when upper is 0 (no limit).
+  if (w.lower > w.upper) {
     throw new ValidationError('destination.lowerThreshold', w.lower, `must not exceed the upper threshold ${w.upper}`);
   }
   if (d.tunnel !== undefined) {

@@ -5,6 +5,7 @@
 import { refusalMessage, type KernelAction } from './messages.js';
 import { errnoName, FamilyNotFoundError, IpvsError } from '../netlink/errors.js';
 import { constants as osConstants } from 'node:os';
+import { ValidationError } from '../ipvs/errors.js';
 
 /** The client could not be opened; carries the text to print and ipvsadm's exit status. */
 export class OpenFailure extends Error {
@@ -15,8 +16,24 @@ export class OpenFailure extends Error {
   }
 }
 
+/**
+ * The client refuses some values before sending them that ipvsadm leaves to the kernel; to print what
+ * ipvsadm prints, such refusals are reported as the errno the kernel would have answered.
+ */
+const KERNEL_ERRNO_OF_FIELD: Readonly<Record<string, string>> = {
+  scheduler: 'ENOENT',
+  persistenceEngine: 'ENOENT',
+  'destination.lowerThreshold': 'ERANGE',
+  'destination.weight': 'ERANGE',
+};
+
 function errnoOf(err: unknown): { code: string; errno: number } | undefined {
   if (typeof err !== 'object' || err === null) return undefined;
+  if (err instanceof ValidationError) {
+    const code = KERNEL_ERRNO_OF_FIELD[err.field];
+    const value = code === undefined ? undefined : (osConstants.errno as Record<string, number>)[code];
+    return code !== undefined && value !== undefined ? { code, errno: value } : undefined;
+  }
   const e = err as { errno?: unknown; code?: unknown };
   if (typeof e.errno === 'number' && e.errno !== 0) {
     const errno = Math.abs(e.errno);

@@ -264,6 +264,8 @@ export class FakeKernel {
         const cur = st.findDest(svc, d);
         if (g.cmd === C.IPVS_CMD_NEW_DEST) {
           if (cur) throw E('EEXIST');
+          // The kernel wants an IPv4 destination to be a unicast or local address (inet_addr_type).
+          if (d.af === C.AF_INET && !isUnicastIPv4(d.addr)) throw E('EINVAL');
           st.addDest(svc, d);
         } else if (!cur) {
           throw E('ENOENT');
@@ -444,6 +446,12 @@ export class FakeKernel {
     datagrams.push(done.toBuffer());
     return datagrams;
   }
+}
+
+function isUnicastIPv4(addr: Buffer): boolean {
+  const first = addr[0] ?? 0;
+  if (first >= 224) return false; // multicast, reserved and limited broadcast
+  return !(addr[0] === 0 && addr[1] === 0 && addr[2] === 0 && addr[3] === 0);
 }
 
 function serviceAttr(top: Attributes): Attributes {

@@ -6,7 +6,8 @@ import { runCli } from '../../src/cli/run.js';
 import { staticResolver, type Resolver } from '../../src/cli/resolver.js';
 import type { CliIpvs } from '../../src/cli/context.js';
 import { parseServicesFile } from '../../src/rules/service-names.js';
-import { MemoryIpvs } from './memory-ipvs.js';
+import { Ipvs } from '../../src/client.js';
+import { FakeKernel } from '../../src/testing/index.js';
 
 export const CONN_FIXTURE = fileURLToPath(new URL('./fixtures/ip_vs_conn.txt', import.meta.url));
 
@@ -19,7 +20,7 @@ export interface Run {
 }
 
 export class CliHarness {
-  readonly kernel = new MemoryIpvs();
+  readonly fake = new FakeKernel();
   resolver: Resolver = staticResolver({}, TEST_SERVICES);
   procConnPath = CONN_FIXTURE;
   opened = 0;
@@ -27,7 +28,7 @@ export class CliHarness {
 
   async openIpvs(): Promise<CliIpvs> {
     this.opened++;
-    const handle = this.kernel.handle();
+    const handle: CliIpvs = await Ipvs.open({ transport: this.fake.transport() });
     const close = handle.close.bind(handle);
     handle.close = async () => {
       this.closed++;

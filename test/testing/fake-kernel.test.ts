@@ -1,0 +1,134 @@
+import { describe, expect, it } from 'vitest';
+import { Ipvs } from '../../src/client.js';
+import { DumpInterruptedError, FamilyNotFoundError, KernelError, TimeoutError, ValidationError } from '../../src/index.js';
+import { MessageWriter } from '../../src/netlink/writer.js';
+import { parseMessages } from '../../src/netlink/reader.js';
+import { NLMSG_ERROR, NLM_F_ACK, NLM_F_REQUEST, NLM_F_MULTI } from '../../src/netlink/constants.js';
+import { IPVS_CMD_NEW_SERVICE, IPVS_CMD_ATTR_SERVICE, IPVS_SVC_ATTR_AF } from '../../src/ipvs/constants.js';
+import { FakeKernel } from '../../src/testing/index.js';
+
+const web = { protocol: 'tcp', address: '192.168.1.110', port: 80 } as const;
+
+async function open(kernel = new FakeKernel(), timeoutMs?: number): Promise<Ipvs> {
+  return Ipvs.open({ transport: kernel.transport(), ...(timeoutMs === undefined ? {} : { timeoutMs }) });
+}
+
+describe('FakeKernel', () => {
+  it('splits dumps over several datagrams, each part NLM_F_MULTI', async () => {
+    const kernel = new FakeKernel({ dumpBudget: 256 });
+    const t = kernel.transport();
+    const datagrams: Buffer[] = [];
+    t.attach({ datagram: (d) => datagrams.push(d), error: () => {} });
+    const ipvs = await open(kernel);
+    for (let i = 0; i < 20; i++) await ipvs.addService({ ...web, port: 1000 + i });
+    const w = new MessageWriter();
+    w.beginMessage(kernel.familyId, NLM_F_REQUEST | 0x300, 7, t.portId);
+    w.genlHeader(4, 1);
+    w.endMessage();
+    await t.send(w.toBuffer());
+    await new Promise((r) => setImmediate(r));
+    expect(datagrams.length).toBeGreaterThan(3);
+    const parts = datagrams.flatMap((d) => parseMessages(d));
+    expect(parts.every((m) => (m.flags & NLM_F_MULTI) !== 0)).toBe(true);
+    expect(parts.length).toBe(21); // 20 services and NLMSG_DONE
+    expect((await ipvs.services()).length).toBe(20);
+  });
+
+  it('answers a malformed request with EINVAL and the request echoed, like the kernel', async () => {
+    const kernel = new FakeKernel();
+    const t = kernel.transport();
+    const replies: Buffer[] = [];
+    t.attach({ datagram: (d) => replies.push(d), error: () => {} });
+    const w = new MessageWriter();
+    w.beginMessage(kernel.familyId, NLM_F_REQUEST | NLM_F_ACK, 9, t.portId);
+    w.genlHeader(IPVS_CMD_NEW_SERVICE, 1);
+    w.nested(IPVS_CMD_ATTR_SERVICE, () => w.u16(IPVS_SVC_ATTR_AF, 2)); // no protocol/address/port, no fwmark
+    w.endMessage();
+    const request = w.toBuffer();
+    await t.send(request);
+    await new Promise((r) => setImmediate(r));
+    const [msg] = parseMessages(replies[0] as Buffer);
+    expect(msg?.type).toBe(NLMSG_ERROR);
+    expect(msg?.payload.readInt32LE(0)).toBe(-22);
+    expect(msg?.payload.subarray(4)).toEqual(request);
+  });
+
+  it('fails the next requests with a chosen errno, then recovers', async () => {
+    const kernel = new FakeKernel();
+    const ipvs = await open(kernel);
+    kernel.failNext(1, 'EBUSY');
+    const err = await ipvs.addService(web).catch((e: unknown) => e);
+    expect((err as KernelError).code).toBe('EBUSY');
+    await ipvs.addService(web);
+    expect(kernel.state().services.map((s) => s.key)).toEqual(['tcp 192.168.1.110:80']);
+  });
+
+  it('drops replies so the client times out, and delays others', async () => {
+    const kernel = new FakeKernel();
+    const ipvs = await open(kernel, 100);
+    kernel.dropReplies(1);
+    expect(await ipvs.info().catch((e: unknown) => e)).toBeInstanceOf(TimeoutError);
+    kernel.delayReplies(1, 30);
+    const start = Date.now();
+    await ipvs.info();
+    expect(Date.now() - start).toBeGreaterThanOrEqual(25);
+  });
+
+  it('interrupts a dump', async () => {
+    const kernel = new FakeKernel();
+    const ipvs = await open(kernel);
+    await ipvs.addService(web);
+    kernel.interruptNextDumps();
+    expect(await ipvs.services().catch((e: unknown) => e)).toBeInstanceOf(DumpInterruptedError);
+    expect((await ipvs.services()).length).toBe(1);
+  });
+
+  it('simulates an unprivileged process and a missing ip_vs module', async () => {
+    const kernel = new FakeKernel();
+    const ipvs = await open(kernel);
+    kernel.setUnprivileged(true);
+    const err = (await ipvs.services().catch((e: unknown) => e)) as KernelError;
+    expect(err.code).toBe('EPERM');
+    expect(err.message).toContain('CAP_NET_ADMIN');
+    kernel.setFamilyMissing(true);
+    const missing = await open(kernel).catch((e: unknown) => e);
+    expect(missing).toBeInstanceOf(FamilyNotFoundError);
+    expect((missing as Error).message).toContain('modprobe ip_vs');
+  });
+
+  it('reports stats set by a test through the client', async () => {
+    const kernel = new FakeKernel();
+    const ipvs = await open(kernel);
+    await ipvs.addService(web);
+    await ipvs.addDestination(web, { address: '192.168.1.116' });
+    kernel.setStats({ address: '192.168.1.110', port: 80, destination: '192.168.1.116' }, { conns: 5000000000n, activeConns: 3 });
+    const [d] = await ipvs.destinations(web);
+    expect(d?.stats.conns).toBe(5000000000n);
+    expect(d?.activeConns).toBe(3);
+    await ipvs.zero();
+    expect((await ipvs.destinations(web))[0]?.stats.conns).toBe(0n);
+  });
+});
+
+describe('Ipvs.execute', () => {
+  it('validates every operation before sending any', async () => {
+    const kernel = new FakeKernel();
+    const ipvs = await open(kernel);
+    const before = kernel.requests.length;
+    const err = await ipvs
+      .execute([{ op: 'add-service', service: web }, { op: 'add-service', service: { ...web, port: -1 } }])
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ValidationError);
+    expect((err as ValidationError).field).toBe('operations[1].port');
+    expect(kernel.requests.length).toBe(before);
+  });
+
+  it('skips the windows after a failure with stopOnError', async () => {
+    const kernel = new FakeKernel();
+    const ipvs = await open(kernel);
+    await ipvs.addService({ ...web, port: 2 });
+    const ops = [1, 2, 3, 4].map((port) => ({ op: 'add-service' as const, service: { ...web, port } }));
+    const results = await ipvs.execute(ops, { stopOnError: true, window: 2 });
+    expect(results).toEqual([{ ok: true }, { ok: false, error: expect.any(KernelError) }, { skipped: true }, { skipped: true }]);
+  });
+});

@@ -4,19 +4,7 @@
 // used in messages. src/cli/main.ts fills these from the process.
 
 import type { Resolver } from './resolver.js';
-import type {
-  Daemon,
-  DaemonSpec,
-  DaemonState,
-  Destination,
-  DestinationKey,
-  DestinationSpec,
-  Info,
-  Service,
-  ServiceKey,
-  ServiceSpec,
-  Timeouts,
-} from '../ipvs/types.js';
+import type { Ipvs } from '../client.js';
 
 /** Anything that takes text: process.stdout, a test buffer. */
 export interface TextSink {
@@ -26,27 +14,29 @@ export interface TextSink {
 /** Where -R reads its rules: a readable stream (process.stdin) or, in tests, the text itself. */
 export type TextSource = string | AsyncIterable<string | Uint8Array>;
 
-/** The parts of the client the command line uses (structural until src/client.ts lands). */
-export interface CliIpvs {
-  info(): Promise<Info>;
-  services(): Promise<Service[]>;
-  service(key: ServiceKey): Promise<Service | undefined>;
-  destinations(key: ServiceKey): Promise<Destination[]>;
-  addService(spec: ServiceSpec): Promise<unknown>;
-  updateService(spec: ServiceSpec): Promise<unknown>;
-  deleteService(key: ServiceKey): Promise<unknown>;
-  addDestination(key: ServiceKey, dest: DestinationSpec): Promise<unknown>;
-  updateDestination(key: ServiceKey, dest: DestinationSpec): Promise<unknown>;
-  deleteDestination(key: ServiceKey, dest: DestinationKey): Promise<unknown>;
-  zero(key?: ServiceKey): Promise<unknown>;
-  flush(): Promise<unknown>;
-  timeouts(): Promise<Timeouts>;
-  setTimeouts(timeouts: Partial<Timeouts>): Promise<unknown>;
-  daemons(): Promise<Daemon[]>;
-  startDaemon(spec: DaemonSpec): Promise<unknown>;
-  stopDaemon(state: DaemonState): Promise<unknown>;
-  close(): Promise<unknown>;
-}
+/** The parts of the client the command line uses. */
+export type CliIpvs = Pick<
+  Ipvs,
+  | 'info'
+  | 'services'
+  | 'service'
+  | 'destinations'
+  | 'addService'
+  | 'updateService'
+  | 'deleteService'
+  | 'addDestination'
+  | 'updateDestination'
+  | 'deleteDestination'
+  | 'zero'
+  | 'flush'
+  | 'timeouts'
+  | 'setTimeouts'
+  | 'daemons'
+  | 'startDaemon'
+  | 'stopDaemon'
+  | 'execute'
+  | 'close'
+>;
 
 export interface CliOptions {
   /** Opens the client; called at most once per run, only when a command needs the kernel. */

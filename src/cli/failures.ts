@@ -30,7 +30,8 @@ const KERNEL_ERRNO_OF_FIELD: Readonly<Record<string, string>> = {
 function errnoOf(err: unknown): { code: string; errno: number } | undefined {
   if (typeof err !== 'object' || err === null) return undefined;
   if (err instanceof ValidationError) {
-    const code = KERNEL_ERRNO_OF_FIELD[err.field];
+    // execute() names the operation: `operations[3].scheduler`.
+    const code = KERNEL_ERRNO_OF_FIELD[err.field.replace(/^operations\[\d+\]\./, '')];
     const value = code === undefined ? undefined : (osConstants.errno as Record<string, number>)[code];
     return code !== undefined && value !== undefined ? { code, errno: value } : undefined;
   }

@@ -1,7 +1,8 @@
 // `ipvs -R`: rules in ipvsadm's save format from standard input, applied in bulk. Every line is parsed
 // and checked first, so a malformed line N is reported as "line N: ..." and nothing is applied; then the
-// operations go to the kernel in order and stop at the first refusal, reported with its line number and
-// ipvsadm's sentence. Each line is one kernel request, so no line is ever half applied.
+// operations go to the kernel in order, services and destinations pipelined through the client's
+// execute(), and stop after the first refusal, reported with its line number and ipvsadm's sentence.
+// Each line is one kernel request, so no line is ever half applied.
 
 import { readAll, type CliContext, type CliIpvs } from './context.js';
 import { describeFailure } from './failures.js';
@@ -9,6 +10,8 @@ import type { KernelAction } from './messages.js';
 import { CommandLineError, RulesSyntaxError } from '../rules/errors.js';
 import type { RuleOperation } from '../rules/operations.js';
 import { parseRulesResolving } from '../rules/parse.js';
+import { ValidationError } from '../ipvs/errors.js';
+import type { Operation } from '../ipvs/operations.js';
 
 export const ACTION_OF_OPERATION: Record<RuleOperation['op'], KernelAction> = {
   addService: 'add-service',
@@ -52,19 +55,82 @@ export async function applyOperation(ipvs: CliIpvs, op: RuleOperation): Promise<
   }
 }
 
-/** Apply the operations in order, stopping at the first refusal; the failed operation and its error. */
-export async function applyOperations(
-  ipvs: CliIpvs,
-  ops: readonly RuleOperation[],
-): Promise<{ failed: RuleOperation; error: unknown } | undefined> {
-  for (const op of ops) {
-    try {
-      await applyOperation(ipvs, op);
-    } catch (error) {
-      return { failed: op, error };
-    }
+type TableOperation = Extract<
+  RuleOperation,
+  { op: 'addService' | 'updateService' | 'deleteService' | 'addDestination' | 'updateDestination' | 'deleteDestination' }
+>;
+
+function isTableOperation(op: RuleOperation): op is TableOperation {
+  return (
+    op.op === 'addService' ||
+    op.op === 'updateService' ||
+    op.op === 'deleteService' ||
+    op.op === 'addDestination' ||
+    op.op === 'updateDestination' ||
+    op.op === 'deleteDestination'
+  );
+}
+
+/** The client's bulk operation for a rules-text operation on services and destinations. */
+export function clientOperation(op: TableOperation): Operation {
+  switch (op.op) {
+    case 'addService':
+      return { op: 'add-service', service: op.service };
+    case 'updateService':
+      return { op: 'update-service', service: op.service };
+    case 'deleteService':
+      return { op: 'delete-service', service: op.service };
+    case 'addDestination':
+      return { op: 'add-destination', service: op.service, destination: op.destination };
+    case 'updateDestination':
+      return { op: 'update-destination', service: op.service, destination: op.destination };
+    case 'deleteDestination':
+      return { op: 'delete-destination', service: op.service, destination: op.destination };
   }
-  return undefined;
+}
+
+export interface RestoreFailure {
+  failed: RuleOperation;
+  error: unknown;
+}
+
+/**
+ * Apply the operations in order. Runs of service/destination operations go through the client's
+ * execute() (validated as a whole first, then pipelined, stopping after the window of the first
+ * refusal); flush, zero, timeouts and daemons go one by one. Returns every refusal, in line order; the
+ * first one ends the run.
+ */
+export async function applyOperations(ipvs: CliIpvs, ops: readonly RuleOperation[]): Promise<RestoreFailure[]> {
+  let i = 0;
+  while (i < ops.length) {
+    const op = ops[i]!;
+    if (!isTableOperation(op)) {
+      try {
+        await applyOperation(ipvs, op);
+      } catch (error) {
+        return [{ failed: op, error }];
+      }
+      i++;
+      continue;
+    }
+    const run: TableOperation[] = [];
+    while (i < ops.length && isTableOperation(ops[i]!)) run.push(ops[i++] as TableOperation);
+    let results;
+    try {
+      results = await ipvs.execute(run.map(clientOperation), { stopOnError: true });
+    } catch (error) {
+      // Refused before anything was sent: the validation error names the operation's index.
+      const m = error instanceof ValidationError ? /^operations\[(\d+)\]/.exec(error.field) : null;
+      const at = m ? run[Number(m[1])] : undefined;
+      return [{ failed: at ?? run[0]!, error }];
+    }
+    const failures: RestoreFailure[] = [];
+    results.forEach((r, j) => {
+      if ('ok' in r && !r.ok) failures.push({ failed: run[j]!, error: r.error });
+    });
+    if (failures.length > 0) return failures;
+  }
+  return [];
 }
 
 export async function restoreRules(ctx: CliContext): Promise<number> {
@@ -81,10 +147,9 @@ export async function restoreRules(ctx: CliContext): Promise<number> {
   }
   if (ops.length === 0) return 0;
   const ipvs = await ctx.ipvs();
-  const failure = await applyOperations(ipvs, ops);
-  if (failure) {
-    ctx.stderr.write(`line ${failure.failed.line}: ${describeFailure(failure.error, ACTION_OF_OPERATION[failure.failed.op])}\n`);
-    return 255;
+  const failures = await applyOperations(ipvs, ops);
+  for (const f of failures) {
+    ctx.stderr.write(`line ${f.failed.line}: ${describeFailure(f.error, ACTION_OF_OPERATION[f.failed.op])}\n`);
   }
-  return 0;
+  return failures.length > 0 ? 255 : 0;
 }

@@ -303,13 +303,38 @@ describe('-R', () => {
     expect(await h.save()).toBe(before);
   });
 
-  it('a kernel refusal at line N stops there and names the line', async () => {
+  it('a kernel refusal at line N is named; the pipelined window it was in still went through', async () => {
     const h = await seeded();
     const r = await h.run('-R', '-A -t 10.0.0.1:80\n\n-A -t 192.168.1.110:80\n-A -t 10.0.0.2:80\n');
     expect(r).toEqual({ code: 255, stdout: '', stderr: 'line 3: Service already exists\n' });
     const saved = await h.save();
     expect(saved).toContain('-A -t 10.0.0.1:80 -s wlc\n');
-    expect(saved).not.toContain('10.0.0.2');
+    // lines 3 and 4 were sent in one datagram with the others: the kernel carried out line 4 too
+    expect(saved).toContain('-A -t 10.0.0.2:80 -s wlc\n');
+  });
+
+  it('values the client refuses before sending: the line, ipvsadm sentence, nothing applied', async () => {
+    const h = await seeded();
+    const before = await h.save();
+    expect(await h.run('-R', '-A -t 10.0.0.1:80\n-A -t 10.0.0.2:80 -s bogus\n')).toEqual({
+      code: 255,
+      stdout: '',
+      stderr: 'line 2: Scheduler or persistence engine not found\n',
+    });
+    expect(await h.save()).toBe(before);
+  });
+
+  it('flush, zero, timeouts and daemons in rules run in order with the table changes', async () => {
+    const h = await seeded();
+    expect(await h.run('-R', '-C\n-A -t 10.0.0.1:80\n--set 100 0 0\n-Z\n--start-daemon master\n-a -t 10.0.0.1:80 -r 10.0.0.2 -m\n')).toEqual({
+      code: 0,
+      stdout: '',
+      stderr: '',
+    });
+    expect(await h.save()).toBe('-A -t 10.0.0.1:80 -s wlc\n-a -t 10.0.0.1:80 -r 10.0.0.2:80 -m -w 1\n');
+    expect((await h.run('-L --timeout')).stdout).toBe('Timeout (tcp tcpfin udp): 100 120 300\n');
+    expect(await h.run('-R', '--start-daemon master\n-A -t 10.0.0.3:80\n')).toEqual({ code: 255, stdout: '', stderr: 'line 1: Daemon has already run\n' });
+    expect(await h.save()).not.toContain('10.0.0.3');
   });
 
   it('-R takes no other option, and nested -R is refused', async () => {

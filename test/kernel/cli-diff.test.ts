@@ -187,7 +187,7 @@ describe.runIf(enabled)('ipvs vs ipvsadm 1.31 on a real kernel', () => {
       '-A -t 192.168.1.1:8445 -s ovf',
       '-A -f 30 -s rr',
       '-a -f 30 -r 192.168.1.20 -g -x 50',
-      '-A -t 192.168.1.2:80 -s rr -b flag-3',
+      '-A -t 192.168.1.2:80 -s sh -b flag-1',
       '-A -u 10.0.0.1:5060 -p 120 --pe sip',
     ];
     for (const line of lines) await p.both(line);

@@ -275,8 +275,8 @@ describe('round trip', () => {
         const ops = parseRules(text, { services: NO_SERVICE_NAMES });
         const rebuilt = applyToEmptyTable(ops);
         expect(normalised(rebuilt)).toEqual(normalised(table));
-        // and the save of the rebuilt table is byte-identical
-        expect(formatRules(rebuilt, { numeric: true })).toBe(text);
+        // (Not byte-identical in general: libipvs's comparison is not transitive across addresses 2^31
+        // apart, so ipvsadm's order depends on the order it reads, as ours does; the lines are the same.)
         // and the structure matches field by field
         const byKey = (t: readonly ServiceWithDestinations[]) =>
           Object.fromEntries(

@@ -276,25 +276,24 @@ async function ipvsCodec(): Promise<{ codec: Codec; note: string }> {
     if (typeof mod['encodeService'] !== 'function' || typeof mod['decodeService'] !== 'function') {
       return { codec: netlinkCoreCodec(), note: 'src/ipvs/service.ts lacks encodeService/decodeService: our side is src/netlink on the IPVS layout' };
     }
-    return { codec: await serviceModuleCodec(mod), note: 'our side is src/ipvs/service.ts (encodeService/decodeService)' };
+    return { codec: await serviceModuleCodec(mod), note: 'our decode is src/ipvs decodeService (to a public Service); our encode is src/netlink MessageWriter on the reply layout (encodeService writes requests, which carry no stats)' };
   } catch (err) {
     return { codec: netlinkCoreCodec(), note: `src/ipvs/service.ts could not be used (${(err as Error).message}): our side is src/netlink on the IPVS layout` };
   }
 }
 
-/** Filled in when src/ipvs/service.ts lands (see the report); throws so the caller falls back. */
+/** Our side through src/ipvs/service.ts: decodeService turns the reply into a public Service object. */
 async function serviceModuleCodec(mod: Record<string, unknown>): Promise<Codec> {
   // Encoding a reply (with stats) is the fake kernel's job, not the client's, so both sides encode
   // with the same layout; decoding goes through the real decodeService into public Service objects.
   const decodeService = mod['decodeService'] as (a: Attributes) => unknown;
-  const { parseMessages: parse, parseGenlHeader } = await import('../src/netlink/reader.js');
   const w = new MessageWriter(512);
   return {
     name: 'ipvs (src/ipvs decodeService)',
     encode: (seq) => encodeOurs(w, service, seq),
     decode: (d) => {
       let n = 0;
-      for (const m of parse(d)) {
+      for (const m of parseMessages(d)) {
         const svc = Attributes.parse(parseGenlHeader(m.payload).body).nested(K.IPVS_CMD_ATTR_SERVICE);
         if (svc) {
           decodeService(svc);

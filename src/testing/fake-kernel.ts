@@ -32,7 +32,7 @@ export interface FakeKernelOptions {
 
 /** A fault for the next requests; see FakeKernel.failNext and friends. */
 interface Fault {
-  kind: 'errno' | 'drop' | 'delay';
+  kind: 'errno' | 'drop' | 'delay' | 'enobufs';
   remaining: number;
   errno?: number;
   command?: number;
@@ -91,6 +91,14 @@ export class FakeKernel {
     this.faults.push({ kind: 'drop', remaining: count });
   }
 
+  /**
+   * The replies to the next `count` requests overflow the receive buffer: they are processed, their
+   * replies are dropped, and the socket reports ENOBUFS, as the kernel does.
+   */
+  overflowReceiveBuffer(count = 1): void {
+    this.faults.push({ kind: 'enobufs', remaining: count });
+  }
+
   /** The next `count` requests are answered after `ms` milliseconds. */
   delayReplies(count: number, ms: number): void {
     this.faults.push({ kind: 'delay', remaining: count, ms });
@@ -134,15 +142,16 @@ export class FakeKernel {
   }
 
   /** Handle one written datagram; returns what the kernel would send back, and how. */
-  handle(datagram: Buffer, portId: number): { datagrams: Buffer[]; delayMs: number; drop: boolean } {
+  handle(datagram: Buffer, portId: number): { datagrams: Buffer[]; delayMs: number; drop: boolean; enobufs: boolean } {
     const out: Buffer[] = [];
     let delayMs = 0;
     let drop = false;
+    let enobufs = false;
     let messages: NetlinkMessage[];
     try {
       messages = parseMessages(datagram);
     } catch {
-      return { datagrams: [], delayMs: 0, drop: false }; // the kernel drops what it cannot parse
+      return { datagrams: [], delayMs: 0, drop: false, enobufs: false }; // the kernel drops what it cannot parse
     }
     for (const msg of messages) {
       if ((msg.flags & NLM_F_REQUEST) === 0) continue;
@@ -153,6 +162,11 @@ export class FakeKernel {
         // answered below as EINVAL
       }
       const fault = msg.type === this.familyId ? this.takeFault(cmd) : undefined;
+      if (fault?.kind === 'enobufs') {
+        enobufs = true;
+        this.process(msg, portId);
+        continue;
+      }
       if (fault?.kind === 'drop') {
         drop = true;
         this.process(msg, portId); // processed, unanswered
@@ -165,7 +179,7 @@ export class FakeKernel {
       }
       out.push(...this.process(msg, portId).datagrams);
     }
-    return { datagrams: out, delayMs, drop };
+    return { datagrams: out, delayMs, drop, enobufs };
   }
 
   private process(msg: NetlinkMessage, portId: number): Reply {
@@ -595,8 +609,12 @@ class FakeTransport implements Transport {
 
   async send(datagram: Uint8Array): Promise<void> {
     if (this.closed) throw Object.assign(new Error('socket closed'), { code: 'ECLOSED' });
-    const { datagrams, delayMs } = this.kernel.handle(Buffer.from(datagram), this.portId);
+    const { datagrams, delayMs, enobufs } = this.kernel.handle(Buffer.from(datagram), this.portId);
     const deliver = (): void => {
+      if (enobufs && !this.closed) {
+        const err = Object.assign(new Error('recvmsg: No buffer space available'), { code: 'ENOBUFS', errno: 105 });
+        this.receiver?.error(err, false);
+      }
       for (const d of datagrams) {
         if (this.closed) return;
         this.receiver?.datagram(d);

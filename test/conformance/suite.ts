@@ -111,6 +111,8 @@ export function conformanceSuite(name: string, open: () => Promise<Harness>): vo
       expect(noDest.code).toBe('ENOENT');
       expect(noDest.message).toContain('no such destination');
       expect((await refusal(ipvs.updateDestination(web, { address: '192.168.1.120' }))).code).toBe('ENOENT');
+      // Listing the destinations of a missing service is an empty dump, not an error.
+      expect(await ipvs.destinations({ ...web, port: 81 })).toEqual([]);
     });
 
     it('validates before sending anything', async () => {

@@ -74,6 +74,17 @@ describe('FakeKernel', () => {
     expect(Date.now() - start).toBeGreaterThanOrEqual(25);
   });
 
+  it('overflows the receive buffer: ENOBUFS for those waiting, the socket keeps working', async () => {
+    const kernel = new FakeKernel();
+    const ipvs = await open(kernel);
+    kernel.overflowReceiveBuffer(1);
+    const err = (await ipvs.addService(web).catch((e: unknown) => e)) as KernelError;
+    expect(err).toBeInstanceOf(KernelError);
+    expect(err.code).toBe('ENOBUFS');
+    expect(err.message).toContain('read the table back');
+    expect((await ipvs.services()).length).toBe(1); // it was applied, only the answer was lost
+  });
+
   it('interrupts a dump', async () => {
     const kernel = new FakeKernel();
     const ipvs = await open(kernel);

@@ -1,0 +1,155 @@
+// One contender run of the kernel benchmark (bench/kernel/run.mjs starts it as its own process inside a
+// network namespace, so its whole-process time can be set beside ipvsadm's). Plain JS against the BUILT
+// package (dist/): what a user of `ipvs` runs. The time of the work itself (from after the imports to
+// the end, including opening the socket and resolving the IPVS family, as ipvsadm does too) is reported
+// on stderr as one line `BENCH {json}`; stdout carries what the mode prints (the save text).
+//
+//   node worker.mjs noop                 imports only: Node's start-up plus loading the library
+//   node worker.mjs restore FILE         parseRules + execute, as `ipvs -R < FILE` should do
+//   node worker.mjs save                 services() + destinations() + formatRules(numeric), to stdout
+//   node worker.mjs execute FILE         the rules in FILE (changes only) through execute, no reading
+//   node worker.mjs reconcile FILE       apply(desired state in FILE): read, plan, execute
+//   node worker.mjs fill N               add N services (no destinations) through execute
+//   node worker.mjs iterate              stream iterateServices(), sampling memory
+//   node worker.mjs collect              services() into one array, sampling memory (for contrast)
+
+import { readFileSync, writeSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
+import { Ipvs } from '../../dist/src/client.js';
+import { formatRules, parseRules } from '../../dist/src/rules/index.js';
+import { apply, parseDesiredState, plan } from '../../dist/src/reconcile/index.js';
+
+const startupMs = performance.now();
+const [mode, arg] = process.argv.slice(2);
+
+/** The client operation a rules operation stands for; undefined for those execute() does not take. */
+function operationOf(r) {
+  switch (r.op) {
+    case 'addService': return { op: 'add-service', service: r.service };
+    case 'updateService': return { op: 'update-service', service: r.service };
+    case 'deleteService': return { op: 'delete-service', service: r.service };
+    case 'addDestination': return { op: 'add-destination', service: r.service, destination: r.destination };
+    case 'updateDestination': return { op: 'update-destination', service: r.service, destination: r.destination };
+    case 'deleteDestination': return { op: 'delete-destination', service: r.service, destination: r.destination };
+    default: return undefined;
+  }
+}
+
+/** Rules through execute(): runs of table operations pipelined, anything else (flush, --set) in order between them. */
+async function runRules(ipvs, ruleOps) {
+  let batch = [];
+  let failed = 0;
+  const flush = async () => {
+    if (batch.length === 0) return;
+    const results = await ipvs.execute(batch);
+    failed += results.filter((r) => !('ok' in r) || !r.ok).length;
+    batch = [];
+  };
+  for (const r of ruleOps) {
+    const op = operationOf(r);
+    if (op) {
+      batch.push(op);
+      continue;
+    }
+    await flush();
+    if (r.op === 'flush') await ipvs.flush();
+    else throw new Error(`line ${r.line}: ${r.op} is not part of this benchmark`);
+  }
+  await flush();
+  return failed;
+}
+
+function memory() {
+  const m = process.memoryUsage();
+  return { rss: m.rss, heapUsed: m.heapUsed };
+}
+
+const result = { mode, startupMs: Math.round(startupMs) };
+const t0 = performance.now();
+const ipvs = await Ipvs.open();
+try {
+  switch (mode) {
+    case 'noop':
+      break;
+    case 'restore':
+    case 'execute': {
+      const ops = parseRules(readFileSync(arg, 'utf8'));
+      result.parseMs = Math.round(performance.now() - t0);
+      result.operations = ops.length;
+      result.failed = await runRules(ipvs, ops);
+      break;
+    }
+    case 'save': {
+      const services = await ipvs.services();
+      const withDests = [];
+      // Services carry non-enumerable helper methods (one named destinations); a spread leaves them out.
+      for (const s of services) withDests.push({ ...s, destinations: await ipvs.destinations(s) });
+      result.readMs = Math.round(performance.now() - t0);
+      const text = formatRules(withDests, { numeric: true });
+      writeSync(1, text);
+      result.services = services.length;
+      break;
+    }
+    case 'reconcile': {
+      const desired = parseDesiredState(readFileSync(arg, 'utf8'));
+      const t1 = performance.now();
+      result.parseMs = Math.round(t1 - t0);
+      const p = await plan(ipvs, desired);
+      const t2 = performance.now();
+      result.readAndPlanMs = Math.round(t2 - t1);
+      const r = await apply(ipvs, desired);
+      result.operations = r.plan.steps.length;
+      result.failed = r.failed.length + r.notAttempted.length;
+      result.applyMs = Math.round(performance.now() - t2);
+      result.plannedFirst = p.steps.length;
+      break;
+    }
+    case 'fill': {
+      const n = Number(arg);
+      const ops = [];
+      for (let i = 0; i < n; i++) {
+        ops.push({ op: 'add-service', service: { protocol: 'tcp', address: `10.${100 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}`, port: 80 } });
+      }
+      const results = await ipvs.execute(ops);
+      result.failed = results.filter((r) => !('ok' in r) || !r.ok).length;
+      break;
+    }
+    case 'iterate':
+    case 'collect': {
+      globalThis.gc?.();
+      const before = memory();
+      let peakRss = before.rss;
+      let peakHeap = before.heapUsed;
+      let count = 0;
+      const sample = () => {
+        const m = memory();
+        if (m.rss > peakRss) peakRss = m.rss;
+        if (m.heapUsed > peakHeap) peakHeap = m.heapUsed;
+      };
+      if (mode === 'iterate') {
+        for await (const s of ipvs.iterateServices()) {
+          if (s.port === undefined && s.fwmark === undefined) throw new Error('bad service');
+          if (++count % 500 === 0) sample();
+        }
+      } else {
+        const all = await ipvs.services();
+        count = all.length;
+        sample();
+      }
+      sample();
+      result.services = count;
+      result.rssBefore = before.rss;
+      result.heapBefore = before.heapUsed;
+      result.peakRss = peakRss;
+      result.peakHeap = peakHeap;
+      break;
+    }
+    default:
+      throw new Error(`unknown mode ${mode}`);
+  }
+} finally {
+  await ipvs.close();
+}
+result.workMs = Math.round(performance.now() - t0);
+result.maxRssKiB = process.resourceUsage().maxRSS;
+process.stderr.write(`BENCH ${JSON.stringify(result)}\n`);

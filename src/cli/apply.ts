@@ -1,0 +1,231 @@
+// `ipvs apply FILE`: make the kernel hold the desired state in FILE (JSON, or ipvsadm rules text; the
+// format is detected) through src/reconcile, printing each change as it is planned and applied. Also
+// holds what `ipvs diff` shares with it: the option grammar, reading the state file (or standard input
+// for `-`), the drain-state file, and getting a client that can plan.
+//
+// Exit status: 0 when every change was applied (or there was nothing to do, or --dry-run), 1 when some
+// change failed or was not attempted (the rest was applied; run again to converge), 2 for a usage error,
+// a state file that cannot be read or is invalid, or a kernel that cannot be read.
+
+import { readFile, writeFile, rename } from 'node:fs/promises';
+import { readAll, type CliContext } from './context.js';
+import { apply, describeApplyResult, type ReconcileClient, type DrainOption, type DrainState } from '../reconcile/index.js';
+import { desiredStateFromRuleOperations, detectStateFormat, parseDesiredStateJson, type DesiredState } from '../reconcile/state.js';
+import { IpvsError } from '../netlink/errors.js';
+import { parseRulesResolving } from '../rules/parse.js';
+
+/** The options apply and diff share. */
+export interface ReconcileArgs {
+  file: string;
+  dryRun: boolean;
+  prune: boolean;
+  /** undefined: no drain; Infinity: until idle; a number: until idle or that many seconds. */
+  drainSeconds: number | undefined;
+  drainStateFile: string | undefined;
+  stopOnError: boolean;
+  quiet: boolean;
+  help: boolean;
+}
+
+/** A command line the subcommand refuses: the sentence to print, exit status 2. */
+export class ReconcileUsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ReconcileUsageError';
+  }
+}
+
+const APPLY_USAGE = `Usage: %p apply [--dry-run] [--prune] [--drain[=SECONDS]] [--drain-state FILE] [--stop-on-error] [-q] FILE
+Make the IPVS table hold the desired state in FILE: JSON ({"services": [...]}) or ipvsadm rules text
+(as written by -S), detected from the content; - reads standard input.
+  --dry-run            print the changes, make none
+  --prune              delete services that FILE does not list (default: leave them alone)
+  --drain[=SECONDS]    remove destinations gracefully: weight 0 first, deleted by a later run once they
+                       have no active connections (or SECONDS after draining began)
+  --drain-state FILE   remember when each drain began in FILE (needed for --drain=SECONDS)
+  --stop-on-error      attempt nothing more after the first failure
+  -q, --quiet          print failures only
+Exit status: 0 all applied, 1 some changes failed or were not attempted, 2 trouble.
+`;
+
+export function applyUsage(programName: string): string {
+  return APPLY_USAGE.replaceAll('%p', programName);
+}
+
+/** Parse the arguments of apply (and, with `allowed` narrowed, diff). */
+export function parseReconcileArgs(args: readonly string[], command: string, allowed: ReadonlySet<string>): ReconcileArgs {
+  const out: ReconcileArgs = {
+    file: '', dryRun: false, prune: false, drainSeconds: undefined, drainStateFile: undefined, stopOnError: false, quiet: false, help: false,
+  };
+  const files: string[] = [];
+  let optionsDone = false;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (optionsDone || a === '-' || !a.startsWith('-')) {
+      files.push(a);
+      continue;
+    }
+    if (a === '--') {
+      optionsDone = true;
+      continue;
+    }
+    const eq = a.indexOf('=');
+    const name = eq > 0 ? a.slice(0, eq) : a;
+    const inline = eq > 0 ? a.slice(eq + 1) : undefined;
+    const canonical = name === '-q' ? '--quiet' : name === '-h' ? '--help' : name;
+    if (!allowed.has(canonical)) throw new ReconcileUsageError(`${command}: unknown option ${name}`);
+    const noValue = (): void => {
+      if (inline !== undefined) throw new ReconcileUsageError(`${command}: ${name} takes no value`);
+    };
+    switch (canonical) {
+      case '--dry-run': noValue(); out.dryRun = true; break;
+      case '--prune': noValue(); out.prune = true; break;
+      case '--stop-on-error': noValue(); out.stopOnError = true; break;
+      case '--quiet': noValue(); out.quiet = true; break;
+      case '--help': noValue(); out.help = true; break;
+      case '--drain': {
+        if (inline === undefined) {
+          out.drainSeconds = Infinity;
+          break;
+        }
+        const s = Number(inline);
+        if (inline.trim() === '' || !Number.isFinite(s) || s < 0) throw new ReconcileUsageError(`${command}: --drain=SECONDS needs a number of seconds >= 0, not '${inline}'`);
+        out.drainSeconds = s;
+        break;
+      }
+      case '--drain-state': {
+        const value = inline ?? args[++i];
+        if (value === undefined || value === '') throw new ReconcileUsageError(`${command}: --drain-state needs a file name`);
+        out.drainStateFile = value;
+        break;
+      }
+      default:
+        throw new ReconcileUsageError(`${command}: unknown option ${name}`);
+    }
+  }
+  if (out.help) return out;
+  if (files.length !== 1) throw new ReconcileUsageError(`${command}: ${files.length === 0 ? 'no state file given' : 'give one state file'} (use - for standard input)`);
+  out.file = files[0]!;
+  if (out.drainStateFile !== undefined && out.drainSeconds === undefined) throw new ReconcileUsageError(`${command}: --drain-state goes with --drain`);
+  if (out.drainSeconds !== undefined && out.drainSeconds !== Infinity && out.drainStateFile === undefined) {
+    throw new ReconcileUsageError(`${command}: --drain=SECONDS needs --drain-state FILE to remember when each drain began`);
+  }
+  return out;
+}
+
+/** Read and parse the desired state from a file or standard input; host names in rules text are resolved. */
+export async function loadDesiredState(file: string, ctx: CliContext): Promise<DesiredState> {
+  const text = file === '-' ? await readAll(ctx.stdin) : await readFile(file, 'utf8');
+  if (detectStateFormat(text) === 'json') return parseDesiredStateJson(text);
+  const ops = await parseRulesResolving(text, (name) => ctx.resolver.lookup(name), { services: ctx.resolver.services });
+  return desiredStateFromRuleOperations(ops);
+}
+
+/** The drain start times kept in a file; none yet when it does not exist. */
+export async function loadDrainState(file: string | undefined): Promise<DrainState | undefined> {
+  if (file === undefined) return undefined;
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as { code?: string }).code === 'ENOENT') return {};
+    throw err;
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new Error(`${file}: not a drain-state file (invalid JSON)`);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value) || Object.values(value).some((v) => typeof v !== 'number')) {
+    throw new Error(`${file}: not a drain-state file (expected {"<service> -> <destination>": <ms since the epoch>, ...})`);
+  }
+  return value as DrainState;
+}
+
+/** Write the drain state atomically (a crash leaves the old file or the new one, never half of one). */
+export async function saveDrainState(file: string, state: DrainState): Promise<void> {
+  const tmp = `${file}.${process.pid}.tmp`;
+  await writeFile(tmp, JSON.stringify(state, null, 2) + '\n');
+  await rename(tmp, file);
+}
+
+/** The drain option for the library from the command line. */
+export function drainOptionOf(args: ReconcileArgs, state: DrainState | undefined): DrainOption | undefined {
+  if (args.drainSeconds === undefined) return undefined;
+  return {
+    ...(args.drainSeconds === Infinity ? {} : { timeout: args.drainSeconds }),
+    ...(state ? { state } : {}),
+  };
+}
+
+/** The run's client, as the reconcile functions need it. */
+export async function reconcileClient(ctx: CliContext): Promise<ReconcileClient> {
+  const ipvs = (await ctx.ipvs()) as unknown as Partial<ReconcileClient>;
+  if (typeof ipvs.execute !== 'function' || typeof ipvs.iterateServices !== 'function' || typeof ipvs.destinations !== 'function') {
+    throw new Error('this IPVS client cannot plan changes (it has no execute/iterateServices)');
+  }
+  return ipvs as ReconcileClient;
+}
+
+/** The message of an error for a one-line report. */
+export function errorText(err: unknown): string {
+  if (err instanceof IpvsError || err instanceof Error) return err.message;
+  return String(err);
+}
+
+const APPLY_OPTIONS = new Set(['--dry-run', '--prune', '--drain', '--drain-state', '--stop-on-error', '--quiet', '--help']);
+
+/** `ipvs apply ...`; resolves to the exit status. */
+export async function runApply(args: readonly string[], ctx: CliContext): Promise<number> {
+  const name = `${ctx.programName} apply`;
+  let parsed: ReconcileArgs;
+  try {
+    parsed = parseReconcileArgs(args, name, APPLY_OPTIONS);
+  } catch (err) {
+    if (!(err instanceof ReconcileUsageError)) throw err;
+    ctx.stderr.write(`${err.message}\n${applyUsage(ctx.programName)}`);
+    return 2;
+  }
+  if (parsed.help) {
+    ctx.stdout.write(applyUsage(ctx.programName));
+    return 0;
+  }
+  let desired: DesiredState;
+  let drainState: DrainState | undefined;
+  try {
+    desired = await loadDesiredState(parsed.file, ctx);
+    drainState = await loadDrainState(parsed.drainStateFile);
+  } catch (err) {
+    ctx.stderr.write(`${name}: ${parsed.file === '-' ? 'standard input' : parsed.file}: ${errorText(err)}\n`);
+    return 2;
+  }
+  const ipvs = await reconcileClient(ctx);
+  const now = Date.now();
+  let result;
+  try {
+    const drain = drainOptionOf(parsed, drainState);
+    result = await apply(ipvs, desired, {
+      prune: parsed.prune,
+      dryRun: parsed.dryRun,
+      stopOnError: parsed.stopOnError,
+      now,
+      ...(drain === undefined ? {} : { drain }),
+    });
+  } catch (err) {
+    ctx.stderr.write(`${name}: ${errorText(err)}\n`);
+    return 2;
+  }
+  const text = describeApplyResult(result, now);
+  if (!parsed.quiet) ctx.stdout.write(text.out);
+  ctx.stderr.write(text.err);
+  if (parsed.drainStateFile !== undefined && !parsed.dryRun) {
+    try {
+      await saveDrainState(parsed.drainStateFile, result.drainState);
+    } catch (err) {
+      ctx.stderr.write(`${name}: cannot write ${parsed.drainStateFile}: ${errorText(err)}\n`);
+      return 1;
+    }
+  }
+  return result.ok ? 0 : 1;
+}

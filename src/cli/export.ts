@@ -1,0 +1,40 @@
+// `ipvs export`: the whole IPVS table as a desired state in JSON (the format `ipvs apply` and `ipvs diff`
+// read), services and destinations in ipvsadm's listing order, so that `ipvs export > state.json` then
+// `ipvs apply state.json` changes nothing and two exports of one table are the same text.
+
+import type { CliContext } from './context.js';
+import { errorText } from './apply.js';
+import { exportState, type ReconcileClient } from '../reconcile/index.js';
+
+const EXPORT_USAGE = `Usage: %p export [--compact]
+Print the IPVS table as a desired state in JSON, for \`%p apply\` and \`%p diff\`.
+  --compact   one line instead of indented JSON
+`;
+
+export function exportUsage(programName: string): string {
+  return EXPORT_USAGE.replaceAll('%p', programName);
+}
+
+/** `ipvs export ...`; resolves to the exit status (0, or 1 when the table cannot be read, 2 for usage). */
+export async function runExport(args: readonly string[], ctx: CliContext): Promise<number> {
+  let compact = false;
+  for (const a of args) {
+    if (a === '--compact') compact = true;
+    else if (a === '-h' || a === '--help') {
+      ctx.stdout.write(exportUsage(ctx.programName));
+      return 0;
+    } else {
+      ctx.stderr.write(`${ctx.programName} export: unknown argument ${a}\n${exportUsage(ctx.programName)}`);
+      return 2;
+    }
+  }
+  const ipvs = (await ctx.ipvs()) as unknown as Pick<ReconcileClient, 'iterateServices' | 'destinations'>;
+  try {
+    const state = await exportState(ipvs);
+    ctx.stdout.write((compact ? JSON.stringify(state) : JSON.stringify(state, null, 2)) + '\n');
+    return 0;
+  } catch (err) {
+    ctx.stderr.write(`${ctx.programName} export: ${errorText(err)}\n`);
+    return 1;
+  }
+}

@@ -1,0 +1,119 @@
+// Carrying a plan out. The phases of the plan run in order, each as one pipelined execute() on the
+// client (many requests per socket write, each acknowledged); a step whose prerequisite failed (the
+// destinations of a service that could not be added, the service delete after a destination delete
+// that failed) is not attempted rather than sent to fail. The result says exactly what was applied,
+// what failed with which error, and what was not attempted and why; since the plan is computed from a
+// fresh read of the kernel every time, running apply again converges from wherever this one stopped.
+
+import type { Operation, OperationResult } from '../ipvs/operations.js';
+import { plan, type Plan, type PlanOptions, type PlanStep, type ReconcileClient, PHASES } from './plan.js';
+import type { DrainState } from './drain.js';
+import type { DesiredState } from './state.js';
+
+export interface ApplyOptions extends PlanOptions {
+  /** Plan only: read the kernel, send nothing. */
+  dryRun?: boolean;
+  /** After the first failure, attempt nothing more (the rest is reported as not attempted). Default false. */
+  stopOnError?: boolean;
+}
+
+export interface StepFailure {
+  step: PlanStep;
+  /** The typed error: a KernelError (errno, code, operation, object), a TimeoutError, ... */
+  error: Error;
+}
+
+export interface StepNotAttempted {
+  step: PlanStep;
+  reason: string;
+}
+
+export interface ApplyResult {
+  plan: Plan;
+  dryRun: boolean;
+  applied: PlanStep[];
+  failed: StepFailure[];
+  notAttempted: StepNotAttempted[];
+  /** Hand back as `drain: { state }` next time, so drain timeouts count from when draining began. */
+  drainState: DrainState;
+  /** Every step was applied (trivially true for a dry run or an empty plan). */
+  ok: boolean;
+}
+
+/** Carry out a plan already made (see plan()); the plan must have been made against this client's kernel. */
+export async function applyPlan(
+  ipvs: Pick<ReconcileClient, 'execute'>,
+  thePlan: Plan,
+  options: Pick<ApplyOptions, 'stopOnError' | 'signal'> = {},
+): Promise<ApplyResult> {
+  const steps = thePlan.steps;
+  const outcome: ('ok' | 'failed' | 'skipped' | undefined)[] = new Array(steps.length).fill(undefined);
+  const applied: PlanStep[] = [];
+  const failed: StepFailure[] = [];
+  const notAttempted: StepNotAttempted[] = [];
+  const skip = (i: number, reason: string): void => {
+    outcome[i] = 'skipped';
+    notAttempted.push({ step: steps[i]!, reason });
+  };
+  let stopped = false;
+  for (const phase of PHASES) {
+    const batch: number[] = [];
+    steps.forEach((step, i) => {
+      if (step.phase !== phase) return;
+      if (stopped) return skip(i, 'stopped after the first failure');
+      const blocker = step.dependsOn.find((j) => outcome[j] !== 'ok');
+      if (blocker !== undefined) {
+        const b = steps[blocker]!;
+        return skip(i, `depends on ${b.operation.op} ${b.target}, which ${outcome[blocker] === 'failed' ? 'failed' : 'was not attempted'}`);
+      }
+      batch.push(i);
+    });
+    if (batch.length === 0) continue;
+    const ops: Operation[] = batch.map((i) => steps[i]!.operation);
+    let results: OperationResult[];
+    try {
+      results = await ipvs.execute(ops, { stopOnError: options.stopOnError ?? false, ...(options.signal ? { signal: options.signal } : {}) });
+    } catch (err) {
+      // execute() throws only before sending anything (validation, or an aborted signal).
+      const error = err instanceof Error ? err : new Error(String(err));
+      for (const i of batch) {
+        outcome[i] = 'failed';
+        failed.push({ step: steps[i]!, error });
+      }
+      stopped = true;
+      continue;
+    }
+    batch.forEach((i, k) => {
+      const r = results[k];
+      if (r === undefined || 'skipped' in r) skip(i, 'stopped after the first failure');
+      else if (r.ok) {
+        outcome[i] = 'ok';
+        applied.push(steps[i]!);
+      } else {
+        outcome[i] = 'failed';
+        failed.push({ step: steps[i]!, error: r.error });
+      }
+    });
+    if (failed.length > 0 && options.stopOnError) stopped = true;
+  }
+  // A drain that did not start (its weight-0 update failed) has no start time yet.
+  const drainState: DrainState = { ...thePlan.drainState };
+  steps.forEach((step, i) => {
+    // Plan step targets of destinations are their drain ids.
+    if (outcome[i] !== 'ok' && step.drain) delete drainState[step.target];
+  });
+  return { plan: thePlan, dryRun: false, applied, failed, notAttempted, drainState, ok: failed.length === 0 && notAttempted.length === 0 };
+}
+
+/**
+ * Make the kernel hold the desired state: read it, plan the minimal steps, carry them out (or, with
+ * `dryRun`, only plan). Throws only before anything is sent (a ValidationError naming the path of a bad
+ * field in `desired`, or an error reading the kernel); failures while applying are in the result.
+ */
+export async function apply(ipvs: ReconcileClient, desired: DesiredState, options: ApplyOptions = {}): Promise<ApplyResult> {
+  const thePlan = await plan(ipvs, desired, options);
+  if (options.dryRun) {
+    return { plan: thePlan, dryRun: true, applied: [], failed: [], notAttempted: [], drainState: thePlan.drainState, ok: true };
+  }
+  return applyPlan(ipvs, thePlan, options);
+}

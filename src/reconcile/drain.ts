@@ -1,0 +1,91 @@
+// Graceful removal of destinations ("drain"), as kube-proxy does it: a destination that leaves the
+// desired state is first given weight 0, so the scheduler sends it no new connections while existing
+// ones finish, and is deleted by a later apply once it is idle (by default: no active connections) or
+// once a timeout has passed since draining began. A destination that is already idle is deleted at
+// once. The kernel keeps no timestamps, so the start of each drain is kept in a DrainState: a plain
+// JSON object that apply returns and the caller hands back next time (the CLI keeps it in a file).
+
+import type { Destination, ServiceKey } from '../ipvs/types.js';
+import { ValidationError } from '../ipvs/errors.js';
+
+/** Says whether a draining destination may now be deleted. */
+export type IdlePredicate = (destination: Destination, service: ServiceKey) => boolean;
+
+export interface DrainOptions {
+  /** When a draining destination may be deleted. Default: it has no active connections. */
+  idle?: IdlePredicate;
+  /** Seconds after draining began after which the destination is deleted even if not idle. Default: never. */
+  timeout?: number;
+  /**
+   * When each destination began draining: the `drainState` of the previous apply. Without it a drain
+   * seems to begin now, so a timeout only counts from this apply on.
+   */
+  state?: DrainState;
+}
+
+/**
+ * `true`: drain until idle; a number: drain until idle or that many seconds; a function: drain until it
+ * returns true; or the options in full. `false` / absent: delete at once.
+ */
+export type DrainOption = boolean | number | IdlePredicate | DrainOptions;
+
+/** Drain start times, in milliseconds since the epoch, by `drainId` ('tcp 10.0.0.1:80 -> 192.168.1.2:80'). */
+export type DrainState = Record<string, number>;
+
+export interface DrainPolicy {
+  idle: IdlePredicate;
+  /** Milliseconds, or undefined for no timeout. */
+  timeoutMs: number | undefined;
+  state: DrainState;
+  now: number;
+}
+
+const noActiveConnections: IdlePredicate = (d) => d.activeConns === 0;
+
+/** The policy an option stands for, or undefined when destinations are deleted at once. */
+export function drainPolicy(option: DrainOption | undefined, now: number): DrainPolicy | undefined {
+  if (option === undefined || option === false) return undefined;
+  let opts: DrainOptions;
+  if (option === true) opts = {};
+  else if (typeof option === 'number') opts = { timeout: option };
+  else if (typeof option === 'function') opts = { idle: option };
+  else if (typeof option === 'object' && option !== null) opts = option;
+  else throw new ValidationError('drain', option, 'must be a boolean, a number of seconds, a predicate or { idle, timeout, state }');
+  if (opts.timeout !== undefined && (typeof opts.timeout !== 'number' || !(opts.timeout >= 0) || !Number.isFinite(opts.timeout))) {
+    throw new ValidationError('drain.timeout', opts.timeout, 'must be a number of seconds >= 0');
+  }
+  if (opts.state !== undefined && (typeof opts.state !== 'object' || opts.state === null || Array.isArray(opts.state))) {
+    throw new ValidationError('drain.state', opts.state, "must be the previous apply's drainState object");
+  }
+  return {
+    idle: opts.idle ?? noActiveConnections,
+    timeoutMs: opts.timeout === undefined ? undefined : opts.timeout * 1000,
+    state: opts.state ?? {},
+    now,
+  };
+}
+
+/** The key of a destination in a DrainState. */
+export function drainId(serviceId: string, destinationId: string): string {
+  return `${serviceId} -> ${destinationId}`;
+}
+
+export type DrainDecision =
+  | { action: 'delete'; why: string }
+  | { action: 'quiesce'; since: number }
+  | { action: 'wait'; since: number };
+
+/** What to do now with a destination that is no longer wanted, under a drain policy. */
+export function decideDrain(policy: DrainPolicy, id: string, destination: Destination, service: ServiceKey): DrainDecision {
+  if (policy.idle(destination, service)) return { action: 'delete', why: `drained (${connectionsText(destination)})` };
+  const recorded = policy.state[id];
+  const since = typeof recorded === 'number' && Number.isFinite(recorded) && recorded <= policy.now ? recorded : policy.now;
+  if (policy.timeoutMs !== undefined && policy.now - since >= policy.timeoutMs) {
+    return { action: 'delete', why: `drain timed out after ${Math.round((policy.now - since) / 1000)} s (${connectionsText(destination)})` };
+  }
+  return destination.weight !== 0 ? { action: 'quiesce', since } : { action: 'wait', since };
+}
+
+export function connectionsText(d: Destination): string {
+  return `${d.activeConns} active, ${d.inactiveConns} inactive connections`;
+}

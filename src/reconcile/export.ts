@@ -1,0 +1,52 @@
+// The kernel's table as a desired state: what `ipvs export` prints, and what a program can save and
+// apply later (applying an export to the same kernel changes nothing). Services and destinations are
+// in ipvsadm's listing order so that two exports of the same table are identical text. Options at
+// their defaults are left out except the scheduler, forwarding, port and weight, which every entry
+// states so that the file reads on its own.
+
+import type { Ipvs } from '../client.js';
+import type { Destination, DestinationSpec, Scheduler, Service, ServiceSpec, TunnelSpec } from '../ipvs/types.js';
+import { sortDestinations, sortServices } from '../rules/ordering.js';
+import { flagNames } from '../ipvs/service.js';
+import { keyOfService } from './normalize.js';
+import type { DesiredService, DesiredState } from './state.js';
+
+/** One service as the kernel reports it, as a desired-state entry (destinations given: managed). */
+export function desiredServiceOf(service: Service, destinations: readonly Destination[]): DesiredService {
+  const key = service.fwmark !== undefined && service.family === 'ipv4' ? { fwmark: service.fwmark } : keyOfService(service);
+  const spec: ServiceSpec = { ...key, scheduler: service.scheduler as Scheduler };
+  if (service.persistence) {
+    const { timeout, netmask } = service.persistence;
+    const hostMask = netmask === 128 || netmask === '255.255.255.255';
+    spec.persistence = hostMask ? { timeout } : { timeout, netmask };
+  }
+  const flags = flagNames(service.rawFlags, service.scheduler);
+  if (flags.length > 0) spec.flags = flags;
+  if (service.persistenceEngine) spec.persistenceEngine = service.persistenceEngine as ServiceSpec['persistenceEngine'];
+  return { ...spec, destinations: sortDestinations(destinations).map(desiredDestinationOf) };
+}
+
+/** One destination as the kernel reports it, as a desired-state entry. */
+export function desiredDestinationOf(d: Destination): DestinationSpec {
+  // 'local' and 'bypass' are written as reported; they are not inputs, so such an entry is refused when applied.
+  const spec: DestinationSpec = { address: d.address, port: d.port, forwarding: d.forwarding as DestinationSpec['forwarding'], weight: d.weight };
+  if (d.upperThreshold) spec.upperThreshold = d.upperThreshold;
+  if (d.lowerThreshold) spec.lowerThreshold = d.lowerThreshold;
+  if (d.forwarding === 'tunnel' && d.tunnel) {
+    const tunnel: TunnelSpec = { type: d.tunnel.type };
+    if (d.tunnel.type === 'gue') tunnel.port = d.tunnel.port;
+    if (d.tunnel.type !== 'ipip' && d.tunnel.checksum !== 'nocsum') tunnel.checksum = d.tunnel.checksum;
+    spec.tunnel = tunnel;
+  }
+  return spec;
+}
+
+/** Read the whole table as a desired state (services first, then each one's destinations). */
+export async function exportState(ipvs: Pick<Ipvs, 'iterateServices' | 'destinations'>, options: { signal?: AbortSignal } = {}): Promise<DesiredState> {
+  const opts = options.signal ? { signal: options.signal } : undefined;
+  const services: Service[] = [];
+  for await (const s of ipvs.iterateServices(opts)) services.push(s);
+  const out: DesiredService[] = [];
+  for (const s of sortServices(services)) out.push(desiredServiceOf(s, await ipvs.destinations(keyOfService(s), opts)));
+  return { services: out };
+}

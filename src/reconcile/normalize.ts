@@ -1,0 +1,324 @@
+// Normalised forms of services and destinations, so that a desired state written loosely ("10.0.0.1",
+// no scheduler, weight left out) compares equal to what the kernel reports for it (defaults filled as
+// the client fills them: scheduler wlc, persistence timeout 300 s and a host netmask, forwarding route,
+// weight 1, thresholds 0, tunnel ipip/nocsum). The desired side goes through the client's own
+// validators, so "equal" here means "the kernel would receive exactly these values". Each form carries
+// an id (the service's or destination's kernel identity as text) and a complete, canonical spec to send.
+
+import { parseIPv4Mask } from '../ipvs/address.js';
+import {
+  AF_INET6,
+  IP_VS_CONN_F_DROUTE,
+  IP_VS_CONN_F_MASQ,
+  IP_VS_CONN_F_TUNNEL,
+  IP_VS_CONN_F_TUNNEL_TYPE_GUE,
+  IP_VS_CONN_F_TUNNEL_TYPE_IPIP,
+  IP_VS_SVC_F_ONEPACKET,
+  IP_VS_SVC_F_PERSISTENT,
+  IP_VS_SVC_F_SCHED1,
+  IP_VS_SVC_F_SCHED2,
+  IP_VS_SVC_F_SCHED3,
+  IP_VS_TUNNEL_ENCAP_FLAG_CSUM,
+  IP_VS_TUNNEL_ENCAP_FLAG_REMCSUM,
+} from '../ipvs/constants.js';
+import { ValidationError } from '../ipvs/errors.js';
+import { flagNames } from '../ipvs/service.js';
+import type {
+  Destination,
+  DestinationKey,
+  DestinationSpec,
+  Forwarding,
+  PersistenceEngine,
+  Scheduler,
+  Service,
+  ServiceKey,
+  ServiceSpec,
+  TunnelChecksum,
+  TunnelSpec,
+  TunnelType,
+} from '../ipvs/types.js';
+import {
+  netmaskText,
+  validateDestinationSpec,
+  validateServiceKey,
+  validateServiceSpec,
+  type WireServiceKey,
+} from '../ipvs/validate.js';
+
+/** The flag bits that describe a service's options (HASHED and other kernel-internal bits are ignored). */
+const OPTION_FLAGS = IP_VS_SVC_F_PERSISTENT | IP_VS_SVC_F_ONEPACKET | IP_VS_SVC_F_SCHED1 | IP_VS_SVC_F_SCHED2 | IP_VS_SVC_F_SCHED3;
+
+export interface NormalService {
+  /** The kernel identity as text: 'tcp 10.0.0.1:80', 'tcp [2001:db8::1]:80', 'fwmark 10', 'fwmark 10 (IPv6)'. */
+  id: string;
+  key: ServiceKey;
+  wireKey: WireServiceKey;
+  scheduler: string;
+  /** PERSISTENT, ONEPACKET and SCHED1..3 bits. */
+  flags: number;
+  /** Persistence timeout in seconds; 0 when not persistent. */
+  timeout: number;
+  /** IPv4: the mask's 32-bit value; IPv6: the prefix length. Only compared when persistent. */
+  netmask: number;
+  /** Persistence engine name, '' for none. */
+  pe: string;
+}
+
+export interface NormalDestination {
+  /** The destination's identity within its service as text: '192.168.1.2:80', '[2001:db8::2]:80'. */
+  id: string;
+  key: DestinationKey;
+  /** IP_VS_CONN_F_MASQ / DROUTE / TUNNEL, or what the kernel reported (LOCALNODE, BYPASS). */
+  fwd: number;
+  weight: number;
+  upper: number;
+  lower: number;
+  /** Tunnel fields, meaningful only for tunnel forwarding (zero otherwise). */
+  tunType: number;
+  tunPort: number;
+  tunFlags: number;
+}
+
+const FWD_OF: Readonly<Record<Forwarding, number>> = { masq: IP_VS_CONN_F_MASQ, route: IP_VS_CONN_F_DROUTE, tunnel: IP_VS_CONN_F_TUNNEL, local: 1, bypass: 4 };
+const FWD_NAME: Readonly<Record<number, Forwarding>> = { 0: 'masq', 1: 'local', 2: 'tunnel', 3: 'route', 4: 'bypass' };
+const TUN_TYPE_OF: Readonly<Record<TunnelType, number>> = { ipip: 0, gue: 1, gre: 2 };
+const TUN_TYPE_NAME: readonly TunnelType[] = ['ipip', 'gue', 'gre'];
+const CHECKSUM_OF: Readonly<Record<TunnelChecksum, number>> = { nocsum: 0, csum: IP_VS_TUNNEL_ENCAP_FLAG_CSUM, remcsum: IP_VS_TUNNEL_ENCAP_FLAG_REMCSUM };
+
+function checksumName(flags: number): TunnelChecksum {
+  if (flags & IP_VS_TUNNEL_ENCAP_FLAG_REMCSUM) return 'remcsum';
+  if (flags & IP_VS_TUNNEL_ENCAP_FLAG_CSUM) return 'csum';
+  return 'nocsum';
+}
+
+/**
+ * Re-throw a ValidationError with the path of the element in the desired state prefixed; `drop` is a
+ * prefix of the validator's field name that the path already says (e.g. 'destination.').
+ */
+export function atPath<T>(path: string, fn: () => T, drop = ''): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof ValidationError) {
+      const why = err.message.replace(/^invalid [^:]*: /, '');
+      const field = drop !== '' && err.field.startsWith(drop) ? err.field.slice(drop.length) : err.field;
+      throw new ValidationError(`${path}.${field}`, err.value, why);
+    }
+    throw err;
+  }
+}
+
+/** The kernel identity of a service key, as text. */
+export function serviceIdOf(key: ServiceKey): string {
+  return validateServiceKey(key).text;
+}
+
+/** The key of a service the kernel reported. */
+export function keyOfService(svc: Service): ServiceKey {
+  return svc.fwmark !== undefined ? { fwmark: svc.fwmark, family: svc.family } : { protocol: svc.protocol, address: svc.address, port: svc.port };
+}
+
+/** A desired service spec, validated exactly as the client would validate it before sending. */
+export function normalDesiredService(spec: ServiceSpec): NormalService {
+  const w = validateServiceSpec(spec);
+  const persistent = (w.flags & IP_VS_SVC_F_PERSISTENT) !== 0;
+  return {
+    id: w.text,
+    key: w.key,
+    wireKey: w,
+    scheduler: w.scheduler,
+    flags: w.flags & OPTION_FLAGS,
+    timeout: persistent ? w.timeout : 0,
+    netmask: persistent ? w.netmask : 0,
+    pe: w.pe ?? '',
+  };
+}
+
+/** A service as the kernel reported it, in the same form. */
+export function normalKernelService(svc: Service): NormalService {
+  const wireKey = validateServiceKey(keyOfService(svc));
+  const flags = (svc.rawFlags & OPTION_FLAGS) | (svc.persistence ? IP_VS_SVC_F_PERSISTENT : 0);
+  const persistent = (flags & IP_VS_SVC_F_PERSISTENT) !== 0;
+  let netmask = 0;
+  if (persistent) {
+    const m = svc.persistence?.netmask;
+    if (wireKey.af === AF_INET6) netmask = typeof m === 'number' ? m : Number(m ?? 128);
+    else netmask = m === undefined ? 0xffffffff : parseIPv4Mask('netmask', m);
+  }
+  return {
+    id: wireKey.text,
+    key: wireKey.key,
+    wireKey,
+    scheduler: svc.scheduler,
+    flags,
+    timeout: persistent ? (svc.persistence?.timeout ?? 0) : 0,
+    netmask,
+    pe: svc.persistenceEngine ?? '',
+  };
+}
+
+/** The fields that differ between a kernel service and a desired one, as "field old -> new" texts. */
+export function serviceDifferences(have: NormalService, want: NormalService): string[] {
+  const out: string[] = [];
+  if (have.scheduler !== want.scheduler) out.push(`scheduler ${have.scheduler} -> ${want.scheduler}`);
+  const hp = (have.flags & IP_VS_SVC_F_PERSISTENT) !== 0;
+  const wp = (want.flags & IP_VS_SVC_F_PERSISTENT) !== 0;
+  if (hp !== wp) out.push(`persistence ${persistenceText(have)} -> ${persistenceText(want)}`);
+  else if (hp) {
+    if (have.timeout !== want.timeout) out.push(`persistence timeout ${have.timeout} -> ${want.timeout}`);
+    if (have.netmask !== want.netmask) out.push(`netmask ${netmaskText(have.wireKey.af, have.netmask)} -> ${netmaskText(want.wireKey.af, want.netmask)}`);
+  }
+  const otherFlags = ~IP_VS_SVC_F_PERSISTENT;
+  if ((have.flags & otherFlags) !== (want.flags & otherFlags)) out.push(`flags ${flagsText(have)} -> ${flagsText(want)}`);
+  if (have.pe !== want.pe) out.push(`persistence engine ${have.pe || 'none'} -> ${want.pe || 'none'}`);
+  return out;
+}
+
+function persistenceText(s: NormalService): string {
+  if (!(s.flags & IP_VS_SVC_F_PERSISTENT)) return 'off';
+  return `${s.timeout}s mask ${netmaskText(s.wireKey.af, s.netmask)}`;
+}
+
+function flagsText(s: NormalService): string {
+  const names: string[] = flagNames(s.flags, s.scheduler);
+  if ((s.scheduler !== 'sh' && s.scheduler !== 'mh') && s.flags & (IP_VS_SVC_F_SCHED1 | IP_VS_SVC_F_SCHED2)) {
+    if (s.flags & IP_VS_SVC_F_SCHED1) names.push('flag-1');
+    if (s.flags & IP_VS_SVC_F_SCHED2) names.push('flag-2');
+  }
+  if (s.flags & IP_VS_SVC_F_SCHED3) names.push('flag-3');
+  return names.length === 0 ? 'none' : names.join(',');
+}
+
+/** A short description of a service's options for plan output, e.g. 'scheduler rr, persistent 300s'. */
+export function serviceSummary(s: NormalService): string {
+  const parts = [`scheduler ${s.scheduler}`];
+  if (s.flags & IP_VS_SVC_F_PERSISTENT) parts.push(`persistent ${persistenceText(s)}`);
+  if (s.flags & ~IP_VS_SVC_F_PERSISTENT) parts.push(`flags ${flagsText(s)}`);
+  if (s.pe) parts.push(`pe ${s.pe}`);
+  return parts.join(', ');
+}
+
+/** The complete, explicit spec that creates or replaces the service as normalised (what add/update-service send). */
+export function serviceSpecOf(s: NormalService): ServiceSpec {
+  const spec: ServiceSpec = { ...s.key, scheduler: s.scheduler as Scheduler };
+  spec.persistence = s.flags & IP_VS_SVC_F_PERSISTENT ? { timeout: s.timeout, netmask: netmaskText(s.wireKey.af, s.netmask) } : false;
+  const flags = flagNames(s.flags, s.scheduler);
+  if (flags.length > 0) spec.flags = flags;
+  if (s.pe) spec.persistenceEngine = s.pe as PersistenceEngine;
+  return spec;
+}
+
+/** A desired destination of `service`, validated exactly as the client would validate it. */
+export function normalDesiredDestination(service: WireServiceKey, spec: DestinationSpec): NormalDestination {
+  const w = validateDestinationSpec(service, spec);
+  const tunnel = w.fwd === IP_VS_CONN_F_TUNNEL;
+  return {
+    id: w.text,
+    key: { address: normalAddress(w.text), port: w.port },
+    fwd: w.fwd,
+    weight: w.weight,
+    upper: w.upper,
+    lower: w.lower,
+    tunType: tunnel ? (w.tunType ?? IP_VS_CONN_F_TUNNEL_TYPE_IPIP) : 0,
+    tunPort: tunnel && w.tunType === IP_VS_CONN_F_TUNNEL_TYPE_GUE ? (w.tunPort ?? 0) : 0,
+    tunFlags: tunnel && (w.tunType ?? 0) !== IP_VS_CONN_F_TUNNEL_TYPE_IPIP ? (w.tunFlags ?? 0) : 0,
+  };
+}
+
+/** The address part of 'a.b.c.d:port' or '[v6]:port'. */
+function normalAddress(hostPortText: string): string {
+  if (hostPortText.startsWith('[')) return hostPortText.slice(1, hostPortText.indexOf(']'));
+  return hostPortText.slice(0, hostPortText.lastIndexOf(':'));
+}
+
+/** A destination as the kernel reported it, in the same form. */
+export function normalKernelDestination(d: Destination): NormalDestination {
+  const fwd = FWD_OF[d.forwarding];
+  const tunnel = fwd === IP_VS_CONN_F_TUNNEL;
+  const t = d.tunnel;
+  const tunType = tunnel && t ? TUN_TYPE_OF[t.type] : 0;
+  const host = d.family === 'ipv6' ? `[${d.address}]` : d.address;
+  return {
+    id: `${host}:${d.port}`,
+    key: { address: d.address, port: d.port },
+    fwd,
+    weight: d.weight,
+    upper: d.upperThreshold,
+    lower: d.lowerThreshold,
+    tunType,
+    tunPort: tunnel && tunType === IP_VS_CONN_F_TUNNEL_TYPE_GUE ? (t?.port ?? 0) : 0,
+    tunFlags: tunnel && tunType !== IP_VS_CONN_F_TUNNEL_TYPE_IPIP && t ? CHECKSUM_OF[t.checksum] : 0,
+  };
+}
+
+function forwardingText(d: NormalDestination): string {
+  const name = FWD_NAME[d.fwd] ?? `fwd-${d.fwd}`;
+  if (d.fwd !== IP_VS_CONN_F_TUNNEL) return name;
+  const type = TUN_TYPE_NAME[d.tunType] ?? `type-${d.tunType}`;
+  let text = `tunnel ${type}`;
+  if (d.tunType === IP_VS_CONN_F_TUNNEL_TYPE_GUE) text += ` port ${d.tunPort}`;
+  if (d.tunType !== IP_VS_CONN_F_TUNNEL_TYPE_IPIP) text += ` ${checksumName(d.tunFlags)}`;
+  return text;
+}
+
+/** The fields that differ between a kernel destination and a desired one, as "field old -> new" texts. */
+export function destinationDifferences(have: NormalDestination, want: NormalDestination): string[] {
+  const out: string[] = [];
+  const hf = forwardingText(have);
+  const wf = forwardingText(want);
+  if (hf !== wf) out.push(`forwarding ${hf} -> ${wf}`);
+  if (have.weight !== want.weight) out.push(`weight ${have.weight} -> ${want.weight}`);
+  if (have.upper !== want.upper) out.push(`upper threshold ${have.upper} -> ${want.upper}`);
+  if (have.lower !== want.lower) out.push(`lower threshold ${have.lower} -> ${want.lower}`);
+  return out;
+}
+
+/** A short description of a destination for plan output, e.g. 'route, weight 1'. */
+export function destinationSummary(d: NormalDestination): string {
+  let text = `${forwardingText(d)}, weight ${d.weight}`;
+  if (d.upper) text += `, upper threshold ${d.upper}`;
+  if (d.lower) text += `, lower threshold ${d.lower}`;
+  return text;
+}
+
+/** The complete spec that creates or replaces the destination as normalised. */
+export function destinationSpecOf(d: NormalDestination, weight = d.weight): DestinationSpec {
+  const forwarding = FWD_NAME[d.fwd];
+  const spec: DestinationSpec = { address: d.key.address, port: d.key.port ?? 0, weight };
+  // A kernel-reported 'local' or 'bypass' cannot be sent back; route is what ipvsadm would send.
+  spec.forwarding = forwarding === 'masq' || forwarding === 'tunnel' ? forwarding : 'route';
+  if (d.upper) spec.upperThreshold = d.upper;
+  if (d.lower) spec.lowerThreshold = d.lower;
+  if (d.fwd === IP_VS_CONN_F_TUNNEL) {
+    const type = TUN_TYPE_NAME[d.tunType] ?? 'ipip';
+    const tunnel: TunnelSpec = { type };
+    if (type === 'gue') tunnel.port = d.tunPort;
+    if (type !== 'ipip') tunnel.checksum = checksumName(d.tunFlags);
+    spec.tunnel = tunnel;
+  }
+  return spec;
+}
+
+/** Whether the kernel service equals the desired one in every option. */
+export function sameService(have: NormalService, want: NormalService): boolean {
+  return (
+    have.scheduler === want.scheduler &&
+    have.flags === want.flags &&
+    have.timeout === want.timeout &&
+    have.netmask === want.netmask &&
+    have.pe === want.pe
+  );
+}
+
+/** Whether the kernel destination equals the desired one in every option. */
+export function sameDestination(have: NormalDestination, want: NormalDestination): boolean {
+  return (
+    have.fwd === want.fwd &&
+    have.weight === want.weight &&
+    have.upper === want.upper &&
+    have.lower === want.lower &&
+    have.tunType === want.tunType &&
+    have.tunPort === want.tunPort &&
+    have.tunFlags === want.tunFlags
+  );
+}

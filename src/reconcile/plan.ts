@@ -1,0 +1,303 @@
+// Planning: the minimal list of operations that turns what the kernel holds into the desired state.
+// The desired state is normalised first (and refused as a whole, naming the path of the bad field,
+// before anything is read); the kernel's table is read once, fetching destinations only of the services
+// the plan needs them for; then each service and destination is compared in normalised form. A changed
+// option is an update (a weight change is one update-destination, never delete+add); a different key
+// (protocol, address, port, fwmark, family) is a different service. Steps carry the steps they depend
+// on and a phase: services are added and updated first, then destinations added and updated (adding
+// capacity before removing any), then destinations deleted, then services deleted.
+
+import type { Ipvs } from '../client.js';
+import { ValidationError } from '../ipvs/errors.js';
+import type { Operation } from '../ipvs/operations.js';
+import type { Destination, DestinationKey, Service, ServiceKey } from '../ipvs/types.js';
+import { decideDrain, drainId, drainPolicy, connectionsText, type DrainOption, type DrainPolicy, type DrainState } from './drain.js';
+import {
+  atPath,
+  destinationDifferences,
+  destinationSpecOf,
+  destinationSummary,
+  normalDesiredDestination,
+  normalDesiredService,
+  normalKernelDestination,
+  normalKernelService,
+  sameDestination,
+  sameService,
+  serviceDifferences,
+  serviceSpecOf,
+  serviceSummary,
+  type NormalDestination,
+  type NormalService,
+} from './normalize.js';
+import { checkDesiredState, type DesiredState } from './state.js';
+
+/** What planning needs from the client. `Ipvs` has it; a test double may too. */
+export type ReconcileClient = Pick<Ipvs, 'iterateServices' | 'destinations' | 'execute'>;
+
+export interface PlanOptions {
+  /**
+   * Delete services the kernel holds that the desired state does not list. `true` for all of them, or a
+   * predicate choosing which (e.g. the ones in an address range this program owns). Default false:
+   * unlisted services are left alone.
+   */
+  prune?: boolean | ((service: Service) => boolean);
+  /** Remove destinations gracefully (weight 0 first, delete when idle); see DrainOption. Default: delete at once. */
+  drain?: DrainOption;
+  /** The clock for drain timeouts, in ms since the epoch. Default Date.now(). */
+  now?: number;
+  signal?: AbortSignal;
+}
+
+/** Phases run in this order; the steps of one phase are pipelined together. */
+export const PHASES = ['services', 'destinations', 'destination-deletes', 'service-deletes'] as const;
+export type Phase = (typeof PHASES)[number];
+
+export interface PlanStep {
+  /** What execute() receives. */
+  operation: Operation;
+  /** The object, e.g. 'tcp 10.0.0.1:80' or 'tcp 10.0.0.1:80 -> 192.168.1.2:80'. */
+  target: string;
+  /** What changes and why, e.g. 'weight 1 -> 3' or 'not in the desired state'. */
+  detail: string;
+  phase: Phase;
+  /** Indexes in `Plan.steps` of the steps that must succeed before this one is attempted. */
+  dependsOn: number[];
+  /** Set on the weight-0 update that starts draining a destination. */
+  drain?: boolean;
+}
+
+/** A destination on its way out: weight 0, waiting to become idle or for its drain timeout. */
+export interface DrainingDestination {
+  service: ServiceKey;
+  destination: DestinationKey;
+  target: string;
+  activeConns: number;
+  inactiveConns: number;
+  /** When draining began (ms since the epoch). */
+  since: number;
+  /** The service goes too once its draining destinations are gone (it is being pruned). */
+  serviceRemoved: boolean;
+}
+
+export interface Plan {
+  /** In execution order. */
+  steps: PlanStep[];
+  /** The same operations, for execute(). */
+  operations: Operation[];
+  /** Destinations that are draining after this plan is carried out (weight 0 now or already). */
+  draining: DrainingDestination[];
+  /** Services in the kernel that the desired state does not list and that are left alone. */
+  unmanaged: ServiceKey[];
+  /** Drain start times to hand back to the next plan or apply (`drain: { state }`). */
+  drainState: DrainState;
+  /** Nothing to do and nothing draining: the kernel holds the desired state. */
+  inSync: boolean;
+}
+
+interface DesiredEntry {
+  norm: NormalService;
+  path: string;
+  /** Undefined: destinations are not managed. */
+  dests: Map<string, NormalDestination> | undefined;
+}
+
+/** The desired state, checked and normalised, by service id. Throws ValidationError naming the path. */
+export function normaliseDesiredState(desired: DesiredState): Map<string, DesiredEntry> {
+  const state = checkDesiredState(desired);
+  const out = new Map<string, DesiredEntry>();
+  state.services.forEach((svc, i) => {
+    const path = `services[${i}]`;
+    const norm = atPath(path, () => normalDesiredService(svc));
+    const earlier = out.get(norm.id);
+    if (earlier) throw new ValidationError(`${path}`, norm.key, `the service ${norm.id} is also ${earlier.path}`);
+    let dests: Map<string, NormalDestination> | undefined;
+    if (svc.destinations !== undefined) {
+      dests = new Map();
+      const seen = new Map<string, number>();
+      svc.destinations.forEach((d, j) => {
+        const dn = atPath(`${path}.destinations[${j}]`, () => normalDesiredDestination(norm.wireKey, d), 'destination.');
+        const before = seen.get(dn.id);
+        if (before !== undefined) {
+          throw new ValidationError(`${path}.destinations[${j}]`, dn.key, `the destination ${dn.id} is also ${path}.destinations[${before}]`);
+        }
+        seen.set(dn.id, j);
+        dests!.set(dn.id, dn);
+      });
+    }
+    out.set(norm.id, { norm, path, dests });
+  });
+  return out;
+}
+
+/** One service of the kernel's table, with its destinations when they were read. */
+export interface CurrentService {
+  service: Service;
+  norm: NormalService;
+  destinations: Destination[] | undefined;
+}
+
+function pruneTest(option: PlanOptions['prune']): (service: Service) => boolean {
+  if (option === undefined || option === false) return () => false;
+  if (option === true) return () => true;
+  if (typeof option === 'function') return option;
+  throw new ValidationError('prune', option, 'must be a boolean or a predicate on services');
+}
+
+/**
+ * Read the kernel's table: every service, and the destinations of those services for which `needs`
+ * says so. Services are read in full first: a socket carries one dump at a time.
+ */
+export async function readCurrent(
+  ipvs: ReconcileClient,
+  needs: (id: string, service: Service) => boolean,
+  signal?: AbortSignal,
+): Promise<Map<string, CurrentService>> {
+  const out = new Map<string, CurrentService>();
+  const options = signal ? { signal } : undefined;
+  for await (const service of ipvs.iterateServices(options)) {
+    const norm = normalKernelService(service);
+    out.set(norm.id, { service, norm, destinations: undefined });
+  }
+  for (const entry of out.values()) {
+    if (needs(entry.norm.id, entry.service)) entry.destinations = await ipvs.destinations(entry.norm.key, options);
+  }
+  return out;
+}
+
+/** Plan against the kernel: read what it holds, then compute the steps (see planAgainst). */
+export async function plan(ipvs: ReconcileClient, desired: DesiredState, options: PlanOptions = {}): Promise<Plan> {
+  const wanted = normaliseDesiredState(desired);
+  const prune = pruneTest(options.prune);
+  const now = options.now ?? Date.now();
+  const draining = drainPolicy(options.drain, now) !== undefined;
+  const current = await readCurrent(
+    ipvs,
+    (id, service) => {
+      const w = wanted.get(id);
+      if (w) return w.dests !== undefined;
+      return draining && prune(service);
+    },
+    options.signal,
+  );
+  return planAgainst(current, wanted, { ...options, now });
+}
+
+interface Draft {
+  step: Omit<PlanStep, 'dependsOn'>;
+  deps: Draft[];
+  index: number;
+}
+
+/** The steps from a table already read (see readCurrent) to a normalised desired state. Pure. */
+export function planAgainst(current: ReadonlyMap<string, CurrentService>, wanted: ReadonlyMap<string, DesiredEntry>, options: PlanOptions = {}): Plan {
+  const policy = drainPolicy(options.drain, options.now ?? Date.now());
+  const prune = pruneTest(options.prune);
+  const drafts: Draft[] = [];
+  const add = (step: Omit<PlanStep, 'dependsOn'>, deps: Draft[] = []): Draft => {
+    const d: Draft = { step, deps, index: -1 };
+    drafts.push(d);
+    return d;
+  };
+  const drainingOut: DrainingDestination[] = [];
+  const drainState: DrainState = {};
+  const unmanaged: ServiceKey[] = [];
+
+  /** Remove one destination no longer wanted; returns its delete step, or undefined while it drains. */
+  const remove = (svc: CurrentService, d: Destination, serviceRemoved: boolean, pol: DrainPolicy | undefined): Draft | undefined => {
+    const nd = normalKernelDestination(d);
+    const id = drainId(svc.norm.id, nd.id);
+    const target = id;
+    const del = (why: string): Draft =>
+      add({ operation: { op: 'delete-destination', service: svc.norm.key, destination: nd.key }, target, detail: why, phase: 'destination-deletes' });
+    if (!pol) return del(serviceRemoved ? 'its service is not in the desired state' : 'not in the desired state');
+    const decision = decideDrain(pol, id, d, svc.norm.key);
+    if (decision.action === 'delete') return del(decision.why);
+    if (decision.action === 'quiesce') {
+      add({
+        operation: { op: 'update-destination', service: svc.norm.key, destination: destinationSpecOf(nd, 0) },
+        target,
+        detail: `drain: weight ${d.weight} -> 0 (${connectionsText(d)})`,
+        phase: 'destinations',
+        drain: true,
+      });
+    }
+    drainState[id] = decision.since;
+    drainingOut.push({
+      service: svc.norm.key, destination: nd.key, target, activeConns: d.activeConns, inactiveConns: d.inactiveConns,
+      since: decision.since, serviceRemoved,
+    });
+    return undefined;
+  };
+
+  for (const [id, want] of wanted) {
+    const have = current.get(id);
+    if (!have) {
+      const created = add({ operation: { op: 'add-service', service: serviceSpecOf(want.norm) }, target: id, detail: serviceSummary(want.norm), phase: 'services' });
+      for (const nd of want.dests?.values() ?? []) {
+        add(
+          { operation: { op: 'add-destination', service: want.norm.key, destination: destinationSpecOf(nd) }, target: `${id} -> ${nd.id}`, detail: destinationSummary(nd), phase: 'destinations' },
+          [created],
+        );
+      }
+      continue;
+    }
+    if (!sameService(have.norm, want.norm)) {
+      add({ operation: { op: 'update-service', service: serviceSpecOf(want.norm) }, target: id, detail: serviceDifferences(have.norm, want.norm).join(', '), phase: 'services' });
+    }
+    if (!want.dests) continue;
+    const kernelDests = new Map<string, Destination>();
+    for (const d of have.destinations ?? []) kernelDests.set(normalKernelDestination(d).id, d);
+    for (const [did, nd] of want.dests) {
+      const kd = kernelDests.get(did);
+      const target = `${id} -> ${did}`;
+      if (!kd) {
+        add({ operation: { op: 'add-destination', service: want.norm.key, destination: destinationSpecOf(nd) }, target, detail: destinationSummary(nd), phase: 'destinations' });
+        continue;
+      }
+      const knd = normalKernelDestination(kd);
+      if (!sameDestination(knd, nd)) {
+        add({ operation: { op: 'update-destination', service: want.norm.key, destination: destinationSpecOf(nd) }, target, detail: destinationDifferences(knd, nd).join(', '), phase: 'destinations' });
+      }
+    }
+    for (const [did, kd] of kernelDests) {
+      if (!want.dests.has(did)) remove(have, kd, false, policy);
+    }
+  }
+
+  for (const [id, have] of current) {
+    if (wanted.has(id)) continue;
+    if (!prune(have.service)) {
+      unmanaged.push(have.norm.key);
+      continue;
+    }
+    if (!policy) {
+      add({ operation: { op: 'delete-service', service: have.norm.key }, target: id, detail: 'not in the desired state (its destinations go with it)', phase: 'service-deletes' });
+      continue;
+    }
+    // Draining: the service's destinations leave one by one; the service follows the last of them.
+    const deletes: Draft[] = [];
+    let remaining = 0;
+    for (const d of have.destinations ?? []) {
+      const step = remove(have, d, true, policy);
+      if (step) deletes.push(step);
+      else remaining++;
+    }
+    if (remaining === 0) {
+      add({ operation: { op: 'delete-service', service: have.norm.key }, target: id, detail: 'not in the desired state (drained)', phase: 'service-deletes' }, deletes);
+    }
+  }
+
+  // Order by phase (stable within a phase), then turn dependencies into indexes.
+  const ordered: Draft[] = [];
+  for (const phase of PHASES) for (const d of drafts) if (d.step.phase === phase) ordered.push(d);
+  ordered.forEach((d, i) => (d.index = i));
+  const steps: PlanStep[] = ordered.map((d) => ({ ...d.step, dependsOn: d.deps.map((x) => x.index) }));
+  return {
+    steps,
+    operations: steps.map((s) => s.operation),
+    draining: drainingOut,
+    unmanaged,
+    drainState,
+    inSync: steps.length === 0 && drainingOut.length === 0,
+  };
+}

@@ -1,0 +1,173 @@
+// apply() against the fake kernel where only the fake can help: exactly which requests go out (dry run,
+// idempotence, reads limited to the services that need them), partial failure through fault injection
+// (applied / failed with the typed error / not attempted, and convergence on the next run), and
+// stopOnError.
+
+import { describe, expect, it } from 'vitest';
+import { Ipvs } from '../../src/client.js';
+import { IPVS_CMD_NEW_DEST, IPVS_CMD_NEW_SERVICE, IPVS_CMD_DEL_DEST, IPVS_CMD_SET_DEST } from '../../src/ipvs/constants.js';
+import { KernelError } from '../../src/netlink/errors.js';
+import { apply, applyPlan, plan, type DesiredState } from '../../src/reconcile/index.js';
+import { FakeKernel } from '../../src/testing/index.js';
+import { baseState } from './scenarios.js';
+
+async function setup(): Promise<{ kernel: FakeKernel; ipvs: Ipvs }> {
+  const kernel = new FakeKernel({ dumpBudget: 512 });
+  const ipvs = await Ipvs.open({ transport: kernel.transport() });
+  return { kernel, ipvs };
+}
+
+const changing = (requests: readonly string[]): string[] => requests.filter((r) => /NEW|SET|DEL/.test(r) && r !== 'IPVS_CMD_SET_CONFIG');
+
+function bigState(services: number, dests: number): DesiredState {
+  return {
+    services: Array.from({ length: services }, (_, i) => ({
+      protocol: 'tcp' as const,
+      address: `10.1.${i >> 8}.${i & 255}`,
+      port: 80,
+      destinations: Array.from({ length: dests }, (_, j) => ({ address: `192.168.${j}.${(i % 250) + 1}`, weight: 1 + j })),
+    })),
+  };
+}
+
+describe('requests on the wire', () => {
+  it('dry run sends only reads', async () => {
+    const { kernel, ipvs } = await setup();
+    await apply(ipvs, baseState());
+    const before = kernel.requests.length;
+    const s = baseState();
+    s.services[0]!.scheduler = 'lc';
+    const r = await apply(ipvs, s, { dryRun: true, prune: true });
+    expect(r.plan.steps).toHaveLength(1);
+    expect(changing(kernel.requests.slice(before))).toEqual([]);
+    expect((await ipvs.service({ protocol: 'tcp', address: '192.168.1.110', port: 80 })).scheduler).toBe('rr');
+  });
+
+  it('a second apply sends no change at all', async () => {
+    const { kernel, ipvs } = await setup();
+    await apply(ipvs, baseState());
+    const before = kernel.requests.length;
+    const r = await apply(ipvs, baseState());
+    expect(r.plan.inSync).toBe(true);
+    expect(changing(kernel.requests.slice(before))).toEqual([]);
+  });
+
+  it('reads destinations only of services whose destinations are managed', async () => {
+    const { kernel, ipvs } = await setup();
+    await apply(ipvs, baseState());
+    const before = kernel.requests.length;
+    await plan(ipvs, { services: [{ protocol: 'tcp', address: '192.168.1.110', port: 80, scheduler: 'rr' }] });
+    expect(kernel.requests.slice(before)).toEqual(['IPVS_CMD_GET_SERVICE']);
+    const before2 = kernel.requests.length;
+    await plan(ipvs, { services: [baseState().services[0]!] }, { prune: true });
+    expect(kernel.requests.slice(before2)).toEqual(['IPVS_CMD_GET_SERVICE', 'IPVS_CMD_GET_DEST']);
+  });
+
+  it('applies a large state pipelined, in a few phases', async () => {
+    const { kernel, ipvs } = await setup();
+    const r = await apply(ipvs, bigState(300, 4));
+    expect(r.ok).toBe(true);
+    expect(r.applied).toHaveLength(1500);
+    expect(kernel.state().services).toHaveLength(300);
+    expect((await plan(ipvs, bigState(300, 4))).inSync).toBe(true);
+  });
+});
+
+describe('partial failure', () => {
+  it('lists applied, failed (typed) and not attempted steps, and a re-run converges', async () => {
+    const { kernel, ipvs } = await setup();
+    // The first service cannot be added: its two destinations are not attempted.
+    kernel.failNext(1, 'ENOMEM', IPVS_CMD_NEW_SERVICE);
+    const first = await apply(ipvs, baseState());
+    expect(first.ok).toBe(false);
+    expect(first.failed).toHaveLength(1);
+    const failure = first.failed[0]!;
+    expect(failure.step.operation.op).toBe('add-service');
+    expect(failure.error).toBeInstanceOf(KernelError);
+    expect((failure.error as KernelError).code).toBe('ENOMEM');
+    expect(first.notAttempted).toHaveLength(2);
+    expect(first.notAttempted[0]!.reason).toMatch(/^depends on add-service tcp 192\.168\.1\.110:80, which failed$/);
+    expect(first.applied).toHaveLength(6);
+    expect(first.applied.length + first.failed.length + first.notAttempted.length).toBe(first.plan.steps.length);
+
+    const second = await apply(ipvs, baseState());
+    expect(second.plan.operations.map((o) => o.op)).toEqual(['add-service', 'add-destination', 'add-destination']);
+    expect(second.ok).toBe(true);
+    expect((await plan(ipvs, baseState())).inSync).toBe(true);
+  });
+
+  it('a failed destination step leaves the others applied', async () => {
+    const { kernel, ipvs } = await setup();
+    await apply(ipvs, baseState());
+    const s = baseState();
+    s.services[0]!.destinations = [{ address: '192.168.1.120' }, { address: '192.168.1.121' }, { address: '192.168.1.122' }];
+    kernel.failNext(1, 'EBUSY', IPVS_CMD_NEW_DEST);
+    kernel.failNext(1, 'EIO', IPVS_CMD_DEL_DEST);
+    const r = await apply(ipvs, s);
+    expect(r.failed.map((f) => [f.step.operation.op, (f.error as KernelError).code])).toEqual([
+      ['add-destination', 'EBUSY'],
+      ['delete-destination', 'EIO'],
+    ]);
+    expect(r.applied).toHaveLength(3);
+    const again = await apply(ipvs, s);
+    expect(again.plan.operations.map((o) => o.op)).toEqual(['add-destination', 'delete-destination']);
+    expect(again.ok).toBe(true);
+    expect((await plan(ipvs, s)).inSync).toBe(true);
+  });
+
+  it('stopOnError attempts nothing after the first failing phase', async () => {
+    const { kernel, ipvs } = await setup();
+    kernel.failNext(1, 'ENOMEM', IPVS_CMD_NEW_SERVICE);
+    const r = await apply(ipvs, baseState(), { stopOnError: true });
+    expect(r.failed).toHaveLength(1);
+    expect(r.applied.map((s) => s.operation.op)).toEqual(['add-service', 'add-service', 'add-service']);
+    expect(r.notAttempted).toHaveLength(5);
+    expect(r.notAttempted.filter((n) => n.reason === 'stopped after the first failure')).toHaveLength(5);
+    expect(kernel.state().services.every((s) => s.destinations.length === 0)).toBe(true);
+    expect((await apply(ipvs, baseState())).ok).toBe(true);
+    expect((await plan(ipvs, baseState())).inSync).toBe(true);
+  });
+
+  it('a drained service is not deleted when one of its destination deletes failed', async () => {
+    const { kernel, ipvs } = await setup();
+    await apply(ipvs, baseState());
+    kernel.failNext(1, 'EIO', IPVS_CMD_DEL_DEST);
+    const r = await apply(ipvs, { services: baseState().services.slice(1) }, { prune: true, drain: true });
+    expect(r.failed.map((f) => f.step.operation.op)).toEqual(['delete-destination']);
+    expect(r.notAttempted.map((n) => n.step.operation.op)).toEqual(['delete-service']);
+    expect(await ipvs.hasService({ protocol: 'tcp', address: '192.168.1.110', port: 80 })).toBe(true);
+    const again = await apply(ipvs, { services: baseState().services.slice(1) }, { prune: true, drain: true });
+    expect(again.plan.operations.map((o) => o.op)).toEqual(['delete-destination', 'delete-service']);
+    expect(again.ok).toBe(true);
+  });
+
+  it('a weight-0 update that failed starts no drain clock', async () => {
+    const { kernel, ipvs } = await setup();
+    await apply(ipvs, baseState());
+    kernel.setStats({ address: '192.168.1.110', port: 80, destination: '192.168.1.117' }, { activeConns: 4 });
+    kernel.failNext(1, 'EIO', IPVS_CMD_SET_DEST);
+    const s = baseState();
+    s.services[0]!.destinations!.pop();
+    const r = await apply(ipvs, s, { drain: { timeout: 30 }, now: 1_000 });
+    expect(r.failed).toHaveLength(1);
+    expect(r.plan.drainState).toEqual({ 'tcp 192.168.1.110:80 -> 192.168.1.117:80': 1_000 });
+    expect(r.drainState).toEqual({});
+  });
+
+  it('applyPlan carries out a plan made earlier', async () => {
+    const { ipvs } = await setup();
+    const p = await plan(ipvs, baseState());
+    const r = await applyPlan(ipvs, p);
+    expect(r.ok).toBe(true);
+    expect(r.applied).toHaveLength(p.steps.length);
+  });
+
+  it('an invalid desired state is refused before anything is read or sent', async () => {
+    const { kernel, ipvs } = await setup();
+    const before = kernel.requests.length;
+    const bad = baseState();
+    bad.services[1]!.destinations![0]!.weight = -1;
+    await expect(apply(ipvs, bad)).rejects.toThrow(/services\[1\]\.destinations\[0\]\.weight/);
+    expect(kernel.requests.length).toBe(before);
+  });
+});

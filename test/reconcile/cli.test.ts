@@ -1,0 +1,240 @@
+// `ipvs apply`, `ipvs diff` and `ipvs export` end to end through runCli on the fake kernel: outputs,
+// exit statuses (apply 0/1/2, diff 0/1/2 like diff(1)), files and standard input in both formats,
+// --dry-run, --prune, --drain with a drain-state file, partial failure, and refused input.
+
+import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { runApply } from '../../src/cli/apply.js';
+import { runDiff } from '../../src/cli/diff.js';
+import { runExport } from '../../src/cli/export.js';
+import type { CliIpvs } from '../../src/cli/context.js';
+import { staticResolver } from '../../src/cli/resolver.js';
+import { runCli } from '../../src/cli/run.js';
+import { Ipvs } from '../../src/client.js';
+import { IPVS_CMD_NEW_DEST } from '../../src/ipvs/constants.js';
+import { parseServicesFile } from '../../src/rules/service-names.js';
+import { FakeKernel } from '../../src/testing/index.js';
+
+const SUBCOMMANDS = {
+  apply: { summary: 'make the table hold a desired state', run: runApply },
+  diff: { summary: 'show what apply would change', run: runDiff },
+  export: { summary: 'print the table as a desired state', run: runExport },
+};
+
+const STATE = {
+  services: [
+    { protocol: 'tcp', address: '192.168.1.110', port: 80, scheduler: 'rr', destinations: [{ address: '192.168.1.116', weight: 2 }, { address: '192.168.1.117' }] },
+    { fwmark: 10, destinations: [{ address: '192.168.1.118' }] },
+  ],
+};
+
+const RULES = '-A -t 192.168.1.110:80 -s rr\n-a -t 192.168.1.110:80 -r 192.168.1.116:80 -g -w 2\n-a -t 192.168.1.110:80 -r web2 -g -w 1\n-A -f 10 -s wlc\n-a -f 10 -r 192.168.1.118 -g -w 1\n';
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+let kernel: FakeKernel;
+let dir: string;
+
+async function run(line: string, stdin = ''): Promise<Run> {
+  let stdout = '';
+  let stderr = '';
+  const code = await runCli(line.split(' ').filter((w) => w !== ''), {
+    ipvs: async () => (await Ipvs.open({ transport: kernel.transport() })) as unknown as CliIpvs,
+    stdin,
+    stdout: { write: (s: string) => (stdout += s) },
+    stderr: { write: (s: string) => (stderr += s) },
+    resolver: staticResolver({ web2: '192.168.1.117' }, parseServicesFile('http 80/tcp\n')),
+    subcommands: SUBCOMMANDS,
+  });
+  return { code, stdout, stderr };
+}
+
+function file(name: string, content: string): string {
+  const path = join(dir, name);
+  writeFileSync(path, content);
+  return path;
+}
+
+beforeEach(() => {
+  kernel = new FakeKernel();
+  dir = mkdtempSync(join(tmpdir(), 'ipvs-reconcile-'));
+});
+
+describe('ipvs apply', () => {
+  it('applies a JSON state, then finds nothing to do', async () => {
+    const f = file('state.json', JSON.stringify(STATE));
+    expect(await run(`apply ${f}`)).toEqual({
+      code: 0,
+      stderr: '',
+      stdout:
+        '+ service tcp 192.168.1.110:80 (scheduler rr)\n' +
+        '+ service fwmark 10 (scheduler wlc)\n' +
+        '+ destination tcp 192.168.1.110:80 -> 192.168.1.116:80 (route, weight 2)\n' +
+        '+ destination tcp 192.168.1.110:80 -> 192.168.1.117:80 (route, weight 1)\n' +
+        '+ destination fwmark 10 -> 192.168.1.118:0 (route, weight 1)\n' +
+        '# 5 of 5 changes applied\n',
+    });
+    expect(kernel.state().services).toHaveLength(2);
+    expect(await run(`apply ${f}`)).toEqual({ code: 0, stderr: '', stdout: '# in sync: no changes\n' });
+  });
+
+  it('reads ipvsadm rules text from standard input, resolving host names', async () => {
+    const r = await run('apply -', RULES);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('+ destination tcp 192.168.1.110:80 -> 192.168.1.117:80 (route, weight 1)');
+    expect((await run(`diff ${file('s.json', JSON.stringify(STATE))}`)).code).toBe(0);
+  });
+
+  it('--dry-run prints the plan and changes nothing', async () => {
+    const r = await run(`apply --dry-run ${file('state.json', JSON.stringify(STATE))}`);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^\+ service tcp 192\.168\.1\.110:80 \(scheduler rr\)\n/);
+    expect(r.stdout).toContain('# 5 changes: 5 to add, 0 to update, 0 to delete\n');
+    expect(kernel.state().services).toEqual([]);
+  });
+
+  it('--prune deletes unlisted services; without it they are left alone', async () => {
+    await run('apply -', RULES);
+    const only = file('only.json', JSON.stringify({ services: [STATE.services[1]] }));
+    const kept = await run(`apply ${only}`);
+    expect(kept.stdout).toBe('# in sync: no changes\n');
+    const diff = await run(`diff ${only}`);
+    expect(diff).toEqual({ code: 0, stderr: '', stdout: '# left alone, not in the desired state (--prune deletes them): 1 service: tcp 192.168.1.110:80\n# in sync: no changes\n' });
+    expect((await run(`diff --prune ${only}`)).code).toBe(1);
+    const pruned = await run(`apply --prune ${only}`);
+    expect(pruned.stdout).toBe('- service tcp 192.168.1.110:80: not in the desired state (its destinations go with it)\n# 1 of 1 change applied\n');
+    expect(kernel.state().services).toHaveLength(1);
+  });
+
+  it('--drain quiesces, remembers when in --drain-state, and deletes later', async () => {
+    await run('apply -', RULES);
+    kernel.setStats({ address: '192.168.1.110', port: 80, destination: '192.168.1.117' }, { activeConns: 2 });
+    const smaller = file('smaller.json', JSON.stringify({ services: [{ ...STATE.services[0], destinations: [{ address: '192.168.1.116', weight: 2 }] }, STATE.services[1]] }));
+    const stateFile = join(dir, 'drain.json');
+    const first = await run(`apply --drain=600 --drain-state ${stateFile} ${smaller}`);
+    expect(first.code).toBe(0);
+    expect(first.stdout).toMatch(/^~ destination tcp 192\.168\.1\.110:80 -> 192\.168\.1\.117:80: drain: weight 1 -> 0 \(2 active, 0 inactive connections\)\n= destination tcp 192\.168\.1\.110:80 -> 192\.168\.1\.117:80: draining for 0 s/);
+    const saved = JSON.parse(readFileSync(stateFile, 'utf8')) as Record<string, number>;
+    expect(Object.keys(saved)).toEqual(['tcp 192.168.1.110:80 -> 192.168.1.117:80']);
+    const pending = await run(`diff --drain=600 --drain-state ${stateFile} ${smaller}`);
+    expect(pending.code).toBe(1);
+    expect(pending.stdout).toContain('# 0 changes: 0 to add, 0 to update, 0 to delete; 1 destination draining\n');
+    // Pretend draining began long ago: the timeout has passed.
+    writeFileSync(stateFile, JSON.stringify({ 'tcp 192.168.1.110:80 -> 192.168.1.117:80': Date.now() - 601_000 }));
+    const done = await run(`apply --drain=600 --drain-state=${stateFile} ${smaller}`);
+    expect(done.stdout).toMatch(/^- destination tcp 192\.168\.1\.110:80 -> 192\.168\.1\.117:80: drain timed out after 601 s/);
+    expect(JSON.parse(readFileSync(stateFile, 'utf8'))).toEqual({});
+    expect((await run(`diff --drain ${smaller}`)).code).toBe(0);
+  });
+
+  it('exits 1 on partial failure, listing failures and what was not attempted', async () => {
+    kernel.failNext(1, 'ENOMEM', IPVS_CMD_NEW_DEST);
+    const f = file('state.json', JSON.stringify(STATE));
+    const r = await run(`apply ${f}`);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^! \+ destination tcp 192\.168\.1\.110:80 -> 192\.168\.1\.116:80 \(route, weight 2\): failed: .*ENOMEM/);
+    expect(r.stdout).toContain('# 4 of 5 changes applied, 1 failed\n');
+    const again = await run(`apply ${f}`);
+    expect(again).toEqual({ code: 0, stderr: '', stdout: '+ destination tcp 192.168.1.110:80 -> 192.168.1.116:80 (route, weight 2)\n# 1 of 1 change applied\n' });
+  });
+
+  it('-q prints failures only', async () => {
+    const r = await run(`apply -q ${file('state.json', JSON.stringify(STATE))}`);
+    expect(r).toEqual({ code: 0, stdout: '', stderr: '' });
+  });
+
+  it.each([
+    ['apply', /no state file given/],
+    ['apply a b', /give one state file/],
+    ['apply --force x', /unknown option --force/],
+    ['apply --drain=soon x', /--drain=SECONDS needs a number/],
+    ['apply --drain=30 x', /--drain=SECONDS needs --drain-state FILE/],
+    ['apply --drain-state s.json x', /--drain-state goes with --drain/],
+    ['apply --prune=yes x', /--prune takes no value/],
+    ['diff --dry-run x', /unknown option --dry-run/],
+  ])('refuses `%s` with status 2', async (line, message) => {
+    const r = await run(line);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(message);
+    expect(r.stderr).toContain('Usage: ipvs ');
+  });
+
+  it('refuses an unreadable or invalid file with status 2, naming it', async () => {
+    const missing = await run(`apply ${join(dir, 'nope.json')}`);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/^ipvs apply: .*nope\.json: ENOENT/);
+    const bad = await run(`apply ${file('bad.json', '{"services":[{"fwmark":1,"destinations":[{"address":"10.0.0.2","weight":-3}]}]}')}`);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/invalid services\[0\]\.destinations\[0\]\.weight -3/);
+    const rules = await run('diff -', '-A -t 10.0.0.1:80\n-x\n');
+    expect(rules.code).toBe(2);
+    expect(rules.stderr).toMatch(/^ipvs diff: standard input: line 2: /);
+    expect(kernel.requests.filter((r) => r.startsWith('IPVS_CMD_NEW'))).toEqual([]);
+  });
+
+  it('--help prints the usage', async () => {
+    expect((await run('apply --help')).stdout).toMatch(/^Usage: ipvs apply /);
+    expect((await run('diff -h')).stdout).toMatch(/^Usage: ipvs diff /);
+    expect((await run('export --help')).stdout).toMatch(/^Usage: ipvs export/);
+  });
+});
+
+describe('ipvs diff', () => {
+  it('exits 1 with the changes pending, 0 once in sync', async () => {
+    await run('apply -', RULES);
+    const changed = file('changed.json', JSON.stringify({
+      services: [
+        { ...STATE.services[0], scheduler: 'wrr', destinations: [{ address: '192.168.1.116', weight: 5 }, { address: '192.168.1.119' }] },
+        STATE.services[1],
+      ],
+    }));
+    const d = await run(`diff ${changed}`);
+    expect(d).toEqual({
+      code: 1,
+      stderr: '',
+      stdout:
+        '~ service tcp 192.168.1.110:80: scheduler rr -> wrr\n' +
+        '~ destination tcp 192.168.1.110:80 -> 192.168.1.116:80: weight 2 -> 5\n' +
+        '+ destination tcp 192.168.1.110:80 -> 192.168.1.119:80 (route, weight 1)\n' +
+        '- destination tcp 192.168.1.110:80 -> 192.168.1.117:80: not in the desired state\n' +
+        '# 4 changes: 1 to add, 2 to update, 1 to delete\n',
+    });
+    expect((await run(`diff -q ${changed}`)).stdout).toBe('');
+    await run(`apply ${changed}`);
+    expect(await run(`diff ${changed}`)).toEqual({ code: 0, stderr: '', stdout: '# in sync: no changes\n' });
+  });
+
+  it('exits 2 when the kernel cannot be read', async () => {
+    kernel.setUnprivileged(true);
+    const r = await run(`diff ${file('s.json', JSON.stringify(STATE))}`);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^ipvs diff: .*CAP_NET_ADMIN/);
+  });
+});
+
+describe('ipvs export', () => {
+  it('prints the table as a state that apply and diff accept unchanged', async () => {
+    await run('apply -', RULES);
+    const e = await run('export');
+    expect(e.code).toBe(0);
+    const parsed = JSON.parse(e.stdout) as { services: unknown[] };
+    expect(parsed.services).toHaveLength(2);
+    expect(e.stdout).toMatch(/^\{\n {2}"services": \[/);
+    const f = file('exported.json', e.stdout);
+    expect((await run(`diff ${f}`)).code).toBe(0);
+    expect((await run('export --compact')).stdout).toBe(JSON.stringify(parsed) + '\n');
+    expect(existsSync(f)).toBe(true);
+  });
+
+  it('refuses unknown arguments', async () => {
+    const r = await run('export --yaml');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/unknown argument --yaml/);
+  });
+});

@@ -8,3 +8,5 @@ export {
 } from './netlink/errors.js';
 export type { Transport, TransportReceiver } from './netlink/transport.js';
 export type { RequestOptions } from './netlink/connection.js';
+// Declarative state: plan and apply a desired table (work in progress: not yet on the CLI).
+export * from './reconcile/index.js';

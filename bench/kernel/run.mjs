@@ -18,7 +18,7 @@
 //   memory     iterateServices() over 50 000 services vs 5 000: peak RSS and heap (streaming must stay flat),
 //              and services() collecting an array, for contrast
 // Environment: BENCH_SERVICES, BENCH_DESTS, BENCH_BIG (services of the memory run), BENCH_REPEAT (runs per
-// timed step; the median is reported; default 1).
+// timed step, contenders alternating who goes first; medians and minimums are reported; default 3).
 
 import { spawnSync, execFileSync } from 'node:child_process';
 import { mkdtempSync, openSync, closeSync, writeFileSync, readFileSync } from 'node:fs';
@@ -29,7 +29,7 @@ import { fileURLToPath } from 'node:url';
 const SERVICES = Number(process.env.BENCH_SERVICES ?? 5000);
 const DESTS = Number(process.env.BENCH_DESTS ?? 4);
 const BIG = Number(process.env.BENCH_BIG ?? 50000);
-const REPEAT = Number(process.env.BENCH_REPEAT ?? 1);
+const REPEAT = Number(process.env.BENCH_REPEAT ?? 3);
 const here = dirname(fileURLToPath(import.meta.url));
 const WORKER = join(here, 'worker.mjs');
 const work = mkdtempSync(join(tmpdir(), 'ipvs-bench-'));
@@ -135,29 +135,18 @@ function median(values) {
   return s[Math.floor((s.length - 1) / 2)];
 }
 
-/** Repeat a step REPEAT times (the first run of a pair may not change state, e.g. save and no-change). */
-function repeated(fn) {
-  const runs = [];
-  for (let i = 0; i < REPEAT; i++) runs.push(fn());
-  const pick = runs.find((r) => r.ms === median(runs.map((x) => x.ms))) ?? runs[0];
-  return pick;
-}
 
 const fmt = (ms) => (ms >= 10000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms)} ms`);
 const ratio = (a, b) => `${(a / b).toFixed(1)}x`;
 const mib = (bytes) => `${(bytes / 1048576).toFixed(1)} MiB`;
-const rows = [];
-function row(step, ipvsadm, lib, note = '') {
-  rows.push({ step, ipvsadm, lib, note });
-  process.stdout.write(`  ${step.padEnd(24)} ipvsadm ${fmt(ipvsadm).padStart(8)}   ipvs ${fmt(lib).padStart(8)}   ${ratio(ipvsadm, lib).padStart(7)} ${note}\n`);
-}
 
 // ---- the run ---------------------------------------------------------------------------------------
 
 const started = Date.now();
 const cpu = cpus()[0]?.model ?? 'unknown CPU';
-process.stdout.write(`ipvs kernel benchmark: ${SERVICES} services x ${DESTS} destinations; kernel ${release()}; ${cpus().length} CPU (${cpu}); ${Math.round(totalmem() / 1048576)} MiB; node ${process.version}; ${new Date().toISOString()}\n`);
-process.stdout.write(`ipvsadm: ${sh('ipvsadm', ['--version']).trim()}\n`);
+const load = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+process.stdout.write(`ipvs kernel benchmark: ${SERVICES} services x ${DESTS} destinations, ${REPEAT} run(s) per step (median; min in brackets)\n`);
+process.stdout.write(`kernel ${release()}; ${cpus().length} CPU (${cpu}); ${Math.round(totalmem() / 1048576)} MiB; node ${process.version}; ${sh('ipvsadm', ['--version']).trim()}; ${new Date().toISOString()}; load ${load()}\n`);
 
 const baseFile = join(work, 'base.rules');
 writeFileSync(baseFile, saveText());
@@ -166,10 +155,33 @@ const changedFile = join(work, 'changed.json');
 writeFileSync(changedFile, JSON.stringify(changedState(edits)));
 const changesFile = join(work, 'changes.rules');
 writeFileSync(changesFile, changeRules(edits));
+const revertFile = join(work, 'revert.rules');
+writeFileSync(revertFile, edits.map((e) => {
+  const svc = `-t ${svcAddr(e.i)}:80`;
+  if (e.kind === 'edit') return `-e ${svc} -r ${destAddr(e.i, 0)}:8080 -m -w ${weight(e.i, 0)}`;
+  if (e.kind === 'remove') return `-a ${svc} -r ${destAddr(e.i, 1)}:8080 -m -w ${weight(e.i, 1)}`;
+  return `-d ${svc} -r ${newAddr(e.k)}:8080`;
+}).join('\n') + '\n');
 
-const nsA = makeNamespace('bench-ipvsadm');
-const nsB = makeNamespace('bench-ipvs');
-const nsIdle = makeNamespace('bench-idle');
+let nsCount = 0;
+const namespaces = [];
+const fresh = (label) => {
+  const ns = makeNamespace(`bench-${label}-${nsCount++}`);
+  namespaces.push(ns);
+  return ns;
+};
+const nsIdle = fresh('idle');
+function dropNamespace(ns) {
+  sh('ip', ['netns', 'exec', ns, 'ipvsadm', '-C']);
+  sh('ip', ['netns', 'del', ns]);
+  namespaces.splice(namespaces.indexOf(ns), 1);
+}
+
+/** Median and minimum of some runs' times. */
+function stats(values) {
+  return { median: median(values), min: Math.min(...values) };
+}
+const both = (s) => `${fmt(s.median)} [${fmt(s.min)}]`;
 
 // Start-up costs, measured the same way as the steps.
 const spawnOnly = median([0, 1, 2].map(() => timed(nsIdle, ['true']).ms));
@@ -181,59 +193,124 @@ process.stdout.write(
   `start-up (whole processes): \`ip netns exec\` + a no-op ${fmt(spawnOnly)}; node -e 0 ${fmt(nodeBare)}; ` +
     `node + importing ipvs ${fmt(nodeWithLib)} (of which opening the socket and resolving the family ${fmt(libOpen)})\n\n`,
 );
-process.stdout.write('  step                     (ipvsadm: whole process; ipvs: work after start-up; ratio = ipvsadm / ipvs)\n');
+process.stdout.write('  step                         ipvsadm (whole process)   ipvs (work after start-up)   ratio (ipvsadm / ipvs, medians)\n');
+function row(step, a, b, note = '') {
+  process.stdout.write(`  ${step.padEnd(28)} ${both(a).padStart(20)}   ${both(b).padStart(20)}   ${ratio(a.median, b.median).padStart(7)}  ${note}\n`);
+}
 
-// restore
-const rA = timed(nsA, ['ipvsadm', '-R'], baseFile);
-const rB = timed(nsB, node('restore', baseFile));
-if (rB.worker.failed) throw new Error(`restore: ${rB.worker.failed} operations failed`);
-row('restore', rA.ms, rB.worker.workMs, `(ipvs whole process ${fmt(rB.ms)}; parse ${fmt(rB.worker.parseMs)})`);
+// restore: each run in a fresh pair of namespaces, contenders alternating who goes first
+const restoreA = [];
+const restoreB = [];
+let nsA;
+let nsB;
+let restoreWorker;
+let restoreWhole = [];
+for (let r = 0; r < REPEAT; r++) {
+  const a = fresh('ipvsadm');
+  const b = fresh('ipvs');
+  const runA = () => restoreA.push(timed(a, ['ipvsadm', '-R'], baseFile).ms);
+  const runB = () => {
+    const res = timed(b, node('restore', baseFile));
+    if (res.worker.failed) throw new Error(`restore: ${res.worker.failed} operations failed`);
+    restoreB.push(res.worker.workMs);
+    restoreWhole.push(res.ms);
+    restoreWorker = res.worker;
+  };
+  if (r % 2 === 0) { runA(); runB(); } else { runB(); runA(); }
+  // Keep only the last pair: the kernel's rate estimators of every table left behind would tick on and steal time.
+  for (const ns of [nsA, nsB]) if (ns) dropNamespace(ns);
+  nsA = a;
+  nsB = b;
+}
+const rA = stats(restoreA);
+const rB = stats(restoreB);
+row('restore (-R)', rA, rB, `ipvs whole process ${fmt(median(restoreWhole))}, of which parsing the rules ${fmt(restoreWorker.parseMs)}`);
 
 // save
-const sA = repeated(() => timed(nsA, ['ipvsadm', '-Sn']));
-const sB = repeated(() => timed(nsB, node('save')));
-if (sA.stdout !== sB.stdout) throw new Error('save: ipvsadm -Sn and the library print different tables');
-if (sA.stdout.split('\n').length !== SERVICES * (DESTS + 1) + 1) throw new Error('save: the table does not hold the restored data');
-row('save', sA.ms, sB.worker.workMs, `(ipvs whole process ${fmt(sB.ms)}; outputs identical, ${SERVICES * (DESTS + 1)} lines)`);
+const saveA = [];
+const saveB = [];
+const saveWhole = [];
+let saveText1;
+let saveText2;
+for (let r = 0; r < REPEAT; r++) {
+  const runA = () => { const x = timed(nsA, ['ipvsadm', '-Sn']); saveA.push(x.ms); saveText1 = x.stdout; };
+  const runB = () => { const x = timed(nsB, node('save')); saveB.push(x.worker.workMs); saveWhole.push(x.ms); saveText2 = x.stdout; };
+  if (r % 2 === 0) { runA(); runB(); } else { runB(); runA(); }
+}
+if (saveText1 !== saveText2) throw new Error('save: ipvsadm -Sn and the library print different tables');
+if (saveText1.split('\n').length !== SERVICES * (DESTS + 1) + 1) throw new Error('save: the table does not hold the restored data');
+const sA = stats(saveA);
+const sB = stats(saveB);
+row('save (-Sn)', sA, sB, `ipvs whole process ${fmt(median(saveWhole))}; the two outputs are identical`);
 
-// reconcile 1%
-const cA = timed(nsA, ['ipvsadm', '-R'], changesFile);
-const cB = timed(nsB, node('reconcile', changedFile));
-if (cB.worker.failed) throw new Error(`reconcile: ${cB.worker.failed} steps failed`);
-if (cB.worker.operations !== edits.length) throw new Error(`reconcile: ${cB.worker.operations} operations planned, ${edits.length} expected`);
-const afterA = timed(nsA, ['ipvsadm', '-Sn']).stdout;
-const afterB = timed(nsB, ['ipvsadm', '-Sn']).stdout;
-if (afterA !== afterB) throw new Error('reconcile: the two tables differ afterwards');
-row(`reconcile ${edits.length} changes`, sA.ms + cA.ms, cB.worker.workMs, `(ipvsadm -Sn + -R of the changes; -R alone ${fmt(cA.ms)}; ipvs read+plan ${fmt(cB.worker.readAndPlanMs)})`);
+// reconcile 1%, then back (untimed for ipvsadm; timed for ipvs as "the changes through execute() alone")
+const recA = [];
+const recAread = [];
+const recB = [];
+const recBread = [];
+const execB = [];
+for (let r = 0; r < REPEAT; r++) {
+  const runA = () => {
+    const read = timed(nsA, ['ipvsadm', '-Sn']).ms;
+    const write = timed(nsA, ['ipvsadm', '-R'], changesFile).ms;
+    recAread.push(write);
+    recA.push(read + write);
+  };
+  const runB = () => {
+    const x = timed(nsB, node('reconcile', changedFile));
+    if (x.worker.failed) throw new Error(`reconcile: ${x.worker.failed} steps failed`);
+    if (x.worker.operations !== edits.length) throw new Error(`reconcile: ${x.worker.operations} operations planned, ${edits.length} expected`);
+    recB.push(x.worker.workMs);
+    recBread.push(x.worker.readAndPlanMs);
+  };
+  if (r % 2 === 0) { runA(); runB(); } else { runB(); runA(); }
+  const afterA = timed(nsA, ['ipvsadm', '-Sn']).stdout;
+  const afterB = timed(nsB, ['ipvsadm', '-Sn']).stdout;
+  if (afterA !== afterB) throw new Error('reconcile: the two tables differ afterwards');
+  if (r < REPEAT - 1) {
+    timed(nsA, ['ipvsadm', '-R'], revertFile);
+    const back = timed(nsB, node('execute', revertFile));
+    if (back.worker.failed) throw new Error('revert failed');
+    execB.push(back.worker.workMs);
+  }
+}
+if (execB.length === 0) {
+  // One run only: time the changes through execute() on a copy of the changed table by reverting it.
+  const back = timed(nsB, node('execute', revertFile));
+  execB.push(back.worker.workMs);
+  timed(nsB, node('execute', changesFile));
+}
+const cA = stats(recA);
+const cB = stats(recB);
+row(`reconcile (${edits.length} changes)`, cA, cB, `ipvsadm: -Sn + -R of the ${edits.length} lines (-R alone ${fmt(median(recAread))}); ipvs: read+plan ${fmt(median(recBread))}`);
 
 // no-change reconcile
-const nB = repeated(() => timed(nsB, node('reconcile', changedFile)));
-if (nB.worker.operations !== 0) throw new Error(`no-change reconcile planned ${nB.worker.operations} operations`);
-const nA = repeated(() => timed(nsA, ['ipvsadm', '-Sn']));
-row('no-change reconcile', nA.ms, nB.worker.workMs, '(ipvsadm: the -Sn that shows nothing to do)');
-
-// the library's own pieces, for the "save plus the changes" target
-const revertFile = join(work, 'revert.rules');
-writeFileSync(revertFile, edits.map((e) => {
-  const svc = `-t ${svcAddr(e.i)}:80`;
-  if (e.kind === 'edit') return `-e ${svc} -r ${destAddr(e.i, 0)}:8080 -m -w ${weight(e.i, 0)}`;
-  if (e.kind === 'remove') return `-a ${svc} -r ${destAddr(e.i, 1)}:8080 -m -w ${weight(e.i, 1)}`;
-  return `-d ${svc} -r ${newAddr(e.k)}:8080`;
-}).join('\n') + '\n');
-const execB = timed(nsB, node('execute', revertFile));
-if (execB.worker.failed) throw new Error('execute of the changes failed');
+const noA = [];
+const noB = [];
+for (let r = 0; r < REPEAT; r++) {
+  const runA = () => noA.push(timed(nsA, ['ipvsadm', '-Sn']).ms);
+  const runB = () => {
+    const x = timed(nsB, node('reconcile', changedFile));
+    if (x.worker.operations !== 0) throw new Error(`no-change reconcile planned ${x.worker.operations} operations`);
+    noB.push(x.worker.workMs);
+  };
+  if (r % 2 === 0) { runA(); runB(); } else { runB(); runA(); }
+}
+const nA = stats(noA);
+const nB = stats(noB);
+row('no-change reconcile', nA, nB, 'ipvsadm: the -Sn that shows there is nothing to do');
+const ex = stats(execB);
+process.stdout.write(`  (ipvs: the ${edits.length} changes through execute() alone: ${both(ex)})\n`);
 
 // memory: streaming 50 000 vs 5 000 services
-const nsC = makeNamespace('bench-big');
+const nsC = fresh('big');
 const fill = timed(nsC, node('fill', String(BIG)));
 if (fill.worker.failed) throw new Error('fill failed');
 const itSmall = timed(nsB, node('iterate'));
 const itBig = timed(nsC, node('iterate'));
 const colSmall = timed(nsB, node('collect'));
 const colBig = timed(nsC, node('collect'));
-
-process.stdout.write(`\n  (ipvs, ${edits.length} changes through execute() alone: ${fmt(execB.worker.workMs)}; ${BIG} services added through execute(): ${fmt(fill.worker.workMs)})\n`);
-process.stdout.write('\nmemory while reading services (peak minus before; whole-process max RSS):\n');
+process.stdout.write(`\nmemory while reading services (growth from before the first service to the peak; whole-process max RSS) [${BIG} services added through execute() in ${fmt(fill.worker.workMs)}]:\n`);
 for (const [label, r] of [
   [`iterateServices() ${SERVICES}`, itSmall],
   [`iterateServices() ${BIG}`, itBig],
@@ -247,23 +324,22 @@ for (const [label, r] of [
 }
 
 // targets
-const restoreRatio = rA.ms / rB.worker.workMs;
-const saveRatio = sA.ms / sB.worker.workMs;
-const reconcileBudget = sB.worker.workMs + execB.worker.workMs;
+const restoreRatio = rA.median / rB.median;
+const saveRatio = sA.median / sB.median;
+const reconcileBudget = sB.median + ex.median;
 const heapGrowthSmall = itSmall.worker.peakHeap - itSmall.worker.heapBefore;
 const heapGrowthBig = itBig.worker.peakHeap - itBig.worker.heapBefore;
 const rssGrowthBig = itBig.worker.peakRss - itBig.worker.rssBefore;
 const rssGrowthSmall = itSmall.worker.peakRss - itSmall.worker.rssBefore;
 const targets = [
-  [`restore >= 10x faster than ipvsadm -R`, restoreRatio >= 10, ratio(rA.ms, rB.worker.workMs)],
-  [`save >= 2x faster than ipvsadm -Sn`, saveRatio >= 2, ratio(sA.ms, sB.worker.workMs)],
-  [`1% reconcile <= one save + the changes`, cB.worker.workMs <= reconcileBudget, `${fmt(cB.worker.workMs)} vs ${fmt(sB.worker.workMs)} + ${fmt(execB.worker.workMs)}`],
+  [`restore >= 10x faster than ipvsadm -R`, restoreRatio >= 10, ratio(rA.median, rB.median)],
+  [`save >= 2x faster than ipvsadm -Sn`, saveRatio >= 2, ratio(sA.median, sB.median)],
+  [`1% reconcile <= one save + the changes`, cB.median <= reconcileBudget, `${fmt(cB.median)} vs ${fmt(sB.median)} + ${fmt(ex.median)}`],
   [`streaming memory flat (${BIG} vs ${SERVICES})`, heapGrowthBig < Math.max(4 * 1048576, 3 * heapGrowthSmall) && rssGrowthBig < Math.max(16 * 1048576, 3 * rssGrowthSmall),
     `heap +${mib(heapGrowthBig)} vs +${mib(heapGrowthSmall)}, RSS +${mib(rssGrowthBig)} vs +${mib(rssGrowthSmall)}`],
 ];
 process.stdout.write('\ntargets (start-up excluded):\n');
 for (const [what, ok, detail] of targets) process.stdout.write(`  ${ok ? 'met ' : 'MISSED'}  ${what}: ${detail}\n`);
-process.stdout.write(`\ntotal ${fmt(Date.now() - started)}\n`);
-writeFileSync(join(work, 'results.json'), JSON.stringify({ rows, targets, restore: rB.worker, save: sB.worker, reconcile: cB.worker, noChange: nB.worker }, null, 2));
-for (const ns of [nsA, nsB, nsC, nsIdle]) sh('ip', ['netns', 'del', ns]);
+process.stdout.write(`\ntotal ${fmt(Date.now() - started)}; load ${load()}\n`);
+for (const ns of namespaces) sh('ip', ['netns', 'del', ns]);
 process.exit(targets.every(([, ok]) => ok) ? 0 : 1);

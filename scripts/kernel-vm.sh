@@ -89,7 +89,7 @@ run="$vm/run-$$"
 rm -rf "$run" && mkdir -p "$run"
 printf '%q ' "$@" > "$run/cmd"
 env_lines=""
-for name in CI IPVS_KERNEL IPVS_BENCH; do
+for name in CI IPVS_KERNEL IPVS_BENCH IPVS_KERNEL_ALL; do
   if [ -n "${!name:-}" ]; then env_lines+="export $name=$(printf '%q' "${!name}")"$'\n'; fi
 done
 cat > "$run/init.sh" <<EOF

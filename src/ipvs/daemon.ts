@@ -21,7 +21,7 @@ export function encodeDaemon(w: MessageWriter, d: WireDaemon): void {
     if (d.syncMaxLen !== undefined) w.u16(IPVS_DAEMON_ATTR_SYNC_MAXLEN, d.syncMaxLen);
     if (d.group?.family === 'ipv4') w.bytes(IPVS_DAEMON_ATTR_MCAST_GROUP, d.group.bytes.subarray(0, 4));
     if (d.group?.family === 'ipv6') w.bytes(IPVS_DAEMON_ATTR_MCAST_GROUP6, d.group.bytes);
-    if (d.port !== undefined) w.u16be(IPVS_DAEMON_ATTR_MCAST_PORT, d.port);
+    if (d.port !== undefined) w.u16(IPVS_DAEMON_ATTR_MCAST_PORT, d.port);
     if (d.ttl !== undefined) w.u8(IPVS_DAEMON_ATTR_MCAST_TTL, d.ttl);
   });
 }
@@ -44,7 +44,8 @@ export function decodeDaemon(a: Attributes): Daemon {
   const g6 = a.raw(IPVS_DAEMON_ATTR_MCAST_GROUP6);
   if (g6 && g6.length >= 16 && g6.some((b) => b !== 0)) d.mcastGroup = formatIPv6(g6);
   else if (g4 && g4.length >= 4) d.mcastGroup = formatIPv4(g4);
-  const port = a.u16be(IPVS_DAEMON_ATTR_MCAST_PORT);
+  // The kernel keeps the sync port in host byte order (nla_get_u16), unlike service ports.
+  const port = a.u16(IPVS_DAEMON_ATTR_MCAST_PORT);
   if (port !== undefined) d.mcastPort = port;
   const ttl = a.u8(IPVS_DAEMON_ATTR_MCAST_TTL);
   if (ttl !== undefined) d.mcastTtl = ttl;

@@ -312,7 +312,7 @@ export class FakeKernel {
           state, ifn, syncId,
           maxLen: d.u16(C.IPVS_DAEMON_ATTR_SYNC_MAXLEN) ?? 1472,
           group: d.raw(C.IPVS_DAEMON_ATTR_MCAST_GROUP6) ?? d.raw(C.IPVS_DAEMON_ATTR_MCAST_GROUP) ?? Buffer.from([224, 0, 0, 81]),
-          port: d.u16be(C.IPVS_DAEMON_ATTR_MCAST_PORT) ?? 8848,
+          port: d.u16(C.IPVS_DAEMON_ATTR_MCAST_PORT) ?? 8848,
           ttl: d.u8(C.IPVS_DAEMON_ATTR_MCAST_TTL) ?? 1,
         });
         return [];
@@ -332,7 +332,7 @@ export class FakeKernel {
           w.u16(C.IPVS_DAEMON_ATTR_SYNC_MAXLEN, d.maxLen);
           if (d.group.length === 16) w.bytes(C.IPVS_DAEMON_ATTR_MCAST_GROUP6, d.group);
           else w.bytes(C.IPVS_DAEMON_ATTR_MCAST_GROUP, d.group.subarray(0, 4));
-          w.u16be(C.IPVS_DAEMON_ATTR_MCAST_PORT, d.port);
+          w.u16(C.IPVS_DAEMON_ATTR_MCAST_PORT, d.port);
           w.u8(C.IPVS_DAEMON_ATTR_MCAST_TTL, d.ttl);
         }, false)));
       }

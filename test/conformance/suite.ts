@@ -152,6 +152,7 @@ export function conformanceSuite(name: string, open: () => Promise<Harness>): vo
       await ipvs.startDaemon({ state: 'backup', interface: 'lo', syncId: 7 });
       const daemons = (await ipvs.daemons()).sort((a, b) => a.state.localeCompare(b.state));
       expect(daemons.map((d) => [d.state, d.interface, d.syncId])).toEqual([['backup', 'lo', 7], ['master', 'lo', 7]]);
+      expect(daemons.map((d) => d.mcastPort)).toEqual([8848, 8848]); // the default sync port, in the kernel's byte order
       await ipvs.stopDaemon('master');
       await ipvs.stopDaemon('backup');
       expect(await ipvs.daemons()).toEqual([]);

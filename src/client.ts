@@ -1,20 +1,24 @@
-// The public client: one `Ipvs` per netlink socket (kernel or fake), every IPVS command as a method
-// taking and returning the plain objects of src/ipvs/types.ts. Inputs are validated before any byte is
-// sent; kernel refusals arrive as KernelError with the errno name and a sentence.
+// The public client: one `Ipvs` per netlink socket (the kernel's, or any Transport such as the fake
+// kernel's), every IPVS command as a method taking and returning the plain objects of src/ipvs/types.ts.
+// Inputs are validated before any byte is sent, so a refused call changes nothing; kernel refusals
+// arrive as KernelError with the errno name as `code` and a sentence. Nothing is global: each Ipvs owns
+// its connection and the IPVS family id resolved for it at open().
 
 import { KernelSocketTransport } from '../native/socket.js';
 import { NetlinkConnection, type OutgoingRequest, type RequestOptions } from './netlink/connection.js';
-import { DecodeError } from './netlink/errors.js';
+import { AbortError, DecodeError, KernelError } from './netlink/errors.js';
 import { FamilyResolver } from './netlink/family.js';
-import { Attributes, parseGenlHeader, type NetlinkMessage } from './netlink/reader.js';
+import type { NetlinkMessage } from './netlink/reader.js';
 import type { Transport } from './netlink/transport.js';
 import * as cmd from './ipvs/commands.js';
-import { decodeTimeouts, decodeInfo } from './ipvs/config.js';
-import { IPVS_CMD_ATTR_DAEMON, IPVS_CMD_ATTR_DEST, IPVS_CMD_ATTR_SERVICE, IPVS_GENL_NAME } from './ipvs/constants.js';
-import { decodeDaemon } from './ipvs/daemon.js';
-import { decodeDestination } from './ipvs/destination.js';
-import { operationRequest, type Operation, type OperationResult } from './ipvs/operations.js';
-import { decodeService } from './ipvs/service.js';
+import { IPVS_GENL_NAME, IPVS_GENL_VERSION } from './ipvs/constants.js';
+import { decodeDaemonMessage } from './ipvs/daemon.js';
+import { decodeDestinationMessage } from './ipvs/destination.js';
+import { ValidationError } from './ipvs/errors.js';
+import { decodeInfoMessage } from './ipvs/info.js';
+import { prepareOperations, type Operation, type OperationResult } from './ipvs/operations.js';
+import { decodeServiceMessage } from './ipvs/service.js';
+import { decodeTimeoutsMessage } from './ipvs/timeouts.js';
 import type {
   Daemon, DaemonSpec, DaemonState, Destination, DestinationKey, DestinationSpec, Info, Service, ServiceKey, ServiceSpec, Timeouts,
 } from './ipvs/types.js';
@@ -26,21 +30,63 @@ import {
 export interface OpenOptions {
   /** A network namespace name (under /var/run/netns) or path (/proc/PID/ns/net). Kernel transport only. */
   netns?: string;
-  /** Any transport, e.g. the fake kernel's `kernel.transport()`. */
+  /** Any transport, e.g. the fake kernel's `kernel.transport()`. The client closes it on close(). */
   transport?: Transport;
-  /** Per-request timeout in ms (default 30 000). */
+  /** Per-request timeout in ms (default 30 000; 0 waits forever). */
   timeoutMs?: number;
+  /** Receive buffer of the kernel socket in bytes (default 4 MiB); bigger means bigger execute() windows. */
+  receiveBufferSize?: number;
 }
 
 export interface ExecuteOptions {
   /** After the first failure, do not send the operations that follow (they are reported as skipped). */
   stopOnError?: boolean;
   signal?: AbortSignal;
-  /** Requests per pipelined window; default sized from the socket's receive buffer. */
+  /** Per-window timeout in ms (default: the client's). */
+  timeoutMs?: number;
+  /** Requests per pipelined window, 1..4096; default sized from the socket's receive buffer (windowSize). */
   window?: number;
 }
 
+/** Convenience methods on services returned by the client (non-enumerable: the data stays plain). */
+export interface ServiceMethods {
+  /** The destinations of this service (GET_DEST dump). */
+  destinations(options?: RequestOptions): Promise<Destination[]>;
+  /** Add a destination to this service. */
+  addDestination(dest: DestinationSpec, options?: RequestOptions): Promise<void>;
+}
+
+/** A Service as the client returns it: the plain data, plus non-enumerable ServiceMethods. */
+export type BoundService = Service & ServiceMethods;
+
 const MISSING_FAMILY_HINT = 'the ip_vs kernel module is not loaded: run `modprobe ip_vs`';
+
+/** Receive-buffer bytes to reserve per queued acknowledgement: an skb's true size, not the 36-byte ACK. */
+const BYTES_PER_ACK = 1024;
+const MIN_WINDOW = 16;
+const MAX_WINDOW = 1024;
+
+/**
+ * How many requests execute() puts in one datagram: about one per KiB of receive buffer, so every
+ * acknowledgement fits even if none is read until the last arrives, within 16..1024.
+ */
+export function windowSize(receiveBufferSize: number): number {
+  return Math.max(MIN_WINDOW, Math.min(MAX_WINDOW, Math.floor(receiveBufferSize / BYTES_PER_ACK)));
+}
+
+function checkOptions(options: OpenOptions): void {
+  if (typeof options !== 'object' || options === null) throw new ValidationError('options', options, 'must be an object');
+  if (options.netns !== undefined) {
+    if (typeof options.netns !== 'string' || options.netns === '') throw new ValidationError('netns', options.netns, 'must be a namespace name or path');
+    if (options.transport !== undefined) throw new ValidationError('netns', options.netns, 'applies to the kernel socket only, not to a given transport');
+  }
+  if (options.timeoutMs !== undefined && (typeof options.timeoutMs !== 'number' || !Number.isInteger(options.timeoutMs) || options.timeoutMs < 0)) {
+    throw new ValidationError('timeoutMs', options.timeoutMs, 'must be an integer number of milliseconds, 0 or more');
+  }
+  if (options.receiveBufferSize !== undefined && (typeof options.receiveBufferSize !== 'number' || !Number.isInteger(options.receiveBufferSize) || options.receiveBufferSize < 4096)) {
+    throw new ValidationError('receiveBufferSize', options.receiveBufferSize, 'must be an integer number of bytes, 4096 or more');
+  }
+}
 
 export class Ipvs {
   private readonly conn: NetlinkConnection;
@@ -51,19 +97,27 @@ export class Ipvs {
     this.fam = fam;
   }
 
-  /** Open a client on the kernel (current or given namespace) or on a transport, resolving the IPVS family. */
+  /**
+   * Open a client on the kernel (the current or a given network namespace) or on a transport, and
+   * resolve the IPVS family. Throws FamilyNotFoundError when ip_vs is not loaded.
+   */
   static async open(options: OpenOptions = {}): Promise<Ipvs> {
-    const transport = options.transport ?? new KernelSocketTransport(options.netns === undefined ? {} : { netns: options.netns });
+    checkOptions(options);
+    const transport = options.transport ?? new KernelSocketTransport({
+      ...(options.netns === undefined ? {} : { netns: options.netns }),
+      ...(options.receiveBufferSize === undefined ? {} : { receiveBufferSize: options.receiveBufferSize }),
+    });
     const conn = new NetlinkConnection(transport, options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs });
     try {
       const family = await new FamilyResolver(conn).resolve(IPVS_GENL_NAME, MISSING_FAMILY_HINT);
-      return new Ipvs(conn, { id: family.id, version: family.version || 1 });
+      return new Ipvs(conn, { id: family.id, version: family.version || IPVS_GENL_VERSION });
     } catch (err) {
       await conn.close();
       throw err;
     }
   }
 
+  /** Close the socket; requests still waiting fail with ClosedError. Idempotent. */
   async close(): Promise<void> {
     await this.conn.close();
   }
@@ -72,99 +126,100 @@ export class Ipvs {
     await this.close();
   }
 
-  private async run(req: OutgoingRequest, options?: RequestOptions): Promise<NetlinkMessage[]> {
+  private run(req: OutgoingRequest, options?: RequestOptions): Promise<NetlinkMessage[]> {
     return this.conn.request(req, options);
   }
 
-  private static attrs(msg: NetlinkMessage): Attributes {
-    return Attributes.parse(parseGenlHeader(msg.payload).body);
+  private async single(req: OutgoingRequest, options: RequestOptions | undefined): Promise<NetlinkMessage> {
+    const [reply] = await this.run(req, options);
+    if (!reply) throw new DecodeError(`${req.label.operation}: acknowledged without a reply`, 0);
+    return reply;
   }
 
   // Services
 
+  /** NEW_SERVICE. Defaults: scheduler wlc; persistence off (`true` = 300 s, host netmask). */
   async addService(spec: ServiceSpec, options?: RequestOptions): Promise<void> {
     await this.run(cmd.newService(this.fam, validateServiceSpec(spec)), options);
   }
 
-  /** Replace a service's options (scheduler, persistence, flags, engine); unspecified ones take their defaults, as `ipvsadm -E`. */
+  /** SET_SERVICE: every option is replaced; what the spec leaves out takes its default, as `ipvsadm -E`. */
   async updateService(spec: ServiceSpec, options?: RequestOptions): Promise<void> {
     await this.run(cmd.setService(this.fam, validateServiceSpec(spec)), options);
   }
 
+  /** DEL_SERVICE, with its destinations. */
   async deleteService(key: ServiceKey, options?: RequestOptions): Promise<void> {
     await this.run(cmd.delService(this.fam, validateServiceKey(key)), options);
   }
 
-  /** One service; throws KernelError ESRCH ("no such service ...") when it does not exist. */
-  async service(key: ServiceKey, options?: RequestOptions): Promise<Service> {
-    const replies = await this.run(cmd.getService(this.fam, validateServiceKey(key)), options);
-    const reply = replies[0];
-    if (!reply) throw new DecodeError('GET_SERVICE acknowledged without a service', 0);
-    return this.decorate(this.decodeServiceMessage(reply));
+  /** One service (GET_SERVICE); throws KernelError ESRCH ("no such service ...") when it does not exist. */
+  async service(key: ServiceKey, options?: RequestOptions): Promise<BoundService> {
+    const reply = await this.single(cmd.getService(this.fam, validateServiceKey(key)), options);
+    return this.bind(decodeServiceMessage(reply.payload));
   }
 
-  /** Whether a service exists. */
+  /** Whether a service exists: service() with ESRCH turned into false. */
   async hasService(key: ServiceKey, options?: RequestOptions): Promise<boolean> {
     try {
       await this.service(key, options);
       return true;
     } catch (err) {
-      if ((err as { code?: string }).code === 'ESRCH') return false;
+      if (err instanceof KernelError && err.code === 'ESRCH') return false;
       throw err;
     }
   }
 
-  private decodeServiceMessage(msg: NetlinkMessage): Service {
-    const svc = Ipvs.attrs(msg).nested(IPVS_CMD_ATTR_SERVICE);
-    if (!svc) throw new DecodeError('service reply without IPVS_CMD_ATTR_SERVICE', 0);
-    return decodeService(svc);
-  }
-
-  private decorate(svc: Service): Service {
-    const key: ServiceKey = svc.fwmark !== undefined ? { fwmark: svc.fwmark, family: svc.family } : { protocol: svc.protocol, address: svc.address, port: svc.port };
+  private bind(svc: Service): BoundService {
+    const key: ServiceKey = svc.fwmark !== undefined
+      ? { fwmark: svc.fwmark, family: svc.family }
+      : { protocol: svc.protocol, address: svc.address, port: svc.port };
     Object.defineProperties(svc, {
-      destinations: { value: () => this.destinations(key), enumerable: false },
-      addDestination: { value: (d: DestinationSpec) => this.addDestination(key, d), enumerable: false },
+      destinations: { value: (options?: RequestOptions) => this.destinations(key, options), enumerable: false, configurable: true },
+      addDestination: { value: (d: DestinationSpec, options?: RequestOptions) => this.addDestination(key, d, options), enumerable: false, configurable: true },
     });
-    return svc;
+    return svc as BoundService;
   }
 
-  /** All services, streamed: the table is never held in memory as a whole. */
-  async *iterateServices(options?: RequestOptions): AsyncGenerator<Service> {
-    for await (const msg of this.conn.dump(cmd.dumpServices(this.fam), options)) yield this.decorate(this.decodeServiceMessage(msg));
+  /** All services, streamed from the dump as datagrams arrive: the table is never held as a whole. */
+  async *iterateServices(options?: RequestOptions): AsyncGenerator<BoundService, void, undefined> {
+    for await (const msg of this.conn.dump(cmd.dumpServices(this.fam), options)) yield this.bind(decodeServiceMessage(msg.payload));
   }
 
-  async services(options?: RequestOptions): Promise<Service[]> {
-    const out: Service[] = [];
+  /** All services, collected. */
+  async services(options?: RequestOptions): Promise<BoundService[]> {
+    const out: BoundService[] = [];
     for await (const s of this.iterateServices(options)) out.push(s);
     return out;
   }
 
   // Destinations
 
+  /** NEW_DEST. Defaults: port = the service's port, forwarding route, weight 1, no thresholds. */
   async addDestination(key: ServiceKey, dest: DestinationSpec, options?: RequestOptions): Promise<void> {
     const s = validateServiceKey(key);
     await this.run(cmd.newDest(this.fam, s, validateDestinationSpec(s, dest)), options);
   }
 
-  /** Replace a destination's options; unspecified ones take their defaults (weight 1, route), as `ipvsadm -e`. */
+  /** SET_DEST: every option is replaced; unspecified ones take their defaults (weight 1, route), as `ipvsadm -e`. */
   async updateDestination(key: ServiceKey, dest: DestinationSpec, options?: RequestOptions): Promise<void> {
     const s = validateServiceKey(key);
     await this.run(cmd.setDest(this.fam, s, validateDestinationSpec(s, dest)), options);
   }
 
+  /** DEL_DEST. The destination's port defaults to the service's. */
   async deleteDestination(key: ServiceKey, dest: DestinationKey, options?: RequestOptions): Promise<void> {
     const s = validateServiceKey(key);
     await this.run(cmd.delDest(this.fam, s, validateDestinationKey(s, dest)), options);
   }
 
-  async *iterateDestinations(key: ServiceKey, options?: RequestOptions): AsyncGenerator<Destination> {
+  /**
+   * The destinations of a service, streamed. A service that does not exist yields nothing, as the
+   * kernel answers it with an empty dump; use hasService() to tell the two apart.
+   */
+  async *iterateDestinations(key: ServiceKey, options?: RequestOptions): AsyncGenerator<Destination, void, undefined> {
     const s = validateServiceKey(key);
-    for await (const msg of this.conn.dump(cmd.dumpDests(this.fam, s), options)) {
-      const d = Ipvs.attrs(msg).nested(IPVS_CMD_ATTR_DEST);
-      if (!d) throw new DecodeError('destination reply without IPVS_CMD_ATTR_DEST', 0);
-      yield decodeDestination(d, s.af);
-    }
+    for await (const msg of this.conn.dump(cmd.dumpDests(this.fam, s), options)) yield decodeDestinationMessage(msg.payload, s.af);
   }
 
   async destinations(key: ServiceKey, options?: RequestOptions): Promise<Destination[]> {
@@ -175,41 +230,39 @@ export class Ipvs {
 
   // Timeouts, daemons, info, zero, flush
 
+  /** Connection timeouts in seconds (GET_CONFIG). */
   async timeouts(options?: RequestOptions): Promise<Timeouts> {
-    const [reply] = await this.run(cmd.getConfig(this.fam), options);
-    if (!reply) throw new DecodeError('GET_CONFIG acknowledged without a reply', 0);
-    return decodeTimeouts(Ipvs.attrs(reply));
+    return decodeTimeoutsMessage((await this.single(cmd.getConfig(this.fam), options)).payload);
   }
 
-  /** Set connection timeouts in seconds; a missing (or 0) field is left unchanged. */
+  /** Set connection timeouts in seconds (SET_CONFIG); a missing (or 0) field is left unchanged. */
   async setTimeouts(timeouts: Partial<Timeouts>, options?: RequestOptions): Promise<void> {
     await this.run(cmd.setConfig(this.fam, validateTimeouts(timeouts)), options);
   }
 
+  /** The running sync daemons (GET_DAEMON): at most one master and one backup. */
   async daemons(options?: RequestOptions): Promise<Daemon[]> {
     const out: Daemon[] = [];
-    for await (const msg of this.conn.dump(cmd.dumpDaemons(this.fam), options)) {
-      const d = Ipvs.attrs(msg).nested(IPVS_CMD_ATTR_DAEMON);
-      if (d) out.push(decodeDaemon(d));
-    }
+    for await (const msg of this.conn.dump(cmd.dumpDaemons(this.fam), options)) out.push(decodeDaemonMessage(msg.payload));
     return out;
   }
 
+  /** NEW_DAEMON. Unset options take the kernel's defaults (group 224.0.0.81, port 8848, ttl 1). */
   async startDaemon(spec: DaemonSpec, options?: RequestOptions): Promise<void> {
     await this.run(cmd.newDaemon(this.fam, validateDaemon(spec)), options);
   }
 
+  /** DEL_DAEMON; ESRCH when that daemon is not running. */
   async stopDaemon(state: DaemonState, options?: RequestOptions): Promise<void> {
-    await this.run(cmd.delDaemon(this.fam, daemonStateNumber(state)), options);
+    await this.run(cmd.delDaemon(this.fam, daemonStateNumber(state, 'state')), options);
   }
 
+  /** GET_INFO: the IPVS version ('1.2.1') and the connection table size. */
   async info(options?: RequestOptions): Promise<Info> {
-    const [reply] = await this.run(cmd.getInfo(this.fam), options);
-    if (!reply) throw new DecodeError('GET_INFO acknowledged without a reply', 0);
-    return decodeInfo(Ipvs.attrs(reply));
+    return decodeInfoMessage((await this.single(cmd.getInfo(this.fam), options)).payload);
   }
 
-  /** Zero the counters of one service, or of everything. */
+  /** Zero the counters of one service (ESRCH when missing), or of every service. */
   async zero(key?: ServiceKey, options?: RequestOptions): Promise<void> {
     await this.run(cmd.zero(this.fam, key === undefined ? undefined : validateServiceKey(key)), options);
   }
@@ -222,32 +275,41 @@ export class Ipvs {
   // Bulk
 
   /**
-   * Carry out many operations, pipelined: windows of requests written in one datagram each, every
-   * request acked. All operations are validated first; one bad operation throws and nothing is sent.
-   * Results come back in input order.
+   * Carry out many operations, pipelined. All are validated first: one bad operation throws a
+   * ValidationError naming its index (`operations[3].port`) and nothing is sent. They then go out in
+   * windows, each window's requests written in one datagram and each acknowledged on its own; the next
+   * window is sent once the previous one is answered, so acknowledgements never overflow the receive
+   * buffer. Results come back one per operation, in input order. With `stopOnError`, windows after the
+   * first failure are not sent (`skipped`); the kernel has already carried out the rest of the failing
+   * window, whose results say so. An abort fails the waiting window with AbortError (its outcome is
+   * unknown: the kernel may have applied it) and skips the windows not yet sent.
    */
   async execute(ops: readonly Operation[], options: ExecuteOptions = {}): Promise<OperationResult[]> {
-    const reqs = ops.map((o, i) => operationRequest(this.fam, o, i));
-    const results: OperationResult[] = new Array<OperationResult>(reqs.length);
-    // About 1 KiB of receive buffer per queued ACK (skb overhead), so acks never overflow it.
-    const window = options.window ?? Math.max(16, Math.min(1024, Math.floor(this.conn.transport.receiveBufferSize / 1024)));
+    const reqs = prepareOperations(this.fam, ops);
+    if (options.window !== undefined && (!Number.isInteger(options.window) || options.window < 1 || options.window > 4096)) {
+      throw new ValidationError('window', options.window, 'must be an integer 1..4096');
+    }
+    const window = options.window ?? windowSize(this.conn.transport.receiveBufferSize);
+    const requestOptions: RequestOptions = {};
+    if (options.signal !== undefined) requestOptions.signal = options.signal;
+    if (options.timeoutMs !== undefined) requestOptions.timeoutMs = options.timeoutMs;
+    const results = new Array<OperationResult>(reqs.length);
     let failed = false;
     for (let start = 0; start < reqs.length; start += window) {
-      if (failed && options.stopOnError) {
-        for (let i = start; i < reqs.length; i++) results[i] = { skipped: true };
+      if ((failed && options.stopOnError) || options.signal?.aborted) {
+        results.fill({ skipped: true }, start);
         break;
       }
-      const slice = reqs.slice(start, start + window);
-      const settled = await Promise.allSettled(this.conn.batch(slice, options.signal ? { signal: options.signal } : {}));
-      settled.forEach((r, j) => {
-        if (r.status === 'fulfilled') results[start + j] = { ok: true };
-        else {
-          results[start + j] = { ok: false, error: r.reason as Error };
+      const settled = await Promise.allSettled(this.conn.batch(reqs.slice(start, start + window), requestOptions));
+      for (let j = 0; j < settled.length; j++) {
+        const r = settled[j] as PromiseSettledResult<NetlinkMessage[]>;
+        if (r.status === 'fulfilled') {
+          results[start + j] = { ok: true };
+        } else {
+          const error = r.reason instanceof Error ? r.reason : new AbortError(String(r.reason));
+          results[start + j] = { ok: false, error };
           failed = true;
         }
-      });
-      if (failed && options.stopOnError) {
-        // The kernel went on with the rest of this window; report what it did, skip what follows.
       }
     }
     return results;

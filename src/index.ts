@@ -1,7 +1,9 @@
-// The public API of `ipvs`: the client, the data types, the errors, and the transport seam.
-export { Ipvs, type OpenOptions, type ExecuteOptions } from './client.js';
+// The public API of `ipvs`: the client, the data types, the errors, the operations of execute(), and the
+// transport seam (for the fake kernel, `ipvs/testing`, or a transport of your own).
+export { Ipvs, windowSize, type OpenOptions, type ExecuteOptions, type BoundService, type ServiceMethods } from './client.js';
 export * from './ipvs/types.js';
-export type { Operation, OperationResult } from './ipvs/operations.js';
+export type { Operation, OperationKind, OperationResult } from './ipvs/operations.js';
+export { describeOperation } from './ipvs/operations.js';
 export { ValidationError } from './ipvs/errors.js';
 export {
   IpvsError, KernelError, DecodeError, FamilyNotFoundError, TimeoutError, AbortError, ClosedError, DumpInterruptedError, errnoName,

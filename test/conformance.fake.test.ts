@@ -1,9 +1,24 @@
+// The client conformance suite against the fake kernel (its twin, test/kernel/conformance.kernel.test.ts,
+// runs the same suite against Linux). The fake gets the real suite's network (dum0 with its addresses),
+// small dump datagrams and a shuffled dump order; a second run uses the kernel's own packing and the
+// u64 padding of architectures without efficient unaligned access.
 import { Ipvs } from '../src/client.js';
-import { FakeKernel } from '../src/testing/index.js';
+import { FakeKernel, type FakeKernelOptions } from '../src/testing/index.js';
 import { conformanceSuite } from './conformance/suite.js';
+import { WIRE_INTERFACES } from './conformance/wire-suite.js';
 
-conformanceSuite('fake kernel', async () => {
-  const kernel = new FakeKernel({ dumpBudget: 512, shuffleDumps: true });
-  const ipvs = await Ipvs.open({ transport: kernel.transport() });
-  return { ipvs, cleanup: () => ipvs.close() };
-});
+function onFake(name: string, options: FakeKernelOptions): void {
+  conformanceSuite(name, async () => {
+    const kernel = new FakeKernel({ interfaces: WIRE_INTERFACES, ...options });
+    const ipvs = await Ipvs.open({ transport: kernel.transport() });
+    return {
+      ipvs,
+      openAnother: () => Ipvs.open({ transport: kernel.transport() }),
+      requests: () => kernel.requests,
+      cleanup: () => ipvs.close(),
+    };
+  });
+}
+
+onFake('fake kernel (small datagrams, shuffled dumps)', { dumpBudget: 512, shuffleDumps: true });
+onFake('fake kernel (u64 padding, kernel packing)', { u64Padding: true, hz: 100 });

@@ -8,10 +8,9 @@ import { readAll, type CliContext, type CliIpvs } from './context.js';
 import { describeFailure } from './failures.js';
 import type { KernelAction } from './messages.js';
 import { CommandLineError, RulesSyntaxError } from '../rules/errors.js';
-import type { RuleOperation } from '../rules/operations.js';
+import { isTableOperation, toClientOperation, type RuleOperation, type TableRuleOperation } from '../rules/operations.js';
 import { parseRulesResolving } from '../rules/parse.js';
 import { ValidationError } from '../ipvs/errors.js';
-import type { Operation } from '../ipvs/operations.js';
 
 export const ACTION_OF_OPERATION: Record<RuleOperation['op'], KernelAction> = {
   addService: 'add-service',
@@ -55,40 +54,6 @@ export async function applyOperation(ipvs: CliIpvs, op: RuleOperation): Promise<
   }
 }
 
-type TableOperation = Extract<
-  RuleOperation,
-  { op: 'addService' | 'updateService' | 'deleteService' | 'addDestination' | 'updateDestination' | 'deleteDestination' }
->;
-
-function isTableOperation(op: RuleOperation): op is TableOperation {
-  return (
-    op.op === 'addService' ||
-    op.op === 'updateService' ||
-    op.op === 'deleteService' ||
-    op.op === 'addDestination' ||
-    op.op === 'updateDestination' ||
-    op.op === 'deleteDestination'
-  );
-}
-
-/** The client's bulk operation for a rules-text operation on services and destinations. */
-export function clientOperation(op: TableOperation): Operation {
-  switch (op.op) {
-    case 'addService':
-      return { op: 'add-service', service: op.service };
-    case 'updateService':
-      return { op: 'update-service', service: op.service };
-    case 'deleteService':
-      return { op: 'delete-service', service: op.service };
-    case 'addDestination':
-      return { op: 'add-destination', service: op.service, destination: op.destination };
-    case 'updateDestination':
-      return { op: 'update-destination', service: op.service, destination: op.destination };
-    case 'deleteDestination':
-      return { op: 'delete-destination', service: op.service, destination: op.destination };
-  }
-}
-
 export interface RestoreFailure {
   failed: RuleOperation;
   error: unknown;
@@ -113,11 +78,11 @@ export async function applyOperations(ipvs: CliIpvs, ops: readonly RuleOperation
       i++;
       continue;
     }
-    const run: TableOperation[] = [];
-    while (i < ops.length && isTableOperation(ops[i]!)) run.push(ops[i++] as TableOperation);
+    const run: TableRuleOperation[] = [];
+    while (i < ops.length && isTableOperation(ops[i]!)) run.push(ops[i++] as TableRuleOperation);
     let results;
     try {
-      results = await ipvs.execute(run.map(clientOperation), { stopOnError: true });
+      results = await ipvs.execute(run.map(toClientOperation), { stopOnError: true });
     } catch (error) {
       // Refused before anything was sent: the validation error names the operation's index.
       const m = error instanceof ValidationError ? /^operations\[(\d+)\]/.exec(error.field) : null;

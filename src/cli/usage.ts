@@ -66,7 +66,7 @@ Options:
   -6  --ipv6               the firewall-mark service is IPv6
   -s  --scheduler NAME     rr|wrr|lc|wlc|lblc|lblcr|dh|sh|sed|nq|fo|ovf|mh (default wlc)
       --pe ENGINE          persistence engine (sip)
-  -p  --persistent [SECS]  persistent service (default 300 seconds)
+  -p  --persistent [SECS]  persistent service (default 360 seconds)
   -M  --netmask MASK       persistence granularity (IPv4 mask or IPv6 prefix length)
   -r  --real-server ADDR[:PORT]   the real server
   -g  --gatewaying         direct routing (default)
@@ -77,7 +77,7 @@ Options:
       --tun-nocsum         tunnel without checksum (default)
       --tun-csum           tunnel with checksum
       --tun-remcsum        tunnel with remote checksum offload
-  -w  --weight N           real server weight, 0..65535 (default 1)
+  -w  --weight N           real server weight (default 1)
   -x  --u-threshold N      upper connection threshold
   -y  --l-threshold N      lower connection threshold
   -c  --connection         list the connection table

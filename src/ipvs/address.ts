@@ -1,10 +1,17 @@
-// IPv4/IPv6 text <-> the 16-byte union nf_inet_addr the kernel's IPVS attributes carry, with IPv6
-// normalised to RFC 5952 (lowercase, longest zero run compressed, no leading zeros).
+// IP addresses as IPVS carries them. Text in, text out: parsing validates with node:net and fills the
+// 16-byte `union nf_inet_addr` the kernel's attributes hold (IPv4 in the first four bytes); formatting
+// prints IPv4 dotted and IPv6 exactly as inet_ntop (and so Node, libuv and ipvsadm) prints it: RFC 5952
+// lowercase, no leading zeros, the longest run of two or more zero groups compressed (the first on a tie),
+// and a dotted tail for IPv4-mapped (::ffff:a.b.c.d) and IPv4-compatible (::a.b.c.d) addresses. Netmasks:
+// IPVS stores an IPv4 persistence mask as a big-endian u32 and an IPv6 one as a prefix length in a
+// host-order u32 (ip_vs_ctl.c reads `(__force __u32) u->netmask` and refuses values outside 1..128), so
+// no 16-byte IPv6 mask exists on the wire; the helpers below convert prefix lengths both ways anyway for
+// callers that show masks.
 
 import { isIPv4, isIPv6 } from 'node:net';
 import { AF_INET, AF_INET6 } from './constants.js';
-import type { AddressFamily } from './types.js';
 import { ValidationError } from './errors.js';
+import type { AddressFamily } from './types.js';
 
 export interface ParsedAddress {
   family: AddressFamily;
@@ -15,13 +22,16 @@ export interface ParsedAddress {
   text: string;
 }
 
+/**
+ * Parse an IPv4 or IPv6 address (an IPv6 one may be written in brackets). Throws a ValidationError
+ * naming `field` for anything else, including zone ids (`fe80::1%eth0`), which IPVS cannot carry.
+ */
 export function parseAddress(field: string, value: unknown): ParsedAddress {
   if (typeof value !== 'string') throw new ValidationError(field, value, 'must be an IPv4 or IPv6 address string');
   const bytes = Buffer.alloc(16);
   if (isIPv4(value)) {
-    const parts = value.split('.').map(Number);
-    for (let i = 0; i < 4; i++) bytes[i] = parts[i] as number;
-    return { family: 'ipv4', af: AF_INET, bytes, text: parts.join('.') };
+    writeIPv4(value, bytes);
+    return { family: 'ipv4', af: AF_INET, bytes, text: formatIPv4(bytes) };
   }
   const bare = value.startsWith('[') && value.endsWith(']') ? value.slice(1, -1) : value;
   if (isIPv6(bare) && !bare.includes('%')) {
@@ -31,32 +41,49 @@ export function parseAddress(field: string, value: unknown): ParsedAddress {
   throw new ValidationError(field, value, 'not an IPv4 or IPv6 address');
 }
 
+/** The normalised text of an address, or undefined when `value` is not one. */
+export function normalizeAddress(value: string): string | undefined {
+  try {
+    return parseAddress('address', value).text;
+  } catch {
+    return undefined;
+  }
+}
+
+function writeIPv4(text: string, out: Buffer): void {
+  const parts = text.split('.');
+  for (let i = 0; i < 4; i++) out[i] = Number(parts[i]);
+}
+
+/** Text already checked by isIPv6 -> 16 bytes. */
 function writeIPv6(text: string, out: Buffer): void {
   let s = text;
-  // An embedded IPv4 tail becomes two groups.
+  // An embedded IPv4 tail becomes the last two groups.
   const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(s);
   if (v4) {
     const p = (v4[1] as string).split('.').map(Number) as [number, number, number, number];
     s = s.slice(0, v4.index) + `${((p[0] << 8) | p[1]).toString(16)}:${((p[2] << 8) | p[3]).toString(16)}`;
   }
-  const [head, tail] = s.includes('::') ? (s.split('::') as [string, string]) : [s, undefined];
-  const h = head ? head.split(':') : [];
-  const t = tail !== undefined && tail !== '' ? tail.split(':') : [];
-  const groups = tail === undefined ? h : [...h, ...Array<string>(8 - h.length - t.length).fill('0'), ...t];
+  const cut = s.indexOf('::');
+  const head = cut < 0 ? s : s.slice(0, cut);
+  const tail = cut < 0 ? '' : s.slice(cut + 2);
+  const h = head === '' ? [] : head.split(':');
+  const t = tail === '' ? [] : tail.split(':');
+  const groups = cut < 0 ? h : [...h, ...Array<string>(8 - h.length - t.length).fill('0'), ...t];
   groups.forEach((g, i) => out.writeUInt16BE(parseInt(g, 16), i * 2));
 }
 
-export function formatIPv4(bytes: Buffer): string {
-  return `${bytes[0]}.${bytes[1]}.${bytes[2]}.${bytes[3]}`;
+/** The first four bytes as a dotted quad. */
+export function formatIPv4(bytes: Uint8Array): string {
+  return `${bytes[0] ?? 0}.${bytes[1] ?? 0}.${bytes[2] ?? 0}.${bytes[3] ?? 0}`;
 }
 
-export function formatIPv6(bytes: Buffer): string {
+/** Sixteen bytes as inet_ntop prints them (see the header comment). */
+export function formatIPv6(bytes: Uint8Array): string {
   const g: number[] = [];
-  for (let i = 0; i < 8; i++) g.push(bytes.readUInt16BE(i * 2));
-  // IPv4-mapped addresses keep their dotted tail, as Node and ipvsadm print them.
-  if (g.slice(0, 5).every((x) => x === 0) && g[5] === 0xffff) return `::ffff:${formatIPv4(bytes.subarray(12))}`;
+  for (let i = 0; i < 8; i++) g.push((((bytes[i * 2] ?? 0) << 8) | (bytes[i * 2 + 1] ?? 0)) >>> 0);
   let bestStart = -1;
-  let bestLen = 1;
+  let bestLen = 0;
   for (let i = 0; i < 8; ) {
     if (g[i] !== 0) {
       i++;
@@ -70,18 +97,25 @@ export function formatIPv6(bytes: Buffer): string {
     }
     i = j;
   }
+  if (bestLen < 2) bestStart = -1;
+  // Encapsulated IPv4: ::a.b.c.d (six zero groups) and ::ffff:a.b.c.d, as inet_ntop decides it.
+  if (bestStart === 0 && (bestLen === 6 || (bestLen === 5 && g[5] === 0xffff))) {
+    const prefix = bestLen === 6 ? '::' : '::ffff:';
+    return `${prefix}${bytes[12] ?? 0}.${bytes[13] ?? 0}.${bytes[14] ?? 0}.${bytes[15] ?? 0}`;
+  }
   const hex = g.map((x) => x.toString(16));
   if (bestStart < 0) return hex.join(':');
   return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLen).join(':')}`;
 }
 
-export function formatAddress(af: number, bytes: Buffer): string {
-  if (af === AF_INET6) {
-    const full = Buffer.alloc(16);
-    bytes.copy(full, 0, 0, Math.min(16, bytes.length));
-    return formatIPv6(full);
-  }
-  return formatIPv4(bytes.length >= 4 ? bytes : Buffer.concat([bytes, Buffer.alloc(4)]));
+/** An address attribute's bytes as text; IPv4 reads the first four of however many are there. */
+export function formatAddress(af: number, bytes: Uint8Array): string {
+  return af === AF_INET6 ? formatIPv6(bytes) : formatIPv4(bytes);
+}
+
+/** The bytes to put in an address attribute: four for IPv4, sixteen for IPv6. */
+export function addressBytes(af: number, bytes16: Buffer): Buffer {
+  return af === AF_INET6 ? bytes16 : bytes16.subarray(0, 4);
 }
 
 export function familyOfAf(af: number): AddressFamily {
@@ -92,18 +126,73 @@ export function afOfFamily(family: AddressFamily): number {
   return family === 'ipv6' ? AF_INET6 : AF_INET;
 }
 
-/** A dotted IPv4 mask -> its 32-bit value; contiguous masks only. */
+/** Multicast: 224.0.0.0/4 or ff00::/8. */
+export function isMulticast(address: ParsedAddress): boolean {
+  const first = address.bytes[0] ?? 0;
+  return address.family === 'ipv4' ? first >= 224 && first <= 239 : first === 0xff;
+}
+
+/**
+ * A dotted IPv4 mask (or a prefix length 0..32) -> its 32-bit value. Only contiguous masks are
+ * netmasks: 255.0.255.0 is refused.
+ */
 export function parseIPv4Mask(field: string, value: unknown): number {
-  if (typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= 32) {
-    return value === 0 ? 0 : (0xffffffff << (32 - value)) >>> 0;
+  if (typeof value === 'number') {
+    if (Number.isInteger(value) && value >= 0 && value <= 32) return prefixToIPv4Mask(value);
+    throw new ValidationError(field, value, 'an IPv4 netmask is dotted (255.255.255.0) or a prefix length 0..32');
   }
   if (typeof value !== 'string' || !isIPv4(value)) throw new ValidationError(field, value, 'an IPv4 netmask must be dotted, e.g. 255.255.255.0');
   const n = value.split('.').reduce((acc, p) => ((acc << 8) | Number(p)) >>> 0, 0);
-  const inverted = ~n >>> 0;
-  if ((inverted & (inverted + 1)) !== 0) throw new ValidationError(field, value, 'the netmask is not contiguous');
+  if (ipv4MaskToPrefix(n) === undefined) throw new ValidationError(field, value, 'the netmask is not contiguous');
   return n;
 }
 
 export function formatIPv4Mask(n: number): string {
   return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
+}
+
+/** 0..32 -> the mask's 32-bit value (24 -> 0xffffff00). */
+export function prefixToIPv4Mask(prefix: number): number {
+  return prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
+}
+
+/** A 32-bit mask -> its prefix length, or undefined when the ones are not contiguous. */
+export function ipv4MaskToPrefix(mask: number): number | undefined {
+  const inverted = ~mask >>> 0;
+  if ((inverted & (inverted + 1)) !== 0) return undefined;
+  let ones = 0;
+  for (let m = mask >>> 0; m !== 0; m = (m << 1) >>> 0) ones++;
+  return ones;
+}
+
+/** 0..128 -> the 16-byte IPv6 mask (for display; IPVS itself carries the prefix length). */
+export function prefixToIPv6Mask(prefix: number): Buffer {
+  const out = Buffer.alloc(16);
+  for (let i = 0; i < 16; i++) {
+    const bits = Math.max(0, Math.min(8, prefix - i * 8));
+    out[i] = (0xff00 >> bits) & 0xff;
+  }
+  return out;
+}
+
+/** A 16-byte IPv6 mask -> its prefix length, or undefined when it is not contiguous. */
+export function ipv6MaskToPrefix(mask: Uint8Array): number | undefined {
+  let prefix = 0;
+  let ended = false;
+  for (let i = 0; i < 16; i++) {
+    const b = mask[i] ?? 0;
+    if (ended) {
+      if (b !== 0) return undefined;
+      continue;
+    }
+    if (b === 0xff) {
+      prefix += 8;
+      continue;
+    }
+    const ones = ipv4MaskToPrefix((b << 24) >>> 0);
+    if (ones === undefined || ones > 8) return undefined;
+    prefix += ones;
+    ended = true;
+  }
+  return prefix;
 }

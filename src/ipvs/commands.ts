@@ -1,5 +1,17 @@
-// Builders of the netlink requests for every IPVS command, each labelled with what it does and what it
-// is about, and mapping kernel refusals to sentences a person understands. Pure: no I/O here.
+// Builders of the netlink request for every IPVS command. Each takes the resolved family (id and version,
+// which differ between namespaces and boots) and validated wire values, and returns an OutgoingRequest
+// labelled with what it does and what it is about, whose mapError turns the kernel's errno into a
+// sentence a person can act on (the KernelError keeps `code` = errno name, `errno`, the extended ack).
+// Which errno means what comes from net/netfilter/ipvs/ip_vs_ctl.c and ip_vs_sync.c:
+//   ip_vs_genl_set_cmd: ESRCH when the service is missing (every command but NEW_SERVICE), EEXIST when
+//   NEW_SERVICE finds it; EINVAL for a missing attribute or a mixed-family destination not tunnelled;
+//   EAFNOSUPPORT for an IPv6 request to a kernel without IPv6 IPVS.
+//   ip_vs_add_service/ip_vs_edit_service: ENOENT when the scheduler or engine module is not loaded.
+//   ip_vs_add_dest/ip_vs_edit_dest: ERANGE (weight < 0, lower > upper threshold), EINVAL (gue without
+//   port, address not unicast, upper threshold > INT_MAX), EEXIST; edit/del: ENOENT when missing.
+//   start_sync_thread: EEXIST when running, ENODEV for an unknown interface; stop_sync_thread: ESRCH.
+//   Every command is GENL_ADMIN_PERM: EPERM without CAP_NET_ADMIN in the socket's user namespace.
+// Pure: no I/O here.
 
 import type { OutgoingRequest } from '../netlink/connection.js';
 import { KernelError } from '../netlink/errors.js';
@@ -7,8 +19,8 @@ import type { MessageWriter } from '../netlink/writer.js';
 import * as C from './constants.js';
 import { encodeDaemon, encodeDaemonState } from './daemon.js';
 import { encodeDestination, encodeDestinationKey } from './destination.js';
-import { encodeTimeouts } from './config.js';
 import { encodeService, encodeServiceKeyAttr } from './service.js';
+import { encodeTimeouts } from './timeouts.js';
 import type { WireDaemon, WireDestination, WireService, WireServiceKey, WireTimeouts } from './validate.js';
 
 /** The resolved IPVS family: its id in this namespace and the version to stamp on requests. */
@@ -17,9 +29,24 @@ export interface IpvsFamily {
   version: number;
 }
 
+/** NLM_F_CREATE: what a "new" request is; the IPVS family ignores it but it documents intent on the wire. */
 const NLM_F_CREATE = 0x400;
 
-function build(fam: IpvsFamily, cmd: number, operation: string, object: string | undefined, attrs: ((w: MessageWriter) => void) | undefined, sentence: (code: string) => string | undefined, flags = 0): OutgoingRequest {
+/** The sentence for an errno name, or undefined to fall back to the common ones. */
+type Sentences = (code: string) => string | undefined;
+
+const none: Sentences = () => undefined;
+
+function build(
+  fam: IpvsFamily,
+  cmd: number,
+  operation: string,
+  object: string | undefined,
+  attrs: ((w: MessageWriter) => void) | undefined,
+  sentence: Sentences,
+  flags = 0,
+): OutgoingRequest {
+  const about = object === undefined ? '' : ` ${object}`;
   return {
     type: fam.id,
     flags,
@@ -29,114 +56,139 @@ function build(fam: IpvsFamily, cmd: number, operation: string, object: string |
       attrs?.(w);
     },
     mapError: (err) => {
-      const text = sentence(err.code) ?? generic(err.code);
+      const text = sentence(err.code) ?? common(err.code, `${operation}${about}`);
       if (text === undefined) return undefined;
-      return new KernelError({ errno: err.errno, operation, object, extack: err.extack, extackOffset: err.extackOffset, seq: err.seq, message: text });
+      return new KernelError({
+        errno: err.errno, operation, object, extack: err.extack, extackOffset: err.extackOffset, seq: err.seq, message: text,
+      });
     },
   };
 }
 
-function generic(code: string): string | undefined {
-  if (code === 'EPERM' || code === 'EACCES') return 'permission denied: changing or reading IPVS needs CAP_NET_ADMIN (run as root)';
+function common(code: string, what: string): string | undefined {
+  if (code === 'EPERM' || code === 'EACCES') return `${what}: permission denied; IPVS needs CAP_NET_ADMIN (run as root or grant the capability)`;
+  if (code === 'EAFNOSUPPORT') return `${what}: this kernel's IPVS has no IPv6 support (CONFIG_IP_VS_IPV6, or IPv6 disabled)`;
+  if (code === 'ENOPROTOOPT') return `${what}: the ip_vs module is being unloaded`;
   return undefined;
 }
 
-const svcMissing = (s: WireServiceKey): string => `no such service ${s.text}`;
+const noSuchService = (s: WireServiceKey): string => `no such service ${s.text}`;
+
+function moduleMissing(s: WireService): string {
+  if (s.pe === undefined) return `scheduler "${s.scheduler}" not found: load its module (modprobe ip_vs_${s.scheduler})`;
+  return `scheduler "${s.scheduler}" or persistence engine "${s.pe}" not found: load their modules (modprobe ip_vs_${s.scheduler} ip_vs_pe_${s.pe})`;
+}
+
+function serviceSentences(s: WireService, creating: boolean): Sentences {
+  return (code) => {
+    if (code === 'EEXIST' && creating) return `service ${s.text} already exists`;
+    if (code === 'ESRCH' && !creating) return noSuchService(s);
+    if (code === 'ENOENT') return moduleMissing(s);
+    if (code === 'EINVAL') return `the kernel refused service ${s.text} as invalid`;
+    return undefined;
+  };
+}
 
 export function newService(fam: IpvsFamily, s: WireService): OutgoingRequest {
-  return build(fam, C.IPVS_CMD_NEW_SERVICE, 'add service', s.text, (w) => encodeService(w, s), (code) => {
-    if (code === 'EEXIST') return `service ${s.text} already exists`;
-    if (code === 'ENOENT') return `scheduler "${s.scheduler}"${s.pe ? ` or persistence engine "${s.pe}"` : ''} not found: load ip_vs_${s.scheduler}${s.pe ? ` / ip_vs_pe_${s.pe}` : ''}`;
-    return undefined;
-  }, NLM_F_CREATE);
+  return build(fam, C.IPVS_CMD_NEW_SERVICE, 'add service', s.text, (w) => encodeService(w, s), serviceSentences(s, true), NLM_F_CREATE);
 }
 
 export function setService(fam: IpvsFamily, s: WireService): OutgoingRequest {
-  return build(fam, C.IPVS_CMD_SET_SERVICE, 'update service', s.text, (w) => encodeService(w, s), (code) => {
-    if (code === 'ESRCH') return svcMissing(s);
-    if (code === 'ENOENT') return `scheduler "${s.scheduler}"${s.pe ? ` or persistence engine "${s.pe}"` : ''} not found: load ip_vs_${s.scheduler}`;
-    return undefined;
-  });
+  return build(fam, C.IPVS_CMD_SET_SERVICE, 'update service', s.text, (w) => encodeService(w, s), serviceSentences(s, false));
 }
 
 export function delService(fam: IpvsFamily, s: WireServiceKey): OutgoingRequest {
-  return build(fam, C.IPVS_CMD_DEL_SERVICE, 'delete service', s.text, (w) => encodeServiceKeyAttr(w, s), (code) => (code === 'ESRCH' ? svcMissing(s) : undefined));
+  return build(fam, C.IPVS_CMD_DEL_SERVICE, 'delete service', s.text, (w) => encodeServiceKeyAttr(w, s), (code) => (code === 'ESRCH' ? noSuchService(s) : undefined));
 }
 
 export function getService(fam: IpvsFamily, s: WireServiceKey): OutgoingRequest {
-  return build(fam, C.IPVS_CMD_GET_SERVICE, 'get service', s.text, (w) => encodeServiceKeyAttr(w, s), (code) => (code === 'ESRCH' ? svcMissing(s) : undefined));
+  return build(fam, C.IPVS_CMD_GET_SERVICE, 'get service', s.text, (w) => encodeServiceKeyAttr(w, s), (code) => (code === 'ESRCH' ? noSuchService(s) : undefined));
 }
 
+/** GET_SERVICE as a dump: every service, in the kernel's hash order. */
 export function dumpServices(fam: IpvsFamily): OutgoingRequest {
-  return build(fam, C.IPVS_CMD_GET_SERVICE, 'list services', undefined, undefined, () => undefined);
+  return build(fam, C.IPVS_CMD_GET_SERVICE, 'list services', undefined, undefined, none);
 }
 
 function destText(d: WireDestination, s: WireServiceKey): string {
   return `${d.text} in service ${s.text}`;
 }
 
-export function newDest(fam: IpvsFamily, s: WireServiceKey, d: WireDestination): OutgoingRequest {
-  return build(fam, C.IPVS_CMD_NEW_DEST, 'add destination', destText(d, s), (w) => { encodeServiceKeyAttr(w, s); encodeDestination(w, d); }, (code) => {
-    if (code === 'EEXIST') return `destination ${destText(d, s)} already exists`;
-    if (code === 'ESRCH') return svcMissing(s);
+function destSentences(s: WireServiceKey, d: WireDestination, creating: boolean): Sentences {
+  return (code) => {
+    if (code === 'EEXIST' && creating) return `destination ${d.text} already exists in service ${s.text}`;
+    if (code === 'ENOENT' && !creating) return `no such destination ${destText(d, s)}`;
+    if (code === 'ESRCH') return noSuchService(s);
+    if (code === 'ERANGE') return `destination ${destText(d, s)}: weight or thresholds out of range (the weight must be 0 or more and the lower threshold at most the upper one)`;
+    if (code === 'EINVAL') {
+      return `the kernel refused destination ${destText(d, s)}: the address must be a unicast address (not multicast, broadcast or unspecified), `
+        + 'a gue tunnel needs a port, and a destination of the other address family needs tunnel forwarding and no running sync daemon';
+    }
     return undefined;
-  }, NLM_F_CREATE);
+  };
+}
+
+export function newDest(fam: IpvsFamily, s: WireServiceKey, d: WireDestination): OutgoingRequest {
+  return build(fam, C.IPVS_CMD_NEW_DEST, 'add destination', destText(d, s), (w) => { encodeServiceKeyAttr(w, s); encodeDestination(w, d); }, destSentences(s, d, true), NLM_F_CREATE);
 }
 
 export function setDest(fam: IpvsFamily, s: WireServiceKey, d: WireDestination): OutgoingRequest {
-  return build(fam, C.IPVS_CMD_SET_DEST, 'update destination', destText(d, s), (w) => { encodeServiceKeyAttr(w, s); encodeDestination(w, d); }, (code) => {
-    if (code === 'ENOENT') return `no such destination ${destText(d, s)}`;
-    if (code === 'ESRCH') return svcMissing(s);
-    return undefined;
-  });
+  return build(fam, C.IPVS_CMD_SET_DEST, 'update destination', destText(d, s), (w) => { encodeServiceKeyAttr(w, s); encodeDestination(w, d); }, destSentences(s, d, false));
 }
 
 export function delDest(fam: IpvsFamily, s: WireServiceKey, d: WireDestination): OutgoingRequest {
-  return build(fam, C.IPVS_CMD_DEL_DEST, 'delete destination', destText(d, s), (w) => { encodeServiceKeyAttr(w, s); encodeDestinationKey(w, d); }, (code) => {
-    if (code === 'ENOENT') return `no such destination ${destText(d, s)}`;
-    if (code === 'ESRCH') return svcMissing(s);
-    return undefined;
-  });
+  return build(fam, C.IPVS_CMD_DEL_DEST, 'delete destination', destText(d, s), (w) => { encodeServiceKeyAttr(w, s); encodeDestinationKey(w, d); }, destSentences(s, d, false));
 }
 
+/**
+ * GET_DEST as a dump. The kernel answers a missing service with an empty dump, not ESRCH
+ * (ip_vs_genl_dump_dests ends quietly), so "no destinations" and "no service" look alike here.
+ */
 export function dumpDests(fam: IpvsFamily, s: WireServiceKey): OutgoingRequest {
-  return build(fam, C.IPVS_CMD_GET_DEST, 'list destinations', `of service ${s.text}`, (w) => encodeServiceKeyAttr(w, s), (code) => (code === 'ESRCH' ? svcMissing(s) : undefined));
+  return build(fam, C.IPVS_CMD_GET_DEST, 'list destinations', `of service ${s.text}`, (w) => encodeServiceKeyAttr(w, s), (code) => (code === 'ESRCH' ? noSuchService(s) : undefined));
 }
+
+const stateName = (state: number): string => (state === C.IP_VS_STATE_MASTER ? 'master' : 'backup');
 
 export function newDaemon(fam: IpvsFamily, d: WireDaemon): OutgoingRequest {
-  const what = `${d.state === C.IP_VS_STATE_MASTER ? 'master' : 'backup'} on ${d.ifname} (syncid ${d.syncId})`;
-  return build(fam, C.IPVS_CMD_NEW_DAEMON, 'start sync daemon', what, (w) => encodeDaemon(w, d), (code) => {
-    if (code === 'EEXIST' || code === 'EBUSY') return `a ${d.state === C.IP_VS_STATE_MASTER ? 'master' : 'backup'} sync daemon is already running`;
-    if (code === 'ENODEV') return `no such interface ${d.ifname}`;
+  const name = stateName(d.state);
+  return build(fam, C.IPVS_CMD_NEW_DAEMON, 'start sync daemon', `${name} on ${d.ifname} (syncid ${d.syncId})`, (w) => encodeDaemon(w, d), (code) => {
+    if (code === 'EEXIST' || code === 'EBUSY') return `a ${name} sync daemon is already running`;
+    if (code === 'ENODEV') return `no such interface ${d.ifname} for the ${name} sync daemon`;
+    if (code === 'EADDRINUSE') return `the ${name} sync daemon's multicast port is already in use`;
+    if (code === 'EINVAL') return `the kernel refused the ${name} sync daemon: the group must be multicast, and no service may have destinations of the other address family`;
     return undefined;
   });
 }
 
 export function delDaemon(fam: IpvsFamily, state: number): OutgoingRequest {
-  const name = state === C.IP_VS_STATE_MASTER ? 'master' : 'backup';
+  const name = stateName(state);
   return build(fam, C.IPVS_CMD_DEL_DAEMON, 'stop sync daemon', name, (w) => encodeDaemonState(w, state), (code) => (code === 'ESRCH' ? `no ${name} sync daemon is running` : undefined));
 }
 
 export function dumpDaemons(fam: IpvsFamily): OutgoingRequest {
-  return build(fam, C.IPVS_CMD_GET_DAEMON, 'list sync daemons', undefined, undefined, () => undefined);
+  return build(fam, C.IPVS_CMD_GET_DAEMON, 'list sync daemons', undefined, undefined, none);
 }
 
 export function setConfig(fam: IpvsFamily, t: WireTimeouts): OutgoingRequest {
-  return build(fam, C.IPVS_CMD_SET_CONFIG, 'set timeouts', `tcp ${t.tcp} tcpfin ${t.tcpFin} udp ${t.udp}`, (w) => encodeTimeouts(w, t), () => undefined);
+  return build(fam, C.IPVS_CMD_SET_CONFIG, 'set timeouts', `tcp ${t.tcp} tcpfin ${t.tcpFin} udp ${t.udp}`, (w) => encodeTimeouts(w, t), (code) =>
+    code === 'EINVAL' ? `timeouts tcp ${t.tcp} tcpfin ${t.tcpFin} udp ${t.udp}: a value is larger than this kernel accepts (INT_MAX/HZ seconds; 2147483 with HZ=1000)` : undefined,
+  );
 }
 
 export function getConfig(fam: IpvsFamily): OutgoingRequest {
-  return build(fam, C.IPVS_CMD_GET_CONFIG, 'get timeouts', undefined, undefined, () => undefined);
+  return build(fam, C.IPVS_CMD_GET_CONFIG, 'get timeouts', undefined, undefined, none);
 }
 
 export function getInfo(fam: IpvsFamily): OutgoingRequest {
-  return build(fam, C.IPVS_CMD_GET_INFO, 'get info', undefined, undefined, () => undefined);
+  return build(fam, C.IPVS_CMD_GET_INFO, 'get info', undefined, undefined, none);
 }
 
+/** ZERO: the counters of one service (ESRCH when missing), or of every service without a key. */
 export function zero(fam: IpvsFamily, s?: WireServiceKey): OutgoingRequest {
-  return build(fam, C.IPVS_CMD_ZERO, 'zero counters', s?.text, s ? (w) => encodeServiceKeyAttr(w, s) : undefined, (code) => (code === 'ESRCH' && s ? svcMissing(s) : undefined));
+  return build(fam, C.IPVS_CMD_ZERO, 'zero counters', s === undefined ? 'of every service' : `of service ${s.text}`, s ? (w) => encodeServiceKeyAttr(w, s) : undefined, (code) => (code === 'ESRCH' && s ? noSuchService(s) : undefined));
 }
 
 export function flush(fam: IpvsFamily): OutgoingRequest {
-  return build(fam, C.IPVS_CMD_FLUSH, 'flush', undefined, undefined, () => undefined);
+  return build(fam, C.IPVS_CMD_FLUSH, 'flush', 'every service and destination', undefined, none);
 }

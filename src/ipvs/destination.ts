@@ -1,10 +1,13 @@
-// The destination object: encodeDestination writes IPVS_CMD_ATTR_DEST (address and port only for DEL,
-// the full entry for NEW/SET); decodeDestination reads the kernel's reply into a Destination.
+// The destination (real server) object. encodeDestination writes IPVS_CMD_ATTR_DEST for NEW_DEST and
+// SET_DEST (address, port, family, forwarding, weight, both thresholds: ip_vs_genl_parse_dest wants all
+// of them; tunnel attributes when tunnelling); encodeDestinationKey writes address, port and family for
+// DEL_DEST. decodeDestination reads ip_vs_genl_fill_dest's reply, falling back to the service's family
+// for kernels older than 3.18, which did not report a destination's own.
 
 import { DecodeError } from '../netlink/errors.js';
-import type { Attributes } from '../netlink/reader.js';
+import { Attributes, parseGenlHeader } from '../netlink/reader.js';
 import type { MessageWriter } from '../netlink/writer.js';
-import { familyOfAf, formatAddress } from './address.js';
+import { addressBytes, familyOfAf, formatAddress } from './address.js';
 import {
   AF_INET, AF_INET6, IPVS_CMD_ATTR_DEST,
   IPVS_DEST_ATTR_ACTIVE_CONNS, IPVS_DEST_ATTR_ADDR, IPVS_DEST_ATTR_ADDR_FAMILY, IPVS_DEST_ATTR_FWD_METHOD,
@@ -16,18 +19,21 @@ import {
 } from './constants.js';
 import { decodeStats } from './stats.js';
 import type { Destination, Forwarding, TunnelChecksum, TunnelType } from './types.js';
+import { keepUnknown, typeRange } from './unknown.js';
 import type { WireDestination } from './validate.js';
 
 function encodeDestKey(w: MessageWriter, d: WireDestination): void {
-  w.bytes(IPVS_DEST_ATTR_ADDR, d.af === AF_INET6 ? d.addr : d.addr.subarray(0, 4));
+  w.bytes(IPVS_DEST_ATTR_ADDR, addressBytes(d.af, d.addr));
   w.u16be(IPVS_DEST_ATTR_PORT, d.port);
   w.u16(IPVS_DEST_ATTR_ADDR_FAMILY, d.af);
 }
 
+/** IPVS_CMD_ATTR_DEST naming a destination (DEL_DEST). */
 export function encodeDestinationKey(w: MessageWriter, d: WireDestination): void {
   w.nested(IPVS_CMD_ATTR_DEST, () => encodeDestKey(w, d));
 }
 
+/** IPVS_CMD_ATTR_DEST holding a full entry (NEW_DEST, SET_DEST). */
 export function encodeDestination(w: MessageWriter, d: WireDestination): void {
   w.nested(IPVS_CMD_ATTR_DEST, () => {
     encodeDestKey(w, d);
@@ -46,6 +52,7 @@ const FWD_NAMES: Readonly<Record<number, Forwarding>> = {
   [IP_VS_CONN_F_DROUTE]: 'route', [IP_VS_CONN_F_BYPASS]: 'bypass',
 };
 const TUN_NAMES: readonly TunnelType[] = ['ipip', 'gue', 'gre'];
+const KNOWN = typeRange(IPVS_DEST_ATTR_ADDR, IPVS_DEST_ATTR_TUN_FLAGS);
 
 function checksumName(flags: number): TunnelChecksum {
   if (flags & IP_VS_TUNNEL_ENCAP_FLAG_REMCSUM) return 'remcsum';
@@ -53,38 +60,52 @@ function checksumName(flags: number): TunnelChecksum {
   return 'nocsum';
 }
 
+function required<T>(value: T | undefined, what: string): T {
+  if (value === undefined) throw new DecodeError(`destination without ${what}`, 0);
+  return value;
+}
+
 /** Decodes the body of an IPVS_CMD_ATTR_DEST attribute; `serviceAf` is used when the kernel omits the dest's own family. */
 export function decodeDestination(a: Attributes, serviceAf: number): Destination {
   const af = a.u16(IPVS_DEST_ATTR_ADDR_FAMILY) ?? serviceAf;
   if (af !== AF_INET && af !== AF_INET6) throw new DecodeError(`destination with address family ${af}`, 0);
-  const addr = a.raw(IPVS_DEST_ATTR_ADDR);
-  const port = a.u16be(IPVS_DEST_ATTR_PORT);
-  if (addr === undefined || port === undefined) throw new DecodeError('destination without address or port', 0);
-  if (addr.length < (af === AF_INET6 ? 16 : 4)) throw new DecodeError('destination address too short', 0);
-  const fwdRaw = (a.u32(IPVS_DEST_ATTR_FWD_METHOD) ?? 0) & IP_VS_CONN_F_FWD_MASK;
+  const addr = required(a.raw(IPVS_DEST_ATTR_ADDR), 'IPVS_DEST_ATTR_ADDR');
+  if (addr.length < (af === AF_INET6 ? 16 : 4)) throw new DecodeError(`destination address of ${addr.length} bytes`, 0);
+  const port = required(a.u16be(IPVS_DEST_ATTR_PORT), 'IPVS_DEST_ATTR_PORT');
+  const fwdRaw = required(a.u32(IPVS_DEST_ATTR_FWD_METHOD), 'IPVS_DEST_ATTR_FWD_METHOD') & IP_VS_CONN_F_FWD_MASK;
   const forwarding = FWD_NAMES[fwdRaw];
   if (forwarding === undefined) throw new DecodeError(`destination with forwarding method ${fwdRaw}`, 0);
-  const weight = a.u32(IPVS_DEST_ATTR_WEIGHT) ?? 0;
   const dest: Destination = {
     address: formatAddress(af, addr),
     family: familyOfAf(af),
     port,
     forwarding,
-    weight: weight | 0,
-    upperThreshold: a.u32(IPVS_DEST_ATTR_U_THRESH) ?? 0,
-    lowerThreshold: a.u32(IPVS_DEST_ATTR_L_THRESH) ?? 0,
-    activeConns: a.u32(IPVS_DEST_ATTR_ACTIVE_CONNS) ?? 0,
-    inactiveConns: a.u32(IPVS_DEST_ATTR_INACT_CONNS) ?? 0,
-    persistentConns: a.u32(IPVS_DEST_ATTR_PERSIST_CONNS) ?? 0,
+    weight: required(a.u32(IPVS_DEST_ATTR_WEIGHT), 'IPVS_DEST_ATTR_WEIGHT'),
+    upperThreshold: required(a.u32(IPVS_DEST_ATTR_U_THRESH), 'IPVS_DEST_ATTR_U_THRESH'),
+    lowerThreshold: required(a.u32(IPVS_DEST_ATTR_L_THRESH), 'IPVS_DEST_ATTR_L_THRESH'),
+    activeConns: required(a.u32(IPVS_DEST_ATTR_ACTIVE_CONNS), 'IPVS_DEST_ATTR_ACTIVE_CONNS'),
+    inactiveConns: required(a.u32(IPVS_DEST_ATTR_INACT_CONNS), 'IPVS_DEST_ATTR_INACT_CONNS'),
+    persistentConns: required(a.u32(IPVS_DEST_ATTR_PERSIST_CONNS), 'IPVS_DEST_ATTR_PERSIST_CONNS'),
     stats: decodeStats(a, IPVS_DEST_ATTR_STATS, IPVS_DEST_ATTR_STATS64),
   };
   if (forwarding === 'tunnel') {
+    // Kernels before 5.3 know only ipip and send no tunnel attributes.
     const t = a.u8(IPVS_DEST_ATTR_TUN_TYPE) ?? 0;
+    const type = TUN_NAMES[t];
+    if (type === undefined) throw new DecodeError(`destination with tunnel type ${t}`, 0);
     dest.tunnel = {
-      type: TUN_NAMES[t] ?? 'ipip',
+      type,
       port: a.u16be(IPVS_DEST_ATTR_TUN_PORT) ?? 0,
       checksum: checksumName(a.u16(IPVS_DEST_ATTR_TUN_FLAGS) ?? 0),
     };
   }
-  return dest;
+  return keepUnknown(dest, a, KNOWN);
+}
+
+/** Decodes a reply body (after the netlink header) holding one destination: the GET_DEST dump. */
+export function decodeDestinationMessage(payload: Buffer, serviceAf: number): Destination {
+  const top = Attributes.parse(parseGenlHeader(payload).body);
+  const d = top.nested(IPVS_CMD_ATTR_DEST);
+  if (!d) throw new DecodeError('destination reply without IPVS_CMD_ATTR_DEST', 0);
+  return decodeDestination(d, serviceAf);
 }

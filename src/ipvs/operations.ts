@@ -1,11 +1,22 @@
-// Operations for bulk use (restore, reconcile): plain data naming one change each, validated all at
-// once before the first byte is sent, then pipelined by the client's execute().
+// Operations for bulk use (restore, reconcile): plain data naming one change each. Every operation is
+// validated before the first byte of any is sent (prepareOperations), so a batch with one bad operation
+// fails as a whole, naming the operation's index, and changes nothing; the client's execute() then
+// pipelines the prepared requests. Preparing is split from the family id so a batch can be validated
+// (and described) without a socket.
 
 import type { OutgoingRequest } from '../netlink/connection.js';
-import { ValidationError } from './errors.js';
 import * as cmd from './commands.js';
+import { ValidationError } from './errors.js';
 import type { DestinationKey, DestinationSpec, ServiceKey, ServiceSpec } from './types.js';
-import { validateDestinationKey, validateDestinationSpec, validateServiceKey, validateServiceSpec } from './validate.js';
+import {
+  validateDestinationKey,
+  validateDestinationSpec,
+  validateServiceKey,
+  validateServiceSpec,
+  type WireDestination,
+  type WireService,
+  type WireServiceKey,
+} from './validate.js';
 
 export type Operation =
   | { op: 'add-service'; service: ServiceSpec }
@@ -15,34 +26,74 @@ export type Operation =
   | { op: 'update-destination'; service: ServiceKey; destination: DestinationSpec }
   | { op: 'delete-destination'; service: ServiceKey; destination: DestinationKey };
 
+export type OperationKind = Operation['op'];
+
+/** One result per operation, in input order. `skipped`: never sent (stopOnError, or aborted first). */
 export type OperationResult = { ok: true } | { ok: false; error: Error } | { skipped: true };
+
+/** An operation validated into wire values, ready to become a request for any family id. */
+export type PreparedOperation =
+  | { op: 'add-service' | 'update-service'; service: WireService }
+  | { op: 'delete-service'; service: WireServiceKey }
+  | { op: 'add-destination' | 'update-destination' | 'delete-destination'; service: WireServiceKey; destination: WireDestination };
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
+
+/** Validate one operation; a ValidationError's field is prefixed with `operations[index]` when given. */
+export function prepareOperation(o: Operation, index?: number): PreparedOperation {
+  try {
+    if (!isObject(o)) throw new ValidationError('operation', o, 'must be an object { op, service, destination? }');
+    switch (o.op) {
+      case 'add-service':
+      case 'update-service':
+        return { op: o.op, service: validateServiceSpec(o.service) };
+      case 'delete-service':
+        return { op: o.op, service: validateServiceKey(o.service) };
+      case 'add-destination':
+      case 'update-destination': {
+        const service = validateServiceKey(o.service);
+        return { op: o.op, service, destination: validateDestinationSpec(service, o.destination) };
+      }
+      case 'delete-destination': {
+        const service = validateServiceKey(o.service);
+        return { op: o.op, service, destination: validateDestinationKey(service, o.destination) };
+      }
+      default:
+        throw new ValidationError('op', (o as { op: unknown }).op, 'unknown operation; one of add-service, update-service, delete-service, add-destination, update-destination, delete-destination');
+    }
+  } catch (err) {
+    if (err instanceof ValidationError && index !== undefined) throw err.withFieldPrefix(`operations[${index}]`);
+    throw err;
+  }
+}
+
+/** The request carrying a prepared operation. */
+export function preparedRequest(fam: cmd.IpvsFamily, p: PreparedOperation): OutgoingRequest {
+  switch (p.op) {
+    case 'add-service': return cmd.newService(fam, p.service);
+    case 'update-service': return cmd.setService(fam, p.service);
+    case 'delete-service': return cmd.delService(fam, p.service);
+    case 'add-destination': return cmd.newDest(fam, p.service, p.destination);
+    case 'update-destination': return cmd.setDest(fam, p.service, p.destination);
+    case 'delete-destination': return cmd.delDest(fam, p.service, p.destination);
+  }
+}
 
 /** The request for one operation; throws ValidationError naming the operation's index when given. */
 export function operationRequest(fam: cmd.IpvsFamily, o: Operation, index?: number): OutgoingRequest {
-  try {
-    switch (o.op) {
-      case 'add-service': return cmd.newService(fam, validateServiceSpec(o.service));
-      case 'update-service': return cmd.setService(fam, validateServiceSpec(o.service));
-      case 'delete-service': return cmd.delService(fam, validateServiceKey(o.service));
-      case 'add-destination': {
-        const s = validateServiceKey(o.service);
-        return cmd.newDest(fam, s, validateDestinationSpec(s, o.destination));
-      }
-      case 'update-destination': {
-        const s = validateServiceKey(o.service);
-        return cmd.setDest(fam, s, validateDestinationSpec(s, o.destination));
-      }
-      case 'delete-destination': {
-        const s = validateServiceKey(o.service);
-        return cmd.delDest(fam, s, validateDestinationKey(s, o.destination));
-      }
-      default:
-        throw new ValidationError('op', (o as { op: unknown }).op, 'unknown operation');
-    }
-  } catch (err) {
-    if (err instanceof ValidationError && index !== undefined) {
-      throw new ValidationError(`operations[${index}].${err.field}`, err.value, err.message.replace(/^invalid [^:]*: /, ''));
-    }
-    throw err;
-  }
+  return preparedRequest(fam, prepareOperation(o, index));
+}
+
+/** Validate every operation first (the first bad one throws, naming its index), then build the requests. */
+export function prepareOperations(fam: cmd.IpvsFamily, ops: readonly Operation[]): OutgoingRequest[] {
+  if (!Array.isArray(ops)) throw new ValidationError('operations', ops, 'must be an array of operations');
+  const prepared = ops.map((o, i) => prepareOperation(o, i));
+  return prepared.map((p) => preparedRequest(fam, p));
+}
+
+/** A one-line description, e.g. 'add-destination 192.168.1.116:80 in service tcp 192.168.1.110:80'. */
+export function describeOperation(o: Operation): string {
+  const p = prepareOperation(o);
+  if ('destination' in p) return `${p.op} ${p.destination.text} in service ${p.service.text}`;
+  return `${p.op} ${p.service.text}`;
 }

@@ -1,10 +1,15 @@
-// The service object: encodeService writes IPVS_CMD_ATTR_SERVICE from a validated spec (the key alone
-// for DEL/GET, the full entry for NEW/SET); decodeService reads the kernel's reply into a Service.
+// The service object. encodeServiceKey/encodeService write IPVS_CMD_ATTR_SERVICE from validated wire
+// values: the key alone for DEL_SERVICE, GET_SERVICE, ZERO and the destination commands, the full entry
+// (scheduler, flags, timeout, netmask, optional engine) for NEW_SERVICE and SET_SERVICE, which
+// ip_vs_genl_parse_service refuses with EINVAL when any of the four is missing. decodeService reads the
+// kernel's reply (ip_vs_genl_fill_service: the address always 16 bytes, nests without NLA_F_NESTED) into
+// a Service, refusing with DecodeError what the kernel never sends (a missing key, scheduler, flags,
+// timeout or netmask; an unknown family or protocol) and keeping attributes it does not know.
 
 import { DecodeError } from '../netlink/errors.js';
-import { Attributes } from '../netlink/reader.js';
+import { Attributes, parseGenlHeader } from '../netlink/reader.js';
 import type { MessageWriter } from '../netlink/writer.js';
-import { familyOfAf, formatAddress } from './address.js';
+import { addressBytes, familyOfAf, formatAddress } from './address.js';
 import {
   AF_INET, AF_INET6, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP,
   IPVS_CMD_ATTR_SERVICE, IPVS_SVC_ATTR_AF, IPVS_SVC_ATTR_ADDR, IPVS_SVC_ATTR_FLAGS, IPVS_SVC_ATTR_FWMARK,
@@ -13,16 +18,18 @@ import {
   IP_VS_SVC_F_ONEPACKET, IP_VS_SVC_F_PERSISTENT, IP_VS_SVC_F_SCHED1, IP_VS_SVC_F_SCHED2,
 } from './constants.js';
 import { decodeStats } from './stats.js';
-import type { Protocol, Service, ServiceFlag } from './types.js';
+import type { Persistence, Protocol, Service, ServiceFlag } from './types.js';
+import { keepUnknown, typeRange } from './unknown.js';
 import { netmaskText, type WireService, type WireServiceKey } from './validate.js';
 
+/** The identifying attributes, inside an open IPVS_CMD_ATTR_SERVICE nest. */
 export function encodeServiceKey(w: MessageWriter, key: WireServiceKey): void {
   w.u16(IPVS_SVC_ATTR_AF, key.af);
   if (key.fwmark !== 0) {
     w.u32(IPVS_SVC_ATTR_FWMARK, key.fwmark);
   } else {
     w.u16(IPVS_SVC_ATTR_PROTOCOL, key.protocol);
-    w.bytes(IPVS_SVC_ATTR_ADDR, key.af === AF_INET6 ? key.addr : key.addr.subarray(0, 4));
+    w.bytes(IPVS_SVC_ATTR_ADDR, addressBytes(key.af, key.addr));
     w.u16be(IPVS_SVC_ATTR_PORT, key.port);
   }
 }
@@ -38,7 +45,8 @@ export function encodeService(w: MessageWriter, svc: WireService): void {
     encodeServiceKey(w, svc);
     w.string(IPVS_SVC_ATTR_SCHED_NAME, svc.scheduler);
     if (svc.pe !== undefined) w.string(IPVS_SVC_ATTR_PE_NAME, svc.pe);
-    // struct ip_vs_flags { flags, mask }: the mask says every flag is being set, as ipvsadm does.
+    // struct ip_vs_flags { flags, mask }: an all-ones mask replaces every flag, so an update is complete
+    // (a flag left out is cleared), as ipvsadm -E does.
     const flags = Buffer.alloc(8);
     flags.writeUInt32LE(svc.flags >>> 0, 0);
     flags.writeUInt32LE(0xffffffff, 4);
@@ -51,7 +59,12 @@ export function encodeService(w: MessageWriter, svc: WireService): void {
 }
 
 const PROTOCOL_NAMES: Readonly<Record<number, Protocol>> = { [IPPROTO_TCP]: 'tcp', [IPPROTO_UDP]: 'udp', [IPPROTO_SCTP]: 'sctp' };
+const KNOWN = typeRange(IPVS_SVC_ATTR_AF, IPVS_SVC_ATTR_STATS64);
 
+/**
+ * The flag names of a raw flags word. SCHED1/SCHED2 are named after the scheduler that gives them a
+ * meaning (sh-*, mh-*); for other schedulers they stay visible only in `rawFlags`.
+ */
 export function flagNames(raw: number, scheduler: string): ServiceFlag[] {
   const out: ServiceFlag[] = [];
   if (raw & IP_VS_SVC_F_ONEPACKET) out.push('one-packet');
@@ -63,17 +76,23 @@ export function flagNames(raw: number, scheduler: string): ServiceFlag[] {
   return out;
 }
 
+function required<T>(value: T | undefined, what: string): T {
+  if (value === undefined) throw new DecodeError(`service without ${what}`, 0);
+  return value;
+}
+
 /** Decodes the body of an IPVS_CMD_ATTR_SERVICE attribute. */
 export function decodeService(a: Attributes): Service {
-  const af = a.u16(IPVS_SVC_ATTR_AF);
+  const af = required(a.u16(IPVS_SVC_ATTR_AF), 'IPVS_SVC_ATTR_AF');
   if (af !== AF_INET && af !== AF_INET6) throw new DecodeError(`service with address family ${af}`, 0);
-  const scheduler = a.string(IPVS_SVC_ATTR_SCHED_NAME) ?? '';
-  const flagsRaw = a.raw(IPVS_SVC_ATTR_FLAGS);
-  if (flagsRaw !== undefined && flagsRaw.length < 4) throw new DecodeError('service flags shorter than 4 bytes', 0);
-  const rawFlags = flagsRaw ? flagsRaw.readUInt32LE(0) : 0;
-  const netmaskRaw = a.raw(IPVS_SVC_ATTR_NETMASK);
-  if (netmaskRaw !== undefined && netmaskRaw.length < 4) throw new DecodeError('service netmask shorter than 4 bytes', 0);
-  const netmask = netmaskRaw === undefined ? (af === AF_INET6 ? 128 : 0xffffffff) : af === AF_INET6 ? netmaskRaw.readUInt32LE(0) : netmaskRaw.readUInt32BE(0);
+  const scheduler = required(a.string(IPVS_SVC_ATTR_SCHED_NAME), 'IPVS_SVC_ATTR_SCHED_NAME');
+  const flagsRaw = required(a.raw(IPVS_SVC_ATTR_FLAGS), 'IPVS_SVC_ATTR_FLAGS');
+  if (flagsRaw.length < 4) throw new DecodeError(`service flags of ${flagsRaw.length} bytes`, 0);
+  const rawFlags = flagsRaw.readUInt32LE(0);
+  const timeout = required(a.u32(IPVS_SVC_ATTR_TIMEOUT), 'IPVS_SVC_ATTR_TIMEOUT');
+  const netmaskRaw = required(a.raw(IPVS_SVC_ATTR_NETMASK), 'IPVS_SVC_ATTR_NETMASK');
+  if (netmaskRaw.length < 4) throw new DecodeError(`service netmask of ${netmaskRaw.length} bytes`, 0);
+  const netmask = af === AF_INET6 ? netmaskRaw.readUInt32LE(0) : netmaskRaw.readUInt32BE(0);
   const common = {
     family: familyOfAf(af),
     scheduler,
@@ -81,27 +100,37 @@ export function decodeService(a: Attributes): Service {
     stats: decodeStats(a, IPVS_SVC_ATTR_STATS, IPVS_SVC_ATTR_STATS64),
     rawFlags,
   };
-  const extra: { persistence?: { timeout: number; netmask: string | number }; persistenceEngine?: string } = {};
-  if (rawFlags & IP_VS_SVC_F_PERSISTENT) extra.persistence = { timeout: a.u32(IPVS_SVC_ATTR_TIMEOUT) ?? 0, netmask: netmaskText(af, netmask) };
+  const extra: { persistence?: Persistence; persistenceEngine?: string } = {};
+  if (rawFlags & IP_VS_SVC_F_PERSISTENT) extra.persistence = { timeout, netmask: netmaskText(af, netmask) };
   const pe = a.string(IPVS_SVC_ATTR_PE_NAME);
   if (pe) extra.persistenceEngine = pe;
   const fwmark = a.u32(IPVS_SVC_ATTR_FWMARK);
-  if (fwmark !== undefined && fwmark !== 0) return { fwmark, ...common, ...extra };
-  const protoNum = a.u16(IPVS_SVC_ATTR_PROTOCOL);
-  const protocol = protoNum === undefined ? undefined : PROTOCOL_NAMES[protoNum];
-  const addr = a.raw(IPVS_SVC_ATTR_ADDR);
-  const port = a.u16be(IPVS_SVC_ATTR_PORT);
-  if (protocol === undefined || addr === undefined || port === undefined) {
-    throw new DecodeError(`service without fwmark nor protocol/address/port (protocol ${protoNum})`, 0);
+  let svc: Service;
+  if (fwmark !== undefined && fwmark !== 0) {
+    svc = { fwmark, ...common, ...extra };
+  } else {
+    const protoNum = required(a.u16(IPVS_SVC_ATTR_PROTOCOL), 'a fwmark nor IPVS_SVC_ATTR_PROTOCOL');
+    const protocol = PROTOCOL_NAMES[protoNum];
+    if (protocol === undefined) throw new DecodeError(`service with protocol ${protoNum}`, 0);
+    const addr = required(a.raw(IPVS_SVC_ATTR_ADDR), 'IPVS_SVC_ATTR_ADDR');
+    if (addr.length < (af === AF_INET6 ? 16 : 4)) throw new DecodeError(`service address of ${addr.length} bytes`, 0);
+    const port = required(a.u16be(IPVS_SVC_ATTR_PORT), 'IPVS_SVC_ATTR_PORT');
+    svc = { protocol, address: formatAddress(af, addr), port, ...common, ...extra };
   }
-  if (addr.length < (af === AF_INET6 ? 16 : 4)) throw new DecodeError('service address too short', 0);
-  return { protocol, address: formatAddress(af, addr), port, ...common, ...extra };
+  return keepUnknown(svc, a, KNOWN);
 }
 
-/** Decodes a reply message body (after the genl header) holding one service. */
-export function decodeServiceReply(body: Buffer): Service {
-  const top = Attributes.parse(body);
+/** Decodes a reply body (after the netlink header) holding one service: GET_SERVICE and its dump. */
+export function decodeServiceMessage(payload: Buffer): Service {
+  const top = Attributes.parse(parseGenlHeader(payload).body);
   const svc = top.nested(IPVS_CMD_ATTR_SERVICE);
+  if (!svc) throw new DecodeError('service reply without IPVS_CMD_ATTR_SERVICE', 0);
+  return decodeService(svc);
+}
+
+/** Decodes the attributes after the genl header holding one service (kept for the bench and older callers). */
+export function decodeServiceReply(body: Buffer): Service {
+  const svc = Attributes.parse(body).nested(IPVS_CMD_ATTR_SERVICE);
   if (!svc) throw new DecodeError('reply without IPVS_CMD_ATTR_SERVICE', 0);
   return decodeService(svc);
 }

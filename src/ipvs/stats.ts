@@ -1,6 +1,9 @@
-// Statistics: IPVS_*_ATTR_STATS64 (all u64) preferred, IPVS_*_ATTR_STATS (u32 counters and rates,
-// u64 byte counters) as the fallback for kernels before 4.1.
+// Statistics: IPVS_*_ATTR_STATS64 (every value a u64, kernels 4.1 and later) preferred; IPVS_*_ATTR_STATS
+// (u32 counters and rates, u64 byte counters) as the fallback for older kernels. Counters become bigint
+// (they pass 2^53 on busy balancers), per-second rates become number. Both nests may carry
+// IPVS_STATS_ATTR_PAD, which nla_put_u64_64bit inserts on architectures that need 64-bit alignment.
 
+import { DecodeError } from '../netlink/errors.js';
 import type { Attributes } from '../netlink/reader.js';
 import type { MessageWriter } from '../netlink/writer.js';
 import {
@@ -13,6 +16,7 @@ export function emptyStats(): Stats {
   return { conns: 0n, inPackets: 0n, outPackets: 0n, inBytes: 0n, outBytes: 0n, cps: 0, inPps: 0, outPps: 0, inBps: 0, outBps: 0 };
 }
 
+/** The body of IPVS_*_ATTR_STATS64. A missing value reads as 0 (a nest is all or nothing in practice). */
 export function decodeStats64(a: Attributes): Stats {
   const n = (t: number): number => Number(a.u64(t) ?? 0n);
   return {
@@ -26,6 +30,7 @@ export function decodeStats64(a: Attributes): Stats {
   };
 }
 
+/** The body of IPVS_*_ATTR_STATS: u32 counters and rates, u64 byte counters. */
 export function decodeStats32(a: Attributes): Stats {
   const n = (t: number): number => a.u32(t) ?? 0;
   return {
@@ -36,15 +41,23 @@ export function decodeStats32(a: Attributes): Stats {
   };
 }
 
-/** Pick STATS64 when present. */
+/** The stats of a service or destination: STATS64 when present, else STATS, else zeros. */
 export function decodeStats(attrs: Attributes, stats32: number, stats64: number): Stats {
-  const s64 = attrs.nested(stats64);
-  if (s64) return decodeStats64(s64);
-  const s32 = attrs.nested(stats32);
-  return s32 ? decodeStats32(s32) : emptyStats();
+  try {
+    const s64 = attrs.nested(stats64);
+    if (s64) return decodeStats64(s64);
+    const s32 = attrs.nested(stats32);
+    return s32 ? decodeStats32(s32) : emptyStats();
+  } catch (err) {
+    if (err instanceof DecodeError) throw new DecodeError(`in statistics: ${err.reason}`, err.offset);
+    throw err;
+  }
 }
 
-/** Writes both forms, as the kernel does in its replies (used by the fake kernel and tests). */
+/**
+ * Writes both nests, as the kernel does in its replies (the fake kernel and tests use it; requests never
+ * carry stats). `markNested` false gives the kernel's exact shape (nla_nest_start_noflag).
+ */
 export function encodeStats(w: MessageWriter, stats: Stats, stats32: number, stats64: number, markNested = true): void {
   const u32 = (x: bigint | number): number => Number(BigInt(x) & 0xffffffffn);
   w.nested(stats32, () => {
@@ -53,11 +66,11 @@ export function encodeStats(w: MessageWriter, stats: Stats, stats32: number, sta
     w.u32(IPVS_STATS_ATTR_OUTPKTS, u32(stats.outPackets));
     w.u64(IPVS_STATS_ATTR_INBYTES, stats.inBytes);
     w.u64(IPVS_STATS_ATTR_OUTBYTES, stats.outBytes);
-    w.u32(IPVS_STATS_ATTR_CPS, stats.cps);
-    w.u32(IPVS_STATS_ATTR_INPPS, stats.inPps);
-    w.u32(IPVS_STATS_ATTR_OUTPPS, stats.outPps);
-    w.u32(IPVS_STATS_ATTR_INBPS, stats.inBps);
-    w.u32(IPVS_STATS_ATTR_OUTBPS, stats.outBps);
+    w.u32(IPVS_STATS_ATTR_CPS, u32(stats.cps));
+    w.u32(IPVS_STATS_ATTR_INPPS, u32(stats.inPps));
+    w.u32(IPVS_STATS_ATTR_OUTPPS, u32(stats.outPps));
+    w.u32(IPVS_STATS_ATTR_INBPS, u32(stats.inBps));
+    w.u32(IPVS_STATS_ATTR_OUTBPS, u32(stats.outBps));
   }, markNested);
   w.nested(stats64, () => {
     w.u64(IPVS_STATS_ATTR_CONNS, stats.conns);

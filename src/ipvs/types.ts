@@ -44,9 +44,12 @@ export interface FwmarkServiceKey {
 export type ServiceKey = AddressServiceKey | FwmarkServiceKey;
 
 export interface PersistenceSpec {
-  /** Seconds; default 300 as in ipvsadm. */
+  /** Seconds, 1..2678400 (31 days, ipvsadm's bound); default 300 as in ipvsadm. */
   timeout?: number;
-  /** IPv4: a dotted mask such as '255.255.255.0'; IPv6: a prefix length 1..128. Default: host mask. */
+  /**
+   * IPv4: a contiguous dotted mask such as '255.255.255.0' (or a prefix length 0..32); IPv6: a prefix length
+   * 1..128 (or '/64', or a contiguous mask written as an address). Default: the host mask.
+   */
   netmask?: string | number;
 }
 
@@ -77,6 +80,18 @@ export interface Stats {
   outBps: number;
 }
 
+/**
+ * An attribute the decoder did not know (from a newer kernel), kept rather than dropped. Decoded objects
+ * carry these in a non-enumerable `unknownAttributes` property, present only when there are any, so
+ * plain data stays plain (JSON, deep equality) while nothing the kernel said is lost.
+ */
+export interface UnknownAttribute {
+  /** The attribute type, NLA_F_NESTED and NLA_F_NET_BYTEORDER masked off. */
+  type: number;
+  /** A copy of the payload. */
+  data: Uint8Array;
+}
+
 export interface Persistence {
   /** Seconds. */
   timeout: number;
@@ -94,6 +109,8 @@ interface ServiceCommon {
   stats: Stats;
   /** The raw IP_VS_SVC_F_* flags word as reported. */
   rawFlags: number;
+  /** Non-enumerable; see UnknownAttribute. */
+  unknownAttributes?: readonly UnknownAttribute[];
 }
 
 /** A virtual service as the kernel reports it. */
@@ -118,11 +135,11 @@ export interface DestinationSpec {
   port?: number;
   /** Default 'route' (direct routing), as ipvsadm. */
   forwarding?: ForwardingInput;
-  /** 0 quiesces; default 1. */
+  /** 0..2147483647; 0 quiesces; default 1. */
   weight?: number;
-  /** Maximum active connections; 0 means no limit. */
+  /** Maximum connections, 0..2147483647; 0 (the default) means no limit. */
   upperThreshold?: number;
-  /** Connections below which an overloaded server is used again; 0 means unset. */
+  /** Connections below which an overloaded server is used again, at most upperThreshold; default 0. */
   lowerThreshold?: number;
   /** Only with forwarding 'tunnel'. */
   tunnel?: TunnelSpec;
@@ -149,9 +166,14 @@ export interface Destination {
   inactiveConns: number;
   persistentConns: number;
   stats: Stats;
+  /** Non-enumerable; see UnknownAttribute. */
+  unknownAttributes?: readonly UnknownAttribute[];
 }
 
-/** Connection timeouts in seconds (`ipvsadm --set tcp tcpfin udp`). 0 in a setter leaves one unchanged. */
+/**
+ * Connection timeouts in seconds (`ipvsadm --set tcp tcpfin udp`), 0..2678400 when set. 0 in a setter leaves
+ * one unchanged.
+ */
 export interface Timeouts {
   tcp: number;
   tcpFin: number;
@@ -162,15 +184,17 @@ export type DaemonState = 'master' | 'backup';
 
 export interface DaemonSpec {
   state: DaemonState;
-  /** Multicast interface name, e.g. 'eth0'. */
+  /** Multicast interface name, 1..15 bytes, e.g. 'eth0'. */
   interface: string;
   /** 0..255; default 0. */
   syncId?: number;
-  /** Maximum UDP payload of sync messages. */
+  /** Maximum UDP payload of sync messages, 1..65535 (the kernel clamps it); default from the MTU. */
   syncMaxLen?: number;
-  /** IPv4 or IPv6 multicast group (default 224.0.0.81). */
+  /** IPv4 or IPv6 multicast group; default 224.0.0.81 (the kernel's). */
   mcastGroup?: string;
+  /** 1..65535; default 8848 (the kernel's). */
   mcastPort?: number;
+  /** 1..255; default 1 (the kernel's). */
   mcastTtl?: number;
 }
 
@@ -182,6 +206,8 @@ export interface Daemon {
   mcastGroup?: string;
   mcastPort?: number;
   mcastTtl?: number;
+  /** Non-enumerable; see UnknownAttribute. */
+  unknownAttributes?: readonly UnknownAttribute[];
 }
 
 export interface Info {

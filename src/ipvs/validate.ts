@@ -1,8 +1,12 @@
 // Validation and normalisation of every input before a byte is sent. Each function turns a public spec
-// into the exact values the kernel will receive (defaults filled as ipvsadm 1.31 fills them), or throws
-// a ValidationError naming the field and the value. A refused call therefore changes nothing.
+// into the exact values the kernel will receive ("wire" values, defaults filled as ipvsadm 1.31 fills
+// them), or throws a ValidationError naming the field and the value. A refused call therefore changes
+// nothing. The rules mirrored here are those of net/netfilter/ipvs/ip_vs_ctl.c that depend only on the
+// request itself (ranges, required pairings, address families); rules that depend on the host (is an
+// address local or a subnet broadcast, is a module loaded, is a sync daemon running) stay with the
+// kernel, whose refusals commands.ts turns into sentences.
 
-import { afOfFamily, formatIPv4Mask, parseAddress, parseIPv4Mask, type ParsedAddress } from './address.js';
+import { afOfFamily, formatIPv4Mask, ipv6MaskToPrefix, isMulticast, parseAddress, parseIPv4Mask, type ParsedAddress } from './address.js';
 import {
   AF_INET,
   AF_INET6,
@@ -12,6 +16,9 @@ import {
   IP_VS_CONN_F_DROUTE,
   IP_VS_CONN_F_MASQ,
   IP_VS_CONN_F_TUNNEL,
+  IP_VS_CONN_F_TUNNEL_TYPE_GRE,
+  IP_VS_CONN_F_TUNNEL_TYPE_GUE,
+  IP_VS_CONN_F_TUNNEL_TYPE_IPIP,
   IP_VS_IFNAME_MAXLEN,
   IP_VS_STATE_BACKUP,
   IP_VS_STATE_MASTER,
@@ -22,9 +29,6 @@ import {
   IP_VS_TUNNEL_ENCAP_FLAG_CSUM,
   IP_VS_TUNNEL_ENCAP_FLAG_NOCSUM,
   IP_VS_TUNNEL_ENCAP_FLAG_REMCSUM,
-  IP_VS_CONN_F_TUNNEL_TYPE_GRE,
-  IP_VS_CONN_F_TUNNEL_TYPE_GUE,
-  IP_VS_CONN_F_TUNNEL_TYPE_IPIP,
 } from './constants.js';
 import { ValidationError } from './errors.js';
 import {
@@ -44,9 +48,15 @@ export const PROTOCOL_NUMBERS: Readonly<Record<Protocol, number>> = { tcp: IPPRO
 
 /** ipvsadm's default persistence timeout (seconds). */
 export const DEFAULT_PERSISTENCE_TIMEOUT = 300;
-/** The largest persistence timeout ipvsadm accepts (31 days); the kernel multiplies it by HZ. */
+/** The largest persistence or connection timeout ipvsadm accepts (31 days, in seconds). */
 export const MAX_PERSISTENCE_TIMEOUT = 31 * 24 * 3600;
+export const MAX_TIMEOUT = MAX_PERSISTENCE_TIMEOUT;
+/** INT_MAX: the kernel keeps weights in an atomic_t and refuses negative ones with ERANGE. */
 export const MAX_WEIGHT = 2147483647;
+/** INT_MAX: kernels since 6.x refuse a larger upper threshold with EINVAL; ipvsadm takes 0..INT_MAX. */
+export const MAX_THRESHOLD = 2147483647;
+export const DEFAULT_WEIGHT = 1;
+export const DEFAULT_SCHEDULER = 'wlc';
 
 /** A service key as the kernel receives it. */
 export interface WireServiceKey {
@@ -65,6 +75,7 @@ export interface WireServiceKey {
 export interface WireService extends WireServiceKey {
   scheduler: string;
   flags: number;
+  /** Persistence timeout in seconds (0 when not persistent). */
   timeout: number;
   /** IPv4: the mask's 32-bit value; IPv6: the prefix length. */
   netmask: number;
@@ -82,6 +93,7 @@ export interface WireDestination {
   tunType: number | undefined;
   tunPort: number | undefined;
   tunFlags: number | undefined;
+  /** How errors name the destination, e.g. '192.168.1.116:80' or '[2001:db8::1]:80'. */
   text: string;
 }
 
@@ -98,14 +110,18 @@ export function hostPort(address: ParsedAddress, port: number): string {
   return address.family === 'ipv6' ? `[${address.text}]:${port}` : `${address.text}:${port}`;
 }
 
+/**
+ * A service key: `{ protocol, address, port }` or `{ fwmark, family? }`. A Service object read back
+ * from the kernel is a valid key too (its other fields are ignored).
+ */
 export function validateServiceKey(key: unknown): WireServiceKey {
   if (!isObject(key)) throw new ValidationError('service', key, 'must be an object with protocol/address/port or fwmark');
   if (key.fwmark !== undefined) {
     const fwmark = integer('fwmark', key.fwmark, 1, 0xffffffff);
     const family = key.family ?? 'ipv4';
     if (family !== 'ipv4' && family !== 'ipv6') throw new ValidationError('family', family, "must be 'ipv4' or 'ipv6'");
-    if (key.protocol !== undefined || key.address !== undefined) {
-      throw new ValidationError('service', key, 'give either fwmark or protocol/address/port, not both');
+    if (key.protocol !== undefined || key.address !== undefined || key.port !== undefined) {
+      throw new ValidationError('fwmark', key.fwmark, 'give either fwmark or protocol/address/port, not both');
     }
     const text = family === 'ipv6' ? `fwmark ${fwmark} (IPv6)` : `fwmark ${fwmark}`;
     return { af: afOfFamily(family), protocol: 0, addr: Buffer.alloc(16), port: 0, fwmark, text, key: { fwmark, family } };
@@ -116,6 +132,9 @@ export function validateServiceKey(key: unknown): WireServiceKey {
   }
   const address = parseAddress('address', key.address);
   const port = integer('port', key.port, 0, 65535);
+  if (key.family !== undefined && key.family !== address.family) {
+    throw new ValidationError('family', key.family, `does not match the address ${address.text}`);
+  }
   return {
     af: address.af, protocol: PROTOCOL_NUMBERS[protocol], addr: address.bytes, port, fwmark: 0,
     text: `${protocol} ${hostPort(address, port)}`,
@@ -131,11 +150,33 @@ const FLAG_BITS: Readonly<Record<ServiceFlag, number>> = {
   'mh-port': IP_VS_SVC_F_SCHED2,
 };
 
+function persistenceNetmask(af: number, value: unknown): number {
+  if (af === AF_INET) return parseIPv4Mask('persistence.netmask', value);
+  if (typeof value === 'string') {
+    // An IPv6 mask may be written as an address (ffff:ffff:ffff:ffff::) or as '/64' / '64'.
+    const digits = /^\/?(\d{1,3})$/.exec(value);
+    if (digits) return integer('persistence.netmask', Number(digits[1]), 1, 128);
+    let prefix: number | undefined;
+    try {
+      const mask = parseAddress('persistence.netmask', value);
+      prefix = mask.family === 'ipv6' ? ipv6MaskToPrefix(mask.bytes) : undefined;
+    } catch {
+      prefix = undefined;
+    }
+    if (prefix === undefined || prefix < 1) {
+      throw new ValidationError('persistence.netmask', value, 'an IPv6 netmask is a prefix length 1..128 (or a contiguous mask)');
+    }
+    return prefix;
+  }
+  return integer('persistence.netmask', value, 1, 128);
+}
+
+/** A full service: key, scheduler (default wlc), persistence, flags and persistence engine. */
 export function validateServiceSpec(spec: unknown): WireService {
   const key = validateServiceKey(spec);
   const s = spec as ServiceSpec & Record<string, unknown>;
-  const scheduler = s.scheduler ?? 'wlc';
-  if (!(SCHEDULERS as readonly string[]).includes(scheduler as string)) {
+  const scheduler = s.scheduler ?? DEFAULT_SCHEDULER;
+  if (!(SCHEDULERS as readonly unknown[]).includes(scheduler)) {
     throw new ValidationError('scheduler', scheduler, `unknown scheduler; one of ${SCHEDULERS.join(', ')}`);
   }
   let flags = 0;
@@ -143,29 +184,27 @@ export function validateServiceSpec(spec: unknown): WireService {
   let netmask = key.af === AF_INET6 ? 128 : 0xffffffff;
   const p = s.persistence;
   if (p !== undefined && p !== false) {
-    if (p !== true && !isObject(p)) throw new ValidationError('persistence', p, 'must be true, false or { timeout, netmask }');
+    if (p !== true && !isObject(p)) throw new ValidationError('persistence', p, 'must be true, false or { timeout?, netmask? }');
     flags |= IP_VS_SVC_F_PERSISTENT;
-    const opts = p === true ? {} : p;
+    const opts: Record<string, unknown> = p === true ? {} : p;
     timeout = opts.timeout === undefined ? DEFAULT_PERSISTENCE_TIMEOUT : integer('persistence.timeout', opts.timeout, 1, MAX_PERSISTENCE_TIMEOUT);
-    if (opts.netmask !== undefined) {
-      netmask = key.af === AF_INET6 ? integer('persistence.netmask', opts.netmask, 1, 128) : parseIPv4Mask('persistence.netmask', opts.netmask);
-    }
-  } else if (isObject(p)) {
-    // unreachable: objects count as persistence on
+    if (opts.netmask !== undefined) netmask = persistenceNetmask(key.af, opts.netmask);
   }
   if (s.flags !== undefined) {
     if (!Array.isArray(s.flags)) throw new ValidationError('flags', s.flags, 'must be an array');
     for (const f of s.flags as unknown[]) {
-      const bit = FLAG_BITS[f as ServiceFlag];
+      const bit = typeof f === 'string' && Object.hasOwn(FLAG_BITS, f) ? FLAG_BITS[f as ServiceFlag] : undefined;
       if (bit === undefined) throw new ValidationError('flags', f, `unknown flag; one of ${Object.keys(FLAG_BITS).join(', ')}`);
-      if ((f === 'sh-fallback' || f === 'sh-port') && scheduler !== 'sh') throw new ValidationError('flags', f, 'only applies to the sh scheduler');
-      if ((f === 'mh-fallback' || f === 'mh-port') && scheduler !== 'mh') throw new ValidationError('flags', f, 'only applies to the mh scheduler');
+      // The scheduler flag bits mean something only to their scheduler; naming them by scheduler
+      // (sh-port, mh-port) keeps a flag from silently meaning nothing, or something else, elsewhere.
+      if ((f === 'sh-fallback' || f === 'sh-port') && scheduler !== 'sh') throw new ValidationError('flags', f, `only applies to the sh scheduler, not ${String(scheduler)}`);
+      if ((f === 'mh-fallback' || f === 'mh-port') && scheduler !== 'mh') throw new ValidationError('flags', f, `only applies to the mh scheduler, not ${String(scheduler)}`);
       flags |= bit;
     }
   }
   let pe: string | undefined;
   if (s.persistenceEngine !== undefined) {
-    if (!(PERSISTENCE_ENGINES as readonly string[]).includes(s.persistenceEngine)) {
+    if (!(PERSISTENCE_ENGINES as readonly unknown[]).includes(s.persistenceEngine)) {
       throw new ValidationError('persistenceEngine', s.persistenceEngine, `unknown persistence engine; one of ${PERSISTENCE_ENGINES.join(', ')}`);
     }
     pe = s.persistenceEngine;
@@ -173,6 +212,7 @@ export function validateServiceSpec(spec: unknown): WireService {
   return { ...key, scheduler: scheduler as string, flags, timeout, netmask, pe };
 }
 
+/** A wire netmask as the public Persistence shows it: dotted for IPv4, the prefix length for IPv6. */
 export function netmaskText(af: number, netmask: number): string | number {
   return af === AF_INET6 ? netmask : formatIPv4Mask(netmask);
 }
@@ -181,50 +221,58 @@ const FORWARDING: Readonly<Record<string, number>> = { masq: IP_VS_CONN_F_MASQ, 
 const TUNNEL_TYPES: Readonly<Record<string, number>> = { ipip: IP_VS_CONN_F_TUNNEL_TYPE_IPIP, gue: IP_VS_CONN_F_TUNNEL_TYPE_GUE, gre: IP_VS_CONN_F_TUNNEL_TYPE_GRE };
 const CHECKSUMS: Readonly<Record<string, number>> = { nocsum: IP_VS_TUNNEL_ENCAP_FLAG_NOCSUM, csum: IP_VS_TUNNEL_ENCAP_FLAG_CSUM, remcsum: IP_VS_TUNNEL_ENCAP_FLAG_REMCSUM };
 
+const lookup = (table: Readonly<Record<string, number>>, key: unknown): number | undefined =>
+  typeof key === 'string' && Object.hasOwn(table, key) ? table[key] : undefined;
+
+/** The address and port naming a destination of `service` (port default: the service's port). */
 export function validateDestinationKey(service: WireServiceKey, dest: unknown): WireDestination {
   if (!isObject(dest)) throw new ValidationError('destination', dest, 'must be an object with an address');
   const d = dest as unknown as DestinationKey;
   const address = parseAddress('destination.address', d.address);
   const port = d.port === undefined ? service.port : integer('destination.port', d.port, 0, 65535);
   return {
-    af: address.af, addr: address.bytes, port, fwd: IP_VS_CONN_F_DROUTE, weight: 1, upper: 0, lower: 0,
+    af: address.af, addr: address.bytes, port, fwd: IP_VS_CONN_F_DROUTE, weight: DEFAULT_WEIGHT, upper: 0, lower: 0,
     tunType: undefined, tunPort: undefined, tunFlags: undefined, text: hostPort(address, port),
   };
 }
 
+/** A full destination of `service`: forwarding (default route), weight (default 1), thresholds, tunnel. */
 export function validateDestinationSpec(service: WireServiceKey, dest: unknown): WireDestination {
   const w = validateDestinationKey(service, dest);
-  const d = dest as DestinationSpec;
+  const d = dest as DestinationSpec & Record<string, unknown>;
   const forwarding = d.forwarding ?? 'route';
-  const fwd = FORWARDING[forwarding];
+  const fwd = lookup(FORWARDING, forwarding);
   if (fwd === undefined) throw new ValidationError('destination.forwarding', forwarding, "must be 'masq', 'route' or 'tunnel'");
   w.fwd = fwd;
+  // ip_vs_genl_set_cmd: only tunnelling can carry packets to a server of the other family.
   if (w.af !== service.af && forwarding !== 'tunnel') {
-    throw new ValidationError('destination.address', d.address, 'a destination of another address family than its service needs tunnel forwarding');
+    throw new ValidationError('destination.address', d.address, `a destination of another address family than its service (${service.text}) needs forwarding 'tunnel'`);
   }
   if (d.weight !== undefined) w.weight = integer('destination.weight', d.weight, 0, MAX_WEIGHT);
-  if (d.upperThreshold !== undefined) w.upper = integer('destination.upperThreshold', d.upperThreshold, 0, 0xffffffff);
-  if (d.lowerThreshold !== undefined) w.lower = integer('destination.lowerThreshold', d.lowerThreshold, 0, 0xffffffff);
-  // The kernel refuses lower > upper with ERANGE even when upper is 0 (no limit).
+  if (d.upperThreshold !== undefined) w.upper = integer('destination.upperThreshold', d.upperThreshold, 0, MAX_THRESHOLD);
+  if (d.lowerThreshold !== undefined) w.lower = integer('destination.lowerThreshold', d.lowerThreshold, 0, MAX_THRESHOLD);
+  // The kernel refuses lower > upper with ERANGE, even when upper is 0 (no limit).
   if (w.lower > w.upper) {
-    throw new ValidationError('destination.lowerThreshold', w.lower, `must not exceed the upper threshold ${w.upper}`);
+    throw new ValidationError('destination.lowerThreshold', w.lower, `must not exceed the upper threshold (${w.upper})`);
   }
   if (d.tunnel !== undefined) {
     if (forwarding !== 'tunnel') throw new ValidationError('destination.tunnel', d.tunnel, "tunnel options need forwarding 'tunnel'");
     if (!isObject(d.tunnel)) throw new ValidationError('destination.tunnel', d.tunnel, 'must be { type, port?, checksum? }');
-    const type = TUNNEL_TYPES[d.tunnel.type];
-    if (type === undefined) throw new ValidationError('destination.tunnel.type', d.tunnel.type, "must be 'ipip', 'gue' or 'gre'");
+    const t = d.tunnel as Record<string, unknown>;
+    const type = lookup(TUNNEL_TYPES, t.type);
+    if (type === undefined) throw new ValidationError('destination.tunnel.type', t.type, "must be 'ipip', 'gue' or 'gre'");
     w.tunType = type;
-    if (d.tunnel.type === 'gue') {
-      if (d.tunnel.port === undefined) throw new ValidationError('destination.tunnel.port', undefined, 'a gue tunnel needs its UDP port');
-      w.tunPort = integer('destination.tunnel.port', d.tunnel.port, 1, 65535);
-    } else if (d.tunnel.port !== undefined) {
-      throw new ValidationError('destination.tunnel.port', d.tunnel.port, 'only gue tunnels take a port');
+    if (t.type === 'gue') {
+      // ip_vs_add_dest/ip_vs_edit_dest refuse a gue tunnel without a port (EINVAL).
+      if (t.port === undefined) throw new ValidationError('destination.tunnel.port', undefined, 'a gue tunnel needs the UDP port of its receiver (1..65535)');
+      w.tunPort = integer('destination.tunnel.port', t.port, 1, 65535);
+    } else if (t.port !== undefined) {
+      throw new ValidationError('destination.tunnel.port', t.port, 'only gue tunnels take a port');
     }
-    const checksum = d.tunnel.checksum ?? 'nocsum';
-    const flags = CHECKSUMS[checksum];
+    const checksum = t.checksum ?? 'nocsum';
+    const flags = lookup(CHECKSUMS, checksum);
     if (flags === undefined) throw new ValidationError('destination.tunnel.checksum', checksum, "must be 'nocsum', 'csum' or 'remcsum'");
-    if (checksum !== 'nocsum' && d.tunnel.type === 'ipip') {
+    if (checksum !== 'nocsum' && t.type === 'ipip') {
       throw new ValidationError('destination.tunnel.checksum', checksum, 'checksum options apply to gue and gre tunnels only');
     }
     w.tunFlags = flags;
@@ -238,15 +286,18 @@ export interface WireTimeouts {
   udp: number;
 }
 
+/**
+ * Connection timeouts in seconds; a missing field is sent as 0, which the kernel reads as "unchanged".
+ * The bound is ipvsadm's (31 days); a kernel with HZ=1000 accepts at most INT_MAX/HZ = 2 147 483 s and
+ * answers EINVAL above that, which commands.ts words as such.
+ */
 export function validateTimeouts(t: unknown): WireTimeouts {
   if (!isObject(t)) throw new ValidationError('timeouts', t, 'must be { tcp?, tcpFin?, udp? }');
   const v = t as Partial<Timeouts>;
-  // The kernel stores seconds * HZ in an int; ipvsadm accepts the same range.
-  const max = Math.floor(2147483647 / 1000);
   return {
-    tcp: v.tcp === undefined ? 0 : integer('timeouts.tcp', v.tcp, 0, max),
-    tcpFin: v.tcpFin === undefined ? 0 : integer('timeouts.tcpFin', v.tcpFin, 0, max),
-    udp: v.udp === undefined ? 0 : integer('timeouts.udp', v.udp, 0, max),
+    tcp: v.tcp === undefined ? 0 : integer('timeouts.tcp', v.tcp, 0, MAX_TIMEOUT),
+    tcpFin: v.tcpFin === undefined ? 0 : integer('timeouts.tcpFin', v.tcpFin, 0, MAX_TIMEOUT),
+    udp: v.udp === undefined ? 0 : integer('timeouts.udp', v.udp, 0, MAX_TIMEOUT),
   };
 }
 
@@ -260,23 +311,31 @@ export interface WireDaemon {
   ttl: number | undefined;
 }
 
-export function daemonStateNumber(state: unknown): number {
+export function daemonStateNumber(state: unknown, field = 'daemon.state'): number {
   if (state === 'master') return IP_VS_STATE_MASTER;
   if (state === 'backup') return IP_VS_STATE_BACKUP;
-  throw new ValidationError('daemon.state', state, "must be 'master' or 'backup'");
+  throw new ValidationError(field, state, "must be 'master' or 'backup'");
 }
 
+/** A sync daemon to start. Unset optional fields are left out, so the kernel applies its defaults. */
 export function validateDaemon(spec: unknown): WireDaemon {
   if (!isObject(spec)) throw new ValidationError('daemon', spec, 'must be { state, interface, ... }');
   const d = spec as unknown as DaemonSpec;
   const state = daemonStateNumber(d.state);
-  if (typeof d.interface !== 'string' || d.interface.length === 0 || d.interface.length >= IP_VS_IFNAME_MAXLEN) {
-    throw new ValidationError('daemon.interface', d.interface, `must be an interface name of 1..${IP_VS_IFNAME_MAXLEN - 1} characters`);
+  const ifname = d.interface as unknown;
+  // IFNAMSIZ is 16 bytes with the terminating NUL.
+  if (typeof ifname !== 'string' || ifname.length === 0 || Buffer.byteLength(ifname) >= IP_VS_IFNAME_MAXLEN || ifname.includes('\0')) {
+    throw new ValidationError('daemon.interface', ifname, `must be an interface name of 1..${IP_VS_IFNAME_MAXLEN - 1} bytes`);
   }
-  const group = d.mcastGroup === undefined ? undefined : parseAddress('daemon.mcastGroup', d.mcastGroup);
+  let group: ParsedAddress | undefined;
+  if (d.mcastGroup !== undefined) {
+    group = parseAddress('daemon.mcastGroup', d.mcastGroup);
+    // ip_vs_genl_new_daemon refuses a group that is not multicast (EINVAL).
+    if (!isMulticast(group)) throw new ValidationError('daemon.mcastGroup', d.mcastGroup, 'must be a multicast address (224.0.0.0/4 or ff00::/8)');
+  }
   return {
     state,
-    ifname: d.interface,
+    ifname,
     syncId: d.syncId === undefined ? 0 : integer('daemon.syncId', d.syncId, 0, 255),
     syncMaxLen: d.syncMaxLen === undefined ? undefined : integer('daemon.syncMaxLen', d.syncMaxLen, 1, 65535),
     group,

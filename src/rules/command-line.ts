@@ -6,7 +6,7 @@
 // options are checked against ipvsadm's table of legal command/option pairs (with its sentences); values
 // are read as ipvsadm reads them (inet_aton for IPv4, inet_pton for IPv6, strtol ranges, service names
 // from the services database, host names through a lookup function); and the defaults are ipvsadm's
-// (scheduler wlc, weight 1, direct routing, persistence 300 s, host netmask, interface eth0).
+// (scheduler wlc, weight 1, direct routing, persistence 360 s, host netmask, interface eth0).
 // Host-name lookup is synchronous here so the grammar stays a pure function; callers that need DNS
 // resolve names first (see collectHostNames) and pass the answers in.
 
@@ -39,8 +39,11 @@ import type { Protocol } from '../ipvs/types.js';
 
 /** Longest persistence or connection timeout ipvsadm accepts: 31 days. */
 export const MAX_TIMEOUT = 86400 * 31;
-/** Persistence timeout when -p has no value. */
-export const DEFAULT_PERSISTENCE_TIMEOUT = 300;
+/**
+ * Persistence timeout when -p has no value: ipvsadm 1.31 uses IPVS_SVC_PERSISTENT_TIMEOUT, 6 minutes (its
+ * manual says 300 s, the program does 360 s; the program is what scripts get).
+ */
+export const DEFAULT_PERSISTENCE_TIMEOUT = 360;
 export const DEFAULT_SCHEDULER = 'wlc';
 export const DEFAULT_MCAST_INTERFACE = 'eth0';
 const INT_MAX = 2147483647;
@@ -526,7 +529,7 @@ export function parseCommandLine(argv: readonly string[], ctx: GrammarContext): 
         break;
       case 'w':
         setOption('weight');
-        dest.weight = stringToNumber(value!, 0, 65535);
+        dest.weight = stringToNumber(value!, 0, INT_MAX);
         if (dest.weight === -1) fail('illegal weight specified');
         break;
       case 'x':

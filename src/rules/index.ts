@@ -11,7 +11,7 @@ export {
   type FormatRulesOptions,
   type ServiceWithDestinations,
 } from './format.js';
-export type { RuleOperation } from './operations.js';
+export { isTableOperation, toClientOperation, type RuleOperation, type TableRuleOperation } from './operations.js';
 export { RulesSyntaxError, CommandLineError, type UsageExitCode } from './errors.js';
 export {
   parseCommandLine,

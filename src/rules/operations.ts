@@ -1,6 +1,8 @@
 // The operations a rules text stands for, one per line, each remembering its line number so a refusal
-// can be reported against the text. They mirror the client's methods one to one.
+// can be reported against the text. They mirror the client's methods one to one; those on services and
+// destinations map onto the client's bulk Operation (toClientOperation) for execute().
 
+import type { Operation } from '../ipvs/operations.js';
 import type {
   DaemonSpec,
   DaemonState,
@@ -27,3 +29,38 @@ export type RuleOperation = (
   /** 1-based line of the rules text. */
   line: number;
 };
+
+/** The rules operations that are changes to services and destinations (what the client's execute() takes). */
+export type TableRuleOperation = Extract<
+  RuleOperation,
+  { op: 'addService' | 'updateService' | 'deleteService' | 'addDestination' | 'updateDestination' | 'deleteDestination' }
+>;
+
+export function isTableOperation(op: RuleOperation): op is TableRuleOperation {
+  return (
+    op.op === 'addService' ||
+    op.op === 'updateService' ||
+    op.op === 'deleteService' ||
+    op.op === 'addDestination' ||
+    op.op === 'updateDestination' ||
+    op.op === 'deleteDestination'
+  );
+}
+
+/** The client's bulk Operation for a service or destination change. */
+export function toClientOperation(op: TableRuleOperation): Operation {
+  switch (op.op) {
+    case 'addService':
+      return { op: 'add-service', service: op.service };
+    case 'updateService':
+      return { op: 'update-service', service: op.service };
+    case 'deleteService':
+      return { op: 'delete-service', service: op.service };
+    case 'addDestination':
+      return { op: 'add-destination', service: op.service, destination: op.destination };
+    case 'updateDestination':
+      return { op: 'update-destination', service: op.service, destination: op.destination };
+    case 'deleteDestination':
+      return { op: 'delete-destination', service: op.service, destination: op.destination };
+  }
+}

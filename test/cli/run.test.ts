@@ -254,7 +254,7 @@ describe('refusals: ipvsadm sentences, exit statuses, table unchanged', () => {
   it.each([
     ['-A -t 192.168.1.110', 2, 'Zero port specified for non-persistent service\n'],
     ['-A -t 10.0.0.1:80 -o', 2, 'One-Packet Scheduling is only for UDP virtual services\n'],
-    ['-a -t 192.168.1.110:80 -r 10.0.0.2 -w 70000', 2, 'illegal weight specified\n'],
+    ['-a -t 192.168.1.110:80 -r 10.0.0.2 -w 2147483648', 2, 'illegal weight specified\n'],
     ['-A -6 -f 1', 2, '-6 used before -f\n\n'],
     ['-A -t', 255, '-t: missing argument\n'],
     ['-L --bogus', 255, '--bogus: unknown option\n'],
@@ -288,7 +288,7 @@ describe('-R', () => {
   it('a malformed line N: "line N: ...", status 2, nothing applied', async () => {
     const h = await seeded();
     const before = await h.save();
-    expect(await h.run('-R', '-A -t 10.0.0.1:80\n-a -t 10.0.0.1:80 -r 10.0.0.2\n-a -t 10.0.0.1:80 -r 10.0.0.3 -w 70000\n')).toEqual({
+    expect(await h.run('-R', '-A -t 10.0.0.1:80\n-a -t 10.0.0.1:80 -r 10.0.0.2\n-a -t 10.0.0.1:80 -r 10.0.0.3 -w 2147483648\n')).toEqual({
       code: 2,
       stdout: '',
       stderr: 'line 3: illegal weight specified\n',

@@ -1,27 +1,47 @@
-// One behaviour suite for every kernel: the fake (npm test) and the real one in UML (npm run test:kernel).
-// Dump order is hash order in the kernel, so every listing is sorted before comparison.
+// One behaviour suite for every kernel: the fake (test/conformance.fake.test.ts) and the real one
+// (test/kernel/conformance.kernel.test.ts, in the real-kernel sandbox). Every client command and its error
+// cases go through the public Ipvs client; what comes back is compared with what was meant. The kernel dumps
+// in hash-table order, so listings are sorted before comparison. When a real ipvsadm can see the same table,
+// its `ipvsadm -Sn` must print exactly the lines the test meant (ipvsadm 1.31 save format).
 
 import { describe, expect, it, beforeEach, afterEach } from 'vitest';
 import type { Ipvs } from '../../src/client.js';
-import type { Destination, Service, ServiceKey } from '../../src/ipvs/types.js';
-import { KernelError, ValidationError } from '../../src/index.js';
+import type { Destination, DestinationSpec, Service, ServiceKey, ServiceSpec } from '../../src/ipvs/types.js';
+import { SCHEDULERS } from '../../src/ipvs/types.js';
+import { ClosedError, KernelError, ValidationError } from '../../src/index.js';
 
 export interface Harness {
   ipvs: Ipvs;
+  /** Another client (another socket) on the same kernel. */
+  openAnother?: () => Promise<Ipvs>;
   /** `ipvsadm -Sn` of the same table, when a real ipvsadm can see it. */
   ipvsadmSave?: () => Promise<string>;
+  /** Run a real ipvsadm against the same table. */
+  ipvsadm?: (...args: string[]) => Promise<string>;
+  /** The requests the kernel received so far (the fake kernel's log): proves that a refused call sent nothing. */
+  requests?: () => readonly string[];
   cleanup: () => Promise<void>;
 }
 
-const keyText = (s: Service): string => (s.fwmark !== undefined ? `f${s.fwmark}/${s.family}` : `${s.protocol} ${s.address}:${s.port}`);
+const keyText = (s: Service): string => (s.fwmark !== undefined ? `fwmark ${s.fwmark}/${s.family}` : `${s.protocol} ${s.address}:${s.port}`);
 const sortServices = (list: Service[]): Service[] => [...list].sort((a, b) => keyText(a).localeCompare(keyText(b)));
-const sortDests = (list: Destination[]): Destination[] => [...list].sort((a, b) => `${a.address}:${a.port}`.localeCompare(`${b.address}:${b.port}`));
+const destText = (d: Destination): string => `${d.address}:${d.port}`;
+const sortDests = (list: Destination[]): Destination[] => [...list].sort((a, b) => destText(a).localeCompare(destText(b)));
+const ZERO_STATS = { conns: 0n, inPackets: 0n, outPackets: 0n, inBytes: 0n, outBytes: 0n, cps: 0, inPps: 0, outPps: 0, inBps: 0, outBps: 0 };
 
 async function refusal(p: Promise<unknown>): Promise<KernelError> {
   const err = await p.then(() => undefined, (e: unknown) => e);
   expect(err).toBeInstanceOf(KernelError);
   return err as KernelError;
 }
+
+async function invalid(p: Promise<unknown>): Promise<ValidationError> {
+  const err = await p.then(() => undefined, (e: unknown) => e);
+  expect(err).toBeInstanceOf(ValidationError);
+  return err as ValidationError;
+}
+
+const saveLines = (text: string): string[] => text.split('\n').map((l) => l.trim()).filter((l) => l !== '').sort();
 
 export function conformanceSuite(name: string, open: () => Promise<Harness>): void {
   describe(`conformance: ${name}`, () => {
@@ -35,157 +55,447 @@ export function conformanceSuite(name: string, open: () => Promise<Harness>): vo
       await h.cleanup();
     });
 
+    /** `ipvsadm -Sn` must hold exactly these lines (skipped where no real ipvsadm sees the table). */
+    async function ipvsadmSaves(lines: string[]): Promise<void> {
+      if (!h.ipvsadmSave) return;
+      expect(saveLines(await h.ipvsadmSave())).toEqual([...lines].sort());
+    }
+
     const pcc = { protocol: 'tcp', address: '192.168.1.110', port: 0 } as const;
     const web = { protocol: 'tcp', address: '192.168.1.110', port: 80 } as const;
+    const dns = { protocol: 'udp', address: '192.168.1.111', port: 53 } as const;
+    const diameter = { protocol: 'sctp', address: '192.168.1.112', port: 3868 } as const;
+    const web6 = { protocol: 'tcp', address: '2001:db8::10', port: 443 } as const;
+    const sip = { protocol: 'udp', address: '192.168.1.113', port: 5060 } as const;
 
-    it('adds, lists, updates and deletes services of every kind', async () => {
-      await ipvs.addService({ ...pcc, scheduler: 'rr', persistence: { timeout: 600 } });
-      await ipvs.addService({ fwmark: 10, scheduler: 'rr', persistence: { timeout: 60 } });
-      await ipvs.addService({ fwmark: 11, family: 'ipv6', scheduler: 'wrr' });
-      await ipvs.addService({ protocol: 'udp', address: '192.168.1.111', port: 53, scheduler: 'sh', flags: ['sh-port', 'sh-fallback'] });
-      await ipvs.addService({ protocol: 'sctp', address: '192.168.1.112', port: 3868, scheduler: 'mh', flags: ['mh-port'] });
-      await ipvs.addService({ protocol: 'tcp', address: '2001:DB8:0:0::10', port: 443, persistence: { timeout: 30, netmask: 64 } });
-      await ipvs.addService({ ...web, scheduler: 'lc', persistence: { netmask: '255.255.255.0' }, flags: ['one-packet'] });
-      const list = sortServices(await ipvs.services());
-      expect(list.map(keyText)).toEqual([
-        'f10/ipv4', 'f11/ipv6', 'sctp 192.168.1.112:3868', 'tcp 192.168.1.110:0', 'tcp 192.168.1.110:80', 'tcp 2001:db8::10:443', 'udp 192.168.1.111:53',
-      ]);
-      const byKey = new Map(list.map((s) => [keyText(s), s]));
-      expect(byKey.get('tcp 192.168.1.110:0')).toMatchObject({ scheduler: 'rr', persistence: { timeout: 600, netmask: '255.255.255.255' } });
-      expect(byKey.get('tcp 192.168.1.110:80')).toMatchObject({ scheduler: 'lc', flags: ['one-packet'], persistence: { timeout: 300, netmask: '255.255.255.0' } });
-      expect(byKey.get('tcp 2001:db8::10:443')).toMatchObject({ family: 'ipv6', persistence: { timeout: 30, netmask: 64 } });
-      expect(byKey.get('udp 192.168.1.111:53')?.flags.sort()).toEqual(['sh-fallback', 'sh-port']);
-      expect(byKey.get('sctp 192.168.1.112:3868')?.flags).toEqual(['mh-port']);
-      expect(byKey.get('f11/ipv6')?.persistence).toBeUndefined();
-      expect(typeof byKey.get('f10/ipv4')?.stats.conns).toBe('bigint');
+    describe('services', () => {
+      it('adds every kind of service and reads each back', async () => {
+        await ipvs.addService({ ...pcc, scheduler: 'rr', persistence: { timeout: 600 } });
+        await ipvs.addService({ fwmark: 10, scheduler: 'rr', persistence: { timeout: 60 } });
+        await ipvs.addService({ fwmark: 11, family: 'ipv6', scheduler: 'wrr' });
+        await ipvs.addService({ ...dns, scheduler: 'sh', flags: ['sh-port', 'sh-fallback'] });
+        await ipvs.addService({ ...diameter, scheduler: 'mh', flags: ['mh-port'] });
+        await ipvs.addService({ protocol: 'tcp', address: '2001:DB8:0:0::10', port: 443, persistence: { timeout: 30, netmask: 64 } });
+        await ipvs.addService({ ...web, scheduler: 'lc', persistence: { netmask: '255.255.255.0' } });
+        await ipvs.addService({ ...sip, scheduler: 'rr', persistence: { timeout: 120 }, persistenceEngine: 'sip', flags: ['one-packet'] });
+        const list = sortServices(await ipvs.services());
+        expect(list.map(keyText)).toEqual([
+          'fwmark 10/ipv4', 'fwmark 11/ipv6', 'sctp 192.168.1.112:3868', 'tcp 192.168.1.110:0', 'tcp 192.168.1.110:80', 'tcp 2001:db8::10:443',
+          'udp 192.168.1.111:53', 'udp 192.168.1.113:5060',
+        ]);
+        const by = new Map(list.map((s) => [keyText(s), s]));
+        expect(by.get('tcp 192.168.1.110:0')).toMatchObject({ ...pcc, family: 'ipv4', scheduler: 'rr', flags: [], persistence: { timeout: 600, netmask: '255.255.255.255' } });
+        expect(by.get('tcp 192.168.1.110:80')).toMatchObject({ scheduler: 'lc', persistence: { timeout: 300, netmask: '255.255.255.0' } });
+        expect(by.get('tcp 2001:db8::10:443')).toMatchObject({ family: 'ipv6', address: '2001:db8::10', scheduler: 'wlc', persistence: { timeout: 30, netmask: 64 } });
+        expect(by.get('udp 192.168.1.111:53')).toMatchObject({ scheduler: 'sh' });
+        expect(by.get('udp 192.168.1.111:53')?.flags.slice().sort()).toEqual(['sh-fallback', 'sh-port']);
+        expect(by.get('sctp 192.168.1.112:3868')).toMatchObject({ protocol: 'sctp', scheduler: 'mh', flags: ['mh-port'] });
+        expect(by.get('udp 192.168.1.113:5060')).toMatchObject({ persistenceEngine: 'sip', flags: ['one-packet'], persistence: { timeout: 120 } });
+        expect(by.get('fwmark 10/ipv4')).toMatchObject({ fwmark: 10, family: 'ipv4', persistence: { timeout: 60, netmask: '255.255.255.255' } });
+        expect(by.get('fwmark 10/ipv4')?.protocol).toBeUndefined();
+        expect(by.get('fwmark 11/ipv6')).toMatchObject({ fwmark: 11, family: 'ipv6', scheduler: 'wrr' });
+        expect(by.get('fwmark 11/ipv6')?.persistence).toBeUndefined();
+        expect(by.get('fwmark 11/ipv6')?.persistenceEngine).toBeUndefined();
+        for (const s of list) {
+          expect(s.stats).toEqual(ZERO_STATS);
+          expect(s.rawFlags & 0x2).toBe(0x2); // IP_VS_SVC_F_HASHED, as the kernel reports it
+        }
+        await ipvsadmSaves([
+          '-A -t 192.168.1.110:0 -s rr -p 600',
+          '-A -f 10 -s rr -p 60',
+          '-A -f 11 -6 -s wrr',
+          '-A -u 192.168.1.111:53 -s sh -b sh-fallback,sh-port',
+          '-A --sctp-service 192.168.1.112:3868 -s mh -b mh-port',
+          '-A -t [2001:db8::10]:443 -s wlc -p 30 -M 64',
+          '-A -t 192.168.1.110:80 -s lc -p 300 -M 255.255.255.0',
+          '-A -u 192.168.1.113:5060 -s rr -o -p 120 --pe sip',
+        ]);
+      });
 
-      await ipvs.updateService({ ...web, scheduler: 'wrr' });
-      const updated = await ipvs.service(web);
-      expect(updated.scheduler).toBe('wrr');
-      expect(updated.persistence).toBeUndefined();
-      expect(await ipvs.hasService({ ...web, port: 81 })).toBe(false);
+      it('takes every scheduler of Linux 6.1', async () => {
+        for (const [i, scheduler] of SCHEDULERS.entries()) await ipvs.addService({ protocol: 'tcp', address: '10.1.0.1', port: 1000 + i, scheduler });
+        const got = (await ipvs.services()).map((s) => [s.port, s.scheduler]).sort((a, b) => Number(a[0]) - Number(b[0]));
+        expect(got).toEqual(SCHEDULERS.map((s, i) => [1000 + i, s]));
+      });
 
-      await ipvs.deleteService({ fwmark: 11, family: 'ipv6' });
-      expect((await ipvs.services()).length).toBe(6);
-      await ipvs.flush();
-      expect(await ipvs.services()).toEqual([]);
+      it('persistence: defaults, masks and prefixes, on and off', async () => {
+        await ipvs.addService({ ...web, persistence: true });
+        await ipvs.addService({ ...web6, persistence: { netmask: 48 } });
+        await ipvs.addService({ fwmark: 12, scheduler: 'wlc', persistence: { timeout: 100, netmask: '255.255.0.0' } });
+        await ipvs.addService({ fwmark: 13, family: 'ipv6', scheduler: 'sh', persistence: { timeout: 100, netmask: 48 } });
+        expect((await ipvs.service(web)).persistence).toEqual({ timeout: 300, netmask: '255.255.255.255' });
+        expect((await ipvs.service(web6)).persistence).toEqual({ timeout: 300, netmask: 48 });
+        expect((await ipvs.service({ fwmark: 12 })).persistence).toEqual({ timeout: 100, netmask: '255.255.0.0' });
+        expect((await ipvs.service({ fwmark: 13, family: 'ipv6' })).persistence).toEqual({ timeout: 100, netmask: 48 });
+        await ipvs.updateService({ ...web, persistence: false });
+        expect((await ipvs.service(web)).persistence).toBeUndefined();
+        await ipvsadmSaves([
+          '-A -t 192.168.1.110:80 -s wlc',
+          '-A -t [2001:db8::10]:443 -s wlc -p 300 -M 48',
+          '-A -f 12 -s wlc -p 100 -M 255.255.0.0',
+          '-A -f 13 -6 -s sh -p 100 -M 48',
+        ]);
+      });
+
+      it('gets one service, tells whether one exists, and refuses a missing one with ESRCH', async () => {
+        await ipvs.addService({ ...web, scheduler: 'rr' });
+        const s = await ipvs.service({ protocol: 'tcp', address: '192.168.1.110', port: 80 });
+        expect(s).toMatchObject({ ...web, scheduler: 'rr', family: 'ipv4', flags: [] });
+        expect(await ipvs.hasService(web)).toBe(true);
+        expect(await ipvs.hasService({ ...web, port: 81 })).toBe(false);
+        expect(await ipvs.hasService({ ...web, protocol: 'udp' })).toBe(false);
+        expect(await ipvs.hasService({ fwmark: 80 })).toBe(false);
+        const err = await refusal(ipvs.service({ ...web, port: 81 }));
+        expect(err.code).toBe('ESRCH');
+        expect(err.message).toContain('no such service');
+        expect((await refusal(ipvs.service({ fwmark: 1, family: 'ipv6' }))).code).toBe('ESRCH');
+      });
+
+      it('updates a service: options not given go back to their defaults', async () => {
+        await ipvs.addService({ ...dns, scheduler: 'sh', flags: ['sh-port'], persistence: { timeout: 60 }, persistenceEngine: 'sip' });
+        await ipvs.updateService({ ...dns, scheduler: 'rr' });
+        const s = await ipvs.service(dns);
+        expect(s).toMatchObject({ scheduler: 'rr', flags: [] });
+        expect(s.persistence).toBeUndefined();
+        expect(s.persistenceEngine).toBeUndefined();
+        await ipvs.updateService({ ...dns, scheduler: 'mh', flags: ['mh-fallback'], persistence: { timeout: 30 } });
+        expect(await ipvs.service(dns)).toMatchObject({ scheduler: 'mh', flags: ['mh-fallback'], persistence: { timeout: 30 } });
+        await ipvs.updateService({ fwmark: 5, scheduler: 'rr' }).then(
+          () => expect.unreachable(),
+          (e: unknown) => expect((e as KernelError).code).toBe('ESRCH'),
+        );
+        await ipvsadmSaves(['-A -u 192.168.1.111:53 -s mh -b mh-fallback -p 30']);
+      });
+
+      it('refuses a duplicate with EEXIST; deletes, and refuses deleting a missing one with ESRCH', async () => {
+        await ipvs.addService({ ...web, scheduler: 'rr' });
+        const dup = await refusal(ipvs.addService({ ...web, scheduler: 'wrr' }));
+        expect(dup.code).toBe('EEXIST');
+        expect(dup.message).toContain('service tcp 192.168.1.110:80 already exists');
+        expect((await ipvs.service(web)).scheduler).toBe('rr');
+        await ipvs.addService({ fwmark: 10 });
+        expect((await refusal(ipvs.addService({ fwmark: 10 }))).code).toBe('EEXIST');
+        await ipvs.addService({ fwmark: 10, family: 'ipv6' }); // another family: another service
+        await ipvs.deleteService({ fwmark: 10, family: 'ipv6' });
+        expect((await refusal(ipvs.deleteService({ fwmark: 10, family: 'ipv6' }))).code).toBe('ESRCH');
+        expect((await refusal(ipvs.deleteService({ ...web, port: 81 }))).code).toBe('ESRCH');
+        await ipvs.deleteService(web);
+        expect((await ipvs.services()).map(keyText)).toEqual(['fwmark 10/ipv4']);
+      });
+
+      it('deletes a service with its destinations; flush empties the table', async () => {
+        await ipvs.addService(web);
+        await ipvs.addDestination(web, { address: '192.168.1.116' });
+        await ipvs.addService({ fwmark: 3 });
+        await ipvs.deleteService(web);
+        await ipvs.addService(web);
+        expect(await ipvs.destinations(web)).toEqual([]);
+        await ipvs.addDestination(web, { address: '192.168.1.116', weight: 4 }); // the old one comes back from the kernel's trash
+        expect((await ipvs.destinations(web)).map((d) => [d.address, d.weight])).toEqual([['192.168.1.116', 4]]);
+        await ipvs.flush();
+        expect(await ipvs.services()).toEqual([]);
+        await ipvs.flush();
+        await ipvsadmSaves([]);
+      });
+
+      it('streams a table of hundreds of services, split over many datagrams', async () => {
+        const ops = Array.from({ length: 300 }, (_, i) => ({ op: 'add-service' as const, service: { protocol: 'tcp' as const, address: '10.0.0.10', port: 1000 + i, scheduler: 'rr' as const } }));
+        const results = await ipvs.execute(ops);
+        expect(results.every((r) => 'ok' in r && r.ok)).toBe(true);
+        const ports: number[] = [];
+        for await (const s of ipvs.iterateServices()) ports.push(s.port as number);
+        expect(ports.sort((a, b) => a - b)).toEqual(ops.map((o) => o.service.port));
+      });
     });
 
-    it('manages destinations: forwarding, weights, thresholds, tunnels, mixed families', async () => {
-      await ipvs.addService({ ...web, scheduler: 'wrr' });
-      await ipvs.addDestination(web, { address: '192.168.1.116', forwarding: 'route', weight: 2 });
-      await ipvs.addDestination(web, { address: '192.168.1.117', port: 8080, forwarding: 'masq', weight: 0, upperThreshold: 100, lowerThreshold: 10 });
-      await ipvs.addDestination(web, { address: '192.168.1.118', forwarding: 'tunnel', tunnel: { type: 'gue', port: 6080, checksum: 'csum' } });
-      await ipvs.addDestination(web, { address: '192.168.1.119', forwarding: 'tunnel', tunnel: { type: 'gre', checksum: 'remcsum' } });
-      await ipvs.addDestination(web, { address: '2001:db8::20', forwarding: 'tunnel', tunnel: { type: 'ipip' } });
-      const dests = sortDests(await ipvs.destinations(web));
-      expect(dests.map((d) => [d.address, d.port, d.forwarding, d.weight])).toEqual([
-        ['192.168.1.116', 80, 'route', 2],
-        ['192.168.1.117', 8080, 'masq', 0],
-        ['192.168.1.118', 80, 'tunnel', 1],
-        ['192.168.1.119', 80, 'tunnel', 1],
-        ['2001:db8::20', 80, 'tunnel', 1],
-      ]);
-      expect(dests[1]).toMatchObject({ upperThreshold: 100, lowerThreshold: 10 });
-      expect(dests[2]?.tunnel).toEqual({ type: 'gue', port: 6080, checksum: 'csum' });
-      expect(dests[3]?.tunnel).toMatchObject({ type: 'gre', checksum: 'remcsum' });
-      expect(dests[4]).toMatchObject({ family: 'ipv6', tunnel: { type: 'ipip' } });
+    describe('destinations', () => {
+      it('forwarding methods, weights (0 too), thresholds and default ports', async () => {
+        await ipvs.addService({ ...web, scheduler: 'wrr' });
+        await ipvs.addDestination(web, { address: '192.168.1.116', forwarding: 'route', weight: 2 });
+        await ipvs.addDestination(web, { address: '192.168.1.117', port: 8080, forwarding: 'masq', weight: 0, upperThreshold: 100, lowerThreshold: 10 });
+        await ipvs.addDestination(web, { address: '192.168.1.120' });
+        const dests = sortDests(await ipvs.destinations(web));
+        expect(dests).toEqual([
+          { address: '192.168.1.116', family: 'ipv4', port: 80, forwarding: 'route', weight: 2, upperThreshold: 0, lowerThreshold: 0, activeConns: 0, inactiveConns: 0, persistentConns: 0, stats: ZERO_STATS },
+          { address: '192.168.1.117', family: 'ipv4', port: 8080, forwarding: 'masq', weight: 0, upperThreshold: 100, lowerThreshold: 10, activeConns: 0, inactiveConns: 0, persistentConns: 0, stats: ZERO_STATS },
+          { address: '192.168.1.120', family: 'ipv4', port: 80, forwarding: 'route', weight: 1, upperThreshold: 0, lowerThreshold: 0, activeConns: 0, inactiveConns: 0, persistentConns: 0, stats: ZERO_STATS },
+        ]);
+        const streamed: string[] = [];
+        for await (const d of ipvs.iterateDestinations(web)) streamed.push(d.address);
+        expect(streamed.sort()).toEqual(['192.168.1.116', '192.168.1.117', '192.168.1.120']);
+        await ipvsadmSaves([
+          '-A -t 192.168.1.110:80 -s wrr',
+          '-a -t 192.168.1.110:80 -r 192.168.1.116:80 -g -w 2',
+          '-a -t 192.168.1.110:80 -r 192.168.1.117:8080 -m -w 0',
+          '-a -t 192.168.1.110:80 -r 192.168.1.120:80 -g -w 1',
+        ]);
+      });
 
-      await ipvs.updateDestination(web, { address: '192.168.1.116', weight: 5 });
-      expect((await ipvs.destinations(web)).find((d) => d.address === '192.168.1.116')?.weight).toBe(5);
-      await ipvs.deleteDestination(web, { address: '192.168.1.117', port: 8080 });
-      expect((await ipvs.destinations(web)).length).toBe(4);
+      it('tunnels: ipip, gue with its port, gre, checksum options, and a destination of the other family', async () => {
+        await ipvs.addService(web);
+        await ipvs.addDestination(web, { address: '192.168.1.118', forwarding: 'tunnel', tunnel: { type: 'gue', port: 6080, checksum: 'csum' } });
+        await ipvs.addDestination(web, { address: '192.168.1.119', forwarding: 'tunnel', tunnel: { type: 'gre', checksum: 'csum' } });
+        await ipvs.addDestination(web, { address: '192.168.1.121', forwarding: 'tunnel', tunnel: { type: 'gue', port: 6081, checksum: 'remcsum' } });
+        await ipvs.addDestination(web, { address: '192.168.1.122', forwarding: 'tunnel' });
+        await ipvs.addDestination(web, { address: '2001:db8::20', forwarding: 'tunnel', tunnel: { type: 'ipip' } });
+        const by = new Map((await ipvs.destinations(web)).map((d) => [d.address, d]));
+        expect(by.get('192.168.1.118')).toMatchObject({ forwarding: 'tunnel', tunnel: { type: 'gue', port: 6080, checksum: 'csum' } });
+        expect(by.get('192.168.1.119')).toMatchObject({ tunnel: { type: 'gre', checksum: 'csum' } });
+        expect(by.get('192.168.1.121')).toMatchObject({ tunnel: { type: 'gue', port: 6081, checksum: 'remcsum' } });
+        expect(by.get('192.168.1.122')).toMatchObject({ forwarding: 'tunnel', tunnel: { type: 'ipip', checksum: 'nocsum' } });
+        expect(by.get('2001:db8::20')).toMatchObject({ family: 'ipv6', port: 80, forwarding: 'tunnel', tunnel: { type: 'ipip' } });
+        const mixed = await invalid(ipvs.addDestination(web, { address: '2001:db8::21', forwarding: 'route' }));
+        expect(mixed.field).toBe('destination.address');
+        await ipvsadmSaves([
+          '-A -t 192.168.1.110:80 -s wlc',
+          '-a -t 192.168.1.110:80 -r 192.168.1.118:80 -i -w 1 --tun-type gue --tun-port 6080 --tun-csum',
+          '-a -t 192.168.1.110:80 -r 192.168.1.119:80 -i -w 1 --tun-type gre --tun-csum',
+          '-a -t 192.168.1.110:80 -r 192.168.1.121:80 -i -w 1 --tun-type gue --tun-port 6081 --tun-remcsum',
+          '-a -t 192.168.1.110:80 -r 192.168.1.122:80 -i -w 1 --tun-type ipip',
+          '-a -t 192.168.1.110:80 -r [2001:db8::20]:80 -i -w 1 --tun-type ipip',
+        ]);
+      });
+
+      it('fwmark and IPv6 services: destinations default to port 0 and the service port', async () => {
+        await ipvs.addService({ fwmark: 10, scheduler: 'rr', persistence: { timeout: 60 } });
+        await ipvs.addDestination({ fwmark: 10 }, { address: '192.168.1.116' });
+        await ipvs.addDestination({ fwmark: 10 }, { address: '192.168.1.117', port: 8080, forwarding: 'masq' });
+        await ipvs.addService({ ...web6, scheduler: 'rr' });
+        await ipvs.addDestination(web6, { address: '2001:db8::21', port: 8443, forwarding: 'masq', weight: 3 });
+        await ipvs.addDestination(web6, { address: '2001:db8::22' });
+        expect(sortDests(await ipvs.destinations({ fwmark: 10 })).map((d) => [d.address, d.port, d.forwarding])).toEqual([['192.168.1.116', 0, 'route'], ['192.168.1.117', 8080, 'masq']]);
+        expect(sortDests(await ipvs.destinations(web6)).map((d) => [d.address, d.family, d.port, d.weight])).toEqual([['2001:db8::21', 'ipv6', 8443, 3], ['2001:db8::22', 'ipv6', 443, 1]]);
+        await ipvsadmSaves([
+          '-A -f 10 -s rr -p 60',
+          '-a -f 10 -r 192.168.1.116:0 -g -w 1',
+          '-a -f 10 -r 192.168.1.117:8080 -m -w 1',
+          '-A -t [2001:db8::10]:443 -s rr',
+          '-a -t [2001:db8::10]:443 -r [2001:db8::21]:8443 -m -w 3',
+          '-a -t [2001:db8::10]:443 -r [2001:db8::22]:443 -g -w 1',
+        ]);
+      });
+
+      it('updates a destination: options not given go back to their defaults', async () => {
+        await ipvs.addService(web);
+        await ipvs.addDestination(web, { address: '192.168.1.116', forwarding: 'masq', weight: 7, upperThreshold: 50, lowerThreshold: 5 });
+        await ipvs.updateDestination(web, { address: '192.168.1.116', weight: 5 });
+        expect(await ipvs.destinations(web)).toMatchObject([{ address: '192.168.1.116', forwarding: 'route', weight: 5, upperThreshold: 0, lowerThreshold: 0 }]);
+        await ipvs.updateDestination(web, { address: '192.168.1.116', forwarding: 'tunnel', tunnel: { type: 'gre' }, weight: 0 });
+        expect(await ipvs.destinations(web)).toMatchObject([{ forwarding: 'tunnel', weight: 0, tunnel: { type: 'gre', checksum: 'nocsum' } }]);
+        await ipvsadmSaves(['-A -t 192.168.1.110:80 -s wlc', '-a -t 192.168.1.110:80 -r 192.168.1.116:80 -i -w 0 --tun-type gre']);
+      });
+
+      it('deletes destinations; a deleted destination can be added again', async () => {
+        await ipvs.addService(web);
+        await ipvs.addDestination(web, { address: '192.168.1.116' });
+        await ipvs.addDestination(web, { address: '192.168.1.117', port: 8080, forwarding: 'masq' });
+        await ipvs.deleteDestination(web, { address: '192.168.1.117', port: 8080 });
+        await ipvs.deleteDestination(web, { address: '192.168.1.116' });
+        expect(await ipvs.destinations(web)).toEqual([]);
+        await ipvs.addDestination(web, { address: '192.168.1.117', port: 8080, forwarding: 'route', weight: 9 });
+        expect(await ipvs.destinations(web)).toMatchObject([{ address: '192.168.1.117', port: 8080, forwarding: 'route', weight: 9 }]);
+      });
+
+      it('refuses with the kernel errno and a sentence', async () => {
+        await ipvs.addService({ ...web, scheduler: 'rr' });
+        await ipvs.addDestination(web, { address: '192.168.1.116' });
+        const dup = await refusal(ipvs.addDestination(web, { address: '192.168.1.116', weight: 3 }));
+        expect(dup.code).toBe('EEXIST');
+        expect(dup.message).toContain('already exists');
+        expect((await refusal(ipvs.addDestination({ ...web, port: 81 }, { address: '192.168.1.116' }))).code).toBe('ESRCH');
+        expect((await refusal(ipvs.updateDestination({ ...web, port: 81 }, { address: '192.168.1.116' }))).code).toBe('ESRCH');
+        expect((await refusal(ipvs.deleteDestination({ ...web, port: 81 }, { address: '192.168.1.116' }))).code).toBe('ESRCH');
+        const noDest = await refusal(ipvs.deleteDestination(web, { address: '192.168.1.120' }));
+        expect(noDest.code).toBe('ENOENT');
+        expect(noDest.message).toContain('no such destination');
+        expect((await refusal(ipvs.updateDestination(web, { address: '192.168.1.120' }))).code).toBe('ENOENT');
+        expect((await refusal(ipvs.deleteDestination(web, { address: '192.168.1.116', port: 81 }))).code).toBe('ENOENT');
+        // The kernel takes only local or unicast destination addresses: not a subnet broadcast, not multicast.
+        expect((await refusal(ipvs.addDestination(web, { address: '192.168.1.255' }))).code).toBe('EINVAL');
+        expect((await refusal(ipvs.addDestination(web, { address: '224.0.0.5' }))).code).toBe('EINVAL');
+        expect((await refusal(ipvs.addDestination(web, { address: '0.0.0.0' }))).code).toBe('EINVAL');
+        // Listing the destinations of a missing service is an empty dump, not an error.
+        expect(await ipvs.destinations({ ...web, port: 81 })).toEqual([]);
+        expect(await ipvs.destinations(web)).toMatchObject([{ address: '192.168.1.116', weight: 1 }]);
+      });
     });
 
-    it('refuses with the kernel errno and a sentence', async () => {
-      await ipvs.addService({ ...web, scheduler: 'rr' });
-      await ipvs.addDestination(web, { address: '192.168.1.116' });
-      const dup = await refusal(ipvs.addService({ ...web }));
-      expect(dup.code).toBe('EEXIST');
-      expect(dup.message).toContain('service tcp 192.168.1.110:80 already exists');
-      expect((await refusal(ipvs.deleteService({ ...web, port: 81 }))).code).toBe('ESRCH');
-      expect((await refusal(ipvs.service({ ...web, port: 81 }))).code).toBe('ESRCH');
-      expect((await refusal(ipvs.addDestination({ ...web, port: 81 }, { address: '192.168.1.116' }))).code).toBe('ESRCH');
-      expect((await refusal(ipvs.addDestination(web, { address: '192.168.1.116' }))).code).toBe('EEXIST');
-      const noDest = await refusal(ipvs.deleteDestination(web, { address: '192.168.1.120' }));
-      expect(noDest.code).toBe('ENOENT');
-      expect(noDest.message).toContain('no such destination');
-      expect((await refusal(ipvs.updateDestination(web, { address: '192.168.1.120' }))).code).toBe('ENOENT');
-      // Listing the destinations of a missing service is an empty dump, not an error.
-      expect(await ipvs.destinations({ ...web, port: 81 })).toEqual([]);
+    describe('timeouts, info, counters, flush', () => {
+      it('reads the defaults, sets all or some timeouts; 0 or absent leaves one unchanged', async () => {
+        expect(await ipvs.timeouts()).toEqual({ tcp: 900, tcpFin: 120, udp: 300 });
+        await ipvs.setTimeouts({ tcp: 1000, tcpFin: 60, udp: 200 });
+        expect(await ipvs.timeouts()).toEqual({ tcp: 1000, tcpFin: 60, udp: 200 });
+        await ipvs.setTimeouts({ udp: 250 });
+        await ipvs.setTimeouts({ tcp: 0 });
+        expect(await ipvs.timeouts()).toEqual({ tcp: 1000, tcpFin: 60, udp: 250 });
+        if (h.ipvsadm) expect(await h.ipvsadm('-Ln', '--timeout')).toContain('Timeout (tcp tcpfin udp): 1000 60 250');
+      });
+
+      it('reports the IPVS version and connection table size', async () => {
+        const info = await ipvs.info();
+        expect(info).toMatchObject({ version: '1.2.1', versionCode: 0x010201 });
+        expect(info.connectionTableSize).toBeGreaterThan(0);
+      });
+
+      it('zeroes the counters of one service or all; a missing one is ESRCH', async () => {
+        await ipvs.addService(web);
+        await ipvs.addDestination(web, { address: '192.168.1.116' });
+        await ipvs.zero(web);
+        await ipvs.zero();
+        expect((await ipvs.service(web)).stats).toEqual(ZERO_STATS);
+        const err = await refusal(ipvs.zero({ ...web, port: 99 }));
+        expect(err.code).toBe('ESRCH');
+        expect(err.message).toContain('no such service');
+      });
     });
 
-    it('validates before sending anything', async () => {
-      const bad: [() => Promise<unknown>, string][] = [
-        [() => ipvs.addService({ ...web, port: 70000 }), 'port'],
-        [() => ipvs.addService({ fwmark: 0 }), 'fwmark'],
-        [() => ipvs.addService({ ...web, scheduler: 'nope' as never }), 'scheduler'],
-        [() => ipvs.addService({ ...web, persistence: { netmask: '255.0.255.0' } }), 'persistence.netmask'],
-        [() => ipvs.addDestination(web, { address: '192.168.1.116', weight: -1 }), 'destination.weight'],
-        [() => ipvs.addDestination(web, { address: '192.168.1.116', tunnel: { type: 'ipip' } }), 'destination.tunnel'],
-        [() => ipvs.addDestination(web, { address: '192.168.1.116', upperThreshold: 1, lowerThreshold: 2 }), 'destination.lowerThreshold'],
-      ];
-      for (const [call, field] of bad) {
-        const err = await call().then(() => undefined, (e: unknown) => e);
-        expect(err).toBeInstanceOf(ValidationError);
-        expect((err as ValidationError).field).toBe(field);
-      }
-      expect(await ipvs.services()).toEqual([]);
+    describe('sync daemons', () => {
+      afterEach(async () => {
+        for (const d of await ipvs.daemons()) await ipvs.stopDaemon(d.state);
+      });
+
+      it('starts a master and a backup, lists them with the kernel defaults, stops them', async () => {
+        await ipvs.startDaemon({ state: 'master', interface: 'lo', syncId: 7 });
+        await ipvs.startDaemon({ state: 'backup', interface: 'lo', syncId: 7 });
+        const daemons = (await ipvs.daemons()).sort((a, b) => a.state.localeCompare(b.state));
+        expect(daemons).toEqual([
+          { state: 'backup', interface: 'lo', syncId: 7, syncMaxLen: 65507, mcastGroup: '224.0.0.81', mcastPort: 8848, mcastTtl: 1 },
+          { state: 'master', interface: 'lo', syncId: 7, syncMaxLen: 1472, mcastGroup: '224.0.0.81', mcastPort: 8848, mcastTtl: 1 },
+        ]);
+        await ipvs.stopDaemon('master');
+        await ipvs.stopDaemon('backup');
+        expect(await ipvs.daemons()).toEqual([]);
+      });
+
+      it('passes the multicast group, port, TTL and message size', async () => {
+        await ipvs.startDaemon({ state: 'backup', interface: 'dum0', syncId: 8, mcastGroup: '239.1.1.1', mcastPort: 9000, mcastTtl: 3, syncMaxLen: 1200 });
+        await ipvs.startDaemon({ state: 'master', interface: 'dum0', syncId: 9, mcastGroup: 'ff02::5' });
+        const daemons = (await ipvs.daemons()).sort((a, b) => a.state.localeCompare(b.state));
+        expect(daemons).toEqual([
+          { state: 'backup', interface: 'dum0', syncId: 8, syncMaxLen: 1200, mcastGroup: '239.1.1.1', mcastPort: 9000, mcastTtl: 3 },
+          { state: 'master', interface: 'dum0', syncId: 9, syncMaxLen: 1452, mcastGroup: 'ff02::5', mcastPort: 8848, mcastTtl: 1 },
+        ]);
+        if (h.ipvsadm) {
+          expect(await h.ipvsadm('-Ln', '--daemon')).toContain('backup sync daemon (mcast=dum0, syncid=8, maxlen=1200, group=239.1.1.1, port=9000, ttl=3)');
+        }
+      });
+
+      it('refuses a second daemon of a kind, a missing interface, stopping one not running', async () => {
+        await ipvs.startDaemon({ state: 'master', interface: 'lo', syncId: 1 });
+        const again = await refusal(ipvs.startDaemon({ state: 'master', interface: 'lo', syncId: 2 }));
+        expect(again.code).toBe('EEXIST');
+        expect(again.message).toContain('already running');
+        const noDev = await refusal(ipvs.startDaemon({ state: 'backup', interface: 'nosuch0' }));
+        expect(noDev.code).toBe('ENODEV');
+        expect(noDev.message).toContain('no such interface nosuch0');
+        // The kernel would refuse a unicast group with EINVAL; the client refuses it first.
+        expect((await invalid(ipvs.startDaemon({ state: 'backup', interface: 'lo', mcastGroup: '10.1.1.1' }))).field).toBe('daemon.mcastGroup');
+        await ipvs.stopDaemon('master');
+        const notRunning = await refusal(ipvs.stopDaemon('master'));
+        expect(notRunning.code).toBe('ESRCH');
+        expect(notRunning.message).toContain('no master sync daemon is running');
+        expect((await refusal(ipvs.stopDaemon('backup'))).code).toBe('ESRCH');
+      });
+
+      it('keeps mixed-family destinations and the sync daemon apart', async () => {
+        await ipvs.addService(web);
+        await ipvs.addDestination(web, { address: '2001:db8::20', forwarding: 'tunnel' });
+        expect((await refusal(ipvs.startDaemon({ state: 'master', interface: 'lo' }))).code).toBe('EINVAL');
+        await ipvs.deleteDestination(web, { address: '2001:db8::20' });
+        await ipvs.startDaemon({ state: 'master', interface: 'lo' });
+        expect((await refusal(ipvs.addDestination(web, { address: '2001:db8::20', forwarding: 'tunnel' }))).code).toBe('EINVAL');
+      });
     });
 
-    it('sets and reads timeouts, info, zero', async () => {
-      await ipvs.setTimeouts({ tcp: 1000, tcpFin: 60, udp: 200 });
-      expect(await ipvs.timeouts()).toEqual({ tcp: 1000, tcpFin: 60, udp: 200 });
-      await ipvs.setTimeouts({ udp: 250 });
-      expect(await ipvs.timeouts()).toEqual({ tcp: 1000, tcpFin: 60, udp: 250 });
-      const info = await ipvs.info();
-      expect(info.version).toBe('1.2.1');
-      expect(info.connectionTableSize).toBeGreaterThan(0);
-      await ipvs.addService({ ...web });
-      await ipvs.zero(web);
-      await ipvs.zero();
-      expect((await refusal(ipvs.zero({ ...web, port: 99 }))).code).toBe('ESRCH');
+    describe('bulk and validation', () => {
+      it('pipelines many operations and reports each result in order', async () => {
+        const svc = (i: number): ServiceKey => ({ protocol: 'tcp', address: '10.0.0.10', port: 1000 + i });
+        const ops = [
+          ...Array.from({ length: 200 }, (_, i) => ({ op: 'add-service' as const, service: { ...svc(i), scheduler: 'rr' as const } })),
+          { op: 'add-destination' as const, service: svc(0), destination: { address: '192.168.1.116' } },
+          { op: 'update-destination' as const, service: svc(0), destination: { address: '192.168.1.116', weight: 3 } },
+          { op: 'add-service' as const, service: { ...svc(5), scheduler: 'rr' as const } },
+          { op: 'update-service' as const, service: { ...svc(1), scheduler: 'wrr' as const } },
+          { op: 'delete-service' as const, service: svc(2) },
+          { op: 'delete-destination' as const, service: svc(3), destination: { address: '192.168.1.116' } },
+        ];
+        const results = await ipvs.execute(ops);
+        expect(results.slice(0, 202).every((r) => 'ok' in r && r.ok)).toBe(true);
+        const codes = results.slice(202).map((r) => ('ok' in r && !r.ok ? (r.error as KernelError).code : 'ok' in r ? 'ok' : 'skipped'));
+        expect(codes).toEqual(['EEXIST', 'ok', 'ok', 'ENOENT']);
+        expect((await ipvs.services()).length).toBe(199);
+        expect((await ipvs.service(svc(1))).scheduler).toBe('wrr');
+        expect(await ipvs.destinations(svc(0))).toMatchObject([{ address: '192.168.1.116', weight: 3 }]);
+      });
+
+      it('stops after a failing window with stopOnError', async () => {
+        await ipvs.addService({ ...web, port: 2 });
+        const ops = [1, 2, 3, 4].map((port) => ({ op: 'add-service' as const, service: { ...web, port } }));
+        const results = await ipvs.execute(ops, { stopOnError: true, window: 2 });
+        expect(results).toEqual([{ ok: true }, { ok: false, error: expect.any(KernelError) }, { skipped: true }, { skipped: true }]);
+        expect((await ipvs.services()).map((s) => s.port).sort()).toEqual([1, 2]);
+      });
+
+      it('validates before sending anything: a refused call changes nothing', async () => {
+        await ipvs.addService(web);
+        const before = h.requests?.().length;
+        const bad: [() => Promise<unknown>, string][] = [
+          [() => ipvs.addService({ ...web, port: 70000 }), 'port'],
+          [() => ipvs.addService({ fwmark: 0 }), 'fwmark'],
+          [() => ipvs.addService({ ...web, scheduler: 'nope' as never }), 'scheduler'],
+          [() => ipvs.addService({ ...web, persistence: { netmask: '255.0.255.0' } }), 'persistence.netmask'],
+          [() => ipvs.addService({ ...web, persistence: { netmask: 129 } } as ServiceSpec), 'persistence.netmask'],
+          [() => ipvs.addService({ ...web, flags: ['sh-port'] }), 'flags'],
+          [() => ipvs.addService({ ...web, persistenceEngine: 'nope' as never }), 'persistenceEngine'],
+          [() => ipvs.addDestination(web, { address: '192.168.1.116', weight: -1 }), 'destination.weight'],
+          [() => ipvs.addDestination(web, { address: '192.168.1.116', tunnel: { type: 'ipip' } }), 'destination.tunnel'],
+          [() => ipvs.addDestination(web, { address: '192.168.1.116', forwarding: 'tunnel', tunnel: { type: 'gue' } }), 'destination.tunnel.port'],
+          [() => ipvs.addDestination(web, { address: '192.168.1.116', forwarding: 'tunnel', tunnel: { type: 'ipip', checksum: 'csum' } }), 'destination.tunnel.checksum'],
+          [() => ipvs.addDestination(web, { address: '192.168.1.116', upperThreshold: 1, lowerThreshold: 2 }), 'destination.lowerThreshold'],
+          [() => ipvs.addDestination(web, { address: 'nope' } as DestinationSpec), 'destination.address'],
+          [() => ipvs.execute([{ op: 'add-service', service: { ...web, port: 81 } }, { op: 'add-service', service: { ...web, port: -1 } }]), 'operations[1].port'],
+        ];
+        for (const [call, field] of bad) expect((await invalid(call())).field).toBe(field);
+        expect((await ipvs.services()).map(keyText)).toEqual(['tcp 192.168.1.110:80']);
+        expect(await ipvs.destinations(web)).toEqual([]);
+        if (before !== undefined) expect(h.requests?.().length).toBe(before + 2); // the two reads just above
+      });
     });
 
-    it('starts and stops sync daemons', async () => {
-      await ipvs.startDaemon({ state: 'master', interface: 'lo', syncId: 7 });
-      await ipvs.startDaemon({ state: 'backup', interface: 'lo', syncId: 7 });
-      const daemons = (await ipvs.daemons()).sort((a, b) => a.state.localeCompare(b.state));
-      expect(daemons.map((d) => [d.state, d.interface, d.syncId])).toEqual([['backup', 'lo', 7], ['master', 'lo', 7]]);
-      expect(daemons.map((d) => d.mcastPort)).toEqual([8848, 8848]); // the default sync port, in the kernel's byte order
-      await ipvs.stopDaemon('master');
-      await ipvs.stopDaemon('backup');
-      expect(await ipvs.daemons()).toEqual([]);
-    });
+    describe('sockets', () => {
+      it('two clients on one kernel see each other’s changes', async (ctx) => {
+        if (!h.openAnother) ctx.skip();
+        const other = await h.openAnother!();
+        try {
+          await ipvs.addService(web);
+          expect((await other.services()).map(keyText)).toEqual(['tcp 192.168.1.110:80']);
+          await other.addDestination(web, { address: '192.168.1.116' });
+          expect((await ipvs.destinations(web)).map((d) => d.address)).toEqual(['192.168.1.116']);
+        } finally {
+          await other.close();
+        }
+      });
 
-    it('pipelines many operations and reports each result', async () => {
-      const svc = (i: number): ServiceKey => ({ protocol: 'tcp', address: '10.0.0.10', port: 1000 + i });
-      const ops = Array.from({ length: 300 }, (_, i) => ({ op: 'add-service' as const, service: { ...svc(i), scheduler: 'rr' as const } }));
-      ops.push({ op: 'add-service', service: { ...svc(5), scheduler: 'rr' } });
-      const results = await ipvs.execute(ops);
-      expect(results.filter((r) => 'ok' in r && r.ok).length).toBe(300);
-      const last = results[300];
-      expect(last && 'ok' in last && !last.ok && (last.error as KernelError).code).toBe('EEXIST');
-      let count = 0;
-      for await (const _ of ipvs.iterateServices()) count++;
-      expect(count).toBe(300);
-    });
+      it('one dump per socket at a time: a second listing started while a large one is being read is refused with EBUSY', async () => {
+        const ops = Array.from({ length: 1000 }, (_, i) => ({ op: 'add-service' as const, service: { protocol: 'tcp' as const, address: '10.0.0.10', port: 1000 + i } }));
+        await ipvs.execute(ops);
+        let seen = 0;
+        let nested: unknown;
+        for await (const s of ipvs.iterateServices()) {
+          if (seen++ === 0) nested = await ipvs.destinations(s).then(() => 'ok', (e: unknown) => e);
+        }
+        expect(seen).toBe(1000);
+        expect((nested as KernelError).code).toBe('EBUSY');
+        // Once the first listing is read, the socket lists again.
+        expect(await ipvs.destinations({ protocol: 'tcp', address: '10.0.0.10', port: 1000 })).toEqual([]);
+      });
 
-    it('matches ipvsadm -Sn for the seed scenarios', async (ctx) => {
-      if (!h.ipvsadmSave) ctx.skip();
-      await ipvs.addService({ ...pcc, scheduler: 'rr', persistence: { timeout: 600 } });
-      await ipvs.addDestination(pcc, { address: '192.168.1.116', port: 0, forwarding: 'route', weight: 2 });
-      await ipvs.addService({ fwmark: 10, scheduler: 'rr', persistence: { timeout: 60 } });
-      await ipvs.addDestination({ fwmark: 10 }, { address: '192.168.1.116' });
-      await ipvs.addDestination({ fwmark: 10 }, { address: '192.168.1.117' });
-      const lines = (await h.ipvsadmSave!()).trim().split('\n').map((l) => l.trim()).sort();
-      expect(lines).toEqual([
-        '-A -f 10 -s rr -p 60',
-        '-A -t 192.168.1.110:0 -s rr -p 600',
-        '-a -f 10 -r 192.168.1.116:0 -g -w 1',
-        '-a -f 10 -r 192.168.1.117:0 -g -w 1',
-        '-a -t 192.168.1.110:0 -r 192.168.1.116:0 -g -w 2',
-      ].sort());
+      it('a closed client refuses further calls', async () => {
+        const other = h.openAnother ? await h.openAnother() : undefined;
+        if (!other) return;
+        await other.close();
+        await expect(other.services()).rejects.toBeInstanceOf(ClosedError);
+      });
     });
   });
 }

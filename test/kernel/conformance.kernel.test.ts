@@ -1,19 +1,26 @@
-// The conformance suite against the real kernel, each test in a fresh network namespace. Runs only in
-// the UML sandbox (IPVS_KERNEL=1): `npm run test:kernel`.
+// The conformance suites against the real kernel, each test in a fresh network namespace (lo up, a dummy
+// interface carrying the suites' addresses so direct-routing destinations are routable). Run inside the
+// real-kernel sandbox only (IPVS_KERNEL=1): `node scripts/sandbox.mjs --kernel-suite` or `npm run test:kernel`.
+// Their twins on the fake kernel are test/conformance.fake.test.ts and test/conformance.wire.fake.test.ts.
 
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import { describe, it } from 'vitest';
+import { KernelSocketTransport } from '../../native/socket.js';
 import { Ipvs } from '../../src/client.js';
+import type { Transport } from '../../src/netlink/transport.js';
 import { conformanceSuite } from '../conformance/suite.js';
+import { wireSuite } from '../conformance/wire-suite.js';
 
 const onKernel = process.env.IPVS_KERNEL === '1';
+const run = promisify(execFile);
 let counter = 0;
 
 function sh(cmd: string, args: string[]): string {
   return execFileSync(cmd, args, { encoding: 'utf8' });
 }
 
-/** A namespace with lo up and a dummy interface carrying the suite's addresses (routable for -g). */
+/** A namespace with lo up and dum0 carrying the suites' addresses (see WIRE_INTERFACES). */
 export function makeNamespace(prefix: string): string {
   const name = `${prefix}-${process.pid}-${counter++}`;
   sh('ip', ['netns', 'add', name]);
@@ -26,20 +33,39 @@ export function makeNamespace(prefix: string): string {
 }
 
 if (onKernel) {
-  conformanceSuite('real kernel (UML)', async () => {
+  conformanceSuite('real kernel', async () => {
     const ns = makeNamespace('conf');
     const ipvs = await Ipvs.open({ netns: ns });
+    const ipvsadm = async (...args: string[]): Promise<string> => (await run('ip', ['netns', 'exec', ns, 'ipvsadm', ...args], { encoding: 'utf8' })).stdout;
     return {
       ipvs,
-      ipvsadmSave: async () => sh('ip', ['netns', 'exec', ns, 'ipvsadm', '-Sn']),
+      openAnother: () => Ipvs.open({ netns: ns }),
+      ipvsadmSave: () => ipvsadm('-Sn'),
+      ipvsadm,
       cleanup: async () => {
         await ipvs.close();
         sh('ip', ['netns', 'del', ns]);
       },
     };
   });
+
+  wireSuite('real kernel', async () => {
+    const ns = makeNamespace('wire');
+    const opened: Transport[] = [];
+    return {
+      transport: (options) => {
+        const t = new KernelSocketTransport({ netns: ns, ...options });
+        opened.push(t);
+        return t;
+      },
+      cleanup: async () => {
+        for (const t of opened) await t.close();
+        sh('ip', ['netns', 'del', ns]);
+      },
+    };
+  });
 } else {
   describe('conformance: real kernel', () => {
-    it.skip('runs only inside the UML sandbox (npm run test:kernel)', () => {});
+    it.skip('runs only inside the real-kernel sandbox (IPVS_KERNEL=1)', () => {});
   });
 }

@@ -18,8 +18,9 @@ async function setup(): Promise<{ kernel: FakeKernel; ipvs: Ipvs; busy: (active:
   const kernel = new FakeKernel();
   const ipvs = await Ipvs.open({ transport: kernel.transport() });
   await apply(ipvs, state('192.168.1.116', '192.168.1.117'));
-  const busy = (active: number, inactive = 0): void =>
+  const busy = (active: number, inactive = 0): void => {
     kernel.setStats({ ...WEB, destination: '192.168.1.117' }, { activeConns: active, inactiveConns: inactive });
+  };
   return { kernel, ipvs, busy };
 }
 

@@ -50,10 +50,10 @@ describe('services', () => {
     });
   });
 
-  it('defaults: scheduler wlc, no persistence; -p alone is 300 s', () => {
+  it('defaults: scheduler wlc, no persistence; -p alone is 360 s (ipvsadm 1.31 does 6 minutes)', () => {
     expect(serviceSpecOf(parse('-A -t 10.0.0.1:80'))).toMatchObject({ scheduler: 'wlc', persistence: false });
-    expect(serviceSpecOf(parse('-A -t 10.0.0.1:80 -p'))).toMatchObject({ persistence: { timeout: 300 } });
-    expect(serviceSpecOf(parse('-A -t 10.0.0.1:80 -p -s rr'))).toMatchObject({ scheduler: 'rr', persistence: { timeout: 300 } });
+    expect(serviceSpecOf(parse('-A -t 10.0.0.1:80 -p'))).toMatchObject({ persistence: { timeout: 360 } });
+    expect(serviceSpecOf(parse('-A -t 10.0.0.1:80 -p -s rr'))).toMatchObject({ scheduler: 'rr', persistence: { timeout: 360 } });
     expect(serviceSpecOf(parse('-E -t 10.0.0.1:80'))).toMatchObject({ scheduler: 'wlc', persistence: false, flags: [] });
   });
 
@@ -245,7 +245,7 @@ describe('refusals, with ipvsadm sentences and exit statuses', () => {
     ['-L -c --timeout', "The option 'timeout' conflicts with the 'connection' option in the 'list' command", 2, false],
     ['-L --timeout --stats', 'options conflicts in the list command', 2, false],
     ['-L --daemon --persistent-conn', 'options conflicts in the list command', 2, false],
-    ['-a -t 10.0.0.1:80 -r 10.0.0.2 -w 65536', 'illegal weight specified', 2, false],
+    ['-a -t 10.0.0.1:80 -r 10.0.0.2 -w 2147483648', 'illegal weight specified', 2, false],
     ['-a -t 10.0.0.1:80 -r 10.0.0.2 -w -1', 'illegal weight specified', 2, false],
     ['-a -t 10.0.0.1:80 -r 10.0.0.2 -x x', 'illegal u_threshold specified', 2, false],
     ['-a -t 10.0.0.1:80 -r 10.0.0.2 -y -5', 'illegal l_threshold specified', 2, false],

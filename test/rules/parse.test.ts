@@ -118,7 +118,7 @@ describe('parseRules', () => {
   });
 
   it('reports the first bad line by number with ipvsadm sentence', () => {
-    const e = syntaxError('-A -t 10.0.0.1:80\n-a -t 10.0.0.1:80 -r 10.0.0.2 -w 70000\n-A -t bad');
+    const e = syntaxError('-A -t 10.0.0.1:80\n-a -t 10.0.0.1:80 -r 10.0.0.2 -w 2147483648\n-A -t bad');
     expect(e.line).toBe(2);
     expect(e.message).toBe('line 2: illegal weight specified');
     expect(e.code).toBe('ERULES');
@@ -203,7 +203,7 @@ const destinationArb = (family: 'ipv4' | 'ipv6', servicePort: number) =>
       address: family === 'ipv4' ? ipv4 : ipv6,
       forwarding: fc.constantFrom<'masq' | 'route' | 'tunnel'>('masq', 'route', 'tunnel'),
       port: fc.integer({ min: 0, max: 65535 }),
-      weight: fc.integer({ min: 0, max: 65535 }),
+      weight: fc.integer({ min: 0, max: 2147483647 }),
       tunnel: fc.oneof(
         fc.constant({ type: 'ipip' as const, port: 0, checksum: 'nocsum' as const }),
         fc.record({ type: fc.constant('gue' as const), port: fc.integer({ min: 1, max: 65535 }), checksum: fc.constantFrom('nocsum' as const, 'csum' as const, 'remcsum' as const) }),

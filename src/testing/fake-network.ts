@@ -1,0 +1,168 @@
+// The little of the network stack the fake kernel needs: the interfaces of its network namespace (a
+// sync daemon binds to one by name and sizes its messages from the MTU) and the kernel's address
+// classification, which decides whether a destination address is acceptable (inet_addr_type() for
+// IPv4: local or unicast only, so 0.0.0.0, multicast, limited and subnet broadcasts are refused;
+// ipv6_addr_type() for IPv6: unicast and not link-local, unless the address is one of ours). Address
+// text is parsed here, independently of the client's own parser.
+
+import { isIPv4, isIPv6 } from 'node:net';
+import { AF_INET, AF_INET6 } from '../ipvs/constants.js';
+
+/** A network interface of the fake kernel's namespace. */
+export interface FakeInterface {
+  name: string;
+  /** Default 1500 (65536 for `lo`). */
+  mtu?: number;
+  /** Addresses with prefix length, e.g. '192.168.1.1/24' or '2001:db8::1/64'. */
+  addresses?: readonly string[];
+}
+
+/** The interfaces a FakeKernel has unless told otherwise. */
+export const DEFAULT_INTERFACES: readonly FakeInterface[] = [
+  { name: 'lo', mtu: 65536, addresses: ['127.0.0.1/8', '::1/128'] },
+  { name: 'eth0', mtu: 1500 },
+  { name: 'dum0', mtu: 1500 },
+];
+
+export interface IpBytes {
+  af: number;
+  /** 16 bytes, as the kernel's union nf_inet_addr (IPv4 in the first four). */
+  bytes: Buffer;
+}
+
+/** Parse IPv4 or IPv6 text (IPv6 may be bracketed); undefined when it is neither. */
+export function parseIp(text: string): IpBytes | undefined {
+  const bytes = Buffer.alloc(16);
+  if (isIPv4(text)) {
+    text.split('.').forEach((part, i) => (bytes[i] = Number(part)));
+    return { af: AF_INET, bytes };
+  }
+  const bare = text.startsWith('[') && text.endsWith(']') ? text.slice(1, -1) : text;
+  if (!isIPv6(bare) || bare.includes('%')) return undefined;
+  let groups = bare;
+  const v4tail = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(groups);
+  if (v4tail) {
+    const [a, b, c, d] = v4tail.slice(1).map(Number) as [number, number, number, number];
+    groups = `${groups.slice(0, v4tail.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+  }
+  const [head = '', tail] = groups.split('::');
+  const left = head === '' ? [] : head.split(':');
+  const right = tail === undefined || tail === '' ? [] : tail.split(':');
+  const fill = tail === undefined ? [] : new Array<string>(8 - left.length - right.length).fill('0');
+  [...left, ...fill, ...right].forEach((g, i) => bytes.writeUInt16BE(parseInt(g, 16), i * 2));
+  return { af: AF_INET6, bytes };
+}
+
+/** Address text: dotted quad, or RFC 5952 IPv6 (lowercase, longest zero run compressed). */
+export function formatIp(af: number, bytes: Buffer): string {
+  if (af === AF_INET) return `${bytes[0]}.${bytes[1]}.${bytes[2]}.${bytes[3]}`;
+  const groups: number[] = [];
+  for (let i = 0; i < 16; i += 2) groups.push(bytes.readUInt16BE(i));
+  let bestStart = -1;
+  let bestLen = 0;
+  for (let i = 0; i < 8; ) {
+    if (groups[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && groups[j] === 0) j++;
+    if (j - i > bestLen && j - i >= 2) {
+      bestStart = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  const hex = (from: number, to: number): string => groups.slice(from, to).map((g) => g.toString(16)).join(':');
+  if (bestStart < 0) return hex(0, 8);
+  return `${hex(0, bestStart)}::${hex(bestStart + bestLen, 8)}`;
+}
+
+/** The kernel keeps only the first four bytes of an IPv4 address (ip_vs_addr_copy); the rest is zero. */
+export function normaliseAddress(af: number, raw: Buffer): Buffer {
+  const out = Buffer.alloc(16);
+  raw.copy(out, 0, 0, Math.min(af === AF_INET ? 4 : 16, raw.length));
+  return out;
+}
+
+interface Prefix {
+  af: number;
+  bytes: Buffer;
+  length: number;
+}
+
+function parsePrefix(text: string): Prefix {
+  const [addr = '', len] = text.split('/');
+  const ip = parseIp(addr);
+  if (!ip) throw new TypeError(`FakeKernel: not an interface address: ${text}`);
+  const max = ip.af === AF_INET ? 32 : 128;
+  const length = len === undefined ? max : Number(len);
+  if (!Number.isInteger(length) || length < 0 || length > max) throw new TypeError(`FakeKernel: bad prefix length in ${text}`);
+  return { af: ip.af, bytes: ip.bytes, length };
+}
+
+function v4(bytes: Buffer): number {
+  return bytes.readUInt32BE(0);
+}
+
+function v4mask(length: number): number {
+  return length === 0 ? 0 : (0xffffffff << (32 - length)) >>> 0;
+}
+
+/** The interfaces of one fake network namespace. */
+export class FakeNetwork {
+  private readonly byName = new Map<string, { mtu: number; prefixes: Prefix[] }>();
+
+  constructor(interfaces: readonly FakeInterface[]) {
+    for (const i of interfaces) {
+      if (typeof i.name !== 'string' || i.name.length === 0 || i.name.length > 15) throw new TypeError(`FakeKernel: bad interface name ${String(i.name)}`);
+      this.byName.set(i.name, { mtu: i.mtu ?? (i.name === 'lo' ? 65536 : 1500), prefixes: (i.addresses ?? []).map(parsePrefix) });
+    }
+  }
+
+  /** The MTU of an interface, or undefined when there is no such interface (the kernel's ENODEV). */
+  mtu(name: string): number | undefined {
+    return this.byName.get(name)?.mtu;
+  }
+
+  /** Whether the kernel (ip_vs_new_dest) accepts this address for a destination. */
+  acceptsDestination(af: number, bytes: Buffer): boolean {
+    return af === AF_INET ? this.acceptsV4(bytes) : this.acceptsV6(bytes);
+  }
+
+  private acceptsV4(bytes: Buffer): boolean {
+    const a = v4(bytes);
+    // inet_addr_type(): zeronet and limited broadcast are RTN_BROADCAST, 224/4 RTN_MULTICAST.
+    if (a === 0 || a === 0xffffffff || (a & 0xf0000000) >>> 0 === 0xe0000000) return false;
+    for (const [name, i] of this.byName) {
+      for (const p of i.prefixes) {
+        if (p.af !== AF_INET) continue;
+        const mask = v4mask(p.length);
+        const net = (v4(p.bytes) & mask) >>> 0;
+        if (((a & mask) >>> 0) !== net) continue;
+        // The local table: the address itself, all of lo's prefix, and the prefix's broadcast.
+        if (p.length < 31 && a === ((net | ~mask) >>> 0)) return false;
+        if (a === v4(p.bytes) || name === 'lo') return true;
+      }
+    }
+    return true;
+  }
+
+  private acceptsV6(bytes: Buffer): boolean {
+    if (this.isLocalV6(bytes)) return true;
+    const first = bytes.readUInt16BE(0);
+    if (bytes.every((b) => b === 0)) return false; // ::
+    if ((first & 0xff00) === 0xff00) return false; // multicast
+    if ((first & 0xffc0) === 0xfe80) return false; // link-local, not ours
+    // IPv4-mapped ::ffff:0:0/96 is not IPV6_ADDR_UNICAST.
+    if (bytes.subarray(0, 10).every((b) => b === 0) && bytes.readUInt16BE(10) === 0xffff) return false;
+    return true;
+  }
+
+  private isLocalV6(bytes: Buffer): boolean {
+    for (const i of this.byName.values()) {
+      for (const p of i.prefixes) if (p.af === AF_INET6 && p.bytes.equals(bytes)) return true;
+    }
+    return false;
+  }
+}

@@ -1,0 +1,140 @@
+// One "socket" on the fake kernel. Like a netlink socket it has a port id, socket options
+// (NETLINK_CAP_ACK, NETLINK_EXT_ACK, the receive buffer), a receive queue and at most one dump in
+// progress. The kernel handles a written datagram at once, as sendmsg() does; replies are queued and
+// handed to the receiver asynchronously, one datagram per event-loop turn, so a dump stays "running"
+// until its last part has been read, as the kernel produces a dump part only when the previous one has
+// been read. Replies that would overflow the receive buffer are dropped and reported as a non-fatal
+// ENOBUFS before the next datagram, as KernelSocketTransport reports the socket's drops.
+
+import type { Transport, TransportReceiver } from '../netlink/transport.js';
+import { ENOBUFS } from './fake-errno.js';
+import type { FaultEffect } from './fake-faults.js';
+import type { SocketView } from './fake-netlink.js';
+
+export interface FakeTransportOptions {
+  /** Echo only the header of a refused request (NETLINK_CAP_ACK). Default true, as KernelSocketTransport. */
+  capAck?: boolean;
+  /** Extended-ack TLVs on errors (NETLINK_EXT_ACK). Default true, as KernelSocketTransport. */
+  extendedAck?: boolean;
+  /** The receive buffer in bytes (default 1 MiB); replies beyond it are dropped with ENOBUFS. */
+  receiveBufferSize?: number;
+}
+
+/** What the kernel answered to one request message, and the fault that hit it, if any. */
+export interface Exchange {
+  datagrams: Buffer[];
+  dump: boolean;
+  effect: Exclude<FaultEffect, { kind: 'errno' }> | undefined;
+}
+
+/** The kernel side of a transport. */
+export interface FakeSocketHost {
+  exchange(datagram: Buffer, sock: SocketView): Exchange[];
+  release(portId: number): void;
+}
+
+/** The kernel's charge for a queued datagram (skb truesize): its bytes plus the buffer overhead. */
+const SKB_OVERHEAD = 640;
+
+interface Queued {
+  data: Buffer;
+  cost: number;
+  /** Delivering this datagram lets the kernel produce the rest of the dump: it is no longer running. */
+  endsDump: boolean;
+}
+
+export class FakeTransport implements Transport {
+  readonly portId: number;
+  readonly receiveBufferSize: number;
+  private readonly view: SocketView;
+  private receiver: TransportReceiver | undefined;
+  private readonly queue: Queued[] = [];
+  private queued = 0;
+  private overflowed = 0;
+  private pumping = false;
+  private closed = false;
+
+  constructor(private readonly host: FakeSocketHost, portId: number, options: FakeTransportOptions = {}) {
+    this.portId = portId;
+    this.receiveBufferSize = options.receiveBufferSize ?? 1 << 20;
+    this.view = { portId, capAck: options.capAck ?? true, extAck: options.extendedAck ?? true, dumpRunning: false };
+  }
+
+  attach(receiver: TransportReceiver): void {
+    this.receiver = receiver;
+  }
+
+  async send(datagram: Uint8Array): Promise<void> {
+    if (this.closed) throw Object.assign(new Error('sendmsg: the fake netlink socket is closed'), { code: 'EBADF', errno: 9 });
+    const exchanges = this.host.exchange(Buffer.from(datagram), this.view);
+    for (const x of exchanges) this.accept(x);
+  }
+
+  private accept(x: Exchange): void {
+    const running = x.dump && x.datagrams.length > 1;
+    const kind = x.effect?.kind;
+    // A dump whose answer is lost is over as far as this socket can tell.
+    if ((kind === 'drop' || kind === 'overflow') && running) this.view.dumpRunning = false;
+    if (kind === 'drop') return;
+    if (kind === 'overflow') {
+      this.overflowed += x.datagrams.length;
+      this.pump();
+      return;
+    }
+    const enqueue = (): void => {
+      if (this.closed) return;
+      x.datagrams.forEach((data, i) => {
+        const last = i === x.datagrams.length - 1;
+        // Only a dump's first part is produced at once; the others wait for the reader.
+        const cost = x.dump && i > 0 ? 0 : data.length + SKB_OVERHEAD;
+        if (cost > 0 && this.queued > this.receiveBufferSize) {
+          this.overflowed++;
+          if (running) this.view.dumpRunning = false;
+          return;
+        }
+        this.queued += cost;
+        this.queue.push({ data, cost, endsDump: running && i === x.datagrams.length - 2 && !last });
+      });
+      this.pump();
+    };
+    if (x.effect?.kind === 'delay') {
+      setTimeout(enqueue, x.effect.ms);
+    } else {
+      enqueue();
+    }
+  }
+
+  private pump(): void {
+    if (this.pumping) return;
+    this.pumping = true;
+    setImmediate(() => this.deliverOne());
+  }
+
+  private deliverOne(): void {
+    this.pumping = false;
+    if (this.closed) return;
+    if (this.overflowed > 0) {
+      const lost = this.overflowed;
+      this.overflowed = 0;
+      const err = Object.assign(new Error(`recvmsg: ${lost} netlink message(s) dropped, the receive buffer overflowed (ENOBUFS)`), {
+        code: 'ENOBUFS', errno: ENOBUFS, syscall: 'recvmsg',
+      });
+      this.receiver?.error(err, false);
+    }
+    const next = this.queue.shift();
+    if (next) {
+      this.queued -= next.cost;
+      if (next.endsDump) this.view.dumpRunning = false;
+      this.receiver?.datagram(next.data);
+    }
+    if (this.queue.length > 0 || this.overflowed > 0) this.pump();
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.queue.length = 0;
+    this.queued = 0;
+    this.host.release(this.portId);
+  }
+}

@@ -1,0 +1,122 @@
+// execute(): everything validated before anything is sent, windows sized from the receive buffer and sent
+// one after the other as each is acknowledged, one result per operation in input order, stopOnError and
+// AbortSignal.
+
+import { describe, expect, it } from 'vitest';
+import { Ipvs, windowSize } from '../../src/client.js';
+import { KernelError, ValidationError, type Operation } from '../../src/index.js';
+import { CMD } from '../helpers/ipvs-bytes.js';
+import { ScriptedIpvs, type Handler } from '../helpers/ipvs-script.js';
+import { splitMessages } from '../helpers/netlink-bytes.js';
+
+const EEXIST = 17;
+const svc = (i: number) => ({ protocol: 'tcp' as const, address: `10.0.${i >> 8}.${i & 255}`, port: 80 });
+const adds = (n: number): Operation[] => Array.from({ length: n }, (_, i) => ({ op: 'add-service' as const, service: { ...svc(i), scheduler: 'rr' as const } }));
+
+async function open(o: { handler?: Handler; manual?: boolean; receiveBufferSize?: number } = {}): Promise<{ k: ScriptedIpvs; ipvs: Ipvs }> {
+  const k = new ScriptedIpvs(o);
+  return { k, ipvs: await Ipvs.open({ transport: k, timeoutMs: 5000 }) };
+}
+
+/** IPVS datagrams sent (the family lookup left out), each as its number of messages. */
+const windows = (k: ScriptedIpvs): number[] => k.sent.slice(1).map((d) => splitMessages(d).length);
+const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
+
+describe('window size', () => {
+  it('one request per KiB of receive buffer, within 16..1024', () => {
+    expect(windowSize(0)).toBe(16);
+    expect(windowSize(16 * 1024)).toBe(16);
+    expect(windowSize(212_992)).toBe(208);
+    expect(windowSize(8 * 1024 * 1024)).toBe(1024);
+  });
+});
+
+describe('execute', () => {
+  it('sends windows of requests, one datagram each, and reports every result in order', async () => {
+    const { k, ipvs } = await open({ receiveBufferSize: 16 * 1024 });
+    const results = await ipvs.execute(adds(40));
+    expect(results).toHaveLength(40);
+    expect(results.every((r) => 'ok' in r && r.ok)).toBe(true);
+    expect(windows(k)).toEqual([16, 16, 8]);
+    expect(k.requests.map((r) => r.cmd)).toEqual(new Array(40).fill(CMD.NEW_SERVICE));
+  });
+
+  it('sends the next window only once the previous one is acknowledged', async () => {
+    const { k, ipvs } = await open({ receiveBufferSize: 16 * 1024, manual: true });
+    const done = ipvs.execute(adds(40));
+    await tick();
+    expect(windows(k)).toEqual([16]);
+    k.release();
+    await tick();
+    expect(windows(k)).toEqual([16, 16]);
+    k.release();
+    await tick();
+    expect(windows(k)).toEqual([16, 16, 8]);
+    k.release();
+    expect(await done).toHaveLength(40);
+  });
+
+  it('a failure is reported for its operation, the others go on; errors are mapped', async () => {
+    let n = 0;
+    const { ipvs } = await open({ handler: (req, k) => (n++ % 5 === 2 ? k.error(req, EEXIST) : k.ack(req)), receiveBufferSize: 16 * 1024 });
+    const results = await ipvs.execute(adds(20));
+    const failed = results.flatMap((r, i) => ('ok' in r && !r.ok ? [i] : []));
+    expect(failed).toEqual([2, 7, 12, 17]);
+    const r2 = results[2] as { ok: false; error: Error };
+    expect(r2.error).toBeInstanceOf(KernelError);
+    expect(r2.error.message).toBe('service tcp 10.0.0.2:80 already exists [EEXIST]');
+  });
+
+  it('stopOnError: the failing window is reported as the kernel did it, later windows are skipped', async () => {
+    const { k, ipvs } = await open({ handler: (req, s) => (req.seq === s.requests[3]?.seq ? s.error(req, EEXIST) : s.ack(req)), receiveBufferSize: 16 * 1024 });
+    const results = await ipvs.execute(adds(40), { stopOnError: true });
+    expect(windows(k)).toEqual([16]);
+    expect(results.slice(0, 16).filter((r) => 'ok' in r && !r.ok)).toHaveLength(1);
+    expect(results[4]).toEqual({ ok: true }); // the kernel went on within the window
+    expect(results.slice(16)).toEqual(new Array(24).fill({ skipped: true }));
+  });
+
+  it('validates everything first: one bad operation throws naming its index, and nothing is sent', async () => {
+    const { k, ipvs } = await open();
+    const ops = adds(10);
+    ops[7] = { op: 'add-destination', service: svc(1), destination: { address: '10.9.9.9', weight: 1.5 } };
+    await expect(ipvs.execute(ops)).rejects.toMatchObject({ field: 'operations[7].destination.weight', value: 1.5 });
+    await expect(ipvs.execute(ops)).rejects.toBeInstanceOf(ValidationError);
+    await expect(ipvs.execute(adds(3), { window: 0 })).rejects.toMatchObject({ field: 'window' });
+    expect(k.sent).toHaveLength(1); // the family lookup only
+  });
+
+  it('an explicit window', async () => {
+    const { k, ipvs } = await open();
+    await ipvs.execute(adds(10), { window: 3 });
+    expect(windows(k)).toEqual([3, 3, 3, 1]);
+    expect(await ipvs.execute([])).toEqual([]);
+  });
+
+  it('an abort fails the window in flight and skips the rest', async () => {
+    const { k, ipvs } = await open({ receiveBufferSize: 16 * 1024, manual: true });
+    const ac = new AbortController();
+    const done = ipvs.execute(adds(40), { signal: ac.signal });
+    await tick();
+    ac.abort();
+    const results = await done;
+    expect(windows(k)).toEqual([16]);
+    expect(results.slice(0, 16).every((r) => 'ok' in r && !r.ok && r.error.name === 'AbortError')).toBe(true);
+    expect(results.slice(16)).toEqual(new Array(24).fill({ skipped: true }));
+    // an aborted signal up front sends nothing
+    const before = k.sent.length;
+    expect(await ipvs.execute(adds(2), { signal: AbortSignal.abort() })).toEqual([{ skipped: true }, { skipped: true }]);
+    expect(k.sent.length).toBe(before);
+  });
+
+  it('pipelines thousands of operations quickly', async () => {
+    const { k, ipvs } = await open();
+    const ops = adds(5000);
+    const t0 = performance.now();
+    const results = await ipvs.execute(ops);
+    const ms = performance.now() - t0;
+    expect(results.every((r) => 'ok' in r && r.ok)).toBe(true);
+    expect(windows(k)).toHaveLength(Math.ceil(5000 / 208));
+    expect(ms).toBeLessThan(3000);
+  });
+});

@@ -1,0 +1,115 @@
+// The request builders' labels and error sentences: each kernel errno a command can meet becomes a
+// sentence naming the object, and the KernelError keeps code = errno name, the errno and the extended ack.
+
+import { describe, expect, it } from 'vitest';
+import type { OutgoingRequest } from '../../src/netlink/connection.js';
+import { KernelError, errnoValue } from '../../src/netlink/errors.js';
+import * as cmd from '../../src/ipvs/commands.js';
+import { validateDaemon, validateDestinationKey, validateDestinationSpec, validateServiceKey, validateServiceSpec, validateTimeouts } from '../../src/ipvs/validate.js';
+
+const fam = { id: 0x1c, version: 1 };
+const svc = validateServiceSpec({ protocol: 'tcp', address: '192.168.1.110', port: 80, scheduler: 'rr' });
+const sipSvc = validateServiceSpec({ protocol: 'udp', address: '10.0.0.1', port: 5060, persistence: true, persistenceEngine: 'sip' });
+const key = validateServiceKey({ protocol: 'tcp', address: '192.168.1.110', port: 80 });
+const dest = validateDestinationSpec(key, { address: '192.168.1.116' });
+const destKey = validateDestinationKey(key, { address: '192.168.1.116' });
+
+function refuse(req: OutgoingRequest, code: string, extack?: string): KernelError {
+  const raw = new KernelError({ errno: errnoValue(code), operation: req.label.operation, object: req.label.object, extack, seq: 9 });
+  const mapped = req.mapError?.(raw) ?? raw;
+  expect(mapped).toBeInstanceOf(KernelError);
+  return mapped as KernelError;
+}
+
+describe('labels', () => {
+  it.each([
+    [cmd.newService(fam, svc), 'add service', 'tcp 192.168.1.110:80'],
+    [cmd.setService(fam, svc), 'update service', 'tcp 192.168.1.110:80'],
+    [cmd.delService(fam, key), 'delete service', 'tcp 192.168.1.110:80'],
+    [cmd.getService(fam, key), 'get service', 'tcp 192.168.1.110:80'],
+    [cmd.dumpServices(fam), 'list services', undefined],
+    [cmd.newDest(fam, key, dest), 'add destination', '192.168.1.116:80 in service tcp 192.168.1.110:80'],
+    [cmd.setDest(fam, key, dest), 'update destination', '192.168.1.116:80 in service tcp 192.168.1.110:80'],
+    [cmd.delDest(fam, key, destKey), 'delete destination', '192.168.1.116:80 in service tcp 192.168.1.110:80'],
+    [cmd.dumpDests(fam, key), 'list destinations', 'of service tcp 192.168.1.110:80'],
+    [cmd.newDaemon(fam, validateDaemon({ state: 'master', interface: 'eth0', syncId: 3 })), 'start sync daemon', 'master on eth0 (syncid 3)'],
+    [cmd.delDaemon(fam, 2), 'stop sync daemon', 'backup'],
+    [cmd.dumpDaemons(fam), 'list sync daemons', undefined],
+    [cmd.setConfig(fam, validateTimeouts({ tcp: 5 })), 'set timeouts', 'tcp 5 tcpfin 0 udp 0'],
+    [cmd.getConfig(fam), 'get timeouts', undefined],
+    [cmd.getInfo(fam), 'get info', undefined],
+    [cmd.zero(fam), 'zero counters', 'of every service'],
+    [cmd.zero(fam, key), 'zero counters', 'of service tcp 192.168.1.110:80'],
+    [cmd.flush(fam), 'flush', 'every service and destination'],
+  ])('%#: %s %s', (req, operation, object) => {
+    expect(req.label).toEqual(object === undefined ? { operation } : { operation, object });
+    expect(req.type).toBe(0x1c);
+  });
+
+  it('only the "new" commands carry NLM_F_CREATE', () => {
+    expect(cmd.newService(fam, svc).flags).toBe(0x400);
+    expect(cmd.newDest(fam, key, dest).flags).toBe(0x400);
+    expect(cmd.setService(fam, svc).flags).toBe(0);
+    expect(cmd.newDaemon(fam, validateDaemon({ state: 'master', interface: 'eth0' })).flags).toBe(0);
+  });
+});
+
+describe('errors become sentences, code and errno kept', () => {
+  it.each([
+    [cmd.newService(fam, svc), 'EEXIST', 'service tcp 192.168.1.110:80 already exists [EEXIST]'],
+    [cmd.newService(fam, svc), 'ENOENT', 'scheduler "rr" not found: load its module (modprobe ip_vs_rr) [ENOENT]'],
+    [cmd.newService(fam, sipSvc), 'ENOENT', 'scheduler "wlc" or persistence engine "sip" not found: load their modules (modprobe ip_vs_wlc ip_vs_pe_sip) [ENOENT]'],
+    [cmd.newService(fam, svc), 'EINVAL', 'the kernel refused service tcp 192.168.1.110:80 as invalid [EINVAL]'],
+    [cmd.newService(fam, svc), 'EAFNOSUPPORT', "add service tcp 192.168.1.110:80: this kernel's IPVS has no IPv6 support (CONFIG_IP_VS_IPV6, or IPv6 disabled) [EAFNOSUPPORT]"],
+    [cmd.setService(fam, svc), 'ESRCH', 'no such service tcp 192.168.1.110:80 [ESRCH]'],
+    [cmd.setService(fam, svc), 'ENOENT', 'scheduler "rr" not found: load its module (modprobe ip_vs_rr) [ENOENT]'],
+    [cmd.delService(fam, key), 'ESRCH', 'no such service tcp 192.168.1.110:80 [ESRCH]'],
+    [cmd.getService(fam, key), 'ESRCH', 'no such service tcp 192.168.1.110:80 [ESRCH]'],
+    [cmd.newDest(fam, key, dest), 'EEXIST', 'destination 192.168.1.116:80 already exists in service tcp 192.168.1.110:80 [EEXIST]'],
+    [cmd.newDest(fam, key, dest), 'ESRCH', 'no such service tcp 192.168.1.110:80 [ESRCH]'],
+    [cmd.newDest(fam, key, dest), 'ERANGE', 'destination 192.168.1.116:80 in service tcp 192.168.1.110:80: weight or thresholds out of range (the weight must be 0 or more and the lower threshold at most the upper one) [ERANGE]'],
+    [cmd.setDest(fam, key, dest), 'ENOENT', 'no such destination 192.168.1.116:80 in service tcp 192.168.1.110:80 [ENOENT]'],
+    [cmd.delDest(fam, key, destKey), 'ENOENT', 'no such destination 192.168.1.116:80 in service tcp 192.168.1.110:80 [ENOENT]'],
+    [cmd.delDest(fam, key, destKey), 'ESRCH', 'no such service tcp 192.168.1.110:80 [ESRCH]'],
+    [cmd.newDaemon(fam, validateDaemon({ state: 'master', interface: 'eth0' })), 'EEXIST', 'a master sync daemon is already running [EEXIST]'],
+    [cmd.newDaemon(fam, validateDaemon({ state: 'backup', interface: 'eth0' })), 'EBUSY', 'a backup sync daemon is already running [EBUSY]'],
+    [cmd.newDaemon(fam, validateDaemon({ state: 'master', interface: 'eth9' })), 'ENODEV', 'no such interface eth9 for the master sync daemon [ENODEV]'],
+    [cmd.delDaemon(fam, 1), 'ESRCH', 'no master sync daemon is running [ESRCH]'],
+    [cmd.setConfig(fam, validateTimeouts({ tcp: 2678400 })), 'EINVAL', 'timeouts tcp 2678400 tcpfin 0 udp 0: a value is larger than this kernel accepts (INT_MAX/HZ seconds; 2147483 with HZ=1000) [EINVAL]'],
+    [cmd.zero(fam, key), 'ESRCH', 'no such service tcp 192.168.1.110:80 [ESRCH]'],
+  ])('%#: %s', (req, code, message) => {
+    const err = refuse(req, code);
+    expect(err.message).toBe(message);
+    expect(err).toMatchObject({ code, errno: errnoValue(code), operation: req.label.operation, object: req.label.object, seq: 9 });
+  });
+
+  it('the destination EINVAL sentence names what the kernel checks', () => {
+    expect(refuse(cmd.newDest(fam, key, dest), 'EINVAL').message).toMatch(/^the kernel refused destination 192\.168\.1\.116:80 in service tcp 192\.168\.1\.110:80: the address must be a unicast address/);
+  });
+
+  it('EPERM and EACCES: CAP_NET_ADMIN, on every command', () => {
+    for (const req of [cmd.newService(fam, svc), cmd.dumpServices(fam), cmd.getInfo(fam), cmd.flush(fam), cmd.delDaemon(fam, 1)]) {
+      for (const code of ['EPERM', 'EACCES']) {
+        const err = refuse(req, code);
+        expect(err.message).toMatch(/permission denied; IPVS needs CAP_NET_ADMIN \(run as root or grant the capability\) \[E(PERM|ACCES)\]$/);
+        expect(err.message.startsWith(req.label.operation)).toBe(true);
+        expect(err.code).toBe(code);
+      }
+    }
+  });
+
+  it('keeps the extended ack', () => {
+    const err = refuse(cmd.newService(fam, svc), 'EEXIST', 'service exists');
+    expect(err.message).toBe('service tcp 192.168.1.110:80 already exists [EEXIST] (kernel: service exists)');
+    expect(err.extack).toBe('service exists');
+  });
+
+  it('an errno without a sentence keeps the generic KernelError', () => {
+    const req = cmd.newService(fam, svc);
+    const raw = new KernelError({ errno: errnoValue('ENOMEM'), operation: 'add service', object: svc.text });
+    expect(req.mapError?.(raw)).toBeUndefined();
+    expect(raw.message).toBe('add service tcp 192.168.1.110:80 failed [ENOMEM]');
+    // EEXIST on an update is not "already exists": the kernel never says it, so it stays generic
+    expect(cmd.setService(fam, svc).mapError?.(new KernelError({ errno: 17, operation: 'update service' }))).toBeUndefined();
+  });
+});

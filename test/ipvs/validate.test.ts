@@ -1,0 +1,239 @@
+import { describe, expect, it } from 'vitest';
+import { ValidationError } from '../../src/ipvs/errors.js';
+import {
+  validateDaemon, validateDestinationKey, validateDestinationSpec, validateServiceKey, validateServiceSpec, validateTimeouts,
+} from '../../src/ipvs/validate.js';
+
+function refusal(fn: () => unknown): ValidationError {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof ValidationError) return err;
+    throw err;
+  }
+  throw new Error('expected a ValidationError');
+}
+
+/** Each refusal names the field and shows the value in its message. */
+function expectRefused(fn: () => unknown, field: string, value: unknown, reason?: RegExp): void {
+  const err = refusal(fn);
+  expect(err.field).toBe(field);
+  expect(err.value).toEqual(value);
+  expect(err.code).toBe('EINVALIDARG');
+  expect(err.message.startsWith(`invalid ${field} `)).toBe(true);
+  if (reason) expect(err.reason).toMatch(reason);
+}
+
+const tcp = { protocol: 'tcp', address: '192.168.1.110', port: 80 } as const;
+const svc4 = validateServiceKey(tcp);
+const svc6 = validateServiceKey({ protocol: 'tcp', address: '2001:db8::10', port: 80 });
+const fw = validateServiceKey({ fwmark: 10 });
+
+describe('service keys', () => {
+  it('normalises address keys and names them', () => {
+    const k = validateServiceKey({ protocol: 'udp', address: '2001:DB8::0001', port: 53 });
+    expect(k).toMatchObject({ af: 10, protocol: 17, port: 53, fwmark: 0, text: 'udp [2001:db8::1]:53', key: { protocol: 'udp', address: '2001:db8::1', port: 53 } });
+    expect(svc4.text).toBe('tcp 192.168.1.110:80');
+    expect(validateServiceKey({ protocol: 'sctp', address: '10.0.0.1', port: 0 }).protocol).toBe(132);
+  });
+
+  it('takes fwmark keys, IPv4 by default', () => {
+    expect(fw).toMatchObject({ af: 2, fwmark: 10, protocol: 0, port: 0, text: 'fwmark 10', key: { fwmark: 10, family: 'ipv4' } });
+    expect(validateServiceKey({ fwmark: 0xffffffff, family: 'ipv6' })).toMatchObject({ af: 10, text: 'fwmark 4294967295 (IPv6)' });
+  });
+
+  it('takes a Service read back from the kernel as a key', () => {
+    const asRead = { ...tcp, family: 'ipv4', scheduler: 'rr', flags: [], rawFlags: 2, stats: {} };
+    expect(validateServiceKey(asRead).text).toBe('tcp 192.168.1.110:80');
+  });
+
+  it.each([
+    [null, 'service', null],
+    ['tcp', 'service', 'tcp'],
+    [{ protocol: 'icmp', address: '1.2.3.4', port: 1 }, 'protocol', 'icmp'],
+    [{ address: '1.2.3.4', port: 1 }, 'protocol', undefined],
+    [{ protocol: 'tcp', address: '1.2.3', port: 1 }, 'address', '1.2.3'],
+    [{ protocol: 'tcp', address: '1.2.3.4', port: 70000 }, 'port', 70000],
+    [{ protocol: 'tcp', address: '1.2.3.4', port: -1 }, 'port', -1],
+    [{ protocol: 'tcp', address: '1.2.3.4', port: 1.5 }, 'port', 1.5],
+    [{ protocol: 'tcp', address: '1.2.3.4', port: '80' }, 'port', '80'],
+    [{ protocol: 'tcp', address: '1.2.3.4' }, 'port', undefined],
+    [{ protocol: 'tcp', address: '1.2.3.4', port: 80, family: 'ipv6' }, 'family', 'ipv6'],
+    [{ fwmark: 0 }, 'fwmark', 0],
+    [{ fwmark: 2 ** 32 }, 'fwmark', 2 ** 32],
+    [{ fwmark: 1, family: 'inet' }, 'family', 'inet'],
+    [{ fwmark: 1, protocol: 'tcp', address: '1.2.3.4', port: 1 }, 'fwmark', 1],
+  ])('refuses %j (field %s)', (key, field, value) => {
+    expectRefused(() => validateServiceKey(key), field, value);
+  });
+
+  it('words a port refusal as a person reads it', () => {
+    expect(() => validateServiceKey({ ...tcp, port: 70000 })).toThrow('invalid port 70000: must be an integer 0..65535');
+  });
+});
+
+describe('service specs', () => {
+  it('fills ipvsadm defaults: wlc, no persistence, host netmask', () => {
+    expect(validateServiceSpec(tcp)).toMatchObject({ scheduler: 'wlc', flags: 0, timeout: 0, netmask: 0xffffffff, pe: undefined });
+    expect(validateServiceSpec({ protocol: 'tcp', address: '::1', port: 1 })).toMatchObject({ netmask: 128 });
+  });
+
+  it('persistence: true means 300 s; options override', () => {
+    expect(validateServiceSpec({ ...tcp, persistence: true })).toMatchObject({ flags: 1, timeout: 300 });
+    expect(validateServiceSpec({ ...tcp, persistence: {} })).toMatchObject({ flags: 1, timeout: 300 });
+    expect(validateServiceSpec({ ...tcp, persistence: false })).toMatchObject({ flags: 0, timeout: 0 });
+    expect(validateServiceSpec({ ...tcp, persistence: { timeout: 2678400, netmask: '255.255.255.0' } })).toMatchObject({ timeout: 2678400, netmask: 0xffffff00 });
+    expect(validateServiceSpec({ ...tcp, persistence: { netmask: 16 } })).toMatchObject({ netmask: 0xffff0000 });
+  });
+
+  it('IPv6 persistence netmasks are prefix lengths (or masks, or "/64")', () => {
+    const v6 = { protocol: 'tcp', address: '2001:db8::1', port: 443 } as const;
+    expect(validateServiceSpec({ ...v6, persistence: { netmask: 64 } }).netmask).toBe(64);
+    expect(validateServiceSpec({ ...v6, persistence: { netmask: '/48' } }).netmask).toBe(48);
+    expect(validateServiceSpec({ ...v6, persistence: { netmask: 'ffff:ffff:ffff:ffff::' } }).netmask).toBe(64);
+    expect(validateServiceSpec({ fwmark: 3, family: 'ipv6', persistence: { netmask: 128 } }).netmask).toBe(128);
+    expectRefused(() => validateServiceSpec({ ...v6, persistence: { netmask: 0 } }), 'persistence.netmask', 0);
+    expectRefused(() => validateServiceSpec({ ...v6, persistence: { netmask: 129 } }), 'persistence.netmask', 129);
+    expectRefused(() => validateServiceSpec({ ...v6, persistence: { netmask: 'ffff:ff00:ffff::' } }), 'persistence.netmask', 'ffff:ff00:ffff::');
+    expectRefused(() => validateServiceSpec({ ...v6, persistence: { netmask: '255.255.255.0' } }), 'persistence.netmask', '255.255.255.0');
+  });
+
+  it('sets flag bits and keeps the scheduler flags with their scheduler', () => {
+    expect(validateServiceSpec({ ...tcp, flags: ['one-packet'] }).flags).toBe(4);
+    expect(validateServiceSpec({ ...tcp, scheduler: 'sh', flags: ['sh-fallback', 'sh-port'] }).flags).toBe(0x18);
+    expect(validateServiceSpec({ ...tcp, scheduler: 'mh', persistence: true, flags: ['mh-port'] }).flags).toBe(0x11);
+    expectRefused(() => validateServiceSpec({ ...tcp, scheduler: 'rr', flags: ['sh-port'] }), 'flags', 'sh-port', /only applies to the sh scheduler, not rr/);
+    expectRefused(() => validateServiceSpec({ ...tcp, flags: ['mh-fallback'] }), 'flags', 'mh-fallback', /not wlc/);
+  });
+
+  it.each([
+    [{ scheduler: 'bogus' }, 'scheduler', 'bogus'],
+    [{ scheduler: 'toString' }, 'scheduler', 'toString'],
+    [{ persistence: 'yes' }, 'persistence', 'yes'],
+    [{ persistence: { timeout: 0 } }, 'persistence.timeout', 0],
+    [{ persistence: { timeout: 2678401 } }, 'persistence.timeout', 2678401],
+    [{ persistence: { netmask: '255.0.255.0' } }, 'persistence.netmask', '255.0.255.0'],
+    [{ persistence: { netmask: 'x' } }, 'persistence.netmask', 'x'],
+    [{ flags: 'one-packet' }, 'flags', 'one-packet'],
+    [{ flags: ['persistent'] }, 'flags', 'persistent'],
+    [{ flags: ['constructor'] }, 'flags', 'constructor'],
+    [{ persistenceEngine: 'http' }, 'persistenceEngine', 'http'],
+  ])('refuses %j (field %s)', (extra, field, value) => {
+    expectRefused(() => validateServiceSpec({ ...tcp, ...extra }), field, value);
+  });
+
+  it('names the persistence engine', () => {
+    expect(validateServiceSpec({ ...tcp, persistence: true, persistenceEngine: 'sip' }).pe).toBe('sip');
+  });
+});
+
+describe('destinations', () => {
+  it('defaults: the service port, route, weight 1, no thresholds, no tunnel', () => {
+    expect(validateDestinationSpec(svc4, { address: '192.168.1.116' })).toMatchObject({
+      af: 2, port: 80, fwd: 3, weight: 1, upper: 0, lower: 0, tunType: undefined, tunPort: undefined, tunFlags: undefined, text: '192.168.1.116:80',
+    });
+    expect(validateDestinationSpec(fw, { address: '10.0.0.2' }).port).toBe(0);
+    expect(validateDestinationKey(svc6, { address: '2001:db8::2', port: 8080 }).text).toBe('[2001:db8::2]:8080');
+  });
+
+  it('forwarding methods map to the kernel constants', () => {
+    expect(validateDestinationSpec(svc4, { address: '10.0.0.2', forwarding: 'masq' }).fwd).toBe(0);
+    expect(validateDestinationSpec(svc4, { address: '10.0.0.2', forwarding: 'tunnel' }).fwd).toBe(2);
+    expect(validateDestinationSpec(svc4, { address: '10.0.0.2', forwarding: 'route' }).fwd).toBe(3);
+  });
+
+  it('another family than the service only through a tunnel (as ip_vs_genl_set_cmd)', () => {
+    expect(validateDestinationSpec(svc4, { address: '2001:db8::2', forwarding: 'tunnel' }).af).toBe(10);
+    expectRefused(() => validateDestinationSpec(svc4, { address: '2001:db8::2', forwarding: 'masq' }), 'destination.address', '2001:db8::2', /needs forwarding 'tunnel'/);
+    expectRefused(() => validateDestinationSpec(svc6, { address: '10.0.0.2' }), 'destination.address', '10.0.0.2');
+  });
+
+  it('weights and thresholds: 0..INT_MAX, lower at most upper (the kernel says ERANGE)', () => {
+    expect(validateDestinationSpec(svc4, { address: '10.0.0.2', weight: 0 }).weight).toBe(0);
+    expect(validateDestinationSpec(svc4, { address: '10.0.0.2', weight: 2147483647, upperThreshold: 2147483647, lowerThreshold: 5 })).toMatchObject({ weight: 2147483647, upper: 2147483647, lower: 5 });
+    expectRefused(() => validateDestinationSpec(svc4, { address: '10.0.0.2', lowerThreshold: 1 }), 'destination.lowerThreshold', 1, /upper threshold \(0\)/);
+    expectRefused(() => validateDestinationSpec(svc4, { address: '10.0.0.2', upperThreshold: 10, lowerThreshold: 11 }), 'destination.lowerThreshold', 11);
+  });
+
+  it('tunnel options', () => {
+    expect(validateDestinationSpec(svc4, { address: '10.0.0.2', forwarding: 'tunnel', tunnel: { type: 'gue', port: 6080, checksum: 'remcsum' } }))
+      .toMatchObject({ fwd: 2, tunType: 1, tunPort: 6080, tunFlags: 2 });
+    expect(validateDestinationSpec(svc4, { address: '10.0.0.2', forwarding: 'tunnel', tunnel: { type: 'gre', checksum: 'csum' } }))
+      .toMatchObject({ tunType: 2, tunPort: undefined, tunFlags: 1 });
+    expect(validateDestinationSpec(svc4, { address: '10.0.0.2', forwarding: 'tunnel', tunnel: { type: 'ipip' } }))
+      .toMatchObject({ tunType: 0, tunFlags: 0 });
+  });
+
+  const d = { address: '10.0.0.2' };
+  const tun = { ...d, forwarding: 'tunnel' };
+  it.each([
+    [null, 'destination', null],
+    [{ address: 'x' }, 'destination.address', 'x'],
+    [{ ...d, port: 65536 }, 'destination.port', 65536],
+    [{ ...d, forwarding: 'nat' }, 'destination.forwarding', 'nat'],
+    [{ ...d, forwarding: 'local' }, 'destination.forwarding', 'local'],
+    [{ ...d, weight: -1 }, 'destination.weight', -1],
+    [{ ...d, weight: 2147483648 }, 'destination.weight', 2147483648],
+    [{ ...d, upperThreshold: 2147483648 }, 'destination.upperThreshold', 2147483648],
+    [{ ...d, lowerThreshold: -1 }, 'destination.lowerThreshold', -1],
+    [{ ...d, tunnel: { type: 'gue', port: 1 } }, 'destination.tunnel', { type: 'gue', port: 1 }],
+    [{ ...tun, tunnel: 'gue' }, 'destination.tunnel', 'gue'],
+    [{ ...tun, tunnel: { type: 'vxlan' } }, 'destination.tunnel.type', 'vxlan'],
+    [{ ...tun, tunnel: { type: 'gue' } }, 'destination.tunnel.port', undefined],
+    [{ ...tun, tunnel: { type: 'gue', port: 0 } }, 'destination.tunnel.port', 0],
+    [{ ...tun, tunnel: { type: 'gre', port: 6080 } }, 'destination.tunnel.port', 6080],
+    [{ ...tun, tunnel: { type: 'gre', checksum: 'md5' } }, 'destination.tunnel.checksum', 'md5'],
+    [{ ...tun, tunnel: { type: 'ipip', checksum: 'csum' } }, 'destination.tunnel.checksum', 'csum'],
+  ])('refuses %j (field %s)', (dest, field, value) => {
+    expectRefused(() => validateDestinationSpec(svc4, dest), field, value);
+  });
+});
+
+describe('timeouts', () => {
+  it('a missing field is 0, which the kernel leaves unchanged', () => {
+    expect(validateTimeouts({ tcp: 900 })).toEqual({ tcp: 900, tcpFin: 0, udp: 0 });
+    expect(validateTimeouts({})).toEqual({ tcp: 0, tcpFin: 0, udp: 0 });
+    expect(validateTimeouts({ tcp: 2678400, tcpFin: 120, udp: 300 })).toEqual({ tcp: 2678400, tcpFin: 120, udp: 300 });
+  });
+
+  it.each([
+    [null, 'timeouts', null],
+    [{ tcp: -1 }, 'timeouts.tcp', -1],
+    [{ tcpFin: 2678401 }, 'timeouts.tcpFin', 2678401],
+    [{ udp: 1.5 }, 'timeouts.udp', 1.5],
+  ])('refuses %j (field %s)', (t, field, value) => {
+    expectRefused(() => validateTimeouts(t), field, value);
+  });
+});
+
+describe('sync daemons', () => {
+  it('fills the sync id and leaves the rest to the kernel', () => {
+    expect(validateDaemon({ state: 'master', interface: 'eth0' })).toEqual({
+      state: 1, ifname: 'eth0', syncId: 0, syncMaxLen: undefined, group: undefined, port: undefined, ttl: undefined,
+    });
+    const full = validateDaemon({ state: 'backup', interface: 'eth1', syncId: 255, syncMaxLen: 1400, mcastGroup: 'FF02::1:2', mcastPort: 8849, mcastTtl: 255 });
+    expect(full).toMatchObject({ state: 2, syncId: 255, syncMaxLen: 1400, port: 8849, ttl: 255 });
+    expect(full.group?.text).toBe('ff02::1:2');
+  });
+
+  it.each([
+    [{ interface: 'eth0' }, 'daemon.state', undefined],
+    [{ state: 'slave', interface: 'eth0' }, 'daemon.state', 'slave'],
+    [{ state: 'master' }, 'daemon.interface', undefined],
+    [{ state: 'master', interface: '' }, 'daemon.interface', ''],
+    [{ state: 'master', interface: 'a-very-long-name' }, 'daemon.interface', 'a-very-long-name'],
+    [{ state: 'master', interface: 'eth0', syncId: 256 }, 'daemon.syncId', 256],
+    [{ state: 'master', interface: 'eth0', syncMaxLen: 0 }, 'daemon.syncMaxLen', 0],
+    [{ state: 'master', interface: 'eth0', mcastGroup: '10.0.0.1' }, 'daemon.mcastGroup', '10.0.0.1'],
+    [{ state: 'master', interface: 'eth0', mcastGroup: 'fe80::1' }, 'daemon.mcastGroup', 'fe80::1'],
+    [{ state: 'master', interface: 'eth0', mcastGroup: 'group' }, 'daemon.mcastGroup', 'group'],
+    [{ state: 'master', interface: 'eth0', mcastPort: 0 }, 'daemon.mcastPort', 0],
+    [{ state: 'master', interface: 'eth0', mcastTtl: 256 }, 'daemon.mcastTtl', 256],
+  ])('refuses %j (field %s)', (spec, field, value) => {
+    expectRefused(() => validateDaemon(spec), field, value);
+  });
+
+  it('a 15-byte interface name is the longest', () => {
+    expect(validateDaemon({ state: 'master', interface: 'abcdefghijklmno' }).ifname).toHaveLength(15);
+  });
+});

@@ -1,0 +1,102 @@
+// The seed's health-check script, rewritten. The shell loop curls each real server every 5 s and runs
+// `ipvsadm -a` / `ipvsadm -d` when one comes or goes, with a fail-back server 127.0.0.1 in mind. Here the
+// library's health checker does it without a child process, and better:
+//   - a failed server is quiesced (weight 0: its open connections finish) instead of deleted, and gets
+//     its configured weight (2 and 1, as the script's rw array) back when it recovers;
+//   - it takes `fall` failures (or `rise` successes) in a row to change anything, so one lost check does
+//     not flap the table; checks run on their own jittered timers and time out on their own;
+//   - the sorry server 127.0.0.1 (a web server on this director answering for the VIP) goes in only
+//     while every real server is down, and out as soon as one is back;
+//   - at start it fixes whatever the table holds; it never sends the same change twice, and a failed
+//     change is retried after re-reading the table.
+//
+//   sudo node examples/health-check.js [--vip 192.168.1.110] [--port 80]
+//        [--servers 192.168.1.116,192.168.1.117] [--weights 2,1] [--forwarding route|masq]
+//        [--sorry 127.0.0.1] [--path /] [--interval 5000] [--timeout 1000] [--keep] [--verbose]
+//   sudo node examples/health-check.js --cleanup
+//
+// Ctrl-C stops it and removes the service it made (--keep leaves the table as it is).
+import { parseArgs } from 'node:util';
+import { pathToFileURL } from 'node:url';
+import { HealthChecker, Ipvs } from 'ipvs';
+
+export function parseOptions(argv, env = process.env) {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      vip: { type: 'string', default: env.VIP ?? '192.168.1.110' },
+      port: { type: 'string', default: '80' },
+      servers: { type: 'string', default: env.REAL_SERVERS ?? '192.168.1.116,192.168.1.117' },
+      weights: { type: 'string', default: '2,1' },
+      forwarding: { type: 'string', default: 'route' },
+      sorry: { type: 'string', default: env.SORRY_SERVER ?? '127.0.0.1' },
+      path: { type: 'string', default: '/' },
+      interval: { type: 'string', default: '5000' },
+      timeout: { type: 'string', default: '1000' },
+      keep: { type: 'boolean', default: false },
+      verbose: { type: 'boolean', default: false },
+      cleanup: { type: 'boolean', default: false },
+    },
+  });
+  const weights = values.weights.split(',').map(Number);
+  return {
+    ...values,
+    port: Number(values.port),
+    servers: values.servers.split(',').map((address, i) => ({ address, weight: weights[i] ?? 1 })),
+    interval: Number(values.interval),
+    timeout: Number(values.timeout),
+  };
+}
+
+/** The checker's config: the seed's service, servers, weights and fail-back, with an HTTP check. */
+export function healthConfig(options) {
+  return {
+    // The check for every service below: GET / answered with 2xx or 3xx, two results in a row to change.
+    check: { type: 'http', path: options.path, intervalMs: options.interval, timeoutMs: options.timeout, rise: 2, fall: 2 },
+    services: [
+      {
+        protocol: 'tcp',
+        address: options.vip,
+        port: options.port,
+        scheduler: 'wrr', // weighted, so the seed's weights 2 and 1 mean something
+        destinations: options.servers.map((s) => ({ address: s.address, weight: s.weight, forwarding: options.forwarding })),
+        check: options.check, // a service may refine or replace the check (the tests put a fake one here)
+        sorryServer: { address: options.sorry },
+      },
+    ],
+  };
+}
+
+// Transitions and changes to the console; every single check result too with --verbose.
+const consoleLogger = (verbose) => ({ info: console.log, warn: console.warn, error: console.error, ...(verbose ? { debug: console.log } : {}) });
+
+/** Run until `signal` aborts; then stop, and remove the service unless options.keep. */
+export async function main(ipvs, options, { signal, logger = consoleLogger(options.verbose), scheduler } = {}) {
+  const checker = new HealthChecker({ ipvs, config: healthConfig(options), logger, ...(scheduler ? { scheduler } : {}) });
+  checker.on('sorry', (e) => logger.info(e.active ? `All real servers are down: ${e.destinationId} is answering for ${options.vip}.` : `Back to the real servers.`));
+  await checker.start();
+  logger.info(`Watching ${options.servers.map((s) => s.address).join(' and ')} behind ${options.vip}:${options.port}. Ctrl-C to stop.`);
+  if (!signal?.aborted) await new Promise((resolve) => signal?.addEventListener('abort', resolve, { once: true }));
+  await checker.stop({ removeServices: !options.keep });
+  logger.info(options.keep ? 'Stopped; the table is left as it is.' : `Stopped and removed tcp ${options.vip}:${options.port}.`);
+  return checker;
+}
+
+export async function cleanup(ipvs, options, log = console.log) {
+  const service = { protocol: 'tcp', address: options.vip, port: options.port };
+  if (await ipvs.hasService(service)) await ipvs.deleteService(service);
+  log(`Removed tcp ${options.vip}:${options.port} (if it was there).`);
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const options = parseOptions(process.argv.slice(2));
+  const ipvs = await Ipvs.open();
+  const stop = new AbortController();
+  process.once('SIGINT', () => stop.abort());
+  process.once('SIGTERM', () => stop.abort());
+  try {
+    await (options.cleanup ? cleanup(ipvs, options) : main(ipvs, options, { signal: stop.signal }));
+  } finally {
+    await ipvs.close();
+  }
+}

@@ -1,0 +1,65 @@
+// Persistent client connections (PCC): one port-0 service on the virtual IP, so every connection a
+// client makes, to any port, goes to the same real server for as long as it keeps coming back within
+// the persistence timeout. The seed's `ipvsadm -A -t 192.168.1.110:0 -s rr -p 600`, plus its real
+// servers (direct routing, as the seed's -g).
+//
+//   sudo node examples/pcc.js [--vip 192.168.1.110] [--servers 192.168.1.116,192.168.1.117]
+//                             [--forwarding route|masq|tunnel] [--timeout 600]
+//   sudo node examples/pcc.js --cleanup
+//
+// VIP and REAL_SERVERS in the environment work too. Run `ipvsadm -Ln` (or `ipvs -Ln`) to see the result.
+import { parseArgs } from 'node:util';
+import { pathToFileURL } from 'node:url';
+import { Ipvs } from 'ipvs';
+
+export function parseOptions(argv, env = process.env) {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      vip: { type: 'string', default: env.VIP ?? '192.168.1.110' },
+      servers: { type: 'string', default: env.REAL_SERVERS ?? '192.168.1.116,192.168.1.117' },
+      forwarding: { type: 'string', default: 'route' },
+      timeout: { type: 'string', default: '600' },
+      cleanup: { type: 'boolean', default: false },
+    },
+  });
+  return { ...values, servers: values.servers.split(','), timeout: Number(values.timeout) };
+}
+
+const words = { route: 'direct routing', masq: 'NAT', tunnel: 'IP tunnel' };
+
+export async function main(ipvs, options, log = console.log) {
+  // Port 0 with persistence: the kernel matches the client's address on every port of the VIP.
+  const service = { protocol: 'tcp', address: options.vip, port: 0 };
+  if (await ipvs.hasService(service)) {
+    await ipvs.deleteService(service);
+    log(`Replaced the existing service on ${options.vip}:0.`);
+  }
+  await ipvs.addService({ ...service, scheduler: 'rr', persistence: { timeout: options.timeout } });
+  for (const address of options.servers) {
+    // Port 0 again: the connection keeps the port the client asked for.
+    await ipvs.addDestination(service, { address, port: 0, forwarding: options.forwarding, weight: 1 });
+  }
+  log(`Persistent client connections (PCC) on ${options.vip}, every TCP port:`);
+  log(`  round robin between ${options.servers.join(' and ')} (${words[options.forwarding] ?? options.forwarding})`);
+  log(`  a client's connections to any port stay on the server it first got, until it has been`);
+  log(`  quiet for ${options.timeout} s (\`ipvsadm -Lnc\` shows the template per client, port 0).`);
+  log(`Undo with: node examples/pcc.js --cleanup`);
+}
+
+export async function cleanup(ipvs, options, log = console.log) {
+  const service = { protocol: 'tcp', address: options.vip, port: 0 };
+  if (!(await ipvs.hasService(service))) return log(`Nothing to remove: no service on ${options.vip}:0.`);
+  await ipvs.deleteService(service);
+  log(`Removed the PCC service on ${options.vip}:0 and its real servers.`);
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const options = parseOptions(process.argv.slice(2));
+  const ipvs = await Ipvs.open();
+  try {
+    await (options.cleanup ? cleanup(ipvs, options) : main(ipvs, options));
+  } finally {
+    await ipvs.close();
+  }
+}

@@ -1,0 +1,65 @@
+// Persistent port connections (PPC): one persistent service per port. A client sticks to one real
+// server per port: its web connections to one server, its TLS connections to one server, possibly
+// another, each for the persistence timeout. The seed: "write a few more ipvsadm lines, one per port".
+//
+//   sudo node examples/ppc.js [--vip 192.168.1.110] [--ports 80,443]
+//                             [--servers 192.168.1.116,192.168.1.117] [--forwarding route|masq] [--timeout 600]
+//   sudo node examples/ppc.js --cleanup
+import { parseArgs } from 'node:util';
+import { pathToFileURL } from 'node:url';
+import { Ipvs } from 'ipvs';
+
+export function parseOptions(argv, env = process.env) {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      vip: { type: 'string', default: env.VIP ?? '192.168.1.110' },
+      ports: { type: 'string', default: env.PORTS ?? '80,443' },
+      servers: { type: 'string', default: env.REAL_SERVERS ?? '192.168.1.116,192.168.1.117' },
+      forwarding: { type: 'string', default: 'route' },
+      timeout: { type: 'string', default: '600' },
+      cleanup: { type: 'boolean', default: false },
+    },
+  });
+  return { ...values, ports: values.ports.split(',').map(Number), servers: values.servers.split(','), timeout: Number(values.timeout) };
+}
+
+export async function main(ipvs, options, log = console.log) {
+  // One service per port, added in one pipelined batch: the kernel acknowledges each operation.
+  const ops = [];
+  for (const port of options.ports) {
+    const service = { protocol: 'tcp', address: options.vip, port };
+    if (await ipvs.hasService(service)) ops.push({ op: 'delete-service', service });
+    ops.push({ op: 'add-service', service: { ...service, scheduler: 'rr', persistence: { timeout: options.timeout } } });
+    for (const address of options.servers) {
+      ops.push({ op: 'add-destination', service, destination: { address, forwarding: options.forwarding, weight: 1 } });
+    }
+  }
+  const results = await ipvs.execute(ops);
+  const failed = results.filter((r) => 'error' in r);
+  if (failed.length > 0) throw failed[0].error;
+  log(`Persistent port connections (PPC) on ${options.vip}: ${options.ports.length} services, one per port.`);
+  for (const port of options.ports) log(`  tcp ${options.vip}:${port}  round robin over ${options.servers.join(', ')}, persistence ${options.timeout} s`);
+  log(`A client keeps its server per port: port ${options.ports[0]} and port ${options.ports[1] ?? '...'} may be served by different servers.`);
+  log(`Undo with: node examples/ppc.js --cleanup`);
+}
+
+export async function cleanup(ipvs, options, log = console.log) {
+  for (const port of options.ports) {
+    const service = { protocol: 'tcp', address: options.vip, port };
+    if (await ipvs.hasService(service)) {
+      await ipvs.deleteService(service);
+      log(`Removed tcp ${options.vip}:${port}.`);
+    }
+  }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const options = parseOptions(process.argv.slice(2));
+  const ipvs = await Ipvs.open();
+  try {
+    await (options.cleanup ? cleanup(ipvs, options) : main(ipvs, options));
+  } finally {
+    await ipvs.close();
+  }
+}

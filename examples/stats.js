@@ -1,0 +1,67 @@
+// Live traffic per real server, like `watch ipvsadm -Ln --rate` but as data you can use: every service
+// and destination with its connections and the kernel's per-second rates. The kernel's estimator
+// updates rates every 2 seconds, so refreshing faster shows nothing new. Read-only: nothing to clean up.
+//
+//   sudo node examples/stats.js [--interval 2000] [--once]
+import { parseArgs } from 'node:util';
+import { pathToFileURL } from 'node:url';
+import { Ipvs } from 'ipvs';
+
+export function parseOptions(argv) {
+  const { values } = parseArgs({
+    args: argv,
+    options: { interval: { type: 'string', default: '2000' }, once: { type: 'boolean', default: false } },
+  });
+  return { interval: Number(values.interval), once: values.once };
+}
+
+const bytes = (n) => (n >= 1e6 ? `${(n / 1e6).toFixed(1)} MB/s` : n >= 1e3 ? `${(n / 1e3).toFixed(1)} kB/s` : `${n} B/s`);
+const name = (s) => (s.fwmark !== undefined ? `FWM ${s.fwmark}` : `${s.protocol.toUpperCase()} ${s.family === 'ipv6' ? `[${s.address}]` : s.address}:${s.port}`);
+
+/** One snapshot of the table as lines of text. */
+export async function snapshot(ipvs) {
+  const lines = [];
+  const row = (label, weight, active, inactive, st) =>
+    lines.push(
+      `${label.padEnd(28)} ${weight.padStart(6)} ${active.padStart(7)} ${inactive.padStart(8)} ${String(st.conns).padStart(8)} ` +
+        `${String(st.cps).padStart(6)} ${String(st.inPps).padStart(7)} ${String(st.outPps).padStart(8)} ${bytes(st.inBps).padStart(10)} ${bytes(st.outBps).padStart(10)}`,
+    );
+  lines.push(`${'service / real server'.padEnd(28)} ${'weight'.padStart(6)} ${'active'.padStart(7)} ${'inactive'.padStart(8)} ${'conns'.padStart(8)} ${'conn/s'.padStart(6)} ${'pkt/s in'.padStart(7)} ${'pkt/s out'.padStart(8)} ${'in'.padStart(10)} ${'out'.padStart(10)}`);
+  for (const svc of await ipvs.services()) {
+    const dests = await svc.destinations();
+    const active = dests.reduce((n, d) => n + d.activeConns, 0);
+    const inactive = dests.reduce((n, d) => n + d.inactiveConns, 0);
+    row(name(svc), '', String(active), String(inactive), svc.stats);
+    for (const d of dests) {
+      const addr = d.family === 'ipv6' ? `[${d.address}]:${d.port}` : `${d.address}:${d.port}`;
+      row(`  -> ${addr}`, String(d.weight), String(d.activeConns), String(d.inactiveConns), d.stats);
+    }
+  }
+  if (lines.length === 1) lines.push('(no services)');
+  return lines;
+}
+
+/** Print a snapshot every options.interval ms until `signal` aborts (or once). */
+export async function main(ipvs, options, { signal, log = console.log } = {}) {
+  for (;;) {
+    log(`${new Date().toISOString()}\n${(await snapshot(ipvs)).join('\n')}\n`);
+    if (options.once || signal?.aborted) return;
+    await new Promise((resolve) => {
+      const t = setTimeout(resolve, options.interval);
+      signal?.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
+    });
+    if (signal?.aborted) return;
+  }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const options = parseOptions(process.argv.slice(2));
+  const ipvs = await Ipvs.open();
+  const stop = new AbortController();
+  process.once('SIGINT', () => stop.abort());
+  try {
+    await main(ipvs, options, { signal: stop.signal });
+  } finally {
+    await ipvs.close();
+  }
+}

@@ -1,0 +1,148 @@
+// `ipvs health CONFIG`: run the health checker (src/health) from a JSON config until SIGINT or SIGTERM,
+// logging every transition and change with a timestamp (info to standard output, warnings and errors to
+// standard error). On the way out it waits for changes under way and then, by default, leaves the table
+// as it is: a restart must not take the service down, and the next start reconciles the table with what
+// it finds. --remove-on-exit deletes the config's services instead (for a director handing over to a
+// standby). Only the command lives here; the dispatcher registers it as a subcommand.
+//
+// Exit status: 0 stopped cleanly (or, with --check-config, the config is valid), 1 the client could not
+// be opened or the services could not be set up, 2 a usage error or a config that cannot be read or is
+// invalid.
+
+import { readFile } from 'node:fs/promises';
+import { HealthChecker } from '../health/checker.js';
+import { normaliseHealthConfig, parseHealthConfig } from '../health/config.js';
+import { describeStart } from '../health/describe.js';
+import type { HealthClient, HealthConfig, HealthLogger } from '../health/types.js';
+import type { TextSink } from './context.js';
+
+export interface HealthIo {
+  stdout: TextSink;
+  stderr: TextSink;
+  /** Opens the client (the CLI's context does; it is closed by the caller). */
+  ipvs(): Promise<HealthClient>;
+  /** Ends the run. Default: the first SIGINT or SIGTERM this process receives. */
+  signal?: AbortSignal;
+  /** Default: node:fs readFile as UTF-8. */
+  readFile?: (path: string) => Promise<string>;
+  /** Used in messages. Default 'ipvs'. */
+  programName?: string;
+  /** Timestamps of log lines. Default: the system clock. */
+  now?: () => Date;
+}
+
+const USAGE = `Usage: %p health [--check-config] [--remove-on-exit] [-v] CONFIG
+Keep the real servers of the services in CONFIG (JSON) healthy: check each one on its own timer,
+quiesce (weight 0) or remove a server that fails, restore it when it recovers, and put in the sorry
+server while every real server is down. Runs until SIGINT or SIGTERM. See docs/health.md.
+  --check-config     read and check CONFIG, print what would be checked, change nothing
+  --remove-on-exit   delete CONFIG's services when stopping (default: leave the table as it is)
+  -v, --verbose      log every check result
+Exit status: 0 stopped cleanly, 1 the services could not be set up, 2 a usage error or an invalid CONFIG.
+`;
+
+interface HealthArgs {
+  file: string;
+  checkConfig: boolean;
+  removeOnExit: boolean;
+  verbose: boolean;
+  help: boolean;
+}
+
+function parseArgs(args: readonly string[]): HealthArgs | string {
+  const out: HealthArgs = { file: '', checkConfig: false, removeOnExit: false, verbose: false, help: false };
+  const files: string[] = [];
+  let optionsDone = false;
+  for (const a of args) {
+    if (optionsDone || a === '-' || !a.startsWith('-')) files.push(a);
+    else if (a === '--') optionsDone = true;
+    else if (a === '--check-config') out.checkConfig = true;
+    else if (a === '--remove-on-exit') out.removeOnExit = true;
+    else if (a === '-v' || a === '--verbose') out.verbose = true;
+    else if (a === '-h' || a === '--help') out.help = true;
+    else return `unknown option ${a}`;
+  }
+  if (out.help) return out;
+  if (files.length !== 1) return files.length === 0 ? 'a CONFIG file is needed' : 'only one CONFIG file, please';
+  out.file = files[0]!;
+  return out;
+}
+
+function stopSignal(): { signal: AbortSignal; dispose(): void } {
+  const controller = new AbortController();
+  const onSignal = (): void => controller.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  return {
+    signal: controller.signal,
+    dispose: () => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    },
+  };
+}
+
+export async function runHealth(args: string[], io: HealthIo): Promise<number> {
+  const program = io.programName ?? 'ipvs';
+  const parsed = parseArgs(args);
+  if (typeof parsed === 'string') {
+    io.stderr.write(`${program} health: ${parsed}\n${USAGE.replaceAll('%p', program)}`);
+    return 2;
+  }
+  if (parsed.help) {
+    io.stdout.write(USAGE.replaceAll('%p', program));
+    return 0;
+  }
+  let config: HealthConfig;
+  try {
+    const text = await (io.readFile ?? ((p: string) => readFile(p, 'utf8')))(parsed.file);
+    config = parseHealthConfig(text);
+  } catch (err) {
+    io.stderr.write(`${program} health: ${parsed.file}: ${(err as Error).message}\n`);
+    return 2;
+  }
+  if (parsed.checkConfig) {
+    for (const svc of normaliseHealthConfig(config)) {
+      io.stdout.write(`${describeStart(svc)}\n`);
+      for (const rs of svc.realServers) io.stdout.write(`  ${rs.id} weight ${rs.spec.weight}: ${rs.check.label}, timeout ${rs.check.timeoutMs} ms\n`);
+    }
+    io.stdout.write(`${parsed.file}: valid\n`);
+    return 0;
+  }
+
+  const now = io.now ?? (() => new Date());
+  const line = (sink: TextSink, message: string): void => void sink.write(`${now().toISOString()} ${message}\n`);
+  const logger: HealthLogger = {
+    info: (m) => line(io.stdout, m),
+    warn: (m) => line(io.stderr, `warning: ${m}`),
+    error: (m) => line(io.stderr, `error: ${m}`),
+    ...(parsed.verbose ? { debug: (m: string) => line(io.stdout, m) } : {}),
+  };
+  const own = io.signal ? undefined : stopSignal();
+  const signal = io.signal ?? own!.signal;
+  try {
+    let ipvs: HealthClient;
+    try {
+      ipvs = await io.ipvs();
+    } catch (err) {
+      logger.error(`cannot open IPVS: ${(err as Error).message}`);
+      return 1;
+    }
+    const checker = new HealthChecker({ ipvs, config, logger });
+    try {
+      await checker.start();
+    } catch (err) {
+      logger.error(`cannot start: ${(err as Error).message}`);
+      await checker.stop();
+      return 1;
+    }
+    logger.info(`running; stop with Ctrl-C or SIGTERM`);
+    if (!signal.aborted) await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+    logger.info('stopping');
+    await checker.stop({ removeServices: parsed.removeOnExit });
+    logger.info(parsed.removeOnExit ? 'stopped; the services were deleted' : 'stopped; the table was left as it is');
+    return 0;
+  } finally {
+    own?.dispose();
+  }
+}

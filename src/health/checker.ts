@@ -1,0 +1,365 @@
+// The health checker: checks every configured real server on its own timer, decides up and down with
+// rise/fall counts, and keeps the kernel's table in line through the client (never ipvsadm). It owns the
+// lifecycle (start: set up the services, check everything once, reconcile the table with the verdicts;
+// stop: cancel timers, abort checks in flight, let the last changes land), the per-service belief of
+// what the kernel holds, and the serialisation of changes: one sync per service at a time, later
+// requests coalesced into one more run that sees the newest verdicts, so a change is never sent twice
+// and never sent out of order. A failed change or read marks the service for a fresh read of the table
+// and a retry; nothing a network or the kernel does ends the process.
+
+import type { ServiceKey } from '../ipvs/types.js';
+import { IpvsError } from '../netlink/errors.js';
+import { apply } from '../reconcile/apply.js';
+import { describeStep } from '../reconcile/describe.js';
+import type { ReconcileClient } from '../reconcile/plan.js';
+import { systemScheduler, type Scheduler, type Timer } from './clock.js';
+import { normaliseHealthConfig, type NormalHealthService, type NormalRealServer } from './config.js';
+import { describeChange, describeCheck, describeFailedChange, describeStart, describeTransition } from './describe.js';
+import { TypedEmitter } from './emitter.js';
+import { runCheck } from './run-check.js';
+import { believedOf, planChanges, wantedDestinations, type BelievedDestination, type PlannedChange } from './table.js';
+import type { CheckResult, HealthClient, HealthConfig, HealthEvents, HealthLogger, HealthStatus, ServiceHealth } from './types.js';
+
+export interface HealthCheckerOptions {
+  ipvs: HealthClient;
+  config: HealthConfig;
+  /** Where log lines go (e.g. console). Default: nowhere. */
+  logger?: HealthLogger;
+  /** Time source for intervals, timeouts and retries. Default: the system clock. */
+  scheduler?: Scheduler;
+  /** Random numbers in [0, 1) for jitter. Default Math.random. */
+  random?: () => number;
+  /** Re-read the table this often, repairing what others changed; 0: never. Default 30 000. */
+  resyncIntervalMs?: number;
+  /** After a failed kernel change or read, re-read the table and retry after this long. Default 2000. */
+  retryMs?: number;
+  /**
+   * At start, create services the table lacks and correct their options (scheduler, persistence, ...);
+   * later, re-create a service someone deleted. Default true. With false the services must exist.
+   */
+  manageServices?: boolean;
+}
+
+export interface StopOptions {
+  /** Delete the configured services on the way out. Default false: the table is left as it is. */
+  removeServices?: boolean;
+}
+
+interface DestState {
+  rs: NormalRealServer;
+  status: HealthStatus | 'unknown';
+  lastOk: boolean | undefined;
+  consecutive: number;
+  last: CheckResult | undefined;
+  timer: Timer | undefined;
+  running: Promise<void> | undefined;
+}
+
+interface ServiceState {
+  svc: NormalHealthService;
+  dests: DestState[];
+  believed: Map<string, BelievedDestination>;
+  dirty: boolean;
+  syncing: Promise<void> | undefined;
+  again: boolean;
+  retryTimer: Timer | undefined;
+}
+
+type Phase = 'new' | 'starting' | 'running' | 'stopping' | 'stopped';
+
+const NO_LOG: HealthLogger = { info: () => {}, warn: () => {}, error: () => {} };
+
+const destinationIdOf = (address: string, port: number): string => (address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`);
+
+export class HealthChecker extends TypedEmitter<HealthEvents> {
+  private readonly ipvs: HealthClient;
+  private readonly log: HealthLogger;
+  private readonly scheduler: Scheduler;
+  private readonly random: () => number;
+  private readonly resyncIntervalMs: number;
+  private readonly retryMs: number;
+  private readonly manageServices: boolean;
+  private readonly services: ServiceState[];
+  private readonly stopController = new AbortController();
+  private resyncTimer: Timer | undefined;
+  private phase: Phase = 'new';
+
+  /** Checks the config at once: a bad one throws ValidationError naming the path of the field. */
+  constructor(options: HealthCheckerOptions) {
+    super((err, event) => this.log.error(`a listener of the '${String(event)}' event threw: ${err instanceof Error ? err.message : String(err)}`));
+    this.ipvs = options.ipvs;
+    this.log = options.logger ?? NO_LOG;
+    this.scheduler = options.scheduler ?? systemScheduler;
+    this.random = options.random ?? Math.random;
+    this.resyncIntervalMs = options.resyncIntervalMs ?? 30_000;
+    this.retryMs = options.retryMs ?? 2000;
+    this.manageServices = options.manageServices ?? true;
+    this.services = normaliseHealthConfig(options.config).map((svc) => ({
+      svc,
+      dests: svc.realServers.map((rs) => ({ rs, status: 'unknown', lastOk: undefined, consecutive: 0, last: undefined, timer: undefined, running: undefined })),
+      believed: new Map(),
+      dirty: true,
+      syncing: undefined,
+      again: false,
+      retryTimer: undefined,
+    }));
+  }
+
+  /**
+   * Set up the services, check every real server once, and make the table agree with what was found
+   * (the table may hold servers that are down, or lack ones that are up). Resolves once that is done and
+   * the periodic checks are running. Rejects only if the services cannot be set up (no permission, no
+   * IPVS): later failures are events and log lines, retried.
+   */
+  async start(): Promise<void> {
+    if (this.phase !== 'new') throw new IpvsError(`the health checker cannot start: it is ${this.phase}`, 'EINVALIDSTATE');
+    this.phase = 'starting';
+    try {
+      if (this.manageServices) await this.setUpServices();
+      for (const s of this.services) this.log.info(describeStart(s.svc));
+      await Promise.all(this.services.flatMap((s) => s.dests.map(async (d) => this.record(s, d, await this.check(s, d), true))));
+      if (this.isStopping()) return;
+      await Promise.all(this.services.map((s) => this.requestSync(s)));
+    } catch (err) {
+      this.phase = 'stopped';
+      throw err;
+    }
+    if (this.isStopping()) return;
+    this.phase = 'running';
+    for (const s of this.services) for (const d of s.dests) this.scheduleCheck(s, d);
+    this.scheduleResync();
+  }
+
+  /**
+   * Stop checking: cancel every timer, abort checks in flight, wait for changes already under way. The
+   * table is left as it is unless `removeServices` (a later start reconciles it again). Idempotent.
+   */
+  async stop(options: StopOptions = {}): Promise<void> {
+    if (this.phase === 'stopped') return;
+    this.phase = 'stopping';
+    this.stopController.abort();
+    this.resyncTimer?.cancel();
+    for (const s of this.services) {
+      s.retryTimer?.cancel();
+      for (const d of s.dests) d.timer?.cancel();
+    }
+    await Promise.allSettled(this.services.flatMap((s) => s.dests.map((d) => d.running)));
+    await this.settled();
+    if (options.removeServices) {
+      for (const s of this.services) {
+        try {
+          await this.ipvs.deleteService(s.svc.key);
+          this.log.info(`${s.svc.id}: deleted the service`);
+        } catch (err) {
+          if ((err as { code?: string }).code !== 'ESRCH') this.fail(s, err, `could not delete the service ${s.svc.id}`, false);
+        }
+      }
+    }
+    this.phase = 'stopped';
+  }
+
+  /** Resolves when no change to the table is under way or queued. */
+  async settled(): Promise<void> {
+    for (;;) {
+      const pending = this.services.map((s) => s.syncing).filter((p) => p !== undefined);
+      if (pending.length === 0) return;
+      await Promise.allSettled(pending);
+    }
+  }
+
+  /** Every service and real server as the checker sees them now. */
+  status(): ServiceHealth[] {
+    return this.services.map((s) => ({
+      service: s.svc.key,
+      serviceId: s.svc.id,
+      sorryActive: s.svc.sorry !== undefined && s.believed.has(s.svc.sorry.id),
+      destinations: s.dests.map((d) => ({
+        destination: d.rs.key,
+        destinationId: d.rs.id,
+        status: d.status,
+        consecutive: d.consecutive,
+        weight: d.rs.spec.weight,
+        ...(d.last ? { lastResult: d.last } : {}),
+      })),
+    }));
+  }
+
+  // Start-up
+
+  private async setUpServices(): Promise<void> {
+    const ipvs = this.ipvs;
+    const client: ReconcileClient = {
+      async *iterateServices(options) {
+        yield* await ipvs.services(options);
+      },
+      destinations: (key, options) => ipvs.destinations(key, options),
+      execute: (ops, options) => ipvs.execute(ops, options),
+    };
+    const result = await apply(client, { services: this.services.map((s) => s.svc.spec) });
+    for (const step of result.applied) this.log.info(`set up: ${describeStep(step)}`);
+    const problem = result.failed[0];
+    if (problem) {
+      const code = (problem.error as { code?: unknown }).code;
+      throw new IpvsError(`could not set up ${problem.step.target}: ${problem.error.message}`, typeof code === 'string' ? code : 'EIO', { cause: problem.error });
+    }
+  }
+
+  // Checking
+
+  private isStopping(): boolean {
+    return this.phase === 'stopping' || this.phase === 'stopped';
+  }
+
+  private check(s: ServiceState, d: DestState): Promise<CheckResult> {
+    const target = { address: d.rs.check.address, port: d.rs.check.port, service: s.svc.key, destination: d.rs.spec };
+    return runCheck(d.rs.check, target, this.scheduler, this.stopController.signal);
+  }
+
+  private scheduleCheck(s: ServiceState, d: DestState): void {
+    if (this.isStopping()) return;
+    const c = d.rs.check;
+    const wait = c.intervalMs + Math.floor(this.random() * c.jitterMs);
+    d.timer = this.scheduler.schedule(wait, () => {
+      d.timer = undefined;
+      d.running = (async () => {
+        const result = await this.check(s, d);
+        if (this.isStopping()) return;
+        this.record(s, d, result, false);
+        this.scheduleCheck(s, d);
+      })().catch((err: unknown) => this.log.error(`${s.svc.id}: ${d.rs.id}: check loop failed: ${String(err)}`));
+    });
+  }
+
+  /** Count a result; on a transition tell everyone and (after start-up) bring the table along. */
+  private record(s: ServiceState, d: DestState, result: CheckResult, initial: boolean): void {
+    if (this.isStopping()) return;
+    d.last = result;
+    d.consecutive = d.lastOk === result.ok ? d.consecutive + 1 : 1;
+    d.lastOk = result.ok;
+    const base = { service: s.svc.key, serviceId: s.svc.id, destination: d.rs.key, destinationId: d.rs.id };
+    let next: HealthStatus | undefined;
+    if (initial) next = result.ok ? 'up' : 'down';
+    else if (d.status === 'up' && !result.ok && d.consecutive >= d.rs.check.fall) next = 'down';
+    else if (d.status === 'down' && result.ok && d.consecutive >= d.rs.check.rise) next = 'up';
+    const previous = d.status;
+    if (next) d.status = next;
+    this.emit('check', { ...base, result, status: d.status === 'unknown' ? (result.ok ? 'up' : 'down') : d.status });
+    this.log.debug?.(describeCheck(s.svc, d.rs, result));
+    if (!next) return;
+    const text = describeTransition(s.svc, d.rs, next, previous, d.consecutive, result);
+    if (next === 'down' && !initial) this.log.warn(text);
+    else this.log.info(text);
+    this.emit(next, { ...base, status: next, previous, result, consecutive: d.consecutive });
+    if (!initial) void this.requestSync(s);
+  }
+
+  // Keeping the table
+
+  /** Run a sync of this service now, or once more after the one under way. Never rejects. */
+  private requestSync(s: ServiceState): Promise<void> {
+    if (this.phase === 'stopped') return Promise.resolve();
+    if (s.syncing) {
+      s.again = true;
+      return s.syncing;
+    }
+    s.syncing = (async () => {
+      try {
+        do {
+          s.again = false;
+          await this.sync(s);
+        } while (s.again && !this.isStopping());
+      } finally {
+        s.syncing = undefined;
+      }
+    })().catch((err: unknown) => this.log.error(`${s.svc.id}: sync failed unexpectedly: ${String(err)}`));
+    return s.syncing;
+  }
+
+  private async sync(s: ServiceState): Promise<void> {
+    if (s.dirty) {
+      try {
+        await this.readTable(s);
+      } catch (err) {
+        this.fail(s, err, `${s.svc.id}: could not read the table`);
+        return;
+      }
+    }
+    const statusOf = (id: string): HealthStatus | 'unknown' => s.dests.find((d) => d.rs.id === id)?.status ?? 'unknown';
+    const changes = planChanges(s.svc, wantedDestinations(s.svc, statusOf), s.believed);
+    if (changes.length === 0) return;
+    let results;
+    try {
+      results = await this.ipvs.execute(changes.map((c) => c.operation));
+    } catch (err) {
+      this.fail(s, err, `${s.svc.id}: could not change the table`);
+      return;
+    }
+    changes.forEach((c, i) => {
+      const r = results[i];
+      if (r && 'ok' in r && r.ok) this.applied(s, c);
+      else this.fail(s, r && 'error' in r ? r.error : new Error('not attempted'), describeFailedChange(s.svc, c));
+    });
+  }
+
+  private applied(s: ServiceState, c: PlannedChange): void {
+    if (c.after) s.believed.set(c.destinationId, c.after);
+    else s.believed.delete(c.destinationId);
+    const description = describeChange(s.svc, c);
+    this.log.info(description);
+    this.emit('change', { service: s.svc.key, serviceId: s.svc.id, operation: c.operation, description });
+    if (c.sorry && s.svc.sorry && (c.kind === 'add' || c.kind === 'remove')) {
+      this.emit('sorry', { service: s.svc.key, serviceId: s.svc.id, destination: s.svc.sorry.key, destinationId: s.svc.sorry.id, active: c.kind === 'add' });
+    }
+  }
+
+  /** Read what the kernel holds for the configured destinations (re-creating a vanished service). */
+  private async readTable(s: ServiceState): Promise<void> {
+    const key: ServiceKey = s.svc.key;
+    let exists = true;
+    try {
+      await this.ipvs.service(key);
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'ESRCH') throw err;
+      exists = false;
+    }
+    const managed = new Set([...s.svc.realServers.map((r) => r.id), ...(s.svc.sorry ? [s.svc.sorry.id] : [])]);
+    const believed = new Map<string, BelievedDestination>();
+    if (!exists) {
+      if (!this.manageServices) throw new IpvsError(`the service ${s.svc.id} is not in the table`, 'ESRCH');
+      await this.ipvs.addService(s.svc.spec);
+      this.log.warn(`${s.svc.id}: the service was missing from the table: added it again`);
+    } else {
+      for (const d of await this.ipvs.destinations(key)) {
+        const id = destinationIdOf(d.address, d.port);
+        if (managed.has(id)) believed.set(id, believedOf(d));
+      }
+    }
+    s.believed = believed;
+    s.dirty = false;
+  }
+
+  /** Report a failure, and (unless stopping) re-read the table and retry after retryMs. */
+  private fail(s: ServiceState, err: unknown, description: string, retry = true): void {
+    const error = err instanceof Error ? err : new Error(String(err));
+    s.dirty = true;
+    const again = retry && !this.isStopping();
+    this.log.warn(`${description}: ${error.message}${again ? `; will re-read the table and retry in ${this.retryMs} ms` : ''}`);
+    this.emit('error', { service: s.svc.key, serviceId: s.svc.id, error, description });
+    if (!again || s.retryTimer) return;
+    s.retryTimer = this.scheduler.schedule(this.retryMs, () => {
+      s.retryTimer = undefined;
+      void this.requestSync(s);
+    });
+  }
+
+  private scheduleResync(): void {
+    if (this.resyncIntervalMs <= 0 || this.isStopping()) return;
+    this.resyncTimer = this.scheduler.schedule(this.resyncIntervalMs, () => {
+      for (const s of this.services) {
+        s.dirty = true;
+        void this.requestSync(s);
+      }
+      this.scheduleResync();
+    });
+  }
+}

@@ -1,0 +1,274 @@
+// Reading and checking a health config. A config is refused as a whole, before anything is checked or
+// changed, with a ValidationError naming the path of the bad field (`services[0].destinations[1].check.port`);
+// unknown fields are refused too, so a typo such as "intervalMS" cannot silently fall back to a default.
+// Services and destinations go through the client's own validators; checks are merged from the three
+// levels (config, service, destination) and given their defaults here, so the checker works only with
+// complete, normalised data.
+
+import { parseAddress } from '../ipvs/address.js';
+import { ValidationError } from '../ipvs/errors.js';
+import type { DestinationKey, DestinationSpec, ServiceKey, ServiceSpec } from '../ipvs/types.js';
+import { validateDestinationSpec, validateServiceSpec, type WireServiceKey } from '../ipvs/validate.js';
+import type { CheckOverride, CheckSpec, FailureAction, HealthConfig, HealthDestination } from './types.js';
+
+export const DEFAULT_INTERVAL_MS = 5000;
+export const DEFAULT_TIMEOUT_MS = 2000;
+export const DEFAULT_RISE = 2;
+export const DEFAULT_FALL = 3;
+
+/** A check with every default filled in and its target resolved. */
+export interface NormalCheck {
+  spec: CheckSpec;
+  intervalMs: number;
+  timeoutMs: number;
+  rise: number;
+  fall: number;
+  jitterMs: number;
+  address: string;
+  port: number;
+  /** e.g. 'HTTP GET http://10.0.0.2:80/', 'TCP connect 10.0.0.2:80'. */
+  label: string;
+}
+
+/** A destination spec with every option explicit, as the kernel will hold it. */
+export type FullDestinationSpec = Required<Pick<DestinationSpec, 'address' | 'port' | 'forwarding' | 'weight' | 'upperThreshold' | 'lowerThreshold'>> &
+  Pick<DestinationSpec, 'tunnel'>;
+
+export interface NormalDestination {
+  /** e.g. '192.168.1.116:80', '[2001:db8::2]:443'. */
+  id: string;
+  key: Required<DestinationKey>;
+  spec: FullDestinationSpec;
+}
+
+export interface NormalRealServer extends NormalDestination {
+  check: NormalCheck;
+}
+
+export interface NormalHealthService {
+  /** e.g. 'tcp 192.168.1.110:80', 'fwmark 10'. */
+  id: string;
+  key: ServiceKey;
+  /** The service's own options (no health fields), as given. */
+  spec: ServiceSpec;
+  path: string;
+  realServers: NormalRealServer[];
+  sorry: NormalDestination | undefined;
+  onFailure: FailureAction;
+}
+
+const SERVICE_FIELDS = ['protocol', 'address', 'port', 'fwmark', 'family', 'scheduler', 'persistence', 'flags', 'persistenceEngine'];
+const HEALTH_SERVICE_FIELDS = new Set([...SERVICE_FIELDS, 'destinations', 'check', 'sorryServer', 'onFailure']);
+const DESTINATION_FIELDS = ['address', 'port', 'forwarding', 'weight', 'upperThreshold', 'lowerThreshold', 'tunnel'];
+const SORRY_FIELDS = new Set(DESTINATION_FIELDS);
+const HEALTH_DESTINATION_FIELDS = new Set([...DESTINATION_FIELDS, 'check']);
+const COMMON_CHECK_FIELDS = ['type', 'intervalMs', 'timeoutMs', 'rise', 'fall', 'jitterMs', 'address', 'port', 'localAddress'];
+const SHARED_CHECK_FIELDS = COMMON_CHECK_FIELDS.filter((f) => f !== 'type');
+const CHECK_FIELDS: Readonly<Record<CheckSpec['type'], ReadonlySet<string>>> = {
+  http: new Set([...COMMON_CHECK_FIELDS, 'path', 'host', 'expectStatus', 'body', 'headers', 'tlsVerify']),
+  https: new Set([...COMMON_CHECK_FIELDS, 'path', 'host', 'expectStatus', 'body', 'headers', 'tlsVerify']),
+  tcp: new Set(COMMON_CHECK_FIELDS),
+  custom: new Set([...COMMON_CHECK_FIELDS, 'run', 'name']),
+};
+const ANY_CHECK_FIELDS = new Set(Object.values(CHECK_FIELDS).flatMap((s) => [...s]));
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function onlyKnown(path: string, value: Record<string, unknown>, known: ReadonlySet<string>): void {
+  for (const key of Object.keys(value)) {
+    if (!known.has(key)) throw new ValidationError(path === '' ? key : `${path}.${key}`, value[key], `unknown field; expected one of ${[...known].join(', ')}`);
+  }
+}
+
+/** Run a validator, re-raising its ValidationError under `path` (dropping the validator's own prefix). */
+function at<T>(path: string, fn: () => T, drop = ''): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof ValidationError) {
+      const why = err.message.replace(/^invalid [^:]*: /, '');
+      const field = drop !== '' && err.field.startsWith(drop) ? err.field.slice(drop.length) : err.field;
+      throw new ValidationError(`${path}.${field}`, err.value, why);
+    }
+    throw err;
+  }
+}
+
+function pick<T extends object>(value: Record<string, unknown>, fields: readonly string[]): T {
+  const out: Record<string, unknown> = {};
+  for (const f of fields) if (value[f] !== undefined) out[f] = value[f];
+  return out as T;
+}
+
+function integer(path: string, value: unknown, min: number, max: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new ValidationError(path, value, `must be an integer ${min}..${max}`);
+  }
+  return value;
+}
+
+/**
+ * Merge a check override onto the level above (see CheckOverride): every field overrides; when the type
+ * changes, only the fields every type shares (timing, address, port) are inherited.
+ */
+export function mergeCheck(base: CheckOverride | undefined, over: CheckOverride | undefined): CheckOverride | undefined {
+  if (over === undefined) return base;
+  if (base === undefined) return over;
+  if (over.type === undefined || base.type === undefined || over.type === base.type) return { ...base, ...over } as CheckOverride;
+  return { ...pick<object>(base as Record<string, unknown>, SHARED_CHECK_FIELDS), ...over } as CheckOverride;
+}
+
+function checkLevel(path: string, value: unknown): CheckOverride | undefined {
+  if (value === undefined) return undefined;
+  if (!isRecord(value)) throw new ValidationError(path, value, 'must be an object, e.g. { "type": "http", "path": "/" }');
+  const type = value.type;
+  if (type !== undefined && !(typeof type === 'string' && type in CHECK_FIELDS)) {
+    throw new ValidationError(`${path}.type`, type, "must be 'http', 'https', 'tcp' or 'custom'");
+  }
+  onlyKnown(path, value, type === undefined ? ANY_CHECK_FIELDS : CHECK_FIELDS[type as CheckSpec['type']]);
+  return value as CheckOverride;
+}
+
+function failureAction(path: string, value: unknown): FailureAction | undefined {
+  if (value === undefined) return undefined;
+  if (value !== 'quiesce' && value !== 'remove') throw new ValidationError(path, value, "must be 'quiesce' or 'remove'");
+  return value;
+}
+
+/** Complete a merged check for one destination, with defaults, validated. */
+function normalCheck(path: string, merged: CheckOverride | undefined, dest: NormalDestination): NormalCheck {
+  const raw = { type: 'tcp', ...merged } as Record<string, unknown>;
+  const type = raw.type as CheckSpec['type'];
+  onlyKnown(path, raw, CHECK_FIELDS[type]);
+  const intervalMs = raw.intervalMs === undefined ? DEFAULT_INTERVAL_MS : integer(`${path}.intervalMs`, raw.intervalMs, 1, 86_400_000);
+  const timeoutMs = raw.timeoutMs === undefined ? DEFAULT_TIMEOUT_MS : integer(`${path}.timeoutMs`, raw.timeoutMs, 1, 3_600_000);
+  const rise = raw.rise === undefined ? DEFAULT_RISE : integer(`${path}.rise`, raw.rise, 1, 1000);
+  const fall = raw.fall === undefined ? DEFAULT_FALL : integer(`${path}.fall`, raw.fall, 1, 1000);
+  const jitterMs = raw.jitterMs === undefined ? Math.floor(intervalMs / 10) : integer(`${path}.jitterMs`, raw.jitterMs, 0, 86_400_000);
+  const address = raw.address === undefined ? dest.key.address : parseAddress(`${path}.address`, raw.address).text;
+  if (raw.localAddress !== undefined) parseAddress(`${path}.localAddress`, raw.localAddress);
+  let port = dest.key.port;
+  if (raw.port !== undefined) port = integer(`${path}.port`, raw.port, 1, 65535);
+  else if (port === 0 && type !== 'custom') {
+    throw new ValidationError(`${path}.port`, undefined, "the destination's port is 0 (a port-0 or fwmark service): give the check a port");
+  }
+  const hostPort = address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
+  let label: string;
+  if (type === 'http' || type === 'https') {
+    if (raw.path !== undefined && (typeof raw.path !== 'string' || !raw.path.startsWith('/'))) {
+      throw new ValidationError(`${path}.path`, raw.path, "must be a string starting with '/'");
+    }
+    if (raw.host !== undefined && (typeof raw.host !== 'string' || raw.host === '')) throw new ValidationError(`${path}.host`, raw.host, 'must be a host name');
+    const es = raw.expectStatus;
+    if (es !== undefined) {
+      const list = Array.isArray(es) ? es : [es];
+      if (list.length === 0) throw new ValidationError(`${path}.expectStatus`, es, 'must name at least one status');
+      list.forEach((s, i) => integer(Array.isArray(es) ? `${path}.expectStatus[${i}]` : `${path}.expectStatus`, s, 100, 599));
+    }
+    if (raw.body !== undefined && typeof raw.body !== 'string' && !(raw.body instanceof RegExp)) {
+      throw new ValidationError(`${path}.body`, raw.body, 'must be a string (the body must contain it) or a RegExp');
+    }
+    if (raw.headers !== undefined && (!isRecord(raw.headers) || Object.values(raw.headers).some((v) => typeof v !== 'string'))) {
+      throw new ValidationError(`${path}.headers`, raw.headers, 'must be an object of header names to string values');
+    }
+    if (raw.tlsVerify !== undefined && typeof raw.tlsVerify !== 'boolean') throw new ValidationError(`${path}.tlsVerify`, raw.tlsVerify, 'must be true or false');
+    label = `HTTP${type === 'https' ? 'S' : ''} GET ${type}://${hostPort}${(raw.path as string | undefined) ?? '/'}`;
+  } else if (type === 'tcp') {
+    label = `TCP connect ${hostPort}`;
+  } else {
+    if (typeof raw.run !== 'function') throw new ValidationError(`${path}.run`, raw.run, 'a custom check needs a function run(target, signal)');
+    if (raw.name !== undefined && typeof raw.name !== 'string') throw new ValidationError(`${path}.name`, raw.name, 'must be a string');
+    label = `${(raw.name as string | undefined) ?? 'custom check'} ${hostPort}`;
+  }
+  return { spec: raw as unknown as CheckSpec, intervalMs, timeoutMs, rise, fall, jitterMs, address, port, label };
+}
+
+function normalDestination(path: string, wire: WireServiceKey, value: unknown, fields: ReadonlySet<string>): NormalDestination {
+  if (!isRecord(value)) throw new ValidationError(path, value, 'must be an object with an address');
+  onlyKnown(path, value, fields);
+  const spec = pick<DestinationSpec>(value, DESTINATION_FIELDS);
+  const w = at(path, () => validateDestinationSpec(wire, spec), 'destination.');
+  const address = parseAddress(`${path}.address`, spec.address).text;
+  const full: FullDestinationSpec = {
+    address,
+    port: w.port,
+    forwarding: spec.forwarding ?? 'route',
+    weight: w.weight,
+    upperThreshold: w.upper,
+    lowerThreshold: w.lower,
+    ...(spec.tunnel !== undefined ? { tunnel: spec.tunnel } : {}),
+  };
+  return { id: w.text, key: { address, port: w.port }, spec: full };
+}
+
+/**
+ * The sorry server's forwarding when none is given: 'route' for a loopback address (a server on the
+ * director itself, as the seed's 127.0.0.1: the kernel refuses to NAT to loopback but delivers routed
+ * packets locally), otherwise what the real servers use.
+ */
+function sorryForwarding(address: unknown, realServers: readonly NormalRealServer[]): DestinationSpec['forwarding'] {
+  const loopback = typeof address === 'string' && (address.startsWith('127.') || address === '::1' || address === '[::1]');
+  return loopback ? 'route' : (realServers[0]?.spec.forwarding ?? 'route');
+}
+
+/**
+ * Check a health config and fill every default. Throws ValidationError naming the path of the first
+ * problem. Custom checks (functions) and RegExp bodies are accepted here; JSON cannot carry them.
+ */
+export function normaliseHealthConfig(config: HealthConfig): NormalHealthService[] {
+  const value: unknown = config;
+  if (!isRecord(value)) throw new ValidationError('config', value, 'must be an object { "services": [...] }');
+  onlyKnown('', value, new Set(['services', 'check', 'onFailure']));
+  const topCheck = checkLevel('check', value.check);
+  const topFailure = failureAction('onFailure', value.onFailure) ?? 'quiesce';
+  if (!Array.isArray(value.services)) throw new ValidationError('services', value.services, 'must be an array of services');
+  const out: NormalHealthService[] = [];
+  const seen = new Map<string, string>();
+  (value.services as unknown[]).forEach((raw, i) => {
+    const path = `services[${i}]`;
+    if (!isRecord(raw)) throw new ValidationError(path, raw, 'must be an object');
+    onlyKnown(path, raw, HEALTH_SERVICE_FIELDS);
+    const spec = pick<ServiceSpec>(raw, SERVICE_FIELDS);
+    const wire = at(path, () => validateServiceSpec(spec));
+    const earlier = seen.get(wire.text);
+    if (earlier) throw new ValidationError(path, wire.key, `the service ${wire.text} is also ${earlier}`);
+    seen.set(wire.text, path);
+    const serviceCheck = mergeCheck(topCheck, checkLevel(`${path}.check`, raw.check));
+    const onFailure = failureAction(`${path}.onFailure`, raw.onFailure) ?? topFailure;
+    if (!Array.isArray(raw.destinations)) throw new ValidationError(`${path}.destinations`, raw.destinations, 'must be an array of real servers');
+    const ids = new Map<string, string>();
+    const realServers = (raw.destinations as unknown[]).map((d, j) => {
+      const dpath = `${path}.destinations[${j}]`;
+      const dest = normalDestination(dpath, wire, d, HEALTH_DESTINATION_FIELDS);
+      const before = ids.get(dest.id);
+      if (before) throw new ValidationError(dpath, dest.key, `the destination ${dest.id} is also ${before}`);
+      ids.set(dest.id, dpath);
+      const own = checkLevel(`${dpath}.check`, (d as HealthDestination).check);
+      return { ...dest, check: normalCheck(`${dpath}.check`, mergeCheck(serviceCheck, own), dest) };
+    });
+    let sorry: NormalDestination | undefined;
+    if (raw.sorryServer !== undefined) {
+      const spath = `${path}.sorryServer`;
+      const given = raw.sorryServer;
+      const withForwarding = isRecord(given) && given.forwarding === undefined ? { ...given, forwarding: sorryForwarding(given.address, realServers) } : given;
+      sorry = normalDestination(spath, wire, withForwarding, SORRY_FIELDS);
+      const clash = ids.get(sorry.id);
+      if (clash) throw new ValidationError(spath, sorry.key, `the sorry server ${sorry.id} is also a real server (${clash})`);
+      if (sorry.spec.weight === 0) throw new ValidationError(`${spath}.weight`, 0, 'a sorry server with weight 0 would receive nothing');
+    }
+    out.push({ id: wire.text, key: wire.key, spec: { ...spec, ...wire.key } as ServiceSpec, path, realServers, sorry, onFailure });
+  });
+  return out;
+}
+
+/** Parse JSON text holding a health config (see normaliseHealthConfig for what is checked). */
+export function parseHealthConfig(text: string): HealthConfig {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    throw new ValidationError('config', undefined, `not valid JSON: ${(err as Error).message}`);
+  }
+  normaliseHealthConfig(value as HealthConfig);
+  return value as HealthConfig;
+}

@@ -1,0 +1,41 @@
+// A small typed event emitter for the checker's events. Not Node's EventEmitter on purpose: an 'error'
+// event with no listener must not throw (the checker never takes the process down), and a listener that
+// throws is reported to the checker (which logs it) instead of breaking the check loop that emitted.
+
+type Listener<T> = (event: T) => void;
+
+export class TypedEmitter<Events extends object> {
+  private readonly listeners = new Map<keyof Events, Set<Listener<never>>>();
+
+  constructor(private readonly onListenerError: (error: unknown, event: keyof Events) => void) {}
+
+  on<K extends keyof Events>(event: K, listener: Listener<Events[K]>): this {
+    let set = this.listeners.get(event);
+    if (!set) this.listeners.set(event, (set = new Set()));
+    set.add(listener as Listener<never>);
+    return this;
+  }
+
+  off<K extends keyof Events>(event: K, listener: Listener<Events[K]>): this {
+    this.listeners.get(event)?.delete(listener as Listener<never>);
+    return this;
+  }
+
+  once<K extends keyof Events>(event: K, listener: Listener<Events[K]>): this {
+    const wrapped: Listener<Events[K]> = (e) => {
+      this.off(event, wrapped);
+      listener(e);
+    };
+    return this.on(event, wrapped);
+  }
+
+  protected emit<K extends keyof Events>(event: K, payload: Events[K]): void {
+    for (const listener of [...(this.listeners.get(event) ?? [])]) {
+      try {
+        (listener as Listener<Events[K]>)(payload);
+      } catch (err) {
+        this.onListenerError(err, event);
+      }
+    }
+  }
+}

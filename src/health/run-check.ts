@@ -1,0 +1,58 @@
+// Running one check with its timeout: dispatch on the check's type, bound it by `timeoutMs` on the
+// injected scheduler (so tests are deterministic), and turn anything that goes wrong, including a custom
+// function that throws or never settles, into a failed CheckResult. Never rejects.
+
+import type { Scheduler } from './clock.js';
+import type { NormalCheck } from './config.js';
+import { httpProbe, type ProbeOutcome } from './http-check.js';
+import { describeNetworkError } from './net-errors.js';
+import { tcpProbe } from './tcp-check.js';
+import type { CheckResult, CheckTarget } from './types.js';
+
+function probe(check: NormalCheck, target: CheckTarget, signal: AbortSignal): Promise<ProbeOutcome> {
+  const spec = check.spec;
+  switch (spec.type) {
+    case 'http':
+    case 'https':
+      return httpProbe(spec, check.address, check.port, signal);
+    case 'tcp':
+      return tcpProbe(check.address, check.port, spec.localAddress, signal);
+    case 'custom':
+      return (async () => {
+        const verdict = await spec.run(target, signal);
+        return verdict === false ? { ok: false, detail: `${spec.name ?? 'custom check'} returned false` } : { ok: true, detail: `${spec.name ?? 'custom check'} passed` };
+      })();
+  }
+}
+
+/** Run `check` against `target`; `stop` aborts it early (the checker is stopping). */
+export async function runCheck(check: NormalCheck, target: CheckTarget, scheduler: Scheduler, stop: AbortSignal): Promise<CheckResult> {
+  const started = scheduler.now();
+  const controller = new AbortController();
+  const onStop = (): void => controller.abort();
+  stop.addEventListener('abort', onStop, { once: true });
+  let timedOut = false;
+  let timer: { cancel(): void } | undefined;
+  const deadline = new Promise<ProbeOutcome>((resolve) => {
+    timer = scheduler.schedule(check.timeoutMs, () => {
+      timedOut = true;
+      controller.abort();
+      resolve({ ok: false, detail: `no answer within ${check.timeoutMs} ms` });
+    });
+    controller.signal.addEventListener('abort', () => resolve({ ok: false, detail: timedOut ? `no answer within ${check.timeoutMs} ms` : 'stopped' }), { once: true });
+  });
+  let outcome: ProbeOutcome;
+  try {
+    const running = probe(check, target, controller.signal).catch((err: unknown): ProbeOutcome => ({ ok: false, detail: describeNetworkError(err) }));
+    outcome = await Promise.race([running, deadline]);
+  } catch (err) {
+    outcome = { ok: false, detail: describeNetworkError(err) };
+  } finally {
+    timer?.cancel();
+    stop.removeEventListener('abort', onStop);
+  }
+  if (timedOut && outcome.ok === false) outcome = { ok: false, detail: `no answer within ${check.timeoutMs} ms` };
+  // A probe finishing after it was aborted reports how it died; the abort is the real reason.
+  if (controller.signal.aborted && !timedOut && !outcome.ok) outcome = { ok: false, detail: 'stopped' };
+  return { ok: outcome.ok, detail: outcome.detail, durationMs: Math.round(scheduler.now() - started) };
+}

@@ -1,0 +1,95 @@
+// What the kernel should hold for one service, given the health of its real servers, and the changes
+// that take what the checker believes the kernel holds to that. Pure functions: the checker owns the
+// belief (read from the kernel at start and after any failure, updated by each accepted change) and the
+// serialisation; this file owns the rules. Only the configured real servers and the sorry server are
+// ever touched: other destinations in the same service belong to someone else.
+//
+// Order matters so that a service never has nothing to send to: capacity is added first (restored or
+// added real servers, then the sorry server), then servers are quiesced, then deleted (the sorry server
+// last of all, after a real server is back).
+
+import type { Operation } from '../ipvs/operations.js';
+import type { Destination, Forwarding } from '../ipvs/types.js';
+import type { FullDestinationSpec, NormalHealthService } from './config.js';
+import type { HealthStatus } from './types.js';
+
+/** What the checker believes the kernel holds for one destination. */
+export interface BelievedDestination {
+  weight: number;
+  forwarding: Forwarding;
+  upperThreshold: number;
+  lowerThreshold: number;
+}
+
+export function believedOf(d: Destination | FullDestinationSpec): BelievedDestination {
+  return { weight: d.weight, forwarding: d.forwarding, upperThreshold: d.upperThreshold, lowerThreshold: d.lowerThreshold };
+}
+
+export type ChangeKind = 'add' | 'restore' | 'update' | 'quiesce' | 'remove';
+
+export interface PlannedChange {
+  operation: Operation;
+  kind: ChangeKind;
+  destinationId: string;
+  sorry: boolean;
+  /** What the kernel holds after it (undefined: the destination is gone). */
+  after: BelievedDestination | undefined;
+  before: BelievedDestination | undefined;
+}
+
+/**
+ * The destinations the kernel should hold: id -> spec, or null for "must not be there". A real server
+ * whose state is not known yet is left out (left as it is). The sorry server is wanted when every real
+ * server is known to be down.
+ */
+export function wantedDestinations(
+  svc: NormalHealthService,
+  status: (destinationId: string) => HealthStatus | 'unknown',
+): Map<string, FullDestinationSpec | null> {
+  const want = new Map<string, FullDestinationSpec | null>();
+  let allDown = true;
+  for (const rs of svc.realServers) {
+    const s = status(rs.id);
+    if (s !== 'down') allDown = false;
+    if (s === 'up') want.set(rs.id, rs.spec);
+    else if (s === 'down') want.set(rs.id, svc.onFailure === 'quiesce' ? { ...rs.spec, weight: 0 } : null);
+  }
+  if (svc.sorry) want.set(svc.sorry.id, allDown ? svc.sorry.spec : null);
+  return want;
+}
+
+function same(have: BelievedDestination, want: FullDestinationSpec): boolean {
+  // A kernel may report a destination on this host as 'local' whatever was asked for.
+  const forwardingSame = have.forwarding === want.forwarding || have.forwarding === 'local' || have.forwarding === 'bypass';
+  return forwardingSame && have.weight === want.weight && have.upperThreshold === want.upperThreshold && have.lowerThreshold === want.lowerThreshold;
+}
+
+const RANK: Readonly<Record<ChangeKind, number>> = { add: 0, restore: 0, update: 0, quiesce: 1, remove: 2 };
+
+/** The changes from `believed` to `wanted`, in a safe order (see the file header). */
+export function planChanges(
+  svc: NormalHealthService,
+  wanted: ReadonlyMap<string, FullDestinationSpec | null>,
+  believed: ReadonlyMap<string, BelievedDestination>,
+): PlannedChange[] {
+  const changes: PlannedChange[] = [];
+  const sorryId = svc.sorry?.id;
+  for (const [id, want] of wanted) {
+    const have = believed.get(id);
+    const sorry = id === sorryId;
+    if (want === null) {
+      if (!have) continue;
+      const key = sorry ? svc.sorry!.key : svc.realServers.find((r) => r.id === id)!.key;
+      changes.push({ operation: { op: 'delete-destination', service: svc.key, destination: key }, kind: 'remove', destinationId: id, sorry, before: have, after: undefined });
+      continue;
+    }
+    if (!have) {
+      changes.push({ operation: { op: 'add-destination', service: svc.key, destination: want }, kind: 'add', destinationId: id, sorry, before: undefined, after: believedOf(want) });
+      continue;
+    }
+    if (same(have, want)) continue;
+    const kind: ChangeKind = want.weight === 0 && have.weight !== 0 ? 'quiesce' : have.weight === 0 && want.weight !== 0 ? 'restore' : 'update';
+    changes.push({ operation: { op: 'update-destination', service: svc.key, destination: want }, kind, destinationId: id, sorry, before: have, after: believedOf(want) });
+  }
+  return changes.map((c, i) => ({ c, i })).sort((a, b) => RANK[a.c.kind] - RANK[b.c.kind] || a.i - b.i).map((x) => x.c);
+}

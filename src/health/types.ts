@@ -1,0 +1,207 @@
+// The public shapes of the health checker: what a person writes (a config naming services, their real
+// servers, the checks and the sorry server), what the checker reports (events, a status snapshot, check
+// results) and what it needs from its surroundings (a client, a logger). Plain JSON-friendly data except
+// where a function is the point (a custom check, a RegExp body match); `ipvs health CONFIG` reads the
+// same shapes from a JSON file.
+
+import type { Ipvs } from '../client.js';
+import type { Operation } from '../ipvs/operations.js';
+import type { DestinationKey, DestinationSpec, ServiceKey, ServiceSpec } from '../ipvs/types.js';
+
+/** How often and how patiently a destination is checked. Every field has a default. */
+export interface CheckTiming {
+  /** Time between the end of one check and the start of the next. Default 5000 (the seed script's 5 s). */
+  intervalMs?: number;
+  /** A check that has not succeeded by then has failed. Default 2000. */
+  timeoutMs?: number;
+  /** Consecutive good checks before a down server is up again. Default 2. */
+  rise?: number;
+  /** Consecutive failed checks before an up server is down. Default 3. */
+  fall?: number;
+  /** Up to this much is added at random to every wait, so checks of many servers drift apart. Default intervalMs / 10. */
+  jitterMs?: number;
+}
+
+interface CheckAddressing {
+  /** Check this address instead of the destination's own (e.g. a management address). */
+  address?: string;
+  /** Check this port instead of the destination's (needed when the destination's port is 0). */
+  port?: number;
+  /** Source address for the check's connection. */
+  localAddress?: string;
+}
+
+/** HTTP(S) GET; healthy when the status (and the body, when `body` is given) is as expected. */
+export interface HttpCheck extends CheckTiming, CheckAddressing {
+  type: 'http' | 'https';
+  /** Default '/'. */
+  path?: string;
+  /** The Host header (and TLS server name). Default: the address and port checked. */
+  host?: string;
+  /** Accepted status codes. Default: any 2xx or 3xx. */
+  expectStatus?: number | readonly number[];
+  /** The body must contain this text (or match this expression); the first 64 KiB are read. */
+  body?: string | RegExp;
+  headers?: Readonly<Record<string, string>>;
+  /** HTTPS: verify the server's certificate. Default true; false for self-signed backends. */
+  tlsVerify?: boolean;
+}
+
+/** A TCP connection that opens is healthy. */
+export interface TcpCheck extends CheckTiming, CheckAddressing {
+  type: 'tcp';
+}
+
+/** What a check is pointed at. */
+export interface CheckTarget {
+  /** Address and port the check contacts. */
+  address: string;
+  port: number;
+  service: ServiceKey;
+  /** The destination as configured. */
+  destination: DestinationSpec;
+}
+
+/**
+ * A check written in code. Resolving to true (or nothing) is healthy; false or a throw is a failure (the
+ * error's message is the reason). The signal aborts when the timeout passes or the checker stops.
+ */
+export type CheckFunction = (target: CheckTarget, signal: AbortSignal) => Promise<boolean | void> | boolean | void;
+
+export interface CustomCheck extends CheckTiming, CheckAddressing {
+  type: 'custom';
+  run: CheckFunction;
+  /** How log lines name it. Default 'custom check'. */
+  name?: string;
+}
+
+export type CheckSpec = HttpCheck | TcpCheck | CustomCheck;
+
+/**
+ * A check at one level of the config (config, service, destination). Its fields override the level
+ * above; when it names another type, only the fields every type shares (timing, address, port,
+ * localAddress) are inherited.
+ */
+export type CheckOverride = Partial<HttpCheck> | Partial<TcpCheck> | Partial<CustomCheck>;
+
+/** What happens to a server that is down: weight 0 (its connections finish; the default) or deleted. */
+export type FailureAction = 'quiesce' | 'remove';
+
+/** A real server and, optionally, how to check it. Its configured weight is restored when it comes back. */
+export type HealthDestination = DestinationSpec & { check?: CheckOverride };
+
+/** A virtual service, its real servers, and what to do when they fail. */
+export type HealthService = ServiceSpec & {
+  destinations: HealthDestination[];
+  check?: CheckOverride;
+  /**
+   * The fail-back server: added when every real server is down, removed when one is back. Forwarding
+   * defaults to 'route' for a loopback address (a server on the director itself, as the seed's 127.0.0.1;
+   * works whatever the real servers use) and to the real servers' forwarding otherwise.
+   */
+  sorryServer?: DestinationSpec;
+  onFailure?: FailureAction;
+};
+
+/** Everything the checker keeps healthy. `check` and `onFailure` are defaults for every service. */
+export interface HealthConfig {
+  services: HealthService[];
+  check?: CheckOverride;
+  onFailure?: FailureAction;
+}
+
+/** The outcome of one check. */
+export interface CheckResult {
+  ok: boolean;
+  /** For people: 'HTTP 200', 'connection refused', 'no answer within 2000 ms'. */
+  detail: string;
+  durationMs: number;
+}
+
+export type HealthStatus = 'up' | 'down';
+
+/** Where log lines go. `console` fits; the library never logs by itself. */
+export interface HealthLogger {
+  info(message: string): void;
+  warn(message: string): void;
+  error(message: string): void;
+  /** Every check result, when given. */
+  debug?(message: string): void;
+}
+
+/** The client calls the checker makes. `Ipvs` has them; the CLI's client too. */
+export type HealthClient = Pick<Ipvs, 'services' | 'service' | 'addService' | 'deleteService' | 'destinations' | 'execute'>;
+
+interface EventBase {
+  service: ServiceKey;
+  /** e.g. 'tcp 192.168.1.110:80' */
+  serviceId: string;
+}
+
+interface DestinationEventBase extends EventBase {
+  destination: Required<DestinationKey>;
+  /** e.g. '192.168.1.116:80' */
+  destinationId: string;
+}
+
+/** A real server changed state: `fall` checks failed in a row, `rise` passed in a row, or its first check. */
+export interface TransitionEvent extends DestinationEventBase {
+  status: HealthStatus;
+  previous: HealthStatus | 'unknown';
+  /** The check that decided it. */
+  result: CheckResult;
+  /** How many checks in a row agreed. */
+  consecutive: number;
+}
+
+export interface CheckEvent extends DestinationEventBase {
+  result: CheckResult;
+  /** The server's state after this result was counted. */
+  status: HealthStatus;
+}
+
+/** The sorry server went in (every real server down) or out (one is back). Sent once the kernel has it. */
+export interface SorryEvent extends DestinationEventBase {
+  active: boolean;
+}
+
+/** One change the kernel accepted. */
+export interface ChangeEvent extends EventBase {
+  operation: Operation;
+  description: string;
+}
+
+/** A kernel change or read that failed; the checker re-reads the table and tries again. */
+export interface FailureEvent extends Partial<EventBase> {
+  error: Error;
+  description: string;
+}
+
+export interface HealthEvents {
+  up: TransitionEvent;
+  down: TransitionEvent;
+  sorry: SorryEvent;
+  check: CheckEvent;
+  change: ChangeEvent;
+  /** Not Node's special 'error': nothing throws when no one listens. */
+  error: FailureEvent;
+}
+
+export interface DestinationHealth {
+  destination: Required<DestinationKey>;
+  destinationId: string;
+  status: HealthStatus | 'unknown';
+  /** Checks in a row with the latest outcome. */
+  consecutive: number;
+  lastResult?: CheckResult;
+  /** The weight restored when it is up. */
+  weight: number;
+}
+
+export interface ServiceHealth {
+  service: ServiceKey;
+  serviceId: string;
+  destinations: DestinationHealth[];
+  /** The sorry server is (believed to be) in the table. */
+  sorryActive: boolean;
+}

@@ -1,0 +1,254 @@
+// The health checker on the fake kernel with a manual clock: the seed's scenario (two real servers with
+// weights 2 and 1, a fail-back server 127.0.0.1), rise/fall, quiesce and remove, the sorry server,
+// reconciliation at start, no duplicate changes, kernel failures and repairs, stop.
+
+import { afterEach, describe, expect, it } from 'vitest';
+import { HealthChecker, ManualScheduler } from '../../src/health/index.js';
+import { harness, seedConfig, SERVICE, type Harness } from './harness.js';
+
+const A = '192.168.1.116';
+const B = '192.168.1.117';
+let h: Harness | undefined;
+
+afterEach(async () => {
+  await h?.close();
+  h = undefined;
+});
+
+describe('start-up', () => {
+  it('creates the service and adds every healthy real server with its configured weight', async () => {
+    h = await harness(seedConfig());
+    await h.checker.start();
+    expect((await h.ipvs.service(SERVICE)).scheduler).toBe('rr');
+    expect(await h.table()).toEqual([`${A}:80 2`, `${B}:80 1`]);
+    expect(h.logs).toContain(`info tcp 192.168.1.110:80: real server ${A}:80 is up (switchboard passed)`);
+  });
+
+  it('reconciles a table holding a dead server and lacking a live one', async () => {
+    h = await harness(seedConfig(), {
+      before: async (ipvs) => {
+        await ipvs.addService({ ...SERVICE, scheduler: 'wlc' });
+        await ipvs.addDestination(SERVICE, { address: B, weight: 1 });
+        await ipvs.addDestination(SERVICE, { address: '10.0.0.9', weight: 5 }); // not ours: left alone
+      },
+    });
+    h.setUp(B, false);
+    await h.checker.start();
+    expect((await h.ipvs.service(SERVICE)).scheduler).toBe('rr'); // options corrected
+    expect(await h.table()).toEqual(['10.0.0.9:80 5', `${A}:80 2`, `${B}:80 0`]);
+    expect(h.events.filter((e) => e.type === 'down').map((e) => e.text)).toEqual([`${B}:80`]);
+  });
+
+  it('puts the sorry server in when every real server is down at start', async () => {
+    h = await harness(seedConfig());
+    h.setUp(A, false);
+    h.setUp(B, false);
+    await h.checker.start();
+    expect(await h.table()).toEqual(['127.0.0.1:80 1', `${A}:80 0`, `${B}:80 0`]);
+    expect(h.checker.status()[0]!.sorryActive).toBe(true);
+    const sorry = (await h.ipvs.destinations(SERVICE)).find((d) => d.address === '127.0.0.1');
+    expect(sorry?.forwarding).toBe('route'); // loopback: routed, as the seed's -g
+  });
+
+  it('refuses a bad config before touching the kernel, naming the field', async () => {
+    const bad = seedConfig();
+    (bad.services[0]!.destinations[1] as unknown as Record<string, unknown>).wieght = 3;
+    await expect(harness(bad)).rejects.toThrow(/services\[0\]\.destinations\[1\]\.wieght/);
+  });
+
+  it('rejects start when the services cannot be set up (no permission)', async () => {
+    h = await harness(seedConfig());
+    h.kernel.setUnprivileged(true);
+    await expect(h.checker.start()).rejects.toMatchObject({ code: 'EPERM' });
+    h.kernel.setUnprivileged(false);
+  });
+});
+
+describe('rise and fall', () => {
+  it('quiesces a server after `fall` failed checks in a row, and restores its weight after `rise` good ones', async () => {
+    h = await harness(seedConfig());
+    await h.checker.start();
+    h.setUp(A, false);
+    await h.clock.advance(2000); // two failures: not yet
+    expect(await h.table()).toContain(`${A}:80 2`);
+    await h.clock.advance(1000); // the third: down
+    expect(await h.table()).toEqual([`${A}:80 0`, `${B}:80 1`]);
+    expect(h.logs.some((l) => l.startsWith(`warn tcp 192.168.1.110:80: real server ${A}:80 is DOWN: 3 checks failed in a row`))).toBe(true);
+    h.setUp(A, true);
+    await h.clock.advance(1000);
+    expect(await h.table()).toContain(`${A}:80 0`);
+    await h.clock.advance(1000);
+    expect(await h.table()).toEqual([`${A}:80 2`, `${B}:80 1`]);
+    expect(h.events.filter((e) => e.type === 'down' || e.type === 'up').map((e) => `${e.type} ${e.text}`)).toEqual([
+      `up ${A}:80`, `up ${B}:80`, // first checks
+      `down ${A}:80`, `up ${A}:80`,
+    ]);
+  });
+
+  it('does not flap on results that alternate below the thresholds, and sends nothing twice', async () => {
+    h = await harness(seedConfig());
+    await h.checker.start();
+    const before = h.destChanges().length;
+    for (let i = 0; i < 20; i++) {
+      h.setUp(A, i % 3 !== 0); // fails every third check: never 3 in a row
+      await h.clock.advance(1000);
+    }
+    expect(h.destChanges().length).toBe(before);
+    h.setUp(A, false);
+    await h.clock.advance(10_000);
+    h.setUp(A, true);
+    await h.clock.advance(10_000);
+    // one quiesce and one restore, however many checks ran
+    expect(h.destChanges().slice(before)).toEqual(['IPVS_CMD_SET_DEST', 'IPVS_CMD_SET_DEST']);
+  });
+
+  it('removes and re-adds a server with onFailure: remove', async () => {
+    h = await harness(seedConfig({ onFailure: 'remove' }));
+    await h.checker.start();
+    h.setUp(B, false);
+    await h.clock.advance(3000);
+    expect(await h.table()).toEqual([`${A}:80 2`]);
+    h.setUp(B, true);
+    await h.clock.advance(2000);
+    expect(await h.table()).toEqual([`${A}:80 2`, `${B}:80 1`]);
+  });
+
+  it('times out a check that never answers', async () => {
+    let calls = 0;
+    h = await harness({
+      ...seedConfig(),
+      check: { type: 'custom', name: 'hang', run: () => (calls++ < 2 ? true : new Promise(() => {})), intervalMs: 1000, timeoutMs: 300, rise: 1, fall: 1, jitterMs: 0 },
+    });
+    const results: string[] = [];
+    h.checker.on('check', (e) => results.push(e.result.detail));
+    await h.checker.start();
+    await h.clock.advance(1300);
+    expect(results).toContain('no answer within 300 ms');
+  });
+});
+
+describe('the sorry server', () => {
+  it('goes in when the last real server fails, and out once one is back, with no gap', async () => {
+    h = await harness(seedConfig());
+    await h.checker.start();
+    const sorry: string[] = [];
+    h.checker.on('sorry', (e) => sorry.push(`${e.destinationId} ${e.active}`));
+    h.setUp(A, false);
+    await h.clock.advance(3000);
+    expect(sorry).toEqual([]);
+    const mark = h.events.length;
+    h.setUp(B, false);
+    await h.clock.advance(3000);
+    expect(await h.table()).toEqual(['127.0.0.1:80 1', `${A}:80 0`, `${B}:80 0`]);
+    expect(sorry).toEqual(['127.0.0.1:80 true']);
+    // The sorry server went in before the last real server went to 0.
+    const changes = h.events.slice(mark).filter((e) => e.type === 'change').map((e) => e.text);
+    expect(changes[0]).toMatch(/every real server is down: added the sorry server 127\.0\.0\.1:80/);
+    expect(changes[1]).toMatch(/quiesced 192\.168\.1\.117:80/);
+    const mark2 = h.events.length;
+    h.setUp(B, true);
+    await h.clock.advance(2000);
+    expect(await h.table()).toEqual([`${A}:80 0`, `${B}:80 1`]);
+    expect(sorry).toEqual(['127.0.0.1:80 true', '127.0.0.1:80 false']);
+    const back = h.events.slice(mark2).filter((e) => e.type === 'change').map((e) => e.text);
+    expect(back[0]).toMatch(/restored 192\.168\.1\.117:80 to weight 1/);
+    expect(back[1]).toMatch(/a real server is back: removed the sorry server/);
+  });
+});
+
+describe('the kernel and other writers', () => {
+  it('retries a refused change after re-reading the table', async () => {
+    h = await harness(seedConfig(), { retryMs: 500 });
+    await h.checker.start();
+    h.kernel.failNext(1, 'EBUSY');
+    h.setUp(A, false);
+    await h.clock.advance(3000);
+    expect(h.events.some((e) => e.type === 'error')).toBe(true);
+    expect(h.logs.some((l) => /could not quiesce 192\.168\.1\.116:80: .*EBUSY.*retry in 500 ms/.test(l))).toBe(true);
+    await h.clock.advance(500);
+    expect(await h.table()).toEqual([`${A}:80 0`, `${B}:80 1`]);
+  });
+
+  it('repairs a destination or a service someone else deleted, on the next resync', async () => {
+    h = await harness(seedConfig(), { resyncIntervalMs: 10_000 });
+    await h.checker.start();
+    await h.ipvs.deleteDestination(SERVICE, { address: A });
+    await h.clock.advance(10_000);
+    expect(await h.table()).toEqual([`${A}:80 2`, `${B}:80 1`]);
+    await h.ipvs.deleteService(SERVICE);
+    await h.clock.advance(10_000);
+    expect(await h.table()).toEqual([`${A}:80 2`, `${B}:80 1`]);
+    expect(h.logs).toContain('warn tcp 192.168.1.110:80: the service was missing from the table: added it again');
+  });
+
+  it('notices a deleted service when its own change fails, without waiting for a resync', async () => {
+    h = await harness(seedConfig(), { resyncIntervalMs: 0, retryMs: 100 });
+    await h.checker.start();
+    await h.ipvs.deleteService(SERVICE);
+    h.setUp(A, false);
+    await h.clock.advance(3100);
+    expect(await h.table()).toEqual([`${A}:80 0`, `${B}:80 1`]);
+  });
+
+  it('survives a listener that throws', async () => {
+    h = await harness(seedConfig());
+    h.checker.on('down', () => {
+      throw new Error('listener bug');
+    });
+    await h.checker.start();
+    h.setUp(A, false);
+    await h.clock.advance(3000);
+    expect(await h.table()).toContain(`${A}:80 0`);
+    expect(h.logs).toContain("error a listener of the 'down' event threw: listener bug");
+  });
+});
+
+describe('scheduling and stop', () => {
+  it('spreads checks with jitter so they do not align', async () => {
+    const times = new Map<string, number[]>();
+    const clock = new ManualScheduler();
+    let r = 0;
+    h = await harness(
+      {
+        ...seedConfig(),
+        check: {
+          type: 'custom',
+          run: (t) => void (times.get(t.address) ?? times.set(t.address, []).get(t.address)!).push(clock.now()),
+          intervalMs: 1000,
+          jitterMs: 400,
+        },
+      },
+      { scheduler: clock, random: () => [0.1, 0.9][r++ % 2]! },
+    );
+    await h.checker.start();
+    await clock.advance(5000);
+    const a = times.get(A)!;
+    const b = times.get(B)!;
+    expect(a[0]).toBe(0);
+    expect(b[0]).toBe(0);
+    expect(a[1]).not.toBe(b[1]);
+  });
+
+  it('stops cleanly: no timers left, the table left as it is, or the services removed', async () => {
+    h = await harness(seedConfig());
+    await h.checker.start();
+    await h.checker.stop();
+    expect(h.clock.size).toBe(0);
+    expect(await h.table()).toEqual([`${A}:80 2`, `${B}:80 1`]);
+    const again = new HealthChecker({ ipvs: h.ipvs, config: seedConfig(), scheduler: h.clock });
+    await again.start();
+    await again.stop({ removeServices: true });
+    expect(await h.ipvs.services()).toEqual([]);
+    await expect(again.start()).rejects.toThrow(/cannot start/);
+  });
+
+  it('reports a status snapshot', async () => {
+    h = await harness(seedConfig());
+    h.setUp(B, false);
+    await h.checker.start();
+    const [svc] = h.checker.status();
+    expect(svc!.serviceId).toBe('tcp 192.168.1.110:80');
+    expect(svc!.destinations.map((d) => `${d.destinationId} ${d.status} w${d.weight}`)).toEqual([`${A}:80 up w2`, `${B}:80 down w1`]);
+    expect(svc!.sorryActive).toBe(false);
+  });
+});

@@ -1,0 +1,136 @@
+// `ipvs health CONFIG` (runHealth) on the fake kernel with real HTTP checks against servers on
+// 127.0.0.1: it sets up the service, quiesces a server that stops answering, and stops on its signal,
+// leaving the table (or deleting the services). Also its usage and config errors.
+
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { runHealth, type HealthIo } from '../../src/cli/health.js';
+import { Ipvs } from '../../src/client.js';
+import { FakeKernel } from '../../src/testing/index.js';
+
+const SERVICE = { protocol: 'tcp', address: '192.168.1.110', port: 80 } as const;
+const servers: http.Server[] = [];
+
+afterEach(() => {
+  for (const s of servers.splice(0)) s.close();
+});
+
+async function backend(): Promise<{ port: number; server: http.Server }> {
+  const server = http.createServer((_req, res) => res.end('ok'));
+  servers.push(server);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { port: (server.address() as AddressInfo).port, server };
+}
+
+function io(files: Record<string, string>, ipvs?: Ipvs, signal?: AbortSignal): HealthIo & { out: string[]; err: string[] } {
+  const out: string[] = [];
+  const err: string[] = [];
+  return {
+    out,
+    err,
+    stdout: { write: (t: string) => out.push(t) },
+    stderr: { write: (t: string) => err.push(t) },
+    ipvs: async () => {
+      if (!ipvs) throw new Error('no kernel here');
+      return ipvs;
+    },
+    readFile: async (p) => {
+      const text = files[p];
+      if (text === undefined) throw Object.assign(new Error(`ENOENT: no such file, open '${p}'`), { code: 'ENOENT' });
+      return text;
+    },
+    now: () => new Date(0),
+    ...(signal ? { signal } : {}),
+  };
+}
+
+function config(ports: number[]): string {
+  return JSON.stringify({
+    services: [
+      {
+        ...SERVICE,
+        scheduler: 'rr',
+        destinations: ports.map((p, i) => ({ address: `10.0.0.${i + 2}`, weight: i + 1, check: { address: '127.0.0.1', port: p } })),
+        check: { type: 'http', path: '/', intervalMs: 40, timeoutMs: 200, rise: 1, fall: 2, jitterMs: 10 },
+        sorryServer: { address: '127.0.0.1' },
+      },
+    ],
+  });
+}
+
+async function until(what: () => Promise<boolean>, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await what())) {
+    if (Date.now() > end) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe('ipvs health', () => {
+  it('keeps the table healthy until its signal, then leaves it as it is', async () => {
+    const a = await backend();
+    const b = await backend();
+    const kernel = new FakeKernel();
+    const ipvs = await Ipvs.open({ transport: kernel.transport() });
+    const stop = new AbortController();
+    const t = io({ 'health.json': config([a.port, b.port]) }, ipvs, stop.signal);
+    const run = runHealth(['health.json'], t);
+    const weights = async () => (await ipvs.destinations(SERVICE).catch(() => [])).map((d) => `${d.address} ${d.weight}`).sort().join(', ');
+    await until(async () => (await weights()) === '10.0.0.2 1, 10.0.0.3 2');
+    a.server.close();
+    a.server.closeAllConnections();
+    await until(async () => (await weights()) === '10.0.0.2 0, 10.0.0.3 2');
+    stop.abort();
+    expect(await run).toBe(0);
+    expect(await weights()).toBe('10.0.0.2 0, 10.0.0.3 2');
+    const out = t.out.join('');
+    expect(out).toContain('1970-01-01T00:00:00.000Z tcp 192.168.1.110:80: checking 2 real servers (HTTP every 40 ms, rise 1, fall 2)');
+    expect(out).toContain('set up: + service tcp 192.168.1.110:80 (scheduler rr)');
+    expect(out).toContain('tcp 192.168.1.110:80: quiesced 10.0.0.2:80 (weight 1 -> 0; its open connections finish)');
+    expect(out).toContain('stopped; the table was left as it is');
+    expect(t.err.join('')).toMatch(/warning: tcp 192\.168\.1\.110:80: real server 10\.0\.0\.2:80 is DOWN: 2 checks failed in a row \(last: connection refused\)/);
+    await ipvs.close();
+  });
+
+  it('deletes the services on exit with --remove-on-exit', async () => {
+    const a = await backend();
+    const kernel = new FakeKernel();
+    const ipvs = await Ipvs.open({ transport: kernel.transport() });
+    const stop = new AbortController();
+    const t = io({ 'h.json': config([a.port]) }, ipvs, stop.signal);
+    const run = runHealth(['--remove-on-exit', 'h.json'], t);
+    await until(async () => (await ipvs.services()).length === 1);
+    stop.abort();
+    expect(await run).toBe(0);
+    expect(await ipvs.services()).toEqual([]);
+    await ipvs.close();
+  });
+
+  it('checks a config without touching the kernel', async () => {
+    const t = io({ 'h.json': config([8080, 8081]) });
+    expect(await runHealth(['--check-config', 'h.json'], t)).toBe(0);
+    expect(t.out.join('')).toContain('  10.0.0.3:80 weight 2: HTTP GET http://127.0.0.1:8081/, timeout 200 ms\n');
+    expect(t.out.join('')).toContain('h.json: valid\n');
+  });
+
+  it('refuses bad usage and bad configs with status 2, and a missing kernel with 1', async () => {
+    let t = io({});
+    expect(await runHealth([], t)).toBe(2);
+    expect(t.err.join('')).toMatch(/^ipvs health: a CONFIG file is needed\nUsage: ipvs health/);
+    t = io({});
+    expect(await runHealth(['--frobnicate', 'x'], t)).toBe(2);
+    t = io({});
+    expect(await runHealth(['missing.json'], t)).toBe(2);
+    expect(t.err.join('')).toContain('missing.json: ENOENT');
+    t = io({ 'bad.json': '{"services":[{"protocol":"tcp","address":"192.168.1.110","port":80,"destinations":[{"address":"10.0.0.2","wieght":2}]}]}' });
+    expect(await runHealth(['bad.json'], t)).toBe(2);
+    expect(t.err.join('')).toContain('services[0].destinations[0].wieght');
+    t = io({ 'h.json': config([1]) }, undefined, new AbortController().signal);
+    expect(await runHealth(['h.json'], t)).toBe(1);
+    expect(t.err.join('')).toContain('error: cannot open IPVS: no kernel here');
+    t = io({});
+    expect(await runHealth(['--help'], t)).toBe(0);
+    expect(t.out.join('')).toContain('--remove-on-exit');
+  });
+});

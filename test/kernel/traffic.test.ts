@@ -1,0 +1,275 @@
+// Proof with real traffic, on the real kernel (UML sandbox: `node scripts/sandbox.mjs --kernel-suite
+// test/kernel/traffic.test.ts`): clients, a director and real servers in their own network namespaces
+// (test/kernel/traffic/topology.ts), HTTP over real TCP through IPVS, the table programmed by this
+// library (and by the examples themselves). It shows: round robin; PCC, PPC and fwmark persistence with
+// the templates in /proc/net/ip_vs_conn; NAT and direct routing; counters that match what was sent;
+// `ipvs health` quiescing a stopped server, restoring it and falling back to the sorry server; and a
+// master/backup pair of sync daemons carrying connections and templates to the standby.
+
+import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import readline from 'node:readline';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { Ipvs } from '../../src/client.js';
+import type { ServiceKey } from '../../src/ipvs/types.js';
+import { parseConnTable, type ConnEntry } from './traffic/conn-table.js';
+import { waitFor } from './traffic/net.js';
+import { buildTopology, CLIENT1, CLIENT2, DR_VIP, LAN_CLIENT, RS1, RS2, vip, type Topology } from './traffic/topology.js';
+
+vi.mock('ipvs', async () => ({
+  ...(await import('../../src/index.js')),
+  ...(await import('../../src/health/index.js')),
+  ...(await import('../../src/reconcile/index.js')),
+}));
+
+const onKernel = process.env.IPVS_KERNEL === '1';
+const ADDRESS: Record<string, string> = { rs1: RS1, rs2: RS2 };
+/** 'rs1 8080' -> 'rs1' */
+const server = (body: string): string => body.split(' ')[0]!;
+
+interface Example {
+  main: (...args: unknown[]) => Promise<unknown>;
+  cleanup: (...args: unknown[]) => Promise<unknown>;
+}
+const example = async (name: string): Promise<Example> => (await import(new URL(`../../examples/${name}.js`, import.meta.url).href)) as Example;
+
+describe.skipIf(!onKernel)('real traffic through IPVS', () => {
+  let t: Topology;
+  let ipvs: Ipvs;
+  const quiet = (): void => {};
+
+  beforeAll(async () => {
+    t = await buildTopology();
+    ipvs = await Ipvs.open({ netns: t.dir });
+  }, 60_000);
+
+  afterAll(async () => {
+    await ipvs?.close();
+    await t?.lab.cleanup();
+  });
+
+  const conns = (ns = t.dir): ConnEntry[] => parseConnTable(t.lab.exec(ns, 'cat', '/proc/net/ip_vs_conn'));
+  const templates = (virtual: string, ns = t.dir): ConnEntry[] => conns(ns).filter((c) => c.template && c.virtual === virtual);
+  /** Counters are summed by the kernel's estimator every 2 s: wait for them to show `n` connections. */
+  const statsAfter = async (key: ServiceKey, n: number) =>
+    waitFor(`${n} connections in the stats of ${JSON.stringify(key)}`, async () => {
+      const svc = await ipvs.service(key);
+      return svc.stats.conns === BigInt(n) ? { svc, dests: await ipvs.destinations(key) } : undefined;
+    }, 8000, 250);
+
+  it('round robin alternates the real servers (NAT), and the counters match', async () => {
+    const key = { protocol: 'tcp', address: vip(0), port: 80 } as const;
+    await ipvs.addService({ ...key, scheduler: 'rr' });
+    for (const address of [RS1, RS2]) await ipvs.addDestination(key, { address, forwarding: 'masq' });
+    const got = (await t.client.get([`http://${vip(0)}/`], { count: 6 })).map(server);
+    expect(new Set(got)).toEqual(new Set(['rs1', 'rs2']));
+    for (let i = 1; i < got.length; i++) expect(got[i]).not.toBe(got[i - 1]);
+    const { svc, dests } = await statsAfter(key, 6);
+    for (const d of dests) expect(d.stats.conns).toBe(3n);
+    expect(svc.stats.inPackets).toBeGreaterThanOrEqual(6n * 4n); // SYN, ACK, request, FIN/ACK at least
+    expect(svc.stats.outPackets).toBeGreaterThan(0n); // NAT: replies pass the director
+  });
+
+  it('PCC (examples/pcc.js): every connection of a client, to any port, lands on one server; another client elsewhere', async () => {
+    const pcc = await example('pcc');
+    const options = { vip: vip(1), servers: [RS1, RS2], forwarding: 'masq', timeout: 600 };
+    await pcc.main(ipvs, options, quiet);
+    const urls = [`http://${vip(1)}:80/`, `http://${vip(1)}:8080/`];
+    const first = await t.client.get(urls, { count: 3, localAddress: CLIENT1 });
+    const x = server(first[0]!);
+    expect(first).toEqual([`${x} 80`, `${x} 8080`, `${x} 80`, `${x} 8080`, `${x} 80`, `${x} 8080`]); // ports kept (port-0 destinations)
+    const second = await t.client.get(urls, { count: 2, localAddress: CLIENT2 });
+    const y = server(second[0]!);
+    expect(second.map(server)).toEqual([y, y, y, y]);
+    expect(y).not.toBe(x); // round robin gave the second client's template to the other server
+    // The templates ipvsadm -Lnc shows: client:0 -> VIP:0 -> server:0, counting down from 600 s.
+    const tpl = templates(vip(1));
+    expect(tpl.map((c) => `${c.protocol} ${c.client}:${c.clientPort} ${c.virtual}:${c.virtualPort} ${c.destination}:${c.destinationPort}`).sort()).toEqual(
+      [`TCP ${CLIENT1}:0 ${vip(1)}:0 ${ADDRESS[x]}:0`, `TCP ${CLIENT2}:0 ${vip(1)}:0 ${ADDRESS[y]}:0`].sort(),
+    );
+    for (const c of tpl) expect(c.expires).toBeGreaterThan(500);
+    // The same templates as ipvsadm -Lnc lists them.
+    const listed = t.lab.exec(t.dir, 'ipvsadm', '-Lnc');
+    for (const [client, s] of [[CLIENT1, x], [CLIENT2, y]] as const) {
+      expect(listed).toMatch(new RegExp(`TCP\\s+\\d\\d:\\d\\d\\s+\\S+\\s+${client}:0\\s+${vip(1)}:0\\s+${ADDRESS[s]}:0`));
+    }
+    const { dests } = await statsAfter({ protocol: 'tcp', address: vip(1), port: 0 }, 10);
+    expect(Object.fromEntries(dests.map((d) => [d.address, d.stats.conns]))).toEqual({ [ADDRESS[x]!]: 6n, [ADDRESS[y]!]: 4n });
+    await pcc.cleanup(ipvs, options, quiet);
+    expect(await ipvs.hasService({ protocol: 'tcp', address: vip(1), port: 0 })).toBe(false);
+  });
+
+  it('PPC (examples/ppc.js): affinity per port, so one client may be on different servers for different ports', async () => {
+    const ppc = await example('ppc');
+    const options = { vip: vip(2), ports: [80, 8080], servers: [RS1, RS2], forwarding: 'masq', timeout: 600 };
+    await ppc.main(ipvs, options, quiet);
+    // Both services were built alike, so their round robins pick in the same order. Another client takes
+    // the first pick of the 8080 service; our client then gets the first pick on 80 and the second on 8080.
+    await t.client.get([`http://${vip(2)}:8080/`], { localAddress: CLIENT2 });
+    const on80 = (await t.client.get([`http://${vip(2)}:80/`], { count: 3, localAddress: CLIENT1 })).map(server);
+    const on8080 = (await t.client.get([`http://${vip(2)}:8080/`], { count: 3, localAddress: CLIENT1 })).map(server);
+    expect(new Set(on80).size).toBe(1);
+    expect(new Set(on8080).size).toBe(1);
+    expect(on80[0]).not.toBe(on8080[0]);
+    const mine = templates(vip(2)).filter((c) => c.client === CLIENT1);
+    expect(mine.map((c) => `${c.virtualPort} ${c.destination}`).sort()).toEqual([`80 ${ADDRESS[on80[0]!]}`, `8080 ${ADDRESS[on8080[0]!]}`].sort());
+    await ppc.cleanup(ipvs, options, quiet);
+  });
+
+  it('fwmark (examples/fwmark.js, iptables-legacy marking): both ports of one client on one server', async () => {
+    const fwmark = await example('fwmark');
+    const options = { vip: vip(3), ports: [80, 8080], mark: 10, timeout: 60, servers: [RS1, RS2], forwarding: 'masq', marker: 'iptables-legacy' };
+    const exec = async (cmd: string, args: string[]) => t.lab.exec(t.dir, cmd, ...args);
+    await fwmark.main(ipvs, options, quiet, exec);
+    expect(t.lab.exec(t.dir, 'iptables-legacy', '-t', 'mangle', '-S', 'PREROUTING')).toContain('--set-xmark 0xa/0xffffffff');
+    const urls = [`http://${vip(3)}:80/`, `http://${vip(3)}:8080/`];
+    const one = (await t.client.get(urls, { count: 2, localAddress: CLIENT1 })).map(server);
+    const two = (await t.client.get(urls, { count: 2, localAddress: CLIENT2 })).map(server);
+    expect(new Set(one).size).toBe(1);
+    expect(new Set(two).size).toBe(1);
+    expect(one[0]).not.toBe(two[0]);
+    // A fwmark template: protocol IP, the mark in the virtual address field, no ports.
+    const tpl = conns().filter((c) => c.template && c.protocol === 'IP' && c.virtual === '0.0.0.10');
+    expect(tpl.map((c) => `${c.client} ${c.destination}`).sort()).toEqual([`${CLIENT1} ${ADDRESS[one[0]!]}`, `${CLIENT2} ${ADDRESS[two[0]!]}`].sort());
+    expect(tpl.every((c) => c.expires <= 60)).toBe(true);
+    await fwmark.cleanup(ipvs, options, quiet, exec);
+    expect(t.lab.exec(t.dir, 'iptables-legacy', '-t', 'mangle', '-S', 'PREROUTING')).not.toContain('0xa');
+  });
+
+  it('direct routing: the director forwards requests, the servers answer the client themselves', async () => {
+    const key = { protocol: 'tcp', address: DR_VIP, port: 80 } as const;
+    await ipvs.addService({ ...key, scheduler: 'rr' });
+    for (const address of [RS1, RS2]) await ipvs.addDestination(key, { address, forwarding: 'route' });
+    const got = (await t.lan.get([`http://${DR_VIP}/`], { count: 4, localAddress: LAN_CLIENT })).map(server);
+    expect(got.filter((s) => s === 'rs1')).toHaveLength(2);
+    expect(got.filter((s) => s === 'rs2')).toHaveLength(2);
+    const { svc, dests } = await statsAfter(key, 4);
+    expect(svc.stats.inPackets).toBeGreaterThan(0n);
+    expect(svc.stats.outPackets).toBe(0n); // replies never came back through the director
+    expect(dests.map((d) => d.forwarding)).toEqual(['route', 'route']);
+  });
+
+  it('ipvs health: quiesces a stopped server within fall x interval, restores it, falls back to 127.0.0.1, loses nothing', async () => {
+    const key = { protocol: 'tcp', address: vip(4), port: 80 } as const;
+    const intervalMs = 250;
+    const fall = 2;
+    const timeoutMs = 500;
+    const dir = mkdtempSync(join(tmpdir(), 'ipvs-traffic-'));
+    const config = join(dir, 'health.json');
+    writeFileSync(
+      config,
+      JSON.stringify({
+        services: [
+          {
+            ...key,
+            scheduler: 'wrr',
+            destinations: [{ address: RS1, forwarding: 'masq', weight: 2 }, { address: RS2, forwarding: 'masq', weight: 1 }],
+            check: { type: 'http', path: '/', intervalMs, timeoutMs, rise: 2, fall, jitterMs: 50 },
+            sorryServer: { address: '127.0.0.1' },
+          },
+        ],
+      }),
+    );
+    const child = t.lab.spawn(t.dir, process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./traffic/health-child.ts', import.meta.url)), config]);
+    const out: string[] = [];
+    readline.createInterface({ input: child.stdout! }).on('line', (l) => out.push(l));
+    readline.createInterface({ input: child.stderr! }).on('line', (l) => out.push(l));
+    const table = async (): Promise<string> =>
+      (await ipvs.destinations(key).catch(() => [])).map((d) => `${d.address} ${d.forwarding} ${d.weight}`).sort().join(', ');
+    const traffic = async (n: number): Promise<string[]> => (await t.client.get([`http://${vip(4)}/`], { count: n, localAddress: CLIENT1 })).map(server);
+    try {
+      await waitFor('the checker to start', () => out.some((l) => l.endsWith('running; stop with Ctrl-C or SIGTERM')), 30_000);
+      expect(await table()).toBe(`${RS1} masq 2, ${RS2} masq 1`);
+      expect(new Set(await traffic(6))).toEqual(new Set(['rs1', 'rs2']));
+
+      // rs1 stops answering: quiesced after `fall` failed checks, not before.
+      const stoppedAt = Date.now();
+      await t.rs1.stopServing();
+      await waitFor('rs1 quiesced', async () => (await table()) === `${RS1} masq 0, ${RS2} masq 1`, 10_000, 50);
+      const tookMs = Date.now() - stoppedAt;
+      expect(tookMs).toBeGreaterThanOrEqual(intervalMs * (fall - 1) - 50);
+      expect(tookMs).toBeLessThan(fall * (intervalMs + 50) + timeoutMs + 3000); // + slack for UML's slow syscalls
+      expect(await traffic(4)).toEqual(['rs2', 'rs2', 'rs2', 'rs2']);
+
+      // It comes back: its configured weight is restored and traffic returns to it.
+      await t.rs1.serve('rs1', [80, 8080]);
+      await waitFor('rs1 restored', async () => (await table()) === `${RS1} masq 2, ${RS2} masq 1`, 10_000, 50);
+      expect(await traffic(6)).toContain('rs1');
+
+      // Both stop: the sorry server (127.0.0.1, the director itself) answers.
+      await Promise.all([t.rs1.stopServing(), t.rs2.stopServing()]);
+      await waitFor('the sorry server in', async () => (await table()) === `${RS1} masq 0, ${RS2} masq 0, 127.0.0.1 route 1`, 10_000, 50);
+      expect(await traffic(3)).toEqual(['sorry', 'sorry', 'sorry']);
+
+      // One returns: it is restored and the sorry server leaves.
+      await t.rs2.serve('rs2', [80, 8080]);
+      await waitFor('the sorry server out', async () => (await table()) === `${RS1} masq 0, ${RS2} masq 1`, 10_000, 50);
+      expect(await traffic(3)).toEqual(['rs2', 'rs2', 'rs2']);
+      await t.rs1.serve('rs1', [80, 8080]);
+      await waitFor('everything back', async () => (await table()) === `${RS1} masq 2, ${RS2} masq 1`, 10_000, 50);
+
+      // SIGTERM: a clean stop that leaves the table as it is.
+      const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+      expect(await table()).toBe(`${RS1} masq 2, ${RS2} masq 1`);
+      const log = out.join('\n');
+      expect(log).toMatch(/real server 10\.9\.2\.11:80 is DOWN: 2 checks failed in a row \(last: connection refused\)/);
+      expect(log).toMatch(/quiesced 10\.9\.2\.11:80 \(weight 2 -> 0/);
+      expect(log).toMatch(/real server 10\.9\.2\.11:80 is UP again/);
+      expect(log).toMatch(/every real server is down: added the sorry server 127\.0\.0\.1:80 \(route, weight 1\)/);
+      expect(log).toMatch(/a real server is back: removed the sorry server 127\.0\.0\.1:80/);
+      expect(log).toMatch(/stopped; the table was left as it is/);
+    } catch (err) {
+      throw new Error(`${(err as Error).message}\n--- ipvs health output:\n${out.join('\n')}`, { cause: err });
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+      await Promise.all([t.rs1.serve('rs1', [80, 8080]), t.rs2.serve('rs2', [80, 8080])]);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('two directors: the backup sync daemon receives the master\'s connections and persistence templates', async () => {
+    const backup = await Ipvs.open({ netns: t.dir2 });
+    try {
+      await ipvs.startDaemon({ state: 'master', interface: 'sync0', syncId: 9 });
+      await backup.startDaemon({ state: 'backup', interface: 'sync1', syncId: 9 });
+      expect(await ipvs.daemons()).toEqual([expect.objectContaining({ state: 'master', interface: 'sync0', syncId: 9 })]);
+      expect(await backup.daemons()).toEqual([expect.objectContaining({ state: 'backup', interface: 'sync1', syncId: 9 })]);
+      const key = { protocol: 'tcp', address: vip(5), port: 0 } as const;
+      await ipvs.addService({ ...key, scheduler: 'rr', persistence: { timeout: 300 } });
+      for (const address of [RS1, RS2]) await ipvs.addDestination(key, { address, port: 0, forwarding: 'masq' });
+      const got = (await t.client.get([`http://${vip(5)}:80/`, `http://${vip(5)}:8080/`], { count: 2, localAddress: CLIENT1 })).map(server);
+      expect(new Set(got).size).toBe(1);
+      const served = ADDRESS[got[0]!]!;
+      const master = templates(vip(5));
+      expect(master.map((c) => `${c.client} ${c.destination}`)).toEqual([`${CLIENT1} ${served}`]);
+      // The master sends its sync buffer about every 2 s.
+      const seen = await waitFor('the template on the backup', () => {
+        const tpl = templates(vip(5), t.dir2);
+        return tpl.length > 0 ? tpl : undefined;
+      }, 15_000, 250);
+      expect(seen.map((c) => `${c.protocol} ${c.client}:${c.clientPort} ${c.virtual}:${c.virtualPort} ${c.destination}:${c.destinationPort}`)).toEqual([
+        `TCP ${CLIENT1}:0 ${vip(5)}:0 ${served}:0`,
+      ]);
+      // The connections themselves too, so a standby that takes over keeps both the flows and the affinity.
+      const flows = await waitFor('connections on the backup', () => {
+        const c = conns(t.dir2).filter((e) => !e.template && e.virtual === vip(5));
+        return c.length >= 2 ? c : undefined;
+      }, 15_000, 250);
+      expect(new Set(flows.map((c) => c.destination))).toEqual(new Set([served]));
+    } finally {
+      await ipvs.stopDaemon('master').catch(() => {});
+      await backup.stopDaemon('backup').catch(() => {});
+      expect(await ipvs.daemons()).toEqual([]);
+      await backup.close();
+    }
+  });
+});
+
+describe.skipIf(onKernel)('real traffic through IPVS', () => {
+  it.skip('runs only inside the UML sandbox (node scripts/sandbox.mjs --kernel-suite)', () => {});
+});
+

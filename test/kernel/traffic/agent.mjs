@@ -1,0 +1,83 @@
+// A small helper process run inside a network namespace (`ip netns exec NS node agent.mjs`) by the
+// real-traffic tests: it serves HTTP on the ports it is told to (each answer names the server and the
+// port), stops and starts serving on command (a stopped server refuses connections, as a crashed one
+// would), and makes HTTP requests on a fresh TCP connection each, from a chosen source address. Commands
+// and replies are JSON lines on stdin/stdout, so one Node start (slow under UML) serves the whole run.
+import http from 'node:http';
+import readline from 'node:readline';
+
+let name = 'agent';
+const servers = new Map();
+
+function reply(id, body) {
+  process.stdout.write(`${JSON.stringify({ id, ...body })}\n`);
+}
+
+async function serve(ports) {
+  for (const port of ports) {
+    if (servers.has(port)) continue;
+    const server = http.createServer((_req, res) => {
+      res.setHeader('connection', 'close');
+      res.end(`${name} ${port}`);
+    });
+    await new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, resolve);
+    });
+    servers.set(port, server);
+  }
+}
+
+function stopServing() {
+  for (const server of servers.values()) {
+    server.close();
+    server.closeAllConnections();
+  }
+  servers.clear();
+}
+
+function get(url, localAddress, timeoutMs) {
+  return new Promise((resolve) => {
+    const req = http.get(url, { agent: false, timeout: timeoutMs, ...(localAddress ? { localAddress } : {}) }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c) => (body += c));
+      res.on('end', () => resolve(body));
+      res.on('error', (err) => resolve(`error: ${err.code ?? err.message}`));
+    });
+    req.on('timeout', () => req.destroy(Object.assign(new Error('timeout'), { code: 'TIMEOUT' })));
+    req.on('error', (err) => resolve(`error: ${err.code ?? err.message}`));
+  });
+}
+
+async function handle(msg) {
+  switch (msg.cmd) {
+    case 'serve':
+      name = msg.name ?? name;
+      await serve(msg.ports);
+      return {};
+    case 'stop':
+      stopServing();
+      return {};
+    case 'get': {
+      const bodies = [];
+      for (let i = 0; i < (msg.count ?? 1); i++) {
+        for (const url of msg.urls) bodies.push(await get(url, msg.localAddress, msg.timeoutMs ?? 3000));
+      }
+      return { bodies };
+    }
+    default:
+      throw new Error(`unknown command ${msg.cmd}`);
+  }
+}
+
+const lines = readline.createInterface({ input: process.stdin });
+lines.on('line', (line) => {
+  const msg = JSON.parse(line);
+  handle(msg).then(
+    (body) => reply(msg.id, { ok: true, ...body }),
+    (err) => reply(msg.id, { ok: false, error: err.message }),
+  );
+});
+lines.on('close', () => process.exit(0));
+process.stdout.write(`${JSON.stringify({ ready: true })}\n`);

@@ -8,7 +8,7 @@
 //   node worker.mjs restore FILE         parseRules + execute, as `ipvs -R < FILE` should do
 //   node worker.mjs save                 services() + destinations() + formatRules(numeric), to stdout
 //   node worker.mjs execute FILE         the rules in FILE (changes only) through execute, no reading
-//   node worker.mjs reconcile FILE       apply(desired state in FILE): read, plan, execute
+//   node worker.mjs reconcile FILE       apply the desired state in FILE: read, plan, execute
 //   node worker.mjs fill N               add N services (no destinations) through execute
 //   node worker.mjs iterate              stream iterateServices(), sampling memory
 //   node worker.mjs collect              services() into one array, sampling memory (for contrast)
@@ -17,7 +17,7 @@ import { readFileSync, writeSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { Ipvs } from '../../dist/src/client.js';
 import { formatRules, parseRules } from '../../dist/src/rules/index.js';
-import { apply, parseDesiredState, plan } from '../../dist/src/reconcile/index.js';
+import { applyPlan, parseDesiredState, plan } from '../../dist/src/reconcile/index.js';
 
 const startupMs = performance.now();
 const [mode, arg] = process.argv.slice(2);
@@ -67,14 +67,16 @@ function memory() {
 const result = { mode, startupMs: Math.round(startupMs) };
 const t0 = performance.now();
 const ipvs = await Ipvs.open();
+result.openMs = Math.round(performance.now() - t0);
 try {
   switch (mode) {
     case 'noop':
       break;
     case 'restore':
     case 'execute': {
+      const tp = performance.now();
       const ops = parseRules(readFileSync(arg, 'utf8'));
-      result.parseMs = Math.round(performance.now() - t0);
+      result.parseMs = Math.round(performance.now() - tp);
       result.operations = ops.length;
       result.failed = await runRules(ipvs, ops);
       break;
@@ -91,17 +93,18 @@ try {
       break;
     }
     case 'reconcile': {
+      const tp = performance.now();
       const desired = parseDesiredState(readFileSync(arg, 'utf8'));
       const t1 = performance.now();
-      result.parseMs = Math.round(t1 - t0);
+      result.parseMs = Math.round(t1 - tp);
+      // apply() is plan() then applyPlan(); called apart here only to time the two halves.
       const p = await plan(ipvs, desired);
       const t2 = performance.now();
       result.readAndPlanMs = Math.round(t2 - t1);
-      const r = await apply(ipvs, desired);
-      result.operations = r.plan.steps.length;
+      const r = await applyPlan(ipvs, p);
+      result.operations = p.steps.length;
       result.failed = r.failed.length + r.notAttempted.length;
-      result.applyMs = Math.round(performance.now() - t2);
-      result.plannedFirst = p.steps.length;
+      result.executeMs = Math.round(performance.now() - t2);
       break;
     }
     case 'fill': {
@@ -116,32 +119,42 @@ try {
     }
     case 'iterate':
     case 'collect': {
-      globalThis.gc?.();
+      // Peak RSS and heap as a user sees them (garbage included), and the live heap after a forced GC
+      // every 2 500 services: what the iteration actually retains. Needs node --expose-gc.
+      const gc = globalThis.gc ?? (() => {});
+      gc();
       const before = memory();
       let peakRss = before.rss;
       let peakHeap = before.heapUsed;
+      let peakLive = before.heapUsed;
       let count = 0;
-      const sample = () => {
+      const sample = (collect) => {
         const m = memory();
         if (m.rss > peakRss) peakRss = m.rss;
         if (m.heapUsed > peakHeap) peakHeap = m.heapUsed;
+        if (collect) {
+          gc();
+          const live = process.memoryUsage().heapUsed;
+          if (live > peakLive) peakLive = live;
+        }
       };
       if (mode === 'iterate') {
         for await (const s of ipvs.iterateServices()) {
           if (s.port === undefined && s.fwmark === undefined) throw new Error('bad service');
-          if (++count % 500 === 0) sample();
+          if (++count % 500 === 0) sample(count % 2500 === 0);
         }
+        sample(true);
       } else {
         const all = await ipvs.services();
         count = all.length;
-        sample();
+        sample(true);
       }
-      sample();
       result.services = count;
       result.rssBefore = before.rss;
       result.heapBefore = before.heapUsed;
       result.peakRss = peakRss;
       result.peakHeap = peakHeap;
+      result.peakLiveHeap = peakLive;
       break;
     }
     default:

@@ -26,6 +26,12 @@ import {
   daemonStateNumber, validateDaemon, validateDestinationKey, validateDestinationSpec, validateServiceKey, validateServiceSpec,
   validateTimeouts,
 } from './ipvs/validate.js';
+// Runtime import upward into reconcile is safe: reconcile sees the client only through type-only
+// imports (ReconcileClient), so there is no cycle at load time.
+import { apply as applyState, type ApplyOptions, type ApplyResult } from './reconcile/apply.js';
+import { exportState as exportTable } from './reconcile/export.js';
+import { plan as planState, type Plan, type PlanOptions } from './reconcile/plan.js';
+import type { DesiredState } from './reconcile/state.js';
 
 export interface OpenOptions {
   /** A network namespace name (under /var/run/netns) or path (/proc/PID/ns/net). Kernel transport only. */
@@ -58,6 +64,9 @@ export interface ServiceMethods {
 
 /** A Service as the client returns it: the plain data, plus non-enumerable ServiceMethods. */
 export type BoundService = Service & ServiceMethods;
+
+/** The errno stop_sync_thread() returns, unanswered, for a daemon whose thread had not run yet. */
+const EINTR = 4;
 
 const MISSING_FAMILY_HINT = 'the ip_vs kernel module is not loaded: run `modprobe ip_vs`';
 
@@ -252,9 +261,45 @@ export class Ipvs {
     await this.run(cmd.newDaemon(this.fam, validateDaemon(spec)), options);
   }
 
-  /** DEL_DAEMON; ESRCH when that daemon is not running. */
+  /**
+   * DEL_DAEMON; ESRCH when that daemon is not running. The kernel can stop a daemon and send no answer
+   * at all: stop_sync_thread() tears it down but returns kthread_stop()'s -EINTR when the daemon's thread
+   * had not run yet (a daemon stopped right after it started, on a busy or single-CPU machine), and
+   * netlink_rcv_skb() answers -EINTR with nothing. So a GET_INFO rides behind the DEL_DAEMON in the same
+   * datagram: the kernel handles the two in order, so once GET_INFO is answered, a DEL_DAEMON still
+   * unanswered never will be, and the daemon list says whether it stopped.
+   */
   async stopDaemon(state: DaemonState, options?: RequestOptions): Promise<void> {
-    await this.run(cmd.delDaemon(this.fam, daemonStateNumber(state, 'state')), options);
+    const del = cmd.delDaemon(this.fam, daemonStateNumber(state, 'state'));
+    // Our own signal, to forget the unanswered DEL_DAEMON; it follows the caller's.
+    const forget = new AbortController();
+    const outer = options?.signal;
+    const follow = (): void => forget.abort(outer?.reason);
+    if (outer?.aborted) follow();
+    else outer?.addEventListener('abort', follow, { once: true });
+    try {
+      const [stop, fence] = this.conn.batch([del, cmd.getInfo(this.fam)], { ...options, signal: forget.signal }) as [Promise<unknown>, Promise<unknown>];
+      let answered = false;
+      const stopped = stop.finally(() => {
+        answered = true;
+      });
+      stopped.catch(() => undefined);
+      // A fence that fails (timeout, abort, close, a refusal) fails the DEL_DAEMON first or with it.
+      await fence.catch(() => undefined);
+      if (answered) {
+        await stopped;
+        return;
+      }
+      forget.abort();
+      await stopped.catch(() => undefined);
+    } finally {
+      outer?.removeEventListener('abort', follow);
+    }
+    if (!(await this.daemons(options)).some((d) => d.state === state)) return;
+    throw new KernelError({
+      errno: EINTR, operation: del.label.operation, object: del.label.object,
+      message: `stop sync daemon ${state}: the kernel did not answer and the daemon still runs`,
+    });
   }
 
   /** GET_INFO: the IPVS version ('1.2.1') and the connection table size. */
@@ -313,5 +358,31 @@ export class Ipvs {
       }
     }
     return results;
+  }
+
+  // Declarative state (src/reconcile/, docs/reconcile.md). The free functions plan/apply/exportState do
+  // the same with any ReconcileClient; these are the client's own spelling of them.
+
+  /**
+   * The minimal steps that make this kernel hold `desired`: reads the table, sends no change. Throws a
+   * ValidationError naming the path of a bad field (`services[3].destinations[0].weight`) before reading.
+   */
+  async plan(desired: DesiredState, options?: PlanOptions): Promise<Plan> {
+    return planState(this, desired, options);
+  }
+
+  /**
+   * Plan, then carry the steps out pipelined, phase by phase (`dryRun`: plan only). Options: `prune`
+   * unlisted services, `drain` destinations before deleting them, `stopOnError`. Failures while applying
+   * are in the result (applied, failed with the typed error, not attempted); it throws only before
+   * anything is sent. Running it again converges; a second run of the same state changes nothing.
+   */
+  async apply(desired: DesiredState, options?: ApplyOptions): Promise<ApplyResult> {
+    return applyState(this, desired, options);
+  }
+
+  /** The whole table as a desired state, in ipvsadm's order: applying it to this kernel changes nothing. */
+  async exportState(options?: { signal?: AbortSignal }): Promise<DesiredState> {
+    return exportTable(this, options);
   }
 }

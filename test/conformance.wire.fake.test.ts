@@ -7,7 +7,9 @@ wireSuite('fake kernel', async () => {
   return { transport: (options) => kernel.transport(options), cleanup: async () => {} };
 });
 
-wireSuite('fake kernel, u64 padding and a small dump budget', async () => {
-  const kernel = new FakeKernel({ interfaces: WIRE_INTERFACES, dumpBudget: 1024, u64Padding: true, familyId: 0x31 });
+// The second run also leaves every DEL_DAEMON unanswered, as Linux does for a daemon whose thread has not
+// run yet (see FakeKernelOptions.idleDaemonThreads).
+wireSuite('fake kernel, u64 padding, a small dump budget, idle daemon threads', async () => {
+  const kernel = new FakeKernel({ interfaces: WIRE_INTERFACES, dumpBudget: 1024, u64Padding: true, familyId: 0x31, idleDaemonThreads: true });
   return { transport: (options) => kernel.transport(options), cleanup: async () => {} };
 });

@@ -43,6 +43,7 @@ export function refuse(name: string, extack?: FakeExtack): FakeErrno {
 export const EPERM = errnoValue('EPERM');
 export const ENOENT = errnoValue('ENOENT');
 export const ESRCH = errnoValue('ESRCH');
+export const EINTR = 4;
 export const ENOMEM = errnoValue('ENOMEM');
 export const EBUSY = errnoValue('EBUSY');
 export const EEXIST = errnoValue('EEXIST');

@@ -6,7 +6,7 @@
 // checked in the kernel's order.
 
 import * as C from '../ipvs/constants.js';
-import { EAFNOSUPPORT, EEXIST, EINVAL, ENODEV, ENOENT, ERANGE, ESRCH, FakeErrno } from './fake-errno.js';
+import { EAFNOSUPPORT, EEXIST, EINTR, EINVAL, ENODEV, ENOENT, ERANGE, ESRCH, FakeErrno } from './fake-errno.js';
 import type { DaemonRequest, DestRequest, ServiceRequest } from './fake-ipvs-requests.js';
 import { normaliseAddress, type FakeNetwork } from './fake-network.js';
 
@@ -84,6 +84,8 @@ export interface TableOptions {
   hz: number;
   ipv6: boolean;
   network: FakeNetwork;
+  /** Sync daemon threads never run before they are stopped (see FakeKernelOptions.idleDaemonThreads). */
+  idleDaemonThreads?: boolean;
 }
 
 interface Trashed {
@@ -339,6 +341,9 @@ export class IpvsTable {
   stopDaemon(state: number): void {
     if (state !== C.IP_VS_STATE_MASTER && state !== C.IP_VS_STATE_BACKUP) throw new FakeErrno(EINVAL);
     if (!this.daemons.delete(state)) throw new FakeErrno(ESRCH);
+    // kthread_stop() of a thread that never ran returns -EINTR, which stop_sync_thread() passes on
+    // after tearing the daemon down.
+    if (this.o.idleDaemonThreads) throw new FakeErrno(EINTR);
   }
 
   // Timeouts

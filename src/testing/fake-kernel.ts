@@ -53,6 +53,13 @@ export interface FakeKernelOptions {
   u64Padding?: boolean;
   /** Whether IPv6 is available (default true); without it AF_INET6 requests get EAFNOSUPPORT. */
   ipv6?: boolean;
+  /**
+   * Sync daemon threads never get to run before they are stopped, as on a busy single-CPU machine
+   * (seen under User-Mode Linux when DEL_DAEMON follows NEW_DAEMON closely): DEL_DAEMON stops the daemon
+   * but, like Linux's stop_sync_thread() whose kthread_stop() returns -EINTR, gets no answer at all,
+   * since netlink_rcv_skb() answers -EINTR with nothing. Default false: threads run at once.
+   */
+  idleDaemonThreads?: boolean;
 }
 
 /**
@@ -107,6 +114,7 @@ export class FakeKernel {
       connTableSize: options.connTableSize ?? 4096,
       u64Padding: options.u64Padding ?? false,
       ipv6: options.ipv6 ?? true,
+      idleDaemonThreads: options.idleDaemonThreads ?? false,
     };
     this.random = options.random ?? Math.random;
     this.network = new FakeNetwork(options.interfaces ?? DEFAULT_INTERFACES);
@@ -135,7 +143,7 @@ export class FakeKernel {
   }
 
   private newTable(): IpvsTable {
-    return new IpvsTable({ schedulers: this.schedulers, persistenceEngines: this.engines, hz: this.options.hz, ipv6: this.options.ipv6, network: this.network });
+    return new IpvsTable({ schedulers: this.schedulers, persistenceEngines: this.engines, hz: this.options.hz, ipv6: this.options.ipv6, network: this.network, idleDaemonThreads: this.options.idleDaemonThreads });
   }
 
   /** A new socket on this kernel, for `Ipvs.open({ transport })`. */

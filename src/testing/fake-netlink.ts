@@ -15,7 +15,7 @@ import {
 } from '../netlink/constants.js';
 import type { Attributes } from '../netlink/reader.js';
 import { MessageWriter } from '../netlink/writer.js';
-import { EBUSY, EINVAL, ENOENT, EOPNOTSUPP, EPERM, FakeErrno, type FakeExtack } from './fake-errno.js';
+import { EBUSY, EINTR, EINVAL, ENOENT, EOPNOTSUPP, EPERM, FakeErrno, type FakeExtack } from './fake-errno.js';
 import { parseAttributes, type Policy } from './fake-policy.js';
 
 export const GENL_ADMIN_PERM = 0x01;
@@ -172,7 +172,8 @@ export class NetlinkCore {
       return outcome;
     } catch (err) {
       if (!(err instanceof FakeErrno)) throw err;
-      outcome.datagrams = [this.error(message, err.errno, sock, err.extack)];
+      // netlink_rcv_skb() answers a handler's -EINTR with nothing at all, not even with NLM_F_ACK.
+      outcome.datagrams = err.errno === EINTR ? [] : [this.error(message, err.errno, sock, err.extack)];
       return outcome;
     }
   }

@@ -84,7 +84,9 @@ describe('client on the fake kernel', () => {
   it('no family, no privilege', async () => {
     const kernel = new FakeKernel();
     kernel.setFamilyMissing(true);
-    await expect(Ipvs.open({ transport: kernel.transport() })).rejects.toBeInstanceOf(FamilyNotFoundError);
+    const missing = await Ipvs.open({ transport: kernel.transport() }).catch((e: unknown) => e);
+    expect(missing).toBeInstanceOf(FamilyNotFoundError);
+    expect(missing).toMatchObject({ code: 'ENOFAMILY', family: 'IPVS', message: expect.stringContaining('run `modprobe ip_vs`') });
     kernel.setFamilyMissing(false);
     const ipvs = await Ipvs.open({ transport: kernel.transport() });
     kernel.setUnprivileged(true);

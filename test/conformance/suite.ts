@@ -2,13 +2,17 @@
 // (test/kernel/conformance.kernel.test.ts, in the real-kernel sandbox). Every client command and its error
 // cases go through the public Ipvs client; what comes back is compared with what was meant. The kernel dumps
 // in hash-table order, so listings are sorted before comparison. When a real ipvsadm can see the same table,
-// its `ipvsadm -Sn` must print exactly the lines the test meant (ipvsadm 1.31 save format).
+// its `ipvsadm -Sn` must print exactly the lines the test meant (ipvsadm 1.31 save format, as the real
+// binary prints it: `-A KEY -s SCHED [-p TIMEOUT [-M MASK]] [--pe ENGINE] [-o] [-b FLAGS]`, and
+// `-a KEY -r ADDR:PORT -g|-m|-i -w WEIGHT [--tun-type T [--tun-port P] [--tun-nocsum|--tun-csum|--tun-remcsum]]`,
+// the checksum option for gue and gre only, nocsum included; thresholds are not saved).
 
 import { describe, expect, it, beforeEach, afterEach } from 'vitest';
 import type { Ipvs } from '../../src/client.js';
 import type { Destination, DestinationSpec, Service, ServiceKey, ServiceSpec } from '../../src/ipvs/types.js';
 import { SCHEDULERS } from '../../src/ipvs/types.js';
 import { ClosedError, KernelError, ValidationError } from '../../src/index.js';
+import type { CallResult } from './unprivileged.js';
 
 export interface Harness {
   ipvs: Ipvs;
@@ -18,6 +22,8 @@ export interface Harness {
   ipvsadmSave?: () => Promise<string>;
   /** Run a real ipvsadm against the same table. */
   ipvsadm?: (...args: string[]) => Promise<string>;
+  /** unprivilegedCalls() (./unprivileged.ts) by a client on the same kernel without CAP_NET_ADMIN. */
+  unprivileged?: () => Promise<Record<string, CallResult>>;
   /** The requests the kernel received so far (the fake kernel's log): proves that a refused call sent nothing. */
   requests?: () => readonly string[];
   cleanup: () => Promise<void>;
@@ -108,7 +114,7 @@ export function conformanceSuite(name: string, open: () => Promise<Harness>): vo
           '-A --sctp-service 192.168.1.112:3868 -s mh -b mh-port',
           '-A -t [2001:db8::10]:443 -s wlc -p 30 -M 64',
           '-A -t 192.168.1.110:80 -s lc -p 300 -M 255.255.255.0',
-          '-A -u 192.168.1.113:5060 -s rr -o -p 120 --pe sip',
+          '-A -u 192.168.1.113:5060 -s rr -p 120 --pe sip -o',
         ]);
       });
 
@@ -164,7 +170,7 @@ export function conformanceSuite(name: string, open: () => Promise<Harness>): vo
           () => expect.unreachable(),
           (e: unknown) => expect((e as KernelError).code).toBe('ESRCH'),
         );
-        await ipvsadmSaves(['-A -u 192.168.1.111:53 -s mh -b mh-fallback -p 30']);
+        await ipvsadmSaves(['-A -u 192.168.1.111:53 -s mh -p 30 -b mh-fallback']);
       });
 
       it('refuses a duplicate with EEXIST; deletes, and refuses deleting a missing one with ESRCH', async () => {
@@ -282,7 +288,7 @@ export function conformanceSuite(name: string, open: () => Promise<Harness>): vo
         expect(await ipvs.destinations(web)).toMatchObject([{ address: '192.168.1.116', forwarding: 'route', weight: 5, upperThreshold: 0, lowerThreshold: 0 }]);
         await ipvs.updateDestination(web, { address: '192.168.1.116', forwarding: 'tunnel', tunnel: { type: 'gre' }, weight: 0 });
         expect(await ipvs.destinations(web)).toMatchObject([{ forwarding: 'tunnel', weight: 0, tunnel: { type: 'gre', checksum: 'nocsum' } }]);
-        await ipvsadmSaves(['-A -t 192.168.1.110:80 -s wlc', '-a -t 192.168.1.110:80 -r 192.168.1.116:80 -i -w 0 --tun-type gre']);
+        await ipvsadmSaves(['-A -t 192.168.1.110:80 -s wlc', '-a -t 192.168.1.110:80 -r 192.168.1.116:80 -i -w 0 --tun-type gre --tun-nocsum']);
       });
 
       it('deletes destinations; a deleted destination can be added again', async () => {
@@ -365,6 +371,19 @@ export function conformanceSuite(name: string, open: () => Promise<Harness>): vo
         await ipvs.stopDaemon('master');
         await ipvs.stopDaemon('backup');
         expect(await ipvs.daemons()).toEqual([]);
+      });
+
+      it('stops a daemon right after starting it, though the kernel may then send no answer', async () => {
+        // Linux stops a daemon whose thread has not run yet but answers nothing (kthread_stop's -EINTR,
+        // which netlink drops): the client must still return at once, not after its timeout.
+        for (let i = 0; i < 4; i++) {
+          const state = i % 2 === 0 ? 'backup' : 'master';
+          await ipvs.startDaemon({ state, interface: 'lo', syncId: i });
+          const start = Date.now();
+          await ipvs.stopDaemon(state);
+          expect(Date.now() - start).toBeLessThan(5000);
+          expect(await ipvs.daemons()).toEqual([]);
+        }
       });
 
       it('passes the multicast group, port, TTL and message size', async () => {
@@ -459,6 +478,16 @@ export function conformanceSuite(name: string, open: () => Promise<Harness>): vo
         expect((await ipvs.services()).map(keyText)).toEqual(['tcp 192.168.1.110:80']);
         expect(await ipvs.destinations(web)).toEqual([]);
         if (before !== undefined) expect(h.requests?.().length).toBe(before + 2); // the two reads just above
+      });
+    });
+
+    describe('permissions', () => {
+      it('without CAP_NET_ADMIN every command is EPERM, with advice, and changes nothing', async (ctx) => {
+        if (!h.unprivileged) ctx.skip();
+        await ipvs.addService(web);
+        const eperm = { code: 'EPERM', message: expect.stringContaining('IPVS needs CAP_NET_ADMIN') };
+        expect(await h.unprivileged!()).toEqual({ services: eperm, addService: eperm, flush: eperm, info: eperm });
+        expect((await ipvs.services()).map(keyText)).toEqual(['tcp 192.168.1.110:80']);
       });
     });
 

@@ -437,7 +437,21 @@ export function wireSuite(name: string, open: () => Promise<WireHarness>): void 
     });
 
     describe('sync daemons', () => {
-      const stop = async (state: number): Promise<number> => c.errno(ipvs(10, REQ, daemon(B.u32(1, state))), 20_000);
+      // DEL_DAEMON, with a GET_INFO behind it in the same datagram. Linux answers nothing at all when it
+      // stops a daemon whose thread has not run yet (stop_sync_thread returns kthread_stop's -EINTR, and
+      // netlink_rcv_skb sends no message for -EINTR); the kernel handles the two in order, so the first
+      // final answer is the DEL_DAEMON's when there is one. Silence counts as stopped (0) when the daemon
+      // list no longer has it.
+      const stop = async (state: number): Promise<number> => {
+        const del = c.message(ipvs(10, REQ | ACK, daemon(B.u32(1, state))));
+        const replies = await c.exchange([del, c.message(ipvs(15, REQ | ACK))], { timeoutMs: 20_000, expectFinal: 1 });
+        const first = replies.find((r) => r.errno !== undefined);
+        if (!first) throw new Error('no answer to DEL_DAEMON nor to the GET_INFO behind it');
+        if (first.seq === del.readUInt32LE(8)) return first.errno as number;
+        const left = data(await dump(11)).map(ipvsPlain).map((d) => d['3']);
+        expect(left.some((d) => typeof d === 'object' && d['1'] === hex(B.le32(state)))).toBe(false);
+        return 0;
+      };
       afterEach(async () => {
         await stop(1);
         await stop(2);

@@ -151,9 +151,14 @@ describe('daemon, config, info, zero and flush requests', () => {
     expectLast(CMD.NEW_DAEMON, REQ, daemonNest({ state: 2, ifname: 'dum0', syncId: 0, group: 'ff02::1:2' }));
   });
 
-  it('stop a daemon: the state only', async () => {
+  it('stop a daemon: the state only, with a bare GET_INFO behind it in the same datagram', async () => {
+    const before = k.sent.length;
     await ipvs.stopDaemon('backup');
-    expectLast(CMD.DEL_DAEMON, REQ, daemonNest({ state: 2 }));
+    expect(k.sent.length).toBe(before + 1);
+    const [del, info] = k.requests.slice(-2) as [IpvsRequest, IpvsRequest];
+    expect(dump(del.bytes)).toBe(dump(ipvsMsg({ family: FAMILY, cmd: CMD.DEL_DAEMON, seq: del.seq, pid: k.portId, flags: REQ }, daemonNest({ state: 2 }))));
+    expect(dump(info.bytes)).toBe(dump(ipvsMsg({ family: FAMILY, cmd: CMD.GET_INFO, seq: del.seq + 1, pid: k.portId, flags: REQ })));
+    expect(dump(k.sent[before] as Buffer)).toBe(dump(cat(del.bytes, info.bytes)));
   });
 
   it('list daemons: GET_DAEMON dump', async () => {

@@ -10,5 +10,5 @@ export {
 } from './netlink/errors.js';
 export type { Transport, TransportReceiver } from './netlink/transport.js';
 export type { RequestOptions } from './netlink/connection.js';
-// Declarative state: plan and apply a desired table (work in progress: not yet on the CLI).
+// Declarative state: plan and apply a desired table (also as ipvs.plan/apply/exportState and `ipvs apply|diff|export`).
 export * from './reconcile/index.js';

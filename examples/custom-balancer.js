@@ -68,14 +68,20 @@ export async function main(ipvs, options, { signal, log = console.log, debounceM
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const options = parseOptions(process.argv.slice(2));
-  const ipvs = await Ipvs.open();
-  const stop = new AbortController();
-  process.once('SIGINT', () => stop.abort());
-  process.once('SIGTERM', () => stop.abort());
-  try {
-    await main(ipvs, options, { signal: stop.signal });
-  } finally {
-    await ipvs.close();
-  }
+  // A person reads one line, not a stack trace: not root (EPERM), no ip_vs module, a bad option.
+  await (async () => {
+    const options = parseOptions(process.argv.slice(2));
+    const ipvs = await Ipvs.open();
+    const stop = new AbortController();
+    process.once('SIGINT', () => stop.abort());
+    process.once('SIGTERM', () => stop.abort());
+    try {
+      await main(ipvs, options, { signal: stop.signal });
+    } finally {
+      await ipvs.close();
+    }
+  })().catch((err) => {
+    console.error(`examples/custom-balancer.js: ${err.message}`);
+    process.exitCode = 1;
+  });
 }

@@ -84,19 +84,26 @@ export async function main(ipvs, options, { signal, logger = consoleLogger(optio
 
 export async function cleanup(ipvs, options, log = console.log) {
   const service = { protocol: 'tcp', address: options.vip, port: options.port };
-  if (await ipvs.hasService(service)) await ipvs.deleteService(service);
-  log(`Removed tcp ${options.vip}:${options.port} (if it was there).`);
+  if (!(await ipvs.hasService(service))) return log(`Nothing to remove: no service on tcp ${options.vip}:${options.port}.`);
+  await ipvs.deleteService(service);
+  log(`Removed tcp ${options.vip}:${options.port} and its real servers (the sorry server too, if it was in).`);
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const options = parseOptions(process.argv.slice(2));
-  const ipvs = await Ipvs.open();
-  const stop = new AbortController();
-  process.once('SIGINT', () => stop.abort());
-  process.once('SIGTERM', () => stop.abort());
-  try {
-    await (options.cleanup ? cleanup(ipvs, options) : main(ipvs, options, { signal: stop.signal }));
-  } finally {
-    await ipvs.close();
-  }
+  // A person reads one line, not a stack trace: not root (EPERM), no ip_vs module, a bad option.
+  await (async () => {
+    const options = parseOptions(process.argv.slice(2));
+    const ipvs = await Ipvs.open();
+    const stop = new AbortController();
+    process.once('SIGINT', () => stop.abort());
+    process.once('SIGTERM', () => stop.abort());
+    try {
+      await (options.cleanup ? cleanup(ipvs, options) : main(ipvs, options, { signal: stop.signal }));
+    } finally {
+      await ipvs.close();
+    }
+  })().catch((err) => {
+    console.error(`examples/health-check.js: ${err.message}`);
+    process.exitCode = 1;
+  });
 }

@@ -55,11 +55,17 @@ export async function cleanup(ipvs, options, log = console.log) {
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const options = parseOptions(process.argv.slice(2));
-  const ipvs = await Ipvs.open();
-  try {
-    await (options.cleanup ? cleanup(ipvs, options) : main(ipvs, options));
-  } finally {
-    await ipvs.close();
-  }
+  // A person reads one line, not a stack trace: not root (EPERM), no ip_vs module, a bad option.
+  await (async () => {
+    const options = parseOptions(process.argv.slice(2));
+    const ipvs = await Ipvs.open();
+    try {
+      await (options.cleanup ? cleanup(ipvs, options) : main(ipvs, options));
+    } finally {
+      await ipvs.close();
+    }
+  })().catch((err) => {
+    console.error(`examples/pcc.js: ${err.message}`);
+    process.exitCode = 1;
+  });
 }

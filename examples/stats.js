@@ -43,6 +43,12 @@ export async function snapshot(ipvs) {
 
 /** Print a snapshot every options.interval ms until `signal` aborts (or once). */
 export async function main(ipvs, options, { signal, log = console.log } = {}) {
+  log(
+    options.once
+      ? 'IPVS services and real servers: connections so far and per-second rates now.'
+      : `IPVS services and real servers every ${options.interval / 1000} s: connections so far and per-second rates ` +
+          `(the kernel refreshes rates every 2 s). Ctrl-C to stop.`,
+  );
   for (;;) {
     log(`${new Date().toISOString()}\n${(await snapshot(ipvs)).join('\n')}\n`);
     if (options.once || signal?.aborted) return;
@@ -55,13 +61,20 @@ export async function main(ipvs, options, { signal, log = console.log } = {}) {
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const options = parseOptions(process.argv.slice(2));
-  const ipvs = await Ipvs.open();
-  const stop = new AbortController();
-  process.once('SIGINT', () => stop.abort());
-  try {
-    await main(ipvs, options, { signal: stop.signal });
-  } finally {
-    await ipvs.close();
-  }
+  // A person reads one line, not a stack trace: not root (EPERM), no ip_vs module, a bad option.
+  await (async () => {
+    const options = parseOptions(process.argv.slice(2));
+    const ipvs = await Ipvs.open();
+    const stop = new AbortController();
+    process.once('SIGINT', () => stop.abort());
+    process.once('SIGTERM', () => stop.abort());
+    try {
+      await main(ipvs, options, { signal: stop.signal });
+    } finally {
+      await ipvs.close();
+    }
+  })().catch((err) => {
+    console.error(`examples/stats.js: ${err.message}`);
+    process.exitCode = 1;
+  });
 }

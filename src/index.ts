@@ -12,3 +12,5 @@ export type { Transport, TransportReceiver } from './netlink/transport.js';
 export type { RequestOptions } from './netlink/connection.js';
 // Declarative state: plan and apply a desired table (also as ipvs.plan/apply/exportState and `ipvs apply|diff|export`).
 export * from './reconcile/index.js';
+// Health checks: HealthChecker and its config (also `ipvs health CONFIG`).
+export * from './health/index.js';

@@ -12,7 +12,7 @@ import { IpvsError } from '../netlink/errors.js';
 import { apply } from '../reconcile/apply.js';
 import { describeStep } from '../reconcile/describe.js';
 import type { ReconcileClient } from '../reconcile/plan.js';
-import { systemScheduler, type Scheduler, type Timer } from './clock.js';
+import { systemScheduler, type HealthScheduler, type Timer } from './clock.js';
 import { normaliseHealthConfig, type NormalHealthService, type NormalRealServer } from './config.js';
 import { describeChange, describeCheck, describeFailedChange, describeStart, describeTransition } from './describe.js';
 import { TypedEmitter } from './emitter.js';
@@ -26,7 +26,7 @@ export interface HealthCheckerOptions {
   /** Where log lines go (e.g. console). Default: nowhere. */
   logger?: HealthLogger;
   /** Time source for intervals, timeouts and retries. Default: the system clock. */
-  scheduler?: Scheduler;
+  scheduler?: HealthScheduler;
   /** Random numbers in [0, 1) for jitter. Default Math.random. */
   random?: () => number;
   /** Re-read the table this often, repairing what others changed; 0: never. Default 30 000. */
@@ -74,7 +74,7 @@ const destinationIdOf = (address: string, port: number): string => (address.incl
 export class HealthChecker extends TypedEmitter<HealthEvents> {
   private readonly ipvs: HealthClient;
   private readonly log: HealthLogger;
-  private readonly scheduler: Scheduler;
+  private readonly scheduler: HealthScheduler;
   private readonly random: () => number;
   private readonly resyncIntervalMs: number;
   private readonly retryMs: number;

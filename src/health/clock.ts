@@ -1,5 +1,5 @@
 // Time for the health checker, injectable: every wait (intervals, timeouts, retries, resyncs) goes
-// through a Scheduler, so tests drive hours of checking in microseconds with ManualScheduler and the
+// through a HealthScheduler, so tests drive hours of checking in microseconds with ManualScheduler and the
 // outcome never depends on how busy the machine is. systemScheduler is the real clock.
 
 /** A pending callback; cancel() is safe to call more than once and after it ran. */
@@ -7,7 +7,7 @@ export interface Timer {
   cancel(): void;
 }
 
-export interface Scheduler {
+export interface HealthScheduler {
   /** Milliseconds on a monotonic-enough clock. */
   now(): number;
   /** Call `fn` once, `ms` from now. */
@@ -15,7 +15,7 @@ export interface Scheduler {
 }
 
 /** Real time: performance.now() and setTimeout. */
-export const systemScheduler: Scheduler = {
+export const systemScheduler: HealthScheduler = {
   now: () => performance.now(),
   schedule(ms, fn) {
     const handle = setTimeout(fn, Math.max(0, ms));
@@ -34,7 +34,7 @@ interface Pending {
  * A clock that moves only when told. advance(ms) runs every callback that falls due, in time order,
  * letting promises and I/O callbacks (such as the fake kernel's replies) run between them.
  */
-export class ManualScheduler implements Scheduler {
+export class ManualScheduler implements HealthScheduler {
   private time: number;
   private seq = 0;
   private pending: Pending[] = [];

@@ -2,7 +2,7 @@
 // injected scheduler (so tests are deterministic), and turn anything that goes wrong, including a custom
 // function that throws or never settles, into a failed CheckResult. Never rejects.
 
-import type { Scheduler } from './clock.js';
+import type { HealthScheduler } from './clock.js';
 import type { NormalCheck } from './config.js';
 import { httpProbe, type ProbeOutcome } from './http-check.js';
 import { describeNetworkError } from './net-errors.js';
@@ -26,7 +26,7 @@ function probe(check: NormalCheck, target: CheckTarget, signal: AbortSignal): Pr
 }
 
 /** Run `check` against `target`; `stop` aborts it early (the checker is stopping). */
-export async function runCheck(check: NormalCheck, target: CheckTarget, scheduler: Scheduler, stop: AbortSignal): Promise<CheckResult> {
+export async function runCheck(check: NormalCheck, target: CheckTarget, scheduler: HealthScheduler, stop: AbortSignal): Promise<CheckResult> {
   const started = scheduler.now();
   const controller = new AbortController();
   const onStop = (): void => controller.abort();

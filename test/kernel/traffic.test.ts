@@ -2,9 +2,12 @@
 // test/kernel/traffic.test.ts`): clients, a director and real servers in their own network namespaces
 // (test/kernel/traffic/topology.ts), HTTP over real TCP through IPVS, the table programmed by this
 // library (and by the examples themselves). It shows: round robin; PCC, PPC and fwmark persistence with
-// the templates in /proc/net/ip_vs_conn; NAT and direct routing; counters that match what was sent;
-// `ipvs health` quiescing a stopped server, restoring it and falling back to the sorry server; and a
-// master/backup pair of sync daemons carrying connections and templates to the standby.
+// the templates in /proc/net/ip_vs_conn and `ipvsadm -Lnc`; NAT, direct routing and IP tunnel (IPIP); counters that match
+// what was sent (and a service's counters equal to the sum of its real servers'); `ipvs health`
+// quiescing a stopped server, restoring it and falling back to the sorry server; the checker against the
+// seed's script (an open connection to a deleted server hangs, to a quiesced one it finishes; a server
+// already down is quiesced at start); and a master/backup pair of sync daemons carrying connections and
+// templates to the standby. The examples as programs: examples.kernel.test.ts.
 
 import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,7 +18,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Ipvs } from '../../src/client.js';
 import type { ServiceKey } from '../../src/ipvs/types.js';
 import { parseConnTable, type ConnEntry } from './traffic/conn-table.js';
-import { waitFor } from './traffic/net.js';
+import { run, waitFor } from './traffic/net.js';
 import { buildTopology, CLIENT1, CLIENT2, DR_VIP, LAN_CLIENT, RS1, RS2, vip, type Topology } from './traffic/topology.js';
 
 vi.mock('ipvs', async () => ({
@@ -70,6 +73,13 @@ describe.skipIf(!onKernel)('real traffic through IPVS', () => {
     for (const d of dests) expect(d.stats.conns).toBe(3n);
     expect(svc.stats.inPackets).toBeGreaterThanOrEqual(6n * 4n); // SYN, ACK, request, FIN/ACK at least
     expect(svc.stats.outPackets).toBeGreaterThan(0n); // NAT: replies pass the director
+    // Every packet and byte the service counted was counted for exactly one of its real servers.
+    for (const field of ['conns', 'inPackets', 'outPackets', 'inBytes', 'outBytes'] as const) {
+      expect(dests.reduce((sum, d) => sum + d.stats[field], 0n), field).toBe(svc.stats[field]);
+    }
+    // Six answers passed back through the director, each a status line, headers and a body "rsN 80".
+    expect(svc.stats.outBytes).toBeGreaterThan(6n * BigInt('HTTP/1.1 200 OK\r\n\r\nrs1 80'.length));
+    expect(svc.stats.inBytes).toBeGreaterThan(6n * BigInt(`GET / HTTP/1.1\r\nHost: ${vip(0)}\r\n\r\n`.length));
   });
 
   it('PCC (examples/pcc.js): every connection of a client, to any port, lands on one server; another client elsewhere', async () => {
@@ -149,6 +159,33 @@ describe.skipIf(!onKernel)('real traffic through IPVS', () => {
     expect(svc.stats.inPackets).toBeGreaterThan(0n);
     expect(svc.stats.outPackets).toBe(0n); // replies never came back through the director
     expect(dests.map((d) => d.forwarding)).toEqual(['route', 'route']);
+  });
+
+  it('IP tunnel: the director wraps requests in IPIP, the servers unwrap them and answer the client themselves', async () => {
+    // Each real server holds the tunnel VIP on its tunl0 (the ipip module's fallback device, one per
+    // namespace) with reverse-path filtering off: unwrapped packets arrive on tunl0 from a client routed via e0.
+    run('modprobe', ['ipip']);
+    const TUN_VIP = '10.9.2.101';
+    t.lab.ip(t.dir, 'addr', 'add', `${TUN_VIP}/32`, 'dev', 'brs');
+    for (const ns of [t.lab.name('rs1'), t.lab.name('rs2')]) {
+      t.lab.ip(ns, 'link', 'set', 'tunl0', 'up');
+      t.lab.ip(ns, 'addr', 'add', `${TUN_VIP}/32`, 'dev', 'tunl0');
+      t.lab.sysctl(ns, 'net.ipv4.conf.all.rp_filter=0', 'net.ipv4.conf.tunl0.rp_filter=0');
+    }
+    const key = { protocol: 'tcp', address: TUN_VIP, port: 80 } as const;
+    await ipvs.addService({ ...key, scheduler: 'rr' });
+    for (const address of [RS1, RS2]) await ipvs.addDestination(key, { address, forwarding: 'tunnel' });
+    const got = (await t.lan.get([`http://${TUN_VIP}/`], { count: 4, localAddress: LAN_CLIENT })).map(server);
+    expect(got.filter((s) => s === 'rs1')).toHaveLength(2);
+    expect(got.filter((s) => s === 'rs2')).toHaveLength(2);
+    const { svc, dests } = await statsAfter(key, 4);
+    expect(svc.stats.outPackets).toBe(0n); // replies went straight to the client
+    expect(dests.map((d) => d.forwarding)).toEqual(['tunnel', 'tunnel']);
+    // The servers really received IPIP: their tunl0 counted the unwrapped packets.
+    for (const ns of [t.lab.name('rs1'), t.lab.name('rs2')]) {
+      const stats = JSON.parse(t.lab.ip(ns, '-s', '-j', 'link', 'show', 'tunl0')) as { stats64?: { rx?: { packets?: number } } }[];
+      expect(stats[0]?.stats64?.rx?.packets ?? 0).toBeGreaterThan(0);
+    }
   });
 
   it('ipvs health: quiesces a stopped server within fall x interval, restores it, falls back to 127.0.0.1, loses nothing', async () => {
@@ -231,6 +268,96 @@ describe.skipIf(!onKernel)('real traffic through IPVS', () => {
     }
   });
 
+  /** Start `ipvs health CONFIG` (the CLI, from source) in the director's namespace. */
+  function startHealth(config: object): { out: string[]; child: ReturnType<Topology['lab']['spawn']>; running: Promise<unknown>; stop(): Promise<number | null>; done(): void } {
+    const dir = mkdtempSync(join(tmpdir(), 'ipvs-traffic-'));
+    const file = join(dir, 'health.json');
+    writeFileSync(file, JSON.stringify(config));
+    const child = t.lab.spawn(t.dir, process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./traffic/health-child.ts', import.meta.url)), file]);
+    const out: string[] = [];
+    readline.createInterface({ input: child.stdout! }).on('line', (l) => out.push(l));
+    readline.createInterface({ input: child.stderr! }).on('line', (l) => out.push(l));
+    return {
+      out,
+      child,
+      running: waitFor('the checker to start', () => out.some((l) => l.endsWith('running; stop with Ctrl-C or SIGTERM')), 30_000),
+      stop: () => {
+        const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+        child.kill('SIGTERM');
+        return exited;
+      },
+      done: () => {
+        if (child.exitCode === null) child.kill('SIGKILL');
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  }
+
+  it("better than the seed's script: a deleted server's open connection hangs, a quiesced one's finishes; a server already down is quiesced at start", async () => {
+    const v = vip(12);
+    const key = { protocol: 'tcp', address: v, port: 80 } as const;
+    const agents = { rs1: t.rs1, rs2: t.rs2 } as const;
+    const url = `http://${v}/keep`;
+    const table = async (): Promise<string> => (await ipvs.destinations(key)).map((d) => `${d.address} ${d.forwarding} ${d.weight}`).sort().join(', ');
+    // The table as the script keeps it: both servers in with weight 1.
+    await ipvs.addService({ ...key, scheduler: 'rr' });
+    for (const address of [RS1, RS2]) await ipvs.addDestination(key, { address, forwarding: 'masq', weight: 1 });
+    let health: ReturnType<typeof startHealth> | undefined;
+    try {
+      // 1. The script on a failed curl: `ipvsadm -d`. A client's open connection to that server now hangs
+      //    (the kernel drops its packets: the destination is gone), however healthy the server really is.
+      const opened = await t.client.sessionGet('script', url, { localAddress: CLIENT2 });
+      expect(opened).toMatch(/^rs[12] 80 new-connection$/);
+      const victim = ADDRESS[server(opened)]!;
+      t.lab.exec(t.dir, 'ipvsadm', '-d', '-t', `${v}:80`, '-r', `${victim}:80`);
+      expect(await t.client.sessionGet('script', url, { localAddress: CLIENT2, timeoutMs: 1500 })).toBe('error: TIMEOUT');
+      await t.client.sessionClose('script');
+      t.lab.exec(t.dir, 'ipvsadm', '-a', '-t', `${v}:80`, '-r', `${victim}:80`, '-m', '-w', '1'); // the script's re-add
+
+      // 2. The checker starts on that table while rs2 already fails its check: rs2 is quiesced at start,
+      //    before any traffic is sent to it; nothing else is touched.
+      await t.rs2.setSick(true);
+      health = startHealth({
+        services: [
+          {
+            ...key,
+            scheduler: 'rr',
+            destinations: [{ address: RS1, forwarding: 'masq' }, { address: RS2, forwarding: 'masq' }],
+            check: { type: 'http', path: '/health', intervalMs: 200, timeoutMs: 300, rise: 2, fall: 2, jitterMs: 20 },
+          },
+        ],
+      });
+      await health.running;
+      expect(await table()).toBe(`${RS1} masq 1, ${RS2} masq 0`);
+      expect(health.out.join('\n')).toMatch(/real server 10\.9\.2\.12:80 is down \(HTTP 503, expected 2xx or 3xx\)/);
+      expect(health.out.filter((l) => /: (quiesced|restored|added|removed|set) /.test(l))).toHaveLength(1);
+      expect((await t.client.get([`http://${v}/`], { count: 4, localAddress: CLIENT1 })).map(server)).toEqual(['rs1', 'rs1', 'rs1', 'rs1']);
+      await t.rs2.setSick(false);
+      await waitFor('rs2 restored', async () => (await table()) === `${RS1} masq 1, ${RS2} masq 1`, 10_000, 50);
+
+      // 3. A server fails its check while a client holds a connection to it: quiesced (weight 0), the
+      //    open connection still gets its answers from it; new connections go to the other server.
+      const first = await t.client.sessionGet('held', url, { localAddress: CLIENT1 });
+      const held = server(first) as keyof typeof agents;
+      const other = held === 'rs1' ? 'rs2' : 'rs1';
+      await agents[held].setSick(true);
+      await waitFor(`${held} quiesced`, async () => (await table()).includes(`${ADDRESS[held]} masq 0`), 10_000, 50);
+      expect(await t.client.sessionGet('held', url, { localAddress: CLIENT1 })).toBe(`${held} 80 same-connection`);
+      expect(conns().filter((c) => !c.template && c.client === CLIENT1 && c.virtual === v && c.state === 'ESTABLISHED').map((c) => c.destination)).toContain(ADDRESS[held]);
+      expect((await t.client.get([`http://${v}/`], { count: 4, localAddress: CLIENT2 })).map(server)).toEqual([other, other, other, other]);
+      await t.client.sessionClose('held');
+      await agents[held].setSick(false);
+      await waitFor(`${held} restored`, async () => (await table()) === `${RS1} masq 1, ${RS2} masq 1`, 10_000, 50);
+      expect(await health.stop()).toBe(0);
+    } catch (err) {
+      throw new Error(`${(err as Error).message}\n--- ipvs health output:\n${health?.out.join('\n') ?? '(not started)'}`, { cause: err });
+    } finally {
+      health?.done();
+      await Promise.all([t.rs1.setSick(false), t.rs2.setSick(false)]);
+      await ipvs.deleteService(key).catch(() => {});
+    }
+  });
+
   it('two directors: the backup sync daemon receives the master\'s connections and persistence templates', async () => {
     const backup = await Ipvs.open({ netns: t.dir2 });
     try {
@@ -264,6 +391,55 @@ describe.skipIf(!onKernel)('real traffic through IPVS', () => {
       await ipvs.stopDaemon('master').catch(() => {});
       await backup.stopDaemon('backup').catch(() => {});
       expect(await ipvs.daemons()).toEqual([]);
+      await backup.close();
+    }
+  });
+
+  it('a standby takes over: with the VIP moved to the backup director, clients stay on the servers the master gave them', async () => {
+    // Direct routing, so only the requests' path moves. Both directors hold the same service (programmed
+    // through the library); the sync daemons carry the master's persistence templates to the backup.
+    const VIP = '10.9.2.102';
+    const lanNs = t.lab.name('lan');
+    const clients = ['10.9.2.51', '10.9.2.52', '10.9.2.53'] as const; // a first client, then the two that matter
+    for (const c of clients) t.lab.ip(lanNs, 'addr', 'add', `${c}/24`, 'dev', 'l0');
+    for (const ns of [t.lab.name('rs1'), t.lab.name('rs2')]) t.lab.ip(ns, 'addr', 'add', `${VIP}/32`, 'dev', 'lo');
+    t.lab.ip(t.dir, 'addr', 'add', `${VIP}/32`, 'dev', 'brs');
+    const key = { protocol: 'tcp', address: VIP, port: 80 } as const;
+    const backup = await Ipvs.open({ netns: t.dir2 });
+    try {
+      for (const director of [ipvs, backup]) {
+        await director.addService({ ...key, scheduler: 'rr', persistence: { timeout: 300 } });
+        for (const address of [RS1, RS2]) await director.addDestination(key, { address, forwarding: 'route' });
+      }
+      await ipvs.startDaemon({ state: 'master', interface: 'sync0', syncId: 12 });
+      await backup.startDaemon({ state: 'backup', interface: 'sync1', syncId: 12 });
+      const at = async (client: string): Promise<string> => server((await t.lan.get([`http://${VIP}/`], { localAddress: client }))[0]!);
+      // On the master: the first client takes round robin's first pick, so A and B get the second and the first.
+      const first = await at(clients[0]);
+      const a = await at(clients[1]);
+      const b = await at(clients[2]);
+      expect(a).not.toBe(first);
+      expect(b).toBe(first);
+      const synced = await waitFor('the templates on the backup', () => {
+        const tpl = templates(VIP, t.dir2);
+        return tpl.length >= 3 ? tpl : undefined;
+      }, 15_000, 250);
+      expect(synced.filter((c) => c.client === clients[1]).map((c) => c.destination)).toEqual([ADDRESS[a]]);
+
+      // The master fails: its VIP moves to the standby, and the client's neighbour cache forgets the old owner.
+      t.lab.ip(t.dir, 'addr', 'del', `${VIP}/32`, 'dev', 'brs');
+      t.lab.ip(t.dir2, 'addr', 'add', `${VIP}/32`, 'dev', 's2');
+      t.lab.ip(lanNs, 'neigh', 'flush', 'dev', 'l0');
+      // A fresh round robin on the standby would send A to its first pick; the synced template keeps A where it was.
+      expect([await at(clients[1]), await at(clients[1])]).toEqual([a, a]);
+      expect(await at(clients[2])).toBe(b);
+      // The standby scheduled those three connections itself (its estimator sums the counters every 2 s).
+      await waitFor('3 connections counted on the standby', async () => (await backup.service(key)).stats.conns === 3n, 8000, 250);
+    } finally {
+      await ipvs.stopDaemon('master').catch(() => {});
+      await backup.stopDaemon('backup').catch(() => {});
+      await ipvs.deleteService(key).catch(() => {});
+      await backup.deleteService(key).catch(() => {});
       await backup.close();
     }
   });

@@ -3,11 +3,16 @@
 // port), stops and starts serving on command (a stopped server refuses connections, as a crashed one
 // would), and makes HTTP requests on a fresh TCP connection each, from a chosen source address. Commands
 // and replies are JSON lines on stdin/stdout, so one Node start (slow under UML) serves the whole run.
+// For the health tests a server can also be told it is sick (its /health answers 503 while everything
+// else still works), and a client can hold one keep-alive connection (a session) open across requests,
+// to show what happens to an open connection when its server is quiesced or deleted.
 import http from 'node:http';
 import readline from 'node:readline';
 
 let name = 'agent';
+let sick = false;
 const servers = new Map();
+const sessions = new Map();
 
 function reply(id, body) {
   process.stdout.write(`${JSON.stringify({ id, ...body })}\n`);
@@ -16,8 +21,14 @@ function reply(id, body) {
 async function serve(ports) {
   for (const port of ports) {
     if (servers.has(port)) continue;
-    const server = http.createServer((_req, res) => {
-      res.setHeader('connection', 'close');
+    const server = http.createServer((req, res) => {
+      if (req.url === '/health') {
+        res.setHeader('connection', 'close');
+        res.writeHead(sick ? 503 : 200).end(sick ? 'sick' : 'ok');
+        return;
+      }
+      // /keep: a session's request, answered on a connection left open; everything else closes.
+      if (req.url !== '/keep') res.setHeader('connection', 'close');
       res.end(`${name} ${port}`);
     });
     await new Promise((resolve, reject) => {
@@ -36,13 +47,14 @@ function stopServing() {
   servers.clear();
 }
 
-function get(url, localAddress, timeoutMs) {
+function get(url, localAddress, timeoutMs, agent = false) {
   return new Promise((resolve) => {
-    const req = http.get(url, { agent: false, timeout: timeoutMs, ...(localAddress ? { localAddress } : {}) }, (res) => {
+    const req = http.get(url, { agent, timeout: timeoutMs, ...(localAddress ? { localAddress } : {}) }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (c) => (body += c));
-      res.on('end', () => resolve(body));
+      // A session's answer also tells whether it came over the connection already open.
+      res.on('end', () => resolve(agent ? `${body} ${req.reusedSocket ? 'same-connection' : 'new-connection'}` : body));
       res.on('error', (err) => resolve(`error: ${err.code ?? err.message}`));
     });
     req.on('timeout', () => req.destroy(Object.assign(new Error('timeout'), { code: 'TIMEOUT' })));
@@ -58,6 +70,19 @@ async function handle(msg) {
       return {};
     case 'stop':
       stopServing();
+      return {};
+    case 'sick':
+      sick = msg.on;
+      return {};
+    case 'session-get': {
+      // One keep-alive connection per session name, reused by every request of the session.
+      let agent = sessions.get(msg.session);
+      if (!agent) sessions.set(msg.session, (agent = new http.Agent({ keepAlive: true, maxSockets: 1 })));
+      return { bodies: [await get(msg.url, msg.localAddress, msg.timeoutMs ?? 3000, agent)] };
+    }
+    case 'session-close':
+      sessions.get(msg.session)?.destroy();
+      sessions.delete(msg.session);
       return {};
     case 'get': {
       const bodies = [];

@@ -74,6 +74,23 @@ export class Agent {
     return this.send({ cmd: 'stop' });
   }
 
+  /** Make /health answer 503 (sick) or 200, while everything else is served as before. */
+  setSick(on: boolean): Promise<AgentReply> {
+    return this.send({ cmd: 'sick', on });
+  }
+
+  /**
+   * GET `url` (path /keep) over the session's one keep-alive connection: "NAME PORT same-connection" when
+   * the open connection carried it, "... new-connection" when one had to be opened, "error: CODE" on failure.
+   */
+  async sessionGet(session: string, url: string, options: { localAddress?: string; timeoutMs?: number } = {}): Promise<string> {
+    return (await this.send({ cmd: 'session-get', session, url, ...options })).bodies?.[0] ?? '';
+  }
+
+  sessionClose(session: string): Promise<AgentReply> {
+    return this.send({ cmd: 'session-close', session });
+  }
+
   /** GET each URL (`count` rounds), each on a new connection; the bodies (or "error: CODE") in order. */
   async get(urls: string[], options: { localAddress?: string; count?: number; timeoutMs?: number } = {}): Promise<string[]> {
     return (await this.send({ cmd: 'get', urls, ...options })).bodies ?? [];

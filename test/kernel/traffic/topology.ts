@@ -1,15 +1,16 @@
 // The lab the traffic tests run in, all inside namespaces of one Lab:
 //
 //   cli (10.9.1.2, 10.9.1.3) --- [brc 10.9.1.1] dir [brs 10.9.2.1] --- rs1 (10.9.2.11), rs2 (10.9.2.12)
-//                                    VIPs 10.9.1.100-109 (NAT)   |--- lan (10.9.2.50)
+//                                    VIPs 10.9.1.100-115 (NAT)   |--- lan (10.9.2.50)
 //                                    DR VIP 10.9.2.100           |
 //                                  dir [sync0 10.9.3.1] --- dir2 [sync1 10.9.3.2]
+//                                  dir [brs] ------------------ dir2 [s2 10.9.2.2]
 //
 // NAT: the client reaches a VIP on the director's client side; the real servers' default route is the
 // director, which rewrites replies. Direct routing: the lan client shares the servers' segment; the
 // director owns the DR VIP, the servers hold it on lo with arp_ignore=1/arp_announce=2 (so only the
 // director answers ARP for it) and reply to the client directly. dir2 is a second director, linked to
-// the first for the sync daemons' multicast. Agents: HTTP servers in rs1/rs2 (ports 80 and 8080) and a
+// the first for the sync daemons' multicast and with a leg on the servers' segment to take a VIP over. Agents: HTTP servers in rs1/rs2 (ports 80 and 8080) and a
 // sorry server in dir (port 80, for the 127.0.0.1 fail-back); clients in cli and lan.
 
 import { Lab, type Agent } from './net.js';
@@ -20,6 +21,9 @@ export const RS1 = '10.9.2.11';
 export const RS2 = '10.9.2.12';
 export const LAN_CLIENT = '10.9.2.50';
 export const DR_VIP = '10.9.2.100';
+/** The standby director's address on the servers' segment. */
+export const DIR2_LAN = '10.9.2.2';
+export const VIP_COUNT = 16;
 /** NAT VIPs, one per scenario so persistence templates of one never affect another. */
 export const vip = (n: number): string => `10.9.1.${100 + n}`;
 
@@ -34,8 +38,9 @@ export interface Topology {
   sorry: Agent;
 }
 
-export async function buildTopology(): Promise<Topology> {
-  const lab = new Lab('tr');
+/** `tag` starts every namespace name (two test files may each build a lab). */
+export async function buildTopology(tag = 'tr'): Promise<Topology> {
+  const lab = new Lab(tag);
   try {
     const dir = lab.addNamespace('dir');
     const dir2 = lab.addNamespace('dir2');
@@ -46,7 +51,7 @@ export async function buildTopology(): Promise<Topology> {
     lab.bridge(dir, 'brc', '10.9.1.1/24');
     lab.bridge(dir, 'brs', '10.9.2.1/24');
     lab.sysctl(dir, 'net.ipv4.ip_forward=1');
-    for (let n = 0; n < 10; n++) lab.ip(dir, 'addr', 'add', `${vip(n)}/32`, 'dev', 'brc');
+    for (let n = 0; n < VIP_COUNT; n++) lab.ip(dir, 'addr', 'add', `${vip(n)}/32`, 'dev', 'brc');
     lab.ip(dir, 'addr', 'add', `${DR_VIP}/32`, 'dev', 'brs');
 
     lab.veth({ ns: cli, ifname: 'c0', addresses: [`${CLIENT1}/24`, `${CLIENT2}/24`], gateway: '10.9.1.1' }, { ns: dir, ifname: 'cli0', bridge: 'brc' });
@@ -58,6 +63,8 @@ export async function buildTopology(): Promise<Topology> {
       lab.veth({ ns, ifname: 'e0', addresses: [`${address}/24`], gateway: '10.9.2.1' }, { ns: dir, ifname: `rs${i + 1}`, bridge: 'brs' });
     });
     lab.veth({ ns: dir2, ifname: 'sync1', addresses: ['10.9.3.2/24'] }, { ns: dir, ifname: 'sync0', addresses: ['10.9.3.1/24'] });
+    // The standby's own leg on the servers' segment, for taking a direct-routing VIP over.
+    lab.veth({ ns: dir2, ifname: 's2', addresses: [`${DIR2_LAN}/24`] }, { ns: dir, ifname: 'dir2s', bridge: 'brs' });
 
     const [client, lanAgent, rs1, rs2, sorry] = await Promise.all([lab.agent(cli), lab.agent(lan), lab.agent(rs[0]!), lab.agent(rs[1]!), lab.agent(dir)]);
     await Promise.all([rs1!.serve('rs1', [80, 8080]), rs2!.serve('rs2', [80, 8080]), sorry!.serve('sorry', [80])]);

@@ -1,0 +1,242 @@
+// The promises of issue 7 that the scenario tests (checker.test.ts) do not pin down one by one: a custom
+// check that throws or says no; network failures of every kind, on real sockets, ending in a failed check
+// and never in an uncaught exception; no duplicate kernel change while the kernel is slow and verdicts
+// keep changing underneath; reconciliation at start of tables left behind by an earlier run; and exactly
+// one log line per transition.
+
+import net from 'node:net';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { Ipvs } from '../../src/client.js';
+import { HealthChecker, normaliseHealthConfig, systemScheduler, type CheckOverride, type HealthClient } from '../../src/health/index.js';
+import { runCheck } from '../../src/health/run-check.js';
+import type { Operation } from '../../src/ipvs/operations.js';
+import { FakeKernel } from '../../src/testing/index.js';
+import { harness, seedConfig, SERVICE, type Harness } from './harness.js';
+
+const A = '192.168.1.116';
+const B = '192.168.1.117';
+let h: Harness | undefined;
+
+afterEach(async () => {
+  await h?.close();
+  h = undefined;
+});
+
+async function runOne(spec: CheckOverride, port = 80, address = '127.0.0.1') {
+  const [svc] = normaliseHealthConfig({ services: [{ ...SERVICE, destinations: [{ address, port }], check: spec }] });
+  const rs = svc!.realServers[0]!;
+  return runCheck(rs.check, { address: rs.check.address, port: rs.check.port, service: svc!.key, destination: rs.spec }, systemScheduler, new AbortController().signal);
+}
+
+describe('custom checks', () => {
+  it('is healthy on true or nothing, failed on false, a throw (its message) or a rejection', async () => {
+    expect(await runOne({ type: 'custom', run: async () => true })).toMatchObject({ ok: true, detail: 'custom check passed' });
+    expect(await runOne({ type: 'custom', name: 'db ping', run: async () => undefined })).toMatchObject({ ok: true, detail: 'db ping passed' });
+    expect(await runOne({ type: 'custom', name: 'db ping', run: () => false })).toMatchObject({ ok: false, detail: 'db ping returned false' });
+    expect(await runOne({ type: 'custom', run: () => { throw new Error('replica lag 40 s'); } })).toMatchObject({ ok: false, detail: 'replica lag 40 s' });
+    expect(await runOne({ type: 'custom', run: async () => Promise.reject(Object.assign(new Error('nope'), { code: 'ECONNRESET' })) })).toMatchObject({
+      ok: false,
+      detail: 'connection reset',
+    });
+  });
+
+  it('receives its target and a signal that aborts at the timeout', async () => {
+    let seen: { address: string; port: number; aborted: () => boolean } | undefined;
+    const r = await runOne(
+      {
+        type: 'custom',
+        port: 8080,
+        timeoutMs: 50,
+        run: (t, signal) => {
+          seen = { address: t.address, port: t.port, aborted: () => signal.aborted };
+          return new Promise(() => {});
+        },
+      },
+      0,
+      '10.0.0.7',
+    );
+    expect(r).toMatchObject({ ok: false, detail: 'no answer within 50 ms' });
+    expect(seen).toMatchObject({ address: '10.0.0.7', port: 8080 });
+    expect(seen!.aborted()).toBe(true);
+  });
+});
+
+describe('network failures never crash the process', () => {
+  // One server per way of misbehaving, all on 127.0.0.1.
+  const servers: net.Server[] = [];
+  const ports: Record<string, number> = {};
+  const behaviours: Record<string, (s: net.Socket) => void> = {
+    reset: (s) => s.once('data', () => s.resetAndDestroy()),
+    hangup: (s) => s.once('data', () => s.end()),
+    garbage: (s) => s.once('data', () => s.end('SSH-2.0-OpenSSH_9.2\r\n\r\n')),
+    truncated: (s) => s.once('data', () => s.end('HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\nshort')),
+    drip: (s) => s.once('data', () => {
+      s.write('HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n');
+      const t = setInterval(() => (s.writable ? s.write('1\r\nx\r\n') : clearInterval(t)), 20);
+      s.once('close', () => clearInterval(t));
+    }),
+  };
+
+  beforeAll(async () => {
+    for (const [name, behave] of Object.entries(behaviours)) {
+      const server = net.createServer((s) => {
+        s.on('error', () => {});
+        behave(s);
+      });
+      await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+      servers.push(server);
+      ports[name] = (server.address() as net.AddressInfo).port;
+    }
+    const closed = net.createServer();
+    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
+    ports.closed = (closed.address() as net.AddressInfo).port;
+    await new Promise((r) => closed.close(r));
+  });
+  afterAll(() => {
+    for (const s of servers) s.close();
+  });
+
+  it('turns each misbehaviour into a failed check described in words', async () => {
+    const http = (port: number, extra: CheckOverride = {}) => runOne({ type: 'http', timeoutMs: 300, ...extra } as CheckOverride, port);
+    expect(await http(ports.reset!)).toMatchObject({ ok: false, detail: 'connection reset' });
+    expect((await http(ports.hangup!)).ok).toBe(false);
+    expect(await http(ports.garbage!)).toMatchObject({ ok: false, detail: expect.stringMatching(/HTTP|parse|Parse/) });
+    expect((await http(ports.truncated!, { body: 'short and more' })).ok).toBe(false);
+    expect(await http(ports.drip!, { body: 'never' })).toMatchObject({ ok: false, detail: 'no answer within 300 ms' });
+    expect(await http(ports.closed!)).toMatchObject({ ok: false, detail: 'connection refused' });
+    expect(await runOne({ type: 'https', timeoutMs: 300 }, ports.garbage!)).toMatchObject({ ok: false });
+    expect(await runOne({ type: 'tcp', localAddress: '192.0.2.77', timeoutMs: 300 }, ports.closed!)).toMatchObject({ ok: false, detail: 'local address not available' });
+  });
+
+  it('keeps checking, quiesces every broken server and stays up, with no uncaught error', async () => {
+    const uncaught: unknown[] = [];
+    const onError = (err: unknown): void => void uncaught.push(err);
+    process.on('uncaughtException', onError);
+    process.on('unhandledRejection', onError);
+    const kernel = new FakeKernel();
+    const ipvs = await Ipvs.open({ transport: kernel.transport() });
+    const names = ['reset', 'hangup', 'garbage', 'truncated', 'drip', 'closed'];
+    const checker = new HealthChecker({
+      ipvs,
+      config: {
+        check: { type: 'http', intervalMs: 40, timeoutMs: 150, rise: 1, fall: 2, jitterMs: 10, body: 'ok' },
+        services: names.map((n, i) => ({ protocol: 'tcp', address: '10.1.0.1', port: 1000 + i, destinations: [{ address: '127.0.0.1', port: ports[n]!, weight: 3 }] })),
+      },
+    });
+    try {
+      await checker.start();
+      await new Promise((r) => setTimeout(r, 800));
+      expect(checker.status().flatMap((s) => s.destinations.map((d) => d.status))).toEqual(names.map(() => 'down'));
+      for (let i = 0; i < names.length; i++) {
+        expect((await ipvs.destinations({ protocol: 'tcp', address: '10.1.0.1', port: 1000 + i })).map((d) => d.weight)).toEqual([0]);
+      }
+    } finally {
+      await checker.stop();
+      await ipvs.close();
+      process.off('uncaughtException', onError);
+      process.off('unhandledRejection', onError);
+    }
+    expect(uncaught).toEqual([]);
+  });
+});
+
+describe('no duplicate kernel changes', () => {
+  it('while the kernel is slow and verdicts change underneath, sends each needed change once, in order', async () => {
+    let ipvs!: Ipvs; // the harness's client, wrapped below
+    // A client whose execute() waits at a gate the test opens, so changes pile up behind a slow kernel.
+    let gate: (() => void) | undefined;
+    const sent: string[] = [];
+    const slow: HealthClient = {
+      services: (o) => ipvs.services(o),
+      service: (k, o) => ipvs.service(k, o),
+      addService: (s, o) => ipvs.addService(s, o),
+      deleteService: (k, o) => ipvs.deleteService(k, o),
+      destinations: (k, o) => ipvs.destinations(k, o),
+      execute: async (ops: readonly Operation[], o) => {
+        if (gateOn) await new Promise<void>((r) => (gate = r));
+        for (const op of ops) sent.push('destination' in op && op.op !== 'delete-destination' ? `${op.op} ${op.destination.address} w${op.destination.weight}` : `${op.op} ${'destination' in op ? op.destination.address : ''}`);
+        return ipvs.execute(ops, o);
+      },
+    };
+    let gateOn = false;
+    h = await harness(seedConfig(), { ipvs: slow, before: async (inner) => void (ipvs = inner) });
+    await h.checker.start();
+    sent.length = 0;
+    gateOn = true;
+    h.setUp(A, false);
+    await h.clock.advance(3000); // A down: its quiesce waits at the gate
+    expect(gate).toBeDefined();
+    h.setUp(B, false);
+    await h.clock.advance(3000); // B down meanwhile: one more sync is queued, not a second copy of the first
+    h.setUp(A, true);
+    await h.clock.advance(2000); // and A is back before anything landed
+    gateOn = false;
+    gate!();
+    await h.checker.settled();
+    expect(sent).toEqual([
+      'update-destination 192.168.1.116 w0', // the first sync, planned before the gate
+      'update-destination 192.168.1.116 w2', // the queued sync sees the newest verdicts: A up, B down
+      'update-destination 192.168.1.117 w0',
+    ]);
+    expect(await h.table()).toEqual([`${A}:80 2`, `${B}:80 0`]);
+    // The queued sync never re-sends a change the kernel already has.
+    await h.clock.advance(5000);
+    await h.checker.settled();
+    expect(sent).toHaveLength(3);
+  });
+});
+
+describe('reconciling at start', () => {
+  it("removes a sorry server an earlier run left in while the real servers are up, and restores a quiesced one's weight", async () => {
+    h = await harness(seedConfig(), {
+      before: async (ipvs) => {
+        await ipvs.addService({ ...SERVICE, scheduler: 'rr' });
+        await ipvs.addDestination(SERVICE, { address: A, weight: 0, forwarding: 'route' });
+        await ipvs.addDestination(SERVICE, { address: B, weight: 1, forwarding: 'route' });
+        await ipvs.addDestination(SERVICE, { address: '127.0.0.1', weight: 1, forwarding: 'route' });
+      },
+    });
+    await h.checker.start();
+    expect(await h.table()).toEqual([`${A}:80 2`, `${B}:80 1`]);
+    expect(h.events.filter((e) => e.type === 'sorry')).toEqual([{ type: 'sorry', text: '127.0.0.1:80 false' }]);
+    expect(h.destChanges()).toEqual(['IPVS_CMD_SET_DEST', 'IPVS_CMD_DEL_DEST']); // restore first, then remove
+  });
+
+  it('with onFailure: remove, deletes a dead server the table holds and leaves a healthy one untouched', async () => {
+    h = await harness(seedConfig({ onFailure: 'remove' }), {
+      before: async (ipvs) => {
+        await ipvs.addService({ ...SERVICE, scheduler: 'rr' });
+        await ipvs.addDestination(SERVICE, { address: A, weight: 2, forwarding: 'route' });
+        await ipvs.addDestination(SERVICE, { address: B, weight: 1, forwarding: 'route' });
+      },
+    });
+    h.setUp(A, false);
+    await h.checker.start();
+    expect(await h.table()).toEqual([`${B}:80 1`]);
+    expect(h.destChanges()).toEqual(['IPVS_CMD_DEL_DEST']);
+  });
+});
+
+describe('log lines', () => {
+  it('writes exactly one line per transition and per change, at the right level', async () => {
+    h = await harness(seedConfig());
+    await h.checker.start();
+    const from = h.logs.length;
+    const events = h.events.length;
+    h.setUp(A, false);
+    h.setUp(B, false);
+    await h.clock.advance(3000);
+    h.setUp(A, true);
+    await h.clock.advance(2000);
+    const lines = h.logs.slice(from);
+    const happened = h.events.slice(events);
+    const transitions = happened.filter((e) => e.type === 'up' || e.type === 'down');
+    const changes = happened.filter((e) => e.type === 'change');
+    expect(transitions.map((e) => `${e.type} ${e.text}`)).toEqual([`down ${A}:80`, `down ${B}:80`, `up ${A}:80`]);
+    expect(lines.filter((l) => / is (DOWN|UP again)/.test(l))).toHaveLength(transitions.length);
+    expect(lines.filter((l) => l.startsWith('warn ') && l.includes(' is DOWN: 3 checks failed in a row'))).toHaveLength(2);
+    expect(lines.filter((l) => l.startsWith('info ') && l.includes(' is UP again: 2 checks passed in a row'))).toHaveLength(1);
+    for (const c of changes) expect(lines.filter((l) => l === `info ${c.text}`)).toHaveLength(1);
+    expect(lines).toHaveLength(transitions.length + changes.length);
+  });
+});

@@ -1,8 +1,12 @@
 // `ipvs -R`: rules in ipvsadm's save format from standard input, applied in bulk. Every line is parsed
 // and checked first, so a malformed line N is reported as "line N: ..." and nothing is applied; then the
-// operations go to the kernel in order, services and destinations pipelined through the client's
-// execute(), and stop after the first refusal, reported with its line number and ipvsadm's sentence.
-// Each line is one kernel request, so no line is ever half applied.
+// operations go to the kernel in order and stop at the first refusal, reported with its line number and
+// ipvsadm's sentence, with every line before it applied and none after it (as ipvsadm -R stops there).
+// Runs of additions (what a saved table is made of) are pipelined through the client's execute(); the
+// kernel carries on past a refused request inside one datagram, so the additions after the refused one in
+// its window are taken back (a delete is the exact inverse of an addition). Edits and deletions, whose
+// inverse would need the old state, go one request at a time. Each line is one kernel request, so no line
+// is ever half applied.
 
 import { readAll, type CliContext, type CliIpvs } from './context.js';
 import { describeFailure } from './failures.js';
@@ -10,7 +14,9 @@ import type { KernelAction } from './messages.js';
 import { CommandLineError, RulesSyntaxError } from '../rules/errors.js';
 import { isTableOperation, toClientOperation, type RuleOperation, type TableRuleOperation } from '../rules/operations.js';
 import { parseRulesResolving } from '../rules/parse.js';
-import { ValidationError } from '../ipvs/errors.js';
+import { prepareOperation, type Operation } from '../ipvs/operations.js';
+import type { ServiceKey } from '../ipvs/types.js';
+import { canonicalAddress } from '../rules/addresses.js';
 
 export const ACTION_OF_OPERATION: Record<RuleOperation['op'], KernelAction> = {
   addService: 'add-service',
@@ -59,11 +65,78 @@ export interface RestoreFailure {
   error: unknown;
 }
 
+function isAddition(op: TableRuleOperation): boolean {
+  return op.op === 'addService' || op.op === 'addDestination';
+}
+
+function sameService(a: ServiceKey, b: ServiceKey): boolean {
+  return serviceIdentity(a) === serviceIdentity(b);
+}
+
+function serviceIdentity(key: ServiceKey): string {
+  if ('fwmark' in key && key.fwmark !== undefined) return `fwm:${key.fwmark}:${key.family ?? 'ipv4'}`;
+  const k = key as { protocol: string; address: string; port: number };
+  return `${k.protocol}:${canonicalAddress(k.address)?.text ?? k.address}:${k.port}`;
+}
+
 /**
- * Apply the operations in order. Runs of service/destination operations go through the client's
- * execute() (validated as a whole first, then pipelined, stopping after the window of the first
- * refusal); flush, zero, timeouts and daemons go one by one. Returns every refusal, in line order; the
- * first one ends the run.
+ * The deletes that undo additions the kernel carried out after a refused request of the same window,
+ * newest first; a destination of a service that is itself taken back goes with it.
+ */
+function undoAdditions(applied: readonly TableRuleOperation[]): Operation[] {
+  const removed: ServiceKey[] = [];
+  const undo: Operation[] = [];
+  for (const op of [...applied].reverse()) {
+    if (op.op === 'addService') {
+      removed.push(op.service);
+      undo.push({ op: 'delete-service', service: op.service });
+    } else if (op.op === 'addDestination' && !removed.some((k) => sameService(k, op.service))) {
+      undo.push({ op: 'delete-destination', service: op.service, destination: op.destination });
+    }
+  }
+  // Services are deleted after their destinations would have been: reverse order already gives that.
+  return undo;
+}
+
+/**
+ * Apply one run of service/destination operations: validated as a whole first (a refusal there applies
+ * nothing of the run), additions pipelined, other changes one by one. Returns the first refusal.
+ */
+async function applyTableRun(ipvs: CliIpvs, run: readonly TableRuleOperation[]): Promise<RestoreFailure | undefined> {
+  // The checks execute() makes before sending, over the whole run first, so a value the client refuses
+  // stops the run before any of it reaches the kernel.
+  for (const [k, op] of run.entries()) {
+    try {
+      prepareOperation(toClientOperation(op), k);
+    } catch (error) {
+      return { failed: op, error };
+    }
+  }
+  let i = 0;
+  while (i < run.length) {
+    const chunk: TableRuleOperation[] = [];
+    if (isAddition(run[i]!)) {
+      while (i < run.length && isAddition(run[i]!)) chunk.push(run[i++]!);
+    } else {
+      chunk.push(run[i++]!);
+    }
+    const results = await ipvs.execute(chunk.map(toClientOperation), { stopOnError: true });
+    const j = results.findIndex((r) => 'ok' in r && !r.ok);
+    if (j < 0) continue;
+    const failed = results[j] as { ok: false; error: Error };
+    const after = chunk.slice(j + 1).filter((_, k) => {
+      const r = results[j + 1 + k]!;
+      return 'ok' in r && r.ok;
+    });
+    if (after.length > 0) await ipvs.execute(undoAdditions(after));
+    return { failed: chunk[j]!, error: failed.error };
+  }
+  return undefined;
+}
+
+/**
+ * Apply the operations in order: runs of service/destination operations through applyTableRun, flush,
+ * zero, timeouts and daemons one by one. Returns the first refusal (an empty list when all went in).
  */
 export async function applyOperations(ipvs: CliIpvs, ops: readonly RuleOperation[]): Promise<RestoreFailure[]> {
   let i = 0;
@@ -80,20 +153,8 @@ export async function applyOperations(ipvs: CliIpvs, ops: readonly RuleOperation
     }
     const run: TableRuleOperation[] = [];
     while (i < ops.length && isTableOperation(ops[i]!)) run.push(ops[i++] as TableRuleOperation);
-    let results;
-    try {
-      results = await ipvs.execute(run.map(toClientOperation), { stopOnError: true });
-    } catch (error) {
-      // Refused before anything was sent: the validation error names the operation's index.
-      const m = error instanceof ValidationError ? /^operations\[(\d+)\]/.exec(error.field) : null;
-      const at = m ? run[Number(m[1])] : undefined;
-      return [{ failed: at ?? run[0]!, error }];
-    }
-    const failures: RestoreFailure[] = [];
-    results.forEach((r, j) => {
-      if ('ok' in r && !r.ok) failures.push({ failed: run[j]!, error: r.error });
-    });
-    if (failures.length > 0) return failures;
+    const failure = await applyTableRun(ipvs, run);
+    if (failure) return [failure];
   }
   return [];
 }

@@ -12,5 +12,10 @@ export type { Transport, TransportReceiver } from './netlink/transport.js';
 export type { RequestOptions } from './netlink/connection.js';
 // Declarative state: plan and apply a desired table (also as ipvs.plan/apply/exportState and `ipvs apply|diff|export`).
 export * from './reconcile/index.js';
+// The ipvsadm rules format (save/restore text) as a library: parse to typed operations, format a table.
+export {
+  parseRules, formatRules, formatServiceRule, formatDestinationRule, isTableOperation, toClientOperation, RulesSyntaxError,
+  type ParseRulesOptions, type FormatRulesOptions, type ServiceWithDestinations, type RuleOperation, type TableRuleOperation,
+} from './rules/index.js';
 // Health checks: HealthChecker and its config (also `ipvs health CONFIG`).
 export * from './health/index.js';

@@ -9,6 +9,7 @@ import { parseAddress } from '../ipvs/address.js';
 import { ValidationError } from '../ipvs/errors.js';
 import type { DestinationKey, DestinationSpec, ServiceKey, ServiceSpec } from '../ipvs/types.js';
 import { validateDestinationSpec, validateServiceSpec, type WireServiceKey } from '../ipvs/validate.js';
+import { atPath } from '../reconcile/normalize.js';
 import type { CheckOverride, CheckSpec, FailureAction, HealthConfig, HealthDestination } from './types.js';
 
 export const DEFAULT_INTERVAL_MS = 5000;
@@ -77,20 +78,6 @@ const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
 function onlyKnown(path: string, value: Record<string, unknown>, known: ReadonlySet<string>): void {
   for (const key of Object.keys(value)) {
     if (!known.has(key)) throw new ValidationError(path === '' ? key : `${path}.${key}`, value[key], `unknown field; expected one of ${[...known].join(', ')}`);
-  }
-}
-
-/** Run a validator, re-raising its ValidationError under `path` (dropping the validator's own prefix). */
-function at<T>(path: string, fn: () => T, drop = ''): T {
-  try {
-    return fn();
-  } catch (err) {
-    if (err instanceof ValidationError) {
-      const why = err.message.replace(/^invalid [^:]*: /, '');
-      const field = drop !== '' && err.field.startsWith(drop) ? err.field.slice(drop.length) : err.field;
-      throw new ValidationError(`${path}.${field}`, err.value, why);
-    }
-    throw err;
   }
 }
 
@@ -187,7 +174,7 @@ function normalDestination(path: string, wire: WireServiceKey, value: unknown, f
   if (!isRecord(value)) throw new ValidationError(path, value, 'must be an object with an address');
   onlyKnown(path, value, fields);
   const spec = pick<DestinationSpec>(value, DESTINATION_FIELDS);
-  const w = at(path, () => validateDestinationSpec(wire, spec), 'destination.');
+  const w = atPath(path, () => validateDestinationSpec(wire, spec), 'destination.');
   const address = parseAddress(`${path}.address`, spec.address).text;
   const full: FullDestinationSpec = {
     address,
@@ -229,7 +216,7 @@ export function normaliseHealthConfig(config: HealthConfig): NormalHealthService
     if (!isRecord(raw)) throw new ValidationError(path, raw, 'must be an object');
     onlyKnown(path, raw, HEALTH_SERVICE_FIELDS);
     const spec = pick<ServiceSpec>(raw, SERVICE_FIELDS);
-    const wire = at(path, () => validateServiceSpec(spec));
+    const wire = atPath(path, () => validateServiceSpec(spec));
     const earlier = seen.get(wire.text);
     if (earlier) throw new ValidationError(path, wire.key, `the service ${wire.text} is also ${earlier}`);
     seen.set(wire.text, path);

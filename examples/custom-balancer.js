@@ -10,8 +10,9 @@ import { readFile } from 'node:fs/promises';
 import { watch } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { Ipvs, apply, describeApplyResult, parseDesiredState } from 'ipvs';
+import { fileURLToPath } from 'node:url';
+import { apply, describeApplyResult, parseDesiredState } from 'ipvs';
+import { runAsProgram } from './program.js';
 
 export function parseOptions(argv, env = process.env) {
   const { values } = parseArgs({
@@ -67,21 +68,4 @@ export async function main(ipvs, options, { signal, log = console.log, debounceM
   } else log('Stopped; the table is left as it is.');
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  // A person reads one line, not a stack trace: not root (EPERM), no ip_vs module, a bad option.
-  await (async () => {
-    const options = parseOptions(process.argv.slice(2));
-    const ipvs = await Ipvs.open();
-    const stop = new AbortController();
-    process.once('SIGINT', () => stop.abort());
-    process.once('SIGTERM', () => stop.abort());
-    try {
-      await main(ipvs, options, { signal: stop.signal });
-    } finally {
-      await ipvs.close();
-    }
-  })().catch((err) => {
-    console.error(`examples/custom-balancer.js: ${err.message}`);
-    process.exitCode = 1;
-  });
-}
+await runAsProgram(import.meta, parseOptions, (ipvs, options, signal) => main(ipvs, options, { signal }), { longRunning: true });

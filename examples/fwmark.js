@@ -14,8 +14,7 @@
 //   sudo node examples/fwmark.js --cleanup
 import { execFile } from 'node:child_process';
 import { parseArgs, promisify } from 'node:util';
-import { pathToFileURL } from 'node:url';
-import { Ipvs } from 'ipvs';
+import { runAsProgram } from './program.js';
 
 export function parseOptions(argv, env = process.env) {
   const { values } = parseArgs({
@@ -85,18 +84,4 @@ export async function cleanup(ipvs, options, log = console.log, exec = run) {
   }
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  // A person reads one line, not a stack trace: not root (EPERM), no ip_vs module, a bad option.
-  await (async () => {
-    const options = parseOptions(process.argv.slice(2));
-    const ipvs = await Ipvs.open();
-    try {
-      await (options.cleanup ? cleanup(ipvs, options) : main(ipvs, options));
-    } finally {
-      await ipvs.close();
-    }
-  })().catch((err) => {
-    console.error(`examples/fwmark.js: ${err.message}`);
-    process.exitCode = 1;
-  });
-}
+await runAsProgram(import.meta, parseOptions, (ipvs, options) => (options.cleanup ? cleanup(ipvs, options) : main(ipvs, options)));

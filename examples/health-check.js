@@ -17,8 +17,8 @@
 //
 // Ctrl-C stops it and removes the service it made (--keep leaves the table as it is).
 import { parseArgs } from 'node:util';
-import { pathToFileURL } from 'node:url';
-import { HealthChecker, Ipvs } from 'ipvs';
+import { HealthChecker } from 'ipvs';
+import { runAsProgram } from './program.js';
 
 export function parseOptions(argv, env = process.env) {
   const { values } = parseArgs({
@@ -89,21 +89,4 @@ export async function cleanup(ipvs, options, log = console.log) {
   log(`Removed tcp ${options.vip}:${options.port} and its real servers (the sorry server too, if it was in).`);
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  // A person reads one line, not a stack trace: not root (EPERM), no ip_vs module, a bad option.
-  await (async () => {
-    const options = parseOptions(process.argv.slice(2));
-    const ipvs = await Ipvs.open();
-    const stop = new AbortController();
-    process.once('SIGINT', () => stop.abort());
-    process.once('SIGTERM', () => stop.abort());
-    try {
-      await (options.cleanup ? cleanup(ipvs, options) : main(ipvs, options, { signal: stop.signal }));
-    } finally {
-      await ipvs.close();
-    }
-  })().catch((err) => {
-    console.error(`examples/health-check.js: ${err.message}`);
-    process.exitCode = 1;
-  });
-}
+await runAsProgram(import.meta, parseOptions, (ipvs, options, signal) => (options.cleanup ? cleanup(ipvs, options) : main(ipvs, options, { signal })), { longRunning: true });

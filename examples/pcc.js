@@ -9,8 +9,7 @@
 //
 // VIP and REAL_SERVERS in the environment work too. Run `ipvsadm -Ln` (or `ipvs -Ln`) to see the result.
 import { parseArgs } from 'node:util';
-import { pathToFileURL } from 'node:url';
-import { Ipvs } from 'ipvs';
+import { runAsProgram } from './program.js';
 
 export function parseOptions(argv, env = process.env) {
   const { values } = parseArgs({
@@ -54,18 +53,4 @@ export async function cleanup(ipvs, options, log = console.log) {
   log(`Removed the PCC service on ${options.vip}:0 and its real servers.`);
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  // A person reads one line, not a stack trace: not root (EPERM), no ip_vs module, a bad option.
-  await (async () => {
-    const options = parseOptions(process.argv.slice(2));
-    const ipvs = await Ipvs.open();
-    try {
-      await (options.cleanup ? cleanup(ipvs, options) : main(ipvs, options));
-    } finally {
-      await ipvs.close();
-    }
-  })().catch((err) => {
-    console.error(`examples/pcc.js: ${err.message}`);
-    process.exitCode = 1;
-  });
-}
+await runAsProgram(import.meta, parseOptions, (ipvs, options) => (options.cleanup ? cleanup(ipvs, options) : main(ipvs, options)));

@@ -6,8 +6,7 @@
 //                             [--servers 192.168.1.116,192.168.1.117] [--forwarding route|masq] [--timeout 600]
 //   sudo node examples/ppc.js --cleanup
 import { parseArgs } from 'node:util';
-import { pathToFileURL } from 'node:url';
-import { Ipvs } from 'ipvs';
+import { runAsProgram } from './program.js';
 
 export function parseOptions(argv, env = process.env) {
   const { values } = parseArgs({
@@ -54,18 +53,4 @@ export async function cleanup(ipvs, options, log = console.log) {
   }
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  // A person reads one line, not a stack trace: not root (EPERM), no ip_vs module, a bad option.
-  await (async () => {
-    const options = parseOptions(process.argv.slice(2));
-    const ipvs = await Ipvs.open();
-    try {
-      await (options.cleanup ? cleanup(ipvs, options) : main(ipvs, options));
-    } finally {
-      await ipvs.close();
-    }
-  })().catch((err) => {
-    console.error(`examples/ppc.js: ${err.message}`);
-    process.exitCode = 1;
-  });
-}
+await runAsProgram(import.meta, parseOptions, (ipvs, options) => (options.cleanup ? cleanup(ipvs, options) : main(ipvs, options)));

@@ -4,8 +4,7 @@
 //
 //   sudo node examples/stats.js [--interval 2000] [--once]
 import { parseArgs } from 'node:util';
-import { pathToFileURL } from 'node:url';
-import { Ipvs } from 'ipvs';
+import { runAsProgram } from './program.js';
 
 export function parseOptions(argv) {
   const { values } = parseArgs({
@@ -60,21 +59,4 @@ export async function main(ipvs, options, { signal, log = console.log } = {}) {
   }
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  // A person reads one line, not a stack trace: not root (EPERM), no ip_vs module, a bad option.
-  await (async () => {
-    const options = parseOptions(process.argv.slice(2));
-    const ipvs = await Ipvs.open();
-    const stop = new AbortController();
-    process.once('SIGINT', () => stop.abort());
-    process.once('SIGTERM', () => stop.abort());
-    try {
-      await main(ipvs, options, { signal: stop.signal });
-    } finally {
-      await ipvs.close();
-    }
-  })().catch((err) => {
-    console.error(`examples/stats.js: ${err.message}`);
-    process.exitCode = 1;
-  });
-}
+await runAsProgram(import.meta, parseOptions, (ipvs, options, signal) => main(ipvs, options, { signal }), { longRunning: true });

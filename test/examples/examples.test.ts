@@ -59,11 +59,11 @@ describe('every example', () => {
   const dir = new URL('../../examples/', import.meta.url);
   const files = readdirSync(dir).filter((f) => f.endsWith('.js'));
 
-  it('imports only from node: modules and from the package by its name, never from src/ or dist/', () => {
-    expect(files.sort()).toEqual(['custom-balancer.js', 'fwmark.js', 'health-check.js', 'pcc.js', 'ppc.js', 'stats.js']);
+  it('imports only from node: modules, the package by its name and the shared program.js; never from src/ or dist/', () => {
+    expect(files.sort()).toEqual(['custom-balancer.js', 'fwmark.js', 'health-check.js', 'pcc.js', 'ppc.js', 'program.js', 'stats.js']);
     for (const f of files) {
       const from = [...readFileSync(new URL(f, dir), 'utf8').matchAll(/^import .* from '([^']+)';$/gm)].map((m) => m[1]!);
-      expect(from.filter((m) => !m.startsWith('node:')), f).toEqual(['ipvs']);
+      for (const m of from.filter((m) => !m.startsWith('node:'))) expect(['ipvs', './program.js'], f).toContain(m);
     }
   });
 

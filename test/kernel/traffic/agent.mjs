@@ -5,14 +5,19 @@
 // and replies are JSON lines on stdin/stdout, so one Node start (slow under UML) serves the whole run.
 // For the health tests a server can also be told it is sick (its /health answers 503 while everything
 // else still works), and a client can hold one keep-alive connection (a session) open across requests,
-// to show what happens to an open connection when its server is quiesced or deleted.
+// to show what happens to an open connection when its server is quiesced or deleted. For UDP services it
+// also answers datagrams ("NAME PORT", dual-stack) and sends them from chosen source ports, reporting who
+// answered and from which address (under NAT the answer must come from the virtual address, not the server).
+import dgram from 'node:dgram';
 import http from 'node:http';
+import { isIPv6 } from 'node:net';
 import readline from 'node:readline';
 
 let name = 'agent';
 let sick = false;
 const servers = new Map();
 const sessions = new Map();
+const udpServers = new Map();
 
 function reply(id, body) {
   process.stdout.write(`${JSON.stringify({ id, ...body })}\n`);
@@ -37,6 +42,51 @@ async function serve(ports) {
     });
     servers.set(port, server);
   }
+}
+
+async function serveUdp(ports) {
+  for (const port of ports) {
+    if (udpServers.has(port)) continue;
+    // One IPv6 socket takes both families (IPv4 senders appear as ::ffff:a.b.c.d).
+    const socket = dgram.createSocket({ type: 'udp6', ipv6Only: false });
+    socket.on('message', (_msg, rinfo) => socket.send(`${name} ${port}`, rinfo.port, rinfo.address));
+    await new Promise((resolve, reject) => {
+      socket.once('error', reject);
+      socket.bind(port, resolve);
+    });
+    udpServers.set(port, socket);
+  }
+}
+
+/**
+ * One datagram `payload` to address:port from each of `sourcePorts` in turn (0: an ephemeral port), each from
+ * a fresh socket, waiting for its answer: "BODY" and "FROM-ADDRESS FROM-PORT", or "error: TIMEOUT" and "".
+ */
+async function sendUdp(address, port, sourcePorts, payload, localAddress, timeoutMs) {
+  const bodies = [];
+  const from = [];
+  for (const sourcePort of sourcePorts) {
+    const socket = dgram.createSocket(isIPv6(address) ? 'udp6' : 'udp4');
+    try {
+      await new Promise((resolve, reject) => {
+        socket.once('error', reject);
+        socket.bind({ port: sourcePort, ...(localAddress ? { address: localAddress } : {}) }, resolve);
+      });
+      const answer = await new Promise((resolve) => {
+        const timer = setTimeout(() => resolve(undefined), timeoutMs);
+        socket.once('message', (msg, rinfo) => {
+          clearTimeout(timer);
+          resolve({ body: msg.toString('utf8'), from: `${rinfo.address} ${rinfo.port}` });
+        });
+        socket.send(payload, port, address);
+      });
+      bodies.push(answer ? answer.body : 'error: TIMEOUT');
+      from.push(answer ? answer.from : '');
+    } finally {
+      socket.close();
+    }
+  }
+  return { bodies, from };
 }
 
 function stopServing() {
@@ -68,6 +118,12 @@ async function handle(msg) {
       name = msg.name ?? name;
       await serve(msg.ports);
       return {};
+    case 'serve-udp':
+      name = msg.name ?? name;
+      await serveUdp(msg.ports);
+      return {};
+    case 'send-udp':
+      return sendUdp(msg.address, msg.port, msg.sourcePorts, msg.payload ?? 'ping', msg.localAddress, msg.timeoutMs ?? 3000);
     case 'stop':
       stopServing();
       return {};

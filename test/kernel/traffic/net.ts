@@ -40,6 +40,8 @@ export interface AgentReply {
   ok: boolean;
   error?: string;
   bodies?: string[];
+  /** send-udp: who each answer came from, "ADDRESS PORT" ("" when none came). */
+  from?: string[];
 }
 
 /** A helper process in a namespace (agent.mjs): serves HTTP and makes requests on command. */
@@ -89,6 +91,25 @@ export class Agent {
 
   sessionClose(session: string): Promise<AgentReply> {
     return this.send({ cmd: 'session-close', session });
+  }
+
+  /** Answer UDP datagrams on these ports (IPv4 and IPv6) with "NAME PORT". */
+  serveUdp(name: string, ports: number[]): Promise<AgentReply> {
+    return this.send({ cmd: 'serve-udp', name, ports });
+  }
+
+  /**
+   * One datagram to address:port from each source port in turn (0: ephemeral), each from a fresh socket:
+   * the answers ("NAME PORT" or "error: TIMEOUT") and where each came from ("ADDRESS PORT").
+   */
+  async sendUdp(
+    address: string,
+    port: number,
+    sourcePorts: number[],
+    options: { localAddress?: string; payload?: string; timeoutMs?: number } = {},
+  ): Promise<{ bodies: string[]; from: string[] }> {
+    const r = await this.send({ cmd: 'send-udp', address, port, sourcePorts, ...options });
+    return { bodies: r.bodies ?? [], from: r.from ?? [] };
   }
 
   /** GET each URL (`count` rounds), each on a new connection; the bodies (or "error: CODE") in order. */

@@ -12,6 +12,10 @@
 // director answers ARP for it) and reply to the client directly. dir2 is a second director, linked to
 // the first for the sync daemons' multicast and with a leg on the servers' segment to take a VIP over. Agents: HTTP servers in rs1/rs2 (ports 80 and 8080) and a
 // sorry server in dir (port 80, for the 127.0.0.1 fail-back); clients in cli and lan.
+//
+// addIPv6() lays IPv6 over the same namespaces, bridges and veths: cli fd09:1::2 and ::3, dir fd09:1::1
+// with the IPv6 NAT VIPs fd09:1::100-10f on brc and fd09:2::1 on brs, rs1 fd09:2::11, rs2 fd09:2::12, each
+// side's default route via the director, which forwards IPv6. The agents' servers already listen on `::`.
 
 import { Lab, type Agent } from './net.js';
 
@@ -26,6 +30,13 @@ export const DIR2_LAN = '10.9.2.2';
 export const VIP_COUNT = 16;
 /** NAT VIPs, one per scenario so persistence templates of one never affect another. */
 export const vip = (n: number): string => `10.9.1.${100 + n}`;
+
+export const CLIENT1_6 = 'fd09:1::2';
+export const CLIENT2_6 = 'fd09:1::3';
+export const RS1_6 = 'fd09:2::11';
+export const RS2_6 = 'fd09:2::12';
+/** IPv6 NAT VIPs (after addIPv6), one per scenario like vip(). */
+export const vip6 = (n: number): string => `fd09:1::${(0x100 + n).toString(16)}`;
 
 export interface Topology {
   lab: Lab;
@@ -73,4 +84,27 @@ export async function buildTopology(tag = 'tr'): Promise<Topology> {
     await lab.cleanup();
     throw err;
   }
+}
+
+/**
+ * IPv6 on a built topology's client, director and real servers (see the header). Addresses skip duplicate
+ * address detection (`nodad`, and accept_dad=0 for anything made later) so they are usable at once; every
+ * sysctl is set inside the lab's namespaces only.
+ */
+export function addIPv6(t: Topology): void {
+  const { lab, dir } = t;
+  const cli = lab.name('cli');
+  const rs = [lab.name('rs1'), lab.name('rs2')];
+  for (const ns of [dir, cli, ...rs]) lab.sysctl(ns, 'net.ipv6.conf.all.accept_dad=0', 'net.ipv6.conf.default.accept_dad=0');
+  lab.sysctl(dir, 'net.ipv6.conf.all.forwarding=1');
+  const add = (ns: string, cidr: string, dev: string): string => lab.ip(ns, 'addr', 'add', cidr, 'dev', dev, 'nodad');
+  add(dir, 'fd09:1::1/64', 'brc');
+  add(dir, 'fd09:2::1/64', 'brs');
+  for (let n = 0; n < VIP_COUNT; n++) add(dir, `${vip6(n)}/128`, 'brc');
+  for (const a of [CLIENT1_6, CLIENT2_6]) add(cli, `${a}/64`, 'c0');
+  lab.ip(cli, '-6', 'route', 'add', 'default', 'via', 'fd09:1::1');
+  [RS1_6, RS2_6].forEach((address, i) => {
+    add(rs[i]!, `${address}/64`, 'e0');
+    lab.ip(rs[i]!, '-6', 'route', 'add', 'default', 'via', 'fd09:2::1');
+  });
 }

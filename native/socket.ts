@@ -3,11 +3,16 @@
 // around socket creation only), with the socket options a real tool wants set through libc.
 
 import { readdirSync, readlinkSync } from 'node:fs';
+import { constants as osConstants } from 'node:os';
 import { createRequire } from 'node:module';
 import type { Transport, TransportReceiver } from '../src/netlink/transport.js';
 import {
   CLONE_NEWNET,
   closeFd,
+  directIo,
+  multiReceive,
+  type DirectIo,
+  type MultiReceive,
   getIntSockopt,
   getSockoptBytes,
   LibcError,
@@ -32,6 +37,17 @@ const SO_MEMINFO = 55;
 const SK_MEMINFO_VARS = 9;
 const SK_MEMINFO_DROPS = 8;
 const ENOBUFS = 105;
+const EAGAIN = 11;
+const EINTR = 4;
+const SO_SNDBUF = 7;
+const MSG_DONTWAIT = 0x40;
+const MSG_TRUNC = 0x20;
+/** Room for one datagram read synchronously: the kernel cuts dump datagrams at about 32 KiB. */
+const RECEIVE_CHUNK = 65536;
+/** Datagrams one synchronous read may return (recvmmsg): a dump reads this far ahead at most. */
+const RECEIVE_SLOTS = 4;
+/** The kernel refuses a datagram longer than its send buffer less this much (netlink_sendmsg). */
+const SEND_SLACK = 32;
 
 export interface KernelSocketOptions {
   /** A name under /var/run/netns, or any namespace path such as /proc/123/ns/net. */
@@ -158,8 +174,13 @@ export class KernelSocketTransport implements Transport {
    * and reported as a non-fatal ENOBUFS (see the constructor for why the kernel's own ENOBUFS is off).
    */
   readonly features: { extendedAck: boolean; strictCheck: boolean; capAck: boolean; dropDetection: boolean };
+  /** The kernel answers a datagram's messages in order, inside sendmsg (see Transport.answersInOrder). */
+  readonly answersInOrder = true;
+  readonly maxDatagramSize: number | undefined;
   private readonly sock: RawSocket;
   private readonly fd: number | undefined;
+  /** send/recvfrom on the socket itself, when its fd was found: the synchronous exchange. */
+  private readonly direct: { io: DirectIo; fd: number; buf: Buffer; addr: Buffer; multi: MultiReceive | undefined } | undefined;
   private drops = 0;
   private receiver: TransportReceiver | undefined;
   private closed = false;
@@ -210,6 +231,24 @@ export class KernelSocketTransport implements Transport {
     }
     this.fd = features.dropDetection ? fd : undefined;
     this.features = features;
+    let direct: typeof this.direct;
+    let maxDatagram: number | undefined;
+    if (fd !== undefined) {
+      try {
+        maxDatagram = getIntSockopt(fd, SOL_SOCKET, SO_SNDBUF) - SEND_SLACK;
+        let multi: MultiReceive | undefined;
+        try {
+          multi = process.arch === 'x64' || process.arch === 'arm64' ? multiReceive(RECEIVE_SLOTS, RECEIVE_CHUNK) : undefined;
+        } catch {
+          multi = undefined; // recvfrom, one datagram per call
+        }
+        direct = { io: directIo(), fd, buf: Buffer.allocUnsafe(RECEIVE_CHUNK), addr: Buffer.alloc(16), multi };
+      } catch {
+        direct = undefined; // the package's own send and poll remain
+      }
+    }
+    this.direct = direct;
+    this.maxDatagramSize = maxDatagram !== undefined && maxDatagram > 0 ? maxDatagram : undefined;
     this.receiveBufferSize = this.sock.getRecvBufferSize();
     // An exception escaping a listener inside the package's native callback also aborts the process,
     // so nothing may be thrown from here: a failure is re-thrown on a clean stack instead.
@@ -265,14 +304,84 @@ export class KernelSocketTransport implements Transport {
     this.receiver = receiver;
   }
 
+  /**
+   * With the socket's fd: send(2) at once, so the kernel has answered (inside the call) when this
+   * returns and receive() can read the replies without an event-loop turn. The package's send instead
+   * queues the write for its poll and reports it on a 0 ms timer, re-arming epoll twice per request.
+   */
   send(datagram: Uint8Array): Promise<void> {
-    return new Promise((resolve, reject) => {
-      if (this.closed) {
-        reject(Object.assign(new Error('socket closed'), { code: 'ECLOSED' }));
-        return;
+    if (this.closed) return Promise.reject(Object.assign(new Error('socket closed'), { code: 'ECLOSED' }));
+    const d = this.direct;
+    if (d === undefined) {
+      return new Promise((resolve, reject) => {
+        this.sock.send(datagram, { port: 0 }, (err) => (err ? reject(err) : resolve()));
+      });
+    }
+    let n: number;
+    do n = d.io.send(d.fd, datagram, 0);
+    while (n === -EINTR);
+    if (n < 0) return Promise.reject(errnoError('sendmsg', -n));
+    // Several requests in one datagram: their replies were queued during the call, all at once, so an
+    // overflow of the receive buffer would show now (single requests cannot overflow it: every earlier
+    // reply has been read by the engine before it sends again).
+    if (isMultiMessage(datagram)) this.checkDrops();
+    return Promise.resolve();
+  }
+
+  /**
+   * Read one waiting datagram synchronously (MSG_DONTWAIT) and hand it to the receiver; false when
+   * none waits. A copy is handed over: the engine keeps views into it while a dump is consumed.
+   */
+  receive(): boolean {
+    const d = this.direct;
+    if (d === undefined || this.closed) return false;
+    if (d.multi !== undefined) return this.receiveMany(d.fd, d.multi);
+    for (;;) {
+      const n = d.io.recvfrom(d.fd, d.buf, MSG_DONTWAIT | MSG_TRUNC, d.addr);
+      if (n === -EINTR) continue;
+      if (n < 0) {
+        if (n !== -EAGAIN) guard(() => this.receiver?.error(errnoError('recvmsg', -n), false));
+        return false;
       }
-      this.sock.send(datagram, { port: 0 }, (err) => (err ? reject(err) : resolve()));
-    });
+      // Only the kernel (port 0) talks to us; anything else is dropped, as on the package's path.
+      if (d.addr.readUInt32LE(4) !== 0) continue;
+      if (n > d.buf.length) {
+        guard(() => this.receiver?.error(errnoError('recvmsg', ENOBUFS, `a ${n}-byte datagram did not fit the ${d.buf.length}-byte read buffer`), false));
+        return true;
+      }
+      const copy = Buffer.allocUnsafe(n);
+      d.buf.copy(copy, 0, 0, n);
+      this.receiver?.datagram(copy);
+      return true;
+    }
+  }
+
+  /** receive() through recvmmsg: every waiting datagram, up to RECEIVE_SLOTS, in one system call. */
+  private receiveMany(fd: number, multi: MultiReceive): boolean {
+    let n: number;
+    do n = multi.receive(fd, MSG_DONTWAIT);
+    while (n === -EINTR);
+    if (n < 0) {
+      if (n !== -EAGAIN) guard(() => this.receiver?.error(errnoError('recvmsg', -n), false));
+      return false;
+    }
+    // Copied out first: the receiver may read again (a dump's consumer) and reuse the slots.
+    const copies: Buffer[] = [];
+    let truncated = false;
+    for (let i = 0; i < n; i++) {
+      if (multi.senderPort(i) !== 0) continue; // only the kernel talks to us
+      if (multi.truncated(i)) {
+        truncated = true;
+        continue;
+      }
+      const view = multi.datagram(i);
+      const copy = Buffer.allocUnsafe(view.length);
+      view.copy(copy);
+      copies.push(copy);
+    }
+    if (truncated) guard(() => this.receiver?.error(errnoError('recvmsg', ENOBUFS, `a datagram did not fit the ${RECEIVE_CHUNK}-byte read buffer`), false));
+    for (const copy of copies) this.receiver?.datagram(copy);
+    return n > 0;
   }
 
   hold(busy: boolean): void {
@@ -285,5 +394,19 @@ export class KernelSocketTransport implements Transport {
     if (this.closed) return;
     this.closed = true;
     this.sock.close();
+    this.direct?.multi?.free();
   }
+}
+
+/** Whether a datagram holds more than one netlink message (its first nlmsg_len is shorter than it). */
+function isMultiMessage(datagram: Uint8Array): boolean {
+  if (datagram.length < 4) return false;
+  const first = (datagram[0] as number) | ((datagram[1] as number) << 8) | ((datagram[2] as number) << 16) | ((datagram[3] as number) << 24);
+  return first >>> 0 < datagram.length;
+}
+
+function errnoError(syscall: string, errno: number, detail?: string): Error & { code: string; errno: number; syscall: string } {
+  const code = errno === ENOBUFS ? 'ENOBUFS' : errno === EAGAIN ? 'EAGAIN' : `E${errno}`;
+  const name = Object.entries(osConstants.errno).find(([, v]) => v === errno)?.[0] ?? code;
+  return Object.assign(new Error(`${syscall}: ${detail ?? name} (errno ${errno})`), { code: name, errno, syscall });
 }

@@ -7,7 +7,7 @@
 import { DecodeError } from '../netlink/errors.js';
 import { Attributes, parseGenlHeader } from '../netlink/reader.js';
 import type { MessageWriter } from '../netlink/writer.js';
-import { addressBytes, familyOfAf, formatAddress } from './address.js';
+import { familyOfAf, formatAddress } from './address.js';
 import {
   AF_INET, AF_INET6, IPVS_CMD_ATTR_DEST,
   IPVS_DEST_ATTR_ACTIVE_CONNS, IPVS_DEST_ATTR_ADDR, IPVS_DEST_ATTR_ADDR_FAMILY, IPVS_DEST_ATTR_FWD_METHOD,
@@ -23,7 +23,7 @@ import { keepUnknown, typeRange } from './unknown.js';
 import type { WireDestination } from './validate.js';
 
 function encodeDestKey(w: MessageWriter, d: WireDestination): void {
-  w.bytes(IPVS_DEST_ATTR_ADDR, addressBytes(d.af, d.addr));
+  w.bytes(IPVS_DEST_ATTR_ADDR, d.addr, d.af === AF_INET6 ? 16 : 4);
   w.u16be(IPVS_DEST_ATTR_PORT, d.port);
   w.u16(IPVS_DEST_ATTR_ADDR_FAMILY, d.af);
 }

@@ -9,7 +9,7 @@
 import { DecodeError } from '../netlink/errors.js';
 import { Attributes, parseGenlHeader } from '../netlink/reader.js';
 import type { MessageWriter } from '../netlink/writer.js';
-import { addressBytes, familyOfAf, formatAddress } from './address.js';
+import { familyOfAf, formatAddress } from './address.js';
 import {
   AF_INET, AF_INET6, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP,
   IPVS_CMD_ATTR_SERVICE, IPVS_SVC_ATTR_AF, IPVS_SVC_ATTR_ADDR, IPVS_SVC_ATTR_FLAGS, IPVS_SVC_ATTR_FWMARK,
@@ -29,7 +29,7 @@ export function encodeServiceKey(w: MessageWriter, key: WireServiceKey): void {
     w.u32(IPVS_SVC_ATTR_FWMARK, key.fwmark);
   } else {
     w.u16(IPVS_SVC_ATTR_PROTOCOL, key.protocol);
-    w.bytes(IPVS_SVC_ATTR_ADDR, addressBytes(key.af, key.addr));
+    w.bytes(IPVS_SVC_ATTR_ADDR, key.addr, key.af === AF_INET6 ? 16 : 4);
     w.u16be(IPVS_SVC_ATTR_PORT, key.port);
   }
 }
@@ -47,10 +47,7 @@ export function encodeService(w: MessageWriter, svc: WireService): void {
     if (svc.pe !== undefined) w.string(IPVS_SVC_ATTR_PE_NAME, svc.pe);
     // struct ip_vs_flags { flags, mask }: an all-ones mask replaces every flag, so an update is complete
     // (a flag left out is cleared), as ipvsadm -E does.
-    const flags = Buffer.alloc(8);
-    flags.writeUInt32LE(svc.flags >>> 0, 0);
-    flags.writeUInt32LE(0xffffffff, 4);
-    w.bytes(IPVS_SVC_ATTR_FLAGS, flags);
+    w.u32s(IPVS_SVC_ATTR_FLAGS, svc.flags, 0xffffffff);
     w.u32(IPVS_SVC_ATTR_TIMEOUT, svc.timeout);
     // IPv4: the mask in network order; IPv6: the prefix length as a host-order u32 (as the kernel reads it).
     if (svc.af === AF_INET6) w.u32(IPVS_SVC_ATTR_NETMASK, svc.netmask);

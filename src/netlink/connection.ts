@@ -100,17 +100,33 @@ function readExtack(p: Buffer, start: number, out: ErrorPayload): void {
 
 type Pending = AckPending | DumpPending;
 
-interface PendingBase {
-  seq: number;
-  label: RequestLabel;
-  mapError: ((err: KernelError) => Error | undefined) | undefined;
+/**
+ * The requests registered together (one batch, or one dump): they share one timer and one abort
+ * listener, both released when the last of them settles. One timer per batch rather than per request:
+ * each setTimeout reads the clock, a system call where there is no vDSO (User-Mode Linux, some VMs).
+ */
+interface Group {
+  remaining: number;
   timer: NodeJS.Timeout | undefined;
   detachAbort: (() => void) | undefined;
+}
+
+interface PendingBase {
+  seq: number;
+  /** Kept whole: its label and mapError are only needed on a failure (and mapError is called on it). */
+  req: OutgoingRequest;
+  group: Group;
+  settled: boolean;
 }
 
 interface AckPending extends PendingBase {
   kind: 'ack';
   replies: NetlinkMessage[];
+  /**
+   * When the transport answers in order: the requests sent before this one in the same datagram without
+   * NLM_F_ACK. They have succeeded once this one is answered, unless their own ERROR came first.
+   */
+  before: AckPending[] | undefined;
   resolve: (replies: NetlinkMessage[]) => void;
   reject: (err: Error) => void;
 }
@@ -126,6 +142,18 @@ interface DumpPending extends PendingBase {
   waiters: (() => void)[];
 }
 
+function newGroup(size: number): Group {
+  return { remaining: size, timer: undefined, detachAbort: undefined };
+}
+
+/**
+ * Datagrams read synchronously (Transport.receive) before the engine lets the event loop turn once:
+ * a long run of round trips answered at once would otherwise never yield to timers and other I/O.
+ */
+const SYNC_READ_BUDGET = 2048;
+/** Datagrams a dump reads ahead when it starts: a small dump (data, then DONE) completes at once. */
+const DUMP_READ_AHEAD = 2;
+
 export class NetlinkConnection {
   readonly transport: Transport;
   private readonly timeoutMs: number;
@@ -134,6 +162,8 @@ export class NetlinkConnection {
   private closed = false;
   private fatal: Error | undefined;
   private readonly writer = new MessageWriter(4096);
+  private syncBudget = SYNC_READ_BUDGET;
+  private budgetReset: NodeJS.Immediate | undefined;
 
   constructor(transport: Transport, options: ConnectionOptions = {}) {
     this.transport = transport;
@@ -160,16 +190,16 @@ export class NetlinkConnection {
     return this.seq;
   }
 
-  private encode(w: MessageWriter, req: OutgoingRequest, seq: number, dump: boolean): void {
-    const flags = NLM_F_REQUEST | (dump ? NLM_F_DUMP : NLM_F_ACK) | (req.flags ?? 0);
+  private encode(w: MessageWriter, req: OutgoingRequest, seq: number, dump: boolean, ack = !dump): void {
+    const flags = NLM_F_REQUEST | (dump ? NLM_F_DUMP : 0) | (ack ? NLM_F_ACK : 0) | (req.flags ?? 0);
     w.beginMessage(req.type, flags, seq, this.transport.portId);
     req.body(w);
     w.endMessage();
   }
 
-  private checkOpen(label: RequestLabel): void {
-    if (this.closed) throw new ClosedError(label.operation);
-    if (this.fatal) throw toIpvsError(this.fatal, label);
+  private checkOpen(req: OutgoingRequest): void {
+    if (this.closed) throw new ClosedError(req.label.operation);
+    if (this.fatal) throw toIpvsError(this.fatal, req.label);
   }
 
   /** Send one request and wait for its ACK; resolves with any data replies that came before it. */
@@ -179,28 +209,35 @@ export class NetlinkConnection {
   }
 
   /**
-   * Write many requests in ONE datagram. The kernel processes each message in turn and acks each;
-   * every request gets its own promise, settled by its own ACK or ERROR. The caller keeps batches
-   * small enough for the replies to fit the receive buffer (see `Transport.receiveBufferSize`).
+   * Write many requests in ONE datagram (or, past the transport's maxDatagramSize, in as few as fit).
+   * The kernel processes each message in turn; every request gets its own promise, settled by its own
+   * ACK or ERROR, or (when the transport answersInOrder) by its ERROR or the ACK of the datagram's last
+   * request. The caller keeps batches small enough for the replies to fit the receive buffer (see
+   * `Transport.receiveBufferSize`).
    */
   batch(reqs: readonly OutgoingRequest[], options: RequestOptions = {}): Promise<NetlinkMessage[]>[] {
     if (reqs.length === 0) return [];
     const first = reqs[0] as OutgoingRequest;
     try {
-      this.checkOpen(first.label);
+      this.checkOpen(first);
       options.signal?.throwIfAborted();
     } catch (err) {
       const e = options.signal?.aborted && !(err instanceof IpvsError) ? new AbortError(first.label.operation, { cause: err }) : err;
       return reqs.map(() => Promise.reject(e));
     }
+    const ordered = this.transport.answersInOrder === true;
+    const group = newGroup(reqs.length);
     const w = this.writer;
     w.reset();
     const promises: Promise<NetlinkMessage[]>[] = [];
     const entries: AckPending[] = [];
+    const offsets: number[] = [];
     for (const req of reqs) {
       const seq = this.nextSeq();
+      offsets.push(w.length);
       try {
-        this.encode(w, req, seq, false);
+        // In order, the ACK flag goes on each datagram's last message only; it is set below.
+        this.encode(w, req, seq, false, !ordered);
       } catch (err) {
         // A body that cannot be encoded (e.g. a value out of range) fails the whole batch before
         // anything is sent, as promises rather than a synchronous throw.
@@ -209,17 +246,36 @@ export class NetlinkConnection {
       }
       promises.push(
         new Promise<NetlinkMessage[]>((resolve, reject) => {
-          const entry: AckPending = {
-            kind: 'ack', seq, label: req.label, mapError: req.mapError, timer: undefined, detachAbort: undefined,
-            replies: [], resolve, reject,
-          };
-          entries.push(entry);
+          entries.push({
+            kind: 'ack', seq, req, group, settled: false,
+            replies: [], before: undefined, resolve, reject,
+          });
         }),
       );
     }
-    const datagram = w.toBuffer();
-    this.register(entries, options);
-    this.send(datagram, entries);
+    const bytes = w.toBuffer();
+    offsets.push(bytes.length);
+    this.register(entries, group, options);
+    // Cut the batch into datagrams of at most maxDatagramSize (a single larger message goes alone, and
+    // the kernel refuses it with EMSGSIZE).
+    const max = this.transport.maxDatagramSize ?? Infinity;
+    let start = 0;
+    while (start < entries.length) {
+      let end = start + 1;
+      while (end < entries.length && (offsets[end + 1] as number) - (offsets[start] as number) <= max) end++;
+      const last = entries[end - 1] as AckPending;
+      if (ordered) {
+        const at = (offsets[end - 1] as number) + 6;
+        bytes.writeUInt16LE(bytes.readUInt16LE(at) | NLM_F_ACK, at);
+        if (end - 1 > start) last.before = entries.slice(start, end - 1);
+      }
+      const chunk = start === 0 && end === entries.length ? bytes : bytes.subarray(offsets[start], offsets[end]);
+      this.send(chunk, entries.slice(start, end));
+      // The kernel has answered by now: read the replies before the next datagram adds its own.
+      this.pull(() => last.settled);
+      start = end;
+    }
+    this.armTimer(group, entries, options);
     return promises;
   }
 
@@ -237,18 +293,22 @@ export class NetlinkConnection {
     let entry: DumpPending | undefined;
     let startError: unknown;
     try {
-      this.checkOpen(req.label);
+      this.checkOpen(req);
       options.signal?.throwIfAborted();
       const seq = this.nextSeq();
       const w = new MessageWriter(128);
       this.encode(w, req, seq, true);
       const datagram = w.toBuffer();
-      entry = {
-        kind: 'dump', seq, label: req.label, mapError: req.mapError, timer: undefined, detachAbort: undefined,
+      const e: DumpPending = {
+        kind: 'dump', seq, req, group: newGroup(1), settled: false,
         queue: [], interrupted: false, done: false, failure: undefined, waiters: [],
       };
-      this.register([entry], options);
-      this.send(datagram, [entry]);
+      entry = e;
+      this.register([e], e.group, options);
+      this.send(datagram, [e]);
+      let ahead = 0;
+      this.pull(() => e.done || ahead++ >= DUMP_READ_AHEAD);
+      this.armTimer(e.group, [e], options);
     } catch (err) {
       startError = options.signal?.aborted && !(err instanceof IpvsError) ? new AbortError(req.label.operation, { cause: err }) : err;
     }
@@ -265,6 +325,9 @@ export class NetlinkConnection {
             throw failure;
           }
           if (e.done) return { value: undefined, done: true };
+          // Read the next datagram now if it is there; wait for the event loop only when it is not.
+          this.pull(() => e.done || e.queue.length > 0 || e.failure !== undefined);
+          if (e.queue.length > 0 || e.done || e.failure !== undefined) continue;
           await new Promise<void>((resolve) => e.waiters.push(resolve));
         }
       },
@@ -283,30 +346,70 @@ export class NetlinkConnection {
     return it;
   }
 
-  private register(entries: readonly Pending[], options: RequestOptions): void {
-    const ms = options.timeoutMs ?? this.timeoutMs;
+  private register(entries: readonly Pending[], group: Group, options: RequestOptions): void {
     for (const entry of entries) {
       this.pending.set(entry.seq, entry);
       if (this.pending.size === 1) this.transport.hold?.(true);
-      if (ms > 0) {
-        entry.timer = setTimeout(() => this.fail(entry, new TimeoutError(entry.label.operation, ms)), ms);
-        entry.timer.unref?.();
-      }
     }
     const signal = options.signal;
     if (signal) {
       // One listener per batch, not per request: a big batch would otherwise trip Node's
       // MaxListenersExceededWarning on the signal. It is removed when the last request settles.
-      let remaining = entries.length;
       const onAbort = (): void => {
-        for (const entry of entries) this.fail(entry, new AbortError(entry.label.operation, { cause: signal.reason }));
+        for (const entry of entries) this.fail(entry, new AbortError(entry.req.label.operation, { cause: signal.reason }));
       };
       signal.addEventListener('abort', onAbort, { once: true });
-      const detach = (): void => {
-        if (--remaining === 0) signal.removeEventListener('abort', onAbort);
-      };
-      for (const entry of entries) entry.detachAbort = detach;
+      group.detachAbort = () => signal.removeEventListener('abort', onAbort);
     }
+  }
+
+  /**
+   * Start the group's timer if any of its requests still waits. Called after the send and the
+   * synchronous read, so requests the kernel answered at once never create a timer.
+   */
+  private armTimer(group: Group, entries: readonly Pending[], options: RequestOptions): void {
+    const ms = options.timeoutMs ?? this.timeoutMs;
+    if (ms <= 0 || group.remaining === 0) return;
+    group.timer = setTimeout(() => {
+      for (const entry of entries) this.fail(entry, new TimeoutError(entry.req.label.operation, ms));
+    }, ms);
+    group.timer.unref?.();
+  }
+
+  /**
+   * Read, synchronously, the datagrams the transport already holds, until `done` says enough. Transports
+   * without receive() deliver through their own events instead. After SYNC_READ_BUDGET datagrams the
+   * event loop gets one turn (the waiting requests are then served by the transport's events).
+   */
+  private pull(done: () => boolean): void {
+    if (this.transport.receive === undefined) return;
+    while (!done()) {
+      if (this.syncBudget <= 0) {
+        if (this.budgetReset === undefined) {
+          this.budgetReset = setImmediate(() => {
+            this.budgetReset = undefined;
+            this.syncBudget = SYNC_READ_BUDGET;
+            this.resume();
+          });
+        }
+        return;
+      }
+      this.syncBudget--;
+      if (!this.transport.receive()) return;
+    }
+  }
+
+  /**
+   * After the event loop's turn: whatever the transport's events did not deliver meanwhile is read now.
+   * Waiting dumps are woken (their next() reads on), waiting requests get their replies read.
+   */
+  private resume(): void {
+    let acks = false;
+    for (const entry of this.pending.values()) {
+      if (entry.kind === 'ack') acks = true;
+      else for (const wake of entry.waiters.splice(0)) wake();
+    }
+    if (acks) this.pull(() => ![...this.pending.values()].some((e) => e.kind === 'ack'));
   }
 
   private forget(seq: number): void {
@@ -322,7 +425,7 @@ export class NetlinkConnection {
       sent = Promise.reject(err);
     }
     sent.catch((err: unknown) => {
-      for (const entry of entries) this.fail(entry, wrapSendError(err, entry.label));
+      for (const entry of entries) this.fail(entry, wrapSendError(err, entry.req.label));
     });
   }
 
@@ -336,10 +439,14 @@ export class NetlinkConnection {
   }
 
   private settle(entry: Pending): void {
-    if (entry.timer) clearTimeout(entry.timer);
-    entry.detachAbort?.();
-    entry.timer = undefined;
-    entry.detachAbort = undefined;
+    if (entry.settled) return;
+    entry.settled = true;
+    const group = entry.group;
+    if (--group.remaining > 0) return;
+    if (group.timer) clearTimeout(group.timer);
+    group.detachAbort?.();
+    group.timer = undefined;
+    group.detachAbort = undefined;
   }
 
   /**
@@ -360,15 +467,16 @@ export class NetlinkConnection {
   }
 
   private kernelError(entry: Pending, payload: ErrorPayload): Error {
+    const label = entry.req.label;
     const err = new KernelError({
       errno: payload.errno,
-      operation: entry.label.operation,
-      object: entry.label.object,
+      operation: label.operation,
+      object: label.object,
       extack: payload.extack,
       extackOffset: payload.extackOffset,
       seq: entry.seq,
     });
-    return entry.mapError?.(err) ?? err;
+    return entry.req.mapError?.(err) ?? err;
   }
 
   private onDatagram(data: Buffer): void {
@@ -399,6 +507,15 @@ export class NetlinkConnection {
       this.forget(entry.seq);
       if (payload.errno === 0) entry.resolve(entry.replies);
       else entry.reject(this.kernelError(entry, payload));
+      // Sent before it in the same datagram without an ACK of their own: no ERROR came, so they succeeded.
+      if (entry.before !== undefined) {
+        for (const b of entry.before) {
+          if (this.pending.get(b.seq) !== b) continue;
+          this.settle(b);
+          this.forget(b.seq);
+          b.resolve(b.replies);
+        }
+      }
       return;
     }
     // DONE can close a multi-part answer to a non-dump request; the ACK after it settles the request.
@@ -411,7 +528,7 @@ export class NetlinkConnection {
     if (msg.type === NLMSG_DONE || msg.type === NLMSG_ERROR) {
       const payload = msg.type === NLMSG_ERROR ? parseErrorPayload(msg) : parseDonePayload(msg);
       if (payload.errno !== 0) entry.failure = this.kernelError(entry, payload);
-      else if (entry.interrupted) entry.failure = new DumpInterruptedError(entry.label.operation);
+      else if (entry.interrupted) entry.failure = new DumpInterruptedError(entry.req.label.operation);
       this.finish(entry);
       return;
     }
@@ -424,14 +541,14 @@ export class NetlinkConnection {
   private onTransportError(err: Error & { code?: string }, fatal: boolean): void {
     if (fatal) this.fatal = err;
     // ENOBUFS: replies were dropped; we cannot know whose, so every waiting request fails with it.
-    for (const entry of [...this.pending.values()]) this.fail(entry, toIpvsError(err, entry.label));
+    for (const entry of [...this.pending.values()]) this.fail(entry, toIpvsError(err, entry.req.label));
   }
 
   /** Fail everything in flight with ClosedError and release the transport. Idempotent. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    for (const entry of [...this.pending.values()]) this.fail(entry, new ClosedError(entry.label.operation));
+    for (const entry of [...this.pending.values()]) this.fail(entry, new ClosedError(entry.req.label.operation));
     this.pending.clear();
     await this.transport.close();
   }

@@ -75,29 +75,51 @@ export interface Attribute {
  * creating a view costs more than reading a number. Decoding a dump is mostly number reads.
  */
 export class Attributes {
-  /** Per attribute, in order: the buffer holding it, where its value starts and ends, its raw type word. */
-  private readonly bufs: Buffer[] = [];
-  private readonly starts: number[] = [];
-  private readonly ends: number[] = [];
-  private readonly rawTypes: number[] = [];
+  /** The buffer holding every attribute, when parsed from one (always, but for the list constructor). */
+  private readonly buf: Buffer | undefined;
+  /** Per attribute, its buffer: only for attributes given as a list. */
+  private readonly bufs: Buffer[] | undefined;
+  /** Per attribute, three numbers in a row: where its value starts, where it ends, its raw type word. */
+  private readonly spans: number[] = [];
   /** Index of the last attribute of each type: the last one wins, as in the kernel's nla_parse. */
   private readonly last: (number | undefined)[] = [];
   private views: Attribute[] | undefined;
 
-  constructor(list: Attribute[]) {
+  constructor(list: Attribute[], parsedFrom?: Buffer) {
+    this.buf = parsedFrom;
+    if (parsedFrom !== undefined) {
+      this.bufs = undefined;
+      this.views = undefined;
+      return;
+    }
+    this.bufs = [];
     this.views = list;
     for (const a of list) {
       const flags = (a.nestedFlag ? NLA_F_NESTED : 0) | (a.netByteOrder ? NLA_F_NET_BYTEORDER : 0);
-      this.add(a.data, 0, a.data.length, (a.type & NLA_TYPE_MASK) | flags);
+      this.bufs.push(a.data);
+      this.add(0, a.data.length, (a.type & NLA_TYPE_MASK) | flags);
     }
   }
 
-  private add(buf: Buffer, start: number, end: number, rawType: number): void {
-    this.last[rawType & NLA_TYPE_MASK] = this.bufs.length;
-    this.bufs.push(buf);
-    this.starts.push(start);
-    this.ends.push(end);
-    this.rawTypes.push(rawType);
+  private add(start: number, end: number, rawType: number): void {
+    this.last[rawType & NLA_TYPE_MASK] = this.spans.length / 3;
+    this.spans.push(start, end, rawType);
+  }
+
+  private bufOf(i: number): Buffer {
+    return this.buf ?? ((this.bufs as Buffer[])[i] as Buffer);
+  }
+
+  private start(i: number): number {
+    return this.spans[3 * i] as number;
+  }
+
+  private end(i: number): number {
+    return this.spans[3 * i + 1] as number;
+  }
+
+  private rawType(i: number): number {
+    return this.spans[3 * i + 2] as number;
   }
 
   static parse(buf: Buffer): Attributes {
@@ -106,30 +128,29 @@ export class Attributes {
 
   /** Parse the attributes in buf[from, to); DecodeError offsets are relative to `from`. */
   private static parseRange(buf: Buffer, from: number, to: number): Attributes {
-    const out = new Attributes([]);
-    out.views = undefined;
+    const out = new Attributes([], buf);
     let off = from;
     while (off < to) {
       if (to - off < NLA_HDRLEN) {
         throw new DecodeError(`${to - off} stray bytes where an attribute header was expected`, off - from);
       }
-      const len = buf.readUInt16LE(off);
-      const rawType = buf.readUInt16LE(off + 2);
+      const len = (buf[off] as number) | ((buf[off + 1] as number) << 8);
+      const rawType = (buf[off + 2] as number) | ((buf[off + 3] as number) << 8);
       if (len < NLA_HDRLEN) throw new DecodeError(`attribute length ${len} is shorter than its header`, off - from);
       if (len > to - off) throw new DecodeError(`attribute ${rawType & NLA_TYPE_MASK} of length ${len} runs past its container`, off - from);
-      out.add(buf, off + NLA_HDRLEN, off + len, rawType);
+      out.add(off + NLA_HDRLEN, off + len, rawType);
       off += Math.min(align4(len), to - off);
     }
     return out;
   }
 
   private view(i: number): Attribute {
-    const rawType = this.rawTypes[i] as number;
+    const rawType = this.rawType(i);
     return {
       type: rawType & NLA_TYPE_MASK,
       nestedFlag: (rawType & NLA_F_NESTED) !== 0,
       netByteOrder: (rawType & NLA_F_NET_BYTEORDER) !== 0,
-      data: (this.bufs[i] as Buffer).subarray(this.starts[i], this.ends[i]),
+      data: this.bufOf(i).subarray(this.start(i), this.end(i)),
     };
   }
 
@@ -137,7 +158,7 @@ export class Attributes {
   get list(): readonly Attribute[] {
     if (this.views === undefined) {
       const views: Attribute[] = [];
-      for (let i = 0; i < this.bufs.length; i++) views.push(this.view(i));
+      for (let i = 0; i < this.spans.length / 3; i++) views.push(this.view(i));
       this.views = views;
     }
     return this.views;
@@ -149,55 +170,63 @@ export class Attributes {
 
   raw(type: number): Buffer | undefined {
     const i = this.last[type];
-    return i === undefined ? undefined : (this.bufs[i] as Buffer).subarray(this.starts[i], this.ends[i]);
+    return i === undefined ? undefined : this.bufOf(i).subarray(this.start(i), this.end(i));
   }
 
   /** The index of the last attribute of `type` after checking it holds `size` bytes, or -1 if absent. */
   private sized(type: number, size: number, what: string): number {
     const i = this.last[type];
     if (i === undefined) return -1;
-    const length = (this.ends[i] as number) - (this.starts[i] as number);
+    const length = this.end(i) - this.start(i);
     if (length < size) throw new DecodeError(`attribute ${type} holds ${length} bytes, a ${what} needs ${size}`, 0);
     return i;
   }
 
   u8(type: number): number | undefined {
     const i = this.sized(type, 1, 'u8');
-    return i < 0 ? undefined : (this.bufs[i] as Buffer).readUInt8(this.starts[i]);
+    return i < 0 ? undefined : this.bufOf(i).readUInt8(this.start(i));
   }
 
   u16(type: number): number | undefined {
     const i = this.sized(type, 2, 'u16');
-    return i < 0 ? undefined : (this.bufs[i] as Buffer).readUInt16LE(this.starts[i]);
+    return i < 0 ? undefined : this.bufOf(i).readUInt16LE(this.start(i));
   }
 
   u16be(type: number): number | undefined {
     const i = this.sized(type, 2, 'u16');
-    return i < 0 ? undefined : (this.bufs[i] as Buffer).readUInt16BE(this.starts[i]);
+    return i < 0 ? undefined : this.bufOf(i).readUInt16BE(this.start(i));
   }
 
   u32(type: number): number | undefined {
     const i = this.sized(type, 4, 'u32');
-    return i < 0 ? undefined : (this.bufs[i] as Buffer).readUInt32LE(this.starts[i]);
+    return i < 0 ? undefined : this.bufOf(i).readUInt32LE(this.start(i));
   }
 
   u32be(type: number): number | undefined {
     const i = this.sized(type, 4, 'u32');
-    return i < 0 ? undefined : (this.bufs[i] as Buffer).readUInt32BE(this.starts[i]);
+    return i < 0 ? undefined : this.bufOf(i).readUInt32BE(this.start(i));
   }
 
   u64(type: number): bigint | undefined {
     const i = this.sized(type, 8, 'u64');
-    return i < 0 ? undefined : (this.bufs[i] as Buffer).readBigUInt64LE(this.starts[i]);
+    if (i < 0) return undefined;
+    const buf = this.bufOf(i);
+    const at = this.start(i);
+    // Most counters of a table dump are small or zero: no BigInt arithmetic (and for 0 no allocation).
+    if (buf.readUInt32LE(at + 4) === 0) {
+      const low = buf.readUInt32LE(at);
+      return low === 0 ? 0n : BigInt(low);
+    }
+    return buf.readBigUInt64LE(at);
   }
 
   /** A string, up to its first NUL (the kernel NUL-terminates; a missing NUL is tolerated). */
   string(type: number): string | undefined {
     const i = this.last[type];
     if (i === undefined) return undefined;
-    const buf = this.bufs[i] as Buffer;
-    const start = this.starts[i] as number;
-    const end = this.ends[i] as number;
+    const buf = this.bufOf(i);
+    const start = this.start(i);
+    const end = this.end(i);
     let nul = start;
     while (nul < end && buf[nul] !== 0) nul++;
     return buf.toString('utf8', start, nul);
@@ -207,7 +236,7 @@ export class Attributes {
     const i = this.last[type];
     if (i === undefined) return undefined;
     try {
-      return Attributes.parseRange(this.bufs[i] as Buffer, this.starts[i] as number, this.ends[i] as number);
+      return Attributes.parseRange(this.bufOf(i), this.start(i), this.end(i));
     } catch (err) {
       if (err instanceof DecodeError) throw new DecodeError(`inside nested attribute ${type}: ${err.reason}`, err.offset);
       throw err;
@@ -218,8 +247,8 @@ export class Attributes {
   unknown(known: ReadonlySet<number>): Attribute[] {
     if (this.views !== undefined) return this.views.filter((a) => !known.has(a.type));
     const out: Attribute[] = [];
-    for (let i = 0; i < this.rawTypes.length; i++) {
-      if (!known.has((this.rawTypes[i] as number) & NLA_TYPE_MASK)) out.push(this.view(i));
+    for (let i = 0; i < this.spans.length / 3; i++) {
+      if (!known.has(this.rawType(i) & NLA_TYPE_MASK)) out.push(this.view(i));
     }
     return out;
   }

@@ -30,4 +30,23 @@ export interface Transport {
   hold?(busy: boolean): void;
   /** Release the socket. Idempotent. */
   close(): Promise<void>;
+  /**
+   * Optional synchronous read: hand the receiver the next datagram if one is already waiting and return
+   * true, or return false at once. The kernel answers a netlink request inside sendmsg(2), so the reply
+   * is usually there as soon as send() returns; reading it here saves the event-loop turn (and its
+   * system calls) per round trip. The engine only calls it while a request waits, and for a dump only
+   * when its consumer asks for more, so a big dump is still read as fast as it is consumed.
+   */
+  receive?(): boolean;
+  /**
+   * The peer handles the messages of one datagram in order and answers each failure before handling the
+   * next, as the kernel does (netlink_rcv_skb). The engine then asks for an ACK of the LAST message of a
+   * batch only: when it arrives, every earlier message without an ERROR has succeeded. One reply per
+   * batch instead of one per request. Transports that cannot promise this leave it unset. (The one
+   * exception in the kernel: a command that returns -EINTR gets no reply at all, which only stopping a
+   * sync daemon does; such requests must be sent alone, as request() does.)
+   */
+  readonly answersInOrder?: boolean;
+  /** The largest datagram the peer accepts (the kernel: the socket's send buffer); batches are split to fit. */
+  readonly maxDatagramSize?: number;
 }

@@ -14,6 +14,13 @@ function tooLong(type: number, length: number): RangeError {
   return new RangeError(`netlink attribute ${type & 0x3fff} would be ${length} bytes; an attribute holds at most ${NLA_MAX_LEN}`);
 }
 
+/** The range check Buffer's writeUInt8/16 make, with the same RangeError code, for the by-index writes. */
+function checkInt(value: number, max: number): void {
+  if (value > max || value < 0) {
+    throw Object.assign(new RangeError(`The value of "value" is out of range. It must be >= 0 and <= ${max}. Received ${value}`), { code: 'ERR_OUT_OF_RANGE' });
+  }
+}
+
 export class MessageWriter {
   private buf: Buffer;
   private pos = 0;
@@ -76,45 +83,61 @@ export class MessageWriter {
     this.pos += padded;
   }
 
+  // The hot paths below write bytes by index rather than through Buffer's write* methods and fill():
+  // a batch of thousands of requests is mostly small attributes, where the methods' argument checks and
+  // (for fill and set) the call into C++ cost more than the bytes themselves.
+
   private attrHeader(type: number, payloadLength: number): number {
     const total = NLA_HDRLEN + payloadLength;
     if (total > NLA_MAX_LEN) throw tooLong(type, total);
     this.reserve(align4(total));
     const at = this.pos;
-    this.buf.writeUInt16LE(total, at);
-    this.buf.writeUInt16LE(type, at + 2);
+    const b = this.buf;
+    b[at] = total & 0xff;
+    b[at + 1] = total >>> 8;
+    b[at + 2] = type & 0xff;
+    b[at + 3] = (type >>> 8) & 0xff;
     this.pos += NLA_HDRLEN;
     return at;
   }
 
   private padTo4(): void {
-    const padded = align4(this.pos);
-    if (padded !== this.pos) {
-      this.buf.fill(0, this.pos, padded);
-      this.pos = padded;
-    }
+    const b = this.buf;
+    while ((this.pos & 3) !== 0) b[this.pos++] = 0;
   }
 
   u8(type: number, value: number): void {
+    checkInt(value, 0xff);
     this.attrHeader(type, 1);
-    this.buf.writeUInt8(value, this.pos);
-    this.pos += 1;
-    this.padTo4();
+    const b = this.buf;
+    b[this.pos] = value;
+    b[this.pos + 1] = 0;
+    b[this.pos + 2] = 0;
+    b[this.pos + 3] = 0;
+    this.pos += 4;
   }
 
   u16(type: number, value: number): void {
+    checkInt(value, 0xffff);
     this.attrHeader(type, 2);
-    this.buf.writeUInt16LE(value, this.pos);
-    this.pos += 2;
-    this.padTo4();
+    const b = this.buf;
+    b[this.pos] = value & 0xff;
+    b[this.pos + 1] = value >>> 8;
+    b[this.pos + 2] = 0;
+    b[this.pos + 3] = 0;
+    this.pos += 4;
   }
 
   /** A 16-bit value in network byte order (ports). */
   u16be(type: number, value: number): void {
+    checkInt(value, 0xffff);
     this.attrHeader(type, 2);
-    this.buf.writeUInt16BE(value, this.pos);
-    this.pos += 2;
-    this.padTo4();
+    const b = this.buf;
+    b[this.pos] = value >>> 8;
+    b[this.pos + 1] = value & 0xff;
+    b[this.pos + 2] = 0;
+    b[this.pos + 3] = 0;
+    this.pos += 4;
   }
 
   u32(type: number, value: number): void {
@@ -130,6 +153,15 @@ export class MessageWriter {
     this.pos += 4;
   }
 
+  /** An attribute holding consecutive host-order u32 values (a C struct of u32s, e.g. struct ip_vs_flags). */
+  u32s(type: number, ...values: number[]): void {
+    this.attrHeader(type, 4 * values.length);
+    for (const v of values) {
+      this.buf.writeUInt32LE(v >>> 0, this.pos);
+      this.pos += 4;
+    }
+  }
+
   u64(type: number, value: bigint): void {
     this.attrHeader(type, 8);
     this.buf.writeBigUInt64LE(value, this.pos);
@@ -138,18 +170,27 @@ export class MessageWriter {
 
   /** A NUL-terminated string, as the kernel's NLA_NUL_STRING/NLA_STRING policies expect. */
   string(type: number, value: string): void {
-    const len = Buffer.byteLength(value, 'utf8');
+    // Short ASCII strings (scheduler and engine names) are copied by hand; anything else through UTF-8.
+    let ascii = value.length <= 32;
+    for (let i = 0; ascii && i < value.length; i++) if (value.charCodeAt(i) > 0x7f) ascii = false;
+    const len = ascii ? value.length : Buffer.byteLength(value, 'utf8');
     this.attrHeader(type, len + 1);
-    this.buf.write(value, this.pos, 'utf8');
-    this.buf.writeUInt8(0, this.pos + len);
+    const b = this.buf;
+    if (ascii) for (let i = 0; i < len; i++) b[this.pos + i] = value.charCodeAt(i);
+    else b.write(value, this.pos, 'utf8');
+    b[this.pos + len] = 0;
     this.pos += len + 1;
     this.padTo4();
   }
 
-  bytes(type: number, value: Uint8Array): void {
-    this.attrHeader(type, value.length);
-    this.buf.set(value, this.pos);
-    this.pos += value.length;
+  /** The first `length` bytes of `value` (all of it by default). */
+  bytes(type: number, value: Uint8Array, length = value.length): void {
+    if (length > value.length) throw new RangeError(`bytes: ${length} bytes asked of a ${value.length}-byte value`);
+    this.attrHeader(type, length);
+    const b = this.buf;
+    if (length <= 16) for (let i = 0; i < length; i++) b[this.pos + i] = value[i] as number;
+    else b.set(value.subarray(0, length), this.pos);
+    this.pos += length;
     this.padTo4();
   }
 

@@ -1,0 +1,182 @@
+// The engine over a transport that behaves as the kernel socket does: it answers a datagram's messages in
+// order (answersInOrder), limits datagram size (maxDatagramSize) and offers synchronous reads (receive()).
+// Checks: only the last message of each datagram asks for an ACK and the earlier ones settle with it,
+// errors of earlier ones still reject them, batches are split to fit, replies are read without an event-loop
+// turn, no timer is created for answered requests, dumps read only as far as they are consumed, and the
+// read budget lets the event loop turn. Replies are built with the test builder.
+
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { NetlinkConnection, type OutgoingRequest } from '../../src/netlink/connection.js';
+import { KernelError, TimeoutError } from '../../src/netlink/errors.js';
+import type { NetlinkMessage } from '../../src/netlink/reader.js';
+import type { Transport, TransportReceiver } from '../../src/netlink/transport.js';
+import * as nb from '../helpers/netlink-bytes.js';
+
+const FAMILY = 0x1b;
+const PORT = 4242;
+
+function req(operation: string): OutgoingRequest {
+  return {
+    type: FAMILY,
+    body: (w) => {
+      w.genlHeader(1, 1);
+      w.u32(1, 7);
+    },
+    label: { operation, object: 'tcp 10.0.0.1:80' },
+  };
+}
+
+/** A kernel-like transport: `kernel` turns each request message into reply datagrams, queued for receive(). */
+class KernelLike implements Transport {
+  readonly portId = PORT;
+  readonly receiveBufferSize = 1 << 20;
+  readonly answersInOrder = true;
+  readonly maxDatagramSize: number | undefined;
+  readonly sent: Buffer[] = [];
+  readonly queue: Buffer[] = [];
+  receives = 0;
+  private receiver: TransportReceiver | undefined;
+
+  constructor(private readonly kernel: (r: nb.RawHeader) => Buffer[], maxDatagramSize?: number) {
+    this.maxDatagramSize = maxDatagramSize;
+  }
+
+  attach(receiver: TransportReceiver): void {
+    this.receiver = receiver;
+  }
+
+  send(datagram: Uint8Array): Promise<void> {
+    const copy = Buffer.from(datagram);
+    this.sent.push(copy);
+    for (const r of nb.splitMessages(copy)) this.queue.push(...this.kernel(r));
+    return Promise.resolve();
+  }
+
+  receive(): boolean {
+    this.receives++;
+    const d = this.queue.shift();
+    if (d === undefined) return false;
+    this.receiver?.datagram(d);
+    return true;
+  }
+
+  async close(): Promise<void> {}
+}
+
+/** The kernel's rule: an ERROR for a failure always, an ACK only when asked. */
+const acks = (failing: (r: nb.RawHeader) => boolean) => (r: nb.RawHeader): Buffer[] => {
+  if (failing(r)) return [nb.nlmsgerr({ seq: r.seq, pid: PORT, errno: 17 })];
+  return (r.flags & 0x04) !== 0 ? [nb.ack(r.seq, PORT)] : [];
+};
+
+const marker = (m: NetlinkMessage): number => m.payload.readUInt32LE(8);
+
+afterEach(() => {
+  vi.useRealTimers();
+  vi.restoreAllMocks();
+});
+
+describe('batches to a transport that answers in order', () => {
+  it('asks an ACK of the last message only; the others succeed with it, a failed one rejects alone', async () => {
+    let n = 0;
+    const t = new KernelLike(acks(() => n++ === 3));
+    const conn = new NetlinkConnection(t, { timeoutMs: 0 });
+    const results = await Promise.allSettled(conn.batch(Array.from({ length: 6 }, (_, i) => req(`op${i}`))));
+    expect(t.sent).toHaveLength(1);
+    const flags = nb.splitMessages(t.sent[0]!).map((r) => r.flags);
+    expect(flags).toEqual([0x01, 0x01, 0x01, 0x01, 0x01, 0x05]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
+    expect((results[3] as PromiseRejectedResult).reason).toBeInstanceOf(KernelError);
+    expect((results[3] as PromiseRejectedResult).reason).toMatchObject({ code: 'EEXIST', operation: 'op3' });
+    expect(conn.inFlight).toBe(0);
+  });
+
+  it('a failing last message still settles the earlier ones as done', async () => {
+    const t = new KernelLike(acks(() => false));
+    const failLast = new KernelLike((r) => ((r.flags & 0x04) !== 0 ? [nb.nlmsgerr({ seq: r.seq, pid: PORT, errno: 2 })] : []));
+    for (const transport of [t, failLast]) {
+      const conn = new NetlinkConnection(transport, { timeoutMs: 0 });
+      const results = await Promise.allSettled(conn.batch([req('a'), req('b'), req('c')]));
+      const expected = transport === t ? ['fulfilled', 'fulfilled', 'fulfilled'] : ['fulfilled', 'fulfilled', 'rejected'];
+      expect(results.map((r) => r.status)).toEqual(expected);
+    }
+  });
+
+  it('data replies of messages without an ACK are kept for them', async () => {
+    const t = new KernelLike((r) => {
+      const data = nb.nlmsg({ type: FAMILY, seq: r.seq, pid: PORT }, nb.cat(nb.genl(1, 1), nb.u32(1, r.seq & 0xffff)));
+      return (r.flags & 0x04) !== 0 ? [data, nb.ack(r.seq, PORT)] : [data];
+    });
+    const conn = new NetlinkConnection(t, { timeoutMs: 0 });
+    const replies = await Promise.all(conn.batch([req('a'), req('b')]));
+    const seqs = nb.splitMessages(t.sent[0]!).map((r) => r.seq & 0xffff);
+    expect(replies.map((rs) => rs.map(marker))).toEqual([[seqs[0]], [seqs[1]]]);
+  });
+
+  it('splits a batch into datagrams of at most maxDatagramSize, each ending with an ACK request', async () => {
+    const one = 16 + 4 + 8; // header, genl header, one u32 attribute
+    const t = new KernelLike(acks(() => false), 3 * one);
+    const conn = new NetlinkConnection(t, { timeoutMs: 0 });
+    const results = await Promise.all(conn.batch(Array.from({ length: 7 }, (_, i) => req(`op${i}`))));
+    expect(results).toHaveLength(7);
+    expect(t.sent.map((d) => d.length)).toEqual([3 * one, 3 * one, one]);
+    for (const d of t.sent) {
+      const flags = nb.splitMessages(d).map((r) => r.flags);
+      expect(flags.at(-1)).toBe(0x05);
+      expect(flags.slice(0, -1).every((f) => f === 0x01)).toBe(true);
+    }
+  });
+});
+
+describe('synchronous reads', () => {
+  it('a request answered at once settles without an event-loop turn and without a timer', async () => {
+    const t = new KernelLike(acks(() => false));
+    const conn = new NetlinkConnection(t, { timeoutMs: 5000 });
+    const setTimeoutSpy = vi.spyOn(globalThis, 'setTimeout');
+    let settled = false;
+    const p = conn.request(req('a')).then(() => (settled = true));
+    await Promise.resolve();
+    await Promise.resolve();
+    expect(settled).toBe(true);
+    await p;
+    expect(setTimeoutSpy).not.toHaveBeenCalled();
+  });
+
+  it('a request not answered at once gets its timer and times out', async () => {
+    vi.useFakeTimers();
+    const t = new KernelLike(() => []);
+    const conn = new NetlinkConnection(t, { timeoutMs: 100 });
+    const p = conn.request(req('slow')).catch((e: unknown) => e);
+    await vi.advanceTimersByTimeAsync(150);
+    expect(await p).toBeInstanceOf(TimeoutError);
+    expect(conn.inFlight).toBe(0);
+  });
+
+  it('a dump reads ahead at most two datagrams and then only as its consumer asks', async () => {
+    const parts = 10;
+    const t = new KernelLike((r) => [
+      ...Array.from({ length: parts }, (_, i) => nb.nlmsg({ type: FAMILY, flags: nb.F_MULTI, seq: r.seq, pid: PORT }, nb.cat(nb.genl(1, 1), nb.u32(1, i)))),
+      nb.done(r.seq),
+    ]);
+    const conn = new NetlinkConnection(t, { timeoutMs: 0 });
+    const it = conn.dump(req('list'))[Symbol.asyncIterator]();
+    const first = await it.next();
+    expect(marker(first.value as NetlinkMessage)).toBe(0);
+    expect(t.queue.length).toBe(parts + 1 - 2);
+    const rest: number[] = [];
+    for (let r = await it.next(); !r.done; r = await it.next()) rest.push(marker(r.value));
+    expect(rest).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(conn.inFlight).toBe(0);
+  });
+
+  it('after the read budget the event loop turns, and the waiting requests are served after it', async () => {
+    const t = new KernelLike((r) => [nb.nlmsg({ type: FAMILY, flags: nb.F_MULTI, seq: r.seq, pid: PORT }, nb.cat(nb.genl(1, 1), nb.u32(1, 1))), nb.done(r.seq)]);
+    const conn = new NetlinkConnection(t, { timeoutMs: 0 });
+    const yields = vi.spyOn(globalThis, 'setImmediate');
+    let count = 0;
+    for (let i = 0; i < 1500; i++) for await (const m of conn.dump(req('list'))) count += marker(m);
+    expect(count).toBe(1500);
+    expect(yields).toHaveBeenCalled();
+    expect(conn.inFlight).toBe(0);
+  });
+});

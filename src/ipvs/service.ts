@@ -15,7 +15,7 @@ import {
   IPVS_CMD_ATTR_SERVICE, IPVS_SVC_ATTR_AF, IPVS_SVC_ATTR_ADDR, IPVS_SVC_ATTR_FLAGS, IPVS_SVC_ATTR_FWMARK,
   IPVS_SVC_ATTR_NETMASK, IPVS_SVC_ATTR_PE_NAME, IPVS_SVC_ATTR_PORT, IPVS_SVC_ATTR_PROTOCOL, IPVS_SVC_ATTR_SCHED_NAME,
   IPVS_SVC_ATTR_STATS, IPVS_SVC_ATTR_STATS64, IPVS_SVC_ATTR_TIMEOUT,
-  IP_VS_SVC_F_ONEPACKET, IP_VS_SVC_F_PERSISTENT, IP_VS_SVC_F_SCHED1, IP_VS_SVC_F_SCHED2,
+  IP_VS_SVC_F_ONEPACKET, IP_VS_SVC_F_PERSISTENT, IP_VS_SVC_F_SCHED1, IP_VS_SVC_F_SCHED2, IP_VS_SVC_F_SCHED3,
 } from './constants.js';
 import { decodeStats } from './stats.js';
 import type { Persistence, Protocol, Service, ServiceFlag } from './types.js';
@@ -60,16 +60,16 @@ const KNOWN = typeRange(IPVS_SVC_ATTR_AF, IPVS_SVC_ATTR_STATS64);
 
 /**
  * The flag names of a raw flags word. SCHED1/SCHED2 are named after the scheduler that gives them a
- * meaning (sh-*, mh-*); for other schedulers they stay visible only in `rawFlags`.
+ * meaning (sh-*, mh-*); a bit no scheduler names (SCHED3, or SCHED1/2 of rr, wlc, ...) is flag-1..flag-3,
+ * so that every scheduler bit shows in `flags` and the names encode back to the same word.
  */
 export function flagNames(raw: number, scheduler: string): ServiceFlag[] {
   const out: ServiceFlag[] = [];
   if (raw & IP_VS_SVC_F_ONEPACKET) out.push('one-packet');
   const prefix = scheduler === 'mh' ? 'mh' : scheduler === 'sh' ? 'sh' : undefined;
-  if (prefix) {
-    if (raw & IP_VS_SVC_F_SCHED1) out.push(`${prefix}-fallback`);
-    if (raw & IP_VS_SVC_F_SCHED2) out.push(`${prefix}-port`);
-  }
+  if (raw & IP_VS_SVC_F_SCHED1) out.push(prefix ? `${prefix}-fallback` : 'flag-1');
+  if (raw & IP_VS_SVC_F_SCHED2) out.push(prefix ? `${prefix}-port` : 'flag-2');
+  if (raw & IP_VS_SVC_F_SCHED3) out.push('flag-3');
   return out;
 }
 

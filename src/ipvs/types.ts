@@ -21,8 +21,20 @@ export type ForwardingInput = 'masq' | 'route' | 'tunnel';
 export type TunnelType = 'ipip' | 'gue' | 'gre';
 export type TunnelChecksum = 'nocsum' | 'csum' | 'remcsum';
 
-/** Service flags other than persistence (which has its own field). */
-export type ServiceFlag = 'one-packet' | 'sh-fallback' | 'sh-port' | 'mh-fallback' | 'mh-port';
+/**
+ * Service flags other than persistence (which has its own field). The scheduler flag bits
+ * IP_VS_SVC_F_SCHED1..3 have a scheduler's name where it gives them one (sh-fallback/sh-port,
+ * mh-fallback/mh-port = SCHED1/SCHED2) and the generic name flag-1..flag-3 otherwise, as ipvsadm's `-b`.
+ */
+export type ServiceFlag =
+  | 'one-packet'
+  | 'sh-fallback'
+  | 'sh-port'
+  | 'mh-fallback'
+  | 'mh-port'
+  | 'flag-1'
+  | 'flag-2'
+  | 'flag-3';
 
 /** A virtual service named by protocol, virtual address and port (`-t`, `-u`, `--sctp-service`). */
 export interface AddressServiceKey {

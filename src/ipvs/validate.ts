@@ -26,6 +26,7 @@ import {
   IP_VS_SVC_F_PERSISTENT,
   IP_VS_SVC_F_SCHED1,
   IP_VS_SVC_F_SCHED2,
+  IP_VS_SVC_F_SCHED3,
   IP_VS_TUNNEL_ENCAP_FLAG_CSUM,
   IP_VS_TUNNEL_ENCAP_FLAG_NOCSUM,
   IP_VS_TUNNEL_ENCAP_FLAG_REMCSUM,
@@ -148,6 +149,9 @@ const FLAG_BITS: Readonly<Record<ServiceFlag, number>> = {
   'sh-port': IP_VS_SVC_F_SCHED2,
   'mh-fallback': IP_VS_SVC_F_SCHED1,
   'mh-port': IP_VS_SVC_F_SCHED2,
+  'flag-1': IP_VS_SVC_F_SCHED1,
+  'flag-2': IP_VS_SVC_F_SCHED2,
+  'flag-3': IP_VS_SVC_F_SCHED3,
 };
 
 function persistenceNetmask(af: number, value: unknown): number {
@@ -195,8 +199,8 @@ export function validateServiceSpec(spec: unknown): WireService {
     for (const f of s.flags as unknown[]) {
       const bit = typeof f === 'string' && Object.hasOwn(FLAG_BITS, f) ? FLAG_BITS[f as ServiceFlag] : undefined;
       if (bit === undefined) throw new ValidationError('flags', f, `unknown flag; one of ${Object.keys(FLAG_BITS).join(', ')}`);
-      // The scheduler flag bits mean something only to their scheduler; naming them by scheduler
-      // (sh-port, mh-port) keeps a flag from silently meaning nothing, or something else, elsewhere.
+      // A scheduler's name for a flag bit (sh-port, mh-port) is refused elsewhere, so that it never silently
+      // means nothing, or something else; the generic flag-1..flag-3 pass the bit to any scheduler, as ipvsadm does.
       if ((f === 'sh-fallback' || f === 'sh-port') && scheduler !== 'sh') throw new ValidationError('flags', f, `only applies to the sh scheduler, not ${String(scheduler)}`);
       if ((f === 'mh-fallback' || f === 'mh-port') && scheduler !== 'mh') throw new ValidationError('flags', f, `only applies to the mh scheduler, not ${String(scheduler)}`);
       flags |= bit;

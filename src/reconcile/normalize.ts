@@ -181,11 +181,6 @@ function persistenceText(s: NormalService): string {
 
 function flagsText(s: NormalService): string {
   const names: string[] = flagNames(s.flags, s.scheduler);
-  if ((s.scheduler !== 'sh' && s.scheduler !== 'mh') && s.flags & (IP_VS_SVC_F_SCHED1 | IP_VS_SVC_F_SCHED2)) {
-    if (s.flags & IP_VS_SVC_F_SCHED1) names.push('flag-1');
-    if (s.flags & IP_VS_SVC_F_SCHED2) names.push('flag-2');
-  }
-  if (s.flags & IP_VS_SVC_F_SCHED3) names.push('flag-3');
   return names.length === 0 ? 'none' : names.join(',');
 }
 

@@ -327,15 +327,15 @@ function parseSchedFlags(scheduler: string, text: string): number {
   let flags = 0;
   for (const flag of text.split(',').filter((f) => f !== '')) {
     switch (flag) {
+      // The generic names pass their bit to any scheduler, sh and mh included.
       case 'flag-1':
+        flags |= IP_VS_SVC_F_SCHED1;
+        break;
       case 'flag-2':
+        flags |= IP_VS_SVC_F_SCHED2;
+        break;
       case 'flag-3':
-        // The client names scheduler flags by scheduler (ServiceFlag): the generic bits exist only as
-        // sh-*/mh-* of those two schedulers. An ipvs-only refusal, where ipvsadm would pass the bit on.
-        if (flag === 'flag-3' || (sched !== 'sh' && sched !== 'mh')) {
-          fail(`unsupported scheduler flag \`${flag}' (ipvs sets sh-fallback, sh-port, mh-fallback and mh-port only)`);
-        }
-        flags |= flag === 'flag-1' ? IP_VS_SVC_F_SCHED1 : IP_VS_SVC_F_SCHED2;
+        flags |= IP_VS_SVC_F_SCHED3;
         break;
       case 'sh-fallback':
       case 'sh-port':

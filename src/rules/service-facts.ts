@@ -18,6 +18,9 @@ const FLAG_BITS: Record<ServiceFlag, number> = {
   'sh-port': IP_VS_SVC_F_SCHED2,
   'mh-fallback': IP_VS_SVC_F_SCHED1,
   'mh-port': IP_VS_SVC_F_SCHED2,
+  'flag-1': IP_VS_SVC_F_SCHED1,
+  'flag-2': IP_VS_SVC_F_SCHED2,
+  'flag-3': IP_VS_SVC_F_SCHED3,
 };
 
 export const SCHED_FLAG_MASK = IP_VS_SVC_F_SCHED1 | IP_VS_SVC_F_SCHED2 | IP_VS_SVC_F_SCHED3;

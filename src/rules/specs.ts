@@ -6,13 +6,11 @@ import { netmaskText, type ParsedCommand, TUNNEL_TYPES } from './command-line.js
 import {
   IP_VS_CONN_F_MASQ,
   IP_VS_CONN_F_TUNNEL,
-  IP_VS_SVC_F_ONEPACKET,
   IP_VS_SVC_F_PERSISTENT,
-  IP_VS_SVC_F_SCHED1,
-  IP_VS_SVC_F_SCHED2,
   IP_VS_TUNNEL_ENCAP_FLAG_CSUM,
   IP_VS_TUNNEL_ENCAP_FLAG_REMCSUM,
 } from '../ipvs/constants.js';
+import { flagNames } from '../ipvs/service.js';
 import type {
   DaemonSpec,
   DestinationKey,
@@ -34,14 +32,12 @@ export function serviceKeyOf(cmd: ParsedCommand): ServiceKey | undefined {
   return { protocol: svc.protocol, address: svc.address.text, port: svc.port };
 }
 
-/** The service flags as the client names them (SCHED1/SCHED2 carry the sh or mh name of the scheduler). */
+/**
+ * The service flags as the client names them: SCHED1/SCHED2 carry the sh or mh name of those schedulers,
+ * any other scheduler bit its generic flag-N name (the names a service read back shows).
+ */
 export function serviceFlagsOf(flags: number, scheduler: string): ServiceFlag[] {
-  const out: ServiceFlag[] = [];
-  if (flags & IP_VS_SVC_F_ONEPACKET) out.push('one-packet');
-  const prefix = scheduler === 'mh' ? 'mh' : 'sh';
-  if (flags & IP_VS_SVC_F_SCHED1) out.push(`${prefix}-fallback`);
-  if (flags & IP_VS_SVC_F_SCHED2) out.push(`${prefix}-port`);
-  return out;
+  return flagNames(flags, scheduler);
 }
 
 /** The complete service of -A / -E. */

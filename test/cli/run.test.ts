@@ -162,6 +162,49 @@ describe('commands', () => {
     expect((await h.run('-Ln')).stdout).toContain('FWM  20 IPv6 mh (mh-fallback,mh-port)\n');
   });
 
+  it('-b: generic flag-N with any scheduler, printed by the scheduler names as ipvsadm 1.31 prints them', async () => {
+    const h = new CliHarness();
+    await h.setUp(
+      '-A -t 10.200.0.1:80 -s rr -b flag-1,flag-3',
+      '-A -t 10.200.0.1:82 -s sh -b flag-2',
+      '-A -t 10.200.0.1:83 -s mh -b flag-3',
+      '-A -t 10.200.0.1:84 -s sh -b flag-1,flag-2,flag-3',
+      '-A -t 10.200.0.1:88 -s rr -b flag-1 -p 30',
+      '-A -t 10.200.0.1:90 -s rr -b flag-1,,flag-2',
+      '-A -f 5 -s mh -b flag-3,mh-port',
+    );
+    expect(await h.save()).toBe(
+      [
+        '-A -t 10.200.0.1:80 -s rr -b flag-1,flag-3',
+        '-A -t 10.200.0.1:82 -s sh -b sh-port',
+        '-A -t 10.200.0.1:83 -s mh -b ',
+        '-A -t 10.200.0.1:84 -s sh -b sh-fallback,sh-port',
+        '-A -t 10.200.0.1:88 -s rr -p 30 -b flag-1',
+        '-A -t 10.200.0.1:90 -s rr -b flag-1,flag-2',
+        '-A -f 5 -s mh -b mh-port',
+        '',
+      ].join('\n'),
+    );
+    const listing = (await h.run('-Ln')).stdout;
+    expect(listing).toContain('TCP  10.200.0.1:80 rr (flag-1,flag-3)\n');
+    expect(listing).toContain('TCP  10.200.0.1:83 mh ()\n');
+    expect(listing).toContain('TCP  10.200.0.1:84 sh (sh-fallback,sh-port)\n');
+    expect(listing).toContain('TCP  10.200.0.1:88 rr (flag-1) persistent 30\n');
+    expect(listing).toContain('FWM  5 mh (mh-port)\n');
+    // -E without -b clears the scheduler flags, as ipvsadm sends a complete service
+    await h.setUp('-E -t 10.200.0.1:80 -s sh');
+    expect(await h.save()).toContain('-A -t 10.200.0.1:80 -s sh\n');
+    for (const [line, detail] of [
+      ['-A -t 10.200.0.1:81 -s rr -b sh-port', "incompatible scheduler flag `sh-port'"],
+      ['-A -t 10.200.0.1:85 -s mh -b mh-fallback,sh-port', "incompatible scheduler flag `sh-port'"],
+      ['-A -t 10.200.0.1:87 -s rr -b flag-4', "invalid scheduler flag `flag-4'"],
+    ] as const) {
+      const r = await h.run(line);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain(detail);
+    }
+  });
+
   it('-D, -d, -Z, -C', async () => {
     const h = await seeded();
     await h.setUp('-d -t 192.168.1.110:80 -r 192.168.1.117:80', '-D -t 192.168.1.110:0', '-Z', '-Z -f 10');

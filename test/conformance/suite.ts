@@ -118,6 +118,26 @@ export function conformanceSuite(name: string, open: () => Promise<Harness>): vo
         ]);
       });
 
+      it('generic scheduler flags flag-1..3: any scheduler, read back by the scheduler names', async () => {
+        await ipvs.addService({ ...web, scheduler: 'rr', flags: ['flag-1', 'flag-3'] });
+        await ipvs.addService({ ...dns, scheduler: 'sh', flags: ['flag-1', 'flag-3'] });
+        await ipvs.addService({ fwmark: 7, scheduler: 'mh', flags: ['flag-2'] });
+        expect(await ipvs.service(web)).toMatchObject({ flags: ['flag-1', 'flag-3'] });
+        expect((await ipvs.service(web)).rawFlags & 0x38).toBe(0x28);
+        expect(await ipvs.service(dns)).toMatchObject({ flags: ['sh-fallback', 'flag-3'] });
+        expect(await ipvs.service({ fwmark: 7 })).toMatchObject({ flags: ['mh-port'] });
+        // A service's flags written back as a spec set the same bits, whatever the scheduler.
+        const read = await ipvs.service(web);
+        await ipvs.updateService({ ...web, scheduler: 'wlc', flags: read.flags });
+        expect(await ipvs.service(web)).toMatchObject({ scheduler: 'wlc', flags: ['flag-1', 'flag-3'] });
+        // ipvsadm prints only the sh names for an sh service: the SCHED3 bit set there does not show.
+        await ipvsadmSaves([
+          '-A -t 192.168.1.110:80 -s wlc -b flag-1,flag-3',
+          '-A -u 192.168.1.111:53 -s sh -b sh-fallback',
+          '-A -f 7 -s mh -b mh-port',
+        ]);
+      });
+
       it('takes every scheduler of Linux 6.1', async () => {
         for (const [i, scheduler] of SCHEDULERS.entries()) await ipvs.addService({ protocol: 'tcp', address: '10.1.0.1', port: 1000 + i, scheduler });
         const got = (await ipvs.services()).map((s) => [s.port, s.scheduler]).sort((a, b) => Number(a[0]) - Number(b[0]));

@@ -47,12 +47,16 @@ describe('services', () => {
     });
   });
 
-  it('flags: one-packet, mh names, and SCHED bits of other schedulers only in rawFlags', () => {
+  it('flags: one-packet, mh names, and the generic flag-N names for bits no scheduler names', () => {
     expect(service({ key: { protocol: 'udp', address: '2001:db8::1', port: 53 }, sched: 'mh', flags: 0x1e, timeout: 0, netmask: 128 }))
       .toMatchObject({ address: '2001:db8::1', family: 'ipv6', flags: ['one-packet', 'mh-fallback', 'mh-port'] });
     const rr = service({ key: { protocol: 'sctp', address: '10.0.0.1', port: 9 }, sched: 'rr', flags: 0x3a, timeout: 0, netmask: 0xffffffff });
-    expect(rr).toMatchObject({ protocol: 'sctp', flags: [], rawFlags: 0x3a });
+    expect(rr).toMatchObject({ protocol: 'sctp', flags: ['flag-1', 'flag-2', 'flag-3'], rawFlags: 0x3a });
     expect(rr.persistence).toBeUndefined();
+    expect(service({ key: { fwmark: 4 }, sched: 'wlc', flags: 0x0a, timeout: 0, netmask: 0xffffffff }).flags).toEqual(['flag-1']);
+    // SCHED3 has no sh or mh name
+    expect(service({ key: { fwmark: 5 }, sched: 'sh', flags: 0x2a, timeout: 0, netmask: 0xffffffff }).flags).toEqual(['sh-fallback', 'flag-3']);
+    expect(service({ key: { fwmark: 6 }, sched: 'mh', flags: 0x22, timeout: 0, netmask: 0xffffffff }).flags).toEqual(['flag-3']);
   });
 
   it('kernels before 4.1: 32-bit stats only', () => {

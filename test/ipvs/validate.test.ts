@@ -106,6 +106,14 @@ describe('service specs', () => {
     expectRefused(() => validateServiceSpec({ ...tcp, flags: ['mh-fallback'] }), 'flags', 'mh-fallback', /not wlc/);
   });
 
+  it('the generic flag-1..flag-3 set SCHED1..3 with any scheduler', () => {
+    expect(validateServiceSpec({ ...tcp, scheduler: 'rr', flags: ['flag-1', 'flag-3'] }).flags).toBe(0x28);
+    expect(validateServiceSpec({ ...tcp, flags: ['flag-2'] }).flags).toBe(0x10);
+    expect(validateServiceSpec({ ...tcp, scheduler: 'sh', flags: ['flag-1', 'flag-2', 'flag-3'] }).flags).toBe(0x38);
+    expect(validateServiceSpec({ ...tcp, scheduler: 'mh', flags: ['mh-port', 'flag-2', 'flag-3'] }).flags).toBe(0x30);
+    expectRefused(() => validateServiceSpec({ ...tcp, flags: ['flag-4'] }), 'flags', 'flag-4', /unknown flag/);
+  });
+
   it.each([
     [{ scheduler: 'bogus' }, 'scheduler', 'bogus'],
     [{ scheduler: 'toString' }, 'scheduler', 'toString'],

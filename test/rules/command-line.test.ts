@@ -93,6 +93,12 @@ describe('services', () => {
     // the generic names of the same bits
     expect(serviceSpecOf(parse('-A -t 10.0.0.1:80 -s sh -b flag-1,flag-2'))).toMatchObject({ flags: ['sh-fallback', 'sh-port'] });
     expect(serviceSpecOf(parse('-A -t 10.0.0.1:80 -s mh -b flag-2'))).toMatchObject({ flags: ['mh-port'] });
+    // generic bits: flag-N with any scheduler; SCHED3 has no sh or mh name
+    expect(serviceSpecOf(parse('-A -t 10.0.0.1:80 -s rr -b flag-1,flag-3'))).toMatchObject({ flags: ['flag-1', 'flag-3'] });
+    expect(serviceSpecOf(parse('-A -t 10.0.0.1:80 -b flag-3,flag-2'))).toMatchObject({ scheduler: 'wlc', flags: ['flag-2', 'flag-3'] });
+    expect(serviceSpecOf(parse('-A -t 10.0.0.1:80 -s sh -b flag-1,flag-2,flag-3'))).toMatchObject({ flags: ['sh-fallback', 'sh-port', 'flag-3'] });
+    expect(serviceSpecOf(parse('-A -f 5 -s mh -b flag-3,mh-port'))).toMatchObject({ flags: ['mh-port', 'flag-3'] });
+    expect(serviceSpecOf(parse('-A -t 10.0.0.1:80 -s rr -b flag-1,,flag-1'))).toMatchObject({ flags: ['flag-1'] });
     expect(serviceSpecOf(parse('-A -u 10.0.0.1:5060 -p 60 --pe sip'))).toMatchObject({ persistenceEngine: 'sip' });
   });
 
@@ -232,9 +238,11 @@ describe('refusals, with ipvsadm sentences and exit statuses', () => {
     ['-A -t 10.0.0.1:80 -b sh-port', "incompatible scheduler flag `sh-port'", 2, false],
     ['-A -t 10.0.0.1:80 -s sh -b mh-port', "incompatible scheduler flag `mh-port'", 2, false],
     ['-A -t 10.0.0.1:80 -b bogus', "invalid scheduler flag `bogus'", 2, false],
-    // ipvs-only: generic bits the client cannot name
-    ['-A -t 10.0.0.1:80 -s rr -b flag-1', "unsupported scheduler flag `flag-1' (ipvs sets sh-fallback, sh-port, mh-fallback and mh-port only)", 2, false],
-    ['-A -t 10.0.0.1:80 -s sh -b flag-3', "unsupported scheduler flag `flag-3' (ipvs sets sh-fallback, sh-port, mh-fallback and mh-port only)", 2, false],
+    ['-A -t 10.0.0.1:80 -s rr -b sh-port', "incompatible scheduler flag `sh-port'", 2, false],
+    ['-A -t 10.0.0.1:80 -s mh -b mh-fallback,sh-port', "incompatible scheduler flag `sh-port'", 2, false],
+    ['-A -t 10.0.0.1:80 -s wlc -b flag-2,mh-fallback', "incompatible scheduler flag `mh-fallback'", 2, false],
+    ['-A -t 10.0.0.1:80 -s rr -b flag-4', "invalid scheduler flag `flag-4'", 2, false],
+    ['-A -t 10.0.0.1:80 -s rr -b FLAG-1', "invalid scheduler flag `FLAG-1'", 2, false],
     ['-A -t 10.0.0.1:80 -r 10.0.0.2', "Illegal 'real-server' option with the 'add-service' command", 2, false],
     ['-D -t 10.0.0.1:80 -s rr', "Illegal 'scheduler' option with the 'delete-service' command", 2, false],
     ['-A -s rr', "You need to supply the 'service-address' option for the 'add-service' command", 2, false],

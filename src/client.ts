@@ -16,7 +16,7 @@ import { decodeDaemonMessage } from './ipvs/daemon.js';
 import { decodeDestinationMessage } from './ipvs/destination.js';
 import { ValidationError } from './ipvs/errors.js';
 import { decodeInfoMessage } from './ipvs/info.js';
-import { prepareOperations, type Operation, type OperationResult } from './ipvs/operations.js';
+import { preparedRequest, validateOperations, type Operation, type OperationResult, type PreparedOperation } from './ipvs/operations.js';
 import { decodeServiceMessage } from './ipvs/service.js';
 import { decodeTimeoutsMessage } from './ipvs/timeouts.js';
 import type {
@@ -74,6 +74,8 @@ const MISSING_FAMILY_HINT = 'the ip_vs kernel module is not loaded: run `modprob
 const BYTES_PER_ACK = 1024;
 const MIN_WINDOW = 16;
 const MAX_WINDOW = 1024;
+/** The result of every operation that succeeded: one shared (frozen) object, not one per operation. */
+const OK: OperationResult = Object.freeze({ ok: true });
 
 /**
  * How many requests execute() puts in one datagram: about one per KiB of receive buffer, so every
@@ -197,9 +199,7 @@ export class Ipvs {
 
   /** All services, collected. */
   async services(options?: RequestOptions): Promise<BoundService[]> {
-    const out: BoundService[] = [];
-    for await (const s of this.iterateServices(options)) out.push(s);
-    return out;
+    return this.conn.dumpAll(cmd.dumpServices(this.fam), options ?? {}, (msg) => this.bind(decodeServiceMessage(msg.payload)));
   }
 
   // Destinations
@@ -231,10 +231,10 @@ export class Ipvs {
     for await (const msg of this.conn.dump(cmd.dumpDests(this.fam, s), options)) yield decodeDestinationMessage(msg.payload, s.af);
   }
 
+  /** The destinations of a service, collected (one promise for the whole dump). */
   async destinations(key: ServiceKey, options?: RequestOptions): Promise<Destination[]> {
-    const out: Destination[] = [];
-    for await (const d of this.iterateDestinations(key, options)) out.push(d);
-    return out;
+    const s = validateServiceKey(key);
+    return this.conn.dumpAll(cmd.dumpDests(this.fam, s), options ?? {}, (msg) => decodeDestinationMessage(msg.payload, s.af));
   }
 
   // Timeouts, daemons, info, zero, flush
@@ -330,7 +330,9 @@ export class Ipvs {
    * unknown: the kernel may have applied it) and skips the windows not yet sent.
    */
   async execute(ops: readonly Operation[], options: ExecuteOptions = {}): Promise<OperationResult[]> {
-    const reqs = prepareOperations(this.fam, ops);
+    // Everything is validated before the first byte is sent; the requests themselves are built one
+    // window at a time, so a bulk job never holds every encoded request at once.
+    const prepared = validateOperations(ops);
     if (options.window !== undefined && (!Number.isInteger(options.window) || options.window < 1 || options.window > 4096)) {
       throw new ValidationError('window', options.window, 'must be an integer 1..4096');
     }
@@ -338,20 +340,22 @@ export class Ipvs {
     const requestOptions: RequestOptions = {};
     if (options.signal !== undefined) requestOptions.signal = options.signal;
     if (options.timeoutMs !== undefined) requestOptions.timeoutMs = options.timeoutMs;
-    const results = new Array<OperationResult>(reqs.length);
+    const results = new Array<OperationResult>(prepared.length);
     let failed = false;
-    for (let start = 0; start < reqs.length; start += window) {
+    for (let start = 0; start < prepared.length; start += window) {
       if ((failed && options.stopOnError) || options.signal?.aborted) {
         results.fill({ skipped: true }, start);
         break;
       }
-      const settled = await Promise.allSettled(this.conn.batch(reqs.slice(start, start + window), requestOptions));
-      for (let j = 0; j < settled.length; j++) {
-        const r = settled[j] as PromiseSettledResult<NetlinkMessage[]>;
-        if (r.status === 'fulfilled') {
-          results[start + j] = { ok: true };
+      const end = Math.min(prepared.length, start + window);
+      const reqs: OutgoingRequest[] = [];
+      for (let i = start; i < end; i++) reqs.push(preparedRequest(this.fam, prepared[i] as PreparedOperation));
+      const outcomes = await this.conn.batchOutcomes(reqs, requestOptions);
+      for (let j = 0; j < outcomes.length; j++) {
+        const error = outcomes[j];
+        if (error === undefined) {
+          results[start + j] = OK;
         } else {
-          const error = r.reason instanceof Error ? r.reason : new AbortError(String(r.reason));
           results[start + j] = { ok: false, error };
           failed = true;
         }

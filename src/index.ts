@@ -14,8 +14,8 @@ export type { RequestOptions } from './netlink/connection.js';
 export * from './reconcile/index.js';
 // The ipvsadm rules format (save/restore text) as a library: parse to typed operations, format a table.
 export {
-  parseRules, formatRules, formatServiceRule, formatDestinationRule, isTableOperation, toClientOperation, RulesSyntaxError,
-  type ParseRulesOptions, type FormatRulesOptions, type ServiceWithDestinations, type RuleOperation, type TableRuleOperation,
+  parseRules, formatRules, formatServiceRule, formatDestinationRule, iterateRules, isTableOperation, toClientOperation, RulesSyntaxError,
+  type ParseRulesOptions, type FormatRulesOptions, type IterateRulesOptions, type RulesSource, type ServiceWithDestinations, type RuleOperation, type TableRuleOperation,
 } from './rules/index.js';
 // Health checks: HealthChecker and its config (also `ipvs health CONFIG`).
 export * from './health/index.js';

@@ -14,7 +14,7 @@
 //
 // Steps, on SERVICES services x DESTS destinations (default 5 000 x 4):
 //   restore    ipvsadm -R < save file      vs  the library in-process: parseRules + execute; and `ipvs -R` whole
-//   save       ipvsadm -Sn                 vs  the library: services() + destinations() + formatRules; and
+//   save       ipvsadm -Sn                 vs  the library: iterateRules (services(), then each one's destinations()); and
 //                                              `ipvs -Sn` whole (all outputs compared byte for byte)
 //   reconcile  1% of the destinations changed (half weight edits, a quarter removed, a quarter added):
 //              ipvsadm -Sn + ipvsadm -R < the minimal -e/-d/-a lines (a script must read to know what to change)
@@ -275,7 +275,7 @@ if (saveText1.split('\n').length !== SERVICES * (DESTS + 1) + 1) throw new Error
 const sA = stats(saveA);
 const sB = stats(saveB);
 const sC = stats(saveC);
-row('save: library', sA, sB, `services() + destinations() + formatRules; its whole process ${fmt(median(saveWhole))}; outputs identical`);
+row('save: library', sA, sB, `iterateRules, streamed; its whole process ${fmt(median(saveWhole))}; outputs identical`);
 row('save: `ipvs -Sn` whole', sA, sC, `whole process; fastest minus node+imports: ${fmt(sC.min - startupLib)}, ratio ${ratio(sA.min, sC.min - startupLib)}; output identical`);
 rows.push({ step: 'save', ipvsadm: sA, library: sB, cli: sC });
 

@@ -6,7 +6,7 @@
 //
 //   node worker.mjs noop                 imports only: Node's start-up plus loading the library
 //   node worker.mjs restore FILE         parseRules + execute, as `ipvs -R < FILE` should do
-//   node worker.mjs save                 services() + destinations() + formatRules(numeric), to stdout
+//   node worker.mjs save                 iterateRules(numeric) to stdout: services(), then each one's destinations() streamed
 //   node worker.mjs execute FILE         the rules in FILE (changes only) through execute, no reading
 //   node worker.mjs reconcile FILE       apply the desired state in FILE: read, plan, execute
 //   node worker.mjs fill N               add N services (no destinations) through execute
@@ -16,7 +16,7 @@
 import { readFileSync, writeSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { Ipvs } from '../../dist/src/client.js';
-import { formatRules, parseRules } from '../../dist/src/rules/index.js';
+import { iterateRules, parseRules } from '../../dist/src/rules/index.js';
 import { applyPlan, parseDesiredState, plan } from '../../dist/src/reconcile/index.js';
 
 const startupMs = performance.now();
@@ -82,14 +82,14 @@ try {
       break;
     }
     case 'save': {
-      const services = await ipvs.services();
-      const withDests = [];
-      // Services carry non-enumerable helper methods (one named destinations); a spread leaves them out.
-      for (const s of services) withDests.push({ ...s, destinations: await ipvs.destinations(s) });
-      result.readMs = Math.round(performance.now() - t0);
-      const text = formatRules(withDests, { numeric: true });
-      writeSync(1, text);
-      result.services = services.length;
+      // As `ipvs -Sn` does: services sorted, then each one's destinations read and written before the
+      // next (iterateRules), so the table is never held whole.
+      let services = 0;
+      for await (const chunk of iterateRules(ipvs, { numeric: true })) {
+        writeSync(1, chunk);
+        services += (chunk.match(/^-A /gm) ?? []).length;
+      }
+      result.services = services;
       break;
     }
     case 'reconcile': {

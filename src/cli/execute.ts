@@ -69,19 +69,50 @@ async function namesFor(ctx: CliContext, entries: readonly Entry[], numeric: boo
   return endpointNames(ctx, addresses);
 }
 
-function printEntries(ctx: CliContext, entries: readonly Entry[], format: ListFormat, rule: boolean, names: EndpointNames | undefined): void {
-  for (const { service, destinations } of entries) {
-    const ordered = format.noSort ? destinations : sortDestinations(destinations);
-    let text: string;
-    if (rule) {
-      text = formatServiceRule(service, format.numeric, names) + '\n';
-      for (const d of ordered) text += formatDestinationRule(service, d, format.numeric, names) + '\n';
-    } else {
-      text = serviceRow(service, format, names);
-      for (const d of ordered) text += destinationRow(service, d, format, names);
-    }
-    ctx.stdout.write(text);
+function entryText({ service, destinations }: Entry, format: ListFormat, rule: boolean, names: EndpointNames | undefined): string {
+  const ordered = format.noSort ? destinations : sortDestinations(destinations);
+  let text: string;
+  if (rule) {
+    text = formatServiceRule(service, format.numeric, names) + '\n';
+    for (const d of ordered) text += formatDestinationRule(service, d, format.numeric, names) + '\n';
+  } else {
+    text = serviceRow(service, format, names);
+    for (const d of ordered) text += destinationRow(service, d, format, names);
   }
+  return text;
+}
+
+function printEntries(ctx: CliContext, entries: readonly Entry[], format: ListFormat, rule: boolean, names: EndpointNames | undefined): void {
+  for (const entry of entries) ctx.stdout.write(entryText(entry, format, rule, names));
+}
+
+/** Output is written in chunks of about this many characters. */
+const CHUNK = 1 << 16;
+
+/**
+ * The numeric listing, printed service by service as each one's destinations are read: nothing needs
+ * resolving first, so a big table is never held whole (a 5 000-service save keeps one service's
+ * destinations at a time). What was read before a failure is printed, then the failure, as ipvsadm does.
+ */
+async function streamEntries(ctx: CliContext, ipvs: CliIpvs, services: readonly Service[], format: ListFormat, rule: boolean): Promise<number> {
+  let text = '';
+  for (const service of services) {
+    let destinations: Destination[];
+    try {
+      destinations = await ipvs.destinations(keyOfService(service));
+    } catch (failure) {
+      ctx.stdout.write(text);
+      ctx.stderr.write(describeFailure(failure, 'get-destinations') + '\n');
+      return 1;
+    }
+    text += entryText({ service, destinations }, format, rule, undefined);
+    if (text.length >= CHUNK) {
+      ctx.stdout.write(text);
+      text = '';
+    }
+  }
+  if (text !== '') ctx.stdout.write(text);
+  return 0;
 }
 
 /** `-L` (rule false) or `-S` (rule true) over the whole table. */
@@ -97,6 +128,7 @@ export async function listAll(ctx: CliContext, format: ListFormat, rule: boolean
   }
   if (!format.noSort) services = sortServices(services);
   if (!rule) ctx.stdout.write(listTitle(format));
+  if (format.numeric) return streamEntries(ctx, ipvs, services, format, rule);
   const { entries, failure } = await withDestinations(ipvs, services);
   printEntries(ctx, entries, format, rule, await namesFor(ctx, entries, format.numeric));
   if (failure !== undefined) {

@@ -14,7 +14,7 @@ import type { KernelAction } from './messages.js';
 import { CommandLineError, RulesSyntaxError } from '../rules/errors.js';
 import { isTableOperation, toClientOperation, type RuleOperation, type TableRuleOperation } from '../rules/operations.js';
 import { parseRulesResolving } from '../rules/parse.js';
-import { prepareOperation, type Operation } from '../ipvs/operations.js';
+import { prepareOperation, type KeyCache, type Operation } from '../ipvs/operations.js';
 import type { ServiceKey } from '../ipvs/types.js';
 import { canonicalAddress } from '../rules/addresses.js';
 
@@ -105,9 +105,10 @@ function undoAdditions(applied: readonly TableRuleOperation[]): Operation[] {
 async function applyTableRun(ipvs: CliIpvs, run: readonly TableRuleOperation[]): Promise<RestoreFailure | undefined> {
   // The checks execute() makes before sending, over the whole run first, so a value the client refuses
   // stops the run before any of it reaches the kernel.
+  const keys: KeyCache = new Map(); // each service key validated once, as execute() does
   for (const [k, op] of run.entries()) {
     try {
-      prepareOperation(toClientOperation(op), k);
+      prepareOperation(toClientOperation(op), k, keys);
     } catch (error) {
       return { failed: op, error };
     }

@@ -45,7 +45,7 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
  * service instead of once per line halves the work and the memory of a bulk batch. Only plain
  * protocol/address/port keys are cached; anything else is validated every time.
  */
-type KeyCache = Map<string, WireServiceKey>;
+export type KeyCache = Map<string, WireServiceKey>;
 
 function serviceKeyOf(service: unknown, cache: KeyCache | undefined): WireServiceKey {
   if (cache === undefined || !isObject(service) || service.fwmark !== undefined) return validateServiceKey(service);
@@ -105,12 +105,16 @@ export function operationRequest(fam: cmd.IpvsFamily, o: Operation, index?: numb
   return preparedRequest(fam, prepareOperation(o, index));
 }
 
-/** Validate every operation first (the first bad one throws, naming its index), then build the requests. */
-export function prepareOperations(fam: cmd.IpvsFamily, ops: readonly Operation[]): OutgoingRequest[] {
+/** Validate every operation (the first bad one throws, naming its index) into wire values. */
+export function validateOperations(ops: readonly Operation[]): PreparedOperation[] {
   if (!Array.isArray(ops)) throw new ValidationError('operations', ops, 'must be an array of operations');
   const cache: KeyCache = new Map();
-  const prepared = ops.map((o, i) => prepareOperation(o, i, cache));
-  return prepared.map((p) => preparedRequest(fam, p));
+  return ops.map((o, i) => prepareOperation(o, i, cache));
+}
+
+/** Validate every operation first (the first bad one throws, naming its index), then build the requests. */
+export function prepareOperations(fam: cmd.IpvsFamily, ops: readonly Operation[]): OutgoingRequest[] {
+  return validateOperations(ops).map((p) => preparedRequest(fam, p));
 }
 
 /** A one-line description, e.g. 'add-destination 192.168.1.116:80 in service tcp 192.168.1.110:80'. */

@@ -127,8 +127,19 @@ interface AckPending extends PendingBase {
    * NLM_F_ACK. They have succeeded once this one is answered, unless their own ERROR came first.
    */
   before: AckPending[] | undefined;
-  resolve: (replies: NetlinkMessage[]) => void;
-  reject: (err: Error) => void;
+  /** Set for batch(): the request's own promise. */
+  resolve: ((replies: NetlinkMessage[]) => void) | undefined;
+  reject: ((err: Error) => void) | undefined;
+  /** Set for batchOutcomes(): the window's shared result, and this request's place in it. */
+  sink: OutcomeSink | undefined;
+  index: number;
+}
+
+/** One promise for a whole batch (batchOutcomes): a bulk job then costs no promise per request. */
+interface OutcomeSink {
+  outcomes: (Error | undefined)[];
+  left: number;
+  done: (outcomes: (Error | undefined)[]) => void;
 }
 
 interface DumpPending extends PendingBase {
@@ -216,23 +227,55 @@ export class NetlinkConnection {
    * `Transport.receiveBufferSize`).
    */
   batch(reqs: readonly OutgoingRequest[], options: RequestOptions = {}): Promise<NetlinkMessage[]>[] {
-    if (reqs.length === 0) return [];
+    const promises: Promise<NetlinkMessage[]>[] = [];
+    const refused = this.sendBatch(reqs, options, (entry) => {
+      promises.push(
+        new Promise<NetlinkMessage[]>((resolve, reject) => {
+          entry.resolve = resolve;
+          entry.reject = reject;
+        }),
+      );
+    });
+    return refused === undefined ? promises : reqs.map(() => Promise.reject(refused));
+  }
+
+  /**
+   * batch() for bulk work: the same datagrams and acknowledgements, but one promise for the whole batch,
+   * resolved when every request is answered, with each request's error (undefined when it succeeded) in
+   * order. A batch that cannot be sent at all has that error for every request.
+   */
+  batchOutcomes(reqs: readonly OutgoingRequest[], options: RequestOptions = {}): Promise<(Error | undefined)[]> {
+    if (reqs.length === 0) return Promise.resolve([]);
+    return new Promise((done) => {
+      const sink: OutcomeSink = { outcomes: new Array<Error | undefined>(reqs.length).fill(undefined), left: reqs.length, done };
+      const refused = this.sendBatch(reqs, options, (entry) => {
+        entry.sink = sink;
+      });
+      if (refused !== undefined) done(reqs.map(() => (refused instanceof Error ? refused : new Error(String(refused)))));
+    });
+  }
+
+  /**
+   * Encode, register and send a batch; `bind` gives each entry its way of reporting. Returns the error
+   * that kept the whole batch from being sent (closed, aborted, a body that cannot be encoded), if any.
+   */
+  private sendBatch(reqs: readonly OutgoingRequest[], options: RequestOptions, bind: (entry: AckPending) => void): unknown {
+    if (reqs.length === 0) return undefined;
     const first = reqs[0] as OutgoingRequest;
     try {
       this.checkOpen(first);
       options.signal?.throwIfAborted();
     } catch (err) {
-      const e = options.signal?.aborted && !(err instanceof IpvsError) ? new AbortError(first.label.operation, { cause: err }) : err;
-      return reqs.map(() => Promise.reject(e));
+      return options.signal?.aborted && !(err instanceof IpvsError) ? new AbortError(first.label.operation, { cause: err }) : err;
     }
     const ordered = this.transport.answersInOrder === true;
     const group = newGroup(reqs.length);
     const w = this.writer;
     w.reset();
-    const promises: Promise<NetlinkMessage[]>[] = [];
     const entries: AckPending[] = [];
     const offsets: number[] = [];
-    for (const req of reqs) {
+    for (let i = 0; i < reqs.length; i++) {
+      const req = reqs[i] as OutgoingRequest;
       const seq = this.nextSeq();
       offsets.push(w.length);
       try {
@@ -240,19 +283,17 @@ export class NetlinkConnection {
         this.encode(w, req, seq, false, !ordered);
       } catch (err) {
         // A body that cannot be encoded (e.g. a value out of range) fails the whole batch before
-        // anything is sent, as promises rather than a synchronous throw.
+        // anything is sent.
         w.reset();
-        return reqs.map(() => Promise.reject(err));
+        return err;
       }
-      promises.push(
-        new Promise<NetlinkMessage[]>((resolve, reject) => {
-          entries.push({
-            kind: 'ack', seq, req, group, settled: false,
-            replies: [], before: undefined, resolve, reject,
-          });
-        }),
-      );
+      const entry: AckPending = {
+        kind: 'ack', seq, req, group, settled: false,
+        replies: [], before: undefined, resolve: undefined, reject: undefined, sink: undefined, index: i,
+      };
+      entries.push(entry);
     }
+    for (const entry of entries) bind(entry);
     const bytes = w.toBuffer();
     offsets.push(bytes.length);
     this.register(entries, group, options);
@@ -276,7 +317,26 @@ export class NetlinkConnection {
       start = end;
     }
     this.armTimer(group, entries, options);
-    return promises;
+    return undefined;
+  }
+
+  private succeed(entry: AckPending): void {
+    const sink = entry.sink;
+    if (sink === undefined) {
+      entry.resolve?.(entry.replies);
+      return;
+    }
+    if (--sink.left === 0) sink.done(sink.outcomes);
+  }
+
+  private refuse(entry: AckPending, err: Error): void {
+    const sink = entry.sink;
+    if (sink === undefined) {
+      entry.reject?.(err);
+      return;
+    }
+    sink.outcomes[entry.index] = err;
+    if (--sink.left === 0) sink.done(sink.outcomes);
   }
 
   /**
@@ -289,28 +349,70 @@ export class NetlinkConnection {
     };
   }
 
-  private startDump(req: OutgoingRequest, options: RequestOptions): AsyncIterator<NetlinkMessage> {
-    let entry: DumpPending | undefined;
-    let startError: unknown;
+  /**
+   * A whole dump, collected, each message passed through `map` as it arrives: the same request as
+   * dump(), but one promise for the whole list instead of one per message, for callers that want the
+   * list anyway (a kernel answering synchronously fills it before this returns to the event loop). A
+   * `map` that throws ends the dump with its error.
+   */
+  async dumpAll<T>(req: OutgoingRequest, options: RequestOptions, map: (msg: NetlinkMessage) => T): Promise<T[]> {
+    const e = this.openDump(req, options);
+    const out: T[] = [];
+    for (;;) {
+      try {
+        for (const msg of e.queue) out.push(map(msg));
+      } catch (err) {
+        // As a consumer stopping early: the rest of the dump is dropped.
+        e.queue.length = 0;
+        e.failure = undefined;
+        this.finish(e);
+        throw err;
+      }
+      e.queue.length = 0;
+      if (e.failure) {
+        const failure = e.failure;
+        e.failure = undefined;
+        throw failure;
+      }
+      if (e.done) return out;
+      this.pull(() => e.done || e.queue.length > 0 || e.failure !== undefined);
+      if (e.queue.length > 0 || e.done || e.failure !== undefined) continue;
+      await new Promise<void>((resolve) => e.waiters.push(resolve));
+    }
+  }
+
+  /** Send a dump request and read what is already there; throws what keeps it from being sent. */
+  private openDump(req: OutgoingRequest, options: RequestOptions): DumpPending {
     try {
       this.checkOpen(req);
       options.signal?.throwIfAborted();
       const seq = this.nextSeq();
-      const w = new MessageWriter(128);
+      const w = this.writer;
+      w.reset();
       this.encode(w, req, seq, true);
       const datagram = w.toBuffer();
       const e: DumpPending = {
         kind: 'dump', seq, req, group: newGroup(1), settled: false,
         queue: [], interrupted: false, done: false, failure: undefined, waiters: [],
       };
-      entry = e;
       this.register([e], e.group, options);
       this.send(datagram, [e]);
       let ahead = 0;
       this.pull(() => e.done || ahead++ >= DUMP_READ_AHEAD);
       this.armTimer(e.group, [e], options);
+      return e;
     } catch (err) {
-      startError = options.signal?.aborted && !(err instanceof IpvsError) ? new AbortError(req.label.operation, { cause: err }) : err;
+      throw options.signal?.aborted && !(err instanceof IpvsError) ? new AbortError(req.label.operation, { cause: err }) : err;
+    }
+  }
+
+  private startDump(req: OutgoingRequest, options: RequestOptions): AsyncIterator<NetlinkMessage> {
+    let entry: DumpPending | undefined;
+    let startError: unknown;
+    try {
+      entry = this.openDump(req, options);
+    } catch (err) {
+      startError = err;
     }
     const it: AsyncIterator<NetlinkMessage> = {
       next: async (): Promise<IteratorResult<NetlinkMessage>> => {
@@ -458,7 +560,7 @@ export class NetlinkConnection {
     if (entry.kind === 'ack') {
       this.settle(entry);
       this.forget(entry.seq);
-      entry.reject(err);
+      this.refuse(entry, err);
     } else {
       entry.queue.length = 0;
       entry.failure = err;
@@ -505,15 +607,15 @@ export class NetlinkConnection {
       const payload = parseErrorPayload(msg);
       this.settle(entry);
       this.forget(entry.seq);
-      if (payload.errno === 0) entry.resolve(entry.replies);
-      else entry.reject(this.kernelError(entry, payload));
+      if (payload.errno === 0) this.succeed(entry);
+      else this.refuse(entry, this.kernelError(entry, payload));
       // Sent before it in the same datagram without an ACK of their own: no ERROR came, so they succeeded.
       if (entry.before !== undefined) {
         for (const b of entry.before) {
           if (this.pending.get(b.seq) !== b) continue;
           this.settle(b);
           this.forget(b.seq);
-          b.resolve(b.replies);
+          this.succeed(b);
         }
       }
       return;

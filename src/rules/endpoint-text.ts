@@ -20,9 +20,14 @@ export function endpointText(
   numeric: boolean,
   names: EndpointNames | undefined,
 ): string {
-  const parsed = canonicalAddress(address);
-  const text = parsed?.text ?? address;
-  const v6 = parsed ? parsed.family === 'ipv6' : address.includes(':');
+  let text = address;
+  let v6 = false;
+  // The client reports IPv4 addresses in canonical form already; only other text needs parsing.
+  if (!isCanonicalIPv4(address)) {
+    const parsed = canonicalAddress(address);
+    text = parsed?.text ?? address;
+    v6 = parsed ? parsed.family === 'ipv6' : address.includes(':');
+  }
   let host = text;
   let portText = String(port);
   if (!numeric && names) {
@@ -31,4 +36,26 @@ export function endpointText(
   }
   // ipvsadm formats into a 60-byte buffer: longer names are cut.
   return (v6 ? `[${host}]:${portText}` : `${host}:${portText}`).slice(0, 59);
+}
+
+/** Four decimal octets 0..255 without leading zeros: text canonicalAddress would return unchanged. */
+function isCanonicalIPv4(s: string): boolean {
+  let parts = 0;
+  let value = 0;
+  let digits = 0;
+  for (let i = 0; i <= s.length; i++) {
+    const c = i < s.length ? s.charCodeAt(i) : 46; // a final '.' closes the last octet
+    if (c === 46) {
+      if (digits === 0 || value > 255 || ++parts > 4) return false;
+      value = 0;
+      digits = 0;
+    } else if (c >= 48 && c <= 57) {
+      if (digits === 1 && value === 0) return false; // a leading zero
+      value = value * 10 + (c - 48);
+      if (++digits > 3) return false;
+    } else {
+      return false;
+    }
+  }
+  return parts === 4;
 }

@@ -11,6 +11,7 @@ export {
   type FormatRulesOptions,
   type ServiceWithDestinations,
 } from './format.js';
+export { iterateRules, type RulesSource, type IterateRulesOptions } from './save.js';
 export { isTableOperation, toClientOperation, type RuleOperation, type TableRuleOperation } from './operations.js';
 export { RulesSyntaxError, CommandLineError, type UsageExitCode } from './errors.js';
 export {

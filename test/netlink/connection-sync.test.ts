@@ -91,6 +91,20 @@ describe('batches to a transport that answers in order', () => {
     expect(conn.inFlight).toBe(0);
   });
 
+  it('batchOutcomes: the same datagram and ACK, one promise, each request\'s error in its place', async () => {
+    let n = 0;
+    const t = new KernelLike(acks(() => n++ === 2));
+    const conn = new NetlinkConnection(t, { timeoutMs: 0 });
+    const outcomes = await conn.batchOutcomes(Array.from({ length: 5 }, (_, i) => req(`op${i}`)));
+    expect(t.sent).toHaveLength(1);
+    expect(nb.splitMessages(t.sent[0]!).map((r) => r.flags)).toEqual([0x01, 0x01, 0x01, 0x01, 0x05]);
+    expect(outcomes.map((e) => e === undefined)).toEqual([true, true, false, true, true]);
+    expect(outcomes[2]).toBeInstanceOf(KernelError);
+    expect(outcomes[2]).toMatchObject({ code: 'EEXIST', operation: 'op2' });
+    expect(conn.inFlight).toBe(0);
+    expect(await conn.batchOutcomes([])).toEqual([]);
+  });
+
   it('a failing last message still settles the earlier ones as done', async () => {
     const t = new KernelLike(acks(() => false));
     const failLast = new KernelLike((r) => ((r.flags & 0x04) !== 0 ? [nb.nlmsgerr({ seq: r.seq, pid: PORT, errno: 2 })] : []));

@@ -223,6 +223,31 @@ describe('batch', () => {
     });
   });
 
+  it('batchOutcomes settles once every request is answered, shuffled answers in their places', async () => {
+    const { t, conn } = setup();
+    let settled = false;
+    const p = conn.batchOutcomes([req('a'), req('b'), req('c')]).then((o) => ((settled = true), o));
+    await flush();
+    const rs = nb.splitMessages(t.sent[0]!);
+    t.deliver(nb.cat(nb.ack(rs[2]!.seq), nb.nlmsgerr({ seq: rs[0]!.seq, errno: 2 })));
+    await flush();
+    expect(settled).toBe(false);
+    t.deliver(nb.ack(rs[1]!.seq));
+    const outcomes = await p;
+    expect(outcomes[0]).toMatchObject({ code: 'ENOENT', operation: 'a' });
+    expect(outcomes.slice(1)).toEqual([undefined, undefined]);
+    expect(conn.inFlight).toBe(0);
+  });
+
+  it('batchOutcomes of a batch that cannot be encoded: the error for every request, nothing sent', async () => {
+    const { t, conn } = setup();
+    const outcomes = await conn.batchOutcomes([req('ok'), req('bad', { body: (w) => w.u8(1, 300) })]);
+    expect(outcomes).toHaveLength(2);
+    expect(outcomes.every((e) => e instanceof Error && e === outcomes[0])).toBe(true);
+    expect(t.sent).toHaveLength(0);
+    expect(conn.inFlight).toBe(0);
+  });
+
   it('an empty batch sends nothing', () => {
     const { t, conn } = setup();
     expect(conn.batch([])).toEqual([]);
@@ -256,6 +281,37 @@ describe('dumps', () => {
     t.deliver(nb.cat(part(seq, 4), nb.done(seq)));
     expect(await got).toEqual({ parts: [1, 2, 3, 4] });
     expect(conn.inFlight).toBe(0);
+  });
+
+  it('dumpAll collects parts across datagrams through its map, one promise; errors and a throwing map end it', async () => {
+    const { t, conn } = setup();
+    const all = conn.dumpAll(req('list'), {}, marker);
+    await t.waitForSends(1);
+    const seq = t.last().seq;
+    t.deliver(nb.cat(part(seq, 1), part(seq, 2)));
+    await flush();
+    t.deliver(nb.cat(part(seq, 3), nb.done(seq)));
+    expect(await all).toEqual([1, 2, 3]);
+    expect(conn.inFlight).toBe(0);
+
+    t.respond = (r) => [part(r.seq, 1), nb.done(r.seq, { errno: 90 })];
+    await expect(conn.dumpAll(req('list'), {}, marker)).rejects.toMatchObject({ code: 'EMSGSIZE', operation: 'list' });
+    t.respond = (r) => nb.done(r.seq);
+    expect(await conn.dumpAll(req('list'), {}, marker)).toEqual([]);
+
+    t.respond = undefined;
+    const bad = conn.dumpAll(req('list'), {}, (m) => {
+      if (marker(m) === 2) throw new Error('undecodable');
+      return marker(m);
+    });
+    await t.waitForSends(4);
+    const seq2 = t.last().seq;
+    t.deliver(nb.cat(part(seq2, 1), part(seq2, 2)));
+    await expect(bad).rejects.toThrow('undecodable');
+    expect(conn.inFlight).toBe(0);
+    t.deliver(nb.cat(part(seq2, 3), nb.done(seq2))); // the rest of that dump finds nothing waiting
+    t.respond = (r) => [part(r.seq, 9), nb.done(r.seq)];
+    expect(await conn.dumpAll(req('next'), {}, marker)).toEqual([9]);
   });
 
   it('an empty dump is just DONE', async () => {

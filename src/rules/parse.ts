@@ -3,10 +3,12 @@
 // appears, and the rest is parsed as one command line with the shared grammar. Unlike ipvsadm (which has
 // no comment syntax and stops half way through at a bad line), `#` starts a comment, blank lines are
 // skipped, and every line is checked before any operation is returned, so a bad line N is reported as
-// "line N: ..." and nothing needs to be undone.
+// "line N: ..." and nothing needs to be undone. The lines `ipvsadm -S` writes are read by a fast path
+// (fast-lines.ts) that builds the same operations; every other line, and every refusal, is the grammar's.
 
 import { parseCommandLine, collectHostNames, type GrammarContext, type ParsedCommand } from './command-line.js';
 import { CommandLineError, RulesSyntaxError } from './errors.js';
+import { FastRuleLines } from './fast-lines.js';
 import { systemServiceNames, type ServiceNames } from './service-names.js';
 import {
   daemonSpecOf,
@@ -98,32 +100,60 @@ export function operationOf(cmd: ParsedCommand, line: number): RuleOperation | s
   }
 }
 
+/** The operation of one line by the shared grammar; undefined for a line with nothing to do. */
+function generalOperation(lineText: string, line: number, ctx: GrammarContext): RuleOperation | undefined {
+  const argv = ruleLineArguments(lineText);
+  if (argv.length === 0) return undefined;
+  let outcome;
+  try {
+    outcome = parseCommandLine(argv, ctx);
+  } catch (err) {
+    if (err instanceof CommandLineError) throw new RulesSyntaxError(line, reasonOf(err, argv), { cause: err });
+    throw err;
+  }
+  if (outcome.kind !== 'command') throw new RulesSyntaxError(line, `${outcome.kind} has no place in rules`);
+  const op = operationOf(outcome, line);
+  if (typeof op === 'string') throw new RulesSyntaxError(line, op);
+  return op;
+}
+
+/** Operations read ahead of the grammar, by line: text[start, end) is line number `line`. */
+interface LineReader {
+  operation(start: number, end: number, line: number): RuleOperation | undefined;
+}
+
+/**
+ * Every line of the text (split on \n, as text.split would, without making the array): the operation
+ * `fast` gives for it, else the general grammar's.
+ */
+function parseLines(text: string, ctx: GrammarContext, fast: LineReader | undefined): RuleOperation[] {
+  const operations: RuleOperation[] = [];
+  let line = 0;
+  for (let start = 0; start <= text.length; ) {
+    let end = text.indexOf('\n', start);
+    if (end < 0) end = text.length;
+    line++;
+    const op = fast?.operation(start, end, line) ?? generalOperation(text.slice(start, end), line, ctx);
+    if (op !== undefined) operations.push(op);
+    start = end + 1;
+  }
+  return operations;
+}
+
 /**
  * Parse ipvsadm rules text into operations, in order, each with its 1-based line number. Throws
  * RulesSyntaxError for the first line that ipvsadm would refuse (same sentence), or that is not an
  * operation (a listing).
  */
 export function parseRules(text: string, options: ParseRulesOptions = {}): RuleOperation[] {
-  const ctx = grammarContext(options);
-  const operations: RuleOperation[] = [];
-  const lines = text.split('\n');
-  for (let i = 0; i < lines.length; i++) {
-    const line = i + 1;
-    const argv = ruleLineArguments(lines[i]!);
-    if (argv.length === 0) continue;
-    let outcome;
-    try {
-      outcome = parseCommandLine(argv, ctx);
-    } catch (err) {
-      if (err instanceof CommandLineError) throw new RulesSyntaxError(line, reasonOf(err, argv), { cause: err });
-      throw err;
-    }
-    if (outcome.kind !== 'command') throw new RulesSyntaxError(line, `${outcome.kind} has no place in rules`);
-    const op = operationOf(outcome, line);
-    if (typeof op === 'string') throw new RulesSyntaxError(line, op);
-    operations.push(op);
-  }
-  return operations;
+  // The lines ipvsadm -S writes take the fast path (fast-lines.ts); it declines anything else.
+  const fast = new FastRuleLines(text);
+  return parseLines(text, grammarContext(options), fast);
+}
+
+/** parseRules through the general grammar only: the reference the fast path is tested against. Internal. */
+export function parseRulesGeneral(text: string, options: ParseRulesOptions = {}): RuleOperation[] {
+  return parseLines(text, grammarContext(options), undefined);
 }
 
 /**
@@ -136,10 +166,24 @@ export async function parseRulesResolving(
   options: Omit<ParseRulesOptions, 'lookupHost'> = {},
 ): Promise<RuleOperation[]> {
   const services = options.services ?? systemServiceNames();
+  // Lines the fast path reads hold numeric addresses only: their operations are kept for the final pass,
+  // and only the other lines are searched for host names.
+  const fast = new FastRuleLines(text);
+  const known: (RuleOperation | undefined)[] = [];
   const names = new Set<string>();
-  for (const rawLine of text.split('\n')) {
-    const argv = ruleLineArguments(rawLine);
-    if (argv.length > 0) for (const name of collectHostNames(argv, services)) names.add(name);
+  let line = 0;
+  for (let start = 0; start <= text.length; ) {
+    let end = text.indexOf('\n', start);
+    if (end < 0) end = text.length;
+    line++;
+    const op = fast.operation(start, end, line);
+    if (op !== undefined) {
+      known[line] = op;
+    } else {
+      const argv = ruleLineArguments(text.slice(start, end));
+      if (argv.length > 0) for (const name of collectHostNames(argv, services)) names.add(name);
+    }
+    start = end + 1;
   }
   const answers = new Map<string, string>();
   await Promise.all(
@@ -149,5 +193,6 @@ export async function parseRulesResolving(
       if (address !== undefined) answers.set(name, address);
     }),
   );
-  return parseRules(text, { services, lookupHost: (name) => answers.get(name) });
+  const ctx = grammarContext({ services, lookupHost: (name) => answers.get(name) });
+  return parseLines(text, ctx, { operation: (_start, _end, n) => known[n] });
 }

@@ -11,7 +11,7 @@ import { restoreRules } from './restore.js';
 import { readFile } from 'node:fs/promises';
 import type { ListFormat, ParsedCommand } from '../rules/command-line.js';
 import type { EndpointNames } from '../rules/endpoint-text.js';
-import { formatDestinationRule, formatServiceRule } from '../rules/format.js';
+import { destinationRuleAfter, formatServiceRule, serviceRuleName } from '../rules/format.js';
 import { sortDestinations, sortServices } from '../rules/ordering.js';
 import {
   daemonSpecOf,
@@ -70,11 +70,12 @@ async function namesFor(ctx: CliContext, entries: readonly Entry[], numeric: boo
 }
 
 function entryText({ service, destinations }: Entry, format: ListFormat, rule: boolean, names: EndpointNames | undefined): string {
-  const ordered = format.noSort ? destinations : sortDestinations(destinations);
+  const ordered = format.noSort || destinations.length < 2 ? destinations : sortDestinations(destinations);
   let text: string;
   if (rule) {
     text = formatServiceRule(service, format.numeric, names) + '\n';
-    for (const d of ordered) text += formatDestinationRule(service, d, format.numeric, names) + '\n';
+    const head = `-a ${serviceRuleName(service, format.numeric, names)} -r `;
+    for (const d of ordered) text += destinationRuleAfter(head, service, d, format.numeric, names) + '\n';
   } else {
     text = serviceRow(service, format, names);
     for (const d of ordered) text += destinationRow(service, d, format, names);

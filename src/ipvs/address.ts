@@ -32,6 +32,15 @@ export function parseAddress(field: string, value: unknown): ParsedAddress {
   // ArrayBuffer for each (Buffer.alloc) costs more to create and to collect than the parse itself.
   const bytes = Buffer.allocUnsafe(16);
   for (let i = 0; i < 16; i++) bytes[i] = 0;
+  // Canonical IPv4 (what ipvsadm -S writes and the kernel reports) is its own normalised text.
+  const v4 = canonicalIPv4Value(value);
+  if (v4 !== undefined) {
+    bytes[0] = v4 >>> 24;
+    bytes[1] = (v4 >>> 16) & 255;
+    bytes[2] = (v4 >>> 8) & 255;
+    bytes[3] = v4 & 255;
+    return { family: 'ipv4', af: AF_INET, bytes, text: value };
+  }
   if (isIPv4(value)) {
     writeIPv4(value, bytes);
     return { family: 'ipv4', af: AF_INET, bytes, text: formatIPv4(bytes) };
@@ -42,6 +51,33 @@ export function parseAddress(field: string, value: unknown): ParsedAddress {
     return { family: 'ipv6', af: AF_INET6, bytes, text: formatIPv6(bytes) };
   }
   throw new ValidationError(field, value, 'not an IPv4 or IPv6 address');
+}
+
+/**
+ * The value of an IPv4 address written canonically (four decimal octets 0..255, no leading zeros): text
+ * that is already its own normalised form. Undefined for anything else, which then needs the full parse.
+ */
+export function canonicalIPv4Value(s: string): number | undefined {
+  let value = 0;
+  let octet = 0;
+  let digits = 0;
+  let parts = 0;
+  for (let i = 0; i <= s.length; i++) {
+    const c = i < s.length ? s.charCodeAt(i) : 46; // a final '.' closes the last octet
+    if (c === 46) {
+      if (digits === 0 || octet > 255 || ++parts > 4) return undefined;
+      value = value * 256 + octet;
+      octet = 0;
+      digits = 0;
+    } else if (c >= 48 && c <= 57) {
+      if (digits === 1 && octet === 0) return undefined; // a leading zero
+      octet = octet * 10 + (c - 48);
+      if (++digits > 3) return undefined;
+    } else {
+      return undefined;
+    }
+  }
+  return parts === 4 ? value : undefined;
 }
 
 /** The normalised text of an address, or undefined when `value` is not one. */

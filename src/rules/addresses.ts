@@ -208,6 +208,8 @@ function ipv4Bytes(value: number): Uint8Array {
   return Uint8Array.of(value >>> 24, (value >>> 16) & 0xff, (value >>> 8) & 0xff, value & 0xff);
 }
 
+export { canonicalIPv4Value } from '../ipvs/address.js';
+
 /** Any address text the client or kernel reports, in either family, normalised to the C library's spelling. */
 export function canonicalAddress(text: string): ParsedAddress | undefined {
   const v4 = parseIPv4Strict(text);

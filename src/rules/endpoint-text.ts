@@ -2,7 +2,7 @@
 // name (reverse lookup) and the service name (services database) instead of the numbers. Lookups are
 // synchronous here: callers that resolve host names asynchronously (DNS) do so first and pass a map.
 
-import { canonicalAddress } from './addresses.js';
+import { canonicalAddress, canonicalIPv4Value } from './addresses.js';
 import type { ServiceNames } from './service-names.js';
 import type { Protocol } from '../ipvs/types.js';
 
@@ -23,7 +23,7 @@ export function endpointText(
   let text = address;
   let v6 = false;
   // The client reports IPv4 addresses in canonical form already; only other text needs parsing.
-  if (!isCanonicalIPv4(address)) {
+  if (canonicalIPv4Value(address) === undefined) {
     const parsed = canonicalAddress(address);
     text = parsed?.text ?? address;
     v6 = parsed ? parsed.family === 'ipv6' : address.includes(':');
@@ -38,24 +38,3 @@ export function endpointText(
   return (v6 ? `[${host}]:${portText}` : `${host}:${portText}`).slice(0, 59);
 }
 
-/** Four decimal octets 0..255 without leading zeros: text canonicalAddress would return unchanged. */
-function isCanonicalIPv4(s: string): boolean {
-  let parts = 0;
-  let value = 0;
-  let digits = 0;
-  for (let i = 0; i <= s.length; i++) {
-    const c = i < s.length ? s.charCodeAt(i) : 46; // a final '.' closes the last octet
-    if (c === 46) {
-      if (digits === 0 || value > 255 || ++parts > 4) return false;
-      value = 0;
-      digits = 0;
-    } else if (c >= 48 && c <= 57) {
-      if (digits === 1 && value === 0) return false; // a leading zero
-      value = value * 10 + (c - 48);
-      if (++digits > 3) return false;
-    } else {
-      return false;
-    }
-  }
-  return parts === 4;
-}

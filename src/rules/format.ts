@@ -60,8 +60,19 @@ export function formatDestinationRule(
   numeric: boolean,
   names: EndpointNames | undefined,
 ): string {
+  return destinationRuleAfter(`-a ${serviceRuleName(service, numeric, names)} -r `, service, destination, numeric, names);
+}
+
+/** formatDestinationRule given its service's `-a ... -r ` head, which a table's lines share (internal). */
+export function destinationRuleAfter(
+  head: string,
+  service: Service,
+  destination: Destination,
+  numeric: boolean,
+  names: EndpointNames | undefined,
+): string {
   const dname = endpointText(destination.address, destination.port, service.protocol, numeric, names);
-  let line = `-a ${serviceRuleName(service, numeric, names)} -r ${dname} ${forwardingSwitch(destination)} -w ${destination.weight}`;
+  let line = `${head}${dname} ${forwardingSwitch(destination)} -w ${destination.weight}`;
   if (destination.forwarding === 'tunnel') line += tunnelRuleSuffix(destination);
   return line;
 }
@@ -72,8 +83,9 @@ export function formatRules(services: readonly ServiceWithDestinations[], option
   let out = '';
   for (const service of sortServices(services)) {
     out += formatServiceRule(service, numeric, options.names) + '\n';
+    const head = `-a ${serviceRuleName(service, numeric, options.names)} -r `;
     for (const destination of sortDestinations(service.destinations)) {
-      out += formatDestinationRule(service, destination, numeric, options.names) + '\n';
+      out += destinationRuleAfter(head, service, destination, numeric, options.names) + '\n';
     }
   }
   return out;

@@ -5,7 +5,7 @@
 // on the sorting algorithm. glibc's qsort is a top-down merge sort; it is reproduced here step for step,
 // with the same comparators, so `ipvs -L` and `ipvs -S` list in exactly ipvsadm's order.
 
-import { addressWords, canonicalAddress } from './addresses.js';
+import { addressWords, canonicalAddress, canonicalIPv4Value } from './addresses.js';
 import { AF_INET, AF_INET6, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP } from '../ipvs/constants.js';
 import type { Destination, Protocol, Service } from '../ipvs/types.js';
 
@@ -17,6 +17,9 @@ function signedDifference(a: number, b: number): number {
 const PROTOCOL_NUMBERS: Record<Protocol, number> = { tcp: IPPROTO_TCP, udp: IPPROTO_UDP, sctp: IPPROTO_SCTP };
 
 function wordsOf(address: string | undefined, family: 'ipv4' | 'ipv6'): number[] {
+  // What the client reports (canonical IPv4) needs no full parse.
+  const v4 = address === undefined ? undefined : canonicalIPv4Value(address);
+  if (v4 !== undefined) return [v4, 0, 0, 0];
   // fwmark services carry no address: libipvs compares its all-zero union.
   const parsed = address === undefined ? undefined : canonicalAddress(address);
   const words = parsed ? addressWords(parsed) : [];

@@ -3,7 +3,7 @@
 // comes in chunks for a stream or a file; a 5 000-service table keeps one service's destinations in
 // memory at a time, which under slow page faults (virtual machines, User-Mode Linux) is most of the cost.
 
-import { formatDestinationRule, formatServiceRule, type FormatRulesOptions } from './format.js';
+import { destinationRuleAfter, formatServiceRule, serviceRuleName, type FormatRulesOptions } from './format.js';
 import { sortDestinations, sortServices } from './ordering.js';
 import type { Destination, Service, ServiceKey } from '../ipvs/types.js';
 
@@ -45,8 +45,9 @@ export async function* iterateRules(source: RulesSource, options: IterateRulesOp
       throw err;
     }
     text += formatServiceRule(service, numeric, options.names) + '\n';
-    for (const d of options.noSort ? destinations : sortDestinations(destinations)) {
-      text += formatDestinationRule(service, d, numeric, options.names) + '\n';
+    const head = `-a ${serviceRuleName(service, numeric, options.names)} -r `;
+    for (const d of options.noSort || destinations.length < 2 ? destinations : sortDestinations(destinations)) {
+      text += destinationRuleAfter(head, service, d, numeric, options.names) + '\n';
     }
     if (text.length >= chunkSize) {
       yield text;

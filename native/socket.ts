@@ -80,9 +80,30 @@ export function netnsPath(netns: string): string {
   return netns.includes('/') ? netns : `/var/run/netns/${netns}`;
 }
 
+let rawSocketClass: RawSocketCtor | undefined;
+
+/**
+ * The package's RawNetlinkSocket, from its raw-socket module alone: its main entry also loads the whole
+ * rtnetlink and generic-netlink layer we do not use, which is most of a client's opening time (7x the
+ * load time on the host; far more where page faults are slow). A version that moves the module falls
+ * back to the main entry.
+ */
+function rawSocketCtor(): RawSocketCtor {
+  if (rawSocketClass === undefined) {
+    const require = createRequire(import.meta.url);
+    let mod: { RawNetlinkSocket?: RawSocketCtor } | undefined;
+    try {
+      mod = require('netlink/dist/raw.js') as { RawNetlinkSocket?: RawSocketCtor };
+    } catch {
+      mod = undefined;
+    }
+    rawSocketClass = mod?.RawNetlinkSocket ?? (require('netlink') as { RawNetlinkSocket: RawSocketCtor }).RawNetlinkSocket;
+  }
+  return rawSocketClass;
+}
+
 function createRaw(): RawSocket {
-  const require = createRequire(import.meta.url);
-  const { RawNetlinkSocket } = require('netlink') as { RawNetlinkSocket: RawSocketCtor };
+  const RawNetlinkSocket = rawSocketCtor();
   return new RawNetlinkSocket(NETLINK_GENERIC);
 }
 

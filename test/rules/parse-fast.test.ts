@@ -413,7 +413,7 @@ describe('parseRules fast path', () => {
       fc.property(line, (text) => {
         expectSameAsGeneral(text);
       }),
-      { numRuns: 3000 },
+      { numRuns: Number(process.env.PARSE_FAST_RUNS ?? 3000) },
     );
   });
 

@@ -28,9 +28,10 @@ import {
 } from './ipvs/validate.js';
 // Runtime import upward into reconcile is safe: reconcile sees the client only through type-only
 // imports (ReconcileClient), so there is no cycle at load time.
-import { apply as applyState, type ApplyOptions, type ApplyResult } from './reconcile/apply.js';
-import { exportState as exportTable } from './reconcile/export.js';
-import { plan as planState, type Plan, type PlanOptions } from './reconcile/plan.js';
+// Types only: the reconcile layer is loaded when plan/apply/exportState are first called, so a program
+// (or `ipvs -Sn`) that never reconciles does not pay for loading it and the rules format.
+import type { ApplyOptions, ApplyResult } from './reconcile/apply.js';
+import type { Plan, PlanOptions } from './reconcile/plan.js';
 import type { DesiredState } from './reconcile/state.js';
 
 export interface OpenOptions {
@@ -372,7 +373,8 @@ export class Ipvs {
    * ValidationError naming the path of a bad field (`services[3].destinations[0].weight`) before reading.
    */
   async plan(desired: DesiredState, options?: PlanOptions): Promise<Plan> {
-    return planState(this, desired, options);
+    const { plan } = await import('./reconcile/plan.js');
+    return plan(this, desired, options);
   }
 
   /**
@@ -382,11 +384,13 @@ export class Ipvs {
    * anything is sent. Running it again converges; a second run of the same state changes nothing.
    */
   async apply(desired: DesiredState, options?: ApplyOptions): Promise<ApplyResult> {
-    return applyState(this, desired, options);
+    const { apply } = await import('./reconcile/apply.js');
+    return apply(this, desired, options);
   }
 
   /** The whole table as a desired state, in ipvsadm's order: applying it to this kernel changes nothing. */
   async exportState(options?: { signal?: AbortSignal }): Promise<DesiredState> {
-    return exportTable(this, options);
+    const { exportState } = await import('./reconcile/export.js');
+    return exportState(this, options);
   }
 }

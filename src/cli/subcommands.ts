@@ -3,13 +3,10 @@
 // a leading word, so these cannot collide with a compatible command line. Each entry gets the remaining
 // arguments and the run's context and returns the exit status; its summary is listed under "Other
 // commands" by `ipvs -h` and after an unknown word. Add new words to SUBCOMMANDS; the bodies live in
-// their own files (apply.ts, diff.ts, export.ts, health.ts), which keeps this table a table.
+// their own files (apply.ts, diff.ts, export.ts, health.ts), which keeps this table a table. They are
+// loaded when their word is used: an ipvsadm-style command line never pays for loading reconcile or health.
 
-import { runApply } from './apply.js';
 import type { CliContext } from './context.js';
-import { runDiff } from './diff.js';
-import { runExport } from './export.js';
-import { runHealth } from './health.js';
 
 export interface Subcommand {
   /** One line for the usage text. */
@@ -25,18 +22,18 @@ function summary(word: string, args: string, text: string): string {
 export const SUBCOMMANDS: Readonly<Record<string, Subcommand>> = Object.freeze({
   apply: {
     summary: summary('apply', 'FILE', 'make the table hold the desired state in FILE (JSON or rules text)'),
-    run: runApply,
+    run: async (args, ctx) => (await import('./apply.js')).runApply(args, ctx),
   },
   diff: {
     summary: summary('diff', 'FILE', 'show what apply FILE would change (exit 0 in sync, 1 changes pending)'),
-    run: runDiff,
+    run: async (args, ctx) => (await import('./diff.js')).runDiff(args, ctx),
   },
   export: {
     summary: summary('export', '', 'print the table as a desired state in JSON'),
-    run: runExport,
+    run: async (args, ctx) => (await import('./export.js')).runExport(args, ctx),
   },
   health: {
     summary: summary('health', 'CONFIG', 'keep real servers healthy from a JSON config until SIGINT/SIGTERM'),
-    run: (args, ctx) => runHealth([...args], ctx),
+    run: async (args, ctx) => (await import('./health.js')).runHealth([...args], ctx),
   },
 });

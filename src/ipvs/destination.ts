@@ -23,7 +23,8 @@ import { keepUnknown, typeRange } from './unknown.js';
 import type { WireDestination } from './validate.js';
 
 function encodeDestKey(w: MessageWriter, d: WireDestination): void {
-  w.bytes(IPVS_DEST_ATTR_ADDR, d.addr, d.af === AF_INET6 ? 16 : 4);
+  if (d.v6 !== undefined) w.bytes(IPVS_DEST_ATTR_ADDR, d.v6, 16);
+  else w.u32be(IPVS_DEST_ATTR_ADDR, d.v4);
   w.u16be(IPVS_DEST_ATTR_PORT, d.port);
   w.u16(IPVS_DEST_ATTR_ADDR_FAMILY, d.af);
 }

@@ -6,7 +6,7 @@
 // address local or a subnet broadcast, is a module loaded, is a sync daemon running) stay with the
 // kernel, whose refusals commands.ts turns into sentences.
 
-import { afOfFamily, formatIPv4Mask, ipv6MaskToPrefix, isMulticast, parseAddress, parseIPv4Mask, type ParsedAddress } from './address.js';
+import { afOfFamily, canonicalIPv4Value, formatIPv4Mask, ipv6MaskToPrefix, isMulticast, parseAddress, parseIPv4Mask, type ParsedAddress } from './address.js';
 import {
   AF_INET,
   AF_INET6,
@@ -83,19 +83,40 @@ export interface WireService extends WireServiceKey {
   pe: string | undefined;
 }
 
-export interface WireDestination {
+/**
+ * A destination as the kernel receives it. A class holding the address as a number (IPv4) or 16 bytes
+ * (IPv6) and its text, with `text` made on demand: a restore keeps tens of thousands of these until their
+ * window is sent, and a Buffer view plus a string each was half of that memory.
+ */
+export class WireDestination {
   af: number;
-  addr: Buffer;
+  /** The IPv4 address as a 32-bit value (0 for IPv6). */
+  v4: number;
+  /** The IPv6 address (16 bytes); undefined for IPv4. */
+  v6: Uint8Array | undefined;
+  /** The address's normalised text. */
+  address: string;
   port: number;
-  fwd: number;
-  weight: number;
-  upper: number;
-  lower: number;
-  tunType: number | undefined;
-  tunPort: number | undefined;
-  tunFlags: number | undefined;
+  fwd: number = IP_VS_CONN_F_DROUTE;
+  weight: number = DEFAULT_WEIGHT;
+  upper = 0;
+  lower = 0;
+  tunType: number | undefined = undefined;
+  tunPort: number | undefined = undefined;
+  tunFlags: number | undefined = undefined;
+
+  constructor(af: number, v4: number, v6: Uint8Array | undefined, address: string, port: number) {
+    this.af = af;
+    this.v4 = v4;
+    this.v6 = v6;
+    this.address = address;
+    this.port = port;
+  }
+
   /** How errors name the destination, e.g. '192.168.1.116:80' or '[2001:db8::1]:80'. */
-  text: string;
+  get text(): string {
+    return this.af === AF_INET6 ? `[${this.address}]:${this.port}` : `${this.address}:${this.port}`;
+  }
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
@@ -237,12 +258,13 @@ const lookup = (table: Readonly<Record<string, number>>, key: unknown): number |
 export function validateDestinationKey(service: WireServiceKey, dest: unknown): WireDestination {
   if (!isObject(dest)) throw new ValidationError('destination', dest, 'must be an object with an address');
   const d = dest as unknown as DestinationKey;
-  const address = parseAddress('destination.address', d.address);
   const port = d.port === undefined ? service.port : integer('destination.port', d.port, 0, 65535);
-  return {
-    af: address.af, addr: address.bytes, port, fwd: IP_VS_CONN_F_DROUTE, weight: DEFAULT_WEIGHT, upper: 0, lower: 0,
-    tunType: undefined, tunPort: undefined, tunFlags: undefined, text: hostPort(address, port),
-  };
+  // Canonical IPv4 text (what ipvsadm -S writes) needs neither the general parse nor a byte buffer.
+  const v4 = typeof d.address === 'string' ? canonicalIPv4Value(d.address) : undefined;
+  if (v4 !== undefined) return new WireDestination(AF_INET, v4, undefined, d.address, port);
+  const address = parseAddress('destination.address', d.address);
+  if (address.af === AF_INET) return new WireDestination(AF_INET, address.bytes.readUInt32BE(0), undefined, address.text, port);
+  return new WireDestination(AF_INET6, 0, address.bytes, address.text, port);
 }
 
 /** A full destination of `service`: forwarding (default route), weight (default 1), thresholds, tunnel. */

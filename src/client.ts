@@ -26,8 +26,6 @@ import {
   daemonStateNumber, validateDaemon, validateDestinationKey, validateDestinationSpec, validateServiceKey, validateServiceSpec,
   validateTimeouts,
 } from './ipvs/validate.js';
-// Runtime import upward into reconcile is safe: reconcile sees the client only through type-only
-// imports (ReconcileClient), so there is no cycle at load time.
 // Types only: the reconcile layer is loaded when plan/apply/exportState are first called, so a program
 // (or `ipvs -Sn`) that never reconciles does not pay for loading it and the rules format.
 import type { ApplyOptions, ApplyResult } from './reconcile/apply.js';

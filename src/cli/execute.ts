@@ -11,8 +11,9 @@ import { restoreRules } from './restore.js';
 import { readFile } from 'node:fs/promises';
 import type { ListFormat, ParsedCommand } from '../rules/command-line.js';
 import type { EndpointNames } from '../rules/endpoint-text.js';
-import { destinationRuleAfter, formatServiceRule, serviceRuleName } from '../rules/format.js';
+import { serviceRulesText } from '../rules/format.js';
 import { sortDestinations, sortServices } from '../rules/ordering.js';
+import { keyOfService } from '../rules/save.js';
 import {
   daemonSpecOf,
   destinationKeyOf,
@@ -22,11 +23,6 @@ import {
 } from '../rules/specs.js';
 import type { Destination, Service, ServiceKey } from '../ipvs/types.js';
 
-/** The key that names a service the kernel reported. */
-export function keyOfService(service: Service): ServiceKey {
-  if (service.fwmark !== undefined && service.fwmark !== 0) return { fwmark: service.fwmark, family: service.family };
-  return { protocol: service.protocol!, address: service.address!, port: service.port! };
-}
 
 /** Resolve every address the output will show, so formatting can stay synchronous. */
 export async function endpointNames(ctx: CliContext, addresses: Iterable<string>): Promise<EndpointNames> {
@@ -70,16 +66,10 @@ async function namesFor(ctx: CliContext, entries: readonly Entry[], numeric: boo
 }
 
 function entryText({ service, destinations }: Entry, format: ListFormat, rule: boolean, names: EndpointNames | undefined): string {
+  if (rule) return serviceRulesText(service, destinations, format.numeric, names, format.noSort);
   const ordered = format.noSort || destinations.length < 2 ? destinations : sortDestinations(destinations);
-  let text: string;
-  if (rule) {
-    text = formatServiceRule(service, format.numeric, names) + '\n';
-    const head = `-a ${serviceRuleName(service, format.numeric, names)} -r `;
-    for (const d of ordered) text += destinationRuleAfter(head, service, d, format.numeric, names) + '\n';
-  } else {
-    text = serviceRow(service, format, names);
-    for (const d of ordered) text += destinationRow(service, d, format, names);
-  }
+  let text = serviceRow(service, format, names);
+  for (const d of ordered) text += destinationRow(service, d, format, names);
   return text;
 }
 

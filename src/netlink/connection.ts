@@ -369,16 +369,29 @@ export class NetlinkConnection {
         throw err;
       }
       e.queue.length = 0;
-      if (e.failure) {
-        const failure = e.failure;
-        e.failure = undefined;
-        throw failure;
-      }
+      this.throwFailure(e);
       if (e.done) return out;
-      this.pull(() => e.done || e.queue.length > 0 || e.failure !== undefined);
-      if (e.queue.length > 0 || e.done || e.failure !== undefined) continue;
-      await new Promise<void>((resolve) => e.waiters.push(resolve));
+      const wait = this.readMore(e);
+      if (wait) await wait;
     }
+  }
+
+  /** A dump's failure, thrown once: its consumer is finished afterwards. */
+  private throwFailure(e: DumpPending): void {
+    const failure = e.failure;
+    if (failure === undefined) return;
+    e.failure = undefined;
+    throw failure;
+  }
+
+  /**
+   * Read the dump's next datagram now if it is there; only when it is not, a promise that settles when
+   * the event loop has brought more (or the end, or a failure).
+   */
+  private readMore(e: DumpPending): Promise<void> | undefined {
+    const ready = (): boolean => e.done || e.queue.length > 0 || e.failure !== undefined;
+    this.pull(ready);
+    return ready() ? undefined : new Promise<void>((resolve) => e.waiters.push(resolve));
   }
 
   /** Send a dump request and read what is already there; throws what keeps it from being sent. */
@@ -421,16 +434,10 @@ export class NetlinkConnection {
         for (;;) {
           const msg = e.queue.shift();
           if (msg !== undefined) return { value: msg, done: false };
-          if (e.failure) {
-            const failure = e.failure;
-            e.failure = undefined; // thrown once; the iterator is finished afterwards
-            throw failure;
-          }
+          this.throwFailure(e);
           if (e.done) return { value: undefined, done: true };
-          // Read the next datagram now if it is there; wait for the event loop only when it is not.
-          this.pull(() => e.done || e.queue.length > 0 || e.failure !== undefined);
-          if (e.queue.length > 0 || e.done || e.failure !== undefined) continue;
-          await new Promise<void>((resolve) => e.waiters.push(resolve));
+          const wait = this.readMore(e);
+          if (wait) await wait;
         }
       },
       return: async (): Promise<IteratorResult<NetlinkMessage>> => {

@@ -37,4 +37,3 @@ export function endpointText(
   // ipvsadm formats into a 60-byte buffer: longer names are cut.
   return (v6 ? `[${host}]:${portText}` : `${host}:${portText}`).slice(0, 59);
 }
-

@@ -63,8 +63,8 @@ export function formatDestinationRule(
   return destinationRuleAfter(`-a ${serviceRuleName(service, numeric, names)} -r `, service, destination, numeric, names);
 }
 
-/** formatDestinationRule given its service's `-a ... -r ` head, which a table's lines share (internal). */
-export function destinationRuleAfter(
+/** formatDestinationRule given its service's `-a ... -r ` head, which a service's lines share. */
+function destinationRuleAfter(
   head: string,
   service: Service,
   destination: Destination,
@@ -81,12 +81,25 @@ export function destinationRuleAfter(
 export function formatRules(services: readonly ServiceWithDestinations[], options: FormatRulesOptions = {}): string {
   const numeric = options.numeric ?? false;
   let out = '';
-  for (const service of sortServices(services)) {
-    out += formatServiceRule(service, numeric, options.names) + '\n';
-    const head = `-a ${serviceRuleName(service, numeric, options.names)} -r `;
-    for (const destination of sortDestinations(service.destinations)) {
-      out += destinationRuleAfter(head, service, destination, numeric, options.names) + '\n';
-    }
-  }
+  for (const service of sortServices(services)) out += serviceRulesText(service, service.destinations, numeric, options.names, false);
   return out;
+}
+
+/**
+ * One service's `-A` line and its `-a` lines, each ending in a newline, destinations sorted as ipvsadm
+ * sorts them unless `noSort`. The unit formatRules, iterateRules and `ipvs -S` print.
+ */
+export function serviceRulesText(
+  service: Service,
+  destinations: readonly Destination[],
+  numeric: boolean,
+  names: EndpointNames | undefined,
+  noSort: boolean,
+): string {
+  let text = formatServiceRule(service, numeric, names) + '\n';
+  const head = `-a ${serviceRuleName(service, numeric, names)} -r `;
+  for (const d of noSort || destinations.length < 2 ? destinations : sortDestinations(destinations)) {
+    text += destinationRuleAfter(head, service, d, numeric, names) + '\n';
+  }
+  return text;
 }

@@ -3,8 +3,8 @@
 // comes in chunks for a stream or a file; a 5 000-service table keeps one service's destinations in
 // memory at a time, which under slow page faults (virtual machines, User-Mode Linux) is most of the cost.
 
-import { destinationRuleAfter, formatServiceRule, serviceRuleName, type FormatRulesOptions } from './format.js';
-import { sortDestinations, sortServices } from './ordering.js';
+import { serviceRulesText, type FormatRulesOptions } from './format.js';
+import { sortServices } from './ordering.js';
 import type { Destination, Service, ServiceKey } from '../ipvs/types.js';
 
 /** What saving reads: the client (`Ipvs`) has both methods; any object with them will do. */
@@ -20,7 +20,8 @@ export interface IterateRulesOptions extends FormatRulesOptions {
   chunkSize?: number;
 }
 
-function keyOf(service: Service): ServiceKey {
+/** The key naming a service the kernel reported (what its destinations are read by). */
+export function keyOfService(service: Service): ServiceKey {
   if (service.fwmark !== undefined && service.fwmark !== 0) return { fwmark: service.fwmark, family: service.family };
   return { protocol: service.protocol!, address: service.address!, port: service.port! };
 }
@@ -39,16 +40,12 @@ export async function* iterateRules(source: RulesSource, options: IterateRulesOp
   for (const service of services) {
     let destinations: readonly Destination[];
     try {
-      destinations = await source.destinations(keyOf(service));
+      destinations = await source.destinations(keyOfService(service));
     } catch (err) {
       if (text !== '') yield text;
       throw err;
     }
-    text += formatServiceRule(service, numeric, options.names) + '\n';
-    const head = `-a ${serviceRuleName(service, numeric, options.names)} -r `;
-    for (const d of options.noSort || destinations.length < 2 ? destinations : sortDestinations(destinations)) {
-      text += destinationRuleAfter(head, service, d, numeric, options.names) + '\n';
-    }
+    text += serviceRulesText(service, destinations, numeric, options.names, options.noSort ?? false);
     if (text.length >= chunkSize) {
       yield text;
       text = '';

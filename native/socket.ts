@@ -5,7 +5,7 @@
 import { readdirSync, readlinkSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import { createRequire } from 'node:module';
-import type { Transport, TransportReceiver } from '../src/netlink/transport.js';
+import type { ExchangeResult, Transport, TransportReceiver } from '../src/netlink/transport.js';
 import {
   CLONE_NEWNET,
   closeFd,
@@ -374,6 +374,42 @@ export class KernelSocketTransport implements Transport {
       d.buf.copy(copy, 0, 0, n);
       this.receiver?.datagram(copy);
       return true;
+    }
+  }
+
+  /**
+   * send() and receive() in one go, with no copy and no event-loop turn: the kernel answers inside
+   * sendmsg and queues each next part of a dump while the previous one is read, so a request and its
+   * whole answer take one send and (for a small answer) one recvmmsg. `take` sees views into the receive
+   * slots; datagrams read after it is satisfied go to the receiver as copies.
+   */
+  exchange(datagram: Uint8Array, take: (view: Buffer) => boolean): ExchangeResult {
+    const d = this.direct;
+    if (d === undefined || d.multi === undefined || this.closed) return 'unsupported';
+    const multi = d.multi;
+    let n: number;
+    do n = d.io.send(d.fd, datagram, 0);
+    while (n === -EINTR);
+    if (n < 0) return errnoError('sendmsg', -n);
+    if (isMultiMessage(datagram)) this.checkDrops();
+    for (;;) {
+      do n = multi.receive(d.fd, MSG_DONTWAIT);
+      while (n === -EINTR);
+      if (n === -EAGAIN || n === 0) return 'partial';
+      if (n < 0) return errnoError('recvmsg', -n);
+      for (let i = 0; i < n; i++) {
+        if (multi.senderPort(i) !== 0) continue; // only the kernel talks to us
+        if (multi.truncated(i)) return errnoError('recvmsg', ENOBUFS, `a datagram did not fit the ${RECEIVE_CHUNK}-byte read buffer`);
+        if (!take(multi.datagram(i))) continue;
+        for (let j = i + 1; j < n; j++) {
+          if (multi.senderPort(j) !== 0 || multi.truncated(j)) continue;
+          const view = multi.datagram(j);
+          const copy = Buffer.allocUnsafe(view.length);
+          view.copy(copy);
+          this.receiver?.datagram(copy);
+        }
+        return 'done';
+      }
     }
   }
 

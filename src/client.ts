@@ -198,7 +198,7 @@ export class Ipvs {
 
   /** All services, collected. */
   async services(options?: RequestOptions): Promise<BoundService[]> {
-    return this.conn.dumpAll(cmd.dumpServices(this.fam), options ?? {}, (msg) => this.bind(decodeServiceMessage(msg.payload)));
+    return this.conn.dumpAll(cmd.dumpServices(this.fam), options ?? {}, (msg) => this.bind(decodeServiceMessage(msg.payload)), true);
   }
 
   // Destinations
@@ -233,7 +233,7 @@ export class Ipvs {
   /** The destinations of a service, collected (one promise for the whole dump). */
   async destinations(key: ServiceKey, options?: RequestOptions): Promise<Destination[]> {
     const s = validateServiceKey(key);
-    return this.conn.dumpAll(cmd.dumpDests(this.fam, s), options ?? {}, (msg) => decodeDestinationMessage(msg.payload, s.af));
+    return this.conn.dumpAll(cmd.dumpDests(this.fam, s), options ?? {}, (msg) => decodeDestinationMessage(msg.payload, s.af), true);
   }
 
   // Timeouts, daemons, info, zero, flush

@@ -18,7 +18,7 @@ import {
   IP_VS_SVC_F_ONEPACKET, IP_VS_SVC_F_PERSISTENT, IP_VS_SVC_F_SCHED1, IP_VS_SVC_F_SCHED2, IP_VS_SVC_F_SCHED3,
 } from './constants.js';
 import { decodeStats } from './stats.js';
-import type { Persistence, Protocol, Service, ServiceFlag } from './types.js';
+import type { Protocol, Service, ServiceFlag } from './types.js';
 import { keepUnknown, typeRange } from './unknown.js';
 import { netmaskText, type WireService, type WireServiceKey } from './validate.js';
 
@@ -90,21 +90,14 @@ export function decodeService(a: Attributes): Service {
   const netmaskRaw = required(a.raw(IPVS_SVC_ATTR_NETMASK), 'IPVS_SVC_ATTR_NETMASK');
   if (netmaskRaw.length < 4) throw new DecodeError(`service netmask of ${netmaskRaw.length} bytes`, 0);
   const netmask = af === AF_INET6 ? netmaskRaw.readUInt32LE(0) : netmaskRaw.readUInt32BE(0);
-  const common = {
-    family: familyOfAf(af),
-    scheduler,
-    flags: flagNames(rawFlags, scheduler),
-    stats: decodeStats(a, IPVS_SVC_ATTR_STATS, IPVS_SVC_ATTR_STATS64),
-    rawFlags,
-  };
-  const extra: { persistence?: Persistence; persistenceEngine?: string } = {};
-  if (rawFlags & IP_VS_SVC_F_PERSISTENT) extra.persistence = { timeout, netmask: netmaskText(af, netmask) };
-  const pe = a.string(IPVS_SVC_ATTR_PE_NAME);
-  if (pe) extra.persistenceEngine = pe;
+  const family = familyOfAf(af);
+  const flags = flagNames(rawFlags, scheduler);
+  const stats = decodeStats(a, IPVS_SVC_ATTR_STATS, IPVS_SVC_ATTR_STATS64);
   const fwmark = a.u32(IPVS_SVC_ATTR_FWMARK);
+  // Object literals, not spreads: a dump decodes thousands of these.
   let svc: Service;
   if (fwmark !== undefined && fwmark !== 0) {
-    svc = { fwmark, ...common, ...extra };
+    svc = { fwmark, family, scheduler, flags, stats, rawFlags };
   } else {
     const protoNum = required(a.u16(IPVS_SVC_ATTR_PROTOCOL), 'a fwmark nor IPVS_SVC_ATTR_PROTOCOL');
     const protocol = PROTOCOL_NAMES[protoNum];
@@ -112,8 +105,11 @@ export function decodeService(a: Attributes): Service {
     const addr = required(a.raw(IPVS_SVC_ATTR_ADDR), 'IPVS_SVC_ATTR_ADDR');
     if (addr.length < (af === AF_INET6 ? 16 : 4)) throw new DecodeError(`service address of ${addr.length} bytes`, 0);
     const port = required(a.u16be(IPVS_SVC_ATTR_PORT), 'IPVS_SVC_ATTR_PORT');
-    svc = { protocol, address: formatAddress(af, addr), port, ...common, ...extra };
+    svc = { protocol, address: formatAddress(af, addr), port, family, scheduler, flags, stats, rawFlags };
   }
+  if (rawFlags & IP_VS_SVC_F_PERSISTENT) svc.persistence = { timeout, netmask: netmaskText(af, netmask) };
+  const pe = a.string(IPVS_SVC_ATTR_PE_NAME);
+  if (pe) svc.persistenceEngine = pe;
   return keepUnknown(svc, a, KNOWN);
 }
 

@@ -41,11 +41,46 @@ export function decodeStats32(a: Attributes): Stats {
   };
 }
 
+/** A u64 value (8 bytes at `start`): a bigint, with no BigInt arithmetic for the usual small counter. */
+function u64At(buf: Buffer, start: number, end: number, type: number): bigint {
+  if (end - start < 8) throw new DecodeError(`attribute ${type} holds ${end - start} bytes, a u64 needs 8`, 0);
+  if (buf.readUInt32LE(start + 4) === 0) {
+    const low = buf.readUInt32LE(start);
+    return low === 0 ? 0n : BigInt(low);
+  }
+  return buf.readBigUInt64LE(start);
+}
+
+/**
+ * decodeStats64 straight from the nest's bytes, with no Attributes built: every service and destination
+ * of a dump carries one, and a table read (a save, a reconcile) rarely looks at them. The same values
+ * and errors; the last of a repeated attribute wins, as in the kernel's nla_parse.
+ */
+function scanStats64(attrs: Attributes, stats64: number): Stats | undefined {
+  const s = emptyStats();
+  const found = attrs.scanNested(stats64, (type, buf, start, end) => {
+    switch (type) {
+      case IPVS_STATS_ATTR_CONNS: s.conns = u64At(buf, start, end, type); break;
+      case IPVS_STATS_ATTR_INPKTS: s.inPackets = u64At(buf, start, end, type); break;
+      case IPVS_STATS_ATTR_OUTPKTS: s.outPackets = u64At(buf, start, end, type); break;
+      case IPVS_STATS_ATTR_INBYTES: s.inBytes = u64At(buf, start, end, type); break;
+      case IPVS_STATS_ATTR_OUTBYTES: s.outBytes = u64At(buf, start, end, type); break;
+      case IPVS_STATS_ATTR_CPS: s.cps = Number(u64At(buf, start, end, type)); break;
+      case IPVS_STATS_ATTR_INPPS: s.inPps = Number(u64At(buf, start, end, type)); break;
+      case IPVS_STATS_ATTR_OUTPPS: s.outPps = Number(u64At(buf, start, end, type)); break;
+      case IPVS_STATS_ATTR_INBPS: s.inBps = Number(u64At(buf, start, end, type)); break;
+      case IPVS_STATS_ATTR_OUTBPS: s.outBps = Number(u64At(buf, start, end, type)); break;
+      default: break; // IPVS_STATS_ATTR_PAD, or one this code does not know
+    }
+  });
+  return found ? s : undefined;
+}
+
 /** The stats of a service or destination: STATS64 when present, else STATS, else zeros. */
 export function decodeStats(attrs: Attributes, stats32: number, stats64: number): Stats {
   try {
-    const s64 = attrs.nested(stats64);
-    if (s64) return decodeStats64(s64);
+    const s64 = scanStats64(attrs, stats64);
+    if (s64) return s64;
     const s32 = attrs.nested(stats32);
     return s32 ? decodeStats32(s32) : emptyStats();
   } catch (err) {

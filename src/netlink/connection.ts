@@ -353,11 +353,14 @@ export class NetlinkConnection {
    * A whole dump, collected, each message passed through `map` as it arrives: the same request as
    * dump(), but one promise for the whole list instead of one per message, for callers that want the
    * list anyway (a kernel answering synchronously fills it before this returns to the event loop). A
-   * `map` that throws ends the dump with its error.
+   * `map` that throws ends the dump with its error. `mapCopies`: what `map` returns keeps no view of its
+   * message (decoders copy numbers and strings out), so the message may be a view into the transport's
+   * own receive buffer, valid only during the call: no copy of each datagram.
    */
-  async dumpAll<T>(req: OutgoingRequest, options: RequestOptions, map: (msg: NetlinkMessage) => T): Promise<T[]> {
-    const e = this.openDump(req, options);
+  async dumpAll<T>(req: OutgoingRequest, options: RequestOptions, map: (msg: NetlinkMessage) => T, mapCopies = false): Promise<T[]> {
     const out: T[] = [];
+    const e = this.exchangeDump(req, options, map, out, mapCopies) ?? this.openDump(req, options);
+    if (e === 'done') return out;
     for (;;) {
       try {
         for (const msg of e.queue) out.push(map(msg));
@@ -374,6 +377,86 @@ export class NetlinkConnection {
       const wait = this.readMore(e);
       if (wait) await wait;
     }
+  }
+
+  /**
+   * dumpAll's synchronous path, through Transport.exchange: with nothing else in flight, the request is
+   * sent and its whole answer read and mapped in one go, with no pending entry, timer or promise of its
+   * own. Returns 'done' (the messages are in `out`; a failure is thrown), undefined when the path cannot
+   * be taken (nothing was sent), or, when the peer did not answer everything at once, the dump's pending
+   * entry, from which dumpAll reads on as usual.
+   */
+  private exchangeDump<T>(req: OutgoingRequest, options: RequestOptions, map: (msg: NetlinkMessage) => T, out: T[], mapCopies: boolean): 'done' | DumpPending | undefined {
+    const transport = this.transport;
+    if (transport.exchange === undefined || this.pending.size > 0 || this.syncBudget <= 0 || this.closed || this.fatal) return undefined;
+    try {
+      options.signal?.throwIfAborted();
+    } catch (err) {
+      throw new AbortError(req.label.operation, { cause: err });
+    }
+    const seq = this.nextSeq();
+    const w = this.writer;
+    w.reset();
+    this.encode(w, req, seq, true);
+    let interrupted = false;
+    // Read at once: the DONE's bytes may be a view that is gone after the exchange.
+    let end: ErrorPayload | undefined;
+    let failure: Error | undefined;
+    let read = 0;
+    const take = (view: Buffer): boolean => {
+      read++;
+      let data = view;
+      if (!mapCopies) {
+        data = Buffer.allocUnsafe(view.length);
+        view.copy(data);
+      }
+      let messages: NetlinkMessage[];
+      try {
+        messages = parseMessages(data);
+      } catch (err) {
+        failure ??= err as Error;
+        return true;
+      }
+      for (const msg of messages) {
+        if (msg.seq !== seq) continue; // a late reply to a request that timed out
+        if ((msg.flags & NLM_F_DUMP_INTR) !== 0) interrupted = true;
+        if (msg.type === NLMSG_DONE || msg.type === NLMSG_ERROR) {
+          try {
+            end = msg.type === NLMSG_ERROR ? parseErrorPayload(msg) : parseDonePayload(msg);
+          } catch (err) {
+            failure ??= err as Error;
+          }
+          return true;
+        }
+        if (msg.type === NLMSG_NOOP || msg.type === NLMSG_OVERRUN || failure !== undefined) continue;
+        try {
+          out.push(map(msg));
+        } catch (err) {
+          // As a consumer stopping early: the rest of the dump is read and dropped.
+          failure = err as Error;
+        }
+      }
+      return false;
+    };
+    const result = transport.exchange(w.toBuffer(), take);
+    this.syncBudget -= read;
+    if (result === 'unsupported') return undefined;
+    if (result instanceof Error) throw failure ?? wrapSendError(result, req.label);
+    const e: DumpPending = {
+      kind: 'dump', seq, req, group: newGroup(1), settled: false,
+      queue: [], interrupted, done: false, failure, waiters: [],
+    };
+    if (result === 'partial') {
+      // Read on through the usual path; after a failure only to drop the rest of the dump.
+      this.register([e], e.group, options);
+      if (failure !== undefined) this.finish(e);
+      else this.armTimer(e.group, [e], options);
+      return e;
+    }
+    if (failure !== undefined) throw failure;
+    if (end !== undefined && end.errno !== 0) throw this.kernelError(e, end);
+    if (interrupted) throw new DumpInterruptedError(req.label.operation);
+    return 'done';
   }
 
   /** A dump's failure, thrown once: its consumer is finished afterwards. */

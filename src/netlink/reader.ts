@@ -243,6 +243,30 @@ export class Attributes {
     }
   }
 
+  /**
+   * Walk the attributes inside nested attribute `type` without building an Attributes for them: `visit`
+   * gets each one's type (flags masked off) and where its value sits. The same checks (and errors) as
+   * nested(). False when the attribute is absent.
+   */
+  scanNested(type: number, visit: (type: number, buf: Buffer, start: number, end: number) => void): boolean {
+    const i = this.last[type];
+    if (i === undefined) return false;
+    const buf = this.bufOf(i);
+    const from = this.start(i);
+    const to = this.end(i);
+    let off = from;
+    while (off < to) {
+      if (to - off < NLA_HDRLEN) throw new DecodeError(`inside nested attribute ${type}: ${to - off} stray bytes where an attribute header was expected`, off - from);
+      const len = (buf[off] as number) | ((buf[off + 1] as number) << 8);
+      const rawType = (buf[off + 2] as number) | ((buf[off + 3] as number) << 8);
+      if (len < NLA_HDRLEN) throw new DecodeError(`inside nested attribute ${type}: attribute length ${len} is shorter than its header`, off - from);
+      if (len > to - off) throw new DecodeError(`inside nested attribute ${type}: attribute ${rawType & NLA_TYPE_MASK} of length ${len} runs past its container`, off - from);
+      visit(rawType & NLA_TYPE_MASK, buf, off + NLA_HDRLEN, off + len);
+      off += Math.min(align4(len), to - off);
+    }
+    return true;
+  }
+
   /** Attributes whose types are not in `known`, to be carried along rather than dropped. */
   unknown(known: ReadonlySet<number>): Attribute[] {
     if (this.views !== undefined) return this.views.filter((a) => !known.has(a.type));

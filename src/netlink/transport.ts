@@ -49,4 +49,15 @@ export interface Transport {
   readonly answersInOrder?: boolean;
   /** The largest datagram the peer accepts (the kernel: the socket's send buffer); batches are split to fit. */
   readonly maxDatagramSize?: number;
+  /**
+   * Optional synchronous round trip, for a peer that answers inside the send (the kernel, which also
+   * produces each next part of a dump while the previous one is read): write `datagram`, then hand every
+   * datagram already waiting to `take` until it returns true. The view is valid only during the call.
+   * Returns 'done' when `take` said so (anything read after it goes to the receiver), 'partial' when
+   * nothing more was waiting first (the rest comes through the receiver as usual), 'unsupported' when it
+   * sent nothing (use send()), or the error that ended it. Datagrams from anyone but the peer are skipped.
+   */
+  exchange?(datagram: Uint8Array, take: (view: Buffer) => boolean): ExchangeResult;
 }
+
+export type ExchangeResult = 'done' | 'partial' | 'unsupported' | (Error & { code?: string });

@@ -16,41 +16,49 @@ function signedDifference(a: number, b: number): number {
 
 const PROTOCOL_NUMBERS: Record<Protocol, number> = { tcp: IPPROTO_TCP, udp: IPPROTO_UDP, sctp: IPPROTO_SCTP };
 
-function wordsOf(address: string | undefined, family: 'ipv4' | 'ipv6'): number[] {
+/** An address as libipvs's comparators see it: four 32-bit words (IPv4 fills the first, the rest 0). */
+interface Words {
+  family: 'ipv4' | 'ipv6';
+  w0: number;
+  w1: number;
+  w2: number;
+  w3: number;
+}
+
+function wordsOf(address: string | undefined, family: 'ipv4' | 'ipv6'): [number, number, number, number] {
   // What the client reports (canonical IPv4) needs no full parse.
   const v4 = address === undefined ? undefined : canonicalIPv4Value(address);
   if (v4 !== undefined) return [v4, 0, 0, 0];
   // fwmark services carry no address: libipvs compares its all-zero union.
   const parsed = address === undefined ? undefined : canonicalAddress(address);
   const words = parsed ? addressWords(parsed) : [];
-  while (words.length < (family === 'ipv6' ? 4 : 1)) words.push(0);
-  while (words.length < 4) words.push(0);
-  return words;
+  return [words[0] ?? 0, words[1] ?? 0, words[2] ?? 0, words[3] ?? 0];
 }
 
-function compareWords(family: 'ipv4' | 'ipv6', a: readonly number[], b: readonly number[]): number {
-  if (family !== 'ipv6') return signedDifference(a[0]!, b[0]!);
-  let r = 0;
-  for (let i = 0; r === 0 && i < 4; i++) r = signedDifference(a[i]!, b[i]!);
-  return r;
+function compareWords(a: Words, b: Words): number {
+  let r = signedDifference(a.w0, b.w0);
+  if (a.family !== 'ipv6' || r !== 0) return r;
+  r = signedDifference(a.w1, b.w1);
+  if (r !== 0) return r;
+  r = signedDifference(a.w2, b.w2);
+  if (r !== 0) return r;
+  return signedDifference(a.w3, b.w3);
 }
 
-interface ServiceSortKey {
+interface ServiceSortKey extends Words {
   fwmark: number;
   af: number;
   protocol: number;
-  words: number[];
-  family: 'ipv4' | 'ipv6';
   port: number;
 }
 
 function serviceSortKey(s: Service): ServiceSortKey {
+  const [w0, w1, w2, w3] = wordsOf(s.address, s.family);
   return {
     fwmark: s.fwmark ?? 0,
     af: s.family === 'ipv6' ? AF_INET6 : AF_INET,
     protocol: s.protocol ? PROTOCOL_NUMBERS[s.protocol] : 0,
-    words: wordsOf(s.address, s.family),
-    family: s.family,
+    family: s.family, w0, w1, w2, w3,
     port: s.port ?? 0,
   };
 }
@@ -62,7 +70,7 @@ function compareServiceKeys(a: ServiceSortKey, b: ServiceSortKey): number {
   if (r !== 0) return r;
   r = a.protocol - b.protocol;
   if (r !== 0) return r;
-  r = compareWords(a.family, a.words, b.words);
+  r = compareWords(a, b);
   if (r !== 0) return r;
   return a.port - b.port;
 }
@@ -72,19 +80,18 @@ export function compareServices(a: Service, b: Service): number {
   return compareServiceKeys(serviceSortKey(a), serviceSortKey(b));
 }
 
-interface DestinationSortKey {
-  family: 'ipv4' | 'ipv6';
-  words: number[];
+interface DestinationSortKey extends Words {
   port: number;
 }
 
 function destinationSortKey(d: Destination): DestinationSortKey {
-  return { family: d.family, words: wordsOf(d.address, d.family), port: d.port };
+  const [w0, w1, w2, w3] = wordsOf(d.address, d.family);
+  return { family: d.family, w0, w1, w2, w3, port: d.port };
 }
 
 // The family of the first one decides how addresses compare (an IPv4 address is the first word of the union).
 function compareDestinationKeys(a: DestinationSortKey, b: DestinationSortKey): number {
-  const r = compareWords(a.family, a.words, b.words);
+  const r = compareWords(a, b);
   if (r !== 0) return r;
   return a.port - b.port;
 }
@@ -94,26 +101,30 @@ export function compareDestinations(a: Destination, b: Destination): number {
   return compareDestinationKeys(destinationSortKey(a), destinationSortKey(b));
 }
 
-/** glibc's qsort (msort_with_tmp): a stable top-down merge sort, the left run winning ties (cmp <= 0). */
+/**
+ * glibc's qsort (msort_with_tmp): a stable top-down merge sort, the left run winning ties (cmp <= 0),
+ * merging through one scratch array as glibc does through its temporary buffer.
+ */
 export function glibcSort<T>(items: readonly T[], compare: (a: T, b: T) => number): T[] {
   const out = [...items];
+  const tmp = new Array<T>(out.length);
   const sortRange = (start: number, n: number): void => {
     if (n <= 1) return;
     const n1 = Math.floor(n / 2);
-    const n2 = n - n1;
+    const mid = start + n1;
+    const end = start + n;
     sortRange(start, n1);
-    sortRange(start + n1, n2);
-    const left = out.slice(start, start + n1);
-    const right = out.slice(start + n1, start + n);
-    let i = 0;
-    let j = 0;
-    let k = start;
-    while (i < n1 && j < n2) {
-      if (compare(left[i]!, right[j]!) <= 0) out[k++] = left[i++]!;
-      else out[k++] = right[j++]!;
+    sortRange(mid, n - n1);
+    let i = start;
+    let j = mid;
+    let k = 0;
+    while (i < mid && j < end) {
+      if (compare(out[i]!, out[j]!) <= 0) tmp[k++] = out[i++]!;
+      else tmp[k++] = out[j++]!;
     }
-    while (i < n1) out[k++] = left[i++]!;
-    while (j < n2) out[k++] = right[j++]!;
+    while (i < mid) tmp[k++] = out[i++]!;
+    // What is left of the right run is already in place.
+    for (let m = 0; m < k; m++) out[start + m] = tmp[m]!;
   };
   sortRange(0, out.length);
   return out;

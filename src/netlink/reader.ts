@@ -15,6 +15,26 @@ import {
 
 const align4 = (n: number): number => (n + NLA_ALIGNTO - 1) & ~(NLA_ALIGNTO - 1);
 
+/**
+ * Walk the attributes in buf[from, to), checking every length against the bytes present: `visit` gets
+ * where each value starts and ends and its raw type word. DecodeError offsets are relative to `from`;
+ * `where` prefixes their sentences.
+ */
+function walkAttributes(buf: Buffer, from: number, to: number, visit: (start: number, end: number, rawType: number) => void, where = ''): void {
+  let off = from;
+  while (off < to) {
+    if (to - off < NLA_HDRLEN) {
+      throw new DecodeError(`${where}${to - off} stray bytes where an attribute header was expected`, off - from);
+    }
+    const len = (buf[off] as number) | ((buf[off + 1] as number) << 8);
+    const rawType = (buf[off + 2] as number) | ((buf[off + 3] as number) << 8);
+    if (len < NLA_HDRLEN) throw new DecodeError(`${where}attribute length ${len} is shorter than its header`, off - from);
+    if (len > to - off) throw new DecodeError(`${where}attribute ${rawType & NLA_TYPE_MASK} of length ${len} runs past its container`, off - from);
+    visit(off + NLA_HDRLEN, off + len, rawType);
+    off += Math.min(align4(len), to - off);
+  }
+}
+
 export interface NetlinkMessage {
   type: number;
   flags: number;
@@ -129,18 +149,7 @@ export class Attributes {
   /** Parse the attributes in buf[from, to); DecodeError offsets are relative to `from`. */
   private static parseRange(buf: Buffer, from: number, to: number): Attributes {
     const out = new Attributes([], buf);
-    let off = from;
-    while (off < to) {
-      if (to - off < NLA_HDRLEN) {
-        throw new DecodeError(`${to - off} stray bytes where an attribute header was expected`, off - from);
-      }
-      const len = (buf[off] as number) | ((buf[off + 1] as number) << 8);
-      const rawType = (buf[off + 2] as number) | ((buf[off + 3] as number) << 8);
-      if (len < NLA_HDRLEN) throw new DecodeError(`attribute length ${len} is shorter than its header`, off - from);
-      if (len > to - off) throw new DecodeError(`attribute ${rawType & NLA_TYPE_MASK} of length ${len} runs past its container`, off - from);
-      out.add(off + NLA_HDRLEN, off + len, rawType);
-      off += Math.min(align4(len), to - off);
-    }
+    walkAttributes(buf, from, to, (start, end, rawType) => out.add(start, end, rawType));
     return out;
   }
 
@@ -252,18 +261,8 @@ export class Attributes {
     const i = this.last[type];
     if (i === undefined) return false;
     const buf = this.bufOf(i);
-    const from = this.start(i);
-    const to = this.end(i);
-    let off = from;
-    while (off < to) {
-      if (to - off < NLA_HDRLEN) throw new DecodeError(`inside nested attribute ${type}: ${to - off} stray bytes where an attribute header was expected`, off - from);
-      const len = (buf[off] as number) | ((buf[off + 1] as number) << 8);
-      const rawType = (buf[off + 2] as number) | ((buf[off + 3] as number) << 8);
-      if (len < NLA_HDRLEN) throw new DecodeError(`inside nested attribute ${type}: attribute length ${len} is shorter than its header`, off - from);
-      if (len > to - off) throw new DecodeError(`inside nested attribute ${type}: attribute ${rawType & NLA_TYPE_MASK} of length ${len} runs past its container`, off - from);
-      visit(rawType & NLA_TYPE_MASK, buf, off + NLA_HDRLEN, off + len);
-      off += Math.min(align4(len), to - off);
-    }
+    const where = `inside nested attribute ${type}: `;
+    walkAttributes(buf, this.start(i), this.end(i), (start, end, rawType) => visit(rawType & NLA_TYPE_MASK, buf, start, end), where);
     return true;
   }
 

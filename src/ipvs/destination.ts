@@ -5,7 +5,7 @@
 // for kernels older than 3.18, which did not report a destination's own.
 
 import { DecodeError } from '../netlink/errors.js';
-import { Attributes, parseGenlHeader } from '../netlink/reader.js';
+import { AttributeTable, parseGenlAttributes, type AttributeReader } from '../netlink/reader.js';
 import type { MessageWriter } from '../netlink/writer.js';
 import { familyOfAf, formatAddress } from './address.js';
 import {
@@ -66,18 +66,22 @@ function required<T>(value: T | undefined, what: string): T {
   return value;
 }
 
+/** Where an address is copied to be formatted: no view per destination. */
+const ADDRESS = new Uint8Array(16);
+
 /** Decodes the body of an IPVS_CMD_ATTR_DEST attribute; `serviceAf` is used when the kernel omits the dest's own family. */
-export function decodeDestination(a: Attributes, serviceAf: number): Destination {
+export function decodeDestination(a: AttributeReader, serviceAf: number): Destination {
   const af = a.u16(IPVS_DEST_ATTR_ADDR_FAMILY) ?? serviceAf;
   if (af !== AF_INET && af !== AF_INET6) throw new DecodeError(`destination with address family ${af}`, 0);
-  const addr = required(a.raw(IPVS_DEST_ATTR_ADDR), 'IPVS_DEST_ATTR_ADDR');
-  if (addr.length < (af === AF_INET6 ? 16 : 4)) throw new DecodeError(`destination address of ${addr.length} bytes`, 0);
+  const addrLength = a.copy(IPVS_DEST_ATTR_ADDR, ADDRESS);
+  if (addrLength < 0) throw new DecodeError('destination without IPVS_DEST_ATTR_ADDR', 0);
+  if (addrLength < (af === AF_INET6 ? 16 : 4)) throw new DecodeError(`destination address of ${addrLength} bytes`, 0);
   const port = required(a.u16be(IPVS_DEST_ATTR_PORT), 'IPVS_DEST_ATTR_PORT');
   const fwdRaw = required(a.u32(IPVS_DEST_ATTR_FWD_METHOD), 'IPVS_DEST_ATTR_FWD_METHOD') & IP_VS_CONN_F_FWD_MASK;
   const forwarding = FWD_NAMES[fwdRaw];
   if (forwarding === undefined) throw new DecodeError(`destination with forwarding method ${fwdRaw}`, 0);
   const dest: Destination = {
-    address: formatAddress(af, addr),
+    address: formatAddress(af, ADDRESS),
     family: familyOfAf(af),
     port,
     forwarding,
@@ -103,10 +107,17 @@ export function decodeDestination(a: Attributes, serviceAf: number): Destination
   return keepUnknown(dest, a, KNOWN);
 }
 
+/** Reused by every decodeDestinationMessage call (synchronous, never nested): a dump decodes thousands. */
+const MESSAGE = new AttributeTable(31);
+
 /** Decodes a reply body (after the netlink header) holding one destination: the GET_DEST dump. */
 export function decodeDestinationMessage(payload: Buffer, serviceAf: number): Destination {
-  const top = Attributes.parse(parseGenlHeader(payload).body);
-  const d = top.nested(IPVS_CMD_ATTR_DEST);
+  return decodeDestinationPayload(payload, 0, payload.length, serviceAf);
+}
+
+/** decodeDestinationMessage on the payload buf[start, end), read in place (what dumps use: no view per message). */
+export function decodeDestinationPayload(buf: Buffer, start: number, end: number, serviceAf: number): Destination {
+  const d = parseGenlAttributes(MESSAGE, buf, start, end).nested(IPVS_CMD_ATTR_DEST);
   if (!d) throw new DecodeError('destination reply without IPVS_CMD_ATTR_DEST', 0);
   return decodeDestination(d, serviceAf);
 }

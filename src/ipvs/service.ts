@@ -7,7 +7,7 @@
 // timeout or netmask; an unknown family or protocol) and keeping attributes it does not know.
 
 import { DecodeError } from '../netlink/errors.js';
-import { Attributes, parseGenlHeader } from '../netlink/reader.js';
+import { AttributeTable, Attributes, parseGenlAttributes, type AttributeReader } from '../netlink/reader.js';
 import type { MessageWriter } from '../netlink/writer.js';
 import { familyOfAf, formatAddress } from './address.js';
 import {
@@ -78,18 +78,24 @@ function required<T>(value: T | undefined, what: string): T {
   return value;
 }
 
+/** Where an address is copied to be formatted: no view per service. */
+const ADDRESS = new Uint8Array(16);
+
 /** Decodes the body of an IPVS_CMD_ATTR_SERVICE attribute. */
-export function decodeService(a: Attributes): Service {
+export function decodeService(a: AttributeReader): Service {
   const af = required(a.u16(IPVS_SVC_ATTR_AF), 'IPVS_SVC_ATTR_AF');
   if (af !== AF_INET && af !== AF_INET6) throw new DecodeError(`service with address family ${af}`, 0);
   const scheduler = required(a.string(IPVS_SVC_ATTR_SCHED_NAME), 'IPVS_SVC_ATTR_SCHED_NAME');
-  const flagsRaw = required(a.raw(IPVS_SVC_ATTR_FLAGS), 'IPVS_SVC_ATTR_FLAGS');
-  if (flagsRaw.length < 4) throw new DecodeError(`service flags of ${flagsRaw.length} bytes`, 0);
-  const rawFlags = flagsRaw.readUInt32LE(0);
+  // Lengths checked here, values read in place: no view per service.
+  const flagsLength = a.length(IPVS_SVC_ATTR_FLAGS);
+  if (flagsLength < 0) throw new DecodeError('service without IPVS_SVC_ATTR_FLAGS', 0);
+  if (flagsLength < 4) throw new DecodeError(`service flags of ${flagsLength} bytes`, 0);
+  const rawFlags = a.u32(IPVS_SVC_ATTR_FLAGS) as number;
   const timeout = required(a.u32(IPVS_SVC_ATTR_TIMEOUT), 'IPVS_SVC_ATTR_TIMEOUT');
-  const netmaskRaw = required(a.raw(IPVS_SVC_ATTR_NETMASK), 'IPVS_SVC_ATTR_NETMASK');
-  if (netmaskRaw.length < 4) throw new DecodeError(`service netmask of ${netmaskRaw.length} bytes`, 0);
-  const netmask = af === AF_INET6 ? netmaskRaw.readUInt32LE(0) : netmaskRaw.readUInt32BE(0);
+  const netmaskLength = a.length(IPVS_SVC_ATTR_NETMASK);
+  if (netmaskLength < 0) throw new DecodeError('service without IPVS_SVC_ATTR_NETMASK', 0);
+  if (netmaskLength < 4) throw new DecodeError(`service netmask of ${netmaskLength} bytes`, 0);
+  const netmask = (af === AF_INET6 ? a.u32(IPVS_SVC_ATTR_NETMASK) : a.u32be(IPVS_SVC_ATTR_NETMASK)) as number;
   const family = familyOfAf(af);
   const flags = flagNames(rawFlags, scheduler);
   const stats = decodeStats(a, IPVS_SVC_ATTR_STATS, IPVS_SVC_ATTR_STATS64);
@@ -102,10 +108,11 @@ export function decodeService(a: Attributes): Service {
     const protoNum = required(a.u16(IPVS_SVC_ATTR_PROTOCOL), 'a fwmark nor IPVS_SVC_ATTR_PROTOCOL');
     const protocol = PROTOCOL_NAMES[protoNum];
     if (protocol === undefined) throw new DecodeError(`service with protocol ${protoNum}`, 0);
-    const addr = required(a.raw(IPVS_SVC_ATTR_ADDR), 'IPVS_SVC_ATTR_ADDR');
-    if (addr.length < (af === AF_INET6 ? 16 : 4)) throw new DecodeError(`service address of ${addr.length} bytes`, 0);
+    const addrLength = a.copy(IPVS_SVC_ATTR_ADDR, ADDRESS);
+    if (addrLength < 0) throw new DecodeError('service without IPVS_SVC_ATTR_ADDR', 0);
+    if (addrLength < (af === AF_INET6 ? 16 : 4)) throw new DecodeError(`service address of ${addrLength} bytes`, 0);
     const port = required(a.u16be(IPVS_SVC_ATTR_PORT), 'IPVS_SVC_ATTR_PORT');
-    svc = { protocol, address: formatAddress(af, addr), port, family, scheduler, flags, stats, rawFlags };
+    svc = { protocol, address: formatAddress(af, ADDRESS), port, family, scheduler, flags, stats, rawFlags };
   }
   if (rawFlags & IP_VS_SVC_F_PERSISTENT) svc.persistence = { timeout, netmask: netmaskText(af, netmask) };
   const pe = a.string(IPVS_SVC_ATTR_PE_NAME);
@@ -113,10 +120,17 @@ export function decodeService(a: Attributes): Service {
   return keepUnknown(svc, a, KNOWN);
 }
 
+/** Reused by every decodeServiceMessage call (synchronous, never nested): a dump decodes thousands. */
+const MESSAGE = new AttributeTable(31);
+
 /** Decodes a reply body (after the netlink header) holding one service: GET_SERVICE and its dump. */
 export function decodeServiceMessage(payload: Buffer): Service {
-  const top = Attributes.parse(parseGenlHeader(payload).body);
-  const svc = top.nested(IPVS_CMD_ATTR_SERVICE);
+  return decodeServicePayload(payload, 0, payload.length);
+}
+
+/** decodeServiceMessage on the payload buf[start, end), read in place (what dumps use: no view per message). */
+export function decodeServicePayload(buf: Buffer, start: number, end: number): Service {
+  const svc = parseGenlAttributes(MESSAGE, buf, start, end).nested(IPVS_CMD_ATTR_SERVICE);
   if (!svc) throw new DecodeError('service reply without IPVS_CMD_ATTR_SERVICE', 0);
   return decodeService(svc);
 }

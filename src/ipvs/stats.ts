@@ -4,7 +4,7 @@
 // IPVS_STATS_ATTR_PAD, which nla_put_u64_64bit inserts on architectures that need 64-bit alignment.
 
 import { DecodeError } from '../netlink/errors.js';
-import type { Attributes } from '../netlink/reader.js';
+import type { AttributeReader } from '../netlink/reader.js';
 import type { MessageWriter } from '../netlink/writer.js';
 import {
   IPVS_STATS_ATTR_CONNS, IPVS_STATS_ATTR_CPS, IPVS_STATS_ATTR_INBPS, IPVS_STATS_ATTR_INBYTES, IPVS_STATS_ATTR_INPKTS,
@@ -17,70 +17,42 @@ export function emptyStats(): Stats {
 }
 
 /** The body of IPVS_*_ATTR_STATS64. A missing value reads as 0 (a nest is all or nothing in practice). */
-export function decodeStats64(a: Attributes): Stats {
-  const n = (t: number): number => Number(a.u64(t) ?? 0n);
+export function decodeStats64(a: AttributeReader): Stats {
   return {
     conns: a.u64(IPVS_STATS_ATTR_CONNS) ?? 0n,
     inPackets: a.u64(IPVS_STATS_ATTR_INPKTS) ?? 0n,
     outPackets: a.u64(IPVS_STATS_ATTR_OUTPKTS) ?? 0n,
     inBytes: a.u64(IPVS_STATS_ATTR_INBYTES) ?? 0n,
     outBytes: a.u64(IPVS_STATS_ATTR_OUTBYTES) ?? 0n,
-    cps: n(IPVS_STATS_ATTR_CPS), inPps: n(IPVS_STATS_ATTR_INPPS), outPps: n(IPVS_STATS_ATTR_OUTPPS),
-    inBps: n(IPVS_STATS_ATTR_INBPS), outBps: n(IPVS_STATS_ATTR_OUTBPS),
+    cps: Number(a.u64(IPVS_STATS_ATTR_CPS) ?? 0n),
+    inPps: Number(a.u64(IPVS_STATS_ATTR_INPPS) ?? 0n),
+    outPps: Number(a.u64(IPVS_STATS_ATTR_OUTPPS) ?? 0n),
+    inBps: Number(a.u64(IPVS_STATS_ATTR_INBPS) ?? 0n),
+    outBps: Number(a.u64(IPVS_STATS_ATTR_OUTBPS) ?? 0n),
   };
 }
 
 /** The body of IPVS_*_ATTR_STATS: u32 counters and rates, u64 byte counters. */
-export function decodeStats32(a: Attributes): Stats {
-  const n = (t: number): number => a.u32(t) ?? 0;
+export function decodeStats32(a: AttributeReader): Stats {
   return {
-    conns: BigInt(n(IPVS_STATS_ATTR_CONNS)), inPackets: BigInt(n(IPVS_STATS_ATTR_INPKTS)), outPackets: BigInt(n(IPVS_STATS_ATTR_OUTPKTS)),
-    inBytes: a.u64(IPVS_STATS_ATTR_INBYTES) ?? 0n, outBytes: a.u64(IPVS_STATS_ATTR_OUTBYTES) ?? 0n,
-    cps: n(IPVS_STATS_ATTR_CPS), inPps: n(IPVS_STATS_ATTR_INPPS), outPps: n(IPVS_STATS_ATTR_OUTPPS),
-    inBps: n(IPVS_STATS_ATTR_INBPS), outBps: n(IPVS_STATS_ATTR_OUTBPS),
+    conns: BigInt(a.u32(IPVS_STATS_ATTR_CONNS) ?? 0),
+    inPackets: BigInt(a.u32(IPVS_STATS_ATTR_INPKTS) ?? 0),
+    outPackets: BigInt(a.u32(IPVS_STATS_ATTR_OUTPKTS) ?? 0),
+    inBytes: a.u64(IPVS_STATS_ATTR_INBYTES) ?? 0n,
+    outBytes: a.u64(IPVS_STATS_ATTR_OUTBYTES) ?? 0n,
+    cps: a.u32(IPVS_STATS_ATTR_CPS) ?? 0,
+    inPps: a.u32(IPVS_STATS_ATTR_INPPS) ?? 0,
+    outPps: a.u32(IPVS_STATS_ATTR_OUTPPS) ?? 0,
+    inBps: a.u32(IPVS_STATS_ATTR_INBPS) ?? 0,
+    outBps: a.u32(IPVS_STATS_ATTR_OUTBPS) ?? 0,
   };
 }
 
-/** A u64 value (8 bytes at `start`): a bigint, with no BigInt arithmetic for the usual small counter. */
-function u64At(buf: Buffer, start: number, end: number, type: number): bigint {
-  if (end - start < 8) throw new DecodeError(`attribute ${type} holds ${end - start} bytes, a u64 needs 8`, 0);
-  if (buf.readUInt32LE(start + 4) === 0) {
-    const low = buf.readUInt32LE(start);
-    return low === 0 ? 0n : BigInt(low);
-  }
-  return buf.readBigUInt64LE(start);
-}
-
-/**
- * decodeStats64 straight from the nest's bytes, with no Attributes built: every service and destination
- * of a dump carries one, and a table read (a save, a reconcile) rarely looks at them. The same values
- * and errors; the last of a repeated attribute wins, as in the kernel's nla_parse.
- */
-function scanStats64(attrs: Attributes, stats64: number): Stats | undefined {
-  const s = emptyStats();
-  const found = attrs.scanNested(stats64, (type, buf, start, end) => {
-    switch (type) {
-      case IPVS_STATS_ATTR_CONNS: s.conns = u64At(buf, start, end, type); break;
-      case IPVS_STATS_ATTR_INPKTS: s.inPackets = u64At(buf, start, end, type); break;
-      case IPVS_STATS_ATTR_OUTPKTS: s.outPackets = u64At(buf, start, end, type); break;
-      case IPVS_STATS_ATTR_INBYTES: s.inBytes = u64At(buf, start, end, type); break;
-      case IPVS_STATS_ATTR_OUTBYTES: s.outBytes = u64At(buf, start, end, type); break;
-      case IPVS_STATS_ATTR_CPS: s.cps = Number(u64At(buf, start, end, type)); break;
-      case IPVS_STATS_ATTR_INPPS: s.inPps = Number(u64At(buf, start, end, type)); break;
-      case IPVS_STATS_ATTR_OUTPPS: s.outPps = Number(u64At(buf, start, end, type)); break;
-      case IPVS_STATS_ATTR_INBPS: s.inBps = Number(u64At(buf, start, end, type)); break;
-      case IPVS_STATS_ATTR_OUTBPS: s.outBps = Number(u64At(buf, start, end, type)); break;
-      default: break; // IPVS_STATS_ATTR_PAD, or one this code does not know
-    }
-  });
-  return found ? s : undefined;
-}
-
 /** The stats of a service or destination: STATS64 when present, else STATS, else zeros. */
-export function decodeStats(attrs: Attributes, stats32: number, stats64: number): Stats {
+export function decodeStats(attrs: AttributeReader, stats32: number, stats64: number): Stats {
   try {
-    const s64 = scanStats64(attrs, stats64);
-    if (s64) return s64;
+    const s64 = attrs.nested(stats64);
+    if (s64) return decodeStats64(s64);
     const s32 = attrs.nested(stats32);
     return s32 ? decodeStats32(s32) : emptyStats();
   } catch (err) {

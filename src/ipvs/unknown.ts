@@ -3,11 +3,11 @@
 // non-enumerable `unknownAttributes` property, defined only when there are any, so decoded objects stay
 // plain data for JSON and deep equality and the common case costs one scan of the attribute types.
 
-import type { Attributes } from '../netlink/reader.js';
+import type { AttributeReader } from '../netlink/reader.js';
 import type { UnknownAttribute } from './types.js';
 
 /** Attach the attributes of `attrs` whose types are not in `known` to `target`, copied. */
-export function keepUnknown<T extends object>(target: T, attrs: Attributes, known: ReadonlySet<number>): T {
+export function keepUnknown<T extends object>(target: T, attrs: AttributeReader, known: ReadonlySet<number>): T {
   const unknown = attrs.unknown(known);
   if (unknown.length === 0) return target;
   const kept: UnknownAttribute[] = unknown.map((a) => ({ type: a.type, data: new Uint8Array(a.data) }));

@@ -17,22 +17,44 @@ const align4 = (n: number): number => (n + NLA_ALIGNTO - 1) & ~(NLA_ALIGNTO - 1)
 
 /**
  * Walk the attributes in buf[from, to), checking every length against the bytes present: `visit` gets
- * where each value starts and ends and its raw type word. DecodeError offsets are relative to `from`;
- * `where` prefixes their sentences.
+ * where each value starts and ends and its raw type word. DecodeError offsets are relative to `from`.
  */
-function walkAttributes(buf: Buffer, from: number, to: number, visit: (start: number, end: number, rawType: number) => void, where = ''): void {
+function walkAttributes(buf: Buffer, from: number, to: number, visit: (start: number, end: number, rawType: number) => void): void {
   let off = from;
   while (off < to) {
     if (to - off < NLA_HDRLEN) {
-      throw new DecodeError(`${where}${to - off} stray bytes where an attribute header was expected`, off - from);
+      throw new DecodeError(`${to - off} stray bytes where an attribute header was expected`, off - from);
     }
     const len = (buf[off] as number) | ((buf[off + 1] as number) << 8);
     const rawType = (buf[off + 2] as number) | ((buf[off + 3] as number) << 8);
-    if (len < NLA_HDRLEN) throw new DecodeError(`${where}attribute length ${len} is shorter than its header`, off - from);
-    if (len > to - off) throw new DecodeError(`${where}attribute ${rawType & NLA_TYPE_MASK} of length ${len} runs past its container`, off - from);
+    if (len < NLA_HDRLEN) throw new DecodeError(`attribute length ${len} is shorter than its header`, off - from);
+    if (len > to - off) throw new DecodeError(`attribute ${rawType & NLA_TYPE_MASK} of length ${len} runs past its container`, off - from);
     visit(off + NLA_HDRLEN, off + len, rawType);
     off += Math.min(align4(len), to - off);
   }
+}
+
+/** A u64 value at `at`. Most counters of a table dump are small or zero: no BigInt arithmetic (for 0 no allocation). */
+function u64At(buf: Buffer, at: number): bigint {
+  if (buf.readUInt32LE(at + 4) === 0) {
+    const low = buf.readUInt32LE(at);
+    return low === 0 ? 0n : BigInt(low);
+  }
+  return buf.readBigUInt64LE(at);
+}
+
+/** Copy buf[start, end) into `into`, as much as fits (a loop: values are a few bytes); the value's length. */
+function copyValue(buf: Buffer, start: number, end: number, into: Uint8Array): number {
+  const n = Math.min(end - start, into.length);
+  for (let k = 0; k < n; k++) into[k] = buf[start + k] as number;
+  return end - start;
+}
+
+/** A string value up to its first NUL (the kernel NUL-terminates; a missing NUL is tolerated). */
+function stringAt(buf: Buffer, start: number, end: number): string {
+  let nul = start;
+  while (nul < end && buf[nul] !== 0) nul++;
+  return buf.toString('utf8', start, nul);
 }
 
 export interface NetlinkMessage {
@@ -44,25 +66,41 @@ export interface NetlinkMessage {
   payload: Buffer;
 }
 
-/** Split one datagram into its messages. */
-export function parseMessages(datagram: Buffer): NetlinkMessage[] {
-  const out: NetlinkMessage[] = [];
+/**
+ * Walk one datagram's messages, checking each length against the bytes present, without building them:
+ * `visit` gets each message's offset and length (header included) and returns false to stop.
+ */
+export function walkMessages(datagram: Buffer, visit: (at: number, len: number) => boolean): void {
   let off = 0;
   while (off < datagram.length) {
     if (datagram.length - off < NLMSG_HDRLEN) throw new DecodeError('truncated message header', off);
     const len = datagram.readUInt32LE(off);
     if (len < NLMSG_HDRLEN) throw new DecodeError(`message length ${len} is shorter than its header`, off);
     if (len > datagram.length - off) throw new DecodeError(`message length ${len} runs past the datagram`, off);
-    out.push({
-      type: datagram.readUInt16LE(off + 4),
-      flags: datagram.readUInt16LE(off + 6),
-      seq: datagram.readUInt32LE(off + 8),
-      portId: datagram.readUInt32LE(off + 12),
-      payload: datagram.subarray(off + NLMSG_HDRLEN, off + len),
-    });
+    if (!visit(off, len)) return;
     // The last message may omit its trailing padding.
     off += Math.min(align4(len), datagram.length - off);
   }
+}
+
+/** The message walkMessages found at `at`. */
+export function messageAt(datagram: Buffer, at: number, len: number): NetlinkMessage {
+  return {
+    type: datagram.readUInt16LE(at + 4),
+    flags: datagram.readUInt16LE(at + 6),
+    seq: datagram.readUInt32LE(at + 8),
+    portId: datagram.readUInt32LE(at + 12),
+    payload: datagram.subarray(at + NLMSG_HDRLEN, at + len),
+  };
+}
+
+/** Split one datagram into its messages. */
+export function parseMessages(datagram: Buffer): NetlinkMessage[] {
+  const out: NetlinkMessage[] = [];
+  walkMessages(datagram, (at, len) => {
+    out.push(messageAt(datagram, at, len));
+    return true;
+  });
   return out;
 }
 
@@ -76,6 +114,15 @@ export interface GenlHeader {
 export function parseGenlHeader(payload: Buffer): GenlHeader {
   if (payload.length < GENL_HDRLEN) throw new DecodeError('truncated generic netlink header', 0);
   return { cmd: payload.readUInt8(0), version: payload.readUInt8(1), body: payload.subarray(GENL_HDRLEN) };
+}
+
+/**
+ * Load `table` with the attributes of a generic-netlink payload, buf[start, end): what follows its
+ * 4-byte header (parseGenlHeader's check).
+ */
+export function parseGenlAttributes(table: AttributeTable, buf: Buffer, start: number, end: number): AttributeTable {
+  if (end - start < GENL_HDRLEN) throw new DecodeError('truncated generic netlink header', 0);
+  return table.parse(buf, start + GENL_HDRLEN, end);
 }
 
 export interface Attribute {
@@ -94,7 +141,7 @@ export interface Attribute {
  * from the datagram, and Buffer views (`raw`, `list`, `unknown`) are made only when asked for, since
  * creating a view costs more than reading a number. Decoding a dump is mostly number reads.
  */
-export class Attributes {
+export class Attributes implements AttributeReader {
   /** The buffer holding every attribute, when parsed from one (always, but for the list constructor). */
   private readonly buf: Buffer | undefined;
   /** Per attribute, its buffer: only for attributes given as a list. */
@@ -147,7 +194,7 @@ export class Attributes {
   }
 
   /** Parse the attributes in buf[from, to); DecodeError offsets are relative to `from`. */
-  private static parseRange(buf: Buffer, from: number, to: number): Attributes {
+  static parseRange(buf: Buffer, from: number, to: number): Attributes {
     const out = new Attributes([], buf);
     walkAttributes(buf, from, to, (start, end, rawType) => out.add(start, end, rawType));
     return out;
@@ -180,6 +227,16 @@ export class Attributes {
   raw(type: number): Buffer | undefined {
     const i = this.last[type];
     return i === undefined ? undefined : this.bufOf(i).subarray(this.start(i), this.end(i));
+  }
+
+  length(type: number): number {
+    const i = this.last[type];
+    return i === undefined ? -1 : this.end(i) - this.start(i);
+  }
+
+  copy(type: number, into: Uint8Array): number {
+    const i = this.last[type];
+    return i === undefined ? -1 : copyValue(this.bufOf(i), this.start(i), this.end(i), into);
   }
 
   /** The index of the last attribute of `type` after checking it holds `size` bytes, or -1 if absent. */
@@ -218,27 +275,13 @@ export class Attributes {
 
   u64(type: number): bigint | undefined {
     const i = this.sized(type, 8, 'u64');
-    if (i < 0) return undefined;
-    const buf = this.bufOf(i);
-    const at = this.start(i);
-    // Most counters of a table dump are small or zero: no BigInt arithmetic (and for 0 no allocation).
-    if (buf.readUInt32LE(at + 4) === 0) {
-      const low = buf.readUInt32LE(at);
-      return low === 0 ? 0n : BigInt(low);
-    }
-    return buf.readBigUInt64LE(at);
+    return i < 0 ? undefined : u64At(this.bufOf(i), this.start(i));
   }
 
   /** A string, up to its first NUL (the kernel NUL-terminates; a missing NUL is tolerated). */
   string(type: number): string | undefined {
     const i = this.last[type];
-    if (i === undefined) return undefined;
-    const buf = this.bufOf(i);
-    const start = this.start(i);
-    const end = this.end(i);
-    let nul = start;
-    while (nul < end && buf[nul] !== 0) nul++;
-    return buf.toString('utf8', start, nul);
+    return i === undefined ? undefined : stringAt(this.bufOf(i), this.start(i), this.end(i));
   }
 
   nested(type: number): Attributes | undefined {
@@ -252,20 +295,6 @@ export class Attributes {
     }
   }
 
-  /**
-   * Walk the attributes inside nested attribute `type` without building an Attributes for them: `visit`
-   * gets each one's type (flags masked off) and where its value sits. The same checks (and errors) as
-   * nested(). False when the attribute is absent.
-   */
-  scanNested(type: number, visit: (type: number, buf: Buffer, start: number, end: number) => void): boolean {
-    const i = this.last[type];
-    if (i === undefined) return false;
-    const buf = this.bufOf(i);
-    const where = `inside nested attribute ${type}: `;
-    walkAttributes(buf, this.start(i), this.end(i), (start, end, rawType) => visit(rawType & NLA_TYPE_MASK, buf, start, end), where);
-    return true;
-  }
-
   /** Attributes whose types are not in `known`, to be carried along rather than dropped. */
   unknown(known: ReadonlySet<number>): Attribute[] {
     if (this.views !== undefined) return this.views.filter((a) => !known.has(a.type));
@@ -276,3 +305,192 @@ export class Attributes {
     return out;
   }
 }
+
+/** What decoders read attributes through: an Attributes, or a reused AttributeTable on hot paths. */
+export interface AttributeReader {
+  has(type: number): boolean;
+  raw(type: number): Buffer | undefined;
+  /** Copy the value's first bytes into `into` (as many as fit); its whole length, or -1 when absent. */
+  copy(type: number, into: Uint8Array): number;
+  /** The value's length in bytes, or -1 when absent. */
+  length(type: number): number;
+  u8(type: number): number | undefined;
+  u16(type: number): number | undefined;
+  u16be(type: number): number | undefined;
+  u32(type: number): number | undefined;
+  u32be(type: number): number | undefined;
+  u64(type: number): bigint | undefined;
+  string(type: number): string | undefined;
+  nested(type: number): AttributeReader | undefined;
+  unknown(known: ReadonlySet<number>): Attribute[];
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * Where each attribute of one nest sits, in a table that is loaded again for every message instead of
+ * allocated: a table dump decodes tens of thousands of nests, and an Attributes per nest (its arrays,
+ * its closure) was most of what the collector then had to clear. The same checks, errors and "last one
+ * wins" as Attributes. Types above `maxType` are found by a slower walk. What nested() returns is this
+ * table's one child, loaded again by the next nested() call: read it before asking for another.
+ */
+export class AttributeTable implements AttributeReader {
+  private buf: Buffer = EMPTY;
+  private from = 0;
+  private to = 0;
+  private readonly starts: Int32Array;
+  private readonly ends: Int32Array;
+  /** The load that wrote each slot: a slot from an earlier load reads as absent, so nothing is cleared. */
+  private readonly loads: Uint32Array;
+  private load = 0;
+  /** An attribute of a type above maxType was seen in this load. */
+  private beyond = false;
+  /** The types seen in this load, as bits. */
+  private seen = 0;
+  private child: AttributeTable | undefined;
+  private fallback: Attributes | undefined;
+  private readonly record = (start: number, end: number, rawType: number): void => {
+    const type = rawType & NLA_TYPE_MASK;
+    if (type > this.maxType) {
+      this.beyond = true;
+      return;
+    }
+    this.starts[type] = start;
+    this.ends[type] = end;
+    this.loads[type] = this.load;
+    this.seen |= 1 << type;
+  };
+
+  /** `maxType`: the largest type held in the table, at most 31. */
+  constructor(private readonly maxType: number) {
+    if (!Number.isInteger(maxType) || maxType < 0 || maxType > 31) throw new RangeError(`an attribute table holds types 0..31, not ${maxType}`);
+    this.starts = new Int32Array(maxType + 1);
+    this.ends = new Int32Array(maxType + 1);
+    this.loads = new Uint32Array(maxType + 1);
+  }
+
+  /** Record the attributes in buf[from, to); DecodeError offsets are relative to `from`. */
+  parse(buf: Buffer, from: number, to: number): this {
+    this.load = (this.load + 1) >>> 0 || 1;
+    this.buf = buf;
+    this.from = from;
+    this.to = to;
+    this.beyond = false;
+    this.seen = 0;
+    this.fallback = undefined;
+    walkAttributes(buf, from, to, this.record);
+    return this;
+  }
+
+  /** The whole nest as Attributes, for what the table does not hold (types above maxType, views). */
+  private attributes(): Attributes {
+    this.fallback ??= Attributes.parseRange(this.buf, this.from, this.to);
+    return this.fallback;
+  }
+
+  private present(type: number): boolean {
+    return type <= this.maxType && this.loads[type] === this.load;
+  }
+
+  /** The start of `type`'s value after checking it holds `size` bytes, or -1 when absent. */
+  private sized(type: number, size: number, what: string): number {
+    if (!this.present(type)) return -1;
+    const start = this.starts[type] as number;
+    const length = (this.ends[type] as number) - start;
+    if (length < size) throw new DecodeError(`attribute ${type} holds ${length} bytes, a ${what} needs ${size}`, 0);
+    return start;
+  }
+
+  has(type: number): boolean {
+    return type > this.maxType ? this.beyond && this.attributes().has(type) : this.present(type);
+  }
+
+  raw(type: number): Buffer | undefined {
+    if (type > this.maxType) return this.beyond ? this.attributes().raw(type) : undefined;
+    return this.present(type) ? this.buf.subarray(this.starts[type], this.ends[type]) : undefined;
+  }
+
+  length(type: number): number {
+    if (type > this.maxType) return this.beyond ? this.attributes().length(type) : -1;
+    return this.present(type) ? (this.ends[type] as number) - (this.starts[type] as number) : -1;
+  }
+
+  copy(type: number, into: Uint8Array): number {
+    if (type > this.maxType) return this.beyond ? this.attributes().copy(type, into) : -1;
+    return this.present(type) ? copyValue(this.buf, this.starts[type] as number, this.ends[type] as number, into) : -1;
+  }
+
+  u8(type: number): number | undefined {
+    if (type > this.maxType) return this.beyond ? this.attributes().u8(type) : undefined;
+    const at = this.sized(type, 1, 'u8');
+    return at < 0 ? undefined : this.buf[at];
+  }
+
+  u16(type: number): number | undefined {
+    if (type > this.maxType) return this.beyond ? this.attributes().u16(type) : undefined;
+    const at = this.sized(type, 2, 'u16');
+    return at < 0 ? undefined : this.buf.readUInt16LE(at);
+  }
+
+  u16be(type: number): number | undefined {
+    if (type > this.maxType) return this.beyond ? this.attributes().u16be(type) : undefined;
+    const at = this.sized(type, 2, 'u16');
+    return at < 0 ? undefined : this.buf.readUInt16BE(at);
+  }
+
+  u32(type: number): number | undefined {
+    if (type > this.maxType) return this.beyond ? this.attributes().u32(type) : undefined;
+    const at = this.sized(type, 4, 'u32');
+    return at < 0 ? undefined : this.buf.readUInt32LE(at);
+  }
+
+  u32be(type: number): number | undefined {
+    if (type > this.maxType) return this.beyond ? this.attributes().u32be(type) : undefined;
+    const at = this.sized(type, 4, 'u32');
+    return at < 0 ? undefined : this.buf.readUInt32BE(at);
+  }
+
+  u64(type: number): bigint | undefined {
+    if (type > this.maxType) return this.beyond ? this.attributes().u64(type) : undefined;
+    const at = this.sized(type, 8, 'u64');
+    return at < 0 ? undefined : u64At(this.buf, at);
+  }
+
+  string(type: number): string | undefined {
+    if (type > this.maxType) return this.beyond ? this.attributes().string(type) : undefined;
+    if (!this.present(type)) return undefined;
+    return stringAt(this.buf, this.starts[type] as number, this.ends[type] as number);
+  }
+
+  nested(type: number): AttributeReader | undefined {
+    if (type > this.maxType) return this.beyond ? this.attributes().nested(type) : undefined;
+    if (!this.present(type)) return undefined;
+    this.child ??= new AttributeTable(this.maxType);
+    try {
+      return this.child.parse(this.buf, this.starts[type] as number, this.ends[type] as number);
+    } catch (err) {
+      if (err instanceof DecodeError) throw new DecodeError(`inside nested attribute ${type}: ${err.reason}`, err.offset);
+      throw err;
+    }
+  }
+
+  /** Attributes whose types are not in `known`; without a walk when every type seen is in `known`. */
+  unknown(known: ReadonlySet<number>): Attribute[] {
+    if (!this.beyond && (this.seen & ~typeMask(known)) === 0) return [];
+    return this.attributes().unknown(known);
+  }
+}
+
+const TYPE_MASKS = new WeakMap<ReadonlySet<number>, number>();
+
+/** The types 0..31 of a set as bits: tables hold up to 32 types, and decoders pass the same few sets. */
+function typeMask(types: ReadonlySet<number>): number {
+  let mask = TYPE_MASKS.get(types);
+  if (mask === undefined) {
+    mask = 0;
+    for (const t of types) if (t >= 0 && t <= 31) mask |= 1 << t;
+    TYPE_MASKS.set(types, mask);
+  }
+  return mask;
+}
+

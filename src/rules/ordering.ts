@@ -16,89 +16,99 @@ function signedDifference(a: number, b: number): number {
 
 const PROTOCOL_NUMBERS: Record<Protocol, number> = { tcp: IPPROTO_TCP, udp: IPPROTO_UDP, sctp: IPPROTO_SCTP };
 
-/** An address as libipvs's comparators see it: four 32-bit words (IPv4 fills the first, the rest 0). */
-interface Words {
-  family: 'ipv4' | 'ipv6';
-  w0: number;
-  w1: number;
-  w2: number;
-  w3: number;
-}
+// Sort keys live in one flat array per sort, a fixed number of slots per item, so sorting a service's
+// destinations or a table's services builds no object per item.
+// An address as libipvs's comparators see it: four 32-bit words (IPv4 fills the first, the rest 0),
+// and whether it is IPv6 (only then do the other three words count).
+const V6 = 0;
+const W0 = 1;
 
-function wordsOf(address: string | undefined, family: 'ipv4' | 'ipv6'): [number, number, number, number] {
+/** Write the address's IPv6 flag and words at keys[at..at+4]. */
+function putWords(keys: Float64Array, at: number, address: string | undefined, family: 'ipv4' | 'ipv6'): void {
+  keys[at + V6] = family === 'ipv6' ? 1 : 0;
   // What the client reports (canonical IPv4) needs no full parse.
   const v4 = address === undefined ? undefined : canonicalIPv4Value(address);
-  if (v4 !== undefined) return [v4, 0, 0, 0];
+  if (v4 !== undefined) {
+    keys[at + W0] = v4;
+    keys[at + W0 + 1] = 0;
+    keys[at + W0 + 2] = 0;
+    keys[at + W0 + 3] = 0;
+    return;
+  }
   // fwmark services carry no address: libipvs compares its all-zero union.
   const parsed = address === undefined ? undefined : canonicalAddress(address);
   const words = parsed ? addressWords(parsed) : [];
-  return [words[0] ?? 0, words[1] ?? 0, words[2] ?? 0, words[3] ?? 0];
+  for (let k = 0; k < 4; k++) keys[at + W0 + k] = words[k] ?? 0;
 }
 
-function compareWords(a: Words, b: Words): number {
-  let r = signedDifference(a.w0, b.w0);
-  if (a.family !== 'ipv6' || r !== 0) return r;
-  r = signedDifference(a.w1, b.w1);
-  if (r !== 0) return r;
-  r = signedDifference(a.w2, b.w2);
-  if (r !== 0) return r;
-  return signedDifference(a.w3, b.w3);
+function compareWords(keys: Float64Array, a: number, b: number): number {
+  let r = signedDifference(keys[a + W0] as number, keys[b + W0] as number);
+  if (keys[a + V6] !== 1 || r !== 0) return r;
+  for (let k = 1; k < 4; k++) {
+    r = signedDifference(keys[a + W0 + k] as number, keys[b + W0 + k] as number);
+    if (r !== 0) return r;
+  }
+  return 0;
 }
 
-interface ServiceSortKey extends Words {
-  fwmark: number;
-  af: number;
-  protocol: number;
-  port: number;
+// A service's slots: fwmark, af, protocol, the address (5), port.
+const S_FWMARK = 0;
+const S_AF = 1;
+const S_PROTOCOL = 2;
+const S_ADDRESS = 3;
+const S_PORT = 8;
+const S_SLOTS = 9;
+
+function putServiceKey(keys: Float64Array, at: number, s: Service): void {
+  keys[at + S_FWMARK] = s.fwmark ?? 0;
+  keys[at + S_AF] = s.family === 'ipv6' ? AF_INET6 : AF_INET;
+  keys[at + S_PROTOCOL] = s.protocol ? PROTOCOL_NUMBERS[s.protocol] : 0;
+  putWords(keys, at + S_ADDRESS, s.address, s.family);
+  keys[at + S_PORT] = s.port ?? 0;
 }
 
-function serviceSortKey(s: Service): ServiceSortKey {
-  const [w0, w1, w2, w3] = wordsOf(s.address, s.family);
-  return {
-    fwmark: s.fwmark ?? 0,
-    af: s.family === 'ipv6' ? AF_INET6 : AF_INET,
-    protocol: s.protocol ? PROTOCOL_NUMBERS[s.protocol] : 0,
-    family: s.family, w0, w1, w2, w3,
-    port: s.port ?? 0,
-  };
-}
-
-function compareServiceKeys(a: ServiceSortKey, b: ServiceSortKey): number {
-  let r = signedDifference(a.fwmark, b.fwmark);
+function compareServiceAt(keys: Float64Array, a: number, b: number): number {
+  let r = signedDifference(keys[a + S_FWMARK] as number, keys[b + S_FWMARK] as number);
   if (r !== 0) return r;
-  r = a.af - b.af;
+  r = (keys[a + S_AF] as number) - (keys[b + S_AF] as number);
   if (r !== 0) return r;
-  r = a.protocol - b.protocol;
+  r = (keys[a + S_PROTOCOL] as number) - (keys[b + S_PROTOCOL] as number);
   if (r !== 0) return r;
-  r = compareWords(a, b);
+  r = compareWords(keys, a + S_ADDRESS, b + S_ADDRESS);
   if (r !== 0) return r;
-  return a.port - b.port;
+  return (keys[a + S_PORT] as number) - (keys[b + S_PORT] as number);
 }
 
 /** libipvs's ipvs_cmp_services. */
 export function compareServices(a: Service, b: Service): number {
-  return compareServiceKeys(serviceSortKey(a), serviceSortKey(b));
+  const keys = new Float64Array(2 * S_SLOTS);
+  putServiceKey(keys, 0, a);
+  putServiceKey(keys, S_SLOTS, b);
+  return compareServiceAt(keys, 0, S_SLOTS);
 }
 
-interface DestinationSortKey extends Words {
-  port: number;
-}
+// A destination's slots: the address (5), port.
+const D_PORT = 5;
+const D_SLOTS = 6;
 
-function destinationSortKey(d: Destination): DestinationSortKey {
-  const [w0, w1, w2, w3] = wordsOf(d.address, d.family);
-  return { family: d.family, w0, w1, w2, w3, port: d.port };
+function putDestinationKey(keys: Float64Array, at: number, d: Destination): void {
+  putWords(keys, at, d.address, d.family);
+  keys[at + D_PORT] = d.port;
 }
 
 // The family of the first one decides how addresses compare (an IPv4 address is the first word of the union).
-function compareDestinationKeys(a: DestinationSortKey, b: DestinationSortKey): number {
-  const r = compareWords(a, b);
+function compareDestinationAt(keys: Float64Array, a: number, b: number): number {
+  const r = compareWords(keys, a, b);
   if (r !== 0) return r;
-  return a.port - b.port;
+  return (keys[a + D_PORT] as number) - (keys[b + D_PORT] as number);
 }
 
 /** libipvs's ipvs_cmp_dests. */
 export function compareDestinations(a: Destination, b: Destination): number {
-  return compareDestinationKeys(destinationSortKey(a), destinationSortKey(b));
+  const keys = new Float64Array(2 * D_SLOTS);
+  putDestinationKey(keys, 0, a);
+  putDestinationKey(keys, D_SLOTS, b);
+  return compareDestinationAt(keys, 0, D_SLOTS);
 }
 
 /**
@@ -130,12 +140,37 @@ export function glibcSort<T>(items: readonly T[], compare: (a: T, b: T) => numbe
   return out;
 }
 
+let scratch = new Float64Array(1024);
+
+/** The keys of one sort (synchronous, never nested): one array reused, as a save sorts every service's destinations. */
+function scratchKeys(length: number): Float64Array {
+  if (scratch.length < length) scratch = new Float64Array(Math.max(length, scratch.length * 2));
+  return scratch;
+}
+
+/** `items` in glibc's order under `compare`, given each item's key slots (`slots` numbers each, from `put`). */
+function sortByKeys<T>(
+  items: readonly T[],
+  slots: number,
+  put: (keys: Float64Array, at: number, item: T) => void,
+  compare: (keys: Float64Array, a: number, b: number) => number,
+): T[] {
+  const keys = scratchKeys(items.length * slots);
+  const order = new Array<number>(items.length);
+  for (let i = 0; i < items.length; i++) {
+    put(keys, i * slots, items[i] as T);
+    order[i] = i * slots;
+  }
+  const sorted = glibcSort(order, (a, b) => compare(keys, a, b));
+  const out = new Array<T>(items.length);
+  for (let i = 0; i < sorted.length; i++) out[i] = items[(sorted[i] as number) / slots] as T;
+  return out;
+}
+
 export function sortServices<S extends Service>(services: readonly S[]): S[] {
-  const keyed = services.map((item) => ({ item, key: serviceSortKey(item) }));
-  return glibcSort(keyed, (a, b) => compareServiceKeys(a.key, b.key)).map((k) => k.item);
+  return sortByKeys(services, S_SLOTS, putServiceKey, compareServiceAt);
 }
 
 export function sortDestinations<D extends Destination>(destinations: readonly D[]): D[] {
-  const keyed = destinations.map((item) => ({ item, key: destinationSortKey(item) }));
-  return glibcSort(keyed, (a, b) => compareDestinationKeys(a.key, b.key)).map((k) => k.item);
+  return sortByKeys(destinations, D_SLOTS, putDestinationKey, compareDestinationAt);
 }

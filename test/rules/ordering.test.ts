@@ -2,7 +2,10 @@
 
 import { describe, expect, it } from 'vitest';
 import { destination, service } from './fixtures.js';
-import { glibcSort, sortDestinations, sortServices } from '../../src/rules/ordering.js';
+import fc from 'fast-check';
+import { compareDestinations, compareServices, glibcSort, sortDestinations, sortServices } from '../../src/rules/ordering.js';
+import { emptyStats } from '../../src/ipvs/stats.js';
+import type { Destination } from '../../src/ipvs/types.js';
 
 const addresses = (xs: readonly { address?: string | undefined }[]) => xs.map((x) => x.address);
 
@@ -57,5 +60,28 @@ describe('glibcSort', () => {
   it('is stable and merges left first on ties', () => {
     const items = [3, 1, 2, 1, 3, 0].map((k, i) => ({ k, i }));
     expect(glibcSort(items, (a, b) => a.k - b.k).map((x) => x.i)).toEqual([5, 1, 3, 2, 0, 4]);
+  });
+});
+
+describe('sort keys', () => {
+  it('sortDestinations and sortServices agree with their comparators under glibcSort, mixed families, run after run', () => {
+    // 32.1.13.184 is the first word of 2001:db8::/32: an IPv6 address then compares its other words with
+    // the IPv4 one's, which must read as zero.
+    const v4 = fc.oneof(fc.constant('32.1.13.184'), fc.tuple(fc.nat(255), fc.nat(255)).map(([a, b]) => `${a}.0.${b}.1`));
+    const v6 = fc.tuple(fc.nat(2), fc.nat(0xffff)).map(([a, b]) => `2001:db8:${a.toString(16)}::${b.toString(16)}`);
+    const dest = fc.tuple(fc.oneof(v4, v6), fc.nat(3)).map(([address, port]): Destination => ({
+      address, family: address.includes(':') ? 'ipv6' : 'ipv4', port, forwarding: 'masq', weight: 1, upperThreshold: 0,
+      lowerThreshold: 0, activeConns: 0, inactiveConns: 0, persistentConns: 0, stats: emptyStats(),
+    }));
+    fc.assert(
+      fc.property(fc.array(fc.array(dest, { maxLength: 9 }), { minLength: 1, maxLength: 4 }), (lists) => {
+        for (const ds of lists) {
+          expect(sortDestinations(ds)).toEqual(glibcSort(ds, compareDestinations));
+          const ss = ds.map((d) => ({ protocol: 'tcp' as const, address: d.address, port: d.port, family: d.family, scheduler: 'wlc', flags: [], stats: emptyStats(), rawFlags: 0 }));
+          expect(sortServices(ss)).toEqual(glibcSort(ss, compareServices));
+        }
+      }),
+      { numRuns: 300 },
+    );
   });
 });

@@ -13,11 +13,12 @@ import type { Transport } from './netlink/transport.js';
 import * as cmd from './ipvs/commands.js';
 import { IPVS_GENL_NAME, IPVS_GENL_VERSION } from './ipvs/constants.js';
 import { decodeDaemonMessage } from './ipvs/daemon.js';
-import { decodeDestinationMessage } from './ipvs/destination.js';
+import { decodeDestinationMessage, decodeDestinationPayload } from './ipvs/destination.js';
 import { ValidationError } from './ipvs/errors.js';
 import { decodeInfoMessage } from './ipvs/info.js';
-import { preparedRequest, validateOperations, type Operation, type OperationResult, type PreparedOperation } from './ipvs/operations.js';
-import { decodeServiceMessage } from './ipvs/service.js';
+import { OperationBatch } from './ipvs/batch.js';
+import type { Operation, OperationResult } from './ipvs/operations.js';
+import { decodeServiceMessage, decodeServicePayload } from './ipvs/service.js';
 import { decodeTimeoutsMessage } from './ipvs/timeouts.js';
 import type {
   Daemon, DaemonSpec, DaemonState, Destination, DestinationKey, DestinationSpec, Info, Service, ServiceKey, ServiceSpec, Timeouts,
@@ -53,7 +54,11 @@ export interface ExecuteOptions {
   window?: number;
 }
 
-/** Convenience methods on services returned by the client (non-enumerable: the data stays plain). */
+/**
+ * Convenience methods on services returned by the client, inherited from a prototype the client shares
+ * among them (so the data stays plain: own properties are only the service's fields). They act on the
+ * service's key as it is when called.
+ */
 export interface ServiceMethods {
   /** The destinations of this service (GET_DEST dump). */
   destinations(options?: RequestOptions): Promise<Destination[]>;
@@ -102,9 +107,30 @@ export class Ipvs {
   private readonly conn: NetlinkConnection;
   private readonly fam: cmd.IpvsFamily;
 
+  /** The prototype of the services this client returns: ServiceMethods acting on the service's own key. */
+  private readonly serviceMethods: ServiceMethods;
+
   private constructor(conn: NetlinkConnection, fam: cmd.IpvsFamily) {
     this.conn = conn;
     this.fam = fam;
+    const client = this;
+    const keyOf = (svc: Service): ServiceKey => (svc.fwmark !== undefined
+      ? { fwmark: svc.fwmark, family: svc.family }
+      : { protocol: svc.protocol, address: svc.address, port: svc.port });
+    this.serviceMethods = Object.create(Object.prototype, {
+      destinations: {
+        value(this: Service, options?: RequestOptions) {
+          return client.destinations(keyOf(this), options);
+        },
+        enumerable: false, writable: true, configurable: true,
+      },
+      addDestination: {
+        value(this: Service, d: DestinationSpec, options?: RequestOptions) {
+          return client.addDestination(keyOf(this), d, options);
+        },
+        enumerable: false, writable: true, configurable: true,
+      },
+    }) as ServiceMethods;
   }
 
   /**
@@ -181,13 +207,9 @@ export class Ipvs {
   }
 
   private bind(svc: Service): BoundService {
-    const key: ServiceKey = svc.fwmark !== undefined
-      ? { fwmark: svc.fwmark, family: svc.family }
-      : { protocol: svc.protocol, address: svc.address, port: svc.port };
-    Object.defineProperties(svc, {
-      destinations: { value: (options?: RequestOptions) => this.destinations(key, options), enumerable: false, configurable: true },
-      addDestination: { value: (d: DestinationSpec, options?: RequestOptions) => this.addDestination(key, d, options), enumerable: false, configurable: true },
-    });
+    // A prototype shared by every service this client returns, not two closures defined per service
+    // (defineProperties was a visible share of reading a big table).
+    Object.setPrototypeOf(svc, this.serviceMethods);
     return svc as BoundService;
   }
 
@@ -198,7 +220,7 @@ export class Ipvs {
 
   /** All services, collected. */
   async services(options?: RequestOptions): Promise<BoundService[]> {
-    return this.conn.dumpAll(cmd.dumpServices(this.fam), options ?? {}, (msg) => this.bind(decodeServiceMessage(msg.payload)), true);
+    return this.conn.dumpPayloads(cmd.dumpServices(this.fam), options ?? {}, (buf, start, end) => this.bind(decodeServicePayload(buf, start, end)));
   }
 
   // Destinations
@@ -233,7 +255,7 @@ export class Ipvs {
   /** The destinations of a service, collected (one promise for the whole dump). */
   async destinations(key: ServiceKey, options?: RequestOptions): Promise<Destination[]> {
     const s = validateServiceKey(key);
-    return this.conn.dumpAll(cmd.dumpDests(this.fam, s), options ?? {}, (msg) => decodeDestinationMessage(msg.payload, s.af), true);
+    return this.conn.dumpPayloads(cmd.dumpDests(this.fam, s), options ?? {}, (buf, start, end) => decodeDestinationPayload(buf, start, end, s.af));
   }
 
   // Timeouts, daemons, info, zero, flush
@@ -326,12 +348,15 @@ export class Ipvs {
    * buffer. Results come back one per operation, in input order. With `stopOnError`, windows after the
    * first failure are not sent (`skipped`); the kernel has already carried out the rest of the failing
    * window, whose results say so. An abort fails the waiting window with AbortError (its outcome is
-   * unknown: the kernel may have applied it) and skips the windows not yet sent.
+   * unknown: the kernel may have applied it) and skips the windows not yet sent. `ops` may be an
+   * OperationBatch, validated and encoded ahead (the way for tens of thousands of operations: it holds
+   * their bytes, not their objects); the array must not change while execute() runs.
    */
-  async execute(ops: readonly Operation[], options: ExecuteOptions = {}): Promise<OperationResult[]> {
-    // Everything is validated before the first byte is sent; the requests themselves are built one
-    // window at a time, so a bulk job never holds every encoded request at once.
-    const prepared = validateOperations(ops);
+  async execute(ops: readonly Operation[] | OperationBatch, options: ExecuteOptions = {}): Promise<OperationResult[]> {
+    // Everything is validated before the first byte is sent, and encoded as it is validated (an
+    // OperationBatch), so a bulk job holds its requests' bytes and no objects per operation; each window
+    // is a copy of its bytes with the family and sequence numbers written in.
+    const batch = ops instanceof OperationBatch ? ops : OperationBatch.from(ops);
     if (options.window !== undefined && (!Number.isInteger(options.window) || options.window < 1 || options.window > 4096)) {
       throw new ValidationError('window', options.window, 'must be an integer 1..4096');
     }
@@ -339,17 +364,21 @@ export class Ipvs {
     const requestOptions: RequestOptions = {};
     if (options.signal !== undefined) requestOptions.signal = options.signal;
     if (options.timeoutMs !== undefined) requestOptions.timeoutMs = options.timeoutMs;
-    const results = new Array<OperationResult>(prepared.length);
+    const fam = this.fam;
+    const count = batch.length;
+    const results = new Array<OperationResult>(count);
+    // Every window is copied into the same buffer: once the kernel has answered each request of a
+    // window, the transport is done with its datagram. After any other outcome (a timeout, an abort)
+    // it may not be, and the next window gets a buffer of its own.
+    const scratch: { buffer: Buffer | undefined } = { buffer: undefined };
     let failed = false;
-    for (let start = 0; start < prepared.length; start += window) {
+    for (let start = 0; start < count; start += window) {
       if ((failed && options.stopOnError) || options.signal?.aborted) {
         results.fill({ skipped: true }, start);
         break;
       }
-      const end = Math.min(prepared.length, start + window);
-      const reqs: OutgoingRequest[] = [];
-      for (let i = start; i < end; i++) reqs.push(preparedRequest(this.fam, prepared[i] as PreparedOperation));
-      const outcomes = await this.conn.batchOutcomes(reqs, requestOptions);
+      const end = Math.min(count, start + window);
+      const outcomes = await this.conn.batchEncodedOutcomes(batch.messages(fam, start, end, scratch), end - start, (j) => batch.request(fam, start + j), requestOptions);
       for (let j = 0; j < outcomes.length; j++) {
         const error = outcomes[j];
         if (error === undefined) {
@@ -357,6 +386,7 @@ export class Ipvs {
         } else {
           results[start + j] = { ok: false, error };
           failed = true;
+          if (!(error instanceof KernelError)) scratch.buffer = undefined;
         }
       }
     }

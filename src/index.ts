@@ -4,6 +4,7 @@ export { Ipvs, windowSize, type OpenOptions, type ExecuteOptions, type BoundServ
 export * from './ipvs/types.js';
 export type { Operation, OperationKind, OperationResult } from './ipvs/operations.js';
 export { describeOperation } from './ipvs/operations.js';
+export { OperationBatch, type OperationBatchOptions } from './ipvs/batch.js';
 export { ValidationError } from './ipvs/errors.js';
 export {
   IpvsError, KernelError, DecodeError, FamilyNotFoundError, TimeoutError, AbortError, ClosedError, DumpInterruptedError, errnoName,
@@ -14,8 +15,8 @@ export type { RequestOptions } from './netlink/connection.js';
 export * from './reconcile/index.js';
 // The ipvsadm rules format (save/restore text) as a library: parse to typed operations, format a table.
 export {
-  parseRules, formatRules, formatServiceRule, formatDestinationRule, iterateRules, isTableOperation, toClientOperation, RulesSyntaxError,
-  type ParseRulesOptions, type FormatRulesOptions, type IterateRulesOptions, type RulesSource, type ServiceWithDestinations, type RuleOperation, type TableRuleOperation,
+  parseRules, prepareRules, PreparedRun, formatRules, formatServiceRule, formatDestinationRule, iterateRules, isTableOperation, toClientOperation, RulesSyntaxError,
+  type PreparedStep, type ParseRulesOptions, type FormatRulesOptions, type IterateRulesOptions, type RulesSource, type ServiceWithDestinations, type RuleOperation, type TableRuleOperation,
 } from './rules/index.js';
 // Health checks: HealthChecker and its config (also `ipvs health CONFIG`).
 export * from './health/index.js';

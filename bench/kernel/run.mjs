@@ -13,7 +13,7 @@
 // (`node -e 0`, and node plus the imports) is printed on its own line, and the CLI rows show `ipvs` whole.
 //
 // Steps, on SERVICES services x DESTS destinations (default 5 000 x 4):
-//   restore    ipvsadm -R < save file      vs  the library in-process: parseRules + execute; and `ipvs -R` whole
+//   restore    ipvsadm -R < save file      vs  the library in-process: prepareRules + execute; and `ipvs -R` whole
 //   save       ipvsadm -Sn                 vs  the library: iterateRules (services(), then each one's destinations()); and
 //                                              `ipvs -Sn` whole (all outputs compared byte for byte)
 //   reconcile  1% of the destinations changed (half weight edits, a quarter removed, a quarter added):
@@ -251,7 +251,7 @@ const rows = [];
 const rA = stats(restoreA);
 const rB = stats(restoreB);
 const rC = stats(restoreC);
-row('restore: library', rA, rB, `parseRules + execute in-process (parsing: median ${fmt(median(restoreParse))}); its whole process ${fmt(median(restoreWhole))}`);
+row('restore: library', rA, rB, `prepareRules + execute in-process (preparing: parse, validate, encode: median ${fmt(median(restoreParse))}); its whole process ${fmt(median(restoreWhole))}`);
 row('restore: `ipvs -R` whole', rA, rC, `whole process, Node start-up included; fastest minus node+imports (${fmt(startupLib)}): ${fmt(rC.min - startupLib)}, ratio ${ratio(rA.min, rC.min - startupLib)}`);
 rows.push({ step: 'restore', ipvsadm: rA, library: rB, cli: rC });
 

@@ -1,5 +1,6 @@
 // `ipvs -R`: rules in ipvsadm's save format from standard input, applied in bulk. Every line is parsed
-// and checked first, so a malformed line N is reported as "line N: ..." and nothing is applied; then the
+// and checked first (and encoded as it is read, src/rules/prepare.ts, so nothing per line is kept), so a
+// malformed line N is reported as "line N: ..." and nothing is applied; then the
 // operations go to the kernel in order and stop at the first refusal, reported with its line number and
 // ipvsadm's sentence, with every line before it applied and none after it (as ipvsadm -R stops there).
 // Runs of additions (what a saved table is made of) are pipelined through the client's execute(); the
@@ -12,9 +13,9 @@ import { readAll, type CliContext, type CliIpvs } from './context.js';
 import { describeFailure } from './failures.js';
 import type { KernelAction } from './messages.js';
 import { CommandLineError, RulesSyntaxError } from '../rules/errors.js';
-import { isTableOperation, toClientOperation, type RuleOperation, type TableRuleOperation } from '../rules/operations.js';
-import { parseRulesResolving } from '../rules/parse.js';
-import { prepareOperation, type KeyCache, type Operation } from '../ipvs/operations.js';
+import type { RuleOperation, TableRuleOperation } from '../rules/operations.js';
+import { PreparedRun, prepareRulesResolving, stepsOf, type PreparedStep } from '../rules/prepare.js';
+import type { Operation } from '../ipvs/operations.js';
 import type { ServiceKey } from '../ipvs/types.js';
 import { canonicalAddress } from '../rules/addresses.js';
 
@@ -65,10 +66,6 @@ export interface RestoreFailure {
   error: unknown;
 }
 
-function isAddition(op: TableRuleOperation): boolean {
-  return op.op === 'addService' || op.op === 'addDestination';
-}
-
 function sameService(a: ServiceKey, b: ServiceKey): boolean {
   return serviceIdentity(a) === serviceIdentity(b);
 }
@@ -99,72 +96,66 @@ function undoAdditions(applied: readonly TableRuleOperation[]): Operation[] {
 }
 
 /**
- * Apply one run of service/destination operations: validated as a whole first (a refusal there applies
- * nothing of the run), additions pipelined, other changes one by one. Returns the first refusal.
+ * Apply one run of service/destination operations, validated as a whole already (a refusal there
+ * applies nothing of the run): additions pipelined, other changes one by one. Returns the first refusal.
  */
-async function applyTableRun(ipvs: CliIpvs, run: readonly TableRuleOperation[]): Promise<RestoreFailure | undefined> {
-  // The checks execute() makes before sending, over the whole run first, so a value the client refuses
-  // stops the run before any of it reaches the kernel.
-  const keys: KeyCache = new Map(); // each service key validated once, as execute() does
-  for (const [k, op] of run.entries()) {
-    try {
-      prepareOperation(toClientOperation(op), k, keys);
-    } catch (error) {
-      return { failed: op, error };
-    }
-  }
+async function applyRun(ipvs: CliIpvs, run: PreparedRun): Promise<RestoreFailure | undefined> {
+  if (run.invalid !== undefined) return { failed: run.invalid.rule, error: run.invalid.error };
+  const n = run.length;
   let i = 0;
-  while (i < run.length) {
-    const chunk: TableRuleOperation[] = [];
-    if (isAddition(run[i]!)) {
-      while (i < run.length && isAddition(run[i]!)) chunk.push(run[i++]!);
-    } else {
-      chunk.push(run[i++]!);
-    }
-    const results = await ipvs.execute(chunk.map(toClientOperation), { stopOnError: true });
+  while (i < n) {
+    let end = i + 1;
+    if (run.isAddition(i)) while (end < n && run.isAddition(end)) end++;
+    const results = await ipvs.execute(run.operations.slice(i, end), { stopOnError: true });
     const j = results.findIndex((r) => 'ok' in r && !r.ok);
-    if (j < 0) continue;
+    if (j < 0) {
+      i = end;
+      continue;
+    }
     const failed = results[j] as { ok: false; error: Error };
-    const after = chunk.slice(j + 1).filter((_, k) => {
-      const r = results[j + 1 + k]!;
-      return 'ok' in r && r.ok;
-    });
+    // Only additions are pipelined: those the kernel carried out after the refused one are taken back.
+    const after: TableRuleOperation[] = [];
+    for (let k = j + 1; k < results.length; k++) {
+      const r = results[k]!;
+      if ('ok' in r && r.ok) after.push(run.rule(i + k));
+    }
     if (after.length > 0) await ipvs.execute(undoAdditions(after));
-    return { failed: chunk[j]!, error: failed.error };
+    return { failed: run.rule(i + j), error: failed.error };
   }
   return undefined;
 }
 
 /**
- * Apply the operations in order: runs of service/destination operations through applyTableRun, flush,
- * zero, timeouts and daemons one by one. Returns the first refusal (an empty list when all went in).
+ * Apply prepared steps in order: runs of service/destination changes through applyRun, flush, zero,
+ * timeouts and daemons one by one. Returns the first refusal (an empty list when all went in).
  */
-export async function applyOperations(ipvs: CliIpvs, ops: readonly RuleOperation[]): Promise<RestoreFailure[]> {
-  let i = 0;
-  while (i < ops.length) {
-    const op = ops[i]!;
-    if (!isTableOperation(op)) {
-      try {
-        await applyOperation(ipvs, op);
-      } catch (error) {
-        return [{ failed: op, error }];
-      }
-      i++;
+export async function applySteps(ipvs: CliIpvs, steps: readonly PreparedStep[]): Promise<RestoreFailure[]> {
+  for (const step of steps) {
+    if (step instanceof PreparedRun) {
+      const failure = await applyRun(ipvs, step);
+      if (failure) return [failure];
       continue;
     }
-    const run: TableRuleOperation[] = [];
-    while (i < ops.length && isTableOperation(ops[i]!)) run.push(ops[i++] as TableRuleOperation);
-    const failure = await applyTableRun(ipvs, run);
-    if (failure) return [failure];
+    try {
+      await applyOperation(ipvs, step);
+    } catch (error) {
+      return [{ failed: step, error }];
+    }
   }
   return [];
 }
 
+/** applySteps for operations already parsed. */
+export async function applyOperations(ipvs: CliIpvs, ops: readonly RuleOperation[]): Promise<RestoreFailure[]> {
+  return applySteps(ipvs, stepsOf(ops));
+}
+
 export async function restoreRules(ctx: CliContext): Promise<number> {
   const text = await readAll(ctx.stdin);
-  let ops: RuleOperation[];
+  let steps: PreparedStep[];
   try {
-    ops = await parseRulesResolving(text, (name) => ctx.resolver.lookup(name), { services: ctx.resolver.services });
+    // Parsed, checked and encoded line by line (src/rules/prepare.ts): nothing per line is kept.
+    steps = await prepareRulesResolving(text, (name) => ctx.resolver.lookup(name), { services: ctx.resolver.services });
   } catch (err) {
     if (err instanceof RulesSyntaxError) {
       ctx.stderr.write(`${err.message}\n`);
@@ -172,9 +163,9 @@ export async function restoreRules(ctx: CliContext): Promise<number> {
     }
     throw err;
   }
-  if (ops.length === 0) return 0;
+  if (steps.length === 0) return 0;
   const ipvs = await ctx.ipvs();
-  const failures = await applyOperations(ipvs, ops);
+  const failures = await applySteps(ipvs, steps);
   for (const f of failures) {
     ctx.stderr.write(`line ${f.failed.line}: ${describeFailure(f.error, ACTION_OF_OPERATION[f.failed.op])}\n`);
   }

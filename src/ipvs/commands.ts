@@ -69,6 +69,41 @@ function refusal(err: KernelError, operation: string, object: string | undefined
 
 type TableShape = 'service' | 'service-key' | 'dest' | 'dest-key';
 
+/** The body of a service or destination change: the genl header, the service nest, the destination nest. */
+function encodeTableBody(w: MessageWriter, cmd: number, version: number, shape: TableShape, s: WireService | WireServiceKey, d: WireDestination | undefined): void {
+  w.genlHeader(cmd, version);
+  if (shape === 'service') encodeService(w, s as WireService);
+  else encodeServiceKeyAttr(w, s);
+  if (d !== undefined) {
+    if (shape === 'dest') encodeDestination(w, d);
+    else encodeDestinationKey(w, d);
+  }
+}
+
+/** What a bulk change is on the wire: its command, the shape of its attributes, its extra nlmsg flags. */
+const TABLE_COMMANDS = {
+  'add-service': { cmd: C.IPVS_CMD_NEW_SERVICE, shape: 'service', flags: NLM_F_CREATE },
+  'update-service': { cmd: C.IPVS_CMD_SET_SERVICE, shape: 'service', flags: 0 },
+  'delete-service': { cmd: C.IPVS_CMD_DEL_SERVICE, shape: 'service-key', flags: 0 },
+  'add-destination': { cmd: C.IPVS_CMD_NEW_DEST, shape: 'dest', flags: NLM_F_CREATE },
+  'update-destination': { cmd: C.IPVS_CMD_SET_DEST, shape: 'dest', flags: 0 },
+  'delete-destination': { cmd: C.IPVS_CMD_DEL_DEST, shape: 'dest-key', flags: 0 },
+} as const satisfies Record<string, { cmd: number; shape: TableShape; flags: number }>;
+
+export type TableCommandName = keyof typeof TABLE_COMMANDS;
+
+/**
+ * One whole message of a service or destination change, for a family not known yet: nlmsg_type, seq,
+ * port id and the genl version are written as 0, for the sender to fill in (OperationBatch, execute()).
+ * The bytes are otherwise exactly those of newService() ... delDest() for the same wire values.
+ */
+export function encodeTableMessage(w: MessageWriter, op: TableCommandName, s: WireService | WireServiceKey, d: WireDestination | undefined): void {
+  const t = TABLE_COMMANDS[op];
+  w.beginMessage(0, t.flags, 0, 0);
+  encodeTableBody(w, t.cmd, 0, t.shape, s, d);
+  w.endMessage();
+}
+
 /**
  * The requests of bulk work (services and destinations added, changed, deleted), as one class rather
  * than closures: a restore builds tens of thousands of them, and each closure-built request cost seven
@@ -107,14 +142,7 @@ class TableRequest implements OutgoingRequest {
   }
 
   body(w: MessageWriter): void {
-    w.genlHeader(this.cmd, this.version);
-    const d = this.d;
-    if (this.shape === 'service') encodeService(w, this.s as WireService);
-    else encodeServiceKeyAttr(w, this.s);
-    if (d !== undefined) {
-      if (this.shape === 'dest') encodeDestination(w, d);
-      else encodeDestinationKey(w, d);
-    }
+    encodeTableBody(w, this.cmd, this.version, this.shape, this.s, this.d);
   }
 
   mapError(err: KernelError): KernelError | undefined {

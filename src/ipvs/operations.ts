@@ -42,22 +42,42 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
 /**
  * Service keys already validated in this batch, by their text: a restore names each service once to add
  * it and again for every destination, and validating (address parsing, the wire object) once per
- * service instead of once per line halves the work and the memory of a bulk batch. Only plain
- * protocol/address/port keys are cached; anything else is validated every time.
+ * service instead of once per line halves the work of a bulk batch. Only plain protocol/address/port
+ * keys are cached; anything else is validated every time. It holds at most `limit` keys (emptied when
+ * full), so a batch of many services does not keep every one's key alive, and the last key is checked
+ * first, field by field, since the lines naming one service come together.
  */
-export type KeyCache = Map<string, WireServiceKey>;
+export class KeyCache {
+  private readonly byId = new Map<string, WireServiceKey>();
+  private lastProtocol = '';
+  private lastAddress = '';
+  private lastPort = -1;
+  private last: WireServiceKey | undefined;
+
+  constructor(private readonly limit = 64) {}
+
+  key(service: Record<string, unknown>, protocol: string, address: string, port: number): WireServiceKey {
+    if (this.last !== undefined && port === this.lastPort && address === this.lastAddress && protocol === this.lastProtocol) return this.last;
+    const id = `${protocol} ${address} ${port}`;
+    let key = this.byId.get(id);
+    if (key === undefined) {
+      key = validateServiceKey(service);
+      if (this.byId.size >= this.limit) this.byId.clear();
+      this.byId.set(id, key);
+    }
+    this.lastProtocol = protocol;
+    this.lastAddress = address;
+    this.lastPort = port;
+    this.last = key;
+    return key;
+  }
+}
 
 function serviceKeyOf(service: unknown, cache: KeyCache | undefined): WireServiceKey {
   if (cache === undefined || !isObject(service) || service.fwmark !== undefined) return validateServiceKey(service);
   const { protocol, address, port } = service;
   if (typeof protocol !== 'string' || typeof address !== 'string' || typeof port !== 'number') return validateServiceKey(service);
-  const id = `${protocol} ${address} ${port}`;
-  let key = cache.get(id);
-  if (key === undefined) {
-    key = validateServiceKey(service);
-    cache.set(id, key);
-  }
-  return key;
+  return cache.key(service, protocol, address, port);
 }
 
 /** Validate one operation; a ValidationError's field is prefixed with `operations[index]` when given. */
@@ -108,7 +128,7 @@ export function operationRequest(fam: cmd.IpvsFamily, o: Operation, index?: numb
 /** Validate every operation (the first bad one throws, naming its index) into wire values. */
 export function validateOperations(ops: readonly Operation[]): PreparedOperation[] {
   if (!Array.isArray(ops)) throw new ValidationError('operations', ops, 'must be an array of operations');
-  const cache: KeyCache = new Map();
+  const cache = new KeyCache();
   return ops.map((o, i) => prepareOperation(o, i, cache));
 }
 

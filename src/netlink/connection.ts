@@ -18,7 +18,7 @@ import {
   NLMSGERR_ATTR_OFFS,
 } from './constants.js';
 import { AbortError, ClosedError, DecodeError, DumpInterruptedError, IpvsError, KernelError, TimeoutError } from './errors.js';
-import { Attributes, parseMessages, type NetlinkMessage } from './reader.js';
+import { Attributes, messageAt, parseMessages, walkMessages, type NetlinkMessage } from './reader.js';
 import type { Transport } from './transport.js';
 import { MessageWriter } from './writer.js';
 
@@ -77,10 +77,14 @@ export function parseErrorPayload(msg: NetlinkMessage): ErrorPayload {
  * extended-ack TLVs right after it. A DONE shorter than the int (old kernels) means success.
  */
 export function parseDonePayload(msg: NetlinkMessage): ErrorPayload {
-  const p = msg.payload;
-  if (p.length < 4) return { errno: 0 };
-  const out: ErrorPayload = { errno: Math.abs(p.readInt32LE(0)) };
-  if ((msg.flags & NLM_F_ACK_TLVS) !== 0) readExtack(p, 4, out);
+  return parseDone(msg.flags, msg.payload, 0, msg.payload.length);
+}
+
+/** parseDonePayload on a DONE whose payload is buf[start, end): no view unless it carries TLVs. */
+function parseDone(flags: number, buf: Buffer, start: number, end: number): ErrorPayload {
+  if (end - start < 4) return { errno: 0 };
+  const out: ErrorPayload = { errno: Math.abs(buf.readInt32LE(start)) };
+  if ((flags & NLM_F_ACK_TLVS) !== 0) readExtack(buf.subarray(start, end), 4, out);
   return out;
 }
 
@@ -135,6 +139,40 @@ interface AckPending extends PendingBase {
   index: number;
 }
 
+/**
+ * The request behind a message encoded ahead of time (batchEncodedOutcomes): its label and error mapping
+ * are made on first use, which is on a failure only.
+ */
+class DeferredRequest implements OutgoingRequest {
+  readonly type: number;
+  private made: OutgoingRequest | undefined;
+  private readonly make: (index: number) => OutgoingRequest;
+  private readonly index: number;
+
+  constructor(make: (index: number) => OutgoingRequest, index: number, type: number) {
+    this.make = make;
+    this.index = index;
+    this.type = type;
+  }
+
+  private get request(): OutgoingRequest {
+    this.made ??= this.make(this.index);
+    return this.made;
+  }
+
+  get label(): RequestLabel {
+    return this.request.label;
+  }
+
+  body(): void {
+    throw new Error('a request encoded ahead of time has no body to write again');
+  }
+
+  mapError(err: KernelError): Error | undefined {
+    return this.request.mapError?.(err);
+  }
+}
+
 /** One promise for a whole batch (batchOutcomes): a bulk job then costs no promise per request. */
 interface OutcomeSink {
   outcomes: (Error | undefined)[];
@@ -164,11 +202,12 @@ function newGroup(size: number): Group {
 const SYNC_READ_BUDGET = 2048;
 /** Datagrams a dump reads ahead when it starts: a small dump (data, then DONE) completes at once. */
 const DUMP_READ_AHEAD = 2;
+const EMPTY: Buffer = Buffer.alloc(0);
 
 export class NetlinkConnection {
   readonly transport: Transport;
   private readonly timeoutMs: number;
-  private readonly pending = new Map<number, Pending>();
+  private pending = new Map<number, Pending>();
   private seq: number;
   private closed = false;
   private fatal: Error | undefined;
@@ -256,6 +295,69 @@ export class NetlinkConnection {
   }
 
   /**
+   * batchOutcomes() for requests encoded ahead of time: `messages` holds `count` whole netlink messages
+   * back to back (each padded to 4 bytes), with nlmsg_type and any extra flags set; the engine writes
+   * REQUEST/ACK, the sequence numbers and the port id into them (the buffer is the engine's from here on).
+   * `requestAt(i)` gives message i's label and error mapping, and is called only when one is needed (a
+   * refusal, a timeout, an abort), so a bulk job keeps nothing per request but its bytes.
+   */
+  batchEncodedOutcomes(messages: Buffer, count: number, requestAt: (index: number) => OutgoingRequest, options: RequestOptions = {}): Promise<(Error | undefined)[]> {
+    if (count === 0) return Promise.resolve([]);
+    return new Promise((done) => {
+      const sink: OutcomeSink = { outcomes: new Array<Error | undefined>(count).fill(undefined), left: count, done };
+      const refused = this.sendEncoded(messages, count, requestAt, options, sink);
+      if (refused !== undefined) done(new Array<Error>(count).fill(refused instanceof Error ? refused : new Error(String(refused))));
+    });
+  }
+
+  /** sendBatch() for messages already encoded: number, flag and register them, then send. */
+  private sendEncoded(bytes: Buffer, count: number, requestAt: (index: number) => OutgoingRequest, options: RequestOptions, sink: OutcomeSink): unknown {
+    try {
+      if (this.closed || this.fatal) this.checkOpen(requestAt(0));
+      options.signal?.throwIfAborted();
+    } catch (err) {
+      return options.signal?.aborted && !(err instanceof IpvsError) ? new AbortError(requestAt(0).label.operation, { cause: err }) : err;
+    }
+    const ordered = this.transport.answersInOrder === true;
+    // In order, the ACK flag goes on each datagram's last message only; dispatch() sets it.
+    const flags = NLM_F_REQUEST | (ordered ? 0 : NLM_F_ACK);
+    const portId = this.transport.portId >>> 0;
+    const offsets: number[] = new Array<number>(count + 1);
+    let at = 0;
+    for (let i = 0; i < count; i++) {
+      const length = at + NLMSG_HDRLEN <= bytes.length ? ((bytes[at] as number) | ((bytes[at + 1] as number) << 8) | ((bytes[at + 2] as number) << 16)) + (bytes[at + 3] as number) * 0x1000000 : 0;
+      if (length < NLMSG_HDRLEN || at + length > bytes.length) return new RangeError(`batch: message ${i} of ${count} is not a whole netlink message`);
+      offsets[i] = at;
+      at += (length + 3) & ~3;
+    }
+    if (at < bytes.length) return new RangeError(`batch: ${bytes.length - at} bytes after the last of ${count} messages`);
+    offsets[count] = bytes.length;
+    const group = newGroup(count);
+    const entries: AckPending[] = new Array<AckPending>(count);
+    // Written byte by byte: Buffer's read/write methods cost more than the bytes, 25 000 times over.
+    for (let i = 0; i < count; i++) {
+      const o = offsets[i] as number;
+      const seq = this.nextSeq();
+      bytes[o + 6] = (bytes[o + 6] as number) | flags; // REQUEST and ACK are in the low byte
+      bytes[o + 8] = seq & 0xff;
+      bytes[o + 9] = (seq >>> 8) & 0xff;
+      bytes[o + 10] = (seq >>> 16) & 0xff;
+      bytes[o + 11] = seq >>> 24;
+      bytes[o + 12] = portId & 0xff;
+      bytes[o + 13] = (portId >>> 8) & 0xff;
+      bytes[o + 14] = (portId >>> 16) & 0xff;
+      bytes[o + 15] = portId >>> 24;
+      const type = (bytes[o + 4] as number) | ((bytes[o + 5] as number) << 8);
+      entries[i] = {
+        kind: 'ack', seq, req: new DeferredRequest(requestAt, i, type), group, settled: false,
+        replies: [], before: undefined, resolve: undefined, reject: undefined, sink, index: i,
+      };
+    }
+    this.dispatch(bytes, offsets, entries, group, options, ordered);
+    return undefined;
+  }
+
+  /**
    * Encode, register and send a batch; `bind` gives each entry its way of reporting. Returns the error
    * that kept the whole batch from being sent (closed, aborted, a body that cannot be encoded), if any.
    */
@@ -296,6 +398,12 @@ export class NetlinkConnection {
     for (const entry of entries) bind(entry);
     const bytes = w.toBuffer();
     offsets.push(bytes.length);
+    this.dispatch(bytes, offsets, entries, group, options, ordered);
+    return undefined;
+  }
+
+  /** Register a batch's entries and send its messages (offsets: each message's start, then the end). */
+  private dispatch(bytes: Buffer, offsets: readonly number[], entries: readonly AckPending[], group: Group, options: RequestOptions, ordered: boolean): void {
     this.register(entries, group, options);
     // Cut the batch into datagrams of at most maxDatagramSize (a single larger message goes alone, and
     // the kernel refuses it with EMSGSIZE).
@@ -317,7 +425,6 @@ export class NetlinkConnection {
       start = end;
     }
     this.armTimer(group, entries, options);
-    return undefined;
   }
 
   private succeed(entry: AckPending): void {
@@ -358,12 +465,35 @@ export class NetlinkConnection {
    * own receive buffer, valid only during the call: no copy of each datagram.
    */
   async dumpAll<T>(req: OutgoingRequest, options: RequestOptions, map: (msg: NetlinkMessage) => T, mapCopies = false): Promise<T[]> {
+    return this.collect(req, options, map, (buf, at, len) => map(messageAt(buf, at, len)), mapCopies);
+  }
+
+  /**
+   * dumpAll for decoders that read a message's payload in place: `read` gets the bytes buf[start, end)
+   * (the payload after the netlink header) and must copy out what it keeps, since buf may be the
+   * transport's receive memory. No message object or view is made per message.
+   */
+  dumpPayloads<T>(req: OutgoingRequest, options: RequestOptions, read: (buf: Buffer, start: number, end: number) => T): Promise<T[]> {
+    return this.collect(req, options, (msg) => read(msg.payload, 0, msg.payload.length), (buf, at, len) => read(buf, at + NLMSG_HDRLEN, at + len), true);
+  }
+
+  /**
+   * A whole dump, collected: `fromQueue` maps a message that came the usual way, `fromView` one found at
+   * buf[at, at + len) by the synchronous path; `inPlace`: they copy out what they keep.
+   */
+  private async collect<T>(
+    req: OutgoingRequest,
+    options: RequestOptions,
+    fromQueue: (msg: NetlinkMessage) => T,
+    fromView: (buf: Buffer, at: number, len: number) => T,
+    inPlace: boolean,
+  ): Promise<T[]> {
     const out: T[] = [];
-    const e = this.exchangeDump(req, options, map, out, mapCopies) ?? this.openDump(req, options);
+    const e = this.exchangeDump(req, options, fromView, out, inPlace) ?? this.openDump(req, options);
     if (e === 'done') return out;
     for (;;) {
       try {
-        for (const msg of e.queue) out.push(map(msg));
+        for (const msg of e.queue) out.push(fromQueue(msg));
       } catch (err) {
         // As a consumer stopping early: the rest of the dump is dropped.
         e.queue.length = 0;
@@ -380,13 +510,19 @@ export class NetlinkConnection {
   }
 
   /**
-   * dumpAll's synchronous path, through Transport.exchange: with nothing else in flight, the request is
-   * sent and its whole answer read and mapped in one go, with no pending entry, timer or promise of its
-   * own. Returns 'done' (the messages are in `out`; a failure is thrown), undefined when the path cannot
-   * be taken (nothing was sent), or, when the peer did not answer everything at once, the dump's pending
-   * entry, from which dumpAll reads on as usual.
+   * The synchronous path of a collected dump, through Transport.exchange: with nothing else in flight,
+   * the request is sent and its whole answer read and mapped in one go, with no pending entry, timer or
+   * promise of its own. Returns 'done' (the messages are in `out`; a failure is thrown), undefined when
+   * the path cannot be taken (nothing was sent), or, when the peer did not answer everything at once,
+   * the dump's pending entry, from which collect() reads on as usual.
    */
-  private exchangeDump<T>(req: OutgoingRequest, options: RequestOptions, map: (msg: NetlinkMessage) => T, out: T[], mapCopies: boolean): 'done' | DumpPending | undefined {
+  private exchangeDump<T>(
+    req: OutgoingRequest,
+    options: RequestOptions,
+    map: (buf: Buffer, at: number, len: number) => T,
+    out: T[],
+    inPlace: boolean,
+  ): 'done' | DumpPending | undefined {
     const transport = this.transport;
     if (transport.exchange === undefined || this.pending.size > 0 || this.syncBudget <= 0 || this.closed || this.fatal) return undefined;
     try {
@@ -403,50 +539,56 @@ export class NetlinkConnection {
     let end: ErrorPayload | undefined;
     let failure: Error | undefined;
     let read = 0;
+    let ended = false;
+    let data = EMPTY;
+    const visit = (at: number, len: number): boolean => {
+      if (data.readUInt32LE(at + 8) !== seq) return true; // a late reply to a request that timed out
+      const type = data.readUInt16LE(at + 4);
+      const flags = data.readUInt16LE(at + 6);
+      if ((flags & NLM_F_DUMP_INTR) !== 0) interrupted = true;
+      if (type === NLMSG_DONE || type === NLMSG_ERROR) {
+        try {
+          end = type === NLMSG_ERROR ? parseErrorPayload(messageAt(data, at, len)) : parseDone(flags, data, at + NLMSG_HDRLEN, at + len);
+        } catch (err) {
+          failure ??= err as Error;
+        }
+        ended = true;
+        return false;
+      }
+      if (type === NLMSG_NOOP || type === NLMSG_OVERRUN || failure !== undefined) return true;
+      try {
+        out.push(map(data, at, len));
+      } catch (err) {
+        // As a consumer stopping early: the rest of the dump is read and dropped.
+        failure = err as Error;
+      }
+      return true;
+    };
     const take = (view: Buffer): boolean => {
       read++;
-      let data = view;
-      if (!mapCopies) {
+      data = view;
+      if (!inPlace) {
         data = Buffer.allocUnsafe(view.length);
         view.copy(data);
       }
-      let messages: NetlinkMessage[];
       try {
-        messages = parseMessages(data);
+        walkMessages(data, visit);
       } catch (err) {
         failure ??= err as Error;
         return true;
       }
-      for (const msg of messages) {
-        if (msg.seq !== seq) continue; // a late reply to a request that timed out
-        if ((msg.flags & NLM_F_DUMP_INTR) !== 0) interrupted = true;
-        if (msg.type === NLMSG_DONE || msg.type === NLMSG_ERROR) {
-          try {
-            end = msg.type === NLMSG_ERROR ? parseErrorPayload(msg) : parseDonePayload(msg);
-          } catch (err) {
-            failure ??= err as Error;
-          }
-          return true;
-        }
-        if (msg.type === NLMSG_NOOP || msg.type === NLMSG_OVERRUN || failure !== undefined) continue;
-        try {
-          out.push(map(msg));
-        } catch (err) {
-          // As a consumer stopping early: the rest of the dump is read and dropped.
-          failure = err as Error;
-        }
-      }
-      return false;
+      return ended;
     };
     const result = transport.exchange(w.toBuffer(), take);
+    data = EMPTY;
     this.syncBudget -= read;
     if (result === 'unsupported') return undefined;
     if (result instanceof Error) throw failure ?? wrapSendError(result, req.label);
-    const e: DumpPending = {
-      kind: 'dump', seq, req, group: newGroup(1), settled: false,
-      queue: [], interrupted, done: false, failure, waiters: [],
-    };
     if (result === 'partial') {
+      const e: DumpPending = {
+        kind: 'dump', seq, req, group: newGroup(1), settled: false,
+        queue: [], interrupted, done: false, failure, waiters: [],
+      };
       // Read on through the usual path; after a failure only to drop the rest of the dump.
       this.register([e], e.group, options);
       if (failure !== undefined) this.finish(e);
@@ -454,7 +596,7 @@ export class NetlinkConnection {
       return e;
     }
     if (failure !== undefined) throw failure;
-    if (end !== undefined && end.errno !== 0) throw this.kernelError(e, end);
+    if (end !== undefined && end.errno !== 0) throw this.kernelError(req, seq, end);
     if (interrupted) throw new DumpInterruptedError(req.label.operation);
     return 'done';
   }
@@ -605,7 +747,13 @@ export class NetlinkConnection {
   }
 
   private forget(seq: number): void {
-    if (this.pending.delete(seq) && this.pending.size === 0) this.transport.hold?.(false);
+    if (this.pending.delete(seq) && this.pending.size === 0) {
+      this.transport.hold?.(false);
+      // A fresh table once nothing waits. A long-lived Map that thousands of requests pass through keeps
+      // old-space hash tables pointing at them after they are deleted, so every scavenge copies and
+      // promotes requests long settled (a restore's execute() spent about as long collecting as sending).
+      this.pending = new Map();
+    }
   }
 
   /** Hand a datagram to the transport; a send that fails (or throws) fails its requests. */
@@ -658,17 +806,17 @@ export class NetlinkConnection {
     }
   }
 
-  private kernelError(entry: Pending, payload: ErrorPayload): Error {
-    const label = entry.req.label;
+  private kernelError(req: OutgoingRequest, seq: number, payload: ErrorPayload): Error {
+    const label = req.label;
     const err = new KernelError({
       errno: payload.errno,
       operation: label.operation,
       object: label.object,
       extack: payload.extack,
       extackOffset: payload.extackOffset,
-      seq: entry.seq,
+      seq,
     });
-    return entry.req.mapError?.(err) ?? err;
+    return req.mapError?.(err) ?? err;
   }
 
   private onDatagram(data: Buffer): void {
@@ -698,7 +846,7 @@ export class NetlinkConnection {
       this.settle(entry);
       this.forget(entry.seq);
       if (payload.errno === 0) this.succeed(entry);
-      else this.refuse(entry, this.kernelError(entry, payload));
+      else this.refuse(entry, this.kernelError(entry.req, entry.seq, payload));
       // Sent before it in the same datagram without an ACK of their own: no ERROR came, so they succeeded.
       if (entry.before !== undefined) {
         for (const b of entry.before) {
@@ -719,7 +867,7 @@ export class NetlinkConnection {
     if ((msg.flags & NLM_F_DUMP_INTR) !== 0) entry.interrupted = true;
     if (msg.type === NLMSG_DONE || msg.type === NLMSG_ERROR) {
       const payload = msg.type === NLMSG_ERROR ? parseErrorPayload(msg) : parseDonePayload(msg);
-      if (payload.errno !== 0) entry.failure = this.kernelError(entry, payload);
+      if (payload.errno !== 0) entry.failure = this.kernelError(entry.req, entry.seq, payload);
       else if (entry.interrupted) entry.failure = new DumpInterruptedError(entry.req.label.operation);
       this.finish(entry);
       return;

@@ -21,7 +21,11 @@ export interface Transport {
   readonly receiveBufferSize: number;
   /** Set the single receiver. Called once by the engine before the first send. */
   attach(receiver: TransportReceiver): void;
-  /** Write one datagram. Resolves when it is handed to the kernel. */
+  /**
+   * Write one datagram. Resolves when it is handed to the kernel. The engine may write its next datagram
+   * into the same memory once every request in this one is answered (execute() does, window after
+   * window): a transport that needs the bytes later must copy them.
+   */
   send(datagram: Uint8Array): Promise<void>;
   /**
    * Keep the process alive while `busy` (requests are waiting), let it exit when idle, so a script

@@ -210,10 +210,26 @@ export class MessageWriter {
     this.buf.writeUInt16LE(total, at);
   }
 
+  /**
+   * The bytes [start, end) written so far, without a copy: a view that later writes may move away from
+   * (the buffer grows by reallocation), so read it before writing again.
+   */
+  view(start = 0, end = this.pos): Buffer {
+    if (start < 0 || end > this.pos || start > end) throw new RangeError(`view [${start}, ${end}) of ${this.pos} bytes written`);
+    return this.buf.subarray(start, end);
+  }
+
   /** Copy of everything written so far. */
   toBuffer(): Buffer {
     if (this.open.length !== 0) throw new Error('toBuffer with an unfinished message');
     return Buffer.from(this.buf.subarray(0, this.pos));
+  }
+
+  /** Forget what was written after the first `length` bytes (e.g. a message that failed half way). */
+  truncate(length: number): void {
+    if (length < 0 || length > this.pos) throw new RangeError(`truncate to ${length} of ${this.pos} bytes written`);
+    this.pos = length;
+    this.open.length = 0;
   }
 
   /** Forget the contents but keep the allocated buffer. */

@@ -12,6 +12,7 @@ export {
   type ServiceWithDestinations,
 } from './format.js';
 export { iterateRules, type RulesSource, type IterateRulesOptions } from './save.js';
+export { prepareRules, prepareRulesResolving, PreparedRun, type PreparedStep, type OtherRuleOperation } from './prepare.js';
 export { isTableOperation, toClientOperation, type RuleOperation, type TableRuleOperation } from './operations.js';
 export { RulesSyntaxError, CommandLineError, type UsageExitCode } from './errors.js';
 export {

@@ -41,7 +41,8 @@ export function ruleLineArguments(line: string): string[] {
   return words;
 }
 
-function grammarContext(options: ParseRulesOptions): GrammarContext {
+/** The grammar's context for these options. Internal (prepare.ts). */
+export function grammarContext(options: ParseRulesOptions): GrammarContext {
   const services = options.services ?? systemServiceNames();
   const lookup = options.lookupHost;
   return {
@@ -100,8 +101,8 @@ export function operationOf(cmd: ParsedCommand, line: number): RuleOperation | s
   }
 }
 
-/** The operation of one line by the shared grammar; undefined for a line with nothing to do. */
-function generalOperation(lineText: string, line: number, ctx: GrammarContext): RuleOperation | undefined {
+/** The operation of one line by the shared grammar; undefined for a line with nothing to do. Internal. */
+export function generalOperation(lineText: string, line: number, ctx: GrammarContext): RuleOperation | undefined {
   const argv = ruleLineArguments(lineText);
   if (argv.length === 0) return undefined;
   let outcome;

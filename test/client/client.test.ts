@@ -217,6 +217,25 @@ describe('bound services', () => {
     await ipvs.deleteService(a!);
     expect(k.last().cmd).toBe(CMD.DEL_SERVICE);
   });
+
+  it('share one prototype: no own methods, plain copies, the key read when called', async () => {
+    const { k, ipvs } = await open((req, s) => {
+      if (req.cmd === CMD.GET_SERVICE) return s.dump(req, CMD.NEW_SERVICE, [svcReply(), svcReply({ ...key, port: 81 })]);
+      if (req.cmd === CMD.GET_DEST) return s.dump(req, CMD.NEW_DEST, []);
+      return s.ack(req);
+    });
+    const [a, b] = await ipvs.services();
+    expect(Object.getPrototypeOf(a)).toBe(Object.getPrototypeOf(b));
+    expect(Object.getOwnPropertyNames(a)).not.toContain('destinations');
+    expect(Object.keys(Object.getPrototypeOf(a) as object)).toEqual([]);
+    const copy = { ...a! };
+    expect(copy).toEqual(a);
+    expect('destinations' in copy).toBe(false);
+    expect(structuredClone(a)).toEqual(copy);
+    a!.port = 8080;
+    await a!.addDestination({ address: '10.0.0.1' });
+    expect(k.last().attrs.includes(Buffer.from([6, 0, 4, 0, 0x1f, 0x90, 0, 0]))).toBe(true); // PORT 8080 in the service key
+  });
 });
 
 describe('closing', () => {

@@ -4,7 +4,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { Ipvs, windowSize } from '../../src/client.js';
-import { KernelError, ValidationError, type Operation } from '../../src/index.js';
+import { KernelError, OperationBatch, ValidationError, type Operation } from '../../src/index.js';
 import { CMD } from '../helpers/ipvs-bytes.js';
 import { ScriptedIpvs, type Handler } from '../helpers/ipvs-script.js';
 import { splitMessages } from '../helpers/netlink-bytes.js';
@@ -107,6 +107,51 @@ describe('execute', () => {
     const before = k.sent.length;
     expect(await ipvs.execute(adds(2), { signal: AbortSignal.abort() })).toEqual([{ skipped: true }, { skipped: true }]);
     expect(k.sent.length).toBe(before);
+  });
+
+  it('takes an OperationBatch, or a slice of one, as it takes the array: the same datagrams and results', async () => {
+    const failing: Handler = (req, s) => (req.seq === s.requests[20]?.seq ? s.error(req, EEXIST) : s.ack(req));
+    const a = await open({ handler: failing, receiveBufferSize: 16 * 1024 });
+    const b = await open({ handler: failing, receiveBufferSize: 16 * 1024 });
+    const ops = adds(40);
+    const fromArray = await a.ipvs.execute(ops);
+    const batch = OperationBatch.from(ops);
+    const fromBatch = await b.ipvs.execute(batch);
+    const noSeq = (d: Buffer): Buffer => {
+      const c = Buffer.from(d);
+      for (let at = 0; at < c.length; at += (c.readUInt32LE(at) + 3) & ~3) c.writeUInt32LE(0, at + 8);
+      return c;
+    };
+    expect(b.k.sent.slice(1).map(noSeq)).toEqual(a.k.sent.slice(1).map(noSeq));
+    expect(fromBatch.map((r) => ('ok' in r ? r.ok : 'skipped'))).toEqual(fromArray.map((r) => ('ok' in r ? r.ok : 'skipped')));
+    expect((fromBatch[20] as { error: Error }).error.message).toBe((fromArray[20] as { error: Error }).error.message);
+    expect((fromBatch[20] as { error: Error }).error.message).toMatch(/service tcp 10\.0\.0\.20:80 already exists/);
+    // a slice: its operations only, each named by its place in the slice's source
+    const sent = b.k.requests.length;
+    const part = await b.ipvs.execute(batch.slice(30, 35));
+    expect(part).toHaveLength(5);
+    expect(b.k.requests.length - sent).toBe(5);
+    // the same batch again: the same bytes, sequence numbers aside
+    const again = b.k.sent.length;
+    await b.ipvs.execute(batch);
+    expect(b.k.sent.slice(again).map(noSeq)).toEqual(a.k.sent.slice(1).map(noSeq));
+  });
+
+  it('a window after one that timed out is written into a buffer of its own, whole and right', async () => {
+    let n = 0;
+    const { k, ipvs } = await open({ handler: (req, s) => (n++ < 16 ? undefined : s.ack(req)), receiveBufferSize: 16 * 1024 });
+    // a transport that keeps the datagrams it was handed (the unanswered one may still be in use)
+    const handed: Uint8Array[] = [];
+    const send = k.send.bind(k);
+    k.send = (d: Uint8Array) => (handed.push(d), send(d));
+    const results = await ipvs.execute(adds(40), { timeoutMs: 50 });
+    expect(Buffer.from(handed[0]!)).toEqual(k.sent[1]);
+    expect(results.slice(0, 16).every((r) => 'ok' in r && !r.ok && r.error.name === 'TimeoutError')).toBe(true);
+    expect(results.slice(16).every((r) => 'ok' in r && r.ok)).toBe(true);
+    // every datagram as it was sent: the 40 services in order
+    const addresses = k.requests.map((r) => r.attrs.toString('hex'));
+    expect(new Set(addresses).size).toBe(40);
+    expect(windows(k)).toEqual([16, 16, 8]);
   });
 
   it('pipelines thousands of operations quickly', async () => {

@@ -172,3 +172,39 @@ describe('dumpAll through exchange', () => {
     expect(u.sends).toBe(1);
   });
 });
+
+describe('dumpPayloads', () => {
+  const readMarker = (buf: Buffer, start: number, end: number): number => {
+    expect(end - start).toBe(12); // genl header + one u32 attribute
+    return buf.readUInt32LE(start + 8);
+  };
+
+  it('hands each payload in place, through exchange and through the usual path alike', async () => {
+    const t = new Exchanging(twoParts);
+    const conn = new NetlinkConnection(t);
+    expect(await conn.dumpPayloads(req('list'), {}, readMarker)).toEqual([1, 2, 3]);
+    expect(t.exchanges).toBe(1);
+    const dry = new Exchanging(twoParts);
+    dry.dryAfter = 1;
+    expect(await new NetlinkConnection(dry).dumpPayloads(req('list'), {}, readMarker)).toEqual([1, 2, 3]);
+    const u = new Exchanging(twoParts);
+    u.unsupported = true;
+    expect(await new NetlinkConnection(u).dumpPayloads(req('list'), {}, readMarker)).toEqual([1, 2, 3]);
+    expect(u.sends).toBe(1);
+  });
+
+  it('fails as dumpAll does: an errno in DONE, a malformed datagram, a reader that throws', async () => {
+    const failing = new NetlinkConnection(new Exchanging((seq) => [nb.cat(part(seq, [1]), nb.done(seq, { pid: PORT, errno: 3 }))]));
+    await expect(failing.dumpPayloads(req('list'), {}, readMarker)).rejects.toMatchObject({ code: 'ESRCH', operation: 'list' });
+    // A message whose length runs past the datagram, after a good one: the dump fails, nothing is returned.
+    const broken = new NetlinkConnection(new Exchanging((seq) => [nb.cat(part(seq, [1]), Buffer.from([200, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]))]));
+    await expect(broken.dumpPayloads(req('list'), {}, readMarker)).rejects.toThrow(/runs past the datagram/);
+    const t = new Exchanging(twoParts);
+    const conn = new NetlinkConnection(t);
+    await expect(conn.dumpPayloads(req('list'), {}, () => {
+      throw new Error('bad payload');
+    })).rejects.toThrow('bad payload');
+    expect(t.queue).toHaveLength(0);
+    expect(await conn.dumpPayloads(req('list'), {}, readMarker)).toEqual([1, 2, 3]);
+  });
+});

@@ -10,6 +10,7 @@ import { NetlinkConnection, type OutgoingRequest } from '../../src/netlink/conne
 import { KernelError, TimeoutError } from '../../src/netlink/errors.js';
 import type { NetlinkMessage } from '../../src/netlink/reader.js';
 import type { Transport, TransportReceiver } from '../../src/netlink/transport.js';
+import { MessageWriter } from '../../src/netlink/writer.js';
 import * as nb from '../helpers/netlink-bytes.js';
 
 const FAMILY = 0x1b;
@@ -103,6 +104,48 @@ describe('batches to a transport that answers in order', () => {
     expect(outcomes[2]).toMatchObject({ code: 'EEXIST', operation: 'op2' });
     expect(conn.inFlight).toBe(0);
     expect(await conn.batchOutcomes([])).toEqual([]);
+  });
+
+  it('batchEncodedOutcomes: messages encoded ahead go out as batchOutcomes sends them; labels made on a failure only', async () => {
+    const encode = (n: number, type = FAMILY): Buffer => {
+      const w = new MessageWriter();
+      for (let i = 0; i < n; i++) {
+        w.beginMessage(type, i === 1 ? 0x400 : 0, 0, 0);
+        req('x').body(w);
+        w.endMessage();
+      }
+      return w.toBuffer();
+    };
+    let n = 0;
+    const t = new KernelLike(acks(() => n++ === 2), 3 * 28);
+    const conn = new NetlinkConnection(t, { timeoutMs: 0 });
+    const asked: number[] = [];
+    const outcomes = await conn.batchEncodedOutcomes(encode(5), 5, (i) => (asked.push(i), req(`op${i}`)));
+    // split to fit (3 messages per datagram), the ACK asked of each datagram's last; seq and port id written
+    expect(t.sent.map((d) => nb.splitMessages(d).map((r) => r.flags))).toEqual([[0x01, 0x401, 0x05], [0x01, 0x05]]);
+    const headers = t.sent.flatMap((d) => nb.splitMessages(d));
+    expect(headers.every((r) => r.pid === PORT && r.type === FAMILY)).toBe(true);
+    expect(headers.map((r) => r.seq - headers[0]!.seq)).toEqual([0, 1, 2, 3, 4]);
+    // the same bytes as batchOutcomes for the same requests, but for the sequence numbers
+    const u = new KernelLike(acks(() => false), 3 * 28);
+    await new NetlinkConnection(u, { timeoutMs: 0 }).batchOutcomes(Array.from({ length: 5 }, (_, i) => ({ ...req('y'), flags: i === 1 ? 0x400 : 0 })));
+    const noSeq = (d: Buffer): Buffer => {
+      const c = Buffer.from(d);
+      for (let at = 0; at < c.length; at += c.readUInt32LE(at)) c.writeUInt32LE(0, at + 8);
+      return c;
+    };
+    expect(t.sent.map(noSeq)).toEqual(u.sent.map(noSeq));
+    expect(outcomes.map((e) => e === undefined)).toEqual([true, true, false, true, true]);
+    expect(outcomes[2]).toMatchObject({ code: 'EEXIST', operation: 'op2' });
+    expect(asked).toEqual([2]);
+    expect(conn.inFlight).toBe(0);
+    // bytes that are not `count` whole messages: nothing sent, the error for each
+    const bad = await conn.batchEncodedOutcomes(encode(2).subarray(0, 40), 2, (i) => req(`op${i}`));
+    expect(bad.every((e) => e instanceof RangeError)).toBe(true);
+    const extra = await conn.batchEncodedOutcomes(encode(3), 2, (i) => req(`op${i}`));
+    expect(extra.every((e) => e instanceof RangeError)).toBe(true);
+    expect(t.sent).toHaveLength(2);
+    expect(await conn.batchEncodedOutcomes(Buffer.alloc(0), 0, (i) => req(`op${i}`))).toEqual([]);
   });
 
   it('a failing last message still settles the earlier ones as done', async () => {

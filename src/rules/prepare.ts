@@ -1,0 +1,180 @@
+// Rules text straight into validated, encoded batches: what a restore does with parseRules and execute(),
+// without holding an object per line. Each line is parsed (the fast path of fast-lines.ts, else the
+// grammar), checked as execute() checks it, and written as its request into an OperationBatch at once,
+// so the objects of a line die young and what stays is the batch's bytes and two numbers per line
+// (where the line starts, and its number); a refusal's sentence and a failed line's operation are
+// rebuilt from the text on demand. Lines that are not changes to services and destinations (flush,
+// zero, timeouts, daemons) stay operations between the runs, to be carried out in order.
+
+import { OperationBatch } from '../ipvs/batch.js';
+import { collectHostNames, type GrammarContext } from './command-line.js';
+import { FastRuleLines } from './fast-lines.js';
+import { isTableOperation, toClientOperation, type RuleOperation, type TableRuleOperation } from './operations.js';
+import { generalOperation, grammarContext, parseRulesResolving, ruleLineArguments, type ParseRulesOptions } from './parse.js';
+import { systemServiceNames, type ServiceNames } from './service-names.js';
+
+/** A rules line that is not a table change: carried out on its own, between the runs. */
+export type OtherRuleOperation = Exclude<RuleOperation, TableRuleOperation>;
+
+/** A run of consecutive service and destination changes, validated and encoded for execute(). */
+export class PreparedRun {
+  /**
+   * The run's changes in line order, for `ipvs.execute()`. When `invalid` is set, only the lines before
+   * the refused one are here, and the run must not be applied.
+   */
+  readonly operations: OperationBatch;
+  /**
+   * The first line of the run that execute() would refuse before sending anything (a value the client
+   * does not accept), with its ValidationError (whose field names `operations[i]`, i counted in the run).
+   */
+  invalid: { rule: TableRuleOperation; error: unknown } | undefined = undefined;
+  /** Per operation: its line number, where the rule can be found again (`at`), whether it adds. */
+  private lines = new Uint32Array(256);
+  private places = new Uint32Array(256);
+  private additions = new Uint8Array(256);
+  private readonly ruleAt: (at: number, line: number) => TableRuleOperation;
+
+  /** `ruleAt(at, line)` gives again the rule added with `at` (e.g. where its line starts in the text). */
+  constructor(ruleAt: (at: number, line: number) => TableRuleOperation) {
+    this.ruleAt = ruleAt;
+    this.operations = new OperationBatch({ source: (i) => toClientOperation(this.rule(i)) });
+  }
+
+  /** Number of changes in the batch. */
+  get length(): number {
+    return this.operations.length;
+  }
+
+  /** The 1-based line of operation `index`. */
+  line(index: number): number {
+    return this.lines[index] as number;
+  }
+
+  /** Whether operation `index` adds a service or destination (a delete undoes it exactly). */
+  isAddition(index: number): boolean {
+    return this.additions[index] === 1;
+  }
+
+  /** The rules operation `index` stands for, built again from where it came. */
+  rule(index: number): TableRuleOperation {
+    if (!Number.isInteger(index) || index < 0 || index >= this.length) throw new RangeError(`rule ${index} of a run of ${this.length}`);
+    return this.ruleAt(this.places[index] as number, this.lines[index] as number);
+  }
+
+  /** Validate and add one rule; false, with `invalid` set, when execute() would refuse it. Internal. */
+  add(rule: TableRuleOperation, at: number): boolean {
+    if (this.invalid !== undefined) return false;
+    const index = this.operations.length;
+    try {
+      this.operations.add(toClientOperation(rule));
+    } catch (error) {
+      this.invalid = { rule, error };
+      return false;
+    }
+    if (index >= this.lines.length) {
+      this.lines = grown(this.lines, new Uint32Array(this.lines.length * 2));
+      this.places = grown(this.places, new Uint32Array(this.places.length * 2));
+      this.additions = grown(this.additions, new Uint8Array(this.additions.length * 2));
+    }
+    this.lines[index] = rule.line;
+    this.places[index] = at;
+    this.additions[index] = rule.op === 'addService' || rule.op === 'addDestination' ? 1 : 0;
+    return true;
+  }
+}
+
+function grown<T extends Uint8Array | Uint32Array>(from: T, to: T): T {
+  to.set(from);
+  return to;
+}
+
+/** The steps of a rules text, in order: runs of table changes, and the other operations between them. */
+export type PreparedStep = PreparedRun | OtherRuleOperation;
+
+/** Steps of operations already parsed (kept, since they exist anyway). */
+export function stepsOf(ops: readonly RuleOperation[]): PreparedStep[] {
+  const steps: PreparedStep[] = [];
+  let run: PreparedRun | undefined;
+  const ruleAt = (at: number): TableRuleOperation => ops[at] as TableRuleOperation;
+  for (let i = 0; i < ops.length; i++) {
+    const op = ops[i] as RuleOperation;
+    if (isTableOperation(op)) {
+      if (run === undefined) steps.push((run = new PreparedRun(ruleAt)));
+      run.add(op, i);
+    } else {
+      run = undefined;
+      steps.push(op);
+    }
+  }
+  return steps;
+}
+
+/**
+ * The text line by line into steps; undefined when `hostNames` is given and a line (one the fast path
+ * declines) names a host, which needs the asynchronous lookup first.
+ */
+function prepareLines(text: string, ctx: GrammarContext, hostNames: ServiceNames | undefined): PreparedStep[] | undefined {
+  const fast = new FastRuleLines(text);
+  // A run's rule, again: its line parsed anew from where it starts.
+  const ruleAt = (start: number, line: number): TableRuleOperation => {
+    let end = text.indexOf('\n', start);
+    if (end < 0) end = text.length;
+    const op = fast.operation(start, end, line) ?? generalOperation(text.slice(start, end), line, ctx);
+    if (op === undefined || !isTableOperation(op)) throw new Error(`line ${line} no longer reads as the change it was`);
+    return op;
+  };
+  const steps: PreparedStep[] = [];
+  let run: PreparedRun | undefined;
+  let line = 0;
+  for (let start = 0; start <= text.length; ) {
+    let end = text.indexOf('\n', start);
+    if (end < 0) end = text.length;
+    line++;
+    let op = fast.operation(start, end, line);
+    if (op === undefined) {
+      const lineText = text.slice(start, end);
+      if (hostNames !== undefined) {
+        const argv = ruleLineArguments(lineText);
+        if (argv.length > 0 && collectHostNames(argv, hostNames).length > 0) return undefined;
+      }
+      op = generalOperation(lineText, line, ctx);
+    }
+    if (op !== undefined) {
+      if (isTableOperation(op)) {
+        if (run === undefined) steps.push((run = new PreparedRun(ruleAt)));
+        run.add(op, start);
+      } else {
+        run = undefined;
+        steps.push(op);
+      }
+    }
+    start = end + 1;
+  }
+  return steps;
+}
+
+/**
+ * Parse rules text into steps ready to apply: runs of service and destination changes as validated,
+ * encoded batches for `ipvs.execute()`, other operations (flush, zero, --set, daemons) between them.
+ * What parseRules then execute() would do, without keeping an object per line. Throws RulesSyntaxError
+ * for the first line parseRules refuses; a value execute() would refuse is recorded on its run
+ * (`invalid`), as execute() would refuse that run only when it is reached.
+ */
+export function prepareRules(text: string, options: ParseRulesOptions = {}): PreparedStep[] {
+  return prepareLines(text, grammarContext(options), undefined) as PreparedStep[];
+}
+
+/**
+ * prepareRules for text that may name hosts (rules saved without -n): when a line does, the names are
+ * looked up first, as parseRulesResolving does.
+ */
+export async function prepareRulesResolving(
+  text: string,
+  lookup: (name: string) => Promise<string | undefined>,
+  options: Omit<ParseRulesOptions, 'lookupHost'> = {},
+): Promise<PreparedStep[]> {
+  const services = options.services ?? systemServiceNames();
+  const steps = prepareLines(text, grammarContext({ services }), services);
+  if (steps !== undefined) return steps;
+  return stepsOf(await parseRulesResolving(text, lookup, { services }));
+}

@@ -92,17 +92,18 @@ function checksumName(flags: number): TunnelChecksum {
 }
 
 /**
- * Re-throw a ValidationError with the path of the element in the desired state prefixed; `drop` is a
- * prefix of the validator's field name that the path already says (e.g. 'destination.').
+ * Re-throw a ValidationError with the path of the element in the desired state prefixed (given as a
+ * function, it is made only then); `drop` is a prefix of the validator's field name that the path
+ * already says (e.g. 'destination.').
  */
-export function atPath<T>(path: string, fn: () => T, drop = ''): T {
+export function atPath<T>(path: string | (() => string), fn: () => T, drop = ''): T {
   try {
     return fn();
   } catch (err) {
     if (err instanceof ValidationError) {
       const why = err.message.replace(/^invalid [^:]*: /, '');
       const field = drop !== '' && err.field.startsWith(drop) ? err.field.slice(drop.length) : err.field;
-      throw new ValidationError(`${path}.${field}`, err.value, why);
+      throw new ValidationError(`${typeof path === 'string' ? path : path()}.${field}`, err.value, why);
     }
     throw err;
   }
@@ -209,7 +210,7 @@ export function normalDesiredDestination(service: WireServiceKey, spec: Destinat
   const tunnel = w.fwd === IP_VS_CONN_F_TUNNEL;
   return {
     id: w.text,
-    key: { address: normalAddress(w.text), port: w.port },
+    key: { address: w.address, port: w.port },
     fwd: w.fwd,
     weight: w.weight,
     upper: w.upper,
@@ -218,12 +219,6 @@ export function normalDesiredDestination(service: WireServiceKey, spec: Destinat
     tunPort: tunnel && w.tunType === IP_VS_CONN_F_TUNNEL_TYPE_GUE ? (w.tunPort ?? 0) : 0,
     tunFlags: tunnel && (w.tunType ?? 0) !== IP_VS_CONN_F_TUNNEL_TYPE_IPIP ? (w.tunFlags ?? 0) : 0,
   };
-}
-
-/** The address part of 'a.b.c.d:port' or '[v6]:port'. */
-function normalAddress(hostPortText: string): string {
-  if (hostPortText.startsWith('[')) return hostPortText.slice(1, hostPortText.indexOf(']'));
-  return hostPortText.slice(0, hostPortText.lastIndexOf(':'));
 }
 
 /** A destination as the kernel reported it, in the same form. */

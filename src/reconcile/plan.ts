@@ -31,8 +31,11 @@ import {
 } from './normalize.js';
 import { checkDesiredState, type DesiredState } from './state.js';
 
-/** What planning needs from the client. `Ipvs` has it; a test double may too. */
-export type ReconcileClient = Pick<Ipvs, 'iterateServices' | 'destinations' | 'execute'>;
+/**
+ * What planning needs from the client. `Ipvs` has it; a test double may too. `services()`, when there,
+ * reads the services in one collected dump instead of one yield per service.
+ */
+export type ReconcileClient = Pick<Ipvs, 'iterateServices' | 'destinations' | 'execute'> & Partial<Pick<Ipvs, 'services'>>;
 
 export interface PlanOptions {
   /**
@@ -115,7 +118,8 @@ export function normaliseDesiredState(desired: DesiredState): Map<string, Desire
       dests = new Map();
       const seen = new Map<string, number>();
       svc.destinations.forEach((d, j) => {
-        const dn = atPath(`${path}.destinations[${j}]`, () => normalDesiredDestination(norm.wireKey, d), 'destination.');
+        // The path is text only for an error: a big state has tens of thousands of destinations.
+        const dn = atPath(() => `${path}.destinations[${j}]`, () => normalDesiredDestination(norm.wireKey, d), 'destination.');
         const before = seen.get(dn.id);
         if (before !== undefined) {
           throw new ValidationError(`${path}.destinations[${j}]`, dn.key, `the destination ${dn.id} is also ${path}.destinations[${before}]`);
@@ -154,10 +158,12 @@ export async function readCurrent(
 ): Promise<Map<string, CurrentService>> {
   const out = new Map<string, CurrentService>();
   const options = signal ? { signal } : undefined;
-  for await (const service of ipvs.iterateServices(options)) {
+  const add = (service: Service): void => {
     const norm = normalKernelService(service);
     out.set(norm.id, { service, norm, destinations: undefined });
-  }
+  };
+  if (ipvs.services) for (const service of await ipvs.services(options)) add(service);
+  else for await (const service of ipvs.iterateServices(options)) add(service);
   for (const entry of out.values()) {
     if (needs(entry.norm.id, entry.service)) entry.destinations = await ipvs.destinations(entry.norm.key, options);
   }
@@ -245,21 +251,24 @@ export function planAgainst(current: ReadonlyMap<string, CurrentService>, wanted
       add({ operation: { op: 'update-service', service: serviceSpecOf(want.norm) }, target: id, detail: serviceDifferences(have.norm, want.norm).join(', '), phase: 'services' });
     }
     if (!want.dests) continue;
-    const kernelDests = new Map<string, Destination>();
-    for (const d of have.destinations ?? []) kernelDests.set(normalKernelDestination(d).id, d);
+    const kernelDests = new Map<string, { kd: Destination; knd: NormalDestination }>();
+    for (const d of have.destinations ?? []) {
+      const knd = normalKernelDestination(d);
+      kernelDests.set(knd.id, { kd: d, knd });
+    }
     for (const [did, nd] of want.dests) {
-      const kd = kernelDests.get(did);
-      const target = `${id} -> ${did}`;
-      if (!kd) {
-        add({ operation: { op: 'add-destination', service: want.norm.key, destination: destinationSpecOf(nd) }, target, detail: destinationSummary(nd), phase: 'destinations' });
+      const found = kernelDests.get(did);
+      if (!found) {
+        add({ operation: { op: 'add-destination', service: want.norm.key, destination: destinationSpecOf(nd) }, target: `${id} -> ${did}`, detail: destinationSummary(nd), phase: 'destinations' });
         continue;
       }
-      const knd = normalKernelDestination(kd);
+      const knd = found.knd;
       if (!sameDestination(knd, nd)) {
+        const target = `${id} -> ${did}`;
         add({ operation: { op: 'update-destination', service: want.norm.key, destination: destinationSpecOf(nd) }, target, detail: destinationDifferences(knd, nd).join(', '), phase: 'destinations' });
       }
     }
-    for (const [did, kd] of kernelDests) {
+    for (const [did, { kd }] of kernelDests) {
       if (!want.dests.has(did)) remove(have, kd, false, policy);
     }
   }

@@ -93,20 +93,28 @@ export type PreparedStep = PreparedRun | OtherRuleOperation;
 
 /** Steps of operations already parsed (kept, since they exist anyway). */
 export function stepsOf(ops: readonly RuleOperation[]): PreparedStep[] {
-  const steps: PreparedStep[] = [];
-  let run: PreparedRun | undefined;
-  const ruleAt = (at: number): TableRuleOperation => ops[at] as TableRuleOperation;
-  for (let i = 0; i < ops.length; i++) {
-    const op = ops[i] as RuleOperation;
+  const steps = new StepList((at) => ops[at] as TableRuleOperation);
+  for (let i = 0; i < ops.length; i++) steps.push(ops[i] as RuleOperation, i);
+  return steps.list;
+}
+
+/** Steps being gathered in order: consecutive table changes into one run, anything else on its own. */
+class StepList {
+  readonly list: PreparedStep[] = [];
+  private run: PreparedRun | undefined;
+
+  constructor(private readonly ruleAt: (at: number, line: number) => TableRuleOperation) {}
+
+  /** Add `op`, found at `at` (what ruleAt takes to build it again). */
+  push(op: RuleOperation, at: number): void {
     if (isTableOperation(op)) {
-      if (run === undefined) steps.push((run = new PreparedRun(ruleAt)));
-      run.add(op, i);
+      if (this.run === undefined) this.list.push((this.run = new PreparedRun(this.ruleAt)));
+      this.run.add(op, at);
     } else {
-      run = undefined;
-      steps.push(op);
+      this.run = undefined;
+      this.list.push(op);
     }
   }
-  return steps;
 }
 
 /**
@@ -123,8 +131,7 @@ function prepareLines(text: string, ctx: GrammarContext, hostNames: ServiceNames
     if (op === undefined || !isTableOperation(op)) throw new Error(`line ${line} no longer reads as the change it was`);
     return op;
   };
-  const steps: PreparedStep[] = [];
-  let run: PreparedRun | undefined;
+  const steps = new StepList(ruleAt);
   let line = 0;
   for (let start = 0; start <= text.length; ) {
     let end = text.indexOf('\n', start);
@@ -139,18 +146,10 @@ function prepareLines(text: string, ctx: GrammarContext, hostNames: ServiceNames
       }
       op = generalOperation(lineText, line, ctx);
     }
-    if (op !== undefined) {
-      if (isTableOperation(op)) {
-        if (run === undefined) steps.push((run = new PreparedRun(ruleAt)));
-        run.add(op, start);
-      } else {
-        run = undefined;
-        steps.push(op);
-      }
-    }
+    if (op !== undefined) steps.push(op, start);
     start = end + 1;
   }
-  return steps;
+  return steps.list;
 }
 
 /**

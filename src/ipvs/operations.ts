@@ -1,8 +1,8 @@
 // Operations for bulk use (restore, reconcile): plain data naming one change each. Every operation is
-// validated before the first byte of any is sent (prepareOperations), so a batch with one bad operation
-// fails as a whole, naming the operation's index, and changes nothing; the client's execute() then
-// pipelines the prepared requests. Preparing is split from the family id so a batch can be validated
-// (and described) without a socket.
+// validated before the first byte of any is sent (an OperationBatch, batch.ts, validates and encodes each
+// as it is added), so a batch with one bad operation fails as a whole, naming the operation's index, and
+// changes nothing; the client's execute() then pipelines the encoded requests. Preparing is split from
+// the family id so a batch can be validated (and described) without a socket.
 
 import type { OutgoingRequest } from '../netlink/connection.js';
 import * as cmd from './commands.js';

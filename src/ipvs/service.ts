@@ -7,7 +7,7 @@
 // timeout or netmask; an unknown family or protocol) and keeping attributes it does not know.
 
 import { DecodeError } from '../netlink/errors.js';
-import { AttributeTable, Attributes, parseGenlAttributes, type AttributeReader } from '../netlink/reader.js';
+import { AttributeTable, parseGenlAttributes, type AttributeReader } from '../netlink/reader.js';
 import type { MessageWriter } from '../netlink/writer.js';
 import { familyOfAf, formatAddress } from './address.js';
 import {
@@ -132,12 +132,5 @@ export function decodeServiceMessage(payload: Buffer): Service {
 export function decodeServicePayload(buf: Buffer, start: number, end: number): Service {
   const svc = parseGenlAttributes(MESSAGE, buf, start, end).nested(IPVS_CMD_ATTR_SERVICE);
   if (!svc) throw new DecodeError('service reply without IPVS_CMD_ATTR_SERVICE', 0);
-  return decodeService(svc);
-}
-
-/** Decodes the attributes after the genl header holding one service (kept for the bench and older callers). */
-export function decodeServiceReply(body: Buffer): Service {
-  const svc = Attributes.parse(body).nested(IPVS_CMD_ATTR_SERVICE);
-  if (!svc) throw new DecodeError('reply without IPVS_CMD_ATTR_SERVICE', 0);
   return decodeService(svc);
 }

@@ -129,16 +129,27 @@ interface LineReader {
  */
 function parseLines(text: string, ctx: GrammarContext, fast: LineReader | undefined): RuleOperation[] {
   const operations: RuleOperation[] = [];
+  forEachLine(text, (start, end, line) => {
+    const op = fast?.operation(start, end, line) ?? generalOperation(text.slice(start, end), line, ctx);
+    if (op !== undefined) operations.push(op);
+  });
+  return operations;
+}
+
+/**
+ * Visit every line of the text, text[start, end) being line number `line` (split on \n as text.split
+ * would, without making the array); `visit` returns false to stop. False when it was stopped.
+ */
+export function forEachLine(text: string, visit: (start: number, end: number, line: number) => boolean | void): boolean {
   let line = 0;
   for (let start = 0; start <= text.length; ) {
     let end = text.indexOf('\n', start);
     if (end < 0) end = text.length;
     line++;
-    const op = fast?.operation(start, end, line) ?? generalOperation(text.slice(start, end), line, ctx);
-    if (op !== undefined) operations.push(op);
+    if (visit(start, end, line) === false) return false;
     start = end + 1;
   }
-  return operations;
+  return true;
 }
 
 /**
@@ -172,11 +183,7 @@ export async function parseRulesResolving(
   const fast = new FastRuleLines(text);
   const known: (RuleOperation | undefined)[] = [];
   const names = new Set<string>();
-  let line = 0;
-  for (let start = 0; start <= text.length; ) {
-    let end = text.indexOf('\n', start);
-    if (end < 0) end = text.length;
-    line++;
+  forEachLine(text, (start, end, line) => {
     const op = fast.operation(start, end, line);
     if (op !== undefined) {
       known[line] = op;
@@ -184,8 +191,7 @@ export async function parseRulesResolving(
       const argv = ruleLineArguments(text.slice(start, end));
       if (argv.length > 0) for (const name of collectHostNames(argv, services)) names.add(name);
     }
-    start = end + 1;
-  }
+  });
   const answers = new Map<string, string>();
   await Promise.all(
     [...names].map(async (name) => {

@@ -10,7 +10,7 @@ import { OperationBatch } from '../ipvs/batch.js';
 import { collectHostNames, type GrammarContext } from './command-line.js';
 import { FastRuleLines } from './fast-lines.js';
 import { isTableOperation, toClientOperation, type RuleOperation, type TableRuleOperation } from './operations.js';
-import { generalOperation, grammarContext, parseRulesResolving, ruleLineArguments, type ParseRulesOptions } from './parse.js';
+import { forEachLine, generalOperation, grammarContext, parseRulesResolving, ruleLineArguments, type ParseRulesOptions } from './parse.js';
 import { systemServiceNames, type ServiceNames } from './service-names.js';
 
 /** A rules line that is not a table change: carried out on its own, between the runs. */
@@ -132,24 +132,20 @@ function prepareLines(text: string, ctx: GrammarContext, hostNames: ServiceNames
     return op;
   };
   const steps = new StepList(ruleAt);
-  let line = 0;
-  for (let start = 0; start <= text.length; ) {
-    let end = text.indexOf('\n', start);
-    if (end < 0) end = text.length;
-    line++;
+  const read = forEachLine(text, (start, end, line) => {
     let op = fast.operation(start, end, line);
     if (op === undefined) {
       const lineText = text.slice(start, end);
       if (hostNames !== undefined) {
         const argv = ruleLineArguments(lineText);
-        if (argv.length > 0 && collectHostNames(argv, hostNames).length > 0) return undefined;
+        if (argv.length > 0 && collectHostNames(argv, hostNames).length > 0) return false;
       }
       op = generalOperation(lineText, line, ctx);
     }
     if (op !== undefined) steps.push(op, start);
-    start = end + 1;
-  }
-  return steps.list;
+    return true;
+  });
+  return read ? steps.list : undefined;
 }
 
 /**

@@ -24,7 +24,7 @@ import type {
   Daemon, DaemonSpec, DaemonState, Destination, DestinationKey, DestinationSpec, Info, Service, ServiceKey, ServiceSpec, Timeouts,
 } from './ipvs/types.js';
 import {
-  daemonStateNumber, validateDaemon, validateDestinationKey, validateDestinationSpec, validateServiceKey, validateServiceSpec,
+  daemonStateNumber, validateDaemon, validateDestinationKey, validateDestinationSpec, validateServiceKey, validateServiceSpec, type WireServiceKey,
   validateTimeouts,
 } from './ipvs/validate.js';
 // Types only: the reconcile layer is loaded when plan/apply/exportState are first called, so a program
@@ -69,6 +69,17 @@ export interface ServiceMethods {
 /** A Service as the client returns it: the plain data, plus non-enumerable ServiceMethods. */
 export type BoundService = Service & ServiceMethods;
 
+/** One service and its destinations, as destinationsOfEach() hands them out. */
+export interface ServiceDestinations<S> {
+  service: S;
+  destinations: Destination[];
+}
+
+export interface DestinationsOfEachOptions extends RequestOptions {
+  /** Services per yielded run, 1..65536; default 256. A run's destinations are what is held at a time. */
+  runLength?: number;
+}
+
 /** The errno stop_sync_thread() returns, unanswered, for a daemon whose thread had not run yet. */
 const EINTR = 4;
 
@@ -100,6 +111,25 @@ function checkOptions(options: OpenOptions): void {
   }
   if (options.receiveBufferSize !== undefined && (typeof options.receiveBufferSize !== 'number' || !Number.isInteger(options.receiveBufferSize) || options.receiveBufferSize < 4096)) {
     throw new ValidationError('receiveBufferSize', options.receiveBufferSize, 'must be an integer number of bytes, 4096 or more');
+  }
+}
+
+/** Where destinationsOfEach is: the run being filled, the services read, the pair whose dump is awaited. */
+interface RunState<S> {
+  run: Array<ServiceDestinations<S>>;
+  index: number;
+  ended: boolean;
+  waiting: ServiceDestinations<S> | undefined;
+}
+
+/** validateServiceKey, the field named as the i-th of a list. */
+function validateService(service: unknown, i: number): WireServiceKey {
+  try {
+    return validateServiceKey(service);
+  } catch (err) {
+    if (!(err instanceof ValidationError)) throw err;
+    // 'service' is what validateServiceKey calls a key that is not an object at all.
+    throw err.field === 'service' ? new ValidationError(`services[${i}]`, err.value, err.reason, { cause: err }) : err.withFieldPrefix(`services[${i}]`);
   }
 }
 
@@ -256,6 +286,85 @@ export class Ipvs {
   async destinations(key: ServiceKey, options?: RequestOptions): Promise<Destination[]> {
     const s = validateServiceKey(key);
     return this.conn.dumpPayloads(cmd.dumpDests(this.fam, s), options ?? {}, (buf, start, end) => decodeDestinationPayload(buf, start, end, s.af));
+  }
+
+  /**
+   * The destinations of many services (a key, or a service this client returned), read one service
+   * after another in the order given and yielded in runs of `runLength` pairs: what reading a whole
+   * table (save, export, reconcile) does, without a promise per service. A service that does not exist
+   * has no destinations, as in destinations(). A key that is not valid (ValidationError naming
+   * `services[i]`) or a read that fails ends the iteration with its error, after the run of the
+   * services read before it.
+   */
+  async *destinationsOfEach<S extends ServiceKey | Service>(
+    services: Iterable<S>,
+    options: DestinationsOfEachOptions = {},
+  ): AsyncGenerator<Array<ServiceDestinations<S>>, void, undefined> {
+    const runLength = options.runLength === undefined ? 256 : options.runLength;
+    if (typeof runLength !== 'number' || !Number.isInteger(runLength) || runLength < 1 || runLength > 65536) {
+      throw new ValidationError('runLength', runLength, 'must be an integer from 1 to 65536');
+    }
+    if (typeof (services as Partial<Iterable<S>> | null | undefined)?.[Symbol.iterator] !== 'function') {
+      throw new ValidationError('services', services, 'must be an iterable of service keys or services');
+    }
+    const it = services[Symbol.iterator]();
+    const state: RunState<S> = { run: [], index: 0, ended: false, waiting: undefined };
+    try {
+      while (!state.ended) {
+        try {
+          const wait = this.fillRun(it, state, runLength, options);
+          if (wait !== undefined) {
+            await wait;
+            state.run.push(state.waiting!);
+            state.waiting = undefined;
+          }
+        } catch (err) {
+          if (state.run.length > 0) yield state.run;
+          throw err;
+        }
+        if (state.run.length >= runLength || (state.ended && state.run.length > 0)) {
+          const run = state.run;
+          state.run = [];
+          yield run;
+        }
+      }
+    } finally {
+      if (!state.ended) it.return?.();
+    }
+  }
+
+  /**
+   * Reads services' destinations into `state.run` for as long as the answers come at once (the kernel,
+   * nothing else in flight): the loop of a table read, kept out of the generator so that reading costs
+   * no promise per service and the optimiser compiles a plain function. Stops when the run is full, the
+   * services end, or a dump must be waited for: its promise is returned, the pair in `state.waiting`.
+   */
+  private fillRun<S extends ServiceKey | Service>(it: Iterator<S>, state: RunState<S>, runLength: number, options: RequestOptions): Promise<void> | undefined {
+    while (state.run.length < runLength) {
+      let next: IteratorResult<S>;
+      try {
+        next = it.next();
+      } catch (err) {
+        state.ended = true; // as for-of: an iterator that threw is not closed
+        throw err;
+      }
+      if (next.done === true) {
+        state.ended = true;
+        return undefined;
+      }
+      const service = next.value;
+      // Validated just before its read, and not kept: thousands of validated keys held until the last
+      // read would be copied by every scavenge.
+      const s = validateService(service, state.index++);
+      const destinations: Destination[] = [];
+      const wait = this.conn.dumpPayloadsInto(cmd.dumpDests(this.fam, s), options, (buf, start, end) => decodeDestinationPayload(buf, start, end, s.af), destinations);
+      if (wait !== undefined) {
+        state.waiting = { service, destinations };
+        return wait;
+      }
+      state.run.push({ service, destinations });
+    }
+    return undefined;
   }
 
   // Timeouts, daemons, info, zero, flush

@@ -1,6 +1,8 @@
 // The public API of `ipvs`: the client, the data types, the errors, the operations of execute(), and the
 // transport seam (for the fake kernel, `ipvs/testing`, or a transport of your own).
-export { Ipvs, windowSize, type OpenOptions, type ExecuteOptions, type BoundService, type ServiceMethods } from './client.js';
+export {
+  Ipvs, windowSize, type OpenOptions, type ExecuteOptions, type BoundService, type ServiceMethods, type ServiceDestinations, type DestinationsOfEachOptions,
+} from './client.js';
 export * from './ipvs/types.js';
 export type { Operation, OperationKind, OperationResult } from './ipvs/operations.js';
 export { describeOperation } from './ipvs/operations.js';

@@ -36,7 +36,9 @@ export type CliIpvs = Pick<
   | 'stopDaemon'
   | 'execute'
   | 'close'
->;
+> &
+  // Reads a listing's destinations in runs when there (the client has it); test doubles may leave it out.
+  Partial<Pick<Ipvs, 'destinationsOfEach'>>;
 
 export interface CliOptions {
   /** Opens the client; called at most once per run, only when a command needs the kernel. */

@@ -42,15 +42,22 @@ interface Entry {
   destinations: Destination[];
 }
 
+/** Each service with its destinations, in order, in runs: one GET_DEST dump per service. */
+async function* entriesOf(ipvs: CliIpvs, services: readonly Service[]): AsyncGenerator<Entry[], void, undefined> {
+  if (ipvs.destinationsOfEach !== undefined) {
+    yield* ipvs.destinationsOfEach(services);
+    return;
+  }
+  for (const service of services) yield [{ service, destinations: await ipvs.destinations(keyOfService(service)) }];
+}
+
 /** Read destinations for each service in order; stops at the first failure, as ipvsadm exits there. */
 async function withDestinations(ipvs: CliIpvs, services: readonly Service[]): Promise<{ entries: Entry[]; failure?: unknown }> {
   const entries: Entry[] = [];
-  for (const service of services) {
-    try {
-      entries.push({ service, destinations: await ipvs.destinations(keyOfService(service)) });
-    } catch (failure) {
-      return { entries, failure };
-    }
+  try {
+    for await (const run of entriesOf(ipvs, services)) entries.push(...run);
+  } catch (failure) {
+    return { entries, failure };
   }
   return { entries };
 }
@@ -81,26 +88,26 @@ function printEntries(ctx: CliContext, entries: readonly Entry[], format: ListFo
 const CHUNK = 1 << 16;
 
 /**
- * The numeric listing, printed service by service as each one's destinations are read: nothing needs
- * resolving first, so a big table is never held whole (a 5 000-service save keeps one service's
- * destinations at a time). What was read before a failure is printed, then the failure, as ipvsadm does.
+ * The numeric listing, printed run by run as the destinations are read: nothing needs resolving first,
+ * so a big table is never held whole (a 5 000-service save keeps one run of services' destinations at a
+ * time). What was read before a failure is printed, then the failure, as ipvsadm does.
  */
 async function streamEntries(ctx: CliContext, ipvs: CliIpvs, services: readonly Service[], format: ListFormat, rule: boolean): Promise<number> {
   let text = '';
-  for (const service of services) {
-    let destinations: Destination[];
-    try {
-      destinations = await ipvs.destinations(keyOfService(service));
-    } catch (failure) {
-      ctx.stdout.write(text);
-      ctx.stderr.write(describeFailure(failure, 'get-destinations') + '\n');
-      return 1;
+  try {
+    for await (const run of entriesOf(ipvs, services)) {
+      for (const entry of run) {
+        text += entryText(entry, format, rule, undefined);
+        if (text.length >= CHUNK) {
+          ctx.stdout.write(text);
+          text = '';
+        }
+      }
     }
-    text += entryText({ service, destinations }, format, rule, undefined);
-    if (text.length >= CHUNK) {
-      ctx.stdout.write(text);
-      text = '';
-    }
+  } catch (failure) {
+    ctx.stdout.write(text);
+    ctx.stderr.write(describeFailure(failure, 'get-destinations') + '\n');
+    return 1;
   }
   if (text !== '') ctx.stdout.write(text);
   return 0;

@@ -18,8 +18,8 @@ import {
   NLMSGERR_ATTR_OFFS,
 } from './constants.js';
 import { AbortError, ClosedError, DecodeError, DumpInterruptedError, IpvsError, KernelError, TimeoutError } from './errors.js';
-import { Attributes, messageAt, parseMessages, walkMessages, type NetlinkMessage } from './reader.js';
-import type { Transport } from './transport.js';
+import { Attributes, messageAt, messageLength, nextMessageAt, parseMessages, u16le, u32le, type NetlinkMessage } from './reader.js';
+import type { ExchangeResult, Transport } from './transport.js';
 import { MessageWriter } from './writer.js';
 
 export interface RequestOptions {
@@ -204,6 +204,101 @@ const SYNC_READ_BUDGET = 2048;
 const DUMP_READ_AHEAD = 2;
 const EMPTY: Buffer = Buffer.alloc(0);
 
+/**
+ * What one synchronous dump exchange (exchangeDump) has read so far: kept by the connection and reused,
+ * since reading a table makes thousands of these in a row and, before the optimiser has run, a pair of
+ * closures and their context made per exchange cost more than the decoding (measured in the sandbox).
+ */
+class DumpExchange {
+  active = false;
+  seq = 0;
+  map: (buf: Buffer, start: number, end: number) => unknown = noMap;
+  out: unknown[] = [];
+  inPlace = true;
+  read = 0;
+  ended = false;
+  interrupted = false;
+  end: ErrorPayload | undefined = undefined;
+  failure: Error | undefined = undefined;
+
+  begin<T>(seq: number, map: (buf: Buffer, start: number, end: number) => T, out: T[], inPlace: boolean): void {
+    this.active = true;
+    this.seq = seq;
+    this.map = map;
+    this.out = out;
+    this.inPlace = inPlace;
+    this.read = 0;
+    this.ended = false;
+    this.interrupted = false;
+    this.end = undefined;
+    this.failure = undefined;
+  }
+
+  /** Drops what the exchange referred to (the caller's list and reader). */
+  release(): void {
+    this.map = noMap;
+    this.out = NO_OUTPUT;
+    this.end = undefined;
+    this.failure = undefined;
+  }
+
+  /**
+   * Transport.exchange's `take`: true once the dump's DONE (or ERROR) was read. The walk is written out
+   * here rather than through walkMessages and a visitor: one small function for the optimiser, whose
+   * compile time is much of a one-shot table read on a one-CPU machine.
+   */
+  readonly take = (view: Buffer): boolean => {
+    this.read++;
+    let data = view;
+    if (!this.inPlace) {
+      data = Buffer.allocUnsafe(view.length);
+      view.copy(data);
+    }
+    try {
+      let at = 0;
+      while (at < data.length) {
+        const len = messageLength(data, at);
+        if (!this.message(data, at, len)) return true;
+        at = nextMessageAt(data, at, len);
+      }
+    } catch (err) {
+      this.failure ??= err as Error;
+      return true;
+    }
+    return false;
+  };
+
+  /** One message of the answer; false at its end. */
+  private message(data: Buffer, at: number, len: number): boolean {
+    // Another seq: a late reply to a request that timed out (nothing else is in flight during an
+    // exchange, and nothing can be sent from a reader: see checkOpen).
+    if (u32le(data, at + 8) !== this.seq) return true;
+    const type = u16le(data, at + 4);
+    const flags = u16le(data, at + 6);
+    if ((flags & NLM_F_DUMP_INTR) !== 0) this.interrupted = true;
+    if (type === NLMSG_DONE || type === NLMSG_ERROR) {
+      this.ended = true;
+      try {
+        this.end = type === NLMSG_ERROR ? parseErrorPayload(messageAt(data, at, len)) : parseDone(flags, data, at + NLMSG_HDRLEN, at + len);
+      } catch (err) {
+        this.failure ??= err as Error;
+      }
+      return false;
+    }
+    if (type === NLMSG_NOOP || type === NLMSG_OVERRUN || this.failure !== undefined) return true;
+    try {
+      this.out.push(this.map(data, at + NLMSG_HDRLEN, at + len));
+    } catch (err) {
+      // As a consumer stopping early: the rest of the dump is read and dropped.
+      this.failure = err as Error;
+    }
+    return true;
+  }
+}
+
+const noMap = (): undefined => undefined;
+const NO_OUTPUT: unknown[] = [];
+
 export class NetlinkConnection {
   readonly transport: Transport;
   private readonly timeoutMs: number;
@@ -212,6 +307,8 @@ export class NetlinkConnection {
   private closed = false;
   private fatal: Error | undefined;
   private readonly writer = new MessageWriter(4096);
+  /** The state of the synchronous dump exchange, reused by every one (exchangeDump). */
+  private readonly dumpExchange = new DumpExchange();
   private syncBudget = SYNC_READ_BUDGET;
   private budgetReset: NodeJS.Immediate | undefined;
 
@@ -250,6 +347,11 @@ export class NetlinkConnection {
   private checkOpen(req: OutgoingRequest): void {
     if (this.closed) throw new ClosedError(req.label.operation);
     if (this.fatal) throw toIpvsError(this.fatal, req.label);
+    // A dump's reader sending meanwhile: its reads would take the dump's own replies (and the kernel
+    // allows one dump at a time per socket), so refuse it rather than lose either.
+    if (this.dumpExchange.active) {
+      throw new IpvsError(`${req.label.operation}: requested while a dump was being read on the same connection (from its reader); request it after the dump`, 'EBUSY');
+    }
   }
 
   /** Send one request and wait for its ACK; resolves with any data replies that came before it. */
@@ -313,7 +415,7 @@ export class NetlinkConnection {
   /** sendBatch() for messages already encoded: number, flag and register them, then send. */
   private sendEncoded(bytes: Buffer, count: number, requestAt: (index: number) => OutgoingRequest, options: RequestOptions, sink: OutcomeSink): unknown {
     try {
-      if (this.closed || this.fatal) this.checkOpen(requestAt(0));
+      if (this.closed || this.fatal || this.dumpExchange.active) this.checkOpen(requestAt(0));
       options.signal?.throwIfAborted();
     } catch (err) {
       return options.signal?.aborted && !(err instanceof IpvsError) ? new AbortError(requestAt(0).label.operation, { cause: err }) : err;
@@ -465,7 +567,7 @@ export class NetlinkConnection {
    * own receive buffer, valid only during the call: no copy of each datagram.
    */
   async dumpAll<T>(req: OutgoingRequest, options: RequestOptions, map: (msg: NetlinkMessage) => T, mapCopies = false): Promise<T[]> {
-    return this.collect(req, options, map, (buf, at, len) => map(messageAt(buf, at, len)), mapCopies);
+    return this.collect(req, options, map, (buf, start, end) => map(messageAt(buf, start - NLMSG_HDRLEN, end - start + NLMSG_HDRLEN)), mapCopies);
   }
 
   /**
@@ -474,23 +576,41 @@ export class NetlinkConnection {
    * transport's receive memory. No message object or view is made per message.
    */
   dumpPayloads<T>(req: OutgoingRequest, options: RequestOptions, read: (buf: Buffer, start: number, end: number) => T): Promise<T[]> {
-    return this.collect(req, options, (msg) => read(msg.payload, 0, msg.payload.length), (buf, at, len) => read(buf, at + NLMSG_HDRLEN, at + len), true);
+    return this.collect(req, options, (msg) => read(msg.payload, 0, msg.payload.length), read, true);
   }
 
   /**
-   * A whole dump, collected: `fromQueue` maps a message that came the usual way, `fromView` one found at
-   * buf[at, at + len) by the synchronous path; `inPlace`: they copy out what they keep.
+   * A whole dump, collected: `fromQueue` maps a message that came the usual way, `fromView` one whose
+   * payload the synchronous path found at buf[start, end); `inPlace`: they copy out what they keep.
    */
   private async collect<T>(
     req: OutgoingRequest,
     options: RequestOptions,
     fromQueue: (msg: NetlinkMessage) => T,
-    fromView: (buf: Buffer, at: number, len: number) => T,
+    fromView: (buf: Buffer, start: number, end: number) => T,
     inPlace: boolean,
   ): Promise<T[]> {
     const out: T[] = [];
     const e = this.exchangeDump(req, options, fromView, out, inPlace) ?? this.openDump(req, options);
-    if (e === 'done') return out;
+    if (e !== 'done') await this.drain(e, out, fromQueue);
+    return out;
+  }
+
+  /**
+   * dumpPayloads appending to `out`, for callers reading many small dumps in a row (every service's
+   * destinations), who would otherwise pay a promise per dump: when the whole answer came inside the
+   * exchange (the kernel, nothing else in flight) it is in `out` on return and the result is undefined;
+   * otherwise a promise for the rest. What keeps the request from being sent, or a failure of a dump
+   * answered at once, is thrown.
+   */
+  dumpPayloadsInto<T>(req: OutgoingRequest, options: RequestOptions, read: (buf: Buffer, start: number, end: number) => T, out: T[]): Promise<void> | undefined {
+    const e = this.exchangeDump(req, options, read, out, true) ?? this.openDump(req, options);
+    if (e === 'done') return undefined;
+    return this.drain(e, out, (msg) => read(msg.payload, 0, msg.payload.length));
+  }
+
+  /** Reads a dump under way to its end, mapping each queued message into `out`. */
+  private async drain<T>(e: DumpPending, out: T[], fromQueue: (msg: NetlinkMessage) => T): Promise<void> {
     for (;;) {
       try {
         for (const msg of e.queue) out.push(fromQueue(msg));
@@ -503,7 +623,7 @@ export class NetlinkConnection {
       }
       e.queue.length = 0;
       this.throwFailure(e);
-      if (e.done) return out;
+      if (e.done) return;
       const wait = this.readMore(e);
       if (wait) await wait;
     }
@@ -519,12 +639,14 @@ export class NetlinkConnection {
   private exchangeDump<T>(
     req: OutgoingRequest,
     options: RequestOptions,
-    map: (buf: Buffer, at: number, len: number) => T,
+    map: (buf: Buffer, start: number, end: number) => T,
     out: T[],
     inPlace: boolean,
   ): 'done' | DumpPending | undefined {
     const transport = this.transport;
-    if (transport.exchange === undefined || this.pending.size > 0 || this.syncBudget <= 0 || this.closed || this.fatal) return undefined;
+    const x = this.dumpExchange;
+    // x.active: a map() that itself reads a dump takes the usual path.
+    if (transport.exchange === undefined || this.pending.size > 0 || this.syncBudget <= 0 || this.closed || this.fatal || x.active) return undefined;
     try {
       options.signal?.throwIfAborted();
     } catch (err) {
@@ -534,54 +656,26 @@ export class NetlinkConnection {
     const w = this.writer;
     w.reset();
     this.encode(w, req, seq, true);
-    let interrupted = false;
-    // Read at once: the DONE's bytes may be a view that is gone after the exchange.
-    let end: ErrorPayload | undefined;
-    let failure: Error | undefined;
-    let read = 0;
-    let ended = false;
-    let data = EMPTY;
-    const visit = (at: number, len: number): boolean => {
-      if (data.readUInt32LE(at + 8) !== seq) return true; // a late reply to a request that timed out
-      const type = data.readUInt16LE(at + 4);
-      const flags = data.readUInt16LE(at + 6);
-      if ((flags & NLM_F_DUMP_INTR) !== 0) interrupted = true;
-      if (type === NLMSG_DONE || type === NLMSG_ERROR) {
-        try {
-          end = type === NLMSG_ERROR ? parseErrorPayload(messageAt(data, at, len)) : parseDone(flags, data, at + NLMSG_HDRLEN, at + len);
-        } catch (err) {
-          failure ??= err as Error;
-        }
-        ended = true;
-        return false;
-      }
-      if (type === NLMSG_NOOP || type === NLMSG_OVERRUN || failure !== undefined) return true;
-      try {
-        out.push(map(data, at, len));
-      } catch (err) {
-        // As a consumer stopping early: the rest of the dump is read and dropped.
-        failure = err as Error;
-      }
-      return true;
-    };
-    const take = (view: Buffer): boolean => {
-      read++;
-      data = view;
-      if (!inPlace) {
-        data = Buffer.allocUnsafe(view.length);
-        view.copy(data);
-      }
-      try {
-        walkMessages(data, visit);
-      } catch (err) {
-        failure ??= err as Error;
-        return true;
-      }
-      return ended;
-    };
-    const result = transport.exchange(w.toBuffer(), take);
-    data = EMPTY;
-    this.syncBudget -= read;
+    x.begin(seq, map, out, inPlace);
+    let result: ExchangeResult;
+    try {
+      result = transport.exchange(w.view(), x.take);
+    } finally {
+      x.active = false;
+    }
+    this.syncBudget -= x.read;
+    if (result === 'done' && x.failure === undefined && x.end?.errno === 0 && !x.interrupted) {
+      x.release();
+      return 'done';
+    }
+    return this.exchangeOutcome(req, options, seq, result);
+  }
+
+  /** What exchangeDump returns or throws when its answer was not simply whole and good. */
+  private exchangeOutcome(req: OutgoingRequest, options: RequestOptions, seq: number, result: ExchangeResult): 'done' | DumpPending | undefined {
+    const x = this.dumpExchange;
+    const { interrupted, end, failure } = x;
+    x.release();
     if (result === 'unsupported') return undefined;
     if (result instanceof Error) throw failure ?? wrapSendError(result, req.label);
     if (result === 'partial') {

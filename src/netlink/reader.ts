@@ -34,10 +34,32 @@ function walkAttributes(buf: Buffer, from: number, to: number, visit: (start: nu
   }
 }
 
+// Fixed-size reads of bytes already bounds-checked, as plain arithmetic: Buffer's readUInt*() methods
+// are JavaScript with their own argument checks, several calls per value in code not yet optimised,
+// which is how a one-shot table read runs most of the time.
+
+/** The little-endian u16 at `at`. */
+export function u16le(buf: Uint8Array, at: number): number {
+  return (buf[at] as number) | ((buf[at + 1] as number) << 8);
+}
+
+/** The little-endian u32 at `at`. */
+export function u32le(buf: Uint8Array, at: number): number {
+  return ((buf[at] as number) | ((buf[at + 1] as number) << 8) | ((buf[at + 2] as number) << 16) | ((buf[at + 3] as number) << 24)) >>> 0;
+}
+
+function u16beAt(buf: Uint8Array, at: number): number {
+  return ((buf[at] as number) << 8) | (buf[at + 1] as number);
+}
+
+function u32beAt(buf: Uint8Array, at: number): number {
+  return (((buf[at] as number) << 24) | ((buf[at + 1] as number) << 16) | ((buf[at + 2] as number) << 8) | (buf[at + 3] as number)) >>> 0;
+}
+
 /** A u64 value at `at`. Most counters of a table dump are small or zero: no BigInt arithmetic (for 0 no allocation). */
 function u64At(buf: Buffer, at: number): bigint {
-  if (buf.readUInt32LE(at + 4) === 0) {
-    const low = buf.readUInt32LE(at);
+  if (u32le(buf, at + 4) === 0) {
+    const low = u32le(buf, at);
     return low === 0 ? 0n : BigInt(low);
   }
   return buf.readBigUInt64LE(at);
@@ -73,14 +95,24 @@ export interface NetlinkMessage {
 export function walkMessages(datagram: Buffer, visit: (at: number, len: number) => boolean): void {
   let off = 0;
   while (off < datagram.length) {
-    if (datagram.length - off < NLMSG_HDRLEN) throw new DecodeError('truncated message header', off);
-    const len = datagram.readUInt32LE(off);
-    if (len < NLMSG_HDRLEN) throw new DecodeError(`message length ${len} is shorter than its header`, off);
-    if (len > datagram.length - off) throw new DecodeError(`message length ${len} runs past the datagram`, off);
+    const len = messageLength(datagram, off);
     if (!visit(off, len)) return;
-    // The last message may omit its trailing padding.
-    off += Math.min(align4(len), datagram.length - off);
+    off = nextMessageAt(datagram, off, len);
   }
+}
+
+/** The length of the message at `off` of a datagram, checked: it must hold its header and fit. */
+export function messageLength(datagram: Buffer, off: number): number {
+  if (datagram.length - off < NLMSG_HDRLEN) throw new DecodeError('truncated message header', off);
+  const len = u32le(datagram, off);
+  if (len < NLMSG_HDRLEN) throw new DecodeError(`message length ${len} is shorter than its header`, off);
+  if (len > datagram.length - off) throw new DecodeError(`message length ${len} runs past the datagram`, off);
+  return len;
+}
+
+/** Where the message after the one at `off` (of length `len`) starts; the last may omit its padding. */
+export function nextMessageAt(datagram: Buffer, off: number, len: number): number {
+  return off + Math.min(align4(len), datagram.length - off);
 }
 
 /** The message walkMessages found at `at`. */
@@ -429,25 +461,25 @@ export class AttributeTable implements AttributeReader {
   u16(type: number): number | undefined {
     if (type > this.maxType) return this.beyond ? this.attributes().u16(type) : undefined;
     const at = this.sized(type, 2, 'u16');
-    return at < 0 ? undefined : this.buf.readUInt16LE(at);
+    return at < 0 ? undefined : u16le(this.buf, at);
   }
 
   u16be(type: number): number | undefined {
     if (type > this.maxType) return this.beyond ? this.attributes().u16be(type) : undefined;
     const at = this.sized(type, 2, 'u16');
-    return at < 0 ? undefined : this.buf.readUInt16BE(at);
+    return at < 0 ? undefined : u16beAt(this.buf, at);
   }
 
   u32(type: number): number | undefined {
     if (type > this.maxType) return this.beyond ? this.attributes().u32(type) : undefined;
     const at = this.sized(type, 4, 'u32');
-    return at < 0 ? undefined : this.buf.readUInt32LE(at);
+    return at < 0 ? undefined : u32le(this.buf, at);
   }
 
   u32be(type: number): number | undefined {
     if (type > this.maxType) return this.beyond ? this.attributes().u32be(type) : undefined;
     const at = this.sized(type, 4, 'u32');
-    return at < 0 ? undefined : this.buf.readUInt32BE(at);
+    return at < 0 ? undefined : u32beAt(this.buf, at);
   }
 
   u64(type: number): bigint | undefined {
@@ -476,21 +508,30 @@ export class AttributeTable implements AttributeReader {
 
   /** Attributes whose types are not in `known`; without a walk when every type seen is in `known`. */
   unknown(known: ReadonlySet<number>): Attribute[] {
-    if (!this.beyond && (this.seen & ~typeMask(known)) === 0) return [];
+    if (!this.beyond && (this.seen & ~typeMask(known)) === 0) return NO_ATTRIBUTES;
     return this.attributes().unknown(known);
   }
 }
 
+/** What unknown() returns when every type is known; never written to (keepUnknown only reads it). */
+const NO_ATTRIBUTES = Object.freeze([]) as unknown as Attribute[];
+
 const TYPE_MASKS = new WeakMap<ReadonlySet<number>, number>();
+let lastTypes: ReadonlySet<number> | undefined;
+let lastMask = 0;
 
 /** The types 0..31 of a set as bits: tables hold up to 32 types, and decoders pass the same few sets. */
 function typeMask(types: ReadonlySet<number>): number {
+  // A dump passes the same set for every message: no WeakMap lookup (a runtime call in cold code) for it.
+  if (types === lastTypes) return lastMask;
   let mask = TYPE_MASKS.get(types);
   if (mask === undefined) {
     mask = 0;
     for (const t of types) if (t >= 0 && t <= 31) mask |= 1 << t;
     TYPE_MASKS.set(types, mask);
   }
+  lastTypes = types;
+  lastMask = mask;
   return mask;
 }
 

@@ -56,7 +56,8 @@ export interface Transport {
   /**
    * Optional synchronous round trip, for a peer that answers inside the send (the kernel, which also
    * produces each next part of a dump while the previous one is read): write `datagram`, then hand every
-   * datagram already waiting to `take` until it returns true. The view is valid only during the call.
+   * datagram already waiting to `take` until it returns true. The view is valid only during the call, and
+   * so is `datagram` (the engine writes its next request into the same memory).
    * Returns 'done' when `take` said so (anything read after it goes to the receiver), 'partial' when
    * nothing more was waiting first (the rest comes through the receiver as usual), 'unsupported' when it
    * sent nothing (use send()), or the error that ended it. Datagrams from anyone but the peer are skipped.

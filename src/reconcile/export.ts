@@ -42,11 +42,20 @@ export function desiredDestinationOf(d: Destination): DestinationSpec {
 }
 
 /** Read the whole table as a desired state (services first, then each one's destinations). */
-export async function exportState(ipvs: Pick<Ipvs, 'iterateServices' | 'destinations'>, options: { signal?: AbortSignal } = {}): Promise<DesiredState> {
+export async function exportState(
+  ipvs: Pick<Ipvs, 'iterateServices' | 'destinations'> & Partial<Pick<Ipvs, 'destinationsOfEach'>>,
+  options: { signal?: AbortSignal } = {},
+): Promise<DesiredState> {
   const opts = options.signal ? { signal: options.signal } : undefined;
   const services: Service[] = [];
   for await (const s of ipvs.iterateServices(opts)) services.push(s);
   const out: DesiredService[] = [];
-  for (const s of sortServices(services)) out.push(desiredServiceOf(s, await ipvs.destinations(keyOfService(s), opts)));
+  if (ipvs.destinationsOfEach) {
+    for await (const run of ipvs.destinationsOfEach(sortServices(services), opts)) {
+      for (const { service, destinations } of run) out.push(desiredServiceOf(service, destinations));
+    }
+  } else {
+    for (const s of sortServices(services)) out.push(desiredServiceOf(s, await ipvs.destinations(keyOfService(s), opts)));
+  }
   return { services: out };
 }

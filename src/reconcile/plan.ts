@@ -33,9 +33,10 @@ import { checkDesiredState, type DesiredState } from './state.js';
 
 /**
  * What planning needs from the client. `Ipvs` has it; a test double may too. `services()`, when there,
- * reads the services in one collected dump instead of one yield per service.
+ * reads the services in one collected dump instead of one yield per service; `destinationsOfEach()`
+ * reads the destinations of all that need them without a promise per service.
  */
-export type ReconcileClient = Pick<Ipvs, 'iterateServices' | 'destinations' | 'execute'> & Partial<Pick<Ipvs, 'services'>>;
+export type ReconcileClient = Pick<Ipvs, 'iterateServices' | 'destinations' | 'execute'> & Partial<Pick<Ipvs, 'services' | 'destinationsOfEach'>>;
 
 export interface PlanOptions {
   /**
@@ -164,8 +165,15 @@ export async function readCurrent(
   };
   if (ipvs.services) for (const service of await ipvs.services(options)) add(service);
   else for await (const service of ipvs.iterateServices(options)) add(service);
-  for (const entry of out.values()) {
-    if (needs(entry.norm.id, entry.service)) entry.destinations = await ipvs.destinations(entry.norm.key, options);
+  const reading: CurrentService[] = [];
+  for (const entry of out.values()) if (needs(entry.norm.id, entry.service)) reading.push(entry);
+  if (ipvs.destinationsOfEach) {
+    let i = 0;
+    for await (const run of ipvs.destinationsOfEach(reading.map((entry) => entry.norm.key), options)) {
+      for (const { destinations } of run) reading[i++]!.destinations = destinations;
+    }
+  } else {
+    for (const entry of reading) entry.destinations = await ipvs.destinations(entry.norm.key, options);
   }
   return out;
 }

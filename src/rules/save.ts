@@ -1,16 +1,19 @@
 // Saving a live table as ipvsadm rules text without holding it whole: the services are read (and sorted
-// as ipvsadm sorts them), then each one's destinations are read and written out before the next. The text
-// comes in chunks for a stream or a file; a 5 000-service table keeps one service's destinations in
-// memory at a time, which under slow page faults (virtual machines, User-Mode Linux) is most of the cost.
+// as ipvsadm sorts them), then their destinations in runs (the client's destinationsOfEach; else one
+// service at a time), each run written out before the next is read. The text comes in chunks for a stream
+// or a file; a 5 000-service table keeps one run of destinations in memory at a time, which under slow
+// page faults (virtual machines, User-Mode Linux) matters.
 
 import { serviceRulesText, type FormatRulesOptions } from './format.js';
 import { sortServices } from './ordering.js';
 import type { Destination, Service, ServiceKey } from '../ipvs/types.js';
 
-/** What saving reads: the client (`Ipvs`) has both methods; any object with them will do. */
+/** What saving reads: the client (`Ipvs`) has these methods; any object with the first two will do. */
 export interface RulesSource {
   services(): Promise<readonly Service[]>;
   destinations(key: ServiceKey): Promise<readonly Destination[]>;
+  /** When present, used instead of destinations() per service: runs of services with their destinations. */
+  destinationsOfEach?(services: Iterable<Service>): AsyncIterable<ReadonlyArray<{ service: Service; destinations: readonly Destination[] }>>;
 }
 
 export interface IterateRulesOptions extends FormatRulesOptions {
@@ -33,10 +36,29 @@ export function keyOfService(service: Service): ServiceKey {
  */
 export async function* iterateRules(source: RulesSource, options: IterateRulesOptions = {}): AsyncGenerator<string, void, undefined> {
   const numeric = options.numeric ?? false;
+  const noSort = options.noSort ?? false;
   const chunkSize = options.chunkSize ?? 1 << 16;
   let services = await source.services();
-  if (!options.noSort) services = sortServices(services);
+  if (!noSort) services = sortServices(services);
   let text = '';
+  if (source.destinationsOfEach !== undefined) {
+    try {
+      for await (const run of source.destinationsOfEach(services)) {
+        for (const { service, destinations } of run) {
+          text += serviceRulesText(service, destinations, numeric, options.names, noSort);
+          if (text.length >= chunkSize) {
+            yield text;
+            text = '';
+          }
+        }
+      }
+    } catch (err) {
+      if (text !== '') yield text;
+      throw err;
+    }
+    if (text !== '') yield text;
+    return;
+  }
   for (const service of services) {
     let destinations: readonly Destination[];
     try {
@@ -45,7 +67,7 @@ export async function* iterateRules(source: RulesSource, options: IterateRulesOp
       if (text !== '') yield text;
       throw err;
     }
-    text += serviceRulesText(service, destinations, numeric, options.names, options.noSort ?? false);
+    text += serviceRulesText(service, destinations, numeric, options.names, noSort);
     if (text.length >= chunkSize) {
       yield text;
       text = '';

@@ -208,3 +208,55 @@ describe('dumpPayloads', () => {
     expect(await conn.dumpPayloads(req('list'), {}, readMarker)).toEqual([1, 2, 3]);
   });
 });
+
+describe('dumpPayloadsInto', () => {
+  const readMarker = (buf: Buffer, start: number): number => buf.readUInt32LE(start + 8);
+
+  it('finishes before returning when the whole answer came in the exchange, else returns a promise for the rest', async () => {
+    const t = new Exchanging(twoParts);
+    const conn = new NetlinkConnection(t);
+    const out: number[] = [];
+    expect(conn.dumpPayloadsInto(req('list'), {}, readMarker, out)).toBeUndefined();
+    expect(out).toEqual([1, 2, 3]);
+    t.dryAfter = 1;
+    const rest: number[] = [];
+    const p = conn.dumpPayloadsInto(req('list'), {}, readMarker, rest);
+    expect(p).toBeInstanceOf(Promise);
+    await p;
+    expect(rest).toEqual([1, 2, 3]);
+    const u = new Exchanging(twoParts);
+    u.unsupported = true;
+    const viaSend: number[] = [];
+    await new NetlinkConnection(u).dumpPayloadsInto(req('list'), {}, readMarker, viaSend);
+    expect(viaSend).toEqual([1, 2, 3]);
+  });
+
+  it('throws a failure of a dump answered at once, and leaves the connection usable', () => {
+    const conn = new NetlinkConnection(new Exchanging((seq) => [nb.cat(part(seq, [1]), nb.done(seq, { pid: PORT, errno: 3 }))]));
+    expect(() => conn.dumpPayloadsInto(req('list'), {}, readMarker, [])).toThrow(KernelError);
+    const ok = new NetlinkConnection(new Exchanging(twoParts));
+    expect(() => ok.dumpPayloadsInto(req('list'), {}, () => {
+      throw new Error('bad payload');
+    }, [])).toThrow('bad payload');
+    const out: number[] = [];
+    expect(ok.dumpPayloadsInto(req('list'), {}, readMarker, out)).toBeUndefined();
+    expect(out).toEqual([1, 2, 3]);
+  });
+
+  it('refuses a request a reader makes while the dump is read (it would take the dump\'s replies), and reads on', async () => {
+    const t = new Exchanging(twoParts);
+    const conn = new NetlinkConnection(t);
+    const inner: unknown[] = [];
+    const outer: number[] = [];
+    const p = conn.dumpPayloadsInto(req('outer'), {}, (buf, start) => {
+      const m = buf.readUInt32LE(start + 8);
+      if (m === 1) inner.push(conn.dumpPayloads(req('inner'), {}, readMarker).catch((e: unknown) => e));
+      return m;
+    }, outer);
+    expect(p).toBeUndefined();
+    expect(outer).toEqual([1, 2, 3]);
+    expect(await inner[0]).toMatchObject({ code: 'EBUSY', message: expect.stringMatching(/^inner: requested while a dump was being read/) });
+    expect(conn.inFlight).toBe(0);
+    expect(await conn.dumpPayloads(req('after'), {}, readMarker)).toEqual([1, 2, 3]);
+  });
+});

@@ -100,13 +100,16 @@ export function atPath<T>(path: string | (() => string), fn: () => T, drop = '')
   try {
     return fn();
   } catch (err) {
-    if (err instanceof ValidationError) {
-      const why = err.message.replace(/^invalid [^:]*: /, '');
-      const field = drop !== '' && err.field.startsWith(drop) ? err.field.slice(drop.length) : err.field;
-      throw new ValidationError(`${typeof path === 'string' ? path : path()}.${field}`, err.value, why);
-    }
-    throw err;
+    throw atPathError(err, typeof path === 'string' ? path : path(), drop);
   }
+}
+
+/** What atPath throws for `err`: a ValidationError with `path` prefixed to its field; anything else as it is. */
+export function atPathError(err: unknown, path: string, drop = ''): unknown {
+  if (!(err instanceof ValidationError)) return err;
+  const why = err.message.replace(/^invalid [^:]*: /, '');
+  const field = drop !== '' && err.field.startsWith(drop) ? err.field.slice(drop.length) : err.field;
+  return new ValidationError(`${path}.${field}`, err.value, why);
 }
 
 /** The kernel identity of a service key, as text. */

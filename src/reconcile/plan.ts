@@ -14,6 +14,7 @@ import type { Destination, DestinationKey, Service, ServiceKey } from '../ipvs/t
 import { decideDrain, drainId, drainPolicy, connectionsText, type DrainOption, type DrainPolicy, type DrainState } from './drain.js';
 import {
   atPath,
+  atPathError,
   destinationDifferences,
   destinationSpecOf,
   destinationSummary,
@@ -115,19 +116,23 @@ export function normaliseDesiredState(desired: DesiredState): Map<string, Desire
     const earlier = out.get(norm.id);
     if (earlier) throw new ValidationError(`${path}`, norm.key, `the service ${norm.id} is also ${earlier.path}`);
     let dests: Map<string, NormalDestination> | undefined;
-    if (svc.destinations !== undefined) {
+    const list = svc.destinations;
+    if (list !== undefined) {
       dests = new Map();
-      const seen = new Map<string, number>();
-      svc.destinations.forEach((d, j) => {
-        // The path is text only for an error: a big state has tens of thousands of destinations.
-        const dn = atPath(() => `${path}.destinations[${j}]`, () => normalDesiredDestination(norm.wireKey, d), 'destination.');
-        const before = seen.get(dn.id);
-        if (before !== undefined) {
+      // A big state has tens of thousands of destinations: no closure, path text or second map per one.
+      for (let j = 0; j < list.length; j++) {
+        let dn: NormalDestination;
+        try {
+          dn = normalDesiredDestination(norm.wireKey, list[j]!);
+        } catch (err) {
+          throw atPathError(err, `${path}.destinations[${j}]`, 'destination.');
+        }
+        if (dests.has(dn.id)) {
+          const before = list.findIndex((d) => normalDesiredDestination(norm.wireKey, d).id === dn.id);
           throw new ValidationError(`${path}.destinations[${j}]`, dn.key, `the destination ${dn.id} is also ${path}.destinations[${before}]`);
         }
-        seen.set(dn.id, j);
-        dests!.set(dn.id, dn);
-      });
+        dests.set(dn.id, dn);
+      }
     }
     out.set(norm.id, { norm, path, dests });
   });

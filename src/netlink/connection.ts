@@ -202,7 +202,6 @@ function newGroup(size: number): Group {
 const SYNC_READ_BUDGET = 2048;
 /** Datagrams a dump reads ahead when it starts: a small dump (data, then DONE) completes at once. */
 const DUMP_READ_AHEAD = 2;
-const EMPTY: Buffer = Buffer.alloc(0);
 
 /**
  * What one synchronous dump exchange (exchangeDump) has read so far: kept by the connection and reused,
@@ -645,7 +644,7 @@ export class NetlinkConnection {
   ): 'done' | DumpPending | undefined {
     const transport = this.transport;
     const x = this.dumpExchange;
-    // x.active: a map() that itself reads a dump takes the usual path.
+    // x.active: a reader that itself requests a dump; openDump refuses it (checkOpen).
     if (transport.exchange === undefined || this.pending.size > 0 || this.syncBudget <= 0 || this.closed || this.fatal || x.active) return undefined;
     try {
       options.signal?.throwIfAborted();

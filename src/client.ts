@@ -18,7 +18,7 @@ import { ValidationError } from './ipvs/errors.js';
 import { decodeInfoMessage } from './ipvs/info.js';
 import { OperationBatch } from './ipvs/batch.js';
 import type { Operation, OperationResult } from './ipvs/operations.js';
-import { decodeServiceMessage, decodeServicePayload } from './ipvs/service.js';
+import { decodeServiceMessage, decodeServicePayload, keyOfService } from './ipvs/service.js';
 import { decodeTimeoutsMessage } from './ipvs/timeouts.js';
 import type {
   Daemon, DaemonSpec, DaemonState, Destination, DestinationKey, DestinationSpec, Info, Service, ServiceKey, ServiceSpec, Timeouts,
@@ -144,19 +144,16 @@ export class Ipvs {
     this.conn = conn;
     this.fam = fam;
     const client = this;
-    const keyOf = (svc: Service): ServiceKey => (svc.fwmark !== undefined
-      ? { fwmark: svc.fwmark, family: svc.family }
-      : { protocol: svc.protocol, address: svc.address, port: svc.port });
     this.serviceMethods = Object.create(Object.prototype, {
       destinations: {
         value(this: Service, options?: RequestOptions) {
-          return client.destinations(keyOf(this), options);
+          return client.destinations(keyOfService(this), options);
         },
         enumerable: false, writable: true, configurable: true,
       },
       addDestination: {
         value(this: Service, d: DestinationSpec, options?: RequestOptions) {
-          return client.addDestination(keyOf(this), d, options);
+          return client.addDestination(keyOfService(this), d, options);
         },
         enumerable: false, writable: true, configurable: true,
       },

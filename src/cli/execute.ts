@@ -13,7 +13,7 @@ import type { ListFormat, ParsedCommand } from '../rules/command-line.js';
 import type { EndpointNames } from '../rules/endpoint-text.js';
 import { serviceRulesText } from '../rules/format.js';
 import { sortDestinations, sortServices } from '../rules/ordering.js';
-import { keyOfService } from '../rules/save.js';
+import { destinationRuns, keyOfService } from '../rules/save.js';
 import {
   daemonSpecOf,
   destinationKeyOf,
@@ -39,23 +39,14 @@ export async function endpointNames(ctx: CliContext, addresses: Iterable<string>
 
 interface Entry {
   service: Service;
-  destinations: Destination[];
-}
-
-/** Each service with its destinations, in order, in runs: one GET_DEST dump per service. */
-async function* entriesOf(ipvs: CliIpvs, services: readonly Service[]): AsyncGenerator<Entry[], void, undefined> {
-  if (ipvs.destinationsOfEach !== undefined) {
-    yield* ipvs.destinationsOfEach(services);
-    return;
-  }
-  for (const service of services) yield [{ service, destinations: await ipvs.destinations(keyOfService(service)) }];
+  destinations: readonly Destination[];
 }
 
 /** Read destinations for each service in order; stops at the first failure, as ipvsadm exits there. */
 async function withDestinations(ipvs: CliIpvs, services: readonly Service[]): Promise<{ entries: Entry[]; failure?: unknown }> {
   const entries: Entry[] = [];
   try {
-    for await (const run of entriesOf(ipvs, services)) entries.push(...run);
+    for await (const run of destinationRuns(ipvs, services, keyOfService)) entries.push(...run);
   } catch (failure) {
     return { entries, failure };
   }
@@ -95,7 +86,7 @@ const CHUNK = 1 << 16;
 async function streamEntries(ctx: CliContext, ipvs: CliIpvs, services: readonly Service[], format: ListFormat, rule: boolean): Promise<number> {
   let text = '';
   try {
-    for await (const run of entriesOf(ipvs, services)) {
+    for await (const run of destinationRuns(ipvs, services, keyOfService)) {
       for (const entry of run) {
         text += entryText(entry, format, rule, undefined);
         if (text.length >= CHUNK) {

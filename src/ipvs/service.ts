@@ -18,7 +18,7 @@ import {
   IP_VS_SVC_F_ONEPACKET, IP_VS_SVC_F_PERSISTENT, IP_VS_SVC_F_SCHED1, IP_VS_SVC_F_SCHED2, IP_VS_SVC_F_SCHED3,
 } from './constants.js';
 import { decodeStats } from './stats.js';
-import type { Protocol, Service, ServiceFlag } from './types.js';
+import type { Protocol, Service, ServiceFlag, ServiceKey } from './types.js';
 import { keepUnknown, typeRange } from './unknown.js';
 import { netmaskText, type WireService, type WireServiceKey } from './validate.js';
 
@@ -76,6 +76,12 @@ export function flagNames(raw: number, scheduler: string): ServiceFlag[] {
 function required<T>(value: T | undefined, what: string): T {
   if (value === undefined) throw new DecodeError(`service without ${what}`, 0);
   return value;
+}
+
+/** The key naming a service the kernel reported (what its destinations and changes are addressed by). */
+export function keyOfService(service: Service): ServiceKey {
+  if (service.fwmark !== undefined && service.fwmark !== 0) return { fwmark: service.fwmark, family: service.family };
+  return { protocol: service.protocol!, address: service.address!, port: service.port! };
 }
 
 /** Where an address is copied to be formatted: no view per service. */

@@ -8,7 +8,7 @@ import type { Ipvs } from '../client.js';
 import type { Destination, DestinationSpec, Scheduler, Service, ServiceSpec, TunnelSpec } from '../ipvs/types.js';
 import { sortDestinations, sortServices } from '../rules/ordering.js';
 import { flagNames } from '../ipvs/service.js';
-import { keyOfService } from './normalize.js';
+import { destinationRuns, keyOfService } from '../rules/save.js';
 import type { DesiredService, DesiredState } from './state.js';
 
 /** One service as the kernel reports it, as a desired-state entry (destinations given: managed). */
@@ -50,12 +50,8 @@ export async function exportState(
   const services: Service[] = [];
   for await (const s of ipvs.iterateServices(opts)) services.push(s);
   const out: DesiredService[] = [];
-  if (ipvs.destinationsOfEach) {
-    for await (const run of ipvs.destinationsOfEach(sortServices(services), opts)) {
-      for (const { service, destinations } of run) out.push(desiredServiceOf(service, destinations));
-    }
-  } else {
-    for (const s of sortServices(services)) out.push(desiredServiceOf(s, await ipvs.destinations(keyOfService(s), opts)));
+  for await (const run of destinationRuns(ipvs, sortServices(services), keyOfService, opts)) {
+    for (const { service, destinations } of run) out.push(desiredServiceOf(service, destinations));
   }
   return { services: out };
 }

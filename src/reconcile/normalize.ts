@@ -6,6 +6,7 @@
 // an id (the service's or destination's kernel identity as text) and a complete, canonical spec to send.
 
 import { parseIPv4Mask } from '../ipvs/address.js';
+import { keyOfService } from '../ipvs/service.js';
 import {
   AF_INET6,
   IP_VS_CONN_F_DROUTE,
@@ -117,10 +118,7 @@ export function serviceIdOf(key: ServiceKey): string {
   return validateServiceKey(key).text;
 }
 
-/** The key of a service the kernel reported. */
-export function keyOfService(svc: Service): ServiceKey {
-  return svc.fwmark !== undefined ? { fwmark: svc.fwmark, family: svc.family } : { protocol: svc.protocol, address: svc.address, port: svc.port };
-}
+export { keyOfService };
 
 /** A desired service spec, validated exactly as the client would validate it before sending. */
 export function normalDesiredService(spec: ServiceSpec): NormalService {

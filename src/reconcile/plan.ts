@@ -31,6 +31,7 @@ import {
   type NormalService,
 } from './normalize.js';
 import { checkDesiredState, type DesiredState } from './state.js';
+import { destinationRuns } from '../rules/save.js';
 
 /**
  * What planning needs from the client. `Ipvs` has it; a test double may too. `services()`, when there,
@@ -172,13 +173,10 @@ export async function readCurrent(
   else for await (const service of ipvs.iterateServices(options)) add(service);
   const reading: CurrentService[] = [];
   for (const entry of out.values()) if (needs(entry.norm.id, entry.service)) reading.push(entry);
-  if (ipvs.destinationsOfEach) {
-    let i = 0;
-    for await (const run of ipvs.destinationsOfEach(reading.map((entry) => entry.norm.key), options)) {
-      for (const { destinations } of run) reading[i++]!.destinations = destinations;
-    }
-  } else {
-    for (const entry of reading) entry.destinations = await ipvs.destinations(entry.norm.key, options);
+  let i = 0;
+  for await (const run of destinationRuns(ipvs, reading.map((entry) => entry.norm.key), (key) => key, options)) {
+    // The lists are the reader's own arrays, handed over: CurrentService keeps them as they came.
+    for (const { destinations } of run) reading[i++]!.destinations = destinations as Destination[];
   }
   return out;
 }

@@ -35,12 +35,9 @@ const TUNNEL_FIELDS = new Set(['type', 'port', 'checksum']);
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** `where` may be a function: a big state has tens of thousands of elements, and a path is text only for an error. */
-function onlyKnown(where: string | (() => string), value: Record<string, unknown>, known: ReadonlySet<string>): void {
-  for (const key in value) {
-    if (!Object.hasOwn(value, key) || known.has(key)) continue;
-    const at = typeof where === 'string' ? where : where();
-    throw new ValidationError(at === '' ? key : `${at}.${key}`, value[key], `unknown field; expected one of ${[...known].join(', ')}`);
+function onlyKnown(where: string, value: Record<string, unknown>, known: ReadonlySet<string>): void {
+  for (const key of Object.keys(value)) {
+    if (!known.has(key)) throw new ValidationError(where === '' ? key : `${where}.${key}`, value[key], `unknown field; expected one of ${[...known].join(', ')}`);
   }
 }
 
@@ -62,13 +59,12 @@ export function checkDesiredState(value: unknown): DesiredState {
     const dests = svc.destinations;
     if (dests === undefined) return;
     if (!Array.isArray(dests)) throw new ValidationError(`${at}.destinations`, dests, 'must be an array of destinations');
-    for (let j = 0; j < dests.length; j++) {
-      const d: unknown = dests[j];
-      const dat = (): string => `${at}.destinations[${j}]`;
-      if (!isRecord(d)) throw new ValidationError(dat(), d, 'must be an object');
+    dests.forEach((d: unknown, j) => {
+      const dat = `${at}.destinations[${j}]`;
+      if (!isRecord(d)) throw new ValidationError(dat, d, 'must be an object');
       onlyKnown(dat, d, DESTINATION_FIELDS);
-      if (isRecord(d.tunnel)) onlyKnown(`${dat()}.tunnel`, d.tunnel, TUNNEL_FIELDS);
-    }
+      if (isRecord(d.tunnel)) onlyKnown(`${dat}.tunnel`, d.tunnel, TUNNEL_FIELDS);
+    });
   });
   return value as unknown as DesiredState;
 }

@@ -6,14 +6,43 @@
 
 import { serviceRulesText, type FormatRulesOptions } from './format.js';
 import { sortServices } from './ordering.js';
+import { keyOfService } from '../ipvs/service.js';
 import type { Destination, Service, ServiceKey } from '../ipvs/types.js';
+import type { RequestOptions } from '../netlink/connection.js';
 
-/** What saving reads: the client (`Ipvs`) has these methods; any object with the first two will do. */
-export interface RulesSource {
-  services(): Promise<readonly Service[]>;
-  destinations(key: ServiceKey): Promise<readonly Destination[]>;
+export { keyOfService };
+
+/**
+ * What reading the destinations of services of type S needs: the client (`Ipvs`) has both methods;
+ * any object with destinations() will do.
+ */
+export interface DestinationSource<S> {
+  destinations(key: ServiceKey, options?: RequestOptions): Promise<readonly Destination[]>;
   /** When present, used instead of destinations() per service: runs of services with their destinations. */
-  destinationsOfEach?(services: Iterable<Service>): AsyncIterable<ReadonlyArray<{ service: Service; destinations: readonly Destination[] }>>;
+  destinationsOfEach?(services: Iterable<S>, options?: RequestOptions): AsyncIterable<ReadonlyArray<{ service: S; destinations: readonly Destination[] }>>;
+}
+
+/** What saving reads: the services, and their destinations. */
+export interface RulesSource extends DestinationSource<Service> {
+  services(): Promise<readonly Service[]>;
+}
+
+/**
+ * The destinations of `services` in order, in runs: through the source's destinationsOfEach when it has
+ * one, else one destinations() call (and a run of one) per service, `keyOf` naming each. A failed read
+ * ends the iteration after the runs before it. What save, export, reconcile and the CLI's listings read by.
+ */
+export async function* destinationRuns<S>(
+  source: DestinationSource<S>,
+  services: readonly S[],
+  keyOf: (service: S) => ServiceKey,
+  options?: RequestOptions,
+): AsyncGenerator<ReadonlyArray<{ service: S; destinations: readonly Destination[] }>, void, undefined> {
+  if (source.destinationsOfEach !== undefined) {
+    yield* source.destinationsOfEach(services, options);
+    return;
+  }
+  for (const service of services) yield [{ service, destinations: await source.destinations(keyOf(service), options) }];
 }
 
 export interface IterateRulesOptions extends FormatRulesOptions {
@@ -21,12 +50,6 @@ export interface IterateRulesOptions extends FormatRulesOptions {
   noSort?: boolean;
   /** Yield text once a chunk holds about this many characters. Default 65 536. */
   chunkSize?: number;
-}
-
-/** The key naming a service the kernel reported (what its destinations are read by). */
-export function keyOfService(service: Service): ServiceKey {
-  if (service.fwmark !== undefined && service.fwmark !== 0) return { fwmark: service.fwmark, family: service.family };
-  return { protocol: service.protocol!, address: service.address!, port: service.port! };
 }
 
 /**
@@ -41,37 +64,19 @@ export async function* iterateRules(source: RulesSource, options: IterateRulesOp
   let services = await source.services();
   if (!noSort) services = sortServices(services);
   let text = '';
-  if (source.destinationsOfEach !== undefined) {
-    try {
-      for await (const run of source.destinationsOfEach(services)) {
-        for (const { service, destinations } of run) {
-          text += serviceRulesText(service, destinations, numeric, options.names, noSort);
-          if (text.length >= chunkSize) {
-            yield text;
-            text = '';
-          }
+  try {
+    for await (const run of destinationRuns(source, services, keyOfService)) {
+      for (const { service, destinations } of run) {
+        text += serviceRulesText(service, destinations, numeric, options.names, noSort);
+        if (text.length >= chunkSize) {
+          yield text;
+          text = '';
         }
       }
-    } catch (err) {
-      if (text !== '') yield text;
-      throw err;
     }
+  } catch (err) {
     if (text !== '') yield text;
-    return;
-  }
-  for (const service of services) {
-    let destinations: readonly Destination[];
-    try {
-      destinations = await source.destinations(keyOfService(service));
-    } catch (err) {
-      if (text !== '') yield text;
-      throw err;
-    }
-    text += serviceRulesText(service, destinations, numeric, options.names, noSort);
-    if (text.length >= chunkSize) {
-      yield text;
-      text = '';
-    }
+    throw err;
   }
   if (text !== '') yield text;
 }

@@ -22,7 +22,7 @@
 //   no-change  ipvsadm -Sn (the read that shows nothing needs doing)  vs  apply() making zero changes
 //   memory     iterateServices() over BIG (50 000) services vs SERVICES: peak RSS and heap (streaming must stay
 //              flat), and services() collecting an array, for contrast
-// Environment: BENCH_SERVICES, BENCH_DESTS, BENCH_BIG, BENCH_NODE_FLAGS, BENCH_REPEAT (runs per timed step,
+// Environment: BENCH_SERVICES, BENCH_DESTS, BENCH_BIG, BENCH_NODE_FLAGS, BENCH_GLIBC_TUNABLES, BENCH_REPEAT (runs per timed step,
 // contenders alternating who goes first; medians and minimums are reported; default 3), BENCH_OUT.
 
 import { spawnSync, execFileSync } from 'node:child_process';
@@ -121,11 +121,29 @@ function makeNamespace(name) {
   return name;
 }
 
+// glibc's allocator, the same for every contender (ipvsadm and node alike). By default glibc hands the
+// freed top of its heap back to the kernel once 128 KiB are free, so a program that mallocs and frees in
+// bursts faults the same pages in again and again. V8's optimising compiler does exactly that (a zone per
+// function it compiles), and under UML every page fault is a round trip through the host: about 3 500
+// extra faults and 0.5 s in a 5 000-service save, for nothing a hardware machine would notice. Keeping
+// freed memory (trim threshold 256 MiB, heap grown 16 MiB at a time, one arena on this one-CPU guest)
+// takes that artefact out of the comparison; the save is also timed with glibc's defaults and printed,
+// and BENCH_GLIBC_TUNABLES='' runs every step with them.
+const TUNABLES = process.env.BENCH_GLIBC_TUNABLES ?? 'glibc.malloc.trim_threshold=268435456:glibc.malloc.top_pad=16777216:glibc.malloc.arena_max=1';
+const withTunables = (tunables) => {
+  const env = { ...process.env };
+  delete env.GLIBC_TUNABLES;
+  if (tunables !== '') env.GLIBC_TUNABLES = tunables;
+  return env;
+};
+const ENV = withTunables(TUNABLES);
+const DEFAULT_ENV = withTunables('');
+
 /** Run a command inside a namespace; whole-process wall time in ms, stdout, and the worker's BENCH line. */
-function timed(ns, argv, stdinFile) {
+function timed(ns, argv, stdinFile, env = ENV) {
   const fd = stdinFile ? openSync(stdinFile, 'r') : 'ignore';
   const t0 = process.hrtime.bigint();
-  const r = spawnSync('ip', ['netns', 'exec', ns, ...argv], { stdio: [fd, 'pipe', 'pipe'], maxBuffer: 1 << 30, encoding: 'utf8' });
+  const r = spawnSync('ip', ['netns', 'exec', ns, ...argv], { stdio: [fd, 'pipe', 'pipe'], maxBuffer: 1 << 30, encoding: 'utf8', env });
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
   if (typeof fd === 'number') closeSync(fd);
   if (r.status !== 0) throw new Error(`${argv.join(' ')} in ${ns} exited ${r.status}: ${r.stderr.slice(0, 2000)}`);
@@ -165,7 +183,7 @@ const started = Date.now();
 const cpu = cpus()[0]?.model ?? 'unknown CPU';
 const load = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 say(`ipvs kernel benchmark: ${SERVICES} services x ${DESTS} destinations, ${REPEAT} run(s) per step, contenders alternating (median; fastest in brackets)\n`);
-say(`kernel ${release()}; ${cpus().length} CPU (${cpu}); ${Math.round(totalmem() / 1048576)} MiB; node ${process.version} ${NODE_FLAGS.join(' ') || '(default flags)'}; ${sh('ipvsadm', ['--version']).trim()}; ${new Date().toISOString()}; load ${load()}\n`);
+say(`kernel ${release()}; ${cpus().length} CPU (${cpu}); ${Math.round(totalmem() / 1048576)} MiB; node ${process.version} ${NODE_FLAGS.join(' ') || '(default flags)'}; ${sh('ipvsadm', ['--version']).trim()}; GLIBC_TUNABLES=${TUNABLES || "'' (glibc defaults)"}; ${new Date().toISOString()}; load ${load()}\n`);
 
 const baseFile = join(work, 'base.rules');
 writeFileSync(baseFile, saveText());
@@ -278,6 +296,20 @@ const sC = stats(saveC);
 row('save: library', sA, sB, `iterateRules, streamed; its whole process ${fmt(median(saveWhole))}; outputs identical`);
 row('save: `ipvs -Sn` whole', sA, sC, `whole process; fastest minus node+imports: ${fmt(sC.min - startupLib)}, ratio ${ratio(sA.min, sC.min - startupLib)}; output identical`);
 rows.push({ step: 'save', ipvsadm: sA, library: sB, cli: sC });
+// The same save with glibc's allocator defaults, for both (see TUNABLES): shown, not a target.
+let sD;
+if (TUNABLES !== '') {
+  const saveDA = [];
+  const saveDB = [];
+  for (let r = 0; r < REPEAT; r++) {
+    const runA = () => saveDA.push(timed(nsA, ['ipvsadm', '-Sn'], undefined, DEFAULT_ENV).ms);
+    const runB = () => saveDB.push(timed(nsB, node('save'), undefined, DEFAULT_ENV).worker.workMs);
+    if (r % 2 === 0) { runA(); runB(); } else { runB(); runA(); }
+  }
+  sD = { ipvsadm: stats(saveDA), library: stats(saveDB) };
+  row('save: glibc malloc defaults', sD.ipvsadm, sD.library, 'the library row above, both contenders with GLIBC_TUNABLES unset (not a target)');
+  rows.push({ step: 'save (glibc malloc defaults)', ...sD });
+}
 
 // reconcile 1%, then back (untimed for ipvsadm; timed for ipvs as "the changes through execute() alone")
 const recA = [];
@@ -386,7 +418,7 @@ say(`\ntotal ${fmt(Date.now() - started)}; load ${load()}\n`);
 for (const ns of namespaces) sh('ip', ['netns', 'del', ns]);
 if (process.env.BENCH_OUT) {
   const numbers = {
-    date: new Date().toISOString(), kernel: release(), node: process.version, nodeFlags: NODE_FLAGS, services: SERVICES, destinations: DESTS, repeat: REPEAT,
+    date: new Date().toISOString(), kernel: release(), node: process.version, nodeFlags: NODE_FLAGS, glibcTunables: TUNABLES, services: SERVICES, destinations: DESTS, repeat: REPEAT,
     startup: { spawnOnly, nodeBare, nodeWithLib, libOpen, startupLib },
     rows: [...rows, { step: 'reconcile', ipvsadm: cA, library: cB, readAndPlan: median(recBread) }, { step: 'no-change', ipvsadm: nA, library: nB }, { step: 'changes through execute()', library: ex }],
     memory: { iterateSmall: itSmall.worker, iterateBig: itBig.worker, collectSmall: colSmall.worker, collectBig: colBig.worker },

@@ -222,15 +222,19 @@ export function normalDesiredDestination(service: WireServiceKey, spec: Destinat
   };
 }
 
+/** A kernel destination's identity within its service, as NormalDestination.id spells it. */
+export function kernelDestinationId(d: Destination): string {
+  return d.family === 'ipv6' ? `[${d.address}]:${d.port}` : `${d.address}:${d.port}`;
+}
+
 /** A destination as the kernel reported it, in the same form. */
 export function normalKernelDestination(d: Destination): NormalDestination {
   const fwd = FWD_OF[d.forwarding];
   const tunnel = fwd === IP_VS_CONN_F_TUNNEL;
   const t = d.tunnel;
   const tunType = tunnel && t ? TUN_TYPE_OF[t.type] : 0;
-  const host = d.family === 'ipv6' ? `[${d.address}]` : d.address;
   return {
-    id: `${host}:${d.port}`,
+    id: kernelDestinationId(d),
     key: { address: d.address, port: d.port },
     fwd,
     weight: d.weight,
@@ -299,6 +303,15 @@ export function sameService(have: NormalService, want: NormalService): boolean {
     have.netmask === want.netmask &&
     have.pe === want.pe
   );
+}
+
+/**
+ * sameDestination(normalKernelDestination(d), want), without building the normal form unless the
+ * destination tunnels: the planner asks it of every destination the kernel holds.
+ */
+export function kernelDestinationEquals(d: Destination, want: NormalDestination): boolean {
+  if (FWD_OF[d.forwarding] !== want.fwd || d.weight !== want.weight || d.upperThreshold !== want.upper || d.lowerThreshold !== want.lower) return false;
+  return want.fwd !== IP_VS_CONN_F_TUNNEL || sameDestination(normalKernelDestination(d), want);
 }
 
 /** Whether the kernel destination equals the desired one in every option. */

@@ -18,6 +18,8 @@ import {
   destinationDifferences,
   destinationSpecOf,
   destinationSummary,
+  kernelDestinationEquals,
+  kernelDestinationId,
   normalDesiredDestination,
   normalDesiredService,
   normalKernelDestination,
@@ -30,7 +32,7 @@ import {
   type NormalDestination,
   type NormalService,
 } from './normalize.js';
-import { checkDesiredState, type DesiredState } from './state.js';
+import { checkShape, takeFreshlyChecked, type DesiredState } from './state.js';
 import { destinationRuns } from '../rules/save.js';
 
 /**
@@ -109,7 +111,7 @@ interface DesiredEntry {
 
 /** The desired state, checked and normalised, by service id. Throws ValidationError naming the path. */
 export function normaliseDesiredState(desired: DesiredState): Map<string, DesiredEntry> {
-  const state = checkDesiredState(desired);
+  const state = takeFreshlyChecked(desired) ? desired : checkShape(desired);
   const out = new Map<string, DesiredEntry>();
   state.services.forEach((svc, i) => {
     const path = `services[${i}]`;
@@ -145,6 +147,11 @@ export interface CurrentService {
   service: Service;
   norm: NormalService;
   destinations: Destination[] | undefined;
+  /**
+   * The destinations were read and readCurrent's `keep` found them needing no change, so they were not
+   * kept (`destinations` is undefined). Only meaningful against the desired state `keep` judged by.
+   */
+  inSync?: boolean;
 }
 
 function pruneTest(option: PlanOptions['prune']): (service: Service) => boolean {
@@ -156,12 +163,16 @@ function pruneTest(option: PlanOptions['prune']): (service: Service) => boolean 
 
 /**
  * Read the kernel's table: every service, and the destinations of those services for which `needs`
- * says so. Services are read in full first: a socket carries one dump at a time.
+ * says so. Services are read in full first: a socket carries one dump at a time. `keep`, when given,
+ * sees each service's destinations as they arrive; a list it returns false for is dropped and the
+ * service marked `inSync` (plan() drops the lists that already match the desired state, which is most
+ * of them: holding 20 000 destinations until planning made every garbage collection of the read copy them).
  */
 export async function readCurrent(
   ipvs: ReconcileClient,
   needs: (id: string, service: Service) => boolean,
   signal?: AbortSignal,
+  keep?: (id: string, destinations: readonly Destination[]) => boolean,
 ): Promise<Map<string, CurrentService>> {
   const out = new Map<string, CurrentService>();
   const options = signal ? { signal } : undefined;
@@ -176,7 +187,11 @@ export async function readCurrent(
   let i = 0;
   for await (const run of destinationRuns(ipvs, reading.map((entry) => entry.norm.key), (key) => key, options)) {
     // The lists are the reader's own arrays, handed over: CurrentService keeps them as they came.
-    for (const { destinations } of run) reading[i++]!.destinations = destinations as Destination[];
+    for (const { destinations } of run) {
+      const entry = reading[i++]!;
+      if (keep !== undefined && !keep(entry.norm.id, destinations)) entry.inSync = true;
+      else entry.destinations = destinations as Destination[];
+    }
   }
   return out;
 }
@@ -195,8 +210,27 @@ export async function plan(ipvs: ReconcileClient, desired: DesiredState, options
       return draining && prune(service);
     },
     options.signal,
+    (id, destinations) => {
+      const dests = wanted.get(id)?.dests;
+      return dests === undefined || !sameDestinations(destinations, dests);
+    },
   );
   return planAgainst(current, wanted, { ...options, now });
+}
+
+/**
+ * Whether the kernel holds exactly the desired destinations, each equal in every option: nothing to do
+ * for the service. Most services of a big table are like that, so this is decided without the normal
+ * forms and the map the planner builds for a service that differs (the kernel never lists a
+ * destination twice, so equal counts and every kernel one found and equal mean equal sets).
+ */
+function sameDestinations(list: readonly Destination[], want: ReadonlyMap<string, NormalDestination>): boolean {
+  if (list.length !== want.size) return false;
+  for (const d of list) {
+    const nd = want.get(kernelDestinationId(d));
+    if (nd === undefined || !kernelDestinationEquals(d, nd)) return false;
+  }
+  return true;
 }
 
 interface Draft {
@@ -262,6 +296,7 @@ export function planAgainst(current: ReadonlyMap<string, CurrentService>, wanted
       add({ operation: { op: 'update-service', service: serviceSpecOf(want.norm) }, target: id, detail: serviceDifferences(have.norm, want.norm).join(', '), phase: 'services' });
     }
     if (!want.dests) continue;
+    if (have.inSync === true || sameDestinations(have.destinations ?? [], want.dests)) continue;
     const kernelDests = new Map<string, { kd: Destination; knd: NormalDestination }>();
     for (const d of have.destinations ?? []) {
       const knd = normalKernelDestination(d);

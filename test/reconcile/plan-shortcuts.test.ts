@@ -1,0 +1,170 @@
+// The planner's two shortcuts for big tables: a service whose destinations the kernel already holds
+// exactly is decided without normal forms (kernelDestinationEquals must agree with the full comparison),
+// and a state just checked by parseDesiredState/checkDesiredState is not walked a second time by its first
+// plan, while any later plan of the same object, or a state never checked, is checked in full.
+
+import { describe, expect, it } from 'vitest';
+import { Ipvs } from '../../src/client.js';
+import { emptyStats } from '../../src/ipvs/stats.js';
+import type { Destination, DestinationSpec, Forwarding } from '../../src/ipvs/types.js';
+import { validateServiceKey } from '../../src/ipvs/validate.js';
+import { ValidationError } from '../../src/ipvs/errors.js';
+import { apply, checkDesiredState, parseDesiredState, plan, type DesiredState } from '../../src/reconcile/index.js';
+import {
+  kernelDestinationEquals,
+  kernelDestinationId,
+  normalDesiredDestination,
+  normalKernelDestination,
+  sameDestination,
+} from '../../src/reconcile/normalize.js';
+import { FakeKernel } from '../../src/testing/index.js';
+
+const SVC4 = validateServiceKey({ protocol: 'tcp', address: '10.0.0.1', port: 80 });
+const SVC6 = validateServiceKey({ protocol: 'tcp', address: '2001:db8::1', port: 80 });
+
+function kernelDest(fields: Partial<Destination>): Destination {
+  return {
+    address: '10.0.0.2', family: 'ipv4', port: 80, forwarding: 'route', weight: 1, upperThreshold: 0, lowerThreshold: 0,
+    activeConns: 0, inactiveConns: 0, persistentConns: 0, stats: emptyStats(), ...fields,
+  };
+}
+
+/** Kernel destinations that differ from one another in one option each, tunnels included. */
+function kernelVariants(): Destination[] {
+  const out: Destination[] = [];
+  for (const forwarding of ['masq', 'route', 'tunnel', 'local', 'bypass'] as Forwarding[]) {
+    for (const weight of [0, 1, 5]) out.push(kernelDest({ forwarding, weight }));
+    out.push(kernelDest({ forwarding, upperThreshold: 10 }), kernelDest({ forwarding, upperThreshold: 10, lowerThreshold: 4 }));
+  }
+  for (const tunnel of [
+    { type: 'ipip', port: 0, checksum: 'nocsum' },
+    { type: 'gue', port: 6080, checksum: 'nocsum' },
+    { type: 'gue', port: 6081, checksum: 'csum' },
+    { type: 'gre', port: 0, checksum: 'remcsum' },
+    { type: 'gre', port: 0, checksum: 'nocsum' },
+  ] as const) {
+    out.push(kernelDest({ forwarding: 'tunnel', tunnel: { ...tunnel } }));
+  }
+  return out;
+}
+
+/** Desired specs covering the same ground, defaults left out as a user would. */
+function desiredVariants(): DestinationSpec[] {
+  const out: DestinationSpec[] = [{ address: '10.0.0.2', port: 80 }];
+  for (const forwarding of ['masq', 'route', 'tunnel'] as const) {
+    for (const weight of [0, 1, 5]) out.push({ address: '10.0.0.2', port: 80, forwarding, weight });
+    out.push({ address: '10.0.0.2', port: 80, forwarding, upperThreshold: 10 }, { address: '10.0.0.2', port: 80, forwarding, upperThreshold: 10, lowerThreshold: 4 });
+  }
+  out.push(
+    { address: '10.0.0.2', port: 80, forwarding: 'tunnel', tunnel: { type: 'ipip' } },
+    { address: '10.0.0.2', port: 80, forwarding: 'tunnel', tunnel: { type: 'gue', port: 6080 } },
+    { address: '10.0.0.2', port: 80, forwarding: 'tunnel', tunnel: { type: 'gue', port: 6081, checksum: 'csum' } },
+    { address: '10.0.0.2', port: 80, forwarding: 'tunnel', tunnel: { type: 'gre', checksum: 'remcsum' } },
+    { address: '10.0.0.2', port: 80, forwarding: 'tunnel', tunnel: { type: 'gre' } },
+  );
+  return out;
+}
+
+describe('kernelDestinationEquals', () => {
+  it('agrees with the full comparison on every pair of kernel and desired variants', () => {
+    let equal = 0;
+    for (const d of kernelVariants()) {
+      for (const spec of desiredVariants()) {
+        const want = normalDesiredDestination(SVC4, spec);
+        const full = sameDestination(normalKernelDestination(d), want);
+        expect(kernelDestinationEquals(d, want), `${JSON.stringify(d.tunnel ?? d.forwarding)} ${d.weight} vs ${JSON.stringify(spec)}`).toBe(full);
+        if (full) equal++;
+      }
+    }
+    expect(equal).toBeGreaterThan(10); // the pairs include equal ones, not only differences
+  });
+
+  it('spells ids as the desired side does, IPv6 in brackets', () => {
+    expect(kernelDestinationId(kernelDest({ port: 8080 }))).toBe(normalDesiredDestination(SVC4, { address: '10.0.0.2', port: 8080 }).id);
+    const d6 = kernelDest({ address: '2001:db8::2', family: 'ipv6', port: 443 });
+    expect(kernelDestinationId(d6)).toBe('[2001:db8::2]:443');
+    expect(kernelDestinationId(d6)).toBe(normalDesiredDestination(SVC6, { address: '2001:db8:0::2', port: 443 }).id);
+  });
+});
+
+const SERVICE = { protocol: 'tcp', address: '10.1.0.1', port: 80 } as const;
+
+async function kernelWith(state: DesiredState): Promise<Ipvs> {
+  const ipvs = await Ipvs.open({ transport: new FakeKernel().transport() });
+  expect((await apply(ipvs, state)).ok).toBe(true);
+  return ipvs;
+}
+
+describe('planning a service whose destinations are already right', () => {
+  const three = (): DesiredState => ({
+    services: [{ ...SERVICE, destinations: [{ address: '10.2.0.1', weight: 2 }, { address: '10.2.0.2' }, { address: '10.2.0.3', forwarding: 'masq' }] }],
+  });
+
+  it('plans nothing when they match, in any order', async () => {
+    const ipvs = await kernelWith(three());
+    const s = three();
+    s.services[0]!.destinations!.reverse();
+    expect((await plan(ipvs, s)).steps).toEqual([]);
+  });
+
+  it('as many destinations but one different: an add and a delete, not nothing', async () => {
+    const ipvs = await kernelWith(three());
+    const s = three();
+    s.services[0]!.destinations![1] = { address: '10.2.0.9' };
+    const p = await plan(ipvs, s);
+    expect(p.steps.map((x) => `${x.operation.op} ${x.target}`)).toEqual([
+      'add-destination tcp 10.1.0.1:80 -> 10.2.0.9:80',
+      'delete-destination tcp 10.1.0.1:80 -> 10.2.0.2:80',
+    ]);
+  });
+
+  it('one option different (weight, threshold, forwarding): one update', async () => {
+    for (const change of [{ weight: 3 }, { upperThreshold: 5 }, { forwarding: 'tunnel' as const }]) {
+      const ipvs = await kernelWith(three());
+      const s = three();
+      Object.assign(s.services[0]!.destinations![2]!, change);
+      const p = await plan(ipvs, s);
+      expect(p.steps.map((x) => x.operation.op)).toEqual(['update-destination']);
+    }
+  });
+
+  it('a kernel destination fewer or more than desired: the add or the delete', async () => {
+    const ipvs = await kernelWith(three());
+    const fewer = three();
+    fewer.services[0]!.destinations!.pop();
+    expect((await plan(ipvs, fewer)).steps.map((x) => x.operation.op)).toEqual(['delete-destination']);
+    const more = three();
+    more.services[0]!.destinations!.push({ address: '10.2.0.4' });
+    expect((await plan(ipvs, more)).steps.map((x) => x.operation.op)).toEqual(['add-destination']);
+  });
+});
+
+describe('a state checked once', () => {
+  const json = JSON.stringify({ services: [{ ...SERVICE, destinations: [{ address: '10.2.0.1' }] }] });
+
+  it('is checked again by every plan after its first', async () => {
+    const ipvs = await kernelWith({ services: [] });
+    const s = parseDesiredState(json);
+    expect((await plan(ipvs, s)).steps).toHaveLength(2);
+    (s.services[0]!.destinations![0] as unknown as Record<string, unknown>).wieght = 3;
+    const err = await plan(ipvs, s).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ValidationError);
+    expect((err as ValidationError).field).toBe('services[0].destinations[0].wieght');
+  });
+
+  it('a state built in code and never checked is checked by its plan', async () => {
+    const ipvs = await kernelWith({ services: [] });
+    const s = { services: [{ ...SERVICE, destinations: [{ address: '10.2.0.1', wieght: 3 }] }] } as unknown as DesiredState;
+    await expect(plan(ipvs, s)).rejects.toThrow(/wieght/);
+  });
+
+  it('checkDesiredState still refuses what it refused before, and each check marks afresh', async () => {
+    const ipvs = await kernelWith({ services: [] });
+    const s = checkDesiredState(JSON.parse(json));
+    expect(checkDesiredState(s)).toBe(s);
+    await plan(ipvs, s); // takes the mark
+    (s.services[0] as unknown as Record<string, unknown>).shceduler = 'rr';
+    expect(() => checkDesiredState(s)).toThrow(/shceduler/);
+    await expect(plan(ipvs, s)).rejects.toThrow(/shceduler/);
+  });
+});

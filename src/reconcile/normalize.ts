@@ -43,6 +43,7 @@ import {
   validateDestinationSpec,
   validateServiceKey,
   validateServiceSpec,
+  type WireService,
   type WireServiceKey,
 } from '../ipvs/validate.js';
 
@@ -53,7 +54,9 @@ export interface NormalService {
   /** The kernel identity as text: 'tcp 10.0.0.1:80', 'tcp [2001:db8::1]:80', 'fwmark 10', 'fwmark 10 (IPv6)'. */
   id: string;
   key: ServiceKey;
-  wireKey: WireServiceKey;
+  /** AF_INET or AF_INET6 (what a netmask means). The wire key itself is not kept: its address buffer and
+   * wire object cost more than the rest of the form, for every service of a big state. */
+  af: number;
   scheduler: string;
   /** PERSISTENT, ONEPACKET and SCHED1..3 bits. */
   flags: number;
@@ -65,19 +68,40 @@ export interface NormalService {
   pe: string;
 }
 
-export interface NormalDestination {
+function destinationIdText(address: string, port: number, v6: boolean): string {
+  return v6 ? `[${address}]:${port}` : `${address}:${port}`;
+}
+
+/**
+ * A destination in normal form. A class with its identity text and key made when asked: a big state has tens of
+ * thousands of destinations and a plan names few of them, so keeping a string and a key object for each
+ * (plus a map entry per id) tripled what the normal forms held.
+ */
+export class NormalDestination {
+  constructor(
+    /** The address's normalised text (IPv6 without brackets). */
+    readonly address: string,
+    readonly port: number,
+    readonly v6: boolean,
+    /** IP_VS_CONN_F_MASQ / DROUTE / TUNNEL, or what the kernel reported (LOCALNODE, BYPASS). */
+    readonly fwd: number,
+    readonly weight: number,
+    readonly upper: number,
+    readonly lower: number,
+    /** Tunnel fields, meaningful only for tunnel forwarding (zero otherwise). */
+    readonly tunType: number,
+    readonly tunPort: number,
+    readonly tunFlags: number,
+  ) {}
+
   /** The destination's identity within its service as text: '192.168.1.2:80', '[2001:db8::2]:80'. */
-  id: string;
-  key: DestinationKey;
-  /** IP_VS_CONN_F_MASQ / DROUTE / TUNNEL, or what the kernel reported (LOCALNODE, BYPASS). */
-  fwd: number;
-  weight: number;
-  upper: number;
-  lower: number;
-  /** Tunnel fields, meaningful only for tunnel forwarding (zero otherwise). */
-  tunType: number;
-  tunPort: number;
-  tunFlags: number;
+  get id(): string {
+    return destinationIdText(this.address, this.port, this.v6);
+  }
+
+  get key(): DestinationKey {
+    return { address: this.address, port: this.port };
+  }
 }
 
 const FWD_OF: Readonly<Record<Forwarding, number>> = { masq: IP_VS_CONN_F_MASQ, route: IP_VS_CONN_F_DROUTE, tunnel: IP_VS_CONN_F_TUNNEL, local: 1, bypass: 4 };
@@ -122,12 +146,16 @@ export { keyOfService };
 
 /** A desired service spec, validated exactly as the client would validate it before sending. */
 export function normalDesiredService(spec: ServiceSpec): NormalService {
-  const w = validateServiceSpec(spec);
+  return normalServiceOf(validateServiceSpec(spec));
+}
+
+/** The normal form of a validated service (normalDesiredService, for a caller that needs the wire form too). */
+export function normalServiceOf(w: WireService): NormalService {
   const persistent = (w.flags & IP_VS_SVC_F_PERSISTENT) !== 0;
   return {
     id: w.text,
     key: w.key,
-    wireKey: w,
+    af: w.af,
     scheduler: w.scheduler,
     flags: w.flags & OPTION_FLAGS,
     timeout: persistent ? w.timeout : 0,
@@ -150,7 +178,7 @@ export function normalKernelService(svc: Service): NormalService {
   return {
     id: wireKey.text,
     key: wireKey.key,
-    wireKey,
+    af: wireKey.af,
     scheduler: svc.scheduler,
     flags,
     timeout: persistent ? (svc.persistence?.timeout ?? 0) : 0,
@@ -168,7 +196,7 @@ export function serviceDifferences(have: NormalService, want: NormalService): st
   if (hp !== wp) out.push(`persistence ${persistenceText(have)} -> ${persistenceText(want)}`);
   else if (hp) {
     if (have.timeout !== want.timeout) out.push(`persistence timeout ${have.timeout} -> ${want.timeout}`);
-    if (have.netmask !== want.netmask) out.push(`netmask ${netmaskText(have.wireKey.af, have.netmask)} -> ${netmaskText(want.wireKey.af, want.netmask)}`);
+    if (have.netmask !== want.netmask) out.push(`netmask ${netmaskText(have.af, have.netmask)} -> ${netmaskText(want.af, want.netmask)}`);
   }
   const otherFlags = ~IP_VS_SVC_F_PERSISTENT;
   if ((have.flags & otherFlags) !== (want.flags & otherFlags)) out.push(`flags ${flagsText(have)} -> ${flagsText(want)}`);
@@ -178,7 +206,7 @@ export function serviceDifferences(have: NormalService, want: NormalService): st
 
 function persistenceText(s: NormalService): string {
   if (!(s.flags & IP_VS_SVC_F_PERSISTENT)) return 'off';
-  return `${s.timeout}s mask ${netmaskText(s.wireKey.af, s.netmask)}`;
+  return `${s.timeout}s mask ${netmaskText(s.af, s.netmask)}`;
 }
 
 function flagsText(s: NormalService): string {
@@ -198,7 +226,7 @@ export function serviceSummary(s: NormalService): string {
 /** The complete, explicit spec that creates or replaces the service as normalised (what add/update-service send). */
 export function serviceSpecOf(s: NormalService): ServiceSpec {
   const spec: ServiceSpec = { ...s.key, scheduler: s.scheduler as Scheduler };
-  spec.persistence = s.flags & IP_VS_SVC_F_PERSISTENT ? { timeout: s.timeout, netmask: netmaskText(s.wireKey.af, s.netmask) } : false;
+  spec.persistence = s.flags & IP_VS_SVC_F_PERSISTENT ? { timeout: s.timeout, netmask: netmaskText(s.af, s.netmask) } : false;
   const flags = flagNames(s.flags, s.scheduler);
   if (flags.length > 0) spec.flags = flags;
   if (s.pe) spec.persistenceEngine = s.pe as PersistenceEngine;
@@ -209,22 +237,18 @@ export function serviceSpecOf(s: NormalService): ServiceSpec {
 export function normalDesiredDestination(service: WireServiceKey, spec: DestinationSpec): NormalDestination {
   const w = validateDestinationSpec(service, spec);
   const tunnel = w.fwd === IP_VS_CONN_F_TUNNEL;
-  return {
-    id: w.text,
-    key: { address: w.address, port: w.port },
-    fwd: w.fwd,
-    weight: w.weight,
-    upper: w.upper,
-    lower: w.lower,
-    tunType: tunnel ? (w.tunType ?? IP_VS_CONN_F_TUNNEL_TYPE_IPIP) : 0,
-    tunPort: tunnel && w.tunType === IP_VS_CONN_F_TUNNEL_TYPE_GUE ? (w.tunPort ?? 0) : 0,
-    tunFlags: tunnel && (w.tunType ?? 0) !== IP_VS_CONN_F_TUNNEL_TYPE_IPIP ? (w.tunFlags ?? 0) : 0,
-  };
-}
-
-/** A kernel destination's identity within its service, as NormalDestination.id spells it. */
-export function kernelDestinationId(d: Destination): string {
-  return d.family === 'ipv6' ? `[${d.address}]:${d.port}` : `${d.address}:${d.port}`;
+  return new NormalDestination(
+    w.address,
+    w.port,
+    w.af === AF_INET6,
+    w.fwd,
+    w.weight,
+    w.upper,
+    w.lower,
+    tunnel ? (w.tunType ?? IP_VS_CONN_F_TUNNEL_TYPE_IPIP) : 0,
+    tunnel && w.tunType === IP_VS_CONN_F_TUNNEL_TYPE_GUE ? (w.tunPort ?? 0) : 0,
+    tunnel && (w.tunType ?? 0) !== IP_VS_CONN_F_TUNNEL_TYPE_IPIP ? (w.tunFlags ?? 0) : 0,
+  );
 }
 
 /** A destination as the kernel reported it, in the same form. */
@@ -233,17 +257,18 @@ export function normalKernelDestination(d: Destination): NormalDestination {
   const tunnel = fwd === IP_VS_CONN_F_TUNNEL;
   const t = d.tunnel;
   const tunType = tunnel && t ? TUN_TYPE_OF[t.type] : 0;
-  return {
-    id: kernelDestinationId(d),
-    key: { address: d.address, port: d.port },
+  return new NormalDestination(
+    d.address,
+    d.port,
+    d.family === 'ipv6',
     fwd,
-    weight: d.weight,
-    upper: d.upperThreshold,
-    lower: d.lowerThreshold,
+    d.weight,
+    d.upperThreshold,
+    d.lowerThreshold,
     tunType,
-    tunPort: tunnel && tunType === IP_VS_CONN_F_TUNNEL_TYPE_GUE ? (t?.port ?? 0) : 0,
-    tunFlags: tunnel && tunType !== IP_VS_CONN_F_TUNNEL_TYPE_IPIP && t ? CHECKSUM_OF[t.checksum] : 0,
-  };
+    tunnel && tunType === IP_VS_CONN_F_TUNNEL_TYPE_GUE ? (t?.port ?? 0) : 0,
+    tunnel && tunType !== IP_VS_CONN_F_TUNNEL_TYPE_IPIP && t ? CHECKSUM_OF[t.checksum] : 0,
+  );
 }
 
 function forwardingText(d: NormalDestination): string {
@@ -303,6 +328,53 @@ export function sameService(have: NormalService, want: NormalService): boolean {
     have.netmask === want.netmask &&
     have.pe === want.pe
   );
+}
+
+/** Lists longer than this get an index by id; shorter ones are searched, which costs less than a map. */
+const SEARCHED = 16;
+
+/**
+ * A service's desired destinations, in their given order, found by address and port. Most services have a
+ * handful, searched in place; a longer list gets an index by id, built when it grows past SEARCHED.
+ */
+export class DesiredDestinations {
+  private items: NormalDestination[] = [];
+  private index: Map<string, NormalDestination> | undefined;
+
+  /** In the order given. */
+  get list(): readonly NormalDestination[] {
+    return this.items;
+  }
+
+  get size(): number {
+    return this.items.length;
+  }
+
+  /** Done adding: the list is copied to its exact length (an array grown by push keeps room for 17). */
+  seal(): void {
+    this.items = this.items.slice();
+  }
+
+  /** Add `nd` unless one with its address and port is there already: then that one is returned, `nd` is not added. */
+  add(nd: NormalDestination): NormalDestination | undefined {
+    const earlier = this.find(nd.address, nd.port, nd.v6);
+    if (earlier !== undefined) return earlier;
+    this.items.push(nd);
+    if (this.index !== undefined) this.index.set(nd.id, nd);
+    else if (this.items.length > SEARCHED) this.index = new Map(this.items.map((x) => [x.id, x]));
+    return undefined;
+  }
+
+  find(address: string, port: number, v6: boolean): NormalDestination | undefined {
+    if (this.index !== undefined) return this.index.get(destinationIdText(address, port, v6));
+    for (const nd of this.items) if (nd.port === port && nd.address === address) return nd;
+    return undefined;
+  }
+
+  /** The desired destination the kernel's `d` is, if any. */
+  findKernel(d: Destination): NormalDestination | undefined {
+    return this.find(d.address, d.port, d.family === 'ipv6');
+  }
 }
 
 /**

@@ -18,12 +18,12 @@ import {
   destinationDifferences,
   destinationSpecOf,
   destinationSummary,
+  DesiredDestinations,
   kernelDestinationEquals,
-  kernelDestinationId,
   normalDesiredDestination,
-  normalDesiredService,
   normalKernelDestination,
   normalKernelService,
+  normalServiceOf,
   sameDestination,
   sameService,
   serviceDifferences,
@@ -32,6 +32,7 @@ import {
   type NormalDestination,
   type NormalService,
 } from './normalize.js';
+import { validateServiceSpec } from '../ipvs/validate.js';
 import { checkShape, takeFreshlyChecked, type DesiredState } from './state.js';
 import { destinationRuns } from '../rules/save.js';
 
@@ -104,9 +105,10 @@ export interface Plan {
 
 interface DesiredEntry {
   norm: NormalService;
-  path: string;
+  /** Its index in the desired state's services (for errors: `services[index]`). */
+  index: number;
   /** Undefined: destinations are not managed. */
-  dests: Map<string, NormalDestination> | undefined;
+  dests: DesiredDestinations | undefined;
 }
 
 /** The desired state, checked and normalised, by service id. Throws ValidationError naming the path. */
@@ -114,30 +116,33 @@ export function normaliseDesiredState(desired: DesiredState): Map<string, Desire
   const state = takeFreshlyChecked(desired) ? desired : checkShape(desired);
   const out = new Map<string, DesiredEntry>();
   state.services.forEach((svc, i) => {
-    const path = `services[${i}]`;
-    const norm = atPath(path, () => normalDesiredService(svc));
+    const path = `services[${i}]`; // not kept: a string per service of a big state
+    // The wire form validates the destinations and is dropped with this iteration; only the normal form is kept.
+    const wire = atPath(path, () => validateServiceSpec(svc));
+    const norm = normalServiceOf(wire);
     const earlier = out.get(norm.id);
-    if (earlier) throw new ValidationError(`${path}`, norm.key, `the service ${norm.id} is also ${earlier.path}`);
-    let dests: Map<string, NormalDestination> | undefined;
+    if (earlier) throw new ValidationError(`${path}`, norm.key, `the service ${norm.id} is also services[${earlier.index}]`);
+    let dests: DesiredDestinations | undefined;
     const list = svc.destinations;
     if (list !== undefined) {
-      dests = new Map();
-      // A big state has tens of thousands of destinations: no closure, path text or second map per one.
+      dests = new DesiredDestinations();
+      // A big state has tens of thousands of destinations: no closure, path text or id text per one.
       for (let j = 0; j < list.length; j++) {
         let dn: NormalDestination;
         try {
-          dn = normalDesiredDestination(norm.wireKey, list[j]!);
+          dn = normalDesiredDestination(wire, list[j]!);
         } catch (err) {
           throw atPathError(err, `${path}.destinations[${j}]`, 'destination.');
         }
-        if (dests.has(dn.id)) {
-          const before = list.findIndex((d) => normalDesiredDestination(norm.wireKey, d).id === dn.id);
+        const twin = dests.add(dn);
+        if (twin !== undefined) {
+          const before = list.findIndex((d) => normalDesiredDestination(wire, d).id === dn.id);
           throw new ValidationError(`${path}.destinations[${j}]`, dn.key, `the destination ${dn.id} is also ${path}.destinations[${before}]`);
         }
-        dests.set(dn.id, dn);
       }
     }
-    out.set(norm.id, { norm, path, dests });
+    dests?.seal();
+    out.set(norm.id, { norm, index: i, dests });
   });
   return out;
 }
@@ -224,10 +229,10 @@ export async function plan(ipvs: ReconcileClient, desired: DesiredState, options
  * forms and the map the planner builds for a service that differs (the kernel never lists a
  * destination twice, so equal counts and every kernel one found and equal mean equal sets).
  */
-function sameDestinations(list: readonly Destination[], want: ReadonlyMap<string, NormalDestination>): boolean {
+function sameDestinations(list: readonly Destination[], want: DesiredDestinations): boolean {
   if (list.length !== want.size) return false;
   for (const d of list) {
-    const nd = want.get(kernelDestinationId(d));
+    const nd = want.findKernel(d);
     if (nd === undefined || !kernelDestinationEquals(d, nd)) return false;
   }
   return true;
@@ -284,7 +289,7 @@ export function planAgainst(current: ReadonlyMap<string, CurrentService>, wanted
     const have = current.get(id);
     if (!have) {
       const created = add({ operation: { op: 'add-service', service: serviceSpecOf(want.norm) }, target: id, detail: serviceSummary(want.norm), phase: 'services' });
-      for (const nd of want.dests?.values() ?? []) {
+      for (const nd of want.dests?.list ?? []) {
         add(
           { operation: { op: 'add-destination', service: want.norm.key, destination: destinationSpecOf(nd) }, target: `${id} -> ${nd.id}`, detail: destinationSummary(nd), phase: 'destinations' },
           [created],
@@ -302,7 +307,8 @@ export function planAgainst(current: ReadonlyMap<string, CurrentService>, wanted
       const knd = normalKernelDestination(d);
       kernelDests.set(knd.id, { kd: d, knd });
     }
-    for (const [did, nd] of want.dests) {
+    for (const nd of want.dests.list) {
+      const did = nd.id;
       const found = kernelDests.get(did);
       if (!found) {
         add({ operation: { op: 'add-destination', service: want.norm.key, destination: destinationSpecOf(nd) }, target: `${id} -> ${did}`, detail: destinationSummary(nd), phase: 'destinations' });
@@ -314,8 +320,8 @@ export function planAgainst(current: ReadonlyMap<string, CurrentService>, wanted
         add({ operation: { op: 'update-destination', service: want.norm.key, destination: destinationSpecOf(nd) }, target, detail: destinationDifferences(knd, nd).join(', '), phase: 'destinations' });
       }
     }
-    for (const [did, { kd }] of kernelDests) {
-      if (!want.dests.has(did)) remove(have, kd, false, policy);
+    for (const { kd } of kernelDests.values()) {
+      if (want.dests.findKernel(kd) === undefined) remove(have, kd, false, policy);
     }
   }
 

@@ -11,8 +11,8 @@ import { validateServiceKey } from '../../src/ipvs/validate.js';
 import { ValidationError } from '../../src/ipvs/errors.js';
 import { apply, checkDesiredState, parseDesiredState, plan, type DesiredState } from '../../src/reconcile/index.js';
 import {
+  DesiredDestinations,
   kernelDestinationEquals,
-  kernelDestinationId,
   normalDesiredDestination,
   normalKernelDestination,
   sameDestination,
@@ -80,11 +80,36 @@ describe('kernelDestinationEquals', () => {
   });
 
   it('spells ids as the desired side does, IPv6 in brackets', () => {
-    expect(kernelDestinationId(kernelDest({ port: 8080 }))).toBe(normalDesiredDestination(SVC4, { address: '10.0.0.2', port: 8080 }).id);
+    expect(normalKernelDestination(kernelDest({ port: 8080 })).id).toBe(normalDesiredDestination(SVC4, { address: '10.0.0.2', port: 8080 }).id);
     const d6 = kernelDest({ address: '2001:db8::2', family: 'ipv6', port: 443 });
-    expect(kernelDestinationId(d6)).toBe('[2001:db8::2]:443');
-    expect(kernelDestinationId(d6)).toBe(normalDesiredDestination(SVC6, { address: '2001:db8:0::2', port: 443 }).id);
+    expect(normalKernelDestination(d6).id).toBe('[2001:db8::2]:443');
+    expect(normalKernelDestination(d6).id).toBe(normalDesiredDestination(SVC6, { address: '2001:db8:0::2', port: 443 }).id);
+    expect(normalKernelDestination(d6).key).toEqual({ address: '2001:db8::2', port: 443 });
   });
+});
+
+describe('DesiredDestinations', () => {
+  // Searched while short, indexed once past 16: both must find the same ones and refuse the same twins.
+  for (const count of [3, 16, 17, 60]) {
+    it(`finds each of ${count} destinations by address and port, and refuses a twin`, () => {
+      const dests = new DesiredDestinations();
+      const specs = Array.from({ length: count }, (_, i) => ({ address: i % 2 ? `10.3.${i >> 8}.${i & 255}` : `2001:db8::${(i + 1).toString(16)}`, port: 80 + (i % 3) }));
+      for (const spec of specs) expect(dests.add(normalDesiredDestination(spec.address.includes(':') ? SVC6 : SVC4, { ...spec, forwarding: 'tunnel' }))).toBeUndefined();
+      expect(dests.size).toBe(count);
+      for (const spec of specs) {
+        const v6 = spec.address.includes(':');
+        const d = kernelDest({ address: spec.address, family: v6 ? 'ipv6' : 'ipv4', port: spec.port });
+        expect(dests.findKernel(d)?.id).toBe(normalKernelDestination(d).id);
+        expect(dests.findKernel({ ...d, port: d.port + 1000 })).toBeUndefined();
+      }
+      const twin = normalDesiredDestination(SVC4, { address: specs[1]!.address, port: specs[1]!.port });
+      expect(dests.add(twin)).toBe(dests.list[1]);
+      expect(dests.size).toBe(count);
+      // Written differently, the same address is the same destination.
+      const loose = normalDesiredDestination(SVC6, { address: `[${specs[0]!.address.replace('::', ':0::')}]`, port: specs[0]!.port, forwarding: 'tunnel' });
+      expect(dests.add(loose)).toBe(dests.list[0]);
+    });
+  }
 });
 
 const SERVICE = { protocol: 'tcp', address: '10.1.0.1', port: 80 } as const;
@@ -126,6 +151,26 @@ describe('planning a service whose destinations are already right', () => {
       const p = await plan(ipvs, s);
       expect(p.steps.map((x) => x.operation.op)).toEqual(['update-destination']);
     }
+  });
+
+  it('a long list (indexed, not searched) plans the same way', async () => {
+    const many = (): DesiredState => ({
+      services: [{ ...SERVICE, destinations: Array.from({ length: 40 }, (_, i) => ({ address: `10.4.0.${i + 1}`, weight: 1 + (i % 5) })) }],
+    });
+    const ipvs = await kernelWith(many());
+    expect((await plan(ipvs, many())).steps).toEqual([]);
+    const s = many();
+    s.services[0]!.destinations![30]!.weight = 50;
+    s.services[0]!.destinations![31] = { address: '10.4.1.1' };
+    const p = await plan(ipvs, s);
+    expect(p.steps.map((x) => `${x.operation.op} ${x.target}`)).toEqual([
+      'update-destination tcp 10.1.0.1:80 -> 10.4.0.31:80',
+      'add-destination tcp 10.1.0.1:80 -> 10.4.1.1:80',
+      'delete-destination tcp 10.1.0.1:80 -> 10.4.0.32:80',
+    ]);
+    const twice = many();
+    twice.services[0]!.destinations![35] = { address: '10.4.0.3' };
+    await expect(plan(ipvs, twice)).rejects.toThrow(/destinations\[35\].*10\.4\.0\.3:80 is also services\[0\]\.destinations\[2\]/);
   });
 
   it('a kernel destination fewer or more than desired: the add or the delete', async () => {

@@ -128,10 +128,6 @@ function integer(field: string, value: unknown, min: number, max: number): numbe
   return value;
 }
 
-export function hostPort(address: ParsedAddress, port: number): string {
-  return address.family === 'ipv6' ? `[${address.text}]:${port}` : `${address.text}:${port}`;
-}
-
 /**
  * A service key: `{ protocol, address, port }` or `{ fwmark, family? }`. A Service object read back
  * from the kernel is a valid key too (its other fields are ignored).
@@ -145,8 +141,8 @@ export function validateServiceKey(key: unknown): WireServiceKey {
     if (key.protocol !== undefined || key.address !== undefined || key.port !== undefined) {
       throw new ValidationError('fwmark', key.fwmark, 'give either fwmark or protocol/address/port, not both');
     }
-    const text = family === 'ipv6' ? `fwmark ${fwmark} (IPv6)` : `fwmark ${fwmark}`;
-    return { af: afOfFamily(family), protocol: 0, addr: Buffer.alloc(16), port: 0, fwmark, text, key: { fwmark, family } };
+    const k: ServiceKey = { fwmark, family };
+    return { af: afOfFamily(family), protocol: 0, addr: Buffer.alloc(16), port: 0, fwmark, text: serviceKeyText(k, family === 'ipv6'), key: k };
   }
   const protocol = key.protocol;
   if (protocol !== 'tcp' && protocol !== 'udp' && protocol !== 'sctp') {
@@ -157,11 +153,21 @@ export function validateServiceKey(key: unknown): WireServiceKey {
   if (key.family !== undefined && key.family !== address.family) {
     throw new ValidationError('family', key.family, `does not match the address ${address.text}`);
   }
+  const k: ServiceKey = { protocol, address: address.text, port };
   return {
     af: address.af, protocol: PROTOCOL_NUMBERS[protocol], addr: address.bytes, port, fwmark: 0,
-    text: `${protocol} ${hostPort(address, port)}`,
-    key: { protocol, address: address.text, port },
+    text: serviceKeyText(k, address.af === AF_INET6),
+    key: k,
   };
+}
+
+/**
+ * How a service is named ('tcp 10.0.0.1:80', 'tcp [2001:db8::1]:80', 'fwmark 10', 'fwmark 10 (IPv6)') from a
+ * key already valid and normalised, such as one the kernel reported: the name validateServiceKey gives it.
+ */
+export function serviceKeyText(key: ServiceKey, v6: boolean): string {
+  if ('fwmark' in key) return v6 ? `fwmark ${key.fwmark} (IPv6)` : `fwmark ${key.fwmark}`;
+  return v6 ? `${key.protocol} [${key.address}]:${key.port}` : `${key.protocol} ${key.address}:${key.port}`;
 }
 
 const FLAG_BITS: Readonly<Record<ServiceFlag, number>> = {

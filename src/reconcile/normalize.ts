@@ -8,6 +8,7 @@
 import { parseIPv4Mask } from '../ipvs/address.js';
 import { keyOfService } from '../ipvs/service.js';
 import {
+  AF_INET,
   AF_INET6,
   IP_VS_CONN_F_DROUTE,
   IP_VS_CONN_F_MASQ,
@@ -40,6 +41,7 @@ import type {
 } from '../ipvs/types.js';
 import {
   netmaskText,
+  serviceKeyText,
   validateDestinationSpec,
   validateServiceKey,
   validateServiceSpec,
@@ -166,19 +168,22 @@ export function normalServiceOf(w: WireService): NormalService {
 
 /** A service as the kernel reported it, in the same form. */
 export function normalKernelService(svc: Service): NormalService {
-  const wireKey = validateServiceKey(keyOfService(svc));
+  // The kernel's key is valid and its address text already normal: named as validateServiceKey would name it,
+  // without parsing the address again (a plan reads every service of the table).
+  const key = keyOfService(svc);
+  const af = svc.family === 'ipv6' ? AF_INET6 : AF_INET;
   const flags = (svc.rawFlags & OPTION_FLAGS) | (svc.persistence ? IP_VS_SVC_F_PERSISTENT : 0);
   const persistent = (flags & IP_VS_SVC_F_PERSISTENT) !== 0;
   let netmask = 0;
   if (persistent) {
     const m = svc.persistence?.netmask;
-    if (wireKey.af === AF_INET6) netmask = typeof m === 'number' ? m : Number(m ?? 128);
+    if (af === AF_INET6) netmask = typeof m === 'number' ? m : Number(m ?? 128);
     else netmask = m === undefined ? 0xffffffff : parseIPv4Mask('netmask', m);
   }
   return {
-    id: wireKey.text,
-    key: wireKey.key,
-    af: wireKey.af,
+    id: serviceKeyText(key, af === AF_INET6),
+    key,
+    af,
     scheduler: svc.scheduler,
     flags,
     timeout: persistent ? (svc.persistence?.timeout ?? 0) : 0,
@@ -338,36 +343,42 @@ const SEARCHED = 16;
  * handful, searched in place; a longer list gets an index by id, built when it grows past SEARCHED.
  */
 export class DesiredDestinations {
-  private items: NormalDestination[] = [];
+  private items: NormalDestination[];
+  private count = 0;
   private index: Map<string, NormalDestination> | undefined;
+
+  /** `expected`: how many will be added, so the list is allocated once at its size (push grows it to 17). */
+  constructor(expected = 0) {
+    this.items = new Array<NormalDestination>(expected);
+  }
 
   /** In the order given. */
   get list(): readonly NormalDestination[] {
+    if (this.count !== this.items.length) this.items = this.items.slice(0, this.count);
     return this.items;
   }
 
   get size(): number {
-    return this.items.length;
-  }
-
-  /** Done adding: the list is copied to its exact length (an array grown by push keeps room for 17). */
-  seal(): void {
-    this.items = this.items.slice();
+    return this.count;
   }
 
   /** Add `nd` unless one with its address and port is there already: then that one is returned, `nd` is not added. */
   add(nd: NormalDestination): NormalDestination | undefined {
     const earlier = this.find(nd.address, nd.port, nd.v6);
     if (earlier !== undefined) return earlier;
-    this.items.push(nd);
+    this.items[this.count++] = nd;
     if (this.index !== undefined) this.index.set(nd.id, nd);
-    else if (this.items.length > SEARCHED) this.index = new Map(this.items.map((x) => [x.id, x]));
+    else if (this.count > SEARCHED) this.index = new Map(this.list.map((x) => [x.id, x]));
     return undefined;
   }
 
   find(address: string, port: number, v6: boolean): NormalDestination | undefined {
     if (this.index !== undefined) return this.index.get(destinationIdText(address, port, v6));
-    for (const nd of this.items) if (nd.port === port && nd.address === address) return nd;
+    const items = this.items;
+    for (let i = 0; i < this.count; i++) {
+      const nd = items[i]!;
+      if (nd.port === port && nd.address === address) return nd;
+    }
     return undefined;
   }
 

@@ -125,7 +125,7 @@ export function normaliseDesiredState(desired: DesiredState): Map<string, Desire
     let dests: DesiredDestinations | undefined;
     const list = svc.destinations;
     if (list !== undefined) {
-      dests = new DesiredDestinations();
+      dests = new DesiredDestinations(list.length);
       // A big state has tens of thousands of destinations: no closure, path text or id text per one.
       for (let j = 0; j < list.length; j++) {
         let dn: NormalDestination;
@@ -141,7 +141,6 @@ export function normaliseDesiredState(desired: DesiredState): Map<string, Desire
         }
       }
     }
-    dests?.seal();
     out.set(norm.id, { norm, index: i, dests });
   });
   return out;

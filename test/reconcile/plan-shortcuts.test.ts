@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { Ipvs } from '../../src/client.js';
 import { emptyStats } from '../../src/ipvs/stats.js';
-import type { Destination, DestinationSpec, Forwarding } from '../../src/ipvs/types.js';
+import type { Destination, DestinationSpec, Forwarding, Service } from '../../src/ipvs/types.js';
 import { validateServiceKey } from '../../src/ipvs/validate.js';
 import { ValidationError } from '../../src/ipvs/errors.js';
 import { apply, checkDesiredState, parseDesiredState, plan, type DesiredState } from '../../src/reconcile/index.js';
@@ -15,8 +15,10 @@ import {
   kernelDestinationEquals,
   normalDesiredDestination,
   normalKernelDestination,
+  normalKernelService,
   sameDestination,
 } from '../../src/reconcile/normalize.js';
+import { keyOfService } from '../../src/ipvs/service.js';
 import { FakeKernel } from '../../src/testing/index.js';
 
 const SVC4 = validateServiceKey({ protocol: 'tcp', address: '10.0.0.1', port: 80 });
@@ -65,6 +67,26 @@ function desiredVariants(): DestinationSpec[] {
   return out;
 }
 
+describe('normalKernelService', () => {
+  it('names and keys a kernel service as validateServiceKey does, without parsing it again', () => {
+    const base = { scheduler: 'wlc', flags: [], rawFlags: 2, stats: emptyStats() };
+    const services: Service[] = [
+      { ...base, protocol: 'tcp', address: '10.0.0.1', port: 80, family: 'ipv4' },
+      { ...base, protocol: 'udp', address: '2001:db8::1', port: 53, family: 'ipv6' },
+      { ...base, protocol: 'sctp', address: '192.168.0.9', port: 0, family: 'ipv4' },
+      { ...base, fwmark: 10, family: 'ipv4' },
+      { ...base, fwmark: 4294967295, family: 'ipv6' },
+    ] as Service[];
+    for (const svc of services) {
+      const wire = validateServiceKey(keyOfService(svc));
+      const norm = normalKernelService(svc);
+      expect(norm.id).toBe(wire.text);
+      expect(norm.key).toEqual(wire.key);
+      expect(norm.af).toBe(wire.af);
+    }
+  });
+});
+
 describe('kernelDestinationEquals', () => {
   it('agrees with the full comparison on every pair of kernel and desired variants', () => {
     let equal = 0;
@@ -89,13 +111,23 @@ describe('kernelDestinationEquals', () => {
 });
 
 describe('DesiredDestinations', () => {
+  it('lists only what was added when fewer came than expected', () => {
+    const dests = new DesiredDestinations(10);
+    dests.add(normalDesiredDestination(SVC4, { address: '10.0.0.7' }));
+    expect(dests.list).toHaveLength(1);
+    dests.add(normalDesiredDestination(SVC4, { address: '10.0.0.8' }));
+    expect(dests.list.map((nd) => nd.id)).toEqual(['10.0.0.7:80', '10.0.0.8:80']);
+    expect(dests.size).toBe(2);
+  });
+
   // Searched while short, indexed once past 16: both must find the same ones and refuse the same twins.
-  for (const count of [3, 16, 17, 60]) {
-    it(`finds each of ${count} destinations by address and port, and refuses a twin`, () => {
-      const dests = new DesiredDestinations();
+  for (const [count, expected] of [[3, 3], [3, 0], [16, 16], [17, 5], [60, 60], [60, 0]] as const) {
+    it(`finds each of ${count} destinations by address and port (${expected} expected), and refuses a twin`, () => {
+      const dests = new DesiredDestinations(expected);
       const specs = Array.from({ length: count }, (_, i) => ({ address: i % 2 ? `10.3.${i >> 8}.${i & 255}` : `2001:db8::${(i + 1).toString(16)}`, port: 80 + (i % 3) }));
       for (const spec of specs) expect(dests.add(normalDesiredDestination(spec.address.includes(':') ? SVC6 : SVC4, { ...spec, forwarding: 'tunnel' }))).toBeUndefined();
       expect(dests.size).toBe(count);
+      expect(dests.list.map((nd) => nd.address)).toEqual(specs.map((x) => x.address));
       for (const spec of specs) {
         const v6 = spec.address.includes(':');
         const d = kernelDest({ address: spec.address, family: v6 ? 'ipv6' : 'ipv4', port: spec.port });

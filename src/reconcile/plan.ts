@@ -13,7 +13,6 @@ import type { Operation } from '../ipvs/operations.js';
 import type { Destination, DestinationKey, Service, ServiceKey } from '../ipvs/types.js';
 import { decideDrain, drainId, drainPolicy, connectionsText, type DrainOption, type DrainPolicy, type DrainState } from './drain.js';
 import {
-  atPath,
   atPathError,
   destinationDifferences,
   destinationSpecOf,
@@ -32,7 +31,7 @@ import {
   type NormalDestination,
   type NormalService,
 } from './normalize.js';
-import { validateServiceSpec } from '../ipvs/validate.js';
+import { validateServiceSpec, type WireService } from '../ipvs/validate.js';
 import { checkShape, takeFreshlyChecked, type DesiredState } from './state.js';
 import { destinationRuns } from '../rules/save.js';
 
@@ -115,34 +114,41 @@ interface DesiredEntry {
 export function normaliseDesiredState(desired: DesiredState): Map<string, DesiredEntry> {
   const state = takeFreshlyChecked(desired) ? desired : checkShape(desired);
   const out = new Map<string, DesiredEntry>();
-  state.services.forEach((svc, i) => {
-    const path = `services[${i}]`; // not kept: a string per service of a big state
+  const services = state.services;
+  // A big state has thousands of services and tens of thousands of destinations: plain loops, and no closure,
+  // path text or id text per one unless it is refused.
+  for (let i = 0; i < services.length; i++) {
+    const svc = services[i]!;
     // The wire form validates the destinations and is dropped with this iteration; only the normal form is kept.
-    const wire = atPath(path, () => validateServiceSpec(svc));
+    let wire: WireService;
+    try {
+      wire = validateServiceSpec(svc);
+    } catch (err) {
+      throw atPathError(err, `services[${i}]`);
+    }
     const norm = normalServiceOf(wire);
     const earlier = out.get(norm.id);
-    if (earlier) throw new ValidationError(`${path}`, norm.key, `the service ${norm.id} is also services[${earlier.index}]`);
+    if (earlier) throw new ValidationError(`services[${i}]`, norm.key, `the service ${norm.id} is also services[${earlier.index}]`);
     let dests: DesiredDestinations | undefined;
     const list = svc.destinations;
     if (list !== undefined) {
       dests = new DesiredDestinations(list.length);
-      // A big state has tens of thousands of destinations: no closure, path text or id text per one.
       for (let j = 0; j < list.length; j++) {
         let dn: NormalDestination;
         try {
           dn = normalDesiredDestination(wire, list[j]!);
         } catch (err) {
-          throw atPathError(err, `${path}.destinations[${j}]`, 'destination.');
+          throw atPathError(err, `services[${i}].destinations[${j}]`, 'destination.');
         }
         const twin = dests.add(dn);
         if (twin !== undefined) {
           const before = list.findIndex((d) => normalDesiredDestination(wire, d).id === dn.id);
-          throw new ValidationError(`${path}.destinations[${j}]`, dn.key, `the destination ${dn.id} is also ${path}.destinations[${before}]`);
+          throw new ValidationError(`services[${i}].destinations[${j}]`, dn.key, `the destination ${dn.id} is also services[${i}].destinations[${before}]`);
         }
       }
     }
     out.set(norm.id, { norm, index: i, dests });
-  });
+  }
   return out;
 }
 

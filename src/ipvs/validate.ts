@@ -115,8 +115,13 @@ export class WireDestination {
 
   /** How errors name the destination, e.g. '192.168.1.116:80' or '[2001:db8::1]:80'. */
   get text(): string {
-    return this.af === AF_INET6 ? `[${this.address}]:${this.port}` : `${this.address}:${this.port}`;
+    return destinationKeyText(this.address, this.port, this.af === AF_INET6);
   }
+}
+
+/** How a destination is named within its service ('192.168.1.116:80', '[2001:db8::1]:80') from its normalised address text. */
+export function destinationKeyText(address: string, port: number, v6: boolean): string {
+  return v6 ? `[${address}]:${port}` : `${address}:${port}`;
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;

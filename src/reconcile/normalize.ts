@@ -40,11 +40,11 @@ import type {
   TunnelType,
 } from '../ipvs/types.js';
 import {
+  destinationKeyText,
   netmaskText,
   serviceKeyText,
   validateDestinationSpec,
   validateServiceKey,
-  validateServiceSpec,
   type WireService,
   type WireServiceKey,
 } from '../ipvs/validate.js';
@@ -68,10 +68,6 @@ export interface NormalService {
   netmask: number;
   /** Persistence engine name, '' for none. */
   pe: string;
-}
-
-function destinationIdText(address: string, port: number, v6: boolean): string {
-  return v6 ? `[${address}]:${port}` : `${address}:${port}`;
 }
 
 /**
@@ -98,7 +94,7 @@ export class NormalDestination {
 
   /** The destination's identity within its service as text: '192.168.1.2:80', '[2001:db8::2]:80'. */
   get id(): string {
-    return destinationIdText(this.address, this.port, this.v6);
+    return destinationKeyText(this.address, this.port, this.v6);
   }
 
   get key(): DestinationKey {
@@ -146,12 +142,7 @@ export function serviceIdOf(key: ServiceKey): string {
 
 export { keyOfService };
 
-/** A desired service spec, validated exactly as the client would validate it before sending. */
-export function normalDesiredService(spec: ServiceSpec): NormalService {
-  return normalServiceOf(validateServiceSpec(spec));
-}
-
-/** The normal form of a validated service (normalDesiredService, for a caller that needs the wire form too). */
+/** The normal form of a desired service, from its wire form (validateServiceSpec: exactly as the client validates it before sending). */
 export function normalServiceOf(w: WireService): NormalService {
   const persistent = (w.flags & IP_VS_SVC_F_PERSISTENT) !== 0;
   return {
@@ -373,7 +364,7 @@ export class DesiredDestinations {
   }
 
   find(address: string, port: number, v6: boolean): NormalDestination | undefined {
-    if (this.index !== undefined) return this.index.get(destinationIdText(address, port, v6));
+    if (this.index !== undefined) return this.index.get(destinationKeyText(address, port, v6));
     const items = this.items;
     for (let i = 0; i < this.count; i++) {
       const nd = items[i]!;

@@ -9,7 +9,7 @@ import { emptyStats } from '../../src/ipvs/stats.js';
 import type { Destination, DestinationSpec, Forwarding, Service } from '../../src/ipvs/types.js';
 import { validateServiceKey } from '../../src/ipvs/validate.js';
 import { ValidationError } from '../../src/ipvs/errors.js';
-import { apply, checkDesiredState, parseDesiredState, plan, type DesiredState } from '../../src/reconcile/index.js';
+import { apply, checkDesiredState, parseDesiredState, plan, readCurrent, type DesiredState } from '../../src/reconcile/index.js';
 import {
   DesiredDestinations,
   kernelDestinationEquals,
@@ -213,6 +213,33 @@ describe('planning a service whose destinations are already right', () => {
     const more = three();
     more.services[0]!.destinations!.push({ address: '10.2.0.4' });
     expect((await plan(ipvs, more)).steps.map((x) => x.operation.op)).toEqual(['add-destination']);
+  });
+});
+
+describe("readCurrent's keep", () => {
+  it('drops the lists it returns false for and marks their services inSync; keeps the others as read', async () => {
+    const other = { protocol: 'udp', address: '10.1.0.2', port: 53 } as const;
+    const ipvs = await kernelWith({
+      services: [
+        { ...SERVICE, destinations: [{ address: '10.2.0.1' }, { address: '10.2.0.2' }] },
+        { ...other, destinations: [{ address: '10.2.0.3', forwarding: 'masq' }] },
+      ],
+    });
+    const seen: string[] = [];
+    const current = await readCurrent(ipvs, () => true, undefined, (id, list) => {
+      seen.push(`${id}: ${list.length}`);
+      return id !== 'tcp 10.1.0.1:80';
+    });
+    expect(seen.sort()).toEqual(['tcp 10.1.0.1:80: 2', 'udp 10.1.0.2:53: 1']);
+    const dropped = current.get('tcp 10.1.0.1:80')!;
+    expect(dropped.inSync).toBe(true);
+    expect(dropped.destinations).toBeUndefined();
+    const kept = current.get('udp 10.1.0.2:53')!;
+    expect(kept.inSync).toBeUndefined();
+    expect(kept.destinations?.map((d) => d.address)).toEqual(['10.2.0.3']);
+    // Without keep, every list read is kept.
+    const all = await readCurrent(ipvs, () => true);
+    expect([...all.values()].map((c) => c.destinations?.length)).toEqual(expect.arrayContaining([2, 1]));
   });
 });
 

@@ -29,7 +29,9 @@ export function encodeServiceKey(w: MessageWriter, key: WireServiceKey): void {
     w.u32(IPVS_SVC_ATTR_FWMARK, key.fwmark);
   } else {
     w.u16(IPVS_SVC_ATTR_PROTOCOL, key.protocol);
-    w.bytes(IPVS_SVC_ATTR_ADDR, key.addr, key.af === AF_INET6 ? 16 : 4);
+    // The kernel reads a union nf_inet_addr; 4 bytes for IPv4, as ipvsadm sends.
+    if (key.v6 !== undefined) w.bytes(IPVS_SVC_ATTR_ADDR, key.v6, 16);
+    else w.u32be(IPVS_SVC_ATTR_ADDR, key.v4);
     w.u16be(IPVS_SVC_ATTR_PORT, key.port);
   }
 }

@@ -63,8 +63,11 @@ export const DEFAULT_SCHEDULER = 'wlc';
 export interface WireServiceKey {
   af: number;
   protocol: number;
-  /** 16 bytes, zero for fwmark services. */
-  addr: Buffer;
+  /** The IPv4 address as a 32-bit value (0 for IPv6 and fwmark services). */
+  v4: number;
+  /** The IPv6 address (16 bytes); undefined for IPv4 and fwmark services. Held like a destination's, so that
+   * canonical IPv4 text (nearly every service of a big table) needs no byte buffer. */
+  v6: Uint8Array | undefined;
   port: number;
   fwmark: number;
   /** How errors name the service, e.g. 'tcp 192.168.1.110:80' or 'fwmark 10'. */
@@ -113,6 +116,23 @@ export class WireDestination {
     this.port = port;
   }
 
+  /** Make this the destination at the given address, every option at its default (a scratch object reused). */
+  reset(af: number, v4: number, v6: Uint8Array | undefined, address: string, port: number): this {
+    this.af = af;
+    this.v4 = v4;
+    this.v6 = v6;
+    this.address = address;
+    this.port = port;
+    this.fwd = IP_VS_CONN_F_DROUTE;
+    this.weight = DEFAULT_WEIGHT;
+    this.upper = 0;
+    this.lower = 0;
+    this.tunType = undefined;
+    this.tunPort = undefined;
+    this.tunFlags = undefined;
+    return this;
+  }
+
   /** How errors name the destination, e.g. '192.168.1.116:80' or '[2001:db8::1]:80'. */
   get text(): string {
     return destinationKeyText(this.address, this.port, this.af === AF_INET6);
@@ -147,21 +167,28 @@ export function validateServiceKey(key: unknown): WireServiceKey {
       throw new ValidationError('fwmark', key.fwmark, 'give either fwmark or protocol/address/port, not both');
     }
     const k: ServiceKey = { fwmark, family };
-    return { af: afOfFamily(family), protocol: 0, addr: Buffer.alloc(16), port: 0, fwmark, text: serviceKeyText(k, family === 'ipv6'), key: k };
+    return { af: afOfFamily(family), protocol: 0, v4: 0, v6: undefined, port: 0, fwmark, text: serviceKeyText(k, family === 'ipv6'), key: k };
   }
   const protocol = key.protocol;
   if (protocol !== 'tcp' && protocol !== 'udp' && protocol !== 'sctp') {
     throw new ValidationError('protocol', protocol, "must be 'tcp', 'udp' or 'sctp' (or give a fwmark)");
   }
-  const address = parseAddress('address', key.address);
+  const v4 = typeof key.address === 'string' ? canonicalIPv4Value(key.address) : undefined;
+  const address = v4 === undefined ? parseAddress('address', key.address) : undefined;
   const port = integer('port', key.port, 0, 65535);
-  if (key.family !== undefined && key.family !== address.family) {
-    throw new ValidationError('family', key.family, `does not match the address ${address.text}`);
+  const family = address === undefined ? 'ipv4' : address.family;
+  const text = address === undefined ? (key.address as string) : address.text;
+  if (key.family !== undefined && key.family !== family) {
+    throw new ValidationError('family', key.family, `does not match the address ${text}`);
   }
-  const k: ServiceKey = { protocol, address: address.text, port };
+  const k: ServiceKey = { protocol, address: text, port };
+  const af = family === 'ipv6' ? AF_INET6 : AF_INET;
   return {
-    af: address.af, protocol: PROTOCOL_NUMBERS[protocol], addr: address.bytes, port, fwmark: 0,
-    text: serviceKeyText(k, address.af === AF_INET6),
+    af, protocol: PROTOCOL_NUMBERS[protocol],
+    v4: v4 ?? (af === AF_INET ? address!.bytes.readUInt32BE(0) : 0),
+    v6: af === AF_INET6 ? address!.bytes : undefined,
+    port, fwmark: 0,
+    text: serviceKeyText(k, af === AF_INET6),
     key: k,
   };
 }
@@ -248,7 +275,7 @@ export function validateServiceSpec(spec: unknown): WireService {
   // Fields listed rather than spread from `key`: spreading into a literal with more fields made V8 build
   // each result property by property, several times slower for a bulk restore's thousands of services.
   return {
-    af: key.af, protocol: key.protocol, addr: key.addr, port: key.port, fwmark: key.fwmark, text: key.text, key: key.key,
+    af: key.af, protocol: key.protocol, v4: key.v4, v6: key.v6, port: key.port, fwmark: key.fwmark, text: key.text, key: key.key,
     scheduler: scheduler as string, flags, timeout, netmask, pe,
   };
 }
@@ -266,21 +293,27 @@ const lookup = (table: Readonly<Record<string, number>>, key: unknown): number |
   typeof key === 'string' && Object.hasOwn(table, key) ? table[key] : undefined;
 
 /** The address and port naming a destination of `service` (port default: the service's port). */
-export function validateDestinationKey(service: WireServiceKey, dest: unknown): WireDestination {
+export function validateDestinationKey(service: WireServiceKey, dest: unknown, into?: WireDestination): WireDestination {
   if (!isObject(dest)) throw new ValidationError('destination', dest, 'must be an object with an address');
   const d = dest as unknown as DestinationKey;
   const port = d.port === undefined ? service.port : integer('destination.port', d.port, 0, 65535);
   // Canonical IPv4 text (what ipvsadm -S writes) needs neither the general parse nor a byte buffer.
   const v4 = typeof d.address === 'string' ? canonicalIPv4Value(d.address) : undefined;
-  if (v4 !== undefined) return new WireDestination(AF_INET, v4, undefined, d.address, port);
+  if (v4 !== undefined) return into ? into.reset(AF_INET, v4, undefined, d.address, port) : new WireDestination(AF_INET, v4, undefined, d.address, port);
   const address = parseAddress('destination.address', d.address);
-  if (address.af === AF_INET) return new WireDestination(AF_INET, address.bytes.readUInt32BE(0), undefined, address.text, port);
-  return new WireDestination(AF_INET6, 0, address.bytes, address.text, port);
+  const af = address.af;
+  const value = af === AF_INET ? address.bytes.readUInt32BE(0) : 0;
+  const bytes = af === AF_INET ? undefined : address.bytes;
+  return into ? into.reset(af, value, bytes, address.text, port) : new WireDestination(af, value, bytes, address.text, port);
 }
 
-/** A full destination of `service`: forwarding (default route), weight (default 1), thresholds, tunnel. */
-export function validateDestinationSpec(service: WireServiceKey, dest: unknown): WireDestination {
-  const w = validateDestinationKey(service, dest);
+/**
+ * A full destination of `service`: forwarding (default route), weight (default 1), thresholds, tunnel.
+ * `into`: a WireDestination to overwrite instead of a new one, for a caller that only reads the result
+ * (the reconcile's normal forms: one fewer object for each of tens of thousands of destinations).
+ */
+export function validateDestinationSpec(service: WireServiceKey, dest: unknown, into?: WireDestination): WireDestination {
+  const w = validateDestinationKey(service, dest, into);
   const d = dest as DestinationSpec & Record<string, unknown>;
   const forwarding = d.forwarding ?? 'route';
   const fwd = lookup(FORWARDING, forwarding);

@@ -45,6 +45,7 @@ import {
   serviceKeyText,
   validateDestinationSpec,
   validateServiceKey,
+  WireDestination,
   type WireService,
   type WireServiceKey,
 } from '../ipvs/validate.js';
@@ -229,9 +230,12 @@ export function serviceSpecOf(s: NormalService): ServiceSpec {
   return spec;
 }
 
+/** Where normalDesiredDestination validates: only the normal form made from it is kept. */
+const scratch = new WireDestination(AF_INET, 0, undefined, '', 0);
+
 /** A desired destination of `service`, validated exactly as the client would validate it. */
 export function normalDesiredDestination(service: WireServiceKey, spec: DestinationSpec): NormalDestination {
-  const w = validateDestinationSpec(service, spec);
+  const w = validateDestinationSpec(service, spec, scratch);
   const tunnel = w.fwd === IP_VS_CONN_F_TUNNEL;
   return new NormalDestination(
     w.address,

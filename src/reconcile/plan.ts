@@ -10,7 +10,7 @@
 import type { Ipvs } from '../client.js';
 import { ValidationError } from '../ipvs/errors.js';
 import type { Operation } from '../ipvs/operations.js';
-import type { Destination, DestinationKey, Service, ServiceKey } from '../ipvs/types.js';
+import type { Destination, DestinationSpec, DestinationKey, Service, ServiceKey } from '../ipvs/types.js';
 import { decideDrain, drainId, drainPolicy, connectionsText, type DrainOption, type DrainPolicy, type DrainState } from './drain.js';
 import {
   atPathError,
@@ -140,16 +140,22 @@ export function normaliseDesiredState(desired: DesiredState): Map<string, Desire
         } catch (err) {
           throw atPathError(err, `services[${i}].destinations[${j}]`, 'destination.');
         }
-        const twin = dests.add(dn);
-        if (twin !== undefined) {
-          const before = list.findIndex((d) => normalDesiredDestination(wire, d).id === dn.id);
-          throw new ValidationError(`services[${i}].destinations[${j}]`, dn.key, `the destination ${dn.id} is also services[${i}].destinations[${before}]`);
-        }
+        if (dests.add(dn) !== undefined) throw twinError(wire, list, i, j, dn);
       }
     }
     out.set(norm.id, { norm, index: i, dests });
   }
   return out;
+}
+
+/**
+ * The error for services[i].destinations[j], which repeats an earlier one. Apart from the loop: a closure there
+ * would make V8 allocate a context for every destination of the state.
+ */
+function twinError(wire: WireService, list: readonly DestinationSpec[], i: number, j: number, dn: NormalDestination): ValidationError {
+  let before = 0;
+  while (before < j && normalDesiredDestination(wire, list[before]!).id !== dn.id) before++;
+  return new ValidationError(`services[${i}].destinations[${j}]`, dn.key, `the destination ${dn.id} is also services[${i}].destinations[${before}]`);
 }
 
 /** One service of the kernel's table, with its destinations when they were read. */

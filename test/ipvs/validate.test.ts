@@ -37,6 +37,15 @@ describe('service keys', () => {
     expect(validateServiceKey({ protocol: 'sctp', address: '10.0.0.1', port: 0 }).protocol).toBe(132);
   });
 
+  it('holds an IPv4 address as its 32-bit value and an IPv6 one as 16 bytes', () => {
+    expect(svc4).toMatchObject({ af: 2, v4: 0xc0a8016e, v6: undefined });
+    expect(svc6.v4).toBe(0);
+    expect(Buffer.from(svc6.v6!).toString('hex')).toBe('20010db8000000000000000000000010');
+    expect(fw).toMatchObject({ v4: 0, v6: undefined });
+    expect(validateServiceKey({ protocol: 'tcp', address: '255.255.255.255', port: 1 }).v4).toBe(0xffffffff);
+    expectRefused(() => validateServiceKey({ protocol: 'tcp', address: '10.0.0.1', port: 80, family: 'ipv6' }), 'family', 'ipv6', /does not match the address 10.0.0.1/);
+  });
+
   it('takes fwmark keys, IPv4 by default', () => {
     expect(fw).toMatchObject({ af: 2, fwmark: 10, protocol: 0, port: 0, text: 'fwmark 10', key: { fwmark: 10, family: 'ipv4' } });
     expect(validateServiceKey({ fwmark: 0xffffffff, family: 'ipv6' })).toMatchObject({ af: 10, text: 'fwmark 4294967295 (IPv6)' });
@@ -142,6 +151,15 @@ describe('destinations', () => {
     });
     expect(validateDestinationSpec(fw, { address: '10.0.0.2' }).port).toBe(0);
     expect(validateDestinationKey(svc6, { address: '2001:db8::2', port: 8080 }).text).toBe('[2001:db8::2]:8080');
+  });
+
+  it('validating into a given object overwrites every field, options reset to their defaults', () => {
+    const into = validateDestinationSpec(svc4, { address: '10.0.0.9', port: 1, forwarding: 'tunnel', weight: 7, upperThreshold: 9, lowerThreshold: 2, tunnel: { type: 'gue', port: 6080, checksum: 'csum' } });
+    const again = validateDestinationSpec(svc4, { address: '192.168.1.116' }, into);
+    expect(again).toBe(into);
+    expect({ ...again }).toEqual({ ...validateDestinationSpec(svc4, { address: '192.168.1.116' }) });
+    expect(validateDestinationSpec(svc4, { address: '2001:db8::2', forwarding: 'tunnel' }, into)).toMatchObject({ af: 10, v4: 0, address: '2001:db8::2', fwd: 2, weight: 1 });
+    expect(validateDestinationKey(svc4, { address: '10.0.0.3' }, into)).toMatchObject({ af: 2, v6: undefined, address: '10.0.0.3', port: 80, fwd: 3, tunType: undefined });
   });
 
   it('forwarding methods map to the kernel constants', () => {

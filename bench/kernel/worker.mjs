@@ -116,7 +116,9 @@ try {
     }
     case 'reconcile': {
       const tp = performance.now();
-      const desired = parseDesiredState(readFileSync(arg, 'utf8'));
+      // The file's bytes, decoded by parseDesiredState: the cheaper read its documentation recommends
+      // (readFileSync(path, 'utf8') took 0.1 s more in the sandbox for a 1.7 MB state).
+      const desired = parseDesiredState(readFileSync(arg));
       const t1 = performance.now();
       result.parseMs = Math.round(t1 - tp);
       // apply() is plan() then applyPlan(); called apart here only to time the two halves.

@@ -10,7 +10,7 @@
 import { readFile, writeFile, rename } from 'node:fs/promises';
 import { readAll, type CliContext } from './context.js';
 import { apply, describeApplyResult, type ReconcileClient, type DrainOption, type DrainState } from '../reconcile/index.js';
-import { desiredStateFromRuleOperations, detectStateFormat, parseDesiredStateJson, type DesiredState } from '../reconcile/state.js';
+import { desiredStateFromRuleOperations, detectStateFormat, parseDesiredStateJson, stateText, type DesiredState } from '../reconcile/state.js';
 import { IpvsError } from '../netlink/errors.js';
 import { parseRulesResolving } from '../rules/parse.js';
 
@@ -115,7 +115,7 @@ export function parseReconcileArgs(args: readonly string[], command: string, all
 
 /** Read and parse the desired state from a file or standard input; host names in rules text are resolved. */
 export async function loadDesiredState(file: string, ctx: CliContext): Promise<DesiredState> {
-  const text = file === '-' ? await readAll(ctx.stdin) : await readFile(file, 'utf8');
+  const text = stateText(file === '-' ? await readAll(ctx.stdin) : await readFile(file));
   if (detectStateFormat(text) === 'json') return parseDesiredStateJson(text);
   const ops = await parseRulesResolving(text, (name) => ctx.resolver.lookup(name), { services: ctx.resolver.services });
   return desiredStateFromRuleOperations(ops);

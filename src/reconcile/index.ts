@@ -10,6 +10,7 @@ export {
   desiredStateFromRules,
   desiredStateFromRuleOperations,
   detectStateFormat,
+  stateText,
   type DesiredState,
   type DesiredService,
   type StateFormat,

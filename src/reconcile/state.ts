@@ -199,22 +199,51 @@ export function desiredStateFromRules(text: string, options: ParseRulesOptions =
 
 export type StateFormat = 'json' | 'rules';
 
+/** What String.prototype.trim removes. */
+const SPACE = /\s/;
+
 /**
  * Which format a state file is in: JSON when its first character that is not blank (and not inside a
  * leading `#` comment line) is `{`; ipvsadm rules text otherwise (rules lines start with an option or
  * with the word ipvsadm).
  */
 export function detectStateFormat(text: string): StateFormat {
-  for (const line of text.split('\n')) {
-    const t = line.trim();
-    if (t === '' || t.startsWith('#')) continue;
-    return t.startsWith('{') ? 'json' : 'rules';
+  // Scanned in place, not split into lines: a pretty-printed state of 20 000 destinations has 200 000.
+  let at = 0;
+  while (at < text.length) {
+    const c = text.charCodeAt(at);
+    if (c === 0x7b) return 'json'; // {
+    if (c === 0x23) {
+      // #: a comment line, passed over whole
+      const end = text.indexOf('\n', at);
+      if (end === -1) break;
+      at = end + 1;
+    } else if (SPACE.test(text[at]!)) {
+      at++;
+    } else {
+      return 'rules';
+    }
   }
   return 'rules';
 }
 
-/** Read a desired state from text in either format (auto-detected, or as told). */
-export function parseDesiredState(text: string, options: ParseRulesOptions & { format?: StateFormat } = {}): DesiredState {
+/**
+ * The text of a state file: its bytes decoded as UTF-8, a leading byte-order mark dropped. Reading a file
+ * as bytes and decoding them in one go costs less than readFile(path, 'utf8'), notably fs/promises', which
+ * decodes in chunks and hands JSON.parse a string it must flatten first (docs/performance.md).
+ */
+export function stateText(input: string | Uint8Array): string {
+  const text = typeof input === 'string' ? input : Buffer.from(input.buffer, input.byteOffset, input.byteLength).toString('utf8');
+  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+}
+
+/**
+ * Read a desired state from text in either format (auto-detected, or as told), or from a file's bytes
+ * (decoded as UTF-8; the cheaper way to read a big state file: `parseDesiredState(readFileSync(path))`).
+ * A leading byte-order mark is ignored.
+ */
+export function parseDesiredState(input: string | Uint8Array, options: ParseRulesOptions & { format?: StateFormat } = {}): DesiredState {
+  const text = stateText(input);
   const format = options.format ?? detectStateFormat(text);
   return format === 'json' ? parseDesiredStateJson(text) : desiredStateFromRules(text, options);
 }

@@ -10,6 +10,7 @@ import {
   checkDesiredState,
   desiredStateFromRules,
   detectStateFormat,
+  stateText,
   exportState,
   normaliseDesiredState,
   parseDesiredState,
@@ -136,6 +137,27 @@ describe('reading ipvsadm rules text', () => {
     expect(parseDesiredState('{"services":[{"fwmark":3}]}').services[0]).toEqual({ fwmark: 3 });
     expect(parseDesiredState('-A -f 3\n', NO_NAMES).services[0]).toMatchObject({ fwmark: 3, destinations: [] });
     expect(parseDesiredState('', NO_NAMES)).toEqual({ services: [] });
+  });
+
+  it('detects the format past blank lines, any white space trim() removes, and leading comment lines', () => {
+    expect(detectStateFormat('\r\n\t \u00a0\u2003{"services": []}')).toBe('json');
+    expect(detectStateFormat('# a comment { not json\n  # another\n\n{"services": []}')).toBe('json');
+    expect(detectStateFormat('# only a comment')).toBe('rules');
+    expect(detectStateFormat('# comment\n-A -t 10.0.0.1:80 {')).toBe('rules');
+    expect(detectStateFormat('x{')).toBe('rules');
+  });
+
+  it("reads a state file's bytes as UTF-8, and ignores a leading byte-order mark in bytes or text", () => {
+    const json = '{"services":[{"protocol":"tcp","address":"10.0.0.1","port":80,"scheduler":"rr"}]}';
+    const want = { services: [{ protocol: 'tcp', address: '10.0.0.1', port: 80, scheduler: 'rr' }] };
+    expect(parseDesiredState(Buffer.from(json))).toEqual(want);
+    expect(parseDesiredState(new TextEncoder().encode(`\ufeff${json}`))).toEqual(want);
+    expect(parseDesiredState(`\ufeff${json}`)).toEqual(want);
+    // A view into a larger buffer is read from its own offset and length only.
+    const big = Buffer.from(`xx${json}yy`);
+    expect(parseDesiredState(new Uint8Array(big.buffer, big.byteOffset + 2, json.length))).toEqual(want);
+    expect(parseDesiredState(Buffer.from('\ufeff-A -f 3\n'), NO_NAMES).services[0]).toMatchObject({ fwmark: 3 });
+    expect(stateText(Buffer.from('ünï'))).toBe('ünï');
   });
 });
 

@@ -192,6 +192,15 @@ describe('Attributes', () => {
     expect(a.string(4)).toBe('ünï');
   });
 
+  it('a string decoded again from the same bytes is the same; other bytes of its length are not mistaken for it', () => {
+    // stringAt returns the last short ASCII string again for equal bytes; these check what that must not change.
+    const a = Attributes.parse(nb.cat(nb.str(1, 'wlc'), nb.str(2, 'wlc'), nb.str(3, 'wrr'), nb.bin(4, [0xe9]), nb.bin(5, [0xe9]), nb.str(6, 'é'), nb.bin(7, [0xfd]), nb.str(8, '')));
+    expect([a.string(1), a.string(2), a.string(3), a.string(1)]).toEqual(['wlc', 'wlc', 'wrr', 'wlc']);
+    // An invalid byte decodes to U+FFFD each time; 'é' (two bytes) decodes as itself after it.
+    expect([a.string(4), a.string(5), a.string(6), a.string(7)]).toEqual(['\ufffd', '\ufffd', 'é', '\ufffd']);
+    expect([a.string(8), a.string(1), a.string(8)]).toEqual(['', 'wlc', '']);
+  });
+
   it('a getter on an attribute too short for its type is a DecodeError naming the attribute', () => {
     const a = Attributes.parse(nb.cat(nb.bin(1, []), nb.bin(2, [1]), nb.bin(3, [1, 2, 3]), nb.bin(4, [1, 2, 3, 4, 5, 6, 7])));
     expect(decodeError(() => a.u8(1)).message).toMatch(/attribute 1 holds 0 bytes/);

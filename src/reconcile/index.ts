@@ -19,7 +19,6 @@ export {
   plan,
   planAgainst,
   readCurrent,
-  normaliseDesiredState,
   PHASES,
   type Plan,
   type PlanStep,
@@ -29,6 +28,7 @@ export {
   type ReconcileClient,
   type CurrentService,
 } from './plan.js';
+export { normaliseDesiredState } from './desired.js';
 export { apply, applyPlan, type ApplyOptions, type ApplyResult, type StepFailure, type StepNotAttempted } from './apply.js';
 export { drainId, type DrainOption, type DrainOptions, type DrainState, type IdlePredicate } from './drain.js';
 export { exportState, desiredServiceOf, desiredDestinationOf } from './export.js';

@@ -40,6 +40,7 @@ import type {
   TunnelType,
 } from '../ipvs/types.js';
 import {
+  DEFAULT_WEIGHT,
   destinationKeyText,
   netmaskText,
   serviceKeyText,
@@ -230,8 +231,58 @@ export function serviceSpecOf(s: NormalService): ServiceSpec {
   return spec;
 }
 
-/** Where normalDesiredDestination validates: only the normal form made from it is kept. */
+/** Where normalDesiredDestination and checkDesiredDestination validate: nothing of it is kept. */
 const scratch = new WireDestination(AF_INET, 0, undefined, '', 0);
+
+/**
+ * Validate a desired destination of `service` exactly as normalDesiredDestination does, without building its
+ * normal form. Returns whether it is plain: its address written as the kernel reports it (its own normal
+ * text) and not tunnelling, so that it can be compared with the kernel's as written (samePlainDestinations).
+ */
+export function checkDesiredDestination(service: WireServiceKey, spec: DestinationSpec): boolean {
+  const w = validateDestinationSpec(service, spec, scratch);
+  return w.address === spec.address && w.fwd !== IP_VS_CONN_F_TUNNEL;
+}
+
+/** Whether two plain destinations of a service whose port is `servicePort` have the same address and port. */
+export function samePlainKey(a: DestinationSpec, b: DestinationSpec, servicePort: number): boolean {
+  return a.address === b.address && (a.port ?? servicePort) === (b.port ?? servicePort);
+}
+
+/**
+ * Whether the kernel's destinations of a service (whose port is `servicePort`) are exactly `specs`, a list
+ * of plain destinations (checkDesiredDestination true for each) with no two alike: compared as written,
+ * with the defaults validateDestinationSpec fills (route, weight 1, no thresholds). The same answer as
+ * comparing normal forms, without building them: most services of a big state are found equal, and the
+ * 20 000 normal forms cost more than the rest of the plan. Values found equal are the kernel's own, so
+ * they are valid whatever happened to `specs` since they were checked.
+ */
+export function samePlainDestinations(list: readonly Destination[], specs: readonly DestinationSpec[], servicePort: number): boolean {
+  if (list.length !== specs.length) return false;
+  for (let i = 0; i < list.length; i++) {
+    const d = list[i]!;
+    let s: DestinationSpec | undefined;
+    for (let j = 0; j < specs.length; j++) {
+      const c = specs[j]!;
+      if (c.address === d.address && (c.port ?? servicePort) === d.port) {
+        s = c;
+        break;
+      }
+    }
+    // The kernel never lists a destination twice, and no two specs are alike: equal counts and each found equal mean equal sets.
+    if (
+      s === undefined ||
+      (s.forwarding ?? 'route') !== d.forwarding ||
+      (s.weight ?? DEFAULT_WEIGHT) !== d.weight ||
+      (s.upperThreshold ?? 0) !== d.upperThreshold ||
+      (s.lowerThreshold ?? 0) !== d.lowerThreshold ||
+      s.tunnel !== undefined
+    ) {
+      return false;
+    }
+  }
+  return true;
+}
 
 /** A desired destination of `service`, validated exactly as the client would validate it. */
 export function normalDesiredDestination(service: WireServiceKey, spec: DestinationSpec): NormalDestination {

@@ -1,7 +1,8 @@
 // Planning: the minimal list of operations that turns what the kernel holds into the desired state.
 // The desired state is normalised first (and refused as a whole, naming the path of the bad field,
 // before anything is read); the kernel's table is read once, fetching destinations only of the services
-// the plan needs them for; then each service and destination is compared in normalised form. A changed
+// the plan needs them for; then each service and destination is compared in normalised form (destination
+// lists written as the kernel reports them are compared as written: see desired.ts). A changed
 // option is an update (a weight change is one update-destination, never delete+add); a different key
 // (protocol, address, port, fwmark, family) is a different service. Steps carry the steps they depend
 // on and a phase: services are added and updated first, then destinations added and updated (adding
@@ -10,19 +11,15 @@
 import type { Ipvs } from '../client.js';
 import { ValidationError } from '../ipvs/errors.js';
 import type { Operation } from '../ipvs/operations.js';
-import type { Destination, DestinationSpec, DestinationKey, Service, ServiceKey } from '../ipvs/types.js';
+import type { Destination, DestinationKey, Service, ServiceKey } from '../ipvs/types.js';
 import { decideDrain, drainId, drainPolicy, connectionsText, type DrainOption, type DrainPolicy, type DrainState } from './drain.js';
+import { desiredDestinationsOf, normaliseDesiredState, sameDesiredDestinations, type DesiredEntry } from './desired.js';
 import {
-  atPathError,
   destinationDifferences,
   destinationSpecOf,
   destinationSummary,
-  DesiredDestinations,
-  kernelDestinationEquals,
-  normalDesiredDestination,
   normalKernelDestination,
   normalKernelService,
-  normalServiceOf,
   sameDestination,
   sameService,
   serviceDifferences,
@@ -31,8 +28,7 @@ import {
   type NormalDestination,
   type NormalService,
 } from './normalize.js';
-import { validateServiceSpec, type WireService } from '../ipvs/validate.js';
-import { checkShape, takeFreshlyChecked, type DesiredState } from './state.js';
+import type { DesiredState } from './state.js';
 import { destinationRuns } from '../rules/save.js';
 
 /**
@@ -102,62 +98,6 @@ export interface Plan {
   inSync: boolean;
 }
 
-interface DesiredEntry {
-  norm: NormalService;
-  /** Its index in the desired state's services (for errors: `services[index]`). */
-  index: number;
-  /** Undefined: destinations are not managed. */
-  dests: DesiredDestinations | undefined;
-}
-
-/** The desired state, checked and normalised, by service id. Throws ValidationError naming the path. */
-export function normaliseDesiredState(desired: DesiredState): Map<string, DesiredEntry> {
-  const state = takeFreshlyChecked(desired) ? desired : checkShape(desired);
-  const out = new Map<string, DesiredEntry>();
-  const services = state.services;
-  // A big state has thousands of services and tens of thousands of destinations: plain loops, and no closure,
-  // path text or id text per one unless it is refused.
-  for (let i = 0; i < services.length; i++) {
-    const svc = services[i]!;
-    // The wire form validates the destinations and is dropped with this iteration; only the normal form is kept.
-    let wire: WireService;
-    try {
-      wire = validateServiceSpec(svc);
-    } catch (err) {
-      throw atPathError(err, `services[${i}]`);
-    }
-    const norm = normalServiceOf(wire);
-    const earlier = out.get(norm.id);
-    if (earlier) throw new ValidationError(`services[${i}]`, norm.key, `the service ${norm.id} is also services[${earlier.index}]`);
-    let dests: DesiredDestinations | undefined;
-    const list = svc.destinations;
-    if (list !== undefined) {
-      dests = new DesiredDestinations(list.length);
-      for (let j = 0; j < list.length; j++) {
-        let dn: NormalDestination;
-        try {
-          dn = normalDesiredDestination(wire, list[j]!);
-        } catch (err) {
-          throw atPathError(err, `services[${i}].destinations[${j}]`, 'destination.');
-        }
-        if (dests.add(dn) !== undefined) throw twinError(wire, list, i, j, dn);
-      }
-    }
-    out.set(norm.id, { norm, index: i, dests });
-  }
-  return out;
-}
-
-/**
- * The error for services[i].destinations[j], which repeats an earlier one. Apart from the loop: a closure there
- * would make V8 allocate a context for every destination of the state.
- */
-function twinError(wire: WireService, list: readonly DestinationSpec[], i: number, j: number, dn: NormalDestination): ValidationError {
-  let before = 0;
-  while (before < j && normalDesiredDestination(wire, list[before]!).id !== dn.id) before++;
-  return new ValidationError(`services[${i}].destinations[${j}]`, dn.key, `the destination ${dn.id} is also services[${i}].destinations[${before}]`);
-}
-
 /** One service of the kernel's table, with its destinations when they were read. */
 export interface CurrentService {
   service: Service;
@@ -222,31 +162,16 @@ export async function plan(ipvs: ReconcileClient, desired: DesiredState, options
     ipvs,
     (id, service) => {
       const w = wanted.get(id);
-      if (w) return w.dests !== undefined;
+      if (w) return w.specs !== undefined;
       return draining && prune(service);
     },
     options.signal,
     (id, destinations) => {
-      const dests = wanted.get(id)?.dests;
-      return dests === undefined || !sameDestinations(destinations, dests);
+      const w = wanted.get(id);
+      return w?.specs === undefined || !sameDesiredDestinations(destinations, w);
     },
   );
   return planAgainst(current, wanted, { ...options, now });
-}
-
-/**
- * Whether the kernel holds exactly the desired destinations, each equal in every option: nothing to do
- * for the service. Most services of a big table are like that, so this is decided without the normal
- * forms and the map the planner builds for a service that differs (the kernel never lists a
- * destination twice, so equal counts and every kernel one found and equal mean equal sets).
- */
-function sameDestinations(list: readonly Destination[], want: DesiredDestinations): boolean {
-  if (list.length !== want.size) return false;
-  for (const d of list) {
-    const nd = want.findKernel(d);
-    if (nd === undefined || !kernelDestinationEquals(d, nd)) return false;
-  }
-  return true;
 }
 
 interface Draft {
@@ -300,7 +225,7 @@ export function planAgainst(current: ReadonlyMap<string, CurrentService>, wanted
     const have = current.get(id);
     if (!have) {
       const created = add({ operation: { op: 'add-service', service: serviceSpecOf(want.norm) }, target: id, detail: serviceSummary(want.norm), phase: 'services' });
-      for (const nd of want.dests?.list ?? []) {
+      for (const nd of desiredDestinationsOf(want)?.list ?? []) {
         add(
           { operation: { op: 'add-destination', service: want.norm.key, destination: destinationSpecOf(nd) }, target: `${id} -> ${nd.id}`, detail: destinationSummary(nd), phase: 'destinations' },
           [created],
@@ -311,14 +236,15 @@ export function planAgainst(current: ReadonlyMap<string, CurrentService>, wanted
     if (!sameService(have.norm, want.norm)) {
       add({ operation: { op: 'update-service', service: serviceSpecOf(want.norm) }, target: id, detail: serviceDifferences(have.norm, want.norm).join(', '), phase: 'services' });
     }
-    if (!want.dests) continue;
-    if (have.inSync === true || sameDestinations(have.destinations ?? [], want.dests)) continue;
+    if (want.specs === undefined) continue;
+    if (have.inSync === true || sameDesiredDestinations(have.destinations ?? [], want)) continue;
+    const dests = desiredDestinationsOf(want)!;
     const kernelDests = new Map<string, { kd: Destination; knd: NormalDestination }>();
     for (const d of have.destinations ?? []) {
       const knd = normalKernelDestination(d);
       kernelDests.set(knd.id, { kd: d, knd });
     }
-    for (const nd of want.dests.list) {
+    for (const nd of dests.list) {
       const did = nd.id;
       const found = kernelDests.get(did);
       if (!found) {
@@ -332,7 +258,7 @@ export function planAgainst(current: ReadonlyMap<string, CurrentService>, wanted
       }
     }
     for (const { kd } of kernelDests.values()) {
-      if (want.dests.findKernel(kd) === undefined) remove(have, kd, false, policy);
+      if (dests.findKernel(kd) === undefined) remove(have, kd, false, policy);
     }
   }
 

@@ -19,10 +19,12 @@ import {
   sameDestination,
 } from '../../src/reconcile/normalize.js';
 import { keyOfService } from '../../src/ipvs/service.js';
+import { desiredDestinationsOf, normaliseDesiredState, sameDesiredDestinations, type DesiredEntry } from '../../src/reconcile/desired.js';
 import { FakeKernel } from '../../src/testing/index.js';
 
 const SVC4 = validateServiceKey({ protocol: 'tcp', address: '10.0.0.1', port: 80 });
 const SVC6 = validateServiceKey({ protocol: 'tcp', address: '2001:db8::1', port: 80 });
+const SERVICE4 = { protocol: 'tcp', address: '10.0.0.1', port: 80 };
 
 function kernelDest(fields: Partial<Destination>): Destination {
   return {
@@ -270,5 +272,94 @@ describe('a state checked once', () => {
     (s.services[0] as unknown as Record<string, unknown>).shceduler = 'rr';
     expect(() => checkDesiredState(s)).toThrow(/shceduler/);
     await expect(plan(ipvs, s)).rejects.toThrow(/shceduler/);
+  });
+});
+
+describe('plain destination lists (compared as written, normal forms built only when needed)', () => {
+  const entryOf = (service: Record<string, unknown>, destinations: DestinationSpec[]): DesiredEntry =>
+    [...normaliseDesiredState({ services: [{ ...service, destinations } as DesiredState['services'][number]] }).values()][0]!;
+
+  /** The plain answer, then the normal forms' answer for the same entry (sameDesiredDestinations switches once they exist). */
+  function bothAnswers(list: Destination[], service: Record<string, unknown>, specs: DestinationSpec[]): [boolean, boolean, boolean] {
+    const entry = entryOf(service, specs);
+    const plain = entry.dests === undefined;
+    const first = sameDesiredDestinations(list, entry);
+    expect(desiredDestinationsOf(entry)).toBe(entry.dests);
+    return [plain, first, sameDesiredDestinations(list, entry)];
+  }
+
+  it('agrees with the normal forms on every pair of kernel and desired variants, and only tunnels are not plain', () => {
+    let equal = 0;
+    for (const d of kernelVariants()) {
+      for (const spec of desiredVariants()) {
+        const [plain, first, full] = bothAnswers([d], SERVICE4, [spec]);
+        expect(plain, JSON.stringify(spec)).toBe(spec.forwarding !== 'tunnel');
+        expect(first, `${d.forwarding} ${d.weight} vs ${JSON.stringify(spec)}`).toBe(full);
+        if (full && plain) equal++;
+      }
+    }
+    expect(equal).toBeGreaterThan(5);
+  });
+
+  it('agrees on lists: reordered, one option changed, one missing, one extra, another port, the service port by default', () => {
+    const kernel = [1, 2, 3, 4].map((n) => kernelDest({ address: `10.0.0.${n}`, port: n === 4 ? 81 : 80, weight: n, forwarding: n === 2 ? 'masq' : 'route' }));
+    const specs: DestinationSpec[] = [
+      { address: '10.0.0.3', weight: 3 },
+      { address: '10.0.0.1', port: 80, weight: 1, forwarding: 'route' },
+      { address: '10.0.0.4', port: 81, weight: 4 },
+      { address: '10.0.0.2', weight: 2, forwarding: 'masq' },
+    ];
+    const cases: Array<[string, Destination[], DestinationSpec[], boolean]> = [
+      ['same', kernel, specs, true],
+      ['weight', kernel, specs.map((s, i) => (i === 0 ? { ...s, weight: 9 } : s)), false],
+      ['threshold', kernel, specs.map((s, i) => (i === 1 ? { ...s, upperThreshold: 5 } : s)), false],
+      ['forwarding', kernel, specs.map((s, i) => (i === 3 ? { ...s, forwarding: 'route' as const } : s)), false],
+      ['missing', kernel, specs.slice(1), false],
+      ['extra', kernel.slice(1), specs, false],
+      ['port', kernel, specs.map((s, i) => (i === 2 ? { ...s, port: 80 } : s)), false],
+      ['as many, one other', kernel, specs.map((s, i) => (i === 0 ? { ...s, address: '10.0.0.9' } : s)), false],
+      ['empty', [], [], true],
+    ];
+    for (const [name, list, want, expected] of cases) {
+      const [plain, first, full] = bothAnswers(list, SERVICE4, want);
+      expect([name, plain, first, full]).toEqual([name, true, expected, expected]);
+    }
+  });
+
+  it('normal forms at once for what cannot be compared as written: other spellings, tunnels, long lists', () => {
+    expect(entryOf(SERVICE4, [{ address: '10.0.0.2' }]).dests).toBeUndefined();
+    expect(entryOf({ protocol: 'tcp', address: '2001:db8::1', port: 80 }, [{ address: '2001:db8::2' }]).dests).toBeUndefined();
+    expect(entryOf({ protocol: 'tcp', address: '2001:db8::1', port: 80 }, [{ address: '2001:DB8::2' }]).dests?.list[0]?.address).toBe('2001:db8::2');
+    expect(entryOf(SERVICE4, [{ address: '10.0.0.2', forwarding: 'tunnel' }]).dests).toBeDefined();
+    const many = Array.from({ length: 17 }, (_, n) => ({ address: `10.0.1.${n}` }));
+    expect(entryOf(SERVICE4, many.slice(0, 16)).dests).toBeUndefined();
+    expect(entryOf(SERVICE4, many).dests?.size).toBe(17);
+    // An IPv6 spelling the kernel would report otherwise is found equal through its normal form.
+    const d6 = kernelDest({ address: '2001:db8::2', family: 'ipv6' });
+    expect(bothAnswers([d6], { protocol: 'tcp', address: '2001:db8::1', port: 80 }, [{ address: '2001:DB8:0::2' }])).toEqual([false, true, true]);
+  });
+
+  it('is validated in full before anything is read, duplicates and all', () => {
+    const refused = (specs: DestinationSpec[]): ValidationError => {
+      try {
+        entryOf(SERVICE4, specs);
+      } catch (err) {
+        return err as ValidationError;
+      }
+      throw new Error('not refused');
+    };
+    expect(refused([{ address: '10.0.0.2' }, { address: '10.0.0.3', weight: -1 }]).field).toBe('services[0].destinations[1].weight');
+    expect(refused([{ address: '10.0.0.2', forwarding: 'local' } as unknown as DestinationSpec]).field).toBe('services[0].destinations[0].forwarding');
+    expect(refused([{ address: '10.0.0.2', upperThreshold: 1, lowerThreshold: 2 }]).field).toBe('services[0].destinations[0].lowerThreshold');
+    const twice = refused([{ address: '10.0.0.2' }, { address: '10.0.0.3' }, { address: '10.0.0.2', port: 80, weight: 5 }]);
+    expect([twice.field, twice.message]).toEqual(['services[0].destinations[2]', expect.stringMatching(/10\.0\.0\.2:80 is also services\[0\]\.destinations\[0\]/)]);
+  });
+
+  it('a list changed after planning began is validated again when its normal forms are built', () => {
+    const specs: DestinationSpec[] = [{ address: '10.0.0.2' }];
+    const entry = entryOf(SERVICE4, specs);
+    (specs[0] as { weight: number }).weight = -1;
+    expect(sameDesiredDestinations([kernelDest({})], entry)).toBe(false);
+    expect(() => desiredDestinationsOf(entry)).toThrow(/services\[0\]\.destinations\[0\]\.weight/);
   });
 });

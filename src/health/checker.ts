@@ -8,6 +8,7 @@
 // and a retry; nothing a network or the kernel does ends the process.
 
 import type { ServiceKey } from '../ipvs/types.js';
+import { destinationKeyText } from '../ipvs/validate.js';
 import { IpvsError } from '../netlink/errors.js';
 import { apply } from '../reconcile/apply.js';
 import { describeStep } from '../reconcile/describe.js';
@@ -69,7 +70,7 @@ type Phase = 'new' | 'starting' | 'running' | 'stopping' | 'stopped';
 
 const NO_LOG: HealthLogger = { info: () => {}, warn: () => {}, error: () => {} };
 
-const destinationIdOf = (address: string, port: number): string => (address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`);
+const destinationIdOf = (address: string, port: number): string => destinationKeyText(address, port, address.includes(':'));
 
 export class HealthChecker extends TypedEmitter<HealthEvents> {
   private readonly ipvs: HealthClient;

@@ -8,7 +8,7 @@
 import { parseAddress } from '../ipvs/address.js';
 import { ValidationError } from '../ipvs/errors.js';
 import type { DestinationKey, DestinationSpec, ServiceKey, ServiceSpec } from '../ipvs/types.js';
-import { validateDestinationSpec, validateServiceSpec, type WireServiceKey } from '../ipvs/validate.js';
+import { destinationKeyText, validateDestinationSpec, validateServiceSpec, type WireServiceKey } from '../ipvs/validate.js';
 import { atPath } from '../reconcile/normalize.js';
 import type { CheckOverride, CheckSpec, FailureAction, HealthConfig, HealthDestination } from './types.js';
 
@@ -139,7 +139,7 @@ function normalCheck(path: string, merged: CheckOverride | undefined, dest: Norm
   else if (port === 0 && type !== 'custom') {
     throw new ValidationError(`${path}.port`, undefined, "the destination's port is 0 (a port-0 or fwmark service): give the check a port");
   }
-  const hostPort = address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
+  const hostPort = destinationKeyText(address, port, address.includes(':'));
   let label: string;
   if (type === 'http' || type === 'https') {
     if (raw.path !== undefined && (typeof raw.path !== 'string' || !raw.path.startsWith('/'))) {

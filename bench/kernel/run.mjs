@@ -18,7 +18,8 @@
 //                                              `ipvs -Sn` whole (all outputs compared byte for byte)
 //   reconcile  1% of the destinations changed (half weight edits, a quarter removed, a quarter added):
 //              ipvsadm -Sn + ipvsadm -R < the minimal -e/-d/-a lines (a script must read to know what to change)
-//                                          vs  apply(desired state JSON): read, plan, execute
+//                                          vs  apply(desired state JSON): read, plan, execute; also printed without
+//                                              reading and JSON.parse of the file (a state held in memory; not a target)
 //   no-change  ipvsadm -Sn (the read that shows nothing needs doing)  vs  apply() making zero changes
 //   memory     iterateServices() over BIG (50 000) services vs SERVICES: peak RSS and heap (streaming must stay
 //              flat), and services() collecting an array, for contrast
@@ -316,6 +317,8 @@ const recA = [];
 const recAread = [];
 const recB = [];
 const recBread = [];
+const recBparse = [];
+const recBheld = [];
 const execB = [];
 for (let r = 0; r < REPEAT; r++) {
   const runA = () => {
@@ -330,6 +333,9 @@ for (let r = 0; r < REPEAT; r++) {
     if (x.worker.operations !== edits.length) throw new Error(`reconcile: ${x.worker.operations} operations planned, ${edits.length} expected`);
     recB.push(x.worker.workMs);
     recBread.push(x.worker.readAndPlanMs);
+    recBparse.push(x.worker.parseMs);
+    // The same reconcile for a program that holds the state in memory: without reading and parsing the file.
+    recBheld.push(x.worker.workMs - x.worker.inputMs);
   };
   if (r % 2 === 0) { runA(); runB(); } else { runB(); runA(); }
   const afterA = timed(nsA, ['ipvsadm', '-Sn']).stdout;
@@ -350,7 +356,8 @@ if (execB.length === 0) {
 }
 const cA = stats(recA);
 const cB = stats(recB);
-row(`reconcile (${edits.length} changes)`, cA, cB, `ipvsadm: -Sn + -R of the ${edits.length} lines (-R alone ${fmt(median(recAread))}); ipvs: read+plan ${fmt(median(recBread))}`);
+row(`reconcile (${edits.length} changes)`, cA, cB, `ipvsadm: -Sn + -R of the ${edits.length} lines (-R alone ${fmt(median(recAread))}); ipvs: reading and checking the state file ${fmt(median(recBparse))}, read+plan ${fmt(median(recBread))}`);
+const cH = stats(recBheld);
 
 // no-change reconcile
 const noA = [];
@@ -409,24 +416,27 @@ const targets = [
   [`restore >= 10x faster than ipvsadm -R`, restoreRatio >= 10, `${ratio(rA.min, rB.min)} (medians ${ratio(rA.median, rB.median)})`],
   [`save >= 2x faster than ipvsadm -Sn`, saveRatio >= 2, `${ratio(sA.min, sB.min)} (medians ${ratio(sA.median, sB.median)})`],
   [`1% reconcile <= one save + the changes`, cB.min <= reconcileBudget, `${fmt(cB.min)} vs ${fmt(sB.min)} + ${fmt(ex.min)} (medians ${fmt(cB.median)} vs ${fmt(sB.median)} + ${fmt(ex.median)})`],
+  // Not a target, printed for the team: the reconcile of a state a program holds in memory (the issue's balancer),
+  // i.e. the row above without reading the file, decoding it and JSON.parse (the shape check stays in).
+  [`(not a target) the same, state held in memory`, cH.min <= reconcileBudget, `${fmt(cH.min)} vs ${fmt(sB.min)} + ${fmt(ex.min)} (medians ${fmt(cH.median)})`, true],
   // Streaming: what the iteration retains must not grow with the table (1 MiB of slack for noise), and its
   // peak RSS must stay far below what collecting the big table into an array retains.
   [`streaming memory bounded (${BIG} vs ${SERVICES} services)`, liveBig <= liveSmall + 1048576 && rssGrowthBig < Math.max(2 * rssGrowthSmall, liveCollectBig / 2),
     `live heap +${mib(liveBig)} vs +${mib(liveSmall)}; peak RSS +${mib(rssGrowthBig)} vs +${mib(rssGrowthSmall)}; services() of ${BIG} retains +${mib(liveCollectBig)}`],
 ];
 say('\ntargets (start-up excluded; fastest runs compared, see the comment in run.mjs):\n');
-for (const [what, ok, detail] of targets) say(`  ${ok ? 'met ' : 'MISSED'}  ${what}: ${detail}\n`);
+for (const [what, ok, detail, info] of targets) say(`  ${ok ? (info ? 'under' : 'met ') : info ? 'over ' : 'MISSED'}  ${what}: ${detail}\n`);
 say(`\ntotal ${fmt(Date.now() - started)}; load ${load()}\n`);
 for (const ns of namespaces) sh('ip', ['netns', 'del', ns]);
 if (process.env.BENCH_OUT) {
   const numbers = {
     date: new Date().toISOString(), kernel: release(), node: process.version, nodeFlags: NODE_FLAGS, glibcTunables: TUNABLES, services: SERVICES, destinations: DESTS, repeat: REPEAT,
     startup: { spawnOnly, nodeBare, nodeWithLib, libOpen, startupLib },
-    rows: [...rows, { step: 'reconcile', ipvsadm: cA, library: cB, readAndPlan: median(recBread) }, { step: 'no-change', ipvsadm: nA, library: nB }, { step: 'changes through execute()', library: ex }],
+    rows: [...rows, { step: 'reconcile', ipvsadm: cA, library: cB, readAndPlan: median(recBread), parseState: median(recBparse), stateHeld: cH }, { step: 'no-change', ipvsadm: nA, library: nB }, { step: 'changes through execute()', library: ex }],
     memory: { iterateSmall: itSmall.worker, iterateBig: itBig.worker, collectSmall: colSmall.worker, collectBig: colBig.worker },
-    targets: targets.map(([what, ok, detail]) => ({ what, ok, detail })),
+    targets: targets.map(([what, ok, detail, info]) => ({ what, ok, detail, ...(info ? { notATarget: true } : {}) })),
   };
   writeFileSync(process.env.BENCH_OUT, reportLines.join(''));
   writeFileSync(`${process.env.BENCH_OUT}.json`, `${JSON.stringify(numbers, null, 2)}\n`);
 }
-process.exit(targets.every(([, ok]) => ok) ? 0 : 1);
+process.exit(targets.every(([, ok, , info]) => ok || info) ? 0 : 1);

@@ -72,7 +72,6 @@ function copyValue(buf: Buffer, start: number, end: number, into: Uint8Array): n
   return end - start;
 }
 
-/** A string value up to its first NUL (the kernel NUL-terminates; a missing NUL is tolerated). */
 /**
  * The last short string decoded, returned again when the same bytes come back: a table dump repeats one
  * scheduler's name for thousands of services, and a decode is a call into C++ (0.1 s of a 5 000-service
@@ -82,6 +81,7 @@ function copyValue(buf: Buffer, start: number, end: number, into: Uint8Array): n
 let lastString = '';
 const CACHED_STRING_MAX = 32;
 
+/** A string value up to its first NUL (the kernel NUL-terminates; a missing NUL is tolerated). */
 function stringAt(buf: Buffer, start: number, end: number): string {
   let nul = start;
   while (nul < end && buf[nul] !== 0) nul++;

@@ -68,22 +68,24 @@ function validateService(svc: DesiredService, i: number): WireService {
 }
 
 /**
- * Validate every destination of services[i]; whether the list is plain (each written as the kernel reports
- * it, no two alike, short enough to search). A list that is not plain is validated again by buildDestinations,
- * which also finds its duplicates.
+ * Whether the destinations of services[i] are plain (each written as the kernel reports it, no two alike, few
+ * enough to search), validating them as it goes. It stops at the first that is not: buildDestinations then
+ * validates the list from its start, so a state is refused for the same first fault either way.
  */
 function checkPlain(wire: WireService, list: readonly DestinationSpec[], i: number): boolean {
-  let plain = list.length <= PLAIN_MAX;
+  if (list.length > PLAIN_MAX) return false;
   for (let j = 0; j < list.length; j++) {
     const spec = list[j]!;
+    let plain: boolean;
     try {
-      if (!checkDesiredDestination(wire, spec)) plain = false;
+      plain = checkDesiredDestination(wire, spec);
     } catch (err) {
       throw atPathError(err, `services[${i}].destinations[${j}]`, 'destination.');
     }
-    for (let k = 0; plain && k < j; k++) if (samePlainKey(list[k]!, spec, wire.port)) plain = false;
+    if (!plain) return false;
+    for (let k = 0; k < j; k++) if (samePlainKey(list[k]!, spec, wire.port)) return false;
   }
-  return plain;
+  return true;
 }
 
 function buildDestinations(wire: WireService, list: readonly DestinationSpec[], i: number): DesiredDestinations {

@@ -353,6 +353,9 @@ describe('plain destination lists (compared as written, normal forms built only 
     expect(refused([{ address: '10.0.0.2', upperThreshold: 1, lowerThreshold: 2 }]).field).toBe('services[0].destinations[0].lowerThreshold');
     const twice = refused([{ address: '10.0.0.2' }, { address: '10.0.0.3' }, { address: '10.0.0.2', port: 80, weight: 5 }]);
     expect([twice.field, twice.message]).toEqual(['services[0].destinations[2]', expect.stringMatching(/10\.0\.0\.2:80 is also services\[0\]\.destinations\[0\]/)]);
+    // The first fault in list order is the one named, a duplicate before a bad value as much as after one.
+    expect(refused([{ address: '10.0.0.2' }, { address: '10.0.0.2' }, { address: '10.0.0.3', weight: -1 }]).field).toBe('services[0].destinations[1]');
+    expect(refused([{ address: '10.0.0.2', forwarding: 'tunnel' }, { address: '10.0.0.3', weight: -1 }]).field).toBe('services[0].destinations[1].weight');
   });
 
   it('a list changed after planning began is validated again when its normal forms are built', () => {

@@ -198,6 +198,8 @@ describe('Attributes', () => {
     expect([a.string(1), a.string(2), a.string(3), a.string(1)]).toEqual(['wlc', 'wlc', 'wrr', 'wlc']);
     // An invalid byte decodes to U+FFFD each time; 'é' (two bytes) decodes as itself after it.
     expect([a.string(4), a.string(5), a.string(6), a.string(7)]).toEqual(['\ufffd', '\ufffd', 'é', '\ufffd']);
+    // 'é' is one character from two bytes: not kept, so the one byte 0xe9 (its code) is not taken for it.
+    expect([a.string(6), a.string(4)]).toEqual(['é', '\ufffd']);
     expect([a.string(8), a.string(1), a.string(8)]).toEqual(['', 'wlc', '']);
   });
 

@@ -21,7 +21,7 @@ import type { Operation, OperationResult } from './ipvs/operations.js';
 import { decodeServiceMessage, decodeServicePayload, keyOfService } from './ipvs/service.js';
 import { decodeTimeoutsMessage } from './ipvs/timeouts.js';
 import type {
-  Daemon, DaemonSpec, DaemonState, Destination, DestinationKey, DestinationSpec, Info, Service, ServiceKey, ServiceSpec, Timeouts,
+  Daemon, DaemonSpec, DaemonState, Destination, DestinationKey, DestinationSpec, Info, Service, ServiceKey, ServiceSpec, Timeouts, WithoutStats,
 } from './ipvs/types.js';
 import {
   daemonStateNumber, validateDaemon, validateDestinationKey, validateDestinationSpec, validateServiceKey, validateServiceSpec, type WireServiceKey,
@@ -69,13 +69,29 @@ export interface ServiceMethods {
 /** A Service as the client returns it: the plain data, plus non-enumerable ServiceMethods. */
 export type BoundService = Service & ServiceMethods;
 
-/** One service and its destinations, as destinationsOfEach() hands them out. */
-export interface ServiceDestinations<S> {
+/** One service and its destinations, as destinationsOfEach() hands them out (D: without stats when read so). */
+export interface ServiceDestinations<S, D = Destination> {
   service: S;
-  destinations: Destination[];
+  destinations: D[];
 }
 
-export interface DestinationsOfEachOptions extends RequestOptions {
+/** Options of the reads that return services or destinations. */
+export interface ReadOptions extends RequestOptions {
+  /**
+   * false: read the configuration only. Statistics are not decoded and the objects have no `stats` field
+   * (typed WithoutStats<...>); a big table reads markedly faster (reconcile, export and save read so).
+   * Default true.
+   */
+  stats?: boolean;
+}
+
+/**
+ * What a read with options O returns for an object T: T, or T without `stats` when O has `stats: false`.
+ * Generic rather than overloaded, so that a wrapper or a test double of a read method stays one function.
+ */
+export type ReadResult<O, T> = O extends { stats: false } ? WithoutStats<T> : T;
+
+export interface DestinationsOfEachOptions extends ReadOptions {
   /** Services per yielded run, 1..65536; default 256. A run's destinations are what is held at a time. */
   runLength?: number;
 }
@@ -116,10 +132,20 @@ function checkOptions(options: OpenOptions): void {
 
 /** Where destinationsOfEach is: the run being filled, the services read, the pair whose dump is awaited. */
 interface RunState<S> {
-  run: Array<ServiceDestinations<S>>;
+  run: Array<ServiceDestinations<S, Destination | WithoutStats<Destination>>>;
   index: number;
   ended: boolean;
-  waiting: ServiceDestinations<S> | undefined;
+  waiting: ServiceDestinations<S, Destination | WithoutStats<Destination>> | undefined;
+  /** Decode the statistics (the `stats` read option). */
+  stats: boolean;
+}
+
+/** The `stats` read option: true unless given as false; anything else than a boolean is refused. */
+function statsOption(options: ReadOptions | undefined): boolean {
+  const stats = options?.stats;
+  if (stats === undefined || stats === true) return true;
+  if (stats === false) return false;
+  throw new ValidationError('stats', stats, 'must be a boolean');
 }
 
 /** validateServiceKey, the field named as the i-th of a list. */
@@ -233,21 +259,28 @@ export class Ipvs {
     }
   }
 
-  private bind(svc: Service): BoundService {
+  private bind<T extends Service | WithoutStats<Service>>(svc: T): T & ServiceMethods {
     // A prototype shared by every service this client returns, not two closures defined per service
     // (defineProperties was a visible share of reading a big table).
     Object.setPrototypeOf(svc, this.serviceMethods);
-    return svc as BoundService;
+    return svc as T & ServiceMethods;
   }
 
-  /** All services, streamed from the dump as datagrams arrive: the table is never held as a whole. */
-  async *iterateServices(options?: RequestOptions): AsyncGenerator<BoundService, void, undefined> {
-    for await (const msg of this.conn.dump(cmd.dumpServices(this.fam), options)) yield this.bind(decodeServiceMessage(msg.payload));
+  /**
+   * All services, streamed from the dump as datagrams arrive: the table is never held as a whole.
+   * `stats: false` reads the configuration only (see ReadOptions).
+   */
+  async *iterateServices<O extends ReadOptions = RequestOptions>(options?: O): AsyncGenerator<ReadResult<O, BoundService>, void, undefined> {
+    const stats = statsOption(options);
+    for await (const msg of this.conn.dump(cmd.dumpServices(this.fam), options)) {
+      yield this.bind(decodeServicePayload(msg.payload, 0, msg.payload.length, stats)) as ReadResult<O, BoundService>;
+    }
   }
 
-  /** All services, collected. */
-  async services(options?: RequestOptions): Promise<BoundService[]> {
-    return this.conn.dumpPayloads(cmd.dumpServices(this.fam), options ?? {}, (buf, start, end) => this.bind(decodeServicePayload(buf, start, end)));
+  /** All services, collected. `stats: false` reads the configuration only (see ReadOptions). */
+  async services<O extends ReadOptions = RequestOptions>(options?: O): Promise<Array<ReadResult<O, BoundService>>> {
+    const stats = statsOption(options);
+    return this.conn.dumpPayloads(cmd.dumpServices(this.fam), options ?? {}, (buf, start, end) => this.bind(decodeServicePayload(buf, start, end, stats)) as ReadResult<O, BoundService>);
   }
 
   // Destinations
@@ -274,15 +307,19 @@ export class Ipvs {
    * The destinations of a service, streamed. A service that does not exist yields nothing, as the
    * kernel answers it with an empty dump; use hasService() to tell the two apart.
    */
-  async *iterateDestinations(key: ServiceKey, options?: RequestOptions): AsyncGenerator<Destination, void, undefined> {
+  async *iterateDestinations<O extends ReadOptions = RequestOptions>(key: ServiceKey, options?: O): AsyncGenerator<ReadResult<O, Destination>, void, undefined> {
     const s = validateServiceKey(key);
-    for await (const msg of this.conn.dump(cmd.dumpDests(this.fam, s), options)) yield decodeDestinationMessage(msg.payload, s.af);
+    const stats = statsOption(options);
+    for await (const msg of this.conn.dump(cmd.dumpDests(this.fam, s), options)) {
+      yield decodeDestinationPayload(msg.payload, 0, msg.payload.length, s.af, stats) as ReadResult<O, Destination>;
+    }
   }
 
-  /** The destinations of a service, collected (one promise for the whole dump). */
-  async destinations(key: ServiceKey, options?: RequestOptions): Promise<Destination[]> {
+  /** The destinations of a service, collected (one promise for the whole dump). `stats: false`: see ReadOptions. */
+  async destinations<O extends ReadOptions = RequestOptions>(key: ServiceKey, options?: O): Promise<Array<ReadResult<O, Destination>>> {
     const s = validateServiceKey(key);
-    return this.conn.dumpPayloads(cmd.dumpDests(this.fam, s), options ?? {}, (buf, start, end) => decodeDestinationPayload(buf, start, end, s.af));
+    const stats = statsOption(options);
+    return this.conn.dumpPayloads(cmd.dumpDests(this.fam, s), options ?? {}, (buf, start, end) => decodeDestinationPayload(buf, start, end, s.af, stats) as ReadResult<O, Destination>);
   }
 
   /**
@@ -291,12 +328,19 @@ export class Ipvs {
    * table (save, export, reconcile) does, without a promise per service. A service that does not exist
    * has no destinations, as in destinations(). A key that is not valid (ValidationError naming
    * `services[i]`) or a read that fails ends the iteration with its error, after the run of the
-   * services read before it.
+   * services read before it. `stats: false` reads the configuration only (see ReadOptions).
    */
-  async *destinationsOfEach<S extends ServiceKey | Service>(
+  async *destinationsOfEach<S extends ServiceKey | Service | WithoutStats<Service>, O extends DestinationsOfEachOptions = DestinationsOfEachOptions>(
     services: Iterable<S>,
-    options: DestinationsOfEachOptions = {},
-  ): AsyncGenerator<Array<ServiceDestinations<S>>, void, undefined> {
+    options?: O,
+  ): AsyncGenerator<Array<ServiceDestinations<S, ReadResult<O, Destination>>>, void, undefined> {
+    return yield* this.runsOf(services, options ?? {}) as AsyncGenerator<Array<ServiceDestinations<S, ReadResult<O, Destination>>>, void, undefined>;
+  }
+
+  private async *runsOf<S extends ServiceKey | Service | WithoutStats<Service>>(
+    services: Iterable<S>,
+    options: DestinationsOfEachOptions,
+  ): AsyncGenerator<Array<ServiceDestinations<S, Destination | WithoutStats<Destination>>>, void, undefined> {
     const runLength = options.runLength === undefined ? 256 : options.runLength;
     if (typeof runLength !== 'number' || !Number.isInteger(runLength) || runLength < 1 || runLength > 65536) {
       throw new ValidationError('runLength', runLength, 'must be an integer from 1 to 65536');
@@ -304,8 +348,9 @@ export class Ipvs {
     if (typeof (services as Partial<Iterable<S>> | null | undefined)?.[Symbol.iterator] !== 'function') {
       throw new ValidationError('services', services, 'must be an iterable of service keys or services');
     }
+    const stats = statsOption(options);
     const it = services[Symbol.iterator]();
-    const state: RunState<S> = { run: [], index: 0, ended: false, waiting: undefined };
+    const state: RunState<S> = { run: [], index: 0, ended: false, waiting: undefined, stats };
     try {
       while (!state.ended) {
         try {
@@ -336,7 +381,8 @@ export class Ipvs {
    * no promise per service and the optimiser compiles a plain function. Stops when the run is full, the
    * services end, or a dump must be waited for: its promise is returned, the pair in `state.waiting`.
    */
-  private fillRun<S extends ServiceKey | Service>(it: Iterator<S>, state: RunState<S>, runLength: number, options: RequestOptions): Promise<void> | undefined {
+  private fillRun<S extends ServiceKey | Service | WithoutStats<Service>>(it: Iterator<S>, state: RunState<S>, runLength: number, options: RequestOptions): Promise<void> | undefined {
+    const stats = state.stats;
     while (state.run.length < runLength) {
       let next: IteratorResult<S>;
       try {
@@ -353,8 +399,8 @@ export class Ipvs {
       // Validated just before its read, and not kept: thousands of validated keys held until the last
       // read would be copied by every scavenge.
       const s = validateService(service, state.index++);
-      const destinations: Destination[] = [];
-      const wait = this.conn.dumpPayloadsInto(cmd.dumpDests(this.fam, s), options, (buf, start, end) => decodeDestinationPayload(buf, start, end, s.af), destinations);
+      const destinations: Array<Destination | WithoutStats<Destination>> = [];
+      const wait = this.conn.dumpPayloadsInto(cmd.dumpDests(this.fam, s), options, (buf, start, end) => decodeDestinationPayload(buf, start, end, s.af, stats), destinations);
       if (wait !== undefined) {
         state.waiting = { service, destinations };
         return wait;

@@ -18,7 +18,7 @@ import {
   IP_VS_CONN_F_TUNNEL, IP_VS_TUNNEL_ENCAP_FLAG_CSUM, IP_VS_TUNNEL_ENCAP_FLAG_REMCSUM,
 } from './constants.js';
 import { decodeStats } from './stats.js';
-import type { Destination, Forwarding, TunnelChecksum, TunnelType } from './types.js';
+import type { Destination, Forwarding, TunnelChecksum, TunnelType, WithoutStats } from './types.js';
 import { keepUnknown, typeRange } from './unknown.js';
 import type { WireDestination } from './validate.js';
 
@@ -69,8 +69,13 @@ function required<T>(value: T | undefined, what: string): T {
 /** Where an address is copied to be formatted: no view per destination. */
 const ADDRESS = new Uint8Array(16);
 
-/** Decodes the body of an IPVS_CMD_ATTR_DEST attribute; `serviceAf` is used when the kernel omits the dest's own family. */
-export function decodeDestination(a: AttributeReader, serviceAf: number): Destination {
+/**
+ * Decodes the body of an IPVS_CMD_ATTR_DEST attribute; `serviceAf` is used when the kernel omits the dest's own
+ * family. `stats` false leaves the statistics out (not decoded, no `stats` field).
+ */
+export function decodeDestination(a: AttributeReader, serviceAf: number): Destination;
+export function decodeDestination(a: AttributeReader, serviceAf: number, stats: boolean): Destination | WithoutStats<Destination>;
+export function decodeDestination(a: AttributeReader, serviceAf: number, stats = true): Destination | WithoutStats<Destination> {
   const af = a.u16(IPVS_DEST_ATTR_ADDR_FAMILY) ?? serviceAf;
   if (af !== AF_INET && af !== AF_INET6) throw new DecodeError(`destination with address family ${af}`, 0);
   const addrLength = a.copy(IPVS_DEST_ATTR_ADDR, ADDRESS);
@@ -80,7 +85,8 @@ export function decodeDestination(a: AttributeReader, serviceAf: number): Destin
   const fwdRaw = required(a.u32(IPVS_DEST_ATTR_FWD_METHOD), 'IPVS_DEST_ATTR_FWD_METHOD') & IP_VS_CONN_F_FWD_MASK;
   const forwarding = FWD_NAMES[fwdRaw];
   if (forwarding === undefined) throw new DecodeError(`destination with forwarding method ${fwdRaw}`, 0);
-  const dest: Destination = {
+  // Two literals, not a field added later: each read's objects keep one shape, fields in the same order.
+  const dest: Destination | WithoutStats<Destination> = stats ? {
     address: formatAddress(af, ADDRESS),
     family: familyOfAf(af),
     port,
@@ -92,6 +98,17 @@ export function decodeDestination(a: AttributeReader, serviceAf: number): Destin
     inactiveConns: required(a.u32(IPVS_DEST_ATTR_INACT_CONNS), 'IPVS_DEST_ATTR_INACT_CONNS'),
     persistentConns: required(a.u32(IPVS_DEST_ATTR_PERSIST_CONNS), 'IPVS_DEST_ATTR_PERSIST_CONNS'),
     stats: decodeStats(a, IPVS_DEST_ATTR_STATS, IPVS_DEST_ATTR_STATS64),
+  } : {
+    address: formatAddress(af, ADDRESS),
+    family: familyOfAf(af),
+    port,
+    forwarding,
+    weight: required(a.u32(IPVS_DEST_ATTR_WEIGHT), 'IPVS_DEST_ATTR_WEIGHT'),
+    upperThreshold: required(a.u32(IPVS_DEST_ATTR_U_THRESH), 'IPVS_DEST_ATTR_U_THRESH'),
+    lowerThreshold: required(a.u32(IPVS_DEST_ATTR_L_THRESH), 'IPVS_DEST_ATTR_L_THRESH'),
+    activeConns: required(a.u32(IPVS_DEST_ATTR_ACTIVE_CONNS), 'IPVS_DEST_ATTR_ACTIVE_CONNS'),
+    inactiveConns: required(a.u32(IPVS_DEST_ATTR_INACT_CONNS), 'IPVS_DEST_ATTR_INACT_CONNS'),
+    persistentConns: required(a.u32(IPVS_DEST_ATTR_PERSIST_CONNS), 'IPVS_DEST_ATTR_PERSIST_CONNS'),
   };
   if (forwarding === 'tunnel') {
     // Kernels before 5.3 know only ipip and send no tunnel attributes.
@@ -115,9 +132,14 @@ export function decodeDestinationMessage(payload: Buffer, serviceAf: number): De
   return decodeDestinationPayload(payload, 0, payload.length, serviceAf);
 }
 
-/** decodeDestinationMessage on the payload buf[start, end), read in place (what dumps use: no view per message). */
-export function decodeDestinationPayload(buf: Buffer, start: number, end: number, serviceAf: number): Destination {
+/**
+ * decodeDestinationMessage on the payload buf[start, end), read in place (what dumps use: no view per message);
+ * `stats` false leaves the statistics out.
+ */
+export function decodeDestinationPayload(buf: Buffer, start: number, end: number, serviceAf: number): Destination;
+export function decodeDestinationPayload(buf: Buffer, start: number, end: number, serviceAf: number, stats: boolean): Destination | WithoutStats<Destination>;
+export function decodeDestinationPayload(buf: Buffer, start: number, end: number, serviceAf: number, stats = true): Destination | WithoutStats<Destination> {
   const d = parseGenlAttributes(MESSAGE, buf, start, end).nested(IPVS_CMD_ATTR_DEST);
   if (!d) throw new DecodeError('destination reply without IPVS_CMD_ATTR_DEST', 0);
-  return decodeDestination(d, serviceAf);
+  return decodeDestination(d, serviceAf, stats);
 }

@@ -18,7 +18,7 @@ import {
   IP_VS_SVC_F_ONEPACKET, IP_VS_SVC_F_PERSISTENT, IP_VS_SVC_F_SCHED1, IP_VS_SVC_F_SCHED2, IP_VS_SVC_F_SCHED3,
 } from './constants.js';
 import { decodeStats } from './stats.js';
-import type { Protocol, Service, ServiceFlag, ServiceKey } from './types.js';
+import type { Protocol, Service, ServiceFlag, ServiceKey, WithoutStats } from './types.js';
 import { keepUnknown, typeRange } from './unknown.js';
 import { netmaskText, type WireService, type WireServiceKey } from './validate.js';
 
@@ -89,8 +89,10 @@ export function keyOfService(service: Service): ServiceKey {
 /** Where an address is copied to be formatted: no view per service. */
 const ADDRESS = new Uint8Array(16);
 
-/** Decodes the body of an IPVS_CMD_ATTR_SERVICE attribute. */
-export function decodeService(a: AttributeReader): Service {
+/** Decodes the body of an IPVS_CMD_ATTR_SERVICE attribute; `stats` false leaves the statistics out (no `stats` field). */
+export function decodeService(a: AttributeReader): Service;
+export function decodeService(a: AttributeReader, stats: boolean): Service | WithoutStats<Service>;
+export function decodeService(a: AttributeReader, stats = true): Service | WithoutStats<Service> {
   const af = required(a.u16(IPVS_SVC_ATTR_AF), 'IPVS_SVC_ATTR_AF');
   if (af !== AF_INET && af !== AF_INET6) throw new DecodeError(`service with address family ${af}`, 0);
   const scheduler = required(a.string(IPVS_SVC_ATTR_SCHED_NAME), 'IPVS_SVC_ATTR_SCHED_NAME');
@@ -106,12 +108,14 @@ export function decodeService(a: AttributeReader): Service {
   const netmask = (af === AF_INET6 ? a.u32(IPVS_SVC_ATTR_NETMASK) : a.u32be(IPVS_SVC_ATTR_NETMASK)) as number;
   const family = familyOfAf(af);
   const flags = flagNames(rawFlags, scheduler);
-  const stats = decodeStats(a, IPVS_SVC_ATTR_STATS, IPVS_SVC_ATTR_STATS64);
   const fwmark = a.u32(IPVS_SVC_ATTR_FWMARK);
-  // Object literals, not spreads: a dump decodes thousands of these.
-  let svc: Service;
+  // Object literals, not spreads: a dump decodes thousands of these. One literal per shape, so that each
+  // read's objects share one hidden class and keep the fields in the same order.
+  let svc: Service | WithoutStats<Service>;
   if (fwmark !== undefined && fwmark !== 0) {
-    svc = { fwmark, family, scheduler, flags, stats, rawFlags };
+    svc = stats
+      ? { fwmark, family, scheduler, flags, stats: decodeStats(a, IPVS_SVC_ATTR_STATS, IPVS_SVC_ATTR_STATS64), rawFlags }
+      : { fwmark, family, scheduler, flags, rawFlags };
   } else {
     const protoNum = required(a.u16(IPVS_SVC_ATTR_PROTOCOL), 'a fwmark nor IPVS_SVC_ATTR_PROTOCOL');
     const protocol = PROTOCOL_NAMES[protoNum];
@@ -120,7 +124,10 @@ export function decodeService(a: AttributeReader): Service {
     if (addrLength < 0) throw new DecodeError('service without IPVS_SVC_ATTR_ADDR', 0);
     if (addrLength < (af === AF_INET6 ? 16 : 4)) throw new DecodeError(`service address of ${addrLength} bytes`, 0);
     const port = required(a.u16be(IPVS_SVC_ATTR_PORT), 'IPVS_SVC_ATTR_PORT');
-    svc = { protocol, address: formatAddress(af, ADDRESS), port, family, scheduler, flags, stats, rawFlags };
+    const address = formatAddress(af, ADDRESS);
+    svc = stats
+      ? { protocol, address, port, family, scheduler, flags, stats: decodeStats(a, IPVS_SVC_ATTR_STATS, IPVS_SVC_ATTR_STATS64), rawFlags }
+      : { protocol, address, port, family, scheduler, flags, rawFlags };
   }
   if (rawFlags & IP_VS_SVC_F_PERSISTENT) svc.persistence = { timeout, netmask: netmaskText(af, netmask) };
   const pe = a.string(IPVS_SVC_ATTR_PE_NAME);
@@ -136,9 +143,14 @@ export function decodeServiceMessage(payload: Buffer): Service {
   return decodeServicePayload(payload, 0, payload.length);
 }
 
-/** decodeServiceMessage on the payload buf[start, end), read in place (what dumps use: no view per message). */
-export function decodeServicePayload(buf: Buffer, start: number, end: number): Service {
+/**
+ * decodeServiceMessage on the payload buf[start, end), read in place (what dumps use: no view per message);
+ * `stats` false leaves the statistics out.
+ */
+export function decodeServicePayload(buf: Buffer, start: number, end: number): Service;
+export function decodeServicePayload(buf: Buffer, start: number, end: number, stats: boolean): Service | WithoutStats<Service>;
+export function decodeServicePayload(buf: Buffer, start: number, end: number, stats = true): Service | WithoutStats<Service> {
   const svc = parseGenlAttributes(MESSAGE, buf, start, end).nested(IPVS_CMD_ATTR_SERVICE);
   if (!svc) throw new DecodeError('service reply without IPVS_CMD_ATTR_SERVICE', 0);
-  return decodeService(svc);
+  return decodeService(svc, stats);
 }

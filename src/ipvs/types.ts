@@ -183,6 +183,13 @@ export interface Destination {
 }
 
 /**
+ * An object as a read with `stats: false` returns it: every field but `stats` (for a union such as Service,
+ * each member without it). Reconcile loops and saves read the configuration only; statistics are a large
+ * share of decoding a big table.
+ */
+export type WithoutStats<T> = T extends unknown ? Omit<T, 'stats'> : never;
+
+/**
  * Connection timeouts in seconds (`ipvsadm --set tcp tcpfin udp`), 0..2678400 when set. 0 in a setter leaves
  * one unchanged.
  */

@@ -56,32 +56,21 @@ export async function applyPlan(
     notAttempted.push({ step: steps[i]!, reason });
   };
   let stopped = false;
-  for (const phase of PHASES) {
-    const batch: number[] = [];
-    steps.forEach((step, i) => {
-      if (step.phase !== phase) return;
-      if (stopped) return skip(i, 'stopped after the first failure');
-      const blocker = step.dependsOn.find((j) => outcome[j] !== 'ok');
-      if (blocker !== undefined) {
-        const b = steps[blocker]!;
-        return skip(i, `depends on ${b.operation.op} ${b.target}, which ${outcome[blocker] === 'failed' ? 'failed' : 'was not attempted'}`);
-      }
-      batch.push(i);
-    });
-    if (batch.length === 0) continue;
+  const stopOnError = options.stopOnError ?? false;
+  /** Send the batch (indexes into steps) in one execute() and record each outcome. */
+  const run = async (batch: number[]): Promise<void> => {
     const ops: Operation[] = batch.map((i) => steps[i]!.operation);
     let results: OperationResult[];
     try {
-      results = await ipvs.execute(ops, { stopOnError: options.stopOnError ?? false, ...(options.signal ? { signal: options.signal } : {}) });
+      results = await ipvs.execute(ops, { stopOnError, ...(options.signal ? { signal: options.signal } : {}) });
     } catch (err) {
-      // execute() throws only before sending anything (validation, or an aborted signal).
       const error = err instanceof Error ? err : new Error(String(err));
       for (const i of batch) {
         outcome[i] = 'failed';
         failed.push({ step: steps[i]!, error });
       }
       stopped = true;
-      continue;
+      return;
     }
     batch.forEach((i, k) => {
       const r = results[k];
@@ -94,9 +83,43 @@ export async function applyPlan(
         failed.push({ step: steps[i]!, error: r.error });
       }
     });
-    if (failed.length > 0 && options.stopOnError) stopped = true;
+    if (failed.length > 0 && stopOnError) stopped = true;
+  };
+  // Phases follow one another in one execute() (the kernel handles requests in the order sent, so capacity
+  // still comes before removal) until a step depends on one not yet answered: then what is pending is sent
+  // first, so that a step whose prerequisite failed is not attempted. With stopOnError each phase is its own
+  // call, so nothing after the phase of the first failure is sent.
+  let pending: number[] = [];
+  const inPending = new Set<number>();
+  for (const phase of PHASES) {
+    if (stopOnError && pending.length > 0) {
+      await run(pending);
+      pending = [];
+      inPending.clear();
+    }
+    for (let i = 0; i < steps.length; i++) {
+      const step = steps[i]!;
+      if (step.phase !== phase) continue;
+      if (pending.length > 0 && step.dependsOn.some((j) => inPending.has(j))) {
+        await run(pending);
+        pending = [];
+        inPending.clear();
+      }
+      if (stopped) {
+        skip(i, 'stopped after the first failure');
+        continue;
+      }
+      const blocker = step.dependsOn.find((j) => outcome[j] !== 'ok');
+      if (blocker !== undefined) {
+        const b = steps[blocker]!;
+        skip(i, `depends on ${b.operation.op} ${b.target}, which ${outcome[blocker] === 'failed' ? 'failed' : 'was not attempted'}`);
+        continue;
+      }
+      pending.push(i);
+      inPending.add(i);
+    }
   }
-  // A drain that did not start (its weight-0 update failed) has no start time yet.
+  if (pending.length > 0) await run(pending);
   const drainState: DrainState = { ...thePlan.drainState };
   steps.forEach((step, i) => {
     // Plan step targets of destinations are their drain ids.

@@ -46,9 +46,10 @@ export async function exportState(
   ipvs: Pick<Ipvs, 'iterateServices' | 'destinations'> & Partial<Pick<Ipvs, 'destinationsOfEach'>>,
   options: { signal?: AbortSignal } = {},
 ): Promise<DesiredState> {
-  const opts = options.signal ? { signal: options.signal } : undefined;
+  // A desired state has no statistics: they are not decoded (the objects lack `stats`, typed whole; unread here).
+  const opts = options.signal ? { signal: options.signal, stats: false } : { stats: false };
   const services: Service[] = [];
-  for await (const s of ipvs.iterateServices(opts)) services.push(s);
+  for await (const s of ipvs.iterateServices(opts)) services.push(s as Service);
   const out: DesiredService[] = [];
   for await (const run of destinationRuns(ipvs, sortServices(services), keyOfService, opts)) {
     for (const { service, destinations } of run) out.push(desiredServiceOf(service, destinations));

@@ -10,6 +10,9 @@ import { keyOfService } from '../ipvs/service.js';
 import type { Destination, Service, ServiceKey } from '../ipvs/types.js';
 import type { RequestOptions } from '../netlink/connection.js';
 
+/** A request's options, and the client's `stats` read option (false: no statistics), passed through. */
+export type ReadOptions = RequestOptions & { stats?: boolean };
+
 export { keyOfService };
 
 /**
@@ -17,15 +20,22 @@ export { keyOfService };
  * any object with destinations() will do.
  */
 export interface DestinationSource<S> {
-  destinations(key: ServiceKey, options?: RequestOptions): Promise<readonly Destination[]>;
+  destinations(key: ServiceKey, options?: ReadOptions): Promise<readonly Destination[]>;
   /** When present, used instead of destinations() per service: runs of services with their destinations. */
-  destinationsOfEach?(services: Iterable<S>, options?: RequestOptions): AsyncIterable<ReadonlyArray<{ service: S; destinations: readonly Destination[] }>>;
+  destinationsOfEach?(services: Iterable<S>, options?: ReadOptions): AsyncIterable<ReadonlyArray<{ service: S; destinations: readonly Destination[] }>>;
 }
 
 /** What saving reads: the services, and their destinations. */
 export interface RulesSource extends DestinationSource<Service> {
-  services(): Promise<readonly Service[]>;
+  /** Given `{ stats: false }` by iterateRules: a source may leave the statistics out (the client does). */
+  services(options?: ReadOptions): Promise<readonly Service[]>;
 }
+
+/**
+ * How saving reads: the rules text has no statistics, so the client is asked not to decode them (a fifth of
+ * reading a big table). The objects then lack `stats` although typed whole; nothing here reads it.
+ */
+const CONFIG_ONLY: ReadOptions = Object.freeze({ stats: false });
 
 /**
  * The destinations of `services` in order, in runs: through the source's destinationsOfEach when it has
@@ -36,7 +46,7 @@ export async function* destinationRuns<S>(
   source: DestinationSource<S>,
   services: readonly S[],
   keyOf: (service: S) => ServiceKey,
-  options?: RequestOptions,
+  options?: ReadOptions,
 ): AsyncGenerator<ReadonlyArray<{ service: S; destinations: readonly Destination[] }>, void, undefined> {
   if (source.destinationsOfEach !== undefined) {
     yield* source.destinationsOfEach(services, options);
@@ -61,11 +71,11 @@ export async function* iterateRules(source: RulesSource, options: IterateRulesOp
   const numeric = options.numeric ?? false;
   const noSort = options.noSort ?? false;
   const chunkSize = options.chunkSize ?? 1 << 16;
-  let services = await source.services();
+  let services = await source.services(CONFIG_ONLY);
   if (!noSort) services = sortServices(services);
   let text = '';
   try {
-    for await (const run of destinationRuns(source, services, keyOfService)) {
+    for await (const run of destinationRuns(source, services, keyOfService, CONFIG_ONLY)) {
       for (const { service, destinations } of run) {
         text += serviceRulesText(service, destinations, numeric, options.names, noSort);
         if (text.length >= chunkSize) {

@@ -257,6 +257,50 @@ export function conformanceSuite(name: string, open: () => Promise<Harness>): vo
         ]);
       });
 
+      it('stats: false reads the same services and destinations without their statistics', async () => {
+        const v6 = { protocol: 'udp', address: '2001:db8::1', port: 53 } as const;
+        await ipvs.addService({ ...web, scheduler: 'wrr', persistence: { timeout: 60 } });
+        await ipvs.addService({ fwmark: 12, scheduler: 'rr' });
+        await ipvs.addService({ ...v6, scheduler: 'sh', flags: ['sh-port'] });
+        await ipvs.addDestination(web, { address: '192.168.1.116', forwarding: 'masq', weight: 2, upperThreshold: 9 });
+        await ipvs.addDestination(web, { address: '192.168.1.117', forwarding: 'tunnel', tunnel: { type: 'gue', port: 6080 } });
+        await ipvs.addDestination(v6, { address: '2001:db8::10', weight: 3 });
+        const strip = <T extends { stats: unknown }>(o: T): Omit<T, 'stats'> => {
+          const { stats: _stats, ...rest } = o;
+          return rest;
+        };
+        const full = sortServices(await ipvs.services());
+        const bare = await ipvs.services({ stats: false });
+        expect(bare.every((s) => !('stats' in s))).toBe(true);
+        expect(sortServices(bare as unknown as Service[])).toEqual(full.map(strip));
+        const streamed: unknown[] = [];
+        for await (const s of ipvs.iterateServices({ stats: false })) streamed.push(s);
+        expect(sortServices(streamed as Service[])).toEqual(full.map(strip));
+        // A service read so still has its methods.
+        const bareWeb = bare.find((s) => s.port === 80)!;
+        expect(sortDests(await bareWeb.destinations())).toEqual(sortDests(await ipvs.destinations(web)));
+        for (const key of [web, v6]) {
+          const dests = sortDests(await ipvs.destinations(key));
+          const without = await ipvs.destinations(key, { stats: false });
+          expect(without.every((d) => !('stats' in d))).toBe(true);
+          expect(sortDests(without as Destination[])).toEqual(dests.map(strip));
+          const iterated: unknown[] = [];
+          for await (const d of ipvs.iterateDestinations(key, { stats: false })) iterated.push(d);
+          expect(sortDests(iterated as Destination[])).toEqual(dests.map(strip));
+        }
+        const runs: Array<{ service: ServiceKey; destinations: unknown[] }> = [];
+        for await (const run of ipvs.destinationsOfEach([web, v6], { stats: false })) runs.push(...run);
+        expect(runs.map((r) => sortDests(r.destinations as Destination[]))).toEqual([
+          sortDests(await ipvs.destinations(web)).map(strip),
+          sortDests(await ipvs.destinations(v6)).map(strip),
+        ]);
+        // Anything but a boolean is refused before a byte is sent.
+        const before = h.requests?.().length;
+        const err = await invalid(ipvs.services({ stats: 'no' as unknown as boolean }));
+        expect(err.field).toBe('stats');
+        if (before !== undefined) expect(h.requests!().length).toBe(before);
+      });
+
       it('tunnels: ipip, gue with its port, gre, checksum options, and a destination of the other family', async () => {
         await ipvs.addService(web);
         await ipvs.addDestination(web, { address: '192.168.1.118', forwarding: 'tunnel', tunnel: { type: 'gue', port: 6080, checksum: 'csum' } });

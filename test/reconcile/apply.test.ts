@@ -3,10 +3,11 @@
 // (applied / failed with the typed error / not attempted, and convergence on the next run), and
 // stopOnError.
 
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { Ipvs } from '../../src/client.js';
 import { IPVS_CMD_NEW_DEST, IPVS_CMD_NEW_SERVICE, IPVS_CMD_DEL_DEST, IPVS_CMD_SET_DEST } from '../../src/ipvs/constants.js';
 import { KernelError } from '../../src/netlink/errors.js';
+import type { Operation } from '../../src/ipvs/operations.js';
 import { apply, applyPlan, plan, type DesiredState } from '../../src/reconcile/index.js';
 import { FakeKernel } from '../../src/testing/index.js';
 import { baseState } from './scenarios.js';
@@ -70,6 +71,41 @@ describe('requests on the wire', () => {
     expect(r.applied).toHaveLength(1500);
     expect(kernel.state().services).toHaveLength(300);
     expect((await plan(ipvs, bigState(300, 4))).inSync).toBe(true);
+  });
+});
+
+const opsOf = (ops: unknown): string[] => (ops as Operation[]).map((o) => o.op);
+
+describe('execute() calls', () => {
+  it('phases with no step waiting on another go out in one call, in phase order', async () => {
+    const { ipvs } = await setup();
+    await apply(ipvs, baseState());
+    const s = baseState();
+    s.services[0]!.destinations = [{ address: '192.168.1.116', weight: 5 }, { address: '192.168.1.121' }];
+    const execute = vi.spyOn(ipvs, 'execute');
+    const r = await apply(ipvs, s);
+    expect(r.ok).toBe(true);
+    expect(execute).toHaveBeenCalledTimes(1);
+    expect(opsOf(execute.mock.calls[0]![0])).toEqual(['update-destination', 'add-destination', 'delete-destination']);
+    expect((await plan(ipvs, s)).inSync).toBe(true);
+  });
+
+  it('a step waits for the answer of a step it depends on', async () => {
+    const { ipvs } = await setup();
+    const execute = vi.spyOn(ipvs, 'execute');
+    expect((await apply(ipvs, baseState())).ok).toBe(true);
+    // The services first; their destinations once they exist.
+    expect(execute.mock.calls.map(([ops]) => [...new Set(opsOf(ops))])).toEqual([['add-service'], ['add-destination']]);
+  });
+
+  it('with stopOnError each phase is its own call', async () => {
+    const { ipvs } = await setup();
+    await apply(ipvs, baseState());
+    const s = baseState();
+    s.services[0]!.destinations = [{ address: '192.168.1.116', weight: 5 }];
+    const execute = vi.spyOn(ipvs, 'execute');
+    expect((await apply(ipvs, s, { stopOnError: true })).ok).toBe(true);
+    expect(execute.mock.calls.map(([ops]) => opsOf(ops))).toEqual([['update-destination'], ['delete-destination']]);
   });
 });
 

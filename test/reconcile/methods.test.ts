@@ -4,7 +4,7 @@
 // results are the free functions' own: plans, dry run, idempotence, partial failure (applied / failed
 // with the typed error / not attempted, then convergence), prune, drain, export.
 
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { Ipvs } from '../../src/client.js';
 import { Ipvs as PublicIpvs, apply as publicApply, plan as publicPlan, exportState as publicExport } from '../../src/index.js';
 import { IPVS_CMD_NEW_DEST, IPVS_CMD_NEW_SERVICE } from '../../src/ipvs/constants.js';
@@ -159,6 +159,12 @@ describe('Ipvs#plan, #apply, #exportState', () => {
     const exported = await ipvs.exportState();
     expect(exported.services).toHaveLength(4);
     expect(JSON.parse(JSON.stringify(exported))).toEqual(exported);
+    // Without statistics (a state has none), the same state.
+    const services = vi.spyOn(ipvs, 'iterateServices');
+    const runs = vi.spyOn(ipvs, 'destinationsOfEach');
+    expect(await ipvs.exportState()).toEqual(exported);
+    expect(services.mock.calls.map(([o]) => o?.stats)).toEqual([false]);
+    expect(runs.mock.calls.map(([, o]) => o?.stats)).toEqual([false]);
     const before = kernel.requests.length;
     expect((await ipvs.apply(exported)).plan.steps).toEqual([]);
     expect(changing(kernel.requests.slice(before))).toEqual([]);

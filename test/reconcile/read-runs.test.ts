@@ -135,6 +135,38 @@ describe('plan reads destinations through destinationsOfEach when the client has
     await ipvs.close();
   });
 
+  it('reads statistics only when a predicate of the caller can see the objects', async () => {
+    await using ipvs = (await setup()).ipvs;
+    const services = vi.spyOn(ipvs, 'services');
+    const runs = vi.spyOn(ipvs, 'destinationsOfEach');
+    const statsAsked = (): Array<[unknown, unknown]> => {
+      const out: Array<[unknown, unknown]> = [[services.mock.calls.at(-1)?.[0]?.stats, runs.mock.calls.at(-1)?.[1]?.stats]];
+      services.mockClear();
+      runs.mockClear();
+      return out;
+    };
+    const reference = await plan(ipvs, desired(), { now: NOW, prune: true });
+    expect(statsAsked()).toEqual([[false, false]]);
+    await plan(ipvs, desired(), { now: NOW });
+    expect(statsAsked()).toEqual([[false, false]]);
+    // A prune predicate sees services with their statistics; an idle predicate destinations with theirs.
+    const seenServices: unknown[] = [];
+    const byPredicate = await plan(ipvs, desired(), { now: NOW, prune: (svc) => (seenServices.push(svc.stats), true) });
+    expect(statsAsked()).toEqual([[undefined, false]]);
+    expect(seenServices.length).toBeGreaterThan(0);
+    expect(seenServices.every((st) => typeof st === 'object' && st !== null && 'conns' in st)).toBe(true);
+    expect(byPredicate.steps).toEqual(reference.steps);
+    const seenDests: unknown[] = [];
+    await plan(ipvs, desired(), { now: NOW, prune: true, drain: (d) => (seenDests.push(d.stats), d.activeConns === 0) });
+    expect(statsAsked()).toEqual([[false, undefined]]);
+    expect(seenDests.length).toBeGreaterThan(0);
+    expect(seenDests.every((st) => typeof st === 'object' && st !== null && 'conns' in st)).toBe(true);
+    // readCurrent, public, reads everything whole.
+    const current = await readCurrent(ipvs, () => true);
+    expect(statsAsked()).toEqual([[undefined, undefined]]);
+    expect([...current.values()].every((e) => 'stats' in e.service && e.destinations!.every((d) => 'stats' in d))).toBe(true);
+  });
+
   it('a refused read fails the plan the same way on both paths', async () => {
     const { kernel, ipvs } = await setup();
     for (const client of [ipvs, perService(ipvs)] as ReconcileClient[]) {

@@ -91,9 +91,13 @@ describe('iterateRules through destinationsOfEach', () => {
     await using ipvs = await mixedTable();
     const runs = vi.spyOn(ipvs, 'destinationsOfEach');
     const single = vi.spyOn(ipvs, 'destinations');
+    const services = vi.spyOn(ipvs, 'services');
     const chunks = await collect(iterateRules(ipvs, { numeric: true }));
     expect(runs).toHaveBeenCalledTimes(1);
     expect(single).not.toHaveBeenCalled();
+    // The text has no statistics: neither read asks for them.
+    expect(services.mock.calls.map(([o]) => o?.stats)).toEqual([false]);
+    expect(runs.mock.calls[0]![1]?.stats).toBe(false);
     const given = [...(runs.mock.calls[0]![0] as Iterable<Service>)];
     expect(given).toHaveLength(30);
     const printed = chunks.join('').split('\n').filter((l) => l.startsWith('-A '));

@@ -3,6 +3,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { Ipvs } from '../../src/client.js';
+import { FakeKernel } from '../../src/testing/index.js';
 import {
   AbortError, ClosedError, DecodeError, DumpInterruptedError, FamilyNotFoundError, IpvsError, KernelError, TimeoutError, ValidationError,
 } from '../../src/index.js';
@@ -255,5 +256,28 @@ describe('closing', () => {
       await c.flush();
     }
     expect(k2.closed).toBe(1);
+  });
+});
+
+describe('reads without statistics: the types', () => {
+  it('say stats is there unless stats: false was asked for', async () => {
+    const kernel = new FakeKernel();
+    await using ipvs = await Ipvs.open({ transport: kernel.transport() });
+    const key = { protocol: 'tcp', address: '10.0.0.1', port: 80 } as const;
+    await ipvs.addService(key);
+    await ipvs.addDestination(key, { address: '10.0.1.1' });
+    const [whole] = await ipvs.services();
+    const [bare] = await ipvs.services({ stats: false });
+    expect(whole!.stats.conns).toBe(0n);
+    // @ts-expect-error: a read with stats: false has no statistics
+    expect(bare!.stats).toBeUndefined();
+    const [d] = await ipvs.destinations(key, { stats: false });
+    // @ts-expect-error: likewise for destinations
+    expect(d!.stats).toBeUndefined();
+    expect((await ipvs.destinations(key, { stats: true }))[0]!.stats.conns).toBe(0n);
+    for await (const run of ipvs.destinationsOfEach([key], { stats: false, runLength: 4 })) {
+      // @ts-expect-error: and for destinationsOfEach
+      expect(run[0]!.destinations[0]!.stats).toBeUndefined();
+    }
   });
 });

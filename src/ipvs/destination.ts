@@ -85,31 +85,19 @@ export function decodeDestination(a: AttributeReader, serviceAf: number, stats =
   const fwdRaw = required(a.u32(IPVS_DEST_ATTR_FWD_METHOD), 'IPVS_DEST_ATTR_FWD_METHOD') & IP_VS_CONN_F_FWD_MASK;
   const forwarding = FWD_NAMES[fwdRaw];
   if (forwarding === undefined) throw new DecodeError(`destination with forwarding method ${fwdRaw}`, 0);
+  const address = formatAddress(af, ADDRESS);
+  const family = familyOfAf(af);
+  const weight = required(a.u32(IPVS_DEST_ATTR_WEIGHT), 'IPVS_DEST_ATTR_WEIGHT');
+  const upperThreshold = required(a.u32(IPVS_DEST_ATTR_U_THRESH), 'IPVS_DEST_ATTR_U_THRESH');
+  const lowerThreshold = required(a.u32(IPVS_DEST_ATTR_L_THRESH), 'IPVS_DEST_ATTR_L_THRESH');
+  const activeConns = required(a.u32(IPVS_DEST_ATTR_ACTIVE_CONNS), 'IPVS_DEST_ATTR_ACTIVE_CONNS');
+  const inactiveConns = required(a.u32(IPVS_DEST_ATTR_INACT_CONNS), 'IPVS_DEST_ATTR_INACT_CONNS');
+  const persistentConns = required(a.u32(IPVS_DEST_ATTR_PERSIST_CONNS), 'IPVS_DEST_ATTR_PERSIST_CONNS');
   // Two literals, not a field added later: each read's objects keep one shape, fields in the same order.
-  const dest: Destination | WithoutStats<Destination> = stats ? {
-    address: formatAddress(af, ADDRESS),
-    family: familyOfAf(af),
-    port,
-    forwarding,
-    weight: required(a.u32(IPVS_DEST_ATTR_WEIGHT), 'IPVS_DEST_ATTR_WEIGHT'),
-    upperThreshold: required(a.u32(IPVS_DEST_ATTR_U_THRESH), 'IPVS_DEST_ATTR_U_THRESH'),
-    lowerThreshold: required(a.u32(IPVS_DEST_ATTR_L_THRESH), 'IPVS_DEST_ATTR_L_THRESH'),
-    activeConns: required(a.u32(IPVS_DEST_ATTR_ACTIVE_CONNS), 'IPVS_DEST_ATTR_ACTIVE_CONNS'),
-    inactiveConns: required(a.u32(IPVS_DEST_ATTR_INACT_CONNS), 'IPVS_DEST_ATTR_INACT_CONNS'),
-    persistentConns: required(a.u32(IPVS_DEST_ATTR_PERSIST_CONNS), 'IPVS_DEST_ATTR_PERSIST_CONNS'),
-    stats: decodeStats(a, IPVS_DEST_ATTR_STATS, IPVS_DEST_ATTR_STATS64),
-  } : {
-    address: formatAddress(af, ADDRESS),
-    family: familyOfAf(af),
-    port,
-    forwarding,
-    weight: required(a.u32(IPVS_DEST_ATTR_WEIGHT), 'IPVS_DEST_ATTR_WEIGHT'),
-    upperThreshold: required(a.u32(IPVS_DEST_ATTR_U_THRESH), 'IPVS_DEST_ATTR_U_THRESH'),
-    lowerThreshold: required(a.u32(IPVS_DEST_ATTR_L_THRESH), 'IPVS_DEST_ATTR_L_THRESH'),
-    activeConns: required(a.u32(IPVS_DEST_ATTR_ACTIVE_CONNS), 'IPVS_DEST_ATTR_ACTIVE_CONNS'),
-    inactiveConns: required(a.u32(IPVS_DEST_ATTR_INACT_CONNS), 'IPVS_DEST_ATTR_INACT_CONNS'),
-    persistentConns: required(a.u32(IPVS_DEST_ATTR_PERSIST_CONNS), 'IPVS_DEST_ATTR_PERSIST_CONNS'),
-  };
+  const dest: Destination | WithoutStats<Destination> = stats
+    ? { address, family, port, forwarding, weight, upperThreshold, lowerThreshold, activeConns, inactiveConns, persistentConns,
+      stats: decodeStats(a, IPVS_DEST_ATTR_STATS, IPVS_DEST_ATTR_STATS64) }
+    : { address, family, port, forwarding, weight, upperThreshold, lowerThreshold, activeConns, inactiveConns, persistentConns };
   if (forwarding === 'tunnel') {
     // Kernels before 5.3 know only ipip and send no tunnel attributes.
     const t = a.u8(IPVS_DEST_ATTR_TUN_TYPE) ?? 0;

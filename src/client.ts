@@ -332,15 +332,9 @@ export class Ipvs {
    */
   async *destinationsOfEach<S extends ServiceKey | Service | WithoutStats<Service>, O extends DestinationsOfEachOptions = DestinationsOfEachOptions>(
     services: Iterable<S>,
-    options?: O,
+    options: O = {} as O,
   ): AsyncGenerator<Array<ServiceDestinations<S, ReadResult<O, Destination>>>, void, undefined> {
-    return yield* this.runsOf(services, options ?? {}) as AsyncGenerator<Array<ServiceDestinations<S, ReadResult<O, Destination>>>, void, undefined>;
-  }
-
-  private async *runsOf<S extends ServiceKey | Service | WithoutStats<Service>>(
-    services: Iterable<S>,
-    options: DestinationsOfEachOptions,
-  ): AsyncGenerator<Array<ServiceDestinations<S, Destination | WithoutStats<Destination>>>, void, undefined> {
+    type Run = Array<ServiceDestinations<S, ReadResult<O, Destination>>>;
     const runLength = options.runLength === undefined ? 256 : options.runLength;
     if (typeof runLength !== 'number' || !Number.isInteger(runLength) || runLength < 1 || runLength > 65536) {
       throw new ValidationError('runLength', runLength, 'must be an integer from 1 to 65536');
@@ -361,13 +355,13 @@ export class Ipvs {
             state.waiting = undefined;
           }
         } catch (err) {
-          if (state.run.length > 0) yield state.run;
+          if (state.run.length > 0) yield state.run as Run;
           throw err;
         }
         if (state.run.length >= runLength || (state.ended && state.run.length > 0)) {
           const run = state.run;
           state.run = [];
-          yield run;
+          yield run as Run;
         }
       }
     } finally {

@@ -13,7 +13,7 @@ import type { ListFormat, ParsedCommand } from '../rules/command-line.js';
 import type { EndpointNames } from '../rules/endpoint-text.js';
 import { serviceRulesText } from '../rules/format.js';
 import { sortDestinations, sortServices } from '../rules/ordering.js';
-import { destinationRuns, keyOfService } from '../rules/save.js';
+import { destinationRuns, keyOfService, type ReadOptions } from '../rules/save.js';
 import {
   daemonSpecOf,
   destinationKeyOf,
@@ -43,10 +43,10 @@ interface Entry {
 }
 
 /** Read destinations for each service in order; stops at the first failure, as ipvsadm exits there. */
-async function withDestinations(ipvs: CliIpvs, services: readonly Service[]): Promise<{ entries: Entry[]; failure?: unknown }> {
+async function withDestinations(ipvs: CliIpvs, services: readonly Service[], read: ReadOptions | undefined): Promise<{ entries: Entry[]; failure?: unknown }> {
   const entries: Entry[] = [];
   try {
-    for await (const run of destinationRuns(ipvs, services, keyOfService)) entries.push(...run);
+    for await (const run of destinationRuns(ipvs, services, keyOfService, read)) entries.push(...run);
   } catch (failure) {
     return { entries, failure };
   }
@@ -83,10 +83,10 @@ const CHUNK = 1 << 16;
  * so a big table is never held whole (a 5 000-service save keeps one run of services' destinations at a
  * time). What was read before a failure is printed, then the failure, as ipvsadm does.
  */
-async function streamEntries(ctx: CliContext, ipvs: CliIpvs, services: readonly Service[], format: ListFormat, rule: boolean): Promise<number> {
+async function streamEntries(ctx: CliContext, ipvs: CliIpvs, services: readonly Service[], format: ListFormat, rule: boolean, read: ReadOptions | undefined): Promise<number> {
   let text = '';
   try {
-    for await (const run of destinationRuns(ipvs, services, keyOfService)) {
+    for await (const run of destinationRuns(ipvs, services, keyOfService, read)) {
       for (const entry of run) {
         text += entryText(entry, format, rule, undefined);
         if (text.length >= CHUNK) {
@@ -108,17 +108,20 @@ async function streamEntries(ctx: CliContext, ipvs: CliIpvs, services: readonly 
 export async function listAll(ctx: CliContext, format: ListFormat, rule: boolean): Promise<number> {
   const ipvs = await ctx.ipvs();
   if (!rule) ctx.stdout.write(versionHeader(await ipvs.info()));
+  // Only --stats and --rate print statistics: the other listings read without them (the rows never touch
+  // `stats` then; see ReadOptions), which is a large share of reading a big table.
+  const read: ReadOptions | undefined = !rule && (format.stats || format.rate) ? undefined : { stats: false };
   let services: Service[];
   try {
-    services = await ipvs.services();
+    services = (await ipvs.services(read)) as Service[];
   } catch (err) {
     ctx.stderr.write(describeFailure(err, 'get-services') + '\n');
     return 1;
   }
   if (!format.noSort) services = sortServices(services);
   if (!rule) ctx.stdout.write(listTitle(format));
-  if (format.numeric) return streamEntries(ctx, ipvs, services, format, rule);
-  const { entries, failure } = await withDestinations(ipvs, services);
+  if (format.numeric) return streamEntries(ctx, ipvs, services, format, rule, read);
+  const { entries, failure } = await withDestinations(ipvs, services, read);
   printEntries(ctx, entries, format, rule, await namesFor(ctx, entries, format.numeric));
   if (failure !== undefined) {
     ctx.stderr.write(describeFailure(failure, 'get-destinations') + '\n');
@@ -141,7 +144,7 @@ async function listOne(ctx: CliContext, key: ServiceKey, format: ListFormat): Pr
     return 1;
   }
   ctx.stdout.write(listTitle(format));
-  const { entries, failure } = await withDestinations(ipvs, [service]);
+  const { entries, failure } = await withDestinations(ipvs, [service], undefined);
   printEntries(ctx, entries, format, false, await namesFor(ctx, entries, format.numeric));
   if (failure !== undefined) {
     ctx.stderr.write(describeFailure(failure, 'get-destinations') + '\n');

@@ -3,7 +3,7 @@
 // the table left unchanged, -R with line-numbered errors, and the CLI's own plumbing (lazy open, close,
 // subcommand dispatch).
 
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi, type MockInstance } from 'vitest';
 import { CliHarness } from './harness.js';
 import { staticResolver } from '../../src/cli/resolver.js';
 import { runCli } from '../../src/cli/run.js';
@@ -435,5 +435,27 @@ describe('plumbing', () => {
     });
     expect(code).toBe(2);
     expect(err).toBe("Can't initialize ipvs: Protocol not available\nAre you sure that IP Virtual Server is built in the kernel or as module?\n");
+  });
+});
+
+describe('statistics in listings', () => {
+  it('are read only for --stats and --rate', async () => {
+    const h = new CliHarness();
+    await h.setUp('-A -t 10.0.0.1:80 -s rr', '-a -t 10.0.0.1:80 -r 10.0.1.1 -m');
+    const open = h.openIpvs.bind(h);
+    const spies: MockInstance[] = [];
+    h.openIpvs = async () => {
+      const ipvs = await open();
+      spies.push(vi.spyOn(ipvs, 'services'), vi.spyOn(ipvs, 'destinationsOfEach'));
+      return ipvs;
+    };
+    const cases: Array<[string, boolean | undefined]> = [['-Ln', false], ['-L', false], ['-Sn', false], ['-Ln --thresholds', false], ['-Ln --stats', undefined], ['-L -n --rate', undefined]];
+    for (const [line, stats] of cases) {
+      const r = await h.run(line);
+      expect(r.code, line).toBe(0);
+      expect(r.stdout, line).toContain('10.0.1.1');
+      const [services, runs] = spies.slice(-2) as [MockInstance, MockInstance];
+      expect([services.mock.calls[0]?.[0]?.stats, runs.mock.calls[0]?.[1]?.stats], line).toEqual([stats, stats]);
+    }
   });
 });

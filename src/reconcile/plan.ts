@@ -41,8 +41,8 @@ export type ReconcileClient = Pick<Ipvs, 'iterateServices' | 'destinations' | 'e
 export interface PlanOptions {
   /**
    * Delete services the kernel holds that the desired state does not list. `true` for all of them, or a
-   * predicate choosing which (e.g. the ones in an address range this program owns). Default false:
-   * unlisted services are left alone.
+   * predicate choosing which (e.g. the ones in an address range this program owns; it sees services with
+   * their statistics, which a plan otherwise does not read). Default false: unlisted services are left alone.
    */
   prune?: boolean | ((service: Service) => boolean);
   /** Remove destinations gracefully (weight 0 first, delete when idle); see DrainOption. Default: delete at once. */

@@ -64,6 +64,7 @@ export async function applyPlan(
     try {
       results = await ipvs.execute(ops, { stopOnError, ...(options.signal ? { signal: options.signal } : {}) });
     } catch (err) {
+      // execute() throws only before sending anything (validation, or an aborted signal).
       const error = err instanceof Error ? err : new Error(String(err));
       for (const i of batch) {
         outcome[i] = 'failed';
@@ -120,6 +121,7 @@ export async function applyPlan(
     }
   }
   if (pending.length > 0) await run(pending);
+  // A drain that did not start (its weight-0 update failed) has no start time yet.
   const drainState: DrainState = { ...thePlan.drainState };
   steps.forEach((step, i) => {
     // Plan step targets of destinations are their drain ids.

@@ -13,7 +13,7 @@ import type { Transport } from './netlink/transport.js';
 import * as cmd from './ipvs/commands.js';
 import { IPVS_GENL_NAME, IPVS_GENL_VERSION } from './ipvs/constants.js';
 import { decodeDaemonMessage } from './ipvs/daemon.js';
-import { decodeDestinationMessage, decodeDestinationPayload } from './ipvs/destination.js';
+import { decodeDestinationPayload } from './ipvs/destination.js';
 import { ValidationError } from './ipvs/errors.js';
 import { decodeInfoMessage } from './ipvs/info.js';
 import { OperationBatch } from './ipvs/batch.js';
@@ -21,7 +21,7 @@ import type { Operation, OperationResult } from './ipvs/operations.js';
 import { decodeServiceMessage, decodeServicePayload, keyOfService } from './ipvs/service.js';
 import { decodeTimeoutsMessage } from './ipvs/timeouts.js';
 import type {
-  Daemon, DaemonSpec, DaemonState, Destination, DestinationKey, DestinationSpec, Info, Service, ServiceKey, ServiceSpec, Timeouts, WithoutStats,
+  Daemon, DaemonSpec, DaemonState, Destination, DestinationKey, DestinationSpec, Info, Service, ServiceKey, ServiceSpec, Timeouts, WithoutStats, ReadOptions,
 } from './ipvs/types.js';
 import {
   daemonStateNumber, validateDaemon, validateDestinationKey, validateDestinationSpec, validateServiceKey, validateServiceSpec, type WireServiceKey,
@@ -73,16 +73,6 @@ export type BoundService = Service & ServiceMethods;
 export interface ServiceDestinations<S, D = Destination> {
   service: S;
   destinations: D[];
-}
-
-/** Options of the reads that return services or destinations. */
-export interface ReadOptions extends RequestOptions {
-  /**
-   * false: read the configuration only. Statistics are not decoded and the objects have no `stats` field
-   * (typed WithoutStats<...>); a big table reads markedly faster (reconcile, export and save read so).
-   * Default true.
-   */
-  stats?: boolean;
 }
 
 /**

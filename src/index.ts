@@ -2,7 +2,7 @@
 // transport seam (for the fake kernel, `ipvs/testing`, or a transport of your own).
 export {
   Ipvs, windowSize, type OpenOptions, type ExecuteOptions, type BoundService, type ServiceMethods, type ServiceDestinations, type DestinationsOfEachOptions,
-  type ReadOptions, type ReadResult,
+  type ReadResult,
 } from './client.js';
 export * from './ipvs/types.js';
 export type { Operation, OperationKind, OperationResult } from './ipvs/operations.js';

@@ -13,7 +13,7 @@ import type { ListFormat, ParsedCommand } from '../rules/command-line.js';
 import type { EndpointNames } from '../rules/endpoint-text.js';
 import { serviceRulesText } from '../rules/format.js';
 import { sortDestinations, sortServices } from '../rules/ordering.js';
-import { destinationRuns, keyOfService, type ReadOptions } from '../rules/save.js';
+import { destinationRuns, keyOfService } from '../rules/save.js';
 import {
   daemonSpecOf,
   destinationKeyOf,
@@ -21,7 +21,7 @@ import {
   serviceKeyOf,
   serviceSpecOf,
 } from '../rules/specs.js';
-import type { Destination, Service, ServiceKey } from '../ipvs/types.js';
+import type { Destination, ReadOptions, Service, ServiceKey } from '../ipvs/types.js';
 
 
 /** Resolve every address the output will show, so formatting can stay synchronous. */

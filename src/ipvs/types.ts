@@ -1,5 +1,6 @@
 // The public data types of the IPVS table, as plain JSON-friendly objects (bigint only for 64-bit
 // counters). Inputs ("specs") are what callers write; outputs carry everything the kernel reports.
+import type { RequestOptions } from '../netlink/connection.js';
 
 export type Protocol = 'tcp' | 'udp' | 'sctp';
 export type AddressFamily = 'ipv4' | 'ipv6';
@@ -180,6 +181,16 @@ export interface Destination {
   stats: Stats;
   /** Non-enumerable; see UnknownAttribute. */
   unknownAttributes?: readonly UnknownAttribute[];
+}
+
+/** Options of the reads that return services or destinations (the client's, and what save and plan pass on). */
+export interface ReadOptions extends RequestOptions {
+  /**
+   * false: read the configuration only. Statistics are not decoded and the objects have no `stats` field
+   * (typed WithoutStats<...>); a big table reads markedly faster (reconcile, export and save read so).
+   * Default true.
+   */
+  stats?: boolean;
 }
 
 /**

@@ -8,10 +8,10 @@
 // on and a phase: services are added and updated first, then destinations added and updated (adding
 // capacity before removing any), then destinations deleted, then services deleted.
 
-import type { Ipvs, ReadOptions } from '../client.js';
+import type { Ipvs } from '../client.js';
 import { ValidationError } from '../ipvs/errors.js';
 import type { Operation } from '../ipvs/operations.js';
-import type { Destination, DestinationKey, Service, ServiceKey } from '../ipvs/types.js';
+import type { Destination, DestinationKey, ReadOptions, Service, ServiceKey } from '../ipvs/types.js';
 import { decideDrain, drainId, drainPolicy, connectionsText, type DrainOption, type DrainPolicy, type DrainState } from './drain.js';
 import { desiredDestinationsOf, normaliseDesiredState, sameDesiredDestinations, type DesiredEntry } from './desired.js';
 import {

@@ -7,11 +7,7 @@
 import { serviceRulesText, type FormatRulesOptions } from './format.js';
 import { sortServices } from './ordering.js';
 import { keyOfService } from '../ipvs/service.js';
-import type { Destination, Service, ServiceKey } from '../ipvs/types.js';
-import type { RequestOptions } from '../netlink/connection.js';
-
-/** A request's options, and the client's `stats` read option (false: no statistics), passed through. */
-export type ReadOptions = RequestOptions & { stats?: boolean };
+import type { Destination, ReadOptions, Service, ServiceKey } from '../ipvs/types.js';
 
 export { keyOfService };
 

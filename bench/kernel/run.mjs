@@ -32,6 +32,7 @@ import { mkdtempSync, openSync, closeSync, writeFileSync, readFileSync } from 'n
 import { tmpdir, cpus, totalmem, release } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { benchData } from './data.mjs';
 
 const SERVICES = Number(process.env.BENCH_SERVICES ?? 5000);
 const DESTS = Number(process.env.BENCH_DESTS ?? 4);
@@ -48,64 +49,7 @@ if (process.getuid?.() !== 0) {
 
 // ---- data ------------------------------------------------------------------------------------------
 
-const svcAddr = (i) => `10.1.${i >> 8}.${i & 255}`;
-const destAddr = (i, j) => {
-  const k = i * DESTS + j + 1;
-  return `10.${64 + (k >> 16)}.${(k >> 8) & 255}.${k & 255}`;
-};
-const newAddr = (k) => `10.200.${k >> 8}.${(k & 255) + 1}`;
-const weight = (i, j) => 1 + ((i + j) % 3);
-
-function saveText() {
-  // The order ipvsadm -Sn prints does not matter to -R; services in index order, destinations likewise.
-  const lines = [];
-  for (let i = 0; i < SERVICES; i++) {
-    lines.push(`-A -t ${svcAddr(i)}:80 -s wlc`);
-    for (let j = 0; j < DESTS; j++) lines.push(`-a -t ${svcAddr(i)}:80 -r ${destAddr(i, j)}:8080 -m -w ${weight(i, j)}`);
-  }
-  return lines.join('\n') + '\n';
-}
-
-/** 1% of the destinations: half get a new weight, a quarter are removed, a quarter are added (new addresses). */
-function changes() {
-  const count = Math.max(4, Math.round((SERVICES * DESTS) / 100));
-  const stride = Math.max(1, Math.floor(SERVICES / count));
-  const edits = [];
-  for (let k = 0; k < count; k++) {
-    const i = (k * stride) % SERVICES;
-    const kind = k % 4 < 2 ? 'edit' : k % 4 === 2 ? 'remove' : 'add';
-    edits.push({ i, kind, k });
-  }
-  return edits;
-}
-
-function changedState(edits) {
-  const byService = new Map(edits.map((e) => [e.i, e]));
-  const services = [];
-  for (let i = 0; i < SERVICES; i++) {
-    const destinations = [];
-    const e = byService.get(i);
-    for (let j = 0; j < DESTS; j++) {
-      if (e?.kind === 'remove' && j === 1) continue;
-      const w = e?.kind === 'edit' && j === 0 ? 50 : weight(i, j);
-      destinations.push({ address: destAddr(i, j), port: 8080, forwarding: 'masq', weight: w });
-    }
-    if (e?.kind === 'add') destinations.push({ address: newAddr(e.k), port: 8080, forwarding: 'masq', weight: 1 });
-    services.push({ protocol: 'tcp', address: svcAddr(i), port: 80, destinations });
-  }
-  return { services };
-}
-
-function changeRules(edits) {
-  return edits
-    .map((e) => {
-      const svc = `-t ${svcAddr(e.i)}:80`;
-      if (e.kind === 'edit') return `-e ${svc} -r ${destAddr(e.i, 0)}:8080 -m -w 50`;
-      if (e.kind === 'remove') return `-d ${svc} -r ${destAddr(e.i, 1)}:8080`;
-      return `-a ${svc} -r ${newAddr(e.k)}:8080 -m -w 1`;
-    })
-    .join('\n') + '\n';
-}
+const { saveText, changes, changedState, changeRules, revertRules } = benchData(SERVICES, DESTS);
 
 // ---- processes -------------------------------------------------------------------------------------
 
@@ -195,12 +139,7 @@ writeFileSync(changedFile, JSON.stringify(changedState(edits)));
 const changesFile = join(work, 'changes.rules');
 writeFileSync(changesFile, changeRules(edits));
 const revertFile = join(work, 'revert.rules');
-writeFileSync(revertFile, edits.map((e) => {
-  const svc = `-t ${svcAddr(e.i)}:80`;
-  if (e.kind === 'edit') return `-e ${svc} -r ${destAddr(e.i, 0)}:8080 -m -w ${weight(e.i, 0)}`;
-  if (e.kind === 'remove') return `-a ${svc} -r ${destAddr(e.i, 1)}:8080 -m -w ${weight(e.i, 1)}`;
-  return `-d ${svc} -r ${newAddr(e.k)}:8080`;
-}).join('\n') + '\n');
+writeFileSync(revertFile, revertRules(edits));
 
 let nsCount = 0;
 const namespaces = [];

@@ -176,30 +176,61 @@ export function errorText(err: unknown): string {
 
 const APPLY_OPTIONS = new Set(['--dry-run', '--prune', '--drain', '--drain-state', '--stop-on-error', '--quiet', '--help']);
 
-/** `ipvs apply ...`; resolves to the exit status. */
-export async function runApply(args: readonly string[], ctx: CliContext): Promise<number> {
-  const name = `${ctx.programName} apply`;
+/** What `ipvs apply` and `ipvs diff` have in hand before they touch the kernel. */
+export interface ReconcileInput {
+  /** How messages name the command, e.g. 'ipvs apply'. */
+  name: string;
+  parsed: ReconcileArgs;
+  desired: DesiredState;
+  drainState: DrainState | undefined;
+}
+
+/**
+ * The part of `ipvs apply` and `ipvs diff` before the kernel: the arguments (a usage error or --help written
+ * here), then the desired state and the drain-state file, each named in its own error. A number is the exit
+ * status to end with.
+ */
+export async function reconcileInput(
+  args: readonly string[],
+  ctx: CliContext,
+  command: string,
+  allowed: ReadonlySet<string>,
+  usage: (programName: string) => string,
+): Promise<ReconcileInput | number> {
+  const name = `${ctx.programName} ${command}`;
   let parsed: ReconcileArgs;
   try {
-    parsed = parseReconcileArgs(args, name, APPLY_OPTIONS);
+    parsed = parseReconcileArgs(args, name, allowed);
   } catch (err) {
     if (!(err instanceof ReconcileUsageError)) throw err;
-    ctx.stderr.write(`${err.message}\n${applyUsage(ctx.programName)}`);
+    ctx.stderr.write(`${err.message}\n${usage(ctx.programName)}`);
     return 2;
   }
   if (parsed.help) {
-    ctx.stdout.write(applyUsage(ctx.programName));
+    ctx.stdout.write(usage(ctx.programName));
     return 0;
   }
   let desired: DesiredState;
-  let drainState: DrainState | undefined;
   try {
     desired = await loadDesiredState(parsed.file, ctx);
-    drainState = await loadDrainState(parsed.drainStateFile);
   } catch (err) {
     ctx.stderr.write(`${name}: ${parsed.file === '-' ? 'standard input' : parsed.file}: ${errorText(err)}\n`);
     return 2;
   }
+  try {
+    // Its errors name the drain-state file themselves.
+    return { name, parsed, desired, drainState: await loadDrainState(parsed.drainStateFile) };
+  } catch (err) {
+    ctx.stderr.write(`${name}: ${errorText(err)}\n`);
+    return 2;
+  }
+}
+
+/** `ipvs apply ...`; resolves to the exit status. */
+export async function runApply(args: readonly string[], ctx: CliContext): Promise<number> {
+  const input = await reconcileInput(args, ctx, 'apply', APPLY_OPTIONS, applyUsage);
+  if (typeof input === 'number') return input;
+  const { name, parsed, desired, drainState } = input;
   const ipvs = await reconcileClient(ctx);
   const now = Date.now();
   let result;

@@ -5,17 +5,8 @@
 // cannot be read).
 
 import type { CliContext } from './context.js';
-import {
-  drainOptionOf,
-  errorText,
-  loadDesiredState,
-  loadDrainState,
-  parseReconcileArgs,
-  reconcileClient,
-  ReconcileUsageError,
-  type ReconcileArgs,
-} from './apply.js';
-import { describePlan, plan, type DesiredState, type DrainState } from '../reconcile/index.js';
+import { drainOptionOf, errorText, reconcileClient, reconcileInput } from './apply.js';
+import { describePlan, plan } from '../reconcile/index.js';
 
 const DIFF_USAGE = `Usage: %p diff [--prune] [--drain[=SECONDS]] [--drain-state FILE] FILE
 Print what \`%p apply\` would change to make the IPVS table hold the state in FILE (JSON or ipvsadm
@@ -31,28 +22,9 @@ const DIFF_OPTIONS = new Set(['--prune', '--drain', '--drain-state', '--quiet', 
 
 /** `ipvs diff ...`; resolves to the exit status (0 in sync, 1 changes pending, 2 trouble). */
 export async function runDiff(args: readonly string[], ctx: CliContext): Promise<number> {
-  const name = `${ctx.programName} diff`;
-  let parsed: ReconcileArgs;
-  try {
-    parsed = parseReconcileArgs(args, name, DIFF_OPTIONS);
-  } catch (err) {
-    if (!(err instanceof ReconcileUsageError)) throw err;
-    ctx.stderr.write(`${err.message}\n${diffUsage(ctx.programName)}`);
-    return 2;
-  }
-  if (parsed.help) {
-    ctx.stdout.write(diffUsage(ctx.programName));
-    return 0;
-  }
-  let desired: DesiredState;
-  let drainState: DrainState | undefined;
-  try {
-    desired = await loadDesiredState(parsed.file, ctx);
-    drainState = await loadDrainState(parsed.drainStateFile);
-  } catch (err) {
-    ctx.stderr.write(`${name}: ${parsed.file === '-' ? 'standard input' : parsed.file}: ${errorText(err)}\n`);
-    return 2;
-  }
+  const input = await reconcileInput(args, ctx, 'diff', DIFF_OPTIONS, diffUsage);
+  if (typeof input === 'number') return input;
+  const { name, parsed, desired, drainState } = input;
   const now = Date.now();
   try {
     const ipvs = await reconcileClient(ctx);

@@ -169,6 +169,17 @@ describe('ipvs apply', () => {
     expect(kernel.requests.filter((r) => r.startsWith('IPVS_CMD_NEW'))).toEqual([]);
   });
 
+  it('refuses a broken drain-state file with status 2, naming that file and not the state', async () => {
+    const state = file('ok.json', JSON.stringify(STATE));
+    const drains = file('drains.json', '{"tcp 10.0.0.1:80 -> 10.0.0.2:80": "yesterday"}');
+    for (const command of ['apply', 'diff']) {
+      const r = await run(`${command} --drain=60 --drain-state ${drains} ${state}`);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toBe(`ipvs ${command}: ${drains}: not a drain-state file (expected {"<service> -> <destination>": <ms since the epoch>, ...})\n`);
+    }
+    expect(kernel.requests.filter((r) => r.startsWith('IPVS_CMD_NEW'))).toEqual([]);
+  });
+
   it('--help prints the usage', async () => {
     expect((await run('apply --help')).stdout).toMatch(/^Usage: ipvs apply /);
     expect((await run('diff -h')).stdout).toMatch(/^Usage: ipvs diff /);

@@ -10,23 +10,14 @@ import { openFailure, OpenFailure } from './failures.js';
 import { systemResolver } from './resolver.js';
 import { SUBCOMMANDS, type Subcommand } from './subcommands.js';
 import { tryHelpText, usageText, versionText } from './usage.js';
-import { collectHostNames, parseCommandLine, type ListFormat } from '../rules/command-line.js';
+import { collectHostNames, parseCommandLine, plainListFormat, type ListFormat } from '../rules/command-line.js';
 import { parseIPv4Strict } from '../rules/addresses.js';
 import { CommandLineError } from '../rules/errors.js';
 
 export { readAll };
 export type { CliOptions, CliContext, CliIpvs };
 
-const PLAIN_LISTING: ListFormat = {
-  numeric: false,
-  stats: false,
-  rate: false,
-  thresholds: false,
-  persistentConn: false,
-  noSort: false,
-  exact: false,
-  tunInfo: false,
-};
+const PLAIN_LISTING: ListFormat = plainListFormat();
 
 export interface RunCliOptions extends CliOptions {
   /** Words accepted as a first argument. Default: SUBCOMMANDS. */

@@ -202,7 +202,8 @@ export function serviceKeyText(key: ServiceKey, v6: boolean): string {
   return v6 ? `${key.protocol} [${key.address}]:${key.port}` : `${key.protocol} ${key.address}:${key.port}`;
 }
 
-const FLAG_BITS: Readonly<Record<ServiceFlag, number>> = {
+/** The flag bit each service flag name stands for (the scheduler-specific names share the generic bits). */
+export const FLAG_BITS: Readonly<Record<ServiceFlag, number>> = {
   'one-packet': IP_VS_SVC_F_ONEPACKET,
   'sh-fallback': IP_VS_SVC_F_SCHED1,
   'sh-port': IP_VS_SVC_F_SCHED2,

@@ -355,18 +355,14 @@ function isMulticast(address: ParsedAddress): boolean {
   return address.family === 'ipv4' ? (address.bytes[0]! & 0xf0) === 0xe0 : address.bytes[0] === 0xff;
 }
 
+/** The listing ipvsadm prints with no option: names resolved, no counters, sorted. */
+export function plainListFormat(): ListFormat {
+  return { numeric: false, stats: false, rate: false, thresholds: false, persistentConn: false, noSort: false, exact: false, tunInfo: false };
+}
+
 function newEntry(): Omit<ParsedCommand, 'command' | 'options' | 'kind'> {
   return {
-    format: {
-      numeric: false,
-      stats: false,
-      rate: false,
-      thresholds: false,
-      persistentConn: false,
-      noSort: false,
-      exact: false,
-      tunInfo: false,
-    },
+    format: plainListFormat(),
     service: {
       family: undefined,
       protocol: undefined,

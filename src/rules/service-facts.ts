@@ -3,25 +3,9 @@
 // switches, tunnel details. Shared by the rules format (-S) and the listings (-L) so both agree.
 
 import { formatIPv4, ipv4Value } from './addresses.js';
-import {
-  IP_VS_SVC_F_ONEPACKET,
-  IP_VS_SVC_F_PERSISTENT,
-  IP_VS_SVC_F_SCHED1,
-  IP_VS_SVC_F_SCHED2,
-  IP_VS_SVC_F_SCHED3,
-} from '../ipvs/constants.js';
-import type { Destination, Service, ServiceFlag, TunnelChecksum, TunnelType } from '../ipvs/types.js';
-
-const FLAG_BITS: Record<ServiceFlag, number> = {
-  'one-packet': IP_VS_SVC_F_ONEPACKET,
-  'sh-fallback': IP_VS_SVC_F_SCHED1,
-  'sh-port': IP_VS_SVC_F_SCHED2,
-  'mh-fallback': IP_VS_SVC_F_SCHED1,
-  'mh-port': IP_VS_SVC_F_SCHED2,
-  'flag-1': IP_VS_SVC_F_SCHED1,
-  'flag-2': IP_VS_SVC_F_SCHED2,
-  'flag-3': IP_VS_SVC_F_SCHED3,
-};
+import { IP_VS_SVC_F_PERSISTENT, IP_VS_SVC_F_SCHED1, IP_VS_SVC_F_SCHED2, IP_VS_SVC_F_SCHED3 } from '../ipvs/constants.js';
+import type { Destination, Service, TunnelChecksum, TunnelType } from '../ipvs/types.js';
+import { FLAG_BITS } from '../ipvs/validate.js';
 
 export const SCHED_FLAG_MASK = IP_VS_SVC_F_SCHED1 | IP_VS_SVC_F_SCHED2 | IP_VS_SVC_F_SCHED3;
 

@@ -67,16 +67,8 @@ export interface Svc {
   dests: Dest[];
 }
 
-export interface DaemonConfig {
-  state: number;
-  ifname: string;
-  syncId: number;
-  maxLen: number;
-  groupAf: number;
-  group: Buffer;
-  port: number;
-  ttl: number;
-}
+/** A running sync daemon: the request with the kernel's defaults filled in (the same fields). */
+export type DaemonConfig = DaemonRequest;
 
 export interface TableOptions {
   schedulers: ReadonlySet<string>;

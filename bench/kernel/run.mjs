@@ -20,7 +20,7 @@
 //              ipvsadm -Sn + ipvsadm -R < the minimal -e/-d/-a lines (a script must read to know what to change)
 //                                          vs  apply(desired state JSON): read, plan, execute; also printed without
 //                                              reading and JSON.parse of the file (a state held in memory; not a target),
-//                                              and each against a library save run just before it (not a target)
+//                                              and each against a library save run just before it (judged too)
 //   no-change  ipvsadm -Sn (the read that shows nothing needs doing)  vs  apply() making zero changes
 //   memory     iterateServices() over BIG (50 000) services vs SERVICES: peak RSS and heap (streaming must stay
 //              flat), and services() collecting an array, for contrast
@@ -260,7 +260,7 @@ const recBread = [];
 const recBparse = [];
 const recBheld = [];
 const execB = [];
-// A library save in the same namespace just before each library reconcile (not a target): the boot's speed
+// A library save in the same namespace just before each library reconcile (the target judges these pairs too): the boot's speed
 // drifts over a run, and the save step above ran minutes earlier; the pairs show the reconcile against a save
 // measured under the same conditions.
 const pairedSave = [];
@@ -363,19 +363,22 @@ const rssGrowthSmall = itSmall.worker.peakRss - itSmall.worker.rssBefore;
 const targets = [
   [`restore >= 10x faster than ipvsadm -R`, restoreRatio >= 10, `${ratio(rA.min, rB.min)} (medians ${ratio(rA.median, rB.median)})`],
   [`save >= 2x faster than ipvsadm -Sn`, saveRatio >= 2, `${ratio(sA.min, sB.min)} (medians ${ratio(sA.median, sB.median)})`],
-  [`1% reconcile <= one save + the changes`, cB.min <= reconcileBudget, `${fmt(cB.min)} vs ${fmt(sB.min)} + ${fmt(ex.min)} (medians ${fmt(cB.median)} vs ${fmt(sB.median)} + ${fmt(ex.median)})`],
+  // The reconcile is judged twice, and met only if both agree: fastest against fastest like the other targets, and
+  // each reconcile against the save run just before it in the same namespace (see pairedSave), whose median extra
+  // time must not pass the changes' median. The save step ran minutes earlier in a guest whose speed drifts, and the
+  // first reading alone said met in runs where the pairs said 0.15 s over.
+  [`1% reconcile <= one save + the changes`, cB.min <= reconcileBudget && median(pairedGap) <= ex.median,
+    `${fmt(cB.min)} vs ${fmt(sB.min)} + ${fmt(ex.min)} (medians ${fmt(cB.median)} vs ${fmt(sB.median)} + ${fmt(ex.median)}); `
+    + `each against a save just before it: ${fmt(median(pairedGap))} more (median; fastest ${fmt(Math.min(...pairedGap))}) vs the changes' ${fmt(ex.median)} (those saves: ${both(stats(pairedSave))})`],
   // Not a target, printed for the team: the reconcile of a state a program holds in memory (the issue's balancer),
   // i.e. the row above without reading the file, decoding it and JSON.parse (the shape check stays in).
   [`(not a target) the same, state held in memory`, cH.min <= reconcileBudget, `${fmt(cH.min)} vs ${fmt(sB.min)} + ${fmt(ex.min)} (medians ${fmt(cH.median)})`, true],
-  // Not a target: each reconcile against the save run just before it in the same namespace (see pairedSave).
-  [`(not a target) the same, each against a save just before it`, median(pairedGap) <= ex.min,
-    `reconcile minus that save: median ${fmt(median(pairedGap))}, fastest ${fmt(Math.min(...pairedGap))}, vs the changes ${fmt(ex.min)} (those saves: ${both(stats(pairedSave))})`, true],
   // Streaming: what the iteration retains must not grow with the table (1 MiB of slack for noise), and its
   // peak RSS must stay far below what collecting the big table into an array retains.
   [`streaming memory bounded (${BIG} vs ${SERVICES} services)`, liveBig <= liveSmall + 1048576 && rssGrowthBig < Math.max(2 * rssGrowthSmall, liveCollectBig / 2),
     `live heap +${mib(liveBig)} vs +${mib(liveSmall)}; peak RSS +${mib(rssGrowthBig)} vs +${mib(rssGrowthSmall)}; services() of ${BIG} retains +${mib(liveCollectBig)}`],
 ];
-say('\ntargets (start-up excluded; fastest runs compared, see the comment in run.mjs):\n');
+say('\ntargets (start-up excluded; fastest runs compared, the reconcile also in pairs; see the comments in run.mjs):\n');
 for (const [what, ok, detail, info] of targets) say(`  ${ok ? (info ? 'under' : 'met ') : info ? 'over ' : 'MISSED'}  ${what}: ${detail}\n`);
 say(`\ntotal ${fmt(Date.now() - started)}; load ${load()}\n`);
 for (const ns of namespaces) sh('ip', ['netns', 'del', ns]);

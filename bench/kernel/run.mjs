@@ -20,7 +20,8 @@
 //              ipvsadm -Sn + ipvsadm -R < the minimal -e/-d/-a lines (a script must read to know what to change)
 //                                          vs  apply(desired state JSON): read, plan, execute; also printed without
 //                                              reading and JSON.parse of the file (a state held in memory; not a target),
-//                                              and each against a library save run just before it (judged too)
+//                                              and each against a library save run just before it (judged too);
+//                                              again with V8's default young generation (not a target; see NODE_FLAGS)
 //   no-change  ipvsadm -Sn (the read that shows nothing needs doing)  vs  apply() making zero changes
 //   memory     iterateServices() over BIG (50 000) services vs SERVICES: peak RSS and heap (streaming must stay
 //              flat), and services() collecting an array, for contrast
@@ -101,8 +102,17 @@ function timed(ns, argv, stdinFile, env = ENV) {
 // (ptrace), so V8's parallel GC helpers make each collection several times slower than on hardware (where a
 // thread switch costs microseconds). Node therefore runs with --single-threaded-gc here, as one would choose
 // on a one-CPU machine anyway; BENCH_NODE_FLAGS='' measures Node's defaults.
-const NODE_FLAGS = (process.env.BENCH_NODE_FLAGS ?? '--single-threaded-gc').split(' ').filter((f) => f !== '');
-const node = (...args) => [process.execPath, ...NODE_FLAGS, '--expose-gc', WORKER, ...args];
+// --max-semi-space-size=1 keeps V8's young generation at 1 MiB instead of letting it grow to 16 MiB when many
+// objects survive, as they do in a reconcile, which holds the desired state and the table it read. In the guest
+// the grown young generation cost a reconcile 0.15-0.5 s (fresh pages, each fault a round trip through the host),
+// and the save, whose young generation stays small anyway, nothing; on the host the flag changes the plan by
+// nothing and slows the save by about a tenth (docs/performance.md, item 41). The reconcile is also run with
+// V8's default young generation and printed beside it (not a target), when the flags set the young generation.
+const NODE_FLAGS = (process.env.BENCH_NODE_FLAGS ?? '--single-threaded-gc --max-semi-space-size=1').split(' ').filter((f) => f !== '');
+const YOUNG_FLAG = /^--(max|min)-semi-space-size(=|$)/;
+const V8_YOUNG_FLAGS = NODE_FLAGS.filter((f) => !YOUNG_FLAG.test(f));
+const nodeWith = (flags, ...args) => [process.execPath, ...flags, '--expose-gc', WORKER, ...args];
+const node = (...args) => nodeWith(NODE_FLAGS, ...args);
 const CLI = join(here, '..', '..', 'dist', 'src', 'cli', 'main.js');
 const cli = (...args) => [process.execPath, ...NODE_FLAGS, CLI, ...args];
 
@@ -307,6 +317,26 @@ const cB = stats(recB);
 row(`reconcile (${edits.length} changes)`, cA, cB, `ipvsadm: -Sn + -R of the ${edits.length} lines (-R alone ${fmt(median(recAread))}); ipvs: reading and checking the state file ${fmt(median(recBparse))}, read+plan ${fmt(median(recBread))}`);
 const cH = stats(recBheld);
 
+// The same reconcile with V8's default young generation (see NODE_FLAGS), each against a save with the same flags
+// just before it; the library's table is taken back first, ipvsadm's stays changed and is compared afterwards.
+let young;
+if (V8_YOUNG_FLAGS.length !== NODE_FLAGS.length) {
+  const rec = [];
+  const saves = [];
+  const gaps = [];
+  for (let r = 0; r < REPEAT; r++) {
+    if (timed(nsB, node('execute', revertFile)).worker.failed) throw new Error('revert failed');
+    const beside = timed(nsB, nodeWith(V8_YOUNG_FLAGS, 'save')).worker.workMs;
+    const x = timed(nsB, nodeWith(V8_YOUNG_FLAGS, 'reconcile', changedFile));
+    if (x.worker.failed || x.worker.operations !== edits.length) throw new Error(`reconcile (V8's young generation): ${x.worker.operations} planned, ${x.worker.failed} failed`);
+    rec.push(x.worker.workMs);
+    saves.push(beside);
+    gaps.push(x.worker.workMs - beside);
+  }
+  if (timed(nsA, ['ipvsadm', '-Sn']).stdout !== timed(nsB, ['ipvsadm', '-Sn']).stdout) throw new Error('reconcile: the two tables differ afterwards');
+  young = { flags: V8_YOUNG_FLAGS, library: stats(rec), pairedSave: stats(saves), pairedGap: stats(gaps) };
+}
+
 // no-change reconcile
 const noA = [];
 const noB = [];
@@ -373,6 +403,9 @@ const targets = [
   // Not a target, printed for the team: the reconcile of a state a program holds in memory (the issue's balancer),
   // i.e. the row above without reading the file, decoding it and JSON.parse (the shape check stays in).
   [`(not a target) the same, state held in memory`, cH.min <= reconcileBudget, `${fmt(cH.min)} vs ${fmt(sB.min)} + ${fmt(ex.min)} (medians ${fmt(cH.median)})`, true],
+  // Not a target either: the reconcile with V8's default young generation, judged by its own pairs.
+  ...(young ? [[`(not a target) the same, V8's default young generation (${young.flags.join(' ') || 'no flags'})`, young.pairedGap.median <= ex.median,
+    `${both(young.library)}; each against a save just before it: ${fmt(young.pairedGap.median)} more (median; fastest ${fmt(young.pairedGap.min)}) vs the changes' ${fmt(ex.median)} (those saves: ${both(young.pairedSave)})`, true]] : []),
   // Streaming: what the iteration retains must not grow with the table (1 MiB of slack for noise), and its
   // peak RSS must stay far below what collecting the big table into an array retains.
   [`streaming memory bounded (${BIG} vs ${SERVICES} services)`, liveBig <= liveSmall + 1048576 && rssGrowthBig < Math.max(2 * rssGrowthSmall, liveCollectBig / 2),
@@ -386,7 +419,7 @@ if (process.env.BENCH_OUT) {
   const numbers = {
     date: new Date().toISOString(), kernel: release(), node: process.version, nodeFlags: NODE_FLAGS, glibcTunables: TUNABLES, services: SERVICES, destinations: DESTS, repeat: REPEAT,
     startup: { spawnOnly, nodeBare, nodeWithLib, libOpen, startupLib },
-    rows: [...rows, { step: 'reconcile', ipvsadm: cA, library: cB, readAndPlan: median(recBread), parseState: median(recBparse), stateHeld: cH, pairedSave: stats(pairedSave), pairedGap: stats(pairedGap) }, { step: 'no-change', ipvsadm: nA, library: nB }, { step: 'changes through execute()', library: ex }],
+    rows: [...rows, { step: 'reconcile', ipvsadm: cA, library: cB, readAndPlan: median(recBread), parseState: median(recBparse), stateHeld: cH, pairedSave: stats(pairedSave), pairedGap: stats(pairedGap) }, ...(young ? [{ step: "reconcile, V8's default young generation", ...young }] : []), { step: 'no-change', ipvsadm: nA, library: nB }, { step: 'changes through execute()', library: ex }],
     memory: { iterateSmall: itSmall.worker, iterateBig: itBig.worker, collectSmall: colSmall.worker, collectBig: colBig.worker },
     targets: targets.map(([what, ok, detail, info]) => ({ what, ok, detail, ...(info ? { notATarget: true } : {}) })),
   };

@@ -104,7 +104,7 @@ function timed(ns, argv, stdinFile, env = ENV) {
 // on a one-CPU machine anyway; BENCH_NODE_FLAGS='' measures Node's defaults.
 // --max-semi-space-size=1 keeps V8's young generation at 1 MiB instead of letting it grow to 16 MiB when many
 // objects survive, as they do in a reconcile, which holds the desired state and the table it read. In the guest
-// the grown young generation cost a reconcile 0.15-0.5 s (fresh pages, each fault a round trip through the host),
+// the grown young generation cost a reconcile 0.15-0.35 s (fresh pages, each fault a round trip through the host),
 // and the save, whose young generation stays small anyway, nothing; on the host the flag changes the plan by
 // nothing and slows the save by about a tenth (docs/performance.md, item 41). The reconcile is also run with
 // V8's default young generation and printed beside it (not a target), when the flags set the young generation.

@@ -5,6 +5,7 @@
 // what failed with which error, and what was not attempted and why; since the plan is computed from a
 // fresh read of the kernel every time, running apply again converges from wherever this one stopped.
 
+import { ValidationError } from '../ipvs/errors.js';
 import type { Operation, OperationResult } from '../ipvs/operations.js';
 import { plan, type Plan, type PlanOptions, type PlanStep, type ReconcileClient, PHASES } from './plan.js';
 import type { DrainState } from './drain.js';
@@ -55,27 +56,42 @@ export async function applyPlan(
     outcome[i] = 'skipped';
     notAttempted.push({ step: steps[i]!, reason });
   };
-  let stopped = false;
+  // Once set, nothing more is sent and every step not yet sent is reported with this reason.
+  let stopped: string | undefined;
   const stopOnError = options.stopOnError ?? false;
+  const signal = options.signal;
+  const aborted = 'aborted before it was sent';
   /** Send the batch (indexes into steps) in one execute() and record each outcome. */
   const run = async (batch: number[]): Promise<void> => {
+    if (signal?.aborted) {
+      stopped = aborted;
+      for (const i of batch) skip(i, aborted);
+      return;
+    }
     const ops: Operation[] = batch.map((i) => steps[i]!.operation);
     let results: OperationResult[];
     try {
-      results = await ipvs.execute(ops, { stopOnError, ...(options.signal ? { signal: options.signal } : {}) });
+      results = await ipvs.execute(ops, { stopOnError, ...(signal ? { signal } : {}) });
     } catch (err) {
-      // execute() throws only before sending anything (validation, or an aborted signal).
+      // execute() throws only before sending anything: an operation it refuses (a plan edited by hand).
+      // That step failed with the refusal; the rest of the call was not sent, and nothing more is.
       const error = err instanceof Error ? err : new Error(String(err));
+      const k = refusedIndex(error, batch.length);
+      const refused = k === undefined ? undefined : steps[batch[k]!]!;
       for (const i of batch) {
-        outcome[i] = 'failed';
-        failed.push({ step: steps[i]!, error });
+        if (refused === undefined || steps[i] === refused) {
+          outcome[i] = 'failed';
+          failed.push({ step: steps[i]!, error });
+        } else skip(i, `not sent: ${refused.operation.op} ${refused.target} in the same call was refused (${error.message})`);
       }
-      stopped = true;
+      stopped = 'not sent: an earlier step was refused before sending';
       return;
     }
+    // Operations execute() skipped were never sent: after a failure with stopOnError, or after an abort.
+    const skippedReason = signal?.aborted ? aborted : 'stopped after the first failure';
     batch.forEach((i, k) => {
       const r = results[k];
-      if (r === undefined || 'skipped' in r) skip(i, 'stopped after the first failure');
+      if (r === undefined || 'skipped' in r) skip(i, skippedReason);
       else if (r.ok) {
         outcome[i] = 'ok';
         applied.push(steps[i]!);
@@ -84,7 +100,8 @@ export async function applyPlan(
         failed.push({ step: steps[i]!, error: r.error });
       }
     });
-    if (failed.length > 0 && stopOnError) stopped = true;
+    if (signal?.aborted) stopped = aborted;
+    else if (failed.length > 0 && stopOnError) stopped = 'stopped after the first failure';
   };
   // Phases follow one another in one execute() (the kernel handles requests in the order sent, so capacity
   // still comes before removal) until a step depends on one not yet answered: then what is pending is sent
@@ -106,8 +123,8 @@ export async function applyPlan(
         pending = [];
         inPending.clear();
       }
-      if (stopped) {
-        skip(i, 'stopped after the first failure');
+      if (stopped !== undefined) {
+        skip(i, stopped);
         continue;
       }
       const blocker = step.dependsOn.find((j) => outcome[j] !== 'ok');
@@ -128,6 +145,14 @@ export async function applyPlan(
     if (outcome[i] !== 'ok' && step.drain) delete drainState[step.target];
   });
   return { plan: thePlan, dryRun: false, applied, failed, notAttempted, drainState, ok: failed.length === 0 && notAttempted.length === 0 };
+}
+
+/** The index in a call of `count` operations that execute() refused (`operations[3].port`), when it says. */
+function refusedIndex(error: Error, count: number): number | undefined {
+  if (!(error instanceof ValidationError)) return undefined;
+  const m = /^operations\[(\d+)\]/.exec(error.field);
+  const k = m ? Number(m[1]) : NaN;
+  return k < count ? k : undefined;
 }
 
 /**

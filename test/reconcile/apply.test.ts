@@ -6,6 +6,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { Ipvs } from '../../src/client.js';
 import { IPVS_CMD_NEW_DEST, IPVS_CMD_NEW_SERVICE, IPVS_CMD_DEL_DEST, IPVS_CMD_SET_DEST } from '../../src/ipvs/constants.js';
+import { ValidationError } from '../../src/ipvs/errors.js';
 import { KernelError } from '../../src/netlink/errors.js';
 import type { Operation } from '../../src/ipvs/operations.js';
 import { apply, applyPlan, plan, type DesiredState } from '../../src/reconcile/index.js';
@@ -205,5 +206,66 @@ describe('partial failure', () => {
     bad.services[1]!.destinations![0]!.weight = -1;
     await expect(apply(ipvs, bad)).rejects.toThrow(/services\[1\]\.destinations\[0\]\.weight/);
     expect(kernel.requests.length).toBe(before);
+  });
+});
+
+describe('abort and refusal', () => {
+  it('an abort between calls leaves the rest not attempted, saying so, and a re-run converges', async () => {
+    const { ipvs } = await setup();
+    const controller = new AbortController();
+    const client = {
+      execute: async (...args: Parameters<Ipvs['execute']>) => {
+        const results = await ipvs.execute(...args);
+        controller.abort();
+        return results;
+      },
+    };
+    const r = await applyPlan(client, await plan(ipvs, baseState()), { signal: controller.signal });
+    expect(r.applied.map((s) => s.operation.op)).toEqual(['add-service', 'add-service', 'add-service', 'add-service']);
+    expect(r.failed).toEqual([]);
+    expect(r.notAttempted.map((n) => [n.step.operation.op, n.reason])).toEqual(
+      Array.from({ length: 5 }, () => ['add-destination', 'aborted before it was sent']),
+    );
+    expect(r.ok).toBe(false);
+    const again = await apply(ipvs, baseState());
+    expect(again.plan.operations.map((o) => o.op)).toEqual(Array.from({ length: 5 }, () => 'add-destination'));
+    expect(again.ok).toBe(true);
+  });
+
+  it('operations execute() skips after an abort are reported as aborted, not as stopped after a failure', async () => {
+    const { kernel, ipvs } = await setup();
+    const controller = new AbortController();
+    const client = {
+      execute: (...args: Parameters<Ipvs['execute']>) => {
+        controller.abort();
+        return ipvs.execute(...args);
+      },
+    };
+    const before = kernel.requests.length;
+    const r = await applyPlan(client, await plan(ipvs, baseState()), { signal: controller.signal });
+    expect(r.applied).toEqual([]);
+    expect(r.notAttempted).toHaveLength(r.plan.steps.length);
+    expect(new Set(r.notAttempted.map((n) => n.reason))).toEqual(new Set(['aborted before it was sent']));
+    expect(changing(kernel.requests.slice(before))).toEqual([]);
+  });
+
+  it('a step of an edited plan that execute() refuses fails with the ValidationError; nothing is sent', async () => {
+    const { kernel, ipvs } = await setup();
+    await apply(ipvs, baseState());
+    const s = baseState();
+    s.services[0]!.destinations = [{ address: '192.168.1.116', weight: 5 }, { address: '192.168.1.121' }];
+    const p = await plan(ipvs, s);
+    expect(p.operations.map((o) => o.op)).toEqual(['update-destination', 'add-destination', 'delete-destination']);
+    const bad = p.steps[1]!.operation as Extract<Operation, { op: 'add-destination' }>;
+    bad.destination = { ...bad.destination, weight: -1 };
+    const before = kernel.requests.length;
+    const r = await applyPlan(ipvs, p);
+    expect(r.applied).toEqual([]);
+    expect(r.failed).toHaveLength(1);
+    expect(r.failed[0]!.step).toBe(p.steps[1]);
+    expect(r.failed[0]!.error).toBeInstanceOf(ValidationError);
+    expect(r.notAttempted.map((n) => n.step)).toEqual([p.steps[0], p.steps[2]]);
+    expect(r.notAttempted[0]!.reason).toMatch(/^not sent: add-destination tcp 192\.168\.1\.110:80 -> 192\.168\.1\.121:80 in the same call was refused \(invalid operations\[1\]\.destination\.weight -1/);
+    expect(changing(kernel.requests.slice(before))).toEqual([]);
   });
 });

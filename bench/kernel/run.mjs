@@ -34,6 +34,7 @@ import { tmpdir, cpus, totalmem, release } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { benchData } from './data.mjs';
+import { KEEP_FREED_MEMORY, NODE_FLAGS as DEFAULT_NODE_FLAGS } from './settings.mjs';
 
 const SERVICES = Number(process.env.BENCH_SERVICES ?? 5000);
 const DESTS = Number(process.env.BENCH_DESTS ?? 4);
@@ -76,7 +77,7 @@ function makeNamespace(name) {
 // freed memory (trim threshold 256 MiB, heap grown 16 MiB at a time, one arena on this one-CPU guest)
 // takes that artefact out of the comparison; the save is also timed with glibc's defaults and printed,
 // and BENCH_GLIBC_TUNABLES='' runs every step with them. The memory steps always run with the defaults.
-const TUNABLES = process.env.BENCH_GLIBC_TUNABLES ?? 'glibc.malloc.trim_threshold=268435456:glibc.malloc.top_pad=16777216:glibc.malloc.arena_max=1';
+const TUNABLES = process.env.BENCH_GLIBC_TUNABLES ?? KEEP_FREED_MEMORY;
 const withTunables = (tunables) => {
   const env = { ...process.env };
   delete env.GLIBC_TUNABLES;
@@ -108,7 +109,7 @@ function timed(ns, argv, stdinFile, env = ENV) {
 // and the save, whose young generation stays small anyway, nothing; on the host the flag changes the plan by
 // nothing and slows the save by about a tenth (docs/performance.md, item 41). The reconcile is also run with
 // V8's default young generation and printed beside it (not a target), when the flags set the young generation.
-const NODE_FLAGS = (process.env.BENCH_NODE_FLAGS ?? '--single-threaded-gc --max-semi-space-size=1').split(' ').filter((f) => f !== '');
+const NODE_FLAGS = (process.env.BENCH_NODE_FLAGS ?? DEFAULT_NODE_FLAGS).split(' ').filter((f) => f !== '');
 const YOUNG_FLAG = /^--(max|min)-semi-space-size(=|$)/;
 const V8_YOUNG_FLAGS = NODE_FLAGS.filter((f) => !YOUNG_FLAG.test(f));
 const nodeWith = (flags, ...args) => [process.execPath, ...flags, '--expose-gc', WORKER, ...args];

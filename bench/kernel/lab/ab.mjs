@@ -5,16 +5,17 @@
 //   cp -r dist /tmp/build-a; (change, npm run build); cp -r dist /tmp/build-b
 //   LAB_BUILDS="/tmp/build-a /tmp/build-b" node scripts/sandbox.mjs --env LAB_BUILDS -- node bench/kernel/lab/ab.mjs
 // Environment: LAB_BUILDS (default: the repo's dist/), LAB_ROUNDS (default 6), LAB_NODE_FLAGS (added to
-// --single-threaded-gc, e.g. --trace-gc, whose lines are passed through), LAB_SERVICES and LAB_DESTS (5 000 x 4).
+// the benchmark's flags, settings.mjs, e.g. --trace-gc, whose lines are passed through), LAB_SERVICES and LAB_DESTS (5 000 x 4).
 
 import { basename, join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { NODE_FLAGS } from '../settings.mjs';
 import { labTable, phases, tagged, worker } from './table.mjs';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const builds = (process.env.LAB_BUILDS ?? join(repo, 'dist')).split(' ').filter((b) => b !== '').map((b) => resolve(b));
 const rounds = Number(process.env.LAB_ROUNDS ?? 6);
-const flags = ['--single-threaded-gc', ...(process.env.LAB_NODE_FLAGS ?? '').split(' ').filter((f) => f !== '')];
+const flags = [...NODE_FLAGS.split(' '), ...(process.env.LAB_NODE_FLAGS ?? '').split(' ').filter((f) => f !== '')];
 const { state, run, done } = labTable();
 
 const totals = new Map(builds.map((b) => [b, []]));

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { benchData } from '../data.mjs';
+import { KEEP_FREED_MEMORY } from '../settings.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const worker = join(here, '..', 'worker.mjs');
@@ -26,7 +27,7 @@ export function labTable() {
   }
   const data = benchData(Number(process.env.LAB_SERVICES ?? 5000), Number(process.env.LAB_DESTS ?? 4));
   // The same allocator setting as the benchmark's rows (see run.mjs).
-  const env = { ...process.env, GLIBC_TUNABLES: 'glibc.malloc.trim_threshold=268435456:glibc.malloc.top_pad=16777216:glibc.malloc.arena_max=1' };
+  const env = { ...process.env, GLIBC_TUNABLES: KEEP_FREED_MEMORY };
   const work = mkdtempSync(join(tmpdir(), 'ipvs-lab-'));
   const rules = join(work, 'base.rules');
   const state = join(work, 'changed.json');

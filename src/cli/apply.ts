@@ -5,7 +5,8 @@
 //
 // Exit status: 0 when every change was applied (or there was nothing to do, or --dry-run), 1 when some
 // change failed or was not attempted (the rest was applied; run again to converge), 2 for a usage error,
-// a state file that cannot be read or is invalid, or a kernel that cannot be read.
+// a state file that cannot be read or is invalid, or a kernel that cannot be read. SIGINT or SIGTERM stops
+// sending (exit 1 with the report; 2 if it came while the kernel was being read); see runApply.
 
 import { readFile, writeFile, rename } from 'node:fs/promises';
 import { readAll, type CliContext } from './context.js';
@@ -13,6 +14,7 @@ import { apply, describeApplyResult, type ReconcileClient, type DrainOption, typ
 import { desiredStateFromRuleOperations, detectStateFormat, parseDesiredStateJson, stateText, type DesiredState } from '../reconcile/state.js';
 import { IpvsError } from '../netlink/errors.js';
 import { parseRulesResolving } from '../rules/parse.js';
+import { stopSignal } from './stop-signal.js';
 
 /** The options apply and diff share. */
 export interface ReconcileArgs {
@@ -226,13 +228,17 @@ export async function reconcileInput(
   }
 }
 
-/** `ipvs apply ...`; resolves to the exit status. */
-export async function runApply(args: readonly string[], ctx: CliContext): Promise<number> {
+/** `ipvs apply ...`; resolves to the exit status. `signal` (default: the first SIGINT or SIGTERM) stops sending. */
+export async function runApply(args: readonly string[], ctx: CliContext, options: { signal?: AbortSignal } = {}): Promise<number> {
   const input = await reconcileInput(args, ctx, 'apply', APPLY_OPTIONS, applyUsage);
   if (typeof input === 'number') return input;
   const { name, parsed, desired, drainState } = input;
   const ipvs = await reconcileClient(ctx);
   const now = Date.now();
+  // Ctrl-C while changes go out: what was sent is answered and reported, the rest is not sent, and the
+  // drain state is still written (a second Ctrl-C ends the process at once).
+  const own = options.signal ? undefined : stopSignal();
+  const signal = options.signal ?? own!.signal;
   let result;
   try {
     const drain = drainOptionOf(parsed, drainState);
@@ -241,15 +247,19 @@ export async function runApply(args: readonly string[], ctx: CliContext): Promis
       dryRun: parsed.dryRun,
       stopOnError: parsed.stopOnError,
       now,
+      signal,
       ...(drain === undefined ? {} : { drain }),
     });
   } catch (err) {
-    ctx.stderr.write(`${name}: ${errorText(err)}\n`);
+    ctx.stderr.write(`${name}: ${signal.aborted ? 'interrupted before any change was sent' : errorText(err)}\n`);
     return 2;
+  } finally {
+    own?.dispose();
   }
   const text = describeApplyResult(result, now);
   if (!parsed.quiet) ctx.stdout.write(text.out);
   ctx.stderr.write(text.err);
+  if (signal.aborted && !result.ok) ctx.stderr.write(`${name}: interrupted; run it again to converge\n`);
   if (parsed.drainStateFile !== undefined && !parsed.dryRun) {
     try {
       await saveDrainState(parsed.drainStateFile, result.drainState);

@@ -15,6 +15,7 @@ import { normaliseHealthConfig, parseHealthConfig } from '../health/config.js';
 import { describeStart } from '../health/describe.js';
 import type { HealthClient, HealthConfig, HealthLogger } from '../health/types.js';
 import type { TextSink } from './context.js';
+import { stopSignal } from './stop-signal.js';
 
 export interface HealthIo {
   stdout: TextSink;
@@ -66,20 +67,6 @@ function parseArgs(args: readonly string[]): HealthArgs | string {
   if (files.length !== 1) return files.length === 0 ? 'a CONFIG file is needed' : 'only one CONFIG file, please';
   out.file = files[0]!;
   return out;
-}
-
-function stopSignal(): { signal: AbortSignal; dispose(): void } {
-  const controller = new AbortController();
-  const onSignal = (): void => controller.abort();
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  return {
-    signal: controller.signal,
-    dispose: () => {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-    },
-  };
 }
 
 export async function runHealth(args: string[], io: HealthIo): Promise<number> {

@@ -7,9 +7,11 @@ import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
-import type { CliIpvs } from '../../src/cli/context.js';
+import { runApply } from '../../src/cli/apply.js';
+import type { CliContext, CliIpvs } from '../../src/cli/context.js';
 import { staticResolver } from '../../src/cli/resolver.js';
 import { runCli } from '../../src/cli/run.js';
+import { stopSignal } from '../../src/cli/stop-signal.js';
 import { Ipvs } from '../../src/client.js';
 import { IPVS_CMD_NEW_DEST } from '../../src/ipvs/constants.js';
 import { parseServicesFile } from '../../src/rules/service-names.js';
@@ -184,6 +186,69 @@ describe('ipvs apply', () => {
     expect((await run('apply --help')).stdout).toMatch(/^Usage: ipvs apply /);
     expect((await run('diff -h')).stdout).toMatch(/^Usage: ipvs diff /);
     expect((await run('export --help')).stdout).toMatch(/^Usage: ipvs export/);
+  });
+});
+
+describe('ipvs apply, interrupted', () => {
+  /** runApply with its own signal, aborted (as Ctrl-C would) once the first execute() call is answered. */
+  async function interrupted(argv: string[], abortFirst = false): Promise<Run> {
+    let stdout = '';
+    let stderr = '';
+    const controller = new AbortController();
+    if (abortFirst) controller.abort();
+    const ipvs = await Ipvs.open({ transport: kernel.transport() });
+    const execute = ipvs.execute.bind(ipvs);
+    ipvs.execute = async (...args) => {
+      const results = await execute(...args);
+      controller.abort();
+      return results;
+    };
+    const ctx: CliContext = {
+      stdout: { write: (t: string) => (stdout += t) },
+      stderr: { write: (t: string) => (stderr += t) },
+      stdin: undefined,
+      resolver: staticResolver({}),
+      procConnPath: '/nonexistent',
+      programName: 'ipvs',
+      ipvs: async () => ipvs as unknown as CliIpvs,
+    };
+    const code = await runApply(argv, ctx, { signal: controller.signal });
+    return { code, stdout, stderr };
+  }
+
+  it('sends nothing more, reports what was applied and what was not sent, writes the drain state, exits 1', async () => {
+    const f = file('state.json', JSON.stringify(STATE));
+    const drainFile = join(dir, 'drain.json');
+    const r = await interrupted(['--drain', '--drain-state', drainFile, f]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('+ service tcp 192.168.1.110:80 (scheduler rr)\n+ service fwmark 10 (scheduler wlc)\n# 2 of 5 changes applied, 3 not attempted\n');
+    expect(r.stderr.split('\n').filter((l) => l.startsWith('? '))).toHaveLength(3);
+    expect(r.stderr).toContain('? + destination tcp 192.168.1.110:80 -> 192.168.1.116:80 (route, weight 2): not attempted: aborted before it was sent\n');
+    expect(r.stderr).toMatch(/ipvs apply: interrupted; run it again to converge\n$/);
+    expect(existsSync(drainFile)).toBe(true);
+    expect(kernel.state().services.map((s) => s.destinations.length)).toEqual([0, 0]);
+    const again = await run(`apply ${f}`);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toMatch(/# 3 of 3 changes applied\n$/);
+  });
+
+  it('before anything is sent: exit 2, the kernel untouched', async () => {
+    const r = await interrupted([file('state.json', JSON.stringify(STATE))], true);
+    expect(r).toEqual({ code: 2, stdout: '', stderr: 'ipvs apply: interrupted before any change was sent\n' });
+    expect(kernel.state().services).toEqual([]);
+  });
+
+  it('listens to SIGINT and SIGTERM only while it runs, and once', async () => {
+    const before = [process.listenerCount('SIGINT'), process.listenerCount('SIGTERM')];
+    const stop = stopSignal();
+    expect([process.listenerCount('SIGINT'), process.listenerCount('SIGTERM')]).toEqual([before[0]! + 1, before[1]! + 1]);
+    const onInt = process.listeners('SIGINT').at(-1) as () => void;
+    onInt();
+    expect(stop.signal.aborted).toBe(true);
+    stop.dispose();
+    expect([process.listenerCount('SIGINT'), process.listenerCount('SIGTERM')]).toEqual(before);
+    expect((await run(`apply ${file('state.json', JSON.stringify(STATE))}`)).code).toBe(0);
+    expect([process.listenerCount('SIGINT'), process.listenerCount('SIGTERM')]).toEqual(before);
   });
 });
 

@@ -5,12 +5,13 @@
 //
 // Exit status: 0 when every change was applied (or there was nothing to do, or --dry-run), 1 when some
 // change failed or was not attempted (the rest was applied; run again to converge), 2 for a usage error,
-// a state file that cannot be read or is invalid, or a kernel that cannot be read. SIGINT or SIGTERM stops
-// sending (exit 1 with the report; 2 if it came while the kernel was being read); see runApply.
+// a state file that cannot be read or is invalid, or a kernel that cannot be read. SIGINT or SIGTERM
+// while changes go out stops sending (exit 1 with the report); see runApply.
 
 import { readFile, writeFile, rename } from 'node:fs/promises';
 import { readAll, type CliContext } from './context.js';
-import { apply, describeApplyResult, type ReconcileClient, type DrainOption, type DrainState } from '../reconcile/index.js';
+import { apply, applyPlan, plan, describeApplyResult, type ApplyResult, type ReconcileClient, type DrainOption, type DrainState } from '../reconcile/index.js';
+import { ABORTED } from '../reconcile/apply.js';
 import { desiredStateFromRuleOperations, detectStateFormat, parseDesiredStateJson, stateText, type DesiredState } from '../reconcile/state.js';
 import { IpvsError } from '../netlink/errors.js';
 import { parseRulesResolving } from '../rules/parse.js';
@@ -228,38 +229,40 @@ export async function reconcileInput(
   }
 }
 
-/** `ipvs apply ...`; resolves to the exit status. `signal` (default: the first SIGINT or SIGTERM) stops sending. */
+/**
+ * `ipvs apply ...`; resolves to the exit status. Once changes start to go out, `signal` (default: the first
+ * SIGINT or SIGTERM) stops sending; while the table is only being read, Ctrl-C ends the process as usual.
+ */
 export async function runApply(args: readonly string[], ctx: CliContext, options: { signal?: AbortSignal } = {}): Promise<number> {
   const input = await reconcileInput(args, ctx, 'apply', APPLY_OPTIONS, applyUsage);
   if (typeof input === 'number') return input;
   const { name, parsed, desired, drainState } = input;
   const ipvs = await reconcileClient(ctx);
   const now = Date.now();
-  // Ctrl-C while changes go out: what was sent is answered and reported, the rest is not sent, and the
-  // drain state is still written (a second Ctrl-C ends the process at once).
-  const own = options.signal ? undefined : stopSignal();
-  const signal = options.signal ?? own!.signal;
-  let result;
+  const drain = drainOptionOf(parsed, drainState);
+  const planOptions = { prune: parsed.prune, now, ...(drain === undefined ? {} : { drain }) };
+  let result: ApplyResult;
   try {
-    const drain = drainOptionOf(parsed, drainState);
-    result = await apply(ipvs, desired, {
-      prune: parsed.prune,
-      dryRun: parsed.dryRun,
-      stopOnError: parsed.stopOnError,
-      now,
-      signal,
-      ...(drain === undefined ? {} : { drain }),
-    });
+    if (parsed.dryRun) result = await apply(ipvs, desired, { ...planOptions, dryRun: true });
+    else {
+      const thePlan = await plan(ipvs, desired, planOptions);
+      // Ctrl-C while changes go out: what was sent is answered and reported, the rest is not sent, and the
+      // drain state is still written (a second Ctrl-C ends the process at once).
+      const own = options.signal ? undefined : stopSignal();
+      try {
+        result = await applyPlan(ipvs, thePlan, { stopOnError: parsed.stopOnError, signal: options.signal ?? own!.signal });
+      } finally {
+        own?.dispose();
+      }
+    }
   } catch (err) {
-    ctx.stderr.write(`${name}: ${signal.aborted ? 'interrupted before any change was sent' : errorText(err)}\n`);
+    ctx.stderr.write(`${name}: ${errorText(err)}\n`);
     return 2;
-  } finally {
-    own?.dispose();
   }
   const text = describeApplyResult(result, now);
   if (!parsed.quiet) ctx.stdout.write(text.out);
   ctx.stderr.write(text.err);
-  if (signal.aborted && !result.ok) ctx.stderr.write(`${name}: interrupted; run it again to converge\n`);
+  if (result.notAttempted.some((n) => n.reason === ABORTED)) ctx.stderr.write(`${name}: interrupted; run it again to converge\n`);
   if (parsed.drainStateFile !== undefined && !parsed.dryRun) {
     try {
       await saveDrainState(parsed.drainStateFile, result.drainState);

@@ -11,6 +11,9 @@ import { plan, type Plan, type PlanOptions, type PlanStep, type ReconcileClient,
 import type { DrainState } from './drain.js';
 import type { DesiredState } from './state.js';
 
+/** The reason given for each step not sent because the signal aborted. */
+export const ABORTED = 'aborted before it was sent';
+
 export interface ApplyOptions extends PlanOptions {
   /** Plan only: read the kernel, send nothing. */
   dryRun?: boolean;
@@ -60,7 +63,7 @@ export async function applyPlan(
   let stopped: string | undefined;
   const stopOnError = options.stopOnError ?? false;
   const signal = options.signal;
-  const aborted = 'aborted before it was sent';
+  const aborted = ABORTED;
   /** Send the batch (indexes into steps) in one execute() and record each outcome. */
   const run = async (batch: number[]): Promise<void> => {
     if (signal?.aborted) {

@@ -232,10 +232,20 @@ describe('ipvs apply, interrupted', () => {
     expect(again.stdout).toMatch(/# 3 of 3 changes applied\n$/);
   });
 
-  it('before anything is sent: exit 2, the kernel untouched', async () => {
+  it('before anything is sent: every change not attempted, the kernel untouched, exit 1', async () => {
     const r = await interrupted([file('state.json', JSON.stringify(STATE))], true);
-    expect(r).toEqual({ code: 2, stdout: '', stderr: 'ipvs apply: interrupted before any change was sent\n' });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('# 0 of 5 changes applied, 5 not attempted\n');
+    expect(r.stderr.split('\n').filter((l) => l.endsWith(': not attempted: aborted before it was sent'))).toHaveLength(5);
+    expect(r.stderr).toMatch(/ipvs apply: interrupted; run it again to converge\n$/);
     expect(kernel.state().services).toEqual([]);
+  });
+
+  it('--dry-run and a run with nothing to send report no interruption', async () => {
+    const f = file('state.json', JSON.stringify(STATE));
+    expect((await interrupted(['--dry-run', f], true)).stderr).toBe('');
+    await run(`apply ${f}`);
+    expect(await interrupted([f], true)).toEqual({ code: 0, stdout: '# in sync: no changes\n', stderr: '' });
   });
 
   it('listens to SIGINT and SIGTERM only while it runs, and once', async () => {

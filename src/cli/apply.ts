@@ -10,8 +10,7 @@
 
 import { readFile, writeFile, rename } from 'node:fs/promises';
 import { readAll, type CliContext } from './context.js';
-import { apply, applyPlan, plan, describeApplyResult, type ApplyResult, type ReconcileClient, type DrainOption, type DrainState } from '../reconcile/index.js';
-import { ABORTED } from '../reconcile/apply.js';
+import { ABORTED_REASON, apply, applyPlan, plan, describeApplyResult, type ApplyResult, type ReconcileClient, type DrainOption, type DrainState } from '../reconcile/index.js';
 import { desiredStateFromRuleOperations, detectStateFormat, parseDesiredStateJson, stateText, type DesiredState } from '../reconcile/state.js';
 import { IpvsError } from '../netlink/errors.js';
 import { parseRulesResolving } from '../rules/parse.js';
@@ -262,7 +261,7 @@ export async function runApply(args: readonly string[], ctx: CliContext, options
   const text = describeApplyResult(result, now);
   if (!parsed.quiet) ctx.stdout.write(text.out);
   ctx.stderr.write(text.err);
-  if (result.notAttempted.some((n) => n.reason === ABORTED)) ctx.stderr.write(`${name}: interrupted; run it again to converge\n`);
+  if (result.notAttempted.some((n) => n.reason === ABORTED_REASON)) ctx.stderr.write(`${name}: interrupted; run it again to converge\n`);
   if (parsed.drainStateFile !== undefined && !parsed.dryRun) {
     try {
       await saveDrainState(parsed.drainStateFile, result.drainState);

@@ -12,7 +12,7 @@ import type { DrainState } from './drain.js';
 import type { DesiredState } from './state.js';
 
 /** The reason given for each step not sent because the signal aborted. */
-export const ABORTED = 'aborted before it was sent';
+export const ABORTED_REASON = 'aborted before it was sent';
 
 export interface ApplyOptions extends PlanOptions {
   /** Plan only: read the kernel, send nothing. */
@@ -63,12 +63,11 @@ export async function applyPlan(
   let stopped: string | undefined;
   const stopOnError = options.stopOnError ?? false;
   const signal = options.signal;
-  const aborted = ABORTED;
   /** Send the batch (indexes into steps) in one execute() and record each outcome. */
   const run = async (batch: number[]): Promise<void> => {
     if (signal?.aborted) {
-      stopped = aborted;
-      for (const i of batch) skip(i, aborted);
+      stopped = ABORTED_REASON;
+      for (const i of batch) skip(i, ABORTED_REASON);
       return;
     }
     const ops: Operation[] = batch.map((i) => steps[i]!.operation);
@@ -91,7 +90,7 @@ export async function applyPlan(
       return;
     }
     // Operations execute() skipped were never sent: after a failure with stopOnError, or after an abort.
-    const skippedReason = signal?.aborted ? aborted : 'stopped after the first failure';
+    const skippedReason = signal?.aborted ? ABORTED_REASON : 'stopped after the first failure';
     batch.forEach((i, k) => {
       const r = results[k];
       if (r === undefined || 'skipped' in r) skip(i, skippedReason);
@@ -103,7 +102,7 @@ export async function applyPlan(
         failed.push({ step: steps[i]!, error: r.error });
       }
     });
-    if (signal?.aborted) stopped = aborted;
+    if (signal?.aborted) stopped = ABORTED_REASON;
     else if (failed.length > 0 && stopOnError) stopped = 'stopped after the first failure';
   };
   // Phases follow one another in one execute() (the kernel handles requests in the order sent, so capacity

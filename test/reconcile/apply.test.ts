@@ -9,7 +9,7 @@ import { IPVS_CMD_NEW_DEST, IPVS_CMD_NEW_SERVICE, IPVS_CMD_DEL_DEST, IPVS_CMD_SE
 import { ValidationError } from '../../src/ipvs/errors.js';
 import { KernelError } from '../../src/netlink/errors.js';
 import type { Operation } from '../../src/ipvs/operations.js';
-import { apply, applyPlan, plan, type DesiredState } from '../../src/reconcile/index.js';
+import { ABORTED_REASON, apply, applyPlan, plan, type DesiredState } from '../../src/reconcile/index.js';
 import { FakeKernel } from '../../src/testing/index.js';
 import { baseState } from './scenarios.js';
 
@@ -224,8 +224,9 @@ describe('abort and refusal', () => {
     expect(r.applied.map((s) => s.operation.op)).toEqual(['add-service', 'add-service', 'add-service', 'add-service']);
     expect(r.failed).toEqual([]);
     expect(r.notAttempted.map((n) => [n.step.operation.op, n.reason])).toEqual(
-      Array.from({ length: 5 }, () => ['add-destination', 'aborted before it was sent']),
+      Array.from({ length: 5 }, () => ['add-destination', ABORTED_REASON]),
     );
+    expect(ABORTED_REASON).toBe('aborted before it was sent');
     expect(r.ok).toBe(false);
     const again = await apply(ipvs, baseState());
     expect(again.plan.operations.map((o) => o.op)).toEqual(Array.from({ length: 5 }, () => 'add-destination'));

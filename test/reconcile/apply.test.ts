@@ -269,4 +269,18 @@ describe('abort and refusal', () => {
     expect(r.notAttempted[0]!.reason).toMatch(/^not sent: add-destination tcp 192\.168\.1\.110:80 -> 192\.168\.1\.121:80 in the same call was refused \(invalid operations\[1\]\.destination\.weight -1/);
     expect(changing(kernel.requests.slice(before))).toEqual([]);
   });
+
+  it('after a refused call, the steps of later calls are not attempted, saying why', async () => {
+    const { kernel, ipvs } = await setup();
+    const p = await plan(ipvs, baseState());
+    const first = p.steps[0]!.operation as Extract<Operation, { op: 'add-service' }>;
+    first.service = { ...first.service, scheduler: 'nope' as never };
+    const before = kernel.requests.length;
+    const r = await applyPlan(ipvs, p);
+    expect(r.failed.map((f) => f.step)).toEqual([p.steps[0]]);
+    expect(r.notAttempted.filter((n) => n.step.operation.op === 'add-service')).toHaveLength(3);
+    const later = r.notAttempted.filter((n) => n.step.operation.op === 'add-destination');
+    expect(later.map((n) => n.reason)).toEqual(Array.from({ length: 5 }, () => 'not sent: an earlier step was refused before sending'));
+    expect(changing(kernel.requests.slice(before))).toEqual([]);
+  });
 });

@@ -248,7 +248,37 @@ describe('ipvs apply, interrupted', () => {
     expect(await interrupted([f], true)).toEqual({ code: 0, stdout: '# in sync: no changes\n', stderr: '' });
   });
 
-  it('listens to SIGINT and SIGTERM only while it runs, and once', async () => {
+  it('through runCli, the handler apply installs stops it once changes go out', async () => {
+    const f = file('state.json', JSON.stringify(STATE));
+    const before = process.listenerCount('SIGINT');
+    const ipvs = await Ipvs.open({ transport: kernel.transport() });
+    const execute = ipvs.execute.bind(ipvs);
+    let listening = -1;
+    ipvs.execute = async (...args) => {
+      const results = await execute(...args);
+      if (listening < 0) {
+        listening = process.listenerCount('SIGINT');
+        // What Ctrl-C would do, without signalling the test runner: call the newest SIGINT listener, apply's own.
+        (process.listeners('SIGINT').at(-1) as () => void)();
+      }
+      return results;
+    };
+    let stdout = '';
+    let stderr = '';
+    const code = await runCli(['apply', f], {
+      ipvs: async () => ipvs as unknown as CliIpvs,
+      stdout: { write: (t: string) => (stdout += t) },
+      stderr: { write: (t: string) => (stderr += t) },
+      resolver: staticResolver({}),
+    });
+    expect(listening).toBe(before + 1);
+    expect(code).toBe(1);
+    expect(stdout).toBe('+ service tcp 192.168.1.110:80 (scheduler rr)\n+ service fwmark 10 (scheduler wlc)\n# 2 of 5 changes applied, 3 not attempted\n');
+    expect(stderr).toMatch(/ipvs apply: interrupted; run it again to converge\n$/);
+    expect(process.listenerCount('SIGINT')).toBe(before);
+  });
+
+  it('listens to SIGINT and SIGTERM only while it runs', async () => {
     const before = [process.listenerCount('SIGINT'), process.listenerCount('SIGTERM')];
     const stop = stopSignal();
     expect([process.listenerCount('SIGINT'), process.listenerCount('SIGTERM')]).toEqual([before[0]! + 1, before[1]! + 1]);

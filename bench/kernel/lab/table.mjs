@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { benchData } from '../data.mjs';
-import { KEEP_FREED_MEMORY } from '../settings.mjs';
+import { KEEP_FREED_MEMORY, NODE_FLAGS } from '../settings.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const worker = join(here, '..', 'worker.mjs');
@@ -42,7 +42,7 @@ export function labTable() {
     if (r.status !== 0) throw new Error(`${argv.join(' ')} exited ${r.status}: ${r.stderr.slice(0, 2000)}`);
     return r.stderr.split('\n');
   };
-  const filled = tagged(run(['--single-threaded-gc', worker, 'restore', rules]), 'BENCH');
+  const filled = tagged(run([...NODE_FLAGS.split(' '), worker, 'restore', rules]), 'BENCH');
   if (filled.failed !== 0) throw new Error(`restore: ${filled.failed} operations failed`);
   return { state, run, done: () => execFileSync('ip', ['netns', 'del', ns]) };
 }

@@ -77,9 +77,11 @@ export async function applyPlan(
     } catch (err) {
       // execute() throws only before sending anything: an operation it refuses (a plan edited by hand).
       // That step failed with the refusal; the rest of the call was not sent, and nothing more is.
-      const error = err instanceof Error ? err : new Error(String(err));
-      const k = refusedIndex(error, batch.length);
+      const thrown = err instanceof Error ? err : new Error(String(err));
+      const k = refusedIndex(thrown, batch.length);
       const refused = k === undefined ? undefined : steps[batch[k]!]!;
+      // The caller knows the plan, not the call: the field is renamed from operations[k] to the step's own path.
+      const error = k === undefined ? thrown : inPlanTerms(thrown as ValidationError, k, batch[k]!);
       for (const i of batch) {
         if (refused === undefined || steps[i] === refused) {
           outcome[i] = 'failed';
@@ -155,6 +157,12 @@ function refusedIndex(error: Error, count: number): number | undefined {
   const m = /^operations\[(\d+)\]/.exec(error.field);
   const k = m ? Number(m[1]) : NaN;
   return k < count ? k : undefined;
+}
+
+/** execute()'s refusal of operations[k], with the field named as the plan's steps[i].operation. */
+function inPlanTerms(error: ValidationError, k: number, i: number): ValidationError {
+  const field = `steps[${i}].operation${error.field.slice(`operations[${k}]`.length)}`;
+  return new ValidationError(field, error.value, error.reason, { cause: error });
 }
 
 /**

@@ -265,9 +265,33 @@ describe('abort and refusal', () => {
     expect(r.failed).toHaveLength(1);
     expect(r.failed[0]!.step).toBe(p.steps[1]);
     expect(r.failed[0]!.error).toBeInstanceOf(ValidationError);
+    // Named by its place in the plan, not in the call execute() was given.
+    expect((r.failed[0]!.error as ValidationError).field).toBe('steps[1].operation.destination.weight');
+    expect((r.failed[0]!.error as ValidationError).value).toBe(-1);
     expect(r.notAttempted.map((n) => n.step)).toEqual([p.steps[0], p.steps[2]]);
-    expect(r.notAttempted[0]!.reason).toMatch(/^not sent: add-destination tcp 192\.168\.1\.110:80 -> 192\.168\.1\.121:80 in the same call was refused \(invalid operations\[1\]\.destination\.weight -1/);
+    expect(r.notAttempted[0]!.reason).toMatch(/^not sent: add-destination tcp 192\.168\.1\.110:80 -> 192\.168\.1\.121:80 in the same call was refused \(invalid steps\[1\]\.operation\.destination\.weight -1/);
     expect(changing(kernel.requests.slice(before))).toEqual([]);
+  });
+
+  it('a refused step is named by its place in the plan, not by its place in the call', async () => {
+    const { kernel, ipvs } = await setup();
+    await apply(ipvs, baseState());
+    const s = baseState();
+    s.services[0]!.destinations = [{ address: '192.168.1.116', weight: 5 }, { address: '192.168.1.121' }];
+    const p = await plan(ipvs, s);
+    // With stopOnError each phase is its own call: the delete is the first operation of the last call.
+    const del = p.steps[2]!.operation as Extract<Operation, { op: 'delete-destination' }>;
+    del.destination = { ...del.destination, port: 70000 };
+    const before = kernel.requests.length;
+    const r = await applyPlan(ipvs, p, { stopOnError: true });
+    expect(r.applied).toEqual([p.steps[0], p.steps[1]]);
+    expect(r.failed.map((f) => f.step)).toEqual([p.steps[2]]);
+    const error = r.failed[0]!.error as ValidationError;
+    expect(error).toBeInstanceOf(ValidationError);
+    expect(error.field).toBe('steps[2].operation.destination.port');
+    expect(error.message).toMatch(/^invalid steps\[2\]\.operation\.destination\.port 70000: /);
+    expect((error.cause as ValidationError).field).toBe('operations[0].destination.port');
+    expect(changing(kernel.requests.slice(before))).toHaveLength(2);
   });
 
   it('after a refused call, the steps of later calls are not attempted, saying why', async () => {

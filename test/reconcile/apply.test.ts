@@ -9,7 +9,7 @@ import { IPVS_CMD_NEW_DEST, IPVS_CMD_NEW_SERVICE, IPVS_CMD_DEL_DEST, IPVS_CMD_SE
 import { ValidationError } from '../../src/ipvs/errors.js';
 import { KernelError } from '../../src/netlink/errors.js';
 import type { Operation } from '../../src/ipvs/operations.js';
-import { ABORTED_REASON, apply, applyPlan, plan, type DesiredState } from '../../src/reconcile/index.js';
+import { ABORTED_REASON, apply, applyPlan, plan, type DesiredState, type Plan } from '../../src/reconcile/index.js';
 import { FakeKernel } from '../../src/testing/index.js';
 import { baseState } from './scenarios.js';
 
@@ -250,12 +250,17 @@ describe('abort and refusal', () => {
     expect(changing(kernel.requests.slice(before))).toEqual([]);
   });
 
-  it('a step of an edited plan that execute() refuses fails with the ValidationError; nothing is sent', async () => {
+  /** A plan of three steps in three phases (a weight update, an addition, a deletion) for a test to edit. */
+  const editPlan = async (): Promise<{ kernel: FakeKernel; ipvs: Ipvs; p: Plan }> => {
     const { kernel, ipvs } = await setup();
     await apply(ipvs, baseState());
     const s = baseState();
     s.services[0]!.destinations = [{ address: '192.168.1.116', weight: 5 }, { address: '192.168.1.121' }];
-    const p = await plan(ipvs, s);
+    return { kernel, ipvs, p: await plan(ipvs, s) };
+  };
+
+  it('a step of an edited plan that execute() refuses fails with the ValidationError; nothing is sent', async () => {
+    const { kernel, ipvs, p } = await editPlan();
     expect(p.operations.map((o) => o.op)).toEqual(['update-destination', 'add-destination', 'delete-destination']);
     const bad = p.steps[1]!.operation as Extract<Operation, { op: 'add-destination' }>;
     bad.destination = { ...bad.destination, weight: -1 };
@@ -274,11 +279,7 @@ describe('abort and refusal', () => {
   });
 
   it('a refused step is named by its place in the plan, not by its place in the call', async () => {
-    const { kernel, ipvs } = await setup();
-    await apply(ipvs, baseState());
-    const s = baseState();
-    s.services[0]!.destinations = [{ address: '192.168.1.116', weight: 5 }, { address: '192.168.1.121' }];
-    const p = await plan(ipvs, s);
+    const { kernel, ipvs, p } = await editPlan();
     // With stopOnError each phase is its own call: the delete is the first operation of the last call.
     const del = p.steps[2]!.operation as Extract<Operation, { op: 'delete-destination' }>;
     del.destination = { ...del.destination, port: 70000 };

@@ -77,7 +77,8 @@ function makeNamespace(name) {
 // extra faults and 0.5 s in a 5 000-service save, for nothing a hardware machine would notice. Keeping
 // freed memory (trim threshold 256 MiB, heap grown 16 MiB at a time, one arena on this one-CPU guest)
 // takes that artefact out of the comparison; the save is also timed with glibc's defaults and printed,
-// and BENCH_GLIBC_TUNABLES='' runs every step with them (the save then again with freed memory kept). The memory steps always run with the defaults.
+// and BENCH_GLIBC_TUNABLES='' runs every step with them (the save then again with freed memory kept). The
+// memory steps always run with the defaults.
 const TUNABLES = process.env.BENCH_GLIBC_TUNABLES ?? KEEP_FREED_MEMORY;
 const withTunables = (tunables) => {
   const env = { ...process.env };

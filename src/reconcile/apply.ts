@@ -142,11 +142,14 @@ export async function applyPlan(
     }
   }
   if (pending.length > 0) await run(pending);
-  // A drain that did not start (its weight-0 update failed) has no start time yet.
+  // A drain that did not start (its weight-0 update failed) has no start time yet; one whose final delete
+  // failed (or was not attempted) is still draining since it began.
   const drainState: DrainState = { ...thePlan.drainState };
   steps.forEach((step, i) => {
     // Plan step targets of destinations are their drain ids.
-    if (outcome[i] !== 'ok' && step.drain) delete drainState[step.target];
+    if (outcome[i] === 'ok') return;
+    if (step.drain) delete drainState[step.target];
+    else if (step.drainSince !== undefined) drainState[step.target] = step.drainSince;
   });
   return { plan: thePlan, dryRun: false, applied, failed, notAttempted, drainState, ok: failed.length === 0 && notAttempted.length === 0 };
 }

@@ -71,17 +71,19 @@ export function drainId(serviceId: string, destinationId: string): string {
 }
 
 export type DrainDecision =
-  | { action: 'delete'; why: string }
+  /** `since`: when an earlier apply began the drain (or now, for a timeout of 0), if it did. */
+  | { action: 'delete'; why: string; since: number | undefined }
   | { action: 'quiesce'; since: number }
   | { action: 'wait'; since: number };
 
 /** What to do now with a destination that is no longer wanted, under a drain policy. */
 export function decideDrain(policy: DrainPolicy, id: string, destination: Destination, service: ServiceKey): DrainDecision {
-  if (policy.idle(destination, service)) return { action: 'delete', why: `drained (${connectionsText(destination)})` };
   const recorded = policy.state[id];
-  const since = typeof recorded === 'number' && Number.isFinite(recorded) && recorded <= policy.now ? recorded : policy.now;
+  const began = typeof recorded === 'number' && Number.isFinite(recorded) && recorded <= policy.now ? recorded : undefined;
+  if (policy.idle(destination, service)) return { action: 'delete', why: `drained (${connectionsText(destination)})`, since: began };
+  const since = began ?? policy.now;
   if (policy.timeoutMs !== undefined && policy.now - since >= policy.timeoutMs) {
-    return { action: 'delete', why: `drain timed out after ${Math.round((policy.now - since) / 1000)} s (${connectionsText(destination)})` };
+    return { action: 'delete', why: `drain timed out after ${Math.round((policy.now - since) / 1000)} s (${connectionsText(destination)})`, since };
   }
   return destination.weight !== 0 ? { action: 'quiesce', since } : { action: 'wait', since };
 }

@@ -68,6 +68,11 @@ export interface PlanStep {
   dependsOn: number[];
   /** Set on the weight-0 update that starts draining a destination. */
   drain?: boolean;
+  /**
+   * Set on the delete that ends a drain begun earlier: when it began. Should the delete fail, apply hands
+   * this time back in its drainState, so a timeout is not counted again from the next run.
+   */
+  drainSince?: number;
 }
 
 /** A destination on its way out: weight 0, waiting to become idle or for its drain timeout. */
@@ -225,11 +230,14 @@ export function planAgainst(current: ReadonlyMap<string, CurrentService>, wanted
     const nd = normalKernelDestination(d);
     const id = drainId(svc.norm.id, nd.id);
     const target = id;
-    const del = (why: string): Draft =>
-      add({ operation: { op: 'delete-destination', service: svc.norm.key, destination: nd.key }, target, detail: why, phase: 'destination-deletes' });
+    const del = (why: string, drainSince?: number): Draft =>
+      add({
+        operation: { op: 'delete-destination', service: svc.norm.key, destination: nd.key }, target, detail: why, phase: 'destination-deletes',
+        ...(drainSince !== undefined ? { drainSince } : {}),
+      });
     if (!pol) return del(serviceRemoved ? 'its service is not in the desired state' : 'not in the desired state');
     const decision = decideDrain(pol, id, d, svc.norm.key);
-    if (decision.action === 'delete') return del(decision.why);
+    if (decision.action === 'delete') return del(decision.why, decision.since);
     if (decision.action === 'quiesce') {
       add({
         operation: { op: 'update-destination', service: svc.norm.key, destination: destinationSpecOf(nd, 0) },

@@ -69,6 +69,29 @@ describe('drain', () => {
     expect(late.steps[0]!.detail).toBe('drain timed out after 30 s (5 active, 0 inactive connections)');
   });
 
+  it('a delete that ends a drain and fails keeps when the drain began, so its timeout is not restarted', async () => {
+    const { kernel, ipvs, busy } = await setup();
+    busy(5);
+    const first = await apply(ipvs, state('192.168.1.116'), { drain: 30, now: 1_000 });
+    kernel.failNext(1, 'ENOMEM', 'IPVS_CMD_DEL_DEST');
+    const failed = await apply(ipvs, state('192.168.1.116'), { drain: { timeout: 30, state: first.drainState }, now: 40_000 });
+    expect(failed.plan.steps[0]).toMatchObject({ detail: 'drain timed out after 39 s (5 active, 0 inactive connections)', drainSince: 1_000 });
+    expect(failed.failed).toHaveLength(1);
+    expect(failed.drainState).toEqual({ [ID_117]: 1_000 });
+    const retried = await apply(ipvs, state('192.168.1.116'), { drain: { timeout: 30, state: failed.drainState }, now: 41_000 });
+    expect(retried.plan.operations.map((o) => o.op)).toEqual(['delete-destination']);
+    expect(retried.ok).toBe(true);
+    expect(retried.drainState).toEqual({});
+    // An idle destination that never drained has no start time to keep.
+    await apply(ipvs, state('192.168.1.116', '192.168.1.118'));
+    kernel.failNext(1, 'ENOMEM', 'IPVS_CMD_DEL_DEST');
+    const idle = await apply(ipvs, state('192.168.1.116'), { drain: true, now: 50_000 });
+    expect(idle.plan.steps[0]).toMatchObject({ detail: 'drained (0 active, 0 inactive connections)' });
+    expect(idle.plan.steps[0]!.drainSince).toBeUndefined();
+    expect(idle.failed).toHaveLength(1);
+    expect(idle.drainState).toEqual({});
+  });
+
   it('takes a predicate deciding when a destination is idle', async () => {
     const { ipvs, busy } = await setup();
     busy(0, 7);

@@ -1,6 +1,7 @@
 // The option scanner of ipvsadm's command line. ipvsadm 1.31 parses its arguments with popt, whose
 // behaviour users (and saved rule files) depend on: bundled short options (`-Ln`, `-Lnc`), a value glued
-// to its letter (`-w2`, `-w=2`), `--long=value` or `--long value`, a required value taken from the next
+// to its letter (`-w2`, `-w=2`), `--long=value` or `--long value` (a value given with `=` to an option that
+// takes none is an error: `-C=` or `--clear=1` clears nothing), a required value taken from the next
 // argument even when it starts with a dash, an optional value (`-p`) taken only when the next argument
 // does not start with a dash, `--` ending the options, and words that are not options collected for
 // later. This file reproduces those rules over the ipvsadm option table; the meaning of each option lives
@@ -80,7 +81,7 @@ export const IPVSADM_OPTIONS: readonly OptionSpec[] = [
 
 export type ScanItem =
   | { kind: 'option'; spec: OptionSpec; value: string | undefined; token: string }
-  | { kind: 'error'; error: 'unknown option' | 'missing argument'; token: string }
+  | { kind: 'error'; error: 'unknown option' | 'missing argument' | 'option does not take an argument'; token: string }
   | { kind: 'end' };
 
 /**
@@ -133,18 +134,22 @@ export class OptionScanner {
         spec = this.table.find((o) => o.short === letter);
         if (!spec) return { kind: 'error', error: 'unknown option', token: this.lastToken() };
         const rest = letters.slice(1);
-        if (rest !== '') this.pendingShort = rest.startsWith('=') ? rest.slice(1) : rest;
+        if (rest !== '') this.pendingShort = rest;
       }
       const option = spec!;
       if (option.arg === 'none') {
-        if (this.pendingShort === '') this.pendingShort = undefined;
+        // popt: `--clear=` or `-n=` is refused (the whole word reported), not read as more letters.
+        if (longValue !== undefined || this.pendingShort?.startsWith('=')) {
+          this.pendingShort = undefined;
+          return { kind: 'error', error: 'option does not take an argument', token: this.lastToken() };
+        }
         return { kind: 'option', spec: option, value: undefined, token: this.lastToken() };
       }
       let value: string | undefined;
       if (longValue !== undefined) {
         value = longValue;
       } else if (this.pendingShort !== undefined) {
-        value = this.pendingShort;
+        value = this.pendingShort.startsWith('=') ? this.pendingShort.slice(1) : this.pendingShort;
         this.pendingShort = undefined;
       } else if (this.next >= this.argv.length) {
         if (option.arg === 'required') return { kind: 'error', error: 'missing argument', token: this.lastToken() };

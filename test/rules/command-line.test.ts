@@ -210,6 +210,14 @@ describe('refusals, with ipvsadm sentences and exit statuses', () => {
     ['-A -t', '-t: missing argument', 255, false],
     ['-L --bogus', '--bogus: unknown option', 255, false],
     ['-Lq', '-Lq: unknown option', 255, false],
+    // A value given with `=` to an option that takes none: refused, never read as more letters.
+    ['-C=', '', 255, true],
+    ['--clear=1', '', 255, true],
+    ['--set=1 2 3', '', 255, true],
+    ['-L --numeric=1', '--numeric=1: option does not take an argument', 255, false],
+    ['-L -cn=', '-cn=: option does not take an argument', 255, false],
+    ['-Ln=1', '-Ln=1: option does not take an argument', 255, false],
+    ['-A -u 10.0.0.1:53 -o=', '-o=: option does not take an argument', 255, false],
     // ipvsadm's own checks, status 2.
     ['-A -t 10.0.0.1:80 -D', "invalid option `-D'", 2, false],
     ['-L -h', "invalid option `-h'", 2, false],

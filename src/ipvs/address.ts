@@ -186,6 +186,14 @@ export function parseIPv4Mask(field: string, value: unknown): number {
   return n;
 }
 
+/**
+ * A dotted mask as the kernel reported it (formatIPv4Mask's text) -> its 32-bit value. Not checked for
+ * contiguity: the kernel keeps any persistence netmask it is given (ipvsadm -M 255.0.255.0).
+ */
+export function ipv4MaskValue(dotted: string): number {
+  return dotted.split('.').reduce((acc, p) => ((acc << 8) | Number(p)) >>> 0, 0);
+}
+
 export function formatIPv4Mask(n: number): string {
   return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
 }

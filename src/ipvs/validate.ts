@@ -342,8 +342,9 @@ export function validateDestinationSpec(service: WireServiceKey, dest: unknown, 
       // ip_vs_add_dest/ip_vs_edit_dest refuse a gue tunnel without a port (EINVAL).
       if (t.port === undefined) throw new ValidationError('destination.tunnel.port', undefined, 'a gue tunnel needs the UDP port of its receiver (1..65535)');
       w.tunPort = integer('destination.tunnel.port', t.port, 1, 65535);
-    } else if (t.port !== undefined) {
-      throw new ValidationError('destination.tunnel.port', t.port, 'only gue tunnels take a port');
+    } else if (t.port !== undefined && t.port !== 0) {
+      // 0 is what the kernel reports for every ipip or gre tunnel, so a destination read back is accepted as input.
+      throw new ValidationError('destination.tunnel.port', t.port, 'only gue tunnels take a port (0 stands for none)');
     }
     const checksum = t.checksum ?? 'nocsum';
     const flags = lookup(CHECKSUMS, checksum);

@@ -5,7 +5,7 @@
 // validators, so "equal" here means "the kernel would receive exactly these values". Each form carries
 // an id (the service's or destination's kernel identity as text) and a complete, canonical spec to send.
 
-import { parseIPv4Mask } from '../ipvs/address.js';
+import { ipv4MaskValue, parseIPv4Mask } from '../ipvs/address.js';
 import { keyOfService } from '../ipvs/service.js';
 import {
   AF_INET,
@@ -171,7 +171,8 @@ export function normalKernelService(svc: Service): NormalService {
   if (persistent) {
     const m = svc.persistence?.netmask;
     if (af === AF_INET6) netmask = typeof m === 'number' ? m : Number(m ?? 128);
-    else netmask = m === undefined ? 0xffffffff : parseIPv4Mask('netmask', m);
+    // The kernel's own text, taken as it is: a non-contiguous mask someone set must not stop every plan.
+    else netmask = m === undefined ? 0xffffffff : typeof m === 'string' ? ipv4MaskValue(m) : parseIPv4Mask('netmask', m);
   }
   return {
     id: serviceKeyText(key, af === AF_INET6),

@@ -7,6 +7,7 @@
 
 import { parseAddress } from '../ipvs/address.js';
 import { ValidationError } from '../ipvs/errors.js';
+import { IP_VS_SVC_F_PERSISTENT } from '../ipvs/constants.js';
 import type { DestinationKey, DestinationSpec, ServiceKey, ServiceSpec } from '../ipvs/types.js';
 import { destinationKeyText, validateDestinationSpec, validateServiceSpec, type WireServiceKey } from '../ipvs/validate.js';
 import { atPath } from '../reconcile/normalize.js';
@@ -207,7 +208,7 @@ export function normaliseHealthConfig(config: HealthConfig): NormalHealthService
   if (!isRecord(value)) throw new ValidationError('config', value, 'must be an object { "services": [...] }');
   onlyKnown('', value, new Set(['services', 'check', 'onFailure']));
   const topCheck = checkLevel('check', value.check);
-  const topFailure = failureAction('onFailure', value.onFailure) ?? 'quiesce';
+  const topFailure = failureAction('onFailure', value.onFailure);
   if (!Array.isArray(value.services)) throw new ValidationError('services', value.services, 'must be an array of services');
   const out: NormalHealthService[] = [];
   const seen = new Map<string, string>();
@@ -221,7 +222,11 @@ export function normaliseHealthConfig(config: HealthConfig): NormalHealthService
     if (earlier) throw new ValidationError(path, wire.key, `the service ${wire.text} is also ${earlier}`);
     seen.set(wire.text, path);
     const serviceCheck = mergeCheck(topCheck, checkLevel(`${path}.check`, raw.check));
-    const onFailure = failureAction(`${path}.onFailure`, raw.onFailure) ?? topFailure;
+    // Weight 0 does not move a persistent service's clients: the kernel keeps sending each client to the
+    // server its persistence template names, even at weight 0, unless net.ipv4.vs.expire_quiescent_template
+    // is 1 (ip_vs_check_template). Deleting the server ends its templates, so that is the default there.
+    const persistent = (wire.flags & IP_VS_SVC_F_PERSISTENT) !== 0;
+    const onFailure = failureAction(`${path}.onFailure`, raw.onFailure) ?? topFailure ?? (persistent ? 'remove' : 'quiesce');
     if (!Array.isArray(raw.destinations)) throw new ValidationError(`${path}.destinations`, raw.destinations, 'must be an array of real servers');
     const ids = new Map<string, string>();
     const realServers = (raw.destinations as unknown[]).map((d, j) => {

@@ -6,7 +6,8 @@
 // what was sent (and a service's counters equal to the sum of its real servers'); `ipvs health`
 // quiescing a stopped server, restoring it and falling back to the sorry server; the checker against the
 // seed's script (an open connection to a deleted server hangs, to a quiesced one it finishes; a server
-// already down is quiesced at start); and a master/backup pair of sync daemons carrying connections and
+// already down is quiesced at start); a persistent service, whose clients weight 0 does not move, so the
+// checker removes a failed server there; and a master/backup pair of sync daemons carrying connections and
 // templates to the standby. The examples as programs: examples.kernel.test.ts.
 
 import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
@@ -348,6 +349,57 @@ describe.skipIf(!onKernel)('real traffic through IPVS', () => {
       await t.client.sessionClose('held');
       await agents[held].setSick(false);
       await waitFor(`${held} restored`, async () => (await table()) === `${RS1} masq 1, ${RS2} masq 1`, 10_000, 50);
+      expect(await health.stop()).toBe(0);
+    } catch (err) {
+      throw new Error(`${(err as Error).message}\n--- ipvs health output:\n${health?.out.join('\n') ?? '(not started)'}`, { cause: err });
+    } finally {
+      health?.done();
+      await Promise.all([t.rs1.setSick(false), t.rs2.setSick(false)]);
+      await ipvs.deleteService(key).catch(() => {});
+    }
+  });
+
+  it('a persistent service: weight 0 keeps a client on its server (the kernel follows the template), so the checker removes a failed one by default and the client moves', async () => {
+    const v = vip(13);
+    const key = { protocol: 'tcp', address: v, port: 80 } as const;
+    const agents = { rs1: t.rs1, rs2: t.rs2 } as const;
+    const persistence = { timeout: 600 };
+    const table = async (): Promise<string> => (await ipvs.destinations(key)).map((d) => `${d.address} ${d.forwarding} ${d.weight}`).sort().join(', ');
+    const from1 = async (n: number): Promise<string[]> => (await t.client.get([`http://${v}/`], { count: n, localAddress: CLIENT1 })).map(server);
+    await ipvs.addService({ ...key, scheduler: 'rr', persistence });
+    for (const address of [RS1, RS2]) await ipvs.addDestination(key, { address, forwarding: 'masq' });
+    let health: ReturnType<typeof startHealth> | undefined;
+    try {
+      // The kernel's rule, with its default sysctl: a quiesced server keeps the clients its templates name.
+      expect(t.lab.exec(t.dir, 'sysctl', '-n', 'net.ipv4.vs.expire_quiescent_template').trim()).toBe('0');
+      const pinned = (await from1(1))[0] as keyof typeof agents;
+      const other = pinned === 'rs1' ? 'rs2' : 'rs1';
+      await ipvs.updateDestination(key, { address: ADDRESS[pinned]!, forwarding: 'masq', weight: 0 });
+      expect(await from1(3)).toEqual([pinned, pinned, pinned]);
+      await ipvs.updateDestination(key, { address: ADDRESS[pinned]!, forwarding: 'masq', weight: 1 });
+
+      // The checker, onFailure left to its default: the pinned server fails its check, is removed, and the
+      // client's next connections go to the other server; once healthy again it is added back.
+      health = startHealth({
+        services: [
+          {
+            ...key,
+            scheduler: 'rr',
+            persistence,
+            destinations: [{ address: RS1, forwarding: 'masq' }, { address: RS2, forwarding: 'masq' }],
+            check: { type: 'http', path: '/health', intervalMs: 200, timeoutMs: 300, rise: 2, fall: 2, jitterMs: 20 },
+          },
+        ],
+      });
+      await health.running;
+      expect(health.out.join('\n')).toContain(`tcp ${v}:80: checking 2 real servers`);
+      expect(health.out.join('\n')).toContain('a server that is down is removed');
+      await agents[pinned].setSick(true);
+      await waitFor(`${pinned} removed`, async () => (await table()) === `${ADDRESS[other]} masq 1`, 10_000, 50);
+      expect(await from1(3)).toEqual([other, other, other]);
+      expect(health.out.join('\n')).toContain(`tcp ${v}:80: removed ${ADDRESS[pinned]}:80`);
+      await agents[pinned].setSick(false);
+      await waitFor(`${pinned} added back`, async () => (await table()) === `${RS1} masq 1, ${RS2} masq 1`, 10_000, 50);
       expect(await health.stop()).toBe(0);
     } catch (err) {
       throw new Error(`${(err as Error).message}\n--- ipvs health output:\n${health?.out.join('\n') ?? '(not started)'}`, { cause: err });

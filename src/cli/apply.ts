@@ -120,6 +120,9 @@ export async function loadDesiredState(file: string, ctx: CliContext): Promise<D
   const text = stateText(file === '-' ? await readAll(ctx.stdin) : await readFile(file));
   if (detectStateFormat(text) === 'json') return parseDesiredStateJson(text);
   const ops = await parseRulesResolving(text, (name) => ctx.resolver.lookup(name), { services: ctx.resolver.services });
+  // An empty file or pipe is far more often a failed `ipvsadm -S > file` than a wish for an empty table,
+  // which with --prune would delete every service.
+  if (ops.length === 0) throw new Error('holds no rules and no JSON state (for an empty table, write {"services": []})');
   return desiredStateFromRuleOperations(ops);
 }
 

@@ -171,6 +171,19 @@ describe('ipvs apply', () => {
     expect(kernel.requests.filter((r) => r.startsWith('IPVS_CMD_NEW'))).toEqual([]);
   });
 
+  it('refuses an empty input (a failed `ipvsadm -S > file`), which with --prune would delete every service', async () => {
+    await run('apply -', RULES);
+    for (const [line, stdin] of [['apply --prune -', ''], ['apply --prune -', '\n# nothing yet\n  \n'], [`apply --prune ${file('empty.rules', '')}`, ''], ['diff --prune -', '']] as const) {
+      const r = await run(line, stdin);
+      expect(r.code, line).toBe(2);
+      expect(r.stderr).toMatch(/: holds no rules and no JSON state \(for an empty table, write \{"services": \[\]\}\)\n$/);
+    }
+    expect(kernel.state().services).toHaveLength(2);
+    // Said explicitly, an empty table is applied.
+    expect((await run(`apply --prune ${file('none.json', '{"services": []}')}`)).code).toBe(0);
+    expect(kernel.state().services).toEqual([]);
+  });
+
   it('refuses a broken drain-state file with status 2, naming that file and not the state', async () => {
     const state = file('ok.json', JSON.stringify(STATE));
     const drains = file('drains.json', '{"tcp 10.0.0.1:80 -> 10.0.0.2:80": "yesterday"}');

@@ -9,7 +9,7 @@
 // last of all, after a real server is back).
 
 import type { Operation } from '../ipvs/operations.js';
-import type { Destination, Forwarding } from '../ipvs/types.js';
+import type { Destination, Forwarding, TunnelChecksum, TunnelSpec, TunnelType } from '../ipvs/types.js';
 import type { FullDestinationSpec, NormalHealthService } from './config.js';
 import type { HealthStatus } from './types.js';
 
@@ -19,10 +19,26 @@ export interface BelievedDestination {
   forwarding: Forwarding;
   upperThreshold: number;
   lowerThreshold: number;
+  /** Tunnel destinations only, every field explicit. */
+  tunnel?: FullTunnel;
+}
+
+interface FullTunnel {
+  type: TunnelType;
+  port: number;
+  checksum: TunnelChecksum;
+}
+
+/** A tunnel as the kernel holds it: ipip by default, a port only for gue, a checksum option only past ipip. */
+function fullTunnel(t: TunnelSpec | undefined): FullTunnel {
+  const type = t?.type ?? 'ipip';
+  return { type, port: type === 'gue' ? (t?.port ?? 0) : 0, checksum: type === 'ipip' ? 'nocsum' : (t?.checksum ?? 'nocsum') };
 }
 
 export function believedOf(d: Destination | FullDestinationSpec): BelievedDestination {
-  return { weight: d.weight, forwarding: d.forwarding, upperThreshold: d.upperThreshold, lowerThreshold: d.lowerThreshold };
+  const b: BelievedDestination = { weight: d.weight, forwarding: d.forwarding, upperThreshold: d.upperThreshold, lowerThreshold: d.lowerThreshold };
+  if (d.forwarding === 'tunnel') b.tunnel = fullTunnel(d.tunnel);
+  return b;
 }
 
 export type ChangeKind = 'add' | 'restore' | 'update' | 'quiesce' | 'remove';
@@ -61,6 +77,11 @@ export function wantedDestinations(
 function same(have: BelievedDestination, want: FullDestinationSpec): boolean {
   // A kernel may report a destination on this host as 'local' whatever was asked for.
   const forwardingSame = have.forwarding === want.forwarding || have.forwarding === 'local' || have.forwarding === 'bypass';
+  if (have.forwarding === 'tunnel' && want.forwarding === 'tunnel') {
+    const h = have.tunnel ?? fullTunnel(undefined);
+    const w = fullTunnel(want.tunnel);
+    if (h.type !== w.type || h.port !== w.port || h.checksum !== w.checksum) return false;
+  }
   return forwardingSame && have.weight === want.weight && have.upperThreshold === want.upperThreshold && have.lowerThreshold === want.lowerThreshold;
 }
 

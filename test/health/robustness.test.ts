@@ -202,6 +202,28 @@ describe('reconciling at start', () => {
     expect(h.destChanges()).toEqual(['IPVS_CMD_SET_DEST', 'IPVS_CMD_DEL_DEST']); // restore first, then remove
   });
 
+  it("puts a real server's tunnel options right, and leaves equal ones (written with defaults) alone", async () => {
+    h = await harness(
+      seedConfig({
+        destinations: [
+          { address: A, forwarding: 'tunnel', weight: 2, tunnel: { type: 'gue', port: 6080 } },
+          { address: B, forwarding: 'tunnel', weight: 1 },
+        ],
+      }),
+      {
+        before: async (ipvs) => {
+          await ipvs.addService({ ...SERVICE, scheduler: 'rr' });
+          await ipvs.addDestination(SERVICE, { address: A, weight: 2, forwarding: 'tunnel' }); // ipip, not gue
+          await ipvs.addDestination(SERVICE, { address: B, weight: 1, forwarding: 'tunnel', tunnel: { type: 'ipip' } });
+        },
+      },
+    );
+    await h.checker.start();
+    expect(h.destChanges()).toEqual(['IPVS_CMD_SET_DEST']);
+    const tunnels = Object.fromEntries((await h.ipvs.destinations(SERVICE)).map((d) => [d.address, d.tunnel]));
+    expect(tunnels).toEqual({ [A]: { type: 'gue', port: 6080, checksum: 'nocsum' }, [B]: { type: 'ipip', port: 0, checksum: 'nocsum' } });
+  });
+
   it('with onFailure: remove, deletes a dead server the table holds and leaves a healthy one untouched', async () => {
     h = await harness(seedConfig({ onFailure: 'remove' }), {
       before: async (ipvs) => {

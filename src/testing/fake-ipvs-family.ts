@@ -83,7 +83,7 @@ function setDaemon(ctx: IpvsFamilyContext, req: GenlRequest): ReplyBody[] {
   const table = ctx.table();
   const a = parseDaemonAttributes(req.attrs?.raw(C.IPVS_CMD_ATTR_DAEMON), req.message.byteOffset);
   if (req.cmd === C.IPVS_CMD_NEW_DAEMON) {
-    table.startDaemon(parseDaemonRequest(a));
+    table.startDaemon(parseDaemonRequest(a, table.afValid(C.AF_INET6)));
   } else {
     const state = a.u32(C.IPVS_DAEMON_ATTR_STATE);
     if (state === undefined) throw new FakeErrno(EINVAL);

@@ -211,8 +211,11 @@ export function parseDaemonAttributes(data: Buffer | undefined, messageStart: nu
   }
 }
 
-/** ip_vs_genl_new_daemon() up to start_sync_thread(): presence and multicast checks. */
-export function parseDaemonRequest(a: Attributes): DaemonRequest {
+/**
+ * ip_vs_genl_new_daemon() up to start_sync_thread(): presence and multicast checks. Without IPv6 (a kernel
+ * built without CONFIG_IP_VS_IPV6) an IPv6 group is refused as soon as it is seen.
+ */
+export function parseDaemonRequest(a: Attributes, ipv6 = true): DaemonRequest {
   const state = a.u32(C.IPVS_DAEMON_ATTR_STATE);
   const ifname = a.string(C.IPVS_DAEMON_ATTR_MCAST_IFN);
   const syncId = a.u32(C.IPVS_DAEMON_ATTR_SYNC_ID);
@@ -227,6 +230,7 @@ export function parseDaemonRequest(a: Attributes): DaemonRequest {
     g4.copy(out.group, 0, 0, 4);
     if ((out.group[0] ?? 0) >> 4 !== 0xe) throw new FakeErrno(EINVAL); // !ipv4_is_multicast
   } else if (g6 !== undefined) {
+    if (!ipv6) throw new FakeErrno(EAFNOSUPPORT);
     out.groupAf = C.AF_INET6;
     g6.copy(out.group, 0, 0, 16);
     if (out.group[0] !== 0xff) throw new FakeErrno(EINVAL); // !IPV6_ADDR_MULTICAST

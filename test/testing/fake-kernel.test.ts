@@ -110,6 +110,15 @@ describe('FakeKernel', () => {
     expect((missing as Error).message).toContain('modprobe ip_vs');
   });
 
+  it('without IPv6 (a kernel built without CONFIG_IP_VS_IPV6), refuses IPv6 services and sync groups with EAFNOSUPPORT', async () => {
+    const ipvs = await open(new FakeKernel({ ipv6: false }));
+    const code = async (p: Promise<unknown>): Promise<unknown> => ((await p.catch((e: unknown) => e)) as KernelError).code;
+    expect(await code(ipvs.addService({ protocol: 'tcp', address: '2001:db8::1', port: 80 }))).toBe('EAFNOSUPPORT');
+    expect(await code(ipvs.startDaemon({ state: 'master', interface: 'eth0', mcastGroup: 'ff02::1' }))).toBe('EAFNOSUPPORT');
+    await ipvs.startDaemon({ state: 'master', interface: 'eth0', mcastGroup: '224.0.0.81' });
+    expect((await ipvs.daemons()).map((d) => d.state)).toEqual(['master']);
+  });
+
   it('reports stats set by a test through the client', async () => {
     const kernel = new FakeKernel();
     const ipvs = await open(kernel);

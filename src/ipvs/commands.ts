@@ -8,9 +8,10 @@
 //   EAFNOSUPPORT for an IPv6 request to a kernel without IPv6 IPVS.
 //   ip_vs_add_service/ip_vs_edit_service: ENOENT when the scheduler or engine module is not loaded.
 //   ip_vs_add_dest/ip_vs_edit_dest: ERANGE (weight < 0, lower > upper threshold), EINVAL (gue without
-//   port, address not unicast, upper threshold > INT_MAX), EEXIST; edit/del: ENOENT when missing.
+//   port, address not unicast), EEXIST; edit/del: ENOENT when missing.
 //   start_sync_thread: EEXIST when running, ENODEV for an unknown interface; stop_sync_thread: ESRCH.
-//   Every command is GENL_ADMIN_PERM: EPERM without CAP_NET_ADMIN in the socket's user namespace.
+//   Every command is GENL_ADMIN_PERM: EPERM without CAP_NET_ADMIN in the initial user namespace
+//   (netlink_capable), so root of a container's own user namespace is refused.
 // Pure: no I/O here.
 
 import type { OutgoingRequest, RequestLabel } from '../netlink/connection.js';

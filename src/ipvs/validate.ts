@@ -54,7 +54,7 @@ export const MAX_PERSISTENCE_TIMEOUT = 31 * 24 * 3600;
 export const MAX_TIMEOUT = MAX_PERSISTENCE_TIMEOUT;
 /** INT_MAX: the kernel keeps weights in an atomic_t and refuses negative ones with ERANGE. */
 export const MAX_WEIGHT = 2147483647;
-/** INT_MAX: kernels since 6.x refuse a larger upper threshold with EINVAL; ipvsadm takes 0..INT_MAX. */
+/** INT_MAX, as ipvsadm takes: the kernel stores thresholds as u32 but compares them with int connection counts. */
 export const MAX_THRESHOLD = 2147483647;
 export const DEFAULT_WEIGHT = 1;
 export const DEFAULT_SCHEDULER = 'wlc';

@@ -1,24 +1,28 @@
-// Values the kernel keeps that the client refuses as input (here a non-contiguous persistence netmask,
-// which `ipvsadm -A ... -p -M 255.0.255.0` sets): planning reads the whole table, so such a service must
-// be read as it is, not stop every plan.
+// Values the kernel keeps that the client refuses as input (a non-contiguous persistence netmask, which
+// `ipvsadm -A ... -p -M 255.0.255.0` sets; the scheduler none; a persistence timeout of 0): planning reads
+// the whole table, so such a service must be read as it is, not stop every plan.
 
 import { describe, expect, it } from 'vitest';
 import { Ipvs } from '../../src/client.js';
 import * as cmd from '../../src/ipvs/commands.js';
 import type { IpvsFamily } from '../../src/ipvs/commands.js';
-import { validateServiceSpec } from '../../src/ipvs/validate.js';
+import { validateServiceSpec, type WireService } from '../../src/ipvs/validate.js';
+import type { ServiceSpec } from '../../src/ipvs/types.js';
 import type { OutgoingRequest } from '../../src/netlink/index.js';
 import { FakeKernel } from '../../src/testing/index.js';
 
 const ODD = { protocol: 'tcp', address: '10.0.0.2', port: 80 } as const;
 
-async function withOddMask(): Promise<Ipvs> {
-  const ipvs = await Ipvs.open({ transport: new FakeKernel().transport() });
-  const wire = validateServiceSpec({ ...ODD, persistence: true });
-  wire.netmask = 0xff00ff00;
-  // What ipvsadm would send; the client itself refuses the mask.
+/** A service added with wire values the client would refuse (what ipvsadm or raw netlink can send). */
+async function addRaw(ipvs: Ipvs, spec: ServiceSpec, patch: Partial<WireService>): Promise<void> {
+  const wire = { ...validateServiceSpec(spec), ...patch };
   const raw = ipvs as unknown as { fam: IpvsFamily; run(req: OutgoingRequest): Promise<unknown> };
   await raw.run(cmd.newService(raw.fam, wire));
+}
+
+async function withOddMask(): Promise<Ipvs> {
+  const ipvs = await Ipvs.open({ transport: new FakeKernel().transport() });
+  await addRaw(ipvs, { ...ODD, persistence: true }, { netmask: 0xff00ff00 });
   return ipvs;
 }
 
@@ -33,6 +37,21 @@ describe('a kernel value the client would refuse as input', () => {
     expect(fix.plan.steps.map((s) => s.detail)).toEqual(['netmask 255.0.255.0 -> 255.255.0.0']);
     expect(fix.ok).toBe(true);
     expect((await ipvs.plan({ services: [{ ...ODD, persistence: { netmask: '255.255.0.0' } }] })).inSync).toBe(true);
+    await ipvs.close();
+  });
+
+  it('a scheduler none and a persistence timeout 0: read, planned around, and put right by a state that names them', async () => {
+    const ipvs = await Ipvs.open({ transport: new FakeKernel().transport() });
+    const none = { protocol: 'tcp', address: '10.0.0.3', port: 80 } as const;
+    const zero = { protocol: 'tcp', address: '10.0.0.4', port: 80 } as const;
+    await addRaw(ipvs, none, { scheduler: 'none' });
+    await addRaw(ipvs, { ...zero, persistence: true }, { timeout: 0 });
+    const read = Object.fromEntries((await ipvs.services()).map((s) => [s.address, [s.scheduler, s.persistence]]));
+    expect(read).toEqual({ '10.0.0.3': ['none', undefined], '10.0.0.4': ['wlc', { timeout: 0, netmask: '255.255.255.255' }] });
+    expect((await ipvs.plan({ services: [] })).unmanaged).toHaveLength(2);
+    const fix = await ipvs.apply({ services: [{ ...none, scheduler: 'rr' }, { ...zero, persistence: { timeout: 60 } }] });
+    expect(fix.plan.steps.map((s) => s.detail)).toEqual(['scheduler none -> rr', 'persistence timeout 0 -> 60']);
+    expect(fix.ok).toBe(true);
     await ipvs.close();
   });
 });

@@ -294,6 +294,23 @@ describe.skipIf(!onKernel)('real traffic through IPVS', () => {
     };
   }
 
+  /**
+   * A checker scenario on `key`: the checker's output is added to any failure; afterwards the checker is
+   * stopped, both servers are healthy again and the service is deleted.
+   */
+  async function healthScenario(key: ServiceKey, body: (start: typeof startHealth) => Promise<void>): Promise<void> {
+    let health: ReturnType<typeof startHealth> | undefined;
+    try {
+      await body((config) => (health = startHealth(config)));
+    } catch (err) {
+      throw new Error(`${(err as Error).message}\n--- ipvs health output:\n${health?.out.join('\n') ?? '(not started)'}`, { cause: err });
+    } finally {
+      health?.done();
+      await Promise.all([t.rs1.setSick(false), t.rs2.setSick(false)]);
+      await ipvs.deleteService(key).catch(() => {});
+    }
+  }
+
   it("better than the seed's script: a deleted server's open connection hangs, a quiesced one's finishes; a server already down is quiesced at start", async () => {
     const v = vip(12);
     const key = { protocol: 'tcp', address: v, port: 80 } as const;
@@ -303,8 +320,7 @@ describe.skipIf(!onKernel)('real traffic through IPVS', () => {
     // The table as the script keeps it: both servers in with weight 1.
     await ipvs.addService({ ...key, scheduler: 'rr' });
     for (const address of [RS1, RS2]) await ipvs.addDestination(key, { address, forwarding: 'masq', weight: 1 });
-    let health: ReturnType<typeof startHealth> | undefined;
-    try {
+    await healthScenario(key, async (start) => {
       // 1. The script on a failed curl: `ipvsadm -d`. A client's open connection to that server now hangs
       //    (the kernel drops its packets: the destination is gone), however healthy the server really is.
       const opened = await t.client.sessionGet('script', url, { localAddress: CLIENT2 });
@@ -318,7 +334,7 @@ describe.skipIf(!onKernel)('real traffic through IPVS', () => {
       // 2. The checker starts on that table while rs2 already fails its check: rs2 is quiesced at start,
       //    before any traffic is sent to it; nothing else is touched.
       await t.rs2.setSick(true);
-      health = startHealth({
+      const health = start({
         services: [
           {
             ...key,
@@ -350,13 +366,7 @@ describe.skipIf(!onKernel)('real traffic through IPVS', () => {
       await agents[held].setSick(false);
       await waitFor(`${held} restored`, async () => (await table()) === `${RS1} masq 1, ${RS2} masq 1`, 10_000, 50);
       expect(await health.stop()).toBe(0);
-    } catch (err) {
-      throw new Error(`${(err as Error).message}\n--- ipvs health output:\n${health?.out.join('\n') ?? '(not started)'}`, { cause: err });
-    } finally {
-      health?.done();
-      await Promise.all([t.rs1.setSick(false), t.rs2.setSick(false)]);
-      await ipvs.deleteService(key).catch(() => {});
-    }
+    });
   });
 
   it('a persistent service: weight 0 keeps a client on its server (the kernel follows the template), so the checker removes a failed one by default and the client moves', async () => {
@@ -368,8 +378,7 @@ describe.skipIf(!onKernel)('real traffic through IPVS', () => {
     const from1 = async (n: number): Promise<string[]> => (await t.client.get([`http://${v}/`], { count: n, localAddress: CLIENT1 })).map(server);
     await ipvs.addService({ ...key, scheduler: 'rr', persistence });
     for (const address of [RS1, RS2]) await ipvs.addDestination(key, { address, forwarding: 'masq' });
-    let health: ReturnType<typeof startHealth> | undefined;
-    try {
+    await healthScenario(key, async (start) => {
       // The kernel's rule, with its default sysctl: a quiesced server keeps the clients its templates name.
       expect(t.lab.exec(t.dir, 'sysctl', '-n', 'net.ipv4.vs.expire_quiescent_template').trim()).toBe('0');
       const pinned = (await from1(1))[0] as keyof typeof agents;
@@ -380,7 +389,7 @@ describe.skipIf(!onKernel)('real traffic through IPVS', () => {
 
       // The checker, onFailure left to its default: the pinned server fails its check, is removed, and the
       // client's next connections go to the other server; once healthy again it is added back.
-      health = startHealth({
+      const health = start({
         services: [
           {
             ...key,
@@ -401,13 +410,7 @@ describe.skipIf(!onKernel)('real traffic through IPVS', () => {
       await agents[pinned].setSick(false);
       await waitFor(`${pinned} added back`, async () => (await table()) === `${RS1} masq 1, ${RS2} masq 1`, 10_000, 50);
       expect(await health.stop()).toBe(0);
-    } catch (err) {
-      throw new Error(`${(err as Error).message}\n--- ipvs health output:\n${health?.out.join('\n') ?? '(not started)'}`, { cause: err });
-    } finally {
-      health?.done();
-      await Promise.all([t.rs1.setSick(false), t.rs2.setSick(false)]);
-      await ipvs.deleteService(key).catch(() => {});
-    }
+    });
   });
 
   it('two directors: the backup sync daemon receives the master\'s connections and persistence templates', async () => {

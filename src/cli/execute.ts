@@ -4,7 +4,7 @@
 
 import { connectionRow, connectionTitle, parseConnectionTable } from './connections.js';
 import type { CliContext, CliIpvs } from './context.js';
-import { describeFailure } from './failures.js';
+import { describeFailure, standsForKernelCheck } from './failures.js';
 import { daemonLines, destinationRow, listTitle, serviceRow, timeoutLine, versionHeader } from './listing.js';
 import type { KernelAction } from './messages.js';
 import { restoreRules } from './restore.js';
@@ -180,15 +180,30 @@ async function listConnections(ctx: CliContext, format: ListFormat): Promise<num
 }
 
 /** A change to the table; prints ipvsadm's sentence and returns 255 when the kernel refuses it. */
-async function change(ctx: CliContext, action: KernelAction, work: (ipvs: CliIpvs) => Promise<unknown>): Promise<number> {
+async function change(ctx: CliContext, action: KernelAction, work: (ipvs: CliIpvs) => Promise<unknown>, service?: ServiceKey): Promise<number> {
   const ipvs = await ctx.ipvs();
   try {
     await work(ipvs);
     return 0;
   } catch (err) {
-    ctx.stderr.write(describeFailure(err, action) + '\n');
+    ctx.stderr.write(describeFailure((service && (await earlierRefusal(ipvs, action, service, err))) ?? err, action) + '\n');
     return 255;
   }
+}
+
+/**
+ * The kernel looks the service up (ESRCH when missing, EEXIST for -A when present) before the scheduler or
+ * the thresholds the client checks first; ipvsadm prints the answer to that lookup, so this does too.
+ */
+async function earlierRefusal(ipvs: CliIpvs, action: KernelAction, service: ServiceKey, err: unknown): Promise<{ code: string } | undefined> {
+  if (!standsForKernelCheck(err)) return undefined;
+  // Anything but a clear answer leaves the client's own refusal to be reported.
+  const exists = await ipvs.service(service).then(
+    () => true,
+    (e: unknown) => ((e as { code?: unknown }).code === 'ESRCH' ? false : undefined),
+  );
+  if (action === 'add-service') return exists === true ? { code: 'EEXIST' } : undefined;
+  return exists === false ? { code: 'ESRCH' } : undefined;
 }
 
 /** Run one parsed command; returns the exit status. */
@@ -225,9 +240,9 @@ export async function executeCommand(cmd: ParsedCommand, ctx: CliContext): Promi
     case 'flush':
       return change(ctx, 'other', (ipvs) => ipvs.flush());
     case 'add-service':
-      return change(ctx, 'add-service', (ipvs) => ipvs.addService(serviceSpecOf(cmd)));
+      return change(ctx, 'add-service', (ipvs) => ipvs.addService(serviceSpecOf(cmd)), serviceKeyOf(cmd));
     case 'edit-service':
-      return change(ctx, 'edit-service', (ipvs) => ipvs.updateService(serviceSpecOf(cmd)));
+      return change(ctx, 'edit-service', (ipvs) => ipvs.updateService(serviceSpecOf(cmd)), serviceKeyOf(cmd));
     case 'delete-service':
       return change(ctx, 'delete-service', (ipvs) => ipvs.deleteService(serviceKeyOf(cmd)!));
     case 'zero':
@@ -239,9 +254,9 @@ export async function executeCommand(cmd: ParsedCommand, ctx: CliContext): Promi
         return key ? ipvs.zero(key) : ipvs.zero();
       });
     case 'add-server':
-      return change(ctx, 'add-server', (ipvs) => ipvs.addDestination(serviceKeyOf(cmd)!, destinationSpecOf(cmd)));
+      return change(ctx, 'add-server', (ipvs) => ipvs.addDestination(serviceKeyOf(cmd)!, destinationSpecOf(cmd)), serviceKeyOf(cmd));
     case 'edit-server':
-      return change(ctx, 'edit-server', (ipvs) => ipvs.updateDestination(serviceKeyOf(cmd)!, destinationSpecOf(cmd)));
+      return change(ctx, 'edit-server', (ipvs) => ipvs.updateDestination(serviceKeyOf(cmd)!, destinationSpecOf(cmd)), serviceKeyOf(cmd));
     case 'delete-server':
       return change(ctx, 'delete-server', (ipvs) => ipvs.deleteDestination(serviceKeyOf(cmd)!, destinationKeyOf(cmd)));
     case 'set':

@@ -27,6 +27,11 @@ const KERNEL_ERRNO_OF_FIELD: Readonly<Record<string, string>> = {
   'destination.weight': 'ERANGE',
 };
 
+/** Whether `err` is one of the client's early refusals that stand for a kernel answer (above). */
+export function standsForKernelCheck(err: unknown): boolean {
+  return err instanceof ValidationError && KERNEL_ERRNO_OF_FIELD[err.field.replace(/^operations\[\d+\]\./, '')] !== undefined;
+}
+
 function errnoOf(err: unknown): { code: string; errno: number } | undefined {
   if (typeof err !== 'object' || err === null) return undefined;
   if (err instanceof ValidationError) {

@@ -281,6 +281,11 @@ describe('refusals: ipvsadm sentences, exit statuses, table unchanged', () => {
     ['-d -t 192.168.1.110:80 -r 10.0.0.99', 'No such destination'],
     ['-d -f 11 -r 10.0.0.99', 'Service not defined'],
     ['-a -t 192.168.1.110:80 -r 10.0.0.2 -x 5 -y 10', 'Numerical result out of range'],
+    // The kernel looks the service up before the values the client checks first: its answer is what is printed.
+    ['-A -t 192.168.1.110:80 -s bogus', 'Service already exists'],
+    ['-E -t 10.0.0.9:80 -s bogus', 'No such service'],
+    ['-a -t 10.0.0.9:80 -r 10.0.0.2 -x 5 -y 10', 'Service not defined'],
+    ['-e -t 10.0.0.9:80 -r 10.0.0.2 -x 5 -y 10', 'Service not defined'],
     ['-a -t 192.168.1.110:80 -r 224.1.1.1 -m', 'Invalid operation.  Possibly wrong module version, address not unicast, ...'],
   ])('%s -> %s (255)', async (line, sentence) => {
     const h = await seeded();

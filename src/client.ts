@@ -354,6 +354,17 @@ export class Ipvs {
           yield run as Run;
         }
       }
+    } catch (err) {
+      // As for...of: a failure of the caller's iterator's return() does not hide the error that ended the loop.
+      if (!state.ended) {
+        state.ended = true;
+        try {
+          it.return?.();
+        } catch {
+          // the loop's own error wins
+        }
+      }
+      throw err;
     } finally {
       if (!state.ended) it.return?.();
     }

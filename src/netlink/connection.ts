@@ -800,7 +800,9 @@ export class NetlinkConnection {
     group.timer = setTimeout(() => {
       for (const entry of entries) this.fail(entry, new TimeoutError(entry.req.label.operation, ms));
     }, ms);
-    group.timer.unref?.();
+    // A transport that keeps the process alive while requests wait (hold) lets the timer not do so; on
+    // one that does not (the fake kernel's), the timer must, or a script ends before its timeout fires.
+    if (this.transport.hold !== undefined) group.timer.unref?.();
   }
 
   /**
@@ -928,6 +930,8 @@ export class NetlinkConnection {
         if (entry.kind === 'ack') this.onAckMessage(entry, msg);
         else this.onDumpMessage(entry, msg);
       } catch (err) {
+        // An unreadable answer fails its request and those sent before it that were waiting on its ACK.
+        if (entry.kind === 'ack') for (const b of entry.before ?? []) this.fail(b, err as Error);
         this.fail(entry, err as Error);
       }
     }

@@ -242,6 +242,24 @@ describe('destinationsOfEach on the fake kernel', () => {
     expect(await ipvs.services()).toHaveLength(6);
   });
 
+  it("a failing return() of the caller's iterator does not hide the error that ended the loop (as for...of)", async () => {
+    await using ipvs = (await setup()).ipvs;
+    const keys = [WEB, { protocol: 'bogus' } as unknown as ServiceKey];
+    let i = 0;
+    const iterable: Iterable<ServiceKey> = {
+      [Symbol.iterator]: () => ({
+        next: () => (i < keys.length ? { value: keys[i++]!, done: false } : { value: undefined, done: true }),
+        return: () => {
+          throw new Error('return() of the caller iterator failed');
+        },
+      }),
+    };
+    const { runs, error } = await drain(ipvs.destinationsOfEach(iterable));
+    expect(lengths(runs)).toEqual([1]);
+    expect(error).toBeInstanceOf(ValidationError);
+    expect(error).toMatchObject({ field: 'services[1].protocol' });
+  });
+
   it('a kernel refusal mid-way: the run read before it, then the KernelError; the client goes on', async () => {
     const { kernel, ipvs } = await setup();
     const keys = [WEB, V6, MARK, DNS, MARK6];

@@ -1,3 +1,5 @@
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { Ipvs } from '../../src/client.js';
 import { DumpInterruptedError, FamilyNotFoundError, KernelError, TimeoutError, ValidationError } from '../../src/index.js';
@@ -117,6 +119,18 @@ describe('FakeKernel', () => {
     expect(await code(ipvs.startDaemon({ state: 'master', interface: 'eth0', mcastGroup: 'ff02::1' }))).toBe('EAFNOSUPPORT');
     await ipvs.startDaemon({ state: 'master', interface: 'eth0', mcastGroup: '224.0.0.81' });
     expect((await ipvs.daemons()).map((d) => d.state)).toEqual(['master']);
+  });
+
+  it('a dropped reply times out in a plain script too: the wait keeps Node alive, as on the kernel socket', () => {
+    // Outside a test runner nothing else keeps the event loop alive; the README's dropReplies promise.
+    const src = (f: string): string => JSON.stringify(new URL(`../../src/${f}`, import.meta.url).href);
+    const code = `const { Ipvs } = await import(${src('client.ts')}); const { FakeKernel } = await import(${src('testing/index.ts')});
+      const kernel = new FakeKernel(); const ipvs = await Ipvs.open({ transport: kernel.transport() });
+      kernel.dropReplies(1);
+      try { await ipvs.info({ timeoutMs: 100 }); console.log('answered'); } catch (e) { console.log(e.name, e.code); }`;
+    const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { cwd: fileURLToPath(new URL('../..', import.meta.url)), encoding: 'utf8', timeout: 30_000 });
+    expect(r.stdout.trim()).toBe('TimeoutError ETIMEDOUT');
+    expect(r.status).toBe(0);
   });
 
   it('reports stats set by a test through the client', async () => {

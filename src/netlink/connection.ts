@@ -189,6 +189,10 @@ interface DumpPending extends PendingBase {
   failure: Error | undefined;
   /** Consumers waiting in next(); normally at most one. */
   waiters: (() => void)[];
+  /** Read by an iterator (dump()), whose consumer runs between its parts: other dumps cannot wait for it. */
+  stream: boolean;
+  /** The consumer is gone but the kernel still sends the rest: read and dropped until DONE (see abandon). */
+  abandoned: boolean;
 }
 
 function newGroup(size: number): Group {
@@ -310,6 +314,12 @@ export class NetlinkConnection {
   private readonly dumpExchange = new DumpExchange();
   private syncBudget = SYNC_READ_BUDGET;
   private budgetReset: NodeJS.Immediate | undefined;
+  /** The dump the kernel is running on the socket (it runs one at a time per socket), until its end is read. */
+  private currentDump: DumpPending | undefined;
+  /** Dumps waiting for the socket, first come first served. */
+  private dumpQueue: (() => void)[] = [];
+  /** A waiting dump was woken and is about to start: the socket is promised to it. */
+  private dumpPromised = false;
 
   constructor(transport: Transport, options: ConnectionOptions = {}) {
     this.transport = transport;
@@ -590,7 +600,19 @@ export class NetlinkConnection {
     inPlace: boolean,
   ): Promise<T[]> {
     const out: T[] = [];
-    const e = this.exchangeDump(req, options, fromView, out, inPlace) ?? this.openDump(req, options);
+    // Only when the socket is taken: the usual start stays synchronous (a kernel answers inside the exchange).
+    const turn = this.dumpTurn(req);
+    let e: 'done' | DumpPending;
+    if (turn === undefined) {
+      e = this.exchangeDump(req, options, fromView, out, inPlace) ?? this.openDump(req, options);
+    } else {
+      await turn;
+      try {
+        e = this.exchangeDump(req, options, fromView, out, inPlace) ?? this.openDump(req, options);
+      } finally {
+        this.turnTaken();
+      }
+    }
     if (e !== 'done') await this.drain(e, out, fromQueue);
     return out;
   }
@@ -603,6 +625,19 @@ export class NetlinkConnection {
    * answered at once, is thrown.
    */
   dumpPayloadsInto<T>(req: OutgoingRequest, options: RequestOptions, read: (buf: Buffer, start: number, end: number) => T, out: T[]): Promise<void> | undefined {
+    const turn = this.dumpTurn(req);
+    if (turn !== undefined) {
+      return turn.then(() => {
+        let wait: Promise<void> | undefined;
+        try {
+          const e = this.exchangeDump(req, options, read, out, true) ?? this.openDump(req, options);
+          if (e !== 'done') wait = this.drain(e, out, (msg) => read(msg.payload, 0, msg.payload.length));
+        } finally {
+          this.turnTaken();
+        }
+        return wait;
+      });
+    }
     const e = this.exchangeDump(req, options, read, out, true) ?? this.openDump(req, options);
     if (e === 'done') return undefined;
     return this.drain(e, out, (msg) => read(msg.payload, 0, msg.payload.length));
@@ -614,10 +649,8 @@ export class NetlinkConnection {
       try {
         for (const msg of e.queue) out.push(fromQueue(msg));
       } catch (err) {
-        // As a consumer stopping early: the rest of the dump is dropped.
-        e.queue.length = 0;
-        e.failure = undefined;
-        this.finish(e);
+        // As a consumer stopping early: the rest of the dump is read and dropped.
+        this.abandon(e, undefined);
         throw err;
       }
       e.queue.length = 0;
@@ -680,12 +713,12 @@ export class NetlinkConnection {
     if (result === 'partial') {
       const e: DumpPending = {
         kind: 'dump', seq, req, group: newGroup(1), settled: false,
-        queue: [], interrupted, done: false, failure, waiters: [],
+        queue: [], interrupted, done: false, failure: undefined, waiters: [], stream: false, abandoned: false,
       };
       // Read on through the usual path; after a failure only to drop the rest of the dump.
       this.register([e], e.group, options);
-      if (failure !== undefined) this.finish(e);
-      else this.armTimer(e.group, [e], options);
+      this.armTimer(e.group, [e], options);
+      if (failure !== undefined) this.abandon(e, failure);
       return e;
     }
     if (failure !== undefined) throw failure;
@@ -713,7 +746,7 @@ export class NetlinkConnection {
   }
 
   /** Send a dump request and read what is already there; throws what keeps it from being sent. */
-  private openDump(req: OutgoingRequest, options: RequestOptions): DumpPending {
+  private openDump(req: OutgoingRequest, options: RequestOptions, stream = false): DumpPending {
     try {
       this.checkOpen(req);
       options.signal?.throwIfAborted();
@@ -724,7 +757,7 @@ export class NetlinkConnection {
       const datagram = w.toBuffer();
       const e: DumpPending = {
         kind: 'dump', seq, req, group: newGroup(1), settled: false,
-        queue: [], interrupted: false, done: false, failure: undefined, waiters: [],
+        queue: [], interrupted: false, done: false, failure: undefined, waiters: [], stream, abandoned: false,
       };
       this.register([e], e.group, options);
       this.send(datagram, [e]);
@@ -740,13 +773,37 @@ export class NetlinkConnection {
   private startDump(req: OutgoingRequest, options: RequestOptions): AsyncIterator<NetlinkMessage> {
     let entry: DumpPending | undefined;
     let startError: unknown;
+    let opening: Promise<void> | undefined;
+    const open = (): void => {
+      try {
+        entry = this.openDump(req, options, true);
+      } catch (err) {
+        startError = err;
+      }
+    };
+    // Sent at once when the socket is free, as before; otherwise once the dumps before it have ended.
+    let turn: Promise<void> | undefined;
     try {
-      entry = this.openDump(req, options);
+      turn = this.dumpTurn(req);
     } catch (err) {
       startError = err;
     }
+    if (startError !== undefined) {
+      // refused: nothing to open
+    } else if (turn === undefined) {
+      open();
+    } else {
+      opening = turn.then(() => {
+        open();
+        this.turnTaken();
+      });
+    }
     const it: AsyncIterator<NetlinkMessage> = {
       next: async (): Promise<IteratorResult<NetlinkMessage>> => {
+        if (opening !== undefined) {
+          await opening;
+          opening = undefined;
+        }
         if (startError !== undefined) throw startError;
         const e = entry as DumpPending;
         for (;;) {
@@ -759,14 +816,11 @@ export class NetlinkConnection {
         }
       },
       return: async (): Promise<IteratorResult<NetlinkMessage>> => {
-        // The consumer stopped early: forget the request now, so the rest of the dump (which the
-        // kernel still sends) finds no entry and is dropped, and nothing stays pending.
-        const e = entry;
-        if (e) {
-          e.queue.length = 0;
-          e.failure = undefined;
-          this.finish(e);
-        }
+        // The consumer stopped early: the rest of the dump (which the kernel still sends) is read and
+        // dropped meanwhile; a dump started before that ends waits for it (dumpTurn), not refused.
+        if (opening !== undefined) await opening;
+        opening = undefined;
+        if (entry) this.abandon(entry, undefined);
         return { value: undefined, done: true };
       },
     };
@@ -777,6 +831,7 @@ export class NetlinkConnection {
     for (const entry of entries) {
       this.pending.set(entry.seq, entry);
       if (this.pending.size === 1) this.transport.hold?.(true);
+      if (entry.kind === 'dump') this.currentDump = entry;
     }
     const signal = options.signal;
     if (signal) {
@@ -839,6 +894,8 @@ export class NetlinkConnection {
       else for (const wake of entry.waiters.splice(0)) wake();
     }
     if (acks) this.pull(() => ![...this.pending.values()].some((e) => e.kind === 'ack'));
+    const dropping = this.currentDump;
+    if (dropping?.abandoned) this.pull(() => this.currentDump !== dropping);
   }
 
   private forget(seq: number): void {
@@ -871,6 +928,69 @@ export class NetlinkConnection {
     entry.done = true;
     const waiters = entry.waiters.splice(0);
     for (const wake of waiters) wake();
+    if (this.currentDump === entry) {
+      this.currentDump = undefined;
+      this.nextDumpTurn();
+    }
+  }
+
+  /**
+   * The consumer of a dump the kernel is still sending is gone (it stopped early, or gets `failure`):
+   * nothing more is queued for it, but the entry stays until the dump's end is read and the rest dropped,
+   * since the kernel refuses another dump on the socket (EBUSY) until then. Bounded by the request's
+   * timer, or the connection's timeout when it had none; an abort no longer ends it early.
+   */
+  private abandon(entry: DumpPending, failure: Error | undefined): void {
+    entry.queue.length = 0;
+    entry.failure = failure;
+    if (entry.done || this.pending.get(entry.seq) !== entry) {
+      this.finish(entry);
+      return;
+    }
+    entry.abandoned = true;
+    entry.done = true;
+    for (const wake of entry.waiters.splice(0)) wake();
+    const group = entry.group;
+    group.detachAbort?.();
+    group.detachAbort = undefined;
+    if (group.timer === undefined && this.timeoutMs > 0) {
+      group.timer = setTimeout(() => this.fail(entry, new TimeoutError(entry.req.label.operation, this.timeoutMs)), this.timeoutMs);
+      if (this.transport.hold !== undefined) group.timer.unref?.();
+    }
+    this.pull(() => this.currentDump !== entry);
+  }
+
+  /**
+   * Undefined when a dump may start now; otherwise a promise that resolves when it is this dump's turn,
+   * after which the caller starts it and then calls turnTaken(). A dump read by an iterator is not waited
+   * for: its consumer may be the caller (a listing started inside the loop), who would wait forever; that
+   * is refused at once.
+   */
+  private dumpTurn(req: OutgoingRequest): Promise<void> | undefined {
+    const cur = this.currentDump;
+    if (cur === undefined && !this.dumpPromised && this.dumpQueue.length === 0) return undefined;
+    if (cur !== undefined && cur.stream && !cur.abandoned) {
+      throw new IpvsError(
+        `${req.label.operation}: another listing of this client is still being read by an iterator (the kernel runs one dump per socket); finish or break that loop first, or use another client`,
+        'EBUSY',
+      );
+    }
+    return new Promise<void>((resolve) => this.dumpQueue.push(resolve));
+  }
+
+  /** When the socket is free and not promised, the first waiting dump gets it. */
+  private nextDumpTurn(): void {
+    if (this.currentDump !== undefined || this.dumpPromised) return;
+    const wake = this.dumpQueue.shift();
+    if (wake === undefined) return;
+    this.dumpPromised = true;
+    wake();
+  }
+
+  /** A woken dump has started (registered, answered at once, or refused): the promise is kept. */
+  private turnTaken(): void {
+    this.dumpPromised = false;
+    this.nextDumpTurn();
   }
 
   private settle(entry: Pending): void {
@@ -961,6 +1081,10 @@ export class NetlinkConnection {
   }
 
   private onDumpMessage(entry: DumpPending, msg: NetlinkMessage): void {
+    if (entry.abandoned) {
+      if (msg.type === NLMSG_DONE || msg.type === NLMSG_ERROR) this.finish(entry);
+      return;
+    }
     if ((msg.flags & NLM_F_DUMP_INTR) !== 0) entry.interrupted = true;
     if (msg.type === NLMSG_DONE || msg.type === NLMSG_ERROR) {
       const payload = msg.type === NLMSG_ERROR ? parseErrorPayload(msg) : parseDonePayload(msg);

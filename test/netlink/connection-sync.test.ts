@@ -161,7 +161,7 @@ describe('batches to a transport that answers in order', () => {
 
   it('an unreadable last answer fails the earlier requests of its datagram too, none left waiting', async () => {
     // An NLMSG_ERROR too short to hold its errno, for the message that asked the ACK.
-    const t = new KernelLike((r) => ((r.flags & 0x04) !== 0 ? [nb.nlmsg({ type: nb.NLMSG_ERROR, seq: r.seq, pid: PORT }, [Buffer.alloc(2)])] : []));
+    const t = new KernelLike((r) => ((r.flags & 0x04) !== 0 ? [nb.nlmsg({ type: nb.NLMSG_ERROR, seq: r.seq, pid: PORT }, Buffer.alloc(2))] : []));
     const conn = new NetlinkConnection(t, { timeoutMs: 0 });
     const results = await Promise.allSettled(conn.batch([req('a'), req('b'), req('c')]));
     expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected', 'rejected']);

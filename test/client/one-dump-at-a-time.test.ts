@@ -1,0 +1,59 @@
+// The kernel runs one dump per netlink socket and refuses another (EBUSY) until the first one's end has
+// been read. The client takes turns instead: a listing started while another is read waits for it, the
+// rest of a listing whose reader stopped early is read and dropped first, and only a listing started
+// while an iterator's loop is still running (possibly from inside that loop, which would then wait
+// forever) is refused, with a sentence that says why. Against the fake kernel, whose dumps come in parts.
+
+import { describe, expect, it } from 'vitest';
+import { Ipvs } from '../../src/client.js';
+import { IpvsError } from '../../src/index.js';
+import { FakeKernel } from '../../src/testing/index.js';
+
+const WEB = { protocol: 'tcp', address: '10.0.0.1', port: 1000 } as const;
+
+async function fifty(): Promise<{ kernel: FakeKernel; ipvs: Ipvs }> {
+  const kernel = new FakeKernel({ dumpBudget: 400 });
+  const ipvs = await Ipvs.open({ transport: kernel.transport(), timeoutMs: 2000 });
+  const ops = Array.from({ length: 50 }, (_, i) => ({ op: 'add-service' as const, service: { ...WEB, port: 1000 + i } }));
+  ops.push({ op: 'add-destination', service: WEB, destination: { address: '10.0.1.1' } } as never);
+  await ipvs.execute(ops);
+  return { kernel, ipvs };
+}
+
+describe('one dump at a time on a client', () => {
+  it('a listing right after breaking out of an iteration waits for the rest of that dump, not refused', async () => {
+    const { ipvs } = await fifty();
+    let n = 0;
+    for await (const s of ipvs.iterateServices()) if (++n === 2 || !s) break;
+    expect(await ipvs.services()).toHaveLength(50);
+    for await (const s of ipvs.iterateDestinations(WEB)) if (s) break;
+    expect(await ipvs.destinations(WEB)).toHaveLength(1);
+    await ipvs.close();
+  });
+
+  it('listings from several callers at once take turns', async () => {
+    const { kernel, ipvs } = await fifty();
+    const [a, b, c] = await Promise.all([ipvs.services(), ipvs.services({ stats: false }), ipvs.destinations(WEB)]);
+    expect([a.length, b.length, c.length]).toEqual([50, 50, 1]);
+    // Each was sent only once the one before it had ended.
+    expect(kernel.requests.filter((r) => r.startsWith('IPVS_CMD_GET'))).toHaveLength(3);
+    await ipvs.close();
+  });
+
+  it('a listing started while an iterator is read is refused at once, saying why; the iteration goes on', async () => {
+    const { kernel, ipvs } = await fifty();
+    let seen = 0;
+    let nested: unknown;
+    const before = kernel.requests.length;
+    for await (const s of ipvs.iterateServices()) {
+      if (seen++ === 0) nested = await ipvs.destinations(s).catch((e: unknown) => e);
+    }
+    expect(seen).toBe(50);
+    expect(nested).toBeInstanceOf(IpvsError);
+    expect(nested).toMatchObject({ code: 'EBUSY' });
+    expect((nested as Error).message).toMatch(/^list destinations: another listing of this client is still being read by an iterator \(the kernel runs one dump per socket\)/);
+    expect(kernel.requests.length - before).toBe(1); // the refused listing was never sent
+    expect(await ipvs.destinations(WEB)).toHaveLength(1);
+    await ipvs.close();
+  });
+});

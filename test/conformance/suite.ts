@@ -583,6 +583,16 @@ export function conformanceSuite(name: string, open: () => Promise<Harness>): vo
         expect(await ipvs.destinations({ protocol: 'tcp', address: '10.0.0.10', port: 1000 })).toEqual([]);
       });
 
+      it('listings take turns: right after a break out of a large one, and several at once', async () => {
+        const ops = Array.from({ length: 1000 }, (_, i) => ({ op: 'add-service' as const, service: { protocol: 'tcp' as const, address: '10.0.0.11', port: 1000 + i } }));
+        await ipvs.execute(ops);
+        let n = 0;
+        for await (const s of ipvs.iterateServices()) if (++n === 3 || !s) break;
+        expect(await ipvs.services()).toHaveLength(1000);
+        const all = await Promise.all([ipvs.services(), ipvs.services({ stats: false }), ipvs.destinations({ protocol: 'tcp', address: '10.0.0.11', port: 1000 })]);
+        expect(all.map((r) => r.length)).toEqual([1000, 1000, 0]);
+      });
+
       it('a closed client refuses further calls', async () => {
         const other = h.openAnother ? await h.openAnother() : undefined;
         if (!other) return;

@@ -6,7 +6,7 @@
 
 import { KernelSocketTransport } from '../native/socket.js';
 import { NetlinkConnection, type OutgoingRequest, type RequestOptions } from './netlink/connection.js';
-import { AbortError, DecodeError, KernelError } from './netlink/errors.js';
+import { AbortError, DecodeError, IpvsError, KernelError } from './netlink/errors.js';
 import { FamilyResolver } from './netlink/family.js';
 import type { NetlinkMessage } from './netlink/reader.js';
 import type { Transport } from './netlink/transport.js';
@@ -60,10 +60,29 @@ export interface ExecuteOptions {
  * service's key as it is when called.
  */
 export interface ServiceMethods {
-  /** The destinations of this service (GET_DEST dump). */
-  destinations(options?: RequestOptions): Promise<Destination[]>;
+  /** The destinations of this service (GET_DEST dump); `stats: false` as for Ipvs.destinations. */
+  destinations<O extends ReadOptions = RequestOptions>(options?: O): Promise<Array<ReadResult<O, Destination>>>;
   /** Add a destination to this service. */
   addDestination(dest: DestinationSpec, options?: RequestOptions): Promise<void>;
+}
+
+/**
+ * The kernel socket, its failures (a network namespace that cannot be entered, a socket the system
+ * refuses) as IpvsErrors with the errno's name as code, like every other error of the client.
+ */
+function openSocket(options: OpenOptions): Transport {
+  try {
+    return new KernelSocketTransport({
+      ...(options.netns === undefined ? {} : { netns: options.netns }),
+      ...(options.receiveBufferSize === undefined ? {} : { receiveBufferSize: options.receiveBufferSize }),
+    });
+  } catch (err) {
+    if (err instanceof IpvsError || !(err instanceof Error)) throw err;
+    const given = (err as Error & { code?: unknown }).code;
+    const code = typeof given === 'string' ? given : 'EIO';
+    const advice = code === 'EACCES' || code === 'EPERM' ? ' (entering a network namespace needs root: CAP_SYS_ADMIN)' : '';
+    throw new IpvsError(`${err.message}${advice}`, code, { cause: err });
+  }
 }
 
 /** A Service as the client returns it: the plain data, plus non-enumerable ServiceMethods. */
@@ -162,7 +181,7 @@ export class Ipvs {
     const client = this;
     this.serviceMethods = Object.create(Object.prototype, {
       destinations: {
-        value(this: Service, options?: RequestOptions) {
+        value(this: Service, options?: ReadOptions) {
           return client.destinations(keyOfService(this), options);
         },
         enumerable: false, writable: true, configurable: true,
@@ -182,10 +201,7 @@ export class Ipvs {
    */
   static async open(options: OpenOptions = {}): Promise<Ipvs> {
     checkOptions(options);
-    const transport = options.transport ?? new KernelSocketTransport({
-      ...(options.netns === undefined ? {} : { netns: options.netns }),
-      ...(options.receiveBufferSize === undefined ? {} : { receiveBufferSize: options.receiveBufferSize }),
-    });
+    const transport = options.transport ?? openSocket(options);
     const conn = new NetlinkConnection(transport, options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs });
     try {
       const family = await new FamilyResolver(conn).resolve(IPVS_GENL_NAME, MISSING_FAMILY_HINT);

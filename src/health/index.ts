@@ -5,6 +5,7 @@
 
 export { HealthChecker, type HealthCheckerOptions, type StopOptions } from './checker.js';
 export { normaliseHealthConfig, parseHealthConfig, mergeCheck, DEFAULT_INTERVAL_MS, DEFAULT_TIMEOUT_MS, DEFAULT_RISE, DEFAULT_FALL } from './config.js';
+export type { NormalHealthService, NormalRealServer, NormalDestination, NormalCheck, FullDestinationSpec } from './config.js';
 export { ManualScheduler, systemScheduler, type HealthScheduler, type Timer } from './clock.js';
 export type {
   CheckEvent,

@@ -84,7 +84,10 @@ export type CheckSpec = HttpCheck | TcpCheck | CustomCheck;
  */
 export type CheckOverride = Partial<HttpCheck> | Partial<TcpCheck> | Partial<CustomCheck>;
 
-/** What happens to a server that is down: weight 0 (its connections finish; the default) or deleted. */
+/**
+ * What happens to a server that is down: weight 0 (its connections finish; the default) or deleted (the
+ * default for a persistent service, whose clients weight 0 would not move).
+ */
 export type FailureAction = 'quiesce' | 'remove';
 
 /** A real server and, optionally, how to check it. Its configured weight is restored when it comes back. */

@@ -28,7 +28,7 @@ export {
   type ReconcileClient,
   type CurrentService,
 } from './plan.js';
-export { normaliseDesiredState } from './desired.js';
+export { normaliseDesiredState, type DesiredEntry } from './desired.js';
 export { ABORTED_REASON, apply, applyPlan, type ApplyOptions, type ApplyResult, type StepFailure, type StepNotAttempted } from './apply.js';
 export { drainId, type DrainOption, type DrainOptions, type DrainState, type IdlePredicate } from './drain.js';
 export { exportState, desiredServiceOf, desiredDestinationOf } from './export.js';

@@ -279,5 +279,9 @@ describe('reads without statistics: the types', () => {
       // @ts-expect-error: and for destinationsOfEach
       expect(run[0]!.destinations[0]!.stats).toBeUndefined();
     }
+    const [bound] = await bare!.destinations({ stats: false });
+    // @ts-expect-error: and for a bound service's destinations()
+    expect(bound!.stats).toBeUndefined();
+    expect((await whole!.destinations())[0]!.stats.conns).toBe(0n);
   });
 });

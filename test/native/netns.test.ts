@@ -9,6 +9,8 @@ import { LibcError } from '../../native/libc.js';
 import { KernelSocketTransport } from '../../native/socket.js';
 import { NetlinkConnection } from '../../src/netlink/connection.js';
 import { FamilyResolver } from '../../src/netlink/family.js';
+import { Ipvs } from '../../src/client.js';
+import { IpvsError } from '../../src/netlink/errors.js';
 
 const name = `ipvs-test-${process.pid}`;
 
@@ -131,6 +133,14 @@ describe.skipIf(skipReason !== undefined)(`network namespaces (${skipReason ?? `
       `cannot open network namespace "${name}-missing" at /var/run/netns/${name}-missing: it does not exist (create it with \`ip netns add\`, or pass a /proc/PID/ns/net path)`,
     );
     expect(ownNamespace()).toBe(before);
+  });
+
+  it('through Ipvs.open, the same failure is an IpvsError with the errno name as code', async () => {
+    const err = await Ipvs.open({ netns: `${name}-missing` }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(IpvsError);
+    expect(err).toMatchObject({ code: 'ENOENT' });
+    expect((err as Error).message).toMatch(/^cannot open network namespace ".*-missing" .*: it does not exist/);
+    expect((err as Error).cause).toBeInstanceOf(LibcError);
   });
 
   it('a path that is not a network namespace is refused', () => {

@@ -176,9 +176,11 @@ describe.skipIf(!onKernel)('real traffic through IPVS', () => {
     const key = { protocol: 'tcp', address: TUN_VIP, port: 80 } as const;
     await ipvs.addService({ ...key, scheduler: 'rr' });
     for (const address of [RS1, RS2]) await ipvs.addDestination(key, { address, forwarding: 'tunnel' });
-    const got = (await t.lan.get([`http://${TUN_VIP}/`], { count: 4, localAddress: LAN_CLIENT })).map(server);
-    expect(got.filter((s) => s === 'rs1')).toHaveLength(2);
-    expect(got.filter((s) => s === 'rs2')).toHaveLength(2);
+    const answers = await t.lan.get([`http://${TUN_VIP}/`], { count: 4, localAddress: LAN_CLIENT });
+    const got = answers.map(server);
+    // The answers in the failure message: one CI run (2026-12-06) saw a single rs1; the cause is not known yet.
+    expect(got.filter((s) => s === 'rs1'), JSON.stringify(answers)).toHaveLength(2);
+    expect(got.filter((s) => s === 'rs2'), JSON.stringify(answers)).toHaveLength(2);
     const { svc, dests } = await statsAfter(key, 4);
     expect(svc.stats.outPackets).toBe(0n); // replies went straight to the client
     expect(dests.map((d) => d.forwarding)).toEqual(['tunnel', 'tunnel']);

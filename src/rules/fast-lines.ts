@@ -98,6 +98,8 @@ export class FastRuleLines {
     pattern.lastIndex = start;
     const m = pattern.exec(this.text);
     if (m === null || pattern.lastIndex !== end) return undefined;
+    // The general path drops every word `ipvsadm` (ruleLineArguments), so `-s ipvsadm` is its business.
+    if (service && (m[SCHED] === 'ipvsadm' || m[ENGINE] === 'ipvsadm')) return undefined;
     return service ? this.service(m, line) : this.destination(m, line);
   }
 

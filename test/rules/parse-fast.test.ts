@@ -375,6 +375,9 @@ describe('parseRules fast path', () => {
       '',
       '   ',
       '#',
+      // The word ipvsadm is dropped wherever it stands (found by the random test below, seed 330138805).
+      '-A --sctp-service [2001:db8::1]:80 -s ipvsadm',
+      '-A -t 10.1.0.1:80 -s rr -p 60 --pe ipvsadm',
     ];
     for (const line of lines) expectSameAsGeneral(line);
   });

@@ -115,7 +115,9 @@ function createInNamespace(netns: string): RawSocket {
     target = openReadOnly(path);
   } catch (err) {
     if (!(err instanceof LibcError)) throw err;
-    const why = err.code === 'ENOENT' ? 'it does not exist (create it with `ip netns add`, or pass a /proc/PID/ns/net path)' : err.code;
+    const why = err.code === 'ENOENT'
+      ? 'it does not exist (create it with `ip netns add`, or pass a /proc/PID/ns/net path)'
+      : err.code === 'EACCES' || err.code === 'EPERM' ? `${err.code}: opening another process's namespace needs root` : err.code;
     throw new LibcError('open', err.errno, path, `cannot open network namespace "${netns}" at ${path}: ${why}`);
   }
   let own: number | undefined;

@@ -79,9 +79,7 @@ function openSocket(options: OpenOptions): Transport {
   } catch (err) {
     if (err instanceof IpvsError || !(err instanceof Error)) throw err;
     const given = (err as Error & { code?: unknown }).code;
-    const code = typeof given === 'string' ? given : 'EIO';
-    const advice = code === 'EACCES' || code === 'EPERM' ? ' (entering a network namespace needs root: CAP_SYS_ADMIN)' : '';
-    throw new IpvsError(`${err.message}${advice}`, code, { cause: err });
+    throw new IpvsError(err.message, typeof given === 'string' ? given : 'EIO', { cause: err });
   }
 }
 

@@ -27,16 +27,21 @@ const KERNEL_ERRNO_OF_FIELD: Readonly<Record<string, string>> = {
   'destination.weight': 'ERANGE',
 };
 
+/** The kernel errno a client refusal stands for (above), if it stands for one. */
+function kernelErrnoOf(err: ValidationError): string | undefined {
+  // execute() names the operation: `operations[3].scheduler`.
+  return KERNEL_ERRNO_OF_FIELD[err.field.replace(/^operations\[\d+\]\./, '')];
+}
+
 /** Whether `err` is one of the client's early refusals that stand for a kernel answer (above). */
 export function standsForKernelCheck(err: unknown): boolean {
-  return err instanceof ValidationError && KERNEL_ERRNO_OF_FIELD[err.field.replace(/^operations\[\d+\]\./, '')] !== undefined;
+  return err instanceof ValidationError && kernelErrnoOf(err) !== undefined;
 }
 
 function errnoOf(err: unknown): { code: string; errno: number } | undefined {
   if (typeof err !== 'object' || err === null) return undefined;
   if (err instanceof ValidationError) {
-    // execute() names the operation: `operations[3].scheduler`.
-    const code = KERNEL_ERRNO_OF_FIELD[err.field.replace(/^operations\[\d+\]\./, '')];
+    const code = kernelErrnoOf(err);
     const value = code === undefined ? undefined : (osConstants.errno as Record<string, number>)[code];
     return code !== undefined && value !== undefined ? { code, errno: value } : undefined;
   }

@@ -604,14 +604,10 @@ export class NetlinkConnection {
     const turn = this.dumpTurn(req);
     let e: 'done' | DumpPending;
     if (turn === undefined) {
-      e = this.exchangeDump(req, options, fromView, out, inPlace) ?? this.openDump(req, options);
+      e = this.startCollected(req, options, fromView, out, inPlace);
     } else {
       await turn;
-      try {
-        e = this.exchangeDump(req, options, fromView, out, inPlace) ?? this.openDump(req, options);
-      } finally {
-        this.turnTaken();
-      }
+      e = this.afterTurn(() => this.startCollected(req, options, fromView, out, inPlace));
     }
     if (e !== 'done') await this.drain(e, out, fromQueue);
     return out;
@@ -628,19 +624,18 @@ export class NetlinkConnection {
     const turn = this.dumpTurn(req);
     if (turn !== undefined) {
       return turn.then(() => {
-        let wait: Promise<void> | undefined;
-        try {
-          const e = this.exchangeDump(req, options, read, out, true) ?? this.openDump(req, options);
-          if (e !== 'done') wait = this.drain(e, out, (msg) => read(msg.payload, 0, msg.payload.length));
-        } finally {
-          this.turnTaken();
-        }
-        return wait;
+        const e = this.afterTurn(() => this.startCollected(req, options, read, out, true));
+        return e === 'done' ? undefined : this.drain(e, out, (msg) => read(msg.payload, 0, msg.payload.length));
       });
     }
-    const e = this.exchangeDump(req, options, read, out, true) ?? this.openDump(req, options);
+    const e = this.startCollected(req, options, read, out, true);
     if (e === 'done') return undefined;
     return this.drain(e, out, (msg) => read(msg.payload, 0, msg.payload.length));
+  }
+
+  /** A collected dump sent: answered whole at once through the exchange ('done'), or its pending entry. */
+  private startCollected<T>(req: OutgoingRequest, options: RequestOptions, map: (buf: Buffer, start: number, end: number) => T, out: T[], inPlace: boolean): 'done' | DumpPending {
+    return this.exchangeDump(req, options, map, out, inPlace) ?? this.openDump(req, options);
   }
 
   /** Reads a dump under way to its end, mapping each queued message into `out`. */
@@ -793,10 +788,7 @@ export class NetlinkConnection {
     } else if (turn === undefined) {
       open();
     } else {
-      opening = turn.then(() => {
-        open();
-        this.turnTaken();
-      });
+      opening = turn.then(() => this.afterTurn(open));
     }
     const it: AsyncIterator<NetlinkMessage> = {
       next: async (): Promise<IteratorResult<NetlinkMessage>> => {
@@ -962,7 +954,7 @@ export class NetlinkConnection {
 
   /**
    * Undefined when a dump may start now; otherwise a promise that resolves when it is this dump's turn,
-   * after which the caller starts it and then calls turnTaken(). A dump read by an iterator is not waited
+   * after which the caller starts it through afterTurn(). A dump read by an iterator is not waited
    * for: its consumer may be the caller (a listing started inside the loop), who would wait forever; that
    * is refused at once.
    */
@@ -987,10 +979,14 @@ export class NetlinkConnection {
     wake();
   }
 
-  /** A woken dump has started (registered, answered at once, or refused): the promise is kept. */
-  private turnTaken(): void {
-    this.dumpPromised = false;
-    this.nextDumpTurn();
+  /** Start the dump whose turn came; once it has started (registered, answered at once, or refused), the turn is given on. */
+  private afterTurn<R>(start: () => R): R {
+    try {
+      return start();
+    } finally {
+      this.dumpPromised = false;
+      this.nextDumpTurn();
+    }
   }
 
   private settle(entry: Pending): void {

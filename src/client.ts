@@ -93,10 +93,17 @@ export interface ServiceDestinations<S, D = Destination> {
 }
 
 /**
- * What a read with options O returns for an object T: T, or T without `stats` when O has `stats: false`.
+ * What a read with options O returns for an object T: T when O leaves `stats` out or sets it true, T without
+ * `stats` when O has `stats: false`, and either when O's `stats` is only known to be a boolean.
  * Generic rather than overloaded, so that a wrapper or a test double of a read method stays one function.
  */
-export type ReadResult<O, T> = O extends { stats: false } ? WithoutStats<T> : T;
+export type ReadResult<O, T> = O extends { stats: false }
+  ? WithoutStats<T>
+  : 'stats' extends keyof O
+    ? O extends { stats?: true }
+      ? T
+      : T | WithoutStats<T>
+    : T;
 
 export interface DestinationsOfEachOptions extends ReadOptions {
   /** Services per yielded run, 1..65536; default 256. A run's destinations are what is held at a time. */
@@ -334,7 +341,7 @@ export class Ipvs {
    * `services[i]`) or a read that fails ends the iteration with its error, after the run of the
    * services read before it. `stats: false` reads the configuration only (see ReadOptions).
    */
-  async *destinationsOfEach<S extends ServiceKey | Service | WithoutStats<Service>, O extends DestinationsOfEachOptions = DestinationsOfEachOptions>(
+  async *destinationsOfEach<S extends ServiceKey | Service | WithoutStats<Service>, O extends DestinationsOfEachOptions = RequestOptions>(
     services: Iterable<S>,
     options: O = {} as O,
   ): AsyncGenerator<Array<ServiceDestinations<S, ReadResult<O, Destination>>>, void, undefined> {

@@ -37,16 +37,23 @@ export async function endpointNames(ctx: CliContext, addresses: Iterable<string>
   return { hostName: (address) => answers.get(address), services: ctx.resolver.services };
 }
 
+/**
+ * A service and its destinations, typed whole: the read leaves the statistics out only for the listings
+ * that never print them (see listAll).
+ */
 interface Entry {
   service: Service;
   destinations: readonly Destination[];
 }
 
+/** What destinationRuns read, as an Entry (see above). */
+const asEntries = (run: ReadonlyArray<{ service: Service; destinations: readonly unknown[] }>): readonly Entry[] => run as readonly Entry[];
+
 /** Read destinations for each service in order; stops at the first failure, as ipvsadm exits there. */
 async function withDestinations(ipvs: CliIpvs, services: readonly Service[], read: ReadOptions | undefined): Promise<{ entries: Entry[]; failure?: unknown }> {
   const entries: Entry[] = [];
   try {
-    for await (const run of destinationRuns(ipvs, services, keyOfService, read)) entries.push(...run);
+    for await (const run of destinationRuns<Service>(ipvs, services, keyOfService, read)) entries.push(...asEntries(run));
   } catch (failure) {
     return { entries, failure };
   }
@@ -86,8 +93,8 @@ const CHUNK = 1 << 16;
 async function streamEntries(ctx: CliContext, ipvs: CliIpvs, services: readonly Service[], format: ListFormat, rule: boolean, read: ReadOptions | undefined): Promise<number> {
   let text = '';
   try {
-    for await (const run of destinationRuns(ipvs, services, keyOfService, read)) {
-      for (const entry of run) {
+    for await (const run of destinationRuns<Service>(ipvs, services, keyOfService, read)) {
+      for (const entry of asEntries(run)) {
         text += entryText(entry, format, rule, undefined);
         if (text.length >= CHUNK) {
           ctx.stdout.write(text);

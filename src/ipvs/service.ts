@@ -81,7 +81,7 @@ function required<T>(value: T | undefined, what: string): T {
 }
 
 /** The key naming a service the kernel reported (what its destinations and changes are addressed by). */
-export function keyOfService(service: Service): ServiceKey {
+export function keyOfService(service: WithoutStats<Service>): ServiceKey {
   if (service.fwmark !== undefined && service.fwmark !== 0) return { fwmark: service.fwmark, family: service.family };
   return { protocol: service.protocol!, address: service.address!, port: service.port! };
 }

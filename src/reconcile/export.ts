@@ -5,14 +5,14 @@
 // states so that the file reads on its own.
 
 import type { Ipvs } from '../client.js';
-import type { Destination, DestinationSpec, Scheduler, Service, ServiceSpec, TunnelSpec } from '../ipvs/types.js';
+import type { Destination, DestinationSpec, Scheduler, Service, ServiceSpec, TunnelSpec, WithoutStats } from '../ipvs/types.js';
 import { sortDestinations, sortServices } from '../rules/ordering.js';
 import { flagNames } from '../ipvs/service.js';
 import { destinationRuns, keyOfService } from '../rules/save.js';
 import type { DesiredService, DesiredState } from './state.js';
 
 /** One service as the kernel reports it, as a desired-state entry (destinations given: managed). */
-export function desiredServiceOf(service: Service, destinations: readonly Destination[]): DesiredService {
+export function desiredServiceOf(service: WithoutStats<Service>, destinations: readonly WithoutStats<Destination>[]): DesiredService {
   const key = service.fwmark !== undefined && service.family === 'ipv4' ? { fwmark: service.fwmark } : keyOfService(service);
   const spec: ServiceSpec = { ...key, scheduler: service.scheduler as Scheduler };
   if (service.persistence) {
@@ -27,7 +27,7 @@ export function desiredServiceOf(service: Service, destinations: readonly Destin
 }
 
 /** One destination as the kernel reports it, as a desired-state entry. */
-export function desiredDestinationOf(d: Destination): DestinationSpec {
+export function desiredDestinationOf(d: WithoutStats<Destination>): DestinationSpec {
   // 'local' and 'bypass' are written as reported; they are not inputs, so such an entry is refused when applied.
   const spec: DestinationSpec = { address: d.address, port: d.port, forwarding: d.forwarding as DestinationSpec['forwarding'], weight: d.weight };
   if (d.upperThreshold) spec.upperThreshold = d.upperThreshold;

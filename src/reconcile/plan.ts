@@ -167,7 +167,9 @@ async function readTable(
   const options = readOptions(signal, destinationStats);
   for await (const run of destinationRuns(ipvs, reading.map((entry) => entry.norm.key), (key) => key, options)) {
     // The lists are the reader's own arrays, handed over: CurrentService keeps them as they came.
-    for (const { destinations } of run) {
+    for (const pair of run) {
+      // Typed whole where the stats were left out: see above.
+      const destinations = pair.destinations as readonly Destination[];
       const entry = reading[i++]!;
       if (keep !== undefined && !keep(entry.norm.id, destinations)) entry.inSync = true;
       else entry.destinations = destinations as Destination[];

@@ -14,10 +14,10 @@ import {
   tunnelRuleSuffix,
 } from './service-facts.js';
 import { IP_VS_SVC_F_ONEPACKET } from '../ipvs/constants.js';
-import type { Destination, Service } from '../ipvs/types.js';
+import type { Destination, Service, WithoutStats } from '../ipvs/types.js';
 
-/** A service with its destinations, as read from the kernel. */
-export type ServiceWithDestinations = Service & { destinations: readonly Destination[] };
+/** A service with its destinations, as read from the kernel (with or without statistics: rules have none). */
+export type ServiceWithDestinations = WithoutStats<Service> & { destinations: readonly WithoutStats<Destination>[] };
 
 export interface FormatRulesOptions {
   /** Print addresses and ports as numbers (`ipvsadm -Sn`). Default false, like `ipvsadm -S`. */
@@ -30,7 +30,7 @@ export interface FormatRulesOptions {
 }
 
 /** The `-t 10.0.0.1:80` / `-f 10 -6` part that names a service in save lines. */
-export function serviceRuleName(service: Service, numeric: boolean, names: EndpointNames | undefined): string {
+export function serviceRuleName(service: WithoutStats<Service>, numeric: boolean, names: EndpointNames | undefined): string {
   if (service.fwmark !== undefined && service.fwmark !== 0) {
     return service.family === 'ipv6' ? `-f ${service.fwmark} -6` : `-f ${service.fwmark}`;
   }
@@ -39,7 +39,7 @@ export function serviceRuleName(service: Service, numeric: boolean, names: Endpo
 }
 
 /** One `-A ...` line (without newline). */
-export function formatServiceRule(service: Service, numeric: boolean, names: EndpointNames | undefined): string {
+export function formatServiceRule(service: WithoutStats<Service>, numeric: boolean, names: EndpointNames | undefined): string {
   let line = `-A ${serviceRuleName(service, numeric, names)} -s ${service.scheduler}`;
   const bits = serviceFlagBits(service);
   if (isPersistent(service)) {
@@ -55,8 +55,8 @@ export function formatServiceRule(service: Service, numeric: boolean, names: End
 
 /** One `-a ...` line (without newline). */
 export function formatDestinationRule(
-  service: Service,
-  destination: Destination,
+  service: WithoutStats<Service>,
+  destination: WithoutStats<Destination>,
   numeric: boolean,
   names: EndpointNames | undefined,
 ): string {
@@ -66,8 +66,8 @@ export function formatDestinationRule(
 /** formatDestinationRule given its service's `-a ... -r ` head, which a service's lines share. */
 function destinationRuleAfter(
   head: string,
-  service: Service,
-  destination: Destination,
+  service: WithoutStats<Service>,
+  destination: WithoutStats<Destination>,
   numeric: boolean,
   names: EndpointNames | undefined,
 ): string {
@@ -90,8 +90,8 @@ export function formatRules(services: readonly ServiceWithDestinations[], option
  * sorts them unless `noSort`. The unit formatRules, iterateRules and `ipvs -S` print.
  */
 export function serviceRulesText(
-  service: Service,
-  destinations: readonly Destination[],
+  service: WithoutStats<Service>,
+  destinations: readonly WithoutStats<Destination>[],
   numeric: boolean,
   names: EndpointNames | undefined,
   noSort: boolean,

@@ -7,7 +7,7 @@
 
 import { addressWords, canonicalAddress, canonicalIPv4Value } from './addresses.js';
 import { AF_INET, AF_INET6, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP } from '../ipvs/constants.js';
-import type { Destination, Protocol, Service } from '../ipvs/types.js';
+import type { Destination, Protocol, Service, WithoutStats } from '../ipvs/types.js';
 
 /** (a - b) on unsigned 32-bit values, read as a signed 32-bit int: the libipvs comparison. */
 function signedDifference(a: number, b: number): number {
@@ -59,7 +59,7 @@ const S_ADDRESS = 3;
 const S_PORT = 8;
 const S_SLOTS = 9;
 
-function putServiceKey(keys: Float64Array, at: number, s: Service): void {
+function putServiceKey(keys: Float64Array, at: number, s: WithoutStats<Service>): void {
   keys[at + S_FWMARK] = s.fwmark ?? 0;
   keys[at + S_AF] = s.family === 'ipv6' ? AF_INET6 : AF_INET;
   keys[at + S_PROTOCOL] = s.protocol ? PROTOCOL_NUMBERS[s.protocol] : 0;
@@ -80,7 +80,7 @@ function compareServiceAt(keys: Float64Array, a: number, b: number): number {
 }
 
 /** libipvs's ipvs_cmp_services. */
-export function compareServices(a: Service, b: Service): number {
+export function compareServices(a: WithoutStats<Service>, b: WithoutStats<Service>): number {
   const keys = new Float64Array(2 * S_SLOTS);
   putServiceKey(keys, 0, a);
   putServiceKey(keys, S_SLOTS, b);
@@ -91,7 +91,7 @@ export function compareServices(a: Service, b: Service): number {
 const D_PORT = 5;
 const D_SLOTS = 6;
 
-function putDestinationKey(keys: Float64Array, at: number, d: Destination): void {
+function putDestinationKey(keys: Float64Array, at: number, d: WithoutStats<Destination>): void {
   putWords(keys, at, d.address, d.family);
   keys[at + D_PORT] = d.port;
 }
@@ -104,7 +104,7 @@ function compareDestinationAt(keys: Float64Array, a: number, b: number): number 
 }
 
 /** libipvs's ipvs_cmp_dests. */
-export function compareDestinations(a: Destination, b: Destination): number {
+export function compareDestinations(a: WithoutStats<Destination>, b: WithoutStats<Destination>): number {
   const keys = new Float64Array(2 * D_SLOTS);
   putDestinationKey(keys, 0, a);
   putDestinationKey(keys, D_SLOTS, b);
@@ -167,10 +167,10 @@ function sortByKeys<T>(
   return out;
 }
 
-export function sortServices<S extends Service>(services: readonly S[]): S[] {
+export function sortServices<S extends WithoutStats<Service>>(services: readonly S[]): S[] {
   return sortByKeys(services, S_SLOTS, putServiceKey, compareServiceAt);
 }
 
-export function sortDestinations<D extends Destination>(destinations: readonly D[]): D[] {
+export function sortDestinations<D extends WithoutStats<Destination>>(destinations: readonly D[]): D[] {
   return sortByKeys(destinations, D_SLOTS, putDestinationKey, compareDestinationAt);
 }

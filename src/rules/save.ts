@@ -7,24 +7,27 @@
 import { serviceRulesText, type FormatRulesOptions } from './format.js';
 import { sortServices } from './ordering.js';
 import { keyOfService } from '../ipvs/service.js';
-import type { Destination, ReadOptions, Service, ServiceKey } from '../ipvs/types.js';
+import type { Destination, ReadOptions, Service, ServiceKey, WithoutStats } from '../ipvs/types.js';
 
 export { keyOfService };
 
+/** A destination as a read returns it: with statistics, or without when the read asked for none. */
+export type ReadDestination = Destination | WithoutStats<Destination>;
+
 /**
  * What reading the destinations of services of type S needs: the client (`Ipvs`) has both methods;
- * any object with destinations() will do.
+ * any object with destinations() will do. A read given `stats: false` may leave the statistics out.
  */
 export interface DestinationSource<S> {
-  destinations(key: ServiceKey, options?: ReadOptions): Promise<readonly Destination[]>;
+  destinations(key: ServiceKey, options?: ReadOptions): Promise<readonly ReadDestination[]>;
   /** When present, used instead of destinations() per service: runs of services with their destinations. */
-  destinationsOfEach?(services: Iterable<S>, options?: ReadOptions): AsyncIterable<ReadonlyArray<{ service: S; destinations: readonly Destination[] }>>;
+  destinationsOfEach?(services: Iterable<S>, options?: ReadOptions): AsyncIterable<ReadonlyArray<{ service: S; destinations: readonly ReadDestination[] }>>;
 }
 
 /** What saving reads: the services, and their destinations. */
-export interface RulesSource extends DestinationSource<Service> {
+export interface RulesSource extends DestinationSource<Service | WithoutStats<Service>> {
   /** Given `{ stats: false }` by iterateRules: a source may leave the statistics out (the client does). */
-  services(options?: ReadOptions): Promise<readonly Service[]>;
+  services(options?: ReadOptions): Promise<ReadonlyArray<Service | WithoutStats<Service>>>;
 }
 
 /**
@@ -43,7 +46,7 @@ export async function* destinationRuns<S>(
   services: readonly S[],
   keyOf: (service: S) => ServiceKey,
   options?: ReadOptions,
-): AsyncGenerator<ReadonlyArray<{ service: S; destinations: readonly Destination[] }>, void, undefined> {
+): AsyncGenerator<ReadonlyArray<{ service: S; destinations: readonly ReadDestination[] }>, void, undefined> {
   if (source.destinationsOfEach !== undefined) {
     yield* source.destinationsOfEach(services, options);
     return;

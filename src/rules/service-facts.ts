@@ -4,25 +4,25 @@
 
 import { formatIPv4, ipv4Value } from './addresses.js';
 import { IP_VS_SVC_F_PERSISTENT, IP_VS_SVC_F_SCHED1, IP_VS_SVC_F_SCHED2, IP_VS_SVC_F_SCHED3 } from '../ipvs/constants.js';
-import type { Destination, Service, TunnelChecksum, TunnelType } from '../ipvs/types.js';
+import type { Destination, Service, TunnelChecksum, TunnelType, WithoutStats } from '../ipvs/types.js';
 import { FLAG_BITS } from '../ipvs/validate.js';
 
 export const SCHED_FLAG_MASK = IP_VS_SVC_F_SCHED1 | IP_VS_SVC_F_SCHED2 | IP_VS_SVC_F_SCHED3;
 
 /** The IP_VS_SVC_F_* word: the raw flags as reported, plus anything the friendly fields say. */
-export function serviceFlagBits(service: Service): number {
+export function serviceFlagBits(service: WithoutStats<Service>): number {
   let bits = typeof service.rawFlags === 'number' ? service.rawFlags : 0;
   for (const flag of service.flags ?? []) bits |= FLAG_BITS[flag] ?? 0;
   if (service.persistence) bits |= IP_VS_SVC_F_PERSISTENT;
   return bits;
 }
 
-export function isPersistent(service: Service): boolean {
+export function isPersistent(service: WithoutStats<Service>): boolean {
   return (serviceFlagBits(service) & IP_VS_SVC_F_PERSISTENT) !== 0;
 }
 
 /** The persistence mask as ipvsadm prints it when it is not the host mask; undefined when it is. */
-export function persistenceMaskText(service: Service): string | undefined {
+export function persistenceMaskText(service: WithoutStats<Service>): string | undefined {
   const mask = service.persistence?.netmask;
   if (mask === undefined) return undefined;
   if (service.family === 'ipv6') {
@@ -39,7 +39,7 @@ function prefixToMask(prefix: number): number {
 }
 
 /** ipvsadm's print_sched_flags: names depend on the scheduler (sh, mh, or the generic flag-N). */
-export function schedFlagsText(service: Service): string {
+export function schedFlagsText(service: WithoutStats<Service>): string {
   const bits = serviceFlagBits(service);
   const names: string[] = [];
   if (service.scheduler === 'sh' || service.scheduler === 'mh') {
@@ -71,7 +71,7 @@ export function forwardingName(destination: Destination): string {
 }
 
 /** Forwarding as a save line writes it. */
-export function forwardingSwitch(destination: Destination): string {
+export function forwardingSwitch(destination: WithoutStats<Destination>): string {
   switch (destination.forwarding) {
     case 'masq':
       return '-m';
@@ -94,7 +94,7 @@ const CHECKSUM_OPTION: Record<TunnelChecksum, string> = {
 };
 
 /** The tunnel of a tunnel destination; a kernel that reports none means ipip. */
-export function tunnelOf(destination: Destination): { type: TunnelType; port: number; checksum: TunnelChecksum } {
+export function tunnelOf(destination: WithoutStats<Destination>): { type: TunnelType; port: number; checksum: TunnelChecksum } {
   return destination.tunnel ?? { type: 'ipip', port: 0, checksum: 'nocsum' };
 }
 
@@ -115,7 +115,7 @@ export function tunnelInfoText(destination: Destination): string {
 }
 
 /** The tail of a save line for a tunnel destination (after `-w N`). */
-export function tunnelRuleSuffix(destination: Destination): string {
+export function tunnelRuleSuffix(destination: WithoutStats<Destination>): string {
   const t = tunnelOf(destination);
   switch (t.type) {
     case 'ipip':

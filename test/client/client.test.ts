@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { Ipvs } from '../../src/client.js';
 import { FakeKernel } from '../../src/testing/index.js';
 import {
-  AbortError, ClosedError, DecodeError, DumpInterruptedError, FamilyNotFoundError, IpvsError, KernelError, TimeoutError, ValidationError,
+  AbortError, ClosedError, DecodeError, DumpInterruptedError, FamilyNotFoundError, IpvsError, KernelError, TimeoutError, ValidationError, type ReadOptions,
 } from '../../src/index.js';
 import { CMD, daemonNest, destReplyNest, infoAttrs, svcReplyNest, timeoutAttrs, type KeyInput } from '../helpers/ipvs-bytes.js';
 import { ScriptedIpvs, type Handler } from '../helpers/ipvs-script.js';
@@ -283,5 +283,21 @@ describe('reads without statistics: the types', () => {
     // @ts-expect-error: and for a bound service's destinations()
     expect(bound!.stats).toBeUndefined();
     expect((await whole!.destinations())[0]!.stats.conns).toBe(0n);
+    // An option only known to be a boolean: the objects may lack statistics, and are typed so.
+    const maybe: ReadOptions = { stats: whole !== undefined };
+    const [either] = await ipvs.services(maybe);
+    // @ts-expect-error: stats may be missing
+    expect(either!.stats.conns).toBe(0n);
+    expect('stats' in either! && either.stats.conns).toBe(0n);
+    const [eitherDest] = await ipvs.destinations(key, { stats: Boolean(maybe.stats) });
+    // @ts-expect-error: likewise for destinations
+    expect(eitherDest!.stats.conns).toBe(0n);
+    for await (const run of ipvs.destinationsOfEach([key], maybe)) {
+      // @ts-expect-error: and for destinationsOfEach
+      expect(run[0]!.destinations[0]!.stats.conns).toBe(0n);
+    }
+    // No stats option, or stats true: whole objects.
+    for await (const run of ipvs.destinationsOfEach([key])) expect(run[0]!.destinations[0]!.stats.conns).toBe(0n);
+    expect((await ipvs.services({ stats: true, timeout: 1000 }))[0]!.stats.conns).toBe(0n);
   });
 });

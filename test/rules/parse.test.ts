@@ -10,7 +10,7 @@ import { formatRules, type ServiceWithDestinations } from '../../src/rules/forma
 import type { RuleOperation } from '../../src/rules/operations.js';
 import { parseRules, parseRulesResolving } from '../../src/rules/parse.js';
 import { NO_SERVICE_NAMES, parseServicesFile } from '../../src/rules/service-names.js';
-import type { Destination, DestinationSpec, Service, ServiceKey, ServiceSpec } from '../../src/ipvs/types.js';
+import type { Destination, DestinationSpec, Service, ServiceKey, ServiceSpec, WithoutStats } from '../../src/ipvs/types.js';
 
 const services = parseServicesFile('http 80/tcp\nhttps 443/tcp\n');
 
@@ -153,7 +153,7 @@ describe('parseRules', () => {
 /** Apply add operations to an empty table, producing what the kernel would report. */
 function applyToEmptyTable(ops: readonly RuleOperation[]): ServiceWithDestinations[] {
   const table: ServiceWithDestinations[] = [];
-  const sameKey = (s: Service, k: ServiceKey): boolean =>
+  const sameKey = (s: WithoutStats<Service>, k: ServiceKey): boolean =>
     'fwmark' in k ? s.fwmark === k.fwmark && s.family === (k.family ?? 'ipv4') : s.protocol === k.protocol && s.address === k.address && s.port === k.port;
   for (const op of ops) {
     if (op.op === 'addService') {

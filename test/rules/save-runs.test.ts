@@ -2,7 +2,7 @@
 // does) and through destinations() per service otherwise: the text, chunk for chunk, must not depend on
 // which. A destinationsOfEach that fails after a run: the text of that run's services, then the error.
 import { describe, expect, it, vi } from 'vitest';
-import { Ipvs, formatRules, formatServiceRule, iterateRules, type RulesSource, type Service } from '../../src/index.js';
+import { Ipvs, formatRules, formatServiceRule, iterateRules, type RulesSource, type Service, type WithoutStats } from '../../src/index.js';
 import type { Operation } from '../../src/ipvs/operations.js';
 import { FakeKernel } from '../../src/testing/index.js';
 
@@ -106,7 +106,7 @@ describe('iterateRules through destinationsOfEach', () => {
 
   it('a destinationsOfEach that fails after one run: the text of that run\'s services, then its error', async () => {
     await using ipvs = await mixedTable();
-    let handed: Service[] = [];
+    let handed: Array<Service | WithoutStats<Service>> = [];
     const failing: RulesSource = {
       services: () => ipvs.services(),
       destinations: () => Promise.reject(new Error('not to be called')),

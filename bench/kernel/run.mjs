@@ -35,7 +35,7 @@ import { tmpdir, cpus, totalmem, release } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { benchData } from './data.mjs';
-import { KEEP_FREED_MEMORY, NODE_FLAGS as DEFAULT_NODE_FLAGS } from './settings.mjs';
+import { DEFAULT_NODE_FLAGS, DEFAULT_TUNABLES, KEEP_FREED_MEMORY } from './settings.mjs';
 
 const SERVICES = Number(process.env.BENCH_SERVICES ?? 5000);
 const DESTS = Number(process.env.BENCH_DESTS ?? 4);
@@ -70,16 +70,17 @@ function makeNamespace(name) {
   return name;
 }
 
-// glibc's allocator, the same for every contender (ipvsadm and node alike). By default glibc hands the
-// freed top of its heap back to the kernel once 128 KiB are free, so a program that mallocs and frees in
-// bursts faults the same pages in again and again. V8's optimising compiler does exactly that (a zone per
-// function it compiles), and under UML every page fault is a round trip through the host: about 3 500
-// extra faults and 0.5 s in a 5 000-service save, for nothing a hardware machine would notice. Keeping
-// freed memory (trim threshold 256 MiB, heap grown 16 MiB at a time, one arena on this one-CPU guest)
-// takes that artefact out of the comparison; the save is also timed with glibc's defaults and printed,
-// and BENCH_GLIBC_TUNABLES='' runs every step with them (the save then again with freed memory kept). The
-// memory steps always run with the defaults.
-const TUNABLES = process.env.BENCH_GLIBC_TUNABLES ?? KEEP_FREED_MEMORY;
+// glibc's allocator, the same for every contender (ipvsadm and node alike): its defaults unless
+// BENCH_GLIBC_TUNABLES says otherwise. By default glibc hands the freed top of its heap back to the kernel once
+// 128 KiB are free, so a program that mallocs and frees in bursts faults the same pages in again and again. V8's
+// optimising compiler does exactly that (a zone per function it compiles), and under UML every page fault is a
+// round trip through the host: about 3 500 extra faults and 0.5 s in a 5 000-service save, which a hardware
+// machine would not notice. So the save is timed once more with glibc keeping freed memory (KEEP_FREED_MEMORY:
+// trim threshold 256 MiB, heap grown 16 MiB at a time, one arena) for both contenders and printed beside it, not a
+// target (runs before JJ used that setting for every row; docs/decisions.md says why the defaults are judged now).
+// With BENCH_GLIBC_TUNABLES set, every step uses it and the extra save row uses the defaults. The memory steps
+// always run with the defaults.
+const TUNABLES = process.env.BENCH_GLIBC_TUNABLES ?? DEFAULT_TUNABLES;
 const withTunables = (tunables) => {
   const env = { ...process.env };
   delete env.GLIBC_TUNABLES;
@@ -101,16 +102,13 @@ function timed(ns, argv, stdinFile, env = ENV) {
   return { ms, stdout: r.stdout, stderr: r.stderr, worker: line ? JSON.parse(line.slice(6)) : undefined };
 }
 
-// UML runs on one virtual CPU, and every switch between the threads of a process goes through the host
-// (ptrace), so V8's parallel GC helpers make each collection several times slower than on hardware (where a
-// thread switch costs microseconds). Node therefore runs with --single-threaded-gc here, as one would choose
-// on a one-CPU machine anyway; BENCH_NODE_FLAGS='' measures Node's defaults.
-// --max-semi-space-size=1 keeps V8's young generation at 1 MiB instead of letting it grow to 16 MiB when many
-// objects survive, as they do in a reconcile, which holds the desired state and the table it read. In the guest
-// the grown young generation cost a reconcile 0.15-0.35 s (fresh pages, each fault a round trip through the host),
-// and the save, whose young generation stays small anyway, nothing; on the host the flag changes the plan by
-// nothing and slows the save by about a tenth (docs/performance.md, item 41). The reconcile is also run with
-// V8's default young generation and printed beside it (not a target), when the flags set the young generation.
+// Node runs with its default flags unless BENCH_NODE_FLAGS says otherwise. Two that help in the one-CPU guest
+// (settings.mjs's SANDBOX_NODE_FLAGS): --single-threaded-gc, since every switch between a process's threads goes
+// through the host (ptrace), so V8's parallel GC helpers make each collection slower than on hardware; and
+// --max-semi-space-size=1, which keeps V8's young generation at 1 MiB instead of letting it grow to 16 MiB when
+// many objects survive, as in a reconcile (fresh pages, each fault a round trip through the host: 0.15-0.35 s of a
+// reconcile beside the allocator setting, nothing with glibc's defaults; docs/performance.md, item 41). When the
+// flags set the young generation, the reconcile is also run without that flag and printed beside it (not a target).
 const NODE_FLAGS = (process.env.BENCH_NODE_FLAGS ?? DEFAULT_NODE_FLAGS).split(' ').filter((f) => f !== '');
 const YOUNG_FLAG = /^--(max|min)-semi-space-size(=|$)/;
 const V8_YOUNG_FLAGS = NODE_FLAGS.filter((f) => !YOUNG_FLAG.test(f));

@@ -9,13 +9,13 @@
 
 import { basename, join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { NODE_FLAGS } from '../settings.mjs';
+import { DEFAULT_NODE_FLAGS } from '../settings.mjs';
 import { labTable, phases, tagged, worker } from './table.mjs';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const builds = (process.env.LAB_BUILDS ?? join(repo, 'dist')).split(' ').filter((b) => b !== '').map((b) => resolve(b));
 const rounds = Number(process.env.LAB_ROUNDS ?? 6);
-const flags = [...NODE_FLAGS.split(' '), ...(process.env.LAB_NODE_FLAGS ?? '').split(' ').filter((f) => f !== '')];
+const flags = [...DEFAULT_NODE_FLAGS.split(' '), ...(process.env.LAB_NODE_FLAGS ?? '').split(' ')].filter((f) => f !== '');
 const { state, run, done } = labTable();
 
 const totals = new Map(builds.map((b) => [b, []]));

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { benchData } from '../data.mjs';
-import { KEEP_FREED_MEMORY, NODE_FLAGS } from '../settings.mjs';
+import { DEFAULT_NODE_FLAGS, DEFAULT_TUNABLES } from '../settings.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const worker = join(here, '..', 'worker.mjs');
@@ -26,8 +26,11 @@ export function labTable() {
     process.exit(2);
   }
   const data = benchData(Number(process.env.LAB_SERVICES ?? 5000), Number(process.env.LAB_DESTS ?? 4));
-  // The same allocator setting as the benchmark's rows (see run.mjs).
-  const env = { ...process.env, GLIBC_TUNABLES: KEEP_FREED_MEMORY };
+  // The benchmark's allocator setting (see run.mjs); LAB_GLIBC_TUNABLES to choose another.
+  const tunables = process.env.LAB_GLIBC_TUNABLES ?? DEFAULT_TUNABLES;
+  const env = { ...process.env };
+  delete env.GLIBC_TUNABLES;
+  if (tunables !== '') env.GLIBC_TUNABLES = tunables;
   const work = mkdtempSync(join(tmpdir(), 'ipvs-lab-'));
   const rules = join(work, 'base.rules');
   const state = join(work, 'changed.json');
@@ -42,7 +45,7 @@ export function labTable() {
     if (r.status !== 0) throw new Error(`${argv.join(' ')} exited ${r.status}: ${r.stderr.slice(0, 2000)}`);
     return r.stderr.split('\n');
   };
-  const filled = tagged(run([...NODE_FLAGS.split(' '), worker, 'restore', rules]), 'BENCH');
+  const filled = tagged(run([...DEFAULT_NODE_FLAGS.split(' ').filter((f) => f !== ''), worker, 'restore', rules]), 'BENCH');
   if (filled.failed !== 0) throw new Error(`restore: ${filled.failed} operations failed`);
   return { state, run, done: () => execFileSync('ip', ['netns', 'del', ns]) };
 }

@@ -195,6 +195,14 @@ interface DumpPending extends PendingBase {
   abandoned: boolean;
 }
 
+/**
+ * What a timeout of `entry` means: a listing read by an iterator whose consumer was not waiting for the
+ * kernel when the time ran out spent it in its own loop, so the kernel is not to blame.
+ */
+function timedOutWhat(entry: Pending): string | undefined {
+  return entry.kind === 'dump' && entry.stream && entry.waiters.length === 0 ? 'the listing was not read to its end' : undefined;
+}
+
 function newGroup(size: number): Group {
   return { remaining: size, timer: undefined, detachAbort: undefined };
 }
@@ -701,11 +709,12 @@ export class NetlinkConnection {
   /** What exchangeDump returns or throws when its answer was not simply whole and good. */
   private exchangeOutcome(req: OutgoingRequest, options: RequestOptions, seq: number, result: ExchangeResult): 'done' | DumpPending | undefined {
     const x = this.dumpExchange;
-    const { interrupted, end, failure } = x;
+    const { interrupted, end, failure, ended } = x;
     x.release();
     if (result === 'unsupported') return undefined;
     if (result instanceof Error) throw failure ?? wrapSendError(result, req.label);
-    if (result === 'partial') {
+    // 'done' before the dump's end was read: a datagram could not be split, and the kernel sends the rest.
+    if (result === 'partial' || !ended) {
       const e: DumpPending = {
         kind: 'dump', seq, req, group: newGroup(1), settled: false,
         queue: [], interrupted, done: false, failure: undefined, waiters: [], stream: false, abandoned: false,
@@ -845,7 +854,8 @@ export class NetlinkConnection {
     const ms = options.timeoutMs ?? this.timeoutMs;
     if (ms <= 0 || group.remaining === 0) return;
     group.timer = setTimeout(() => {
-      for (const entry of entries) this.fail(entry, new TimeoutError(entry.req.label.operation, ms));
+      group.timer = undefined;
+      for (const entry of entries) this.fail(entry, new TimeoutError(entry.req.label.operation, ms, timedOutWhat(entry)));
     }, ms);
     // A transport that keeps the process alive while requests wait (hold) lets the timer not do so; on
     // one that does not (the fake kernel's), the timer must, or a script ends before its timeout fires.
@@ -909,7 +919,7 @@ export class NetlinkConnection {
       sent = Promise.reject(err);
     }
     sent.catch((err: unknown) => {
-      for (const entry of entries) this.fail(entry, wrapSendError(err, entry.req.label));
+      for (const entry of entries) this.fail(entry, wrapSendError(err, entry.req.label), false);
     });
   }
 
@@ -932,7 +942,7 @@ export class NetlinkConnection {
    * since the kernel refuses another dump on the socket (EBUSY) until then. Bounded by the request's
    * timer, or the connection's timeout when it had none; an abort no longer ends it early.
    */
-  private abandon(entry: DumpPending, failure: Error | undefined): void {
+  private abandon(entry: DumpPending, failure: Error | undefined, readNow = true): void {
     entry.queue.length = 0;
     entry.failure = failure;
     if (entry.done || this.pending.get(entry.seq) !== entry) {
@@ -946,10 +956,17 @@ export class NetlinkConnection {
     group.detachAbort?.();
     group.detachAbort = undefined;
     if (group.timer === undefined && this.timeoutMs > 0) {
-      group.timer = setTimeout(() => this.fail(entry, new TimeoutError(entry.req.label.operation, this.timeoutMs)), this.timeoutMs);
+      group.timer = setTimeout(() => {
+        group.timer = undefined;
+        this.fail(entry, new TimeoutError(entry.req.label.operation, this.timeoutMs));
+      }, this.timeoutMs);
       if (this.transport.hold !== undefined) group.timer.unref?.();
     }
-    this.pull(() => this.currentDump !== entry);
+    const readRest = (): void => this.pull(() => this.currentDump !== entry);
+    // Not from inside the handling of a datagram or a transport error (the engine's own failures): the
+    // messages after it are handled first.
+    if (readNow) readRest();
+    else queueMicrotask(readRest);
   }
 
   /**
@@ -1002,18 +1019,27 @@ export class NetlinkConnection {
 
   /**
    * End a request with an error. Its seq is forgotten at once: sequence numbers are never reused
-   * while a reply could still come, so late parts and acks find no entry and are dropped.
+   * while a reply could still come, so late parts and acks find no entry and are dropped. A dump the
+   * kernel may still be running (`running`: its request was sent) is read to its end first (abandon).
    */
-  private fail(entry: Pending, err: Error): void {
+  private fail(entry: Pending, err: Error, running = true): void {
     if (this.pending.get(entry.seq) !== entry) return;
     if (entry.kind === 'ack') {
       this.settle(entry);
       this.forget(entry.seq);
       this.refuse(entry, err);
-    } else {
+    } else if (entry.abandoned) {
+      // Its end did not come in time: given up. Its consumer already has its error.
+      this.finish(entry);
+    } else if (!running || this.closed || this.fatal !== undefined) {
       entry.queue.length = 0;
       entry.failure = err;
       this.finish(entry);
+    } else {
+      // Aborted, timed out, or its answer unreadable: the consumer gets `err`, but the kernel still runs
+      // the dump and refuses any other on the socket (EBUSY) until its end is read, so the rest is read
+      // and dropped first, as when a consumer stops early.
+      this.abandon(entry, err, false);
     }
   }
 
@@ -1048,7 +1074,13 @@ export class NetlinkConnection {
       } catch (err) {
         // An unreadable answer fails its request and those sent before it that were waiting on its ACK.
         if (entry.kind === 'ack') for (const b of entry.before ?? []) this.fail(b, err as Error);
-        this.fail(entry, err as Error);
+        if (entry.kind === 'dump' && (msg.type === NLMSG_DONE || msg.type === NLMSG_ERROR)) {
+          // The dump's end, unreadable: it has ended all the same.
+          if (!entry.abandoned) entry.failure = err as Error;
+          this.finish(entry);
+        } else {
+          this.fail(entry, err as Error);
+        }
       }
     }
   }

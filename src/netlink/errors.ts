@@ -107,8 +107,9 @@ export class FamilyNotFoundError extends IpvsError {
 }
 
 export class TimeoutError extends IpvsError {
-  constructor(operation: string, ms: number) {
-    super(`${operation}: no answer from the kernel within ${ms} ms`, 'ETIMEDOUT');
+  /** `what`: what did not happen in time, when it is not the kernel's answer (a listing whose loop took the time). */
+  constructor(operation: string, ms: number, what = 'no answer from the kernel') {
+    super(`${operation}: ${what} within ${ms} ms`, 'ETIMEDOUT');
     this.name = 'TimeoutError';
   }
 }

@@ -11,7 +11,7 @@ import { describe, expect, it, beforeEach, afterEach } from 'vitest';
 import type { Ipvs } from '../../src/client.js';
 import type { Destination, DestinationSpec, Service, ServiceKey, ServiceSpec } from '../../src/ipvs/types.js';
 import { SCHEDULERS } from '../../src/ipvs/types.js';
-import { ClosedError, KernelError, ValidationError } from '../../src/index.js';
+import { AbortError, ClosedError, KernelError, TimeoutError, ValidationError } from '../../src/index.js';
 import type { CallResult } from './unprivileged.js';
 
 export interface Harness {
@@ -591,6 +591,30 @@ export function conformanceSuite(name: string, open: () => Promise<Harness>): vo
         expect(await ipvs.services()).toHaveLength(1000);
         const all = await Promise.all([ipvs.services(), ipvs.services({ stats: false }), ipvs.destinations({ protocol: 'tcp', address: '10.0.0.11', port: 1000 })]);
         expect(all.map((r) => r.length)).toEqual([1000, 1000, 0]);
+      });
+
+      it('a listing ended midway by an abort or its timeout leaves the socket usable: the next listing waits for the rest to be dropped', async () => {
+        const ops = Array.from({ length: 1000 }, (_, i) => ({ op: 'add-service' as const, service: { protocol: 'tcp' as const, address: '10.0.0.12', port: 1000 + i } }));
+        await ipvs.execute(ops);
+        // A transport that delivers the whole dump at once may finish it before the abort or the timer: then
+        // the loop simply ends. Either way the next listing must work (the kernel refuses a second dump on
+        // the socket, EBUSY, until the first one's end is read).
+        const ac = new AbortController();
+        let n = 0;
+        const aborted = await (async () => {
+          for await (const s of ipvs.iterateServices({ signal: ac.signal })) if (++n === 2 && s) ac.abort();
+        })().catch((e: unknown) => e);
+        if (aborted !== undefined) expect(aborted).toBeInstanceOf(AbortError);
+        expect(await ipvs.services()).toHaveLength(1000);
+        n = 0;
+        const timedOut = await (async () => {
+          for await (const s of ipvs.iterateServices({ timeoutMs: 200 })) if (++n === 2 && s) await new Promise((r) => setTimeout(r, 400));
+        })().catch((e: unknown) => e);
+        if (timedOut !== undefined) {
+          expect(timedOut).toBeInstanceOf(TimeoutError);
+          expect((timedOut as Error).message).toMatch(/the listing was not read to its end within 200 ms/);
+        }
+        expect(await ipvs.services({ stats: false })).toHaveLength(1000);
       });
 
       it('a closed client refuses further calls', async () => {

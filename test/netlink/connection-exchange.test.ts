@@ -207,6 +207,21 @@ describe('dumpPayloads', () => {
     expect(t.queue).toHaveLength(0);
     expect(await conn.dumpPayloads(req('list'), {}, readMarker)).toEqual([1, 2, 3]);
   });
+
+  it('a malformed datagram before the dump\'s end: the rest is still read and dropped (the kernel refuses another dump until then)', async () => {
+    const bad = Buffer.from([200, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+    let first = true;
+    const t = new Exchanging((seq) => {
+      if (!first) return twoParts(seq);
+      first = false;
+      return [nb.cat(part(seq, [1]), bad), part(seq, [2]), nb.done(seq, { pid: PORT })];
+    });
+    const conn = new NetlinkConnection(t, { timeoutMs: 1000 });
+    await expect(conn.dumpPayloads(req('list'), {}, readMarker)).rejects.toThrow(/runs past the datagram/);
+    expect(t.queue).toHaveLength(0);
+    expect(conn.inFlight).toBe(0);
+    expect(await conn.dumpPayloads(req('list'), {}, readMarker)).toEqual([1, 2, 3]);
+  });
 });
 
 describe('dumpPayloadsInto', () => {

@@ -470,8 +470,51 @@ describe('timeouts', () => {
     const { parts, error } = await got;
     expect(parts).toEqual([1]);
     expect(error).toBeInstanceOf(TimeoutError);
+    expect((error as Error).message).toBe('list: no answer from the kernel within 1000 ms');
+    // The kernel may still be running the dump (it refuses another on the socket until its end is read):
+    // the rest is read and dropped, and a listing started meanwhile is sent only then.
+    expect(conn.inFlight).toBe(1);
+    const next = collect(conn.dump(req('list again')));
+    await vi.advanceTimersByTimeAsync(0);
+    expect(t.sent).toHaveLength(1);
+    t.deliver(nb.cat(part(seq, 2), nb.done(seq)));
+    await vi.advanceTimersByTimeAsync(0);
+    expect(t.sent).toHaveLength(2);
+    t.deliver(nb.cat(part(t.last().seq, 7), nb.done(t.last().seq)));
+    expect(await next).toEqual({ parts: [7] });
     expect(conn.inFlight).toBe(0);
-    expect(() => t.deliver(nb.cat(part(seq, 2), nb.done(seq)))).not.toThrow();
+  });
+
+  it('a timed-out dump whose end never comes is given up after the timeout once more; the next listing goes then', async () => {
+    vi.useFakeTimers();
+    const { t, conn } = setup({ timeoutMs: 1000 });
+    const got = collect(conn.dump(req('list')));
+    await vi.advanceTimersByTimeAsync(1000);
+    expect((await got).error).toBeInstanceOf(TimeoutError);
+    const next = collect(conn.dump(req('list again')));
+    await vi.advanceTimersByTimeAsync(999);
+    expect(t.sent).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(t.sent).toHaveLength(2);
+    t.deliver(nb.cat(part(t.last().seq, 7), nb.done(t.last().seq)));
+    expect(await next).toEqual({ parts: [7] });
+    expect(conn.inFlight).toBe(0);
+  });
+
+  it('an iterated listing that times out while its loop runs says so, not that the kernel did not answer', async () => {
+    vi.useFakeTimers();
+    const { t, conn } = setup({ timeoutMs: 1000 });
+    const it = conn.dump(req('list'))[Symbol.asyncIterator]();
+    const first = it.next();
+    await vi.advanceTimersByTimeAsync(0);
+    const seq = t.last().seq;
+    t.deliver(part(seq, 1));
+    expect(marker((await first).value as NetlinkMessage)).toBe(1);
+    // The loop's body takes the time: nobody waits for the kernel when the timer fires.
+    await vi.advanceTimersByTimeAsync(1000);
+    await expect(it.next()).rejects.toThrow('list: the listing was not read to its end within 1000 ms');
+    t.deliver(nb.cat(part(seq, 2), nb.done(seq)));
+    expect(conn.inFlight).toBe(0);
   });
 
   it('a settled request leaves no timer behind', async () => {
@@ -528,6 +571,18 @@ describe('AbortSignal', () => {
     const { parts, error } = await got;
     expect(parts).toEqual([1]);
     expect(error).toBeInstanceOf(AbortError);
+    // The rest of the dump is read and dropped; another listing waits for its end instead of meeting EBUSY.
+    expect(conn.inFlight).toBe(1);
+    const next = collect(conn.dump(req('list again')));
+    await flush();
+    expect(t.sent).toHaveLength(1);
+    const seq = t.last().seq;
+    t.deliver(nb.cat(part(seq, 2), part(seq, 3)));
+    t.deliver(nb.done(seq));
+    await flush();
+    expect(t.sent).toHaveLength(2);
+    t.deliver(nb.cat(part(t.last().seq, 7), nb.done(t.last().seq)));
+    expect(await next).toEqual({ parts: [7] });
     expect(conn.inFlight).toBe(0);
   });
 
@@ -613,6 +668,9 @@ describe('transport errors', () => {
     expect(err).toMatchObject({ code: 'ENOBUFS', errno: 105, operation: 'add service' });
     expect(err.message).toMatch(/receive buffer overflowed.*read the table back/);
     expect((await d).error).toMatchObject({ code: 'ENOBUFS' });
+    // The dump itself goes on in the kernel (its parts wait for reads, they are not dropped): read to its end.
+    expect(conn.inFlight).toBe(1);
+    t.deliver(nb.done(t.sent.length === 2 ? t.last().seq : -1));
     expect(conn.inFlight).toBe(0);
     expect(t.holds.at(-1)).toBe(false);
     t.respond = (r) => ((r.flags & nb.F_DUMP) !== 0 ? [part(r.seq, 9), nb.done(r.seq)] : nb.ack(r.seq));
@@ -638,6 +696,38 @@ describe('transport errors', () => {
     await flush();
     t.deliver(Buffer.from([1, 2, 3]));
     expect(await a).toBeInstanceOf(DecodeError);
+  });
+
+  it('an undecodable datagram during a dump: DecodeError, then the rest is dropped up to its end, and the next listing runs', async () => {
+    const { t, conn } = setup();
+    const got = collect(conn.dump(req('list')));
+    await flush();
+    const seq = t.last().seq;
+    t.deliver(part(seq, 1));
+    await flush();
+    t.deliver(Buffer.from([1, 2, 3]));
+    const { parts, error } = await got;
+    expect(parts).toEqual([1]);
+    expect(error).toBeInstanceOf(DecodeError);
+    const next = collect(conn.dump(req('list again')));
+    await flush();
+    expect(t.sent).toHaveLength(1);
+    t.deliver(part(seq, 2));
+    t.deliver(nb.done(seq));
+    await flush();
+    expect(t.sent).toHaveLength(2);
+    t.deliver(nb.cat(part(t.last().seq, 7), nb.done(t.last().seq)));
+    expect(await next).toEqual({ parts: [7] });
+  });
+
+  it('an unreadable end (an ERROR too short for its errno) still ends the dump: its error, and nothing left in flight', async () => {
+    const { t, conn } = setup();
+    const got = collect(conn.dump(req('list')));
+    await flush();
+    const seq = t.last().seq;
+    t.deliver(nb.nlmsg({ type: nb.NLMSG_ERROR, seq, pid: PORT }, Buffer.from([1, 2])));
+    expect((await got).error).toBeInstanceOf(DecodeError);
+    expect(conn.inFlight).toBe(0);
   });
 
   it('a failed send fails its requests (with the errno as a KernelError); a throwing send too', async () => {

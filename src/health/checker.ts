@@ -54,6 +54,8 @@ interface DestState {
   last: CheckResult | undefined;
   timer: Timer | undefined;
   running: Promise<void> | undefined;
+  /** At start the table already served it at its configured weight: it starts up and goes down only after `fall` failures. */
+  heldUp: boolean;
 }
 
 interface ServiceState {
@@ -97,7 +99,7 @@ export class HealthChecker extends TypedEmitter<HealthEvents> {
     this.manageServices = options.manageServices ?? true;
     this.services = normaliseHealthConfig(options.config).map((svc) => ({
       svc,
-      dests: svc.realServers.map((rs) => ({ rs, status: 'unknown', lastOk: undefined, consecutive: 0, last: undefined, timer: undefined, running: undefined })),
+      dests: svc.realServers.map((rs) => ({ rs, status: 'unknown', lastOk: undefined, consecutive: 0, last: undefined, timer: undefined, running: undefined, heldUp: false })),
       believed: new Map(),
       dirty: true,
       syncing: undefined,
@@ -117,6 +119,7 @@ export class HealthChecker extends TypedEmitter<HealthEvents> {
     this.phase = 'starting';
     try {
       if (this.manageServices) await this.setUpServices();
+      await Promise.all(this.services.map((s) => this.readHeld(s)));
       for (const s of this.services) this.log.info(describeStart(s.svc));
       await Promise.all(this.services.flatMap((s) => s.dests.map(async (d) => this.record(s, d, await this.check(s, d), true))));
       if (this.isStopping()) return;
@@ -239,7 +242,8 @@ export class HealthChecker extends TypedEmitter<HealthEvents> {
     d.lastOk = result.ok;
     const base = { service: s.svc.key, serviceId: s.svc.id, destination: d.rs.key, destinationId: d.rs.id };
     let next: HealthStatus | undefined;
-    if (initial) next = result.ok ? 'up' : 'down';
+    // A server the table already serves starts up: one lost check at a restart must not take it out.
+    if (initial) next = result.ok || (d.heldUp && d.consecutive < d.rs.check.fall) ? 'up' : 'down';
     else if (d.status === 'up' && !result.ok && d.consecutive >= d.rs.check.fall) next = 'down';
     else if (d.status === 'down' && result.ok && d.consecutive >= d.rs.check.rise) next = 'up';
     const previous = d.status;
@@ -310,6 +314,25 @@ export class HealthChecker extends TypedEmitter<HealthEvents> {
     this.emit('change', { service: s.svc.key, serviceId: s.svc.id, operation: c.operation, description });
     if (c.sorry && s.svc.sorry && (c.kind === 'add' || c.kind === 'remove')) {
       this.emit('sorry', { service: s.svc.key, serviceId: s.svc.id, destination: s.svc.sorry.key, destinationId: s.svc.sorry.id, active: c.kind === 'add' });
+    }
+  }
+
+  /**
+   * Before the first checks: which real servers the table already serves at their configured weight (a
+   * checker restarted over its own table, or a service set up by hand). A table that cannot be read leaves
+   * every server to its first result; the first sync reads it again either way.
+   */
+  private async readHeld(s: ServiceState): Promise<void> {
+    try {
+      await this.readTable(s);
+    } catch {
+      return;
+    } finally {
+      s.dirty = true;
+    }
+    for (const d of s.dests) {
+      const held = s.believed.get(d.rs.id);
+      d.heldUp = held !== undefined && held.weight > 0 && held.weight === d.rs.spec.weight;
     }
   }
 

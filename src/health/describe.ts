@@ -25,6 +25,9 @@ export function describeTransition(
   result: CheckResult,
 ): string {
   const where = `${svc.id}: real server ${rs.id}`;
+  if (previous === 'unknown' && status === 'up' && !result.ok) {
+    return `${where} is up: the table already serves it, and its first check failed (1 of ${rs.check.fall} before it counts as down: ${result.detail})`;
+  }
   if (previous === 'unknown') return `${where} is ${status} (${result.detail})`;
   if (status === 'down') return `${where} is DOWN: ${consecutive} check${consecutive === 1 ? '' : 's'} failed in a row (last: ${result.detail})`;
   return `${where} is UP again: ${consecutive} check${consecutive === 1 ? '' : 's'} passed in a row (${result.detail})`;

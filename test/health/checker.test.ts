@@ -28,7 +28,7 @@ describe('start-up', () => {
     h = await harness(seedConfig(), {
       before: async (ipvs) => {
         await ipvs.addService({ ...SERVICE, scheduler: 'wlc' });
-        await ipvs.addDestination(SERVICE, { address: B, weight: 1 });
+        await ipvs.addDestination(SERVICE, { address: B, weight: 3 }); // not its configured weight (1)
         await ipvs.addDestination(SERVICE, { address: '10.0.0.9', weight: 5 }); // not ours: left alone
       },
     });
@@ -37,6 +37,33 @@ describe('start-up', () => {
     expect((await h.ipvs.service(SERVICE)).scheduler).toBe('rr'); // options corrected
     expect(await h.table()).toEqual(['10.0.0.9:80 5', `${A}:80 2`, `${B}:80 0`]);
     expect(h.events.filter((e) => e.type === 'down').map((e) => e.text)).toEqual([`${B}:80`]);
+  });
+
+  it('a server the table already serves at its configured weight starts up: one failed first check does not take it out (a restart)', async () => {
+    const table = async (ipvs: import('../../src/client.js').Ipvs): Promise<void> => {
+      await ipvs.addService({ ...SERVICE, scheduler: 'rr' });
+      await ipvs.addDestination(SERVICE, { address: A, weight: 2, forwarding: 'route' });
+      await ipvs.addDestination(SERVICE, { address: B, weight: 0, forwarding: 'route' }); // quiesced by an earlier run
+    };
+    h = await harness(seedConfig(), { before: table });
+    h.setUp(A, false);
+    h.setUp(B, false);
+    await h.checker.start();
+    expect(await h.table()).toEqual([`${A}:80 2`, `${B}:80 0`]);
+    expect(h.checker.status()[0]!.destinations.map((d) => d.status)).toEqual(['up', 'down']);
+    expect(h.logs).toContain(`info tcp 192.168.1.110:80: real server ${A}:80 is up: the table already serves it, and its first check failed (1 of 3 before it counts as down: switchboard returned false)`);
+    h.setUp(A, true); // the lost check was only that
+    await h.clock.advance(5000);
+    expect(await h.table()).toEqual([`${A}:80 2`, `${B}:80 0`]);
+    expect(h.destChanges()).toEqual([]);
+    await h.close();
+    // Still failing after `fall` checks: down, as any up server.
+    h = await harness(seedConfig(), { before: table });
+    h.setUp(A, false);
+    h.setUp(B, false);
+    await h.checker.start();
+    await h.clock.advance(2000);
+    expect(await h.table()).toEqual(['127.0.0.1:80 1', `${A}:80 0`, `${B}:80 0`]);
   });
 
   it('puts the sorry server in when every real server is down at start', async () => {

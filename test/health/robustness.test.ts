@@ -234,6 +234,10 @@ describe('reconciling at start', () => {
     });
     h.setUp(A, false);
     await h.checker.start();
+    // Served by the table at its configured weight, A starts up: gone only after `fall` (3) failures.
+    expect(await h.table()).toEqual([`${A}:80 2`, `${B}:80 1`]);
+    expect(h.destChanges()).toEqual([]);
+    await h.clock.advance(2000);
     expect(await h.table()).toEqual([`${B}:80 1`]);
     expect(h.destChanges()).toEqual(['IPVS_CMD_DEL_DEST']);
   });

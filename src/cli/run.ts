@@ -39,9 +39,21 @@ export async function runCli(argv: readonly string[], options: RunCliOptions): P
       if (!opened) {
         const open = options.ipvs;
         opened = open
-          ? open().catch((err: unknown) => {
-              throw openFailure(err);
-            })
+          ? open()
+              .then(async (ipvs) => {
+                // As ipvsadm's ipvs_init: one GET_INFO before any command, so a missing permission (or any
+                // first failure) is reported once, the way ipvsadm reports it, whatever the command.
+                try {
+                  await ipvs.info();
+                } catch (err) {
+                  await ipvs.close().catch(() => undefined);
+                  throw err;
+                }
+                return ipvs;
+              })
+              .catch((err: unknown) => {
+                throw openFailure(err);
+              })
           : Promise.reject(new OpenFailure("Can't initialize ipvs: no IPVS client configured"));
       }
       return opened;

@@ -294,6 +294,19 @@ describe('refusals: ipvsadm sentences, exit statuses, table unchanged', () => {
     expect(await h.save()).toBe(before);
   });
 
+  it.each(['-Ln', '-L', '-Sn', '-L --timeout', '-L --daemon', '-Ln -t 192.168.1.110:80', '-A -t 10.0.0.9:80', '-C', '-Z', '--set 1 2 3', '--start-daemon master'])(
+    'without CAP_NET_ADMIN, %s says what ipvsadm says before any command (status 2)',
+    async (line) => {
+      const h = await seeded();
+      h.fake.setUnprivileged(true);
+      expect(await h.run(line)).toEqual({
+        code: 2,
+        stdout: '',
+        stderr: "Can't initialize ipvs: Permission denied (you must be root)\nAre you sure that IP Virtual Server is built in the kernel or as module?\n",
+      });
+    },
+  );
+
   it('a listing of a missing service exits with 1', async () => {
     const h = await seeded();
     expect(await h.run('-Ln -t 10.0.0.9:80')).toEqual({ code: 1, stdout: '', stderr: 'No such service\n' });

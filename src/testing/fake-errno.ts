@@ -52,4 +52,5 @@ export const EINVAL = errnoValue('EINVAL');
 export const ERANGE = errnoValue('ERANGE');
 export const ENOBUFS = errnoValue('ENOBUFS');
 export const EOPNOTSUPP = 95;
+export const ENETUNREACH = errnoValue('ENETUNREACH');
 export const EAFNOSUPPORT = errnoValue('EAFNOSUPPORT');

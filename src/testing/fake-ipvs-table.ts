@@ -6,7 +6,7 @@
 // checked in the kernel's order.
 
 import * as C from '../ipvs/constants.js';
-import { EAFNOSUPPORT, EEXIST, EINTR, EINVAL, ENODEV, ENOENT, ERANGE, ESRCH, FakeErrno } from './fake-errno.js';
+import { EAFNOSUPPORT, EEXIST, EINTR, EINVAL, ENETUNREACH, ENODEV, ENOENT, ERANGE, ESRCH, FakeErrno } from './fake-errno.js';
 import type { DaemonRequest, DestRequest, ServiceRequest } from './fake-ipvs-requests.js';
 import { normaliseAddress, type FakeNetwork } from './fake-network.js';
 
@@ -317,8 +317,9 @@ export class IpvsTable {
     }
     if (!cfg.port) cfg.port = IP_VS_SYNC_PORT;
     if (!cfg.ttl) cfg.ttl = 1;
-    const devMtu = this.o.network.mtu(cfg.ifname);
-    if (devMtu === undefined) throw new FakeErrno(ENODEV);
+    const dev = this.o.network.daemonInterface(cfg.ifname);
+    if (dev === undefined) throw new FakeErrno(ENODEV);
+    const devMtu = dev.mtu;
     const hlen = cfg.groupAf === C.AF_INET6 ? 40 + 8 : 20 + 8;
     const backup = c.state === C.IP_VS_STATE_BACKUP;
     const mtu = backup ? Math.min(Math.max(devMtu, 1500), 65535) : 1500;
@@ -326,6 +327,12 @@ export class IpvsTable {
     cfg.maxLen = cfg.maxLen ? Math.min(Math.max(cfg.maxLen, minMtu), 65535 - hlen) : mtu - hlen;
     if (c.state !== C.IP_VS_STATE_MASTER && c.state !== C.IP_VS_STATE_BACKUP) throw new FakeErrno(EINVAL);
     if (this.daemons.has(c.state)) throw new FakeErrno(EEXIST);
+    // The thread's socket (make_send_sock / make_receive_sock): a master connects to the group, which
+    // needs a route out of the interface (none when it is down; for IPv6 none on loopback or where
+    // IPv6 is off); a backup joins the group, which for IPv6 needs IPv6 on the interface.
+    const v6 = cfg.groupAf === C.AF_INET6;
+    if (!backup && (!dev.up || (v6 && (dev.loopback || !dev.ipv6)))) throw new FakeErrno(ENETUNREACH);
+    if (backup && v6 && !dev.ipv6) throw new FakeErrno(EINVAL);
     this.daemons.set(c.state, cfg);
   }
 

@@ -36,7 +36,13 @@ export interface FakeKernelOptions {
   shuffleDumps?: boolean;
   /** The random source for shuffleDumps (default Math.random), for reproducible orders. */
   random?: () => number;
-  /** The network interfaces (default: lo, eth0 and dum0 with MTUs 65536, 1500, 1500; only lo has addresses). */
+  /**
+   * The network interfaces (default: lo, eth0 and dum0 with MTUs 65536, 1500, 1500, all up; only lo has
+   * addresses). `lo` is the loopback. They decide which destination addresses are local or broadcast (only
+   * those of interfaces that are up) and which sync daemons can start: as on Linux, a master needs its
+   * interface up, and an IPv6 group needs an interface with IPv6 (not lo for a master, and an MTU of at
+   * least 1280), else ENETUNREACH (master) or EINVAL (backup).
+   */
   interfaces?: readonly FakeInterface[];
   /** Schedulers whose modules are "loaded" (default: all of Linux 6.1's). Others get ENOENT. */
   schedulers?: readonly string[];

@@ -1,20 +1,36 @@
 // The little of the network stack the fake kernel needs: the interfaces of its network namespace (a
-// sync daemon binds to one by name and sizes its messages from the MTU) and the kernel's address
-// classification, which decides whether a destination address is acceptable (inet_addr_type() for
-// IPv4: local or unicast only, so 0.0.0.0, multicast, limited and subnet broadcasts are refused;
-// ipv6_addr_type() for IPv6: unicast and not link-local, unless the address is one of ours). Address
-// text is parsed here, independently of the client's own parser.
+// sync daemon binds to one by name, sizes its messages from the MTU, and its sockets need the interface
+// up and, for IPv6, IPv6 on it) and the kernel's address classification, which decides whether a
+// destination address is acceptable (inet_addr_type() for IPv4: local or unicast only, so 0.0.0.0,
+// multicast, limited and subnet broadcasts are refused; ipv6_addr_type() for IPv6: unicast and not
+// link-local, unless the address is one of ours). Only interfaces that are up count there: Linux drops a
+// down interface's local routes, and its IPv6 addresses stay tentative. Address text is parsed here,
+// independently of the client's own parser.
 
 import { isIPv4, isIPv6 } from 'node:net';
 import { AF_INET, AF_INET6 } from '../ipvs/constants.js';
 
-/** A network interface of the fake kernel's namespace. */
+/** A network interface of the fake kernel's namespace. The one named `lo` is the loopback interface. */
 export interface FakeInterface {
   name: string;
-  /** Default 1500 (65536 for `lo`). */
+  /** Default 1500 (65536 for `lo`). Below 1280 the interface has no IPv6, as on Linux. */
   mtu?: number;
   /** Addresses with prefix length, e.g. '192.168.1.1/24' or '2001:db8::1/64'. */
   addresses?: readonly string[];
+  /**
+   * Whether the interface is up (default true). A down interface's addresses are not local (a
+   * destination may be its broadcast address), and a master sync daemon cannot start on it.
+   */
+  up?: boolean;
+}
+
+/** What a sync daemon's socket finds on its interface (see FakeNetwork.daemonInterface). */
+export interface DaemonInterface {
+  mtu: number;
+  up: boolean;
+  loopback: boolean;
+  /** IPv6 is on: Linux turns it off on an interface whose MTU is below IPV6_MIN_MTU (1280). */
+  ipv6: boolean;
 }
 
 /** The interfaces a FakeKernel has unless told otherwise. */
@@ -111,18 +127,19 @@ function v4mask(length: number): number {
 
 /** The interfaces of one fake network namespace. */
 export class FakeNetwork {
-  private readonly byName = new Map<string, { mtu: number; prefixes: Prefix[] }>();
+  private readonly byName = new Map<string, { mtu: number; up: boolean; prefixes: Prefix[] }>();
 
   constructor(interfaces: readonly FakeInterface[]) {
     for (const i of interfaces) {
       if (typeof i.name !== 'string' || i.name.length === 0 || i.name.length > 15) throw new TypeError(`FakeKernel: bad interface name ${String(i.name)}`);
-      this.byName.set(i.name, { mtu: i.mtu ?? (i.name === 'lo' ? 65536 : 1500), prefixes: (i.addresses ?? []).map(parsePrefix) });
+      this.byName.set(i.name, { mtu: i.mtu ?? (i.name === 'lo' ? 65536 : 1500), up: i.up ?? true, prefixes: (i.addresses ?? []).map(parsePrefix) });
     }
   }
 
-  /** The MTU of an interface, or undefined when there is no such interface (the kernel's ENODEV). */
-  mtu(name: string): number | undefined {
-    return this.byName.get(name)?.mtu;
+  /** An interface as a sync daemon sees it, or undefined when there is no such interface (the kernel's ENODEV). */
+  daemonInterface(name: string): DaemonInterface | undefined {
+    const i = this.byName.get(name);
+    return i && { mtu: i.mtu, up: i.up, loopback: name === 'lo', ipv6: i.mtu >= 1280 };
   }
 
   /** Whether the kernel (ip_vs_new_dest) accepts this address for a destination. */
@@ -135,6 +152,7 @@ export class FakeNetwork {
     // inet_addr_type(): zeronet and limited broadcast are RTN_BROADCAST, 224/4 RTN_MULTICAST.
     if (a === 0 || a === 0xffffffff || (a & 0xf0000000) >>> 0 === 0xe0000000) return false;
     for (const [name, i] of this.byName) {
+      if (!i.up) continue;
       for (const p of i.prefixes) {
         if (p.af !== AF_INET) continue;
         const mask = v4mask(p.length);
@@ -161,6 +179,7 @@ export class FakeNetwork {
 
   private isLocalV6(bytes: Buffer): boolean {
     for (const i of this.byName.values()) {
+      if (!i.up) continue;
       for (const p of i.prefixes) if (p.af === AF_INET6 && p.bytes.equals(bytes)) return true;
     }
     return false;

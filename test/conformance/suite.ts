@@ -384,6 +384,9 @@ export function conformanceSuite(name: string, open: () => Promise<Harness>): vo
         expect((await refusal(ipvs.addDestination(web, { address: '192.168.1.255' }))).code).toBe('EINVAL');
         expect((await refusal(ipvs.addDestination(web, { address: '224.0.0.5' }))).code).toBe('EINVAL');
         expect((await refusal(ipvs.addDestination(web, { address: '0.0.0.0' }))).code).toBe('EINVAL');
+        // dum1 is down: the broadcast address of its prefix is not special then.
+        await ipvs.addDestination(web, { address: '172.16.0.255' });
+        await ipvs.deleteDestination(web, { address: '172.16.0.255' });
         // Listing the destinations of a missing service is an empty dump, not an error.
         expect(await ipvs.destinations({ ...web, port: 81 })).toEqual([]);
         expect(await ipvs.destinations(web)).toMatchObject([{ address: '192.168.1.116', weight: 1 }]);
@@ -478,6 +481,19 @@ export function conformanceSuite(name: string, open: () => Promise<Harness>): vo
         expect(notRunning.code).toBe('ESRCH');
         expect(notRunning.message).toContain('no master sync daemon is running');
         expect((await refusal(ipvs.stopDaemon('backup'))).code).toBe('ESRCH');
+      });
+
+      it('refuses a daemon the kernel cannot give a socket: a master on a down interface, IPv6 where there is none', async () => {
+        const down = await refusal(ipvs.startDaemon({ state: 'master', interface: 'dum1' }));
+        expect(down.code).toBe('ENETUNREACH');
+        expect((await refusal(ipvs.startDaemon({ state: 'master', interface: 'lo', mcastGroup: 'ff02::5' }))).code).toBe('ENETUNREACH');
+        expect((await refusal(ipvs.startDaemon({ state: 'master', interface: 'dum2', mcastGroup: 'ff02::5' }))).code).toBe('ENETUNREACH');
+        const noV6 = await refusal(ipvs.startDaemon({ state: 'backup', interface: 'dum2', mcastGroup: 'ff02::5' }));
+        expect(noV6.code).toBe('EINVAL');
+        expect(await ipvs.daemons()).toEqual([]);
+        await ipvs.startDaemon({ state: 'master', interface: 'lo' });
+        await ipvs.startDaemon({ state: 'backup', interface: 'dum1', mcastGroup: 'ff02::5' });
+        expect((await ipvs.daemons()).map((d) => `${d.state} ${d.interface}`).sort()).toEqual(['backup dum1', 'master lo']);
       });
 
       it('keeps mixed-family destinations and the sync daemon apart', async () => {

@@ -18,17 +18,20 @@ export interface WireHarness {
 
 /**
  * The network the kernel under test must have: dum0 with 192.168.1.1/24, 10.0.0.1/8 and 2001:db8::1/64,
- * lo up (127.0.0.1/8, ::1); both harnesses set it up, as destination-address checks depend on it.
+ * lo up (127.0.0.1/8, ::1), dum1 down with 172.16.0.1/24, dum2 up with MTU 1000 (too small for IPv6);
+ * both harnesses set it up, as destination-address checks and sync daemons depend on it.
  */
 export const WIRE_INTERFACES = [
   { name: 'lo', mtu: 65536, addresses: ['127.0.0.1/8', '::1/128'] },
   { name: 'dum0', mtu: 1500, addresses: ['192.168.1.1/24', '10.0.0.1/8', '2001:db8::1/64'] },
+  { name: 'dum1', mtu: 1500, addresses: ['172.16.0.1/24'], up: false },
+  { name: 'dum2', mtu: 1000 },
 ] as const;
 
 const REQ = B.F_REQUEST;
 const ACK = B.F_ACK;
 const DUMP = B.F_DUMP;
-const EPERM = 1, ENOENT = 2, ESRCH = 3, EEXIST = 17, ENODEV = 19, EINVAL = 22, ERANGE = 34, EOPNOTSUPP = 95, EAFNOSUPPORT = 97, EBUSY = 16;
+const EPERM = 1, ENOENT = 2, ESRCH = 3, EEXIST = 17, ENODEV = 19, EINVAL = 22, ERANGE = 34, EOPNOTSUPP = 95, EAFNOSUPPORT = 97, EBUSY = 16, ENETUNREACH = 101;
 void EPERM;
 
 const v4 = (a: string): number[] => a.split('.').map(Number);
@@ -356,6 +359,8 @@ export function wireSuite(name: string, open: () => Promise<WireHarness>): void 
           ['0.0.0.0', EINVAL], ['0.1.2.3', 0], ['127.0.0.1', 0], ['224.0.0.1', EINVAL], ['239.1.1.1', EINVAL], ['240.0.0.1', 0],
           ['255.255.255.255', EINVAL], ['192.168.1.255', EINVAL], ['192.168.1.0', 0], ['10.255.255.255', EINVAL],
           ['192.168.1.1', 0], ['10.0.0.1', 0], ['8.8.8.8', 0], ['169.254.1.1', 0],
+          // dum1 is down: its prefix has no local routes, so its broadcast address is plain unicast.
+          ['172.16.0.255', 0], ['172.16.0.1', 0],
         ];
         const got: [string, number][] = [];
         for (const [a] of cases) got.push([a, await errno(5, W, fd({ addr: pad16(v4(a)) }))]);
@@ -512,6 +517,27 @@ export function wireSuite(name: string, open: () => Promise<WireHarness>): void 
         [m, b] = data(await dump(11)).map(ipvsPlain);
         expect(m?.['3']).toMatchObject({ '4': hex(B.le16(65507)) });
         expect(b?.['3']).toMatchObject({ '4': hex(B.le16(1472)) });
+      });
+
+      it('refuses a daemon whose socket cannot be made: a master on a down interface, IPv6 where the interface has none', async () => {
+        // dum1 is down; dum2's MTU 1000 is below IPv6's 1280, so Linux has no IPv6 on it; lo has no IPv6
+        // multicast route. A master's socket connects to the group (ENETUNREACH without a route), a
+        // backup's joins it (EINVAL without IPv6 on the interface); a running daemon is checked first.
+        const start = (state: number, ifname: string, group6?: string): Promise<number> =>
+          errno(9, daemon(B.u32(1, state), B.str(2, ifname), B.u32(3, 1), ...(group6 === undefined ? [] : [B.bin(6, v6(group6))])));
+        expect(await start(1, 'dum1')).toBe(ENETUNREACH);
+        expect(await start(1, 'dum1', 'ff02::5')).toBe(ENETUNREACH);
+        expect(await start(1, 'lo', 'ff02::5')).toBe(ENETUNREACH);
+        expect(await start(1, 'dum2', 'ff02::5')).toBe(ENETUNREACH);
+        expect(await start(2, 'dum2', 'ff02::5')).toBe(EINVAL);
+        expect(data(await dump(11))).toEqual([]);
+        expect(await start(1, 'dum2')).toBe(0);
+        expect(await start(1, 'dum1')).toBe(EEXIST);
+        expect(await start(2, 'dum1', 'ff02::5')).toBe(0);
+        expect(await stop(2)).toBe(0);
+        expect(await start(2, 'dum1')).toBe(0);
+        expect(await stop(2)).toBe(0);
+        expect(await start(2, 'lo', 'ff02::5')).toBe(0);
       });
 
       it('keeps mixed-family destinations and the sync daemon apart', async () => {

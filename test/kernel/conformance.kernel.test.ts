@@ -1,6 +1,7 @@
 // The conformance suites against the real kernel, each test in a fresh network namespace (lo up, a dummy
-// interface carrying the suites' addresses so direct-routing destinations are routable). Run inside the
-// real-kernel sandbox only (IPVS_KERNEL=1): `node scripts/sandbox.mjs --kernel-suite` or `npm run test:kernel`.
+// interface carrying the suites' addresses so direct-routing destinations are routable, one down, one with
+// a small MTU). Run inside the real-kernel sandbox only (IPVS_KERNEL=1): `node scripts/sandbox.mjs --kernel-suite`
+// or `npm run test:kernel`.
 // Their twins on the fake kernel are test/conformance.fake.test.ts and test/conformance.wire.fake.test.ts.
 
 import { execFile, execFileSync, spawn } from 'node:child_process';
@@ -23,7 +24,10 @@ function sh(cmd: string, args: string[]): string {
   return execFileSync(cmd, args, { encoding: 'utf8' });
 }
 
-/** A namespace with lo up and dum0 carrying the suites' addresses (see WIRE_INTERFACES). */
+/**
+ * A namespace with lo up, dum0 carrying the suites' addresses, dum1 down with an address and dum2 up with
+ * MTU 1000 (no IPv6 on it): WIRE_INTERFACES, which the fake twins get.
+ */
 export function makeNamespace(prefix: string): string {
   const name = `${prefix}-${process.pid}-${counter++}`;
   sh('ip', ['netns', 'add', name]);
@@ -32,6 +36,10 @@ export function makeNamespace(prefix: string): string {
   ip('link', 'add', 'dum0', 'type', 'dummy');
   for (const a of ['192.168.1.1/24', '10.0.0.1/8', '2001:db8::1/64']) ip('addr', 'add', a, 'dev', 'dum0');
   ip('link', 'set', 'dum0', 'up');
+  ip('link', 'add', 'dum1', 'type', 'dummy');
+  ip('addr', 'add', '172.16.0.1/24', 'dev', 'dum1');
+  ip('link', 'add', 'dum2', 'mtu', '1000', 'type', 'dummy');
+  ip('link', 'set', 'dum2', 'up');
   return name;
 }
 

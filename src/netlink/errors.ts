@@ -129,7 +129,10 @@ export class ClosedError extends IpvsError {
   }
 }
 
-/** A dump changed while it was being read (NLM_F_DUMP_INTR); the caller may retry. */
+/**
+ * A dump came flagged NLM_F_DUMP_INTR (its producer saw its data change); the caller may retry. Linux
+ * 6.1's IPVS never sets the flag, so a changed table is not reported this way.
+ */
 export class DumpInterruptedError extends IpvsError {
   constructor(operation: string) {
     super(`${operation}: the table changed during the dump (NLM_F_DUMP_INTR); retry`, 'EDUMPINTR');

@@ -234,7 +234,11 @@ export class FakeKernel {
     return this.overflowReplies(count, command);
   }
 
-  /** Mark every part of the next `count` IPVS dumps NLM_F_DUMP_INTR, as when the table changes mid-dump. */
+  /**
+   * Mark every part of the next `count` IPVS dumps NLM_F_DUMP_INTR: a generic netlink fault, to test
+   * that a reader handles the flag. Linux 6.1's IPVS never sets it; there a table changed during a dump
+   * goes unflagged, and the dump may skip or repeat entries.
+   */
   interruptNextDumps(count = 1): this {
     this.interrupts += count;
     return this;

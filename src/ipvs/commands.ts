@@ -247,7 +247,13 @@ export function newDaemon(fam: IpvsFamily, d: WireDaemon): OutgoingRequest {
     if (code === 'EEXIST' || code === 'EBUSY') return `a ${name} sync daemon is already running`;
     if (code === 'ENODEV') return `no such interface ${d.ifname} for the ${name} sync daemon`;
     if (code === 'EADDRINUSE') return `the ${name} sync daemon's multicast port is already in use`;
-    if (code === 'EINVAL') return `the kernel refused the ${name} sync daemon: the group must be multicast, and no service may have destinations of the other address family`;
+    if (code === 'ENETUNREACH') {
+      return `the ${name} sync daemon cannot reach its multicast group ${d.group?.text ?? '224.0.0.81'} through ${d.ifname}: the interface is down, or an IPv6 group has no route there (loopback, or IPv6 off on an MTU below 1280)`;
+    }
+    if (code === 'EINVAL') {
+      return `the kernel refused the ${name} sync daemon: the group must be multicast, an IPv6 group needs IPv6 on the interface (an MTU of 1280 or more), `
+        + 'and no service may have destinations of the other address family';
+    }
     return undefined;
   });
 }

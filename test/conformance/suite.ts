@@ -486,10 +486,12 @@ export function conformanceSuite(name: string, open: () => Promise<Harness>): vo
       it('refuses a daemon the kernel cannot give a socket: a master on a down interface, IPv6 where there is none', async () => {
         const down = await refusal(ipvs.startDaemon({ state: 'master', interface: 'dum1' }));
         expect(down.code).toBe('ENETUNREACH');
+        expect(down.message).toContain('cannot reach its multicast group 224.0.0.81 through dum1');
         expect((await refusal(ipvs.startDaemon({ state: 'master', interface: 'lo', mcastGroup: 'ff02::5' }))).code).toBe('ENETUNREACH');
         expect((await refusal(ipvs.startDaemon({ state: 'master', interface: 'dum2', mcastGroup: 'ff02::5' }))).code).toBe('ENETUNREACH');
         const noV6 = await refusal(ipvs.startDaemon({ state: 'backup', interface: 'dum2', mcastGroup: 'ff02::5' }));
         expect(noV6.code).toBe('EINVAL');
+        expect(noV6.message).toContain('an IPv6 group needs IPv6 on the interface');
         expect(await ipvs.daemons()).toEqual([]);
         await ipvs.startDaemon({ state: 'master', interface: 'lo' });
         await ipvs.startDaemon({ state: 'backup', interface: 'dum1', mcastGroup: 'ff02::5' });

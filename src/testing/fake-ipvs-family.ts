@@ -104,19 +104,38 @@ function getCmd(ctx: IpvsFamilyContext, req: GenlRequest): ReplyBody[] {
   return [{ cmd: C.IPVS_CMD_SET_INFO, write: (w) => writeInfo(w, ctx.connTableSize) }];
 }
 
+/**
+ * A dump over a live list: the first part sees the items in the dump's order; each later part sees the
+ * list as it is then, the items still there in that order and new ones after them, so the resuming
+ * index skips or repeats entries as the kernel's walk of its hash table does when the table changes.
+ */
+function liveDump<T extends object>(ctx: IpvsFamilyContext, list: () => T[], body: (item: T) => ReplyBody): DumpResult {
+  let order = ctx.order(list());
+  return {
+    items: order.map(body),
+    relist: () => {
+      const live = list();
+      const present = new Set(live);
+      const known = new Set(order);
+      order = [...order.filter((t) => present.has(t)), ...live.filter((t) => !known.has(t))];
+      return order.map(body);
+    },
+  };
+}
+
 function dumpServices(ctx: IpvsFamilyContext): DumpResult {
   const style = ctx.style();
-  return { items: ctx.order(ctx.table().list()).map((s) => ({ cmd: C.IPVS_CMD_NEW_SERVICE, write: (w) => writeService(w, s, style) })) };
+  return liveDump(ctx, () => ctx.table().list(), (s) => ({ cmd: C.IPVS_CMD_NEW_SERVICE, write: (w) => writeService(w, s, style) }));
 }
 
 /** ip_vs_genl_dump_dests(): a request that cannot name a service ends the dump empty, not in error. */
 function dumpDests(ctx: IpvsFamilyContext, req: GenlRequest): DumpResult {
   const table = ctx.table();
-  let svc: Svc | undefined;
+  let u: ServiceRequest | undefined;
   try {
     const attrs = parseAttributes(req.body, CMD_POLICY, req.message.byteOffset);
     try {
-      svc = serviceOf(table, { ...req, attrs }, false).svc;
+      u = serviceOf(table, { ...req, attrs }, false).u;
     } catch (err) {
       if (!(err instanceof FakeErrno)) throw err;
     }
@@ -124,9 +143,11 @@ function dumpDests(ctx: IpvsFamilyContext, req: GenlRequest): DumpResult {
     if (!(err instanceof FakeErrno)) throw err;
     return { items: [], ...(err.extack?.message !== undefined ? { extack: { message: err.extack.message } } : {}) };
   }
-  if (!svc) return { items: [] };
+  const key = u;
+  if (!key || !table.find(key)) return { items: [] };
   const style = ctx.style();
-  return { items: ctx.order([...svc.dests]).map((d) => ({ cmd: C.IPVS_CMD_NEW_DEST, write: (w) => writeDest(w, d, style) })) };
+  // Each part looks the service up again, as the kernel parses the request anew for every part.
+  return liveDump(ctx, () => [...(ctx.table().find(key)?.dests ?? [])], (d) => ({ cmd: C.IPVS_CMD_NEW_DEST, write: (w) => writeDest(w, d, style) }));
 }
 
 function dumpDaemons(ctx: IpvsFamilyContext): DumpResult {

@@ -183,7 +183,7 @@ export class FakeKernel {
         continue;
       }
       const outcome = this.core.handle(message, sock);
-      out.push({ datagrams: outcome.datagrams, dump: outcome.dump, effect });
+      out.push({ datagrams: outcome.datagrams, dump: outcome.dump, ...(outcome.next ? { next: outcome.next } : {}), effect });
     }
     return out;
   }

@@ -47,6 +47,12 @@ export interface ReplyBody {
 
 export interface DumpResult {
   items: ReplyBody[];
+  /**
+   * The items again from the live table, in the dump's order, for each later part: the kernel builds a
+   * part only when the previous one has been read and resumes by index, so a table changed meanwhile
+   * gives skipped or repeated entries. Without it the items are a snapshot.
+   */
+  relist?: () => ReplyBody[];
   /** Set on the NLMSG_DONE (an extended-ack message), as when the dump's own parsing failed. */
   extack?: FakeExtack;
 }
@@ -98,8 +104,13 @@ export interface CoreOptions {
 /** What one request message produced. */
 export interface MessageOutcome {
   datagrams: Buffer[];
-  /** The datagrams are the parts of a dump (the last one its NLMSG_DONE). */
+  /** The datagrams are the first part of a dump (or its NLMSG_DONE, when that came first). */
   dump: boolean;
+  /**
+   * A dump still running: produces its next part (the last one its NLMSG_DONE, which ends it) when the
+   * socket's reader has read a datagram, as netlink_recvmsg() calls netlink_dump().
+   */
+  next?: () => Buffer;
 }
 
 /** Split a datagram like netlink_rcv_skb(): stop, silently, at a message whose length does not fit. */
@@ -158,10 +169,19 @@ export class NetlinkCore {
         if (!op.dumpit) throw new FakeErrno(EOPNOTSUPP);
         if (sock.dumpRunning) throw new FakeErrno(EBUSY);
         const result = op.dumpit(req);
-        outcome.datagrams = this.dump(family, req, result, sock, this.o.interruptDump(req));
+        const part = this.dump(family, req, result, sock, this.o.interruptDump(req));
+        const first = part();
+        outcome.datagrams = [first.data];
         outcome.dump = true;
         // The first part is queued; the rest waits for the reader (netlink_dump_start leaves cb_running).
-        sock.dumpRunning = outcome.datagrams.length > 1;
+        sock.dumpRunning = !first.done;
+        if (!first.done) {
+          outcome.next = () => {
+            const p = part();
+            if (p.done) sock.dumpRunning = false;
+            return p.data;
+          };
+        }
         return outcome; // a dump is never acked: its NLMSG_DONE ends it
       }
       if (!op.doit) throw new FakeErrno(EOPNOTSUPP);
@@ -188,38 +208,40 @@ export class NetlinkCore {
     });
   }
 
-  /** The parts of a dump: as many messages per datagram as fit the budget, then NLMSG_DONE alone. */
-  private dump(family: GenlFamily, req: GenlRequest, result: DumpResult, sock: SocketView, interrupted: boolean): Buffer[] {
+  /**
+   * The parts of a dump, one per call: as many messages as fit the budget, resuming at the index the
+   * previous part reached (cb->args[0]) in the items as they are now; then NLMSG_DONE alone.
+   */
+  private dump(family: GenlFamily, req: GenlRequest, result: DumpResult, sock: SocketView, interrupted: boolean): () => { data: Buffer; done: boolean } {
     const flags = NLM_F_MULTI | (interrupted ? NLM_F_DUMP_INTR : 0);
-    const datagrams: Buffer[] = [];
-    let parts: Buffer[] = [];
-    let size = 0;
     const message = (base: number, item: ReplyBody): Buffer => render(base, (w) => {
       w.beginMessage(family.id, flags, req.seq, req.portId);
       w.genlHeader(item.cmd, family.version);
       item.write(w);
       w.endMessage();
     });
-    for (const item of result.items) {
-      let m = message(size, item);
-      if (parts.length > 0 && size + m.length > this.o.dumpBudget) {
-        datagrams.push(Buffer.concat(parts));
-        parts = [];
-        size = 0;
-        m = message(0, item);
+    let index = 0;
+    let calls = 0;
+    return () => {
+      const items = calls++ === 0 || !result.relist ? result.items : result.relist();
+      const parts: Buffer[] = [];
+      let size = 0;
+      for (; index < items.length; index++) {
+        const m = message(size, items[index] as ReplyBody);
+        if (parts.length > 0 && size + m.length > this.o.dumpBudget) break;
+        parts.push(m);
+        size += m.length;
       }
-      parts.push(m);
-      size += m.length;
-    }
-    if (parts.length > 0) datagrams.push(Buffer.concat(parts));
-    const tlvs = result.extack?.message !== undefined && sock.extAck;
-    datagrams.push(render(0, (w) => {
-      w.beginMessage(NLMSG_DONE, flags | (tlvs ? NLM_F_ACK_TLVS : 0), req.seq, req.portId);
-      w.raw(Buffer.alloc(4));
-      if (tlvs) w.string(NLMSGERR_ATTR_MSG, result.extack?.message ?? '');
-      w.endMessage();
-    }));
-    return datagrams;
+      if (parts.length > 0) return { data: Buffer.concat(parts), done: false };
+      const tlvs = result.extack?.message !== undefined && sock.extAck;
+      const done = render(0, (w) => {
+        w.beginMessage(NLMSG_DONE, flags | (tlvs ? NLM_F_ACK_TLVS : 0), req.seq, req.portId);
+        w.raw(Buffer.alloc(4));
+        if (tlvs) w.string(NLMSGERR_ATTR_MSG, result.extack?.message ?? '');
+        w.endMessage();
+      });
+      return { data: done, done: true };
+    };
   }
 
   /** netlink_ack(): struct nlmsgerr, the request echoed (capped or whole), extended-ack TLVs. */

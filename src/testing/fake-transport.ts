@@ -1,9 +1,11 @@
 // One "socket" on the fake kernel. Like a netlink socket it has a port id, socket options
 // (NETLINK_CAP_ACK, NETLINK_EXT_ACK, the receive buffer), a receive queue and at most one dump in
 // progress. The kernel handles a written datagram at once, as sendmsg() does; replies are queued and
-// handed to the receiver asynchronously, one datagram per event-loop turn, so a dump stays "running"
-// until its last part has been read, as the kernel produces a dump part only when the previous one has
-// been read. Replies that would overflow the receive buffer are dropped and reported as a non-fatal
+// handed to the receiver asynchronously, one datagram per event-loop turn. Only a dump's first part is
+// queued at once: as netlink_recvmsg() does, reading a datagram while a dump runs (and the queue holds
+// at most half the receive buffer) has the kernel build the next part from the table as it is then and
+// put it at the tail of the queue, behind the answers to requests sent after the dump; the dump runs
+// until its NLMSG_DONE has been built. Replies that would overflow the receive buffer are dropped and reported as a non-fatal
 // ENOBUFS before the next datagram, as KernelSocketTransport reports the socket's drops.
 
 import type { Transport, TransportReceiver } from '../netlink/transport.js';
@@ -24,6 +26,8 @@ export interface FakeTransportOptions {
 export interface Exchange {
   datagrams: Buffer[];
   dump: boolean;
+  /** A dump still running: builds its next part (see MessageOutcome.next). */
+  next?: () => Buffer;
   effect: Exclude<FaultEffect, { kind: 'errno' }> | undefined;
 }
 
@@ -39,8 +43,6 @@ const SKB_OVERHEAD = 640;
 interface Queued {
   data: Buffer;
   cost: number;
-  /** Delivering this datagram lets the kernel produce the rest of the dump: it is no longer running. */
-  endsDump: boolean;
 }
 
 export class FakeTransport implements Transport {
@@ -51,6 +53,8 @@ export class FakeTransport implements Transport {
   private readonly queue: Queued[] = [];
   private queued = 0;
   private overflowed = 0;
+  /** The running dump's next part, built when a datagram is read. */
+  private dumpNext: (() => Buffer) | undefined;
   private pumping = false;
   private closed = false;
 
@@ -71,7 +75,7 @@ export class FakeTransport implements Transport {
   }
 
   private accept(x: Exchange): void {
-    const running = x.dump && x.datagrams.length > 1;
+    const running = x.next !== undefined;
     const kind = x.effect?.kind;
     // A dump whose answer is lost is over as far as this socket can tell.
     if ((kind === 'drop' || kind === 'overflow') && running) this.view.dumpRunning = false;
@@ -83,18 +87,19 @@ export class FakeTransport implements Transport {
     }
     const enqueue = (): void => {
       if (this.closed) return;
-      x.datagrams.forEach((data, i) => {
-        const last = i === x.datagrams.length - 1;
-        // Only a dump's first part is produced at once; the others wait for the reader.
-        const cost = x.dump && i > 0 ? 0 : data.length + SKB_OVERHEAD;
-        if (cost > 0 && this.queued > this.receiveBufferSize) {
+      let lost = false;
+      for (const data of x.datagrams) {
+        if (this.queued > this.receiveBufferSize) {
           this.overflowed++;
-          if (running) this.view.dumpRunning = false;
-          return;
+          lost = true;
+          continue;
         }
-        this.queued += cost;
-        this.queue.push({ data, cost, endsDump: running && i === x.datagrams.length - 2 && !last });
-      });
+        this.push(data);
+      }
+      if (running) {
+        if (lost) this.view.dumpRunning = false;
+        else this.dumpNext = x.next;
+      }
       this.pump();
     };
     if (x.effect?.kind === 'delay') {
@@ -102,6 +107,12 @@ export class FakeTransport implements Transport {
     } else {
       enqueue();
     }
+  }
+
+  private push(data: Buffer): void {
+    const cost = data.length + SKB_OVERHEAD;
+    this.queued += cost;
+    this.queue.push({ data, cost });
   }
 
   private pump(): void {
@@ -124,7 +135,13 @@ export class FakeTransport implements Transport {
     const next = this.queue.shift();
     if (next) {
       this.queued -= next.cost;
-      if (next.endsDump) this.view.dumpRunning = false;
+      // netlink_recvmsg(): the next part of a running dump is built before the read returns.
+      if (this.dumpNext && this.view.dumpRunning && this.queued <= this.receiveBufferSize / 2) {
+        this.push(this.dumpNext());
+        if (!this.view.dumpRunning) this.dumpNext = undefined;
+      } else if (!this.view.dumpRunning) {
+        this.dumpNext = undefined;
+      }
       this.receiver?.datagram(next.data);
     }
     if (this.queue.length > 0 || this.overflowed > 0) this.pump();
@@ -135,6 +152,7 @@ export class FakeTransport implements Transport {
     this.closed = true;
     this.queue.length = 0;
     this.queued = 0;
+    this.dumpNext = undefined;
     this.host.release(this.portId);
   }
 }

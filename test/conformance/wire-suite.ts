@@ -594,6 +594,26 @@ export function wireSuite(name: string, open: () => Promise<WireHarness>): void 
         // After the dump, the socket dumps again.
         expect(data(await dump(4))).toHaveLength(600);
       });
+
+      it('builds each later part from the table as it is when the previous one has been read, behind the answers sent after it', async () => {
+        // The first part is built when the request arrives, the next ones only as the reader reads, each
+        // appended to the socket's queue: the answers to the requests behind the dump in its datagram
+        // come before the dump's NLMSG_DONE, and a FLUSH there empties what the dump had yet to show.
+        expect(await errno(1, full(WEB))).toBe(0);
+        const small = c.message(ipvs(4, REQ | DUMP));
+        const info = c.message(ipvs(15, REQ | ACK));
+        const order = (await c.exchange([small, info])).map((r) => [r.seq === small.readUInt32LE(8) ? 'dump' : 'info', r.type, r.datagram]);
+        expect(order.map(([who, type]) => [who, type])).toEqual([['dump', F], ['info', F], ['info', B.NLMSG_ERROR], ['dump', B.NLMSG_DONE]]);
+        const adds = Array.from({ length: 300 }, (_, i) => c.message(ipvs(1, REQ | ACK, full({ af: 2, proto: 6, addr: pad16(v4('10.0.0.10')), port: 1000 + i }))));
+        for (let i = 0; i < adds.length; i += 100) expect((await c.exchange(adds.slice(i, i + 100))).filter((r) => r.errno === 0)).toHaveLength(100);
+        const big = c.message(ipvs(4, REQ | DUMP));
+        const replies = await c.exchange([big, c.message(ipvs(17, REQ | ACK))], { timeoutMs: 20_000 });
+        const got = replies.filter((r) => r.seq === big.readUInt32LE(8) && r.type === F);
+        expect(got.length).toBeGreaterThan(0);
+        expect(new Set(got.map((r) => r.datagram)).size).toBe(1); // the first part only
+        expect(got.length).toBeLessThan(301);
+        expect(data(await dump(4))).toEqual([]);
+      });
     });
   });
 }

@@ -1,17 +1,24 @@
 // A balancer of your own in a few lines: the table is described in a file (JSON, or ipvsadm rules as
 // `ipvsadm -S` writes them), and every time the file changes the kernel is brought to match it with the
 // fewest changes (a weight edit is one update, never a delete and add). Edit the file in another
-// terminal and watch the changes go in. Services the file does not list are left alone.
+// terminal and watch the changes go in. Services the file does not list are left alone (--prune deletes
+// them). A file that cannot be read, is not valid JSON or rules, holds a bad value (weight -1, an unknown
+// scheduler, a service twice) or holds nothing at all (as `ipvs apply` refuses it: an empty file is far
+// more often a truncated one than a wish for an empty table; write {"services": []} for that) is reported
+// and the table left as it is; the next good edit goes in.
 //
 //   sudo node examples/custom-balancer.js [--file examples/balancer.json] [--prune] [--keep]
 //
-// Ctrl-C stops watching and removes the services the file lists (--keep leaves them).
+// Ctrl-C stops watching and deletes the services the file lists that this run created (absent when it
+// started); a service that was there before stays, as the file last made it. --keep leaves everything.
 import { readFile } from 'node:fs/promises';
 import { watch } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import { apply, describeApplyResult, parseDesiredState } from 'ipvs';
+import {
+  apply, describeApplyResult, desiredStateFromRuleOperations, detectStateFormat, normaliseDesiredState, parseDesiredStateJson, parseRules, stateText,
+} from 'ipvs';
 import { runAsProgram } from './program.js';
 
 export function parseOptions(argv, env = process.env) {
@@ -26,25 +33,57 @@ export function parseOptions(argv, env = process.env) {
   return { ...values, file: resolve(values.file) };
 }
 
-/** Read the file and make the kernel match it; a bad file is reported and the table left alone. */
+/**
+ * The desired state in a file's text, JSON or rules. Like `ipvs apply`, text with no rules at all (empty,
+ * blank, only comments: a file caught between truncate and write) is refused rather than read as an
+ * empty table, which with --prune would delete every service.
+ */
+export function readDesiredState(input) {
+  const text = stateText(input);
+  if (detectStateFormat(text) === 'json') return parseDesiredStateJson(text);
+  const ops = parseRules(text);
+  if (ops.length === 0) throw new Error('holds no rules and no JSON state (for an empty table, write {"services": []})');
+  return desiredStateFromRuleOperations(ops);
+}
+
+/**
+ * Read the file and make the kernel match it. Returns the state and apply's result, or undefined when
+ * nothing was sent: a file that cannot be read or parsed, a bad value, a kernel that cannot be read (apply
+ * throws only before it sends anything) are reported and the table left alone.
+ */
 export async function reconcileOnce(ipvs, options, log = console.log) {
-  let desired;
   try {
-    desired = parseDesiredState(await readFile(options.file, 'utf8'));
+    const desired = readDesiredState(await readFile(options.file));
+    const result = await apply(ipvs, desired, { prune: options.prune });
+    const { out, err } = describeApplyResult(result);
+    log((out + err).trimEnd());
+    return { desired, result };
   } catch (err) {
     log(`${basename(options.file)}: ${err.message} (table left as it is)`);
     return undefined;
   }
-  const result = await apply(ipvs, desired, { prune: options.prune });
-  const { out, err } = describeApplyResult(result);
-  log((out + err).trimEnd());
-  return desired;
 }
 
-/** Reconcile now and on every change of the file, until `signal` aborts; then clean up unless options.keep. */
+/**
+ * Reconcile now and on every change of the file, until `signal` aborts; then, unless options.keep, delete
+ * the services the last good file lists that this run created. A service it deleted (--prune) and added
+ * again is not its own: it was there before.
+ */
 export async function main(ipvs, options, { signal, log = console.log, debounceMs = 200 } = {}) {
   log(`Keeping IPVS in line with ${options.file}. Edit it; Ctrl-C to stop.`);
-  let last = await reconcileOnce(ipvs, options, log);
+  const created = new Map(); // target ('tcp 192.168.1.110:80') -> the service key it was added with
+  const notOurs = new Set(); // services this run deleted without having made them
+  let listed = []; // the ids ('tcp 192.168.1.110:80') of the services the last good file lists
+  const reconcile = async () => {
+    const done = await reconcileOnce(ipvs, options, log);
+    if (done === undefined) return;
+    listed = [...normaliseDesiredState(done.desired).keys()];
+    for (const { operation, target } of done.result.applied) {
+      if (operation.op === 'add-service' && !notOurs.has(target)) created.set(target, operation.service);
+      if (operation.op === 'delete-service' && !created.delete(target)) notOurs.add(target);
+    }
+  };
+  await reconcile();
   // Watch the directory, not the file: editors save by writing a new file and renaming it over the old.
   let timer;
   let running = Promise.resolve();
@@ -52,20 +91,32 @@ export async function main(ipvs, options, { signal, log = console.log, debounceM
     if (name !== basename(options.file)) return;
     clearTimeout(timer);
     timer = setTimeout(() => {
-      running = running.then(async () => {
-        log(`${basename(options.file)} changed:`);
-        last = (await reconcileOnce(ipvs, options, log)) ?? last;
-      });
+      // reconcileOnce reports its own failures; the catch keeps the chain going whatever happens.
+      running = running
+        .then(async () => {
+          log(`${basename(options.file)} changed:`);
+          await reconcile();
+        })
+        .catch((err) => log(`${basename(options.file)}: ${err.message}`));
     }, debounceMs);
   });
   if (!signal?.aborted) await new Promise((resolve) => signal?.addEventListener('abort', resolve, { once: true }));
   watcher.close();
   clearTimeout(timer);
   await running;
-  if (!options.keep && last) {
-    for (const svc of last.services) await ipvs.deleteService(svc).catch(() => {});
-    log(`Stopped and removed the ${last.services.length} service(s) the file lists.`);
-  } else log('Stopped; the table is left as it is.');
+  if (options.keep) return log('Stopped; the table is left as it is.');
+  let removed = 0;
+  for (const id of listed.filter((id) => created.has(id))) {
+    try {
+      await ipvs.deleteService(created.get(id));
+      removed++;
+    } catch (err) {
+      if (err.code !== 'ESRCH') log(`could not delete ${id}: ${err.message}`);
+    }
+  }
+  const found = listed.filter((id) => !created.has(id)).length;
+  const left = found === 0 ? '' : ` and this run created; left the ${found} that ${found === 1 ? 'was' : 'were'} there before it started`;
+  log(`Stopped and removed the ${removed} service(s) the file lists${left}.`);
 }
 
 await runAsProgram(import.meta, parseOptions, (ipvs, options, signal) => main(ipvs, options, { signal }), { longRunning: true });

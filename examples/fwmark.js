@@ -6,7 +6,9 @@
 // Why a child process: IPVS only reads the mark; setting it is netfilter's job (the mangle table runs in
 // PREROUTING, before IPVS sees the packet on its way in). The library speaks IPVS only, so this example
 // runs the firewall tool you have: iptables (default), iptables-legacy (e.g. kernels without nf_tables
-// for IPv4, such as the UML sandbox), nft, or none (you mark the packets yourself).
+// for IPv4, such as the UML sandbox), nft, or none (you mark the packets yourself). Run again, it replaces
+// the service and finds its rule in place (one rule however often it runs); if the firewall command fails,
+// the service it just added is deleted again, so nothing is left half set up.
 //
 //   sudo node examples/fwmark.js [--vip 192.168.1.110] [--ports 80,443] [--mark 10] [--timeout 60]
 //                                [--servers 192.168.1.116,192.168.1.117] [--forwarding route|masq]
@@ -52,17 +54,43 @@ export function markingCommands({ vip, ports, mark, marker }, remove = false) {
 }
 
 const run = promisify(execFile);
+const failure = (err) => String(err.stderr || err.message).trim();
+
+/** Mark the packets, once: a rule already there from an earlier run is not added again. */
+async function mark(options, log, exec) {
+  const commands = markingCommands(options);
+  if (options.marker === 'nft') {
+    // `nft add rule` appends a copy each time: start from no table of ours (a missing one is no error here).
+    await exec(...markingCommands(options, true)[0]).catch(() => {});
+  } else if (commands.length === 1) {
+    // iptables -C: exit status 0 when the very rule is there already.
+    const [cmd, args] = commands[0];
+    const there = await exec(cmd, args.map((a) => (a === '-A' ? '-C' : a))).then(() => true, () => false);
+    if (there) return log(`  already there: ${cmd} ${args.join(' ')}`);
+  }
+  for (const [cmd, args] of commands) {
+    await exec(cmd, args);
+    log(`  ran: ${cmd} ${args.join(' ')}`);
+  }
+}
 
 export async function main(ipvs, options, log = console.log, exec = run) {
   const service = { fwmark: options.mark };
-  if (await ipvs.hasService(service)) await ipvs.deleteService(service);
-  await ipvs.addService({ ...service, scheduler: 'rr', persistence: { timeout: options.timeout } });
+  // One batch: execute() checks every operation before it sends any, so a bad option is refused with the
+  // table untouched.
+  const ops = (await ipvs.hasService(service)) ? [{ op: 'delete-service', service }] : [];
+  ops.push({ op: 'add-service', service: { ...service, scheduler: 'rr', persistence: { timeout: options.timeout } } });
   // A fwmark service has no port of its own: port 0 keeps the port each packet was sent to.
-  for (const address of options.servers) await ipvs.addDestination(service, { address, port: 0, forwarding: options.forwarding, weight: 1 });
+  for (const address of options.servers) ops.push({ op: 'add-destination', service, destination: { address, port: 0, forwarding: options.forwarding, weight: 1 } });
+  const failed = (await ipvs.execute(ops)).find((r) => 'error' in r);
+  if (failed) throw failed.error;
   log(`IPVS service for firewall mark ${options.mark}: round robin over ${options.servers.join(', ')}, persistence ${options.timeout} s.`);
-  for (const [cmd, args] of markingCommands(options)) {
-    await exec(cmd, args);
-    log(`  ran: ${cmd} ${args.join(' ')}`);
+  try {
+    await mark(options, log, exec);
+  } catch (err) {
+    // No half set-up: a service nothing marks packets for is taken out again.
+    await ipvs.deleteService(service).catch(() => {});
+    throw new Error(`${failure(err)} (the service for mark ${options.mark} is removed again; try another --marker)`);
   }
   if (options.marker === 'none') log(`  (not marking packets: mark tcp ${options.vip} ports ${options.ports.join(',')} with ${options.mark} yourself)`);
   else log(`Packets to ${options.vip} ports ${options.ports.join(' and ')} now carry mark ${options.mark}, so one client's connections to any of them share one server.`);
@@ -71,11 +99,18 @@ export async function main(ipvs, options, log = console.log, exec = run) {
 
 export async function cleanup(ipvs, options, log = console.log, exec = run) {
   for (const [cmd, args] of markingCommands(options, true)) {
-    try {
-      await exec(cmd, args);
-      log(`ran: ${cmd} ${args.join(' ')}`);
-    } catch (err) {
-      log(`(${cmd}: ${String(err.stderr ?? err.message).trim()})`);
+    // iptables -D removes one copy: repeat until none is left (an earlier version of this example added one per run).
+    let removed = 0;
+    for (;;) {
+      try {
+        await exec(cmd, args);
+        removed++;
+        log(`ran: ${cmd} ${args.join(' ')}`);
+      } catch (err) {
+        if (removed === 0) log(`(${cmd}: ${failure(err)})`);
+        break;
+      }
+      if (cmd === 'nft' || removed >= 100) break;
     }
   }
   if (await ipvs.hasService({ fwmark: options.mark })) {

@@ -11,11 +11,20 @@
 //     change is retried after re-reading the table.
 //
 //   sudo node examples/health-check.js [--vip 192.168.1.110] [--port 80]
-//        [--servers 192.168.1.116,192.168.1.117] [--weights 2,1] [--forwarding route|masq]
+//        [--servers 192.168.1.116,192.168.1.117] [--weights 2,1] [--forwarding route|masq|tunnel]
+//        [--rport PORT] [--persistent SECONDS] [--check-port PORT]
 //        [--sorry 127.0.0.1] [--path /] [--interval 5000] [--timeout 1000] [--keep] [--verbose]
-//   sudo node examples/health-check.js --cleanup
+//   sudo node examples/health-check.js --cleanup [--vip 192.168.1.110] [--port 80]
 //
-// Ctrl-C stops it and removes the service it made (--keep leaves the table as it is).
+// The seed's other variables: --rport is its RPORT (the real servers' port, when it differs from the
+// service's: NAT only); --persistent makes the service persistent (a failed server is then deleted, not
+// quiesced: a persistence template would keep sending its clients to it); --port 0 with --check-port 80
+// runs a PCC service (every port) checked over HTTP on port 80. --interval and --timeout are the check's,
+// in milliseconds. A fwmark service, or anything else, is `ipvs health CONFIG` (docs/health.md).
+//
+// Ctrl-C stops it and deletes the service if this run created it (it was absent at start); a service
+// that was there before (the seed's case: `ipvsadm -A` done once, the script only adds and removes real
+// servers) is left as the checker last set it. --keep leaves the table as it is either way.
 import { parseArgs } from 'node:util';
 import { HealthChecker } from 'ipvs';
 import { runAsProgram } from './program.js';
@@ -29,6 +38,9 @@ export function parseOptions(argv, env = process.env) {
       servers: { type: 'string', default: env.REAL_SERVERS ?? '192.168.1.116,192.168.1.117' },
       weights: { type: 'string', default: '2,1' },
       forwarding: { type: 'string', default: 'route' },
+      rport: { type: 'string' },
+      persistent: { type: 'string' },
+      'check-port': { type: 'string' },
       sorry: { type: 'string', default: env.SORRY_SERVER ?? '127.0.0.1' },
       path: { type: 'string', default: '/' },
       interval: { type: 'string', default: '5000' },
@@ -39,9 +51,13 @@ export function parseOptions(argv, env = process.env) {
     },
   });
   const weights = values.weights.split(',').map(Number);
+  const number = (v) => (v === undefined ? undefined : Number(v));
   return {
     ...values,
     port: Number(values.port),
+    rport: number(values.rport),
+    persistent: number(values.persistent),
+    checkPort: number(values['check-port']),
     servers: values.servers.split(',').map((address, i) => ({ address, weight: weights[i] ?? 1 })),
     interval: Number(values.interval),
     timeout: Number(values.timeout),
@@ -52,14 +68,20 @@ export function parseOptions(argv, env = process.env) {
 export function healthConfig(options) {
   return {
     // The check for every service below: GET / answered with 2xx or 3xx, two results in a row to change.
-    check: { type: 'http', path: options.path, intervalMs: options.interval, timeoutMs: options.timeout, rise: 2, fall: 2 },
+    check: {
+      type: 'http', path: options.path, intervalMs: options.interval, timeoutMs: options.timeout, rise: 2, fall: 2,
+      ...(options.checkPort !== undefined ? { port: options.checkPort } : {}), // else the real server's port
+    },
     services: [
       {
         protocol: 'tcp',
         address: options.vip,
         port: options.port,
         scheduler: 'wrr', // weighted, so the seed's weights 2 and 1 mean something
-        destinations: options.servers.map((s) => ({ address: s.address, weight: s.weight, forwarding: options.forwarding })),
+        ...(options.persistent !== undefined ? { persistence: { timeout: options.persistent } } : {}),
+        destinations: options.servers.map((s) => ({
+          address: s.address, weight: s.weight, forwarding: options.forwarding, ...(options.rport !== undefined ? { port: options.rport } : {}),
+        })),
         check: options.check, // a service may refine or replace the check (the tests put a fake one here)
         sorryServer: { address: options.sorry },
       },
@@ -70,15 +92,22 @@ export function healthConfig(options) {
 // Transitions and changes to the console; every single check result too with --verbose.
 const consoleLogger = (verbose) => ({ info: console.log, warn: console.warn, error: console.error, ...(verbose ? { debug: console.log } : {}) });
 
-/** Run until `signal` aborts; then stop, and remove the service unless options.keep. */
+/** Run until `signal` aborts; then stop, and delete the service if this run created it (unless options.keep). */
 export async function main(ipvs, options, { signal, logger = consoleLogger(options.verbose), scheduler } = {}) {
-  const checker = new HealthChecker({ ipvs, config: healthConfig(options), logger, ...(scheduler ? { scheduler } : {}) });
+  const config = healthConfig(options);
+  const name = `tcp ${options.vip}:${options.port}`;
+  // Read before start(), which creates the service when it is missing: only then is it ours to delete.
+  const existed = await ipvs.hasService({ protocol: 'tcp', address: options.vip, port: options.port });
+  const checker = new HealthChecker({ ipvs, config, logger, ...(scheduler ? { scheduler } : {}) });
   checker.on('sorry', (e) => logger.info(e.active ? `All real servers are down: ${e.destinationId} is answering for ${options.vip}.` : `Back to the real servers.`));
   await checker.start();
   logger.info(`Watching ${options.servers.map((s) => s.address).join(' and ')} behind ${options.vip}:${options.port}. Ctrl-C to stop.`);
   if (!signal?.aborted) await new Promise((resolve) => signal?.addEventListener('abort', resolve, { once: true }));
-  await checker.stop({ removeServices: !options.keep });
-  logger.info(options.keep ? 'Stopped; the table is left as it is.' : `Stopped and removed tcp ${options.vip}:${options.port}.`);
+  const remove = !options.keep && !existed;
+  await checker.stop({ removeServices: remove });
+  if (remove) logger.info(`Stopped and removed ${name}.`);
+  else if (options.keep) logger.info('Stopped; the table is left as it is.');
+  else logger.info(`Stopped; ${name} was there before this run, so it is left as it is (--cleanup deletes it).`);
   return checker;
 }
 

@@ -30,15 +30,18 @@ const words = { route: 'direct routing', masq: 'NAT', tunnel: 'IP tunnel' };
 export async function main(ipvs, options, log = console.log) {
   // Port 0 with persistence: the kernel matches the client's address on every port of the VIP.
   const service = { protocol: 'tcp', address: options.vip, port: 0 };
-  if (await ipvs.hasService(service)) {
-    await ipvs.deleteService(service);
-    log(`Replaced the existing service on ${options.vip}:0.`);
-  }
-  await ipvs.addService({ ...service, scheduler: 'rr', persistence: { timeout: options.timeout } });
+  const replacing = await ipvs.hasService(service);
+  // One batch: execute() checks every operation before it sends any, so a bad option (--forwarding bogus)
+  // is refused with the table untouched instead of leaving a service with no real servers.
+  const ops = replacing ? [{ op: 'delete-service', service }] : [];
+  ops.push({ op: 'add-service', service: { ...service, scheduler: 'rr', persistence: { timeout: options.timeout } } });
   for (const address of options.servers) {
     // Port 0 again: the connection keeps the port the client asked for.
-    await ipvs.addDestination(service, { address, port: 0, forwarding: options.forwarding, weight: 1 });
+    ops.push({ op: 'add-destination', service, destination: { address, port: 0, forwarding: options.forwarding, weight: 1 } });
   }
+  const failed = (await ipvs.execute(ops)).find((r) => 'error' in r);
+  if (failed) throw failed.error;
+  if (replacing) log(`Replaced the existing service on ${options.vip}:0.`);
   log(`Persistent client connections (PCC) on ${options.vip}, every TCP port:`);
   log(`  round robin between ${options.servers.join(' and ')} (${words[options.forwarding] ?? options.forwarding})`);
   log(`  a client's connections to any port stay on the server it first got, until it has been`);

@@ -107,6 +107,15 @@ describe('pcc.js', () => {
       vip: '10.9.1.101', forwarding: 'masq', servers: ['10.9.2.11', '10.9.2.12'],
     });
   });
+  it('refuses a bad option before it changes anything: no empty persistent service', async () => {
+    const ex = await load('pcc');
+    await expect(ex.main(ipvs, ex.parseOptions(['--forwarding', 'bogus']), log)).rejects.toThrow(/forwarding "bogus"/);
+    expect(await table()).toEqual([]);
+    await ex.main(ipvs, ex.parseOptions([]), log);
+    const before = await table();
+    await expect(ex.main(ipvs, ex.parseOptions(['--forwarding', 'bogus']), log)).rejects.toThrow(/forwarding "bogus"/);
+    expect(await table()).toEqual(before); // the one in place is not deleted either
+  });
 });
 
 describe('ppc.js', () => {
@@ -125,18 +134,65 @@ describe('ppc.js', () => {
   });
 });
 
+/** iptables as far as fwmark.js uses it: -A appends, -C checks, -D deletes one copy (failing when there is none). */
+function fakeIptables(fail?: string) {
+  const rules: string[] = [];
+  const ran: string[] = [];
+  const exec = async (cmd: string, args: string[]): Promise<void> => {
+    ran.push([cmd, ...args].join(' '));
+    if (fail !== undefined) throw Object.assign(new Error(`Command failed: ${cmd}`), { stderr: fail });
+    const at = args.findIndex((a) => a === '-A' || a === '-C' || a === '-D');
+    const rule = args.filter((_, i) => i !== at).join(' ');
+    const k = rules.indexOf(rule);
+    if (args[at] === '-A') rules.push(rule);
+    else if (k < 0) throw Object.assign(new Error(`Command failed: ${cmd}`), { stderr: 'iptables: Bad rule (does a matching rule exist in that chain?).' });
+    else if (args[at] === '-D') rules.splice(k, 1);
+  };
+  return { rules, ran, exec };
+}
+
 describe('fwmark.js', () => {
-  it('builds the fwmark service and marks both ports with one firewall rule (recorded, not run)', async () => {
+  const rule = '-t mangle PREROUTING -d 192.168.1.110 -p tcp -m multiport --dports 80,443 -j MARK --set-mark 10';
+  const command = (flag: string) => `iptables-legacy -t mangle ${flag} PREROUTING -d 192.168.1.110 -p tcp -m multiport --dports 80,443 -j MARK --set-mark 10`;
+
+  it('builds the fwmark service and marks both ports with one firewall rule, once however often it runs; cleanup removes every copy', async () => {
     const ex = await load('fwmark');
-    const ran: string[] = [];
-    const exec = async (cmd: string, args: string[]) => void ran.push([cmd, ...args].join(' '));
+    const fw = fakeIptables();
     const options = ex.parseOptions(['--marker', 'iptables-legacy']);
-    await ex.main(ipvs, options, log, exec);
-    expect(await table()).toEqual(['fwmark 10 rr persistent 60', '  -> 192.168.1.116:0 route 1', '  -> 192.168.1.117:0 route 1']);
-    expect(ran).toEqual(['iptables-legacy -t mangle -A PREROUTING -d 192.168.1.110 -p tcp -m multiport --dports 80,443 -j MARK --set-mark 10']);
-    await ex.cleanup!(ipvs, options, log, exec);
-    expect(ran[1]).toBe('iptables-legacy -t mangle -D PREROUTING -d 192.168.1.110 -p tcp -m multiport --dports 80,443 -j MARK --set-mark 10');
+    await ex.main(ipvs, options, log, fw.exec);
+    const expected = ['fwmark 10 rr persistent 60', '  -> 192.168.1.116:0 route 1', '  -> 192.168.1.117:0 route 1'];
+    expect(await table()).toEqual(expected);
+    expect(fw.ran).toEqual([command('-C'), command('-A')]);
+    expect(fw.rules).toEqual([rule]);
+    await ex.main(ipvs, options, log, fw.exec); // again: the service replaced, the rule found in place
+    expect(await table()).toEqual(expected);
+    expect(fw.rules).toEqual([rule]);
+    expect(lines).toContain(`  already there: ${command('-A')}`);
+    fw.rules.push(rule); // a copy left by an older version of the example, which appended one per run
+    fw.ran.length = 0;
+    await ex.cleanup!(ipvs, options, log, fw.exec);
+    expect(fw.ran).toEqual([command('-D'), command('-D'), command('-D')]);
+    expect(fw.rules).toEqual([]);
     expect(await table()).toEqual([]);
+  });
+
+  it('leaves no service behind when the marking command fails', async () => {
+    const ex = await load('fwmark');
+    const fw = fakeIptables('iptables v1.8.9 (nf_tables): TABLE_ADD failed (Operation not supported)');
+    await expect(ex.main(ipvs, ex.parseOptions([]), log, fw.exec)).rejects.toThrow(
+      'iptables v1.8.9 (nf_tables): TABLE_ADD failed (Operation not supported) (the service for mark 10 is removed again; try another --marker)',
+    );
+    expect(await table()).toEqual([]);
+  });
+
+  it('refuses a bad option before it changes anything (no empty service, the old one in place)', async () => {
+    const ex = await load('fwmark');
+    const fw = fakeIptables();
+    await ex.main(ipvs, ex.parseOptions(['--marker', 'iptables-legacy']), log, fw.exec);
+    const before = await table();
+    await expect(ex.main(ipvs, ex.parseOptions(['--marker', 'iptables-legacy', '--forwarding', 'bogus']), log, fw.exec)).rejects.toThrow(/forwarding "bogus"/);
+    expect(await table()).toEqual(before);
+    expect(fw.rules).toEqual([rule]);
   });
 
   it('writes nft rules, or none', async () => {
@@ -187,6 +243,51 @@ describe('health-check.js', () => {
     expect(said).toEqual(['Nothing to remove: no service on tcp 192.168.1.110:80.']);
   });
 
+  /** Run main with every check passing until `stop` aborts; resolves to the log once started. */
+  async function runHealth(argv: string[], seen: (port: number) => void = () => {}) {
+    const ex = await load('health-check');
+    const options = { ...ex.parseOptions(argv), check: { type: 'custom', run: (t: { port: number }) => void seen(t.port), jitterMs: 0 } };
+    const clock = new ManualScheduler();
+    const stop = new AbortController();
+    const messages: string[] = [];
+    const logger = { info: (m: string) => messages.push(m), warn: (m: string) => messages.push(m), error: (m: string) => messages.push(m) };
+    const running = ex.main(ipvs, options, { signal: stop.signal, logger, scheduler: clock });
+    await vi.waitFor(() => expect(messages.some((m) => m.startsWith('Watching '))).toBe(true));
+    await clock.advance(0);
+    return { messages, stop: async () => void (stop.abort(), await running) };
+  }
+
+  it("on stop leaves a service that was there before it started (the seed's case), real servers it does not manage included", async () => {
+    const svc = { protocol: 'tcp', address: '192.168.1.110', port: 80 } as const;
+    await ipvs.addService({ ...svc, scheduler: 'wrr' });
+    await ipvs.addDestination(svc, { address: '192.168.1.200', weight: 5 });
+    const run = await runHealth([]);
+    const expected = ['tcp 192.168.1.110:80 wrr', '  -> 192.168.1.116:80 route 2', '  -> 192.168.1.117:80 route 1', '  -> 192.168.1.200:80 route 5'];
+    await vi.waitFor(async () => expect(await table()).toEqual(expected));
+    await run.stop();
+    expect(await table()).toEqual(expected);
+    expect(run.messages.at(-1)).toBe('Stopped; tcp 192.168.1.110:80 was there before this run, so it is left as it is (--cleanup deletes it).');
+  });
+
+  it('--keep leaves the service it created', async () => {
+    const run = await runHealth(['--keep']);
+    await run.stop();
+    expect(await table()).toEqual(['tcp 192.168.1.110:80 wrr', '  -> 192.168.1.116:80 route 2', '  -> 192.168.1.117:80 route 1']);
+    expect(run.messages.at(-1)).toBe('Stopped; the table is left as it is.');
+  });
+
+  it("takes the seed's other variables: a PCC service (port 0, persistent) checked on port 80; a real-server port", async () => {
+    const ports = new Set<number>();
+    const pcc = await runHealth(['--port', '0', '--persistent', '600', '--check-port', '80'], (p) => ports.add(p));
+    await vi.waitFor(async () => expect(await table()).toEqual(['tcp 192.168.1.110:0 wrr persistent 600', '  -> 192.168.1.116:0 route 2', '  -> 192.168.1.117:0 route 1']));
+    expect([...ports]).toEqual([80]);
+    await pcc.stop();
+    expect(await table()).toEqual([]);
+    const nat = await runHealth(['--rport', '8080', '--forwarding', 'masq', '--sorry', '192.168.1.120']);
+    await vi.waitFor(async () => expect(await table()).toEqual(['tcp 192.168.1.110:80 wrr', '  -> 192.168.1.116:8080 masq 2', '  -> 192.168.1.117:8080 masq 1']));
+    await nat.stop();
+  });
+
   it('--cleanup removes a service left behind (e.g. by --keep), sorry server and all', async () => {
     const ex = await load('health-check');
     const svc = { protocol: 'tcp', address: '192.168.1.110', port: 80 } as const;
@@ -224,6 +325,80 @@ describe('custom-balancer.js', () => {
     await running;
     expect(await table()).toEqual([]);
     expect(lines.join('\n')).toMatch(/~ destination tcp 192\.168\.1\.110:80 -> 192\.168\.1\.116:80: weight 2 -> 5/);
+  });
+
+  const service80 = (weight: number, scheduler = 'wrr') =>
+    ({ protocol: 'tcp', address: '192.168.1.110', port: 80, scheduler, destinations: [{ address: '192.168.1.116', weight }] });
+  /** Start main on `text`, wait for its first reconcile; `edit` writes the file and waits for the reconcile it causes. */
+  async function runBalancer(text: string, argv: string[] = []) {
+    const ex = await load('custom-balancer');
+    const file = join(dir, 'balancer.json');
+    writeFileSync(file, text);
+    const stop = new AbortController();
+    const running = ex.main(ipvs, ex.parseOptions(['--file', file, ...argv]), { signal: stop.signal, log, debounceMs: 20 });
+    await vi.waitFor(() => expect(lines.length).toBeGreaterThanOrEqual(2));
+    await new Promise((r) => setTimeout(r, 20)); // and watching
+    const edit = async (next: string) => {
+      const from = lines.length;
+      writeFileSync(file, next);
+      await vi.waitFor(() => expect(lines.slice(from).filter((l) => !l.endsWith(' changed:'))).not.toEqual([]), { timeout: 5000 });
+      return lines.slice(from).filter((l) => !l.endsWith(' changed:')).join('\n');
+    };
+    return { edit, stop: async () => void (stop.abort(), await running) };
+  }
+
+  it('reports a file with a bad value, or an apply that fails, leaves the table alone, and applies the next good edit', async () => {
+    const b = await runBalancer(JSON.stringify({ services: [service80(2)] }));
+    const good = ['tcp 192.168.1.110:80 wrr', '  -> 192.168.1.116:80 route 2'];
+    expect(await table()).toEqual(good);
+    expect(await b.edit(JSON.stringify({ services: [service80(-1)] }))).toBe(
+      'balancer.json: invalid services[0].destinations[0].weight -1: must be an integer 0..2147483647 (table left as it is)',
+    );
+    expect(await b.edit(JSON.stringify({ services: [service80(3, 'foo')] }))).toMatch(/^balancer\.json: invalid services\[0\]\.scheduler "foo": unknown scheduler.*\(table left as it is\)$/);
+    expect(await b.edit(JSON.stringify({ services: [service80(3), service80(4)] }))).toMatch(/the service tcp 192\.168\.1\.110:80 is also services\[0\] \(table left as it is\)$/);
+    kernel.failNext(1, 'ENOMEM', 'IPVS_CMD_GET_SERVICE'); // the table cannot be read
+    expect(await b.edit(JSON.stringify({ services: [service80(3)] }))).toMatch(/^balancer\.json: .*\(table left as it is\)$/);
+    expect(await table()).toEqual(good);
+    expect(await b.edit(JSON.stringify({ services: [service80(5)] }))).toMatch(/~ destination tcp 192\.168\.1\.110:80 -> 192\.168\.1\.116:80: weight 2 -> 5/);
+    expect(await table()).toEqual(['tcp 192.168.1.110:80 wrr', '  -> 192.168.1.116:80 route 5']);
+    await b.stop();
+    expect(await table()).toEqual([]);
+  });
+
+  it('refuses a file with no rules (empty, blank, only comments: a truncated file) as ipvs apply does, even with --prune; {"services": []} empties', async () => {
+    await ipvs.addService({ protocol: 'udp', address: '192.168.1.110', port: 53 }); // someone else's, pruned below
+    const b = await runBalancer(JSON.stringify({ services: [service80(2)] }), ['--prune']);
+    const good = ['tcp 192.168.1.110:80 wrr', '  -> 192.168.1.116:80 route 2'];
+    expect(await table()).toEqual(good);
+    for (const text of ['', ' \n\n', '# ipvsadm -S output, cut short\n']) {
+      expect(await b.edit(text)).toBe('balancer.json: holds no rules and no JSON state (for an empty table, write {"services": []}) (table left as it is)');
+      expect(await table()).toEqual(good);
+    }
+    expect(await b.edit('{"services": []}')).toMatch(/^- service tcp 192\.168\.1\.110:80: not in the desired state/);
+    expect(await table()).toEqual([]);
+    await b.stop();
+  });
+
+  it('on stop deletes only the services it created, never one that was there before it started', async () => {
+    const svc = { protocol: 'tcp', address: '192.168.1.110', port: 80 } as const;
+    await ipvs.addService({ ...svc, scheduler: 'wrr' });
+    await ipvs.addDestination(svc, { address: '192.168.1.200', weight: 5 });
+    const other = { protocol: 'tcp', address: '192.168.1.110', port: 443, scheduler: 'rr', destinations: [{ address: '192.168.1.117' }] };
+    const b = await runBalancer(JSON.stringify({ services: [{ ...svc, scheduler: 'wrr' }, other] }));
+    expect(await table()).toEqual(['tcp 192.168.1.110:80 wrr', '  -> 192.168.1.200:80 route 5', 'tcp 192.168.1.110:443 rr', '  -> 192.168.1.117:443 route 1']);
+    await b.stop();
+    expect(await table()).toEqual(['tcp 192.168.1.110:80 wrr', '  -> 192.168.1.200:80 route 5']);
+    expect(lines.at(-1)).toBe('Stopped and removed the 1 service(s) the file lists and this run created; left the 1 that was there before it started.');
+  });
+
+  it('on stop does not count as its own a service it pruned and then added again', async () => {
+    await ipvs.addService({ protocol: 'tcp', address: '192.168.1.110', port: 80, scheduler: 'wrr' });
+    const b = await runBalancer('{"services": []}', ['--prune']);
+    expect(await table()).toEqual([]);
+    await b.edit(JSON.stringify({ services: [service80(2)] }));
+    expect(await table()).toEqual(['tcp 192.168.1.110:80 wrr', '  -> 192.168.1.116:80 route 2']);
+    await b.stop();
+    expect(await table()).toEqual(['tcp 192.168.1.110:80 wrr', '  -> 192.168.1.116:80 route 2']);
   });
 
   it('ships a sample file with the seed addresses', async () => {

@@ -28,6 +28,10 @@ export interface RunCliOptions extends CliOptions {
 export async function runCli(argv: readonly string[], options: RunCliOptions): Promise<number> {
   let opened: Promise<CliIpvs> | undefined;
   const programName = options.programName ?? 'ipvs';
+  const subcommands = options.subcommands ?? SUBCOMMANDS;
+  // ipvsadm's commands start as ipvsadm does (below); this project's own subcommands report in their own words.
+  const first = argv[0];
+  const likeIpvsadm = first === undefined || first.startsWith('-') || !Object.prototype.hasOwnProperty.call(subcommands, first);
   const ctx: CliContext = {
     stdout: options.stdout,
     stderr: options.stderr,
@@ -43,6 +47,7 @@ export async function runCli(argv: readonly string[], options: RunCliOptions): P
               .then(async (ipvs) => {
                 // As ipvsadm's ipvs_init: one GET_INFO before any command, so a missing permission (or any
                 // first failure) is reported once, the way ipvsadm reports it, whatever the command.
+                if (!likeIpvsadm) return ipvs;
                 try {
                   await ipvs.info();
                 } catch (err) {
@@ -60,7 +65,7 @@ export async function runCli(argv: readonly string[], options: RunCliOptions): P
     },
   };
   try {
-    return await dispatch(argv, ctx, options.subcommands ?? SUBCOMMANDS);
+    return await dispatch(argv, ctx, subcommands);
   } catch (err) {
     if (err instanceof OpenFailure) {
       ctx.stderr.write(err.text + '\n');

@@ -56,6 +56,13 @@ async function collect(it: AsyncIterable<NetlinkMessage>): Promise<{ parts: numb
 
 const flush = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
+/** The last listing sent gets one part (7) and its end: the listing `next` reads just that, and nothing is left in flight. */
+async function answersLast(t: ScriptedTransport, conn: NetlinkConnection, next: Promise<{ parts: number[]; error?: unknown }>): Promise<void> {
+  t.deliver(nb.cat(part(t.last().seq, 7), nb.done(t.last().seq)));
+  expect(await next).toEqual({ parts: [7] });
+  expect(conn.inFlight).toBe(0);
+}
+
 afterEach(() => {
   vi.useRealTimers();
 });
@@ -480,9 +487,7 @@ describe('timeouts', () => {
     t.deliver(nb.cat(part(seq, 2), nb.done(seq)));
     await vi.advanceTimersByTimeAsync(0);
     expect(t.sent).toHaveLength(2);
-    t.deliver(nb.cat(part(t.last().seq, 7), nb.done(t.last().seq)));
-    expect(await next).toEqual({ parts: [7] });
-    expect(conn.inFlight).toBe(0);
+    await answersLast(t, conn, next);
   });
 
   it('a timed-out dump whose end never comes is given up after the timeout once more; the next listing goes then', async () => {
@@ -496,9 +501,7 @@ describe('timeouts', () => {
     expect(t.sent).toHaveLength(1);
     await vi.advanceTimersByTimeAsync(1);
     expect(t.sent).toHaveLength(2);
-    t.deliver(nb.cat(part(t.last().seq, 7), nb.done(t.last().seq)));
-    expect(await next).toEqual({ parts: [7] });
-    expect(conn.inFlight).toBe(0);
+    await answersLast(t, conn, next);
   });
 
   it('an iterated listing that times out while its loop runs says so, not that the kernel did not answer', async () => {
@@ -581,9 +584,7 @@ describe('AbortSignal', () => {
     t.deliver(nb.done(seq));
     await flush();
     expect(t.sent).toHaveLength(2);
-    t.deliver(nb.cat(part(t.last().seq, 7), nb.done(t.last().seq)));
-    expect(await next).toEqual({ parts: [7] });
-    expect(conn.inFlight).toBe(0);
+    await answersLast(t, conn, next);
   });
 
   it('a batch adds ONE abort listener (no MaxListenersExceededWarning), removed when its last request settles', async () => {
@@ -716,8 +717,7 @@ describe('transport errors', () => {
     t.deliver(nb.done(seq));
     await flush();
     expect(t.sent).toHaveLength(2);
-    t.deliver(nb.cat(part(t.last().seq, 7), nb.done(t.last().seq)));
-    expect(await next).toEqual({ parts: [7] });
+    await answersLast(t, conn, next);
   });
 
   it('an unreadable end (an ERROR too short for its errno) still ends the dump: its error, and nothing left in flight', async () => {

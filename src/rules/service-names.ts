@@ -23,11 +23,9 @@ export function parseServicesFile(text: string): ServiceNames {
     const fields = line.split(/\s+/);
     const [name, portProto, ...aliases] = fields;
     if (!name || !portProto) continue;
-    const m = /^(\d+)\/(\w+)$/.exec(portProto);
-    if (!m) continue;
-    const port = Number(m[1]);
-    const proto = m[2]!.toLowerCase();
-    if (port > 65535) continue;
+    const entry = portAndProtocol(portProto);
+    if (!entry) continue;
+    const { port, proto } = entry;
     const portKey = `${port}/${proto}`;
     if (!byPort.has(portKey)) byPort.set(portKey, name);
     for (const n of [name, ...aliases]) {
@@ -39,6 +37,19 @@ export function parseServicesFile(text: string): ServiceNames {
     portOf: (name, protocol) => byName.get(`${name}/${protocol}`),
     nameOf: (port, protocol) => byPort.get(`${port}/${protocol}`),
   };
+}
+
+/**
+ * `port/protocol` as the C library's services parser reads it: the port through strtoul with base 0
+ * (`0x50` is 80, `010` is 8, `08` is refused), kept to 16 bits as htons keeps it (65617 is 81); the
+ * protocol compared as written (getservbyname's `tcp` does not find `TCP`).
+ */
+function portAndProtocol(field: string): { port: number; proto: string } | undefined {
+  const m = /^(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)\/(\S+)$/.exec(field);
+  if (!m) return undefined;
+  const digits = m[1]!;
+  const value = /^0[xX]/.test(digits) ? parseInt(digits.slice(2), 16) : digits.length > 1 && digits.startsWith('0') ? parseInt(digits, 8) : Number(digits);
+  return { port: Math.min(value, 0xffffffff) % 0x10000, proto: m[2]! };
 }
 
 /** No names at all: every port prints as a number and only numeric ports parse. */

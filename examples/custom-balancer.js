@@ -16,9 +16,7 @@ import { watch } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import {
-  apply, describeApplyResult, desiredStateFromRuleOperations, detectStateFormat, normaliseDesiredState, parseDesiredStateJson, parseRules, stateText,
-} from 'ipvs';
+import { apply, describeApplyResult, normaliseDesiredState, parseDesiredState } from 'ipvs';
 import { runAsProgram } from './program.js';
 
 export function parseOptions(argv, env = process.env) {
@@ -39,11 +37,7 @@ export function parseOptions(argv, env = process.env) {
  * empty table, which with --prune would delete every service.
  */
 export function readDesiredState(input) {
-  const text = stateText(input);
-  if (detectStateFormat(text) === 'json') return parseDesiredStateJson(text);
-  const ops = parseRules(text);
-  if (ops.length === 0) throw new Error('holds no rules and no JSON state (for an empty table, write {"services": []})');
-  return desiredStateFromRuleOperations(ops);
+  return parseDesiredState(input, { requireRules: true });
 }
 
 /**

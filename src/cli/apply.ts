@@ -11,7 +11,7 @@
 import { readFile, writeFile, rename } from 'node:fs/promises';
 import { readAll, type CliContext } from './context.js';
 import { ABORTED_REASON, apply, applyPlan, plan, describeApplyResult, type ApplyResult, type ReconcileClient, type DrainOption, type DrainState } from '../reconcile/index.js';
-import { desiredStateFromRuleOperations, detectStateFormat, parseDesiredStateJson, stateText, type DesiredState } from '../reconcile/state.js';
+import { desiredStateFromRuleOperations, detectStateFormat, NO_RULES_REASON, parseDesiredStateJson, stateText, type DesiredState } from '../reconcile/state.js';
 import { IpvsError } from '../netlink/errors.js';
 import { parseRulesResolving } from '../rules/parse.js';
 import { stopSignal } from './stop-signal.js';
@@ -122,7 +122,7 @@ export async function loadDesiredState(file: string, ctx: CliContext): Promise<D
   const ops = await parseRulesResolving(text, (name) => ctx.resolver.lookup(name), { services: ctx.resolver.services });
   // An empty file or pipe is far more often a failed `ipvsadm -S > file` than a wish for an empty table,
   // which with --prune would delete every service.
-  if (ops.length === 0) throw new Error('holds no rules and no JSON state (for an empty table, write {"services": []})');
+  if (ops.length === 0) throw new Error(NO_RULES_REASON);
   return desiredStateFromRuleOperations(ops);
 }
 

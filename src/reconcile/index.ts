@@ -14,6 +14,7 @@ export {
   type DesiredState,
   type DesiredService,
   type StateFormat,
+  type ParseDesiredStateOptions,
 } from './state.js';
 export {
   plan,

@@ -237,13 +237,31 @@ export function stateText(input: string | Uint8Array): string {
   return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
 }
 
+/** Why `requireRules` refuses a text: what `ipvs apply` says of it too. */
+export const NO_RULES_REASON = 'holds no rules and no JSON state (for an empty table, write {"services": []})';
+
+export interface ParseDesiredStateOptions extends ParseRulesOptions {
+  /** The text's format; default: detected (detectStateFormat). */
+  format?: StateFormat;
+  /**
+   * Refuse rules text with no rules at all (empty, blank, only comments) with a ValidationError (`state`)
+   * instead of reading it as an empty table: such a file is far more often a truncated one, or a failed
+   * `ipvsadm -S > file`, than a wish for an empty table, which with `prune` deletes every service. JSON
+   * `{"services": []}` still means an empty table. Default false.
+   */
+  requireRules?: boolean;
+}
+
 /**
  * Read a desired state from text in either format (auto-detected, or as told), or from a file's bytes
  * (decoded as UTF-8; the cheaper way to read a big state file: `parseDesiredState(readFileSync(path))`).
  * A leading byte-order mark is ignored.
  */
-export function parseDesiredState(input: string | Uint8Array, options: ParseRulesOptions & { format?: StateFormat } = {}): DesiredState {
+export function parseDesiredState(input: string | Uint8Array, options: ParseDesiredStateOptions = {}): DesiredState {
   const text = stateText(input);
   const format = options.format ?? detectStateFormat(text);
-  return format === 'json' ? parseDesiredStateJson(text) : desiredStateFromRules(text, options);
+  if (format === 'json') return parseDesiredStateJson(text);
+  const ops = parseRules(text, options);
+  if (ops.length === 0 && options.requireRules) throw new ValidationError('state', text.length > 40 ? `${text.slice(0, 40)}...` : text, NO_RULES_REASON);
+  return desiredStateFromRuleOperations(ops);
 }

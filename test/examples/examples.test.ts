@@ -371,7 +371,7 @@ describe('custom-balancer.js', () => {
     const good = ['tcp 192.168.1.110:80 wrr', '  -> 192.168.1.116:80 route 2'];
     expect(await table()).toEqual(good);
     for (const text of ['', ' \n\n', '# ipvsadm -S output, cut short\n']) {
-      expect(await b.edit(text)).toBe('balancer.json: holds no rules and no JSON state (for an empty table, write {"services": []}) (table left as it is)');
+      expect(await b.edit(text)).toBe(`balancer.json: invalid state ${JSON.stringify(text)}: holds no rules and no JSON state (for an empty table, write {"services": []}) (table left as it is)`);
       expect(await table()).toEqual(good);
     }
     expect(await b.edit('{"services": []}')).toMatch(/^- service tcp 192\.168\.1\.110:80: not in the desired state/);

@@ -159,6 +159,24 @@ describe('reading ipvsadm rules text', () => {
     expect(parseDesiredState(Buffer.from('\ufeff-A -f 3\n'), NO_NAMES).services[0]).toMatchObject({ fwmark: 3 });
     expect(stateText(Buffer.from('ünï'))).toBe('ünï');
   });
+
+  it('requireRules: text with no rules is refused (a truncated file), not read as an empty table; JSON may be empty', () => {
+    for (const text of ['', ' \n', '# cut short\n']) {
+      expect(parseDesiredState(text, NO_NAMES)).toEqual({ services: [] });
+      const err = (() => {
+        try {
+          parseDesiredState(text, { ...NO_NAMES, requireRules: true });
+        } catch (e) {
+          return e;
+        }
+        return undefined;
+      })();
+      expect(err).toBeInstanceOf(ValidationError);
+      expect(err).toMatchObject({ field: 'state', reason: 'holds no rules and no JSON state (for an empty table, write {"services": []})' });
+    }
+    expect(parseDesiredState('{"services": []}', { requireRules: true })).toEqual({ services: [] });
+    expect(parseDesiredState('-A -t 10.0.0.1:80\n', { ...NO_NAMES, requireRules: true }).services).toHaveLength(1);
+  });
 });
 
 describe('export', () => {

@@ -30,8 +30,7 @@ export async function runCli(argv: readonly string[], options: RunCliOptions): P
   const programName = options.programName ?? 'ipvs';
   const subcommands = options.subcommands ?? SUBCOMMANDS;
   // ipvsadm's commands start as ipvsadm does (below); this project's own subcommands report in their own words.
-  const first = argv[0];
-  const likeIpvsadm = first === undefined || first.startsWith('-') || !Object.prototype.hasOwnProperty.call(subcommands, first);
+  const likeIpvsadm = subcommandOf(argv, subcommands) === undefined;
   const ctx: CliContext = {
     stdout: options.stdout,
     stderr: options.stderr,
@@ -85,6 +84,12 @@ export async function runCli(argv: readonly string[], options: RunCliOptions): P
   }
 }
 
+/** The subcommand the first argument names, if it names one. */
+function subcommandOf(argv: readonly string[], subcommands: Readonly<Record<string, Subcommand>>): Subcommand | undefined {
+  const first = argv[0];
+  return first !== undefined && !first.startsWith('-') && Object.prototype.hasOwnProperty.call(subcommands, first) ? subcommands[first] : undefined;
+}
+
 async function dispatch(
   argv: readonly string[],
   ctx: CliContext,
@@ -93,7 +98,7 @@ async function dispatch(
   if (argv.length === 0) return listAll(ctx, PLAIN_LISTING, false);
   const first = argv[0]!;
   if (!first.startsWith('-')) {
-    const sub = Object.prototype.hasOwnProperty.call(subcommands, first) ? subcommands[first] : undefined;
+    const sub = subcommandOf(argv, subcommands);
     if (sub) return sub.run(argv.slice(1), ctx);
     ctx.stderr.write(`${ctx.programName}: unknown command '${first}'\n\n${usageText(ctx.programName)}`);
     const words = Object.entries(subcommands);

@@ -169,10 +169,10 @@ async function readTable(
     // The lists are the reader's own arrays, handed over: CurrentService keeps them as they came.
     for (const pair of run) {
       // Typed whole where the stats were left out: see above.
-      const destinations = pair.destinations as readonly Destination[];
+      const destinations = pair.destinations as Destination[];
       const entry = reading[i++]!;
       if (keep !== undefined && !keep(entry.norm.id, destinations)) entry.inSync = true;
-      else entry.destinations = destinations as Destination[];
+      else entry.destinations = destinations;
     }
   }
   return out;

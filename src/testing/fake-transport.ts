@@ -5,8 +5,9 @@
 // queued at once: as netlink_recvmsg() does, reading a datagram while a dump runs (and the queue holds
 // at most half the receive buffer) has the kernel build the next part from the table as it is then and
 // put it at the tail of the queue, behind the answers to requests sent after the dump; the dump runs
-// until its NLMSG_DONE has been built. Replies that would overflow the receive buffer are dropped and reported as a non-fatal
-// ENOBUFS before the next datagram, as KernelSocketTransport reports the socket's drops.
+// until its NLMSG_DONE has been built. Replies that would overflow the receive buffer are dropped and
+// reported as a non-fatal ENOBUFS before the next datagram, as KernelSocketTransport reports the
+// socket's drops.
 
 import type { Transport, TransportReceiver } from '../netlink/transport.js';
 import { ENOBUFS } from './fake-errno.js';

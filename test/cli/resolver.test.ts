@@ -1,7 +1,7 @@
 // Name resolution for the CLI: the system resolver answers quickly (numbers when there is no name) and
 // caches; the static resolver is what tests inject.
 
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -20,13 +20,17 @@ describe('systemResolver', () => {
 
   it('reads the services database it is given', () => {
     const dir = mkdtempSync(join(tmpdir(), 'ipvs-services-'));
-    const path = join(dir, 'services');
-    writeFileSync(path, 'http\t\t80/tcp\t\twww\t# web\nhttp 80/udp\nsip 5060/udp\n');
-    const r = systemResolver({ servicesPath: path });
-    expect(r.services.nameOf(80, 'tcp')).toBe('http');
-    expect(r.services.portOf('www', 'tcp')).toBe(80);
-    expect(r.services.portOf('sip', 'tcp')).toBeUndefined();
-    expect(systemResolver({ servicesPath: join(dir, 'missing') }).services.nameOf(80, 'tcp')).toBeUndefined();
+    try {
+      const path = join(dir, 'services');
+      writeFileSync(path, 'http\t\t80/tcp\t\twww\t# web\nhttp 80/udp\nsip 5060/udp\n');
+      const r = systemResolver({ servicesPath: path });
+      expect(r.services.nameOf(80, 'tcp')).toBe('http');
+      expect(r.services.portOf('www', 'tcp')).toBe(80);
+      expect(r.services.portOf('sip', 'tcp')).toBeUndefined();
+      expect(systemResolver({ servicesPath: join(dir, 'missing') }).services.nameOf(80, 'tcp')).toBeUndefined();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('a name that does not resolve gives undefined', async () => {

@@ -3,10 +3,10 @@
 // --dry-run, --prune, --drain with a drain-state file, partial failure, and refused input. The words
 // come from the real subcommand table (runCli's default).
 
-import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync, existsSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runApply } from '../../src/cli/apply.js';
 import type { CliContext, CliIpvs } from '../../src/cli/context.js';
 import { staticResolver } from '../../src/cli/resolver.js';
@@ -58,6 +58,8 @@ beforeEach(() => {
   kernel = new FakeKernel();
   dir = mkdtempSync(join(tmpdir(), 'ipvs-reconcile-'));
 });
+
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('ipvs apply', () => {
   it('applies a JSON state, then finds nothing to do', async () => {

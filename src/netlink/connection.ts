@@ -609,7 +609,7 @@ export class NetlinkConnection {
   ): Promise<T[]> {
     const out: T[] = [];
     // Only when the socket is taken: the usual start stays synchronous (a kernel answers inside the exchange).
-    const turn = this.dumpTurn(req);
+    const turn = this.dumpTurn(req, options);
     let e: 'done' | DumpPending;
     if (turn === undefined) {
       e = this.startCollected(req, options, fromView, out, inPlace);
@@ -629,7 +629,7 @@ export class NetlinkConnection {
    * answered at once, is thrown.
    */
   dumpPayloadsInto<T>(req: OutgoingRequest, options: RequestOptions, read: (buf: Buffer, start: number, end: number) => T, out: T[]): Promise<void> | undefined {
-    const turn = this.dumpTurn(req);
+    const turn = this.dumpTurn(req, options);
     if (turn !== undefined) {
       return turn.then(() => {
         const e = this.afterTurn(() => this.startCollected(req, options, read, out, true));
@@ -788,7 +788,7 @@ export class NetlinkConnection {
     // Sent at once when the socket is free, as before; otherwise once the dumps before it have ended.
     let turn: Promise<void> | undefined;
     try {
-      turn = this.dumpTurn(req);
+      turn = this.dumpTurn(req, options);
     } catch (err) {
       startError = err;
     }
@@ -797,7 +797,13 @@ export class NetlinkConnection {
     } else if (turn === undefined) {
       open();
     } else {
-      opening = turn.then(() => this.afterTurn(open));
+      opening = turn.then(
+        () => this.afterTurn(open),
+        (err: unknown) => {
+          // Aborted while waiting: never sent, nothing to open.
+          startError = err;
+        },
+      );
     }
     const it: AsyncIterator<NetlinkMessage> = {
       next: async (): Promise<IteratorResult<NetlinkMessage>> => {
@@ -973,9 +979,11 @@ export class NetlinkConnection {
    * Undefined when a dump may start now; otherwise a promise that resolves when it is this dump's turn,
    * after which the caller starts it through afterTurn(). A dump read by an iterator is not waited
    * for: its consumer may be the caller (a listing started inside the loop), who would wait forever; that
-   * is refused at once.
+   * is refused at once. A waiting dump's signal ends its wait: the promise rejects with an AbortError at
+   * once and the dump leaves the queue (it was never sent, so the kernel has nothing to finish). Its
+   * timer starts when it is sent (openDump), as for any request.
    */
-  private dumpTurn(req: OutgoingRequest): Promise<void> | undefined {
+  private dumpTurn(req: OutgoingRequest, options: RequestOptions): Promise<void> | undefined {
     const cur = this.currentDump;
     if (cur === undefined && !this.dumpPromised && this.dumpQueue.length === 0) return undefined;
     if (cur !== undefined && cur.stream && !cur.abandoned) {
@@ -984,7 +992,24 @@ export class NetlinkConnection {
         'EBUSY',
       );
     }
-    return new Promise<void>((resolve) => this.dumpQueue.push(resolve));
+    const signal = options.signal;
+    if (signal === undefined) return new Promise<void>((resolve) => this.dumpQueue.push(resolve));
+    if (signal.aborted) throw new AbortError(req.label.operation, { cause: signal.reason });
+    return new Promise<void>((resolve, reject) => {
+      const turn = (): void => {
+        signal.removeEventListener('abort', onAbort);
+        resolve();
+      };
+      const onAbort = (): void => {
+        const at = this.dumpQueue.indexOf(turn);
+        // Its turn came already: the start that follows sees the abort (openDump) and gives the turn on.
+        if (at < 0) return;
+        this.dumpQueue.splice(at, 1);
+        reject(new AbortError(req.label.operation, { cause: signal.reason }));
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.dumpQueue.push(turn);
+    });
   }
 
   /** When the socket is free and not promised, the first waiting dump gets it. */

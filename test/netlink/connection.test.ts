@@ -520,6 +520,25 @@ describe('timeouts', () => {
     expect(conn.inFlight).toBe(0);
   });
 
+  it('a listing waiting its turn: its timer starts when it is sent, not while it waits', async () => {
+    vi.useFakeTimers();
+    const { t, conn } = setup({ timeoutMs: 1000 });
+    const first = conn.dumpAll(req('first'), { timeoutMs: 5000 }, marker);
+    const queued = collect(conn.dump(req('queued')));
+    await vi.advanceTimersByTimeAsync(3000);
+    expect(t.sent).toHaveLength(1);
+    const seq = t.last().seq;
+    t.deliver(nb.done(seq));
+    expect(await first).toEqual([]);
+    await vi.advanceTimersByTimeAsync(999);
+    expect(t.sent).toHaveLength(2);
+    expect(conn.inFlight).toBe(1);
+    await vi.advanceTimersByTimeAsync(1);
+    const { error } = await queued;
+    expect(error).toBeInstanceOf(TimeoutError);
+    expect((error as Error).message).toBe('queued: no answer from the kernel within 1000 ms');
+  });
+
   it('a settled request leaves no timer behind', async () => {
     vi.useFakeTimers();
     const { t, conn } = setup({ timeoutMs: 1000 });
@@ -585,6 +604,99 @@ describe('AbortSignal', () => {
     await flush();
     expect(t.sent).toHaveLength(2);
     await answersLast(t, conn, next);
+  });
+
+  it('a listing waiting its turn behind another dump and aborted: AbortError at once, never sent, and the listing behind it moves up', async () => {
+    const { t, conn } = setup();
+    const first = conn.dumpAll(req('first'), {}, marker);
+    await t.waitForSends(1);
+    const seq = t.last().seq;
+    const ac = new AbortController();
+    // Told apart on the wire by the genl command their bodies write.
+    const cmd = (n: number): Partial<OutgoingRequest> => ({ body: (w) => w.genlHeader(n, 1) });
+    const queued = conn.dumpAll(req('queued', cmd(2)), { signal: ac.signal }, marker).catch((e: unknown) => e);
+    const behind = collect(conn.dump(req('behind', cmd(3))));
+    await flush();
+    ac.abort(new Error('user gave up'));
+    // Settled while the dump ahead still runs: the caller does not wait for it.
+    const err = await Promise.race([queued, flush().then(() => 'still waiting')]);
+    expect(err).toBeInstanceOf(AbortError);
+    expect((err as AbortError).message).toBe('queued: aborted');
+    expect(((err as AbortError).cause as Error).message).toBe('user gave up');
+    expect(t.sent).toHaveLength(1);
+    t.deliver(nb.cat(part(seq, 1), nb.done(seq)));
+    expect(await first).toEqual([1]);
+    await flush();
+    // The next one sent is the listing that was behind it; the aborted one never goes.
+    expect(t.sent).toHaveLength(2);
+    expect(t.requests().map((r) => r.bytes[16])).toEqual([1, 3]);
+    await answersLast(t, conn, behind);
+  });
+
+  it('an iterated listing waiting its turn and aborted: next() rejects at once with AbortError; return() afterwards is done', async () => {
+    const { t, conn } = setup();
+    const first = conn.dumpAll(req('first'), {}, marker);
+    await t.waitForSends(1);
+    const seq = t.last().seq;
+    const ac = new AbortController();
+    const it = conn.dump(req('queued'), { signal: ac.signal })[Symbol.asyncIterator]();
+    const next = it.next().catch((e: unknown) => e);
+    await flush();
+    ac.abort();
+    expect(await Promise.race([next, flush().then(() => 'still waiting')])).toBeInstanceOf(AbortError);
+    await expect(it.return!()).resolves.toEqual({ value: undefined, done: true });
+    t.deliver(nb.done(seq));
+    expect(await first).toEqual([]);
+    await flush();
+    expect(t.sent).toHaveLength(1);
+    expect(conn.inFlight).toBe(0);
+  });
+
+  it('a listing that would wait its turn with its signal already aborted fails at once and takes no place in the queue', async () => {
+    const { t, conn } = setup();
+    const first = conn.dumpAll(req('first'), {}, marker);
+    await t.waitForSends(1);
+    const seq = t.last().seq;
+    const signal = AbortSignal.abort();
+    const out: number[] = [];
+    const into = (): unknown => {
+      try {
+        return conn.dumpPayloadsInto(req('into'), { signal }, (buf, start) => buf.readUInt32LE(start + 8), out);
+      } catch (err) {
+        return Promise.reject(err);
+      }
+    };
+    const errs = await Promise.all([
+      Promise.race([conn.dumpAll(req('all'), { signal }, marker).catch((e: unknown) => e), flush().then(() => 'still waiting')]),
+      Promise.race([(into() as Promise<void>).catch((e: unknown) => e), flush().then(() => 'still waiting')]),
+      Promise.race([collect(conn.dump(req('iterated'), { signal })).then((r) => r.error), flush().then(() => 'still waiting')]),
+    ]);
+    expect(errs.map((e) => (e instanceof AbortError ? e.message : e))).toEqual(['all: aborted', 'into: aborted', 'iterated: aborted']);
+    t.deliver(nb.done(seq));
+    expect(await first).toEqual([]);
+    await flush();
+    expect(t.sent).toHaveLength(1);
+    expect(conn.inFlight).toBe(0);
+  });
+
+  it('a listing that waited its turn leaves no abort listener behind on its signal', async () => {
+    const { t, conn } = setup();
+    const first = conn.dumpAll(req('first'), {}, marker);
+    await t.waitForSends(1);
+    const seq = t.last().seq;
+    const ac = new AbortController();
+    const add = vi.spyOn(ac.signal, 'addEventListener');
+    const remove = vi.spyOn(ac.signal, 'removeEventListener');
+    const queued = conn.dumpAll(req('queued'), { signal: ac.signal }, marker);
+    await flush();
+    t.deliver(nb.done(seq));
+    await first;
+    await t.waitForSends(2);
+    const seq2 = t.last().seq;
+    t.deliver(nb.cat(part(seq2, 3), nb.done(seq2)));
+    expect(await queued).toEqual([3]);
+    expect(add.mock.calls.length).toBeGreaterThan(0);
+    expect(remove).toHaveBeenCalledTimes(add.mock.calls.length);
   });
 
   it('a batch adds ONE abort listener (no MaxListenersExceededWarning), removed when its last request settles', async () => {

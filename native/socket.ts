@@ -188,6 +188,15 @@ function guard(fn: () => void): void {
   }
 }
 
+/** send/recvfrom on the socket's own fd (see KernelSocketTransport.direct). */
+interface DirectSocket {
+  io: DirectIo;
+  fd: number;
+  buf: Buffer;
+  addr: Buffer;
+  multi: MultiReceive | undefined;
+}
+
 export class KernelSocketTransport implements Transport {
   readonly portId: number;
   readonly receiveBufferSize: number;
@@ -203,8 +212,10 @@ export class KernelSocketTransport implements Transport {
   private readonly sock: RawSocket;
   private readonly fd: number | undefined;
   /** send/recvfrom on the socket itself, when its fd was found: the synchronous exchange. */
-  private readonly direct: { io: DirectIo; fd: number; buf: Buffer; addr: Buffer; multi: MultiReceive | undefined } | undefined;
+  private readonly direct: DirectSocket | undefined;
   private drops = 0;
+  /** The exchange under way has read a datagram answering another request (see exchange). */
+  private foreign = false;
   private receiver: TransportReceiver | undefined;
   private closed = false;
 
@@ -364,6 +375,7 @@ export class KernelSocketTransport implements Transport {
       if (n === -EINTR) continue;
       if (n < 0) {
         if (n !== -EAGAIN) guard(() => this.receiver?.error(errnoError('recvmsg', -n), false));
+        else this.nothingWaiting();
         return false;
       }
       // Only the kernel (port 0) talks to us; anything else is dropped, as on the package's path.
@@ -380,6 +392,16 @@ export class KernelSocketTransport implements Transport {
   }
 
   /**
+   * The engine read everything waiting while it still expects an answer. On this socket a reply is
+   * queued inside the sendmsg that asked for it, so one that is missing now was dropped: a request sent
+   * while the receive buffer was still full of replies left unread (those of requests an overflow had
+   * already failed) loses its ACK that way, and would otherwise wait for its whole timeout.
+   */
+  private nothingWaiting(): void {
+    guard(() => this.checkDrops());
+  }
+
+  /**
    * send() and receive() in one go, with no copy and no event-loop turn: the kernel answers inside
    * sendmsg and queues each next part of a dump while the previous one is read, so a request and its
    * whole answer take one send and (for a small answer) one recvmmsg. `take` sees views into the receive
@@ -388,21 +410,36 @@ export class KernelSocketTransport implements Transport {
   exchange(datagram: Uint8Array, take: (view: Buffer) => boolean): ExchangeResult {
     const d = this.direct;
     if (d === undefined || d.multi === undefined || this.closed) return 'unsupported';
-    const multi = d.multi;
+    this.foreign = false;
+    const result = this.exchangeOn(d, d.multi, datagram, take, datagram.length >= 12 ? u32At(datagram, 8) : -1);
+    // Replies to other requests were waiting when this one was sent: the buffer may have been full, and
+    // the kernel then refuses the dump's start (its error, dropped in turn, counts as a drop) but runs
+    // the dump as soon as the reader has made room. Its whole answer came (or the read failed), so the
+    // drop is reported now, while nothing waits (the engine exchanges only then), rather than blamed on
+    // the next batch. A 'partial' answer leaves it to the engine's next read (nothingWaiting).
+    if (this.foreign && result !== 'partial') this.checkDrops();
+    return result;
+  }
+
+  /** exchange() itself; sets `foreign` when it reads a datagram that answers another request. */
+  private exchangeOn(d: DirectSocket, multi: MultiReceive, datagram: Uint8Array, take: (view: Buffer) => boolean, seq: number): ExchangeResult {
+    const fd = d.fd;
     let n: number;
-    do n = d.io.send(d.fd, datagram, 0);
+    do n = d.io.send(fd, datagram, 0);
     while (n === -EINTR);
     if (n < 0) return errnoError('sendmsg', -n);
     if (isMultiMessage(datagram)) this.checkDrops();
     for (;;) {
-      do n = multi.receive(d.fd, MSG_DONTWAIT);
+      do n = multi.receive(fd, MSG_DONTWAIT);
       while (n === -EINTR);
       if (n === -EAGAIN || n === 0) return 'partial';
       if (n < 0) return errnoError('recvmsg', -n);
       for (let i = 0; i < n; i++) {
         if (multi.senderPort(i) !== 0) continue; // only the kernel talks to us
         if (multi.truncated(i)) return errnoError('recvmsg', ENOBUFS, `a datagram did not fit the ${RECEIVE_CHUNK}-byte read buffer`);
-        if (!take(multi.datagram(i))) continue;
+        const view = multi.datagram(i);
+        if (!this.foreign && view.length >= 12 && view.readUInt32LE(8) !== seq) this.foreign = true;
+        if (!take(view)) continue;
         for (let j = i + 1; j < n; j++) {
           if (multi.senderPort(j) !== 0 || multi.truncated(j)) continue;
           const view = multi.datagram(j);
@@ -422,6 +459,7 @@ export class KernelSocketTransport implements Transport {
     while (n === -EINTR);
     if (n < 0) {
       if (n !== -EAGAIN) guard(() => this.receiver?.error(errnoError('recvmsg', -n), false));
+      else this.nothingWaiting();
       return false;
     }
     // Copied out first: the receiver may read again (a dump's consumer) and reuse the slots.
@@ -455,6 +493,11 @@ export class KernelSocketTransport implements Transport {
     this.sock.close();
     this.direct?.multi?.free();
   }
+}
+
+/** The little-endian u32 at `at` (a netlink header's sequence number is at 8). */
+function u32At(b: Uint8Array, at: number): number {
+  return ((b[at] as number) | ((b[at + 1] as number) << 8) | ((b[at + 2] as number) << 16) | ((b[at + 3] as number) << 24)) >>> 0;
 }
 
 /** Whether a datagram holds more than one netlink message (its first nlmsg_len is shorter than it). */

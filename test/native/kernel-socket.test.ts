@@ -147,4 +147,31 @@ describe.skipIf(unavailable !== undefined)(`kernel socket (${unavailable ?? 'ava
     }
     expect(again).toHaveLength(1);
   });
+
+  it('a request sent right after an overflow, into the replies still queued, fails with ENOBUFS at once instead of waiting for its timeout', async () => {
+    const { conn } = connect({ receiveBufferSize: 1 });
+    const results = await Promise.allSettled(conn.batch(Array.from({ length: 400 }, () => getFamily('nlctrl'))));
+    expect(results.some((r) => r.status === 'rejected' && (r.reason as KernelError).code === 'ENOBUFS')).toBe(true);
+    // No event-loop turn since: the replies the engine no longer waits for fill the buffer, and this
+    // request's answer is dropped on arrival. Nothing more will come for it.
+    const started = Date.now();
+    const err = await conn.request(getFamily('nlctrl'), { timeoutMs: 3000 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(KernelError);
+    expect(err).toMatchObject({ code: 'ENOBUFS', message: expect.stringMatching(/^get family nlctrl: replies were dropped/) });
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(conn.inFlight).toBe(0);
+  });
+
+  it('a listing right after an overflow gets its whole answer, and the next batch is not blamed for the replies the overflow dropped', async () => {
+    const { conn } = connect({ receiveBufferSize: 1 << 20 });
+    const overflowed = await Promise.allSettled(conn.batch(Array.from({ length: 3000 }, () => getFamily('nlctrl'))));
+    expect(overflowed.some((r) => r.status === 'rejected' && (r.reason as KernelError).code === 'ENOBUFS')).toBe(true);
+    // Sent while the buffer is still full: the kernel refuses the dump's start (that error is dropped
+    // too) and runs the dump once the replies queued ahead of it are read.
+    const families = await conn.dumpAll({ type: 0x10, body: (w) => w.genlHeader(3, 2), label: { operation: 'list families' } }, {}, (m) => decodeFamily(parseGenlHeader(m.payload).body).name);
+    expect(families).toContain('nlctrl');
+    const next = await Promise.allSettled(conn.batch([getFamily('nlctrl'), getFamily('nlctrl')]));
+    expect(next.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled']);
+    expect(conn.inFlight).toBe(0);
+  });
 });

@@ -438,11 +438,13 @@ export class Ipvs {
     await this.run(cmd.setConfig(this.fam, validateTimeouts(timeouts)), options);
   }
 
-  /** The running sync daemons (GET_DAEMON): at most one master and one backup. */
+  /**
+   * The running sync daemons (GET_DAEMON): at most one master and one backup. Collected, as services():
+   * it takes its turn behind other listings rather than being read as an iterator's, which the listings
+   * started meanwhile could not wait for.
+   */
   async daemons(options?: RequestOptions): Promise<Daemon[]> {
-    const out: Daemon[] = [];
-    for await (const msg of this.conn.dump(cmd.dumpDaemons(this.fam), options)) out.push(decodeDaemonMessage(msg.payload));
-    return out;
+    return this.conn.dumpAll(cmd.dumpDaemons(this.fam), options ?? {}, (msg) => decodeDaemonMessage(msg.payload));
   }
 
   /** NEW_DAEMON. Unset options take the kernel's defaults (group 224.0.0.81, port 8848, ttl 1). */

@@ -41,15 +41,25 @@ export function desiredDestinationOf(d: WithoutStats<Destination>): DestinationS
   return spec;
 }
 
-/** Read the whole table as a desired state (services first, then each one's destinations). */
+/**
+ * Read the whole table as a desired state (services first, then each one's destinations). The services are
+ * collected, through `services()` when the client has it: they are all held anyway, to be sorted, and a
+ * collected listing takes its turn behind the client's other listings, where an iterated one would make
+ * the listings started meanwhile (another export, a `daemons()`) fail with EBUSY.
+ */
 export async function exportState(
-  ipvs: Pick<Ipvs, 'iterateServices' | 'destinations'> & Partial<Pick<Ipvs, 'destinationsOfEach'>>,
+  ipvs: Pick<Ipvs, 'iterateServices' | 'destinations'> & Partial<Pick<Ipvs, 'services' | 'destinationsOfEach'>>,
   options: { signal?: AbortSignal } = {},
 ): Promise<DesiredState> {
   // A desired state has no statistics: they are not decoded (the objects lack `stats`, typed whole; unread here).
   const opts = options.signal ? { signal: options.signal, stats: false } : { stats: false };
-  const services: Service[] = [];
-  for await (const s of ipvs.iterateServices(opts)) services.push(s as Service);
+  let services: Service[];
+  if (ipvs.services) {
+    services = (await ipvs.services(opts)) as Service[];
+  } else {
+    services = [];
+    for await (const s of ipvs.iterateServices(opts)) services.push(s as Service);
+  }
   const out: DesiredService[] = [];
   for await (const run of destinationRuns(ipvs, sortServices(services), keyOfService, opts)) {
     for (const { service, destinations } of run) out.push(desiredServiceOf(service, destinations));

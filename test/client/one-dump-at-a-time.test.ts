@@ -40,6 +40,58 @@ describe('one dump at a time on a client', () => {
     await ipvs.close();
   });
 
+  it('daemons() is a collected listing: next to other listings, in either order and twice at once, it takes its turn', async () => {
+    const { kernel, ipvs } = await fifty();
+    await ipvs.startDaemon({ state: 'master', interface: 'eth0' });
+    const count = (lists: unknown[][]): number[] => lists.map((l) => l.length);
+    expect(count(await Promise.all([ipvs.daemons(), ipvs.services()]))).toEqual([1, 50]);
+    expect(count(await Promise.all([ipvs.services(), ipvs.daemons()]))).toEqual([50, 1]);
+    expect(count(await Promise.all([ipvs.daemons(), ipvs.daemons(), ipvs.destinations(WEB)]))).toEqual([1, 1, 1]);
+    // stopDaemon reads the daemons back when the kernel did not answer: here it did, and a listing next to it waits.
+    const [, services] = await Promise.all([ipvs.stopDaemon('master'), ipvs.services()]);
+    expect(services).toHaveLength(50);
+    expect(kernel.state().daemons).toEqual([]);
+    await ipvs.close();
+  });
+
+  it('exportState() takes its turn: two at once, and one next to daemons()', async () => {
+    const { ipvs } = await fifty();
+    const [a, b] = await Promise.all([ipvs.exportState(), ipvs.exportState()]);
+    expect(a.services).toHaveLength(50);
+    expect(b).toEqual(a);
+    const [c, daemons] = await Promise.all([ipvs.exportState(), ipvs.daemons()]);
+    expect([c, daemons]).toEqual([a, []]);
+    const [d2, c2] = await Promise.all([ipvs.daemons(), ipvs.exportState()]);
+    expect([c2, d2]).toEqual([a, []]);
+    await ipvs.close();
+  });
+
+  it('plan, apply and exportState read the table in runs with daemons() polled meanwhile: neither is refused', async () => {
+    const kernel = new FakeKernel({ dumpBudget: 400 });
+    const ipvs = await Ipvs.open({ transport: kernel.transport(), timeoutMs: 5000 });
+    const key = (i: number) => ({ ...WEB, port: 2000 + i });
+    await ipvs.execute(Array.from({ length: 600 }, (_, i) => ({ op: 'add-service' as const, service: key(i) })));
+    const desired = { services: Array.from({ length: 600 }, (_, i) => ({ ...key(i), destinations: [{ address: '10.0.1.7' }] })) };
+    const jobs: Array<[string, () => Promise<unknown>]> = [['plan', () => ipvs.plan(desired)], ['apply', () => ipvs.apply(desired)], ['exportState', () => ipvs.exportState()]];
+    for (const [name, job] of jobs) {
+      let done = false;
+      const read = job().finally(() => {
+        done = true;
+      });
+      const polls: unknown[] = [];
+      // A status endpoint asking for the daemons while the table is read (a poll between two runs of it).
+      while (!done) {
+        polls.push(await ipvs.daemons().then((d) => d.length, (e: unknown) => e));
+        await new Promise((r) => setImmediate(r));
+      }
+      expect(await read.then(() => name, (e: unknown) => e)).toBe(name);
+      expect(polls.length).toBeGreaterThan(1);
+      expect(new Set(polls)).toEqual(new Set([0]));
+    }
+    expect(kernel.state().services.every((s) => s.destinations.length === 1)).toBe(true);
+    await ipvs.close();
+  });
+
   it('a listing started while an iterator is read is refused at once, saying why; the iteration goes on', async () => {
     const { kernel, ipvs } = await fifty();
     let seen = 0;

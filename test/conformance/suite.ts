@@ -611,6 +611,22 @@ export function conformanceSuite(name: string, open: () => Promise<Harness>): vo
         expect(all.map((r) => r.length)).toEqual([1000, 1000, 0]);
       });
 
+      it('collected reads take turns too: two exports at once, an export next to daemons(), daemons() next to services()', async () => {
+        const ops = Array.from({ length: 1000 }, (_, i) => [
+          { op: 'add-service' as const, service: { protocol: 'tcp' as const, address: '10.0.0.13', port: 1000 + i } },
+          { op: 'add-destination' as const, service: { protocol: 'tcp' as const, address: '10.0.0.13', port: 1000 + i }, destination: { address: '192.168.1.7' } },
+        ]).flat();
+        expect((await ipvs.execute(ops)).every((r) => 'ok' in r && r.ok)).toBe(true);
+        const [a, b] = await Promise.all([ipvs.exportState(), ipvs.exportState()]);
+        expect(a.services).toHaveLength(1000);
+        expect(b).toEqual(a);
+        // A daemons() call a moment later, while the export reads destinations (between two of its runs).
+        const later = new Promise<void>((r) => setTimeout(r, 5)).then(() => ipvs.daemons());
+        expect(await Promise.all([ipvs.exportState(), later])).toEqual([a, []]);
+        const lists = await Promise.all([ipvs.daemons(), ipvs.services({ stats: false }), ipvs.daemons()]);
+        expect(lists.map((l) => l.length)).toEqual([0, 1000, 0]);
+      });
+
       it('a listing ended midway by an abort or its timeout leaves the socket usable: the next listing waits for the rest to be dropped', async () => {
         const ops = Array.from({ length: 1000 }, (_, i) => ({ op: 'add-service' as const, service: { protocol: 'tcp' as const, address: '10.0.0.12', port: 1000 + i } }));
         await ipvs.execute(ops);

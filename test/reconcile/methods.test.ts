@@ -10,7 +10,7 @@ import { Ipvs as PublicIpvs, apply as publicApply, plan as publicPlan, exportSta
 import { IPVS_CMD_NEW_DEST, IPVS_CMD_NEW_SERVICE } from '../../src/ipvs/constants.js';
 import { KernelError } from '../../src/netlink/errors.js';
 import { ValidationError } from '../../src/ipvs/errors.js';
-import { plan, type DesiredState } from '../../src/reconcile/index.js';
+import { exportState, plan, type DesiredState } from '../../src/reconcile/index.js';
 import { FakeKernel } from '../../src/testing/index.js';
 import { baseState } from './scenarios.js';
 
@@ -159,12 +159,19 @@ describe('Ipvs#plan, #apply, #exportState', () => {
     const exported = await ipvs.exportState();
     expect(exported.services).toHaveLength(4);
     expect(JSON.parse(JSON.stringify(exported))).toEqual(exported);
-    // Without statistics (a state has none), the same state.
-    const services = vi.spyOn(ipvs, 'iterateServices');
+    // Without statistics (a state has none), the same state; the services collected (a listing that takes
+    // its turn), not iterated.
+    const services = vi.spyOn(ipvs, 'services');
+    const iterated = vi.spyOn(ipvs, 'iterateServices');
     const runs = vi.spyOn(ipvs, 'destinationsOfEach');
     expect(await ipvs.exportState()).toEqual(exported);
     expect(services.mock.calls.map(([o]) => o?.stats)).toEqual([false]);
+    expect(iterated).not.toHaveBeenCalled();
     expect(runs.mock.calls.map(([, o]) => o?.stats)).toEqual([false]);
+    // A client without services() is read through iterateServices, to the same state.
+    const withoutServices = { iterateServices: ipvs.iterateServices.bind(ipvs), destinations: ipvs.destinations.bind(ipvs) };
+    expect(await exportState(withoutServices)).toEqual(exported);
+    expect(iterated.mock.calls.map(([o]) => o?.stats)).toEqual([false]);
     const before = kernel.requests.length;
     expect((await ipvs.apply(exported)).plan.steps).toEqual([]);
     expect(changing(kernel.requests.slice(before))).toEqual([]);

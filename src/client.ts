@@ -38,7 +38,7 @@ export interface OpenOptions {
   netns?: string;
   /** Any transport, e.g. the fake kernel's `kernel.transport()`. The client closes it on close(). */
   transport?: Transport;
-  /** Per-request timeout in ms (default 30 000; 0 waits forever). */
+  /** Per-request timeout in ms (default 30 000; 0 or Infinity waits forever; at most 2 147 483 647). */
   timeoutMs?: number;
   /** Receive buffer of the kernel socket in bytes (default 4 MiB); bigger means bigger execute() windows. */
   receiveBufferSize?: number;
@@ -48,7 +48,7 @@ export interface ExecuteOptions {
   /** After the first failure, do not send the operations that follow (they are reported as skipped). */
   stopOnError?: boolean;
   signal?: AbortSignal;
-  /** Per-window timeout in ms (default: the client's). */
+  /** Per-window timeout in ms (default: the client's; 0 or Infinity waits forever). */
   timeoutMs?: number;
   /** Requests per pipelined window, 1..4096; default sized from the socket's receive buffer (windowSize). */
   window?: number;
@@ -130,15 +130,53 @@ export function windowSize(receiveBufferSize: number): number {
   return Math.max(MIN_WINDOW, Math.min(MAX_WINDOW, Math.floor(receiveBufferSize / BYTES_PER_ACK)));
 }
 
+/** The longest delay Node's timers take, 2^31 - 1 ms (about 24.8 days): a longer one would fire after 1 ms. */
+const MAX_TIMEOUT_MS = 2_147_483_647;
+
+/** A `timeoutMs` as the engine takes it: checked, and Infinity (no limit, as 0) given as 0. */
+function timeoutOption(value: unknown): number {
+  if (value === Infinity) return 0;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > MAX_TIMEOUT_MS) {
+    throw new ValidationError('timeoutMs', value, 'must be an integer number of milliseconds from 0 to 2147483647, or Infinity (0 and Infinity wait forever)');
+  }
+  return value;
+}
+
+/**
+ * What the engine needs of a signal. Not `instanceof AbortSignal`: a signal of another realm (a test
+ * environment's, a polyfill's) is as good.
+ */
+function isAbortSignal(value: unknown): value is AbortSignal {
+  if (typeof value !== 'object' || value === null) return false;
+  const s = value as Partial<Record<'aborted' | 'addEventListener' | 'removeEventListener' | 'throwIfAborted', unknown>>;
+  return typeof s.aborted === 'boolean' && typeof s.addEventListener === 'function' && typeof s.removeEventListener === 'function' && typeof s.throwIfAborted === 'function';
+}
+
+/**
+ * A call's request options, checked before anything is sent (`timeoutMs`, `signal`; the options' other
+ * fields are the method's own). The same object when the engine can take it as it is; a `timeoutMs` of
+ * Infinity is passed on as 0, which the engine reads as no limit.
+ */
+function requestOptions<O extends RequestOptions>(options: O | undefined): O | undefined {
+  if (options === undefined) return undefined;
+  if (typeof options !== 'object' || options === null) throw new ValidationError('options', options, 'must be an object');
+  const { signal, timeoutMs } = options;
+  if (signal !== undefined && !isAbortSignal(signal)) {
+    const controller = typeof signal === 'object' && signal !== null && isAbortSignal((signal as { signal?: unknown }).signal);
+    throw new ValidationError('signal', signal, controller ? 'must be an AbortSignal: pass the controller\'s .signal, not the controller' : 'must be an AbortSignal');
+  }
+  if (timeoutMs === undefined) return options;
+  const ms = timeoutOption(timeoutMs);
+  return ms === timeoutMs ? options : { ...options, timeoutMs: ms };
+}
+
 function checkOptions(options: OpenOptions): void {
   if (typeof options !== 'object' || options === null) throw new ValidationError('options', options, 'must be an object');
   if (options.netns !== undefined) {
     if (typeof options.netns !== 'string' || options.netns === '') throw new ValidationError('netns', options.netns, 'must be a namespace name or path');
     if (options.transport !== undefined) throw new ValidationError('netns', options.netns, 'applies to the kernel socket only, not to a given transport');
   }
-  if (options.timeoutMs !== undefined && (typeof options.timeoutMs !== 'number' || !Number.isInteger(options.timeoutMs) || options.timeoutMs < 0)) {
-    throw new ValidationError('timeoutMs', options.timeoutMs, 'must be an integer number of milliseconds, 0 or more');
-  }
+  if (options.timeoutMs !== undefined) timeoutOption(options.timeoutMs);
   if (options.receiveBufferSize !== undefined && (typeof options.receiveBufferSize !== 'number' || !Number.isInteger(options.receiveBufferSize) || options.receiveBufferSize < 4096)) {
     throw new ValidationError('receiveBufferSize', options.receiveBufferSize, 'must be an integer number of bytes, 4096 or more');
   }
@@ -207,7 +245,7 @@ export class Ipvs {
   static async open(options: OpenOptions = {}): Promise<Ipvs> {
     checkOptions(options);
     const transport = options.transport ?? openSocket(options);
-    const conn = new NetlinkConnection(transport, options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs });
+    const conn = new NetlinkConnection(transport, options.timeoutMs === undefined ? {} : { timeoutMs: timeoutOption(options.timeoutMs) });
     try {
       const family = await new FamilyResolver(conn).resolve(IPVS_GENL_NAME, MISSING_FAMILY_HINT);
       return new Ipvs(conn, { id: family.id, version: family.version || IPVS_GENL_VERSION });
@@ -227,7 +265,7 @@ export class Ipvs {
   }
 
   private run(req: OutgoingRequest, options?: RequestOptions): Promise<NetlinkMessage[]> {
-    return this.conn.request(req, options);
+    return this.conn.request(req, requestOptions(options));
   }
 
   private async single(req: OutgoingRequest, options: RequestOptions | undefined): Promise<NetlinkMessage> {
@@ -283,7 +321,7 @@ export class Ipvs {
    */
   async *iterateServices<O extends ReadOptions = RequestOptions>(options?: O): AsyncGenerator<ReadResult<O, BoundService>, void, undefined> {
     const stats = statsOption(options);
-    for await (const msg of this.conn.dump(cmd.dumpServices(this.fam), options)) {
+    for await (const msg of this.conn.dump(cmd.dumpServices(this.fam), requestOptions(options))) {
       yield this.bind(decodeServicePayload(msg.payload, 0, msg.payload.length, stats)) as ReadResult<O, BoundService>;
     }
   }
@@ -291,7 +329,7 @@ export class Ipvs {
   /** All services, collected. `stats: false` reads the configuration only (see ReadOptions). */
   async services<O extends ReadOptions = RequestOptions>(options?: O): Promise<Array<ReadResult<O, BoundService>>> {
     const stats = statsOption(options);
-    return this.conn.dumpPayloads(cmd.dumpServices(this.fam), options ?? {}, (buf, start, end) => this.bind(decodeServicePayload(buf, start, end, stats)) as ReadResult<O, BoundService>);
+    return this.conn.dumpPayloads(cmd.dumpServices(this.fam), requestOptions(options) ?? {}, (buf, start, end) => this.bind(decodeServicePayload(buf, start, end, stats)) as ReadResult<O, BoundService>);
   }
 
   // Destinations
@@ -321,7 +359,7 @@ export class Ipvs {
   async *iterateDestinations<O extends ReadOptions = RequestOptions>(key: ServiceKey, options?: O): AsyncGenerator<ReadResult<O, Destination>, void, undefined> {
     const s = validateServiceKey(key);
     const stats = statsOption(options);
-    for await (const msg of this.conn.dump(cmd.dumpDests(this.fam, s), options)) {
+    for await (const msg of this.conn.dump(cmd.dumpDests(this.fam, s), requestOptions(options))) {
       yield decodeDestinationPayload(msg.payload, 0, msg.payload.length, s.af, stats) as ReadResult<O, Destination>;
     }
   }
@@ -330,7 +368,7 @@ export class Ipvs {
   async destinations<O extends ReadOptions = RequestOptions>(key: ServiceKey, options?: O): Promise<Array<ReadResult<O, Destination>>> {
     const s = validateServiceKey(key);
     const stats = statsOption(options);
-    return this.conn.dumpPayloads(cmd.dumpDests(this.fam, s), options ?? {}, (buf, start, end) => decodeDestinationPayload(buf, start, end, s.af, stats) as ReadResult<O, Destination>);
+    return this.conn.dumpPayloads(cmd.dumpDests(this.fam, s), requestOptions(options) ?? {}, (buf, start, end) => decodeDestinationPayload(buf, start, end, s.af, stats) as ReadResult<O, Destination>);
   }
 
   /**
@@ -354,12 +392,13 @@ export class Ipvs {
       throw new ValidationError('services', services, 'must be an iterable of service keys or services');
     }
     const stats = statsOption(options);
+    const request = requestOptions(options) ?? {};
     const it = services[Symbol.iterator]();
     const state: RunState<S> = { run: [], index: 0, ended: false, waiting: undefined, stats };
     try {
       while (!state.ended) {
         try {
-          const wait = this.fillRun(it, state, runLength, options);
+          const wait = this.fillRun(it, state, runLength, request);
           if (wait !== undefined) {
             await wait;
             state.run.push(state.waiting!);
@@ -444,7 +483,7 @@ export class Ipvs {
    * started meanwhile could not wait for.
    */
   async daemons(options?: RequestOptions): Promise<Daemon[]> {
-    return this.conn.dumpAll(cmd.dumpDaemons(this.fam), options ?? {}, (msg) => decodeDaemonMessage(msg.payload));
+    return this.conn.dumpAll(cmd.dumpDaemons(this.fam), requestOptions(options) ?? {}, (msg) => decodeDaemonMessage(msg.payload));
   }
 
   /** NEW_DAEMON. Unset options take the kernel's defaults (group 224.0.0.81, port 8848, ttl 1). */
@@ -460,8 +499,9 @@ export class Ipvs {
    * datagram: the kernel handles the two in order, so once GET_INFO is answered, a DEL_DAEMON still
    * unanswered never will be, and the daemon list says whether it stopped.
    */
-  async stopDaemon(state: DaemonState, options?: RequestOptions): Promise<void> {
+  async stopDaemon(state: DaemonState, given?: RequestOptions): Promise<void> {
     const del = cmd.delDaemon(this.fam, daemonStateNumber(state, 'state'));
+    const options = requestOptions(given);
     // Our own signal, to forget the unanswered DEL_DAEMON; it follows the caller's.
     const forget = new AbortController();
     const outer = options?.signal;
@@ -527,13 +567,14 @@ export class Ipvs {
     // OperationBatch), so a bulk job holds its requests' bytes and no objects per operation; each window
     // is a copy of its bytes with the family and sequence numbers written in.
     const batch = ops instanceof OperationBatch ? ops : OperationBatch.from(ops);
+    const checked = requestOptions(options) as ExecuteOptions;
     if (options.window !== undefined && (!Number.isInteger(options.window) || options.window < 1 || options.window > 4096)) {
       throw new ValidationError('window', options.window, 'must be an integer 1..4096');
     }
     const window = options.window ?? windowSize(this.conn.transport.receiveBufferSize);
-    const requestOptions: RequestOptions = {};
-    if (options.signal !== undefined) requestOptions.signal = options.signal;
-    if (options.timeoutMs !== undefined) requestOptions.timeoutMs = options.timeoutMs;
+    const windowOptions: RequestOptions = {};
+    if (checked.signal !== undefined) windowOptions.signal = checked.signal;
+    if (checked.timeoutMs !== undefined) windowOptions.timeoutMs = checked.timeoutMs;
     const fam = this.fam;
     const count = batch.length;
     const results = new Array<OperationResult>(count);
@@ -548,7 +589,7 @@ export class Ipvs {
         break;
       }
       const end = Math.min(count, start + window);
-      const outcomes = await this.conn.batchEncodedOutcomes(batch.messages(fam, start, end, scratch), end - start, (j) => batch.request(fam, start + j), requestOptions);
+      const outcomes = await this.conn.batchEncodedOutcomes(batch.messages(fam, start, end, scratch), end - start, (j) => batch.request(fam, start + j), windowOptions);
       for (let j = 0; j < outcomes.length; j++) {
         const error = outcomes[j];
         if (error === undefined) {

@@ -24,14 +24,29 @@ export class ValidationError extends IpvsError {
   }
 }
 
-/** A value as it appears in messages: strings quoted, bigints with n, objects as JSON. */
+/**
+ * A value as it appears in messages: strings quoted, bigints with n, numbers as written (NaN and Infinity
+ * too, which JSON would show as null), objects as JSON, an instance of a class with its class's name.
+ */
 function show(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value);
   if (typeof value === 'bigint') return `${value}n`;
+  if (typeof value === 'number') return String(value);
   if (value === undefined) return '(missing)';
+  let text: string;
   try {
-    return JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v)) ?? String(value);
+    text = JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v)) ?? String(value);
   } catch {
     return String(value);
   }
+  return className(value) === undefined ? text : `${className(value)} ${text}`;
+}
+
+/** The class of an object that is not a plain object or array (an AbortController given for a signal). */
+function className(value: unknown): string | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+  const proto = Object.getPrototypeOf(value) as { constructor?: { name?: unknown } } | null;
+  if (proto === null || proto === Object.prototype) return undefined;
+  const name = proto.constructor?.name;
+  return typeof name === 'string' && name !== '' && name !== 'Object' ? name : undefined;
 }

@@ -23,7 +23,7 @@ import type { ExchangeResult, Transport } from './transport.js';
 import { MessageWriter } from './writer.js';
 
 export interface RequestOptions {
-  /** Milliseconds to wait for the final answer; default: the connection's `timeoutMs`. 0 waits forever. */
+  /** Milliseconds to wait for the final answer; default: the connection's `timeoutMs`. 0 waits forever (Ipvs: Infinity too). */
   timeoutMs?: number;
   signal?: AbortSignal;
 }

@@ -4,6 +4,7 @@
 // arrive as KernelError with the errno name as `code` and a sentence. Nothing is global: each Ipvs owns
 // its connection and the IPVS family id resolved for it at open().
 
+import { setMaxListeners } from 'node:events';
 import { KernelSocketTransport } from '../native/socket.js';
 import { NetlinkConnection, type OutgoingRequest, type RequestOptions } from './netlink/connection.js';
 import { AbortError, DecodeError, IpvsError, KernelError } from './netlink/errors.js';
@@ -170,6 +171,52 @@ function requestOptions<O extends RequestOptions>(options: O | undefined): O | u
   return ms === timeoutMs ? options : { ...options, timeoutMs: ms };
 }
 
+interface Relay {
+  controller: AbortController;
+  /** Calls of the client using the caller's signal that have not settled yet. */
+  users: number;
+  detach: () => void;
+}
+
+/**
+ * A client's stand-in for its callers' AbortSignals. The engine listens on a call's signal once per request
+ * (a batch, a listing), and Node warns (MaxListenersExceededWarning) past 10 listeners on one signal, which
+ * a program sharing one signal among its calls in flight (a shutdown signal) would then see. So the engine
+ * gets a signal of the client's own instead, which follows the caller's and has no listener limit: the
+ * caller's signal carries one listener per client, removed when the last call using it has settled.
+ */
+class AbortRelay {
+  // Weak: an iteration dropped unfinished never releases its signal, which must not stay reachable from here.
+  private readonly relays = new WeakMap<AbortSignal, Relay>();
+
+  /** `options` with the client's signal for the caller's, if any; release(options) once the call has settled. */
+  own<O extends RequestOptions>(options: O): O {
+    const signal = options.signal;
+    if (signal === undefined) return options;
+    let relay = this.relays.get(signal);
+    if (relay === undefined) {
+      const controller = new AbortController();
+      setMaxListeners(0, controller.signal);
+      const follow = (): void => controller.abort(signal.reason);
+      signal.addEventListener('abort', follow, { once: true });
+      relay = { controller, users: 0, detach: () => signal.removeEventListener('abort', follow) };
+      this.relays.set(signal, relay);
+    }
+    // Aborted, but its listeners not all called yet (a call made from one of them): aborted here too.
+    if (signal.aborted && !relay.controller.signal.aborted) relay.controller.abort(signal.reason);
+    relay.users++;
+    return { ...options, signal: relay.controller.signal };
+  }
+
+  release(options: RequestOptions): void {
+    const signal = options.signal;
+    const relay = signal === undefined ? undefined : this.relays.get(signal);
+    if (relay === undefined || --relay.users > 0) return;
+    relay.detach();
+    this.relays.delete(signal!);
+  }
+}
+
 function checkOptions(options: OpenOptions): void {
   if (typeof options !== 'object' || options === null) throw new ValidationError('options', options, 'must be an object');
   if (options.netns !== undefined) {
@@ -214,6 +261,7 @@ function validateService(service: unknown, i: number): WireServiceKey {
 export class Ipvs {
   private readonly conn: NetlinkConnection;
   private readonly fam: cmd.IpvsFamily;
+  private readonly aborts = new AbortRelay();
 
   /** The prototype of the services this client returns: ServiceMethods acting on the service's own key. */
   private readonly serviceMethods: ServiceMethods;
@@ -265,7 +313,24 @@ export class Ipvs {
   }
 
   private run(req: OutgoingRequest, options?: RequestOptions): Promise<NetlinkMessage[]> {
-    return this.conn.request(req, requestOptions(options));
+    return this.call(options, (o) => this.conn.request(req, o));
+  }
+
+  /**
+   * `send` with the options to give the engine: the caller's, checked (requestOptions), their signal
+   * replaced by the client's own (AbortRelay) until the promise `send` returns has settled.
+   */
+  private call<O extends RequestOptions, T>(options: O | undefined, send: (options: O) => Promise<T>): Promise<T> {
+    const given = requestOptions(options) ?? ({} as O);
+    if (given.signal === undefined) return send(given);
+    let sent: Promise<T>;
+    try {
+      sent = send(this.aborts.own(given));
+    } catch (err) {
+      this.aborts.release(given);
+      throw err;
+    }
+    return sent.finally(() => this.aborts.release(given));
   }
 
   private async single(req: OutgoingRequest, options: RequestOptions | undefined): Promise<NetlinkMessage> {
@@ -321,15 +386,20 @@ export class Ipvs {
    */
   async *iterateServices<O extends ReadOptions = RequestOptions>(options?: O): AsyncGenerator<ReadResult<O, BoundService>, void, undefined> {
     const stats = statsOption(options);
-    for await (const msg of this.conn.dump(cmd.dumpServices(this.fam), requestOptions(options))) {
-      yield this.bind(decodeServicePayload(msg.payload, 0, msg.payload.length, stats)) as ReadResult<O, BoundService>;
+    const given: RequestOptions = requestOptions(options) ?? {};
+    try {
+      for await (const msg of this.conn.dump(cmd.dumpServices(this.fam), this.aborts.own(given))) {
+        yield this.bind(decodeServicePayload(msg.payload, 0, msg.payload.length, stats)) as ReadResult<O, BoundService>;
+      }
+    } finally {
+      this.aborts.release(given);
     }
   }
 
   /** All services, collected. `stats: false` reads the configuration only (see ReadOptions). */
   async services<O extends ReadOptions = RequestOptions>(options?: O): Promise<Array<ReadResult<O, BoundService>>> {
     const stats = statsOption(options);
-    return this.conn.dumpPayloads(cmd.dumpServices(this.fam), requestOptions(options) ?? {}, (buf, start, end) => this.bind(decodeServicePayload(buf, start, end, stats)) as ReadResult<O, BoundService>);
+    return this.call(options, (o) => this.conn.dumpPayloads(cmd.dumpServices(this.fam), o, (buf, start, end) => this.bind(decodeServicePayload(buf, start, end, stats)) as ReadResult<O, BoundService>));
   }
 
   // Destinations
@@ -359,8 +429,13 @@ export class Ipvs {
   async *iterateDestinations<O extends ReadOptions = RequestOptions>(key: ServiceKey, options?: O): AsyncGenerator<ReadResult<O, Destination>, void, undefined> {
     const s = validateServiceKey(key);
     const stats = statsOption(options);
-    for await (const msg of this.conn.dump(cmd.dumpDests(this.fam, s), requestOptions(options))) {
-      yield decodeDestinationPayload(msg.payload, 0, msg.payload.length, s.af, stats) as ReadResult<O, Destination>;
+    const given: RequestOptions = requestOptions(options) ?? {};
+    try {
+      for await (const msg of this.conn.dump(cmd.dumpDests(this.fam, s), this.aborts.own(given))) {
+        yield decodeDestinationPayload(msg.payload, 0, msg.payload.length, s.af, stats) as ReadResult<O, Destination>;
+      }
+    } finally {
+      this.aborts.release(given);
     }
   }
 
@@ -368,7 +443,7 @@ export class Ipvs {
   async destinations<O extends ReadOptions = RequestOptions>(key: ServiceKey, options?: O): Promise<Array<ReadResult<O, Destination>>> {
     const s = validateServiceKey(key);
     const stats = statsOption(options);
-    return this.conn.dumpPayloads(cmd.dumpDests(this.fam, s), requestOptions(options) ?? {}, (buf, start, end) => decodeDestinationPayload(buf, start, end, s.af, stats) as ReadResult<O, Destination>);
+    return this.call(options, (o) => this.conn.dumpPayloads(cmd.dumpDests(this.fam, s), o, (buf, start, end) => decodeDestinationPayload(buf, start, end, s.af, stats) as ReadResult<O, Destination>));
   }
 
   /**
@@ -384,6 +459,7 @@ export class Ipvs {
     options: O = {} as O,
   ): AsyncGenerator<Array<ServiceDestinations<S, ReadResult<O, Destination>>>, void, undefined> {
     type Run = Array<ServiceDestinations<S, ReadResult<O, Destination>>>;
+    const given: RequestOptions = requestOptions(options) ?? {};
     const runLength = options.runLength === undefined ? 256 : options.runLength;
     if (typeof runLength !== 'number' || !Number.isInteger(runLength) || runLength < 1 || runLength > 65536) {
       throw new ValidationError('runLength', runLength, 'must be an integer from 1 to 65536');
@@ -392,9 +468,9 @@ export class Ipvs {
       throw new ValidationError('services', services, 'must be an iterable of service keys or services');
     }
     const stats = statsOption(options);
-    const request = requestOptions(options) ?? {};
     const it = services[Symbol.iterator]();
     const state: RunState<S> = { run: [], index: 0, ended: false, waiting: undefined, stats };
+    const request = this.aborts.own(given);
     try {
       while (!state.ended) {
         try {
@@ -426,6 +502,7 @@ export class Ipvs {
       }
       throw err;
     } finally {
+      this.aborts.release(given);
       if (!state.ended) it.return?.();
     }
   }
@@ -483,7 +560,7 @@ export class Ipvs {
    * started meanwhile could not wait for.
    */
   async daemons(options?: RequestOptions): Promise<Daemon[]> {
-    return this.conn.dumpAll(cmd.dumpDaemons(this.fam), requestOptions(options) ?? {}, (msg) => decodeDaemonMessage(msg.payload));
+    return this.call(options, (o) => this.conn.dumpAll(cmd.dumpDaemons(this.fam), o, (msg) => decodeDaemonMessage(msg.payload)));
   }
 
   /** NEW_DAEMON. Unset options take the kernel's defaults (group 224.0.0.81, port 8848, ttl 1). */
@@ -499,12 +576,22 @@ export class Ipvs {
    * datagram: the kernel handles the two in order, so once GET_INFO is answered, a DEL_DAEMON still
    * unanswered never will be, and the daemon list says whether it stopped.
    */
-  async stopDaemon(state: DaemonState, given?: RequestOptions): Promise<void> {
+  async stopDaemon(state: DaemonState, options?: RequestOptions): Promise<void> {
     const del = cmd.delDaemon(this.fam, daemonStateNumber(state, 'state'));
-    const options = requestOptions(given);
+    const given = requestOptions(options);
+    if (await this.call(given, (o) => this.sendStop(del, o))) return;
+    if (!(await this.daemons(given)).some((d) => d.state === state)) return;
+    throw new KernelError({
+      errno: EINTR, operation: del.label.operation, object: del.label.object,
+      message: `stop sync daemon ${state}: the kernel did not answer and the daemon still runs`,
+    });
+  }
+
+  /** stopDaemon's DEL_DAEMON and the GET_INFO behind it: true when the DEL_DAEMON was answered (a refusal is thrown). */
+  private async sendStop(del: OutgoingRequest, options: RequestOptions): Promise<boolean> {
     // Our own signal, to forget the unanswered DEL_DAEMON; it follows the caller's.
     const forget = new AbortController();
-    const outer = options?.signal;
+    const outer = options.signal;
     const follow = (): void => forget.abort(outer?.reason);
     if (outer?.aborted) follow();
     else outer?.addEventListener('abort', follow, { once: true });
@@ -519,18 +606,14 @@ export class Ipvs {
       await fence.catch(() => undefined);
       if (answered) {
         await stopped;
-        return;
+        return true;
       }
       forget.abort();
       await stopped.catch(() => undefined);
+      return false;
     } finally {
       outer?.removeEventListener('abort', follow);
     }
-    if (!(await this.daemons(options)).some((d) => d.state === state)) return;
-    throw new KernelError({
-      errno: EINTR, operation: del.label.operation, object: del.label.object,
-      message: `stop sync daemon ${state}: the kernel did not answer and the daemon still runs`,
-    });
   }
 
   /** GET_INFO: the IPVS version ('1.2.1') and the connection table size. */
@@ -567,14 +650,19 @@ export class Ipvs {
     // OperationBatch), so a bulk job holds its requests' bytes and no objects per operation; each window
     // is a copy of its bytes with the family and sequence numbers written in.
     const batch = ops instanceof OperationBatch ? ops : OperationBatch.from(ops);
-    const checked = requestOptions(options) as ExecuteOptions;
+    const given = requestOptions(options) as ExecuteOptions;
     if (options.window !== undefined && (!Number.isInteger(options.window) || options.window < 1 || options.window > 4096)) {
       throw new ValidationError('window', options.window, 'must be an integer 1..4096');
     }
     const window = options.window ?? windowSize(this.conn.transport.receiveBufferSize);
     const windowOptions: RequestOptions = {};
-    if (checked.signal !== undefined) windowOptions.signal = checked.signal;
-    if (checked.timeoutMs !== undefined) windowOptions.timeoutMs = checked.timeoutMs;
+    if (given.signal !== undefined) windowOptions.signal = given.signal;
+    if (given.timeoutMs !== undefined) windowOptions.timeoutMs = given.timeoutMs;
+    return this.call(windowOptions, (o) => this.sendWindows(batch, window, o, Boolean(options.stopOnError)));
+  }
+
+  /** execute()'s windows, one after another; `options` are the engine's (see call). */
+  private async sendWindows(batch: OperationBatch, window: number, options: RequestOptions, stopOnError: boolean): Promise<OperationResult[]> {
     const fam = this.fam;
     const count = batch.length;
     const results = new Array<OperationResult>(count);
@@ -584,12 +672,12 @@ export class Ipvs {
     const scratch: { buffer: Buffer | undefined } = { buffer: undefined };
     let failed = false;
     for (let start = 0; start < count; start += window) {
-      if ((failed && options.stopOnError) || options.signal?.aborted) {
+      if ((failed && stopOnError) || options.signal?.aborted) {
         results.fill({ skipped: true }, start);
         break;
       }
       const end = Math.min(count, start + window);
-      const outcomes = await this.conn.batchEncodedOutcomes(batch.messages(fam, start, end, scratch), end - start, (j) => batch.request(fam, start + j), windowOptions);
+      const outcomes = await this.conn.batchEncodedOutcomes(batch.messages(fam, start, end, scratch), end - start, (j) => batch.request(fam, start + j), options);
       for (let j = 0; j < outcomes.length; j++) {
         const error = outcomes[j];
         if (error === undefined) {

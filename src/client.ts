@@ -288,7 +288,8 @@ export class Ipvs {
 
   /**
    * Open a client on the kernel (the current or a given network namespace) or on a transport, and
-   * resolve the IPVS family. Throws FamilyNotFoundError when ip_vs is not loaded.
+   * resolve the IPVS family (a kernel with module autoloading loads ip_vs for the lookup). Throws
+   * FamilyNotFoundError when the kernel has no IPVS family even so.
    */
   static async open(options: OpenOptions = {}): Promise<Ipvs> {
     checkOptions(options);

@@ -1,8 +1,9 @@
 // The HTTP(S) and TCP checks against real sockets on 127.0.0.1: status and body rules, the Host header,
-// refused connections, silent servers (the timeout), and TLS with a self-signed certificate.
+// refused connections, silent servers (the timeout), TLS with a self-signed certificate, and every check
+// releasing its socket (counted in /proc/self/fd) against servers that greet first, hold or never accept.
 
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
@@ -90,6 +91,70 @@ describe('TCP check', () => {
     expect(await check({ type: 'tcp' }, silentPort)).toMatchObject({ ok: true });
     expect(await check({ type: 'tcp' }, await closedPort())).toMatchObject({ ok: false, detail: 'connection refused' });
   });
+});
+
+// A server in a child process, so that only the checks' own sockets are counted in this one: 'banner'
+// greets and closes (SMTP, FTP, a MySQL handshake), 'greet' greets and holds the connection, 'http-hold'
+// answers HTTP 200 and holds the connection, 'hung' is stopped with SIGSTOP after it listens (the kernel
+// completes handshakes from the backlog and nobody accepts them).
+async function serverProcess(mode: 'banner' | 'greet' | 'http-hold' | 'hung'): Promise<{ port: number; child: ChildProcess }> {
+  const script = `
+    const net = require('node:net');
+    const mode = process.argv[1];
+    const held = [];
+    const srv = net.createServer((s) => {
+      held.push(s);
+      s.on('error', () => {});
+      if (mode === 'banner') s.end('220 mail.example ESMTP ready\\r\\n');
+      if (mode === 'greet') s.write('SSH-2.0-OpenSSH_9.2\\r\\n');
+      if (mode === 'http-hold') s.once('data', () => s.write('HTTP/1.1 200 OK\\r\\ncontent-length: 2\\r\\n\\r\\nok'));
+    });
+    srv.listen(0, '127.0.0.1', () => process.stdout.write(srv.address().port + '\\n'));`;
+  const child = spawn(process.execPath, ['-e', script, mode], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise<number>((resolve, reject) => {
+    child.stdout!.once('data', (d: Buffer) => resolve(Number(d.toString().trim())));
+    child.once('exit', (code) => reject(new Error(`server process exited with ${code}`)));
+  });
+  if (mode === 'hung') child.kill('SIGSTOP');
+  return { port, child };
+}
+
+const openFds = (): number => readdirSync('/proc/self/fd').length;
+
+/** The descriptors this process holds, once closes in progress have had up to 3 s to finish. */
+async function fdsSettledTo(target: number): Promise<number> {
+  for (let i = 0; i < 60 && openFds() > target; i++) await new Promise((r) => setTimeout(r, 50));
+  return openFds();
+}
+
+describe('a check releases its socket whatever the server does', () => {
+  const children: ChildProcess[] = [];
+  afterAll(() => {
+    for (const c of children) c.kill('SIGKILL');
+  });
+
+  for (const [mode, type] of [
+    ['banner', 'tcp'],
+    ['greet', 'tcp'],
+    ['hung', 'tcp'],
+    ['http-hold', 'http'],
+    ['hung', 'http'],
+  ] as const) {
+    it(`${type} check against a server that ${mode === 'banner' ? 'greets and closes' : mode === 'greet' ? 'greets and holds the connection' : mode === 'hung' ? 'never accepts' : 'answers and holds the connection'}`, async () => {
+      const { port: p, child } = await serverProcess(mode);
+      children.push(child);
+      const before = openFds();
+      const rounds = 40;
+      const results = [];
+      // Ten at a time, as a checker of ten servers would run them; an HTTP check of the hung server times out.
+      for (let i = 0; i < rounds; i += 10) {
+        results.push(...(await Promise.all(Array.from({ length: 10 }, () => check({ type, timeoutMs: type === 'http' ? 300 : 10_000 }, p)))));
+      }
+      expect(results.map((r) => r.ok)).toEqual(results.map(() => !(type === 'http' && mode === 'hung')));
+      // Without the release, every check leaves a descriptor behind (40 more).
+      expect(await fdsSettledTo(before)).toBeLessThanOrEqual(before + 3);
+    });
+  }
 });
 
 let hasOpenssl = true;

@@ -86,6 +86,10 @@ export class HealthChecker extends TypedEmitter<HealthEvents> {
   private readonly stopController = new AbortController();
   private resyncTimer: Timer | undefined;
   private phase: Phase = 'new';
+  /** start()'s work, settled either way: stop() waits for it. */
+  private starting: Promise<void> | undefined;
+  /** The stop under way: a second stop() waits for it. */
+  private stopping: Promise<void> | undefined;
 
   /** Checks the config at once: a bad one throws ValidationError naming the path of the field. */
   constructor(options: HealthCheckerOptions) {
@@ -112,20 +116,30 @@ export class HealthChecker extends TypedEmitter<HealthEvents> {
    * Set up the services, check every real server once, and make the table agree with what was found
    * (the table may hold servers that are down, or lack ones that are up). Resolves once that is done and
    * the periodic checks are running. Rejects only if the services cannot be set up (no permission, no
-   * IPVS): later failures are events and log lines, retried.
+   * IPVS): later failures are events and log lines, retried. A stop() called meanwhile ends start-up at
+   * its next step (the request under way finishes); start() then resolves, before stop() does.
    */
   async start(): Promise<void> {
     if (this.phase !== 'new') throw new IpvsError(`the health checker cannot start: it is ${this.phase}`, 'EINVALIDSTATE');
     this.phase = 'starting';
+    const run = this.startUp();
+    this.starting = run.catch(() => {});
+    return run;
+  }
+
+  private async startUp(): Promise<void> {
     try {
       if (this.manageServices) await this.setUpServices();
+      if (this.isStopping()) return;
       await Promise.all(this.services.map((s) => this.readHeld(s)));
+      if (this.isStopping()) return;
       for (const s of this.services) this.log.info(describeStart(s.svc));
       await Promise.all(this.services.flatMap((s) => s.dests.map(async (d) => this.record(s, d, await this.check(s, d), true))));
       if (this.isStopping()) return;
       await Promise.all(this.services.map((s) => this.requestSync(s)));
     } catch (err) {
-      this.phase = 'stopped';
+      // A stop() under way sets 'stopped' itself once it is done.
+      if (!this.isStopping()) this.phase = 'stopped';
       throw err;
     }
     if (this.isStopping()) return;
@@ -135,11 +149,18 @@ export class HealthChecker extends TypedEmitter<HealthEvents> {
   }
 
   /**
-   * Stop checking: cancel every timer, abort checks in flight, wait for changes already under way. The
-   * table is left as it is unless `removeServices` (a later start reconciles it again). Idempotent.
+   * Stop checking: cancel every timer, abort checks in flight, wait for start-up (if start() is still
+   * running) and for changes already under way. Once it resolves nothing the checker does changes the
+   * table. The table is left as it is unless `removeServices` (a later start reconciles it again).
+   * Idempotent: a call while a stop is under way waits for that one (whose options apply).
    */
-  async stop(options: StopOptions = {}): Promise<void> {
-    if (this.phase === 'stopped') return;
+  stop(options: StopOptions = {}): Promise<void> {
+    if (this.phase === 'stopped') return Promise.resolve();
+    this.stopping ??= this.shutDown(options);
+    return this.stopping;
+  }
+
+  private async shutDown(options: StopOptions): Promise<void> {
     this.phase = 'stopping';
     this.stopController.abort();
     this.resyncTimer?.cancel();
@@ -147,6 +168,7 @@ export class HealthChecker extends TypedEmitter<HealthEvents> {
       s.retryTimer?.cancel();
       for (const d of s.dests) d.timer?.cancel();
     }
+    await this.starting;
     await Promise.allSettled(this.services.flatMap((s) => s.dests.map((d) => d.running)));
     await this.settled();
     if (options.removeServices) {
@@ -350,6 +372,7 @@ export class HealthChecker extends TypedEmitter<HealthEvents> {
     const believed = new Map<string, BelievedDestination>();
     if (!exists) {
       if (!this.manageServices) throw new IpvsError(`the service ${s.svc.id} is not in the table`, 'ESRCH');
+      if (this.isStopping()) throw new IpvsError(`the service ${s.svc.id} is not in the table (not re-created: the checker is stopping)`, 'ESRCH');
       await this.ipvs.addService(s.svc.spec);
       this.log.warn(`${s.svc.id}: the service was missing from the table: added it again`);
     } else {

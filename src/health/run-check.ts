@@ -28,6 +28,8 @@ function probe(check: NormalCheck, target: CheckTarget, signal: AbortSignal): Pr
 /** Run `check` against `target`; `stop` aborts it early (the checker is stopping). */
 export async function runCheck(check: NormalCheck, target: CheckTarget, scheduler: HealthScheduler, stop: AbortSignal): Promise<CheckResult> {
   const started = scheduler.now();
+  // An 'abort' listener added to a signal already aborted never runs: the check would wait its whole timeout.
+  if (stop.aborted) return { ok: false, detail: 'stopped', durationMs: 0 };
   const controller = new AbortController();
   const onStop = (): void => controller.abort();
   stop.addEventListener('abort', onStop, { once: true });

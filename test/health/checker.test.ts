@@ -3,7 +3,8 @@
 // reconciliation at start, no duplicate changes, kernel failures and repairs, stop.
 
 import { afterEach, describe, expect, it } from 'vitest';
-import { HealthChecker, ManualScheduler } from '../../src/health/index.js';
+import type { Ipvs } from '../../src/client.js';
+import { HealthChecker, ManualScheduler, type HealthClient } from '../../src/health/index.js';
 import { harness, seedConfig, SERVICE, type Harness } from './harness.js';
 
 const A = '192.168.1.116';
@@ -267,6 +268,76 @@ describe('scheduling and stop', () => {
     await again.stop({ removeServices: true });
     expect(await h.ipvs.services()).toEqual([]);
     await expect(again.start()).rejects.toThrow(/cannot start/);
+  });
+
+  /** The harness's client, with one method held at a gate the test opens. */
+  function gated(method: 'execute' | 'service'): { client: HealthClient; bind: (ipvs: Ipvs) => void; arm: () => Promise<void>; open: () => void } {
+    let ipvs!: Ipvs;
+    let armed: (() => void) | undefined;
+    let release: (() => void) | undefined;
+    const wait = async (): Promise<void> => {
+      if (!armed) return;
+      const reached = armed;
+      armed = undefined;
+      await new Promise<void>((r) => {
+        release = r;
+        reached();
+      });
+    };
+    const client: HealthClient = {
+      services: (o) => ipvs.services(o),
+      service: async (k, o) => (method === 'service' && (await wait()), ipvs.service(k, o)),
+      addService: (spec, o) => ipvs.addService(spec, o),
+      deleteService: (k, o) => ipvs.deleteService(k, o),
+      destinations: (k, o) => ipvs.destinations(k, o),
+      execute: async (ops, o) => (method === 'execute' && (await wait()), ipvs.execute(ops, o)),
+    };
+    return {
+      client,
+      bind: (inner) => void (ipvs = inner),
+      arm: () => new Promise<void>((r) => (armed = r)),
+      open: () => release!(),
+    };
+  }
+  const turns = async (n = 20): Promise<void> => {
+    for (let i = 0; i < n; i++) await new Promise<void>((r) => setImmediate(r));
+  };
+
+  it('stop() during start-up waits for it, and nothing reaches the table once it has resolved', async () => {
+    const gate = gated('execute');
+    h = await harness(seedConfig(), { ipvs: gate.client, before: async (inner) => gate.bind(inner) });
+    const order: string[] = [];
+    const reached = gate.arm(); // the first execute(): start-up creating the service
+    const started = h.checker.start().then(() => order.push('start resolved'), (e: Error) => order.push(`start rejected: ${e.message}`));
+    await reached;
+    const stopped = h.checker.stop({ removeServices: true }).then(() => order.push('stop resolved'));
+    const again = h.checker.stop().then(() => order.push('second stop resolved'));
+    await turns();
+    expect(order).toEqual([]); // the creation is under way: stop() waits for it
+    gate.open();
+    await Promise.all([started, stopped, again]);
+    expect(order).toEqual(['start resolved', 'stop resolved', 'second stop resolved']);
+    const requests = h.kernel.requests.length;
+    expect(await h.ipvs.services()).toEqual([]);
+    await h.clock.advance(60_000);
+    await turns();
+    expect(h.kernel.requests.length).toBe(requests + 1); // the services() just above, nothing else
+    expect(h.logs.filter((l) => /is up|is DOWN|checking|missing/.test(l))).toEqual([]); // start-up went no further
+  });
+
+  it('does not re-create a deleted service while it stops', async () => {
+    const gate = gated('service');
+    h = await harness(seedConfig(), { ipvs: gate.client, before: async (inner) => gate.bind(inner), resyncIntervalMs: 10_000 });
+    await h.checker.start();
+    await h.ipvs.deleteService(SERVICE); // someone deletes it
+    const reached = gate.arm();
+    await h.clock.advance(10_000); // the resync reads the table: held at the gate
+    await reached;
+    const stopped = h.checker.stop();
+    gate.open();
+    await stopped;
+    expect(await h.ipvs.services()).toEqual([]);
+    expect(h.logs.filter((l) => l.includes('added it again'))).toEqual([]);
   });
 
   it('reports a status snapshot', async () => {

@@ -7,7 +7,7 @@
 import net from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Ipvs } from '../../src/client.js';
-import { HealthChecker, normaliseHealthConfig, systemScheduler, type CheckOverride, type HealthClient } from '../../src/health/index.js';
+import { HealthChecker, ManualScheduler, normaliseHealthConfig, systemScheduler, type CheckOverride, type HealthClient } from '../../src/health/index.js';
 import { runCheck } from '../../src/health/run-check.js';
 import type { Operation } from '../../src/ipvs/operations.js';
 import { FakeKernel } from '../../src/testing/index.js';
@@ -58,6 +58,23 @@ describe('custom checks', () => {
     expect(r).toMatchObject({ ok: false, detail: 'no answer within 50 ms' });
     expect(seen).toMatchObject({ address: '10.0.0.7', port: 8080 });
     expect(seen!.aborted()).toBe(true);
+  });
+
+  it('is not run once the checker is stopping: its stop signal is already aborted', async () => {
+    const [svc] = normaliseHealthConfig({ services: [{ ...SERVICE, destinations: [{ address: '10.0.0.7' }], check: { type: 'custom', run: () => new Promise(() => {}) } }] });
+    const rs = svc!.realServers[0]!;
+    let ran = false;
+    const check = { ...rs.check, spec: { type: 'custom' as const, run: () => ((ran = true), new Promise<boolean>(() => {})) } };
+    const stop = new AbortController();
+    stop.abort();
+    // The manual clock never moves: a check that waited for its timeout would never settle.
+    const result = runCheck(check, { address: rs.check.address, port: rs.check.port, service: svc!.key, destination: rs.spec }, new ManualScheduler(), stop.signal);
+    const pending = Symbol('pending');
+    let outcome: unknown = pending;
+    void result.then((r) => (outcome = r));
+    for (let i = 0; i < 20; i++) await new Promise<void>((r) => setImmediate(r));
+    expect(outcome).toMatchObject({ ok: false, detail: 'stopped' });
+    expect(ran).toBe(false);
   });
 });
 

@@ -7,6 +7,7 @@
 // and never sent out of order. A failed change or read marks the service for a fresh read of the table
 // and a retry; nothing a network or the kernel does ends the process.
 
+import { setMaxListeners } from 'node:events';
 import type { ServiceKey } from '../ipvs/types.js';
 import { destinationKeyText } from '../ipvs/validate.js';
 import { IpvsError } from '../netlink/errors.js';
@@ -101,6 +102,10 @@ export class HealthChecker extends TypedEmitter<HealthEvents> {
     this.resyncIntervalMs = options.resyncIntervalMs ?? 30_000;
     this.retryMs = options.retryMs ?? 2000;
     this.manageServices = options.manageServices ?? true;
+    // Every check in flight listens for the stop on this one signal, and at start every server is checked
+    // at once: past 10 Node would print "Possible EventTarget memory leak detected", though each listener
+    // goes with its check. The signal is the checker's own, never given out, so the limit is lifted on it.
+    setMaxListeners(0, this.stopController.signal);
     this.services = normaliseHealthConfig(options.config).map((svc) => ({
       svc,
       dests: svc.realServers.map((rs) => ({ rs, status: 'unknown', lastOk: undefined, consecutive: 0, last: undefined, timer: undefined, running: undefined, heldUp: false })),

@@ -340,6 +340,25 @@ describe('scheduling and stop', () => {
     expect(h.logs.filter((l) => l.includes('added it again'))).toEqual([]);
   });
 
+  it('checks more than ten servers at once without a MaxListenersExceededWarning on its stop signal', async () => {
+    const warnings: string[] = [];
+    const onWarning = (w: Error): void => void warnings.push(`${w.name}: ${w.message}`);
+    process.on('warning', onWarning);
+    try {
+      const destinations = Array.from({ length: 12 }, (_, i) => ({ address: `10.0.0.${i + 1}` }));
+      // Checks that end only at their timeout: all twelve are in flight together.
+      h = await harness({ services: [{ ...SERVICE, scheduler: 'rr', destinations }], check: { type: 'custom', run: () => new Promise(() => {}), timeoutMs: 500, jitterMs: 0 } });
+      const started = h.checker.start();
+      await turns();
+      await h.clock.advance(500);
+      await started;
+      await turns();
+    } finally {
+      process.off('warning', onWarning);
+    }
+    expect(warnings.filter((w) => w.includes('MaxListeners'))).toEqual([]);
+  });
+
   it('reports a status snapshot', async () => {
     h = await harness(seedConfig());
     h.setUp(B, false);

@@ -5,6 +5,7 @@
 // levels (config, service, destination) and given their defaults here, so the checker works only with
 // complete, normalised data.
 
+import { validateHeaderName, validateHeaderValue } from 'node:http';
 import { parseAddress } from '../ipvs/address.js';
 import { ValidationError } from '../ipvs/errors.js';
 import { IP_VS_SVC_F_PERSISTENT } from '../ipvs/constants.js';
@@ -134,7 +135,13 @@ function normalCheck(path: string, merged: CheckOverride | undefined, dest: Norm
   const fall = raw.fall === undefined ? DEFAULT_FALL : integer(`${path}.fall`, raw.fall, 1, 1000);
   const jitterMs = raw.jitterMs === undefined ? Math.floor(intervalMs / 10) : integer(`${path}.jitterMs`, raw.jitterMs, 0, 86_400_000);
   const address = raw.address === undefined ? dest.key.address : parseAddress(`${path}.address`, raw.address).text;
-  if (raw.localAddress !== undefined) parseAddress(`${path}.localAddress`, raw.localAddress);
+  if (raw.localAddress !== undefined) {
+    const local = parseAddress(`${path}.localAddress`, raw.localAddress);
+    // A socket cannot bind an address of the other family: every check would fail (bind EINVAL).
+    if (type !== 'custom' && (local.family === 'ipv6') !== address.includes(':')) {
+      throw new ValidationError(`${path}.localAddress`, raw.localAddress, `an ${local.family === 'ipv6' ? 'IPv6' : 'IPv4'} source address cannot reach ${address}: give one of the same family`);
+    }
+  }
   let port = dest.key.port;
   if (raw.port !== undefined) port = integer(`${path}.port`, raw.port, 1, 65535);
   else if (port === 0 && type !== 'custom') {
@@ -143,10 +150,17 @@ function normalCheck(path: string, merged: CheckOverride | undefined, dest: Norm
   const hostPort = destinationKeyText(address, port, address.includes(':'));
   let label: string;
   if (type === 'http' || type === 'https') {
+    // Node's http refuses such a request at every check (ERR_UNESCAPED_CHARACTERS, ERR_INVALID_CHAR,
+    // ERR_INVALID_HTTP_TOKEN), which would take every server it applies to out: refuse the config instead.
     if (raw.path !== undefined && (typeof raw.path !== 'string' || !raw.path.startsWith('/'))) {
       throw new ValidationError(`${path}.path`, raw.path, "must be a string starting with '/'");
     }
-    if (raw.host !== undefined && (typeof raw.host !== 'string' || raw.host === '')) throw new ValidationError(`${path}.host`, raw.host, 'must be a host name');
+    if (!/^[\x21-\x7e]*$/.test(raw.path ?? '')) {
+      throw new ValidationError(`${path}.path`, raw.path, 'must not contain spaces, control or non-ASCII characters: percent-encode them (%20 for a space)');
+    }
+    if (raw.host !== undefined && (typeof raw.host !== 'string' || !/^[\x21-\x7e]+$/.test(raw.host))) {
+      throw new ValidationError(`${path}.host`, raw.host, 'must be a host name or host:port, with no spaces, control or non-ASCII characters');
+    }
     const es = raw.expectStatus;
     if (es !== undefined) {
       const list = Array.isArray(es) ? es : [es];
@@ -158,6 +172,19 @@ function normalCheck(path: string, merged: CheckOverride | undefined, dest: Norm
     }
     if (raw.headers !== undefined && (!isRecord(raw.headers) || Object.values(raw.headers).some((v) => typeof v !== 'string'))) {
       throw new ValidationError(`${path}.headers`, raw.headers, 'must be an object of header names to string values');
+    }
+    for (const [name, value] of Object.entries((raw.headers ?? {}) as Record<string, string>)) {
+      const field = `${path}.headers[${JSON.stringify(name)}]`;
+      try {
+        validateHeaderName(name);
+      } catch {
+        throw new ValidationError(field, name, "the header name is not an HTTP token: letters, digits and !#$%&'*+-.^_`|~ only");
+      }
+      try {
+        validateHeaderValue(name, value);
+      } catch {
+        throw new ValidationError(field, value, 'must not contain CR, LF or other control characters');
+      }
     }
     if (raw.tlsVerify !== undefined && typeof raw.tlsVerify !== 'boolean') throw new ValidationError(`${path}.tlsVerify`, raw.tlsVerify, 'must be true or false');
     label = `HTTP${type === 'https' ? 'S' : ''} GET ${type}://${hostPort}${(raw.path as string | undefined) ?? '/'}`;
@@ -247,6 +274,14 @@ export function normaliseHealthConfig(config: HealthConfig): NormalHealthService
       const clash = ids.get(sorry.id);
       if (clash) throw new ValidationError(spath, sorry.key, `the sorry server ${sorry.id} is also a real server (${clash})`);
       if (sorry.spec.weight === 0) throw new ValidationError(`${spath}.weight`, 0, 'a sorry server with weight 0 would receive nothing');
+      // ip_vs_nat_xmit drops a packet from another host that it would NAT to a loopback address.
+      if (sorry.spec.forwarding === 'masq' && (sorry.key.address.startsWith('127.') || sorry.key.address === '::1')) {
+        throw new ValidationError(
+          `${spath}.forwarding`,
+          'masq',
+          `the kernel drops traffic from other hosts that it would NAT to a loopback address (${sorry.key.address}): leave forwarding out or use 'route' for a sorry server on the director itself`,
+        );
+      }
     }
     out.push({ id: wire.text, key: wire.key, spec: { ...spec, ...wire.key } as ServiceSpec, path, realServers, sorry, onFailure });
   });

@@ -126,6 +126,12 @@ describe('ipvs health', () => {
     t = io({ 'bad.json': '{"services":[{"protocol":"tcp","address":"192.168.1.110","port":80,"destinations":[{"address":"10.0.0.2","wieght":2}]}]}' });
     expect(await runHealth(['bad.json'], t)).toBe(2);
     expect(t.err.join('')).toContain('services[0].destinations[0].wieght');
+    // A value every check would fail on (Node refuses a path with a space) is refused by --check-config too.
+    const spaced = '{"services":[{"protocol":"tcp","address":"192.168.1.110","port":80,"destinations":[{"address":"10.0.0.2"}],"check":{"type":"http","path":"/health check"}}]}';
+    t = io({ 'spaced.json': spaced });
+    expect(await runHealth(['--check-config', 'spaced.json'], t)).toBe(2);
+    expect(t.err.join('')).toContain('spaced.json: invalid services[0].destinations[0].check.path "/health check": must not contain spaces');
+    expect(t.out.join('')).toBe('');
     t = io({ 'h.json': config([1]) }, undefined, new AbortController().signal);
     expect(await runHealth(['h.json'], t)).toBe(1);
     expect(t.err.join('')).toContain('error: cannot open IPVS: no kernel here');

@@ -78,9 +78,34 @@ describe('normaliseHealthConfig', () => {
     ['a sorry server that is a real server', base({ sorryServer: { address: '192.168.1.116' } }), /sorryServer.*also a real server/],
     ['a bad onFailure', base({ onFailure: 'drain' }), /onFailure.*'quiesce' or 'remove'/],
     ['services missing', {} as HealthConfig, /services.*array/],
+    // Values Node's http refuses at every request: each would fail every check of every server it applies to.
+    ['a path with a space', base({ check: { type: 'http', path: '/health check' } }), /services\[0\]\.destinations\[0\]\.check\.path "\/health check": .*percent-encode/],
+    ['a path with a control character', base({ check: { type: 'http', path: '/health\tz' } }), /check\.path.*control/],
+    ['a path with a non-ASCII character', base({ check: { type: 'https', path: '/sant\u00e9' } }), /check\.path.*non-ASCII/],
+    ['a header value with CR LF', base({ check: { type: 'http', headers: { 'x-token': 'abc\r\n' } } }), /check\.headers\["x-token"\].*CR, LF/],
+    ['a header name that is not a token', base({ check: { type: 'http', headers: { 'bad name': 'v' } } }), /check\.headers\["bad name"\] "bad name": .*HTTP token/],
+    ['a host with CR LF', base({ check: { type: 'http', host: 'www.example.com\r\n' } }), /check\.host.*control/],
+    ['a host with a space', base({ check: { type: 'http', host: 'www example' } }), /check\.host.*spaces/],
+    ['an empty host', base({ check: { type: 'http', host: '' } }), /check\.host/],
+    ['an IPv6 source for an IPv4 server', base({ check: { type: 'http', localAddress: '::1' } }), /check\.localAddress "::1": an IPv6 source address cannot reach 192\.168\.1\.116/],
+    ['an IPv4 source for an IPv6 check address', base({ check: { type: 'tcp', address: '2001:db8::5', localAddress: '10.0.0.1' } }), /check\.localAddress.*IPv4 source address cannot reach 2001:db8::5/],
+    ['a masq sorry server on loopback', base({ sorryServer: { address: '127.0.0.1', forwarding: 'masq' } }), /sorryServer\.forwarding "masq": .*loopback address \(127\.0\.0\.1\).*'route'/],
+    ['a masq sorry server on ::1', { services: [{ protocol: 'tcp', address: '2001:db8::10', port: 80, destinations: [{ address: '2001:db8::2' }], sorryServer: { address: '::1', forwarding: 'masq' } }] } as HealthConfig, /sorryServer\.forwarding.*loopback address \(::1\)/],
   ];
   it.each(refusals)('refuses %s', (_name, cfg, message) => {
     expect(() => normaliseHealthConfig(cfg)).toThrow(message);
+  });
+
+  it('accepts what Node sends as written: an encoded path and query, token header names, tabs and Latin-1 in values, a source of the right family', () => {
+    const cfg = base({
+      check: { type: 'http', path: '/health%20check?full=1&x=~', host: 'www.example.com:8080', headers: { 'x-api-key': 'a\tb', "x!#$%&'*+-.^_`|~": 'caf\u00e9' }, localAddress: '192.168.1.1' },
+      sorryServer: { address: '127.0.0.1', forwarding: 'route' },
+    });
+    expect(normaliseHealthConfig(cfg)[0]!.realServers[0]!.check.label).toBe('HTTP GET http://192.168.1.116:80/health%20check?full=1&x=~');
+    expect(() => normaliseHealthConfig(base({ check: { type: 'tcp', address: '2001:db8::5', localAddress: '2001:db8::1' } }))).not.toThrow();
+    // A custom check binds nothing: an inherited source of the other family is no concern of it.
+    expect(() => normaliseHealthConfig(base({ check: { type: 'custom', run: () => true, localAddress: '::1' } }))).not.toThrow();
+    expect(normaliseHealthConfig(base({ destinations: [{ address: '10.0.0.2', forwarding: 'masq' }], sorryServer: { address: '10.0.0.99' } }))[0]!.sorry!.spec.forwarding).toBe('masq');
   });
 });
 

@@ -1,15 +1,15 @@
 // The HTTP(S) GET check, on node:http and node:https with no agent (a fresh connection per check, as a
 // client would open, never a pooled one that hides a dead listener). Healthy when the status is
-// expected and, if asked, the body matches; only the first 64 KiB of a body are read. Every error and
-// the abort signal end in a result, never a throw or an unhandled 'error' event.
+// expected and, if asked, the body matches; only the first 64 KiB of a body are read, and headers up to
+// 64 KiB in all are accepted (Node's default is 16 KiB). Every error and the abort signal end in a
+// result, never a throw or an unhandled 'error' event.
 
 import http from 'node:http';
 import https from 'node:https';
 import { isIP } from 'node:net';
+import { HTTP_BODY_LIMIT as BODY_LIMIT, HTTP_HEADER_LIMIT } from './limits.js';
 import { describeNetworkError } from './net-errors.js';
 import type { HttpCheck } from './types.js';
-
-const BODY_LIMIT = 64 * 1024;
 
 export interface ProbeOutcome {
   ok: boolean;
@@ -46,6 +46,7 @@ export function httpProbe(spec: HttpCheck, address: string, port: number, signal
       headers,
       agent: false,
       signal,
+      maxHeaderSize: HTTP_HEADER_LIMIT,
       ...(spec.localAddress !== undefined ? { localAddress: spec.localAddress } : {}),
       ...(spec.type === 'https'
         ? { rejectUnauthorized: spec.tlsVerify !== false, ...(sniName && isIP(sniName) === 0 ? { servername: sniName } : {}) }

@@ -8,6 +8,7 @@ import net from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Ipvs } from '../../src/client.js';
 import { HealthChecker, ManualScheduler, normaliseHealthConfig, systemScheduler, type CheckOverride, type HealthClient } from '../../src/health/index.js';
+import { describeNetworkError } from '../../src/health/net-errors.js';
 import { runCheck } from '../../src/health/run-check.js';
 import type { Operation } from '../../src/ipvs/operations.js';
 import { FakeKernel } from '../../src/testing/index.js';
@@ -85,6 +86,10 @@ describe('network failures never crash the process', () => {
   const behaviours: Record<string, (s: net.Socket) => void> = {
     reset: (s) => s.once('data', () => s.resetAndDestroy()),
     hangup: (s) => s.once('data', () => s.end()),
+    closeAtOnce: (s) => s.end(),
+    midHeaders: (s) => s.once('data', () => s.end('HTTP/1.1 200 OK\r\nx-half: of the head')),
+    bigHeaders: (s) => s.once('data', () => s.end(`HTTP/1.1 200 OK\r\ncontent-security-policy: ${'a'.repeat(20_000)}\r\ncontent-length: 2\r\n\r\nok`)),
+    hugeHeaders: (s) => s.once('data', () => s.end(`HTTP/1.1 200 OK\r\nset-cookie: ${'a'.repeat(70_000)}\r\ncontent-length: 2\r\n\r\nok`)),
     garbage: (s) => s.once('data', () => s.end('SSH-2.0-OpenSSH_9.2\r\n\r\n')),
     truncated: (s) => s.once('data', () => s.end('HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\nshort')),
     drip: (s) => s.once('data', () => {
@@ -116,13 +121,23 @@ describe('network failures never crash the process', () => {
   it('turns each misbehaviour into a failed check described in words', async () => {
     const http = (port: number, extra: CheckOverride = {}) => runOne({ type: 'http', timeoutMs: 300, ...extra } as CheckOverride, port);
     expect(await http(ports.reset!)).toMatchObject({ ok: false, detail: 'connection reset' });
-    expect((await http(ports.hangup!)).ok).toBe(false);
+    // A clean close (a FIN) is no reset, though Node's http reports both as ECONNRESET.
+    expect(await http(ports.hangup!)).toMatchObject({ ok: false, detail: 'connection closed before a complete response' });
+    expect(await http(ports.closeAtOnce!)).toMatchObject({ ok: false, detail: 'connection closed before a complete response' });
+    expect(await http(ports.midHeaders!)).toMatchObject({ ok: false, detail: 'connection closed before a complete response' });
+    expect(await http(ports.truncated!, { body: 'never there' })).toMatchObject({ ok: false, detail: 'connection closed in the middle of the body' });
     expect(await http(ports.garbage!)).toMatchObject({ ok: false, detail: expect.stringMatching(/HTTP|parse|Parse/) });
     expect((await http(ports.truncated!, { body: 'short and more' })).ok).toBe(false);
     expect(await http(ports.drip!, { body: 'never' })).toMatchObject({ ok: false, detail: 'no answer within 300 ms' });
     expect(await http(ports.closed!)).toMatchObject({ ok: false, detail: 'connection refused' });
     expect(await runOne({ type: 'https', timeoutMs: 300 }, ports.garbage!)).toMatchObject({ ok: false });
     expect(await runOne({ type: 'tcp', localAddress: '192.0.2.77', timeoutMs: 300 }, ports.closed!)).toMatchObject({ ok: false, detail: 'local address not available' });
+  });
+
+  it("reads response headers up to 64 KiB (Node's default limit is 16 KiB), and says so beyond", async () => {
+    const http = (port: number) => runOne({ type: 'http', timeoutMs: 2000 }, port);
+    expect(await http(ports.bigHeaders!)).toMatchObject({ ok: true, detail: 'HTTP 200' });
+    expect(await http(ports.hugeHeaders!)).toMatchObject({ ok: false, detail: 'response headers larger than 64 KiB' });
   });
 
   it('keeps checking, quiesces every broken server and stays up, with no uncaught error', async () => {
@@ -154,6 +169,16 @@ describe('network failures never crash the process', () => {
       process.off('unhandledRejection', onError);
     }
     expect(uncaught).toEqual([]);
+  });
+});
+
+describe('errors in words', () => {
+  it("says the checker's own lack of descriptors is its own, not the server's", () => {
+    const emfile = Object.assign(new Error('connect EMFILE 127.0.0.4:34351 - Local (undefined:undefined)'), { code: 'EMFILE', errno: -24 });
+    expect(describeNetworkError(emfile)).toBe('the checker process has too many open files (EMFILE): raise its limit (ulimit -n, LimitNOFILE=)');
+    expect(describeNetworkError(Object.assign(new Error('connect ENFILE'), { code: 'ENFILE' }))).toMatch(/^this host has too many open files \(ENFILE/);
+    // An ECONNRESET from a real reset stays a reset.
+    expect(describeNetworkError(Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }))).toBe('connection reset');
   });
 });
 

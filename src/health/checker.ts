@@ -33,8 +33,13 @@ export interface HealthCheckerOptions {
   random?: () => number;
   /** Re-read the table this often, repairing what others changed; 0: never. Default 30 000. */
   resyncIntervalMs?: number;
-  /** After a failed kernel change or read, re-read the table and retry after this long. Default 2000. */
+  /**
+   * After a failed kernel change or read, re-read the table and retry after this long, doubled after
+   * every retry that fails too, up to retryMaxMs. Default 2000.
+   */
   retryMs?: number;
+  /** The longest wait between retries of a change or read that keeps failing. Default 60 000 (at least retryMs). */
+  retryMaxMs?: number;
   /**
    * At start, create services the table lacks and correct their options (scheduler, persistence, ...);
    * later, re-create a service someone deleted. Default true. With false the services must exist.
@@ -67,7 +72,18 @@ interface ServiceState {
   syncing: Promise<void> | undefined;
   again: boolean;
   retryTimer: Timer | undefined;
+  /** When the retry timer fires (scheduler time). */
+  retryAt: number;
+  /** Retries scheduled since the last sync that went through: the backoff's exponent. */
+  failures: number;
+  /** Set by fail(): the sync under way did not go through. */
+  runFailed: boolean;
+  /** Warnings logged since the last sync that went through, by text: when, and how often since. */
+  warned: Map<string, { at: number; repeats: number }>;
 }
+
+/** A failure logged once is logged again at most this often while it repeats (at debug level meanwhile). */
+const REPEAT_WARNING_MS = 10 * 60_000;
 
 type Phase = 'new' | 'starting' | 'running' | 'stopping' | 'stopped';
 
@@ -82,6 +98,7 @@ export class HealthChecker extends TypedEmitter<HealthEvents> {
   private readonly random: () => number;
   private readonly resyncIntervalMs: number;
   private readonly retryMs: number;
+  private readonly retryMaxMs: number;
   private readonly manageServices: boolean;
   private readonly services: ServiceState[];
   private readonly stopController = new AbortController();
@@ -101,6 +118,7 @@ export class HealthChecker extends TypedEmitter<HealthEvents> {
     this.random = options.random ?? Math.random;
     this.resyncIntervalMs = options.resyncIntervalMs ?? 30_000;
     this.retryMs = options.retryMs ?? 2000;
+    this.retryMaxMs = Math.max(this.retryMs, options.retryMaxMs ?? 60_000);
     this.manageServices = options.manageServices ?? true;
     // Every check in flight listens for the stop on this one signal, and at start every server is checked
     // at once: past 10 Node would print "Possible EventTarget memory leak detected", though each listener
@@ -114,6 +132,10 @@ export class HealthChecker extends TypedEmitter<HealthEvents> {
       syncing: undefined,
       again: false,
       retryTimer: undefined,
+      retryAt: 0,
+      failures: 0,
+      runFailed: false,
+      warned: new Map(),
     }));
   }
 
@@ -298,7 +320,9 @@ export class HealthChecker extends TypedEmitter<HealthEvents> {
       try {
         do {
           s.again = false;
+          s.runFailed = false;
           await this.sync(s);
+          if (!s.runFailed) this.wentThrough(s);
         } while (s.again && !this.isStopping());
       } finally {
         s.syncing = undefined;
@@ -390,18 +414,49 @@ export class HealthChecker extends TypedEmitter<HealthEvents> {
     s.dirty = false;
   }
 
-  /** Report a failure, and (unless stopping) re-read the table and retry after retryMs. */
+  /**
+   * Report a failure, and (unless stopping) re-read the table and retry: after retryMs, doubled for every
+   * retry in a row that fails too, up to retryMaxMs, so a change the kernel always refuses costs a read
+   * and a warning a minute, not one every 2 s. The same warning (same change, same error) is logged once,
+   * then at debug level, and as a warning again every REPEAT_WARNING_MS with the count meanwhile; the
+   * `error` event is emitted every time.
+   */
   private fail(s: ServiceState, err: unknown, description: string, retry = true): void {
     const error = err instanceof Error ? err : new Error(String(err));
     s.dirty = true;
+    s.runFailed = true;
     const again = retry && !this.isStopping();
-    this.log.warn(`${description}: ${error.message}${again ? `; will re-read the table and retry in ${this.retryMs} ms` : ''}`);
+    const now = this.scheduler.now();
+    if (again && !s.retryTimer) {
+      const wait = Math.min(this.retryMs * 2 ** Math.min(s.failures, 30), this.retryMaxMs);
+      s.failures++;
+      s.retryAt = now + wait;
+      s.retryTimer = this.scheduler.schedule(wait, () => {
+        s.retryTimer = undefined;
+        void this.requestSync(s);
+      });
+    }
+    const text = `${description}: ${error.message}`;
+    const retryText = again ? `; will re-read the table and retry in ${Math.max(0, Math.round(s.retryAt - now))} ms` : '';
+    const seen = s.warned.get(text);
+    if (seen && now - seen.at < REPEAT_WARNING_MS) {
+      seen.repeats++;
+      this.log.debug?.(`${text}${retryText} (the same failure again: warned at most every ${REPEAT_WARNING_MS / 60_000} min)`);
+    } else {
+      const since = seen && seen.repeats > 0 ? ` (the same failure ${seen.repeats} more ${seen.repeats === 1 ? 'time' : 'times'} since this warning ${Math.round((now - seen.at) / 60_000)} min ago)` : '';
+      this.log.warn(`${text}${retryText}${since}`);
+      s.warned.set(text, { at: now, repeats: 0 });
+    }
     this.emit('error', { service: s.svc.key, serviceId: s.svc.id, error, description });
-    if (!again || s.retryTimer) return;
-    s.retryTimer = this.scheduler.schedule(this.retryMs, () => {
-      s.retryTimer = undefined;
-      void this.requestSync(s);
-    });
+  }
+
+  /** A sync went through: the backoff and the repeated-warning memory start afresh. */
+  private wentThrough(s: ServiceState): void {
+    if (s.failures > 0) {
+      this.log.info(`${s.svc.id}: the table is in line again, after ${s.failures} failed ${s.failures === 1 ? 'attempt' : 'attempts'}`);
+    }
+    s.failures = 0;
+    s.warned.clear();
   }
 
   private scheduleResync(): void {

@@ -197,6 +197,57 @@ describe('the kernel and other writers', () => {
     expect(await h.table()).toEqual([`${A}:80 0`, `${B}:80 1`]);
   });
 
+  it('backs off a change the kernel keeps refusing (2 s doubling to a minute), warns once per 10 min, and says when it goes through', async () => {
+    h = await harness(seedConfig(), { resyncIntervalMs: 0 });
+    await h.checker.start();
+    const attempts = (): number => h!.kernel.requests.filter((r) => r === 'IPVS_CMD_SET_DEST').length;
+    const before = attempts();
+    h.kernel.failNext(1000, 'EINVAL', 'IPVS_CMD_SET_DEST');
+    h.setUp(A, false);
+    await h.clock.advance(3000); // A down at 3 s: its quiesce is refused
+    const first = attempts();
+    expect(first).toBe(before + 1);
+    const warnings = (): string[] => h!.logs.filter((l) => l.startsWith('warn ') && l.includes('could not quiesce'));
+    expect(warnings()).toEqual([expect.stringMatching(/could not quiesce 192\.168\.1\.116:80: .*EINVAL.*; will re-read the table and retry in 2000 ms$/)]);
+    // Retries 2, 6, 14, 30, 62 s after the first failure, then every 60 s: 13 within 10 minutes (299 at a fixed 2 s).
+    const seen: number[] = [];
+    for (let t = 1; t <= 599; t++) {
+      await h.clock.advance(1000);
+      if (attempts() > first + seen.length) seen.push(t);
+    }
+    expect(seen).toEqual([2, 6, 14, 30, 62, 122, 182, 242, 302, 362, 422, 482, 542]);
+    expect(warnings()).toHaveLength(1); // each repeat was at debug level
+    await h.clock.advance(3000); // 602 s: the warning again, with the count
+    expect(warnings()).toHaveLength(2);
+    expect(warnings()[1]).toMatch(/retry in 60000 ms \(the same failure 13 more times since this warning 10 min ago\)$/);
+    expect(h.events.filter((e) => e.type === 'error')).toHaveLength(15); // every failure is an event
+    h.kernel.clearFaults();
+    await h.clock.advance(60_000);
+    expect(await h.table()).toEqual([`${A}:80 0`, `${B}:80 1`]);
+    expect(h.logs).toContain('info tcp 192.168.1.110:80: the table is in line again, after 15 failed attempts');
+    // The next failure starts afresh at 2 s.
+    h.kernel.failNext(1, 'EBUSY', 'IPVS_CMD_SET_DEST');
+    h.setUp(A, true);
+    await h.clock.advance(2000);
+    expect(h.logs.filter((l) => /could not restore .*EBUSY.*retry in 2000 ms$/.test(l))).toHaveLength(1);
+    await h.clock.advance(2000);
+    expect(await h.table()).toEqual([`${A}:80 2`, `${B}:80 1`]);
+  });
+
+  it('caps the backoff at retryMaxMs and logs the repeats at debug level', async () => {
+    const lines: string[] = [];
+    const logger = { info: () => {}, warn: (m: string) => void lines.push(`warn ${m}`), error: () => {}, debug: (m: string) => void lines.push(`debug ${m}`) };
+    h = await harness(seedConfig(), { resyncIntervalMs: 0, retryMs: 1000, retryMaxMs: 3000, logger });
+    await h.checker.start();
+    h.kernel.failNext(1000, 'EINVAL', 'IPVS_CMD_SET_DEST');
+    h.setUp(A, false);
+    await h.clock.advance(3000);
+    await h.clock.advance(1000 + 2000 + 3000 + 3000);
+    const quiesce = lines.filter((l) => l.includes('could not quiesce'));
+    expect(quiesce.map((l) => `${l.split(' ')[0]} ${/retry in (\d+) ms/.exec(l)![1]}`)).toEqual(['warn 1000', 'debug 2000', 'debug 3000', 'debug 3000', 'debug 3000']);
+    expect(quiesce.at(-1)).toMatch(/\(the same failure again: warned at most every 10 min\)$/);
+  });
+
   it('repairs a destination or a service someone else deleted, on the next resync', async () => {
     h = await harness(seedConfig(), { resyncIntervalMs: 10_000 });
     await h.checker.start();

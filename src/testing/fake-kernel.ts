@@ -20,7 +20,10 @@ import { nlctrlFamily } from './fake-nlctrl.js';
 import { FakeTransport, type Exchange, type FakeTransportOptions } from './fake-transport.js';
 
 export interface FakeKernelOptions {
-  /** The IPVS family id nlctrl hands out (default 0x1c; the real one depends on the boot). */
+  /**
+   * The IPVS family id nlctrl hands out (default 0x1c; the real one depends on the boot, and changes when
+   * ip_vs is loaded again: reloadIpvs()).
+   */
   familyId?: number;
   /**
    * Bytes of dump messages per datagram (default 3776, the kernel's NLMSG_GOODSIZE with 4 KiB pages,
@@ -85,8 +88,7 @@ export interface FakeKernelOptions {
  * Several transports may share one kernel, like several sockets on one host.
  */
 export class FakeKernel {
-  /** The IPVS family id. */
-  readonly familyId: number;
+  private id: number;
   /**
    * Every request received, by command name ('CTRL_CMD_GETFAMILY', 'IPVS_CMD_NEW_SERVICE', ...), in
    * order, including refused ones. Clear it with `kernel.requests.length = 0`.
@@ -100,19 +102,19 @@ export class FakeKernel {
   private table: IpvsTable;
   private readonly faults = new FaultQueue();
   private readonly core: NetlinkCore;
-  private readonly ipvs: GenlFamily;
+  private ipvs: GenlFamily;
   private readonly nlctrl: GenlFamily;
   private readonly sockets = new Set<number>();
   private nextPort = 0x1000;
   private interrupts = 0;
   private unprivileged = false;
   private familyMissing = false;
+  /** ip_vs is loaded (unloadIpvs, loadIpvs); when not, whether a lookup by name loads it (autoload). */
+  private loaded = true;
+  private autoload = false;
 
   constructor(options: FakeKernelOptions = {}) {
-    this.familyId = options.familyId ?? 0x1c;
-    if (!Number.isInteger(this.familyId) || this.familyId <= GENL_ID_CTRL || this.familyId > 0xffff) {
-      throw new TypeError(`FakeKernel: familyId must be an integer above 0x10, not ${options.familyId}`);
-    }
+    this.id = checkFamilyId(options.familyId ?? 0x1c);
     this.options = {
       dumpBudget: options.dumpBudget ?? 3776,
       shuffleDumps: options.shuffleDumps ?? false,
@@ -127,24 +129,41 @@ export class FakeKernel {
     this.schedulers = new Set(options.schedulers ?? SCHEDULERS);
     this.engines = new Set(options.persistenceEngines ?? PERSISTENCE_ENGINES);
     this.table = this.newTable();
-    this.ipvs = ipvsFamily({
-      id: this.familyId,
-      table: () => this.table,
-      style: () => ({ u64Padding: this.options.u64Padding, serviceTimeout: (s) => this.table.serviceTimeout(s) }),
-      connTableSize: this.options.connTableSize,
-      order: (items) => this.order(items),
+    this.ipvs = this.newFamily();
+    this.nlctrl = nlctrlFamily(() => (this.present ? [this.ipvs] : []), (name) => {
+      // request_module() for a family asked for by name: ip_vs comes back when it is installed.
+      if (name === this.ipvs.name && !this.loaded && this.autoload) this.loadIpvs();
     });
-    this.nlctrl = nlctrlFamily(() => (this.familyMissing ? [] : [this.ipvs]));
     this.core = new NetlinkCore({
       dumpBudget: this.options.dumpBudget,
       u64Padding: this.options.u64Padding,
-      family: (type) => (type === GENL_ID_CTRL ? this.nlctrl : type === this.familyId && !this.familyMissing ? this.ipvs : undefined),
+      family: (type) => (type === GENL_ID_CTRL ? this.nlctrl : type === this.id && this.present ? this.ipvs : undefined),
       unprivileged: () => this.unprivileged,
       interruptDump: (req: GenlRequest) => {
         if (req.type !== this.familyId || this.interrupts === 0) return false;
         this.interrupts--;
         return true;
       },
+    });
+  }
+
+  /** The IPVS family id: the id nlctrl hands out now (a new one after reloadIpvs()). */
+  get familyId(): number {
+    return this.id;
+  }
+
+  /** Whether the IPVS family is registered and not hidden by setFamilyMissing. */
+  private get present(): boolean {
+    return this.loaded && !this.familyMissing;
+  }
+
+  private newFamily(): GenlFamily {
+    return ipvsFamily({
+      id: this.id,
+      table: () => this.table,
+      style: () => ({ u64Padding: this.options.u64Padding, serviceTimeout: (s) => this.table.serviceTimeout(s) }),
+      connTableSize: this.options.connTableSize,
+      order: (items) => this.order(items),
     });
   }
 
@@ -161,7 +180,8 @@ export class FakeKernel {
 
   private commandName(type: number, cmd: number): string {
     if (type === GENL_ID_CTRL) return cmd === 3 ? 'CTRL_CMD_GETFAMILY' : `CTRL_CMD_${cmd}`;
-    if (type === this.familyId) return C.IPVS_CMD_NAMES[cmd] ?? `IPVS_CMD_${cmd}`;
+    // A message for the IPVS id while no family has it (unloaded, or missing) is generic netlink's to refuse.
+    if (type === this.id && this.present) return C.IPVS_CMD_NAMES[cmd] ?? `IPVS_CMD_${cmd}`;
     return `netlink type ${type}`;
   }
 
@@ -176,7 +196,7 @@ export class FakeKernel {
       if (isRequest) {
         const name = this.commandName(type, message.length > 16 ? message.readUInt8(16) : -1);
         this.requests.push(name);
-        effect = this.faults.take(name, type === this.familyId);
+        effect = this.faults.take(name, type === this.id && this.present);
       }
       if (effect?.kind === 'errno') {
         out.push({ datagrams: [this.core.error(message, effect.errno, sock)], dump: false, effect: undefined });
@@ -256,6 +276,42 @@ export class FakeKernel {
     return this;
   }
 
+  /**
+   * Unload ip_vs (`ipvsadm -C; modprobe -r ip_vs_rr ... ip_vs`): the IPVS family is unregistered (nlctrl
+   * answers ENOENT for "IPVS", messages for its id get ENOENT from generic netlink) and the table, timeouts
+   * and sync daemons are gone. Until loadIpvs(); or, with `autoload`, until a family lookup by name, which
+   * loads it as a kernel with module autoloading does for an installed ip_vs (default false: as if it were
+   * not installed, or autoloading were off).
+   */
+  unloadIpvs(options: { autoload?: boolean } = {}): this {
+    this.loaded = false;
+    this.autoload = options.autoload ?? false;
+    this.table = this.newTable();
+    return this;
+  }
+
+  /**
+   * Load ip_vs after unloadIpvs(): the family registered again under a new id, by default the next one
+   * (generic netlink hands ids out cyclically, so the old one is not reused: 0x1c becomes 0x1d), with an
+   * empty table and default timeouts. Open clients still hold the old id until a refusal makes them
+   * look the family up again.
+   */
+  loadIpvs(options: { familyId?: number } = {}): this {
+    if (this.loaded) throw new TypeError('FakeKernel: ip_vs is loaded; unloadIpvs() first, or reloadIpvs()');
+    this.id = checkFamilyId(options.familyId ?? (this.id >= 0xffff ? GENL_ID_CTRL + 1 : this.id + 1));
+    this.loaded = true;
+    this.autoload = false;
+    this.table = this.newTable();
+    this.ipvs = this.newFamily();
+    return this;
+  }
+
+  /** unloadIpvs() then loadIpvs(): `modprobe -r ... ip_vs; modprobe ip_vs` between two requests. */
+  reloadIpvs(options: { familyId?: number } = {}): this {
+    if (options.familyId !== undefined) checkFamilyId(options.familyId);
+    return this.unloadIpvs().loadIpvs(options);
+  }
+
   /** Disarm every pending fault and dump interruption (privilege and family switches stay as set). */
   clearFaults(): this {
     this.faults.clear();
@@ -295,13 +351,22 @@ export class FakeKernel {
     return this;
   }
 
-  /** Back to a fresh kernel: empty table, default timeouts, no daemons, no faults, privileged, family present. */
+  /** Back to a fresh kernel: empty table, default timeouts, no daemons, no faults, privileged, family present (under its current id). */
   reset(): this {
     this.table = this.newTable();
     this.clearFaults();
     this.unprivileged = false;
     this.familyMissing = false;
+    this.loaded = true;
+    this.autoload = false;
     this.requests.length = 0;
     return this;
   }
+}
+
+function checkFamilyId(id: unknown): number {
+  if (typeof id !== 'number' || !Number.isInteger(id) || id <= GENL_ID_CTRL || id > 0xffff) {
+    throw new TypeError(`FakeKernel: familyId must be an integer above 0x10 and at most 0xffff, not ${String(id)}`);
+  }
+  return id;
 }

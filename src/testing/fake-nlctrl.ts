@@ -44,8 +44,12 @@ function familyInfo(f: GenlFamily): ReplyBody {
   };
 }
 
-/** nlctrl, answering about itself and whatever `families()` lists at the time of the request. */
-export function nlctrlFamily(families: () => GenlFamily[]): GenlFamily {
+/**
+ * nlctrl, answering about itself and whatever `families()` lists at the time of the request. `autoload`
+ * is called with a name asked for that is not listed, before looking again (ctrl_getfamily's
+ * request_module()).
+ */
+export function nlctrlFamily(families: () => GenlFamily[], autoload?: (name: string) => void): GenlFamily {
   const self: GenlFamily = {
     id: GENL_ID_CTRL,
     name: 'nlctrl',
@@ -75,6 +79,10 @@ export function nlctrlFamily(families: () => GenlFamily[]): GenlFamily {
           if (name !== undefined) {
             looked = true;
             found = all.find((f) => f.name === name);
+            if (!found && autoload) {
+              autoload(name);
+              found = [self, ...families()].find((f) => f.name === name);
+            }
           }
           if (!looked) throw new FakeErrno(EINVAL);
           if (!found) throw new FakeErrno(ENOENT);

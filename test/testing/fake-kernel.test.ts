@@ -8,6 +8,8 @@ import { parseMessages } from '../../src/netlink/reader.js';
 import { NLMSG_ERROR, NLM_F_ACK, NLM_F_REQUEST, NLM_F_MULTI } from '../../src/netlink/constants.js';
 import { IPVS_CMD_NEW_SERVICE, IPVS_CMD_ATTR_SERVICE, IPVS_SVC_ATTR_AF } from '../../src/ipvs/constants.js';
 import { FakeKernel } from '../../src/testing/index.js';
+import { NetlinkConnection } from '../../src/netlink/connection.js';
+import { FamilyResolver } from '../../src/netlink/family.js';
 
 const web = { protocol: 'tcp', address: '192.168.1.110', port: 80 } as const;
 
@@ -110,6 +112,49 @@ describe('FakeKernel', () => {
     const missing = await open(kernel).catch((e: unknown) => e);
     expect(missing).toBeInstanceOf(FamilyNotFoundError);
     expect((missing as Error).message).toContain('modprobe ip_vs');
+  });
+
+  it('unloads ip_vs and loads it again under a new id, with an empty table; the old id is unknown to generic netlink', async () => {
+    const kernel = new FakeKernel();
+    const ipvs = await open(kernel);
+    await ipvs.addService({ ...web, scheduler: 'rr' });
+    await ipvs.setTimeouts({ tcp: 100 });
+    await ipvs.startDaemon({ state: 'master', interface: 'eth0' });
+    const t = kernel.transport();
+    const conn = new NetlinkConnection(t);
+    const lookup = async (): Promise<number> => (await new FamilyResolver(conn).resolve('IPVS')).id;
+    /** A GET_INFO sent raw to `type`: the errno of its NLMSG_ERROR, 0 for an answer. */
+    const infoErrno = async (type: number): Promise<number> => {
+      return conn.request({ type, label: { operation: 'raw' }, body: (b) => b.genlHeader(15, 1) }).then(() => 0, (e: KernelError) => e.errno);
+    };
+    expect(await lookup()).toBe(0x1c);
+
+    kernel.unloadIpvs();
+    expect(kernel.state()).toMatchObject({ services: [], daemons: [] });
+    await expect(lookup()).rejects.toBeInstanceOf(FamilyNotFoundError);
+    expect(await infoErrno(0x1c)).toBe(2);
+    expect(() => kernel.unloadIpvs().loadIpvs().loadIpvs()).toThrow(/ip_vs is loaded/);
+    expect(kernel.familyId).toBe(0x1d);
+
+    kernel.reloadIpvs();
+    expect(kernel.familyId).toBe(0x1e);
+    expect(await lookup()).toBe(0x1e);
+    expect(await infoErrno(0x1d)).toBe(2);
+    expect(await infoErrno(0x1e)).toBe(0);
+    expect(kernel.state()).toMatchObject({ services: [], daemons: [], timeouts: { tcp: 900 } });
+
+    kernel.reloadIpvs({ familyId: 0x40 });
+    expect(await lookup()).toBe(0x40);
+    kernel.unloadIpvs({ autoload: true });
+    expect(kernel.familyId).toBe(0x40);
+    // A lookup by name loads an installed module (ctrl_getfamily's request_module), under the next id.
+    expect(await lookup()).toBe(0x41);
+    expect(() => kernel.reloadIpvs({ familyId: 0x10 })).toThrow(/familyId/);
+    expect(await lookup()).toBe(0x41); // a refused id changes nothing
+    kernel.unloadIpvs().reset();
+    expect(await infoErrno(kernel.familyId)).toBe(0);
+    await conn.close();
+    await ipvs.close();
   });
 
   it('without IPv6 (a kernel built without CONFIG_IP_VS_IPV6), refuses IPv6 services and sync groups with EAFNOSUPPORT', async () => {

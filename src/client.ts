@@ -2,12 +2,13 @@
 // kernel's), every IPVS command as a method taking and returning the plain objects of src/ipvs/types.ts.
 // Inputs are validated before any byte is sent, so a refused call changes nothing; kernel refusals
 // arrive as KernelError with the errno name as `code` and a sentence. Nothing is global: each Ipvs owns
-// its connection and the IPVS family id resolved for it at open().
+// its connection and the IPVS family id resolved for it at open(), looked up again when the kernel no
+// longer knows that id (ip_vs unloaded and loaded again: familyAfter).
 
 import { setMaxListeners } from 'node:events';
 import { KernelSocketTransport } from '../native/socket.js';
 import { NetlinkConnection, type OutgoingRequest, type RequestOptions } from './netlink/connection.js';
-import { AbortError, DecodeError, IpvsError, KernelError } from './netlink/errors.js';
+import { AbortError, DecodeError, FamilyNotFoundError, IpvsError, KernelError } from './netlink/errors.js';
 import { FamilyResolver } from './netlink/family.js';
 import type { NetlinkMessage } from './netlink/reader.js';
 import type { Transport } from './netlink/transport.js';
@@ -115,6 +116,24 @@ export interface DestinationsOfEachOptions extends ReadOptions {
 const EINTR = 4;
 
 const MISSING_FAMILY_HINT = 'the ip_vs kernel module is not loaded: run `modprobe ip_vs`';
+/** The hint of the FamilyNotFoundError that replaces a refusal when the family has gone since open(). */
+const FAMILY_GONE_HINT = 'the ip_vs kernel module is no longer loaded (it was when this client opened): run `modprobe ip_vs`';
+
+/**
+ * A refusal that may be generic netlink's own for a family id it does not have: genl_rcv_msg() answers
+ * such a message with ENOENT, before any family sees it, and without an extended ack. IPVS's own ENOENT
+ * (no such destination, scheduler not loaded) looks the same, which only a family lookup tells apart.
+ */
+function unknownFamilyOrEnoent(err: unknown): err is KernelError {
+  return err instanceof KernelError && err.code === 'ENOENT' && err.extack === undefined;
+}
+
+/** Where an execute() call stands with the family: the family its windows go to, and what its one lookup found. */
+interface WindowFamily {
+  fam: cmd.IpvsFamily;
+  looked: boolean;
+  gone: FamilyNotFoundError | undefined;
+}
 
 /** Receive-buffer bytes to reserve per queued acknowledgement: an skb's true size, not the 36-byte ACK. */
 const BYTES_PER_ACK = 1024;
@@ -237,6 +256,9 @@ interface RunState<S> {
   waiting: ServiceDestinations<S, Destination | WithoutStats<Destination>> | undefined;
   /** Decode the statistics (the `stats` read option). */
   stats: boolean;
+  /** The family the reads go to, and whether a refusal already made the one lookup of this call. */
+  fam: cmd.IpvsFamily;
+  looked: boolean;
 }
 
 /** The `stats` read option: true unless given as false; anything else than a boolean is refused. */
@@ -260,14 +282,17 @@ function validateService(service: unknown, i: number): WireServiceKey {
 
 export class Ipvs {
   private readonly conn: NetlinkConnection;
-  private readonly fam: cmd.IpvsFamily;
+  private readonly families: FamilyResolver;
+  /** The IPVS family requests go to; replaced when the kernel has registered it again under a new id. */
+  private fam: cmd.IpvsFamily;
   private readonly aborts = new AbortRelay();
 
   /** The prototype of the services this client returns: ServiceMethods acting on the service's own key. */
   private readonly serviceMethods: ServiceMethods;
 
-  private constructor(conn: NetlinkConnection, fam: cmd.IpvsFamily) {
+  private constructor(conn: NetlinkConnection, families: FamilyResolver, fam: cmd.IpvsFamily) {
     this.conn = conn;
+    this.families = families;
     this.fam = fam;
     const client = this;
     this.serviceMethods = Object.create(Object.prototype, {
@@ -296,8 +321,9 @@ export class Ipvs {
     const transport = options.transport ?? openSocket(options);
     const conn = new NetlinkConnection(transport, options.timeoutMs === undefined ? {} : { timeoutMs: timeoutOption(options.timeoutMs) });
     try {
-      const family = await new FamilyResolver(conn).resolve(IPVS_GENL_NAME, MISSING_FAMILY_HINT);
-      return new Ipvs(conn, { id: family.id, version: family.version || IPVS_GENL_VERSION });
+      const families = new FamilyResolver(conn);
+      const family = await families.resolve(IPVS_GENL_NAME, MISSING_FAMILY_HINT);
+      return new Ipvs(conn, families, { id: family.id, version: family.version || IPVS_GENL_VERSION });
     } catch (err) {
       await conn.close();
       throw err;
@@ -313,8 +339,49 @@ export class Ipvs {
     await this.close();
   }
 
-  private run(req: OutgoingRequest, options?: RequestOptions): Promise<NetlinkMessage[]> {
-    return this.call(options, (o) => this.conn.request(req, o));
+  /** One request, built for the client's family (again for a new one: withFamily). */
+  private run(make: (fam: cmd.IpvsFamily) => OutgoingRequest, options?: RequestOptions): Promise<NetlinkMessage[]> {
+    return this.call(options, (o) => this.withFamily((fam) => this.conn.request(make(fam), o)));
+  }
+
+  /**
+   * `send` with the client's IPVS family, and once more with the family's new id when the kernel refused
+   * the first for an id it no longer has (familyAfter). The success path costs one promise, no lookup.
+   */
+  private withFamily<T>(send: (fam: cmd.IpvsFamily) => Promise<T>): Promise<T> {
+    const fam = this.fam;
+    return send(fam).catch(async (err: unknown) => {
+      const fresh = await this.familyAfter(err, fam);
+      if (fresh === undefined) throw err;
+      return send(fresh);
+    });
+  }
+
+  /**
+   * What a refusal of a request sent to family `used` says about the family. Generic netlink answers a
+   * message for a family id it does not have with a bare ENOENT, and a family registered again (ip_vs
+   * unloaded and loaded) has a new id, so after a bare ENOENT the family is looked up again by name (one
+   * CTRL_CMD_GETFAMILY, shared by the calls refused meanwhile). A new id is adopted for every later request
+   * and returned: the refused request never reached IPVS, so it is safe to send again. undefined: the
+   * refusal stands (another errno, the id is still IPVS's so the ENOENT was IPVS's own, or the lookup
+   * failed). No IPVS family at all: FamilyNotFoundError, with the refusal as its cause, instead of
+   * IPVS's sentence for an ENOENT (which would blame a destination or a scheduler).
+   */
+  private async familyAfter(err: unknown, used: cmd.IpvsFamily): Promise<cmd.IpvsFamily | undefined> {
+    if (!unknownFamilyOrEnoent(err)) return undefined;
+    // Another call has adopted a new id since this request was sent.
+    if (this.fam.id !== used.id) return this.fam;
+    let id: number;
+    let version: number;
+    try {
+      ({ id, version } = await this.families.refresh(IPVS_GENL_NAME, MISSING_FAMILY_HINT));
+    } catch (lookup) {
+      if (lookup instanceof FamilyNotFoundError) throw new FamilyNotFoundError(IPVS_GENL_NAME, FAMILY_GONE_HINT, { cause: err });
+      return undefined;
+    }
+    if (id === used.id) return undefined;
+    if (this.fam.id === used.id) this.fam = { id, version: version || IPVS_GENL_VERSION };
+    return this.fam;
   }
 
   /**
@@ -334,9 +401,9 @@ export class Ipvs {
     return sent.finally(() => this.aborts.release(given));
   }
 
-  private async single(req: OutgoingRequest, options: RequestOptions | undefined): Promise<NetlinkMessage> {
-    const [reply] = await this.run(req, options);
-    if (!reply) throw new DecodeError(`${req.label.operation}: acknowledged without a reply`, 0);
+  private async single(make: (fam: cmd.IpvsFamily) => OutgoingRequest, options: RequestOptions | undefined): Promise<NetlinkMessage> {
+    const [reply] = await this.run(make, options);
+    if (!reply) throw new DecodeError(`${make(this.fam).label.operation}: acknowledged without a reply`, 0);
     return reply;
   }
 
@@ -344,22 +411,26 @@ export class Ipvs {
 
   /** NEW_SERVICE. Defaults: scheduler wlc; persistence off (`true` = 300 s, host netmask). */
   async addService(spec: ServiceSpec, options?: RequestOptions): Promise<void> {
-    await this.run(cmd.newService(this.fam, validateServiceSpec(spec)), options);
+    const s = validateServiceSpec(spec);
+    await this.run((fam) => cmd.newService(fam, s), options);
   }
 
   /** SET_SERVICE: every option is replaced; what the spec leaves out takes its default, as `ipvsadm -E`. */
   async updateService(spec: ServiceSpec, options?: RequestOptions): Promise<void> {
-    await this.run(cmd.setService(this.fam, validateServiceSpec(spec)), options);
+    const s = validateServiceSpec(spec);
+    await this.run((fam) => cmd.setService(fam, s), options);
   }
 
   /** DEL_SERVICE, with its destinations. */
   async deleteService(key: ServiceKey, options?: RequestOptions): Promise<void> {
-    await this.run(cmd.delService(this.fam, validateServiceKey(key)), options);
+    const s = validateServiceKey(key);
+    await this.run((fam) => cmd.delService(fam, s), options);
   }
 
   /** One service (GET_SERVICE); throws KernelError ESRCH ("no such service ...") when it does not exist. */
   async service(key: ServiceKey, options?: RequestOptions): Promise<BoundService> {
-    const reply = await this.single(cmd.getService(this.fam, validateServiceKey(key)), options);
+    const s = validateServiceKey(key);
+    const reply = await this.single((fam) => cmd.getService(fam, s), options);
     return this.bind(decodeServiceMessage(reply.payload));
   }
 
@@ -388,9 +459,23 @@ export class Ipvs {
   async *iterateServices<O extends ReadOptions = RequestOptions>(options?: O): AsyncGenerator<ReadResult<O, BoundService>, void, undefined> {
     const stats = statsOption(options);
     const given: RequestOptions = requestOptions(options) ?? {};
+    const request = this.aborts.own(given);
+    let fam = this.fam;
     try {
-      for await (const msg of this.conn.dump(cmd.dumpServices(this.fam), this.aborts.own(given))) {
-        yield this.bind(decodeServicePayload(msg.payload, 0, msg.payload.length, stats)) as ReadResult<O, BoundService>;
+      // A second round only when the first was refused before any service came, for a stale family id.
+      for (let round = 0; ; round++) {
+        let started = false;
+        try {
+          for await (const msg of this.conn.dump(cmd.dumpServices(fam), request)) {
+            started = true;
+            yield this.bind(decodeServicePayload(msg.payload, 0, msg.payload.length, stats)) as ReadResult<O, BoundService>;
+          }
+          return;
+        } catch (err) {
+          const fresh = started || round > 0 ? undefined : await this.familyAfter(err, fam);
+          if (fresh === undefined) throw err;
+          fam = fresh;
+        }
       }
     } finally {
       this.aborts.release(given);
@@ -400,7 +485,7 @@ export class Ipvs {
   /** All services, collected. `stats: false` reads the configuration only (see ReadOptions). */
   async services<O extends ReadOptions = RequestOptions>(options?: O): Promise<Array<ReadResult<O, BoundService>>> {
     const stats = statsOption(options);
-    return this.call(options, (o) => this.conn.dumpPayloads(cmd.dumpServices(this.fam), o, (buf, start, end) => this.bind(decodeServicePayload(buf, start, end, stats)) as ReadResult<O, BoundService>));
+    return this.call(options, (o) => this.withFamily((fam) => this.conn.dumpPayloads(cmd.dumpServices(fam), o, (buf, start, end) => this.bind(decodeServicePayload(buf, start, end, stats)) as ReadResult<O, BoundService>)));
   }
 
   // Destinations
@@ -408,19 +493,22 @@ export class Ipvs {
   /** NEW_DEST. Defaults: port = the service's port, forwarding route, weight 1, no thresholds. */
   async addDestination(key: ServiceKey, dest: DestinationSpec, options?: RequestOptions): Promise<void> {
     const s = validateServiceKey(key);
-    await this.run(cmd.newDest(this.fam, s, validateDestinationSpec(s, dest)), options);
+    const d = validateDestinationSpec(s, dest);
+    await this.run((fam) => cmd.newDest(fam, s, d), options);
   }
 
   /** SET_DEST: every option is replaced; unspecified ones take their defaults (weight 1, route), as `ipvsadm -e`. */
   async updateDestination(key: ServiceKey, dest: DestinationSpec, options?: RequestOptions): Promise<void> {
     const s = validateServiceKey(key);
-    await this.run(cmd.setDest(this.fam, s, validateDestinationSpec(s, dest)), options);
+    const d = validateDestinationSpec(s, dest);
+    await this.run((fam) => cmd.setDest(fam, s, d), options);
   }
 
   /** DEL_DEST. The destination's port defaults to the service's. */
   async deleteDestination(key: ServiceKey, dest: DestinationKey, options?: RequestOptions): Promise<void> {
     const s = validateServiceKey(key);
-    await this.run(cmd.delDest(this.fam, s, validateDestinationKey(s, dest)), options);
+    const d = validateDestinationKey(s, dest);
+    await this.run((fam) => cmd.delDest(fam, s, d), options);
   }
 
   /**
@@ -431,9 +519,23 @@ export class Ipvs {
     const s = validateServiceKey(key);
     const stats = statsOption(options);
     const given: RequestOptions = requestOptions(options) ?? {};
+    const request = this.aborts.own(given);
+    let fam = this.fam;
     try {
-      for await (const msg of this.conn.dump(cmd.dumpDests(this.fam, s), this.aborts.own(given))) {
-        yield decodeDestinationPayload(msg.payload, 0, msg.payload.length, s.af, stats) as ReadResult<O, Destination>;
+      // As iterateServices: a second round only for a first refused for a stale family id.
+      for (let round = 0; ; round++) {
+        let started = false;
+        try {
+          for await (const msg of this.conn.dump(cmd.dumpDests(fam, s), request)) {
+            started = true;
+            yield decodeDestinationPayload(msg.payload, 0, msg.payload.length, s.af, stats) as ReadResult<O, Destination>;
+          }
+          return;
+        } catch (err) {
+          const fresh = started || round > 0 ? undefined : await this.familyAfter(err, fam);
+          if (fresh === undefined) throw err;
+          fam = fresh;
+        }
       }
     } finally {
       this.aborts.release(given);
@@ -444,7 +546,7 @@ export class Ipvs {
   async destinations<O extends ReadOptions = RequestOptions>(key: ServiceKey, options?: O): Promise<Array<ReadResult<O, Destination>>> {
     const s = validateServiceKey(key);
     const stats = statsOption(options);
-    return this.call(options, (o) => this.conn.dumpPayloads(cmd.dumpDests(this.fam, s), o, (buf, start, end) => decodeDestinationPayload(buf, start, end, s.af, stats) as ReadResult<O, Destination>));
+    return this.call(options, (o) => this.withFamily((fam) => this.conn.dumpPayloads(cmd.dumpDests(fam, s), o, (buf, start, end) => decodeDestinationPayload(buf, start, end, s.af, stats) as ReadResult<O, Destination>)));
   }
 
   /**
@@ -470,7 +572,7 @@ export class Ipvs {
     }
     const stats = statsOption(options);
     const it = services[Symbol.iterator]();
-    const state: RunState<S> = { run: [], index: 0, ended: false, waiting: undefined, stats };
+    const state: RunState<S> = { run: [], index: 0, ended: false, waiting: undefined, stats, fam: this.fam, looked: false };
     const request = this.aborts.own(given);
     try {
       while (!state.ended) {
@@ -482,8 +584,17 @@ export class Ipvs {
             state.waiting = undefined;
           }
         } catch (err) {
-          if (state.run.length > 0) yield state.run as Run;
-          throw err;
+          let failure = err;
+          let recovered = false;
+          try {
+            recovered = await this.readAgainWithNewFamily(err, state, request);
+          } catch (again) {
+            failure = again;
+          }
+          if (!recovered) {
+            if (state.run.length > 0) yield state.run as Run;
+            throw failure;
+          }
         }
         if (state.run.length >= runLength || (state.ended && state.run.length > 0)) {
           const run = state.run;
@@ -533,7 +644,13 @@ export class Ipvs {
       // read would be copied by every scavenge.
       const s = validateService(service, state.index++);
       const destinations: Array<Destination | WithoutStats<Destination>> = [];
-      const wait = this.conn.dumpPayloadsInto(cmd.dumpDests(this.fam, s), options, (buf, start, end) => decodeDestinationPayload(buf, start, end, s.af, stats), destinations);
+      let wait: Promise<void> | undefined;
+      try {
+        wait = this.conn.dumpPayloadsInto(cmd.dumpDests(state.fam, s), options, (buf, start, end) => decodeDestinationPayload(buf, start, end, s.af, stats), destinations);
+      } catch (err) {
+        state.waiting = { service, destinations }; // the pair whose read failed, for readAgainWithNewFamily
+        throw err;
+      }
       if (wait !== undefined) {
         state.waiting = { service, destinations };
         return wait;
@@ -543,16 +660,38 @@ export class Ipvs {
     return undefined;
   }
 
+  /**
+   * After a read of destinationsOfEach failed (the pair in `state.waiting`): when the refusal was for a
+   * stale family id (familyAfter; one lookup per call), read that service again with the new id and add
+   * it to the run. False when the failure stands.
+   */
+  private async readAgainWithNewFamily<S extends ServiceKey | Service | WithoutStats<Service>>(err: unknown, state: RunState<S>, options: RequestOptions): Promise<boolean> {
+    const pair = state.waiting;
+    if (pair === undefined || state.looked || !unknownFamilyOrEnoent(err)) return false;
+    state.looked = true;
+    const fam = await this.familyAfter(err, state.fam);
+    if (fam === undefined) return false;
+    state.fam = fam;
+    const s = validateService(pair.service, state.index - 1);
+    const stats = state.stats;
+    pair.destinations.length = 0;
+    await this.conn.dumpPayloadsInto(cmd.dumpDests(fam, s), options, (buf, start, end) => decodeDestinationPayload(buf, start, end, s.af, stats), pair.destinations);
+    state.run.push(pair);
+    state.waiting = undefined;
+    return true;
+  }
+
   // Timeouts, daemons, info, zero, flush
 
   /** Connection timeouts in seconds (GET_CONFIG). */
   async timeouts(options?: RequestOptions): Promise<Timeouts> {
-    return decodeTimeoutsMessage((await this.single(cmd.getConfig(this.fam), options)).payload);
+    return decodeTimeoutsMessage((await this.single((fam) => cmd.getConfig(fam), options)).payload);
   }
 
   /** Set connection timeouts in seconds (SET_CONFIG); a missing (or 0) field is left unchanged. */
   async setTimeouts(timeouts: Partial<Timeouts>, options?: RequestOptions): Promise<void> {
-    await this.run(cmd.setConfig(this.fam, validateTimeouts(timeouts)), options);
+    const t = validateTimeouts(timeouts);
+    await this.run((fam) => cmd.setConfig(fam, t), options);
   }
 
   /**
@@ -561,12 +700,13 @@ export class Ipvs {
    * started meanwhile could not wait for.
    */
   async daemons(options?: RequestOptions): Promise<Daemon[]> {
-    return this.call(options, (o) => this.conn.dumpAll(cmd.dumpDaemons(this.fam), o, (msg) => decodeDaemonMessage(msg.payload)));
+    return this.call(options, (o) => this.withFamily((fam) => this.conn.dumpAll(cmd.dumpDaemons(fam), o, (msg) => decodeDaemonMessage(msg.payload))));
   }
 
   /** NEW_DAEMON. Unset options take the kernel's defaults (group 224.0.0.81, port 8848, ttl 1). */
   async startDaemon(spec: DaemonSpec, options?: RequestOptions): Promise<void> {
-    await this.run(cmd.newDaemon(this.fam, validateDaemon(spec)), options);
+    const d = validateDaemon(spec);
+    await this.run((fam) => cmd.newDaemon(fam, d), options);
   }
 
   /**
@@ -578,10 +718,11 @@ export class Ipvs {
    * unanswered never will be, and the daemon list says whether it stopped.
    */
   async stopDaemon(state: DaemonState, options?: RequestOptions): Promise<void> {
-    const del = cmd.delDaemon(this.fam, daemonStateNumber(state, 'state'));
+    const number = daemonStateNumber(state, 'state');
     const given = requestOptions(options);
-    if (await this.call(given, (o) => this.sendStop(del, o))) return;
+    if (await this.call(given, (o) => this.withFamily((fam) => this.sendStop(fam, cmd.delDaemon(fam, number), o)))) return;
     if (!(await this.daemons(given)).some((d) => d.state === state)) return;
+    const del = cmd.delDaemon(this.fam, number);
     throw new KernelError({
       errno: EINTR, operation: del.label.operation, object: del.label.object,
       message: `stop sync daemon ${state}: the kernel did not answer and the daemon still runs`,
@@ -589,7 +730,7 @@ export class Ipvs {
   }
 
   /** stopDaemon's DEL_DAEMON and the GET_INFO behind it: true when the DEL_DAEMON was answered (a refusal is thrown). */
-  private async sendStop(del: OutgoingRequest, options: RequestOptions): Promise<boolean> {
+  private async sendStop(fam: cmd.IpvsFamily, del: OutgoingRequest, options: RequestOptions): Promise<boolean> {
     // Our own signal, to forget the unanswered DEL_DAEMON; it follows the caller's.
     const forget = new AbortController();
     const outer = options.signal;
@@ -597,7 +738,7 @@ export class Ipvs {
     if (outer?.aborted) follow();
     else outer?.addEventListener('abort', follow, { once: true });
     try {
-      const [stop, fence] = this.conn.batch([del, cmd.getInfo(this.fam)], { ...options, signal: forget.signal }) as [Promise<unknown>, Promise<unknown>];
+      const [stop, fence] = this.conn.batch([del, cmd.getInfo(fam)], { ...options, signal: forget.signal }) as [Promise<unknown>, Promise<unknown>];
       let answered = false;
       const stopped = stop.finally(() => {
         answered = true;
@@ -619,17 +760,18 @@ export class Ipvs {
 
   /** GET_INFO: the IPVS version ('1.2.1') and the connection table size. */
   async info(options?: RequestOptions): Promise<Info> {
-    return decodeInfoMessage((await this.single(cmd.getInfo(this.fam), options)).payload);
+    return decodeInfoMessage((await this.single((fam) => cmd.getInfo(fam), options)).payload);
   }
 
   /** Zero the counters of one service (ESRCH when missing), or of every service. */
   async zero(key?: ServiceKey, options?: RequestOptions): Promise<void> {
-    await this.run(cmd.zero(this.fam, key === undefined ? undefined : validateServiceKey(key)), options);
+    const s = key === undefined ? undefined : validateServiceKey(key);
+    await this.run((fam) => cmd.zero(fam, s), options);
   }
 
   /** Delete every service and destination. */
   async flush(options?: RequestOptions): Promise<void> {
-    await this.run(cmd.flush(this.fam), options);
+    await this.run((fam) => cmd.flush(fam), options);
   }
 
   // Bulk
@@ -664,7 +806,7 @@ export class Ipvs {
 
   /** execute()'s windows, one after another; `options` are the engine's (see call). */
   private async sendWindows(batch: OperationBatch, window: number, options: RequestOptions, stopOnError: boolean): Promise<OperationResult[]> {
-    const fam = this.fam;
+    const family: WindowFamily = { fam: this.fam, looked: false, gone: undefined };
     const count = batch.length;
     const results = new Array<OperationResult>(count);
     // Every window is copied into the same buffer: once the kernel has answered each request of a
@@ -678,7 +820,9 @@ export class Ipvs {
         break;
       }
       const end = Math.min(count, start + window);
-      const outcomes = await this.conn.batchEncodedOutcomes(batch.messages(fam, start, end, scratch), end - start, (j) => batch.request(fam, start + j), options);
+      const fam = family.fam;
+      let outcomes = await this.conn.batchEncodedOutcomes(batch.messages(fam, start, end, scratch), end - start, (j) => batch.request(fam, start + j), options);
+      if (family.gone !== undefined || !family.looked) outcomes = await this.windowAfterEnoent(family, batch, start, outcomes, options);
       for (let j = 0; j < outcomes.length; j++) {
         const error = outcomes[j];
         if (error === undefined) {
@@ -691,6 +835,42 @@ export class Ipvs {
       }
     }
     return results;
+  }
+
+  /**
+   * A window's outcomes once more, when one was a bare ENOENT (unknownFamilyOrEnoent). The first such
+   * window of an execute() call looks the family up (familyAfter; one lookup per call): with a new id, its
+   * requests refused with ENOENT are sent again to it (a message for an unknown id is never carried out,
+   * and each datagram of a window meets one family: genl_rcv() holds the lock family registration needs),
+   * and later windows go to it. With the family gone, those refusals become FamilyNotFoundErrors, here
+   * and in later windows. With the same id, the ENOENTs are IPVS's own and stay.
+   */
+  private async windowAfterEnoent(family: WindowFamily, batch: OperationBatch, start: number, outcomes: (Error | undefined)[], options: RequestOptions): Promise<(Error | undefined)[]> {
+    const refused: number[] = [];
+    for (let j = 0; j < outcomes.length; j++) if (unknownFamilyOrEnoent(outcomes[j])) refused.push(j);
+    if (refused.length === 0) return outcomes;
+    if (!family.looked) {
+      family.looked = true;
+      let fresh: cmd.IpvsFamily | undefined;
+      try {
+        fresh = await this.familyAfter(outcomes[refused[0] as number], family.fam);
+      } catch (err) {
+        if (!(err instanceof FamilyNotFoundError)) throw err;
+        family.gone = err;
+      }
+      if (fresh !== undefined) {
+        family.fam = fresh;
+        const again = await this.conn.batchOutcomes(refused.map((j) => batch.request(fresh, start + j)), options);
+        refused.forEach((j, k) => {
+          outcomes[j] = again[k];
+        });
+        return outcomes;
+      }
+    }
+    const gone = family.gone;
+    if (gone === undefined) return outcomes;
+    for (const j of refused) outcomes[j] = new FamilyNotFoundError(gone.family, FAMILY_GONE_HINT, { cause: outcomes[j] });
+    return outcomes;
   }
 
   // Declarative state (src/reconcile/, docs/reconcile.md). The free functions plan/apply/exportState do

@@ -96,11 +96,14 @@ export class KernelError extends IpvsError {
   }
 }
 
-/** A generic-netlink family the kernel does not have (nlctrl answered ENOENT). */
+/**
+ * A generic-netlink family the kernel does not have (nlctrl answered ENOENT), at open or, for a client
+ * whose family went away since, in place of the kernel's refusal of its request (the `cause`).
+ */
 export class FamilyNotFoundError extends IpvsError {
   readonly family: string;
-  constructor(family: string, hint?: string) {
-    super(`generic netlink family "${family}" not found${hint ? `: ${hint}` : ''}`, 'ENOFAMILY');
+  constructor(family: string, hint?: string, options?: { cause?: unknown }) {
+    super(`generic netlink family "${family}" not found${hint ? `: ${hint}` : ''}`, 'ENOFAMILY', options);
     this.name = 'FamilyNotFoundError';
     this.family = family;
   }

@@ -1,5 +1,7 @@
 // Generic-netlink family resolution through the nlctrl controller (CTRL_CMD_GETFAMILY by name),
 // cached per connection: the id can differ between boots and network namespaces never share sockets.
+// It can also change while a connection is open: a family registered again (its module unloaded and
+// loaded) gets a new id, so a user that finds its id refused looks the family up again with refresh().
 
 import {
   CTRL_ATTR_FAMILY_ID,
@@ -60,6 +62,8 @@ export function decodeFamily(body: Buffer): GenlFamily {
 /** Resolves and caches families for one connection. */
 export class FamilyResolver {
   private readonly cache = new Map<string, Promise<GenlFamily>>();
+  /** Lookups not answered yet, by name. */
+  private readonly pending = new Map<string, Promise<GenlFamily>>();
 
   constructor(private readonly conn: NetlinkConnection) {}
 
@@ -70,11 +74,31 @@ export class FamilyResolver {
   resolve(name: string, missingHint?: string, options?: RequestOptions): Promise<GenlFamily> {
     let p = this.cache.get(name);
     if (!p) {
-      p = this.lookup(name, missingHint, options);
-      this.cache.set(name, p);
-      p.catch(() => this.cache.delete(name));
+      const lookup = this.lookup(name, missingHint, options);
+      p = lookup;
+      this.cache.set(name, lookup);
+      this.pending.set(name, lookup);
+      const answered = (): void => {
+        if (this.pending.get(name) === lookup) this.pending.delete(name);
+      };
+      lookup.then(answered, () => {
+        answered();
+        if (this.cache.get(name) === lookup) this.cache.delete(name);
+      });
     }
     return p;
+  }
+
+  /**
+   * The family named `name` looked up again, whatever was cached: for a caller whose cached id the kernel
+   * refused (the family may have been registered again, under a new id). A lookup not answered yet is
+   * shared rather than sent twice.
+   */
+  refresh(name: string, missingHint?: string, options?: RequestOptions): Promise<GenlFamily> {
+    const pending = this.pending.get(name);
+    if (pending) return pending;
+    this.cache.delete(name);
+    return this.resolve(name, missingHint, options);
   }
 
   private async lookup(name: string, missingHint: string | undefined, options?: RequestOptions): Promise<GenlFamily> {

@@ -269,6 +269,23 @@ describe('the kernel and other writers', () => {
     expect(await h.table()).toEqual([`${A}:80 0`, `${B}:80 1`]);
   });
 
+  it('recovers when ip_vs is unloaded and loaded again (a new family id, an empty table): the service and its servers are back', async () => {
+    h = await harness(seedConfig(), { resyncIntervalMs: 10_000, retryMs: 500 });
+    await h.checker.start();
+    const held = (): string[] => (h?.kernel.state().services ?? []).flatMap((s) => s.destinations.map((d) => `${s.key} ${d.address}:${d.port} ${d.weight}`)).sort();
+    h.kernel.reloadIpvs();
+    await h.clock.advance(10_000);
+    expect(held()).toEqual([`tcp 192.168.1.110:80 ${A}:80 2`, `tcp 192.168.1.110:80 ${B}:80 1`]);
+    expect(h.logs).toContain('warn tcp 192.168.1.110:80: the service was missing from the table: added it again');
+    // Again, and a server fails before any resync: its quiesce finds the new table and puts the service back.
+    h.kernel.reloadIpvs();
+    h.setUp(A, false);
+    await h.clock.advance(4000);
+    expect(held()).toEqual([`tcp 192.168.1.110:80 ${A}:80 0`, `tcp 192.168.1.110:80 ${B}:80 1`]);
+    expect(h.logs.some((l) => /could not quiesce 192\.168\.1\.116:80: no such service tcp 192\.168\.1\.110:80 \[ESRCH\]/.test(l))).toBe(true);
+    expect(h.logs.some((l) => /ENOENT|no such destination/.test(l))).toBe(false);
+  });
+
   it('survives a listener that throws', async () => {
     h = await harness(seedConfig());
     h.checker.on('down', () => {

@@ -119,6 +119,26 @@ describe('FamilyResolver', () => {
     expect(t.requests()).toHaveLength(2);
   });
 
+  it('refresh looks again whatever was cached (a family registered again has a new id), sharing a lookup not answered yet', async () => {
+    const families: Record<string, number> = { IPVS: 0x1c };
+    const { t, resolver } = setup(nlctrl(families));
+    expect((await resolver.resolve('IPVS')).id).toBe(0x1c);
+    families.IPVS = 0x1d;
+    expect((await resolver.resolve('IPVS')).id).toBe(0x1c);
+    expect(t.requests()).toHaveLength(1);
+    const [a, b] = await Promise.all([resolver.refresh('IPVS'), resolver.refresh('IPVS')]);
+    expect(a.id).toBe(0x1d);
+    expect(b).toBe(a);
+    expect(t.requests()).toHaveLength(2);
+    // The answer is cached as resolve()'s was.
+    expect(await resolver.resolve('IPVS')).toBe(a);
+    delete families.IPVS;
+    await expect(resolver.refresh('IPVS', 'gone')).rejects.toThrow('generic netlink family "IPVS" not found: gone');
+    families.IPVS = 0x1e;
+    expect((await resolver.resolve('IPVS')).id).toBe(0x1e);
+    expect(t.requests()).toHaveLength(4);
+  });
+
   it('other kernel errors pass through unchanged', async () => {
     const { resolver } = setup((r) => nb.nlmsgerr({ seq: r.seq, errno: 1 }));
     const err = await resolver.resolve('IPVS').catch((e: unknown) => e);

@@ -16,8 +16,8 @@ const ODD = { protocol: 'tcp', address: '10.0.0.2', port: 80 } as const;
 /** A service added with wire values the client would refuse (what ipvsadm or raw netlink can send). */
 async function addRaw(ipvs: Ipvs, spec: ServiceSpec, patch: Partial<WireService>): Promise<void> {
   const wire = { ...validateServiceSpec(spec), ...patch };
-  const raw = ipvs as unknown as { fam: IpvsFamily; run(req: OutgoingRequest): Promise<unknown> };
-  await raw.run(cmd.newService(raw.fam, wire));
+  const raw = ipvs as unknown as { run(make: (fam: IpvsFamily) => OutgoingRequest): Promise<unknown> };
+  await raw.run((fam) => cmd.newService(fam, wire));
 }
 
 async function withOddMask(): Promise<Ipvs> {

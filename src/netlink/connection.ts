@@ -209,9 +209,22 @@ function newGroup(size: number): Group {
 
 /**
  * Datagrams read synchronously (Transport.receive) before the engine lets the event loop turn once:
- * a long run of round trips answered at once would otherwise never yield to timers and other I/O.
+ * a long run of reads answered at once would otherwise never yield to timers and other I/O. What
+ * bounds a bulk job is the work meter (SLICE_MS); this budget is what still bounds a long dump read by
+ * an iterator, in which the meter takes no turn (see pull).
  */
 const SYNC_READ_BUDGET = 2048;
+/**
+ * Milliseconds of synchronous work (requests sent and answered inside their send, replies read at once)
+ * after which a bulk job lets the event loop turn, at its next step: a job answered that way would
+ * otherwise never yield to timers, other I/O and abort signals.
+ */
+const SLICE_MS = 20;
+/**
+ * Units of work (requests sent, messages read) between two looks at the clock: a clock read is a system
+ * call where there is no vDSO (User-Mode Linux), and a short job should not pay for one at all.
+ */
+const WORK_PER_CLOCK_READ = 256;
 /** Datagrams a dump reads ahead when it starts: a small dump (data, then DONE) completes at once. */
 const DUMP_READ_AHEAD = 2;
 
@@ -231,6 +244,8 @@ class DumpExchange {
   interrupted = false;
   end: ErrorPayload | undefined = undefined;
   failure: Error | undefined = undefined;
+
+  constructor(private readonly meter: WorkMeter) {}
 
   begin<T>(seq: number, map: (buf: Buffer, start: number, end: number) => T, out: T[], inPlace: boolean): void {
     this.active = true;
@@ -265,18 +280,21 @@ class DumpExchange {
       data = Buffer.allocUnsafe(view.length);
       view.copy(data);
     }
+    let messages = 0;
     try {
       let at = 0;
       while (at < data.length) {
         const len = messageLength(data, at);
-        if (!this.message(data, at, len)) return true;
+        messages++;
+        if (!this.message(data, at, len)) break;
         at = nextMessageAt(data, at, len);
       }
     } catch (err) {
       this.failure ??= err as Error;
       return true;
     }
-    return false;
+    this.meter.charge(messages);
+    return this.ended;
   };
 
   /** One message of the answer; false at its end. */
@@ -310,6 +328,45 @@ class DumpExchange {
 const noMap = (): undefined => undefined;
 const NO_OUTPUT: unknown[] = [];
 
+/**
+ * How long the engine's synchronous work has kept the event loop from turning, measured cheaply: the
+ * work is counted, and the clock read only every WORK_PER_CLOCK_READ units. The first read of a slice
+ * notes the time and schedules an immediate that marks the loop's next turn; while that mark is pending,
+ * a read finding SLICE_MS gone makes the meter `due` until the loop has turned.
+ */
+class WorkMeter {
+  /** The event loop has not turned for SLICE_MS of synchronous work. */
+  due = false;
+  private work = 0;
+  private sliceStart = 0;
+  private turnMark: NodeJS.Immediate | undefined;
+  private readonly turned = (): void => {
+    this.turnMark = undefined;
+    this.due = false;
+  };
+
+  /** Count `units` of work; true while a turn of the event loop is due. */
+  charge(units: number): boolean {
+    this.work += units;
+    return this.work < WORK_PER_CLOCK_READ ? this.due : this.look();
+  }
+
+  /**
+   * The clock read. `due` is assigned at every look, not only when it becomes true, so that the code
+   * calling this has run each of its paths long before a turn first falls due (no deoptimisation then).
+   */
+  private look(): boolean {
+    this.work = 0;
+    const now = performance.now();
+    if (this.turnMark === undefined) {
+      this.sliceStart = now;
+      this.turnMark = setImmediate(this.turned);
+    }
+    this.due = now - this.sliceStart >= SLICE_MS;
+    return this.due;
+  }
+}
+
 export class NetlinkConnection {
   readonly transport: Transport;
   private readonly timeoutMs: number;
@@ -318,8 +375,10 @@ export class NetlinkConnection {
   private closed = false;
   private fatal: Error | undefined;
   private readonly writer = new MessageWriter(4096);
+  /** How long synchronous work has kept the event loop from turning (see WorkMeter). */
+  private readonly meter = new WorkMeter();
   /** The state of the synchronous dump exchange, reused by every one (exchangeDump). */
-  private readonly dumpExchange = new DumpExchange();
+  private readonly dumpExchange = new DumpExchange(this.meter);
   private syncBudget = SYNC_READ_BUDGET;
   private budgetReset: NodeJS.Immediate | undefined;
   /** The dump the kernel is running on the socket (it runs one at a time per socket), until its end is read. */
@@ -543,6 +602,8 @@ export class NetlinkConnection {
       this.pull(() => last.settled);
       start = end;
     }
+    // Counted once answered: a window of execute() is read whole, and the turn taken between windows.
+    this.meter.charge(entries.length);
     this.armTimer(group, entries, options);
   }
 
@@ -609,7 +670,14 @@ export class NetlinkConnection {
   ): Promise<T[]> {
     const out: T[] = [];
     // Only when the socket is taken: the usual start stays synchronous (a kernel answers inside the exchange).
-    const turn = this.dumpTurn(req, options);
+    let turn = this.dumpTurn(req, options);
+    const loopTurn = turn === undefined && this.transport.exchange !== undefined ? this.yieldIfDue() : undefined;
+    if (loopTurn !== undefined) {
+      // A turn of the event loop is due: taken before the listing is sent (the socket has nothing waiting
+      // then), and the listing then read whole through the exchange.
+      await loopTurn;
+      turn = this.dumpTurn(req, options);
+    }
     let e: 'done' | DumpPending;
     if (turn === undefined) {
       e = this.startCollected(req, options, fromView, out, inPlace);
@@ -630,6 +698,9 @@ export class NetlinkConnection {
    */
   dumpPayloadsInto<T>(req: OutgoingRequest, options: RequestOptions, read: (buf: Buffer, start: number, end: number) => T, out: T[]): Promise<void> | undefined {
     const turn = this.dumpTurn(req, options);
+    // As collect(): a turn of the event loop that is due is taken before the dump is sent.
+    const loopTurn = turn === undefined && this.transport.exchange !== undefined ? this.yieldIfDue() : undefined;
+    if (loopTurn !== undefined) return loopTurn.then(() => this.dumpPayloadsInto(req, options, read, out));
     if (turn !== undefined) {
       return turn.then(() => {
         const e = this.afterTurn(() => this.startCollected(req, options, read, out, true));
@@ -692,6 +763,7 @@ export class NetlinkConnection {
     w.reset();
     this.encode(w, req, seq, true);
     x.begin(seq, map, out, inPlace);
+    this.meter.charge(1);
     let result: ExchangeResult;
     try {
       result = transport.exchange(w.view(), x.take);
@@ -870,25 +942,37 @@ export class NetlinkConnection {
 
   /**
    * Read, synchronously, the datagrams the transport already holds, until `done` says enough. Transports
-   * without receive() deliver through their own events instead. After SYNC_READ_BUDGET datagrams the
-   * event loop gets one turn (the waiting requests are then served by the transport's events).
+   * without receive() deliver through their own events instead. The event loop gets a turn (the waiting
+   * requests are then served by the transport's events, and read on after it) when the work meter says
+   * one is due and no dump is running, or after SYNC_READ_BUDGET datagrams. Not in the middle of a dump:
+   * the kernel socket's own poll would then read the rest of it ahead during the turn, up to 32
+   * datagrams at a time, each through its slower path (it cannot be paused).
    */
   private pull(done: () => boolean): void {
     if (this.transport.receive === undefined) return;
     while (!done()) {
-      if (this.syncBudget <= 0) {
-        if (this.budgetReset === undefined) {
-          this.budgetReset = setImmediate(() => {
-            this.budgetReset = undefined;
-            this.syncBudget = SYNC_READ_BUDGET;
-            this.resume();
-          });
-        }
+      if (this.syncBudget <= 0 || (this.meter.due && this.currentDump === undefined)) {
+        this.budgetReset ??= setImmediate(() => {
+          this.budgetReset = undefined;
+          this.syncBudget = SYNC_READ_BUDGET;
+          this.resume();
+        });
         return;
       }
       this.syncBudget--;
       if (!this.transport.receive()) return;
     }
+  }
+
+  /**
+   * A promise that resolves after the event loop's next turn, when this connection's synchronous work
+   * (requests answered inside their send, replies read at once) has kept it from turning for a slice of
+   * time (SLICE_MS); otherwise undefined, at no cost. Bulk work calls it between its steps (execute()
+   * between windows), where nothing of its own waits in the socket, so that timers, other I/O and abort
+   * signals are seen.
+   */
+  yieldIfDue(): Promise<void> | undefined {
+    return this.meter.due ? new Promise<void>((resolve) => setImmediate(resolve)) : undefined;
   }
 
   /**
@@ -1090,6 +1174,7 @@ export class NetlinkConnection {
       this.onTransportError(err as Error, false);
       return;
     }
+    this.meter.charge(messages.length);
     for (const msg of messages) {
       const entry = this.pending.get(msg.seq);
       if (entry === undefined) continue; // late reply of a timed-out or aborted request

@@ -2,8 +2,9 @@
 // order (answersInOrder), limits datagram size (maxDatagramSize) and offers synchronous reads (receive()).
 // Checks: only the last message of each datagram asks for an ACK and the earlier ones settle with it,
 // errors of earlier ones still reject them, batches are split to fit, replies are read without an event-loop
-// turn, no timer is created for answered requests, dumps read only as far as they are consumed, and the
-// read budget lets the event loop turn. Replies are built with the test builder.
+// turn, no timer is created for answered requests, dumps read only as far as they are consumed, the read
+// budget lets the event loop turn, and so does a slice of synchronous work, between requests but not in the
+// middle of a dump. Replies are built with the test builder.
 
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { NetlinkConnection, type OutgoingRequest } from '../../src/netlink/connection.js';
@@ -71,6 +72,25 @@ const acks = (failing: (r: nb.RawHeader) => boolean) => (r: nb.RawHeader): Buffe
 };
 
 const marker = (m: NetlinkMessage): number => m.payload.readUInt32LE(8);
+
+/** performance.now() moving 20 ms each time it is read: the second look of a slice finds it used up. */
+function steppingClock(): ReturnType<typeof vi.spyOn> {
+  let now = 0;
+  return vi.spyOn(performance, 'now').mockImplementation(() => (now += 20));
+}
+
+/** Counts turns of the event loop (check phases) until stopped. */
+function turns(): { count: () => number; stop: () => void } {
+  let count = 0;
+  let on = true;
+  const tick = (): void => {
+    if (!on) return;
+    count++;
+    setImmediate(tick);
+  };
+  setImmediate(tick);
+  return { count: () => count, stop: () => (on = false) };
+}
 
 afterEach(() => {
   vi.useRealTimers();
@@ -243,6 +263,51 @@ describe('synchronous reads', () => {
     for (let i = 0; i < 1500; i++) for await (const m of conn.dump(req('list'))) count += marker(m);
     expect(count).toBe(1500);
     expect(yields).toHaveBeenCalled();
+    expect(conn.inFlight).toBe(0);
+  });
+
+  it('yieldIfDue: nothing until a slice of synchronous work has passed, then a promise resolved after a turn', async () => {
+    const t = new KernelLike(acks(() => false));
+    const conn = new NetlinkConnection(t, { timeoutMs: 0 });
+    const clock = steppingClock();
+    let sent = 0;
+    while (conn.yieldIfDue() === undefined && sent < 10_000) {
+      await conn.request(req('a'));
+      sent++;
+    }
+    // The clock is read every 256 units of work (a request sent and its ACK read: 2), and the second
+    // read of a slice finds 20 ms gone.
+    expect(sent).toBeGreaterThan(100);
+    expect(sent).toBeLessThan(1000);
+    expect(clock).toHaveBeenCalledTimes(2);
+    let turned = false;
+    setImmediate(() => (turned = true));
+    await conn.yieldIfDue();
+    expect(turned).toBe(true);
+    expect(conn.yieldIfDue()).toBeUndefined();
+  });
+
+  it('a loop of requests answered at once turns when a slice has passed; a dump is read on to its end first', async () => {
+    const parts = 300;
+    const t = new KernelLike((r) =>
+      (r.flags & 0x300) === 0
+        ? [nb.ack(r.seq, PORT)]
+        : [...Array.from({ length: parts }, (_, i) => nb.nlmsg({ type: FAMILY, flags: nb.F_MULTI, seq: r.seq, pid: PORT }, nb.cat(nb.genl(1, 1), nb.u32(1, i)))), nb.done(r.seq)],
+    );
+    const conn = new NetlinkConnection(t, { timeoutMs: 0 });
+    steppingClock();
+    let loop = turns();
+    for (let i = 0; i < 1000; i++) await conn.request(req('a'));
+    loop.stop();
+    expect(loop.count()).toBeGreaterThanOrEqual(1);
+    // 300 datagrams, read one by one as the loop asks: a turn falls due, but is not taken mid-dump.
+    loop = turns();
+    let seen = 0;
+    for await (const m of conn.dump(req('list'))) seen += marker(m) === seen ? 1 : 0;
+    loop.stop();
+    expect(seen).toBe(parts);
+    expect(loop.count()).toBe(0);
+    expect(conn.yieldIfDue()).toBeInstanceOf(Promise);
     expect(conn.inFlight).toBe(0);
   });
 });

@@ -3,12 +3,13 @@
 // Infinity wait forever; a delay Node's timers cannot take (2^31 ms or more) is refused rather than
 // turned into 1 ms by setTimeout (with a TimeoutOverflowWarning).
 
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Ipvs } from '../../src/client.js';
 import { ValidationError } from '../../src/ipvs/errors.js';
 import type { RequestOptions } from '../../src/netlink/connection.js';
 import { TimeoutError } from '../../src/netlink/errors.js';
 import { FakeKernel } from '../../src/testing/index.js';
+import { collectProcessWarnings } from '../helpers/process-warnings.js';
 
 const WEB = { protocol: 'tcp', address: '10.0.0.1', port: 80 } as const;
 
@@ -45,17 +46,7 @@ function calls(ipvs: Ipvs): Record<string, (o: RequestOptions) => Promise<unknow
 
 const RECONCILE = new Set(['exportState', 'plan', 'apply']);
 
-let warnings: Error[];
-const onWarning = (w: Error): void => {
-  warnings.push(w);
-};
-beforeEach(() => {
-  warnings = [];
-  process.on('warning', onWarning);
-});
-afterEach(() => {
-  process.off('warning', onWarning);
-});
+const warningsSoFar = collectProcessWarnings();
 
 async function setup(timeoutMs?: number): Promise<{ kernel: FakeKernel; ipvs: Ipvs }> {
   const kernel = new FakeKernel();
@@ -122,7 +113,7 @@ describe('request options are checked before anything is sent', () => {
       expect((await ipvs.info()).version).toBe('1.2.1');
       await ipvs.close();
     }
-    expect(warnings.map((w) => w.name)).toEqual([]);
+    expect(warningsSoFar().map((w) => w.name)).toEqual([]);
   });
 });
 
@@ -142,7 +133,7 @@ describe('timeouts Node cannot take are not turned into 1 ms', () => {
       const [result] = await ipvs.execute([{ op: 'update-service', service: { ...WEB, scheduler: 'rr' } }], { timeoutMs });
       expect(result).toEqual({ ok: true });
     }
-    expect(warnings.map((w) => w.name)).toEqual([]);
+    expect(warningsSoFar().map((w) => w.name)).toEqual([]);
     // A short one still times out: the check changed nothing else.
     kernel.dropReplies(1);
     await expect(ipvs.info({ timeoutMs: 30 })).rejects.toBeInstanceOf(TimeoutError);
@@ -155,7 +146,7 @@ describe('timeouts Node cannot take are not turned into 1 ms', () => {
     await ipvs.addService(WEB);
     kernel.delayReplies(1, 60);
     expect(await ipvs.services()).toHaveLength(1);
-    expect(warnings.map((w) => w.name)).toEqual([]);
+    expect(warningsSoFar().map((w) => w.name)).toEqual([]);
     await ipvs.close();
   });
 });

@@ -4,29 +4,20 @@
 // the last of them has settled; aborting still fails every call in flight.
 
 import { getEventListeners } from 'node:events';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Ipvs } from '../../src/client.js';
 import { AbortError } from '../../src/netlink/errors.js';
 import { FakeKernel } from '../../src/testing/index.js';
+import { collectProcessWarnings } from '../helpers/process-warnings.js';
 
 const key = (port: number) => ({ protocol: 'tcp', address: '10.0.0.1', port }) as const;
 
-let warnings: Error[];
-const onWarning = (w: Error): void => {
-  warnings.push(w);
-};
-beforeEach(() => {
-  warnings = [];
-  process.on('warning', onWarning);
-});
-afterEach(() => {
-  process.off('warning', onWarning);
-});
+const warningsSoFar = collectProcessWarnings();
 
 /** Let process.emitWarning's event (emitted on the next tick) arrive. */
 const warned = async (): Promise<string[]> => {
   await new Promise((r) => setImmediate(r));
-  return warnings.map((w) => w.name);
+  return warningsSoFar().map((w) => w.name);
 };
 
 describe('one signal shared by many calls in flight', () => {

@@ -671,7 +671,7 @@ export class NetlinkConnection {
     const out: T[] = [];
     // Only when the socket is taken: the usual start stays synchronous (a kernel answers inside the exchange).
     let turn = this.dumpTurn(req, options);
-    const loopTurn = turn === undefined && this.transport.exchange !== undefined ? this.yieldIfDue() : undefined;
+    const loopTurn = turn === undefined && this.transport.exchange !== undefined ? this.loopTurnBefore(req, options) : undefined;
     if (loopTurn !== undefined) {
       // A turn of the event loop is due: taken before the listing is sent (the socket has nothing waiting
       // then), and the listing then read whole through the exchange.
@@ -699,7 +699,7 @@ export class NetlinkConnection {
   dumpPayloadsInto<T>(req: OutgoingRequest, options: RequestOptions, read: (buf: Buffer, start: number, end: number) => T, out: T[]): Promise<void> | undefined {
     const turn = this.dumpTurn(req, options);
     // As collect(): a turn of the event loop that is due is taken before the dump is sent.
-    const loopTurn = turn === undefined && this.transport.exchange !== undefined ? this.yieldIfDue() : undefined;
+    const loopTurn = turn === undefined && this.transport.exchange !== undefined ? this.loopTurnBefore(req, options) : undefined;
     if (loopTurn !== undefined) return loopTurn.then(() => this.dumpPayloadsInto(req, options, read, out));
     if (turn !== undefined) {
       return turn.then(() => {
@@ -973,6 +973,28 @@ export class NetlinkConnection {
    */
   yieldIfDue(): Promise<void> | undefined {
     return this.meter.due ? new Promise<void>((resolve) => setImmediate(resolve)) : undefined;
+  }
+
+  /**
+   * yieldIfDue for a dump about to be sent. Its signal ends the wait at once with an AbortError, as it
+   * ends a wait for the socket (dumpTurn): nothing was sent. Already aborted: no turn, the start refuses it.
+   */
+  private loopTurnBefore(req: OutgoingRequest, options: RequestOptions): Promise<void> | undefined {
+    if (!this.meter.due) return undefined;
+    const signal = options.signal;
+    if (signal === undefined) return new Promise<void>((resolve) => setImmediate(resolve));
+    if (signal.aborted) return undefined;
+    return new Promise<void>((resolve, reject) => {
+      const onAbort = (): void => {
+        clearImmediate(turned);
+        reject(new AbortError(req.label.operation, { cause: signal.reason }));
+      };
+      const turned = setImmediate(() => {
+        signal.removeEventListener('abort', onAbort);
+        resolve();
+      });
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
   }
 
   /**

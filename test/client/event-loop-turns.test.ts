@@ -129,6 +129,31 @@ describe('bulk work over a socket that answers inside the send', () => {
     await ipvs.close();
   });
 
+  it('a listing waiting for such a turn settles at once when aborted, is never sent, and the listings around it go on', async () => {
+    const { ipvs, socket } = await table(2000);
+    // Read synchronously (the exchange answers inside the send): 2 000 services take 40 ms of the test's
+    // clock without a turn, so the listings started next each wait for one before they are sent.
+    const warm = ipvs.services({ stats: false });
+    const exchanges = socket.calls.exchange;
+    const settled: string[] = [];
+    const controller = new AbortController();
+    const first = ipvs.services({ stats: false }).finally(() => settled.push('first'));
+    const queued = ipvs
+      .destinations({ protocol: 'tcp', address: '10.0.0.1', port: 80 }, { signal: controller.signal })
+      .catch((e: unknown) => e)
+      .finally(() => settled.push('queued'));
+    const behind = ipvs.services({ stats: false });
+    controller.abort();
+    expect(await queued).toMatchObject({ name: 'AbortError' });
+    expect(settled).toEqual(['queued']);
+    expect((await first).length).toBe(2000);
+    expect((await behind).length).toBe(2000);
+    expect((await warm).length).toBe(2000);
+    expect(socket.calls.exchange - exchanges).toBe(2);
+    expect(await ipvs.destinations({ protocol: 'tcp', address: '10.0.0.1', port: 80 })).toHaveLength(1);
+    await ipvs.close();
+  });
+
   it('a loop of awaited requests lets it turn', async () => {
     const { ipvs, socket } = await setup();
     const loop = turns();

@@ -111,14 +111,22 @@ function getCmd(ctx: IpvsFamilyContext, req: GenlRequest): ReplyBody[] {
  */
 function liveDump<T extends object>(ctx: IpvsFamilyContext, list: () => T[], body: (item: T) => ReplyBody): DumpResult {
   let order = ctx.order(list());
+  let items = order.map(body);
+  // Unchanged since the last part (the usual case): the same items, without going over the whole table
+  // again for every part (a 20 000-service dump is some 700 parts).
+  let seen = ctx.table().revision;
   return {
-    items: order.map(body),
+    items,
     relist: () => {
+      const revision = ctx.table().revision;
+      if (revision === seen) return items;
+      seen = revision;
       const live = list();
       const present = new Set(live);
       const known = new Set(order);
       order = [...order.filter((t) => present.has(t)), ...live.filter((t) => !known.has(t))];
-      return order.map(body);
+      items = order.map(body);
+      return items;
     },
   };
 }

@@ -110,7 +110,15 @@ function destMatches(d: Dest, af: number, addr: Buffer, port: number): boolean {
   return d.af === af && d.port === port && keyOfAddr(af, d.addr) === keyOfAddr(af, addr);
 }
 
+/** Shared by every table: a table made anew (a reload, another namespace) never repeats an old one's revision. */
+let revisions = 0;
+
 export class IpvsTable {
+  /**
+   * Changes whenever a service or a destination is added or removed (not when one is edited): a dump's
+   * later part rebuilds its view of the live list only then, instead of once per part over the whole table.
+   */
+  revision = ++revisions;
   private readonly services = new Map<string, Svc>();
   private readonly trash: Trashed[] = [];
   private nextId = 1;
@@ -172,6 +180,7 @@ export class IpvsTable {
       dests: [],
     };
     this.services.set(svcKey(s.af, s.protocol, s.addr, s.port, s.fwmark), s);
+    this.revision = ++revisions;
   }
 
   /** ip_vs_edit_service(); the flags are merged with the service's own under the request's mask. */
@@ -193,6 +202,7 @@ export class IpvsTable {
     for (const d of s.dests) this.unlink(s, d);
     s.dests = [];
     this.services.delete(svcKey(s.af, s.protocol, s.addr, s.port, s.fwmark));
+    this.revision = ++revisions;
   }
 
   flush(): void {
@@ -261,6 +271,7 @@ export class IpvsTable {
     update(dest, f);
     if (af !== s.af) this.mixedDests++;
     s.dests.unshift(dest);
+    this.revision = ++revisions;
   }
 
   /** ip_vs_edit_dest() */
@@ -279,6 +290,7 @@ export class IpvsTable {
     if (!dest) throw new FakeErrno(ENOENT);
     s.dests.splice(i, 1);
     this.unlink(s, dest);
+    this.revision = ++revisions;
   }
 
   private unlink(s: Svc, d: Dest): void {

@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { Ipvs } from '../../src/client.js';
 import { DumpInterruptedError, FamilyNotFoundError, KernelError, TimeoutError, ValidationError } from '../../src/index.js';
 import { MessageWriter } from '../../src/netlink/writer.js';
@@ -8,6 +8,7 @@ import { parseMessages } from '../../src/netlink/reader.js';
 import { NLMSG_ERROR, NLM_F_ACK, NLM_F_REQUEST, NLM_F_MULTI } from '../../src/netlink/constants.js';
 import { IPVS_CMD_NEW_SERVICE, IPVS_CMD_ATTR_SERVICE, IPVS_SVC_ATTR_AF } from '../../src/ipvs/constants.js';
 import { FakeKernel } from '../../src/testing/index.js';
+import { IpvsTable } from '../../src/testing/fake-ipvs-table.js';
 import { NetlinkConnection } from '../../src/netlink/connection.js';
 import { FamilyResolver } from '../../src/netlink/family.js';
 
@@ -176,6 +177,38 @@ describe('FakeKernel', () => {
     const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { cwd: fileURLToPath(new URL('../..', import.meta.url)), encoding: 'utf8', timeout: 30_000 });
     expect(r.stdout.trim()).toBe('TimeoutError ETIMEDOUT');
     expect(r.status).toBe(0);
+  });
+
+  it("builds a large dump's later parts without going over the table again unless it changed", async () => {
+    // Each later part used to rebuild its view of the whole live table: a 20 000-service listing (some 700
+    // parts) then outlasted the client's 30 s timeout. The table is listed again only after a change.
+    const kernel = new FakeKernel();
+    const ipvs = await open(kernel);
+    await ipvs.execute(Array.from({ length: 2000 }, (_, i) => ({ op: 'add-service' as const, service: { ...web, port: 1000 + i } })));
+    const dests = Array.from({ length: 600 }, (_, i) => ({ op: 'add-destination' as const, service: { ...web, port: 1000 }, destination: { address: `10.9.${i >> 8}.${i & 255}` } }));
+    await ipvs.execute(dests);
+    const list = vi.spyOn(IpvsTable.prototype, 'list');
+    const find = vi.spyOn(IpvsTable.prototype, 'find');
+    expect(await ipvs.services({ stats: false })).toHaveLength(2000);
+    expect(list).toHaveBeenCalledTimes(1);
+    expect(await ipvs.destinations({ ...web, port: 1000 }, { stats: false })).toHaveLength(600);
+    // A few lookups as the dump starts (the request parsed, the service checked, the first part's list),
+    // not one more per part (the dump is about 16 parts).
+    expect(find.mock.calls.length).toBeLessThanOrEqual(3);
+    // A change between parts is still seen by the parts after it, as the kernel's walk sees it.
+    let n = 0;
+    for await (const svc of ipvs.iterateServices({ stats: false })) {
+      if (n++ === 0) {
+        const other = await open(kernel);
+        await other.addService({ ...web, port: 9999 });
+        await other.close();
+      }
+      expect(svc.port).toBeGreaterThan(0);
+    }
+    expect(n).toBe(2001);
+    list.mockRestore();
+    find.mockRestore();
+    await ipvs.close();
   });
 
   it('reports stats set by a test through the client', async () => {

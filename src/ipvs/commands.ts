@@ -212,7 +212,8 @@ function destSentences(s: WireServiceKey, d: WireDestination, creating: boolean)
     if (code === 'ESRCH') return noSuchService(s);
     if (code === 'ERANGE') return `destination ${destText(d, s)}: weight or thresholds out of range (the weight must be 0 or more and the lower threshold at most the upper one)`;
     if (code === 'EINVAL') {
-      return `the kernel refused destination ${destText(d, s)}: the address must be a unicast address (not multicast, broadcast or unspecified), `
+      return `the kernel refused destination ${destText(d, s)}: the address must be a unicast address (not multicast, broadcast or unspecified; `
+        + 'an IPv6 link-local address only if it is local; an IPv4 server by its IPv4 address, not ::ffff:a.b.c.d), '
         + 'a gue tunnel needs a port, and a destination of the other address family needs tunnel forwarding and no running sync daemon';
     }
     return undefined;

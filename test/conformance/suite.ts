@@ -384,6 +384,12 @@ export function conformanceSuite(name: string, open: () => Promise<Harness>): vo
         expect((await refusal(ipvs.addDestination(web, { address: '192.168.1.255' }))).code).toBe('EINVAL');
         expect((await refusal(ipvs.addDestination(web, { address: '224.0.0.5' }))).code).toBe('EINVAL');
         expect((await refusal(ipvs.addDestination(web, { address: '0.0.0.0' }))).code).toBe('EINVAL');
+        // An IPv4 server written as IPv4-mapped IPv6 is not IPV6_ADDR_UNICAST; the sentence says what to write.
+        await ipvs.addService({ ...web6, port: 8443 });
+        const mapped = await refusal(ipvs.addDestination({ ...web6, port: 8443 }, { address: '::ffff:192.168.1.5' }));
+        expect(mapped.code).toBe('EINVAL');
+        expect(mapped.message).toContain('an IPv4 server by its IPv4 address, not ::ffff:a.b.c.d');
+        await ipvs.deleteService({ ...web6, port: 8443 });
         // dum1 is down: the broadcast address of its prefix is not special then.
         await ipvs.addDestination(web, { address: '172.16.0.255' });
         await ipvs.deleteDestination(web, { address: '172.16.0.255' });

@@ -91,6 +91,7 @@ describe('errors become sentences, code and errno kept', () => {
 
   it('the destination EINVAL sentence names what the kernel checks', () => {
     expect(refuse(cmd.newDest(fam, key, dest), 'EINVAL').message).toMatch(/^the kernel refused destination 192\.168\.1\.116:80 in service tcp 192\.168\.1\.110:80: the address must be a unicast address/);
+    expect(refuse(cmd.newDest(fam, key, dest), 'EINVAL').message).toContain('not ::ffff:a.b.c.d');
   });
 
   it('EPERM and EACCES: CAP_NET_ADMIN, on every command', () => {

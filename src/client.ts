@@ -458,17 +458,24 @@ export class Ipvs {
    */
   async *iterateServices<O extends ReadOptions = RequestOptions>(options?: O): AsyncGenerator<ReadResult<O, BoundService>, void, undefined> {
     const stats = statsOption(options);
+    yield* this.stream(options, (fam) => cmd.dumpServices(fam), (msg) => this.bind(decodeServicePayload(msg.payload, 0, msg.payload.length, stats)) as ReadResult<O, BoundService>);
+  }
+
+  /**
+   * A dump streamed message by message, each decoded. A second round only when the first was refused
+   * before anything came, for a stale family id (familyAfter).
+   */
+  private async *stream<T>(options: RequestOptions | undefined, make: (fam: cmd.IpvsFamily) => OutgoingRequest, decode: (msg: NetlinkMessage) => T): AsyncGenerator<T, void, undefined> {
     const given: RequestOptions = requestOptions(options) ?? {};
     const request = this.aborts.own(given);
     let fam = this.fam;
     try {
-      // A second round only when the first was refused before any service came, for a stale family id.
       for (let round = 0; ; round++) {
         let started = false;
         try {
-          for await (const msg of this.conn.dump(cmd.dumpServices(fam), request)) {
+          for await (const msg of this.conn.dump(make(fam), request)) {
             started = true;
-            yield this.bind(decodeServicePayload(msg.payload, 0, msg.payload.length, stats)) as ReadResult<O, BoundService>;
+            yield decode(msg);
           }
           return;
         } catch (err) {
@@ -518,28 +525,7 @@ export class Ipvs {
   async *iterateDestinations<O extends ReadOptions = RequestOptions>(key: ServiceKey, options?: O): AsyncGenerator<ReadResult<O, Destination>, void, undefined> {
     const s = validateServiceKey(key);
     const stats = statsOption(options);
-    const given: RequestOptions = requestOptions(options) ?? {};
-    const request = this.aborts.own(given);
-    let fam = this.fam;
-    try {
-      // As iterateServices: a second round only for a first refused for a stale family id.
-      for (let round = 0; ; round++) {
-        let started = false;
-        try {
-          for await (const msg of this.conn.dump(cmd.dumpDests(fam, s), request)) {
-            started = true;
-            yield decodeDestinationPayload(msg.payload, 0, msg.payload.length, s.af, stats) as ReadResult<O, Destination>;
-          }
-          return;
-        } catch (err) {
-          const fresh = started || round > 0 ? undefined : await this.familyAfter(err, fam);
-          if (fresh === undefined) throw err;
-          fam = fresh;
-        }
-      }
-    } finally {
-      this.aborts.release(given);
-    }
+    yield* this.stream(options, (fam) => cmd.dumpDests(fam, s), (msg) => decodeDestinationPayload(msg.payload, 0, msg.payload.length, s.af, stats) as ReadResult<O, Destination>);
   }
 
   /** The destinations of a service, collected (one promise for the whole dump). `stats: false`: see ReadOptions. */

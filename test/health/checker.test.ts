@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Ipvs } from '../../src/client.js';
 import { HealthChecker, ManualScheduler, type HealthClient } from '../../src/health/index.js';
 import { harness, seedConfig, SERVICE, type Harness } from './harness.js';
+import { collectProcessWarnings } from '../helpers/process-warnings.js';
 
 const A = '192.168.1.116';
 const B = '192.168.1.117';
@@ -300,6 +301,8 @@ describe('the kernel and other writers', () => {
 });
 
 describe('scheduling and stop', () => {
+  const warnings = collectProcessWarnings();
+
   it('spreads checks with jitter so they do not align', async () => {
     const times = new Map<string, number[]>();
     const clock = new ManualScheduler();
@@ -409,22 +412,15 @@ describe('scheduling and stop', () => {
   });
 
   it('checks more than ten servers at once without a MaxListenersExceededWarning on its stop signal', async () => {
-    const warnings: string[] = [];
-    const onWarning = (w: Error): void => void warnings.push(`${w.name}: ${w.message}`);
-    process.on('warning', onWarning);
-    try {
-      const destinations = Array.from({ length: 12 }, (_, i) => ({ address: `10.0.0.${i + 1}` }));
-      // Checks that end only at their timeout: all twelve are in flight together.
-      h = await harness({ services: [{ ...SERVICE, scheduler: 'rr', destinations }], check: { type: 'custom', run: () => new Promise(() => {}), timeoutMs: 500, jitterMs: 0 } });
-      const started = h.checker.start();
-      await turns();
-      await h.clock.advance(500);
-      await started;
-      await turns();
-    } finally {
-      process.off('warning', onWarning);
-    }
-    expect(warnings.filter((w) => w.includes('MaxListeners'))).toEqual([]);
+    const destinations = Array.from({ length: 12 }, (_, i) => ({ address: `10.0.0.${i + 1}` }));
+    // Checks that end only at their timeout: all twelve are in flight together.
+    h = await harness({ services: [{ ...SERVICE, scheduler: 'rr', destinations }], check: { type: 'custom', run: () => new Promise(() => {}), timeoutMs: 500, jitterMs: 0 } });
+    const started = h.checker.start();
+    await turns();
+    await h.clock.advance(500);
+    await started;
+    await turns();
+    expect(warnings().filter((w) => w.name === 'MaxListenersExceededWarning')).toEqual([]);
   });
 
   it('reports a status snapshot', async () => {

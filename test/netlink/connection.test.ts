@@ -16,6 +16,7 @@ import {
 import type { NetlinkMessage } from '../../src/netlink/reader.js';
 import * as nb from '../helpers/netlink-bytes.js';
 import { errnoError, ScriptedTransport } from '../helpers/scripted-transport.js';
+import { collectProcessWarnings } from '../helpers/process-warnings.js';
 
 const FAMILY = 0x1b;
 const PORT = 4242;
@@ -549,6 +550,8 @@ describe('timeouts', () => {
 });
 
 describe('AbortSignal', () => {
+  const warnings = collectProcessWarnings();
+
   it('already aborted: AbortError, nothing sent', async () => {
     const { t, conn } = setup();
     const signal = AbortSignal.abort(new Error('user gave up'));
@@ -704,24 +707,17 @@ describe('AbortSignal', () => {
     const ac = new AbortController();
     const add = vi.spyOn(ac.signal, 'addEventListener');
     const remove = vi.spyOn(ac.signal, 'removeEventListener');
-    const warnings: Error[] = [];
-    const onWarning = (w: Error): void => void warnings.push(w);
-    process.on('warning', onWarning);
-    try {
-      const ps = conn.batch(Array.from({ length: 50 }, (_, i) => req(`op${i}`)), { signal: ac.signal });
-      await flush();
-      const seqs = t.requests().map((r) => r.seq);
-      t.deliver(nb.cat(...seqs.slice(0, 49).map((seq) => nb.ack(seq))));
-      expect(remove).not.toHaveBeenCalled();
-      t.deliver(nb.ack(seqs[49]!));
-      await Promise.all(ps);
-      expect(add).toHaveBeenCalledTimes(1);
-      expect(remove).toHaveBeenCalledTimes(1);
-      await flush();
-      expect(warnings.filter((w) => w.name === 'MaxListenersExceededWarning')).toEqual([]);
-    } finally {
-      process.off('warning', onWarning);
-    }
+    const ps = conn.batch(Array.from({ length: 50 }, (_, i) => req(`op${i}`)), { signal: ac.signal });
+    await flush();
+    const seqs = t.requests().map((r) => r.seq);
+    t.deliver(nb.cat(...seqs.slice(0, 49).map((seq) => nb.ack(seq))));
+    expect(remove).not.toHaveBeenCalled();
+    t.deliver(nb.ack(seqs[49]!));
+    await Promise.all(ps);
+    expect(add).toHaveBeenCalledTimes(1);
+    expect(remove).toHaveBeenCalledTimes(1);
+    await flush();
+    expect(warnings().filter((w) => w.name === 'MaxListenersExceededWarning')).toEqual([]);
   });
 
   it('the abort listener is removed once the request settles', async () => {

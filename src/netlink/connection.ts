@@ -976,6 +976,15 @@ export class NetlinkConnection {
   }
 
   /**
+   * `units` of synchronous work a caller did on its way to a send (execute() validating and encoding its
+   * operations), counted by the same meter as the engine's own: yieldIfDue after it.
+   */
+  workDone(units: number): Promise<void> | undefined {
+    this.meter.charge(units);
+    return this.yieldIfDue();
+  }
+
+  /**
    * yieldIfDue for a dump about to be sent. Its signal ends the wait at once with an AbortError, as it
    * ends a wait for the socket (dumpTurn): nothing was sent. Already aborted: no turn, the start refuses it.
    */

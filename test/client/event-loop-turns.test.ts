@@ -92,6 +92,42 @@ describe('bulk work over a socket that answers inside the send', () => {
     await ipvs.close();
   });
 
+  it('execute() of 20 000 operations given as an array lets it turn while validating them, before anything is sent', async () => {
+    const { kernel, socket, ipvs } = await setup();
+    // Validation reads no message: here every look at the clock finds 5 ms gone.
+    let now = 0;
+    vi.spyOn(performance, 'now').mockImplementation(() => (now += 5));
+    let turnsAtFirstSend: number | undefined;
+    socket.onMessages = () => {
+      turnsAtFirstSend ??= loop.count();
+    };
+    const loop = turns();
+    const results = await ipvs.execute(adds(20_000));
+    loop.stop();
+    expect(results.every((r) => 'ok' in r && r.ok)).toBe(true);
+    expect(kernel.state().services).toHaveLength(20_000);
+    expect(turnsAtFirstSend).toBeGreaterThanOrEqual(3);
+    await ipvs.close();
+  });
+
+  it('an abort during a turn of that validation sends nothing and returns every operation skipped', async () => {
+    const { kernel, socket, ipvs } = await setup();
+    let now = 0;
+    vi.spyOn(performance, 'now').mockImplementation(() => (now += 5));
+    const sent = socket.calls.send + socket.calls.exchange;
+    const controller = new AbortController();
+    const loop = turns((n) => {
+      if (n === 1) controller.abort();
+    });
+    const results = await ipvs.execute(adds(20_000), { signal: controller.signal });
+    loop.stop();
+    expect(results).toHaveLength(20_000);
+    expect(results.every((r) => 'skipped' in r && r.skipped)).toBe(true);
+    expect(socket.calls.send + socket.calls.exchange).toBe(sent);
+    expect(kernel.state().services).toHaveLength(0);
+    await ipvs.close();
+  });
+
   it('a table read by destinationsOfEach lets it turn between dumps, each dump still read whole through the exchange', async () => {
     const { ipvs, socket } = await table(800);
     const services = await ipvs.services({ stats: false });

@@ -95,7 +95,7 @@ export type HealthDestination = DestinationSpec & { check?: CheckOverride };
 
 /** A virtual service, its real servers, and what to do when they fail. */
 export type HealthService = ServiceSpec & {
-  destinations: HealthDestination[];
+  destinations: readonly HealthDestination[];
   check?: CheckOverride;
   /**
    * The fail-back server: added when every real server is down, removed when one is back. Forwarding
@@ -108,7 +108,7 @@ export type HealthService = ServiceSpec & {
 
 /** Everything the checker keeps healthy. `check` and `onFailure` are defaults for every service. */
 export interface HealthConfig {
-  services: HealthService[];
+  services: readonly HealthService[];
   check?: CheckOverride;
   onFailure?: FailureAction;
 }

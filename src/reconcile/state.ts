@@ -18,12 +18,12 @@ import { parseRules, type ParseRulesOptions } from '../rules/parse.js';
  * only and leave its destinations to someone else (a health checker, say).
  */
 export type DesiredService = ServiceSpec & {
-  destinations?: DestinationSpec[];
+  destinations?: readonly DestinationSpec[];
 };
 
 /** Everything that should exist. Services the kernel holds that are not listed are left alone unless pruning. */
 export interface DesiredState {
-  services: DesiredService[];
+  services: readonly DesiredService[];
 }
 
 const STATE_FIELDS = new Set(['services']);

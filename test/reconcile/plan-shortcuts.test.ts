@@ -21,6 +21,7 @@ import {
 import { keyOfService } from '../../src/ipvs/service.js';
 import { desiredDestinationsOf, normaliseDesiredState, sameDesiredDestinations, type DesiredEntry } from '../../src/reconcile/desired.js';
 import { FakeKernel } from '../../src/testing/index.js';
+import type { EditableState } from './scenarios.js';
 
 const SVC4 = validateServiceKey({ protocol: 'tcp', address: '10.0.0.1', port: 80 });
 const SVC6 = validateServiceKey({ protocol: 'tcp', address: '2001:db8::1', port: 80 });
@@ -155,7 +156,7 @@ async function kernelWith(state: DesiredState): Promise<Ipvs> {
 }
 
 describe('planning a service whose destinations are already right', () => {
-  const three = (): DesiredState => ({
+  const three = (): EditableState => ({
     services: [{ ...SERVICE, destinations: [{ address: '10.2.0.1', weight: 2 }, { address: '10.2.0.2' }, { address: '10.2.0.3', forwarding: 'masq' }] }],
   });
 
@@ -188,7 +189,7 @@ describe('planning a service whose destinations are already right', () => {
   });
 
   it('a long list (indexed, not searched) plans the same way', async () => {
-    const many = (): DesiredState => ({
+    const many = (): EditableState => ({
       services: [{ ...SERVICE, destinations: Array.from({ length: 40 }, (_, i) => ({ address: `10.4.0.${i + 1}`, weight: 1 + (i % 5) })) }],
     });
     const ipvs = await kernelWith(many());
@@ -277,7 +278,7 @@ describe('a state checked once', () => {
 
 describe('plain destination lists (compared as written, normal forms built only when needed)', () => {
   const entryOf = (service: Record<string, unknown>, destinations: DestinationSpec[]): DesiredEntry =>
-    [...normaliseDesiredState({ services: [{ ...service, destinations } as DesiredState['services'][number]] }).values()][0]!;
+    [...normaliseDesiredState({ services: [{ ...service, destinations } as unknown as DesiredState['services'][number]] }).values()][0]!;
 
   /** The plain answer, then the normal forms' answer for the same entry (sameDesiredDestinations switches once they exist). */
   function bothAnswers(list: Destination[], service: Record<string, unknown>, specs: DestinationSpec[]): [boolean, boolean, boolean] {

@@ -6,6 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Ipvs } from '../../src/client.js';
 import type { Operation } from '../../src/ipvs/operations.js';
+import type { DestinationSpec, ServiceSpec } from '../../src/ipvs/types.js';
 import { apply, plan, exportState, desiredStateFromRules, type DesiredState } from '../../src/reconcile/index.js';
 
 export interface ReconcileHarness {
@@ -16,7 +17,16 @@ export interface ReconcileHarness {
 const WEB = { protocol: 'tcp', address: '192.168.1.110', port: 80 } as const;
 const DNS = { protocol: 'udp', address: '192.168.1.110', port: 53 } as const;
 
-export function baseState(): DesiredState {
+/**
+ * A desired state the tests edit in place between applies. DesiredState's lists are readonly (the library
+ * never changes them); a program that edits its own state types it with mutable lists, as here, and still
+ * hands it to plan/apply as it is.
+ */
+export interface EditableState {
+  services: Array<ServiceSpec & { destinations?: DestinationSpec[] }>;
+}
+
+export function baseState(): EditableState {
   return {
     services: [
       {
@@ -164,7 +174,7 @@ export function reconcileScenarios(name: string, open: () => Promise<ReconcileHa
       const ipvs = await fresh();
       await apply(ipvs, baseState());
       const s = clone(baseState());
-      s.services[1] = { ...s.services[1]!, address: '192.168.1.111' } as DesiredState['services'][number];
+      s.services[1] = { ...s.services[1]!, address: '192.168.1.111' } as EditableState['services'][number];
       const p = await plan(ipvs, s);
       expect(kinds(p.operations)).toEqual(['add-service', 'add-destination']);
       expect(p.unmanaged).toEqual([DNS]);

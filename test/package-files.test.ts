@@ -1,0 +1,46 @@
+// What `npm pack` puts in the tarball: what runs (dist/, whose native/ part is compiled there too), the
+// documentation, the examples, the license; never TypeScript sources nobody runs, tests or tooling. Asked
+// of npm itself (`npm pack --dry-run --ignore-scripts`, no build), so it sees `files` as npm applies it; the
+// entry points are checked against the built dist/ (`npm run build` comes before `npm test` in .ci/run).
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+
+interface PackResult {
+  files: { path: string }[];
+}
+
+function packedFiles(): string[] {
+  const run = spawnSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: root, encoding: 'utf8', timeout: 60_000 });
+  expect(run.status, run.stderr).toBe(0);
+  const [result] = JSON.parse(run.stdout) as PackResult[];
+  return result!.files.map((f) => f.path).sort();
+}
+
+describe('package files', () => {
+  it('ships dist, docs, examples, README and LICENSE, and no sources, tests or tooling', () => {
+    const files = packedFiles();
+    const tops = [...new Set(files.map((f) => f.split('/')[0]))].sort();
+    expect(tops).toEqual(['LICENSE', 'README.md', 'dist', 'docs', 'examples', 'package.json']);
+    expect(files.filter((f) => /\.(c|m)?ts$/.test(f) && !f.endsWith('.d.ts'))).toEqual([]);
+    expect(files.filter((f) => /^dist\/(test|bench|scripts)\//.test(f))).toEqual([]);
+
+    // Every entry point the manifest names is in it.
+    const pkg = JSON.parse(readFileSync(`${root}package.json`, 'utf8')) as {
+      main: string; types: string; bin: Record<string, string>; exports: Record<string, string | Record<string, string>>;
+    };
+    const targets = [pkg.main, pkg.types, ...Object.values(pkg.bin), ...Object.values(pkg.exports).flatMap((e) => (typeof e === 'string' ? [e] : Object.values(e)))];
+    for (const target of targets) expect(files, `${target} (run \`npm run build\` first)`).toContain(target.replace(/^\.\//, ''));
+  });
+
+  it('LICENSE is the MIT license package.json names', () => {
+    const pkg = JSON.parse(readFileSync(`${root}package.json`, 'utf8')) as { license: string };
+    const text = readFileSync(`${root}LICENSE`, 'utf8');
+    expect(pkg.license).toBe('MIT');
+    expect(text).toMatch(/^MIT License\n\nCopyright \(c\) \d{4} the ipvs authors\n/);
+    expect(text).toContain('The above copyright notice and this permission notice shall be included in all');
+  });
+});

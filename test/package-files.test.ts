@@ -43,4 +43,13 @@ describe('package files', () => {
     expect(text).toMatch(/^MIT License\n\nCopyright \(c\) \d{4} the ipvs authors\n/);
     expect(text).toContain('The above copyright notice and this permission notice shall be included in all');
   });
+
+  it('depends on @types/node 20 or later: its declarations use Node globals (Buffer, AbortSignal)', () => {
+    // Without it a TypeScript project with no @types/node of its own gets netlink's @types/node 12, hoisted
+    // by npm (errors in these declarations, or `signal` typed any under skipLibCheck): docs/decisions.md.
+    const pkg = JSON.parse(readFileSync(`${root}package.json`, 'utf8')) as { dependencies: Record<string, string> };
+    expect(pkg.dependencies['@types/node']).toBe('>=20');
+    const declarations = readFileSync(`${root}dist/src/client.d.ts`, 'utf8');
+    expect(declarations).toContain('AbortSignal');
+  });
 });

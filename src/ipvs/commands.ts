@@ -8,7 +8,8 @@
 //   EAFNOSUPPORT for an IPv6 request to a kernel without IPv6 IPVS.
 //   ip_vs_add_service/ip_vs_edit_service: ENOENT when the scheduler or engine module is not loaded.
 //   ip_vs_add_dest/ip_vs_edit_dest: ERANGE (weight < 0, lower > upper threshold), EINVAL (gue without
-//   port, address not unicast), EEXIST; edit/del: ENOENT when missing.
+//   port, address not unicast, which for IPv4 is every address in a namespace that never had an IPv4
+//   address), EEXIST; edit/del: ENOENT when missing.
 //   start_sync_thread: EEXIST when running, ENODEV for an unknown interface; stop_sync_thread: ESRCH.
 //   Every command is GENL_ADMIN_PERM: EPERM without CAP_NET_ADMIN in the initial user namespace
 //   (netlink_capable), so root of a container's own user namespace is refused.
@@ -205,6 +206,14 @@ function destText(d: WireDestination, s: WireServiceKey): string {
   return `${d.text} in service ${s.text}`;
 }
 
+/**
+ * Linux refuses every IPv4 destination, unicast or not, in a network namespace that has never had an IPv4
+ * address (no local routing table: inet_addr_type() answers RTN_BROADCAST), which is what a new namespace
+ * is until its `lo` goes up.
+ */
+const NO_IPV4_YET = '; in a network namespace that never had an IPv4 address (a new one whose lo is still down) every IPv4 address is refused: '
+  + 'run `ip link set lo up` there';
+
 function destSentences(s: WireServiceKey, d: WireDestination, creating: boolean): Sentences {
   return (code) => {
     if (code === 'EEXIST' && creating) return `destination ${d.text} already exists in service ${s.text}`;
@@ -214,7 +223,8 @@ function destSentences(s: WireServiceKey, d: WireDestination, creating: boolean)
     if (code === 'EINVAL') {
       return `the kernel refused destination ${destText(d, s)}: the address must be a unicast address (not multicast, broadcast or unspecified; `
         + 'an IPv6 link-local address only if it is local; an IPv4 server by its IPv4 address, not ::ffff:a.b.c.d), '
-        + 'a gue tunnel needs a port, and a destination of the other address family needs tunnel forwarding and no running sync daemon';
+        + 'a gue tunnel needs a port, and a destination of the other address family needs tunnel forwarding and no running sync daemon'
+        + (creating && d.af === C.AF_INET ? NO_IPV4_YET : '');
     }
     return undefined;
   };

@@ -47,6 +47,14 @@ export interface FakeKernelOptions {
    * least 1280), else ENETUNREACH (master) or EINVAL (backup).
    */
   interfaces?: readonly FakeInterface[];
+  /**
+   * Whether the namespace has its IPv4 local routing table. Linux creates it with the first IPv4 address
+   * added to any interface (up or down) and keeps it until the namespace goes, even once every address is
+   * removed; without it, every IPv4 destination is refused with EINVAL (inet_addr_type() answers
+   * RTN_BROADCAST), as in a new namespace whose `lo` was never up. Default: whether an interface has an
+   * IPv4 address; true models a namespace whose IPv4 addresses were all removed since.
+   */
+  ipv4LocalTable?: boolean;
   /** Schedulers whose modules are "loaded" (default: all of Linux 6.1's). Others get ENOENT. */
   schedulers?: readonly string[];
   /** Persistence engines "loaded" (default: sip). */
@@ -94,7 +102,7 @@ export class FakeKernel {
    * order, including refused ones. Clear it with `kernel.requests.length = 0`.
    */
   readonly requests: string[] = [];
-  private readonly options: Required<Omit<FakeKernelOptions, 'familyId' | 'interfaces' | 'schedulers' | 'persistenceEngines' | 'random'>>;
+  private readonly options: Required<Omit<FakeKernelOptions, 'familyId' | 'interfaces' | 'ipv4LocalTable' | 'schedulers' | 'persistenceEngines' | 'random'>>;
   private readonly random: () => number;
   private readonly network: FakeNetwork;
   private readonly schedulers: ReadonlySet<string>;
@@ -125,7 +133,7 @@ export class FakeKernel {
       idleDaemonThreads: options.idleDaemonThreads ?? false,
     };
     this.random = options.random ?? Math.random;
-    this.network = new FakeNetwork(options.interfaces ?? DEFAULT_INTERFACES);
+    this.network = new FakeNetwork(options.interfaces ?? DEFAULT_INTERFACES, options.ipv4LocalTable);
     this.schedulers = new Set(options.schedulers ?? SCHEDULERS);
     this.engines = new Set(options.persistenceEngines ?? PERSISTENCE_ENGINES);
     this.table = this.newTable();

@@ -4,8 +4,9 @@
 // destination address is acceptable (inet_addr_type() for IPv4: local or unicast only, so 0.0.0.0,
 // multicast, limited and subnet broadcasts are refused; ipv6_addr_type() for IPv6: unicast and not
 // link-local, unless the address is one of ours). Only interfaces that are up count there: Linux drops a
-// down interface's local routes, and its IPv6 addresses stay tentative. Address text is parsed here,
-// independently of the client's own parser.
+// down interface's local routes, and its IPv6 addresses stay tentative. A namespace that has never had an
+// IPv4 address has no IPv4 local routing table at all, and inet_addr_type() then calls every IPv4 address
+// broadcast. Address text is parsed here, independently of the client's own parser.
 
 import { isIPv4, isIPv6 } from 'node:net';
 import { AF_INET, AF_INET6 } from '../ipvs/constants.js';
@@ -128,12 +129,17 @@ function v4mask(length: number): number {
 /** The interfaces of one fake network namespace. */
 export class FakeNetwork {
   private readonly byName = new Map<string, { mtu: number; up: boolean; prefixes: Prefix[] }>();
+  /** The namespace has its IPv4 local routing table (see FakeKernelOptions.ipv4LocalTable). */
+  private readonly localTable: boolean;
 
-  constructor(interfaces: readonly FakeInterface[]) {
+  constructor(interfaces: readonly FakeInterface[], ipv4LocalTable?: boolean) {
     for (const i of interfaces) {
       if (typeof i.name !== 'string' || i.name.length === 0 || i.name.length > 15) throw new TypeError(`FakeKernel: bad interface name ${String(i.name)}`);
       this.byName.set(i.name, { mtu: i.mtu ?? (i.name === 'lo' ? 65536 : 1500), up: i.up ?? true, prefixes: (i.addresses ?? []).map(parsePrefix) });
     }
+    // Linux creates the table with the first IPv4 address added, on an interface up or down (its local
+    // route goes in either way), and keeps it until the namespace goes, its addresses removed or not.
+    this.localTable = ipv4LocalTable ?? [...this.byName.values()].some((i) => i.prefixes.some((p) => p.af === AF_INET));
   }
 
   /** An interface as a sync daemon sees it, or undefined when there is no such interface (the kernel's ENODEV). */
@@ -151,6 +157,8 @@ export class FakeNetwork {
     const a = v4(bytes);
     // inet_addr_type(): zeronet and limited broadcast are RTN_BROADCAST, 224/4 RTN_MULTICAST.
     if (a === 0 || a === 0xffffffff || (a & 0xf0000000) >>> 0 === 0xe0000000) return false;
+    // Without a local table it answers RTN_BROADCAST for every other address too (a fresh namespace, lo down).
+    if (!this.localTable) return false;
     for (const [name, i] of this.byName) {
       if (!i.up) continue;
       for (const p of i.prefixes) {

@@ -26,8 +26,20 @@ export interface Harness {
   unprivileged?: () => Promise<Record<string, CallResult>>;
   /** The requests the kernel received so far (the fake kernel's log): proves that a refused call sent nothing. */
   requests?: () => readonly string[];
+  /**
+   * A client in a namespace of its own whose network came about as `history` says, for what depends on
+   * what a namespace has had rather than on what it has (the suite's usual network shows neither).
+   */
+  openIn?: (history: NetworkHistory) => Promise<{ ipvs: Ipvs; close: () => Promise<void> }>;
   cleanup: () => Promise<void>;
 }
+
+/**
+ * How a namespace's network came about: `new` (nothing: lo down, no address), `ipv6-only` (dum0 up with
+ * 2001:db8::1/64 only), `ipv4-down` (dum0 given 10.9.9.1/24, never up), `ipv4-removed` (dum0 up with
+ * 10.9.9.1/24, then the address deleted and the link down).
+ */
+export type NetworkHistory = 'new' | 'ipv6-only' | 'ipv4-down' | 'ipv4-removed';
 
 const keyText = (s: Service): string => (s.fwmark !== undefined ? `fwmark ${s.fwmark}/${s.family}` : `${s.protocol} ${s.address}:${s.port}`);
 const sortServices = (list: Service[]): Service[] => [...list].sort((a, b) => keyText(a).localeCompare(keyText(b)));
@@ -396,6 +408,49 @@ export function conformanceSuite(name: string, open: () => Promise<Harness>): vo
         // Listing the destinations of a missing service is an empty dump, not an error.
         expect(await ipvs.destinations({ ...web, port: 81 })).toEqual([]);
         expect(await ipvs.destinations(web)).toMatchObject([{ address: '192.168.1.116', weight: 1 }]);
+      });
+    });
+
+    describe('the namespace\'s IPv4 history', () => {
+      // Linux creates a namespace's IPv4 local routing table with its first IPv4 address (on any interface,
+      // up or down) and keeps it; until then inet_addr_type() calls every IPv4 address broadcast.
+      async function inNamespace(history: NetworkHistory, body: (ipvs: Ipvs) => Promise<void>): Promise<void> {
+        const ns = await h.openIn!(history);
+        try {
+          await body(ns.ipvs);
+        } finally {
+          await ns.close();
+        }
+      }
+
+      it.each(['new', 'ipv6-only'] as const)('%s: every IPv4 destination is refused with EINVAL, IPv6 ones are not', async (history) => {
+        if (!h.openIn) return;
+        await inNamespace(history, async (ns) => {
+          await ns.addService({ ...web, scheduler: 'rr' });
+          const err = await refusal(ns.addDestination(web, { address: '192.168.1.116' }));
+          expect(err.code).toBe('EINVAL');
+          expect(err.message).toContain('a network namespace that never had an IPv4 address');
+          expect(err.message).toContain('`ip link set lo up`');
+          await ns.addService({ fwmark: 1 });
+          expect((await refusal(ns.addDestination({ fwmark: 1 }, { address: '10.0.0.2' }))).code).toBe('EINVAL');
+          await ns.addService(web6);
+          await ns.addDestination(web6, { address: '2001:db8::2' });
+          expect((await refusal(ns.addDestination(web6, { address: '192.168.1.117', forwarding: 'tunnel' }))).code).toBe('EINVAL');
+          expect(await ns.destinations(web)).toEqual([]);
+          expect((await ns.destinations(web6)).map(destText)).toEqual(['2001:db8::2:443']);
+        });
+      });
+
+      it.each(['ipv4-down', 'ipv4-removed'] as const)('%s: IPv4 destinations are taken', async (history) => {
+        if (!h.openIn) return;
+        await inNamespace(history, async (ns) => {
+          await ns.addService({ ...web, scheduler: 'rr' });
+          await ns.addDestination(web, { address: '192.168.1.116' });
+          await ns.addService({ fwmark: 1 });
+          await ns.addDestination({ fwmark: 1 }, { address: '10.0.0.2' });
+          expect((await ns.destinations(web)).map(destText)).toEqual(['192.168.1.116:80']);
+          expect((await ns.destinations({ fwmark: 1 })).map(destText)).toEqual(['10.0.0.2:0']);
+        });
       });
     });
 

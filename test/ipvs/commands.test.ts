@@ -94,6 +94,15 @@ describe('errors become sentences, code and errno kept', () => {
     expect(refuse(cmd.newDest(fam, key, dest), 'EINVAL').message).toContain('not ::ffff:a.b.c.d');
   });
 
+  it('an IPv4 destination refused on adding: the sentence names a namespace that never had an IPv4 address', () => {
+    const clause = 'in a network namespace that never had an IPv4 address (a new one whose lo is still down) every IPv4 address is refused: run `ip link set lo up` there';
+    expect(refuse(cmd.newDest(fam, key, dest), 'EINVAL').message).toContain(`; ${clause} [EINVAL]`);
+    // Linux checks the address only when adding; nor does the namespace matter to an IPv6 destination.
+    expect(refuse(cmd.setDest(fam, key, dest), 'EINVAL').message).not.toContain(clause);
+    const key6 = validateServiceKey({ protocol: 'tcp', address: '2001:db8::10', port: 80 });
+    expect(refuse(cmd.newDest(fam, key6, validateDestinationSpec(key6, { address: '2001:db8::2' })), 'EINVAL').message).not.toContain(clause);
+  });
+
   it('EPERM and EACCES: CAP_NET_ADMIN, on every command', () => {
     for (const req of [cmd.newService(fam, svc), cmd.dumpServices(fam), cmd.getInfo(fam), cmd.flush(fam), cmd.delDaemon(fam, 1)]) {
       for (const code of ['EPERM', 'EACCES']) {

@@ -12,7 +12,7 @@ import { describe, expect, it } from 'vitest';
 import { KernelSocketTransport } from '../../native/socket.js';
 import { Ipvs } from '../../src/client.js';
 import type { Transport } from '../../src/netlink/transport.js';
-import { conformanceSuite } from '../conformance/suite.js';
+import { conformanceSuite, type NetworkHistory } from '../conformance/suite.js';
 import type { CallResult } from '../conformance/unprivileged.js';
 import { wireSuite } from '../conformance/wire-suite.js';
 
@@ -43,6 +43,17 @@ export function makeNamespace(prefix: string): string {
   return name;
 }
 
+/** The `ip` commands that give a new namespace each history of test/conformance/suite.ts. */
+const HISTORY: Record<NetworkHistory, string[][]> = {
+  new: [],
+  'ipv6-only': [['link', 'add', 'dum0', 'type', 'dummy'], ['addr', 'add', '2001:db8::1/64', 'dev', 'dum0'], ['link', 'set', 'dum0', 'up']],
+  'ipv4-down': [['link', 'add', 'dum0', 'type', 'dummy'], ['addr', 'add', '10.9.9.1/24', 'dev', 'dum0']],
+  'ipv4-removed': [
+    ['link', 'add', 'dum0', 'type', 'dummy'], ['addr', 'add', '10.9.9.1/24', 'dev', 'dum0'], ['link', 'set', 'dum0', 'up'],
+    ['addr', 'del', '10.9.9.1/24', 'dev', 'dum0'], ['link', 'set', 'dum0', 'down'],
+  ],
+};
+
 if (onKernel) {
   conformanceSuite('real kernel', async () => {
     const ns = makeNamespace('conf');
@@ -53,6 +64,24 @@ if (onKernel) {
       openAnother: () => Ipvs.open({ netns: ns }),
       ipvsadmSave: () => ipvsadm('-Sn'),
       ipvsadm,
+      openIn: async (history) => {
+        const bare = `hist-${process.pid}-${counter++}`;
+        sh('ip', ['netns', 'add', bare]);
+        try {
+          for (const step of HISTORY[history]) sh('ip', ['-n', bare, ...step]);
+          const other = await Ipvs.open({ netns: bare });
+          return {
+            ipvs: other,
+            close: async () => {
+              await other.close();
+              sh('ip', ['netns', 'del', bare]);
+            },
+          };
+        } catch (err) {
+          sh('ip', ['netns', 'del', bare]);
+          throw err;
+        }
+      },
       // The calls of test/conformance/unprivileged.ts in a process of the same namespace, as root but
       // without CAP_NET_ADMIN (dropped from its inheritable and bounding sets, so exec leaves it out).
       unprivileged: async () => {

@@ -2,8 +2,8 @@
 // ffi-napi/ref-napi do not build on Node 20+). Loaded lazily so that importing the library on a
 // machine without libc (or in the fake-kernel-only tests) costs nothing.
 
-import { createRequire } from 'node:module';
 import { constants as osConstants } from 'node:os';
+import { NativeLoadError, nativeRequire } from './load.js';
 
 type KoffiFn = (...args: unknown[]) => number;
 
@@ -34,14 +34,32 @@ let libc: Libc | undefined;
 
 function load(): Libc {
   if (libc) return libc;
-  const require = createRequire(import.meta.url);
+  try {
+    libc = loadLibc();
+  } catch (err) {
+    throw new NativeLoadError('koffi', err);
+  }
+  return libc;
+}
+
+/** Whether libc can be reached through koffi (loading it now if it was not yet). */
+export function libcAvailable(): boolean {
+  try {
+    load();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function loadLibc(): Libc {
   // koffi ships CommonJS with prebuilt binaries; require keeps its loading synchronous.
-  const koffi = require('koffi') as KoffiMemory & {
+  const koffi = nativeRequire('koffi') as KoffiMemory & {
     load(path: string): { func(def: string): KoffiFn };
     errno(): number;
   };
   const lib = koffi.load('libc.so.6');
-  libc = {
+  return {
     setns: lib.func('int setns(int fd, int nstype)'),
     open: lib.func('int open(const char *path, int flags)'),
     close: lib.func('int close(int fd)'),
@@ -54,7 +72,6 @@ function load(): Libc {
     errno: () => koffi.errno(),
     koffi,
   };
-  return libc;
 }
 
 function errnoCode(errno: number): string {

@@ -4,7 +4,6 @@
 
 import { readdirSync, readlinkSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
-import { createRequire } from 'node:module';
 import type { ExchangeResult, Transport, TransportReceiver } from '../src/netlink/transport.js';
 import {
   CLONE_NEWNET,
@@ -16,11 +15,13 @@ import {
   getIntSockopt,
   getSockoptBytes,
   LibcError,
+  libcAvailable,
   netlinkSockname,
   openReadOnly,
   setIntSockopt,
   setns,
 } from './libc.js';
+import { NativeLoadError, nativeRequire } from './load.js';
 
 const NETLINK_GENERIC = 16;
 const AF_NETLINK = 16;
@@ -90,14 +91,18 @@ let rawSocketClass: RawSocketCtor | undefined;
  */
 function rawSocketCtor(): RawSocketCtor {
   if (rawSocketClass === undefined) {
-    const require = createRequire(import.meta.url);
     let mod: { RawNetlinkSocket?: RawSocketCtor } | undefined;
     try {
-      mod = require('netlink/dist/raw.js') as { RawNetlinkSocket?: RawSocketCtor };
+      mod = nativeRequire('netlink/dist/raw.js') as { RawNetlinkSocket?: RawSocketCtor };
     } catch {
       mod = undefined;
     }
-    rawSocketClass = mod?.RawNetlinkSocket ?? (require('netlink') as { RawNetlinkSocket: RawSocketCtor }).RawNetlinkSocket;
+    try {
+      rawSocketClass = mod?.RawNetlinkSocket ?? (nativeRequire('netlink') as { RawNetlinkSocket: RawSocketCtor }).RawNetlinkSocket;
+    } catch (err) {
+      // Most often node-gyp-build's "No native build was found for platform=...": no binary for this machine.
+      throw new NativeLoadError('netlink', err);
+    }
   }
   return rawSocketClass;
 }
@@ -197,15 +202,35 @@ interface DirectSocket {
   multi: MultiReceive | undefined;
 }
 
+/**
+ * What the kernel socket runs with beyond the `netlink` package's own socket. Every option needs libc,
+ * reached through koffi's native binding; without it (`libc: false`) the socket still works, with none of
+ * them: its receive buffer only as large as net.core.rmem_max allows, refusals without the kernel's
+ * explanation, and an overflow of the receive buffer noticed only when a request times out.
+ */
+export interface SocketFeatures {
+  /** koffi's binding and libc loaded (a network namespace can be entered only then). */
+  libc: boolean;
+  /** SO_RCVBUFFORCE set the receive buffer past net.core.rmem_max (it needs CAP_NET_ADMIN). */
+  forcedReceiveBuffer: boolean;
+  /** NETLINK_EXT_ACK: refusals carry the kernel's message. */
+  extendedAck: boolean;
+  /** NETLINK_GET_STRICT_CHK: the kernel checks request headers strictly. */
+  strictCheck: boolean;
+  /** NETLINK_CAP_ACK: a refusal echoes only the request's header. */
+  capAck: boolean;
+  /**
+   * Overflows of the receive buffer are noticed through the socket's drop counter and reported as a
+   * non-fatal ENOBUFS (see the constructor for why the kernel's own ENOBUFS is off).
+   */
+  dropDetection: boolean;
+}
+
 export class KernelSocketTransport implements Transport {
   readonly portId: number;
   readonly receiveBufferSize: number;
-  /**
-   * Which optional socket options took effect (they need libc through koffi and a recent kernel).
-   * `dropDetection`: overflows of the receive buffer are noticed through the socket's drop counter
-   * and reported as a non-fatal ENOBUFS (see the constructor for why the kernel's own ENOBUFS is off).
-   */
-  readonly features: { extendedAck: boolean; strictCheck: boolean; capAck: boolean; dropDetection: boolean };
+  /** Which optional socket options took effect (see SocketFeatures). */
+  readonly features: Readonly<SocketFeatures>;
   /** The kernel answers a datagram's messages in order, inside sendmsg (see Transport.answersInOrder). */
   readonly answersInOrder = true;
   readonly maxDatagramSize: number | undefined;
@@ -230,12 +255,12 @@ export class KernelSocketTransport implements Transport {
     this.sock.unref();
     this.portId = this.sock.address().port;
     const want = options.receiveBufferSize ?? 4 * 1024 * 1024;
-    const features = { extendedAck: false, strictCheck: false, capAck: false, dropDetection: false };
+    const features: SocketFeatures = { libc: libcAvailable(), forcedReceiveBuffer: false, extendedAck: false, strictCheck: false, capAck: false, dropDetection: false };
     let fd: number | undefined;
     try {
-      fd = before === undefined ? undefined : findFd(this.portId, before);
+      fd = before === undefined || !features.libc ? undefined : findFd(this.portId, before);
     } catch {
-      fd = undefined; // no koffi/libc: run without the optional options
+      fd = undefined; // run without the optional options
     }
     if (fd !== undefined) {
       const tryOpt = (level: number, name: number, value: number): boolean => {
@@ -246,7 +271,8 @@ export class KernelSocketTransport implements Transport {
           return false;
         }
       };
-      if (!tryOpt(SOL_SOCKET, SO_RCVBUFFORCE, want)) this.trySetRecv(want);
+      features.forcedReceiveBuffer = tryOpt(SOL_SOCKET, SO_RCVBUFFORCE, want);
+      if (!features.forcedReceiveBuffer) this.trySetRecv(want);
       features.extendedAck = options.extendedAck !== false && tryOpt(SOL_NETLINK, NETLINK_EXT_ACK, 1);
       features.strictCheck = options.strictCheck !== false && tryOpt(SOL_NETLINK, NETLINK_GET_STRICT_CHK, 1);
       features.capAck = options.capAck !== false && tryOpt(SOL_NETLINK, NETLINK_CAP_ACK, 1);
@@ -264,7 +290,7 @@ export class KernelSocketTransport implements Transport {
       this.trySetRecv(want);
     }
     this.fd = features.dropDetection ? fd : undefined;
-    this.features = features;
+    this.features = Object.freeze(features);
     let direct: typeof this.direct;
     let maxDatagram: number | undefined;
     if (fd !== undefined) {

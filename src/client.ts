@@ -6,9 +6,10 @@
 // longer knows that id (ip_vs unloaded and loaded again: familyAfter).
 
 import { setMaxListeners } from 'node:events';
-import { KernelSocketTransport } from '../native/socket.js';
+import { NativeLoadError } from '../native/load.js';
+import { KernelSocketTransport, type SocketFeatures } from '../native/socket.js';
 import { NetlinkConnection, type OutgoingRequest, type RequestOptions } from './netlink/connection.js';
-import { AbortError, DecodeError, FamilyNotFoundError, IpvsError, KernelError } from './netlink/errors.js';
+import { AbortError, DecodeError, FamilyNotFoundError, IpvsError, KernelError, NativeBindingError } from './netlink/errors.js';
 import { FamilyResolver } from './netlink/family.js';
 import type { NetlinkMessage } from './netlink/reader.js';
 import type { Transport } from './netlink/transport.js';
@@ -70,7 +71,8 @@ export interface ServiceMethods {
 
 /**
  * The kernel socket, its failures (a network namespace that cannot be entered, a socket the system
- * refuses) as IpvsErrors with the errno's name as code, like every other error of the client.
+ * refuses) as IpvsErrors with the errno's name as code, like every other error of the client; a native
+ * package that cannot be loaded is a NativeBindingError (ENATIVE), not a system call's failure.
  */
 function openSocket(options: OpenOptions): Transport {
   try {
@@ -79,6 +81,7 @@ function openSocket(options: OpenOptions): Transport {
       ...(options.receiveBufferSize === undefined ? {} : { receiveBufferSize: options.receiveBufferSize }),
     });
   } catch (err) {
+    if (err instanceof NativeLoadError) throw new NativeBindingError(err.packageName, err.cause);
     if (err instanceof IpvsError || !(err instanceof Error)) throw err;
     const given = (err as Error & { code?: unknown }).code;
     throw new IpvsError(err.message, typeof given === 'string' ? given : 'EIO', { cause: err });
@@ -330,6 +333,15 @@ export class Ipvs {
       await conn.close();
       throw err;
     }
+  }
+
+  /**
+   * What the kernel socket runs with (see SocketFeatures): `libc: false` when koffi's binding could not be
+   * loaded, and the socket then works without any of its options. Undefined on another transport.
+   */
+  get socketFeatures(): Readonly<SocketFeatures> | undefined {
+    const transport = this.conn.transport;
+    return transport instanceof KernelSocketTransport ? transport.features : undefined;
   }
 
   /** Close the socket; requests still waiting fail with ClosedError. Idempotent. */

@@ -4,13 +4,15 @@ export {
   Ipvs, windowSize, type OpenOptions, type ExecuteOptions, type BoundService, type ServiceMethods, type ServiceDestinations, type DestinationsOfEachOptions,
   type ReadResult,
 } from './client.js';
+export type { SocketFeatures } from '../native/socket.js';
 export * from './ipvs/types.js';
 export type { Operation, OperationKind, OperationResult } from './ipvs/operations.js';
 export { describeOperation } from './ipvs/operations.js';
 export { OperationBatch, type OperationBatchOptions } from './ipvs/batch.js';
 export { ValidationError } from './ipvs/errors.js';
 export {
-  IpvsError, KernelError, DecodeError, FamilyNotFoundError, TimeoutError, AbortError, ClosedError, DumpInterruptedError, errnoName,
+  IpvsError, KernelError, DecodeError, FamilyNotFoundError, TimeoutError, AbortError, ClosedError, DumpInterruptedError, NativeBindingError, errnoName,
+  type NativePackage,
 } from './netlink/errors.js';
 export type { Transport, TransportReceiver } from './netlink/transport.js';
 export type { RequestOptions } from './netlink/connection.js';

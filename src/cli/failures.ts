@@ -1,17 +1,20 @@
 // Turning a failure from the client into ipvsadm's output: a kernel refusal becomes the sentence ipvsadm
-// prints for that command and errno; a client that cannot be opened becomes ipvsadm's "Can't initialize
-// ipvs" paragraph (exit status 2).
+// prints for that command and errno; a client that cannot be opened for an errno becomes ipvsadm's "Can't
+// initialize ipvs" paragraph (exit status 2).
 
 import { refusalMessage, type KernelAction } from './messages.js';
-import { errnoName, FamilyNotFoundError, IpvsError } from '../netlink/errors.js';
+import { errnoName, FamilyNotFoundError } from '../netlink/errors.js';
 import { constants as osConstants } from 'node:os';
 import { ValidationError } from '../ipvs/errors.js';
 
-/** The client could not be opened; carries the text to print and ipvsadm's exit status. */
+/**
+ * The client could not be opened; carries the text to print and ipvsadm's exit status. Its message is
+ * the text unless given apart (the reason alone, for those who print it after words of their own).
+ */
 export class OpenFailure extends Error {
   readonly exitCode = 2;
-  constructor(readonly text: string, options?: { cause?: unknown }) {
-    super(text, options);
+  constructor(readonly text: string, options?: { cause?: unknown; message?: string }) {
+    super(options?.message ?? text, options);
     this.name = 'OpenFailure';
   }
 }
@@ -65,12 +68,17 @@ export function describeFailure(err: unknown, action: KernelAction): string {
   return String(err);
 }
 
-/** The OpenFailure for an error raised while opening the client. */
-export function openFailure(err: unknown): OpenFailure {
+/**
+ * The OpenFailure for an error raised while opening the client. A system call's failure (an errno) is
+ * ipvsadm's paragraph; anything else (a native package that cannot be loaded, say) is not the kernel's
+ * doing, so its own message is printed, without ipvsadm's advice about the kernel.
+ */
+export function openFailure(err: unknown, programName = 'ipvs'): OpenFailure {
   const advice = 'Are you sure that IP Virtual Server is built in the kernel or as module?';
   if (err instanceof FamilyNotFoundError) {
     return new OpenFailure(`Can't initialize ipvs: Protocol not available\n${advice}`, { cause: err });
   }
-  const reason = errnoOf(err) ? describeFailure(err, 'other') : err instanceof IpvsError || err instanceof Error ? err.message : String(err);
-  return new OpenFailure(`Can't initialize ipvs: ${reason}\n${advice}`, { cause: err });
+  if (errnoOf(err)) return new OpenFailure(`Can't initialize ipvs: ${describeFailure(err, 'other')}\n${advice}`, { cause: err });
+  const message = err instanceof Error ? err.message : String(err);
+  return new OpenFailure(`${programName}: ${message}`, { cause: err, message });
 }

@@ -56,7 +56,7 @@ export async function runCli(argv: readonly string[], options: RunCliOptions): P
                 return ipvs;
               })
               .catch((err: unknown) => {
-                throw openFailure(err);
+                throw openFailure(err, programName);
               })
           : Promise.reject(new OpenFailure("Can't initialize ipvs: no IPVS client configured"));
       }

@@ -142,3 +142,36 @@ export class DumpInterruptedError extends IpvsError {
     this.name = 'DumpInterruptedError';
   }
 }
+
+/** The native packages the kernel socket uses. */
+export type NativePackage = 'netlink' | 'koffi';
+
+/** What each native package is needed for, and what to do when it cannot be loaded. */
+const NATIVE_PACKAGES: Readonly<Record<NativePackage, { role: string; remedy: string }>> = {
+  netlink: {
+    role: 'which provides the kernel socket',
+    remedy: 'Its binaries are prebuilt for Linux on x64, arm64, arm and ia32; reinstall it, or build one for this machine with '
+      + '`npm rebuild netlink` (needs python3, make and a C++ compiler).',
+  },
+  koffi: {
+    role: 'which entering a network namespace needs',
+    remedy: 'Its binary comes in a per-platform optional dependency (@koromix/koffi-<platform>-<arch>): install without '
+      + '--omit=optional, on a platform koffi has a build for, with glibc (libc.so.6).',
+  },
+};
+
+/**
+ * A native package the kernel socket needs could not be loaded (its binary is missing or does not fit
+ * this machine): `netlink`, without which there is no socket, or `koffi`, without which a network
+ * namespace cannot be entered. `cause` is the loader's own error. Nothing was sent.
+ */
+export class NativeBindingError extends IpvsError {
+  readonly packageName: NativePackage;
+  constructor(packageName: NativePackage, cause: unknown) {
+    const { role, remedy } = NATIVE_PACKAGES[packageName];
+    const detail = (cause instanceof Error ? cause.message : String(cause)).trimEnd();
+    super(`cannot load the native binding of the \`${packageName}\` package, ${role}: ${detail}\n${remedy}`, 'ENATIVE', { cause });
+    this.name = 'NativeBindingError';
+    this.packageName = packageName;
+  }
+}

@@ -126,6 +126,8 @@ if (onKernel) {
       const holder = spawn('unshare', ['--net', 'sleep', '600'], { stdio: 'ignore' });
       try {
         const byName = await Ipvs.open({ netns: ns });
+        // As root, with koffi's binding: every option of the kernel socket took.
+        expect(byName.socketFeatures).toEqual({ libc: true, forcedReceiveBuffer: true, extendedAck: true, strictCheck: true, capAck: true, dropDetection: true });
         await byName.addService({ fwmark: 1 });
         await byName.close();
         const byPath = await Ipvs.open({ netns: `/var/run/netns/${ns}` });

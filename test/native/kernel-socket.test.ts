@@ -65,9 +65,12 @@ describe.skipIf(unavailable !== undefined)(`kernel socket (${unavailable ?? 'ava
     const { transport } = connect();
     expect(transport.portId).toBeGreaterThan(0);
     expect(transport.receiveBufferSize).toBeGreaterThan(0);
-    expect(transport.features).toEqual({ extendedAck: true, strictCheck: true, capAck: true, dropDetection: true });
+    // SO_RCVBUFFORCE needs CAP_NET_ADMIN, which a process allowed to make this socket may lack.
+    const forced = transport.features.forcedReceiveBuffer;
+    expect(transport.features).toEqual({ libc: true, forcedReceiveBuffer: forced, extendedAck: true, strictCheck: true, capAck: true, dropDetection: true });
     const off = connect({ extendedAck: false, strictCheck: false, capAck: false });
-    expect(off.transport.features).toEqual({ extendedAck: false, strictCheck: false, capAck: false, dropDetection: true });
+    expect(off.transport.features).toEqual({ libc: true, forcedReceiveBuffer: forced, extendedAck: false, strictCheck: false, capAck: false, dropDetection: true });
+    expect(Object.isFrozen(transport.features)).toBe(true);
   });
 
   it('resolves nlctrl itself', async () => {

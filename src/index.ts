@@ -22,6 +22,9 @@ export * from './reconcile/index.js';
 export {
   parseRules, prepareRules, PreparedRun, formatRules, formatServiceRule, formatDestinationRule, iterateRules, isTableOperation, toClientOperation, RulesSyntaxError,
   type PreparedStep, type ParseRulesOptions, type FormatRulesOptions, type IterateRulesOptions, type RulesSource, type ServiceWithDestinations, type RuleOperation, type TableRuleOperation,
+  // Host and service names, for the non-numeric text (`ipvsadm -S`) and for parsing `host:http`.
+  resolveEndpointNames, systemResolver, staticResolver, systemServiceNames, parseServicesFile, NO_SERVICE_NAMES,
+  type Resolver, type SystemResolverOptions, type AddressSource, type EndpointNames, type ServiceNames,
 } from './rules/index.js';
 // Health checks: HealthChecker and its config (also `ipvs health CONFIG`).
 export * from './health/index.js';

@@ -3,7 +3,7 @@
 // the three standard streams, the path of the connection table, a name resolver and the program name
 // used in messages. src/cli/main.ts fills these from the process.
 
-import type { Resolver } from './resolver.js';
+import type { Resolver } from '../rules/resolver.js';
 import type { Ipvs } from '../client.js';
 
 /** Anything that takes text: process.stdout, a test buffer. */

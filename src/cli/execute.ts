@@ -11,6 +11,7 @@ import { restoreRules } from './restore.js';
 import { readFile } from 'node:fs/promises';
 import type { ListFormat, ParsedCommand } from '../rules/command-line.js';
 import type { EndpointNames } from '../rules/endpoint-text.js';
+import { resolveEndpointNames, type AddressSource } from '../rules/resolver.js';
 import { serviceRulesText } from '../rules/format.js';
 import { sortDestinations, sortServices } from '../rules/ordering.js';
 import { destinationRuns, keyOfService } from '../rules/save.js';
@@ -25,16 +26,8 @@ import type { Destination, ReadOptions, Service, ServiceKey } from '../ipvs/type
 
 
 /** Resolve every address the output will show, so formatting can stay synchronous. */
-export async function endpointNames(ctx: CliContext, addresses: Iterable<string>): Promise<EndpointNames> {
-  const unique = [...new Set(addresses)];
-  const answers = new Map<string, string>();
-  await Promise.all(
-    unique.map(async (address) => {
-      const name = await ctx.resolver.reverse(address);
-      if (name !== undefined) answers.set(address, name);
-    }),
-  );
-  return { hostName: (address) => answers.get(address), services: ctx.resolver.services };
+export function endpointNames(ctx: CliContext, addresses: Iterable<AddressSource>): Promise<EndpointNames> {
+  return resolveEndpointNames(addresses, ctx.resolver);
 }
 
 /**
@@ -62,12 +55,7 @@ async function withDestinations(ipvs: CliIpvs, services: readonly Service[], rea
 
 async function namesFor(ctx: CliContext, entries: readonly Entry[], numeric: boolean): Promise<EndpointNames | undefined> {
   if (numeric) return undefined;
-  const addresses: string[] = [];
-  for (const { service, destinations } of entries) {
-    if (service.address) addresses.push(service.address);
-    for (const d of destinations) addresses.push(d.address);
-  }
-  return endpointNames(ctx, addresses);
+  return endpointNames(ctx, entries.map(({ service, destinations }) => ({ address: service.address, destinations })));
 }
 
 function entryText({ service, destinations }: Entry, format: ListFormat, rule: boolean, names: EndpointNames | undefined): string {

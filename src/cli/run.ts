@@ -7,7 +7,7 @@
 import { readAll, type CliContext, type CliIpvs, type CliOptions } from './context.js';
 import { executeCommand, listAll } from './execute.js';
 import { openFailure, OpenFailure } from './failures.js';
-import { systemResolver } from './resolver.js';
+import { systemResolver } from '../rules/resolver.js';
 import { SUBCOMMANDS, type Subcommand } from './subcommands.js';
 import { tryHelpText, usageText, versionText } from './usage.js';
 import { collectHostNames, parseCommandLine, plainListFormat, type ListFormat } from '../rules/command-line.js';

@@ -1,4 +1,4 @@
-// Writing the ipvsadm rules format: exactly the text `ipvsadm -S` (or `-Sn` with numeric) prints for a
+// Writing the ipvsadm rules format: exactly the text `ipvsadm -S` (given names) or `-Sn` prints for a
 // table, services and destinations sorted as ipvsadm sorts them. Each service is one `-A` line followed by
 // one `-a` line per destination; fields appear only when they differ from what ipvsadm -R would assume.
 
@@ -20,11 +20,12 @@ import type { Destination, Service, WithoutStats } from '../ipvs/types.js';
 export type ServiceWithDestinations = WithoutStats<Service> & { destinations: readonly WithoutStats<Destination>[] };
 
 export interface FormatRulesOptions {
-  /** Print addresses and ports as numbers (`ipvsadm -Sn`). Default false, like `ipvsadm -S`. */
+  /** Print addresses and ports as numbers (`ipvsadm -Sn`), even when `names` are given. Default false. */
   numeric?: boolean;
   /**
-   * Names for the non-numeric form: a host-name lookup (synchronous; resolve ahead of time) and the
-   * services database. Without it the non-numeric form prints numbers too.
+   * Names for the non-numeric form: a host-name lookup (synchronous) and the services database.
+   * `await resolveEndpointNames(table)` makes the ones `ipvsadm -S` prints. Without names, numbers are
+   * printed: `ipvsadm -Sn`'s text.
    */
   names?: EndpointNames;
 }
@@ -77,7 +78,10 @@ function destinationRuleAfter(
   return line;
 }
 
-/** The text `ipvsadm -S` (numeric: `ipvsadm -Sn`) prints for these services. */
+/**
+ * The text `ipvsadm -S` prints for these services, given `names` from resolveEndpointNames (without them,
+ * or with `numeric`, the text of `ipvsadm -Sn`).
+ */
 export function formatRules(services: readonly ServiceWithDestinations[], options: FormatRulesOptions = {}): string {
   const numeric = options.numeric ?? false;
   let out = '';

@@ -1,6 +1,7 @@
 // The ipvsadm rules format as a library: parseRules turns `ipvsadm -S` / `ipvsadm -R` text into typed
-// operations (with line numbers), formatRules writes exactly what `ipvsadm -S` / `-Sn` prints, and the
-// ipvsadm command-line grammar they share is exported for tools that take ipvsadm arguments.
+// operations (with line numbers), formatRules writes exactly what `ipvsadm -S` (with the names
+// resolveEndpointNames looks up) or `-Sn` prints, and the ipvsadm command-line grammar they share is
+// exported for tools that take ipvsadm arguments.
 
 export { parseRules, parseRulesResolving, ruleLineArguments, operationOf, type ParseRulesOptions } from './parse.js';
 export {
@@ -33,4 +34,5 @@ export {
 export { serviceKeyOf, serviceSpecOf, destinationSpecOf, destinationKeyOf, daemonSpecOf } from './specs.js';
 export { parseServicesFile, systemServiceNames, NO_SERVICE_NAMES, type ServiceNames } from './service-names.js';
 export { endpointText, type EndpointNames } from './endpoint-text.js';
+export { resolveEndpointNames, systemResolver, staticResolver, type Resolver, type SystemResolverOptions, type AddressSource } from './resolver.js';
 export { sortServices, sortDestinations, compareServices, compareDestinations } from './ordering.js';

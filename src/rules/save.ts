@@ -6,6 +6,7 @@
 
 import { serviceRulesText, type FormatRulesOptions } from './format.js';
 import { sortServices } from './ordering.js';
+import { resolveEndpointNames, type Resolver } from './resolver.js';
 import { keyOfService } from '../ipvs/service.js';
 import type { Destination, ReadOptions, Service, ServiceKey, WithoutStats } from '../ipvs/types.js';
 
@@ -55,6 +56,12 @@ export async function* destinationRuns<S>(
 }
 
 export interface IterateRulesOptions extends FormatRulesOptions {
+  /**
+   * Where host and service names come from for the non-numeric form, looked up a run of services at a
+   * time as the table is read: `systemResolver()` gives what `ipvsadm -S` prints. Not used with `numeric`,
+   * nor when `names` is given; without both, numbers are printed (`ipvsadm -Sn`'s text).
+   */
+  resolver?: Resolver;
   /** Keep the kernel's order instead of ipvsadm's sort (`--nosort`). Default false. */
   noSort?: boolean;
   /** Yield text once a chunk holds about this many characters. Default 65 536. */
@@ -62,8 +69,8 @@ export interface IterateRulesOptions extends FormatRulesOptions {
 }
 
 /**
- * The text `ipvsadm -S` (`-Sn` with numeric) prints for the table `source` holds, in chunks; joined, the
- * chunks equal formatRules of the same table. A read that fails ends the iteration with its error, after
+ * The text `ipvsadm -S` (given a `resolver`, or `names`) or `ipvsadm -Sn` prints for the table `source`
+ * holds, in chunks; joined, the chunks equal formatRules of the same table with the same names. A read that fails ends the iteration with its error, after
  * the text of the services read before it.
  */
 export async function* iterateRules(source: RulesSource, options: IterateRulesOptions = {}): AsyncGenerator<string, void, undefined> {
@@ -75,8 +82,11 @@ export async function* iterateRules(source: RulesSource, options: IterateRulesOp
   let text = '';
   try {
     for await (const run of destinationRuns(source, services, keyOfService, CONFIG_ONLY)) {
+      const names = numeric || options.names !== undefined || options.resolver === undefined
+        ? options.names
+        : await resolveEndpointNames(run.map(({ service, destinations }) => ({ address: service.address, destinations })), options.resolver);
       for (const { service, destinations } of run) {
-        text += serviceRulesText(service, destinations, numeric, options.names, noSort);
+        text += serviceRulesText(service, destinations, numeric, names, noSort);
         if (text.length >= chunkSize) {
           yield text;
           text = '';

@@ -3,7 +3,7 @@
 
 import { fileURLToPath } from 'node:url';
 import { runCli } from '../../src/cli/run.js';
-import { staticResolver, type Resolver } from '../../src/cli/resolver.js';
+import { staticResolver, type Resolver } from '../../src/rules/resolver.js';
 import type { CliIpvs } from '../../src/cli/context.js';
 import { parseServicesFile } from '../../src/rules/service-names.js';
 import { Ipvs } from '../../src/client.js';

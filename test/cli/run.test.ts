@@ -5,7 +5,7 @@
 
 import { describe, expect, it, vi, type MockInstance } from 'vitest';
 import { CliHarness } from './harness.js';
-import { staticResolver } from '../../src/cli/resolver.js';
+import { staticResolver } from '../../src/rules/resolver.js';
 import { runCli } from '../../src/cli/run.js';
 import { FamilyNotFoundError } from '../../src/netlink/errors.js';
 

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runApply } from '../../src/cli/apply.js';
 import type { CliContext, CliIpvs } from '../../src/cli/context.js';
-import { staticResolver } from '../../src/cli/resolver.js';
+import { staticResolver } from '../../src/rules/resolver.js';
 import { runCli } from '../../src/cli/run.js';
 import { stopSignal } from '../../src/cli/stop-signal.js';
 import { Ipvs } from '../../src/client.js';

@@ -5,7 +5,7 @@ import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { staticResolver, systemResolver } from '../../src/cli/resolver.js';
+import { staticResolver, systemResolver } from '../../src/rules/resolver.js';
 
 describe('systemResolver', () => {
   it('falls back to the number promptly for an address without a name', async () => {

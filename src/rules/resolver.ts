@@ -1,13 +1,17 @@
-// Name resolution for the command line, as ipvsadm does it through the C library: host names to IPv4
-// addresses (gethostbyname) for input, addresses to host names (gethostbyaddr, i.e. /etc/hosts then DNS)
-// for listings without -n, and the services database for ports. The system resolver goes through
-// getnameinfo / getaddrinfo (the same NSS path as ipvsadm), each answer is cached for the run, and every
-// lookup is bounded by a short timeout after which the numeric form is used, so a machine without a
-// reachable DNS server prints numbers promptly instead of hanging.
+// Name resolution as ipvsadm does it through the C library: host names to IPv4 addresses
+// (gethostbyname) for input, addresses to host names (gethostbyaddr, i.e. /etc/hosts then DNS) for
+// listings and saves without -n, and the services database for ports. The system resolver goes through
+// getnameinfo / getaddrinfo (the same NSS path as ipvsadm), each answer is cached for the resolver's life,
+// and every lookup is bounded by a short timeout after which the numeric form is used, so a machine
+// without a reachable DNS server prints numbers promptly instead of hanging. Formatting is synchronous:
+// resolveEndpointNames looks up a table's addresses first, as `ipvs -S` and `-L` do before printing.
 
 import { lookup as dnsLookup, lookupService } from 'node:dns';
-import { systemServiceNames, type ServiceNames } from '../rules/service-names.js';
+import { canonicalAddress } from './addresses.js';
+import type { EndpointNames } from './endpoint-text.js';
+import { systemServiceNames, type ServiceNames } from './service-names.js';
 
+/** Where host and service names come from: systemResolver(), staticResolver(), or your own. */
 export interface Resolver {
   /** The host name of an address, or undefined to print the address. */
   reverse(address: string): Promise<string | undefined>;
@@ -75,7 +79,7 @@ export function systemResolver(options: SystemResolverOptions = {}): Resolver {
   };
 }
 
-/** A resolver that knows only what it is given: for tests and for fully numeric use. */
+/** A resolver that knows only what it is given (host name to IPv4 address, and service names): for tests and for fully numeric use. */
 export function staticResolver(
   hosts: Readonly<Record<string, string>> = {},
   services: ServiceNames = { portOf: () => undefined, nameOf: () => undefined },
@@ -87,4 +91,33 @@ export function staticResolver(
     reverse: async (address) => byAddress.get(address),
     lookup: async (name) => hosts[name],
   };
+}
+
+/** An address to name, or a service whose address (fwmark services have none) and destinations' addresses are. */
+export type AddressSource = string | { readonly address?: string | undefined; readonly destinations?: readonly { readonly address: string }[] };
+
+/**
+ * The `names` that make formatRules (or a listing) print host and service names as `ipvsadm -S` does:
+ * every address of `table` (services with their destinations, or addresses) looked up at once through
+ * `resolver` (default systemResolver(): /etc/hosts, then DNS, 2 s at most each, the number when there
+ * is no name), and ports named through the resolver's services database.
+ */
+export async function resolveEndpointNames(table: Iterable<AddressSource>, resolver: Resolver = systemResolver()): Promise<EndpointNames> {
+  const addresses = new Set<string>();
+  const add = (address: string): void => void addresses.add(canonicalAddress(address)?.text ?? address);
+  for (const entry of table) {
+    if (typeof entry === 'string') add(entry);
+    else {
+      if (entry.address !== undefined) add(entry.address);
+      for (const d of entry.destinations ?? []) add(d.address);
+    }
+  }
+  const answers = new Map<string, string>();
+  await Promise.all(
+    [...addresses].map(async (address) => {
+      const name = await resolver.reverse(address);
+      if (name !== undefined) answers.set(address, name);
+    }),
+  );
+  return { hostName: (address) => answers.get(address), services: resolver.services };
 }

@@ -30,7 +30,12 @@ export function zeroStats(): FakeStats {
   return { conns: 0n, inpkts: 0n, outpkts: 0n, inbytes: 0n, outbytes: 0n, cps: 0n, inpps: 0n, outpps: 0n, inbps: 0n, outbps: 0n };
 }
 
-export interface Dest {
+/** A list entry a running dump can stamp while it works out what changed (see liveDump). */
+export interface Marked {
+  dumpMark?: number;
+}
+
+export interface Dest extends Marked {
   af: number;
   addr: Buffer;
   port: number;
@@ -47,7 +52,7 @@ export interface Dest {
   stats: FakeStats;
 }
 
-export interface Svc {
+export interface Svc extends Marked {
   /** Identity of this service object: a re-created service is a new one (the trash tells them apart). */
   id: number;
   af: number;
@@ -65,6 +70,8 @@ export interface Svc {
   stats: FakeStats;
   /** Newest first. */
   dests: Dest[];
+  /** Changes whenever a destination is added to or removed from `dests` (see IpvsTable.servicesRevision). */
+  destsRevision: number;
 }
 
 /** A running sync daemon: the request with the kernel's defaults filled in (the same fields). */
@@ -110,15 +117,19 @@ function destMatches(d: Dest, af: number, addr: Buffer, port: number): boolean {
   return d.af === af && d.port === port && keyOfAddr(af, d.addr) === keyOfAddr(af, addr);
 }
 
-/** Shared by every table: a table made anew (a reload, another namespace) never repeats an old one's revision. */
+/**
+ * Shared by every table and service: a table or service made anew (a reload, a service deleted and added
+ * again) never repeats an old one's revision.
+ */
 let revisions = 0;
 
 export class IpvsTable {
   /**
-   * Changes whenever a service or a destination is added or removed (not when one is edited): a dump's
-   * later part rebuilds its view of the live list only then, instead of once per part over the whole table.
+   * Changes whenever a service is added or removed (not when one is edited, nor when its destinations
+   * change: each service has its own destsRevision). A dump's later part rebuilds its view of the live
+   * list only when the list it walks has changed, instead of once per part over the whole table.
    */
-  revision = ++revisions;
+  servicesRevision = ++revisions;
   private readonly services = new Map<string, Svc>();
   private readonly trash: Trashed[] = [];
   private nextId = 1;
@@ -136,8 +147,10 @@ export class IpvsTable {
 
   /** The table in the kernel's dump order: address-keyed services, then fwmark services. */
   list(): Svc[] {
-    const all = [...this.services.values()];
-    return [...all.filter((s) => !s.fwmark), ...all.filter((s) => s.fwmark)];
+    const byAddress: Svc[] = [];
+    const byMark: Svc[] = [];
+    for (const s of this.services.values()) (s.fwmark ? byMark : byAddress).push(s);
+    return byAddress.concat(byMark);
   }
 
   find(r: Pick<ServiceRequest, 'af' | 'protocol' | 'addr' | 'port' | 'fwmark'>): Svc | undefined {
@@ -178,9 +191,10 @@ export class IpvsTable {
       netmask: full.netmask,
       stats: zeroStats(),
       dests: [],
+      destsRevision: ++revisions,
     };
     this.services.set(svcKey(s.af, s.protocol, s.addr, s.port, s.fwmark), s);
-    this.revision = ++revisions;
+    this.servicesRevision = ++revisions;
   }
 
   /** ip_vs_edit_service(); the flags are merged with the service's own under the request's mask. */
@@ -201,8 +215,9 @@ export class IpvsTable {
   deleteService(s: Svc): void {
     for (const d of s.dests) this.unlink(s, d);
     s.dests = [];
+    s.destsRevision = ++revisions;
     this.services.delete(svcKey(s.af, s.protocol, s.addr, s.port, s.fwmark));
-    this.revision = ++revisions;
+    this.servicesRevision = ++revisions;
   }
 
   flush(): void {
@@ -271,7 +286,7 @@ export class IpvsTable {
     update(dest, f);
     if (af !== s.af) this.mixedDests++;
     s.dests.unshift(dest);
-    this.revision = ++revisions;
+    s.destsRevision = ++revisions;
   }
 
   /** ip_vs_edit_dest() */
@@ -290,7 +305,7 @@ export class IpvsTable {
     if (!dest) throw new FakeErrno(ENOENT);
     s.dests.splice(i, 1);
     this.unlink(s, dest);
-    this.revision = ++revisions;
+    s.destsRevision = ++revisions;
   }
 
   private unlink(s: Svc, d: Dest): void {

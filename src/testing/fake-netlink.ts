@@ -45,14 +45,16 @@ export interface ReplyBody {
   write: (w: MessageWriter) => void;
 }
 
-export interface DumpResult {
-  items: ReplyBody[];
+export interface DumpResult<T = unknown> {
+  items: readonly T[];
+  /** The reply message for one item, built only when the part that carries it is. */
+  body(item: T): ReplyBody;
   /**
    * The items again from the live table, in the dump's order, for each later part: the kernel builds a
    * part only when the previous one has been read and resumes by index, so a table changed meanwhile
    * gives skipped or repeated entries. Without it the items are a snapshot.
    */
-  relist?: () => ReplyBody[];
+  relist?: () => readonly T[];
   /** Set on the NLMSG_DONE (an extended-ack message), as when the dump's own parsing failed. */
   extack?: FakeExtack;
 }
@@ -227,7 +229,7 @@ export class NetlinkCore {
       const parts: Buffer[] = [];
       let size = 0;
       for (; index < items.length; index++) {
-        const m = message(size, items[index] as ReplyBody);
+        const m = message(size, result.body(items[index]));
         if (parts.length > 0 && size + m.length > this.o.dumpBudget) break;
         parts.push(m);
         size += m.length;

@@ -88,7 +88,7 @@ export function nlctrlFamily(families: () => GenlFamily[], autoload?: (name: str
           if (!found) throw new FakeErrno(ENOENT);
           return [familyInfo(found)];
         },
-        dumpit: () => ({ items: [self, ...families()].map(familyInfo) }),
+        dumpit: () => ({ items: [self, ...families()], body: familyInfo }),
       },
       // Listed as the kernel lists it (dump only); the fake does not answer policy dumps.
       { cmd: CTRL_CMD_GETPOLICY, flags: 0, dumpit: () => { throw new FakeErrno(EOPNOTSUPP); } },

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it, vi } from 'vitest';
 import { Ipvs } from '../../src/client.js';
-import { DumpInterruptedError, FamilyNotFoundError, KernelError, TimeoutError, ValidationError } from '../../src/index.js';
+import { DumpInterruptedError, FamilyNotFoundError, KernelError, TimeoutError, ValidationError, type ServiceKey } from '../../src/index.js';
 import { MessageWriter } from '../../src/netlink/writer.js';
 import { parseMessages } from '../../src/netlink/reader.js';
 import { NLMSG_ERROR, NLM_F_ACK, NLM_F_REQUEST, NLM_F_MULTI } from '../../src/netlink/constants.js';
@@ -208,6 +208,67 @@ describe('FakeKernel', () => {
     expect(n).toBe(2001);
     list.mockRestore();
     find.mockRestore();
+    await ipvs.close();
+  });
+
+  it("rebuilds a dump's view only when the list it walks changes, not for changes elsewhere in the table", async () => {
+    // A services dump depends on the service list, a destinations dump on its service's destinations: a
+    // table-wide revision made every destination added anywhere (a second client, a health checker)
+    // rebuild a listing's view for each later part, some 700 rebuilds of 20 000 services for one listing.
+    const kernel = new FakeKernel();
+    const ipvs = await open(kernel);
+    const other = await open(kernel);
+    const a = { ...web, port: 1000 };
+    const b = { ...web, port: 1001 };
+    await ipvs.execute(Array.from({ length: 2000 }, (_, i) => ({ op: 'add-service' as const, service: { ...web, port: 1000 + i } })));
+    await ipvs.execute(Array.from({ length: 600 }, (_, i) => ({ op: 'add-destination' as const, service: a, destination: { address: `10.9.${i >> 8}.${i & 255}` } })));
+    const list = vi.spyOn(IpvsTable.prototype, 'list');
+    const find = vi.spyOn(IpvsTable.prototype, 'find');
+    let added = 0;
+    const addElsewhere = async (service: ServiceKey, n: number): Promise<void> => {
+      if (n % 100 === 0) await other.addDestination(service, { address: `10.8.${added >> 8}.${added++ & 255}` });
+    };
+    let n = 0;
+    for await (const svc of ipvs.iterateServices({ stats: false })) {
+      expect(svc.port).toBeGreaterThan(0);
+      await addElsewhere(b, n++);
+    }
+    expect(n).toBe(2000);
+    expect(added).toBe(20);
+    expect(list).toHaveBeenCalledTimes(1);
+
+    find.mockClear();
+    await ipvs.destinations(a, { stats: false });
+    const alone = find.mock.calls.length; // the lookups as the dump starts
+    find.mockClear();
+    n = 0;
+    const before = added;
+    for await (const d of ipvs.iterateDestinations(a, { stats: false })) {
+      expect(d.address).toMatch(/^10\.9\./);
+      await addElsewhere(b, n++);
+    }
+    expect(n).toBe(600);
+    // Each add looks its service up once; the dump, about 16 parts, no more than when nothing changes.
+    expect(find.mock.calls.length - (added - before)).toBe(alone);
+
+    // Changes to what a dump walks are still seen by the parts after them, as before: destinations added
+    // to the dumped service mid-dump come at the end, a deleted service's destinations are not listed.
+    n = 0;
+    const seen: string[] = [];
+    for await (const d of ipvs.iterateDestinations(a, { stats: false })) {
+      seen.push(d.address);
+      if (n++ === 0) await other.addDestination(a, { address: '10.7.0.1' });
+    }
+    expect(seen).toHaveLength(601);
+    expect(seen.at(-1)).toBe('10.7.0.1');
+    n = 0;
+    for await (const _ of ipvs.iterateDestinations(a, { stats: false })) {
+      if (n++ === 0) await other.deleteService(a);
+    }
+    expect(n).toBeLessThan(601);
+    list.mockRestore();
+    find.mockRestore();
+    await other.close();
     await ipvs.close();
   });
 

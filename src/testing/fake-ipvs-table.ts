@@ -89,7 +89,6 @@ export interface TableOptions {
 
 interface Trashed {
   svcId: number;
-  vkey: string;
   dest: Dest;
   since: number;
 }
@@ -113,6 +112,11 @@ function trashKey(s: Svc): string {
   return s.fwmark ? `f/${s.fwmark}/${s.protocol}` : `a/${s.protocol}/${keyOfAddr(s.af, s.addr)}/${s.port}`;
 }
 
+/** A trashed destination's identity: its virtual service's and its own (family, address, port). */
+function trashSlot(vkey: string, af: number, addr: Buffer, port: number): string {
+  return `${vkey}|${af}/${keyOfAddr(af, addr)}/${port}`;
+}
+
 function destMatches(d: Dest, af: number, addr: Buffer, port: number): boolean {
   return d.af === af && d.port === port && keyOfAddr(af, d.addr) === keyOfAddr(af, addr);
 }
@@ -131,7 +135,12 @@ export class IpvsTable {
    */
   servicesRevision = ++revisions;
   private readonly services = new Map<string, Svc>();
-  private readonly trash: Trashed[] = [];
+  /**
+   * Deleted destinations by trashSlot, oldest first (a destination deleted again is moved to the end), so
+   * re-adding one is a lookup and expiry drops from the front: a scan of the whole trash per add made
+   * re-adding 20 000 destinations take a minute.
+   */
+  private readonly trash = new Map<string, Trashed>();
   private nextId = 1;
   /** ipvs->mixed_address_family_dests */
   private mixedDests = 0;
@@ -213,7 +222,8 @@ export class IpvsTable {
 
   /** ip_vs_del_service(): its destinations go to the trash. */
   deleteService(s: Svc): void {
-    for (const d of s.dests) this.unlink(s, d);
+    const vkey = trashKey(s);
+    for (const d of s.dests) this.unlink(s, d, vkey);
     s.dests = [];
     s.destsRevision = ++revisions;
     this.services.delete(svcKey(s.af, s.protocol, s.addr, s.port, s.fwmark));
@@ -308,27 +318,33 @@ export class IpvsTable {
     s.destsRevision = ++revisions;
   }
 
-  private unlink(s: Svc, d: Dest): void {
+  private unlink(s: Svc, d: Dest, vkey = trashKey(s)): void {
     if (d.af !== s.af) this.mixedDests--;
-    this.trash.push({ svcId: s.id, vkey: trashKey(s), dest: d, since: Date.now() });
+    const now = Date.now();
+    this.expireTrash(now);
+    const slot = trashSlot(vkey, d.af, d.addr, d.port);
+    this.trash.delete(slot);
+    this.trash.set(slot, { svcId: s.id, dest: d, since: now });
+  }
+
+  /** ip_vs_dest_trash_expire(): entries older than the trash period go, oldest first. */
+  private expireTrash(now: number): void {
+    for (const [slot, t] of this.trash) {
+      if (now - t.since <= TRASH_MS) break;
+      this.trash.delete(slot);
+    }
   }
 
   /** ip_vs_trash_get_dest(): a recently deleted destination of the same virtual service comes back. */
   private fromTrash(s: Svc, af: number, addr: Buffer, port: number): Dest | undefined {
-    const now = Date.now();
-    for (let i = this.trash.length - 1; i >= 0; i--) {
-      const t = this.trash[i] as Trashed;
-      if (now - t.since > TRASH_MS) {
-        this.trash.splice(i, 1);
-        continue;
-      }
-      if (t.vkey !== trashKey(s) || !destMatches(t.dest, af, addr, port)) continue;
-      this.trash.splice(i, 1);
-      // Bound to another service object than before: __ip_vs_update_dest() zeroes its counters.
-      if (t.svcId !== s.id) clearStats(t.dest.stats);
-      return t.dest;
-    }
-    return undefined;
+    this.expireTrash(Date.now());
+    const slot = trashSlot(trashKey(s), af, addr, port);
+    const t = this.trash.get(slot);
+    if (!t) return undefined;
+    this.trash.delete(slot);
+    // Bound to another service object than before: __ip_vs_update_dest() zeroes its counters.
+    if (t.svcId !== s.id) clearStats(t.dest.stats);
+    return t.dest;
   }
 
   // Sync daemons

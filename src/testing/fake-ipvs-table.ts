@@ -162,6 +162,11 @@ export class IpvsTable {
     return byAddress.concat(byMark);
   }
 
+  /** Every service, in no particular order, without a copy of the table. */
+  all(): IterableIterator<Svc> {
+    return this.services.values();
+  }
+
   find(r: Pick<ServiceRequest, 'af' | 'protocol' | 'addr' | 'port' | 'fwmark'>): Svc | undefined {
     return this.services.get(svcKey(r.af, r.protocol, r.addr, r.port, r.fwmark));
   }

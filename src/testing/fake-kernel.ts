@@ -236,7 +236,13 @@ export class FakeKernel {
     return this;
   }
 
-  /** Carry out the next `count` requests but never answer them: the client's timeout fires. */
+  /**
+   * Carry out the next `count` requests but never answer them: the client's timeout fires. A listing
+   * (dump) never answered has no counterpart on Linux, which never loses a dump's parts: the client, which
+   * reads an abandoned dump to its end before its next listing, waits for that end until the timeout it
+   * was opened with (`Ipvs.open({ timeoutMs })`, 30 s by default) before that next listing goes out. Open
+   * the client of such a test with a short `timeoutMs`.
+   */
   dropReplies(count: number, command?: FaultCommand): this {
     this.faults.arm({ kind: 'drop' }, count, command);
     return this;
@@ -250,7 +256,9 @@ export class FakeKernel {
 
   /**
    * Carry out the next `count` requests and lose their replies to a receive-buffer overflow: the
-   * socket reports ENOBUFS (non-fatal), as a real one does when the kernel drops replies.
+   * socket reports ENOBUFS (non-fatal), as a real one does when the kernel drops replies. A listing hit
+   * by it gets ENOBUFS too, but, as on Linux, where a dump's parts are never dropped (netlink_dump()
+   * waits for room instead), the dump still runs to its end, so the client's next listing goes out at once.
    */
   overflowReplies(count = 1, command?: FaultCommand): this {
     this.faults.arm({ kind: 'overflow' }, count, command);

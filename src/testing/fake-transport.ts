@@ -7,7 +7,7 @@
 // put it at the tail of the queue, behind the answers to requests sent after the dump; the dump runs
 // until its NLMSG_DONE has been built. Replies that would overflow the receive buffer are dropped and
 // reported as a non-fatal ENOBUFS before the next datagram, as KernelSocketTransport reports the
-// socket's drops.
+// socket's drops; a dump's parts never are (see enqueueDump).
 
 import type { Transport, TransportReceiver } from '../netlink/transport.js';
 import { ENOBUFS } from './fake-errno.js';
@@ -78,28 +78,26 @@ export class FakeTransport implements Transport {
   private accept(x: Exchange): void {
     const running = x.next !== undefined;
     const kind = x.effect?.kind;
-    // A dump whose answer is lost is over as far as this socket can tell.
-    if ((kind === 'drop' || kind === 'overflow') && running) this.view.dumpRunning = false;
-    if (kind === 'drop') return;
-    if (kind === 'overflow') {
+    if (kind === 'drop') {
+      // A dump never answered is over as far as this socket can tell (no kernel does this: a dump's
+      // parts are never lost, so a reader waits for its end; see FakeKernel.dropReplies).
+      if (running) this.view.dumpRunning = false;
+      return;
+    }
+    if (kind === 'overflow' && !x.dump) {
       this.overflowed += x.datagrams.length;
       this.pump();
       return;
     }
     const enqueue = (): void => {
       if (this.closed) return;
-      let lost = false;
-      for (const data of x.datagrams) {
-        if (this.queued > this.receiveBufferSize) {
-          this.overflowed++;
-          lost = true;
-          continue;
-        }
-        this.push(data);
+      if (x.dump) {
+        this.enqueueDump(x, kind === 'overflow');
+        return;
       }
-      if (running) {
-        if (lost) this.view.dumpRunning = false;
-        else this.dumpNext = x.next;
+      for (const data of x.datagrams) {
+        if (this.queued > this.receiveBufferSize) this.overflowed++;
+        else this.push(data);
       }
       this.pump();
     };
@@ -108,6 +106,33 @@ export class FakeTransport implements Transport {
     } else {
       enqueue();
     }
+  }
+
+  /**
+   * A dump's first part (or its lone NLMSG_DONE). Linux never drops a dump's part: netlink_dump() finds the
+   * receive buffer full before it builds one, returns ENOBUFS (its error reply is then dropped, so the
+   * reader sees ENOBUFS) and leaves the dump running, to be built on a later read. So an overflow, faked
+   * or real, reports ENOBUFS and the dump goes on to its NLMSG_DONE, which a reader that gave up on it
+   * reads and drops before its next listing, at once, as on the kernel.
+   */
+  private enqueueDump(x: Exchange, overflow: boolean): void {
+    const full = this.queued > this.receiveBufferSize;
+    if (overflow || full) this.overflowed++;
+    const [first] = x.datagrams;
+    if (first !== undefined && full) {
+      // Built when a read has brought the queue down to half the buffer, as netlink_recvmsg() does.
+      const next = x.next;
+      this.view.dumpRunning = true;
+      this.dumpNext = () => {
+        if (next === undefined) this.view.dumpRunning = false;
+        this.dumpNext = next;
+        return first;
+      };
+    } else {
+      if (first !== undefined) this.push(first);
+      if (x.next !== undefined) this.dumpNext = x.next;
+    }
+    this.pump();
   }
 
   private push(data: Buffer): void {

@@ -4,7 +4,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { Ipvs } from '../../src/client.js';
 import { DumpInterruptedError, FamilyNotFoundError, KernelError, TimeoutError, ValidationError, type ServiceKey } from '../../src/index.js';
 import { MessageWriter } from '../../src/netlink/writer.js';
-import { parseMessages } from '../../src/netlink/reader.js';
+import { parseMessages, type NetlinkMessage } from '../../src/netlink/reader.js';
 import { NLMSG_ERROR, NLM_F_ACK, NLM_F_REQUEST, NLM_F_MULTI } from '../../src/netlink/constants.js';
 import { IPVS_CMD_NEW_SERVICE, IPVS_CMD_ATTR_SERVICE, IPVS_SVC_ATTR_AF } from '../../src/ipvs/constants.js';
 import { FakeKernel } from '../../src/testing/index.js';
@@ -92,6 +92,46 @@ describe('FakeKernel', () => {
     expect(err.message).toContain('read the table back');
     expect((await ipvs.services()).length).toBe(1); // it was applied, only the answer was lost
   });
+
+  it('an overflow that hits a listing reports ENOBUFS and the dump still ends, so the next listing answers at once', async () => {
+    // Linux never drops a dump's part (netlink_dump() reports ENOBUFS and builds the part on a later read);
+    // the fake used to drop the part and end the dump, so the client, reading the abandoned dump's rest
+    // before its next listing, waited its whole timeout (30 s here) for an NLMSG_DONE that never came.
+    const kernel = new FakeKernel();
+    await using ipvs = await open(kernel, 30_000);
+    await ipvs.addService(web);
+    await ipvs.addDestination(web, { address: '192.168.1.116' });
+    kernel.overflowReplies(1, 'IPVS_CMD_GET_SERVICE');
+    expect(await ipvs.services().catch((e: unknown) => e)).toMatchObject({ code: 'ENOBUFS' });
+    expect(await ipvs.services({ timeoutMs: 1000 })).toHaveLength(1);
+    kernel.overflowReplies(1, 'IPVS_CMD_GET_DEST');
+    expect(await ipvs.destinations(web).catch((e: unknown) => e)).toMatchObject({ code: 'ENOBUFS' });
+    expect(await ipvs.destinations(web, { timeoutMs: 1000 })).toHaveLength(1);
+
+    // A dump started while the receive buffer is really full (20 answers queued, unread, in 4 KiB):
+    // ENOBUFS for the answers dropped, and the dump's parts built as reads make room, up to its NLMSG_DONE.
+    const t = kernel.transport({ receiveBufferSize: 4096 });
+    const got: Buffer[] = [];
+    const errors: unknown[] = [];
+    t.attach({ datagram: (d) => got.push(d), error: (e) => errors.push((e as { code?: string }).code) });
+    const w = new MessageWriter();
+    for (let seq = 1; seq <= 20; seq++) {
+      w.beginMessage(kernel.familyId, NLM_F_REQUEST | NLM_F_ACK, seq, t.portId);
+      w.genlHeader(15, 1); // GET_INFO
+      w.endMessage();
+    }
+    await t.send(w.toBuffer());
+    const dump = new MessageWriter();
+    dump.beginMessage(kernel.familyId, NLM_F_REQUEST | 0x300, 100, t.portId);
+    dump.genlHeader(4, 1); // GET_SERVICE, NLM_F_DUMP
+    dump.endMessage();
+    await t.send(dump.toBuffer()); // nothing has been read yet
+    const answer = (): NetlinkMessage[] => got.flatMap((d) => parseMessages(d)).filter((m) => m.seq === 100);
+    for (let i = 0; i < 200 && !answer().some((m) => m.type === 3); i++) await new Promise((r) => setImmediate(r));
+    expect(errors).toContain('ENOBUFS');
+    expect(answer().map((m) => m.type)).toEqual([kernel.familyId, 3]); // the one service, then NLMSG_DONE
+    await t.close();
+  }, 5000);
 
   it('interrupts a dump', async () => {
     const kernel = new FakeKernel();

@@ -112,7 +112,8 @@ export class FakeKernel {
   private readonly core: NetlinkCore;
   private ipvs: GenlFamily;
   private readonly nlctrl: GenlFamily;
-  private readonly sockets = new Set<number>();
+  /** The open transports, by port id. */
+  private readonly sockets = new Map<number, FakeTransport>();
   private nextPort = 0x1000;
   private interrupts = 0;
   private unprivileged = false;
@@ -182,8 +183,9 @@ export class FakeKernel {
   /** A new socket on this kernel, for `Ipvs.open({ transport })`. */
   transport(options: FakeTransportOptions = {}): Transport {
     const portId = this.nextPort++;
-    this.sockets.add(portId);
-    return new FakeTransport({ exchange: (d, s) => this.exchange(d, s), release: (p) => this.sockets.delete(p) }, portId, options);
+    const t = new FakeTransport({ exchange: (d, s) => this.exchange(d, s), release: (p) => this.sockets.delete(p) }, portId, options);
+    this.sockets.set(portId, t);
+    return t;
   }
 
   private commandName(type: number, cmd: number): string {
@@ -248,7 +250,10 @@ export class FakeKernel {
     return this;
   }
 
-  /** Carry out the next `count` requests and answer each after `ms` milliseconds. */
+  /**
+   * Carry out the next `count` requests and answer each after `ms` milliseconds (a timer, which follows
+   * a test's fake clock if it fakes setTimeout; closing the transport or reset() cancels it).
+   */
   delayReplies(count: number, ms: number, command?: FaultCommand): this {
     this.faults.arm({ kind: 'delay', ms }, count, command);
     return this;
@@ -367,10 +372,15 @@ export class FakeKernel {
     return this;
   }
 
-  /** Back to a fresh kernel: empty table, default timeouts, no daemons, no faults, privileged, family present (under its current id). */
+  /**
+   * Back to a fresh kernel: empty table, default timeouts, no daemons, no faults, privileged, family
+   * present (under its current id). Replies that delayReplies() still holds back are dropped (their
+   * requests time out), so no timer of the old kernel outlives the reset.
+   */
   reset(): this {
     this.table = this.newTable();
     this.clearFaults();
+    for (const t of this.sockets.values()) t.cancelDelayed();
     this.unprivileged = false;
     this.familyMissing = false;
     this.loaded = true;

@@ -58,6 +58,8 @@ export class FakeTransport implements Transport {
   private dumpNext: (() => Buffer) | undefined;
   private pumping = false;
   private closed = false;
+  /** Replies held back by delayReplies(): cancelled on close (a closed socket holds nothing) and on reset. */
+  private readonly delayed = new Set<NodeJS.Timeout>();
 
   constructor(private readonly host: FakeSocketHost, portId: number, options: FakeTransportOptions = {}) {
     this.portId = portId;
@@ -102,7 +104,11 @@ export class FakeTransport implements Transport {
       this.pump();
     };
     if (x.effect?.kind === 'delay') {
-      setTimeout(enqueue, x.effect.ms);
+      const timer = setTimeout(() => {
+        this.delayed.delete(timer);
+        enqueue();
+      }, x.effect.ms);
+      this.delayed.add(timer);
     } else {
       enqueue();
     }
@@ -173,9 +179,16 @@ export class FakeTransport implements Transport {
     if (this.queue.length > 0 || this.overflowed > 0) this.pump();
   }
 
+  /** Drop the replies delayReplies() still holds back: they are never delivered. */
+  cancelDelayed(): void {
+    for (const timer of this.delayed) clearTimeout(timer);
+    this.delayed.clear();
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.cancelDelayed();
     this.queue.length = 0;
     this.queued = 0;
     this.dumpNext = undefined;

@@ -82,6 +82,29 @@ describe('FakeKernel', () => {
     expect(Date.now() - start).toBeGreaterThanOrEqual(25);
   });
 
+  it('holds no timer for a delayed reply once its transport is closed or the kernel reset', async () => {
+    // A delayReplies() timer outlived close(): a script (or node:test) stayed alive for the whole delay.
+    const timers = (): number => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+    const kernel = new FakeKernel();
+    const ipvs = await open(kernel);
+    kernel.delayReplies(1, 60_000);
+    expect(await ipvs.info({ timeoutMs: 50 }).catch((e: unknown) => e)).toBeInstanceOf(TimeoutError);
+    const held = timers(); // the held-back reply's among them
+    await ipvs.close();
+    expect(timers()).toBe(held - 1);
+
+    const other = await open(kernel);
+    kernel.delayReplies(2, 60_000);
+    const late = other.info({ timeoutMs: 200 }).catch((e: unknown) => e);
+    expect(await other.timeouts({ timeoutMs: 50 }).catch((e: unknown) => e)).toBeInstanceOf(TimeoutError);
+    const both = timers(); // two held-back replies and the waiting request's timeout
+    kernel.reset();
+    expect(timers()).toBe(both - 2);
+    expect(await late).toBeInstanceOf(TimeoutError); // dropped with the old kernel's state
+    expect(await other.info()).toMatchObject({ version: expect.any(String) });
+    await other.close();
+  });
+
   it('overflows the receive buffer: ENOBUFS for those waiting, the socket keeps working', async () => {
     const kernel = new FakeKernel();
     const ipvs = await open(kernel);

@@ -38,6 +38,13 @@ export interface FakeSocketHost {
   release(portId: number): void;
 }
 
+/**
+ * The event loop's own setImmediate, taken when this module loads: a test that fakes timers afterwards
+ * (vi.useFakeTimers(), whose defaults include setImmediate) still gets its answers without moving its
+ * clock, as from the kernel, whose answers depend on no timer of the process.
+ */
+const nextTurn = globalThis.setImmediate;
+
 /** The kernel's charge for a queued datagram (skb truesize): its bytes plus the buffer overhead. */
 const SKB_OVERHEAD = 640;
 
@@ -150,7 +157,7 @@ export class FakeTransport implements Transport {
   private pump(): void {
     if (this.pumping) return;
     this.pumping = true;
-    setImmediate(() => this.deliverOne());
+    nextTurn(() => this.deliverOne());
   }
 
   private deliverOne(): void {

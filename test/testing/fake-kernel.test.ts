@@ -105,6 +105,32 @@ describe('FakeKernel', () => {
     await other.close();
   });
 
+  it("answers under vitest's default fake timers without the clock moving; delays and timeouts follow the fake clock", async () => {
+    // Replies were delivered with the global setImmediate, which vi.useFakeTimers() fakes by default:
+    // even Ipvs.open() hung until the test moved its clock.
+    vi.useFakeTimers();
+    try {
+      const kernel = new FakeKernel();
+      const ipvs = await open(kernel, 1000);
+      await ipvs.addService(web);
+      expect(await ipvs.services()).toHaveLength(1);
+      kernel.delayReplies(1, 500);
+      let answered = false;
+      const late = ipvs.info().then(() => (answered = true));
+      await vi.advanceTimersByTimeAsync(499);
+      expect(answered).toBe(false);
+      await vi.advanceTimersByTimeAsync(1);
+      await late;
+      kernel.dropReplies(1);
+      const lost = ipvs.info().catch((e: unknown) => e);
+      await vi.advanceTimersByTimeAsync(1000);
+      expect(await lost).toBeInstanceOf(TimeoutError);
+      await ipvs.close();
+    } finally {
+      vi.useRealTimers();
+    }
+  }, 3000);
+
   it('overflows the receive buffer: ENOBUFS for those waiting, the socket keeps working', async () => {
     const kernel = new FakeKernel();
     const ipvs = await open(kernel);

@@ -74,12 +74,17 @@ export const IPVS_CMD_GET_INFO = 15;
 export const IPVS_CMD_ZERO = 16;
 export const IPVS_CMD_FLUSH = 17;
 
-export const IPVS_CMD_NAMES: Readonly<Record<number, string>> = {
+const CMD_NAMES = {
   1: 'IPVS_CMD_NEW_SERVICE', 2: 'IPVS_CMD_SET_SERVICE', 3: 'IPVS_CMD_DEL_SERVICE', 4: 'IPVS_CMD_GET_SERVICE',
   5: 'IPVS_CMD_NEW_DEST', 6: 'IPVS_CMD_SET_DEST', 7: 'IPVS_CMD_DEL_DEST', 8: 'IPVS_CMD_GET_DEST',
   9: 'IPVS_CMD_NEW_DAEMON', 10: 'IPVS_CMD_DEL_DAEMON', 11: 'IPVS_CMD_GET_DAEMON', 12: 'IPVS_CMD_SET_CONFIG',
   13: 'IPVS_CMD_GET_CONFIG', 14: 'IPVS_CMD_SET_INFO', 15: 'IPVS_CMD_GET_INFO', 16: 'IPVS_CMD_ZERO', 17: 'IPVS_CMD_FLUSH',
-};
+} as const;
+
+/** The name of an IPVS generic-netlink command, as ip_vs.h spells it. */
+export type IpvsCommandName = (typeof CMD_NAMES)[keyof typeof CMD_NAMES];
+
+export const IPVS_CMD_NAMES: Readonly<Record<number, IpvsCommandName>> = CMD_NAMES;
 
 // Top-level command attributes
 export const IPVS_CMD_ATTR_SERVICE = 1;

@@ -3,9 +3,14 @@
 // nlctrl family lookup that Ipvs.open makes once); with one, only that command.
 
 import * as C from '../ipvs/constants.js';
+import { ValidationError } from '../ipvs/errors.js';
 
-/** A command to aim a fault at: an IPVS command number, or a name like 'IPVS_CMD_NEW_DEST' or 'CTRL_CMD_GETFAMILY'. */
-export type FaultCommand = number | string;
+/**
+ * A command to aim a fault at: an IPVS command number (5), or a name as `kernel.requests` logs it
+ * ('IPVS_CMD_NEW_DEST', or 'CTRL_CMD_GETFAMILY' for the family lookup Ipvs.open makes). Not the
+ * client's operation names ('add-destination'): a fault aimed at one would never fire.
+ */
+export type FaultCommand = number | C.IpvsCommandName | 'CTRL_CMD_GETFAMILY';
 
 /** What a fault does to the request it hits. */
 export type FaultEffect =
@@ -24,19 +29,31 @@ interface Armed {
   command: string | undefined;
 }
 
-export function commandName(command: FaultCommand): string {
-  if (typeof command === 'string') return command;
-  const name = C.IPVS_CMD_NAMES[command];
-  if (name === undefined) throw new TypeError(`FakeKernel: unknown IPVS command ${command}`);
+const NAMES: ReadonlySet<string> = new Set<string>([...Object.values(C.IPVS_CMD_NAMES), 'CTRL_CMD_GETFAMILY']);
+
+/** The logged name a fault's `command` stands for; anything the fake would never log is refused. */
+export function commandName(command: unknown, method: string): string {
+  const name = typeof command === 'number' && Number.isInteger(command) ? C.IPVS_CMD_NAMES[command] : typeof command === 'string' && NAMES.has(command) ? command : undefined;
+  if (name === undefined) {
+    throw new ValidationError(`FakeKernel.${method} command`, command, `not a command the fake kernel knows: an IPVS command name (${Object.values(C.IPVS_CMD_NAMES).join(', ')}), 'CTRL_CMD_GETFAMILY', or an IPVS command number 1..17`);
+  }
   return name;
+}
+
+/** A fault's count: how many requests it hits. */
+export function checkCount(count: unknown, method: string): number {
+  if (typeof count !== 'number' || !Number.isInteger(count) || count < 1) throw new ValidationError(`FakeKernel.${method} count`, count, 'must be an integer of at least 1');
+  return count;
 }
 
 export class FaultQueue {
   private armed: Armed[] = [];
 
-  arm(effect: FaultEffect, count: number, command?: FaultCommand): void {
-    if (!Number.isInteger(count) || count < 1) throw new TypeError(`FakeKernel: a fault needs a count of at least 1, not ${count}`);
-    this.armed.push({ effect, remaining: count, command: command === undefined ? undefined : commandName(command) });
+  /** Checks every argument first: a refused call arms nothing. */
+  arm(method: string, effect: FaultEffect, count: unknown, command?: unknown): void {
+    const remaining = checkCount(count, method);
+    const name = command === undefined ? undefined : commandName(command, method);
+    this.armed.push({ effect, remaining, command: name });
   }
 
   /** The fault for this request, consumed; `ipvs` says whether it belongs to the IPVS family. */

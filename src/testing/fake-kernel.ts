@@ -9,8 +9,9 @@ import { GENL_ID_CTRL } from '../netlink/constants.js';
 import { errnoValue } from '../netlink/errors.js';
 import type { Transport } from '../netlink/transport.js';
 import * as C from '../ipvs/constants.js';
+import { ValidationError } from '../ipvs/errors.js';
 import { SCHEDULERS, PERSISTENCE_ENGINES } from '../ipvs/types.js';
-import { FaultQueue, type FaultCommand } from './fake-faults.js';
+import { FaultQueue, checkCount, type FaultCommand } from './fake-faults.js';
 import { applyStats, findTarget, snapshot, type FakeKernelState, type FakeStatsTarget, type FakeStatsValues } from './fake-inspect.js';
 import { ipvsFamily } from './fake-ipvs-family.js';
 import { IpvsTable } from './fake-ipvs-table.js';
@@ -232,9 +233,12 @@ export class FakeKernel {
   // (IPVS_CMD_NEW_DEST) or a name ('IPVS_CMD_NEW_DEST', 'CTRL_CMD_GETFAMILY'); without it a fault
   // hits the next IPVS requests of any command. Faults fire in the order they were armed.
 
-  /** Refuse the next `count` requests with `errno` (a name like 'EBUSY', or a number); they have no effect. */
+  /**
+   * Refuse the next `count` requests with `errno` (a name like 'EBUSY', or a number 1..4095, as the
+   * kernel's negative errnos); they have no effect.
+   */
   failNext(count: number, errno: string | number, command?: FaultCommand): this {
-    this.faults.arm({ kind: 'errno', errno: typeof errno === 'number' ? errno : errnoValue(errno) }, count, command);
+    this.faults.arm('failNext', { kind: 'errno', errno: checkErrno(errno) }, count, command);
     return this;
   }
 
@@ -246,7 +250,7 @@ export class FakeKernel {
    * the client of such a test with a short `timeoutMs`.
    */
   dropReplies(count: number, command?: FaultCommand): this {
-    this.faults.arm({ kind: 'drop' }, count, command);
+    this.faults.arm('dropReplies', { kind: 'drop' }, count, command);
     return this;
   }
 
@@ -255,7 +259,8 @@ export class FakeKernel {
    * a test's fake clock if it fakes setTimeout; closing the transport or reset() cancels it).
    */
   delayReplies(count: number, ms: number, command?: FaultCommand): this {
-    this.faults.arm({ kind: 'delay', ms }, count, command);
+    if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0 || ms > MAX_DELAY_MS) throw new ValidationError('FakeKernel.delayReplies ms', ms, `must be a number of milliseconds 0..${MAX_DELAY_MS}`);
+    this.faults.arm('delayReplies', { kind: 'delay', ms }, count, command);
     return this;
   }
 
@@ -266,7 +271,7 @@ export class FakeKernel {
    * waits for room instead), the dump still runs to its end, so the client's next listing goes out at once.
    */
   overflowReplies(count = 1, command?: FaultCommand): this {
-    this.faults.arm({ kind: 'overflow' }, count, command);
+    this.faults.arm('overflowReplies', { kind: 'overflow' }, count, command);
     return this;
   }
 
@@ -281,7 +286,7 @@ export class FakeKernel {
    * goes unflagged, and the dump may skip or repeat entries.
    */
   interruptNextDumps(count = 1): this {
-    this.interrupts += count;
+    this.interrupts += checkCount(count, 'interruptNextDumps');
     return this;
   }
 
@@ -388,6 +393,24 @@ export class FakeKernel {
     this.requests.length = 0;
     return this;
   }
+}
+
+/** The longest delay a timer takes (setTimeout's limit, some 24.8 days). */
+const MAX_DELAY_MS = 0x7fffffff;
+
+function checkErrno(errno: unknown): number {
+  if (typeof errno === 'string') {
+    try {
+      return errnoValue(errno);
+    } catch {
+      throw new ValidationError('FakeKernel.failNext errno', errno, "not an errno name: one like 'EBUSY' or 'ENOMEM' (upper case), or a number 1..4095");
+    }
+  }
+  // 0 would be an ACK (a request that asked for an answer would get none), a negative number no errno.
+  if (typeof errno !== 'number' || !Number.isInteger(errno) || errno < 1 || errno > 4095) {
+    throw new ValidationError('FakeKernel.failNext errno', errno, "must be an errno name like 'EBUSY' or a number 1..4095");
+  }
+  return errno;
 }
 
 function checkFamilyId(id: unknown): number {

@@ -71,6 +71,41 @@ describe('FakeKernel', () => {
     expect(kernel.state().services.map((s) => s.key)).toEqual(['tcp 192.168.1.110:80']);
   });
 
+  it('refuses a fault it could never fire, or one that is no fault, when it is armed', async () => {
+    // A misspelt command (the client's operation names, a short form) was taken as is and matched nothing:
+    // the test meant to cover a refusal exercised the success path. errno 0 made the fake ACK a GET.
+    const kernel = new FakeKernel();
+    await using ipvs = await open(kernel);
+    await ipvs.addService(web);
+    const refused = (arm: () => unknown): ValidationError => {
+      try {
+        arm();
+      } catch (err) {
+        return err as ValidationError;
+      }
+      throw new Error('armed');
+    };
+    // @ts-expect-error the client's operation name is not a command
+    expect(refused(() => kernel.failNext(1, 'ENOMEM', 'add-destination'))).toMatchObject({ name: 'ValidationError', field: 'FakeKernel.failNext command', value: 'add-destination' });
+    // @ts-expect-error nor a short form
+    expect(refused(() => kernel.dropReplies(1, 'NEW_DEST')).message).toMatch(/^invalid FakeKernel.dropReplies command "NEW_DEST": .*IPVS_CMD_NEW_DEST.*CTRL_CMD_GETFAMILY.*1\.\.17/);
+    expect(refused(() => kernel.delayReplies(1, 10, 99)).field).toBe('FakeKernel.delayReplies command');
+    for (const errno of [0, -12, 4096, 1.5, 'enomem', 'EBOGUS']) {
+      expect(refused(() => kernel.failNext(1, errno)), String(errno)).toMatchObject({ field: 'FakeKernel.failNext errno', value: errno });
+    }
+    expect(refused(() => kernel.failNext(0, 'EBUSY')).field).toBe('FakeKernel.failNext count');
+    expect(refused(() => kernel.overflowReplies(1.5)).field).toBe('FakeKernel.overflowReplies count');
+    expect(refused(() => kernel.interruptNextDumps(0)).field).toBe('FakeKernel.interruptNextDumps count');
+    expect(refused(() => kernel.delayReplies(1, -1)).field).toBe('FakeKernel.delayReplies ms');
+    expect(refused(() => kernel.delayReplies(1, Number.NaN)).field).toBe('FakeKernel.delayReplies ms');
+    expect(kernel.pendingFaults).toBe(0); // nothing refused was armed
+
+    kernel.failNext(1, 'ENOMEM', 'IPVS_CMD_NEW_DEST').failNext(1, 12, 5);
+    for (let i = 0; i < 2; i++) expect(await ipvs.addDestination(web, { address: '192.168.1.116' }).catch((e: unknown) => e)).toMatchObject({ code: 'ENOMEM' });
+    kernel.failNext(1, 'ENOENT', 'CTRL_CMD_GETFAMILY');
+    expect(await open(kernel).catch((e: unknown) => e)).toBeInstanceOf(Error);
+  });
+
   it('drops replies so the client times out, and delays others', async () => {
     const kernel = new FakeKernel();
     const ipvs = await open(kernel, 100);

@@ -135,16 +135,18 @@ export function snapshot(table: IpvsTable): FakeKernelState {
 /**
  * Names a service, and optionally one of its destinations, for setStats()/bumpStats(): the fields of a
  * client ServiceKey ({ protocol, address, port } or { fwmark, family }), any of which may be left out
- * when the rest is unambiguous, plus `destination` / `destinationPort`.
+ * when the rest is unambiguous, plus `destination` / `destinationPort`. Each may also be undefined, so a
+ * Service read back from the client (whose fwmark services carry `address?: undefined` and the like)
+ * can be spread into one under exactOptionalPropertyTypes.
  */
 export interface FakeStatsTarget {
-  protocol?: 'tcp' | 'udp' | 'sctp';
-  address?: string;
-  port?: number;
-  fwmark?: number;
-  family?: 'ipv4' | 'ipv6';
-  destination?: string;
-  destinationPort?: number;
+  protocol?: 'tcp' | 'udp' | 'sctp' | undefined;
+  address?: string | undefined;
+  port?: number | undefined;
+  fwmark?: number | undefined;
+  family?: 'ipv4' | 'ipv6' | undefined;
+  destination?: string | undefined;
+  destinationPort?: number | undefined;
 }
 
 /** Counters to set or add, as bigint or number, and the connection counts of a destination. */

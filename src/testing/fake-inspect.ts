@@ -4,6 +4,7 @@
 
 import * as C from '../ipvs/constants.js';
 import type { DaemonConfig, Dest, FakeStats, IpvsTable, Svc } from './fake-ipvs-table.js';
+import { serviceKeyText } from '../ipvs/validate.js';
 import { formatIp, parseIp } from './fake-network.js';
 
 export interface FakeDestinationState {
@@ -25,7 +26,10 @@ export interface FakeDestinationState {
 }
 
 export interface FakeServiceState {
-  /** 'tcp 192.168.1.110:80', 'udp [2001:db8::1]:53', 'fwmark 10', 'fwmark 11 ipv6' */
+  /**
+   * The service's name as the rest of the library writes it (plan step targets, error sentences, health
+   * check service ids): 'tcp 192.168.1.110:80', 'udp [2001:db8::1]:53', 'fwmark 10', 'fwmark 11 (IPv6)'.
+   */
   key: string;
   family: 'ipv4' | 'ipv6';
   protocol?: 'tcp' | 'udp' | 'sctp' | number;
@@ -101,10 +105,12 @@ function serviceState(s: Svc, table: IpvsTable): FakeServiceState {
     stats: { ...s.stats },
     destinations: s.dests.map(destState),
   };
-  if (s.fwmark) return { key: `fwmark ${s.fwmark}${s.af === C.AF_INET6 ? ' ipv6' : ''}`, fwmark: s.fwmark, ...base };
+  const v6 = s.af === C.AF_INET6;
+  if (s.fwmark) return { key: serviceKeyText({ fwmark: s.fwmark }, v6), fwmark: s.fwmark, ...base };
   const protocol = PROTOCOLS[s.protocol] ?? s.protocol;
   return {
-    key: `${typeof protocol === 'string' ? protocol : `proto ${protocol}`} ${hostPort(s.af, s.addr, s.port)}`,
+    // A protocol the client cannot name (the kernel takes any number): 'proto 132' in the same shape.
+    key: typeof protocol === 'string' ? serviceKeyText({ protocol, address: formatIp(s.af, s.addr), port: s.port }, v6) : `proto ${protocol} ${hostPort(s.af, s.addr, s.port)}`,
     protocol,
     address: formatIp(s.af, s.addr),
     port: s.port,

@@ -8,6 +8,7 @@ import { parseMessages, type NetlinkMessage } from '../../src/netlink/reader.js'
 import { NLMSG_ERROR, NLM_F_ACK, NLM_F_REQUEST, NLM_F_MULTI } from '../../src/netlink/constants.js';
 import { IPVS_CMD_NEW_SERVICE, IPVS_CMD_ATTR_SERVICE, IPVS_SVC_ATTR_AF } from '../../src/ipvs/constants.js';
 import { FakeKernel } from '../../src/testing/index.js';
+import { validateServiceKey } from '../../src/ipvs/validate.js';
 import { IpvsTable } from '../../src/testing/fake-ipvs-table.js';
 import { NetlinkConnection } from '../../src/netlink/connection.js';
 import { FamilyResolver } from '../../src/netlink/family.js';
@@ -394,6 +395,18 @@ describe('FakeKernel', () => {
     find.mockRestore();
     await other.close();
     await ipvs.close();
+  });
+
+  it("names each service in state() as the library does (plan targets, validateServiceKey), IPv6 fwmark services too", async () => {
+    // state() said 'fwmark 11 ipv6' where plans, errors and health ids say 'fwmark 11 (IPv6)'.
+    const kernel = new FakeKernel();
+    await using ipvs = await open(kernel);
+    const keys: ServiceKey[] = [{ fwmark: 11, family: 'ipv6' }, { fwmark: 12 }, { protocol: 'udp', address: '2001:DB8:0::1', port: 53 }, { protocol: 'sctp', address: '10.0.0.1', port: 0 }];
+    for (const k of keys) await ipvs.addService(k);
+    const state = kernel.state().services.map((s) => s.key).sort();
+    expect(state).toEqual(['fwmark 11 (IPv6)', 'fwmark 12', 'sctp 10.0.0.1:0', 'udp [2001:db8::1]:53']);
+    expect(state).toEqual(keys.map((k) => validateServiceKey(k).text).sort());
+    expect(state).toEqual((await ipvs.plan({ services: [] }, { prune: true })).steps.map((s) => s.target).sort());
   });
 
   it('reports stats set by a test through the client', async () => {

@@ -124,20 +124,24 @@ export class FakeKernel {
   private autoload = false;
 
   constructor(options: FakeKernelOptions = {}) {
-    this.id = checkFamilyId(options.familyId ?? 0x1c);
+    if (typeof options !== 'object' || options === null) throw new ValidationError('FakeKernelOptions', options, 'must be an object');
+    const o = options;
+    this.id = checkFamilyId(o.familyId ?? 0x1c, 'FakeKernelOptions.familyId');
     this.options = {
-      dumpBudget: options.dumpBudget ?? 3776,
-      shuffleDumps: options.shuffleDumps ?? false,
-      hz: options.hz ?? 250,
-      connTableSize: options.connTableSize ?? 4096,
-      u64Padding: options.u64Padding ?? false,
-      ipv6: options.ipv6 ?? true,
-      idleDaemonThreads: options.idleDaemonThreads ?? false,
+      dumpBudget: checkInteger('dumpBudget', o.dumpBudget, 3776, 1, 0x7fffffff),
+      shuffleDumps: checkBoolean('shuffleDumps', o.shuffleDumps, false),
+      hz: checkInteger('hz', o.hz, 250, 1, 100_000, ' (Linux builds with 100, 250, 300 or 1000)'),
+      connTableSize: checkInteger('connTableSize', o.connTableSize, 4096, 1, 0xffffffff),
+      u64Padding: checkBoolean('u64Padding', o.u64Padding, false),
+      ipv6: checkBoolean('ipv6', o.ipv6, true),
+      idleDaemonThreads: checkBoolean('idleDaemonThreads', o.idleDaemonThreads, false),
     };
-    this.random = options.random ?? Math.random;
-    this.network = new FakeNetwork(options.interfaces ?? DEFAULT_INTERFACES, options.ipv4LocalTable);
-    this.schedulers = new Set(options.schedulers ?? SCHEDULERS);
-    this.engines = new Set(options.persistenceEngines ?? PERSISTENCE_ENGINES);
+    if (o.random !== undefined && typeof o.random !== 'function') throw new ValidationError('FakeKernelOptions.random', o.random, 'must be a function returning numbers in [0, 1), like Math.random');
+    this.random = o.random ?? Math.random;
+    if (o.ipv4LocalTable !== undefined) checkBoolean('ipv4LocalTable', o.ipv4LocalTable, false);
+    this.network = new FakeNetwork(o.interfaces ?? DEFAULT_INTERFACES, o.ipv4LocalTable);
+    this.schedulers = new Set(checkNames('schedulers', o.schedulers, SCHEDULERS));
+    this.engines = new Set(checkNames('persistenceEngines', o.persistenceEngines, PERSISTENCE_ENGINES));
     this.table = this.newTable();
     this.ipvs = this.newFamily();
     this.nlctrl = nlctrlFamily(() => (this.present ? [this.ipvs] : []), (name) => {
@@ -324,7 +328,7 @@ export class FakeKernel {
    */
   loadIpvs(options: { familyId?: number } = {}): this {
     if (this.loaded) throw new TypeError('FakeKernel: ip_vs is loaded; unloadIpvs() first, or reloadIpvs()');
-    this.id = checkFamilyId(options.familyId ?? (this.id >= 0xffff ? GENL_ID_CTRL + 1 : this.id + 1));
+    this.id = checkFamilyId(options.familyId ?? (this.id >= 0xffff ? GENL_ID_CTRL + 1 : this.id + 1), 'FakeKernel.loadIpvs familyId');
     this.loaded = true;
     this.autoload = false;
     this.table = this.newTable();
@@ -334,7 +338,7 @@ export class FakeKernel {
 
   /** unloadIpvs() then loadIpvs(): `modprobe -r ... ip_vs; modprobe ip_vs` between two requests. */
   reloadIpvs(options: { familyId?: number } = {}): this {
-    if (options.familyId !== undefined) checkFamilyId(options.familyId);
+    if (options.familyId !== undefined) checkFamilyId(options.familyId, 'FakeKernel.reloadIpvs familyId');
     return this.unloadIpvs().loadIpvs(options);
   }
 
@@ -413,9 +417,31 @@ function checkErrno(errno: unknown): number {
   return errno;
 }
 
-function checkFamilyId(id: unknown): number {
+function checkFamilyId(id: unknown, field: string): number {
   if (typeof id !== 'number' || !Number.isInteger(id) || id <= GENL_ID_CTRL || id > 0xffff) {
-    throw new TypeError(`FakeKernel: familyId must be an integer above 0x10 and at most 0xffff, not ${String(id)}`);
+    throw new ValidationError(field, id, 'must be an integer above 0x10 (nlctrl) and at most 0xffff');
   }
   return id;
+}
+
+function checkInteger(name: string, value: unknown, fallback: number, min: number, max: number, note = ''): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new ValidationError(`FakeKernelOptions.${name}`, value, `must be an integer ${min}..${max}${note}`);
+  }
+  return value;
+}
+
+function checkBoolean(name: string, value: unknown, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean') throw new ValidationError(`FakeKernelOptions.${name}`, value, 'must be true or false');
+  return value;
+}
+
+function checkNames(name: string, value: unknown, fallback: readonly string[]): readonly string[] {
+  if (value === undefined) return fallback;
+  if (!Array.isArray(value) || !value.every((v) => typeof v === 'string' && v !== '')) {
+    throw new ValidationError(`FakeKernelOptions.${name}`, value, `must be an array of names (the module's without ip_vs_), e.g. ['rr', 'wlc']`);
+  }
+  return value as string[];
 }

@@ -10,6 +10,7 @@
 // socket's drops; a dump's parts never are (see enqueueDump).
 
 import type { Transport, TransportReceiver } from '../netlink/transport.js';
+import { ValidationError } from '../ipvs/errors.js';
 import { ENOBUFS } from './fake-errno.js';
 import type { FaultEffect } from './fake-faults.js';
 import type { SocketView } from './fake-netlink.js';
@@ -69,9 +70,17 @@ export class FakeTransport implements Transport {
   private readonly delayed = new Set<NodeJS.Timeout>();
 
   constructor(private readonly host: FakeSocketHost, portId: number, options: FakeTransportOptions = {}) {
+    if (typeof options !== 'object' || options === null) throw new ValidationError('FakeTransportOptions', options, 'must be an object');
+    const { receiveBufferSize = 1 << 20, capAck = true, extendedAck = true } = options;
+    if (typeof receiveBufferSize !== 'number' || !Number.isInteger(receiveBufferSize) || receiveBufferSize < 1) {
+      throw new ValidationError('FakeTransportOptions.receiveBufferSize', receiveBufferSize, 'must be an integer number of bytes, 1 or more');
+    }
+    for (const [name, value] of [['capAck', capAck], ['extendedAck', extendedAck]] as const) {
+      if (typeof value !== 'boolean') throw new ValidationError(`FakeTransportOptions.${name}`, value, 'must be true or false');
+    }
     this.portId = portId;
-    this.receiveBufferSize = options.receiveBufferSize ?? 1 << 20;
-    this.view = { portId, capAck: options.capAck ?? true, extAck: options.extendedAck ?? true, dumpRunning: false };
+    this.receiveBufferSize = receiveBufferSize;
+    this.view = { portId, capAck, extAck: extendedAck, dumpRunning: false };
   }
 
   attach(receiver: TransportReceiver): void {

@@ -20,6 +20,38 @@ async function open(kernel = new FakeKernel(), timeoutMs?: number): Promise<Ipvs
 }
 
 describe('FakeKernel', () => {
+  it('refuses options it cannot model, naming the option and the value', async () => {
+    // Only familyId was checked: { hz: 0 } gave a kernel whose timeouts all read 0, { connTableSize: -1 }
+    // reported 4294967295, { ipv6: 'no' } was taken as true.
+    const refusal = (make: () => unknown): unknown => {
+      try {
+        make();
+      } catch (err) {
+        return err;
+      }
+      return 'accepted';
+    };
+    const bad: [string, unknown][] = [
+      ['hz', 0], ['hz', -1], ['hz', 2.5], ['dumpBudget', -5], ['dumpBudget', Number.NaN], ['connTableSize', -1], ['connTableSize', 2 ** 32],
+      ['ipv6', 'no'], ['ipv4LocalTable', 'yes'], ['shuffleDumps', 1], ['u64Padding', null], ['idleDaemonThreads', 'yes'], ['random', 0.5],
+      ['schedulers', 'rr'], ['schedulers', ['rr', '']], ['persistenceEngines', [1]], ['familyId', 0x10],
+    ];
+    for (const [name, value] of bad) {
+      const err = refusal(() => new FakeKernel({ [name]: value } as never));
+      expect(err, `${name}: ${String(value)}`).toBeInstanceOf(ValidationError);
+      expect(err).toMatchObject({ field: `FakeKernelOptions.${name}`, value });
+    }
+    expect(String((refusal(() => new FakeKernel({ hz: 0 })) as Error).message)).toBe('invalid FakeKernelOptions.hz 0: must be an integer 1..100000 (Linux builds with 100, 250, 300 or 1000)');
+    expect(refusal(() => new FakeKernel(null as never))).toMatchObject({ field: 'FakeKernelOptions' });
+    const kernel = new FakeKernel({ hz: 100, dumpBudget: 1, connTableSize: 256, ipv6: false, schedulers: ['rr'], persistenceEngines: [], random: () => 0 });
+    for (const [name, value] of [['receiveBufferSize', 0], ['receiveBufferSize', '1M'], ['capAck', 'on'], ['extendedAck', 0]] as const) {
+      expect(refusal(() => kernel.transport({ [name]: value } as never))).toMatchObject({ field: `FakeTransportOptions.${name}`, value });
+    }
+    expect(kernel.openTransports).toBe(0);
+    await using ipvs = await open(kernel);
+    expect(await ipvs.info()).toMatchObject({ connectionTableSize: 256 });
+  });
+
   it('splits dumps over several datagrams, each part NLM_F_MULTI', async () => {
     const kernel = new FakeKernel({ dumpBudget: 256 });
     const t = kernel.transport();

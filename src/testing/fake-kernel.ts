@@ -139,7 +139,7 @@ export class FakeKernel {
     if (o.random !== undefined && typeof o.random !== 'function') throw new ValidationError('FakeKernelOptions.random', o.random, 'must be a function returning numbers in [0, 1), like Math.random');
     this.random = o.random ?? Math.random;
     if (o.ipv4LocalTable !== undefined) checkBoolean('ipv4LocalTable', o.ipv4LocalTable, false);
-    this.network = new FakeNetwork(o.interfaces ?? DEFAULT_INTERFACES, o.ipv4LocalTable);
+    this.network = network(o.interfaces ?? DEFAULT_INTERFACES, o.ipv4LocalTable);
     this.schedulers = new Set(checkNames('schedulers', o.schedulers, SCHEDULERS));
     this.engines = new Set(checkNames('persistenceEngines', o.persistenceEngines, PERSISTENCE_ENGINES));
     this.table = this.newTable();
@@ -436,6 +436,27 @@ function checkBoolean(name: string, value: unknown, fallback: boolean): boolean 
   if (value === undefined) return fallback;
   if (typeof value !== 'boolean') throw new ValidationError(`FakeKernelOptions.${name}`, value, 'must be true or false');
   return value;
+}
+
+/** The interfaces option checked field by field; FakeNetwork's own refusals (names, prefixes) are re-worded as the others. */
+function network(interfaces: unknown, ipv4LocalTable: boolean | undefined): FakeNetwork {
+  const field = 'FakeKernelOptions.interfaces';
+  if (!Array.isArray(interfaces)) throw new ValidationError(field, interfaces, 'must be an array of { name, mtu?, addresses?, up? }');
+  interfaces.forEach((i: unknown, n) => {
+    if (typeof i !== 'object' || i === null) throw new ValidationError(`${field}[${n}]`, i, 'must be an object { name, mtu?, addresses?, up? }');
+    const { mtu, addresses, up } = i as FakeInterface;
+    if (mtu !== undefined && (typeof mtu !== 'number' || !Number.isInteger(mtu) || mtu < 68 || mtu > 65536)) throw new ValidationError(`${field}[${n}].mtu`, mtu, 'must be an integer 68..65536');
+    if (up !== undefined && typeof up !== 'boolean') throw new ValidationError(`${field}[${n}].up`, up, 'must be true or false');
+    if (addresses !== undefined && (!Array.isArray(addresses) || !addresses.every((a) => typeof a === 'string'))) {
+      throw new ValidationError(`${field}[${n}].addresses`, addresses, "must be an array of addresses with a prefix length, e.g. ['192.168.1.1/24']");
+    }
+  });
+  try {
+    return new FakeNetwork(interfaces as FakeInterface[], ipv4LocalTable);
+  } catch (err) {
+    if (!(err instanceof TypeError)) throw err;
+    throw new ValidationError(field, interfaces, err.message.replace(/^FakeKernel: /, ''), { cause: err });
+  }
 }
 
 function checkNames(name: string, value: unknown, fallback: readonly string[]): readonly string[] {

@@ -43,6 +43,13 @@ describe('FakeKernel', () => {
     }
     expect(String((refusal(() => new FakeKernel({ hz: 0 })) as Error).message)).toBe('invalid FakeKernelOptions.hz 0: must be an integer 1..100000 (Linux builds with 100, 250, 300 or 1000)');
     expect(refusal(() => new FakeKernel(null as never))).toMatchObject({ field: 'FakeKernelOptions' });
+    const interfaces: [unknown, string][] = [
+      ['lo', 'FakeKernelOptions.interfaces'], [[{ name: 'eth0', mtu: 'x' }], 'FakeKernelOptions.interfaces[0].mtu'],
+      [[{ name: 'lo' }, { name: 'eth0', up: 'yes' }], 'FakeKernelOptions.interfaces[1].up'], [[{ name: 'eth0', addresses: '10.0.0.1/8' }], 'FakeKernelOptions.interfaces[0].addresses'],
+      [[{ name: 'eth0', addresses: ['10.0.0.300/8'] }], 'FakeKernelOptions.interfaces'], [[{ name: '' }], 'FakeKernelOptions.interfaces'], [[null], 'FakeKernelOptions.interfaces[0]'],
+    ];
+    for (const [value, field] of interfaces) expect(refusal(() => new FakeKernel({ interfaces: value as never })), JSON.stringify(value)).toMatchObject({ name: 'ValidationError', field });
+    expect((refusal(() => new FakeKernel({ interfaces: [{ name: 'eth0', addresses: ['10.0.0.300/8'] }] })) as Error).message).toContain('not an interface address: 10.0.0.300/8');
     const kernel = new FakeKernel({ hz: 100, dumpBudget: 1, connTableSize: 256, ipv6: false, schedulers: ['rr'], persistenceEngines: [], random: () => 0 });
     for (const [name, value] of [['receiveBufferSize', 0], ['receiveBufferSize', '1M'], ['capAck', 'on'], ['extendedAck', 0]] as const) {
       expect(refusal(() => kernel.transport({ [name]: value } as never))).toMatchObject({ field: `FakeTransportOptions.${name}`, value });

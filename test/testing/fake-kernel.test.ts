@@ -200,6 +200,10 @@ describe('FakeKernel', () => {
       const lost = ipvs.info().catch((e: unknown) => e);
       await vi.advanceTimersByTimeAsync(1000);
       expect(await lost).toBeInstanceOf(TimeoutError);
+      // Bulk work too: the client's work meter reads the faked performance.now(), so it never waits for a turn.
+      const ops = Array.from({ length: 6000 }, (_, i) => ({ op: 'add-service' as const, service: { ...web, port: 1000 + i } }));
+      expect((await ipvs.execute(ops)).every((r) => 'ok' in r && r.ok)).toBe(true);
+      expect(await ipvs.services({ stats: false })).toHaveLength(6001);
       await ipvs.close();
     } finally {
       vi.useRealTimers();

@@ -20,7 +20,7 @@ export type { RequestOptions } from './netlink/connection.js';
 export * from './reconcile/index.js';
 // The ipvsadm rules format (save/restore text) as a library: parse to typed operations, format a table.
 export {
-  parseRules, prepareRules, PreparedRun, formatRules, formatServiceRule, formatDestinationRule, iterateRules, isTableOperation, toClientOperation, RulesSyntaxError,
+  parseRules, parseRulesResolving, prepareRules, prepareRulesResolving, PreparedRun, formatRules, formatServiceRule, formatDestinationRule, iterateRules, isTableOperation, toClientOperation, RulesSyntaxError,
   type PreparedStep, type ParseRulesOptions, type FormatRulesOptions, type IterateRulesOptions, type RulesSource, type ServiceWithDestinations, type RuleOperation, type TableRuleOperation,
   // Host and service names, for the non-numeric text (`ipvsadm -S`) and for parsing `host:http`.
   resolveEndpointNames, systemResolver, staticResolver, systemServiceNames, parseServicesFile, NO_SERVICE_NAMES,

@@ -36,6 +36,17 @@ describe('package files', () => {
     for (const target of targets) expect(files, `${target} (run \`npm run build\` first)`).toContain(target.replace(/^\.\//, ''));
   });
 
+  it('source maps carry their sources: the .ts files they name are not shipped', () => {
+    // Without sourcesContent a debugger shows nothing and bundlers warn of missing sources (Vite does).
+    const maps = packedFiles().filter((f) => f.endsWith('.js.map'));
+    expect(maps.length).toBeGreaterThan(0);
+    for (const map of maps) {
+      const parsed = JSON.parse(readFileSync(`${root}${map}`, 'utf8')) as { sources: string[]; sourcesContent?: (string | null)[] };
+      expect(parsed.sourcesContent?.length, map).toBe(parsed.sources.length);
+      expect(parsed.sourcesContent!.every((c) => typeof c === 'string' && c.length > 0), map).toBe(true);
+    }
+  });
+
   it('LICENSE is the MIT license package.json names', () => {
     const pkg = JSON.parse(readFileSync(`${root}package.json`, 'utf8')) as { license: string };
     const text = readFileSync(`${root}LICENSE`, 'utf8');

@@ -8,6 +8,7 @@
 import { validateHeaderName, validateHeaderValue } from 'node:http';
 import { parseAddress } from '../ipvs/address.js';
 import { ValidationError } from '../ipvs/errors.js';
+import { DESTINATION_FIELDS, SERVICE_FIELDS } from '../ipvs/fields.js';
 import { IP_VS_SVC_F_PERSISTENT } from '../ipvs/constants.js';
 import type { DestinationKey, DestinationSpec, ServiceKey, ServiceSpec } from '../ipvs/types.js';
 import { destinationKeyText, validateDestinationSpec, validateServiceSpec, type WireServiceKey } from '../ipvs/validate.js';
@@ -60,11 +61,10 @@ export interface NormalHealthService {
   onFailure: FailureAction;
 }
 
-const SERVICE_FIELDS = ['protocol', 'address', 'port', 'fwmark', 'family', 'scheduler', 'persistence', 'flags', 'persistenceEngine'];
-const HEALTH_SERVICE_FIELDS = new Set([...SERVICE_FIELDS, 'destinations', 'check', 'sorryServer', 'onFailure']);
-const DESTINATION_FIELDS = ['address', 'port', 'forwarding', 'weight', 'upperThreshold', 'lowerThreshold', 'tunnel'];
-const SORRY_FIELDS = new Set(DESTINATION_FIELDS);
-const HEALTH_DESTINATION_FIELDS = new Set([...DESTINATION_FIELDS, 'check']);
+// The client's field lists (src/ipvs/fields.ts); the validators check the nested persistence and tunnel objects.
+const HEALTH_SERVICE_FIELDS = new Set<string>([...SERVICE_FIELDS, 'destinations', 'check', 'sorryServer', 'onFailure']);
+const SORRY_FIELDS = new Set<string>(DESTINATION_FIELDS);
+const HEALTH_DESTINATION_FIELDS = new Set<string>([...DESTINATION_FIELDS, 'check']);
 const COMMON_CHECK_FIELDS = ['type', 'intervalMs', 'timeoutMs', 'rise', 'fall', 'jitterMs', 'address', 'port', 'localAddress'];
 const SHARED_CHECK_FIELDS = COMMON_CHECK_FIELDS.filter((f) => f !== 'type');
 const CHECK_FIELDS: Readonly<Record<CheckSpec['type'], ReadonlySet<string>>> = {

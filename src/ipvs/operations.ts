@@ -7,6 +7,7 @@
 import type { OutgoingRequest } from '../netlink/connection.js';
 import * as cmd from './commands.js';
 import { ValidationError } from './errors.js';
+import { Fields, onlyKnownFields } from './fields.js';
 import type { DestinationKey, DestinationSpec, ServiceKey, ServiceSpec } from './types.js';
 import {
   validateDestinationKey,
@@ -38,6 +39,11 @@ export type PreparedOperation =
   | { op: 'add-destination' | 'update-destination' | 'delete-destination'; service: WireServiceKey; destination: WireDestination };
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
+
+// An operation's own fields: `{ op: 'delete-service', service, destination }` (a destination meant) must not
+// delete the whole service.
+const SERVICE_OPERATION = new Fields(['op', 'service'] satisfies (keyof Extract<Operation, { op: 'add-service' | 'update-service' | 'delete-service' }>)[]);
+const DESTINATION_OPERATION = new Fields(['op', 'service', 'destination'] satisfies (keyof Extract<Operation, { op: 'add-destination' }>)[]);
 
 /**
  * Service keys already validated in this batch, by their text: a restore names each service once to add
@@ -87,15 +93,19 @@ export function prepareOperation(o: Operation, index?: number, cache?: KeyCache)
     switch (o.op) {
       case 'add-service':
       case 'update-service':
+        onlyKnownFields(o, SERVICE_OPERATION, '');
         return { op: o.op, service: validateServiceSpec(o.service) };
       case 'delete-service':
+        onlyKnownFields(o, SERVICE_OPERATION, '');
         return { op: o.op, service: serviceKeyOf(o.service, cache) };
       case 'add-destination':
       case 'update-destination': {
+        onlyKnownFields(o, DESTINATION_OPERATION, '');
         const service = serviceKeyOf(o.service, cache);
         return { op: o.op, service, destination: validateDestinationSpec(service, o.destination) };
       }
       case 'delete-destination': {
+        onlyKnownFields(o, DESTINATION_OPERATION, '');
         const service = serviceKeyOf(o.service, cache);
         return { op: o.op, service, destination: validateDestinationKey(service, o.destination) };
       }

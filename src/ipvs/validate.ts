@@ -32,6 +32,7 @@ import {
   IP_VS_TUNNEL_ENCAP_FLAG_REMCSUM,
 } from './constants.js';
 import { ValidationError } from './errors.js';
+import { DAEMON_INPUT, DESTINATION_INPUT, onlyKnownFields, PERSISTENCE_INPUT, SERVICE_INPUT, TIMEOUTS_INPUT, TUNNEL_INPUT } from './fields.js';
 import {
   PERSISTENCE_ENGINES,
   SCHEDULERS,
@@ -235,8 +236,20 @@ function persistenceNetmask(af: number, value: unknown): number {
   return integer('persistence.netmask', value, 1, 128);
 }
 
-/** A full service: key, scheduler (default wlc), persistence, flags and persistence engine. */
+/**
+ * A full service: key, scheduler (default wlc), persistence, flags and persistence engine. Fields other
+ * than a spec's (or a Service read back's) are refused.
+ */
 export function validateServiceSpec(spec: unknown): WireService {
+  if (isObject(spec)) {
+    onlyKnownFields(spec, SERVICE_INPUT, '');
+    if (isObject(spec.persistence)) onlyKnownFields(spec.persistence, PERSISTENCE_INPUT, 'persistence');
+  }
+  return validateServiceValues(spec);
+}
+
+/** validateServiceSpec without the check of the field names: for a caller that made it already (reconcile's checkShape). */
+export function validateServiceValues(spec: unknown): WireService {
   const key = validateServiceKey(spec);
   const s = spec as ServiceSpec & Record<string, unknown>;
   const scheduler = s.scheduler ?? DEFAULT_SCHEDULER;
@@ -310,10 +323,23 @@ export function validateDestinationKey(service: WireServiceKey, dest: unknown, i
 
 /**
  * A full destination of `service`: forwarding (default route), weight (default 1), thresholds, tunnel.
- * `into`: a WireDestination to overwrite instead of a new one, for a caller that only reads the result
- * (the reconcile's normal forms: one fewer object for each of tens of thousands of destinations).
+ * Fields other than a spec's (or a Destination read back's) are refused.
  */
-export function validateDestinationSpec(service: WireServiceKey, dest: unknown, into?: WireDestination): WireDestination {
+export function validateDestinationSpec(service: WireServiceKey, dest: unknown): WireDestination {
+  if (isObject(dest)) {
+    onlyKnownFields(dest, DESTINATION_INPUT, 'destination');
+    if (isObject(dest.tunnel)) onlyKnownFields(dest.tunnel, TUNNEL_INPUT, 'destination.tunnel');
+  }
+  return validateDestinationValues(service, dest);
+}
+
+/**
+ * validateDestinationSpec without the check of the field names, for a caller that made it already
+ * (reconcile's checkShape). `into`: a WireDestination to overwrite instead of a new one, for a caller that
+ * only reads the result (the reconcile's normal forms: one fewer object for each of tens of thousands of
+ * destinations).
+ */
+export function validateDestinationValues(service: WireServiceKey, dest: unknown, into?: WireDestination): WireDestination {
   const w = validateDestinationKey(service, dest, into);
   const d = dest as DestinationSpec & Record<string, unknown>;
   const forwarding = d.forwarding ?? 'route';
@@ -370,6 +396,7 @@ export interface WireTimeouts {
  */
 export function validateTimeouts(t: unknown): WireTimeouts {
   if (!isObject(t)) throw new ValidationError('timeouts', t, 'must be { tcp?, tcpFin?, udp? }');
+  onlyKnownFields(t, TIMEOUTS_INPUT, 'timeouts');
   const v = t as Partial<Timeouts>;
   return {
     tcp: v.tcp === undefined ? 0 : integer('timeouts.tcp', v.tcp, 0, MAX_TIMEOUT),
@@ -397,6 +424,7 @@ export function daemonStateNumber(state: unknown, field = 'daemon.state'): numbe
 /** A sync daemon to start. Unset optional fields are left out, so the kernel applies its defaults. */
 export function validateDaemon(spec: unknown): WireDaemon {
   if (!isObject(spec)) throw new ValidationError('daemon', spec, 'must be { state, interface, ... }');
+  onlyKnownFields(spec, DAEMON_INPUT, 'daemon');
   const d = spec as unknown as DaemonSpec;
   const state = daemonStateNumber(d.state);
   const ifname = d.interface as unknown;

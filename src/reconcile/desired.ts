@@ -6,7 +6,7 @@
 
 import { ValidationError } from '../ipvs/errors.js';
 import type { Destination, DestinationSpec } from '../ipvs/types.js';
-import { validateServiceSpec, type WireService } from '../ipvs/validate.js';
+import { validateServiceValues, type WireService } from '../ipvs/validate.js';
 import {
   atPathError,
   checkDesiredDestination,
@@ -61,7 +61,8 @@ export function normaliseDesiredState(desired: DesiredState): Map<string, Desire
 
 function validateService(svc: DesiredService, i: number): WireService {
   try {
-    return validateServiceSpec(svc);
+    // The field names were checked with the state's shape (checkShape), against the same lists.
+    return validateServiceValues(svc);
   } catch (err) {
     throw atPathError(err, `services[${i}]`);
   }

@@ -44,7 +44,7 @@ import {
   destinationKeyText,
   netmaskText,
   serviceKeyText,
-  validateDestinationSpec,
+  validateDestinationValues,
   validateServiceKey,
   WireDestination,
   type WireService,
@@ -241,7 +241,7 @@ const scratch = new WireDestination(AF_INET, 0, undefined, '', 0);
  * text) and not tunnelling, so that it can be compared with the kernel's as written (samePlainDestinations).
  */
 export function checkDesiredDestination(service: WireServiceKey, spec: DestinationSpec): boolean {
-  const w = validateDestinationSpec(service, spec, scratch);
+  const w = validateDestinationValues(service, spec, scratch);
   return w.address === spec.address && w.fwd !== IP_VS_CONN_F_TUNNEL;
 }
 
@@ -287,7 +287,7 @@ export function samePlainDestinations(list: readonly Destination[], specs: reado
 
 /** A desired destination of `service`, validated exactly as the client would validate it. */
 export function normalDesiredDestination(service: WireServiceKey, spec: DestinationSpec): NormalDestination {
-  const w = validateDestinationSpec(service, spec, scratch);
+  const w = validateDestinationValues(service, spec, scratch);
   const tunnel = w.fwd === IP_VS_CONN_F_TUNNEL;
   return new NormalDestination(
     w.address,

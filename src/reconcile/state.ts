@@ -6,6 +6,12 @@
 // the same validators the client uses, when the state is normalised for planning.
 
 import { ValidationError } from '../ipvs/errors.js';
+import {
+  DESTINATION_FIELDS as DESTINATION_SPEC_FIELDS,
+  PERSISTENCE_FIELDS as PERSISTENCE_SPEC_FIELDS,
+  SERVICE_FIELDS as SERVICE_SPEC_FIELDS,
+  TUNNEL_FIELDS as TUNNEL_SPEC_FIELDS,
+} from '../ipvs/fields.js';
 import type { DestinationSpec, ServiceSpec } from '../ipvs/types.js';
 import { validateDestinationKey, validateServiceKey } from '../ipvs/validate.js';
 import { RulesSyntaxError } from '../rules/errors.js';
@@ -26,13 +32,12 @@ export interface DesiredState {
   services: readonly DesiredService[];
 }
 
+// The client's own field lists (src/ipvs/fields.ts), without the extras of objects read back: a desired state is written, not read.
 const STATE_FIELDS = new Set(['services']);
-const SERVICE_FIELDS = new Set([
-  'protocol', 'address', 'port', 'fwmark', 'family', 'scheduler', 'persistence', 'flags', 'persistenceEngine', 'destinations',
-]);
-const DESTINATION_FIELDS = new Set(['address', 'port', 'forwarding', 'weight', 'upperThreshold', 'lowerThreshold', 'tunnel']);
-const PERSISTENCE_FIELDS = new Set(['timeout', 'netmask']);
-const TUNNEL_FIELDS = new Set(['type', 'port', 'checksum']);
+const SERVICE_FIELDS = new Set<string>([...SERVICE_SPEC_FIELDS, 'destinations']);
+const DESTINATION_FIELDS = new Set<string>(DESTINATION_SPEC_FIELDS);
+const PERSISTENCE_FIELDS = new Set<string>(PERSISTENCE_SPEC_FIELDS);
+const TUNNEL_FIELDS = new Set<string>(TUNNEL_SPEC_FIELDS);
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 

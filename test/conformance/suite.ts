@@ -647,6 +647,14 @@ export function conformanceSuite(name: string, open: () => Promise<Harness>): vo
           [() => ipvs.addDestination(web, { address: '192.168.1.116', upperThreshold: 1, lowerThreshold: 2 }), 'destination.lowerThreshold'],
           [() => ipvs.addDestination(web, { address: 'nope' } as DestinationSpec), 'destination.address'],
           [() => ipvs.execute([{ op: 'add-service', service: { ...web, port: 81 } }, { op: 'add-service', service: { ...web, port: -1 } }]), 'operations[1].port'],
+          // Unknown fields: a typo would otherwise take the default of the field it meant.
+          [() => ipvs.addService({ ...web, port: 81, schedular: 'sh' } as ServiceSpec), 'schedular'],
+          [() => ipvs.updateService({ ...web, persistence: { timout: 60 } } as ServiceSpec), 'persistence.timout'],
+          [() => ipvs.addDestination(web, { address: '192.168.1.116', wieght: 0 } as DestinationSpec), 'destination.wieght'],
+          [() => ipvs.updateDestination(web, { address: '192.168.1.116', forwarding: 'tunnel', tunnel: { type: 'gre', chksum: 'csum' } } as DestinationSpec), 'destination.tunnel.chksum'],
+          [() => ipvs.setTimeouts({ tcpfin: 30 } as never), 'timeouts.tcpfin'],
+          [() => ipvs.startDaemon({ state: 'master', interface: 'lo', syncid: 9 } as never), 'daemon.syncid'],
+          [() => ipvs.execute([{ op: 'delete-service', service: web, destination: { address: '192.168.1.116' } } as never]), 'operations[0].destination'],
         ];
         for (const [call, field] of bad) expect((await invalid(call())).field).toBe(field);
         expect((await ipvs.services()).map(keyText)).toEqual(['tcp 192.168.1.110:80']);

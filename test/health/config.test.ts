@@ -63,6 +63,9 @@ describe('normaliseHealthConfig', () => {
   const refusals: [string, HealthConfig, RegExp][] = [
     ['an unknown service field', base({ sheduler: 'rr' }), /services\[0\]\.sheduler.*unknown field/],
     ['an unknown check field', base({ check: { type: 'tcp', path: '/' } }), /services\[0\]\.check\.path.*unknown field/],
+    ['an unknown persistence field', base({ persistence: { timout: 60 } }), /services\[0\]\.persistence\.timout 60: unknown field; expected one of timeout, netmask/],
+    ['an unknown tunnel field', base({ destinations: [{ address: '192.168.1.116', forwarding: 'tunnel', tunnel: { type: 'gre', chksum: 'csum' } }] }),
+      /services\[0\]\.destinations\[0\]\.tunnel\.chksum "csum": unknown field; expected one of type, port, checksum/],
     ['an unknown check type', base({ check: { type: 'ping' } }), /services\[0\]\.check\.type/],
     ['a bad weight', base({ destinations: [{ address: '192.168.1.116', weight: -1 }] }), /services\[0\]\.destinations\[0\]\.weight/],
     ['a bad address', base({ destinations: [{ address: 'server-1' }] }), /services\[0\]\.destinations\[0\]\.address/],

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../../src/ipvs/errors.js';
 import {
-  validateDaemon, validateDestinationKey, validateDestinationSpec, validateServiceKey, validateServiceSpec, validateTimeouts,
+  validateDaemon, validateDestinationKey, validateDestinationSpec, validateDestinationValues, validateServiceKey, validateServiceSpec, validateTimeouts,
 } from '../../src/ipvs/validate.js';
 
 function refusal(fn: () => unknown): ValidationError {
@@ -155,10 +155,10 @@ describe('destinations', () => {
 
   it('validating into a given object overwrites every field, options reset to their defaults', () => {
     const into = validateDestinationSpec(svc4, { address: '10.0.0.9', port: 1, forwarding: 'tunnel', weight: 7, upperThreshold: 9, lowerThreshold: 2, tunnel: { type: 'gue', port: 6080, checksum: 'csum' } });
-    const again = validateDestinationSpec(svc4, { address: '192.168.1.116' }, into);
+    const again = validateDestinationValues(svc4, { address: '192.168.1.116' }, into);
     expect(again).toBe(into);
     expect({ ...again }).toEqual({ ...validateDestinationSpec(svc4, { address: '192.168.1.116' }) });
-    expect(validateDestinationSpec(svc4, { address: '2001:db8::2', forwarding: 'tunnel' }, into)).toMatchObject({ af: 10, v4: 0, address: '2001:db8::2', fwd: 2, weight: 1 });
+    expect(validateDestinationValues(svc4, { address: '2001:db8::2', forwarding: 'tunnel' }, into)).toMatchObject({ af: 10, v4: 0, address: '2001:db8::2', fwd: 2, weight: 1 });
     expect(validateDestinationKey(svc4, { address: '10.0.0.3' }, into)).toMatchObject({ af: 2, v6: undefined, address: '10.0.0.3', port: 80, fwd: 3, tunType: undefined });
   });
 
@@ -188,6 +188,16 @@ describe('destinations', () => {
       .toMatchObject({ tunType: 2, tunPort: undefined, tunFlags: 1 });
     expect(validateDestinationSpec(svc4, { address: '10.0.0.2', forwarding: 'tunnel', tunnel: { type: 'ipip' } }))
       .toMatchObject({ tunType: 0, tunFlags: 0 });
+  });
+
+  it('a field a spec does not have is refused, by path; a Destination read back is a spec', () => {
+    expectRefused(() => validateDestinationSpec(svc4, { ...d, wieght: 0 }), 'destination.wieght', 0, /^unknown field; expected one of address, port, forwarding, weight, upperThreshold, lowerThreshold, tunnel$/);
+    expectRefused(() => validateDestinationSpec(svc4, { ...tun, tunnel: { type: 'gre', chksum: 'csum' } }), 'destination.tunnel.chksum', 'csum', /^unknown field; expected one of type, port, checksum$/);
+    const read = { address: '10.0.0.2', family: 'ipv4', port: 80, forwarding: 'tunnel', weight: 3, upperThreshold: 0, lowerThreshold: 0, tunnel: { type: 'gre', port: 0, checksum: 'csum' },
+      activeConns: 1, inactiveConns: 2, persistentConns: 3, stats: {}, unknownAttributes: [] };
+    expect(validateDestinationSpec(svc4, read)).toMatchObject({ weight: 3, tunType: 2, tunFlags: 1 });
+    // The key alone (a delete) takes any object with an address.
+    expect(validateDestinationKey(svc4, { ...d, wieght: 0 }).address).toBe('10.0.0.2');
   });
 
   const d = { address: '10.0.0.2' };
@@ -227,6 +237,8 @@ describe('timeouts', () => {
     [{ tcp: -1 }, 'timeouts.tcp', -1],
     [{ tcpFin: 2678401 }, 'timeouts.tcpFin', 2678401],
     [{ udp: 1.5 }, 'timeouts.udp', 1.5],
+    [{ tcpfin: 30 }, 'timeouts.tcpfin', 30],
+    [{ timout: 30 }, 'timeouts.timout', 30],
   ])('refuses %j (field %s)', (t, field, value) => {
     expectRefused(() => validateTimeouts(t), field, value);
   });
@@ -255,6 +267,8 @@ describe('sync daemons', () => {
     [{ state: 'master', interface: 'eth0', mcastGroup: 'group' }, 'daemon.mcastGroup', 'group'],
     [{ state: 'master', interface: 'eth0', mcastPort: 0 }, 'daemon.mcastPort', 0],
     [{ state: 'master', interface: 'eth0', mcastTtl: 256 }, 'daemon.mcastTtl', 256],
+    [{ state: 'master', interface: 'eth0', syncid: 9 }, 'daemon.syncid', 9],
+    [{ state: 'master', interface: 'eth0', mcastgroup: '239.0.0.1' }, 'daemon.mcastgroup', '239.0.0.1'],
   ])('refuses %j (field %s)', (spec, field, value) => {
     expectRefused(() => validateDaemon(spec), field, value);
   });

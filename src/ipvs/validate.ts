@@ -378,6 +378,10 @@ export function validateDestinationValues(service: WireServiceKey, dest: unknown
     if (checksum !== 'nocsum' && t.type === 'ipip') {
       throw new ValidationError('destination.tunnel.checksum', checksum, 'checksum options apply to gue and gre tunnels only');
     }
+    // Linux's GRE encapsulation looks only at the csum flag: a gre tunnel with remcsum would carry no checksum at all.
+    if (checksum === 'remcsum' && t.type === 'gre') {
+      throw new ValidationError('destination.tunnel.checksum', checksum, "remcsum applies to gue tunnels only; a gre tunnel takes 'nocsum' or 'csum'");
+    }
     w.tunFlags = flags;
   }
   return w;

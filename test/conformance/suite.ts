@@ -655,6 +655,8 @@ export function conformanceSuite(name: string, open: () => Promise<Harness>): vo
           [() => ipvs.setTimeouts({ tcpfin: 30 } as never), 'timeouts.tcpfin'],
           [() => ipvs.startDaemon({ state: 'master', interface: 'lo', syncid: 9 } as never), 'daemon.syncid'],
           [() => ipvs.execute([{ op: 'delete-service', service: web, destination: { address: '192.168.1.116' } } as never]), 'operations[0].destination'],
+          // Linux's gre ignores remcsum (ipvsadm refuses it too).
+          [() => ipvs.addDestination(web, { address: '192.168.1.116', forwarding: 'tunnel', tunnel: { type: 'gre', checksum: 'remcsum' } }), 'destination.tunnel.checksum'],
         ];
         for (const [call, field] of bad) expect((await invalid(call())).field).toBe(field);
         expect((await ipvs.services()).map(keyText)).toEqual(['tcp 192.168.1.110:80']);

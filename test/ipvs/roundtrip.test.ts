@@ -115,7 +115,12 @@ describe('destinations', () => {
     weight: fc.option(fc.integer({ min: 0, max: 2147483647 }), { nil: undefined }),
     upper: fc.option(fc.integer({ min: 0, max: 2147483647 }), { nil: undefined }),
     lowerPart: fc.double({ min: 0, max: 1, noNaN: true }),
-    tunnel: fc.option(fc.record({ type: fc.constantFrom('ipip', 'gue', 'gre'), port: fc.integer({ min: 1, max: 65535 }), checksum: fc.constantFrom('nocsum', 'csum', 'remcsum') }), { nil: undefined }),
+    // remcsum is for gue only (Linux's gre ignores it, and it is refused there).
+    tunnel: fc.option(
+      fc.record({ type: fc.constantFrom('ipip', 'gue', 'gre'), port: fc.integer({ min: 1, max: 65535 }), checksum: fc.constantFrom('nocsum', 'csum', 'remcsum') })
+        .filter((t) => !(t.type === 'gre' && t.checksum === 'remcsum')),
+      { nil: undefined },
+    ),
   });
 
   it('decodeDestination(encodeDestination(validateDestinationSpec(spec))) is the destination the spec describes (property)', () => {

@@ -200,6 +200,11 @@ describe('destinations', () => {
     expect(validateDestinationKey(svc4, { ...d, wieght: 0 }).address).toBe('10.0.0.2');
   });
 
+  it("remcsum is for gue tunnels only: Linux's gre ignores it (ipvsadm refuses it too)", () => {
+    expectRefused(() => validateDestinationSpec(svc4, { ...tun, tunnel: { type: 'gre', checksum: 'remcsum' } }), 'destination.tunnel.checksum', 'remcsum', /gue tunnels only/);
+    expect(validateDestinationSpec(svc4, { ...tun, tunnel: { type: 'gue', port: 1, checksum: 'remcsum' } }).tunFlags).toBe(2);
+  });
+
   const d = { address: '10.0.0.2' };
   const tun = { ...d, forwarding: 'tunnel' };
   it.each([

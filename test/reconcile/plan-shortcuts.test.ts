@@ -46,6 +46,7 @@ function kernelVariants(): Destination[] {
     { type: 'gue', port: 6080, checksum: 'nocsum' },
     { type: 'gue', port: 6081, checksum: 'csum' },
     { type: 'gre', port: 0, checksum: 'remcsum' },
+    { type: 'gre', port: 0, checksum: 'csum' },
     { type: 'gre', port: 0, checksum: 'nocsum' },
   ] as const) {
     out.push(kernelDest({ forwarding: 'tunnel', tunnel: { ...tunnel } }));
@@ -64,7 +65,7 @@ function desiredVariants(): DestinationSpec[] {
     { address: '10.0.0.2', port: 80, forwarding: 'tunnel', tunnel: { type: 'ipip' } },
     { address: '10.0.0.2', port: 80, forwarding: 'tunnel', tunnel: { type: 'gue', port: 6080 } },
     { address: '10.0.0.2', port: 80, forwarding: 'tunnel', tunnel: { type: 'gue', port: 6081, checksum: 'csum' } },
-    { address: '10.0.0.2', port: 80, forwarding: 'tunnel', tunnel: { type: 'gre', checksum: 'remcsum' } },
+    { address: '10.0.0.2', port: 80, forwarding: 'tunnel', tunnel: { type: 'gre', checksum: 'csum' } },
     { address: '10.0.0.2', port: 80, forwarding: 'tunnel', tunnel: { type: 'gre' } },
   );
   return out;

@@ -166,9 +166,12 @@ function common(code: string, what: string): string | undefined {
 
 const noSuchService = (s: WireServiceKey): string => `no such service ${s.text}`;
 
-function moduleMissing(s: WireService): string {
-  if (s.pe === undefined) return `scheduler "${s.scheduler}" not found: load its module (modprobe ip_vs_${s.scheduler})`;
-  return `scheduler "${s.scheduler}" or persistence engine "${s.pe}" not found: load their modules (modprobe ip_vs_${s.scheduler} ip_vs_pe_${s.pe})`;
+/** ENOENT from NEW_SERVICE/SET_SERVICE: a module missing. The scheduler 'none' has none (Linux looks no scheduler up for it). */
+function moduleMissing(s: WireService): string | undefined {
+  const scheduler = s.scheduler === 'none' ? undefined : s.scheduler;
+  if (s.pe === undefined) return scheduler === undefined ? undefined : `scheduler "${scheduler}" not found: load its module (modprobe ip_vs_${scheduler})`;
+  if (scheduler === undefined) return `persistence engine "${s.pe}" not found: load its module (modprobe ip_vs_pe_${s.pe})`;
+  return `scheduler "${scheduler}" or persistence engine "${s.pe}" not found: load their modules (modprobe ip_vs_${scheduler} ip_vs_pe_${s.pe})`;
 }
 
 function serviceSentences(s: WireService, creating: boolean): Sentences {

@@ -5,9 +5,15 @@ import type { RequestOptions } from '../netlink/connection.js';
 export type Protocol = 'tcp' | 'udp' | 'sctp';
 export type AddressFamily = 'ipv4' | 'ipv6';
 
-/** The schedulers of Linux 6.1 (ip_vs_*.ko), in ipvsadm's order. */
+/** The scheduler modules of Linux 6.1 (ip_vs_*.ko), in ipvsadm's order. */
 export const SCHEDULERS = ['rr', 'wrr', 'lc', 'wlc', 'lblc', 'lblcr', 'dh', 'sh', 'sed', 'nq', 'fo', 'ovf', 'mh'] as const;
-export type Scheduler = (typeof SCHEDULERS)[number];
+/**
+ * The scheduler names a service takes: every module, and 'none', which Linux takes as no scheduler at all
+ * (the service picks no destination for new connections itself; e.g. a backup director's services, whose
+ * connections come from the sync daemon). No module is loaded for it.
+ */
+export const SCHEDULER_NAMES = [...SCHEDULERS, 'none'] as const;
+export type Scheduler = (typeof SCHEDULER_NAMES)[number];
 
 /** Persistence engines the kernel has (ip_vs_pe_sip.ko). */
 export const PERSISTENCE_ENGINES = ['sip'] as const;

@@ -35,7 +35,7 @@ import { ValidationError } from './errors.js';
 import { DAEMON_INPUT, DESTINATION_INPUT, onlyKnownFields, PERSISTENCE_INPUT, SERVICE_INPUT, TIMEOUTS_INPUT, TUNNEL_INPUT } from './fields.js';
 import {
   PERSISTENCE_ENGINES,
-  SCHEDULERS,
+  SCHEDULER_NAMES,
   type DaemonSpec,
   type DestinationKey,
   type DestinationSpec,
@@ -253,8 +253,8 @@ export function validateServiceValues(spec: unknown): WireService {
   const key = validateServiceKey(spec);
   const s = spec as ServiceSpec & Record<string, unknown>;
   const scheduler = s.scheduler ?? DEFAULT_SCHEDULER;
-  if (!(SCHEDULERS as readonly unknown[]).includes(scheduler)) {
-    throw new ValidationError('scheduler', scheduler, `unknown scheduler; one of ${SCHEDULERS.join(', ')}`);
+  if (!(SCHEDULER_NAMES as readonly unknown[]).includes(scheduler)) {
+    throw new ValidationError('scheduler', scheduler, `unknown scheduler; one of ${SCHEDULER_NAMES.join(', ')}`);
   }
   let flags = 0;
   let timeout = 0;

@@ -12,6 +12,8 @@ import type { Ipvs } from '../../src/client.js';
 import type { Destination, DestinationSpec, Service, ServiceKey, ServiceSpec } from '../../src/ipvs/types.js';
 import { SCHEDULERS } from '../../src/ipvs/types.js';
 import { AbortError, ClosedError, KernelError, TimeoutError, ValidationError } from '../../src/index.js';
+import { runCli } from '../../src/cli/run.js';
+import { staticResolver } from '../../src/rules/resolver.js';
 import type { CallResult } from './unprivileged.js';
 
 export interface Harness {
@@ -154,6 +156,50 @@ export function conformanceSuite(name: string, open: () => Promise<Harness>): vo
         for (const [i, scheduler] of SCHEDULERS.entries()) await ipvs.addService({ protocol: 'tcp', address: '10.1.0.1', port: 1000 + i, scheduler });
         const got = (await ipvs.services()).map((s) => [s.port, s.scheduler]).sort((a, b) => Number(a[0]) - Number(b[0]));
         expect(got).toEqual(SCHEDULERS.map((s, i) => [1000 + i, s]));
+      });
+
+      it("takes the scheduler 'none' (no scheduler): added, read back, written back, updated, saved by -S and restored by -R", async () => {
+        await ipvs.addService({ ...web, scheduler: 'none' });
+        await ipvs.addDestination(web, { address: '192.168.1.116', forwarding: 'masq', weight: 2 });
+        const read = await ipvs.service(web);
+        expect(read).toMatchObject({ ...web, scheduler: 'none', flags: [] });
+        // A service read back is a valid spec, 'none' included.
+        await ipvs.updateService({ ...read, persistence: { timeout: 60, netmask: '255.255.255.0' } } as ServiceSpec);
+        expect(await ipvs.service(web)).toMatchObject({ scheduler: 'none', persistence: { timeout: 60, netmask: '255.255.255.0' } });
+        await ipvs.updateService({ ...web, scheduler: 'rr' });
+        expect(await ipvs.service(web)).toMatchObject({ scheduler: 'rr' });
+        expect(await ipvs.execute([
+          { op: 'update-service', service: { ...web, scheduler: 'none', flags: ['flag-1'] } },
+          { op: 'add-service', service: { fwmark: 7, scheduler: 'none', persistence: { timeout: 30 } } },
+        ])).toEqual([{ ok: true }, { ok: true }]);
+        expect(await ipvs.service(web)).toMatchObject({ scheduler: 'none', flags: ['flag-1'] });
+        expect(await ipvs.service({ fwmark: 7 })).toMatchObject({ scheduler: 'none', persistence: { timeout: 30 } });
+        const lines = ['-A -t 192.168.1.110:80 -s none -b flag-1', '-a -t 192.168.1.110:80 -r 192.168.1.116:80 -m -w 2', '-A -f 7 -s none -p 30'];
+        await ipvsadmSaves(lines);
+
+        // The command line's -S then -R, on this client (kept open: the command line closes what it opened).
+        const kept = new Proxy(ipvs, {
+          get: (target, name) => (name === 'close' ? async () => {} : (Reflect.get(target, name, target) as unknown)),
+        });
+        const cli = async (argv: string[], stdin = ''): Promise<{ code: number; stdout: string; stderr: string }> => {
+          let stdout = '';
+          let stderr = '';
+          const code = await runCli(argv, {
+            ipvs: async () => kept, stdin, resolver: staticResolver(),
+            stdout: { write: (t: string) => (stdout += t) }, stderr: { write: (t: string) => (stderr += t) },
+          });
+          return { code, stdout, stderr };
+        };
+        const saved = await cli(['-Sn']);
+        expect(saved).toMatchObject({ code: 0, stderr: '' });
+        expect(saveLines(saved.stdout)).toEqual([...lines].sort());
+        await ipvs.flush();
+        expect(await cli(['-R'], saved.stdout)).toEqual({ code: 0, stdout: '', stderr: '' });
+        expect(saveLines((await cli(['-Sn'])).stdout)).toEqual([...lines].sort());
+        expect(await ipvs.service(web)).toMatchObject({ scheduler: 'none', flags: ['flag-1'] });
+        expect(await cli(['-A', '-u', '192.168.1.111:53', '-s', 'none'])).toEqual({ code: 0, stdout: '', stderr: '' });
+        expect(await ipvs.service(dns)).toMatchObject({ scheduler: 'none' });
+        await ipvsadmSaves([...lines, '-A -u 192.168.1.111:53 -s none']);
       });
 
       it('persistence: defaults, masks and prefixes, on and off', async () => {

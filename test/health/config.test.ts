@@ -19,6 +19,10 @@ describe('normaliseHealthConfig', () => {
     expect(rs.check).toMatchObject({ intervalMs: 5000, timeoutMs: 2000, rise: 2, fall: 3, jitterMs: 500, address: '192.168.1.116', port: 80, label: 'TCP connect 192.168.1.116:80' });
   });
 
+  it("takes the scheduler 'none'", () => {
+    expect(normaliseHealthConfig(base({ scheduler: 'none' }))[0]!.spec).toMatchObject({ scheduler: 'none' });
+  });
+
   it('a persistent service removes a failed server by default (weight 0 would not move its clients); an explicit choice wins', () => {
     const pcc = { port: 0, persistence: { timeout: 600 }, check: { port: 80 } };
     expect(normaliseHealthConfig(base(pcc))[0]!.onFailure).toBe('remove');

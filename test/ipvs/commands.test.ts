@@ -10,6 +10,7 @@ import { validateDaemon, validateDestinationKey, validateDestinationSpec, valida
 const fam = { id: 0x1c, version: 1 };
 const svc = validateServiceSpec({ protocol: 'tcp', address: '192.168.1.110', port: 80, scheduler: 'rr' });
 const sipSvc = validateServiceSpec({ protocol: 'udp', address: '10.0.0.1', port: 5060, persistence: true, persistenceEngine: 'sip' });
+const noneSipSvc = validateServiceSpec({ protocol: 'udp', address: '10.0.0.1', port: 5060, scheduler: 'none', persistence: true, persistenceEngine: 'sip' });
 const key = validateServiceKey({ protocol: 'tcp', address: '192.168.1.110', port: 80 });
 const dest = validateDestinationSpec(key, { address: '192.168.1.116' });
 const destKey = validateDestinationKey(key, { address: '192.168.1.116' });
@@ -59,6 +60,8 @@ describe('errors become sentences, code and errno kept', () => {
     [cmd.newService(fam, svc), 'EEXIST', 'service tcp 192.168.1.110:80 already exists [EEXIST]'],
     [cmd.newService(fam, svc), 'ENOENT', 'scheduler "rr" not found: load its module (modprobe ip_vs_rr) [ENOENT]'],
     [cmd.newService(fam, sipSvc), 'ENOENT', 'scheduler "wlc" or persistence engine "sip" not found: load their modules (modprobe ip_vs_wlc ip_vs_pe_sip) [ENOENT]'],
+    // The scheduler none is no module: only a missing engine can be the cause.
+    [cmd.newService(fam, noneSipSvc), 'ENOENT', 'persistence engine "sip" not found: load its module (modprobe ip_vs_pe_sip) [ENOENT]'],
     [cmd.newService(fam, svc), 'EINVAL', 'the kernel refused service tcp 192.168.1.110:80 as invalid [EINVAL]'],
     [cmd.newService(fam, svc), 'EAFNOSUPPORT', "add service tcp 192.168.1.110:80: this kernel's IPVS has no IPv6 support (CONFIG_IP_VS_IPV6, or IPv6 disabled) [EAFNOSUPPORT]"],
     [cmd.setService(fam, svc), 'ESRCH', 'no such service tcp 192.168.1.110:80 [ESRCH]'],
@@ -125,6 +128,9 @@ describe('errors become sentences, code and errno kept', () => {
     const raw = new KernelError({ errno: errnoValue('ENOMEM'), operation: 'add service', object: svc.text });
     expect(req.mapError?.(raw)).toBeUndefined();
     expect(raw.message).toBe('add service tcp 192.168.1.110:80 failed [ENOMEM]');
+    // ENOENT for the scheduler none without an engine: no module to name (Linux looks none up), so generic too
+    const none = validateServiceSpec({ protocol: 'tcp', address: '192.168.1.110', port: 80, scheduler: 'none' });
+    expect(cmd.newService(fam, none).mapError?.(new KernelError({ errno: errnoValue('ENOENT'), operation: 'add service' }))).toBeUndefined();
     // EEXIST on an update is not "already exists": the kernel never says it, so it stays generic
     expect(cmd.setService(fam, svc).mapError?.(new KernelError({ errno: 17, operation: 'update service' }))).toBeUndefined();
   });

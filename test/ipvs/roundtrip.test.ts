@@ -13,7 +13,7 @@ import { decodeService, encodeService } from '../../src/ipvs/service.js';
 import { decodeStats, encodeStats } from '../../src/ipvs/stats.js';
 import { decodeTimeouts, encodeTimeouts } from '../../src/ipvs/timeouts.js';
 import { decodeInfo, encodeInfo } from '../../src/ipvs/info.js';
-import { SCHEDULERS, type DaemonSpec, type DestinationSpec, type ServiceSpec, type Stats } from '../../src/ipvs/types.js';
+import { SCHEDULER_NAMES, type DaemonSpec, type DestinationSpec, type ServiceSpec, type Stats } from '../../src/ipvs/types.js';
 import { u32 } from '../helpers/netlink-bytes.js';
 import { validateDaemon, validateDestinationSpec, validateServiceKey, validateServiceSpec, validateTimeouts } from '../../src/ipvs/validate.js';
 
@@ -49,7 +49,7 @@ const serviceCase = fc.record({
     fc.record({ protocol: fc.constantFrom('tcp', 'udp', 'sctp'), addr: anyAddress, port: fc.integer({ min: 0, max: 65535 }) }),
     fc.record({ fwmark: fc.integer({ min: 1, max: 0xffffffff }), v6: fc.boolean() }),
   ),
-  scheduler: fc.option(fc.constantFrom(...SCHEDULERS), { nil: undefined }),
+  scheduler: fc.option(fc.constantFrom(...SCHEDULER_NAMES), { nil: undefined }),
   persistence: fc.option(fc.record({ timeout: fc.option(fc.integer({ min: 1, max: 2678400 }), { nil: undefined }), mask4: prefix4, prefix6: fc.integer({ min: 1, max: 128 }), setMask: fc.boolean() }), { nil: undefined }),
   onePacket: fc.boolean(),
   fallback: fc.boolean(),

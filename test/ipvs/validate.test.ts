@@ -139,6 +139,26 @@ describe('service specs', () => {
     expectRefused(() => validateServiceSpec({ ...tcp, ...extra }), field, value);
   });
 
+  it("takes the scheduler 'none' (Linux: no scheduler), sent as is; scheduler flags pass by their generic names", () => {
+    expect(validateServiceSpec({ ...tcp, scheduler: 'none' })).toMatchObject({ scheduler: 'none', flags: 0 });
+    expect(validateServiceSpec({ ...tcp, scheduler: 'none', flags: ['flag-1', 'flag-3'], persistence: true, persistenceEngine: 'sip' }))
+      .toMatchObject({ scheduler: 'none', flags: 0x29, pe: 'sip' });
+    expectRefused(() => validateServiceSpec({ ...tcp, scheduler: 'none', flags: ['sh-port'] }), 'flags', 'sh-port', /not none/);
+    expectRefused(() => validateServiceSpec({ ...tcp, scheduler: 'None' }), 'scheduler', 'None', /one of rr, .*, mh, none$/);
+  });
+
+  it('refuses a field a spec does not have, by path (a Service read back is still a spec)', () => {
+    expectRefused(() => validateServiceSpec({ ...tcp, schedular: 'sh' }), 'schedular', 'sh', /^unknown field; expected one of protocol, address, port, fwmark, family, scheduler, persistence, flags, persistenceEngine$/);
+    expectRefused(() => validateServiceSpec({ ...tcp, persistence: { timout: 60 } }), 'persistence.timout', 60, /^unknown field; expected one of timeout, netmask$/);
+    const stats = { conns: 0n, inPackets: 0n, outPackets: 0n, inBytes: 0n, outBytes: 0n, cps: 0, inPps: 0, outPps: 0, inBps: 0, outBps: 0 };
+    expect(validateServiceSpec({ ...tcp, family: 'ipv4', scheduler: 'none', flags: [], rawFlags: 2, stats, unknownAttributes: [], persistence: { timeout: 5, netmask: '255.255.255.255' } }))
+      .toMatchObject({ scheduler: 'none', timeout: 5 });
+    // Inherited and non-enumerable keys are not fields of the spec.
+    const inherited = Object.assign(Object.create({ schedular: 'sh' }) as object, tcp);
+    expect(validateServiceSpec(inherited).scheduler).toBe('wlc');
+    expect(validateServiceSpec(Object.defineProperty({ ...tcp }, 'schedular', { value: 'sh', enumerable: false })).scheduler).toBe('wlc');
+  });
+
   it('names the persistence engine', () => {
     expect(validateServiceSpec({ ...tcp, persistence: true, persistenceEngine: 'sip' }).pe).toBe('sip');
   });

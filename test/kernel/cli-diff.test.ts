@@ -522,6 +522,10 @@ describe.runIf(enabled)('ipvs vs ipvsadm 1.31 on a real kernel', () => {
       '-A -t 10.200.0.2:89 -s wrr -b flag-1,flag-2',
       '-A -t 10.200.0.2:90 -s mh -b flag-1,flag-2,flag-3',
       '-A -t 10.200.0.2:91 -s sh -b flag-3',
+      // none: no scheduler, as Linux takes it
+      '-A -t 10.200.0.2:92 -s none -b flag-1,flag-3',
+      '-A -t 10.200.0.2:93 -s none -b sh-port',
+      '-a -t 10.200.0.2:92 -r 10.200.0.9 -m -w 3',
       '-Sn',
       '-Ln',
       // edits: -E without -b clears the scheduler flags; a scheduler change renames the same bits
@@ -529,6 +533,8 @@ describe.runIf(enabled)('ipvs vs ipvsadm 1.31 on a real kernel', () => {
       '-E -t 10.200.0.1:82 -s rr -b flag-2',
       '-E -t 10.200.0.1:84 -s mh -b flag-1,flag-3',
       '-E -f 5 -s wlc -b flag-1,flag-2',
+      '-E -t 10.200.0.2:91 -s none -p 60',
+      '-E -t 10.200.0.2:92 -s rr',
       '-Sn',
       '-Ln -t 10.200.0.1:84',
       '-Ln -f 5',
@@ -540,6 +546,7 @@ describe.runIf(enabled)('ipvs vs ipvsadm 1.31 on a real kernel', () => {
       '-A -t 10.200.0.1:86 -s wlc -b flag-2,mh-fallback',
       '-A -t 10.200.0.1:87 -s rr -b flag-4',
       '-A -t 10.200.0.1:91 -s rr -b FLAG-1',
+      '-A -t 10.200.0.2:93 -s none -b sh-port',
     ]);
     await p.sameListings();
   });

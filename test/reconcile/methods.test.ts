@@ -10,7 +10,7 @@ import { Ipvs as PublicIpvs, apply as publicApply, plan as publicPlan, exportSta
 import { IPVS_CMD_NEW_DEST, IPVS_CMD_NEW_SERVICE } from '../../src/ipvs/constants.js';
 import { KernelError } from '../../src/netlink/errors.js';
 import { ValidationError } from '../../src/ipvs/errors.js';
-import { exportState, plan, type DesiredState } from '../../src/reconcile/index.js';
+import { exportState, parseDesiredState, plan, type DesiredState } from '../../src/reconcile/index.js';
 import { FakeKernel } from '../../src/testing/index.js';
 import { baseState } from './scenarios.js';
 
@@ -150,6 +150,22 @@ describe('Ipvs#plan, #apply, #exportState', () => {
     const r = await ipvs.apply(s, { drain: true });
     expect(kinds(r)).toEqual(['delete-destination']);
     expect(r.plan.steps[0]!.detail).toBe('drained (0 active, 0 inactive connections)');
+  });
+
+  it("the scheduler 'none': exported, planned with zero changes, applied from JSON and from rules text", async () => {
+    const { ipvs } = await setup();
+    await ipvs.addService({ ...WEB, scheduler: 'none' });
+    await ipvs.addDestination(WEB, { address: '192.168.1.116' });
+    const exported = await ipvs.exportState();
+    expect(exported.services).toEqual([{ ...WEB, scheduler: 'none', destinations: [expect.objectContaining({ address: '192.168.1.116' })] }]);
+    expect((await ipvs.plan(exported)).operations).toEqual([]);
+    await ipvs.apply({ services: [{ ...WEB, scheduler: 'rr' }] });
+    expect((await ipvs.service(WEB)).scheduler).toBe('rr');
+    expect(kinds(await ipvs.apply(exported))).toEqual(['update-service']);
+    expect((await ipvs.service(WEB)).scheduler).toBe('none');
+    const rules = parseDesiredState('-A -t 192.168.1.110:80 -s none\n-A -f 3 -s none -p 60\n');
+    expect(kinds(await ipvs.apply(rules, { prune: true }))).toEqual(['add-service', 'delete-destination']);
+    expect((await ipvs.service({ fwmark: 3 })).scheduler).toBe('none');
   });
 
   it('exportState() reads the table back as a state that applies with zero changes', async () => {

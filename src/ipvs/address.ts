@@ -172,15 +172,17 @@ export function isMulticast(address: ParsedAddress): boolean {
 }
 
 /**
- * A dotted IPv4 mask (or a prefix length 0..32) -> its 32-bit value. Only contiguous masks are
- * netmasks: 255.0.255.0 is refused.
+ * A dotted IPv4 mask, or a prefix length 0..32 (a number, or text: '24', '/24', as an IPv6 mask may be
+ * written) -> its 32-bit value. Only contiguous masks are netmasks: 255.0.255.0 is refused.
  */
 export function parseIPv4Mask(field: string, value: unknown): number {
-  if (typeof value === 'number') {
-    if (Number.isInteger(value) && value >= 0 && value <= 32) return prefixToIPv4Mask(value);
+  const prefix = typeof value === 'string' ? /^\/?(\d{1,2})$/.exec(value) : null;
+  if (typeof value === 'number' || prefix !== null) {
+    const n = prefix !== null ? Number(prefix[1]) : (value as number);
+    if (Number.isInteger(n) && n >= 0 && n <= 32) return prefixToIPv4Mask(n);
     throw new ValidationError(field, value, 'an IPv4 netmask is dotted (255.255.255.0) or a prefix length 0..32');
   }
-  if (typeof value !== 'string' || !isIPv4(value)) throw new ValidationError(field, value, 'an IPv4 netmask must be dotted, e.g. 255.255.255.0');
+  if (typeof value !== 'string' || !isIPv4(value)) throw new ValidationError(field, value, 'an IPv4 netmask is dotted (255.255.255.0) or a prefix length 0..32');
   const n = value.split('.').reduce((acc, p) => ((acc << 8) | Number(p)) >>> 0, 0);
   if (ipv4MaskToPrefix(n) === undefined) throw new ValidationError(field, value, 'the netmask is not contiguous');
   return n;

@@ -102,6 +102,16 @@ describe('netmasks', () => {
     expect(() => parseIPv4Mask('m', 'ffff::')).toThrow(ValidationError);
   });
 
+  it('takes a prefix length written as text, as an IPv6 one may be ("24", "/24": from a config file or a command line)', () => {
+    expect(parseIPv4Mask('m', '24')).toBe(0xffffff00);
+    expect(parseIPv4Mask('m', '/24')).toBe(0xffffff00);
+    expect(parseIPv4Mask('m', '0')).toBe(0);
+    expect(parseIPv4Mask('m', '/32')).toBe(0xffffffff);
+    for (const bad of ['33', '/33', '24/', '//24', '024.0', '-1', ' 24', '']) {
+      expect(() => parseIPv4Mask('persistence.netmask', bad)).toThrow('an IPv4 netmask is dotted (255.255.255.0) or a prefix length 0..32');
+    }
+  });
+
   it('converts prefixes and masks both ways', () => {
     for (let p = 0; p <= 32; p++) expect(ipv4MaskToPrefix(prefixToIPv4Mask(p))).toBe(p);
     for (let p = 0; p <= 128; p++) expect(ipv6MaskToPrefix(prefixToIPv6Mask(p))).toBe(p);

@@ -93,6 +93,8 @@ describe('service specs', () => {
     expect(validateServiceSpec({ ...tcp, persistence: false })).toMatchObject({ flags: 0, timeout: 0 });
     expect(validateServiceSpec({ ...tcp, persistence: { timeout: 2678400, netmask: '255.255.255.0' } })).toMatchObject({ timeout: 2678400, netmask: 0xffffff00 });
     expect(validateServiceSpec({ ...tcp, persistence: { netmask: 16 } })).toMatchObject({ netmask: 0xffff0000 });
+    expect(validateServiceSpec({ ...tcp, persistence: { netmask: '24' } })).toMatchObject({ netmask: 0xffffff00 });
+    expect(validateServiceSpec({ ...tcp, persistence: { netmask: '/24' } })).toMatchObject({ netmask: 0xffffff00 });
   });
 
   it('IPv6 persistence netmasks are prefix lengths (or masks, or "/64")', () => {

@@ -281,9 +281,16 @@ export function dumpDaemons(fam: IpvsFamily): OutgoingRequest {
   return build(fam, C.IPVS_CMD_GET_DAEMON, 'list sync daemons', undefined, undefined, none);
 }
 
+/** The timeouts a SET_CONFIG sets, e.g. 'udp 2500000': a 0 leaves one unchanged, so it is not named. */
+function timeoutsText(t: WireTimeouts): string {
+  const set = [t.tcp ? `tcp ${t.tcp}` : '', t.tcpFin ? `tcpfin ${t.tcpFin}` : '', t.udp ? `udp ${t.udp}` : ''].filter((x) => x !== '');
+  return set.length === 0 ? 'none (every value unchanged)' : set.join(' ');
+}
+
 export function setConfig(fam: IpvsFamily, t: WireTimeouts): OutgoingRequest {
-  return build(fam, C.IPVS_CMD_SET_CONFIG, 'set timeouts', `tcp ${t.tcp} tcpfin ${t.tcpFin} udp ${t.udp}`, (w) => encodeTimeouts(w, t), (code) =>
-    code === 'EINVAL' ? `timeouts tcp ${t.tcp} tcpfin ${t.tcpFin} udp ${t.udp}: a value is larger than this kernel accepts (INT_MAX/HZ seconds; 2147483 with HZ=1000)` : undefined,
+  const text = timeoutsText(t);
+  return build(fam, C.IPVS_CMD_SET_CONFIG, 'set timeouts', text, (w) => encodeTimeouts(w, t), (code) =>
+    code === 'EINVAL' ? `timeouts ${text}: a value is larger than this kernel accepts (INT_MAX/HZ seconds; 2147483 with HZ=1000)` : undefined,
   );
 }
 

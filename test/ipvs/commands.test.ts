@@ -36,7 +36,7 @@ describe('labels', () => {
     [cmd.newDaemon(fam, validateDaemon({ state: 'master', interface: 'eth0', syncId: 3 })), 'start sync daemon', 'master on eth0 (syncid 3)'],
     [cmd.delDaemon(fam, 2), 'stop sync daemon', 'backup'],
     [cmd.dumpDaemons(fam), 'list sync daemons', undefined],
-    [cmd.setConfig(fam, validateTimeouts({ tcp: 5 })), 'set timeouts', 'tcp 5 tcpfin 0 udp 0'],
+    [cmd.setConfig(fam, validateTimeouts({ tcp: 5 })), 'set timeouts', 'tcp 5'],
     [cmd.getConfig(fam), 'get timeouts', undefined],
     [cmd.getInfo(fam), 'get info', undefined],
     [cmd.zero(fam), 'zero counters', 'of every service'],
@@ -84,7 +84,10 @@ describe('errors become sentences, code and errno kept', () => {
     [cmd.newDaemon(fam, validateDaemon({ state: 'backup', interface: 'eth0' })), 'EINVAL',
       'the kernel refused the backup sync daemon: the group must be multicast, an IPv6 group needs IPv6 on the interface (an MTU of 1280 or more), and no service may have destinations of the other address family [EINVAL]'],
     [cmd.delDaemon(fam, 1), 'ESRCH', 'no master sync daemon is running [ESRCH]'],
-    [cmd.setConfig(fam, validateTimeouts({ tcp: 2678400 })), 'EINVAL', 'timeouts tcp 2678400 tcpfin 0 udp 0: a value is larger than this kernel accepts (INT_MAX/HZ seconds; 2147483 with HZ=1000) [EINVAL]'],
+    [cmd.setConfig(fam, validateTimeouts({ tcp: 2678400 })), 'EINVAL', 'timeouts tcp 2678400: a value is larger than this kernel accepts (INT_MAX/HZ seconds; 2147483 with HZ=1000) [EINVAL]'],
+    // Only the values given are named: 0 (or absent) leaves one unchanged, it is not a value sent.
+    [cmd.setConfig(fam, validateTimeouts({ udp: 2500000 })), 'EINVAL', 'timeouts udp 2500000: a value is larger than this kernel accepts (INT_MAX/HZ seconds; 2147483 with HZ=1000) [EINVAL]'],
+    [cmd.setConfig(fam, validateTimeouts({ tcp: 0, tcpFin: 2500000, udp: 60 })), 'EINVAL', 'timeouts tcpfin 2500000 udp 60: a value is larger than this kernel accepts (INT_MAX/HZ seconds; 2147483 with HZ=1000) [EINVAL]'],
     [cmd.zero(fam, key), 'ESRCH', 'no such service tcp 192.168.1.110:80 [ESRCH]'],
   ])('%#: %s', (req, code, message) => {
     const err = refuse(req, code);

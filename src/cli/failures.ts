@@ -28,12 +28,17 @@ const KERNEL_ERRNO_OF_FIELD: Readonly<Record<string, string>> = {
   persistenceEngine: 'ENOENT',
   'destination.lowerThreshold': 'ERANGE',
   'destination.weight': 'ERANGE',
+  // An address no host takes (multicast, 0.0.0.0, ...): the command line refuses every other fault of it first.
+  'destination.address': 'EINVAL',
 };
 
 /** The kernel errno a client refusal stands for (above), if it stands for one. */
-function kernelErrnoOf(err: ValidationError): string | undefined {
+function kernelErrnoOf(err: ValidationError, action?: KernelAction): string | undefined {
   // execute() names the operation: `operations[3].scheduler`.
-  return KERNEL_ERRNO_OF_FIELD[err.field.replace(/^operations\[\d+\]\./, '')];
+  const field = err.field.replace(/^operations\[\d+\]\./, '');
+  // Linux checks the address only when adding; an edit looks the destination up, which such an address never names.
+  if (field === 'destination.address' && action === 'edit-server') return 'ENOENT';
+  return KERNEL_ERRNO_OF_FIELD[field];
 }
 
 /** Whether `err` is one of the client's early refusals that stand for a kernel answer (above). */
@@ -41,10 +46,10 @@ export function standsForKernelCheck(err: unknown): boolean {
   return err instanceof ValidationError && kernelErrnoOf(err) !== undefined;
 }
 
-function errnoOf(err: unknown): { code: string; errno: number } | undefined {
+function errnoOf(err: unknown, action?: KernelAction): { code: string; errno: number } | undefined {
   if (typeof err !== 'object' || err === null) return undefined;
   if (err instanceof ValidationError) {
-    const code = kernelErrnoOf(err);
+    const code = kernelErrnoOf(err, action);
     const value = code === undefined ? undefined : (osConstants.errno as Record<string, number>)[code];
     return code !== undefined && value !== undefined ? { code, errno: value } : undefined;
   }
@@ -62,7 +67,7 @@ function errnoOf(err: unknown): { code: string; errno: number } | undefined {
 
 /** The line ipvsadm prints when `action` failed with this error (without newline). */
 export function describeFailure(err: unknown, action: KernelAction): string {
-  const e = errnoOf(err);
+  const e = errnoOf(err, action);
   if (e) return refusalMessage(action, e.code, e.errno);
   if (err instanceof Error) return err.message;
   return String(err);

@@ -322,6 +322,19 @@ export function validateDestinationKey(service: WireServiceKey, dest: unknown, i
 }
 
 /**
+ * Whether Linux could take this address for a new or changed destination on any host: ip_vs_new_dest refuses
+ * what inet_addr_type() calls broadcast or multicast everywhere (0.0.0.0, 255.255.255.255, 224.0.0.0/4) and
+ * IPv6 addresses that are not unicast and not local (::, ff00::/8: neither ever routes to loopback). A
+ * subnet's broadcast, or a link-local address that is not local, depends on the host: left to the kernel.
+ * Only adds and updates are checked; a key to delete is left as it is.
+ */
+function mayBeDestination(w: WireDestination): boolean {
+  if (w.v6 === undefined) return w.v4 !== 0 && w.v4 !== 0xffffffff && w.v4 >>> 28 !== 0xe;
+  if (w.v6[0] === 0xff) return false;
+  return w.v6.some((b) => b !== 0);
+}
+
+/**
  * A full destination of `service`: forwarding (default route), weight (default 1), thresholds, tunnel.
  * Fields other than a spec's (or a Destination read back's) are refused.
  */
@@ -342,6 +355,9 @@ export function validateDestinationSpec(service: WireServiceKey, dest: unknown):
 export function validateDestinationValues(service: WireServiceKey, dest: unknown, into?: WireDestination): WireDestination {
   const w = validateDestinationKey(service, dest, into);
   const d = dest as DestinationSpec & Record<string, unknown>;
+  if (!mayBeDestination(w)) {
+    throw new ValidationError('destination.address', d.address, 'must be a unicast address (not 0.0.0.0, 255.255.255.255, multicast 224.0.0.0/4, :: or ff00::/8)');
+  }
   const forwarding = d.forwarding ?? 'route';
   const fwd = lookup(FORWARDING, forwarding);
   if (fwd === undefined) throw new ValidationError('destination.forwarding', forwarding, "must be 'masq', 'route' or 'tunnel'");

@@ -287,6 +287,13 @@ describe('refusals: ipvsadm sentences, exit statuses, table unchanged', () => {
     ['-a -t 10.0.0.9:80 -r 10.0.0.2 -x 5 -y 10', 'Service not defined'],
     ['-e -t 10.0.0.9:80 -r 10.0.0.2 -x 5 -y 10', 'Service not defined'],
     ['-a -t 192.168.1.110:80 -r 224.1.1.1 -m', 'Invalid operation.  Possibly wrong module version, address not unicast, ...'],
+    // Refused by the client before sending (an address no host takes), printed as the kernel's answer would be:
+    // EINVAL for an add; an edit looks the destination up first, and none has such an address.
+    ['-a -t 192.168.1.110:80 -r 0.0.0.0', 'Invalid operation.  Possibly wrong module version, address not unicast, ...'],
+    ['-a -t 192.168.1.110:80 -r 255.255.255.255', 'Invalid operation.  Possibly wrong module version, address not unicast, ...'],
+    ['-e -t 192.168.1.110:80 -r 239.1.1.1', 'No such destination'],
+    ['-a -t 10.0.0.9:80 -r 224.1.1.1', 'Service not defined'],
+    ['-e -t 10.0.0.9:80 -r 224.1.1.1', 'Service not defined'],
   ])('%s -> %s (255)', async (line, sentence) => {
     const h = await seeded();
     const before = await h.save();

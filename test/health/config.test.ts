@@ -70,6 +70,7 @@ describe('normaliseHealthConfig', () => {
     ['an unknown persistence field', base({ persistence: { timout: 60 } }), /services\[0\]\.persistence\.timout 60: unknown field; expected one of timeout, netmask/],
     ['an unknown tunnel field', base({ destinations: [{ address: '192.168.1.116', forwarding: 'tunnel', tunnel: { type: 'gre', chksum: 'csum' } }] }),
       /services\[0\]\.destinations\[0\]\.tunnel\.chksum "csum": unknown field; expected one of type, port, checksum/],
+    ['a multicast destination', base({ destinations: [{ address: '224.0.0.7' }] }), /services\[0\]\.destinations\[0\]\.address "224\.0\.0\.7": must be a unicast address/],
     ['an unknown check type', base({ check: { type: 'ping' } }), /services\[0\]\.check\.type/],
     ['a bad weight', base({ destinations: [{ address: '192.168.1.116', weight: -1 }] }), /services\[0\]\.destinations\[0\]\.weight/],
     ['a bad address', base({ destinations: [{ address: 'server-1' }] }), /services\[0\]\.destinations\[0\]\.address/],

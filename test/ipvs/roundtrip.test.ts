@@ -41,6 +41,12 @@ function throughPlus(write: (w: MessageWriter) => void, type: number, ...kernelO
 const ipv4 = fc.ipV4();
 const ipv6 = fc.ipV6();
 const anyAddress = fc.oneof(ipv4.map((a) => ({ text: a, v6: false })), ipv6.map((a) => ({ text: a, v6: true })));
+/** What Linux takes as a destination on any host (validateDestinationSpec refuses the rest): no 0.0.0.0, 255.255.255.255, 224.0.0.0/4, :: or ff00::/8. */
+const destinationAddress = anyAddress.filter(({ text, v6 }) => {
+  if (v6) return !/^ff/i.test(norm6(text)) && norm6(text) !== '::';
+  const first = Number(text.split('.')[0]);
+  return text !== '0.0.0.0' && text !== '255.255.255.255' && (first < 224 || first > 239);
+});
 const prefix4 = fc.integer({ min: 0, max: 32 }).map((p) => (p === 0 ? 0 : (0xffffffff << (32 - p)) >>> 0));
 const dotted = (n: number): string => [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
 
@@ -109,7 +115,7 @@ describe('destinations', () => {
       fc.record({ protocol: fc.constantFrom('tcp', 'udp', 'sctp'), addr: anyAddress, port: fc.integer({ min: 0, max: 65535 }) }),
       fc.record({ fwmark: fc.integer({ min: 1, max: 0xffffffff }), v6: fc.boolean() }),
     ),
-    addr: anyAddress,
+    addr: destinationAddress,
     port: fc.option(fc.integer({ min: 0, max: 65535 }), { nil: undefined }),
     forwarding: fc.option(fc.constantFrom('masq', 'route', 'tunnel'), { nil: undefined }),
     weight: fc.option(fc.integer({ min: 0, max: 2147483647 }), { nil: undefined }),

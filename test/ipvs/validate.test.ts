@@ -227,6 +227,23 @@ describe('destinations', () => {
     expect(validateDestinationSpec(svc4, { ...tun, tunnel: { type: 'gue', port: 1, checksum: 'remcsum' } }).tunFlags).toBe(2);
   });
 
+  it('refuses destination addresses Linux refuses on every host; a key to delete may be any address', () => {
+    for (const address of ['0.0.0.0', '255.255.255.255', '224.0.0.1', '239.255.255.255']) {
+      expectRefused(() => validateDestinationSpec(svc4, { address }), 'destination.address', address, /must be a unicast address/);
+      expect(validateDestinationKey(svc4, { address }).address).toBe(address);
+    }
+    for (const address of ['::', 'ff02::1', 'ff05::1', 'FF01::1', '[ff0e::1]', '0:0:0:0:0:0:0:0']) {
+      expectRefused(() => validateDestinationSpec(svc6, { address }), 'destination.address', address, /must be a unicast address/);
+      // the other family, tunnelled, too
+      expectRefused(() => validateDestinationSpec(svc4, { address, forwarding: 'tunnel' }), 'destination.address', address, /must be a unicast address/);
+    }
+    // Linux takes the rest of 0.0.0.0/8 and of 240.0.0.0/4, and a subnet's broadcast is the host's to know.
+    for (const address of ['0.1.2.3', '240.0.0.1', '223.255.255.255', '254.255.255.255', '192.168.1.255', '10.0.0.0']) {
+      expect(validateDestinationSpec(svc4, { address }).address).toBe(address);
+    }
+    for (const address of ['::1', 'fe80::1', 'fe02::1', '::2', '2001:db8::ff']) expect(validateDestinationSpec(svc6, { address }).af).toBe(10);
+  });
+
   const d = { address: '10.0.0.2' };
   const tun = { ...d, forwarding: 'tunnel' };
   it.each([

@@ -431,6 +431,11 @@ describe.runIf(enabled)('ipvs vs ipvsadm 1.31 on a real kernel', () => {
       '-a -t 10.0.0.9:80 -r 10.0.0.2 -g -x 5 -y 10',
       '-e -t 10.0.0.9:80 -r 10.0.0.2 -g -x 5 -y 10',
       '-a -t 192.168.1.110:80 -r 224.1.1.1 -m',
+      // addresses no host takes: the client refuses them itself, and prints the kernel's answer
+      '-a -t 192.168.1.110:80 -r 0.0.0.0',
+      '-a -t 192.168.1.110:80 -r 255.255.255.255 -m',
+      '-e -t 192.168.1.110:80 -r 239.1.1.1',
+      '-a -t 10.0.0.9:80 -r 224.1.1.1',
       '-A -t 10.0.0.9:81 -s rr -o',
       '--stop-daemon backup',
       '-L -n -t 10.0.0.9:80',

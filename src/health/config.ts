@@ -6,7 +6,7 @@
 // complete, normalised data.
 
 import { validateHeaderName, validateHeaderValue } from 'node:http';
-import { parseAddress } from '../ipvs/address.js';
+import { normalizeAddress, parseAddress } from '../ipvs/address.js';
 import { ValidationError } from '../ipvs/errors.js';
 import { DESTINATION_FIELDS, SERVICE_FIELDS } from '../ipvs/fields.js';
 import { IP_VS_SVC_F_PERSISTENT } from '../ipvs/constants.js';
@@ -222,9 +222,14 @@ function normalDestination(path: string, wire: WireServiceKey, value: unknown, f
  * packets locally), otherwise what the real servers use.
  */
 function sorryForwarding(address: unknown, realServers: readonly NormalRealServer[]): DestinationSpec['forwarding'] {
-  const loopback = typeof address === 'string' && (address.startsWith('127.') || address === '::1' || address === '[::1]');
-  return loopback ? 'route' : (realServers[0]?.spec.forwarding ?? 'route');
+  // On the normalised text: ::1 has many spellings (0:0:0:0:0:0:0:1, ::0:1, [0::1]). A bad address is
+  // left to normalDestination, which names the field.
+  const text = typeof address === 'string' ? normalizeAddress(address) : undefined;
+  return text !== undefined && isLoopback(text) ? 'route' : (realServers[0]?.spec.forwarding ?? 'route');
 }
+
+/** A normalised address the kernel treats as loopback: 127.0.0.0/8 or ::1 (not ::ffff:127.x, which it treats as any IPv6 address). */
+const isLoopback = (text: string): boolean => text.startsWith('127.') || text === '::1';
 
 /**
  * Check a health config and fill every default. Throws ValidationError naming the path of the first
@@ -275,7 +280,8 @@ export function normaliseHealthConfig(config: HealthConfig): NormalHealthService
       if (clash) throw new ValidationError(spath, sorry.key, `the sorry server ${sorry.id} is also a real server (${clash})`);
       if (sorry.spec.weight === 0) throw new ValidationError(`${spath}.weight`, 0, 'a sorry server with weight 0 would receive nothing');
       // ip_vs_nat_xmit drops a packet from another host that it would NAT to a loopback address.
-      if (sorry.spec.forwarding === 'masq' && (sorry.key.address.startsWith('127.') || sorry.key.address === '::1')) {
+      if (sorry.spec.forwarding === 'masq' && isLoopback(sorry.key.address)) {
+        // Only a 'masq' written out gets here: the default for every spelling of a loopback address is 'route'.
         throw new ValidationError(
           `${spath}.forwarding`,
           'masq',

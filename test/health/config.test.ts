@@ -56,6 +56,20 @@ describe('normaliseHealthConfig', () => {
     expect(svc2!.sorry!.spec.forwarding).toBe('masq');
   });
 
+  it('gives route forwarding to a loopback sorry server however it is written, with masq real servers', () => {
+    const v6 = (sorry: string): HealthConfig => ({
+      services: [{ protocol: 'tcp', address: '2001:db8::10', port: 80, destinations: [{ address: '2001:db8::2', forwarding: 'masq' }], sorryServer: { address: sorry } }],
+    });
+    for (const spelling of ['::1', '[::1]', '0:0:0:0:0:0:0:1', '::0:1', '[0::1]', '0000::0001']) {
+      const [svc] = normaliseHealthConfig(v6(spelling));
+      expect(svc!.sorry, spelling).toMatchObject({ id: '[::1]:80', spec: { address: '::1', forwarding: 'route' } });
+    }
+    const [v4] = normaliseHealthConfig(base({ destinations: [{ address: '10.0.0.2', forwarding: 'masq' }], sorryServer: { address: '127.0.0.2' } }));
+    expect(v4!.sorry!.spec.forwarding).toBe('route');
+    // An IPv4-mapped 127.x is no loopback to the kernel's IPv6 NAT: it keeps the real servers' forwarding.
+    expect(normaliseHealthConfig(v6('::ffff:127.0.0.1'))[0]!.sorry!.spec.forwarding).toBe('masq');
+  });
+
   it('normalises IPv6 addresses and names them in brackets', () => {
     const [svc] = normaliseHealthConfig({
       services: [{ protocol: 'tcp', address: '2001:db8::10', port: 443, destinations: [{ address: '2001:DB8:0::2', forwarding: 'masq' }], check: { type: 'https' } }],
@@ -98,6 +112,7 @@ describe('normaliseHealthConfig', () => {
     ['an IPv6 source for an IPv4 server', base({ check: { type: 'http', localAddress: '::1' } }), /check\.localAddress "::1": an IPv6 source address cannot reach 192\.168\.1\.116/],
     ['an IPv4 source for an IPv6 check address', base({ check: { type: 'tcp', address: '2001:db8::5', localAddress: '10.0.0.1' } }), /check\.localAddress.*IPv4 source address cannot reach 2001:db8::5/],
     ['a masq sorry server on loopback', base({ sorryServer: { address: '127.0.0.1', forwarding: 'masq' } }), /sorryServer\.forwarding "masq": .*loopback address \(127\.0\.0\.1\).*'route'/],
+    ['a masq sorry server on ::1 written long', { services: [{ protocol: 'tcp', address: '2001:db8::10', port: 80, destinations: [{ address: '2001:db8::2' }], sorryServer: { address: '0:0:0:0:0:0:0:1', forwarding: 'masq' } }] } as HealthConfig, /sorryServer\.forwarding "masq": .*loopback address \(::1\): leave forwarding out or use 'route'/],
     ['a masq sorry server on ::1', { services: [{ protocol: 'tcp', address: '2001:db8::10', port: 80, destinations: [{ address: '2001:db8::2' }], sorryServer: { address: '::1', forwarding: 'masq' } }] } as HealthConfig, /sorryServer\.forwarding.*loopback address \(::1\)/],
   ];
   it.each(refusals)('refuses %s', (_name, cfg, message) => {

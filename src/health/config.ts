@@ -13,6 +13,7 @@ import { IP_VS_SVC_F_PERSISTENT } from '../ipvs/constants.js';
 import type { DestinationKey, DestinationSpec, ServiceKey, ServiceSpec } from '../ipvs/types.js';
 import { destinationKeyText, validateDestinationSpec, validateServiceSpec, type WireServiceKey } from '../ipvs/validate.js';
 import { atPath } from '../reconcile/normalize.js';
+import { hostName } from './http-check.js';
 import type { CheckOverride, CheckSpec, FailureAction, HealthConfig, HealthDestination } from './types.js';
 
 export const DEFAULT_INTERVAL_MS = 5000;
@@ -160,6 +161,10 @@ function normalCheck(path: string, merged: CheckOverride | undefined, dest: Norm
     }
     if (raw.host !== undefined && (typeof raw.host !== 'string' || !/^[\x21-\x7e]+$/.test(raw.host))) {
       throw new ValidationError(`${path}.host`, raw.host, 'must be a host name or host:port, with no spaces, control or non-ASCII characters');
+    }
+    if (raw.host !== undefined) {
+      const parsed = hostName(raw.host);
+      if ('error' in parsed) throw new ValidationError(`${path}.host`, raw.host, parsed.error);
     }
     const es = raw.expectStatus;
     if (es !== undefined) {

@@ -6,7 +6,8 @@
 
 import http from 'node:http';
 import https from 'node:https';
-import { isIP } from 'node:net';
+import { isIP, isIPv6 } from 'node:net';
+import tls from 'node:tls';
 import { HTTP_BODY_LIMIT as BODY_LIMIT, HTTP_HEADER_LIMIT } from './limits.js';
 import { describeNetworkError } from './net-errors.js';
 import type { HttpCheck } from './types.js';
@@ -32,12 +33,42 @@ function bodyMatches(want: string | RegExp, body: string): boolean {
   return want.test(body);
 }
 
+/**
+ * The name in a `host` value, without brackets or port, or why there is none: '[2001:db8::1]:8443' ->
+ * '2001:db8::1', 'www.example.com:8080' -> 'www.example.com', '192.0.2.1' -> '192.0.2.1'. An IPv6 address
+ * must be bracketed, as in a URL: bare, its last group cannot be told from a port ('2001:db8::1:8443'), and a
+ * Host header cannot carry it so.
+ */
+export function hostName(host: string): { name: string } | { error: string } {
+  const port = (p: string | undefined): boolean => p === undefined || (/^\d{1,5}$/.test(p) && Number(p) <= 65535);
+  if (host.startsWith('[')) {
+    const m = /^\[([^\]]*)\](?::([^:]*))?$/.exec(host);
+    if (!m || !isIPv6(m[1]!) || m[1]!.includes('%')) return { error: "must be '[IPv6 address]' or '[IPv6 address]:port', e.g. [2001:db8::1]:8443" };
+    return port(m[2]) ? { name: m[1]! } : { error: 'the port after the brackets must be a number 0..65535' };
+  }
+  const parts = host.split(':');
+  if (parts.length > 2) return { error: 'an IPv6 address goes in brackets, as in a URL: [2001:db8::1] or [2001:db8::1]:8443' };
+  if (parts[0] === '') return { error: 'the name before the port is missing' };
+  return port(parts[1]) ? { name: parts[0]! } : { error: "the port after ':' must be a number 0..65535" };
+}
+
+/**
+ * TLS options for the name the check is for: the `host` given, else the address checked. A host name is
+ * sent as the server name (SNI) and verified; an IP address is never sent as one (RFC 6066 forbids it, Node
+ * warns), and the certificate is verified against that address, not against the address connected to.
+ */
+function tlsIdentity(host: string | undefined, address: string): https.RequestOptions {
+  const parsed = host === undefined ? undefined : hostName(host);
+  const name = parsed !== undefined && 'name' in parsed ? parsed.name : address;
+  if (isIP(name) === 0) return { servername: name };
+  return { servername: '', checkServerIdentity: (_servername, cert) => tls.checkServerIdentity(name, cert) };
+}
+
 export function httpProbe(spec: HttpCheck, address: string, port: number, signal: AbortSignal): Promise<ProbeOutcome> {
   return new Promise((resolve) => {
     const mod = spec.type === 'https' ? https : http;
     const headers: Record<string, string> = { 'user-agent': 'ipvs-health', connection: 'close', ...spec.headers };
     if (spec.host !== undefined) headers.host = spec.host;
-    const sniName = spec.host?.replace(/:\d+$/, '');
     const options: https.RequestOptions = {
       host: address,
       port,
@@ -49,7 +80,7 @@ export function httpProbe(spec: HttpCheck, address: string, port: number, signal
       maxHeaderSize: HTTP_HEADER_LIMIT,
       ...(spec.localAddress !== undefined ? { localAddress: spec.localAddress } : {}),
       ...(spec.type === 'https'
-        ? { rejectUnauthorized: spec.tlsVerify !== false, ...(sniName && isIP(sniName) === 0 ? { servername: sniName } : {}) }
+        ? { rejectUnauthorized: spec.tlsVerify !== false, ...tlsIdentity(spec.host, address) }
         : {}),
     };
     let req: http.ClientRequest;

@@ -36,7 +36,12 @@ export interface HttpCheck extends CheckTiming, CheckAddressing {
   type: 'http' | 'https';
   /** Default '/'. */
   path?: string;
-  /** The Host header (and TLS server name). Default: the address and port checked. */
+  /**
+   * The Host header, as written: 'name', 'name:port', an IPv4 address with an optional port, or an IPv6
+   * address in brackets ('[2001:db8::1]', '[2001:db8::1]:8443'). HTTPS verifies the certificate against its
+   * name or address (and sends a name, never an address, as the TLS server name). Default: the address and
+   * port checked.
+   */
   host?: string;
   /** Accepted status codes. Default: any 2xx or 3xx. */
   expectStatus?: number | readonly number[];

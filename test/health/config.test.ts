@@ -109,6 +109,15 @@ describe('normaliseHealthConfig', () => {
     ['a host with CR LF', base({ check: { type: 'http', host: 'www.example.com\r\n' } }), /check\.host.*control/],
     ['a host with a space', base({ check: { type: 'http', host: 'www example' } }), /check\.host.*spaces/],
     ['an empty host', base({ check: { type: 'http', host: '' } }), /check\.host/],
+    // Without brackets the last group of an IPv6 address cannot be told from a port, and no Host header carries it so.
+    ['an IPv6 host without brackets', base({ check: { type: 'https', host: '::1' } }), /check\.host "::1": an IPv6 address goes in brackets.*\[2001:db8::1\]:8443/],
+    ['an IPv6 host and port without brackets', base({ check: { type: 'http', host: '2001:db8::1:8443' } }), /check\.host.*in brackets/],
+    ['a bracketed host that is no IPv6 address', base({ check: { type: 'https', host: '[www.example.com]:443' } }), /check\.host.*'\[IPv6 address\]:port'/],
+    ['a bracketed host with a zone', base({ check: { type: 'https', host: '[fe80::1%eth0]' } }), /check\.host.*'\[IPv6 address\]'/],
+    ['an unclosed bracket', base({ check: { type: 'https', host: '[::1' } }), /check\.host/],
+    ['a bracketed host with a bad port', base({ check: { type: 'https', host: '[::1]:https' } }), /check\.host.*port after the brackets/],
+    ['a host with a bad port', base({ check: { type: 'http', host: 'www.example.com:65536' } }), /check\.host.*port after ':'/],
+    ['a host that is only a port', base({ check: { type: 'http', host: ':8080' } }), /check\.host.*name before the port/],
     ['an IPv6 source for an IPv4 server', base({ check: { type: 'http', localAddress: '::1' } }), /check\.localAddress "::1": an IPv6 source address cannot reach 192\.168\.1\.116/],
     ['an IPv4 source for an IPv6 check address', base({ check: { type: 'tcp', address: '2001:db8::5', localAddress: '10.0.0.1' } }), /check\.localAddress.*IPv4 source address cannot reach 2001:db8::5/],
     ['a masq sorry server on loopback', base({ sorryServer: { address: '127.0.0.1', forwarding: 'masq' } }), /sorryServer\.forwarding "masq": .*loopback address \(127\.0\.0\.1\).*'route'/],
@@ -126,6 +135,9 @@ describe('normaliseHealthConfig', () => {
     });
     expect(normaliseHealthConfig(cfg)[0]!.realServers[0]!.check.label).toBe('HTTP GET http://192.168.1.116:80/health%20check?full=1&x=~');
     expect(() => normaliseHealthConfig(base({ check: { type: 'tcp', address: '2001:db8::5', localAddress: '2001:db8::1' } }))).not.toThrow();
+    for (const host of ['[2001:db8::1]', '[2001:db8::1]:8443', '192.0.2.1', '192.0.2.1:8080', 'www.example.com', 'localhost:65535']) {
+      expect(() => normaliseHealthConfig(base({ check: { type: 'https', host } })), host).not.toThrow();
+    }
     // A custom check binds nothing: an inherited source of the other family is no concern of it.
     expect(() => normaliseHealthConfig(base({ check: { type: 'custom', run: () => true, localAddress: '::1' } }))).not.toThrow();
     expect(normaliseHealthConfig(base({ destinations: [{ address: '10.0.0.2', forwarding: 'masq' }], sorryServer: { address: '10.0.0.99' } }))[0]!.sorry!.spec.forwarding).toBe('masq');

@@ -3,12 +3,14 @@
 // releasing its socket (counted in /proc/self/fd) against servers that greet first, hold or never accept.
 
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { TLSSocket } from 'node:tls';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { normaliseHealthConfig, systemScheduler, type CheckOverride } from '../../src/health/index.js';
 import { runCheck } from '../../src/health/run-check.js';
@@ -182,5 +184,107 @@ describe.skipIf(!hasOpenssl)('HTTPS check', () => {
   it('refuses a self-signed certificate unless told not to verify', async () => {
     expect(await check({ type: 'https' }, tlsPort)).toMatchObject({ ok: false, detail: expect.stringMatching(/self-signed certificate/) });
     expect(await check({ type: 'https', tlsVerify: false, body: 'secure' }, tlsPort)).toMatchObject({ ok: true, detail: 'HTTP 200, body matches' });
+  });
+});
+
+// Certificates signed by a CA of the test's own, trusted through NODE_EXTRA_CA_CERTS by a child process that
+// runs the checks (the variable is read once, at start): the certificate holds IP ::1, IP 127.0.0.1 and DNS
+// www.example.test. The server, here, records the server name (SNI) and Host header of every request.
+describe.skipIf(!hasOpenssl)('HTTPS check verifies the certificate against the host given', () => {
+  let dir = '';
+  let server: https.Server;
+  let tlsPort = 0;
+  const seen: { sni: string | false | null; host: string }[] = [];
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'ipvs-health-ca-'));
+    const f = (name: string): string => join(dir, name);
+    const ssl = (...args: string[]): void => void execFileSync('openssl', args, { stdio: 'ignore' });
+    const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+    ssl('req', '-x509', ...ec, '-days', '1', '-subj', '/CN=ipvs test CA', '-keyout', f('ca.key'), '-out', f('ca.pem'));
+    ssl('req', ...ec, '-subj', '/CN=www.example.test', '-keyout', f('srv.key'), '-out', f('srv.csr'));
+    writeFileSync(f('ext.cnf'), 'subjectAltName=IP:::1,IP:127.0.0.1,DNS:www.example.test\n');
+    ssl('x509', '-req', '-in', f('srv.csr'), '-CA', f('ca.pem'), '-CAkey', f('ca.key'), '-CAcreateserial', '-days', '1', '-extfile', f('ext.cnf'), '-out', f('srv.pem'));
+    server = https.createServer({ key: readFileSync(f('srv.key')), cert: readFileSync(f('srv.pem')) }, (req, res) => {
+      seen.push({ sni: (req.socket as TLSSocket).servername, host: req.headers.host ?? '' });
+      res.end('ok');
+    });
+    await new Promise<void>((r) => server.listen(0, '::', r));
+    tlsPort = (server.address() as net.AddressInfo).port;
+  });
+  afterAll(() => {
+    server?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('IPv6, IPv4 and names, with and without a port: no server name for an address, the Host header as given', async () => {
+    const p = tlsPort;
+    const cases: [string, string | undefined][] = [
+      ['::1', undefined],
+      ['::1', `[::1]:${p}`],
+      ['::1', '[::1]'],
+      ['::1', '[0:0::1]:443'],
+      ['127.0.0.1', undefined],
+      ['127.0.0.1', `127.0.0.1:${p}`],
+      ['127.0.0.1', '127.0.0.1'],
+      ['::1', 'www.example.test'],
+      ['127.0.0.1', `www.example.test:${p}`],
+      // Verified against the host's address or name, not the address connected to: these fail.
+      ['::1', '[::2]'],
+      ['::1', '127.0.0.2'],
+      ['127.0.0.1', 'other.example.test'],
+    ];
+    const code = `
+      import { normaliseHealthConfig, systemScheduler } from './src/health/index.ts';
+      import { runCheck } from './src/health/run-check.ts';
+      const results = [];
+      for (const [address, host] of JSON.parse(process.argv[1])) {
+        const [svc] = normaliseHealthConfig({ services: [{ protocol: 'tcp', address: address.includes(':') ? '2001:db8::10' : '10.0.0.10', port: 80,
+          destinations: [{ address, port: ${p} }], check: { type: 'https', timeoutMs: 5000, ...(host ? { host } : {}) } }] });
+        const rs = svc.realServers[0];
+        const r = await runCheck(rs.check, { address, port: ${p}, service: svc.key, destination: rs.spec }, systemScheduler, new AbortController().signal);
+        results.push(r.detail);
+      }
+      console.log(JSON.stringify(results));`;
+    const repo = fileURLToPath(new URL('../..', import.meta.url));
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code, JSON.stringify(cases)], {
+      cwd: repo,
+      env: { ...process.env, NODE_EXTRA_CA_CERTS: join(dir, 'ca.pem') },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    const status = await new Promise<number | null>((r) => child.once('exit', r));
+    expect(status, err).toBe(0);
+    const details = JSON.parse(out) as string[];
+    const mismatch = 'certificate does not match the host name';
+    expect(Object.fromEntries(cases.map(([a, h], i) => [`${a} ${h}`, details[i]]))).toEqual({
+      '::1 undefined': 'HTTP 200',
+      [`::1 [::1]:${p}`]: 'HTTP 200',
+      '::1 [::1]': 'HTTP 200',
+      '::1 [0:0::1]:443': 'HTTP 200',
+      '127.0.0.1 undefined': 'HTTP 200',
+      [`127.0.0.1 127.0.0.1:${p}`]: 'HTTP 200',
+      '127.0.0.1 127.0.0.1': 'HTTP 200',
+      '::1 www.example.test': 'HTTP 200',
+      [`127.0.0.1 www.example.test:${p}`]: 'HTTP 200',
+      '::1 [::2]': mismatch,
+      '::1 127.0.0.2': mismatch,
+      '127.0.0.1 other.example.test': mismatch,
+    });
+    // The nine that reached a response: SNI only for the name, the Host header as written (Node's own default when none).
+    expect(seen).toEqual([
+      { sni: false, host: `[::1]:${p}` },
+      { sni: false, host: `[::1]:${p}` },
+      { sni: false, host: '[::1]' },
+      { sni: false, host: '[0:0::1]:443' },
+      { sni: false, host: `127.0.0.1:${p}` },
+      { sni: false, host: `127.0.0.1:${p}` },
+      { sni: false, host: '127.0.0.1' },
+      { sni: 'www.example.test', host: 'www.example.test' },
+      { sni: 'www.example.test', host: `www.example.test:${p}` },
+    ]);
+    expect(err).not.toMatch(/RFC 6066|Warning/);
   });
 });

@@ -9,7 +9,7 @@
 
 import { setMaxListeners } from 'node:events';
 import type { ServiceKey } from '../ipvs/types.js';
-import { destinationKeyText } from '../ipvs/validate.js';
+import { destinationKeyText, serviceKeyText } from '../ipvs/validate.js';
 import { IpvsError } from '../netlink/errors.js';
 import { apply } from '../reconcile/apply.js';
 import { describeStep } from '../reconcile/describe.js';
@@ -82,6 +82,9 @@ interface ServiceState {
   warned: Map<string, { at: number; repeats: number }>;
 }
 
+/** How long the table's virtual addresses, read to explain a check that timed out, are reused. */
+const TABLE_ADDRESSES_MS = 30_000;
+
 /** A failure logged once is logged again at most this often while it repeats (at debug level meanwhile). */
 const REPEAT_WARNING_MS = 10 * 60_000;
 
@@ -108,6 +111,11 @@ export class HealthChecker extends TypedEmitter<HealthEvents> {
   private starting: Promise<void> | undefined;
   /** The stop under way: a second stop() waits for it. */
   private stopping: Promise<void> | undefined;
+  /** The configured services' virtual addresses, to their names. */
+  private readonly configAddresses = new Map<string, string>();
+  /** Those of every service in the table (others' too), read when a check times out; see virtualServiceOf. */
+  private tableAddresses: { at: number; byAddress: Promise<Map<string, string>> } | undefined;
+  private readonly checkContext = { virtualServiceOf: (address: string) => this.virtualServiceOf(address) };
 
   /** Checks the config at once: a bad one throws ValidationError naming the path of the field. */
   constructor(options: HealthCheckerOptions) {
@@ -137,6 +145,7 @@ export class HealthChecker extends TypedEmitter<HealthEvents> {
       runFailed: false,
       warned: new Map(),
     }));
+    for (const { svc } of this.services) if ('address' in svc.key && !this.configAddresses.has(svc.key.address)) this.configAddresses.set(svc.key.address, svc.id);
   }
 
   /**
@@ -265,7 +274,29 @@ export class HealthChecker extends TypedEmitter<HealthEvents> {
 
   private check(s: ServiceState, d: DestState): Promise<CheckResult> {
     const target = { address: d.rs.check.address, port: d.rs.check.port, service: s.svc.key, destination: d.rs.spec };
-    return runCheck(d.rs.check, target, this.scheduler, this.stopController.signal);
+    return runCheck(d.rs.check, target, this.scheduler, this.stopController.signal, this.checkContext);
+  }
+
+  /**
+   * The service whose virtual address `address` is: a configured one, else any in the table (read at most
+   * every TABLE_ADDRESSES_MS, and only when a check timed out, to explain it; a failed read explains nothing).
+   */
+  private async virtualServiceOf(address: string): Promise<string | undefined> {
+    const own = this.configAddresses.get(address);
+    if (own !== undefined) return own;
+    const now = this.scheduler.now();
+    if (!this.tableAddresses || now - this.tableAddresses.at >= TABLE_ADDRESSES_MS) {
+      const byAddress = new Map<string, string>();
+      const read = this.ipvs.services({ stats: false }).then(
+        (services) => {
+          for (const s of services) if (s.address !== undefined && !byAddress.has(s.address)) byAddress.set(s.address, serviceKeyText(s, s.family === 'ipv6'));
+          return byAddress;
+        },
+        () => byAddress,
+      );
+      this.tableAddresses = { at: now, byAddress: read };
+    }
+    return (await this.tableAddresses.byAddress).get(address);
   }
 
   private scheduleCheck(s: ServiceState, d: DestState): void {

@@ -31,6 +31,8 @@ export interface NormalCheck {
   jitterMs: number;
   address: string;
   port: number;
+  /** The source address to bind (http, https, tcp), normalised: Node takes no brackets. */
+  localAddress?: string;
   /** e.g. 'HTTP GET http://10.0.0.2:80/', 'TCP connect 10.0.0.2:80'. */
   label: string;
 }
@@ -136,8 +138,10 @@ function normalCheck(path: string, merged: CheckOverride | undefined, dest: Norm
   const fall = raw.fall === undefined ? DEFAULT_FALL : integer(`${path}.fall`, raw.fall, 1, 1000);
   const jitterMs = raw.jitterMs === undefined ? Math.floor(intervalMs / 10) : integer(`${path}.jitterMs`, raw.jitterMs, 0, 86_400_000);
   const address = raw.address === undefined ? dest.key.address : parseAddress(`${path}.address`, raw.address).text;
+  let localAddress: string | undefined;
   if (raw.localAddress !== undefined) {
     const local = parseAddress(`${path}.localAddress`, raw.localAddress);
+    localAddress = local.text;
     // A socket cannot bind an address of the other family: every check would fail (bind EINVAL).
     if (type !== 'custom' && (local.family === 'ipv6') !== address.includes(':')) {
       throw new ValidationError(`${path}.localAddress`, raw.localAddress, `an ${local.family === 'ipv6' ? 'IPv6' : 'IPv4'} source address cannot reach ${address}: give one of the same family`);
@@ -200,7 +204,7 @@ function normalCheck(path: string, merged: CheckOverride | undefined, dest: Norm
     if (raw.name !== undefined && typeof raw.name !== 'string') throw new ValidationError(`${path}.name`, raw.name, 'must be a string');
     label = `${(raw.name as string | undefined) ?? 'custom check'} ${hostPort}`;
   }
-  return { spec: raw as unknown as CheckSpec, intervalMs, timeoutMs, rise, fall, jitterMs, address, port, label };
+  return { spec: raw as unknown as CheckSpec, intervalMs, timeoutMs, rise, fall, jitterMs, address, port, ...(localAddress !== undefined && type !== 'custom' ? { localAddress } : {}), label };
 }
 
 function normalDestination(path: string, wire: WireServiceKey, value: unknown, fields: ReadonlySet<string>): NormalDestination {

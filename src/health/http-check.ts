@@ -64,7 +64,7 @@ function tlsIdentity(host: string | undefined, address: string): https.RequestOp
   return { servername: '', checkServerIdentity: (_servername, cert) => tls.checkServerIdentity(name, cert) };
 }
 
-export function httpProbe(spec: HttpCheck, address: string, port: number, signal: AbortSignal): Promise<ProbeOutcome> {
+export function httpProbe(spec: HttpCheck, address: string, port: number, localAddress: string | undefined, signal: AbortSignal): Promise<ProbeOutcome> {
   return new Promise((resolve) => {
     const mod = spec.type === 'https' ? https : http;
     const headers: Record<string, string> = { 'user-agent': 'ipvs-health', connection: 'close', ...spec.headers };
@@ -78,7 +78,7 @@ export function httpProbe(spec: HttpCheck, address: string, port: number, signal
       agent: false,
       signal,
       maxHeaderSize: HTTP_HEADER_LIMIT,
-      ...(spec.localAddress !== undefined ? { localAddress: spec.localAddress } : {}),
+      ...(localAddress !== undefined ? { localAddress } : {}),
       ...(spec.type === 'https'
         ? { rejectUnauthorized: spec.tlsVerify !== false, ...tlsIdentity(spec.host, address) }
         : {}),

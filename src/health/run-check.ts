@@ -6,17 +6,23 @@ import type { HealthScheduler } from './clock.js';
 import type { NormalCheck } from './config.js';
 import { httpProbe, type ProbeOutcome } from './http-check.js';
 import { describeNetworkError } from './net-errors.js';
+import { routeSourceAddress, virtualSourceHint } from './source-address.js';
 import { tcpProbe } from './tcp-check.js';
 import type { CheckResult, CheckTarget } from './types.js';
+
+export interface CheckContext {
+  /** The virtual service (e.g. 'tcp [2001:db8::10]:80') whose address this normalised address is, if any. */
+  virtualServiceOf(address: string): Promise<string | undefined> | string | undefined;
+}
 
 function probe(check: NormalCheck, target: CheckTarget, signal: AbortSignal): Promise<ProbeOutcome> {
   const spec = check.spec;
   switch (spec.type) {
     case 'http':
     case 'https':
-      return httpProbe(spec, check.address, check.port, signal);
+      return httpProbe(spec, check.address, check.port, check.localAddress, signal);
     case 'tcp':
-      return tcpProbe(check.address, check.port, spec.localAddress, signal);
+      return tcpProbe(check.address, check.port, check.localAddress, signal);
     case 'custom':
       return (async () => {
         const verdict = await spec.run(target, signal);
@@ -25,8 +31,28 @@ function probe(check: NormalCheck, target: CheckTarget, signal: AbortSignal): Pr
   }
 }
 
-/** Run `check` against `target`; `stop` aborts it early (the checker is stopping). */
-export async function runCheck(check: NormalCheck, target: CheckTarget, scheduler: HealthScheduler, stop: AbortSignal): Promise<CheckResult> {
+/**
+ * After a timeout: why, when the check's source was a virtual address and the server holds that address too
+ * (direct routing, tunnel; a NAT server does not, and answers the director whatever the source). The source
+ * of an http(s) or tcp check: the localAddress given, else the one Linux picks for the route.
+ */
+async function explainVirtualSource(check: NormalCheck, target: CheckTarget, context: CheckContext): Promise<string | undefined> {
+  const forwarding = target.destination.forwarding ?? 'route';
+  if (check.spec.type === 'custom' || (forwarding !== 'route' && forwarding !== 'tunnel')) return undefined;
+  try {
+    const source = check.localAddress ?? (await routeSourceAddress(check.address, check.port));
+    const serviceId = source === undefined ? undefined : await context.virtualServiceOf(source);
+    return serviceId === undefined ? undefined : virtualSourceHint(source!, serviceId, check.localAddress !== undefined);
+  } catch {
+    return undefined; // an explanation only
+  }
+}
+
+/**
+ * Run `check` against `target`; `stop` aborts it early (the checker is stopping). With a `context`, a check
+ * that times out from a virtual address says so (see source-address.ts).
+ */
+export async function runCheck(check: NormalCheck, target: CheckTarget, scheduler: HealthScheduler, stop: AbortSignal, context?: CheckContext): Promise<CheckResult> {
   const started = scheduler.now();
   // An 'abort' listener added to a signal already aborted never runs: the check would wait its whole timeout.
   if (stop.aborted) return { ok: false, detail: 'stopped', durationMs: 0 };
@@ -56,5 +82,10 @@ export async function runCheck(check: NormalCheck, target: CheckTarget, schedule
   if (timedOut && outcome.ok === false) outcome = { ok: false, detail: `no answer within ${check.timeoutMs} ms` };
   // A probe finishing after it was aborted reports how it died; the abort is the real reason.
   if (controller.signal.aborted && !timedOut && !outcome.ok) outcome = { ok: false, detail: 'stopped' };
-  return { ok: outcome.ok, detail: outcome.detail, durationMs: Math.round(scheduler.now() - started) };
+  const durationMs = Math.round(scheduler.now() - started);
+  if (timedOut && !outcome.ok && context && !stop.aborted) {
+    const hint = await explainVirtualSource(check, target, context);
+    if (hint !== undefined) outcome = { ok: false, detail: `${outcome.detail}; ${hint}` };
+  }
+  return { ok: outcome.ok, detail: outcome.detail, durationMs };
 }

@@ -27,7 +27,10 @@ interface CheckAddressing {
   address?: string;
   /** Check this port instead of the destination's (needed when the destination's port is 0). */
   port?: number;
-  /** Source address for the check's connection. */
+  /**
+   * Source address for the check's connection. Default: the one Linux picks, which on an IPv6
+   * direct-routing director holding its VIP as a /128 on the servers' interface is the VIP (see docs/health.md).
+   */
   localAddress?: string;
 }
 

@@ -12,8 +12,10 @@ import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { normaliseHealthConfig, systemScheduler, type CheckOverride } from '../../src/health/index.js';
+import { Ipvs } from '../../src/client.js';
+import { HealthChecker, normaliseHealthConfig, systemScheduler, type CheckOverride, type HealthService } from '../../src/health/index.js';
 import { runCheck } from '../../src/health/run-check.js';
+import { FakeKernel } from '../../src/testing/index.js';
 
 let server: http.Server;
 let port = 0;
@@ -92,6 +94,71 @@ describe('TCP check', () => {
     expect(await check({ type: 'tcp' })).toMatchObject({ ok: true, detail: 'TCP connect' });
     expect(await check({ type: 'tcp' }, silentPort)).toMatchObject({ ok: true });
     expect(await check({ type: 'tcp' }, await closedPort())).toMatchObject({ ok: false, detail: 'connection refused' });
+  });
+});
+
+// On a one-armed IPv6 direct-routing director Linux gives the checks the VIP as their source, and the real
+// server, which holds the VIP too, answers itself: every check times out. Here the layout cannot be built
+// (tests/kernel/health-source.kernel.test.ts builds it), but the loopback addresses can play the VIPs: a
+// server that accepts and never answers times the checks out, and the check's source is a VIP either because
+// Linux picks it (::1 to reach ::1) or because the check binds it (localAddress 127.0.0.2).
+describe('a check that times out from a virtual address says so', () => {
+  let silent6: net.Server;
+  let port6 = 0;
+  beforeAll(async () => {
+    silent6 = net.createServer(() => {});
+    await new Promise<void>((r) => silent6.listen(0, '::1', r));
+    port6 = (silent6.address() as net.AddressInfo).port;
+  });
+  afterAll(() => silent6?.close());
+
+  /** The first check's detail of a one-service checker on a fake kernel that already holds `table`. */
+  async function firstDetail(service: HealthService, table: { protocol: 'tcp'; address: string; port: number }[] = []): Promise<string | undefined> {
+    const ipvs = await Ipvs.open({ transport: new FakeKernel().transport() });
+    for (const key of table) await ipvs.addService(key);
+    const checker = new HealthChecker({ ipvs, config: { services: [service] }, resyncIntervalMs: 0 });
+    try {
+      await checker.start();
+      return checker.status()[0]!.destinations[0]!.lastResult?.detail;
+    } finally {
+      await checker.stop();
+      await ipvs.close();
+    }
+  }
+  const timing = { intervalMs: 60_000, timeoutMs: 200 };
+  const DR = 'a direct-routing or tunnel real server holds that address itself and answers it locally';
+
+  it('the source Linux picks (IPv6): the cause and both remedies', async () => {
+    const detail = await firstDetail({
+      protocol: 'tcp', address: '0:0::1', port: 80,
+      destinations: [{ address: '::1', port: port6, forwarding: 'route' }],
+      check: { type: 'http', ...timing },
+    });
+    expect(detail).toBe(
+      `no answer within 200 ms; the check left from ::1, the virtual address of tcp [::1]:80: ${DR}; set check.localAddress to another address of this director, or give ::1 preferred_lft 0 on this director (Linux never picks a deprecated address as a source)`,
+    );
+  });
+
+  it('the source the check binds (IPv4), a virtual address of the config or only of the table', async () => {
+    const service = (vip: string, forwarding: 'route' | 'tunnel' | 'masq'): HealthService => ({
+      protocol: 'tcp', address: vip, port: 80,
+      destinations: [{ address: '127.0.0.1', port: silentPort, forwarding }],
+      check: { type: 'http', localAddress: '127.0.0.2', ...timing },
+    });
+    expect(await firstDetail(service('127.0.0.2', 'route'))).toMatch(/^no answer within 200 ms; check\.localAddress 127\.0\.0\.2, the virtual address of tcp 127\.0\.0\.2:80: .*; set check\.localAddress to another address of this director$/);
+    expect(await firstDetail(service('192.168.1.110', 'tunnel'), [{ protocol: 'tcp', address: '127.0.0.2', port: 443 }])).toMatch(/; check\.localAddress 127\.0\.0\.2, the virtual address of tcp 127\.0\.0\.2:443: /);
+    // A NAT server does not hold the VIP: its silence has another cause. No VIP, no hint.
+    expect(await firstDetail(service('127.0.0.2', 'masq'))).toBe('no answer within 200 ms');
+    expect(await firstDetail(service('192.168.1.110', 'route'))).toBe('no answer within 200 ms');
+  });
+
+  it('binds a localAddress however it is written', async () => {
+    const detail = await firstDetail({
+      protocol: 'tcp', address: '2001:db8::10', port: 80,
+      destinations: [{ address: '::1', port: port6, forwarding: 'route' }],
+      check: { type: 'tcp', localAddress: '[0::1]', ...timing },
+    });
+    expect(detail).toBe('TCP connect');
   });
 });
 

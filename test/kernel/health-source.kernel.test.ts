@@ -1,0 +1,101 @@
+// The health checks' source address on a one-armed direct-routing director, on the real kernel (UML sandbox:
+// `node scripts/sandbox.mjs --kernel-suite -- test/kernel/health-source.kernel.test.ts`). The director (dir)
+// and a real server (rs) share one segment; the director holds the VIPs there (IPv6 as a /128, IPv4 as a
+// /32), the server holds them on lo. Linux gives connections from the director to the server the IPv6 VIP
+// as their source (the longest matching prefix), and the server delivers its answers to itself: the check
+// times out, and its detail names the VIP and the remedies. IPv4 keeps the subnet's primary address and
+// works. Each remedy works: check.localAddress, and the VIP re-added with preferred_lft 0.
+
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import readline from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Lab, waitFor, type Agent } from './traffic/net.js';
+
+const onKernel = process.env.IPVS_KERNEL === '1';
+const DIR6 = 'fd0a:2::1';
+const RS6 = 'fd0a:2::11';
+const VIP6 = 'fd0a:2::100';
+const RS4 = '10.10.2.11';
+const VIP4 = '10.10.2.100';
+
+describe.skipIf(!onKernel)('health checks from a one-armed direct-routing director', () => {
+  let lab: Lab;
+  let dir = '';
+  let rsAgent: Agent;
+  let tmp = '';
+
+  beforeAll(async () => {
+    lab = new Lab('hs');
+    tmp = mkdtempSync(join(tmpdir(), 'ipvs-health-source-'));
+    dir = lab.addNamespace('dir');
+    const rs = lab.addNamespace('rs');
+    for (const ns of [dir, rs]) lab.sysctl(ns, 'net.ipv6.conf.all.accept_dad=0', 'net.ipv6.conf.default.accept_dad=0');
+    lab.sysctl(rs, 'net.ipv4.conf.all.arp_ignore=1', 'net.ipv4.conf.all.arp_announce=2');
+    lab.veth({ ns: dir, ifname: 'd0', addresses: ['10.10.2.1/24'] }, { ns: rs, ifname: 'r0', addresses: [`${RS4}/24`] });
+    lab.ip(dir, 'addr', 'add', `${DIR6}/64`, 'dev', 'd0', 'nodad');
+    lab.ip(dir, 'addr', 'add', `${VIP6}/128`, 'dev', 'd0', 'nodad');
+    lab.ip(dir, 'addr', 'add', `${VIP4}/32`, 'dev', 'd0');
+    lab.ip(rs, 'addr', 'add', `${RS6}/64`, 'dev', 'r0', 'nodad');
+    lab.ip(rs, 'addr', 'add', `${VIP6}/128`, 'dev', 'lo', 'nodad');
+    lab.ip(rs, 'addr', 'add', `${VIP4}/32`, 'dev', 'lo');
+    rsAgent = await lab.agent(rs);
+    await rsAgent.serve('rs', [80, 8080]);
+  }, 60_000);
+
+  afterAll(async () => {
+    await lab?.cleanup();
+    if (tmp) rmSync(tmp, { recursive: true, force: true });
+  });
+
+  /** Run `ipvs health` in the director until every real server has its first state; its output. */
+  async function firstStates(name: string, config: object, servers: number): Promise<string> {
+    const file = join(tmp, `${name}.json`);
+    writeFileSync(file, JSON.stringify(config));
+    const child = lab.spawn(dir, process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./traffic/health-child.ts', import.meta.url)), file]);
+    const out: string[] = [];
+    readline.createInterface({ input: child.stdout! }).on('line', (l) => out.push(l));
+    readline.createInterface({ input: child.stderr! }).on('line', (l) => out.push(l));
+    try {
+      await waitFor('the first states', () => out.filter((l) => / real server \S+ is (up|down) \(/.test(l)).length >= servers, 30_000);
+      return out.join('\n');
+    } catch (err) {
+      throw new Error(`${(err as Error).message}\n--- ipvs health output:\n${out.join('\n')}`, { cause: err });
+    } finally {
+      child.kill('SIGTERM');
+    }
+  }
+
+  const check = { type: 'http', intervalMs: 60_000, timeoutMs: 1000, fall: 1 };
+
+  it('IPv6: the checks leave from the VIP and time out, and the log says why; localAddress and preferred_lft 0 each mend it; IPv4 works', async () => {
+    expect(lab.ip(dir, '-6', 'route', 'get', RS6)).toContain(`src ${VIP6}`);
+    const log = await firstStates('vip-source', {
+      services: [
+        { protocol: 'tcp', address: VIP6, port: 80, scheduler: 'rr', destinations: [{ address: RS6, forwarding: 'route' }], check },
+        { protocol: 'tcp', address: VIP6, port: 8080, scheduler: 'rr', destinations: [{ address: RS6, forwarding: 'route' }], check: { ...check, localAddress: DIR6 } },
+        { protocol: 'tcp', address: VIP4, port: 80, scheduler: 'rr', destinations: [{ address: RS4, forwarding: 'route' }], check },
+      ],
+    }, 3);
+    expect(log).toContain(
+      `tcp [${VIP6}]:80: real server [${RS6}]:80 is down (no answer within 1000 ms; the check left from ${VIP6}, the virtual address of tcp [${VIP6}]:80: ` +
+        `a direct-routing or tunnel real server holds that address itself and answers it locally; set check.localAddress to another address of this director, ` +
+        `or give ${VIP6} preferred_lft 0 on this director (Linux never picks a deprecated address as a source))`,
+    );
+    expect(log).toContain(`tcp [${VIP6}]:8080: real server [${RS6}]:8080 is up (HTTP 200)`);
+    expect(log).toContain(`tcp ${VIP4}:80: real server ${RS4}:80 is up (HTTP 200)`);
+
+    lab.ip(dir, 'addr', 'change', `${VIP6}/128`, 'dev', 'd0', 'nodad', 'preferred_lft', '0');
+    expect(lab.ip(dir, '-6', 'route', 'get', RS6)).toContain(`src ${DIR6}`);
+    const mended = await firstStates('deprecated-vip', {
+      services: [{ protocol: 'tcp', address: VIP6, port: 80, scheduler: 'rr', destinations: [{ address: RS6, forwarding: 'route' }], check }],
+    }, 1);
+    expect(mended).toContain(`tcp [${VIP6}]:80: real server [${RS6}]:80 is up (HTTP 200)`);
+  });
+});
+
+describe.skipIf(onKernel)('health checks from a one-armed direct-routing director', () => {
+  it.skip('runs only inside the UML sandbox (node scripts/sandbox.mjs --kernel-suite)', () => {});
+});

@@ -27,8 +27,8 @@ import type {
   Daemon, DaemonSpec, DaemonState, Destination, DestinationKey, DestinationSpec, Info, Service, ServiceKey, ServiceSpec, Timeouts, WithoutStats, ReadOptions,
 } from './ipvs/types.js';
 import {
-  daemonStateNumber, validateDaemon, validateDestinationKey, validateDestinationSpec, validateServiceKey, validateServiceSpec, type WireServiceKey,
-  validateTimeouts,
+  daemonStateNumber, validateDaemon, validateDestinationKey, validateDestinationSpec, validateNewServiceSpec, validateServiceKey, validateServiceSpec,
+  type WireServiceKey, validateTimeouts,
 } from './ipvs/validate.js';
 // Types only: the reconcile layer is loaded when plan/apply/exportState are first called, so a program
 // (or `ipvs -Sn`) that never reconciles does not pay for loading it and the rules format.
@@ -425,7 +425,7 @@ export class Ipvs {
 
   /** NEW_SERVICE. Defaults: scheduler wlc; persistence off (`true` = 300 s, host netmask). */
   async addService(spec: ServiceSpec, options?: RequestOptions): Promise<void> {
-    const s = validateServiceSpec(spec);
+    const s = validateNewServiceSpec(spec);
     await this.run((fam) => cmd.newService(fam, s), options);
   }
 

@@ -18,7 +18,7 @@ import {
   tunnelInfoText,
 } from '../rules/service-facts.js';
 import { IP_VS_SVC_F_ONEPACKET } from '../ipvs/constants.js';
-import type { Daemon, Destination, Info, Service, Timeouts } from '../ipvs/types.js';
+import type { Daemon, Destination, Info, Protocol, Service, Timeouts } from '../ipvs/types.js';
 
 /** `IP Virtual Server version 1.2.1 (size=4096)` */
 export function versionHeader(info: Info): string {
@@ -53,14 +53,17 @@ export function listTitle(format: ListFormat): string {
   return 'Prot LocalAddress:Port Scheduler Flags\n  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn\n';
 }
 
-const PROTOCOL_LABEL: Record<string, string> = { tcp: 'TCP', udp: 'UDP', sctp: 'SCTP' };
+const PROTOCOL_LABEL: Readonly<Record<Protocol, string>> = { tcp: 'TCP', udp: 'UDP', sctp: 'SCTP' };
 
-/** `TCP  10.0.0.1:80`, `FWM  10`, `FWM  10 IPv6`: the service as a listing names it. */
+/**
+ * `TCP  10.0.0.1:80`, `FWM  10`, `FWM  10 IPv6`: the service as a listing names it; `?    10.0.0.1:80` (its
+ * port never named) for a protocol other than TCP, UDP and SCTP, as ipvsadm prints it.
+ */
 export function serviceListName(service: Service, format: ListFormat, names: EndpointNames | undefined): string {
   if (service.fwmark !== undefined && service.fwmark !== 0) {
     return service.family === 'ipv6' ? `FWM  ${service.fwmark} IPv6` : `FWM  ${service.fwmark}`;
   }
-  const label = service.protocol ? PROTOCOL_LABEL[service.protocol] ?? '?' : '?';
+  const label = typeof service.protocol === 'string' ? PROTOCOL_LABEL[service.protocol] : '?';
   const name = `${left(label, 4)} ${endpointText(service.address!, service.port!, service.protocol, format.numeric, names)}`;
   return service.family === 'ipv6' ? name : name.slice(0, 33);
 }

@@ -4,23 +4,24 @@
 // ip_vs_genl_parse_service refuses with EINVAL when any of the four is missing. decodeService reads the
 // kernel's reply (ip_vs_genl_fill_service: the address always 16 bytes, nests without NLA_F_NESTED) into
 // a Service, refusing with DecodeError what the kernel never sends (a missing key, scheduler, flags,
-// timeout or netmask; an unknown family or protocol) and keeping attributes it does not know.
+// timeout or netmask; an unknown family) and keeping attributes it does not know. A protocol other than
+// TCP, UDP and SCTP is reported as its number.
 
 import { DecodeError } from '../netlink/errors.js';
 import { AttributeTable, parseGenlAttributes, type AttributeReader } from '../netlink/reader.js';
 import type { MessageWriter } from '../netlink/writer.js';
 import { familyOfAf, formatAddress } from './address.js';
 import {
-  AF_INET, AF_INET6, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP,
+  AF_INET, AF_INET6,
   IPVS_CMD_ATTR_SERVICE, IPVS_SVC_ATTR_AF, IPVS_SVC_ATTR_ADDR, IPVS_SVC_ATTR_FLAGS, IPVS_SVC_ATTR_FWMARK,
   IPVS_SVC_ATTR_NETMASK, IPVS_SVC_ATTR_PE_NAME, IPVS_SVC_ATTR_PORT, IPVS_SVC_ATTR_PROTOCOL, IPVS_SVC_ATTR_SCHED_NAME,
   IPVS_SVC_ATTR_STATS, IPVS_SVC_ATTR_STATS64, IPVS_SVC_ATTR_TIMEOUT,
   IP_VS_SVC_F_ONEPACKET, IP_VS_SVC_F_PERSISTENT, IP_VS_SVC_F_SCHED1, IP_VS_SVC_F_SCHED2, IP_VS_SVC_F_SCHED3,
 } from './constants.js';
 import { decodeStats } from './stats.js';
-import type { Protocol, Service, ServiceFlag, ServiceKey, WithoutStats } from './types.js';
+import type { Service, ServiceFlag, ServiceKey, WithoutStats } from './types.js';
 import { keepUnknown, typeRange } from './unknown.js';
-import { netmaskText, type WireService, type WireServiceKey } from './validate.js';
+import { netmaskText, PROTOCOL_NAMES, type WireService, type WireServiceKey } from './validate.js';
 
 /** The identifying attributes, inside an open IPVS_CMD_ATTR_SERVICE nest. */
 export function encodeServiceKey(w: MessageWriter, key: WireServiceKey): void {
@@ -57,7 +58,6 @@ export function encodeService(w: MessageWriter, svc: WireService): void {
   });
 }
 
-const PROTOCOL_NAMES: Readonly<Record<number, Protocol>> = { [IPPROTO_TCP]: 'tcp', [IPPROTO_UDP]: 'udp', [IPPROTO_SCTP]: 'sctp' };
 const KNOWN = typeRange(IPVS_SVC_ATTR_AF, IPVS_SVC_ATTR_STATS64);
 
 /**
@@ -118,8 +118,9 @@ export function decodeService(a: AttributeReader, stats = true): Service | Witho
       : { fwmark, family, scheduler, flags, rawFlags };
   } else {
     const protoNum = required(a.u16(IPVS_SVC_ATTR_PROTOCOL), 'a fwmark nor IPVS_SVC_ATTR_PROTOCOL');
-    const protocol = PROTOCOL_NAMES[protoNum];
-    if (protocol === undefined) throw new DecodeError(`service with protocol ${protoNum}`, 0);
+    // Linux takes a service of any protocol over generic netlink (and balances only these three): another
+    // tool's service of protocol 47 is read back as 47, so that it can be seen and removed.
+    const protocol = PROTOCOL_NAMES[protoNum] ?? protoNum;
     const addrLength = a.copy(IPVS_SVC_ATTR_ADDR, ADDRESS);
     if (addrLength < 0) throw new DecodeError('service without IPVS_SVC_ATTR_ADDR', 0);
     if (addrLength < (af === AF_INET6 ? 16 : 4)) throw new DecodeError(`service address of ${addrLength} bytes`, 0);

@@ -2,6 +2,7 @@
 // counters). Inputs ("specs") are what callers write; outputs carry everything the kernel reports.
 import type { RequestOptions } from '../netlink/connection.js';
 
+/** The protocols Linux balances, which ipvsadm names (`-t`, `-u`, `--sctp-service`). */
 export type Protocol = 'tcp' | 'udp' | 'sctp';
 export type AddressFamily = 'ipv4' | 'ipv6';
 
@@ -45,7 +46,14 @@ export type ServiceFlag =
 
 /** A virtual service named by protocol, virtual address and port (`-t`, `-u`, `--sctp-service`). */
 export interface AddressServiceKey {
-  protocol: Protocol;
+  /**
+   * 'tcp', 'udp' or 'sctp'; or an IP protocol number (0..255; the kernel keeps 16 bits, so up to 65535), which
+   * names a service of a protocol ipvsadm has no option for: Linux keeps such a service (another tool may
+   * have made one) but never balances it. Such services are read back with the number; they can be read,
+   * updated and deleted, never added. 6, 17 and 132 are always read back, and accepted, as their names: a key
+   * given 6 behaves exactly as 'tcp'.
+   */
+  protocol: Protocol | number;
   /** IPv4 dotted quad or IPv6 (normalised to RFC 5952 in outputs). */
   address: string;
   /** 0..65535; 0 with persistence makes a port-0 (all ports, PCC) service. */
@@ -132,10 +140,13 @@ interface ServiceCommon {
   unknownAttributes?: readonly UnknownAttribute[];
 }
 
-/** A virtual service as the kernel reports it. */
+/**
+ * A virtual service as the kernel reports it. `protocol` is a number only for a protocol other than TCP, UDP
+ * and SCTP (a service Linux keeps but does not balance; see AddressServiceKey).
+ */
 export type Service = ServiceCommon &
   (
-    | { protocol: Protocol; address: string; port: number; fwmark?: undefined }
+    | { protocol: Protocol | number; address: string; port: number; fwmark?: undefined }
     | { fwmark: number; protocol?: undefined; address?: undefined; port?: undefined }
   );
 

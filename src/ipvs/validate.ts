@@ -47,6 +47,16 @@ import {
 } from './types.js';
 
 export const PROTOCOL_NUMBERS: Readonly<Record<Protocol, number>> = { tcp: IPPROTO_TCP, udp: IPPROTO_UDP, sctp: IPPROTO_SCTP };
+/** The name of each protocol number Linux balances; any other number stays a number. */
+export const PROTOCOL_NAMES: Readonly<Record<number, Protocol>> = { [IPPROTO_TCP]: 'tcp', [IPPROTO_UDP]: 'udp', [IPPROTO_SCTP]: 'sctp' };
+
+/**
+ * Why a service of another protocol is not added. Linux's generic netlink path takes any protocol number
+ * (only the old sockopt path checks), and would keep such a service, but it balances TCP, UDP and SCTP only.
+ */
+export const FOREIGN_PROTOCOL_REASON =
+  'Linux would create a service of this protocol but balance nothing (it balances TCP, UDP and SCTP only); ' +
+  'protocol numbers exist to read and remove services other tools made';
 
 /** ipvsadm's default persistence timeout (seconds). */
 export const DEFAULT_PERSISTENCE_TIMEOUT = 300;
@@ -170,10 +180,7 @@ export function validateServiceKey(key: unknown): WireServiceKey {
     const k: ServiceKey = { fwmark, family };
     return { af: afOfFamily(family), protocol: 0, v4: 0, v6: undefined, port: 0, fwmark, text: serviceKeyText(k, family === 'ipv6'), key: k };
   }
-  const protocol = key.protocol;
-  if (protocol !== 'tcp' && protocol !== 'udp' && protocol !== 'sctp') {
-    throw new ValidationError('protocol', protocol, "must be 'tcp', 'udp' or 'sctp' (or give a fwmark)");
-  }
+  const protocol = keyProtocol(key.protocol);
   const v4 = typeof key.address === 'string' ? canonicalIPv4Value(key.address) : undefined;
   const address = v4 === undefined ? parseAddress('address', key.address) : undefined;
   const port = integer('port', key.port, 0, 65535);
@@ -185,7 +192,7 @@ export function validateServiceKey(key: unknown): WireServiceKey {
   const k: ServiceKey = { protocol, address: text, port };
   const af = family === 'ipv6' ? AF_INET6 : AF_INET;
   return {
-    af, protocol: PROTOCOL_NUMBERS[protocol],
+    af, protocol: typeof protocol === 'number' ? protocol : PROTOCOL_NUMBERS[protocol],
     v4: v4 ?? (af === AF_INET ? address!.bytes.readUInt32BE(0) : 0),
     v6: af === AF_INET6 ? address!.bytes : undefined,
     port, fwmark: 0,
@@ -195,12 +202,28 @@ export function validateServiceKey(key: unknown): WireServiceKey {
 }
 
 /**
- * How a service is named ('tcp 10.0.0.1:80', 'tcp [2001:db8::1]:80', 'fwmark 10', 'fwmark 10 (IPv6)') from a
- * key already valid and normalised, such as one the kernel reported: the name validateServiceKey gives it.
+ * A key's protocol: a name, or a protocol number (6, 17 and 132 become their names). IP protocols are 0..255,
+ * but the kernel keeps a service's protocol in 16 bits and takes any value over generic netlink (Linux 6.1
+ * kept 300 and 65535), so every number it can report names its service here.
+ */
+function keyProtocol(value: unknown): Protocol | number {
+  if (value === 'tcp' || value === 'udp' || value === 'sctp') return value;
+  if (typeof value !== 'number') throw new ValidationError('protocol', value, "must be 'tcp', 'udp' or 'sctp' (or give a fwmark)");
+  if (!Number.isInteger(value) || value < 0 || value > 0xffff) {
+    throw new ValidationError('protocol', value, 'a protocol number must be an integer 0..65535 (IP protocols are 0..255)');
+  }
+  return PROTOCOL_NAMES[value] ?? value;
+}
+
+/**
+ * How a service is named ('tcp 10.0.0.1:80', 'tcp [2001:db8::1]:80', 'proto 47 10.0.0.1:80', 'fwmark 10',
+ * 'fwmark 10 (IPv6)') from a key already valid and normalised, such as one the kernel reported: the name
+ * validateServiceKey gives it.
  */
 export function serviceKeyText(key: ServiceKey, v6: boolean): string {
   if ('fwmark' in key) return v6 ? `fwmark ${key.fwmark} (IPv6)` : `fwmark ${key.fwmark}`;
-  return v6 ? `${key.protocol} [${key.address}]:${key.port}` : `${key.protocol} ${key.address}:${key.port}`;
+  const protocol = typeof key.protocol === 'number' ? `proto ${key.protocol}` : key.protocol;
+  return v6 ? `${protocol} [${key.address}]:${key.port}` : `${protocol} ${key.address}:${key.port}`;
 }
 
 /** The flag bit each service flag name stands for (the scheduler-specific names share the generic bits). */
@@ -292,6 +315,27 @@ export function validateServiceValues(spec: unknown): WireService {
     af: key.af, protocol: key.protocol, v4: key.v4, v6: key.v6, port: key.port, fwmark: key.fwmark, text: key.text, key: key.key,
     scheduler: scheduler as string, flags, timeout, netmask, pe,
   };
+}
+
+/**
+ * validateServiceSpec for a service to add: a protocol number other than 6, 17 and 132 is refused (a key
+ * may name one, to read, update or delete a service another tool made; see FOREIGN_PROTOCOL_REASON).
+ */
+export function validateNewServiceSpec(spec: unknown): WireService {
+  const w = validateServiceSpec(spec);
+  if (w.fwmark === 0 && PROTOCOL_NAMES[w.protocol] === undefined) throw new ValidationError('protocol', w.protocol, FOREIGN_PROTOCOL_REASON);
+  return w;
+}
+
+/**
+ * The refusal validateNewServiceSpec would give `spec` for its protocol alone, or undefined: a check without
+ * the rest of the validation, for a caller whose specs were validated already (a plan's add-service steps).
+ */
+export function newServiceRefusal(spec: unknown): ValidationError | undefined {
+  if (!isObject(spec) || spec.fwmark !== undefined) return undefined;
+  const p = spec.protocol;
+  if (typeof p !== 'number' || !Number.isInteger(p) || p < 0 || p > 0xffff || PROTOCOL_NAMES[p] !== undefined) return undefined;
+  return new ValidationError('protocol', p, FOREIGN_PROTOCOL_REASON);
 }
 
 /** A wire netmask as the public Persistence shows it: dotted for IPv4, the prefix length for IPv6. */

@@ -12,11 +12,14 @@ export interface EndpointNames {
   services: ServiceNames;
 }
 
-/** ipvsadm's addrport_to_anyname. `protocol` undefined (fwmark services) always prints the port number. */
+/**
+ * ipvsadm's addrport_to_anyname. `protocol` undefined (fwmark services) or a number (a protocol ipvsadm has no
+ * name for) always prints the port number: only TCP, UDP and SCTP ports are looked up.
+ */
 export function endpointText(
   address: string,
   port: number,
-  protocol: Protocol | undefined,
+  protocol: Protocol | number | undefined,
   numeric: boolean,
   names: EndpointNames | undefined,
 ): string {
@@ -32,7 +35,7 @@ export function endpointText(
   let portText = String(port);
   if (!numeric && names) {
     host = names.hostName?.(text) ?? text;
-    if (protocol) portText = names.services.nameOf(port, protocol) ?? portText;
+    if (typeof protocol === 'string') portText = names.services.nameOf(port, protocol) ?? portText;
   }
   // ipvsadm formats into a 60-byte buffer: longer names are cut.
   return (v6 ? `[${host}]:${portText}` : `${host}:${portText}`).slice(0, 59);

@@ -30,7 +30,10 @@ export interface FormatRulesOptions {
   names?: EndpointNames;
 }
 
-/** The `-t 10.0.0.1:80` / `-f 10 -6` part that names a service in save lines. */
+/**
+ * The `-t 10.0.0.1:80` / `-f 10 -6` part that names a service in save lines; `--xxx-service 10.0.0.1:80` for a
+ * protocol other than TCP, UDP and SCTP, as ipvsadm 1.31 saves it (an option neither it nor parseRules takes).
+ */
 export function serviceRuleName(service: WithoutStats<Service>, numeric: boolean, names: EndpointNames | undefined): string {
   if (service.fwmark !== undefined && service.fwmark !== 0) {
     return service.family === 'ipv6' ? `-f ${service.fwmark} -6` : `-f ${service.fwmark}`;

@@ -62,7 +62,8 @@ const S_SLOTS = 9;
 function putServiceKey(keys: Float64Array, at: number, s: WithoutStats<Service>): void {
   keys[at + S_FWMARK] = s.fwmark ?? 0;
   keys[at + S_AF] = s.family === 'ipv6' ? AF_INET6 : AF_INET;
-  keys[at + S_PROTOCOL] = s.protocol ? PROTOCOL_NUMBERS[s.protocol] : 0;
+  // A protocol other than TCP, UDP and SCTP is its number already, and sorts by it as in libipvs.
+  keys[at + S_PROTOCOL] = s.protocol === undefined ? 0 : typeof s.protocol === 'number' ? s.protocol : PROTOCOL_NUMBERS[s.protocol];
   putWords(keys, at + S_ADDRESS, s.address, s.family);
   keys[at + S_PORT] = s.port ?? 0;
 }

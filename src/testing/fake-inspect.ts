@@ -28,7 +28,8 @@ export interface FakeDestinationState {
 export interface FakeServiceState {
   /**
    * The service's name as the rest of the library writes it (plan step targets, error sentences, health
-   * check service ids): 'tcp 192.168.1.110:80', 'udp [2001:db8::1]:53', 'fwmark 10', 'fwmark 11 (IPv6)'.
+   * check service ids): 'tcp 192.168.1.110:80', 'udp [2001:db8::1]:53', 'proto 47 10.0.0.1:0', 'fwmark 10',
+   * 'fwmark 11 (IPv6)'.
    */
   key: string;
   family: 'ipv4' | 'ipv6';
@@ -71,11 +72,6 @@ const PROTOCOLS: Readonly<Record<number, 'tcp' | 'udp' | 'sctp'>> = { [C.IPPROTO
 
 const family = (af: number): 'ipv4' | 'ipv6' => (af === C.AF_INET6 ? 'ipv6' : 'ipv4');
 
-function hostPort(af: number, addr: Buffer, port: number): string {
-  const text = formatIp(af, addr);
-  return af === C.AF_INET6 ? `[${text}]:${port}` : `${text}:${port}`;
-}
-
 function destState(d: Dest): FakeDestinationState {
   return {
     address: formatIp(d.af, d.addr),
@@ -107,12 +103,13 @@ function serviceState(s: Svc, table: IpvsTable): FakeServiceState {
   };
   const v6 = s.af === C.AF_INET6;
   if (s.fwmark) return { key: serviceKeyText({ fwmark: s.fwmark }, v6), fwmark: s.fwmark, ...base };
+  // A protocol other than TCP, UDP and SCTP (the kernel takes any number) is its number, as the client reads it.
   const protocol = PROTOCOLS[s.protocol] ?? s.protocol;
+  const address = formatIp(s.af, s.addr);
   return {
-    // A protocol the client cannot name (the kernel takes any number): 'proto 132' in the same shape.
-    key: typeof protocol === 'string' ? serviceKeyText({ protocol, address: formatIp(s.af, s.addr), port: s.port }, v6) : `proto ${protocol} ${hostPort(s.af, s.addr, s.port)}`,
+    key: serviceKeyText({ protocol, address, port: s.port }, v6),
     protocol,
-    address: formatIp(s.af, s.addr),
+    address,
     port: s.port,
     ...base,
   };
@@ -146,7 +143,8 @@ export function snapshot(table: IpvsTable): FakeKernelState {
  * can be spread into one under exactOptionalPropertyTypes.
  */
 export interface FakeStatsTarget {
-  protocol?: 'tcp' | 'udp' | 'sctp' | undefined;
+  /** A name, or an IP protocol number (6, 17 and 132 are TCP, UDP and SCTP), as in a client ServiceKey. */
+  protocol?: 'tcp' | 'udp' | 'sctp' | number | undefined;
   address?: string | undefined;
   port?: number | undefined;
   fwmark?: number | undefined;
@@ -177,7 +175,7 @@ const PROTOCOL_NUMBERS = { tcp: C.IPPROTO_TCP, udp: C.IPPROTO_UDP, sctp: C.IPPRO
  * setStats() on a 20 000-service table cost some 20 ms.
  */
 function matchingServices(table: IpvsTable, t: FakeStatsTarget): Svc[] {
-  const proto = t.protocol === undefined ? undefined : PROTOCOL_NUMBERS[t.protocol];
+  const proto = t.protocol === undefined ? undefined : typeof t.protocol === 'number' ? t.protocol : PROTOCOL_NUMBERS[t.protocol];
   const vip = t.address === undefined ? undefined : parseIp(t.address);
   if (t.address !== undefined && !vip) throw new TypeError(`FakeKernel: not an address: ${t.address}`);
   const none = Buffer.alloc(16);

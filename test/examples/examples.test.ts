@@ -12,6 +12,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { Ipvs } from '../../src/client.js';
 import { ManualScheduler } from '../../src/health/index.js';
 import { FakeKernel } from '../../src/testing/index.js';
+import { addForeignServices, GRE_AND_ESP } from '../helpers/foreign-service.js';
 
 // The examples import the package by name; here 'ipvs' is the source entry, so a name the entry lacks fails below.
 const NOT_YET_EXPORTED: string[] = [];
@@ -423,6 +424,16 @@ describe('stats.js', () => {
     expect(lines[0]).toBe('IPVS services and real servers: connections so far and per-second rates now.');
     expect(text).toMatch(/TCP 192\.168\.1\.110:80 +4 +8 +12 +3 .* 2\.0 kB\/s/);
     expect(text).toMatch(/ -> 192\.168\.1\.116:80 +2 +4 +8 +12 +3 +40 .* 1\.5 MB\/s/);
+  });
+
+  it('a service of another protocol (another tool\'s, which Linux keeps) is printed with its number', async () => {
+    const ex = await load('stats');
+    await addForeignServices(kernel.transport(), GRE_AND_ESP);
+    await ex.main(ipvs, { ...ex.parseOptions(['--once']) }, { log });
+    const text = lines.join('\n');
+    expect(text).toMatch(/proto 47 10\.9\.9\.9:80 +0 +0 +0 /);
+    expect(text).toMatch(/proto 50 10\.9\.9\.9:0 +0 +0 +0 /);
+    expect(text).toMatch(/ -> 10\.9\.9\.10:80 +1 +0 +0 +0 /);
   });
 
   it('keeps printing snapshots every interval, with the newest numbers, until stopped', async () => {

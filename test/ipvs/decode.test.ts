@@ -90,13 +90,20 @@ describe('services', () => {
     expect(err.message).toContain(name);
   });
 
+  it('reads a protocol other than TCP, UDP and SCTP as its number (Linux keeps any), 6, 17 and 132 as names', () => {
+    const of = (proto: number) =>
+      decodeServiceMessage(genlPayload(1, nestNoFlag(1, u16(1, AF_INET), u16(2, proto), nlattr(3, [1, 2, 3, 4]), nlattr(4, [0, 80]), str(6, 'rr'), nlattr(7, Buffer.alloc(8)), u32(8, 0), u32(9, 0))));
+    expect(of(47)).toMatchObject({ protocol: 47, address: '1.2.3.4', port: 80, family: 'ipv4', scheduler: 'rr' });
+    expect([0, 1, 6, 17, 50, 132, 255, 65535].map((p) => of(p).protocol)).toEqual([0, 1, 'tcp', 'udp', 50, 'sctp', 255, 65535]);
+    expect(Object.keys(of(47))).toEqual(Object.keys(of(6)));
+  });
+
   it('refuses what the kernel never sends', () => {
     expect(() => decodeServiceMessage(genlPayload(1))).toThrow(/without IPVS_CMD_ATTR_SERVICE/);
     expect(() => decodeServiceMessage(Buffer.from([1, 1]))).toThrow(DecodeError);
     const odd = (attrs: Buffer[]) => decodeServiceMessage(genlPayload(1, nestNoFlag(1, ...attrs)));
     const rest = [str(6, 'rr'), nlattr(7, Buffer.alloc(8)), u32(8, 0), u32(9, 0)];
     expect(() => odd([u16(1, 7), u32(5, 1), ...rest])).toThrow(/address family 7/);
-    expect(() => odd([u16(1, AF_INET), u16(2, 1), nlattr(3, [1, 2, 3, 4]), nlattr(4, [0, 80]), ...rest])).toThrow(/protocol 1/);
     expect(() => odd([u16(1, AF_INET6), u16(2, 6), nlattr(3, [1, 2, 3, 4]), nlattr(4, [0, 80]), ...rest])).toThrow(/address of 4 bytes/);
     expect(() => odd([u16(1, AF_INET), u32(5, 1), str(6, 'rr'), nlattr(7, [1, 0]), u32(8, 0), u32(9, 0)])).toThrow(/flags of 2 bytes/);
     expect(() => odd([u16(1, AF_INET), u32(5, 1), str(6, 'rr'), nlattr(7, Buffer.alloc(8)), u32(8, 0), nlattr(9, [1])])).toThrow(/netmask of 1 bytes/);

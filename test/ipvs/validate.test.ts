@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../../src/ipvs/errors.js';
 import {
-  validateDaemon, validateDestinationKey, validateDestinationSpec, validateDestinationValues, validateServiceKey, validateServiceSpec, validateTimeouts,
+  newServiceRefusal, serviceKeyText, validateDaemon, validateDestinationKey, validateDestinationSpec, validateDestinationValues,
+  validateNewServiceSpec, validateServiceKey, validateServiceSpec, validateTimeouts,
 } from '../../src/ipvs/validate.js';
 
 function refusal(fn: () => unknown): ValidationError {
@@ -35,6 +36,29 @@ describe('service keys', () => {
     expect(k).toMatchObject({ af: 10, protocol: 17, port: 53, fwmark: 0, text: 'udp [2001:db8::1]:53', key: { protocol: 'udp', address: '2001:db8::1', port: 53 } });
     expect(svc4.text).toBe('tcp 192.168.1.110:80');
     expect(validateServiceKey({ protocol: 'sctp', address: '10.0.0.1', port: 0 }).protocol).toBe(132);
+  });
+
+  it('takes a protocol number (a service another tool made); 6, 17 and 132 are the names', () => {
+    expect(validateServiceKey({ protocol: 47, address: '10.9.9.9', port: 80 })).toMatchObject({
+      af: 2, protocol: 47, port: 80, fwmark: 0, text: 'proto 47 10.9.9.9:80', key: { protocol: 47, address: '10.9.9.9', port: 80 },
+    });
+    expect(validateServiceKey({ protocol: 0, address: '2001:DB8::1', port: 0 })).toMatchObject({ af: 10, protocol: 0, text: 'proto 0 [2001:db8::1]:0' });
+    expect(validateServiceKey({ protocol: 65535, address: '10.9.9.9', port: 80 }).text).toBe('proto 65535 10.9.9.9:80');
+    for (const [n, name] of [[6, 'tcp'], [17, 'udp'], [132, 'sctp']] as const) {
+      const k = validateServiceKey({ protocol: n, address: '10.9.9.9', port: 80 });
+      expect(k).toEqual(validateServiceKey({ protocol: name, address: '10.9.9.9', port: 80 }));
+      expect(k.key).toEqual({ protocol: name, address: '10.9.9.9', port: 80 });
+    }
+    expect(serviceKeyText({ protocol: 50, address: '2001:db8::1', port: 0 }, true)).toBe('proto 50 [2001:db8::1]:0');
+    for (const bad of [65536, -1, 2.5, Number.NaN, Infinity]) {
+      expectRefused(() => validateServiceKey({ protocol: bad, address: '10.9.9.9', port: 80 }), 'protocol', bad, /integer 0\.\.65535/);
+    }
+    // Anything else may name one, only adding it is refused.
+    expect(validateServiceSpec({ protocol: 47, address: '10.9.9.9', port: 80, scheduler: 'rr' })).toMatchObject({ protocol: 47, scheduler: 'rr' });
+    expectRefused(() => validateNewServiceSpec({ protocol: 47, address: '10.9.9.9', port: 80 }), 'protocol', 47, /balance nothing/);
+    expect(validateNewServiceSpec({ protocol: 6, address: '10.9.9.9', port: 80 }).protocol).toBe(6);
+    expect(newServiceRefusal({ protocol: 47, address: '10.9.9.9', port: 80 })).toMatchObject({ field: 'protocol', value: 47 });
+    for (const fine of [{ protocol: 6 }, { protocol: 'tcp' }, { fwmark: 1 }, { protocol: 70000 }, null]) expect(newServiceRefusal(fine)).toBeUndefined();
   });
 
   it('holds an IPv4 address as its 32-bit value and an IPv6 one as 16 bytes', () => {

@@ -11,7 +11,7 @@ import { ValidationError } from '../ipvs/errors.js';
 import { DESTINATION_FIELDS, SERVICE_FIELDS } from '../ipvs/fields.js';
 import { IP_VS_SVC_F_PERSISTENT } from '../ipvs/constants.js';
 import type { DestinationKey, DestinationSpec, ServiceKey, ServiceSpec } from '../ipvs/types.js';
-import { destinationKeyText, validateDestinationSpec, validateServiceSpec, type WireServiceKey } from '../ipvs/validate.js';
+import { destinationKeyText, PROTOCOL_NAMES, validateDestinationSpec, validateServiceSpec, type WireServiceKey } from '../ipvs/validate.js';
 import { atPath } from '../reconcile/normalize.js';
 import { hostName } from './http-check.js';
 import type { CheckOverride, CheckSpec, FailureAction, HealthConfig, HealthDestination } from './types.js';
@@ -259,6 +259,13 @@ export function normaliseHealthConfig(config: HealthConfig): NormalHealthService
     onlyKnown(path, raw, HEALTH_SERVICE_FIELDS);
     const spec = pick<ServiceSpec>(raw, SERVICE_FIELDS);
     const wire = atPath(path, () => validateServiceSpec(spec));
+    if (wire.fwmark === 0 && PROTOCOL_NAMES[wire.protocol] === undefined) {
+      throw new ValidationError(
+        `${path}.protocol`,
+        wire.protocol,
+        'health checks manage services that carry traffic, and Linux balances TCP, UDP and SCTP only',
+      );
+    }
     const earlier = seen.get(wire.text);
     if (earlier) throw new ValidationError(path, wire.key, `the service ${wire.text} is also ${earlier}`);
     seen.set(wire.text, path);

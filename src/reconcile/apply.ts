@@ -7,6 +7,7 @@
 
 import { ValidationError } from '../ipvs/errors.js';
 import type { Operation, OperationResult } from '../ipvs/operations.js';
+import { newServiceRefusal } from '../ipvs/validate.js';
 import { plan, type Plan, type PlanOptions, type PlanStep, type ReconcileClient, PHASES } from './plan.js';
 import type { DrainState } from './drain.js';
 import type { DesiredState } from './state.js';
@@ -64,7 +65,7 @@ export async function applyPlan(
   const stopOnError = options.stopOnError ?? false;
   const signal = options.signal;
   /** Send the batch (indexes into steps) in one execute() and record each outcome. */
-  const run = async (batch: number[]): Promise<void> => {
+  const send = async (batch: number[]): Promise<void> => {
     if (signal?.aborted) {
       stopped = ABORTED_REASON;
       for (const i of batch) skip(i, ABORTED_REASON);
@@ -106,6 +107,35 @@ export async function applyPlan(
     });
     if (signal?.aborted) stopped = ABORTED_REASON;
     else if (failed.length > 0 && stopOnError) stopped = 'stopped after the first failure';
+  };
+  /**
+   * send(), but an add-service step the client refuses for its protocol alone (a number: a service another
+   * tool made, which an exported state may name) fails by itself, its destinations not attempted through
+   * their dependency, instead of making execute() refuse the whole call.
+   */
+  const run = async (batch: number[]): Promise<void> => {
+    const sendUnlessStopped = async (part: number[]): Promise<void> => {
+      if (part.length === 0) return;
+      if (stopped === undefined) await send(part);
+      else for (const i of part) skip(i, stopped);
+    };
+    let from = 0;
+    for (let k = 0; k < batch.length; k++) {
+      const i = batch[k]!;
+      const op = steps[i]!.operation;
+      const refusal = op.op === 'add-service' ? newServiceRefusal(op.service) : undefined;
+      if (refusal === undefined) continue;
+      await sendUnlessStopped(batch.slice(from, k));
+      from = k + 1;
+      if (stopped !== undefined) {
+        skip(i, stopped);
+        continue;
+      }
+      outcome[i] = 'failed';
+      failed.push({ step: steps[i]!, error: new ValidationError(`steps[${i}].operation.service.protocol`, refusal.value, refusal.reason) });
+      if (stopOnError) stopped = 'stopped after the first failure';
+    }
+    await sendUnlessStopped(from === 0 ? batch : batch.slice(from));
   };
   // Phases follow one another in one execute() (the kernel handles requests in the order sent, so capacity
   // still comes before removal) until a step depends on one not yet answered: then what is pending is sent

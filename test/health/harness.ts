@@ -43,11 +43,11 @@ export function seedConfig(extra: Partial<HealthConfig['services'][number]> = {}
 
 export async function harness(
   config: HealthConfig,
-  options: Partial<HealthCheckerOptions> & { before?: (ipvs: Ipvs) => Promise<void> } = {},
+  options: Partial<HealthCheckerOptions> & { before?: (ipvs: Ipvs, kernel: FakeKernel) => Promise<void> } = {},
 ): Promise<Harness> {
   const kernel = new FakeKernel();
   const ipvs = await Ipvs.open({ transport: kernel.transport() });
-  if (options.before) await options.before(ipvs);
+  if (options.before) await options.before(ipvs, kernel);
   const clock = new ManualScheduler();
   const healthy = new Map<string, boolean>();
   const withChecks: HealthConfig = {

@@ -33,6 +33,7 @@ function onFake(name: string, options: FakeKernelOptions): void {
           await other.close();
         }
       },
+      rawTransport: () => kernel.transport(),
       requests: () => kernel.requests,
       openIn: async (history) => {
         const other = await Ipvs.open({ transport: new FakeKernel({ ...options, ...NETWORK_OF[history] }).transport() });

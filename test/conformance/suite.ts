@@ -15,6 +15,8 @@ import { AbortError, ClosedError, KernelError, TimeoutError, ValidationError } f
 import { runCli } from '../../src/cli/run.js';
 import { staticResolver } from '../../src/rules/resolver.js';
 import type { CallResult } from './unprivileged.js';
+import type { Transport } from '../../src/netlink/transport.js';
+import { addForeignServices } from '../helpers/foreign-service.js';
 
 export interface Harness {
   ipvs: Ipvs;
@@ -26,6 +28,8 @@ export interface Harness {
   ipvsadm?: (...args: string[]) => Promise<string>;
   /** unprivilegedCalls() (./unprivileged.ts) by a client on the same kernel without CAP_NET_ADMIN. */
   unprivileged?: () => Promise<Record<string, CallResult>>;
+  /** A new socket on the same kernel, for hand-built requests (closed by whoever uses it). */
+  rawTransport?: () => Transport;
   /** The requests the kernel received so far (the fake kernel's log): proves that a refused call sent nothing. */
   requests?: () => readonly string[];
   /**
@@ -280,6 +284,50 @@ export function conformanceSuite(name: string, open: () => Promise<Harness>): vo
         expect(await ipvs.services()).toEqual([]);
         await ipvs.flush();
         await ipvsadmSaves([]);
+      });
+
+      it('services of other protocols, made raw as another tool can: read with their number, kept apart from the rest, removed by it', async (ctx) => {
+        if (!h.rawTransport) return ctx.skip();
+        await ipvs.addService({ ...web, scheduler: 'rr' });
+        await ipvs.addService({ ...dns, scheduler: 'wrr' });
+        // Linux 6.1 takes any protocol over generic netlink (and balances only TCP, UDP and SCTP); 300 fits its 16 bits.
+        await addForeignServices(h.rawTransport(), [
+          { protocol: 47, address: '192.168.1.110', port: 80, destination: { address: '192.168.1.116' } },
+          { protocol: 50, address: '192.168.1.110', port: 0, destination: { address: '192.168.1.117', weight: 3 } },
+          { protocol: 300, address: '2001:db8::10', port: 443 },
+        ]);
+        const gre = { protocol: 47, address: '192.168.1.110', port: 80 } as const;
+        const esp = { protocol: 50, address: '192.168.1.110', port: 0 } as const;
+        expect(sortServices(await ipvs.services()).map(keyText)).toEqual([
+          '300 2001:db8::10:443', '47 192.168.1.110:80', '50 192.168.1.110:0', 'tcp 192.168.1.110:80', 'udp 192.168.1.111:53',
+        ]);
+        expect(await ipvs.service(gre)).toMatchObject({ ...gre, family: 'ipv4', scheduler: 'rr', flags: [], stats: ZERO_STATS });
+        expect(await ipvs.service(web)).toMatchObject({ ...web, scheduler: 'rr' }); // another service than proto 47 on the same address and port
+        expect(await ipvs.destinations(gre)).toMatchObject([{ address: '192.168.1.116', port: 80, forwarding: 'masq', weight: 1 }]);
+        expect(await ipvs.destinations(esp)).toMatchObject([{ address: '192.168.1.117', port: 0, forwarding: 'masq', weight: 3 }]);
+        expect(await ipvs.destinations(web)).toEqual([]);
+        await ipvsadmSaves([
+          '-A -t 192.168.1.110:80 -s rr',
+          '-A -u 192.168.1.111:53 -s wrr',
+          '-A --xxx-service 192.168.1.110:80 -s rr',
+          '-a --xxx-service 192.168.1.110:80 -r 192.168.1.116:80 -m -w 1',
+          '-A --xxx-service 192.168.1.110:0 -s rr',
+          '-a --xxx-service 192.168.1.110:0 -r 192.168.1.117:0 -m -w 3',
+          '-A --xxx-service [2001:db8::10]:443 -s rr',
+        ]);
+        // Named by their number they are read, changed and removed like any other; adding one is refused before sending.
+        await ipvs.updateService({ ...esp, scheduler: 'wlc' });
+        await ipvs.updateDestination(esp, { address: '192.168.1.117', forwarding: 'masq', weight: 5 });
+        expect((await ipvs.destinations(esp)).map((d) => d.weight)).toEqual([5]);
+        await ipvs.deleteService(gre);
+        expect((await refusal(ipvs.deleteService(gre))).message).toMatch(/^no such service proto 47 192\.168\.1\.110:80 \[ESRCH\]/);
+        expect(await ipvs.hasService(gre)).toBe(false);
+        const sent = h.requests?.().length;
+        expect((await invalid(ipvs.addService(gre))).message).toMatch(/^invalid protocol 47: Linux would create a service of this protocol but balance nothing/);
+        if (sent !== undefined) expect(h.requests!().length).toBe(sent);
+        for (const s of await ipvs.services()) if (typeof s.protocol === 'number') await ipvs.deleteService(s);
+        expect(sortServices(await ipvs.services()).map(keyText)).toEqual(['tcp 192.168.1.110:80', 'udp 192.168.1.111:53']);
+        await ipvsadmSaves(['-A -t 192.168.1.110:80 -s rr', '-A -u 192.168.1.111:53 -s wrr']);
       });
 
       it('streams a table of hundreds of services, split over many datagrams', async () => {

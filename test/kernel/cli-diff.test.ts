@@ -18,6 +18,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Ipvs } from '../../src/client.js';
 import type { CliIpvs } from '../../src/cli/context.js';
 import { runCli } from '../../src/cli/run.js';
+import { KernelSocketTransport } from '../../native/socket.js';
+import { addForeignServices, GRE_AND_ESP, type ForeignService } from '../helpers/foreign-service.js';
 
 const enabled = process.env.IPVS_KERNEL === '1';
 // Listings without -n look every address up. The guest has no network, and its resolver (the host's
@@ -614,6 +616,34 @@ describe.runIf(enabled)('ipvs vs ipvsadm 1.31 on a real kernel', () => {
     const k = await p.ipvs('-R', '-A -t 10.0.0.1:80\n-A -t 192.168.1.110:80\n-A -t 10.0.0.2:80\n');
     expect(k).toEqual({ code: 255, stdout: '', stderr: 'line 2: Service already exists\n' });
     expect((await p.ipvs('-Sn')).stdout).toBe(`${before}-A -t 10.0.0.1:80 -s wlc\n`);
+  });
+
+  it('services of protocols ipvsadm has no option for (made raw, as another tool can): listed, saved and flushed alike', async () => {
+    const p = pair();
+    // The report's table (GRE on port 80, ESP on port 0) and more: protocol 0, 255, 300 (the kernel keeps 16
+    // bits), an IPv6 one, a tunnel destination, beside services of every protocol ipvsadm names.
+    const foreign: ForeignService[] = [
+      ...GRE_AND_ESP,
+      { protocol: 0, address: '10.9.9.8', port: 22 },
+      { protocol: 1, address: '200.1.1.1', port: 80 },
+      { protocol: 255, address: '10.9.9.1', port: 443, destination: { address: '10.9.9.11', forwarding: 'tunnel' } },
+      { protocol: 300, address: '10.9.9.1', port: 80 },
+      { protocol: 47, address: '2001:db8::1', port: 80, destination: { address: '2001:db8::10' } },
+    ];
+    for (const ns of [p.ref, p.ours]) await addForeignServices(new KernelSocketTransport({ netns: ns }), foreign);
+    await p.both(
+      '-A -t 10.9.9.9:80 -s rr',
+      '-A -u 10.9.9.9:53 -s rr',
+      '-A --sctp-service 10.9.9.9:80 -s rr',
+      '-A -t 200.1.1.1:80 -s rr',
+      '-A -t [2001:db8::1]:80 -s rr',
+      '-A -f 5 -s rr',
+      '-A --xxx-service 10.9.9.7:80 -s rr',
+    );
+    await p.sameListings(['-Ln --exact', '-L --thresholds', '-L --tun-info']);
+    const [saved] = await p.both('-Sn');
+    expect(saved!.stdout).toContain('-A --xxx-service 10.9.9.9:80 -s rr\n-a --xxx-service 10.9.9.9:80 -r 10.9.9.10:80 -m -w 1\n');
+    await p.both('-C', '-Sn', '-Ln');
   });
 
   it("ipvsadm's sort order with a cycle in its comparison, on one namespace's dump order", async () => {

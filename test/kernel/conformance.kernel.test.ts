@@ -64,6 +64,7 @@ if (onKernel) {
       openAnother: () => Ipvs.open({ netns: ns }),
       ipvsadmSave: () => ipvsadm('-Sn'),
       ipvsadm,
+      rawTransport: () => new KernelSocketTransport({ netns: ns }),
       openIn: async (history) => {
         const bare = `hist-${process.pid}-${counter++}`;
         sh('ip', ['netns', 'add', bare]);

@@ -151,7 +151,8 @@ export function prepareOperations(fam: cmd.IpvsFamily, ops: readonly Operation[]
 
 /** A one-line description, e.g. 'add-destination 192.168.1.116:80 in service tcp 192.168.1.110:80'. */
 export function describeOperation(o: Operation): string {
-  const p = prepareOperation(o);
+  // An add-service of a protocol number is refused when sent, and still described: a plan may hold one.
+  const p: PreparedOperation = isObject(o) && o.op === 'add-service' ? { op: o.op, service: validateServiceSpec(o.service) } : prepareOperation(o);
   if ('destination' in p) return `${p.op} ${p.destination.text} in service ${p.service.text}`;
   return `${p.op} ${p.service.text}`;
 }

@@ -5,7 +5,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { Ipvs } from '../../src/client.js';
-import { OperationBatch, ValidationError } from '../../src/index.js';
+import { describeOperation, OperationBatch, ValidationError } from '../../src/index.js';
 import type { Operation } from '../../src/ipvs/operations.js';
 import { FakeKernel } from '../../src/testing/index.js';
 import { addForeignServices, GRE_AND_ESP } from '../helpers/foreign-service.js';
@@ -107,6 +107,9 @@ describe('services of other protocols', () => {
     expect(await refusedAsync(ipvs.execute(ops))).toMatchObject({ field: 'operations[1].protocol', value: 47 });
     expect(refused(() => new OperationBatch().add(ops[0]!).add(ops[1]!))).toMatchObject({ field: 'operations[1].protocol', value: 47 });
     expect(kernel.requests.length).toBe(sent);
+    // Still described, as a plan step holding one is.
+    expect(describeOperation(ops[1]!)).toBe('add-service proto 47 10.9.9.9:81');
+    expect(describeOperation({ op: 'add-destination', service: GRE, destination: { address: '10.9.9.12' } })).toBe('add-destination 10.9.9.12:80 in service proto 47 10.9.9.9:80');
     // 6, 17 and 132 are TCP, UDP and SCTP, added as such.
     await ipvs.addService({ protocol: 17, address: '10.9.9.9', port: 53 });
     await ipvs.addService({ protocol: 132, address: '10.9.9.9', port: 3868 });

@@ -93,6 +93,7 @@ export function prepareOperation(o: Operation, index?: number, cache?: KeyCache)
     if (!isObject(o)) throw new ValidationError('operation', o, 'must be an object { op, service, destination? }');
     switch (o.op) {
       case 'add-service':
+        onlyKnownFields(o, SERVICE_OPERATION, '');
         return { op: o.op, service: validateNewServiceSpec(o.service) };
       case 'update-service':
         onlyKnownFields(o, SERVICE_OPERATION, '');

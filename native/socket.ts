@@ -233,7 +233,8 @@ export class KernelSocketTransport implements Transport {
   readonly features: Readonly<SocketFeatures>;
   /** The kernel answers a datagram's messages in order, inside sendmsg (see Transport.answersInOrder). */
   readonly answersInOrder = true;
-  readonly maxDatagramSize: number | undefined;
+  // Optional as in Transport (absent when unknown): `number | undefined` breaks exactOptionalPropertyTypes users.
+  readonly maxDatagramSize?: number;
   private readonly sock: RawSocket;
   private readonly fd: number | undefined;
   /** send/recvfrom on the socket itself, when its fd was found: the synchronous exchange. */
@@ -308,7 +309,7 @@ export class KernelSocketTransport implements Transport {
       }
     }
     this.direct = direct;
-    this.maxDatagramSize = maxDatagram !== undefined && maxDatagram > 0 ? maxDatagram : undefined;
+    if (maxDatagram !== undefined && maxDatagram > 0) this.maxDatagramSize = maxDatagram;
     this.receiveBufferSize = this.sock.getRecvBufferSize();
     // An exception escaping a listener inside the package's native callback also aborts the process,
     // so nothing may be thrown from here: a failure is re-thrown on a clean stack instead.

@@ -4,6 +4,7 @@
 
 import type { CliContext } from './context.js';
 import { errorText } from './apply.js';
+import { OpenFailure } from './failures.js';
 import { exportState, type ReconcileClient } from '../reconcile/index.js';
 
 const EXPORT_USAGE = `Usage: %p export [--compact]
@@ -28,7 +29,15 @@ export async function runExport(args: readonly string[], ctx: CliContext): Promi
       return 2;
     }
   }
-  const ipvs = (await ctx.ipvs()) as unknown as Pick<ReconcileClient, 'iterateServices' | 'destinations'>;
+  let ipvs: Pick<ReconcileClient, 'iterateServices' | 'destinations'>;
+  try {
+    ipvs = (await ctx.ipvs()) as unknown as Pick<ReconcileClient, 'iterateServices' | 'destinations'>;
+  } catch (err) {
+    // No IPVS (or no permission to open it) is a table that cannot be read: ipvsadm's paragraph, status 1.
+    if (!(err instanceof OpenFailure)) throw err;
+    ctx.stderr.write(err.text + '\n');
+    return 1;
+  }
   try {
     const state = await exportState(ipvs);
     ctx.stdout.write((compact ? JSON.stringify(state) : JSON.stringify(state, null, 2)) + '\n');

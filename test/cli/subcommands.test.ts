@@ -203,6 +203,15 @@ describe('ipvs export', () => {
     expect(await h.run(['export', '--compact'])).toEqual({ code: 0, stdout: '{"services":[]}\n', stderr: '' });
   });
 
+  it('a kernel without IPVS: the table cannot be read, status 1 (2 is usage only)', async () => {
+    h.fake.setFamilyMissing(true);
+    expect(await h.run(['export'])).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: "Can't initialize ipvs: Protocol not available\nAre you sure that IP Virtual Server is built in the kernel or as module?\n",
+    });
+  });
+
   it('unknown arguments: status 2 with the usage; --help: status 0', async () => {
     const r = await h.run(['export', 'state.json']);
     expect(r.code).toBe(2);

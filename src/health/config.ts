@@ -316,7 +316,8 @@ export function parseHealthConfig(text: string): HealthConfig {
   try {
     value = JSON.parse(text);
   } catch (err) {
-    throw new ValidationError('config', undefined, `not valid JSON: ${(err as Error).message}`);
+    // The text's start as the value: undefined would print as "(missing)" for a file that is there.
+    throw new ValidationError('config', text.length > 40 ? `${text.slice(0, 40)}...` : text, `not valid JSON: ${(err as Error).message}`);
   }
   normaliseHealthConfig(value as HealthConfig);
   return value as HealthConfig;

@@ -110,13 +110,21 @@ export function checkShape(value: unknown): DesiredState {
   return value as unknown as DesiredState;
 }
 
-/** Parse JSON text holding a desired state (see checkDesiredState). */
+/** What a refusal shows of a state text: its first 40 characters. */
+function excerpt(text: string): string {
+  return text.length > 40 ? `${text.slice(0, 40)}...` : text;
+}
+
+/**
+ * Parse JSON text holding a desired state (see checkDesiredState). Leading `#` comment lines are passed
+ * over, as detectStateFormat passes over them.
+ */
 export function parseDesiredStateJson(text: string): DesiredState {
   let value: unknown;
   try {
-    value = JSON.parse(text);
+    value = JSON.parse(withoutLeadingComments(text));
   } catch (err) {
-    throw new ValidationError('state', undefined, `not valid JSON: ${(err as Error).message}`);
+    throw new ValidationError('state', excerpt(text), `not valid JSON: ${(err as Error).message}`);
   }
   return checkDesiredState(value);
 }
@@ -213,11 +221,16 @@ const SPACE = /\s/;
  * with the word ipvsadm).
  */
 export function detectStateFormat(text: string): StateFormat {
+  return jsonStart(text) === -1 ? 'rules' : 'json';
+}
+
+/** Where the JSON of a state text begins, past blanks and leading `#` comment lines; -1 when it is not JSON. */
+function jsonStart(text: string): number {
   // Scanned in place, not split into lines: a pretty-printed state of 20 000 destinations has 200 000.
   let at = 0;
   while (at < text.length) {
     const c = text.charCodeAt(at);
-    if (c === 0x7b) return 'json'; // {
+    if (c === 0x7b) return at; // {
     if (c === 0x23) {
       // #: a comment line, passed over whole
       const end = text.indexOf('\n', at);
@@ -226,10 +239,17 @@ export function detectStateFormat(text: string): StateFormat {
     } else if (SPACE.test(text[at]!)) {
       at++;
     } else {
-      return 'rules';
+      return -1;
     }
   }
-  return 'rules';
+  return -1;
+}
+
+/** JSON text with its leading `#` comment lines blanked (same length, so JSON.parse's positions still hold). */
+function withoutLeadingComments(text: string): string {
+  const start = jsonStart(text);
+  if (start <= 0 || !text.slice(0, start).includes('#')) return text;
+  return text.slice(0, start).replace(/[^\n]/g, ' ') + text.slice(start);
 }
 
 /**
@@ -263,10 +283,13 @@ export interface ParseDesiredStateOptions extends ParseRulesOptions {
  * A leading byte-order mark is ignored.
  */
 export function parseDesiredState(input: string | Uint8Array, options: ParseDesiredStateOptions = {}): DesiredState {
+  const { format: given, requireRules } = options;
+  if (given !== undefined && given !== 'json' && given !== 'rules') throw new ValidationError('format', given, "must be 'json' or 'rules' (or left out: detected)");
+  if (requireRules !== undefined && typeof requireRules !== 'boolean') throw new ValidationError('requireRules', requireRules, 'must be a boolean');
   const text = stateText(input);
-  const format = options.format ?? detectStateFormat(text);
+  const format = given ?? detectStateFormat(text);
   if (format === 'json') return parseDesiredStateJson(text);
   const ops = parseRules(text, options);
-  if (ops.length === 0 && options.requireRules) throw new ValidationError('state', text.length > 40 ? `${text.slice(0, 40)}...` : text, NO_RULES_REASON);
+  if (ops.length === 0 && requireRules) throw new ValidationError('state', excerpt(text), NO_RULES_REASON);
   return desiredStateFromRuleOperations(ops);
 }

@@ -148,7 +148,7 @@ describe('parseHealthConfig', () => {
   it('reads JSON and checks it', () => {
     const text = JSON.stringify(base({ check: { type: 'http', body: 'ok' } }));
     expect(parseHealthConfig(text).services).toHaveLength(1);
-    expect(() => parseHealthConfig('{')).toThrow(/not valid JSON/);
+    expect(() => parseHealthConfig('{')).toThrow('invalid config "{": not valid JSON');
     expect(() => parseHealthConfig('{"services":[{"protocol":"tcp"}]}')).toThrow(/services\[0\]\.address/);
   });
 });

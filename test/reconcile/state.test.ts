@@ -54,8 +54,28 @@ describe('reading JSON', () => {
     expect(refusal(() => parseDesiredStateJson(text)).field).toBe(field);
   });
 
-  it('refuses text that is not JSON', () => {
-    expect(refusal(() => parseDesiredStateJson('{"services": [')).message).toMatch(/not valid JSON/);
+  it('refuses text that is not JSON, showing what was read (not "(missing)")', () => {
+    expect(refusal(() => parseDesiredStateJson('{"services": [')).message).toBe(
+      'invalid state "{\\"services\\": [": not valid JSON: Unexpected end of JSON input',
+    );
+    const long = refusal(() => parseDesiredState(`{"services": [${' '.repeat(60)}`, { format: 'json' }));
+    expect(long.value).toBe(`{"services": [${' '.repeat(26)}...`);
+  });
+
+  it('passes over leading # comment lines, as the format detection does (blanked, so any position JSON.parse reports still holds)', () => {
+    const text = '# my state\n  # written by hand\n{"services": [{"protocol": "tcp", "address": "10.0.0.1", "port": 80}]}\n';
+    const want = { services: [{ protocol: 'tcp', address: '10.0.0.1', port: 80 }] };
+    expect(parseDesiredState(text)).toEqual(want);
+    expect(parseDesiredState(text, { format: 'json' })).toEqual(want);
+    expect(parseDesiredStateJson(text)).toEqual(want);
+    const bad = '# x\n{"services": ]';
+    expect(refusal(() => parseDesiredStateJson(bad)).reason).toBe(refusal(() => parseDesiredStateJson('   \n{"services": ]')).reason);
+  });
+
+  it('refuses a format or requireRules it does not know instead of guessing', () => {
+    expect(refusal(() => parseDesiredState('{"services": []}', { format: 'JSON' as never }))).toMatchObject({ field: 'format', value: 'JSON' });
+    expect(refusal(() => parseDesiredState('{"services": []}', { format: 'yaml' as never }))).toMatchObject({ field: 'format' });
+    expect(refusal(() => parseDesiredState('', { requireRules: 'yes' as never }))).toMatchObject({ field: 'requireRules', value: 'yes' });
   });
 });
 

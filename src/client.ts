@@ -779,9 +779,9 @@ export class Ipvs {
   /**
    * Carry out many operations, pipelined. All are validated first: one bad operation throws a
    * ValidationError naming its index (`operations[3].port`) and nothing is sent. They then go out in
-   * windows, each window's requests written in one datagram and each acknowledged on its own; the next
-   * window is sent once the previous one is answered, so acknowledgements never overflow the receive
-   * buffer. Results come back one per operation, in input order. With `stopOnError`, windows after the
+   * windows, each window's requests written in one datagram; the kernel answers each refused request with
+   * its error and acknowledges the window's last request, which settles the others. The next window is
+   * sent once the previous one is answered, so answers never overflow the receive buffer. Results come back one per operation, in input order. With `stopOnError`, windows after the
    * first failure are not sent (`skipped`); the kernel has already carried out the rest of the failing
    * window, whose results say so. An abort fails the waiting window with AbortError (its outcome is
    * unknown: the kernel may have applied it) and skips the windows not yet sent; one seen while a long

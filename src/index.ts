@@ -14,7 +14,7 @@ export {
   IpvsError, KernelError, DecodeError, FamilyNotFoundError, TimeoutError, AbortError, ClosedError, DumpInterruptedError, NativeBindingError, errnoName,
   type NativePackage,
 } from './netlink/errors.js';
-export type { Transport, TransportReceiver } from './netlink/transport.js';
+export type { ExchangeResult, Transport, TransportReceiver } from './netlink/transport.js';
 export type { RequestOptions } from './netlink/connection.js';
 // Declarative state: plan and apply a desired table (also as ipvs.plan/apply/exportState and `ipvs apply|diff|export`).
 export * from './reconcile/index.js';

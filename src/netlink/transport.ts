@@ -1,5 +1,5 @@
 // The one seam between the request engine and a kernel. A transport moves whole datagrams: the engine
-// writes one buffer (which may hold many netlink messages, the kernel handles each and answers each),
+// writes one buffer (which may hold many netlink messages, which the kernel handles in order),
 // and the transport hands back every datagram the kernel (or the fake kernel) sends. Sequence
 // matching, timeouts and dumps live in the engine, above this seam, so the kernel socket and the fake
 // behave identically from there up.

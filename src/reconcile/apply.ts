@@ -1,5 +1,5 @@
 // Carrying a plan out. The phases of the plan run in order, each as one pipelined execute() on the
-// client (many requests per socket write, each acknowledged); a step whose prerequisite failed (the
+// client (many requests per socket write, one acknowledgement per write); a step whose prerequisite failed (the
 // destinations of a service that could not be added, the service delete after a destination delete
 // that failed) is not attempted rather than sent to fail. The result says exactly what was applied,
 // what failed with which error, and what was not attempted and why; since the plan is computed from a

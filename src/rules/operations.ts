@@ -36,6 +36,10 @@ export type TableRuleOperation = Extract<
   { op: 'addService' | 'updateService' | 'deleteService' | 'addDestination' | 'updateDestination' | 'deleteDestination' }
 >;
 
+/**
+ * Whether an operation changes a service or destination (the ones execute() can carry, after
+ * toClientOperation), rather than timeouts, daemons, zeroing or flushing.
+ */
 export function isTableOperation(op: RuleOperation): op is TableRuleOperation {
   return (
     op.op === 'addService' ||

@@ -365,7 +365,10 @@ export function destinationSpecOf(d: NormalDestination, weight = d.weight): Dest
     const type = TUN_TYPE_NAME[d.tunType] ?? 'ipip';
     const tunnel: TunnelSpec = { type };
     if (type === 'gue') tunnel.port = d.tunPort;
-    if (type !== 'ipip') tunnel.checksum = checksumName(d.tunFlags);
+    if (type === 'gue') tunnel.checksum = checksumName(d.tunFlags);
+    // Linux's gre looks at the csum flag alone, so a gre destination another tool gave remcsum (which the
+    // client refuses as input) is sent back as what it does: quiescing it before removal must not be refused.
+    else if (type === 'gre') tunnel.checksum = d.tunFlags & IP_VS_TUNNEL_ENCAP_FLAG_CSUM ? 'csum' : 'nocsum';
     spec.tunnel = tunnel;
   }
   return spec;

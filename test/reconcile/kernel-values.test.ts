@@ -6,7 +6,8 @@ import { describe, expect, it } from 'vitest';
 import { Ipvs } from '../../src/client.js';
 import * as cmd from '../../src/ipvs/commands.js';
 import type { IpvsFamily } from '../../src/ipvs/commands.js';
-import { validateServiceSpec, type WireService } from '../../src/ipvs/validate.js';
+import { IP_VS_CONN_F_TUNNEL_TYPE_GRE } from '../../src/ipvs/constants.js';
+import { validateDestinationSpec, validateServiceKey, validateServiceSpec, type WireService } from '../../src/ipvs/validate.js';
 import type { ServiceSpec } from '../../src/ipvs/types.js';
 import type { OutgoingRequest } from '../../src/netlink/index.js';
 import { FakeKernel } from '../../src/testing/index.js';
@@ -52,6 +53,36 @@ describe('a kernel value the client would refuse as input', () => {
     const fix = await ipvs.apply({ services: [{ ...none, scheduler: 'rr' }, { ...zero, persistence: { timeout: 60 } }] });
     expect(fix.plan.steps.map((s) => s.detail)).toEqual(['scheduler none -> rr', 'persistence timeout 0 -> 60']);
     expect(fix.ok).toBe(true);
+    await ipvs.close();
+  });
+
+  it('a gre tunnel destination with remcsum (Linux keeps it, its gre ignores it) is drained and removed with the rest', async () => {
+    const kernel = new FakeKernel();
+    const ipvs = await Ipvs.open({ transport: kernel.transport() });
+    const svc = { protocol: 'tcp', address: '10.0.0.1', port: 80 } as const;
+    await ipvs.addService({ ...svc, scheduler: 'rr' });
+    for (const address of ['10.0.0.2', '10.0.0.3']) await ipvs.addDestination(svc, { address, forwarding: 'masq' });
+    // As raw netlink adds it: a tunnel of type gre with the remcsum flag.
+    const wire = validateDestinationSpec(validateServiceKey(svc), { address: '10.0.0.9', forwarding: 'tunnel', tunnel: { type: 'gue', port: 5555, checksum: 'remcsum' } });
+    const raw = ipvs as unknown as { run(make: (fam: IpvsFamily) => OutgoingRequest): Promise<unknown> };
+    wire.tunType = IP_VS_CONN_F_TUNNEL_TYPE_GRE;
+    wire.tunPort = 0;
+    await raw.run((fam) => cmd.newDest(fam, validateServiceKey(svc), wire));
+    expect((await ipvs.destinations(svc)).find((d) => d.address === '10.0.0.9')?.tunnel).toEqual({ type: 'gre', port: 0, checksum: 'remcsum' });
+    kernel.setStats({ ...svc, destination: '10.0.0.9' }, { activeConns: 3 });
+    const desired = {
+      services: [{ ...svc, scheduler: 'rr' as const, destinations: [{ address: '10.0.0.2', forwarding: 'masq' as const, weight: 5 }, { address: '10.0.0.4', forwarding: 'masq' as const }] }],
+    };
+    const first = await ipvs.apply(desired, { drain: true });
+    expect(first.failed).toEqual([]);
+    expect(first.notAttempted).toEqual([]);
+    expect(first.applied).toHaveLength(4);
+    const weights = Object.fromEntries((await ipvs.destinations(svc)).map((d) => [d.address, d.weight]));
+    expect(weights).toEqual({ '10.0.0.2': 5, '10.0.0.4': 1, '10.0.0.9': 0 });
+    kernel.setStats({ ...svc, destination: '10.0.0.9' }, { activeConns: 0 });
+    const second = await ipvs.apply(desired, { drain: { state: first.drainState } });
+    expect(second.ok).toBe(true);
+    expect((await ipvs.destinations(svc)).map((d) => d.address).sort()).toEqual(['10.0.0.2', '10.0.0.4']);
     await ipvs.close();
   });
 });

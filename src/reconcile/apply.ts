@@ -1,5 +1,5 @@
 // Carrying a plan out. The phases of the plan run in order, each as one pipelined execute() on the
-// client (many requests per socket write, one acknowledgement per write); a step whose prerequisite failed (the
+// client (many requests per socket write, one acknowledgement per window); a step whose prerequisite failed (the
 // destinations of a service that could not be added, the service delete after a destination delete
 // that failed) is not attempted rather than sent to fail. The result says exactly what was applied,
 // what failed with which error, and what was not attempted and why; since the plan is computed from a
@@ -7,7 +7,6 @@
 
 import { ValidationError } from '../ipvs/errors.js';
 import type { Operation, OperationResult } from '../ipvs/operations.js';
-import { newServiceRefusal } from '../ipvs/validate.js';
 import { plan, type Plan, type PlanOptions, type PlanStep, type ReconcileClient, PHASES } from './plan.js';
 import type { DrainState } from './drain.js';
 import type { DesiredState } from './state.js';
@@ -64,78 +63,66 @@ export async function applyPlan(
   let stopped: string | undefined;
   const stopOnError = options.stopOnError ?? false;
   const signal = options.signal;
-  /** Send the batch (indexes into steps) in one execute() and record each outcome. */
-  const send = async (batch: number[]): Promise<void> => {
-    if (signal?.aborted) {
-      stopped = ABORTED_REASON;
-      for (const i of batch) skip(i, ABORTED_REASON);
-      return;
-    }
-    const ops: Operation[] = batch.map((i) => steps[i]!.operation);
-    let results: OperationResult[];
-    try {
-      results = await ipvs.execute(ops, { stopOnError, ...(signal ? { signal } : {}) });
-    } catch (err) {
-      // execute() throws only before sending anything: an operation it refuses (a plan edited by hand).
-      // That step failed with the refusal; the rest of the call was not sent, and nothing more is.
-      const thrown = err instanceof Error ? err : new Error(String(err));
-      const k = refusedIndex(thrown, batch.length);
-      const refused = k === undefined ? undefined : steps[batch[k]!]!;
-      // The caller knows the plan, not the call: the field is renamed from operations[k] to the step's own path.
-      const error = k === undefined ? thrown : inPlanTerms(thrown as ValidationError, k, batch[k]!);
-      for (const i of batch) {
-        if (refused === undefined || steps[i] === refused) {
-          outcome[i] = 'failed';
-          failed.push({ step: steps[i]!, error });
-        } else skip(i, `not sent: ${refused.operation.op} ${refused.target} in the same call was refused (${error.message})`);
-      }
-      stopped = 'not sent: an earlier step was refused before sending';
-      return;
-    }
-    // Operations execute() skipped were never sent: after a failure with stopOnError, or after an abort.
-    const skippedReason = signal?.aborted ? ABORTED_REASON : 'stopped after the first failure';
-    batch.forEach((i, k) => {
-      const r = results[k];
-      if (r === undefined || 'skipped' in r) skip(i, skippedReason);
-      else if (r.ok) {
-        outcome[i] = 'ok';
-        applied.push(steps[i]!);
-      } else {
-        outcome[i] = 'failed';
-        failed.push({ step: steps[i]!, error: r.error });
-      }
-    });
-    if (signal?.aborted) stopped = ABORTED_REASON;
-    else if (failed.length > 0 && stopOnError) stopped = 'stopped after the first failure';
-  };
   /**
-   * send(), but an add-service step the client refuses for its protocol alone (a number: a service another
-   * tool made, which an exported state may name) fails by itself, its destinations not attempted through
-   * their dependency, instead of making execute() refuse the whole call.
+   * Send the batch (indexes into steps) in one execute() and record each outcome. execute() throws only
+   * before sending anything, when it refuses an operation: a plan edited by hand, or a value the client
+   * does not take that the plan carries (a service of another protocol named in an exported state). That
+   * step fails alone, with the refusal; the steps before it are sent, then those after it (each call
+   * checks its operations again, so no operation is checked more than twice).
    */
-  const run = async (batch: number[]): Promise<void> => {
-    const sendUnlessStopped = async (part: number[]): Promise<void> => {
-      if (part.length === 0) return;
-      if (stopped === undefined) await send(part);
-      else for (const i of part) skip(i, stopped);
-    };
-    let from = 0;
-    for (let k = 0; k < batch.length; k++) {
-      const i = batch[k]!;
-      const op = steps[i]!.operation;
-      const refusal = op.op === 'add-service' ? newServiceRefusal(op.service) : undefined;
-      if (refusal === undefined) continue;
-      await sendUnlessStopped(batch.slice(from, k));
-      from = k + 1;
+  const send = async (batch: number[]): Promise<void> => {
+    let rest = batch;
+    while (rest.length > 0) {
+      if (stopped === undefined && signal?.aborted) stopped = ABORTED_REASON;
       if (stopped !== undefined) {
-        skip(i, stopped);
+        for (const i of rest) skip(i, stopped);
+        return;
+      }
+      const ops: Operation[] = rest.map((i) => steps[i]!.operation);
+      let results: OperationResult[];
+      try {
+        results = await ipvs.execute(ops, { stopOnError, ...(signal ? { signal } : {}) });
+      } catch (err) {
+        const thrown = err instanceof Error ? err : new Error(String(err));
+        const k = refusedIndex(thrown, rest.length);
+        if (k === undefined) {
+          // Not one operation's refusal (nothing names one): every step of the call fails with it.
+          for (const i of rest) {
+            outcome[i] = 'failed';
+            failed.push({ step: steps[i]!, error: thrown });
+          }
+          stopped = 'not sent: an earlier call was refused before sending';
+          return;
+        }
+        const i = rest[k]!;
+        await send(rest.slice(0, k));
+        if (stopped !== undefined) skip(i, stopped);
+        else {
+          // The caller knows the plan, not the call: the field is renamed from operations[k] to the step's own path.
+          outcome[i] = 'failed';
+          failed.push({ step: steps[i]!, error: inPlanTerms(thrown as ValidationError, k, i) });
+          if (stopOnError) stopped = 'stopped after the first failure';
+        }
+        rest = rest.slice(k + 1);
         continue;
       }
-      outcome[i] = 'failed';
-      failed.push({ step: steps[i]!, error: new ValidationError(`steps[${i}].operation.service.protocol`, refusal.value, refusal.reason) });
-      if (stopOnError) stopped = 'stopped after the first failure';
+      // Operations execute() skipped were never sent: after a failure with stopOnError, or after an abort.
+      const skippedReason = signal?.aborted ? ABORTED_REASON : 'stopped after the first failure';
+      rest.forEach((i, k) => {
+        const r = results[k];
+        if (r === undefined || 'skipped' in r) skip(i, skippedReason);
+        else if (r.ok) {
+          outcome[i] = 'ok';
+          applied.push(steps[i]!);
+        } else {
+          outcome[i] = 'failed';
+          failed.push({ step: steps[i]!, error: r.error });
+        }
+      });
+      if (signal?.aborted) stopped = ABORTED_REASON;
+      else if (failed.length > 0 && stopOnError) stopped = 'stopped after the first failure';
+      return;
     }
-    await sendUnlessStopped(from === 0 ? batch : batch.slice(from));
   };
   // Phases follow one another in one execute() (the kernel handles requests in the order sent, so capacity
   // still comes before removal) until a step depends on one not yet answered: then what is pending is sent
@@ -145,7 +132,7 @@ export async function applyPlan(
   const inPending = new Set<number>();
   for (const phase of PHASES) {
     if (stopOnError && pending.length > 0) {
-      await run(pending);
+      await send(pending);
       pending = [];
       inPending.clear();
     }
@@ -153,7 +140,7 @@ export async function applyPlan(
       const step = steps[i]!;
       if (step.phase !== phase) continue;
       if (pending.length > 0 && step.dependsOn.some((j) => inPending.has(j))) {
-        await run(pending);
+        await send(pending);
         pending = [];
         inPending.clear();
       }
@@ -171,7 +158,7 @@ export async function applyPlan(
       inPending.add(i);
     }
   }
-  if (pending.length > 0) await run(pending);
+  if (pending.length > 0) await send(pending);
   // A drain that did not start (its weight-0 update failed) has no start time yet; one whose final delete
   // failed (or was not attempted) is still draining since it began.
   const drainState: DrainState = { ...thePlan.drainState };

@@ -259,23 +259,23 @@ describe('abort and refusal', () => {
     return { kernel, ipvs, p: await plan(ipvs, s) };
   };
 
-  it('a step of an edited plan that execute() refuses fails with the ValidationError; nothing is sent', async () => {
+  it('a step of an edited plan that execute() refuses fails alone with the ValidationError; the rest is applied', async () => {
     const { kernel, ipvs, p } = await editPlan();
     expect(p.operations.map((o) => o.op)).toEqual(['update-destination', 'add-destination', 'delete-destination']);
     const bad = p.steps[1]!.operation as Extract<Operation, { op: 'add-destination' }>;
     bad.destination = { ...bad.destination, weight: -1 };
     const before = kernel.requests.length;
     const r = await applyPlan(ipvs, p);
-    expect(r.applied).toEqual([]);
+    expect(r.applied).toEqual([p.steps[0], p.steps[2]]);
     expect(r.failed).toHaveLength(1);
     expect(r.failed[0]!.step).toBe(p.steps[1]);
     expect(r.failed[0]!.error).toBeInstanceOf(ValidationError);
     // Named by its place in the plan, not in the call execute() was given.
     expect((r.failed[0]!.error as ValidationError).field).toBe('steps[1].operation.destination.weight');
     expect((r.failed[0]!.error as ValidationError).value).toBe(-1);
-    expect(r.notAttempted.map((n) => n.step)).toEqual([p.steps[0], p.steps[2]]);
-    expect(r.notAttempted[0]!.reason).toMatch(/^not sent: add-destination tcp 192\.168\.1\.110:80 -> 192\.168\.1\.121:80 in the same call was refused \(invalid steps\[1\]\.operation\.destination\.weight -1/);
-    expect(changing(kernel.requests.slice(before))).toEqual([]);
+    expect(r.notAttempted).toEqual([]);
+    // The steps before it, then those after it: the kernel sees them in the plan's order.
+    expect(changing(kernel.requests.slice(before))).toEqual(['IPVS_CMD_SET_DEST', 'IPVS_CMD_DEL_DEST']);
   });
 
   it('a refused step is named by its place in the plan, not by its place in the call', async () => {
@@ -295,7 +295,7 @@ describe('abort and refusal', () => {
     expect(changing(kernel.requests.slice(before))).toHaveLength(2);
   });
 
-  it('after a refused call, the steps of later calls are not attempted, saying why', async () => {
+  it('a refused add-service fails alone: its destinations are not attempted, the other services are applied', async () => {
     const { kernel, ipvs } = await setup();
     const p = await plan(ipvs, baseState());
     const first = p.steps[0]!.operation as Extract<Operation, { op: 'add-service' }>;
@@ -303,9 +303,26 @@ describe('abort and refusal', () => {
     const before = kernel.requests.length;
     const r = await applyPlan(ipvs, p);
     expect(r.failed.map((f) => f.step)).toEqual([p.steps[0]]);
-    expect(r.notAttempted.filter((n) => n.step.operation.op === 'add-service')).toHaveLength(3);
-    const later = r.notAttempted.filter((n) => n.step.operation.op === 'add-destination');
-    expect(later.map((n) => n.reason)).toEqual(Array.from({ length: 5 }, () => 'not sent: an earlier step was refused before sending'));
-    expect(changing(kernel.requests.slice(before))).toEqual([]);
+    expect((r.failed[0]!.error as ValidationError).field).toBe('steps[0].operation.scheduler');
+    const target = p.steps[0]!.target;
+    expect(r.notAttempted.map((n) => n.reason)).toEqual(r.notAttempted.map(() => `depends on add-service ${target}, which failed`));
+    expect(r.notAttempted.length).toBeGreaterThan(0);
+    expect(r.applied.length + r.failed.length + r.notAttempted.length).toBe(p.steps.length);
+    expect(r.applied.filter((s) => s.operation.op === 'add-service')).toHaveLength(3);
+    expect(changing(kernel.requests.slice(before))).toHaveLength(r.applied.length);
+  });
+
+  it('with stopOnError, a refused step stops what comes after it; an abort before sending reports every step as aborted', async () => {
+    const { ipvs } = await setup();
+    const p = await plan(ipvs, baseState());
+    const first = p.steps[1]!.operation as Extract<Operation, { op: 'add-service' }>;
+    first.service = { ...first.service, scheduler: 'nope' as never };
+    const r = await applyPlan(ipvs, p, { stopOnError: true });
+    expect(r.applied).toEqual([p.steps[0]]);
+    expect(r.failed.map((f) => f.step)).toEqual([p.steps[1]]);
+    expect(new Set(r.notAttempted.map((n) => n.reason))).toEqual(new Set(['stopped after the first failure']));
+    const aborted = await applyPlan(ipvs, p, { signal: AbortSignal.abort() });
+    expect(aborted.failed).toEqual([]);
+    expect(aborted.notAttempted.map((n) => n.reason)).toEqual(p.steps.map(() => ABORTED_REASON));
   });
 });

@@ -167,7 +167,7 @@ export interface DestinationSpec {
   forwarding?: ForwardingInput;
   /** 0..2147483647; 0 quiesces; default 1. */
   weight?: number;
-  /** Maximum connections, 0..2147483647; 0 (the default) means no limit. */
+  /** Maximum connections, 0..4294967295 (the kernel's u32; ipvsadm takes up to 2147483647); 0 (the default) means no limit. */
   upperThreshold?: number;
   /** Connections below which an overloaded server is used again, at most upperThreshold; default 0. */
   lowerThreshold?: number;

@@ -65,8 +65,12 @@ export const MAX_PERSISTENCE_TIMEOUT = 31 * 24 * 3600;
 export const MAX_TIMEOUT = MAX_PERSISTENCE_TIMEOUT;
 /** INT_MAX: the kernel keeps weights in an atomic_t and refuses negative ones with ERANGE. */
 export const MAX_WEIGHT = 2147483647;
-/** INT_MAX, as ipvsadm takes: the kernel stores thresholds as u32 but compares them with int connection counts. */
-export const MAX_THRESHOLD = 2147483647;
+/**
+ * The kernel's u32. ipvsadm takes at most INT_MAX (its parser, kept by the CLI), but Linux keeps any u32 another
+ * tool sends and reports it back, and a read-back destination must be valid input; above INT_MAX no connection
+ * count reaches it, so it means no limit in practice.
+ */
+export const MAX_THRESHOLD = 4294967295;
 export const DEFAULT_WEIGHT = 1;
 export const DEFAULT_SCHEDULER = 'wlc';
 

@@ -220,9 +220,11 @@ describe('destinations', () => {
     expectRefused(() => validateDestinationSpec(svc6, { address: '10.0.0.2' }), 'destination.address', '10.0.0.2');
   });
 
-  it('weights and thresholds: 0..INT_MAX, lower at most upper (the kernel says ERANGE)', () => {
+  it('weights 0..INT_MAX, thresholds 0..u32 max, lower at most upper (the kernel says ERANGE)', () => {
     expect(validateDestinationSpec(svc4, { address: '10.0.0.2', weight: 0 }).weight).toBe(0);
     expect(validateDestinationSpec(svc4, { address: '10.0.0.2', weight: 2147483647, upperThreshold: 2147483647, lowerThreshold: 5 })).toMatchObject({ weight: 2147483647, upper: 2147483647, lower: 5 });
+    // Linux keeps any u32 threshold (another tool can set one above INT_MAX): read back, it must be taken back.
+    expect(validateDestinationSpec(svc4, { address: '10.0.0.2', upperThreshold: 4294967295, lowerThreshold: 4294967295 })).toMatchObject({ upper: 4294967295, lower: 4294967295 });
     expectRefused(() => validateDestinationSpec(svc4, { address: '10.0.0.2', lowerThreshold: 1 }), 'destination.lowerThreshold', 1, /upper threshold \(0\)/);
     expectRefused(() => validateDestinationSpec(svc4, { address: '10.0.0.2', upperThreshold: 10, lowerThreshold: 11 }), 'destination.lowerThreshold', 11);
   });
@@ -278,7 +280,7 @@ describe('destinations', () => {
     [{ ...d, forwarding: 'local' }, 'destination.forwarding', 'local'],
     [{ ...d, weight: -1 }, 'destination.weight', -1],
     [{ ...d, weight: 2147483648 }, 'destination.weight', 2147483648],
-    [{ ...d, upperThreshold: 2147483648 }, 'destination.upperThreshold', 2147483648],
+    [{ ...d, upperThreshold: 4294967296 }, 'destination.upperThreshold', 4294967296],
     [{ ...d, lowerThreshold: -1 }, 'destination.lowerThreshold', -1],
     [{ ...d, tunnel: { type: 'gue', port: 1 } }, 'destination.tunnel', { type: 'gue', port: 1 }],
     [{ ...tun, tunnel: 'gue' }, 'destination.tunnel', 'gue'],

@@ -85,4 +85,24 @@ describe('a kernel value the client would refuse as input', () => {
     expect((await ipvs.destinations(svc)).map((d) => d.address).sort()).toEqual(['10.0.0.2', '10.0.0.4']);
     await ipvs.close();
   });
+
+  it('a threshold above 2 147 483 647 (Linux keeps a u32): the destination is drained, and a read-back copy is taken back', async () => {
+    const kernel = new FakeKernel();
+    const ipvs = await Ipvs.open({ transport: kernel.transport() });
+    const svc = { protocol: 'tcp', address: '10.0.0.1', port: 80 } as const;
+    await ipvs.addService({ ...svc, scheduler: 'rr' });
+    await ipvs.addDestination(svc, { address: '10.0.0.2', forwarding: 'masq' });
+    const wire = validateDestinationSpec(validateServiceKey(svc), { address: '10.0.0.9', forwarding: 'masq', weight: 3 });
+    wire.upper = 0xffffffff;
+    const raw = ipvs as unknown as { run(make: (fam: IpvsFamily) => OutgoingRequest): Promise<unknown> };
+    await raw.run((fam) => cmd.newDest(fam, validateServiceKey(svc), wire));
+    const odd = (await ipvs.destinations(svc)).find((d) => d.address === '10.0.0.9')!;
+    expect(odd.upperThreshold).toBe(0xffffffff);
+    await ipvs.updateDestination(svc, { ...odd, forwarding: 'masq', weight: 2 });
+    kernel.setStats({ ...svc, destination: '10.0.0.9' }, { activeConns: 1 });
+    const r = await ipvs.apply({ services: [{ ...svc, scheduler: 'rr', destinations: [{ address: '10.0.0.2', forwarding: 'masq' }] }] }, { drain: true });
+    expect(r.failed).toEqual([]);
+    expect((await ipvs.destinations(svc)).map((d) => [d.address, d.weight, d.upperThreshold])).toEqual([['10.0.0.9', 0, 0xffffffff], ['10.0.0.2', 1, 0]]);
+    await ipvs.close();
+  });
 });

@@ -9,11 +9,12 @@ export type AddressFamily = 'ipv4' | 'ipv6';
 /** The scheduler modules of Linux 6.1 (ip_vs_*.ko), in ipvsadm's order. */
 export const SCHEDULERS = ['rr', 'wrr', 'lc', 'wlc', 'lblc', 'lblcr', 'dh', 'sh', 'sed', 'nq', 'fo', 'ovf', 'mh'] as const;
 /**
- * The scheduler names a service takes: every module, and 'none', which Linux takes as no scheduler at all
- * (the service picks no destination for new connections itself; e.g. a backup director's services, whose
- * connections come from the sync daemon). No module is loaded for it.
+ * The scheduler names a service takes: every module of 6.1, 'twos' (ip_vs_twos, Linux 6.2 and later: a table
+ * read from a newer kernel must be writable back; 6.1 answers ENOENT), and 'none', which Linux takes as no
+ * scheduler at all (the service picks no destination for new connections itself; e.g. a backup director's
+ * services, whose connections come from the sync daemon). No module is loaded for it.
  */
-export const SCHEDULER_NAMES = [...SCHEDULERS, 'none'] as const;
+export const SCHEDULER_NAMES = [...SCHEDULERS, 'twos', 'none'] as const;
 export type Scheduler = (typeof SCHEDULER_NAMES)[number];
 
 /** Persistence engines the kernel has (ip_vs_pe_sip.ko). */

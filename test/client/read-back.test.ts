@@ -3,6 +3,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { Ipvs } from '../../src/client.js';
+import type { ServiceSpec } from '../../src/ipvs/types.js';
 import { FakeKernel } from '../../src/testing/index.js';
 
 const SVC = { protocol: 'tcp', address: '10.0.0.1', port: 80 } as const;
@@ -23,5 +24,23 @@ describe('read back, then written again', () => {
     expect(after.map((d) => d.weight)).toEqual([0, 0, 0, 0, 0]);
     expect(after.map((d) => d.tunnel)).toEqual(read.map((d) => d.tunnel));
     await ipvs.close();
+  });
+
+  it("a scheduler of a newer kernel (twos, Linux 6.2+) is written back; where it is missing, the kernel's ENOENT says so", async () => {
+    const kernel = new FakeKernel({ schedulers: ['rr', 'wlc', 'twos'] });
+    const ipvs = await Ipvs.open({ transport: kernel.transport() });
+    await ipvs.addService({ ...SVC, scheduler: 'twos' });
+    const [svc] = await ipvs.services();
+    expect(svc!.scheduler).toBe('twos');
+    // Read-back strings (scheduler, engine) are wider than the spec's names: a typed program casts.
+    await ipvs.updateService({ ...svc!, persistence: { timeout: 60 } } as ServiceSpec);
+    expect((await ipvs.services())[0]).toMatchObject({ scheduler: 'twos', persistence: { timeout: 60 } });
+    const plan = await ipvs.plan(await ipvs.exportState());
+    expect(plan.inSync).toBe(true);
+    await ipvs.close();
+    // The fake's default modules are Linux 6.1's, which has no ip_vs_twos.
+    const old = await Ipvs.open({ transport: new FakeKernel().transport() });
+    await expect(old.addService({ ...SVC, scheduler: 'twos' })).rejects.toMatchObject({ code: 'ENOENT', message: expect.stringContaining('modprobe ip_vs_twos') });
+    await old.close();
   });
 });

@@ -170,7 +170,7 @@ describe('service specs', () => {
     expect(validateServiceSpec({ ...tcp, scheduler: 'none', flags: ['flag-1', 'flag-3'], persistence: true, persistenceEngine: 'sip' }))
       .toMatchObject({ scheduler: 'none', flags: 0x29, pe: 'sip' });
     expectRefused(() => validateServiceSpec({ ...tcp, scheduler: 'none', flags: ['sh-port'] }), 'flags', 'sh-port', /not none/);
-    expectRefused(() => validateServiceSpec({ ...tcp, scheduler: 'None' }), 'scheduler', 'None', /one of rr, .*, mh, none$/);
+    expectRefused(() => validateServiceSpec({ ...tcp, scheduler: 'None' }), 'scheduler', 'None', /one of rr, .*, mh, twos, none$/);
   });
 
   it('refuses a field a spec does not have, by path (a Service read back is still a spec)', () => {

@@ -16,7 +16,8 @@ import type { HealthStatus } from './types.js';
 /** What the checker believes the kernel holds for one destination. */
 export interface BelievedDestination {
   weight: number;
-  forwarding: Forwarding;
+  /** A number: another tool set a method Linux has no name for (it then differs from any configured one). */
+  forwarding: Forwarding | number;
   upperThreshold: number;
   lowerThreshold: number;
   /** Tunnel destinations only, every field explicit. */
@@ -24,7 +25,7 @@ export interface BelievedDestination {
 }
 
 interface FullTunnel {
-  type: TunnelType;
+  type: TunnelType | number;
   port: number;
   checksum: TunnelChecksum;
 }

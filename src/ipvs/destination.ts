@@ -83,8 +83,8 @@ export function decodeDestination(a: AttributeReader, serviceAf: number, stats =
   if (addrLength < (af === AF_INET6 ? 16 : 4)) throw new DecodeError(`destination address of ${addrLength} bytes`, 0);
   const port = required(a.u16be(IPVS_DEST_ATTR_PORT), 'IPVS_DEST_ATTR_PORT');
   const fwdRaw = required(a.u32(IPVS_DEST_ATTR_FWD_METHOD), 'IPVS_DEST_ATTR_FWD_METHOD') & IP_VS_CONN_F_FWD_MASK;
-  const forwarding = FWD_NAMES[fwdRaw];
-  if (forwarding === undefined) throw new DecodeError(`destination with forwarding method ${fwdRaw}`, 0);
+  // A method past bypass (another tool's: Linux keeps the 3 bits as given) reads as its number.
+  const forwarding = FWD_NAMES[fwdRaw] ?? fwdRaw;
   const address = formatAddress(af, ADDRESS);
   const family = familyOfAf(af);
   const weight = required(a.u32(IPVS_DEST_ATTR_WEIGHT), 'IPVS_DEST_ATTR_WEIGHT');
@@ -101,10 +101,9 @@ export function decodeDestination(a: AttributeReader, serviceAf: number, stats =
   if (forwarding === 'tunnel') {
     // Kernels before 5.3 know only ipip and send no tunnel attributes.
     const t = a.u8(IPVS_DEST_ATTR_TUN_TYPE) ?? 0;
-    const type = TUN_NAMES[t];
-    if (type === undefined) throw new DecodeError(`destination with tunnel type ${t}`, 0);
     dest.tunnel = {
-      type,
+      // A type past gre (Linux keeps any u8) reads as its number.
+      type: TUN_NAMES[t] ?? t,
       port: a.u16be(IPVS_DEST_ATTR_TUN_PORT) ?? 0,
       checksum: checksumName(a.u16(IPVS_DEST_ATTR_TUN_FLAGS) ?? 0),
     };

@@ -152,7 +152,11 @@ export type Service = ServiceCommon &
   );
 
 export interface TunnelSpec {
-  type: TunnelType;
+  /**
+   * A number is refused: it is taken only so that a destination read back (whose tunnel type may be a number,
+   * see Destination) is still a DestinationSpec to the compiler, as the usual read-change-update loop wants.
+   */
+  type: TunnelType | number;
   /** Needed for gue (the UDP port of the receiver), not allowed otherwise. */
   port?: number;
   /** Default 'nocsum'. */
@@ -187,12 +191,19 @@ export interface Destination {
   address: string;
   family: AddressFamily;
   port: number;
-  forwarding: Forwarding;
+  /**
+   * A number only for a method Linux keeps but has no name for (5..7: `IP_VS_CONN_F_FWD_MASK` keeps 3 bits);
+   * only another tool sets one, and Linux has no transmitter for it.
+   */
+  forwarding: Forwarding | number;
   weight: number;
   upperThreshold: number;
   lowerThreshold: number;
-  /** Present for tunnel destinations. */
-  tunnel?: { type: TunnelType; port: number; checksum: TunnelChecksum };
+  /**
+   * Present for tunnel destinations. `type` is a number only for one past gre (Linux keeps any 8-bit type and
+   * encapsulates it as ipip).
+   */
+  tunnel?: { type: TunnelType | number; port: number; checksum: TunnelChecksum };
   activeConns: number;
   inactiveConns: number;
   persistentConns: number;

@@ -408,7 +408,13 @@ export function validateDestinationValues(service: WireServiceKey, dest: unknown
   }
   const forwarding = d.forwarding ?? 'route';
   const fwd = lookup(FORWARDING, forwarding);
-  if (fwd === undefined) throw new ValidationError('destination.forwarding', forwarding, "must be 'masq', 'route' or 'tunnel'");
+  if (fwd === undefined) {
+    // A number is what a destination read back holds for a method Linux keeps but has no name for.
+    const reason = typeof forwarding === 'number'
+      ? "a forwarding method without a name (another tool's, which Linux keeps but has no transmitter for) cannot be sent; give 'masq', 'route' or 'tunnel'"
+      : "must be 'masq', 'route' or 'tunnel'";
+    throw new ValidationError('destination.forwarding', forwarding, reason);
+  }
   w.fwd = fwd;
   // ip_vs_genl_set_cmd: only tunnelling can carry packets to a server of the other family.
   if (w.af !== service.af && forwarding !== 'tunnel') {
@@ -426,7 +432,13 @@ export function validateDestinationValues(service: WireServiceKey, dest: unknown
     if (!isObject(d.tunnel)) throw new ValidationError('destination.tunnel', d.tunnel, 'must be { type, port?, checksum? }');
     const t = d.tunnel as Record<string, unknown>;
     const type = lookup(TUNNEL_TYPES, t.type);
-    if (type === undefined) throw new ValidationError('destination.tunnel.type', t.type, "must be 'ipip', 'gue' or 'gre'");
+    if (type === undefined) {
+      // A number is what a tunnel read back holds for a type past gre (another tool's; Linux encapsulates it as ipip).
+      const reason = typeof t.type === 'number'
+        ? "a tunnel type without a name (another tool's, which Linux keeps and encapsulates as ipip) cannot be sent; give 'ipip', 'gue' or 'gre'"
+        : "must be 'ipip', 'gue' or 'gre'";
+      throw new ValidationError('destination.tunnel.type', t.type, reason);
+    }
     w.tunType = type;
     if (t.type === 'gue') {
       // ip_vs_add_dest/ip_vs_edit_dest refuse a gue tunnel without a port (EINVAL).

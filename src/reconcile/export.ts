@@ -28,7 +28,8 @@ export function desiredServiceOf(service: WithoutStats<Service>, destinations: r
 
 /** One destination as the kernel reports it, as a desired-state entry. */
 export function desiredDestinationOf(d: WithoutStats<Destination>): DestinationSpec {
-  // 'local' and 'bypass' are written as reported; they are not inputs, so such an entry is refused when applied.
+  // 'local', 'bypass', and a method or tunnel type without a name (a number) are written as reported; they are
+  // not inputs, so such an entry is refused when applied.
   const spec: DestinationSpec = { address: d.address, port: d.port, forwarding: d.forwarding as DestinationSpec['forwarding'], weight: d.weight };
   if (d.upperThreshold) spec.upperThreshold = d.upperThreshold;
   if (d.lowerThreshold) spec.lowerThreshold = d.lowerThreshold;

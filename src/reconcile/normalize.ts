@@ -303,12 +303,15 @@ export function normalDesiredDestination(service: WireServiceKey, spec: Destinat
   );
 }
 
+/** The kernel's number of a forwarding method read back (a method without a name reads as its number). */
+const fwdNumber = (f: Forwarding | number): number => (typeof f === 'number' ? f : FWD_OF[f]);
+
 /** A destination as the kernel reported it, in the same form. */
 export function normalKernelDestination(d: Destination): NormalDestination {
-  const fwd = FWD_OF[d.forwarding];
+  const fwd = fwdNumber(d.forwarding);
   const tunnel = fwd === IP_VS_CONN_F_TUNNEL;
   const t = d.tunnel;
-  const tunType = tunnel && t ? TUN_TYPE_OF[t.type] : 0;
+  const tunType = tunnel && t ? (typeof t.type === 'number' ? t.type : TUN_TYPE_OF[t.type]) : 0;
   return new NormalDestination(
     d.address,
     d.port,
@@ -357,11 +360,13 @@ export function destinationSummary(d: NormalDestination): string {
 export function destinationSpecOf(d: NormalDestination, weight = d.weight): DestinationSpec {
   const forwarding = FWD_NAME[d.fwd];
   const spec: DestinationSpec = { address: d.key.address, port: d.key.port ?? 0, weight };
-  // A kernel-reported 'local' or 'bypass' cannot be sent back; route is what ipvsadm would send.
+  // A kernel-reported 'local' or 'bypass', or a method without a name (5..7, another tool's), cannot be sent
+  // back; route is what ipvsadm would send.
   spec.forwarding = forwarding === 'masq' || forwarding === 'tunnel' ? forwarding : 'route';
   if (d.upper) spec.upperThreshold = d.upper;
   if (d.lower) spec.lowerThreshold = d.lower;
   if (d.fwd === IP_VS_CONN_F_TUNNEL) {
+    // A type past gre (another tool's) is encapsulated as ipip by Linux, so it is sent back as ipip.
     const type = TUN_TYPE_NAME[d.tunType] ?? 'ipip';
     const tunnel: TunnelSpec = { type };
     if (type === 'gue') tunnel.port = d.tunPort;
@@ -443,7 +448,7 @@ export class DesiredDestinations {
  * destination tunnels: the planner asks it of every destination the kernel holds.
  */
 export function kernelDestinationEquals(d: Destination, want: NormalDestination): boolean {
-  if (FWD_OF[d.forwarding] !== want.fwd || d.weight !== want.weight || d.upperThreshold !== want.upper || d.lowerThreshold !== want.lower) return false;
+  if (fwdNumber(d.forwarding) !== want.fwd || d.weight !== want.weight || d.upperThreshold !== want.upper || d.lowerThreshold !== want.lower) return false;
   return want.fwd !== IP_VS_CONN_F_TUNNEL || sameDestination(normalKernelDestination(d), want);
 }
 

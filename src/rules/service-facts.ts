@@ -94,7 +94,7 @@ const CHECKSUM_OPTION: Record<TunnelChecksum, string> = {
 };
 
 /** The tunnel of a tunnel destination; a kernel that reports none means ipip. */
-export function tunnelOf(destination: WithoutStats<Destination>): { type: TunnelType; port: number; checksum: TunnelChecksum } {
+export function tunnelOf(destination: WithoutStats<Destination>): { type: TunnelType | number; port: number; checksum: TunnelChecksum } {
   return destination.tunnel ?? { type: 'ipip', port: 0, checksum: 'nocsum' };
 }
 

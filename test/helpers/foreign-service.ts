@@ -69,3 +69,41 @@ export const GRE_AND_ESP: readonly ForeignService[] = [
   { protocol: 47, address: '10.9.9.9', port: 80, destination: { address: '10.9.9.10' } },
   { protocol: 50, address: '10.9.9.9', port: 0, destination: { address: '10.9.9.10' } },
 ];
+
+/** A destination as another tool may send it: any forwarding value (Linux keeps 0..7) and any tunnel type (a u8). */
+export interface RawDestination {
+  address: string;
+  /** The service's own port when left out. */
+  port?: number;
+  /** IP_VS_CONN_F_* value: 0 masq, 1 local, 2 tunnel, 3 route, 4 bypass, 5..7 without a name. */
+  fwd: number;
+  weight?: number;
+  /** Sent only when given: type (0 ipip, 1 gue, 2 gre, more without a name), port, flags (1 csum, 2 remcsum). */
+  tunnel?: { type: number; port?: number; flags?: number };
+}
+
+/** Add `dests` to the existing service `service` (any protocol number) through `transport`, then close it. */
+export async function addRawDestinations(
+  transport: Transport,
+  service: { protocol: number; address: string; port: number },
+  dests: readonly RawDestination[],
+): Promise<void> {
+  const c = new RawClient(transport);
+  try {
+    const family = await c.familyId('IPVS');
+    const v6 = !isIPv4(service.address);
+    const key = [B.u16(1, v6 ? 10 : 2), B.u16(2, service.protocol), B.bin(3, addressBytes(service.address)), B.u16be(4, service.port)];
+    for (const d of dests) {
+      const t = d.tunnel;
+      const tunnel = t ? [B.u8(13, t.type), B.u16be(14, t.port ?? 0), B.u16(15, t.flags ?? 0)] : [];
+      const dest = B.nest(
+        2, B.bin(1, addressBytes(d.address)), B.u16be(2, d.port ?? service.port), B.u32(3, d.fwd), B.u32(4, d.weight ?? 1),
+        B.u32(5, 0), B.u32(6, 0), ...tunnel,
+      );
+      const added = await c.errno({ type: family, flags: B.F_REQUEST, cmd: 5, attrs: [B.nest(1, ...key), dest] });
+      if (added !== 0) throw new Error(`NEW_DEST ${d.address} (fwd ${d.fwd}) in ${service.protocol} ${service.address}:${service.port}: errno ${added}`);
+    }
+  } finally {
+    await transport.close();
+  }
+}

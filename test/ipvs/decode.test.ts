@@ -122,17 +122,21 @@ describe('destinations', () => {
     });
   });
 
-  it('forwarding methods, local and bypass included; flag bits above the mask ignored', () => {
+  it('forwarding methods, local and bypass included; one without a name as its number; flag bits above the mask ignored', () => {
     const fwd = (n: number) => dest({ address: '10.0.0.1', port: 1, fwd: n, weight: 1 }).forwarding;
     expect([0, 1, 2, 3, 4, 0x103].map(fwd)).toEqual(['masq', 'local', 'tunnel', 'route', 'bypass', 'route']);
-    expect(() => fwd(5)).toThrow(/forwarding method 5/);
+    // Linux keeps the three bits of IP_VS_CONN_F_FWD_MASK as another tool sent them.
+    expect([5, 6, 7, 0x105].map(fwd)).toEqual([5, 6, 7, 5]);
+    expect(dest({ address: '10.0.0.1', port: 1, fwd: 5, weight: 1, tunType: 1, tunPort: 5 }).tunnel).toBeUndefined();
   });
 
   it('tunnel details only for tunnel destinations', () => {
     expect(dest({ address: '2001:db8::7', port: 53, fwd: 2, weight: 1, tunType: 1, tunPort: 6080, tunFlags: 3 }).tunnel).toEqual({ type: 'gue', port: 6080, checksum: 'remcsum' });
     expect(dest({ address: '10.0.0.7', port: 53, fwd: 2, weight: 1, tunType: 2, tunFlags: 1 }).tunnel).toEqual({ type: 'gre', port: 0, checksum: 'csum' });
     expect(dest({ address: '10.0.0.7', port: 53, fwd: 3, weight: 1, tunType: 1, tunPort: 5 }).tunnel).toBeUndefined();
-    expect(() => dest({ address: '10.0.0.7', port: 53, fwd: 2, weight: 1, tunType: 9 })).toThrow(/tunnel type 9/);
+    // A type past gre (Linux keeps any u8) as its number.
+    expect(dest({ address: '10.0.0.7', port: 53, fwd: 2, weight: 1, tunType: 9, tunPort: 7, tunFlags: 1 }).tunnel).toEqual({ type: 9, port: 7, checksum: 'csum' });
+    expect(dest({ address: '10.0.0.7', port: 53, fwd: 2, weight: 1, tunType: 255 }).tunnel?.type).toBe(255);
   });
 
   it('kernels before 3.18: no family of its own (the service family is used), no tunnel attributes', () => {

@@ -16,7 +16,7 @@ import { runCli } from '../../src/cli/run.js';
 import { staticResolver } from '../../src/rules/resolver.js';
 import type { CallResult } from './unprivileged.js';
 import type { Transport } from '../../src/netlink/transport.js';
-import { addForeignServices } from '../helpers/foreign-service.js';
+import { addForeignServices, addRawDestinations } from '../helpers/foreign-service.js';
 
 export interface Harness {
   ipvs: Ipvs;
@@ -328,6 +328,47 @@ export function conformanceSuite(name: string, open: () => Promise<Harness>): vo
         for (const s of await ipvs.services()) if (typeof s.protocol === 'number') await ipvs.deleteService(s);
         expect(sortServices(await ipvs.services()).map(keyText)).toEqual(['tcp 192.168.1.110:80', 'udp 192.168.1.111:53']);
         await ipvsadmSaves(['-A -t 192.168.1.110:80 -s rr', '-A -u 192.168.1.111:53 -s wrr']);
+      });
+
+      it('destinations with a forwarding method or tunnel type without a name, made raw as another tool can: read with their number, deleted, refused as input', async (ctx) => {
+        if (!h.rawTransport) return ctx.skip();
+        await ipvs.addService({ ...web, scheduler: 'rr' });
+        await ipvs.addDestination(web, { address: '192.168.1.116', forwarding: 'masq' });
+        // Linux 6.1 keeps FWD_METHOD & IP_VS_CONN_F_FWD_MASK (0..7) and any u8 tunnel type.
+        await addRawDestinations(h.rawTransport(), { ...web, protocol: 6 }, [
+          { address: '192.168.1.117', fwd: 5, weight: 2 },
+          { address: '192.168.1.118', fwd: 7 },
+          { address: '192.168.1.119', fwd: 2, tunnel: { type: 3 } },
+          { address: '192.168.1.120', fwd: 2, tunnel: { type: 200, port: 5555, flags: 1 } },
+        ]);
+        const read = sortDests(await ipvs.destinations(web));
+        expect(read.map((d) => [d.address, d.forwarding, d.weight, d.tunnel])).toEqual([
+          ['192.168.1.116', 'masq', 1, undefined],
+          ['192.168.1.117', 5, 2, undefined],
+          ['192.168.1.118', 7, 1, undefined],
+          ['192.168.1.119', 'tunnel', 1, { type: 3, port: 0, checksum: 'nocsum' }],
+          ['192.168.1.120', 'tunnel', 1, { type: 200, port: 5555, checksum: 'csum' }],
+        ]);
+        // ipvsadm 1.31 has no switch for 5..7 (C's "(null)") and writes no --tun-type past gre.
+        await ipvsadmSaves([
+          '-A -t 192.168.1.110:80 -s rr',
+          '-a -t 192.168.1.110:80 -r 192.168.1.116:80 -m -w 1',
+          '-a -t 192.168.1.110:80 -r 192.168.1.117:80 (null) -w 2',
+          '-a -t 192.168.1.110:80 -r 192.168.1.118:80 (null) -w 1',
+          '-a -t 192.168.1.110:80 -r 192.168.1.119:80 -i -w 1',
+          '-a -t 192.168.1.110:80 -r 192.168.1.120:80 -i -w 1',
+        ]);
+        const sent = h.requests?.().length;
+        const fwd5 = read[1]!;
+        expect(await invalid(ipvs.updateDestination(web, { ...fwd5, forwarding: fwd5.forwarding as 'route', weight: 0 }))).toMatchObject({ field: 'destination.forwarding', value: 5 });
+        expect(await invalid(ipvs.updateDestination(web, { ...read[3]!, forwarding: 'tunnel', weight: 0 }))).toMatchObject({ field: 'destination.tunnel.type', value: 3 });
+        if (sent !== undefined) expect(h.requests!().length).toBe(sent);
+        await ipvs.updateDestination(web, { ...read[3]!, forwarding: 'tunnel', tunnel: { type: 'ipip' }, weight: 0 });
+        for (const d of [read[1]!, read[2]!, read[4]!]) await ipvs.deleteDestination(web, d);
+        expect(sortDests(await ipvs.destinations(web)).map((d) => [d.address, d.forwarding, d.weight, d.tunnel?.type])).toEqual([
+          ['192.168.1.116', 'masq', 1, undefined],
+          ['192.168.1.119', 'tunnel', 0, 'ipip'],
+        ]);
       });
 
       it('streams a table of hundreds of services, split over many datagrams', async () => {

@@ -19,7 +19,7 @@ import { Ipvs } from '../../src/client.js';
 import type { CliIpvs } from '../../src/cli/context.js';
 import { runCli } from '../../src/cli/run.js';
 import { KernelSocketTransport } from '../../native/socket.js';
-import { addForeignServices, GRE_AND_ESP, type ForeignService } from '../helpers/foreign-service.js';
+import { addForeignServices, addRawDestinations, GRE_AND_ESP, type ForeignService } from '../helpers/foreign-service.js';
 
 const enabled = process.env.IPVS_KERNEL === '1';
 // Listings without -n look every address up. The guest has no network, and its resolver (the host's
@@ -644,6 +644,21 @@ describe.runIf(enabled)('ipvs vs ipvsadm 1.31 on a real kernel', () => {
     const [saved] = await p.both('-Sn');
     expect(saved!.stdout).toContain('-A --xxx-service 10.9.9.9:80 -s rr\n-a --xxx-service 10.9.9.9:80 -r 10.9.9.10:80 -m -w 1\n');
     await p.both('-C', '-Sn', '-Ln');
+  });
+
+  it('destinations with a forwarding method or tunnel type without a name (made raw, as another tool can): listed, saved, edited and deleted alike', async () => {
+    const p = pair();
+    await p.both('-A -t 10.0.0.1:80 -s rr', '-a -t 10.0.0.1:80 -r 10.0.1.1 -m', '-A -t 10.0.0.3:80 -s rr', '-a -t 10.0.0.3:80 -r 10.0.3.1 -m');
+    for (const ns of [p.ref, p.ours]) {
+      await addRawDestinations(new KernelSocketTransport({ netns: ns }), { protocol: 6, address: '10.0.0.1', port: 80 }, [
+        { address: '10.0.1.5', fwd: 5 },
+        { address: '10.0.1.7', fwd: 7, weight: 3 },
+        { address: '10.0.1.13', fwd: 2, tunnel: { type: 3 } },
+        { address: '10.0.1.14', fwd: 2, tunnel: { type: 200, port: 5555, flags: 1 } },
+      ]);
+    }
+    await p.sameListings(['-L --tun-info']);
+    await p.both('-e -t 10.0.0.1:80 -r 10.0.1.13 -i -w 0', '-d -t 10.0.0.1:80 -r 10.0.1.5', '-Sn', '-Ln --tun-info', '-C', '-Sn');
   });
 
   it("ipvsadm's sort order with a cycle in its comparison, on one namespace's dump order", async () => {

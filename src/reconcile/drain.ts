@@ -79,7 +79,9 @@ export type DrainDecision =
 /** What to do now with a destination that is no longer wanted, under a drain policy. */
 export function decideDrain(policy: DrainPolicy, id: string, destination: Destination, service: ServiceKey): DrainDecision {
   const recorded = policy.state[id];
-  const began = typeof recorded === 'number' && Number.isFinite(recorded) && recorded <= policy.now ? recorded : undefined;
+  // A recorded start counts only while the destination is still at weight 0: one someone else gave its weight
+  // back has taken new connections since, so its drain begins again now (a timeout must not delete it at once).
+  const began = destination.weight === 0 && typeof recorded === 'number' && Number.isFinite(recorded) && recorded <= policy.now ? recorded : undefined;
   if (policy.idle(destination, service)) return { action: 'delete', why: `drained (${connectionsText(destination)})`, since: began };
   const since = began ?? policy.now;
   if (policy.timeoutMs !== undefined && policy.now - since >= policy.timeoutMs) {

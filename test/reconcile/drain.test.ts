@@ -69,6 +69,20 @@ describe('drain', () => {
     expect(late.steps[0]!.detail).toBe('drain timed out after 30 s (5 active, 0 inactive connections)');
   });
 
+  it('a draining destination someone else put back at weight > 0 drains again from now: a timeout does not delete it at once', async () => {
+    const { ipvs, busy } = await setup();
+    busy(5);
+    const first = await apply(ipvs, state('192.168.1.116'), { drain: 60, now: 1_000 });
+    expect(first.drainState).toEqual({ [ID_117]: 1_000 });
+    // An operator (ipvs -e ... -w 1) or a health checker gives it its weight back: it takes new connections again.
+    await ipvs.updateDestination(WEB, { address: '192.168.1.117', weight: 1 });
+    const again = await apply(ipvs, state('192.168.1.116'), { drain: { timeout: 60, state: first.drainState }, now: 62_000 });
+    expect(again.plan.steps.map((s) => s.detail)).toEqual(['drain: weight 1 -> 0 (5 active, 0 inactive connections)']);
+    expect(again.drainState).toEqual({ [ID_117]: 62_000 });
+    const late = await plan(ipvs, state('192.168.1.116'), { drain: { timeout: 60, state: again.drainState }, now: 122_000 });
+    expect(late.steps[0]!.detail).toBe('drain timed out after 60 s (5 active, 0 inactive connections)');
+  });
+
   it('a delete that ends a drain and fails keeps when the drain began, so its timeout is not restarted', async () => {
     const { kernel, ipvs, busy } = await setup();
     busy(5);

@@ -5,9 +5,11 @@
 // them). A file that cannot be read, is not valid JSON or rules, holds a bad value (weight -1, an unknown
 // scheduler, a service twice) or holds nothing at all (as `ipvs apply` refuses it: an empty file is far
 // more often a truncated one than a wish for an empty table; write {"services": []} for that) is reported
-// and the table left as it is; the next good edit goes in.
+// and the table left as it is; the next good edit goes in. The file is also applied again every
+// --interval seconds (default 30; 0: only on edits), and 5 s after an apply with a failed step, so a
+// refused change, a race with another writer or a hand edit (ipvs -d) is put right without an edit.
 //
-//   sudo node examples/custom-balancer.js [--file examples/balancer.json] [--prune] [--keep]
+//   sudo node examples/custom-balancer.js [--file examples/balancer.json] [--prune] [--keep] [--interval 30]
 //
 // Ctrl-C stops watching and deletes the services the file lists that this run created (absent when it
 // started); a service that was there before stays, as the file last made it. --keep leaves everything.
@@ -26,9 +28,12 @@ export function parseOptions(argv, env = process.env) {
       file: { type: 'string', default: env.BALANCER_FILE ?? fileURLToPath(new URL('balancer.json', import.meta.url)) },
       prune: { type: 'boolean', default: false },
       keep: { type: 'boolean', default: false },
+      interval: { type: 'string', default: '30' },
     },
   });
-  return { ...values, file: resolve(values.file) };
+  const interval = Number(values.interval);
+  if (!(interval >= 0) || !Number.isFinite(interval)) throw new Error(`--interval ${values.interval}: give a number of seconds (0: only on edits)`);
+  return { ...values, file: resolve(values.file), interval };
 }
 
 /**
@@ -45,12 +50,13 @@ export function readDesiredState(input) {
  * nothing was sent: a file that cannot be read or parsed, a bad value, a kernel that cannot be read (apply
  * throws only before it sends anything) are reported and the table left alone.
  */
-export async function reconcileOnce(ipvs, options, log = console.log) {
+export async function reconcileOnce(ipvs, options, log = console.log, { quietInSync = false } = {}) {
   try {
     const desired = readDesiredState(await readFile(options.file));
     const result = await apply(ipvs, desired, { prune: options.prune });
     const { out, err } = describeApplyResult(result);
-    log((out + err).trimEnd());
+    // The periodic pass says nothing when there was nothing to do.
+    if (!quietInSync || result.plan.steps.length > 0) log((out + err).trimEnd());
     return { desired, result };
   } catch (err) {
     log(`${basename(options.file)}: ${err.message} (table left as it is)`);
@@ -63,41 +69,51 @@ export async function reconcileOnce(ipvs, options, log = console.log) {
  * the services the last good file lists that this run created. A service it deleted (--prune) and added
  * again is not its own: it was there before.
  */
-export async function main(ipvs, options, { signal, log = console.log, debounceMs = 200 } = {}) {
+export async function main(ipvs, options, { signal, log = console.log, debounceMs = 200, retryMs = 5000 } = {}) {
   log(`Keeping IPVS in line with ${options.file}. Edit it; Ctrl-C to stop.`);
   const created = new Map(); // target ('tcp 192.168.1.110:80') -> the service key it was added with
   const notOurs = new Set(); // services this run deleted without having made them
   let listed = []; // the ids ('tcp 192.168.1.110:80') of the services the last good file lists
-  const reconcile = async () => {
-    const done = await reconcileOnce(ipvs, options, log);
-    if (done === undefined) return;
-    listed = [...normaliseDesiredState(done.desired).keys()];
-    for (const { operation, target } of done.result.applied) {
-      if (operation.op === 'add-service' && !notOurs.has(target)) created.set(target, operation.service);
-      if (operation.op === 'delete-service' && !created.delete(target)) notOurs.add(target);
+  let again; // the next periodic pass, or the retry after a failed step
+  const reconcile = async (quietInSync = false) => {
+    const done = await reconcileOnce(ipvs, options, log, { quietInSync });
+    if (done !== undefined) {
+      listed = [...normaliseDesiredState(done.desired).keys()];
+      for (const { operation, target } of done.result.applied) {
+        if (operation.op === 'add-service' && !notOurs.has(target)) created.set(target, operation.service);
+        if (operation.op === 'delete-service' && !created.delete(target)) notOurs.add(target);
+      }
     }
+    // A file it cannot use waits for its next edit (or the next pass); a failed step is tried again soon.
+    clearTimeout(again);
+    const ms = done !== undefined && !done.result.ok ? retryMs : options.interval * 1000;
+    if (ms > 0 && !signal?.aborted) again = setTimeout(() => enqueue(undefined), ms);
+  };
+  // One reconcile at a time; reconcileOnce reports its own failures, the catch keeps the chain going whatever happens.
+  let running = Promise.resolve();
+  const enqueue = (header) => {
+    running = running
+      .then(async () => {
+        if (signal?.aborted) return;
+        if (header !== undefined) log(header);
+        await reconcile(header === undefined);
+      })
+      .catch((err) => log(`${basename(options.file)}: ${err.message}`));
   };
   await reconcile();
   // Watch the directory, not the file: editors save by writing a new file and renaming it over the old.
   let timer;
-  let running = Promise.resolve();
   const watcher = watch(dirname(options.file), (_event, name) => {
     if (name !== basename(options.file)) return;
     clearTimeout(timer);
-    timer = setTimeout(() => {
-      // reconcileOnce reports its own failures; the catch keeps the chain going whatever happens.
-      running = running
-        .then(async () => {
-          log(`${basename(options.file)} changed:`);
-          await reconcile();
-        })
-        .catch((err) => log(`${basename(options.file)}: ${err.message}`));
-    }, debounceMs);
+    timer = setTimeout(() => enqueue(`${basename(options.file)} changed:`), debounceMs);
   });
   if (!signal?.aborted) await new Promise((resolve) => signal?.addEventListener('abort', resolve, { once: true }));
   watcher.close();
   clearTimeout(timer);
+  clearTimeout(again);
   await running;
+  clearTimeout(again);
   if (options.keep) return log('Stopped; the table is left as it is.');
   let removed = 0;
   for (const id of listed.filter((id) => created.has(id))) {

@@ -402,6 +402,28 @@ describe('custom-balancer.js', () => {
     expect(await table()).toEqual(['tcp 192.168.1.110:80 wrr', '  -> 192.168.1.116:80 route 2']);
   });
 
+  it('applies the file again on its own: soon after a failed step, and every --interval seconds (a hand edit is put right); silent when in sync', async () => {
+    const ex = await load('custom-balancer');
+    const file = join(dir, 'balancer.json');
+    writeFileSync(file, JSON.stringify({ services: [service80(2)] }));
+    kernel.failNext(1, 'ENOMEM', 'IPVS_CMD_NEW_DEST');
+    const stop = new AbortController();
+    const options = ex.parseOptions(['--file', file, '--interval', '0.2']);
+    expect(options.interval).toBe(0.2);
+    const running = ex.main(ipvs, options, { signal: stop.signal, log, debounceMs: 20, retryMs: 50 });
+    const good = ['tcp 192.168.1.110:80 wrr', '  -> 192.168.1.116:80 route 2'];
+    await vi.waitFor(async () => expect(await table()).toEqual(good), { timeout: 2000 });
+    expect(lines.join('\n')).toMatch(/failed: .*\[ENOMEM\]/);
+    await ipvs.deleteDestination({ protocol: 'tcp', address: '192.168.1.110', port: 80 }, { address: '192.168.1.116' }); // by hand
+    await vi.waitFor(async () => expect(await table()).toEqual(good), { timeout: 2000 });
+    const quiet = lines.length;
+    await new Promise((r) => setTimeout(r, 500)); // two or three passes with nothing to do
+    expect(lines.slice(quiet)).toEqual([]);
+    stop.abort();
+    await running;
+    expect(() => ex.parseOptions(['--interval', 'soon'])).toThrow(/--interval soon/);
+  });
+
   it('ships a sample file with the seed addresses', async () => {
     const ex = await load('custom-balancer');
     const options = ex.parseOptions([]);

@@ -92,6 +92,9 @@ type Phase = 'new' | 'starting' | 'running' | 'stopping' | 'stopped';
 
 const NO_LOG: HealthLogger = { info: () => {}, warn: () => {}, error: () => {} };
 
+/** A change that takes a destination out of rotation (weight 0 or deleted). */
+const takesAway = (c: PlannedChange): boolean => c.kind === 'quiesce' || c.kind === 'remove';
+
 const destinationIdOf = (address: string, port: number): string => destinationKeyText(address, port, address.includes(':'));
 
 export class HealthChecker extends TypedEmitter<HealthEvents> {
@@ -374,18 +377,47 @@ export class HealthChecker extends TypedEmitter<HealthEvents> {
     const statusOf = (id: string): HealthStatus | 'unknown' => s.dests.find((d) => d.rs.id === id)?.status ?? 'unknown';
     const changes = planChanges(s.svc, wantedDestinations(s.svc, statusOf), s.believed);
     if (changes.length === 0) return;
+    // What adds capacity goes first and on its own: what takes capacity away (quiesces, removals, the
+    // sorry server out) may rely on it, and an add or restore can fail (another writer deleted the server).
+    const adding = changes.filter((c) => !takesAway(c));
+    const takingAway = changes.filter(takesAway);
+    const sent = adding.length > 0 ? await this.send(s, adding) : 'all';
+    if (sent === 'error' || takingAway.length === 0) return;
+    let sendNow = takingAway;
+    if (sent === 'some') {
+      // Only what leaves something serving goes now; the rest waits for the retry's fresh read.
+      const serving = new Set([...s.believed].filter(([, b]) => b.weight > 0).map(([id]) => id));
+      sendNow = takingAway.filter((c) => {
+        if (!serving.has(c.destinationId)) return true;
+        if (serving.size === 1) return false;
+        serving.delete(c.destinationId);
+        return true;
+      });
+      const held = takingAway.filter((c) => !sendNow.includes(c));
+      if (held.length > 0) this.log.debug?.(`${s.svc.id}: not yet taking ${held.map((c) => c.destinationId).join(', ')} out of rotation: nothing else would serve`);
+    }
+    if (sendNow.length > 0) await this.send(s, sendNow);
+  }
+
+  /** Send changes pipelined in one execute(): did the kernel accept all of them, some, or was the call itself refused? */
+  private async send(s: ServiceState, changes: PlannedChange[]): Promise<'all' | 'some' | 'error'> {
     let results;
     try {
       results = await this.ipvs.execute(changes.map((c) => c.operation));
     } catch (err) {
       this.fail(s, err, `${s.svc.id}: could not change the table`);
-      return;
+      return 'error';
     }
+    let all = true;
     changes.forEach((c, i) => {
       const r = results[i];
       if (r && 'ok' in r && r.ok) this.applied(s, c);
-      else this.fail(s, r && 'error' in r ? r.error : new Error('not attempted'), describeFailedChange(s.svc, c));
+      else {
+        all = false;
+        this.fail(s, r && 'error' in r ? r.error : new Error('not attempted'), describeFailedChange(s.svc, c));
+      }
     });
+    return all ? 'all' : 'some';
   }
 
   private applied(s: ServiceState, c: PlannedChange): void {

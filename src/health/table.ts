@@ -6,7 +6,8 @@
 //
 // Order matters so that a service never has nothing to send to: capacity is added first (restored or
 // added real servers, then the sorry server), then servers are quiesced, then deleted (the sorry server
-// last of all, after a real server is back).
+// last of all, after a real server is back). The checker sends the adds first and the rest only after them,
+// holding back whatever would leave nothing serving when an add was refused.
 
 import type { Operation } from '../ipvs/operations.js';
 import type { Destination, Forwarding, TunnelChecksum, TunnelSpec, TunnelType } from '../ipvs/types.js';

@@ -186,6 +186,68 @@ describe('the sorry server', () => {
 });
 
 describe('the kernel and other writers', () => {
+  it('keeps the sorry server while the restore it waits for fails (someone deleted that server): never only weight 0', async () => {
+    h = await harness(seedConfig(), { resyncIntervalMs: 0 });
+    await h.checker.start();
+    h.setUp(A, false);
+    h.setUp(B, false);
+    await h.clock.advance(3000);
+    expect(await h.table()).toEqual(['127.0.0.1:80 1', `${A}:80 0`, `${B}:80 0`]);
+    // An operator deletes the quiesced B by hand; then B recovers. Its restore fails (ENOENT).
+    await h.ipvs.deleteDestination(SERVICE, { address: B });
+    h.setUp(B, true);
+    const held = (): string => (h?.kernel.state().services[0]?.destinations ?? []).map((d) => `${d.address} ${d.weight}`).sort().join(', ');
+    const seen: string[] = [];
+    for (const type of ['change', 'error'] as const) h.checker.on(type, () => seen.push(held()));
+    await h.clock.advance(2000);
+    expect(h.logs.some((l) => /could not restore 192\.168\.1\.117:80: .*ENOENT.*retry in 2000 ms/.test(l))).toBe(true);
+    expect(h.logs.some((l) => /removed the sorry server/.test(l))).toBe(false);
+    expect(h.checker.status()[0]!.sorryActive).toBe(true);
+    expect(await h.table()).toEqual(['127.0.0.1:80 1', `${A}:80 0`]);
+    // The retry re-reads the table, adds B, and only then takes the sorry server out.
+    await h.clock.advance(2000);
+    expect(await h.table()).toEqual([`${A}:80 0`, `${B}:80 1`]);
+    expect(h.logs.filter((l) => /a real server is back: removed the sorry server/.test(l))).toHaveLength(1);
+    expect(seen.length).toBeGreaterThan(0);
+    for (const table of seen) expect(table).toMatch(/ [1-9]/);
+  });
+
+  it('when a restore fails, quiesces a dead server only if something else still serves', async () => {
+    // The table as a checker left it when B was down and A served at weight 1 (A's weight is 2 now).
+    const before = async (ipvs: Ipvs): Promise<void> => {
+      await ipvs.addService({ ...SERVICE, scheduler: 'rr' });
+      await ipvs.addDestination(SERVICE, { address: A, forwarding: 'route', weight: 1 });
+      await ipvs.addDestination(SERVICE, { address: B, forwarding: 'route', weight: 0 });
+    };
+    h = await harness(seedConfig({ sorryServer: undefined }), { resyncIntervalMs: 0, before });
+    h.setUp(A, false);
+    h.kernel.failNext(1, 'EBUSY', 'IPVS_CMD_SET_DEST'); // B's restore, the first change sent
+    await h.checker.start();
+    expect(h.logs.some((l) => /could not restore 192\.168\.1\.117:80: .*EBUSY/.test(l))).toBe(true);
+    expect(await h.table()).toEqual([`${A}:80 1`, `${B}:80 0`]); // dead A still serves: nothing else would
+    await h.clock.advance(2000);
+    expect(await h.table()).toEqual([`${A}:80 0`, `${B}:80 1`]);
+  });
+
+  it('when a restore fails, still quiesces a dead server while another one serves', async () => {
+    const C = '192.168.1.118';
+    const before = async (ipvs: Ipvs): Promise<void> => {
+      await ipvs.addService({ ...SERVICE, scheduler: 'rr' });
+      await ipvs.addDestination(SERVICE, { address: A, forwarding: 'route', weight: 1 });
+      await ipvs.addDestination(SERVICE, { address: B, forwarding: 'route', weight: 0 });
+      await ipvs.addDestination(SERVICE, { address: C, forwarding: 'route', weight: 1 });
+    };
+    const config = seedConfig({ sorryServer: undefined });
+    config.services[0]!.destinations = [...config.services[0]!.destinations, { address: C, forwarding: 'route', weight: 1 }];
+    h = await harness(config, { resyncIntervalMs: 0, before });
+    h.setUp(A, false);
+    h.kernel.failNext(1, 'EBUSY', 'IPVS_CMD_SET_DEST'); // B's restore
+    await h.checker.start();
+    expect(await h.table()).toEqual([`${A}:80 0`, `${B}:80 0`, `${C}:80 1`]);
+    await h.clock.advance(2000);
+    expect(await h.table()).toEqual([`${A}:80 0`, `${B}:80 1`, `${C}:80 1`]);
+  });
+
   it('retries a refused change after re-reading the table', async () => {
     h = await harness(seedConfig(), { retryMs: 500 });
     await h.checker.start();

@@ -11,7 +11,7 @@ import { setMaxListeners } from 'node:events';
 import type { ServiceKey } from '../ipvs/types.js';
 import { destinationKeyText, serviceKeyText } from '../ipvs/validate.js';
 import { IpvsError } from '../netlink/errors.js';
-import { apply } from '../reconcile/apply.js';
+import { apply, type StepFailure } from '../reconcile/apply.js';
 import { describeStep } from '../reconcile/describe.js';
 import type { ReconcileClient } from '../reconcile/plan.js';
 import { systemScheduler, type HealthScheduler, type Timer } from './clock.js';
@@ -92,6 +92,15 @@ type Phase = 'new' | 'starting' | 'running' | 'stopping' | 'stopped';
 
 const NO_LOG: HealthLogger = { info: () => {}, warn: () => {}, error: () => {} };
 
+/** Start-up's apply is tried this often when the only failures are races with another writer. */
+const SET_UP_ATTEMPTS = 3;
+
+/** A service step refused only because another writer got there first: it exists, or it is gone. */
+function raced(f: StepFailure): boolean {
+  const code = (f.error as { code?: unknown }).code;
+  return (f.step.operation.op === 'add-service' && code === 'EEXIST') || (f.step.operation.op === 'update-service' && code === 'ESRCH');
+}
+
 /** A change that takes a destination out of rotation (weight 0 or deleted). */
 const takesAway = (c: PlannedChange): boolean => c.kind === 'quiesce' || c.kind === 'remove';
 
@@ -155,7 +164,7 @@ export class HealthChecker extends TypedEmitter<HealthEvents> {
    * Set up the services, check every real server once, and make the table agree with what was found
    * (the table may hold servers that are down, or lack ones that are up). Resolves once that is done and
    * the periodic checks are running. Rejects only if the services cannot be set up (no permission, no
-   * IPVS): later failures are events and log lines, retried. A stop() called meanwhile ends start-up at
+   * IPVS, another writer's changes racing it three times in a row): later failures are events and log lines, retried. A stop() called meanwhile ends start-up at
    * its next step (the request under way finishes); start() then resolves, before stop() does.
    */
   async start(): Promise<void> {
@@ -260,10 +269,18 @@ export class HealthChecker extends TypedEmitter<HealthEvents> {
       destinations: (key, options) => ipvs.destinations(key, options),
       execute: (ops, options) => ipvs.execute(ops, options),
     };
-    const result = await apply(client, { services: this.services.map((s) => s.svc.spec) });
-    for (const step of result.applied) this.log.info(`set up: ${describeStep(step)}`);
-    const problem = result.failed[0];
-    if (problem) {
+    for (let attempt = 1; ; attempt++) {
+      const result = await apply(client, { services: this.services.map((s) => s.svc.spec) });
+      for (const step of result.applied) this.log.info(`set up: ${describeStep(step)}`);
+      const problem = result.failed[0];
+      if (!problem) return;
+      // Another writer added or deleted a service between the read and the write: a fresh read converges,
+      // as every later sync does. Anything else (no permission, no scheduler module, ...) is fatal.
+      if (attempt < SET_UP_ATTEMPTS && result.failed.every(raced)) {
+        for (const f of result.failed) this.log.warn(`set up: ${describeStep(f.step)}: ${f.error.message}: changed by another writer meanwhile; reading the table again`);
+        if (this.isStopping()) return;
+        continue;
+      }
       const code = (problem.error as { code?: unknown }).code;
       throw new IpvsError(`could not set up ${problem.step.target}: ${problem.error.message}`, typeof code === 'string' ? code : 'EIO', { cause: problem.error });
     }

@@ -85,6 +85,51 @@ describe('start-up', () => {
     await expect(harness(bad)).rejects.toThrow(/services\[0\]\.destinations\[1\]\.wieght/);
   });
 
+  /** A client on which `race` runs (another writer) right after the checker's read of the services, `times` times. */
+  function racing(ipvs: Ipvs, race: () => Promise<unknown>, times: number): HealthClient {
+    return {
+      services: (async (...a: Parameters<Ipvs['services']>) => {
+        const read = await ipvs.services(...a);
+        if (times-- > 0) await race();
+        return read;
+      }) as Ipvs['services'],
+      service: (...a) => ipvs.service(...a),
+      addService: (...a) => ipvs.addService(...a),
+      deleteService: (...a) => ipvs.deleteService(...a),
+      destinations: (...a) => ipvs.destinations(...a),
+      execute: (...a) => ipvs.execute(...a),
+    };
+  }
+
+  it('reads the table again when another writer adds or deletes the service between its read and its write', async () => {
+    h = await harness(seedConfig());
+    const other = h.ipvs;
+    // Added meanwhile (with another scheduler): EEXIST, then a fresh read corrects the scheduler.
+    const added = new HealthChecker({ ipvs: racing(h.ipvs, () => other.addService({ ...SERVICE, scheduler: 'wrr' }), 1), config: seedConfig(), scheduler: h.clock, logger: { info: () => {}, warn: (m) => h!.logs.push(`warn ${m}`), error: () => {} } });
+    await added.start();
+    expect((await h.ipvs.service(SERVICE)).scheduler).toBe('rr');
+    expect(await h.table()).toEqual([`${A}:80 2`, `${B}:80 1`]);
+    expect(h.logs.some((l) => /^warn set up: .*already exists.*EEXIST.*changed by another writer meanwhile; reading the table again$/.test(l))).toBe(true);
+    await added.stop();
+    // Deleted meanwhile, while its scheduler was to be corrected: ESRCH, then it is added.
+    await h.ipvs.updateService({ ...SERVICE, scheduler: 'wrr' });
+    const deleted = new HealthChecker({ ipvs: racing(h.ipvs, () => other.deleteService(SERVICE), 1), config: seedConfig(), scheduler: h.clock });
+    await deleted.start();
+    expect((await h.ipvs.service(SERVICE)).scheduler).toBe('rr');
+    expect(await h.table()).toEqual([`${A}:80 2`, `${B}:80 1`]);
+    await deleted.stop();
+  });
+
+  it('gives up on a start-up race that repeats (three tries)', async () => {
+    h = await harness(seedConfig());
+    const other = h.ipvs;
+    // Added (EEXIST), deleted while its scheduler is corrected (ESRCH), added again (EEXIST).
+    const race = (): Promise<unknown> => other.addService({ ...SERVICE, scheduler: 'wrr' }).catch(() => other.deleteService(SERVICE));
+    const checker = new HealthChecker({ ipvs: racing(h.ipvs, race, 3), config: seedConfig(), scheduler: h.clock });
+    await expect(checker.start()).rejects.toMatchObject({ code: 'EEXIST' });
+    expect(h.kernel.requests.filter((r) => r === 'IPVS_CMD_SET_SERVICE')).toHaveLength(1); // the second try's
+  });
+
   it('rejects start when the services cannot be set up (no permission)', async () => {
     h = await harness(seedConfig());
     h.kernel.setUnprivileged(true);

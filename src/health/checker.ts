@@ -483,7 +483,9 @@ export class HealthChecker extends TypedEmitter<HealthEvents> {
       if (!this.manageServices) throw new IpvsError(`the service ${s.svc.id} is not in the table`, 'ESRCH');
       if (this.isStopping()) throw new IpvsError(`the service ${s.svc.id} is not in the table (not re-created: the checker is stopping)`, 'ESRCH');
       await this.ipvs.addService(s.svc.spec);
-      this.log.warn(`${s.svc.id}: the service was missing from the table: added it again`);
+      const description = `${s.svc.id}: the service was missing from the table: added it again`;
+      this.log.warn(description);
+      this.emit('change', { service: s.svc.key, serviceId: s.svc.id, operation: { op: 'add-service', service: s.svc.spec }, description });
     } else {
       for (const d of await this.ipvs.destinations(key)) {
         const id = destinationIdOf(d.address, d.port);

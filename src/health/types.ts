@@ -176,7 +176,7 @@ export interface SorryEvent extends DestinationEventBase {
   active: boolean;
 }
 
-/** One change the kernel accepted. */
+/** One change the kernel accepted (a destination, or the re-creation of a service someone deleted). */
 export interface ChangeEvent extends EventBase {
   operation: Operation;
   description: string;

@@ -368,6 +368,20 @@ describe('the kernel and other writers', () => {
     expect(h.logs).toContain('warn tcp 192.168.1.110:80: the service was missing from the table: added it again');
   });
 
+  it('emits a change event when it re-creates a service someone deleted', async () => {
+    h = await harness(seedConfig(), { resyncIntervalMs: 10_000 });
+    await h.checker.start();
+    const changes: string[] = [];
+    h.checker.on('change', (e) => changes.push(`${e.operation.op} ${'service' in e.operation && 'scheduler' in e.operation.service ? e.operation.service.scheduler : ''}: ${e.description}`));
+    await h.ipvs.deleteService(SERVICE);
+    await h.clock.advance(10_000);
+    expect(changes).toEqual([
+      'add-service rr: tcp 192.168.1.110:80: the service was missing from the table: added it again',
+      expect.stringMatching(/^add-destination : .*added 192\.168\.1\.116:80/),
+      expect.stringMatching(/^add-destination : .*added 192\.168\.1\.117:80/),
+    ]);
+  });
+
   it('notices a deleted service when its own change fails, without waiting for a resync', async () => {
     h = await harness(seedConfig(), { resyncIntervalMs: 0, retryMs: 100 });
     await h.checker.start();

@@ -32,7 +32,8 @@ export function parseOptions(argv, env = process.env) {
     },
   });
   const interval = Number(values.interval);
-  if (!(interval >= 0) || !Number.isFinite(interval)) throw new Error(`--interval ${values.interval}: give a number of seconds (0: only on edits)`);
+  // A timer takes at most 2^31-1 ms (Node fires a longer one at once): about 24 days.
+  if (!(interval >= 0 && interval <= 2147483)) throw new Error(`--interval ${values.interval}: give a number of seconds up to 2147483 (0: only on edits)`);
   return { ...values, file: resolve(values.file), interval };
 }
 
@@ -64,6 +65,16 @@ export async function reconcileOnce(ipvs, options, log = console.log, { quietInS
   }
 }
 
+/** The ids ('tcp 192.168.1.110:80', as plan steps name them) of the services in the table now. */
+async function servicesThere(ipvs) {
+  try {
+    const keys = (await ipvs.services()).map((s) => (s.fwmark !== undefined ? { fwmark: s.fwmark, family: s.family } : { protocol: s.protocol, address: s.address, port: s.port }));
+    return [...normaliseDesiredState({ services: keys }).keys()];
+  } catch {
+    return []; // the first apply reports a table it cannot read
+  }
+}
+
 /**
  * Reconcile now and on every change of the file, until `signal` aborts; then, unless options.keep, delete
  * the services the last good file lists that this run created. A service it deleted (--prune) and added
@@ -72,7 +83,9 @@ export async function reconcileOnce(ipvs, options, log = console.log, { quietInS
 export async function main(ipvs, options, { signal, log = console.log, debounceMs = 200, retryMs = 5000 } = {}) {
   log(`Keeping IPVS in line with ${options.file}. Edit it; Ctrl-C to stop.`);
   const created = new Map(); // target ('tcp 192.168.1.110:80') -> the service key it was added with
-  const notOurs = new Set(); // services this run deleted without having made them
+  // Services that are not this run's to delete on stop: there before it started (even if deleted and re-added
+  // since, by hand and then by a periodic pass), or deleted by this run without having made them.
+  const notOurs = new Set(await servicesThere(ipvs));
   let listed = []; // the ids ('tcp 192.168.1.110:80') of the services the last good file lists
   let again; // the next periodic pass, or the retry after a failed step
   const reconcile = async (quietInSync = false) => {

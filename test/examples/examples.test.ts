@@ -392,6 +392,24 @@ describe('custom-balancer.js', () => {
     expect(lines.at(-1)).toBe('Stopped and removed the 1 service(s) the file lists and this run created; left the 1 that was there before it started.');
   });
 
+  it('on stop leaves a service that was there before it started, even one deleted by hand and re-added by a periodic pass', async () => {
+    const svc = { protocol: 'tcp', address: '192.168.1.110', port: 80 } as const;
+    await ipvs.addService({ ...svc, scheduler: 'wrr' });
+    const ex = await load('custom-balancer');
+    const file = join(dir, 'balancer.json');
+    writeFileSync(file, JSON.stringify({ services: [service80(2)] }));
+    const stop = new AbortController();
+    const running = ex.main(ipvs, ex.parseOptions(['--file', file, '--interval', '0.1']), { signal: stop.signal, log, debounceMs: 20 });
+    const good = ['tcp 192.168.1.110:80 wrr', '  -> 192.168.1.116:80 route 2'];
+    await vi.waitFor(async () => expect(await table()).toEqual(good));
+    await ipvs.deleteService(svc); // by hand
+    await vi.waitFor(async () => expect(await table()).toEqual(good), { timeout: 2000 });
+    stop.abort();
+    await running;
+    expect(await table()).toEqual(good);
+    expect(() => ex.parseOptions(['--interval', '2200000'])).toThrow(/up to 2147483/);
+  });
+
   it('on stop does not count as its own a service it pruned and then added again', async () => {
     await ipvs.addService({ protocol: 'tcp', address: '192.168.1.110', port: 80, scheduler: 'wrr' });
     const b = await runBalancer('{"services": []}', ['--prune']);

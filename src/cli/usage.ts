@@ -64,7 +64,7 @@ Virtual service:
 
 Options:
   -6  --ipv6               the firewall-mark service is IPv6
-  -s  --scheduler NAME     rr|wrr|lc|wlc|lblc|lblcr|dh|sh|sed|nq|fo|ovf|mh, or none (default wlc)
+  -s  --scheduler NAME     rr|wrr|lc|wlc|lblc|lblcr|dh|sh|sed|nq|fo|ovf|mh|twos, or none (default wlc)
       --pe ENGINE          persistence engine (sip)
   -p  --persistent [SECS]  persistent service (default 360 seconds)
   -M  --netmask MASK       persistence granularity (IPv4 mask or IPv6 prefix length)

@@ -778,7 +778,7 @@ export class Ipvs {
 
   /**
    * Carry out many operations, pipelined. All are validated first: one bad operation throws a
-   * ValidationError naming its index (`operations[3].port`) and nothing is sent. They then go out in
+   * ValidationError naming its index (`operations[3].service.port`) and nothing is sent. They then go out in
    * windows, each window's requests written in one datagram; the kernel answers each refused request with
    * its error and acknowledges the window's last request, which settles the others. The next window is
    * sent once the previous one is answered, so answers never overflow the receive buffer. Results come back one per operation, in input order. With `stopOnError`, windows after the

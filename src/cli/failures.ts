@@ -34,8 +34,8 @@ const KERNEL_ERRNO_OF_FIELD: Readonly<Record<string, string>> = {
 
 /** The kernel errno a client refusal stands for (above), if it stands for one. */
 function kernelErrnoOf(err: ValidationError, action?: KernelAction): string | undefined {
-  // execute() names the operation: `operations[3].scheduler`.
-  const field = err.field.replace(/^operations\[\d+\]\./, '');
+  // execute() names the operation: `operations[3].service.scheduler`, `operations[3].destination.weight`.
+  const field = err.field.replace(/^operations\[\d+\]\.(service\.)?/, '');
   // Linux checks the address only when adding; an edit looks the destination up, which such an address never names.
   if (field === 'destination.address' && action === 'edit-server') return 'ENOENT';
   return KERNEL_ERRNO_OF_FIELD[field];

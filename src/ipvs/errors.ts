@@ -1,6 +1,6 @@
 // Validation errors: raised before any byte is sent, naming the field and the value that was refused, so a
 // refused call never leaves anything half done. `field` is a dotted path into the input
-// ('destination.weight', 'persistence.timeout', 'operations[3].scheduler'); `reason` is the sentence
+// ('destination.weight', 'persistence.timeout', 'operations[3].service.scheduler'); `reason` is the sentence
 // without the field, so an outer layer (execute(), the CLI) can re-word or re-prefix it.
 
 import { IpvsError } from '../netlink/errors.js';

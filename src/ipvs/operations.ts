@@ -87,29 +87,46 @@ function serviceKeyOf(service: unknown, cache: KeyCache | undefined): WireServic
   return cache.key(service, protocol, address, port);
 }
 
-/** Validate one operation; a ValidationError's field is prefixed with `operations[index]` when given. */
+/**
+ * Run a validation of the operation's service, naming a refused field by its path in the operation
+ * (`service.port`, not `port`, which could be the destination's) when the operation has an index.
+ */
+function ofService<T>(index: number | undefined, validate: () => T): T {
+  if (index === undefined) return validate();
+  try {
+    return validate();
+  } catch (err) {
+    if (err instanceof ValidationError && err.field !== 'service' && !err.field.startsWith('service.')) throw err.withFieldPrefix('service');
+    throw err;
+  }
+}
+
+/**
+ * Validate one operation; with an index, a ValidationError's field is its path in the operations
+ * (`operations[3].service.port`, `operations[3].destination.weight`).
+ */
 export function prepareOperation(o: Operation, index?: number, cache?: KeyCache): PreparedOperation {
   try {
     if (!isObject(o)) throw new ValidationError('operation', o, 'must be an object { op, service, destination? }');
     switch (o.op) {
       case 'add-service':
         onlyKnownFields(o, SERVICE_OPERATION, '');
-        return { op: o.op, service: validateNewServiceSpec(o.service) };
+        return { op: o.op, service: ofService(index, () => validateNewServiceSpec(o.service)) };
       case 'update-service':
         onlyKnownFields(o, SERVICE_OPERATION, '');
-        return { op: o.op, service: validateServiceSpec(o.service) };
+        return { op: o.op, service: ofService(index, () => validateServiceSpec(o.service)) };
       case 'delete-service':
         onlyKnownFields(o, SERVICE_OPERATION, '');
-        return { op: o.op, service: serviceKeyOf(o.service, cache) };
+        return { op: o.op, service: ofService(index, () => serviceKeyOf(o.service, cache)) };
       case 'add-destination':
       case 'update-destination': {
         onlyKnownFields(o, DESTINATION_OPERATION, '');
-        const service = serviceKeyOf(o.service, cache);
+        const service = ofService(index, () => serviceKeyOf(o.service, cache));
         return { op: o.op, service, destination: validateDestinationSpec(service, o.destination) };
       }
       case 'delete-destination': {
         onlyKnownFields(o, DESTINATION_OPERATION, '');
-        const service = serviceKeyOf(o.service, cache);
+        const service = ofService(index, () => serviceKeyOf(o.service, cache));
         return { op: o.op, service, destination: validateDestinationKey(service, o.destination) };
       }
       default:

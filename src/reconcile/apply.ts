@@ -171,7 +171,7 @@ export async function applyPlan(
   return { plan: thePlan, dryRun: false, applied, failed, notAttempted, drainState, ok: failed.length === 0 && notAttempted.length === 0 };
 }
 
-/** The index in a call of `count` operations that execute() refused (`operations[3].port`), when it says. */
+/** The index in a call of `count` operations that execute() refused (`operations[3].service.port`), when it says. */
 function refusedIndex(error: Error, count: number): number | undefined {
   if (!(error instanceof ValidationError)) return undefined;
   const m = /^operations\[(\d+)\]/.exec(error.field);

@@ -104,8 +104,8 @@ describe('services of other protocols', () => {
       expect(e.message).toMatch(ADD_REASON);
     }
     const ops: Operation[] = [{ op: 'delete-service', service: ESP }, { op: 'add-service', service: { ...GRE, port: 81 } }];
-    expect(await refusedAsync(ipvs.execute(ops))).toMatchObject({ field: 'operations[1].protocol', value: 47 });
-    expect(refused(() => new OperationBatch().add(ops[0]!).add(ops[1]!))).toMatchObject({ field: 'operations[1].protocol', value: 47 });
+    expect(await refusedAsync(ipvs.execute(ops))).toMatchObject({ field: 'operations[1].service.protocol', value: 47 });
+    expect(refused(() => new OperationBatch().add(ops[0]!).add(ops[1]!))).toMatchObject({ field: 'operations[1].service.protocol', value: 47 });
     expect(kernel.requests.length).toBe(sent);
     // Still described, as a plan step holding one is.
     expect(describeOperation(ops[1]!)).toBe('add-service proto 47 10.9.9.9:81');
@@ -143,7 +143,7 @@ describe('services of other protocols', () => {
       expect(e).toMatchObject({ field: 'protocol', value: protocol });
       expect(e.message).toMatch(/a protocol number must be an integer 0\.\.65535/);
     }
-    expect(await refusedAsync(ipvs.execute([{ op: 'delete-service', service: key }]))).toMatchObject({ field: 'operations[0].protocol' });
+    expect(await refusedAsync(ipvs.execute([{ op: 'delete-service', service: key }]))).toMatchObject({ field: 'operations[0].service.protocol' });
     await ipvs.close();
   });
 });

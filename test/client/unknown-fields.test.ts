@@ -37,7 +37,7 @@ describe('unknown fields are refused by path, and nothing is sent', () => {
     ['updateDestination (tunnel)', (ipvs) => ipvs.updateDestination(SVC, { address: '192.168.1.116', forwarding: 'tunnel', tunnel: { type: 'gre', chksum: 'csum' } } as never), 'destination.tunnel.chksum'],
     ['setTimeouts', (ipvs) => ipvs.setTimeouts({ tcpfin: 30 } as never), 'timeouts.tcpfin'],
     ['startDaemon', (ipvs) => ipvs.startDaemon({ state: 'master', interface: 'lo', syncid: 9, mcastgroup: '239.0.0.1' } as never), 'daemon.syncid'],
-    ['execute (service)', (ipvs) => ipvs.execute([{ op: 'update-service', service: { ...SVC, schedular: 'sh' } } as never]), 'operations[0].schedular'],
+    ['execute (service)', (ipvs) => ipvs.execute([{ op: 'update-service', service: { ...SVC, schedular: 'sh' } } as never]), 'operations[0].service.schedular'],
     ['execute (destination)', (ipvs) => ipvs.execute([
       { op: 'add-destination', service: SVC, destination: { address: '192.168.1.118' } },
       { op: 'update-destination', service: SVC, destination: { address: '192.168.1.116', wieght: 0 } } as never,

@@ -780,7 +780,7 @@ export function conformanceSuite(name: string, open: () => Promise<Harness>): vo
           [() => ipvs.addDestination(web, { address: '192.168.1.116', forwarding: 'tunnel', tunnel: { type: 'ipip', checksum: 'csum' } }), 'destination.tunnel.checksum'],
           [() => ipvs.addDestination(web, { address: '192.168.1.116', upperThreshold: 1, lowerThreshold: 2 }), 'destination.lowerThreshold'],
           [() => ipvs.addDestination(web, { address: 'nope' } as DestinationSpec), 'destination.address'],
-          [() => ipvs.execute([{ op: 'add-service', service: { ...web, port: 81 } }, { op: 'add-service', service: { ...web, port: -1 } }]), 'operations[1].port'],
+          [() => ipvs.execute([{ op: 'add-service', service: { ...web, port: 81 } }, { op: 'add-service', service: { ...web, port: -1 } }]), 'operations[1].service.port'],
           // Unknown fields: a typo would otherwise take the default of the field it meant.
           [() => ipvs.addService({ ...web, port: 81, schedular: 'sh' } as ServiceSpec), 'schedular'],
           [() => ipvs.updateService({ ...web, persistence: { timout: 60 } } as ServiceSpec), 'persistence.timout'],

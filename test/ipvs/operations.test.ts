@@ -52,8 +52,8 @@ describe('operations', () => {
   it.each([
     [{ op: 'rename-service', service: svc }, 'operations[0].op', 'rename-service'],
     [null, 'operations[0].operation', null],
-    [{ op: 'add-service', service: { ...svc, port: -1 } }, 'operations[0].port', -1],
-    [{ op: 'delete-destination', service: { fwmark: 0 }, destination: { address: '1.1.1.1' } }, 'operations[0].fwmark', 0],
+    [{ op: 'add-service', service: { ...svc, port: -1 } }, 'operations[0].service.port', -1],
+    [{ op: 'delete-destination', service: { fwmark: 0 }, destination: { address: '1.1.1.1' } }, 'operations[0].service.fwmark', 0],
     [{ op: 'update-destination', service: svc, destination: { address: '1.1.1.1', weight: -5 } }, 'operations[0].destination.weight', -5],
   ])('refuses %j', (o, field, value) => {
     expect(() => operationRequest(fam, o as Operation, 0)).toThrow(ValidationError);

@@ -303,7 +303,7 @@ describe('abort and refusal', () => {
     const before = kernel.requests.length;
     const r = await applyPlan(ipvs, p);
     expect(r.failed.map((f) => f.step)).toEqual([p.steps[0]]);
-    expect((r.failed[0]!.error as ValidationError).field).toBe('steps[0].operation.scheduler');
+    expect((r.failed[0]!.error as ValidationError).field).toBe('steps[0].operation.service.scheduler');
     const target = p.steps[0]!.target;
     expect(r.notAttempted.map((n) => n.reason)).toEqual(r.notAttempted.map(() => `depends on add-service ${target}, which failed`));
     expect(r.notAttempted.length).toBeGreaterThan(0);

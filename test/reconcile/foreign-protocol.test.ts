@@ -71,7 +71,7 @@ describe('services of other protocols in reconcile', () => {
     expect(r.failed.map((f) => f.step.target)).toEqual(['proto 47 10.9.9.9:80', 'proto 50 10.9.9.9:0']);
     for (const f of r.failed) {
       expect(f.error).toBeInstanceOf(ValidationError);
-      expect(f.error.message).toMatch(/^invalid steps\[\d+\]\.operation\.protocol (47|50): Linux would create a service of this protocol but balance nothing/);
+      expect(f.error.message).toMatch(/^invalid steps\[\d+\]\.operation\.service\.protocol (47|50): Linux would create a service of this protocol but balance nothing/);
     }
     expect(r.notAttempted.map((n) => [n.step.target, n.reason])).toEqual([
       ['proto 47 10.9.9.9:80 -> 10.9.9.10:80', 'depends on add-service proto 47 10.9.9.9:80, which failed'],

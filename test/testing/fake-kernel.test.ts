@@ -517,7 +517,7 @@ describe('Ipvs.execute', () => {
       .execute([{ op: 'add-service', service: web }, { op: 'add-service', service: { ...web, port: -1 } }])
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ValidationError);
-    expect((err as ValidationError).field).toBe('operations[1].port');
+    expect((err as ValidationError).field).toBe('operations[1].service.port');
     expect(kernel.requests.length).toBe(before);
   });
 

@@ -331,17 +331,6 @@ export function validateNewServiceSpec(spec: unknown): WireService {
   return w;
 }
 
-/**
- * The refusal validateNewServiceSpec would give `spec` for its protocol alone, or undefined: a check without
- * the rest of the validation, for a caller whose specs were validated already (a plan's add-service steps).
- */
-export function newServiceRefusal(spec: unknown): ValidationError | undefined {
-  if (!isObject(spec) || spec.fwmark !== undefined) return undefined;
-  const p = spec.protocol;
-  if (typeof p !== 'number' || !Number.isInteger(p) || p < 0 || p > 0xffff || PROTOCOL_NAMES[p] !== undefined) return undefined;
-  return new ValidationError('protocol', p, FOREIGN_PROTOCOL_REASON);
-}
-
 /** A wire netmask as the public Persistence shows it: dotted for IPv4, the prefix length for IPv6. */
 export function netmaskText(af: number, netmask: number): string | number {
   return af === AF_INET6 ? netmask : formatIPv4Mask(netmask);

@@ -109,7 +109,19 @@ function rawSocketCtor(): RawSocketCtor {
 
 function createRaw(): RawSocket {
   const RawNetlinkSocket = rawSocketCtor();
-  return new RawNetlinkSocket(NETLINK_GENERIC);
+  try {
+    return new RawNetlinkSocket(NETLINK_GENERIC);
+  } catch (err) {
+    // The package binds to a port id of the pid and a 10-bit counter, so a process holding 1 024 of its
+    // sockets has none left; it then throws a bare Error, which would reach users as EIO.
+    if (err instanceof Error && (err as { errno?: unknown }).errno === undefined && /free address/.test(err.message)) {
+      throw Object.assign(
+        errnoError('bind', osConstants.errno.EADDRINUSE, 'no free netlink port id: the `netlink` package allots 1 024 per process (the pid and a 10-bit counter) and every one is taken; close the clients no longer in use'),
+        { cause: err },
+      );
+    }
+    throw err;
+  }
 }
 
 /** Create the socket inside `netns`; the thread returns to its own namespace before this returns. */

@@ -19,7 +19,7 @@ import { decodeDaemonMessage } from './ipvs/daemon.js';
 import { decodeDestinationPayload } from './ipvs/destination.js';
 import { ValidationError } from './ipvs/errors.js';
 import { decodeInfoMessage } from './ipvs/info.js';
-import { OperationBatch } from './ipvs/batch.js';
+import { OperationBatch, batchOver } from './ipvs/batch.js';
 import type { Operation, OperationResult } from './ipvs/operations.js';
 import { decodeServiceMessage, decodeServicePayload, keyOfService } from './ipvs/service.js';
 import { decodeTimeoutsMessage } from './ipvs/timeouts.js';
@@ -813,8 +813,7 @@ export class Ipvs {
    * machine. An abort seen in a turn ends the validation: undefined, nothing was sent.
    */
   private async batchOf(ops: readonly Operation[], signal: AbortSignal | undefined): Promise<OperationBatch | undefined> {
-    if (!Array.isArray(ops)) throw new ValidationError('operations', ops, 'must be an array of operations');
-    const batch = new OperationBatch({ source: (i) => ops[i] as Operation });
+    const batch = batchOver(ops);
     for (let start = 0; start < ops.length; start += BATCH_STEP) {
       if (start > 0) {
         const turn = this.conn.workDone(BATCH_STEP);

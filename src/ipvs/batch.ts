@@ -91,8 +91,7 @@ export class OperationBatch {
    * The array is the batch's source: it must not change while the batch is in use.
    */
   static from(ops: readonly Operation[]): OperationBatch {
-    if (!Array.isArray(ops)) throw new ValidationError('operations', ops, 'must be an array of operations');
-    const batch = new OperationBatch({ source: (i) => ops[i] as Operation });
+    const batch = batchOver(ops);
     for (const op of ops) batch.add(op);
     return batch;
   }
@@ -219,4 +218,13 @@ export class OperationBatch {
       return { type: fam.id, label: { operation: COMMAND_LABELS[cmd] ?? `command ${cmd}`, object: `operations[${index}]` }, body: () => {} };
     }
   }
+}
+
+/**
+ * An empty batch whose source is `ops` (checked to be an array), for callers that add its operations
+ * themselves: from() in one go, the client's execute() a slice at a time between event-loop turns.
+ */
+export function batchOver(ops: readonly Operation[]): OperationBatch {
+  if (!Array.isArray(ops)) throw new ValidationError('operations', ops, 'must be an array of operations');
+  return new OperationBatch({ source: (i) => ops[i] as Operation });
 }

@@ -241,6 +241,20 @@ function sorryForwarding(address: unknown, realServers: readonly NormalRealServe
 const isLoopback = (text: string): boolean => text.startsWith('127.') || text === '::1';
 
 /**
+ * ip_vs_nat_xmit drops every packet from another host that it would NAT to a loopback address ("stopping
+ * DNAT to loopback address"): the destination is accepted, passes its check (made from the director
+ * itself) and never receives a client. Only a 'masq' written out gets here: forwarding defaults to 'route'.
+ */
+function refuseMasqToLoopback(path: string, d: NormalDestination, what: string): void {
+  if (d.spec.forwarding !== 'masq' || !isLoopback(d.key.address)) return;
+  throw new ValidationError(
+    `${path}.forwarding`,
+    'masq',
+    `the kernel drops traffic from other hosts that it would NAT to a loopback address (${d.key.address}): leave forwarding out or use 'route' for ${what} on the director itself`,
+  );
+}
+
+/**
  * Check a health config and fill every default. Throws ValidationError naming the path of the first
  * problem. Custom checks (functions) and RegExp bodies are accepted here; JSON cannot carry them.
  */
@@ -283,6 +297,7 @@ export function normaliseHealthConfig(config: HealthConfig): NormalHealthService
       const before = ids.get(dest.id);
       if (before) throw new ValidationError(dpath, dest.key, `the destination ${dest.id} is also ${before}`);
       ids.set(dest.id, dpath);
+      refuseMasqToLoopback(dpath, dest, 'a real server');
       const own = checkLevel(`${dpath}.check`, (d as HealthDestination).check);
       return { ...dest, check: normalCheck(`${dpath}.check`, mergeCheck(serviceCheck, own), dest) };
     });
@@ -295,15 +310,7 @@ export function normaliseHealthConfig(config: HealthConfig): NormalHealthService
       const clash = ids.get(sorry.id);
       if (clash) throw new ValidationError(spath, sorry.key, `the sorry server ${sorry.id} is also a real server (${clash})`);
       if (sorry.spec.weight === 0) throw new ValidationError(`${spath}.weight`, 0, 'a sorry server with weight 0 would receive nothing');
-      // ip_vs_nat_xmit drops a packet from another host that it would NAT to a loopback address.
-      if (sorry.spec.forwarding === 'masq' && isLoopback(sorry.key.address)) {
-        // Only a 'masq' written out gets here: the default for every spelling of a loopback address is 'route'.
-        throw new ValidationError(
-          `${spath}.forwarding`,
-          'masq',
-          `the kernel drops traffic from other hosts that it would NAT to a loopback address (${sorry.key.address}): leave forwarding out or use 'route' for a sorry server on the director itself`,
-        );
-      }
+      refuseMasqToLoopback(spath, sorry, 'a sorry server');
     }
     out.push({ id: wire.text, key: wire.key, spec: { ...spec, ...wire.key } as ServiceSpec, path, realServers, sorry, onFailure });
   });

@@ -1,7 +1,9 @@
 // Health configs: defaults, the three check levels, and refusals that name the field.
 
 import { describe, expect, it } from 'vitest';
+import { Ipvs } from '../../src/client.js';
 import { normaliseHealthConfig, parseHealthConfig, type HealthConfig } from '../../src/health/index.js';
+import { FakeKernel } from '../../src/testing/index.js';
 
 const base = (svc: Record<string, unknown> = {}, top: Record<string, unknown> = {}): HealthConfig =>
   ({
@@ -123,6 +125,9 @@ describe('normaliseHealthConfig', () => {
     ['a masq sorry server on loopback', base({ sorryServer: { address: '127.0.0.1', forwarding: 'masq' } }), /sorryServer\.forwarding "masq": .*loopback address \(127\.0\.0\.1\).*'route'/],
     ['a masq sorry server on ::1 written long', { services: [{ protocol: 'tcp', address: '2001:db8::10', port: 80, destinations: [{ address: '2001:db8::2' }], sorryServer: { address: '0:0:0:0:0:0:0:1', forwarding: 'masq' } }] } as HealthConfig, /sorryServer\.forwarding "masq": .*loopback address \(::1\): leave forwarding out or use 'route'/],
     ['a masq sorry server on ::1', { services: [{ protocol: 'tcp', address: '2001:db8::10', port: 80, destinations: [{ address: '2001:db8::2' }], sorryServer: { address: '::1', forwarding: 'masq' } }] } as HealthConfig, /sorryServer\.forwarding.*loopback address \(::1\)/],
+    // Linux's NAT refuses to send another host's packets to loopback: such a server would pass every check and get no client.
+    ['a masq real server on loopback', base({ destinations: [{ address: '192.168.1.116', forwarding: 'masq' }, { address: '127.0.0.2', forwarding: 'masq' }] }), /services\[0\]\.destinations\[1\]\.forwarding "masq": the kernel drops traffic from other hosts that it would NAT to a loopback address \(127\.0\.0\.2\): leave forwarding out or use 'route' for a real server/],
+    ['a masq real server on ::1 written long', { services: [{ protocol: 'tcp', address: '2001:db8::10', port: 80, destinations: [{ address: '[0:0::1]', port: 8080, forwarding: 'masq' }] }] } as HealthConfig, /destinations\[0\]\.forwarding "masq": .*loopback address \(::1\)/],
   ];
   it.each(refusals)('refuses %s', (_name, cfg, message) => {
     expect(() => normaliseHealthConfig(cfg)).toThrow(message);
@@ -141,6 +146,24 @@ describe('normaliseHealthConfig', () => {
     // A custom check binds nothing: an inherited source of the other family is no concern of it.
     expect(() => normaliseHealthConfig(base({ check: { type: 'custom', run: () => true, localAddress: '::1' } }))).not.toThrow();
     expect(normaliseHealthConfig(base({ destinations: [{ address: '10.0.0.2', forwarding: 'masq' }], sorryServer: { address: '10.0.0.99' } }))[0]!.sorry!.spec.forwarding).toBe('masq');
+  });
+});
+
+describe('real servers on loopback', () => {
+  it('routes to them (the default) and keeps masq to an IPv4-mapped 127.x, which the kernel treats as any IPv6 address', () => {
+    const [svc] = normaliseHealthConfig(base({ destinations: [{ address: '127.0.0.1' }] }));
+    expect(svc!.realServers[0]!.spec.forwarding).toBe('route');
+    const v6 = { services: [{ protocol: 'tcp', address: '2001:db8::10', port: 80, destinations: [{ address: '::ffff:127.0.0.1', forwarding: 'masq' }] }] } as HealthConfig;
+    expect(normaliseHealthConfig(v6)[0]!.realServers[0]!.spec.forwarding).toBe('masq');
+  });
+
+  it('the client still takes a masq destination on loopback, as Linux and ipvsadm do: only the health config knows it cannot serve', async () => {
+    const ipvs = await Ipvs.open({ transport: new FakeKernel().transport() });
+    const service = { protocol: 'tcp', address: '192.168.1.110', port: 80 } as const;
+    await ipvs.addService(service);
+    await ipvs.addDestination(service, { address: '127.0.0.1', port: 8080, forwarding: 'masq' });
+    expect((await ipvs.destinations(service)).map((d) => `${d.address} ${d.forwarding}`)).toEqual(['127.0.0.1 masq']);
+    await ipvs.close();
   });
 });
 

@@ -142,8 +142,9 @@ describe('a check that times out from a virtual address says so', () => {
   it('the source the check binds (IPv4), a virtual address of the config or only of the table', async () => {
     const service = (vip: string, forwarding: 'route' | 'tunnel' | 'masq'): HealthService => ({
       protocol: 'tcp', address: vip, port: 80,
-      destinations: [{ address: '127.0.0.1', port: silentPort, forwarding }],
-      check: { type: 'http', localAddress: '127.0.0.2', ...timing },
+      // A NAT server cannot be on loopback (the config refuses it: Linux's NAT drops what it would send there); the check goes there all the same.
+      destinations: [{ address: forwarding === 'masq' ? '192.0.2.2' : '127.0.0.1', port: silentPort, forwarding }],
+      check: { type: 'http', address: '127.0.0.1', localAddress: '127.0.0.2', ...timing },
     });
     expect(await firstDetail(service('127.0.0.2', 'route'))).toMatch(/^no answer within 200 ms; check\.localAddress 127\.0\.0\.2, the virtual address of tcp 127\.0\.0\.2:80: .*; set check\.localAddress to another address of this director$/);
     expect(await firstDetail(service('192.168.1.110', 'tunnel'), [{ protocol: 'tcp', address: '127.0.0.2', port: 443 }])).toMatch(/; check\.localAddress 127\.0\.0\.2, the virtual address of tcp 127\.0\.0\.2:443: /);

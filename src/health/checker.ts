@@ -68,6 +68,10 @@ interface ServiceState {
   svc: NormalHealthService;
   dests: DestState[];
   believed: Map<string, BelievedDestination>;
+  /** Destinations of the service the config does not name that have a weight (id -> weight), as last read. */
+  others: Map<string, number>;
+  /** What the last log line about the sorry server held out by `others` named ('' for none). */
+  othersLogged: string;
   dirty: boolean;
   syncing: Promise<void> | undefined;
   again: boolean;
@@ -105,6 +109,12 @@ function raced(f: StepFailure): boolean {
 const takesAway = (c: PlannedChange): boolean => c.kind === 'quiesce' || c.kind === 'remove';
 
 const destinationIdOf = (address: string, port: number): string => destinationKeyText(address, port, address.includes(':'));
+
+/** The destinations the config does not name that serve, e.g. '10.0.0.9:80 (weight 5), not in the config, serves'. */
+function othersText(s: ServiceState): string {
+  const list = [...s.others].map(([id, w]) => `${id} (weight ${w})`);
+  return `${list.join(', ')}, not in the config, ${list.length === 1 ? 'serves' : 'serve'}`;
+}
 
 export class HealthChecker extends TypedEmitter<HealthEvents> {
   private readonly ipvs: HealthClient;
@@ -148,6 +158,8 @@ export class HealthChecker extends TypedEmitter<HealthEvents> {
       svc,
       dests: svc.realServers.map((rs) => ({ rs, status: 'unknown', lastOk: undefined, consecutive: 0, last: undefined, timer: undefined, running: undefined, heldUp: false })),
       believed: new Map(),
+      others: new Map(),
+      othersLogged: '',
       dirty: true,
       syncing: undefined,
       again: false,
@@ -383,7 +395,11 @@ export class HealthChecker extends TypedEmitter<HealthEvents> {
   }
 
   private async sync(s: ServiceState): Promise<void> {
-    if (s.dirty) {
+    // Whether the sorry server goes in when every real server is down depends on destinations only a read
+    // shows (someone else's, with a weight): the decision is made on a fresh one, never on one up to
+    // resyncIntervalMs old, so a destination taken away meanwhile does not leave the service with nothing.
+    const allDown = s.svc.sorry !== undefined && s.dests.every((d) => d.status === 'down');
+    if (s.dirty || (allDown && s.others.size > 0)) {
       try {
         await this.readTable(s);
       } catch (err) {
@@ -392,7 +408,9 @@ export class HealthChecker extends TypedEmitter<HealthEvents> {
       }
     }
     const statusOf = (id: string): HealthStatus | 'unknown' => s.dests.find((d) => d.rs.id === id)?.status ?? 'unknown';
-    const changes = planChanges(s.svc, wantedDestinations(s.svc, statusOf), s.believed);
+    const othersServe = s.others.size > 0;
+    this.logSorryHeldOut(s, allDown && othersServe);
+    const changes = planChanges(s.svc, wantedDestinations(s.svc, statusOf, othersServe), s.believed);
     if (changes.length === 0) return;
     // What adds capacity goes first and on its own: what takes capacity away (quiesces, removals, the
     // sorry server out) may rely on it, and an add or restore can fail (another writer deleted the server).
@@ -406,7 +424,7 @@ export class HealthChecker extends TypedEmitter<HealthEvents> {
       const serving = new Set([...s.believed].filter(([, b]) => b.weight > 0).map(([id]) => id));
       sendNow = takingAway.filter((c) => {
         if (!serving.has(c.destinationId)) return true;
-        if (serving.size === 1) return false;
+        if (serving.size === 1 && s.others.size === 0) return false;
         serving.delete(c.destinationId);
         return true;
       });
@@ -440,7 +458,8 @@ export class HealthChecker extends TypedEmitter<HealthEvents> {
   private applied(s: ServiceState, c: PlannedChange): void {
     if (c.after) s.believed.set(c.destinationId, c.after);
     else s.believed.delete(c.destinationId);
-    const description = describeChange(s.svc, c);
+    const othersServing = c.sorry && c.kind === 'remove' && s.dests.every((d) => d.status === 'down') ? othersText(s) : undefined;
+    const description = describeChange(s.svc, c, othersServing);
     this.log.info(description);
     this.emit('change', { service: s.svc.key, serviceId: s.svc.id, operation: c.operation, description });
     if (c.sorry && s.svc.sorry && (c.kind === 'add' || c.kind === 'remove')) {
@@ -479,6 +498,7 @@ export class HealthChecker extends TypedEmitter<HealthEvents> {
     }
     const managed = new Set([...s.svc.realServers.map((r) => r.id), ...(s.svc.sorry ? [s.svc.sorry.id] : [])]);
     const believed = new Map<string, BelievedDestination>();
+    const others = new Map<string, number>();
     if (!exists) {
       if (!this.manageServices) throw new IpvsError(`the service ${s.svc.id} is not in the table`, 'ESRCH');
       if (this.isStopping()) throw new IpvsError(`the service ${s.svc.id} is not in the table (not re-created: the checker is stopping)`, 'ESRCH');
@@ -490,9 +510,11 @@ export class HealthChecker extends TypedEmitter<HealthEvents> {
       for (const d of await this.ipvs.destinations(key)) {
         const id = destinationIdOf(d.address, d.port);
         if (managed.has(id)) believed.set(id, believedOf(d));
+        else if (d.weight > 0) others.set(id, d.weight);
       }
     }
     s.believed = believed;
+    s.others = others;
     s.dirty = false;
   }
 
@@ -530,6 +552,14 @@ export class HealthChecker extends TypedEmitter<HealthEvents> {
       s.warned.set(text, { at: now, repeats: 0 });
     }
     this.emit('error', { service: s.svc.key, serviceId: s.svc.id, error, description });
+  }
+
+  /** Say once per episode why the sorry server stays out while every configured server is down. */
+  private logSorryHeldOut(s: ServiceState, heldOut: boolean): void {
+    const text = heldOut ? othersText(s) : '';
+    if (text === s.othersLogged) return;
+    s.othersLogged = text;
+    if (heldOut) this.log.info(`${s.svc.id}: every configured real server is down; the sorry server stays out while ${text}`);
   }
 
   /** A sync went through: the backoff and the repeated-warning memory start afresh. */

@@ -37,7 +37,8 @@ export function describeCheck(svc: NormalHealthService, rs: NormalRealServer, re
   return `${svc.id}: ${rs.check.label}: ${result.ok ? 'ok' : 'FAILED'}, ${result.detail} (${result.durationMs} ms)`;
 }
 
-export function describeChange(svc: NormalHealthService, c: PlannedChange): string {
+/** `othersServing`: the sorry server goes out though every configured server is down, because these serve. */
+export function describeChange(svc: NormalHealthService, c: PlannedChange, othersServing?: string): string {
   const what = c.sorry ? `the sorry server ${c.destinationId}` : c.destinationId;
   const spec = c.operation.op === 'add-destination' || c.operation.op === 'update-destination' ? c.operation.destination : undefined;
   const w = spec?.weight ?? 1;
@@ -53,6 +54,7 @@ export function describeChange(svc: NormalHealthService, c: PlannedChange): stri
     case 'update':
       return `${svc.id}: set ${what} to its configured options (weight ${c.before?.weight ?? '?'} -> ${w})`;
     case 'remove':
+      if (c.sorry && othersServing !== undefined) return `${svc.id}: ${othersServing}: removed ${what}`;
       return c.sorry ? `${svc.id}: a real server is back: removed ${what}` : `${svc.id}: removed ${what}`;
   }
 }

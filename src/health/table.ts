@@ -2,7 +2,8 @@
 // that take what the checker believes the kernel holds to that. Pure functions: the checker owns the
 // belief (read from the kernel at start and after any failure, updated by each accepted change) and the
 // serialisation; this file owns the rules. Only the configured real servers and the sorry server are
-// ever touched: other destinations in the same service belong to someone else.
+// ever touched: other destinations in the same service belong to someone else (one with a weight keeps
+// the sorry server out, as a real server that is up does).
 //
 // Order matters so that a service never has nothing to send to: capacity is added first (restored or
 // added real servers, then the sorry server), then servers are quiesced, then deleted (the sorry server
@@ -58,11 +59,14 @@ export interface PlannedChange {
 /**
  * The destinations the kernel should hold: id -> spec, or null for "must not be there". A real server
  * whose state is not known yet is left out (left as it is). The sorry server is wanted when every real
- * server is known to be down.
+ * server is known to be down and no other destination of the service (one the config does not name) has a
+ * weight: the kernel sends that one its share whatever the checker does, and the sorry server beside it
+ * would take a share of live traffic.
  */
 export function wantedDestinations(
   svc: NormalHealthService,
   status: (destinationId: string) => HealthStatus | 'unknown',
+  othersServe = false,
 ): Map<string, FullDestinationSpec | null> {
   const want = new Map<string, FullDestinationSpec | null>();
   let allDown = true;
@@ -72,7 +76,7 @@ export function wantedDestinations(
     if (s === 'up') want.set(rs.id, rs.spec);
     else if (s === 'down') want.set(rs.id, svc.onFailure === 'quiesce' ? { ...rs.spec, weight: 0 } : null);
   }
-  if (svc.sorry) want.set(svc.sorry.id, allDown ? svc.sorry.spec : null);
+  if (svc.sorry) want.set(svc.sorry.id, allDown && !othersServe ? svc.sorry.spec : null);
   return want;
 }
 

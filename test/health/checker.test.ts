@@ -230,6 +230,68 @@ describe('the sorry server', () => {
   });
 });
 
+describe('the sorry server beside destinations the config does not name', () => {
+  const OTHER = '10.0.0.9';
+  const withOther = (weight: number) => async (ipvs: Ipvs): Promise<void> => {
+    await ipvs.addService({ ...SERVICE, scheduler: 'rr' });
+    await ipvs.addDestination(SERVICE, { address: OTHER, forwarding: 'route', weight }); // added by hand or another tool
+  };
+
+  it('stays out while one with a weight serves, and goes in at the next pass once it is taken away', async () => {
+    h = await harness(seedConfig(), { resyncIntervalMs: 10_000, before: withOther(5) });
+    h.setUp(A, false);
+    h.setUp(B, false);
+    await h.checker.start();
+    expect(await h.table()).toEqual([`${OTHER}:80 5`, `${A}:80 0`, `${B}:80 0`]);
+    expect(h.checker.status()[0]!.sorryActive).toBe(false);
+    expect(h.logs).toContain(`info tcp 192.168.1.110:80: every configured real server is down; the sorry server stays out while ${OTHER}:80 (weight 5), not in the config, serves`);
+    await h.clock.advance(10_000);
+    expect(await h.table()).toEqual([`${OTHER}:80 5`, `${A}:80 0`, `${B}:80 0`]);
+    expect(h.logs.filter((l) => /stays out/.test(l))).toHaveLength(1); // once per episode, not at every pass
+    // Its owner takes it away: the next pass puts the sorry server in.
+    await h.ipvs.deleteDestination(SERVICE, { address: OTHER });
+    await h.clock.advance(10_000);
+    expect(await h.table()).toEqual(['127.0.0.1:80 1', `${A}:80 0`, `${B}:80 0`]);
+    expect(h.events.filter((e) => e.type === 'sorry').map((e) => e.text)).toEqual(['127.0.0.1:80 true']);
+  });
+
+  it('one at weight 0 serves nothing: the sorry server goes in', async () => {
+    h = await harness(seedConfig(), { before: withOther(0) });
+    h.setUp(A, false);
+    h.setUp(B, false);
+    await h.checker.start();
+    expect(await h.table()).toEqual([`${OTHER}:80 0`, '127.0.0.1:80 1', `${A}:80 0`, `${B}:80 0`]);
+  });
+
+  it('decides on a fresh read when the last real server goes down: one taken away since the last pass does not leave nothing serving', async () => {
+    h = await harness(seedConfig(), { resyncIntervalMs: 0, before: withOther(5) });
+    await h.checker.start();
+    await h.ipvs.deleteDestination(SERVICE, { address: OTHER }); // no periodic pass will see this
+    h.setUp(A, false);
+    h.setUp(B, false);
+    await h.clock.advance(3000);
+    expect(await h.table()).toEqual(['127.0.0.1:80 1', `${A}:80 0`, `${B}:80 0`]);
+  });
+
+  it('goes out when one with a weight appears beside it, and says why', async () => {
+    h = await harness(seedConfig(), { resyncIntervalMs: 10_000 });
+    h.setUp(A, false);
+    h.setUp(B, false);
+    await h.checker.start();
+    expect(await h.table()).toEqual(['127.0.0.1:80 1', `${A}:80 0`, `${B}:80 0`]);
+    await h.ipvs.addDestination(SERVICE, { address: OTHER, forwarding: 'route', weight: 3 });
+    await h.clock.advance(10_000);
+    expect(await h.table()).toEqual([`${OTHER}:80 3`, `${A}:80 0`, `${B}:80 0`]);
+    expect(h.events.filter((e) => e.type === 'change').at(-1)!.text).toBe(
+      `tcp 192.168.1.110:80: ${OTHER}:80 (weight 3), not in the config, serves: removed the sorry server 127.0.0.1:80`,
+    );
+    // A configured server back changes nothing for the sorry server (it is out), and restores as usual.
+    h.setUp(B, true);
+    await h.clock.advance(2000);
+    expect(await h.table()).toEqual([`${OTHER}:80 3`, `${A}:80 0`, `${B}:80 1`]);
+  });
+});
+
 describe('the kernel and other writers', () => {
   it('keeps the sorry server while the restore it waits for fails (someone deleted that server): never only weight 0', async () => {
     h = await harness(seedConfig(), { resyncIntervalMs: 0 });

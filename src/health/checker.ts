@@ -9,10 +9,11 @@
 
 import { setMaxListeners } from 'node:events';
 import type { ServiceKey } from '../ipvs/types.js';
-import { destinationKeyText, serviceKeyText } from '../ipvs/validate.js';
+import { destinationKeyText, serviceKeyText, validateServiceSpec } from '../ipvs/validate.js';
 import { IpvsError } from '../netlink/errors.js';
 import { apply, type StepFailure } from '../reconcile/apply.js';
 import { describeStep } from '../reconcile/describe.js';
+import { normalKernelService, normalServiceOf, sameService, serviceDifferences, serviceSpecOf, type NormalService } from '../reconcile/normalize.js';
 import type { ReconcileClient } from '../reconcile/plan.js';
 import { systemScheduler, type HealthScheduler, type Timer } from './clock.js';
 import { normaliseHealthConfig, type NormalHealthService, type NormalRealServer } from './config.js';
@@ -31,7 +32,7 @@ export interface HealthCheckerOptions {
   scheduler?: HealthScheduler;
   /** Random numbers in [0, 1) for jitter. Default Math.random. */
   random?: () => number;
-  /** Re-read the table this often, repairing what others changed; 0: never. Default 30 000. */
+  /** Re-read the table this often, repairing what others changed (destinations, and options with manageServices); 0: never. Default 30 000. */
   resyncIntervalMs?: number;
   /**
    * After a failed kernel change or read, re-read the table and retry after this long, doubled after
@@ -42,7 +43,8 @@ export interface HealthCheckerOptions {
   retryMaxMs?: number;
   /**
    * At start, create services the table lacks and correct their options (scheduler, persistence, ...);
-   * later, re-create a service someone deleted. Default true. With false the services must exist.
+   * later, set options another writer changed back at the next read and re-create a service someone
+   * deleted. Default true. With false the services must exist and their options are left alone.
    */
   manageServices?: boolean;
 }
@@ -66,6 +68,10 @@ interface DestState {
 
 interface ServiceState {
   svc: NormalHealthService;
+  /** The configured options (scheduler, persistence, flags, ...) in the form reconcile compares. */
+  options: NormalService;
+  /** The options the table held at the last read (undefined: not read yet, or the service was re-created). */
+  tableOptions: NormalService | undefined;
   dests: DestState[];
   believed: Map<string, BelievedDestination>;
   /** Destinations of the service the config does not name that have a weight (id -> weight), as last read. */
@@ -156,6 +162,8 @@ export class HealthChecker extends TypedEmitter<HealthEvents> {
     setMaxListeners(0, this.stopController.signal);
     this.services = normaliseHealthConfig(options.config).map((svc) => ({
       svc,
+      options: normalServiceOf(validateServiceSpec(svc.spec)),
+      tableOptions: undefined,
       dests: svc.realServers.map((rs) => ({ rs, status: 'unknown', lastOk: undefined, consecutive: 0, last: undefined, timer: undefined, running: undefined, heldUp: false })),
       believed: new Map(),
       others: new Map(),
@@ -407,6 +415,7 @@ export class HealthChecker extends TypedEmitter<HealthEvents> {
         return;
       }
     }
+    if (this.manageServices) await this.correctOptions(s);
     const statusOf = (id: string): HealthStatus | 'unknown' => s.dests.find((d) => d.rs.id === id)?.status ?? 'unknown';
     const othersServe = s.others.size > 0;
     this.logSorryHeldOut(s, allDown && othersServe);
@@ -432,6 +441,34 @@ export class HealthChecker extends TypedEmitter<HealthEvents> {
       if (held.length > 0) this.log.debug?.(`${s.svc.id}: not yet taking ${held.map((c) => c.destinationId).join(', ')} out of rotation: nothing else would serve`);
     }
     if (sendNow.length > 0) await this.send(s, sendNow);
+  }
+
+  /**
+   * Set the service's options back to the configured ones when the last read found them changed (another
+   * writer's `ipvs -E`, an apply of other options): the checker created the service and re-creates it with
+   * those options, so it keeps them too. A refusal is a failure like any other (retried); the destinations'
+   * changes go ahead regardless.
+   */
+  private async correctOptions(s: ServiceState): Promise<void> {
+    const have = s.tableOptions;
+    if (!have || sameService(have, s.options)) return;
+    const differences = serviceDifferences(have, s.options).join(', ');
+    const operation = { op: 'update-service', service: serviceSpecOf(s.options) } as const;
+    let error: unknown;
+    try {
+      const [result] = await this.ipvs.execute([operation]);
+      if (result && 'ok' in result && result.ok) {
+        s.tableOptions = s.options;
+        const description = `${s.svc.id}: the service's options were changed by another writer: set them back (${differences})`;
+        this.log.warn(description);
+        this.emit('change', { service: s.svc.key, serviceId: s.svc.id, operation, description });
+        return;
+      }
+      error = result && 'error' in result ? result.error : new Error('not attempted');
+    } catch (err) {
+      error = err;
+    }
+    this.fail(s, error, `${s.svc.id}: could not set the service's options back (${differences})`);
   }
 
   /** Send changes pipelined in one execute(): did the kernel accept all of them, some, or was the call itself refused? */
@@ -490,8 +527,9 @@ export class HealthChecker extends TypedEmitter<HealthEvents> {
   private async readTable(s: ServiceState): Promise<void> {
     const key: ServiceKey = s.svc.key;
     let exists = true;
+    let options: NormalService | undefined;
     try {
-      await this.ipvs.service(key);
+      options = normalKernelService(await this.ipvs.service(key));
     } catch (err) {
       if ((err as { code?: string }).code !== 'ESRCH') throw err;
       exists = false;
@@ -515,6 +553,7 @@ export class HealthChecker extends TypedEmitter<HealthEvents> {
     }
     s.believed = believed;
     s.others = others;
+    s.tableOptions = options;
     s.dirty = false;
   }
 

@@ -430,6 +430,42 @@ describe('the kernel and other writers', () => {
     expect(h.logs).toContain('warn tcp 192.168.1.110:80: the service was missing from the table: added it again');
   });
 
+  it("sets the service's options back at the next pass when another writer changes them, with a change event", async () => {
+    h = await harness(seedConfig({ persistence: { timeout: 600 } }), { resyncIntervalMs: 10_000 });
+    await h.checker.start();
+    const changes: string[] = [];
+    h.checker.on('change', (e) => changes.push(`${e.operation.op}: ${e.description}`));
+    await h.ipvs.updateService({ ...SERVICE, scheduler: 'wlc', persistence: false }); // ipvs -E -t ... -s wlc
+    await h.clock.advance(10_000);
+    const svc = await h.ipvs.service(SERVICE);
+    expect([svc.scheduler, svc.persistence?.timeout]).toEqual(['rr', 600]);
+    expect(changes).toEqual([
+      "update-service: tcp 192.168.1.110:80: the service's options were changed by another writer: set them back (scheduler wlc -> rr, persistence off -> 600s mask 255.255.255.255)",
+    ]);
+    expect(h.logs.filter((l) => l.startsWith('warn'))).toEqual([`warn ${changes[0]!.slice('update-service: '.length)}`]);
+    expect(await h.table()).toEqual([`${A}:80 2`, `${B}:80 1`]); // the destinations untouched
+    await h.clock.advance(10_000);
+    expect(changes).toHaveLength(1); // in line: nothing sent again
+  });
+
+  it("retries setting the options back when the kernel refuses it, and leaves them alone with manageServices: false", async () => {
+    h = await harness(seedConfig(), { resyncIntervalMs: 10_000, retryMs: 1000 });
+    await h.checker.start();
+    await h.ipvs.updateService({ ...SERVICE, scheduler: 'wlc' });
+    h.kernel.failNext(1, 'ENOMEM', 'IPVS_CMD_SET_SERVICE');
+    await h.clock.advance(10_000);
+    expect(h.logs).toContain("warn tcp 192.168.1.110:80: could not set the service's options back (scheduler wlc -> rr): update service tcp 192.168.1.110:80 failed [ENOMEM]; will re-read the table and retry in 1000 ms");
+    expect((await h.ipvs.service(SERVICE)).scheduler).toBe('wlc');
+    await h.clock.advance(1000);
+    expect((await h.ipvs.service(SERVICE)).scheduler).toBe('rr');
+    await h.close();
+    h = await harness(seedConfig(), { resyncIntervalMs: 10_000, manageServices: false, before: async (ipvs) => ipvs.addService({ ...SERVICE, scheduler: 'rr' }) });
+    await h.checker.start();
+    await h.ipvs.updateService({ ...SERVICE, scheduler: 'wlc' });
+    await h.clock.advance(20_000);
+    expect((await h.ipvs.service(SERVICE)).scheduler).toBe('wlc');
+  });
+
   it('emits a change event when it re-creates a service someone deleted', async () => {
     h = await harness(seedConfig(), { resyncIntervalMs: 10_000 });
     await h.checker.start();

@@ -8,6 +8,7 @@
 // and a retry; nothing a network or the kernel does ends the process.
 
 import { setMaxListeners } from 'node:events';
+import { ValidationError } from '../ipvs/errors.js';
 import type { ServiceKey } from '../ipvs/types.js';
 import { destinationKeyText, serviceKeyText, validateServiceSpec } from '../ipvs/validate.js';
 import { IpvsError } from '../netlink/errors.js';
@@ -95,6 +96,18 @@ interface ServiceState {
 /** How long the table's virtual addresses, read to explain a check that timed out, are reused. */
 const TABLE_ADDRESSES_MS = 30_000;
 
+/** The longest wait a timer takes (2^31 - 1 ms, some 24.8 days): Node fires a longer one, Infinity or NaN after 1 ms. */
+const MAX_WAIT_MS = 2_147_483_647;
+
+/** A timing option of the checker, checked: an integer number of ms from `min` to MAX_WAIT_MS, or the default. */
+function waitOption(name: string, value: unknown, fallback: number, min: number, note = ''): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > MAX_WAIT_MS) {
+    throw new ValidationError(name, value, `must be an integer number of milliseconds from ${min} to ${MAX_WAIT_MS}${note}`);
+  }
+  return value;
+}
+
 /** A failure logged once is logged again at most this often while it repeats (at debug level meanwhile). */
 const REPEAT_WARNING_MS = 10 * 60_000;
 
@@ -145,16 +158,17 @@ export class HealthChecker extends TypedEmitter<HealthEvents> {
   private tableAddresses: { at: number; byAddress: Promise<Map<string, string>> } | undefined;
   private readonly checkContext = { virtualServiceOf: (address: string) => this.virtualServiceOf(address) };
 
-  /** Checks the config at once: a bad one throws ValidationError naming the path of the field. */
+  /** Checks the config and the timing options at once: a bad one throws ValidationError naming the path of the field. */
   constructor(options: HealthCheckerOptions) {
     super((err, event) => this.log.error(`a listener of the '${String(event)}' event threw: ${err instanceof Error ? err.message : String(err)}`));
     this.ipvs = options.ipvs;
     this.log = options.logger ?? NO_LOG;
     this.scheduler = options.scheduler ?? systemScheduler;
     this.random = options.random ?? Math.random;
-    this.resyncIntervalMs = options.resyncIntervalMs ?? 30_000;
-    this.retryMs = options.retryMs ?? 2000;
-    this.retryMaxMs = Math.max(this.retryMs, options.retryMaxMs ?? 60_000);
+    // Checked before anything is scheduled: a wait beyond a timer's reach would fire after 1 ms, every time.
+    this.resyncIntervalMs = waitOption('resyncIntervalMs', options.resyncIntervalMs, 30_000, 0, ' (0: never)');
+    this.retryMs = waitOption('retryMs', options.retryMs, 2000, 1);
+    this.retryMaxMs = Math.max(this.retryMs, waitOption('retryMaxMs', options.retryMaxMs, 60_000, 1));
     this.manageServices = options.manageServices ?? true;
     // Every check in flight listens for the stop on this one signal, and at start every server is checked
     // at once: past 10 Node would print "Possible EventTarget memory leak detected", though each listener

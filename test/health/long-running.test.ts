@@ -1,0 +1,131 @@
+// A checker that runs for weeks: its timing options cannot turn into a busy loop (a wait beyond a timer's
+// reach fires after 1 ms), and thousands of passes with servers flapping and the kernel refusing now and
+// then leave its timers, listeners and per-server state as they were.
+
+import { getEventListeners } from 'node:events';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Ipvs } from '../../src/client.js';
+import { HealthChecker, type HealthCheckerOptions } from '../../src/health/index.js';
+import { ValidationError } from '../../src/ipvs/errors.js';
+import { FakeKernel } from '../../src/testing/index.js';
+import { harness, type Harness } from './harness.js';
+
+let h: Harness | undefined;
+
+afterEach(async () => {
+  await h?.close();
+  h = undefined;
+});
+
+const CONFIG = {
+  check: { type: 'custom' as const, run: () => true, intervalMs: 60_000 },
+  services: [{ protocol: 'tcp' as const, address: '10.0.0.1', port: 80, destinations: [{ address: '10.0.0.2' }] }],
+};
+
+describe('timing options', () => {
+  it.each([
+    ['resyncIntervalMs', 30 * 86_400_000],
+    ['resyncIntervalMs', Infinity],
+    ['resyncIntervalMs', Number.NaN],
+    ['resyncIntervalMs', -1],
+    ['resyncIntervalMs', 1.5],
+    ['retryMs', 0],
+    ['retryMs', 2 ** 31],
+    ['retryMaxMs', Infinity],
+    ['retryMaxMs', '60000'],
+  ] as const)('%s: %s is refused, naming the option, before anything is sent', async (name, value) => {
+    const kernel = new FakeKernel();
+    const ipvs = await Ipvs.open({ transport: kernel.transport() });
+    try {
+      let thrown: unknown;
+      try {
+        new HealthChecker({ ipvs, config: CONFIG, [name]: value } as HealthCheckerOptions);
+      } catch (err) {
+        thrown = err;
+      }
+      expect(thrown).toBeInstanceOf(ValidationError);
+      expect(thrown).toMatchObject({ field: name });
+      expect((thrown as Error).message).toMatch(/from \d+ to 2147483647/);
+      expect(kernel.requests.filter((r) => r !== 'CTRL_CMD_GETFAMILY')).toEqual([]);
+    } finally {
+      await ipvs.close();
+    }
+  });
+
+  it('takes the longest wait a timer can hold, and 0 for no resync', async () => {
+    const kernel = new FakeKernel();
+    const ipvs = await Ipvs.open({ transport: kernel.transport() });
+    try {
+      for (const options of [{ resyncIntervalMs: 0 }, { resyncIntervalMs: 2_147_483_647, retryMs: 1, retryMaxMs: 2_147_483_647 }]) {
+        expect(() => new HealthChecker({ ipvs, config: CONFIG, ...options })).not.toThrow();
+      }
+    } finally {
+      await ipvs.close();
+    }
+  });
+
+  it('a resync of a month on the real clock does not read the table again meanwhile', async () => {
+    const kernel = new FakeKernel();
+    const ipvs = await Ipvs.open({ transport: kernel.transport() });
+    const checker = new HealthChecker({ ipvs, config: CONFIG, resyncIntervalMs: 2_147_483_647 });
+    try {
+      await checker.start();
+      kernel.requests.length = 0;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(kernel.requests).toEqual([]);
+    } finally {
+      await checker.stop();
+      await ipvs.close();
+    }
+  });
+});
+
+describe('thousands of passes', () => {
+  it('servers flapping and the kernel refusing now and then: timers, listeners and state stay bounded', async () => {
+    const destinations = Array.from({ length: 12 }, (_, i) => ({ address: `10.2.0.${i + 1}`, forwarding: 'route' as const, weight: 1 }));
+    h = await harness(
+      { services: [{ protocol: 'tcp', address: '192.168.1.110', port: 80, scheduler: 'rr', destinations, sorryServer: { address: '127.0.0.1' } }] },
+      { resyncIntervalMs: 5000, retryMs: 1000, retryMaxMs: 4000 },
+    );
+    await h.checker.start();
+    const inside = h.checker as unknown as {
+      services: { believed: Map<string, unknown>; warned: Map<string, unknown> }[];
+      stopController: AbortController;
+      listeners: Map<string, Set<unknown>>;
+    };
+    const sizes = (): number[] => [
+      h!.clock.size,
+      inside.services[0]!.believed.size,
+      inside.services[0]!.warned.size,
+      getEventListeners(inside.stopController.signal, 'abort').length,
+      [...inside.listeners.values()].reduce((n, set) => n + set.size, 0),
+      (h!.ipvs as unknown as { conn: { inFlight: number } }).conn.inFlight,
+    ];
+    let seed = 1;
+    const random = (): number => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
+    let ups = 0;
+    let refusals = 0;
+    let first: number[] | undefined;
+    for (let pass = 0; pass < 2000; pass++) {
+      for (const d of destinations) if (random() < 0.1) h.setUp(d.address, random() < 0.5);
+      if (pass % 37 === 0) {
+        h.kernel.failNext(1, 'ENOMEM');
+        refusals++;
+      }
+      await h.clock.advance(1000);
+      ups += h.events.filter((e) => e.type === 'up').length;
+      h.kernel.requests.length = 0;
+      h.logs.length = 0;
+      h.events.length = 0;
+      if (pass === 100) first = sizes();
+    }
+    expect(ups).toBeGreaterThan(100); // they did flap
+    expect(refusals).toBeGreaterThan(50);
+    const last = sizes();
+    // A timer per server and the resync (a retry at most), the configured destinations, a few warnings.
+    expect(last[0]).toBeLessThanOrEqual(destinations.length + 2);
+    expect(last[1]).toBeLessThanOrEqual(destinations.length + 1);
+    expect(last[2]).toBeLessThanOrEqual(5);
+    expect(last.slice(3)).toEqual(first!.slice(3));
+  });
+});

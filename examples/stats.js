@@ -11,7 +11,12 @@ export function parseOptions(argv) {
     args: argv,
     options: { interval: { type: 'string', default: '2000' }, once: { type: 'boolean', default: false } },
   });
-  return { interval: Number(values.interval), once: values.once };
+  const interval = Number(values.interval);
+  // A timer takes at most 2^31-1 ms (Node fires a longer one at once), and 0 would read the table without pause.
+  if (!(Number.isInteger(interval) && interval >= 1 && interval <= 2147483647)) {
+    throw new Error(`--interval ${values.interval}: give a whole number of milliseconds from 1 to 2147483647`);
+  }
+  return { interval, once: values.once };
 }
 
 const bytes = (n) => (n >= 1e6 ? `${(n / 1e6).toFixed(1)} MB/s` : n >= 1e3 ? `${(n / 1e3).toFixed(1)} kB/s` : `${n} B/s`);
@@ -53,9 +58,11 @@ export async function main(ipvs, options, { signal, log = console.log } = {}) {
   for (;;) {
     log(`${new Date().toISOString()}\n${(await snapshot(ipvs)).join('\n')}\n`);
     if (options.once || signal?.aborted) return;
+    // The listener goes with the wait: one left per snapshot would pile up on the signal for as long as this runs.
     await new Promise((resolve) => {
-      const t = setTimeout(resolve, options.interval);
-      signal?.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
+      const stop = () => (clearTimeout(t), resolve());
+      const t = setTimeout(() => (signal?.removeEventListener('abort', stop), resolve()), options.interval);
+      signal?.addEventListener('abort', stop, { once: true });
     });
     if (signal?.aborted) return;
   }

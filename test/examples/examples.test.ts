@@ -5,6 +5,7 @@
 // commands of the fwmark example are recorded, not run. test/kernel/examples.kernel.test.ts runs the same
 // files as real processes on the real kernel, against the built package.
 
+import { getEventListeners } from 'node:events';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -492,5 +493,22 @@ describe('stats.js', () => {
     const count = snapshots().length;
     await new Promise((r) => setTimeout(r, 60));
     expect(snapshots().length).toBe(count); // stopped means stopped
+  });
+
+  it('running for long leaves one abort listener on the signal, not one per snapshot', async () => {
+    const ex = await load('stats');
+    const stop = new AbortController();
+    let snapshots = 0;
+    const running = ex.main(ipvs, ex.parseOptions(['--interval', '1']), { signal: stop.signal, log: () => void snapshots++ });
+    await vi.waitFor(() => expect(snapshots).toBeGreaterThanOrEqual(40), { timeout: 5000 });
+    expect(getEventListeners(stop.signal, 'abort').length).toBeLessThanOrEqual(1);
+    stop.abort();
+    await running;
+  });
+
+  it('--interval is a whole number of milliseconds a timer can hold (a longer one would fire at once)', async () => {
+    const ex = await load('stats');
+    expect(ex.parseOptions(['--interval', '2147483647']).interval).toBe(2147483647);
+    for (const bad of ['0', '-5', '1.5', 'soon', '2147483648', 'Infinity']) expect(() => ex.parseOptions([`--interval=${bad}`])).toThrow(`--interval ${bad}:`);
   });
 });

@@ -47,6 +47,9 @@ export const NLMSGERR_ATTR_MISS_NEST = 6;
 
 // The generic-netlink controller (nlctrl).
 export const GENL_ID_CTRL = 0x10;
+/** The ids generic netlink hands out to families, cyclically (0x11 and 0x12 are reserved for two old ones). */
+export const GENL_START_ALLOC = 0x13;
+export const GENL_MAX_ID = 1023;
 export const CTRL_CMD_NEWFAMILY = 1;
 export const CTRL_CMD_GETFAMILY = 3;
 export const CTRL_ATTR_FAMILY_ID = 1;

@@ -5,7 +5,7 @@
 // errnos, multi-part dumps, ACK/ERROR/DONE). The repository's conformance suite runs the same
 // scenarios against this fake and against a real kernel, which is how the two are kept equal.
 
-import { GENL_ID_CTRL } from '../netlink/constants.js';
+import { GENL_ID_CTRL, GENL_MAX_ID, GENL_START_ALLOC } from '../netlink/constants.js';
 import { errnoValue } from '../netlink/errors.js';
 import type { Transport } from '../netlink/transport.js';
 import * as C from '../ipvs/constants.js';
@@ -322,13 +322,13 @@ export class FakeKernel {
 
   /**
    * Load ip_vs after unloadIpvs(): the family registered again under a new id, by default the next one
-   * (generic netlink hands ids out cyclically, so the old one is not reused: 0x1c becomes 0x1d), with an
-   * empty table and default timeouts. Open clients still hold the old id until a refusal makes them
+   * (generic netlink hands ids out cyclically, so the old one is not reused: 0x1c becomes 0x1d; after 1023,
+   * GENL_MAX_ID, it starts again at 0x13), with an empty table and default timeouts. Open clients still hold the old id until a refusal makes them
    * look the family up again.
    */
   loadIpvs(options: { familyId?: number } = {}): this {
     if (this.loaded) throw new TypeError('FakeKernel: ip_vs is loaded; unloadIpvs() first, or reloadIpvs()');
-    this.id = checkFamilyId(options.familyId ?? (this.id >= 0xffff ? GENL_ID_CTRL + 1 : this.id + 1), 'FakeKernel.loadIpvs familyId');
+    this.id = checkFamilyId(options.familyId ?? (this.id >= GENL_MAX_ID ? GENL_START_ALLOC : this.id + 1), 'FakeKernel.loadIpvs familyId');
     this.loaded = true;
     this.autoload = false;
     this.table = this.newTable();

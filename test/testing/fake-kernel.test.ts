@@ -320,6 +320,14 @@ describe('FakeKernel', () => {
     expect(await lookup()).toBe(0x41);
     expect(() => kernel.reloadIpvs({ familyId: 0x10 })).toThrow(/familyId/);
     expect(await lookup()).toBe(0x41); // a refused id changes nothing
+    // Ids go round as Linux hands them out: up to GENL_MAX_ID (1023), then from 0x13 (0x11, 0x12 are reserved).
+    kernel.reloadIpvs({ familyId: 1022 }).reloadIpvs();
+    expect(kernel.familyId).toBe(1023);
+    kernel.reloadIpvs();
+    expect(kernel.familyId).toBe(0x13);
+    expect(await lookup()).toBe(0x13);
+    kernel.reloadIpvs({ familyId: 0x2000 }).reloadIpvs();
+    expect(kernel.familyId).toBe(0x13);
     kernel.unloadIpvs().reset();
     expect(await infoErrno(kernel.familyId)).toBe(0);
     await conn.close();

@@ -3,6 +3,7 @@
 // a step that failed, `?` one not attempted. Lines starting with `#` are remarks and a summary.
 
 import type { ApplyResult } from './apply.js';
+import { drainClock } from './drain.js';
 import type { DrainingDestination, Plan, PlanStep } from './plan.js';
 import { serviceIdOf } from './normalize.js';
 
@@ -40,7 +41,7 @@ function summary(steps: readonly PlanStep[]): string {
 }
 
 /** The plan as `ipvs diff` prints it. */
-export function describePlan(plan: Plan, now = Date.now()): string {
+export function describePlan(plan: Plan, now = drainClock()): string {
   let out = '';
   for (const step of plan.steps) out += describeStep(step) + '\n';
   for (const d of plan.draining) out += describeDraining(d, now) + '\n';
@@ -59,7 +60,7 @@ export function describePlan(plan: Plan, now = Date.now()): string {
 }
 
 /** What an apply did, as `ipvs apply` prints it: applied steps on `out`, failures and omissions on `err`. */
-export function describeApplyResult(result: ApplyResult, now = Date.now()): { out: string; err: string } {
+export function describeApplyResult(result: ApplyResult, now = drainClock()): { out: string; err: string } {
   if (result.dryRun) return { out: describePlan(result.plan, now), err: '' };
   let out = '';
   let err = '';

@@ -42,6 +42,16 @@ export interface DrainPolicy {
 
 const noActiveConnections: IdlePredicate = (d) => d.activeConns === 0;
 
+/**
+ * The default clock of drains, in ms since the epoch: the wall clock when the process started plus the
+ * monotonic time since. Within one process a step of the wall clock (NTP correcting it, a VM resumed) then
+ * moves no drain: Date.now() stepped an hour forward timed every drain under way out at once, deleting servers
+ * that still had connections, and stepped back began them all again.
+ */
+export function drainClock(): number {
+  return performance.timeOrigin + performance.now();
+}
+
 /** The policy an option stands for, or undefined when destinations are deleted at once. */
 export function drainPolicy(option: DrainOption | undefined, now: number): DrainPolicy | undefined {
   if (option === undefined || option === false) return undefined;

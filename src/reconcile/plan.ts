@@ -12,7 +12,7 @@ import type { Ipvs } from '../client.js';
 import { ValidationError } from '../ipvs/errors.js';
 import type { Operation } from '../ipvs/operations.js';
 import type { Destination, DestinationKey, ReadOptions, Service, ServiceKey } from '../ipvs/types.js';
-import { decideDrain, drainId, drainPolicy, connectionsText, type DrainOption, type DrainPolicy, type DrainState } from './drain.js';
+import { decideDrain, drainClock, drainId, drainPolicy, connectionsText, type DrainOption, type DrainPolicy, type DrainState } from './drain.js';
 import { desiredDestinationsOf, normaliseDesiredState, sameDesiredDestinations, type DesiredEntry } from './desired.js';
 import {
   destinationDifferences,
@@ -47,7 +47,7 @@ export interface PlanOptions {
   prune?: boolean | ((service: Service) => boolean);
   /** Remove destinations gracefully (weight 0 first, delete when idle); see DrainOption. Default: delete at once. */
   drain?: DrainOption;
-  /** The clock for drain timeouts, in ms since the epoch. Default Date.now(). */
+  /** The clock for drain timeouts, in ms since the epoch. Default: the wall clock at process start plus the monotonic time since. */
   now?: number;
   signal?: AbortSignal;
 }
@@ -187,7 +187,7 @@ function readOptions(signal: AbortSignal | undefined, stats: boolean): ReadOptio
 export async function plan(ipvs: ReconcileClient, desired: DesiredState, options: PlanOptions = {}): Promise<Plan> {
   const wanted = normaliseDesiredState(desired);
   const prune = pruneTest(options.prune);
-  const now = options.now ?? Date.now();
+  const now = options.now ?? drainClock();
   const draining = drainPolicy(options.drain, now) !== undefined;
   const current = await readTable(
     ipvs,
@@ -215,7 +215,7 @@ interface Draft {
 
 /** The steps from a table already read (see readCurrent) to a normalised desired state. Pure. */
 export function planAgainst(current: ReadonlyMap<string, CurrentService>, wanted: ReadonlyMap<string, DesiredEntry>, options: PlanOptions = {}): Plan {
-  const policy = drainPolicy(options.drain, options.now ?? Date.now());
+  const policy = drainPolicy(options.drain, options.now ?? drainClock());
   const prune = pruneTest(options.prune);
   const drafts: Draft[] = [];
   const add = (step: Omit<PlanStep, 'dependsOn'>, deps: Draft[] = []): Draft => {

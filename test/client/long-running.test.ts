@@ -1,0 +1,89 @@
+// One client opened once and used for months: 100 000 requests, across the wrap of the 32-bit sequence
+// numbers, with one long-lived signal (a program's shutdown signal), listings read whole, stopped early or
+// timed out, refusals, and ip_vs reloaded now and then. Whatever the client keeps per request (pending
+// entries, timers, listeners on the caller's signal, the family it talks to) must be gone or the same at the end.
+
+import { getEventListeners } from 'node:events';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { describe, expect, it } from 'vitest';
+import { Ipvs } from '../../src/client.js';
+import { FakeKernel } from '../../src/testing/index.js';
+
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
+
+interface Engine {
+  seq: number;
+  inFlight: number;
+  currentDump: unknown;
+  dumpQueue: unknown[];
+}
+
+const svc = { protocol: 'tcp', address: '10.0.0.1', port: 80 } as const;
+
+function heapMb(): number {
+  gc();
+  return process.memoryUsage().heapUsed / 1e6;
+}
+
+describe('a client used for months', () => {
+  it('100 000 requests across the sequence-number wrap: nothing kept per request', async () => {
+    const kernel = new FakeKernel();
+    const ipvs = await Ipvs.open({ transport: kernel.transport() });
+    const engine = (ipvs as unknown as { conn: Engine }).conn;
+    // About half-way through, the sequence number passes 2^32 - 1 and goes on from 1.
+    engine.seq = 0xffffffff - 50_000;
+    const shutdown = new AbortController();
+    const signal = shutdown.signal;
+    await ipvs.addService({ ...svc, scheduler: 'rr' });
+    // A pool of 20 addresses: the kernel keeps deleted destinations in its trash for minutes, so new ones every
+    // round would grow the (fake) kernel, not the client.
+    const pool = Array.from({ length: 20 }, (_, i) => ({ address: `10.1.0.${i + 1}`, port: 80 }));
+    const check = (ok: boolean, what: string): void => {
+      if (!ok) throw new Error(what);
+    };
+    let requests = 0;
+    let heapAtStart = 0;
+    let wrapped = false;
+    for (let round = 0; requests < 100_000; round++) {
+      // Pipelined changes (execute), each request matched by its own seq.
+      const added = await ipvs.execute(pool.map((d) => ({ op: 'add-destination' as const, service: svc, destination: { ...d, weight: 1 } })), { signal });
+      check(added.every((r) => 'ok' in r && r.ok), `round ${round}: adds failed`);
+      const deleted = await ipvs.execute(pool.slice(1).map((d) => ({ op: 'delete-destination' as const, service: svc, destination: d })), { signal });
+      check(deleted.every((r) => 'ok' in r && r.ok), `round ${round}: deletes failed`);
+      // Single calls: a refusal (EEXIST), a read, a delete with its own timeout.
+      const dest = pool[0]!;
+      const refused = await ipvs.addDestination(svc, dest, { signal }).then(() => undefined, (err: { code?: string }) => err.code);
+      check(refused === 'EEXIST', `round ${round}: ${refused}`);
+      check((await ipvs.destinations(svc, { signal })).length === 1, `round ${round}: listing`);
+      await ipvs.deleteDestination(svc, dest, { signal, timeoutMs: 5_000 });
+      requests += 2 * pool.length + 2;
+      if (round % 10 === 0) {
+        // A listing stopped early: the rest is read and dropped, and the next listing is not refused.
+        for await (const s of ipvs.iterateServices({ signal })) {
+          check(s.port === 80, 'service');
+          break;
+        }
+        requests++;
+      }
+      if (round % 500 === 499) {
+        // ip_vs unloaded and loaded again: the client follows the family to its new id.
+        kernel.reloadIpvs();
+        await ipvs.addService({ ...svc, scheduler: 'rr' });
+        requests += 3;
+      }
+      if (engine.seq < 0x10000) wrapped = true;
+      kernel.requests.length = 0;
+      if (round === 200) heapAtStart = heapMb();
+    }
+    expect(wrapped).toBe(true);
+    expect(engine.inFlight).toBe(0);
+    expect(engine.currentDump).toBeUndefined();
+    expect(engine.dumpQueue).toEqual([]);
+    expect(getEventListeners(signal, 'abort')).toEqual([]);
+    // Generous: what matters is that it does not grow with the number of requests (tens of MB if it did).
+    expect(heapMb() - heapAtStart).toBeLessThan(5);
+    await ipvs.close();
+  }, 60_000);
+});

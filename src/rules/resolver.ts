@@ -1,12 +1,14 @@
 // Name resolution as ipvsadm does it through the C library: host names to IPv4 addresses
 // (gethostbyname) for input, addresses to host names (gethostbyaddr, i.e. /etc/hosts then DNS) for
 // listings and saves without -n, and the services database for ports. The system resolver goes through
-// getnameinfo / getaddrinfo (the same NSS path as ipvsadm), each answer is cached for the resolver's life,
-// and every lookup is bounded by a short timeout after which the numeric form is used, so a machine
+// getnameinfo / getaddrinfo (the same NSS path as ipvsadm), each answer is reused for a minute (a save looks
+// the same real server up once; a program keeping one resolver sees changes, and keeps only the last minute's
+// answers, however many addresses pass through its table), and every lookup is bounded by a short timeout after which the numeric form is used, so a machine
 // without a reachable DNS server prints numbers promptly instead of hanging. Formatting is synchronous:
 // resolveEndpointNames looks up a table's addresses first, as `ipvs -S` and `-L` do before printing.
 
 import { lookup as dnsLookup, lookupService } from 'node:dns';
+import { ValidationError } from '../ipvs/errors.js';
 import { canonicalAddress } from './addresses.js';
 import type { EndpointNames } from './endpoint-text.js';
 import { systemServiceNames, type ServiceNames } from './service-names.js';
@@ -26,6 +28,40 @@ export interface SystemResolverOptions {
   timeoutMs?: number;
   /** Services database path. Default /etc/services. */
   servicesPath?: string;
+  /** Reuse an answer (a name, an address, or that there is none) for this long; Infinity: for good. Default 60 000 ms. */
+  cacheMs?: number;
+}
+
+/**
+ * Answers by what was asked, each kept `ttl` ms from when it was asked. The map is in the order of asking,
+ * so the expired ones are at its front: each question first drops them, and the map holds no more than
+ * the last `ttl` ms of questions.
+ */
+export class AnswerCache<T> {
+  private readonly byKey = new Map<string, { at: number; answer: T }>();
+
+  constructor(
+    private readonly ttl: number,
+    private readonly now: () => number = () => performance.now(),
+  ) {}
+
+  get size(): number {
+    return this.byKey.size;
+  }
+
+  get(key: string, ask: () => T): T {
+    const now = this.now();
+    for (const [k, e] of this.byKey) {
+      if (now - e.at < this.ttl) break;
+      this.byKey.delete(k);
+    }
+    let entry = this.byKey.get(key);
+    if (entry === undefined) {
+      entry = { at: now, answer: ask() };
+      this.byKey.set(key, entry);
+    }
+    return entry.answer;
+  }
 }
 
 function withTimeout<T>(work: Promise<T>, ms: number, fallback: T): Promise<T> {
@@ -45,37 +81,35 @@ function withTimeout<T>(work: Promise<T>, ms: number, fallback: T): Promise<T> {
   });
 }
 
-/** The machine's resolver (NSS: /etc/hosts, DNS, ...), cached and time-bounded. */
+/** The machine's resolver (NSS: /etc/hosts, DNS, ...), cached for a while and time-bounded. */
 export function systemResolver(options: SystemResolverOptions = {}): Resolver {
   const timeoutMs = options.timeoutMs ?? 2000;
-  const reverseCache = new Map<string, Promise<string | undefined>>();
-  const forwardCache = new Map<string, Promise<string | undefined>>();
+  // A timer fires a longer wait after 1 ms: every lookup would give the number at once.
+  if (typeof timeoutMs !== 'number' || !Number.isInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > 2_147_483_647) {
+    throw new ValidationError('timeoutMs', timeoutMs, 'must be an integer number of milliseconds from 1 to 2147483647');
+  }
+  const cacheMs = options.cacheMs ?? 60_000;
+  if (typeof cacheMs !== 'number' || !(cacheMs >= 0)) throw new ValidationError('cacheMs', cacheMs, 'must be a number of milliseconds, 0 or more (Infinity: for good)');
+  const reverseCache = new AnswerCache<Promise<string | undefined>>(cacheMs);
+  const forwardCache = new AnswerCache<Promise<string | undefined>>(cacheMs);
   return {
     services: systemServiceNames(options.servicesPath),
-    reverse(address) {
-      let answer = reverseCache.get(address);
-      if (!answer) {
+    reverse: (address) =>
+      reverseCache.get(address, () => {
         const work = new Promise<string | undefined>((resolve, reject) => {
           lookupService(address, 0, (err, hostname) =>
             err ? reject(err) : resolve(hostname && hostname !== address ? hostname : undefined),
           );
         });
-        answer = withTimeout(work, timeoutMs, undefined);
-        reverseCache.set(address, answer);
-      }
-      return answer;
-    },
-    lookup(name) {
-      let answer = forwardCache.get(name);
-      if (!answer) {
+        return withTimeout(work, timeoutMs, undefined);
+      }),
+    lookup: (name) =>
+      forwardCache.get(name, () => {
         const work = new Promise<string | undefined>((resolve, reject) => {
           dnsLookup(name, { family: 4 }, (err, address) => (err ? reject(err) : resolve(address || undefined)));
         });
-        answer = withTimeout(work, timeoutMs, undefined);
-        forwardCache.set(name, answer);
-      }
-      return answer;
-    },
+        return withTimeout(work, timeoutMs, undefined);
+      }),
   };
 }
 

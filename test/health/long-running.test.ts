@@ -2,10 +2,12 @@
 // reach fires after 1 ms), and thousands of passes with servers flapping and the kernel refusing now and
 // then leave its timers, listeners and per-server state as they were.
 
-import { getEventListeners } from 'node:events';
+import { getEventListeners, setMaxListeners } from 'node:events';
+import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Ipvs } from '../../src/client.js';
-import { HealthChecker, type HealthCheckerOptions } from '../../src/health/index.js';
+import { HealthChecker, normaliseHealthConfig, systemScheduler, type HealthCheckerOptions } from '../../src/health/index.js';
+import { runCheck } from '../../src/health/run-check.js';
 import { ValidationError } from '../../src/ipvs/errors.js';
 import { FakeKernel } from '../../src/testing/index.js';
 import { harness, type Harness } from './harness.js';
@@ -127,5 +129,34 @@ describe('thousands of passes', () => {
     expect(last[1]).toBeLessThanOrEqual(destinations.length + 1);
     expect(last[2]).toBeLessThanOrEqual(5);
     expect(last.slice(3)).toEqual(first!.slice(3));
+  });
+});
+
+describe('checks that time out', () => {
+  it.each(['http', 'tcp'] as const)('%s: 300 checks of a server that accepts and never answers leave no socket open on our side', async (type) => {
+    // A server that accepts and says nothing: HTTP checks time out, TCP checks pass at the connect; either way
+    // the check's socket is closed, not left to a server that may never close it.
+    const held: net.Socket[] = [];
+    const server = net.createServer((socket) => void held.push(socket));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as net.AddressInfo).port;
+    const [svc] = normaliseHealthConfig({ services: [{ protocol: 'tcp', address: '10.0.0.1', port: 80, destinations: [{ address: '127.0.0.1', port }], check: { type, timeoutMs: 20 } }] });
+    const rs = svc!.realServers[0]!;
+    const stop = new AbortController();
+    setMaxListeners(0, stop.signal);
+    const ours = (): number => (process as unknown as { _getActiveHandles(): unknown[] })._getActiveHandles().filter((h) => h instanceof net.Socket && h.remotePort === port).length;
+    try {
+      for (let round = 0; round < 10; round++) {
+        const results = await Promise.all(Array.from({ length: 30 }, () => runCheck(rs.check, { address: '127.0.0.1', port, service: svc!.key, destination: rs.spec }, systemScheduler, stop.signal)));
+        // TCP connects complete (a connect is all it checks); HTTP requests time out.
+        expect(results.every((r) => r.ok === (type === 'tcp'))).toBe(true);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(ours()).toBe(0);
+      expect(getEventListeners(stop.signal, 'abort')).toEqual([]);
+    } finally {
+      for (const socket of held) socket.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });

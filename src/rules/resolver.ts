@@ -1,11 +1,12 @@
 // Name resolution as ipvsadm does it through the C library: host names to IPv4 addresses
 // (gethostbyname) for input, addresses to host names (gethostbyaddr, i.e. /etc/hosts then DNS) for
 // listings and saves without -n, and the services database for ports. The system resolver goes through
-// getnameinfo / getaddrinfo (the same NSS path as ipvsadm), each answer is reused for a minute (a save looks
-// the same real server up once; a program keeping one resolver sees changes, and keeps only the last minute's
-// answers, however many addresses pass through its table), and every lookup is bounded by a short timeout after which the numeric form is used, so a machine
-// without a reachable DNS server prints numbers promptly instead of hanging. Formatting is synchronous:
-// resolveEndpointNames looks up a table's addresses first, as `ipvs -S` and `-L` do before printing.
+// getnameinfo / getaddrinfo (the same NSS path as ipvsadm). Each answer is reused for a minute: a save looks
+// the same real server up once, and a program keeping one resolver sees names change and keeps only the last
+// minute's answers, however many addresses pass through its table. Every lookup is bounded by a short
+// timeout after which the numeric form is used, so a machine without a reachable DNS server prints numbers
+// promptly instead of hanging. Formatting is synchronous: resolveEndpointNames looks up a table's addresses
+// first, as `ipvs -S` and `-L` do before printing.
 
 import { lookup as dnsLookup, lookupService } from 'node:dns';
 import { ValidationError } from '../ipvs/errors.js';

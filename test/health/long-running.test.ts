@@ -66,7 +66,7 @@ describe('timing options', () => {
     }
   });
 
-  it('a resync of a month on the real clock does not read the table again meanwhile', async () => {
+  it('the longest resync a timer holds (2^31 - 1 ms, 24.8 days) does not read the table again meanwhile', async () => {
     const kernel = new FakeKernel();
     const ipvs = await Ipvs.open({ transport: kernel.transport() });
     const checker = new HealthChecker({ ipvs, config: CONFIG, resyncIntervalMs: 2_147_483_647 });

@@ -34,6 +34,9 @@ const NETLINK_EXT_ACK = 11;
 const NETLINK_GET_STRICT_CHK = 12;
 const NETLINK_NO_ENOBUFS = 5;
 const SO_MEMINFO = 55;
+const SO_ERROR = 4;
+/** NLM_F_DUMP (0x300), as it sits in the high byte of a request's nlmsg_flags (byte 7). */
+const DUMP_FLAGS_HIGH = 0x03;
 /** SO_MEMINFO is an array of u32 counters (SK_MEMINFO_VARS of them); SK_MEMINFO_DROPS is the 9th. */
 const SK_MEMINFO_VARS = 9;
 const SK_MEMINFO_DROPS = 8;
@@ -47,6 +50,8 @@ const MSG_TRUNC = 0x20;
 const RECEIVE_CHUNK = 65536;
 /** Datagrams one synchronous read may return (recvmmsg): a dump reads this far ahead at most. */
 const RECEIVE_SLOTS = 4;
+/** Datagrams read at most through our own reads when the package's poll meets a paused dump (readOn). */
+const POLL_RESCUE_READS = 1024;
 /** The kernel refuses a datagram longer than its send buffer less this much (netlink_sendmsg). */
 const SEND_SLACK = 32;
 
@@ -252,6 +257,14 @@ export class KernelSocketTransport implements Transport {
   /** send/recvfrom on the socket itself, when its fd was found: the synchronous exchange. */
   private readonly direct: DirectSocket | undefined;
   private drops = 0;
+  /**
+   * The sequence number of the last dump request sent, until a read finds the socket empty or the exchange
+   * reads its end: while it runs, a read that leaves other replies queued can make the kernel pause it
+   * (see pausedDump).
+   */
+  private dumpSeq: number | undefined;
+  /** A read during a dump met a reply to another request: the dump may have been paused (see settleDump). */
+  private mixed = false;
   /** The exchange under way has read a datagram answering another request (see exchange). */
   private foreign = false;
   private receiver: TransportReceiver | undefined;
@@ -333,7 +346,15 @@ export class KernelSocketTransport implements Transport {
       });
     });
     this.sock.on('error', (err) => {
-      // ENOBUFS: the receive buffer overflowed and replies were dropped; the socket itself is fine.
+      // ENOBUFS with drop detection on: a dump paused for room (see pausedDump), nothing was lost; the
+      // drop counter says whether anything was. Without it: replies were dropped; the socket is fine.
+      if (err.code === 'ENOBUFS' && this.fd !== undefined) {
+        guard(() => {
+          this.checkDrops();
+          this.readOn();
+        });
+        return;
+      }
       guard(() => this.receiver?.error(err, err.code !== 'ENOBUFS'));
     });
   }
@@ -373,6 +394,58 @@ export class KernelSocketTransport implements Transport {
     }
   }
 
+  /**
+   * A read that failed with ENOBUFS although NETLINK_NO_ENOBUFS is set: nothing was dropped (drops never
+   * set the socket error then). netlink_recvmsg() builds a running dump's next part after each read that
+   * leaves the queue at most half full, and when that part does not fit beside the replies still queued
+   * it leaves the dump paused and sets the socket error to ENOBUFS; the next read retries it. So the
+   * read is simply made again. (Reported as a loss, it failed every waiting request at every read: at a
+   * 4-8 KiB buffer, a listing sent behind other replies never got its part.)
+   */
+  private pausedDump(n: number): boolean {
+    return n === -ENOBUFS && this.fd !== undefined;
+  }
+
+  /**
+   * The package's poll met a paused dump. It reads by peeking at a datagram's size first, and a peek has
+   * the kernel retry the dump without taking anything off the queue, so the retry fails again, the read
+   * after it returns the error, and the poll goes round forever (thousands of errors a second, nothing
+   * delivered: seen at the 8 KiB minimum on Linux 6.1). Our own reads take datagrams off the queue, so
+   * the dump goes on once they have made room.
+   */
+  private readOn(): void {
+    for (let n = 0; n < POLL_RESCUE_READS && this.receive(); n++);
+  }
+
+  /** Note a datagram read while a dump may run: one of another request means others share the queue. */
+  private sawSeq(seq: number): void {
+    if (seq !== this.dumpSeq) this.mixed = true;
+  }
+
+  /**
+   * After reads that shared the queue with a running dump: the last of them may have paused it and left
+   * the socket error set, which the `netlink` package's poll would take for a failure of the socket
+   * (POLLERR) and abort the process on at the event loop's next turn. Reading SO_ERROR clears it; the
+   * dump goes on at the next read, which the replies still queued make happen.
+   */
+  private settleDump(): void {
+    if (!this.mixed || this.fd === undefined || this.closed) return;
+    this.mixed = false;
+    try {
+      getIntSockopt(this.fd, SOL_SOCKET, SO_ERROR);
+    } catch {
+      // closed meanwhile
+    }
+  }
+
+  /** Note a dump request going out (its first message flagged NLM_F_DUMP). */
+  private noteSent(datagram: Uint8Array): void {
+    if (datagram.length >= 16 && ((datagram[7] as number) & DUMP_FLAGS_HIGH) === DUMP_FLAGS_HIGH) {
+      this.dumpSeq = u32At(datagram, 8);
+      this.mixed = false;
+    }
+  }
+
   attach(receiver: TransportReceiver): void {
     this.receiver = receiver;
   }
@@ -394,6 +467,7 @@ export class KernelSocketTransport implements Transport {
     do n = d.io.send(d.fd, datagram, 0);
     while (n === -EINTR);
     if (n < 0) return Promise.reject(errnoError('sendmsg', -n));
+    this.noteSent(datagram);
     // Several requests in one datagram: their replies were queued during the call, all at once, so an
     // overflow of the receive buffer would show now (single requests cannot overflow it: every earlier
     // reply has been read by the engine before it sends again).
@@ -411,7 +485,7 @@ export class KernelSocketTransport implements Transport {
     if (d.multi !== undefined) return this.receiveMany(d.fd, d.multi);
     for (;;) {
       const n = d.io.recvfrom(d.fd, d.buf, MSG_DONTWAIT | MSG_TRUNC, d.addr);
-      if (n === -EINTR) continue;
+      if (n === -EINTR || this.pausedDump(n)) continue;
       if (n < 0) {
         if (n !== -EAGAIN) guard(() => this.receiver?.error(errnoError('recvmsg', -n), false));
         else this.nothingWaiting();
@@ -425,7 +499,9 @@ export class KernelSocketTransport implements Transport {
       }
       const copy = Buffer.allocUnsafe(n);
       d.buf.copy(copy, 0, 0, n);
+      if (this.dumpSeq !== undefined && n >= 12) this.sawSeq(copy.readUInt32LE(8));
       this.receiver?.datagram(copy);
+      this.settleDump();
       return true;
     }
   }
@@ -437,6 +513,9 @@ export class KernelSocketTransport implements Transport {
    * already failed) loses its ACK that way, and would otherwise wait for its whole timeout.
    */
   private nothingWaiting(): void {
+    // An empty queue: no dump is running (a running one always has a part queued, or is built at this read).
+    this.dumpSeq = undefined;
+    this.mixed = false;
     guard(() => this.checkDrops());
   }
 
@@ -451,6 +530,9 @@ export class KernelSocketTransport implements Transport {
     if (d === undefined || d.multi === undefined || this.closed) return 'unsupported';
     this.foreign = false;
     const result = this.exchangeOn(d, d.multi, datagram, take, datagram.length >= 12 ? u32At(datagram, 8) : -1);
+    if (this.foreign) this.mixed = true;
+    this.settleDump();
+    if (result === 'done') this.dumpSeq = undefined; // its end was read
     // Replies to other requests were waiting when this one was sent: the buffer may have been full, and
     // the kernel then refuses the dump's start (its error, dropped in turn, counts as a drop) but runs
     // the dump as soon as the reader has made room. Its whole answer came (or the read failed), so the
@@ -467,10 +549,11 @@ export class KernelSocketTransport implements Transport {
     do n = d.io.send(fd, datagram, 0);
     while (n === -EINTR);
     if (n < 0) return errnoError('sendmsg', -n);
+    this.noteSent(datagram);
     if (isMultiMessage(datagram)) this.checkDrops();
     for (;;) {
       do n = multi.receive(fd, MSG_DONTWAIT);
-      while (n === -EINTR);
+      while (n === -EINTR || this.pausedDump(n));
       if (n === -EAGAIN || n === 0) return 'partial';
       if (n < 0) return errnoError('recvmsg', -n);
       for (let i = 0; i < n; i++) {
@@ -495,7 +578,7 @@ export class KernelSocketTransport implements Transport {
   private receiveMany(fd: number, multi: MultiReceive): boolean {
     let n: number;
     do n = multi.receive(fd, MSG_DONTWAIT);
-    while (n === -EINTR);
+    while (n === -EINTR || this.pausedDump(n));
     if (n < 0) {
       if (n !== -EAGAIN) guard(() => this.receiver?.error(errnoError('recvmsg', -n), false));
       else this.nothingWaiting();
@@ -513,10 +596,12 @@ export class KernelSocketTransport implements Transport {
       const view = multi.datagram(i);
       const copy = Buffer.allocUnsafe(view.length);
       view.copy(copy);
+      if (this.dumpSeq !== undefined && copy.length >= 12) this.sawSeq(copy.readUInt32LE(8));
       copies.push(copy);
     }
     if (truncated) guard(() => this.receiver?.error(errnoError('recvmsg', ENOBUFS, `a datagram did not fit the ${RECEIVE_CHUNK}-byte read buffer`), false));
     for (const copy of copies) this.receiver?.datagram(copy);
+    this.settleDump();
     return n > 0;
   }
 

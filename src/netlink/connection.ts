@@ -17,7 +17,7 @@ import {
   NLMSGERR_ATTR_MSG,
   NLMSGERR_ATTR_OFFS,
 } from './constants.js';
-import { AbortError, ClosedError, DecodeError, DumpInterruptedError, IpvsError, KernelError, TimeoutError } from './errors.js';
+import { AbortError, ClosedError, DecodeError, DumpInterruptedError, IpvsError, KernelError, NotSentError, TimeoutError } from './errors.js';
 import { Attributes, messageAt, messageLength, nextMessageAt, parseMessages, u16le, u32le, type NetlinkMessage } from './reader.js';
 import type { ExchangeResult, Transport } from './transport.js';
 import { MessageWriter } from './writer.js';
@@ -227,6 +227,11 @@ const SLICE_MS = 20;
 const WORK_PER_CLOCK_READ = 256;
 /** Datagrams a dump reads ahead when it starts: a small dump (data, then DONE) completes at once. */
 const DUMP_READ_AHEAD = 2;
+/**
+ * Datagrams read and dropped at most, before the next send, after an overflow (readAwayStale): far more
+ * than a receive buffer holds, so only an abandoned dump of a huge table is left for the send after.
+ */
+const STALE_READ_LIMIT = 65536;
 
 /**
  * What one synchronous dump exchange (exchangeDump) has read so far: kept by the connection and reused,
@@ -387,6 +392,14 @@ export class NetlinkConnection {
   private dumpQueue: (() => void)[] = [];
   /** A waiting dump was woken and is about to start: the socket is promised to it. */
   private dumpPromised = false;
+  /**
+   * An overflow failed requests whose replies may still be queued: they are read and dropped before the
+   * next request is sent (readAwayStale).
+   */
+  private stale = false;
+  /** The entries of the batch dispatch() is sending, and how many of them have gone out (see onTransportError). */
+  private sending: readonly AckPending[] | undefined;
+  private sentUpTo = 0;
 
   constructor(transport: Transport, options: ConnectionOptions = {}) {
     this.transport = transport;
@@ -496,6 +509,7 @@ export class NetlinkConnection {
     } catch (err) {
       return options.signal?.aborted && !(err instanceof IpvsError) ? new AbortError(requestAt(0).label.operation, { cause: err }) : err;
     }
+    if (this.stale) this.readAwayStale();
     const ordered = this.transport.answersInOrder === true;
     // In order, the ACK flag goes on each datagram's last message only; dispatch() sets it.
     const flags = NLM_F_REQUEST | (ordered ? 0 : NLM_F_ACK);
@@ -548,6 +562,7 @@ export class NetlinkConnection {
     } catch (err) {
       return options.signal?.aborted && !(err instanceof IpvsError) ? new AbortError(first.label.operation, { cause: err }) : err;
     }
+    if (this.stale) this.readAwayStale();
     const ordered = this.transport.answersInOrder === true;
     const group = newGroup(reqs.length);
     const w = this.writer;
@@ -587,6 +602,7 @@ export class NetlinkConnection {
     // the kernel refuses it with EMSGSIZE).
     const max = this.transport.maxDatagramSize ?? Infinity;
     let start = 0;
+    this.sending = entries;
     while (start < entries.length) {
       let end = start + 1;
       while (end < entries.length && (offsets[end + 1] as number) - (offsets[start] as number) <= max) end++;
@@ -597,11 +613,16 @@ export class NetlinkConnection {
         if (end - 1 > start) last.before = entries.slice(start, end - 1);
       }
       const chunk = start === 0 && end === entries.length ? bytes : bytes.subarray(offsets[start], offsets[end]);
+      this.sentUpTo = end;
       this.send(chunk, entries.slice(start, end));
       // The kernel has answered by now: read the replies before the next datagram adds its own.
       this.pull(() => last.settled);
       start = end;
+      // Settled before it was sent: an overflow (the rest was failed as not sent: more requests would
+      // only lose their answers too, and make changes whose outcome nobody learns) or a fatal error.
+      if (start < entries.length && (entries[start] as AckPending).settled) break;
     }
+    this.sending = undefined;
     // Counted once answered: a window of execute() is read whole, and the turn taken between windows.
     this.meter.charge(entries.length);
     this.armTimer(group, entries, options);
@@ -751,6 +772,7 @@ export class NetlinkConnection {
   ): 'done' | DumpPending | undefined {
     const transport = this.transport;
     const x = this.dumpExchange;
+    if (this.stale && !x.active) this.readAwayStale();
     // x.active: a reader that itself requests a dump; openDump refuses it (checkOpen).
     if (transport.exchange === undefined || this.pending.size > 0 || this.syncBudget <= 0 || this.closed || this.fatal || x.active) return undefined;
     try {
@@ -826,6 +848,7 @@ export class NetlinkConnection {
     try {
       this.checkOpen(req);
       options.signal?.throwIfAborted();
+      if (this.stale) this.readAwayStale();
       const seq = this.nextSeq();
       const w = this.writer;
       w.reset();
@@ -1270,8 +1293,42 @@ export class NetlinkConnection {
 
   private onTransportError(err: Error & { code?: string }, fatal: boolean): void {
     if (fatal) this.fatal = err;
-    // ENOBUFS: replies were dropped; we cannot know whose, so every waiting request fails with it.
-    for (const entry of [...this.pending.values()]) this.fail(entry, toIpvsError(err, entry.req.label));
+    // ENOBUFS: replies were dropped; we cannot know whose, so every waiting request fails with it, and
+    // the requests of the batch being sent that have not gone out yet are failed as not sent (dispatch
+    // then stops). A dump given up already is left to read on: the kernel never drops a dump's part, so
+    // its end still comes, and the kernel runs no other dump on the socket until it has been read.
+    const overflow = !fatal && err.code === 'ENOBUFS';
+    const sending = this.sending;
+    let failed = false;
+    for (const entry of [...this.pending.values()]) {
+      if (overflow && entry.kind === 'dump' && entry.abandoned) continue;
+      failed = true;
+      const unsent = overflow && entry.kind === 'ack' && sending !== undefined && sending[entry.index] === entry && entry.index >= this.sentUpTo;
+      this.fail(entry, unsent ? new NotSentError(entry.req.label.operation, { cause: err }) : toIpvsError(err, entry.req.label));
+    }
+    // Their replies may still be queued, filling the buffer: read away before the next send, and before
+    // the event loop turns (the transport's own poll reading them could meet a paused dump).
+    if (overflow && failed && !this.stale) {
+      this.stale = true;
+      queueMicrotask(() => {
+        if (this.stale && !this.closed && !this.dumpExchange.active) this.readAwayStale();
+      });
+    }
+  }
+
+  /**
+   * Read and drop what an overflow left queued (the replies of the requests it failed, the rest of a
+   * dump given up) before sending anything new: a request sent behind them has its own answer dropped
+   * on arrival, and a listing's start is refused. The kernel answers inside sendmsg, so everything owed
+   * to what was sent before is queued by now; a dump still running is read to its end here. Transports
+   * without a synchronous read (the fake kernel's) deliver those replies through their events, where
+   * their sequence numbers, never reused, find no request and they are dropped.
+   */
+  private readAwayStale(): void {
+    this.stale = false;
+    if (this.transport.receive === undefined) return;
+    for (let n = 0; n < STALE_READ_LIMIT; n++) if (!this.transport.receive()) return;
+    this.stale = true;
   }
 
   /** Fail everything in flight with ClosedError and release the transport. Idempotent. */

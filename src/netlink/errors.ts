@@ -124,6 +124,18 @@ export class AbortError extends IpvsError {
   }
 }
 
+/**
+ * A request of a batch that never went out: the batch stopped before it, because the receive buffer
+ * overflowed (ENOBUFS) on an earlier datagram of the same batch. Nothing of it reached the kernel. The
+ * engine's own: execute() reports such operations `{ skipped: true }`, so users do not meet it there.
+ */
+export class NotSentError extends IpvsError {
+  constructor(operation: string, options?: { cause?: unknown }) {
+    super(`${operation}: not sent: the receive buffer overflowed (ENOBUFS) on an earlier part of the same batch`, 'ENOTSENT', options);
+    this.name = 'NotSentError';
+  }
+}
+
 /** The socket was closed while a request was waiting, or a request was made after close(). */
 export class ClosedError extends IpvsError {
   constructor(operation: string) {

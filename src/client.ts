@@ -9,7 +9,7 @@ import { setMaxListeners } from 'node:events';
 import { NativeLoadError } from '../native/load.js';
 import { KernelSocketTransport, type SocketFeatures } from '../native/socket.js';
 import { NetlinkConnection, type OutgoingRequest, type RequestOptions } from './netlink/connection.js';
-import { AbortError, DecodeError, FamilyNotFoundError, IpvsError, KernelError, NativeBindingError } from './netlink/errors.js';
+import { AbortError, DecodeError, FamilyNotFoundError, IpvsError, KernelError, NativeBindingError, NotSentError } from './netlink/errors.js';
 import { FamilyResolver } from './netlink/family.js';
 import type { NetlinkMessage } from './netlink/reader.js';
 import type { Transport } from './netlink/transport.js';
@@ -838,12 +838,14 @@ export class Ipvs {
     // it may not be, and the next window gets a buffer of its own.
     const scratch: { buffer: Buffer | undefined } = { buffer: undefined };
     let failed = false;
+    // The receive buffer overflowed: answers were lost, so nothing more is sent (see below).
+    let overflowed = false;
     for (let start = 0; start < count; start += window) {
       // Windows answered inside their send never wait for an event: once they have kept the event loop
       // from turning for a while, it turns here, between windows, and an abort meanwhile skips the rest.
       const turn = this.conn.yieldIfDue();
       if (turn !== undefined) await turn;
-      if ((failed && stopOnError) || options.signal?.aborted) {
+      if ((failed && stopOnError) || overflowed || options.signal?.aborted) {
         results.fill({ skipped: true }, start);
         break;
       }
@@ -855,9 +857,16 @@ export class Ipvs {
         const error = outcomes[j];
         if (error === undefined) {
           results[start + j] = OK;
+        } else if (error instanceof NotSentError) {
+          // The window stopped before this part of it: never sent.
+          results[start + j] = { skipped: true };
+          overflowed = true;
         } else {
           results[start + j] = { ok: false, error };
           failed = true;
+          // After an overflow the outcome of what was sent is unknown and later answers could be lost
+          // the same way: the windows not yet sent are skipped, whatever stopOnError says.
+          if (error instanceof KernelError && error.code === 'ENOBUFS') overflowed = true;
           if (!(error instanceof KernelError)) scratch.buffer = undefined;
         }
       }

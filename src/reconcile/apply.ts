@@ -13,6 +13,8 @@ import type { DesiredState } from './state.js';
 
 /** The reason given for each step not sent because the signal aborted. */
 export const ABORTED_REASON = 'aborted before it was sent';
+/** The reason given for each step not sent after the receive buffer overflowed (ENOBUFS). */
+export const OVERFLOW_REASON = 'not sent: the receive buffer overflowed (ENOBUFS) and the outcome of the steps sent before is unknown; plan again from a fresh read';
 
 export interface ApplyOptions extends PlanOptions {
   /** Plan only: read the kernel, send nothing. */
@@ -106,8 +108,11 @@ export async function applyPlan(
         rest = rest.slice(k + 1);
         continue;
       }
-      // Operations execute() skipped were never sent: after a failure with stopOnError, or after an abort.
-      const skippedReason = signal?.aborted ? ABORTED_REASON : 'stopped after the first failure';
+      // Operations execute() skipped were never sent: after a failure with stopOnError, after an abort, or
+      // after an overflow of the receive buffer, which also stops the rest of the plan (what it depends on
+      // has an unknown outcome).
+      const overflow = results.some((r) => r !== undefined && 'ok' in r && !r.ok && isOverflow(r.error));
+      const skippedReason = signal?.aborted ? ABORTED_REASON : overflow ? OVERFLOW_REASON : 'stopped after the first failure';
       rest.forEach((i, k) => {
         const r = results[k];
         if (r === undefined || 'skipped' in r) skip(i, skippedReason);
@@ -120,6 +125,7 @@ export async function applyPlan(
         }
       });
       if (signal?.aborted) stopped = ABORTED_REASON;
+      else if (overflow) stopped = OVERFLOW_REASON;
       else if (failed.length > 0 && stopOnError) stopped = 'stopped after the first failure';
       return;
     }
@@ -169,6 +175,11 @@ export async function applyPlan(
     else if (step.drainSince !== undefined) drainState[step.target] = step.drainSince;
   });
   return { plan: thePlan, dryRun: false, applied, failed, notAttempted, drainState, ok: failed.length === 0 && notAttempted.length === 0 };
+}
+
+/** A failure that says the receive buffer overflowed: the answers were lost, the outcome is unknown. */
+function isOverflow(error: Error): boolean {
+  return (error as { code?: unknown }).code === 'ENOBUFS';
 }
 
 /** The index in a call of `count` operations that execute() refused (`operations[3].service.port`), when it says. */

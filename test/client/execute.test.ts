@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { Ipvs, windowSize } from '../../src/client.js';
 import { KernelError, OperationBatch, ValidationError, type Operation } from '../../src/index.js';
+import { FakeKernel } from '../../src/testing/index.js';
 import { CMD } from '../helpers/ipvs-bytes.js';
 import { ScriptedIpvs, type Handler } from '../helpers/ipvs-script.js';
 import { splitMessages } from '../helpers/netlink-bytes.js';
@@ -107,6 +108,19 @@ describe('execute', () => {
     const before = k.sent.length;
     expect(await ipvs.execute(adds(2), { signal: AbortSignal.abort() })).toEqual([{ skipped: true }, { skipped: true }]);
     expect(k.sent.length).toBe(before);
+  });
+
+  it('after an overflow of the receive buffer (ENOBUFS) the windows not yet sent are skipped, without stopOnError, and the client goes on', async () => {
+    const kernel = new FakeKernel();
+    await using ipvs = await Ipvs.open({ transport: kernel.transport() });
+    kernel.overflowReplies(1, 'IPVS_CMD_NEW_SERVICE');
+    const results = await ipvs.execute(adds(40), { window: 16 });
+    // The window in flight: carried out, its answers lost (the typed error says to read the table back).
+    expect(results.slice(0, 16).every((r) => 'ok' in r && !r.ok && r.error instanceof KernelError && r.error.code === 'ENOBUFS')).toBe(true);
+    // Sent before, they would have lost their answers the same way, their outcome unknown.
+    expect(results.slice(16)).toEqual(new Array(24).fill({ skipped: true }));
+    expect(await ipvs.services({ stats: false })).toHaveLength(16);
+    expect((await ipvs.execute(adds(40).slice(16), { window: 16 })).every((r) => 'ok' in r && r.ok)).toBe(true);
   });
 
   it('takes an OperationBatch, or a slice of one, as it takes the array: the same datagrams and results', async () => {

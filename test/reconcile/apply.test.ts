@@ -9,7 +9,7 @@ import { IPVS_CMD_NEW_DEST, IPVS_CMD_NEW_SERVICE, IPVS_CMD_DEL_DEST, IPVS_CMD_SE
 import { ValidationError } from '../../src/ipvs/errors.js';
 import { KernelError } from '../../src/netlink/errors.js';
 import type { Operation } from '../../src/ipvs/operations.js';
-import { ABORTED_REASON, apply, applyPlan, plan, type DesiredState, type Plan } from '../../src/reconcile/index.js';
+import { ABORTED_REASON, OVERFLOW_REASON, apply, applyPlan, plan, type DesiredState, type Plan } from '../../src/reconcile/index.js';
 import { FakeKernel } from '../../src/testing/index.js';
 import { baseState } from './scenarios.js';
 
@@ -111,6 +111,21 @@ describe('execute() calls', () => {
 });
 
 describe('partial failure', () => {
+  it('an overflow of the receive buffer (ENOBUFS) stops the apply: nothing more is sent, the rest is not attempted, a re-run converges', async () => {
+    const { kernel, ipvs } = await setup();
+    kernel.overflowReplies(1, IPVS_CMD_NEW_SERVICE);
+    const before = kernel.requests.length;
+    const first = await apply(ipvs, bigState(3, 2));
+    expect(first.ok).toBe(false);
+    // The services' window was carried out but its answers lost: failed with the typed error, outcome unknown.
+    expect(first.failed.map((f) => [f.step.operation.op, (f.error as KernelError).code])).toEqual(new Array(3).fill(['add-service', 'ENOBUFS']));
+    expect(first.notAttempted.map((n) => n.reason)).toEqual(new Array(6).fill(OVERFLOW_REASON));
+    expect(changing(kernel.requests.slice(before))).toEqual(new Array(3).fill('IPVS_CMD_NEW_SERVICE'));
+    const again = await apply(ipvs, bigState(3, 2));
+    expect(again.ok).toBe(true);
+    expect(again.applied.map((s) => s.operation.op)).toEqual(new Array(6).fill('add-destination'));
+  });
+
   it('lists applied, failed (typed) and not attempted steps, and a re-run converges', async () => {
     const { kernel, ipvs } = await setup();
     // The first service cannot be added: its two destinations are not attempted.

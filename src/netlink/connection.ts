@@ -1320,13 +1320,16 @@ export class NetlinkConnection {
    * Read and drop what an overflow left queued (the replies of the requests it failed, the rest of a
    * dump given up) before sending anything new: a request sent behind them has its own answer dropped
    * on arrival, and a listing's start is refused. The kernel answers inside sendmsg, so everything owed
-   * to what was sent before is queued by now; a dump still running is read to its end here. Transports
-   * without a synchronous read (the fake kernel's) deliver those replies through their events, where
-   * their sequence numbers, never reused, find no request and they are dropped.
+   * to what was sent before is queued by now; a dump still running is read to its end here. Their
+   * sequence numbers, never reused, find no request, so they are dropped. A transport without a
+   * synchronous read (the fake kernel's) hands them over through drain().
    */
   private readAwayStale(): void {
     this.stale = false;
-    if (this.transport.receive === undefined) return;
+    if (this.transport.receive === undefined) {
+      this.transport.drain?.();
+      return;
+    }
     for (let n = 0; n < STALE_READ_LIMIT; n++) if (!this.transport.receive()) return;
     this.stale = true;
   }

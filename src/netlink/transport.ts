@@ -63,6 +63,12 @@ export interface Transport {
    * sent nothing (use send()), or the error that ended it. Datagrams from anyone but the peer are skipped.
    */
   exchange?(datagram: Uint8Array, take: (view: Buffer) => boolean): ExchangeResult;
+  /**
+   * Optional, for a transport without receive(): hand the receiver at once every datagram already queued for
+   * it. The engine calls it after an overflow, before its next send, so the replies still queued for the
+   * requests the overflow failed are out of the way (on the kernel socket it reads them through receive()).
+   */
+  drain?(): void;
 }
 
 export type ExchangeResult = 'done' | 'partial' | 'unsupported' | (Error & { code?: string });

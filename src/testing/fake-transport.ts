@@ -46,6 +46,9 @@ export interface FakeSocketHost {
  */
 const nextTurn = globalThis.setImmediate;
 
+/** Datagrams drain() hands over at most: a running dump of a huge table is left to the events after that. */
+const DRAIN_LIMIT = 65536;
+
 /** The kernel's charge for a queued datagram (skb truesize): its bytes plus the buffer overhead. */
 const SKB_OVERHEAD = 640;
 
@@ -193,6 +196,14 @@ export class FakeTransport implements Transport {
       this.receiver?.datagram(next.data);
     }
     if (this.queue.length > 0 || this.overflowed > 0) this.pump();
+  }
+
+  /**
+   * Hand the receiver every datagram queued, now (Transport.drain), building a running dump's parts as
+   * reads do: what the client reads away after an overflow, where the kernel socket reads synchronously.
+   */
+  drain(): void {
+    for (let n = 0; n < DRAIN_LIMIT && !this.closed && (this.queue.length > 0 || this.overflowed > 0); n++) this.deliverOne();
   }
 
   /** Drop the replies delayReplies() still holds back: they are never delivered. */

@@ -221,6 +221,18 @@ describe('FakeKernel', () => {
     expect((await ipvs.services()).length).toBe(1); // it was applied, only the answer was lost
   });
 
+  it('a real overflow of a small receive buffer: the next request and listing answer, the replies still queued are read away first', async () => {
+    const kernel = new FakeKernel();
+    await using ipvs = await Ipvs.open({ transport: kernel.transport({ receiveBufferSize: 4096 }), timeoutMs: 2000 });
+    // 300 refusals in one window: far more than 4 KiB holds.
+    const missing = Array.from({ length: 300 }, (_, i) => ({ op: 'delete-service' as const, service: { ...web, port: 1000 + i } }));
+    const results = await ipvs.execute(missing, { window: 300 });
+    expect(results.every((r) => 'ok' in r && !r.ok && (r.error as KernelError).code === 'ENOBUFS')).toBe(true);
+    // Sent behind the replies still queued, its answer used to be dropped too (ENOBUFS again).
+    expect((await ipvs.info()).version).toMatch(/^\d+\.\d+\.\d+$/);
+    expect(await ipvs.services()).toEqual([]);
+  });
+
   it('an overflow that hits a listing reports ENOBUFS and the dump still ends, so the next listing answers at once', async () => {
     // Linux never drops a dump's part (netlink_dump() reports ENOBUFS and builds the part on a later read);
     // the fake used to drop the part and end the dump, so the client, reading the abandoned dump's rest

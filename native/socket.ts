@@ -35,6 +35,8 @@ const NETLINK_GET_STRICT_CHK = 12;
 const NETLINK_NO_ENOBUFS = 5;
 const SO_MEMINFO = 55;
 const SO_ERROR = 4;
+const NLMSG_ERROR = 2;
+const NLMSG_DONE = 3;
 /** NLM_F_DUMP (0x300), as it sits in the high byte of a request's nlmsg_flags (byte 7). */
 const DUMP_FLAGS_HIGH = 0x03;
 /** SO_MEMINFO is an array of u32 counters (SK_MEMINFO_VARS of them); SK_MEMINFO_DROPS is the 9th. */
@@ -417,9 +419,26 @@ export class KernelSocketTransport implements Transport {
     for (let n = 0; n < POLL_RESCUE_READS && this.receive(); n++);
   }
 
-  /** Note a datagram read while a dump may run: one of another request means others share the queue. */
-  private sawSeq(seq: number): void {
-    if (seq !== this.dumpSeq) this.mixed = true;
+  /**
+   * Note a datagram read while a dump may run: one of another request means others share the queue; the
+   * dump's own last one (NLMSG_DONE or an error) ends it, so that reads after it pay nothing (settleDump).
+   */
+  private sawDatagram(data: Buffer): void {
+    if (data.length < 16) return;
+    if (data.readUInt32LE(8) !== this.dumpSeq) {
+      this.mixed = true;
+      return;
+    }
+    let at = 0;
+    let last = 0;
+    while (at + 16 <= data.length) {
+      const len = data.readUInt32LE(at);
+      if (len < 16) return;
+      last = at;
+      at += (len + 3) & ~3;
+    }
+    const type = data.readUInt16LE(last + 4);
+    if (type === NLMSG_DONE || type === NLMSG_ERROR) this.dumpSeq = undefined;
   }
 
   /**
@@ -499,7 +518,7 @@ export class KernelSocketTransport implements Transport {
       }
       const copy = Buffer.allocUnsafe(n);
       d.buf.copy(copy, 0, 0, n);
-      if (this.dumpSeq !== undefined && n >= 12) this.sawSeq(copy.readUInt32LE(8));
+      if (this.dumpSeq !== undefined) this.sawDatagram(copy);
       this.receiver?.datagram(copy);
       this.settleDump();
       return true;
@@ -596,7 +615,7 @@ export class KernelSocketTransport implements Transport {
       const view = multi.datagram(i);
       const copy = Buffer.allocUnsafe(view.length);
       view.copy(copy);
-      if (this.dumpSeq !== undefined && copy.length >= 12) this.sawSeq(copy.readUInt32LE(8));
+      if (this.dumpSeq !== undefined) this.sawDatagram(copy);
       copies.push(copy);
     }
     if (truncated) guard(() => this.receiver?.error(errnoError('recvmsg', ENOBUFS, `a datagram did not fit the ${RECEIVE_CHUNK}-byte read buffer`), false));

@@ -216,6 +216,23 @@ describe.skipIf(unavailable !== undefined)(`kernel socket (${unavailable ?? 'ava
     for (const e of errors) expect((e as Error).message).toMatch(/dropped/);
   });
 
+  it('once a listing read through receive() has ended, later reads do not look at the socket error (no system call added per request)', async () => {
+    const { conn, transport } = connect();
+    const watch = transport as unknown as { dumpSeq: number | undefined; mixed: boolean };
+    const list: OutgoingRequest = { type: 0x10, body: (w) => w.genlHeader(3, 2), label: { operation: 'list families' } };
+    let n = 0;
+    for await (const m of conn.dump(list)) {
+      void m;
+      // A request answered while the dump runs shares the queue with it.
+      if (n++ === 0) await conn.request(getFamily('nlctrl'));
+    }
+    expect(n).toBeGreaterThan(1);
+    expect(watch.dumpSeq).toBeUndefined();
+    expect(watch.mixed).toBe(false);
+    await Promise.all(conn.batch([getFamily('nlctrl'), getFamily('nlctrl')]));
+    expect(watch.mixed).toBe(false);
+  });
+
   it('a batch whose first datagram overflows the buffer sends nothing more: the requests not sent fail as not sent', async () => {
     const { conn, transport } = connect({ receiveBufferSize: 4096 });
     let sends = 0;

@@ -260,8 +260,8 @@ export class KernelSocketTransport implements Transport {
   private readonly direct: DirectSocket | undefined;
   private drops = 0;
   /**
-   * The sequence number of the last dump request sent, until a read finds the socket empty or the exchange
-   * reads its end: while it runs, a read that leaves other replies queued can make the kernel pause it
+   * The sequence number of the last dump request sent, until its last datagram is read or a read finds
+   * the socket empty: while it runs, a read that leaves other replies queued can make the kernel pause it
    * (see pausedDump).
    */
   private dumpSeq: number | undefined;

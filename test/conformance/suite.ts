@@ -661,6 +661,30 @@ export function conformanceSuite(name: string, open: () => Promise<Harness>): vo
         }
       });
 
+      it('stops one kind and leaves the other running with its settings; a refused start changes neither', async () => {
+        const backupDaemon = { state: 'backup', interface: 'dum0', syncId: 200, syncMaxLen: 2000, mcastGroup: '239.7.7.7', mcastPort: 9300, mcastTtl: 4 } as const;
+        const masterDaemon = { state: 'master', interface: 'lo', syncId: 3, syncMaxLen: 1472, mcastGroup: '224.0.0.81', mcastPort: 8848, mcastTtl: 1 } as const;
+        await ipvs.startDaemon(backupDaemon);
+        await ipvs.startDaemon({ state: 'master', interface: 'lo', syncId: 3 });
+        // A second master, refused (EEXIST), and one on an interface that is not there (ENODEV).
+        expect((await refusal(ipvs.startDaemon({ state: 'master', interface: 'dum0', syncId: 9, mcastPort: 9999 }))).code).toBe('EEXIST');
+        expect((await refusal(ipvs.startDaemon({ state: 'backup', interface: 'nosuch0', syncId: 9 }))).code).toBe('ENODEV');
+        const byState = async (): Promise<unknown[]> => (await ipvs.daemons()).sort((a, b) => a.state.localeCompare(b.state));
+        expect(await byState()).toEqual([backupDaemon, masterDaemon]);
+        await ipvs.stopDaemon('master');
+        expect(await byState()).toEqual([backupDaemon]);
+        expect((await refusal(ipvs.stopDaemon('master'))).code).toBe('ESRCH');
+        expect(await byState()).toEqual([backupDaemon]);
+        // A master again, with other settings; then the backup stops and the master stays.
+        await ipvs.startDaemon({ state: 'master', interface: 'dum0', syncId: 4, mcastGroup: 'ff02::7', mcastPort: 9301 });
+        const master2 = { state: 'master', interface: 'dum0', syncId: 4, syncMaxLen: 1452, mcastGroup: 'ff02::7', mcastPort: 9301, mcastTtl: 1 };
+        expect(await byState()).toEqual([backupDaemon, master2]);
+        await ipvs.stopDaemon('backup');
+        expect(await byState()).toEqual([master2]);
+        expect((await refusal(ipvs.stopDaemon('backup'))).code).toBe('ESRCH');
+        expect(await byState()).toEqual([master2]);
+      });
+
       it('refuses a second daemon of a kind, a missing interface, stopping one not running', async () => {
         await ipvs.startDaemon({ state: 'master', interface: 'lo', syncId: 1 });
         const again = await refusal(ipvs.startDaemon({ state: 'master', interface: 'lo', syncId: 2 }));

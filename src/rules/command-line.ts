@@ -37,6 +37,23 @@ import {
 } from '../ipvs/constants.js';
 import type { Protocol } from '../ipvs/types.js';
 
+/**
+ * ipvsadm copies --mcast-interface into its IFNAMSIZ field and the kernel keeps 15 bytes: bytes, not characters,
+ * so a name of multibyte characters is cut at byte 15 as there. A character cut in two is dropped whole (ipvsadm
+ * would send its first bytes, which no interface name a command line can spell ends in).
+ */
+function interfaceName(text: string): string {
+  let out = '';
+  let bytes = 0;
+  for (const ch of text) {
+    const cp = ch.codePointAt(0)!;
+    bytes += cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+    if (bytes > 15) break;
+    out += ch;
+  }
+  return out;
+}
+
 /** Longest persistence or connection timeout ipvsadm accepts: 31 days. */
 export const MAX_TIMEOUT = 86400 * 31;
 /**
@@ -547,7 +564,7 @@ export function parseCommandLine(argv: readonly string[], ctx: GrammarContext): 
         break;
       case 'mcast-interface':
         setOption('mcast-interface');
-        daemon.interface = value!.slice(0, 15);
+        daemon.interface = interfaceName(value!);
         break;
       case 'syncid':
         setOption('syncid');

@@ -407,6 +407,20 @@ describe.runIf(enabled)('ipvs vs ipvsadm 1.31 on a real kernel', () => {
     await p.sameListings();
   });
 
+  it('a sync daemon interface named in multibyte characters: both keep its first 15 bytes', async () => {
+    const p = pair();
+    // 'é' is two bytes: 'éééééééa' is the 15-byte start of 'éééééééabc'.
+    for (const ns of [p.ref, p.ours]) must('ip', ['-n', ns, 'link', 'add', 'éééééééa', 'type', 'dummy']);
+    const out = await p.both(
+      '--start-daemon backup --mcast-interface éééééééabc --syncid 3',
+      '-L --daemon',
+      '--stop-daemon backup',
+      '--start-daemon backup --mcast-interface abcdefghijklmné',
+    );
+    expect(out[1]!.stdout).toBe('backup sync daemon (mcast=éééééééa, syncid=3, maxlen=1472, group=224.0.0.81, port=8848, ttl=1)\n');
+    expect(out[3]).toEqual({ code: 255, stdout: '', stderr: 'No such device\n' });
+  });
+
   it('the same refusals, and the state unchanged', async () => {
     const p = pair();
     await p.both('-A -t 192.168.1.110:80 -s rr', '-a -t 192.168.1.110:80 -r 192.168.1.117:80 -g', '-A -f 10 -s rr');

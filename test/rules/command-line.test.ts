@@ -185,6 +185,17 @@ describe('listing and other commands', () => {
     expect(parse('--stop-daemon backup').daemon.state).toBe('backup');
   });
 
+  it('--mcast-interface keeps 15 bytes, as ipvsadm and the kernel do, not 15 characters', () => {
+    const ifname = (name: string): string => daemonSpecOf(parse(`--start-daemon master --mcast-interface ${name}`)).interface;
+    expect(ifname('abcdefghijklmnop')).toBe('abcdefghijklmno');
+    // 'é' is two bytes: ten characters, seventeen bytes, cut to the fifteen bytes ipvsadm sends.
+    expect(ifname('éééééééabc')).toBe('éééééééa');
+    // A character cut in two is dropped whole.
+    expect(ifname('abcdefghijklmné')).toBe('abcdefghijklmn');
+    expect(ifname('ééééééééé')).toBe('ééééééé');
+    expect(ifname('eth0')).toBe('eth0');
+  });
+
   it('help and version come first', () => {
     expect(parseCommandLine(['-h'], ctx)).toEqual({ kind: 'help' });
     expect(parseCommandLine(['--help', '--bogus'], ctx)).toEqual({ kind: 'help' });

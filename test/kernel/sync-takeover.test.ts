@@ -200,6 +200,8 @@ describe.skipIf(!onKernel)('sync daemons carrying real connections, and a NAT ta
       const table = await sameConnectionListing(t.dir2, backup);
       expect(table).toMatch(new RegExp(`^TCP [0-9A-F]{8} [0-9A-F]{4} ${VIP.split('.').map((n) => Number(n).toString(16).toUpperCase().padStart(2, '0')).join('')} 0050 `, 'm'));
 
+      // Node's servers close a keep-alive connection idle for 5 s: use both once more just before the switch.
+      for (const s of ['nat-a', 'nat-b']) expect(answer(await t.client.sessionGet(s, url, { localAddress: CLIENT1 }))[1]).toBe('same-connection');
       // The master fails: the standby takes the VIP on the clients' side and becomes the servers' gateway.
       lab.ip(t.dir, 'addr', 'del', `${VIP}/32`, 'dev', 'brc');
       lab.ip(t.dir2, 'addr', 'add', `${VIP}/32`, 'dev', 'c2');

@@ -260,7 +260,8 @@ export function newDaemon(fam: IpvsFamily, d: WireDaemon): OutgoingRequest {
   return build(fam, C.IPVS_CMD_NEW_DAEMON, 'start sync daemon', `${name} on ${d.ifname} (syncid ${d.syncId})`, (w) => encodeDaemon(w, d), (code) => {
     if (code === 'EEXIST' || code === 'EBUSY') return `a ${name} sync daemon is already running`;
     if (code === 'ENODEV') return `no such interface ${d.ifname} for the ${name} sync daemon`;
-    if (code === 'EADDRINUSE') return `the ${name} sync daemon's multicast port is already in use`;
+    // Seen on Linux 6.1 for a backup whose group port another socket holds without SO_REUSEADDR.
+    if (code === 'EADDRINUSE') return `the ${name} sync daemon's multicast port ${d.port ?? 8848} is already in use by another socket`;
     if (code === 'ENETUNREACH') {
       return `the ${name} sync daemon cannot reach its multicast group ${d.group?.text ?? '224.0.0.81'} through ${d.ifname}: the interface is down, or an IPv6 group has no route there (loopback, or IPv6 off on an MTU below 1280)`;
     }

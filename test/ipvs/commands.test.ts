@@ -83,6 +83,9 @@ describe('errors become sentences, code and errno kept', () => {
       'the master sync daemon cannot reach its multicast group ff02::5 through lo: the interface is down, or an IPv6 group has no route there (loopback, or IPv6 off on an MTU below 1280) [ENETUNREACH]'],
     [cmd.newDaemon(fam, validateDaemon({ state: 'backup', interface: 'eth0' })), 'EINVAL',
       'the kernel refused the backup sync daemon: the group must be multicast, an IPv6 group needs IPv6 on the interface (an MTU of 1280 or more), and no service may have destinations of the other address family [EINVAL]'],
+    [cmd.newDaemon(fam, validateDaemon({ state: 'backup', interface: 'eth0' })), 'EADDRINUSE', "the backup sync daemon's multicast port 8848 is already in use by another socket [EADDRINUSE]"],
+    [cmd.newDaemon(fam, validateDaemon({ state: 'backup', interface: 'eth0', mcastPort: 9000 })), 'EADDRINUSE',
+      "the backup sync daemon's multicast port 9000 is already in use by another socket [EADDRINUSE]"],
     [cmd.delDaemon(fam, 1), 'ESRCH', 'no master sync daemon is running [ESRCH]'],
     [cmd.setConfig(fam, validateTimeouts({ tcp: 2678400 })), 'EINVAL', 'timeouts tcp 2678400: a value is larger than this kernel accepts (INT_MAX/HZ seconds; 2147483 with HZ=1000) [EINVAL]'],
     // Only the values given are named: 0 (or absent) leaves one unchanged, it is not a value sent.

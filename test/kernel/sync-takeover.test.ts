@@ -162,6 +162,19 @@ describe.skipIf(!onKernel)('sync daemons carrying real connections, and a NAT ta
     expect([await master.daemons(), await backup.daemons()]).toEqual([[], []]);
   });
 
+  it("a backup whose group port another socket holds: EADDRINUSE, named with the port; nothing starts", async () => {
+    // The sorry server's agent runs in the director's namespace: its UDP socket takes 9400 without SO_REUSEADDR.
+    await t.sorry.serveUdp('sorry', [9400]);
+    const err = await master.startDaemon({ state: 'backup', interface: 'sync0', mcastPort: 9400 }).then(() => undefined, (e: unknown) => e);
+    expect(err).toMatchObject({ name: 'KernelError', code: 'EADDRINUSE' });
+    expect((err as Error).message).toBe("the backup sync daemon's multicast port 9400 is already in use by another socket [EADDRINUSE]");
+    expect(await master.daemons()).toEqual([]);
+    // The same line through the command line, as ipvsadm prints it.
+    expect(await ipvsCli('--start-daemon backup --mcast-interface sync0 --mcast-port 9400', master)).toEqual(
+      ipvsadm(t.dir, '--start-daemon backup --mcast-interface sync0 --mcast-port 9400'),
+    );
+  });
+
   it('a NAT takeover: the standby takes the VIP and the servers\' gateway, and open TCP connections go on to their servers', async () => {
     const VIP = vip(2);
     const key = { protocol: 'tcp', address: VIP, port: 80 } as const;

@@ -6,6 +6,8 @@
 // virtual address and becomes the real servers' gateway while two TCP connections are open; each goes on over
 // the same TCP connection to the same real server, because the standby's table holds the synced entries. The
 // `ipvs` command line prints the daemons and the standby's connection table as ipvsadm does, byte for byte.
+// Two refusals only Linux gives: a backup whose group port another socket holds (EADDRINUSE) and an IPv6 master
+// on an interface with no IPv6 address yet (EADDRNOTAVAIL), each in a sentence naming the cause.
 
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -173,6 +175,23 @@ describe.skipIf(!onKernel)('sync daemons carrying real connections, and a NAT ta
     expect(await ipvsCli('--start-daemon backup --mcast-interface sync0 --mcast-port 9400', master)).toEqual(
       ipvsadm(t.dir, '--start-daemon backup --mcast-interface sync0 --mcast-port 9400'),
     );
+  });
+
+  it('an IPv6 master on an interface without an IPv6 address: EADDRNOTAVAIL, in a sentence that says so', async () => {
+    // addrgenmode none: no link-local address, as while one is still tentative right after link-up (racy to catch).
+    t.lab.ip(t.dir, 'link', 'add', 'noll0', 'type', 'dummy');
+    t.lab.ip(t.dir, 'link', 'set', 'noll0', 'addrgenmode', 'none');
+    t.lab.ip(t.dir, 'link', 'set', 'noll0', 'up');
+    const err = await master.startDaemon({ state: 'master', interface: 'noll0', mcastGroup: 'ff02::5' }).then(() => undefined, (e: unknown) => e);
+    expect(err).toMatchObject({ name: 'KernelError', code: 'EADDRNOTAVAIL' });
+    expect((err as Error).message).toContain('the master sync daemon has no IPv6 address on noll0 to send to its group ff02::5 from');
+    expect(await master.daemons()).toEqual([]);
+    const line = '--start-daemon master --mcast-interface noll0 --mcast-group ff02::5';
+    expect(await ipvsCli(line, master)).toEqual(ipvsadm(t.dir, line));
+    // With an address it starts.
+    t.lab.ip(t.dir, 'addr', 'add', 'fe80::99/64', 'dev', 'noll0', 'nodad');
+    await master.startDaemon({ state: 'master', interface: 'noll0', mcastGroup: 'ff02::5' });
+    await master.stopDaemon('master');
   });
 
   it('a NAT takeover: the standby takes the VIP and the servers\' gateway, and open TCP connections go on to their servers', async () => {

@@ -53,4 +53,5 @@ export const ERANGE = errnoValue('ERANGE');
 export const ENOBUFS = errnoValue('ENOBUFS');
 export const EOPNOTSUPP = 95;
 export const ENETUNREACH = errnoValue('ENETUNREACH');
+export const EADDRNOTAVAIL = errnoValue('EADDRNOTAVAIL');
 export const EAFNOSUPPORT = errnoValue('EAFNOSUPPORT');

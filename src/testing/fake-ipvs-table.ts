@@ -6,7 +6,7 @@
 // checked in the kernel's order.
 
 import * as C from '../ipvs/constants.js';
-import { EAFNOSUPPORT, EEXIST, EINTR, EINVAL, ENETUNREACH, ENODEV, ENOENT, ERANGE, ESRCH, FakeErrno } from './fake-errno.js';
+import { EADDRNOTAVAIL, EAFNOSUPPORT, EEXIST, EINTR, EINVAL, ENETUNREACH, ENODEV, ENOENT, ERANGE, ESRCH, FakeErrno } from './fake-errno.js';
 import type { DaemonRequest, DestRequest, ServiceRequest } from './fake-ipvs-requests.js';
 import { normaliseAddress, type FakeNetwork } from './fake-network.js';
 
@@ -380,6 +380,8 @@ export class IpvsTable {
     // IPv6 is off); a backup joins the group, which for IPv6 needs IPv6 on the interface.
     const v6 = cfg.groupAf === C.AF_INET6;
     if (!backup && (!dev.up || (v6 && (dev.loopback || !dev.ipv6)))) throw new FakeErrno(ENETUNREACH);
+    // Its connect() then picks a source address among the interface's own (a multicast destination).
+    if (!backup && v6 && !dev.ipv6Source) throw new FakeErrno(EADDRNOTAVAIL);
     if (backup && v6 && !dev.ipv6) throw new FakeErrno(EINVAL);
     this.daemons.set(c.state, cfg);
   }

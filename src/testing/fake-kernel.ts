@@ -45,7 +45,8 @@ export interface FakeKernelOptions {
    * addresses). `lo` is the loopback. They decide which destination addresses are local or broadcast (only
    * those of interfaces that are up) and which sync daemons can start: as on Linux, a master needs its
    * interface up, and an IPv6 group needs an interface with IPv6 (not lo for a master, and an MTU of at
-   * least 1280), else ENETUNREACH (master) or EINVAL (backup).
+   * least 1280), else ENETUNREACH (master) or EINVAL (backup); an IPv6 master also needs an IPv6 address on its
+   * interface to send from (`linkLocal`), else EADDRNOTAVAIL.
    */
   interfaces?: readonly FakeInterface[];
   /**
@@ -441,12 +442,13 @@ function checkBoolean(name: string, value: unknown, fallback: boolean): boolean 
 /** The interfaces option checked field by field; FakeNetwork's own refusals (names, prefixes) are re-worded as the others. */
 function network(interfaces: unknown, ipv4LocalTable: boolean | undefined): FakeNetwork {
   const field = 'FakeKernelOptions.interfaces';
-  if (!Array.isArray(interfaces)) throw new ValidationError(field, interfaces, 'must be an array of { name, mtu?, addresses?, up? }');
+  if (!Array.isArray(interfaces)) throw new ValidationError(field, interfaces, 'must be an array of { name, mtu?, addresses?, up?, linkLocal? }');
   interfaces.forEach((i: unknown, n) => {
-    if (typeof i !== 'object' || i === null) throw new ValidationError(`${field}[${n}]`, i, 'must be an object { name, mtu?, addresses?, up? }');
-    const { mtu, addresses, up } = i as FakeInterface;
+    if (typeof i !== 'object' || i === null) throw new ValidationError(`${field}[${n}]`, i, 'must be an object { name, mtu?, addresses?, up?, linkLocal? }');
+    const { mtu, addresses, up, linkLocal } = i as FakeInterface;
     if (mtu !== undefined && (typeof mtu !== 'number' || !Number.isInteger(mtu) || mtu < 68 || mtu > 65536)) throw new ValidationError(`${field}[${n}].mtu`, mtu, 'must be an integer 68..65536');
     if (up !== undefined && typeof up !== 'boolean') throw new ValidationError(`${field}[${n}].up`, up, 'must be true or false');
+    if (linkLocal !== undefined && typeof linkLocal !== 'boolean') throw new ValidationError(`${field}[${n}].linkLocal`, linkLocal, 'must be true or false');
     if (addresses !== undefined && (!Array.isArray(addresses) || !addresses.every((a) => typeof a === 'string'))) {
       throw new ValidationError(`${field}[${n}].addresses`, addresses, "must be an array of addresses with a prefix length, e.g. ['192.168.1.1/24']");
     }

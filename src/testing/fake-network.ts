@@ -23,6 +23,13 @@ export interface FakeInterface {
    * destination may be its broadcast address), and a master sync daemon cannot start on it.
    */
   up?: boolean;
+  /**
+   * Whether Linux gave the interface its IPv6 link-local address (default true). false: as after
+   * `ip link set DEV addrgenmode none`, or for about a second after a veth comes up while duplicate address
+   * detection runs; an IPv6 master sync daemon then finds no source address there (EADDRNOTAVAIL) unless
+   * `addresses` holds an IPv6 one.
+   */
+  linkLocal?: boolean;
 }
 
 /** What a sync daemon's socket finds on its interface (see FakeNetwork.daemonInterface). */
@@ -32,6 +39,8 @@ export interface DaemonInterface {
   loopback: boolean;
   /** IPv6 is on: Linux turns it off on an interface whose MTU is below IPV6_MIN_MTU (1280). */
   ipv6: boolean;
+  /** An IPv6 address to send from: its link-local one, or one of its own (see FakeInterface.linkLocal). */
+  ipv6Source: boolean;
 }
 
 /** The interfaces a FakeKernel has unless told otherwise. */
@@ -128,14 +137,15 @@ function v4mask(length: number): number {
 
 /** The interfaces of one fake network namespace. */
 export class FakeNetwork {
-  private readonly byName = new Map<string, { mtu: number; up: boolean; prefixes: Prefix[] }>();
+  private readonly byName = new Map<string, { mtu: number; up: boolean; linkLocal: boolean; prefixes: Prefix[] }>();
   /** The namespace has its IPv4 local routing table (see FakeKernelOptions.ipv4LocalTable). */
   private readonly localTable: boolean;
 
   constructor(interfaces: readonly FakeInterface[], ipv4LocalTable?: boolean) {
     for (const i of interfaces) {
       if (typeof i.name !== 'string' || i.name.length === 0 || i.name.length > 15) throw new TypeError(`FakeKernel: bad interface name ${String(i.name)}`);
-      this.byName.set(i.name, { mtu: i.mtu ?? (i.name === 'lo' ? 65536 : 1500), up: i.up ?? true, prefixes: (i.addresses ?? []).map(parsePrefix) });
+      const mtu = i.mtu ?? (i.name === 'lo' ? 65536 : 1500);
+      this.byName.set(i.name, { mtu, up: i.up ?? true, linkLocal: i.linkLocal ?? true, prefixes: (i.addresses ?? []).map(parsePrefix) });
     }
     // Linux creates the table with the first IPv4 address added, on an interface up or down (its local
     // route goes in either way), and keeps it until the namespace goes, its addresses removed or not.
@@ -145,7 +155,9 @@ export class FakeNetwork {
   /** An interface as a sync daemon sees it, or undefined when there is no such interface (the kernel's ENODEV). */
   daemonInterface(name: string): DaemonInterface | undefined {
     const i = this.byName.get(name);
-    return i && { mtu: i.mtu, up: i.up, loopback: name === 'lo', ipv6: i.mtu >= 1280 };
+    if (!i) return undefined;
+    const ipv6Source = i.linkLocal || i.prefixes.some((p) => p.af === AF_INET6);
+    return { mtu: i.mtu, up: i.up, loopback: name === 'lo', ipv6: i.mtu >= 1280, ipv6Source };
   }
 
   /** Whether the kernel (ip_vs_new_dest) accepts this address for a destination. */

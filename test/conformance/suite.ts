@@ -717,6 +717,16 @@ export function conformanceSuite(name: string, open: () => Promise<Harness>): vo
         expect((await ipvs.daemons()).map((d) => `${d.state} ${d.interface}`).sort()).toEqual(['backup dum1', 'master lo']);
       });
 
+      it('refuses an IPv6 master on an interface with no IPv6 address to send from; a backup, or an IPv4 group, needs none', async () => {
+        const none = await refusal(ipvs.startDaemon({ state: 'master', interface: 'dum3', mcastGroup: 'ff02::5' }));
+        expect(none.code).toBe('EADDRNOTAVAIL');
+        expect(none.message).toContain('the master sync daemon has no IPv6 address on dum3 to send to its group ff02::5 from');
+        expect(await ipvs.daemons()).toEqual([]);
+        await ipvs.startDaemon({ state: 'backup', interface: 'dum3', mcastGroup: 'ff02::5' });
+        await ipvs.startDaemon({ state: 'master', interface: 'dum3' });
+        expect((await ipvs.daemons()).map((d) => `${d.state} ${d.interface} ${d.mcastGroup}`).sort()).toEqual(['backup dum3 ff02::5', 'master dum3 224.0.0.81']);
+      });
+
       it('keeps mixed-family destinations and the sync daemon apart', async () => {
         await ipvs.addService(web);
         await ipvs.addDestination(web, { address: '2001:db8::20', forwarding: 'tunnel' });

@@ -18,7 +18,8 @@ export interface WireHarness {
 
 /**
  * The network the kernel under test must have: dum0 with 192.168.1.1/24, 10.0.0.1/8 and 2001:db8::1/64,
- * lo up (127.0.0.1/8, ::1), dum1 down with 172.16.0.1/24, dum2 up with MTU 1000 (too small for IPv6);
+ * lo up (127.0.0.1/8, ::1), dum1 down with 172.16.0.1/24, dum2 up with MTU 1000 (too small for IPv6), dum3 up
+ * without an IPv6 link-local address (`addrgenmode none`);
  * both harnesses set it up, as destination-address checks and sync daemons depend on it.
  */
 export const WIRE_INTERFACES = [
@@ -26,6 +27,7 @@ export const WIRE_INTERFACES = [
   { name: 'dum0', mtu: 1500, addresses: ['192.168.1.1/24', '10.0.0.1/8', '2001:db8::1/64'] },
   { name: 'dum1', mtu: 1500, addresses: ['172.16.0.1/24'], up: false },
   { name: 'dum2', mtu: 1000 },
+  { name: 'dum3', mtu: 1500, linkLocal: false },
 ] as const;
 
 const REQ = B.F_REQUEST;

@@ -25,8 +25,8 @@ function sh(cmd: string, args: string[]): string {
 }
 
 /**
- * A namespace with lo up, dum0 carrying the suites' addresses, dum1 down with an address and dum2 up with
- * MTU 1000 (no IPv6 on it): WIRE_INTERFACES, which the fake twins get.
+ * A namespace with lo up, dum0 carrying the suites' addresses, dum1 down with an address, dum2 up with
+ * MTU 1000 (no IPv6 on it) and dum3 up without a link-local address: WIRE_INTERFACES, which the fake twins get.
  */
 export function makeNamespace(prefix: string): string {
   const name = `${prefix}-${process.pid}-${counter++}`;
@@ -40,6 +40,9 @@ export function makeNamespace(prefix: string): string {
   ip('addr', 'add', '172.16.0.1/24', 'dev', 'dum1');
   ip('link', 'add', 'dum2', 'mtu', '1000', 'type', 'dummy');
   ip('link', 'set', 'dum2', 'up');
+  ip('link', 'add', 'dum3', 'type', 'dummy');
+  ip('link', 'set', 'dum3', 'addrgenmode', 'none');
+  ip('link', 'set', 'dum3', 'up');
   return name;
 }
 

@@ -45,7 +45,7 @@ describe('FakeKernel', () => {
     expect(refusal(() => new FakeKernel(null as never))).toMatchObject({ field: 'FakeKernelOptions' });
     const interfaces: [unknown, string][] = [
       ['lo', 'FakeKernelOptions.interfaces'], [[{ name: 'eth0', mtu: 'x' }], 'FakeKernelOptions.interfaces[0].mtu'],
-      [[{ name: 'lo' }, { name: 'eth0', up: 'yes' }], 'FakeKernelOptions.interfaces[1].up'], [[{ name: 'eth0', addresses: '10.0.0.1/8' }], 'FakeKernelOptions.interfaces[0].addresses'],
+      [[{ name: 'lo' }, { name: 'eth0', up: 'yes' }], 'FakeKernelOptions.interfaces[1].up'], [[{ name: 'eth0', linkLocal: 0 }], 'FakeKernelOptions.interfaces[0].linkLocal'], [[{ name: 'eth0', addresses: '10.0.0.1/8' }], 'FakeKernelOptions.interfaces[0].addresses'],
       [[{ name: 'eth0', addresses: ['10.0.0.300/8'] }], 'FakeKernelOptions.interfaces'], [[{ name: '' }], 'FakeKernelOptions.interfaces'], [[null], 'FakeKernelOptions.interfaces[0]'],
     ];
     for (const [value, field] of interfaces) expect(refusal(() => new FakeKernel({ interfaces: value as never })), JSON.stringify(value)).toMatchObject({ name: 'ValidationError', field });

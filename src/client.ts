@@ -20,11 +20,11 @@ import { decodeDestinationPayload } from './ipvs/destination.js';
 import { ValidationError } from './ipvs/errors.js';
 import { decodeInfoMessage } from './ipvs/info.js';
 import { OperationBatch, batchOver } from './ipvs/batch.js';
-import type { Operation, OperationResult } from './ipvs/operations.js';
+import type { Operation, OperationInput, OperationResult } from './ipvs/operations.js';
 import { decodeServiceMessage, decodeServicePayload, keyOfService } from './ipvs/service.js';
 import { decodeTimeoutsMessage } from './ipvs/timeouts.js';
 import type {
-  Daemon, DaemonSpec, DaemonState, Destination, DestinationKey, DestinationSpec, Info, Service, ServiceKey, ServiceSpec, Timeouts, WithoutStats, ReadOptions,
+  Daemon, DaemonSpec, DaemonState, Destination, DestinationKey, DestinationSpec, Info, ReadBackDestinationSpec, ReadBackServiceSpec, Service, ServiceKey, ServiceSpec, Timeouts, WithoutStats, ReadOptions,
 } from './ipvs/types.js';
 import {
   daemonStateNumber, validateDaemon, validateDestinationKey, validateDestinationSpec, validateNewServiceSpec, validateServiceKey, validateServiceSpec,
@@ -66,7 +66,7 @@ export interface ServiceMethods {
   /** The destinations of this service (GET_DEST dump); `stats: false` as for Ipvs.destinations. */
   destinations<O extends ReadOptions = RequestOptions>(options?: O): Promise<Array<ReadResult<O, Destination>>>;
   /** Add a destination to this service. */
-  addDestination(dest: DestinationSpec, options?: RequestOptions): Promise<void>;
+  addDestination(dest: DestinationSpec | ReadBackDestinationSpec, options?: RequestOptions): Promise<void>;
 }
 
 /**
@@ -308,7 +308,7 @@ export class Ipvs {
         enumerable: false, writable: true, configurable: true,
       },
       addDestination: {
-        value(this: Service, d: DestinationSpec, options?: RequestOptions) {
+        value(this: Service, d: DestinationSpec | ReadBackDestinationSpec, options?: RequestOptions) {
           return client.addDestination(keyOfService(this), d, options);
         },
         enumerable: false, writable: true, configurable: true,
@@ -424,13 +424,13 @@ export class Ipvs {
   // Services
 
   /** NEW_SERVICE. Defaults: scheduler wlc; persistence off (`true` = 300 s, host netmask). */
-  async addService(spec: ServiceSpec, options?: RequestOptions): Promise<void> {
+  async addService(spec: ServiceSpec | ReadBackServiceSpec, options?: RequestOptions): Promise<void> {
     const s = validateNewServiceSpec(spec);
     await this.run((fam) => cmd.newService(fam, s), options);
   }
 
   /** SET_SERVICE: every option is replaced; what the spec leaves out takes its default, as `ipvsadm -E`. */
-  async updateService(spec: ServiceSpec, options?: RequestOptions): Promise<void> {
+  async updateService(spec: ServiceSpec | ReadBackServiceSpec, options?: RequestOptions): Promise<void> {
     const s = validateServiceSpec(spec);
     await this.run((fam) => cmd.setService(fam, s), options);
   }
@@ -512,14 +512,14 @@ export class Ipvs {
   // Destinations
 
   /** NEW_DEST. Defaults: port = the service's port, forwarding route, weight 1, no thresholds. */
-  async addDestination(key: ServiceKey, dest: DestinationSpec, options?: RequestOptions): Promise<void> {
+  async addDestination(key: ServiceKey, dest: DestinationSpec | ReadBackDestinationSpec, options?: RequestOptions): Promise<void> {
     const s = validateServiceKey(key);
     const d = validateDestinationSpec(s, dest);
     await this.run((fam) => cmd.newDest(fam, s, d), options);
   }
 
   /** SET_DEST: every option is replaced; unspecified ones take their defaults (weight 1, route), as `ipvsadm -e`. */
-  async updateDestination(key: ServiceKey, dest: DestinationSpec, options?: RequestOptions): Promise<void> {
+  async updateDestination(key: ServiceKey, dest: DestinationSpec | ReadBackDestinationSpec, options?: RequestOptions): Promise<void> {
     const s = validateServiceKey(key);
     const d = validateDestinationSpec(s, dest);
     await this.run((fam) => cmd.setDest(fam, s, d), options);
@@ -789,7 +789,7 @@ export class Ipvs {
    * OperationBatch, validated and encoded ahead (the way for tens of thousands of operations: it holds
    * their bytes, not their objects); the array must not change while execute() runs.
    */
-  async execute(ops: readonly Operation[] | OperationBatch, options: ExecuteOptions = {}): Promise<OperationResult[]> {
+  async execute(ops: readonly OperationInput[] | OperationBatch, options: ExecuteOptions = {}): Promise<OperationResult[]> {
     // Everything is validated before the first byte is sent, and encoded as it is validated (an
     // OperationBatch), so a bulk job holds its requests' bytes and no objects per operation; each window
     // is a copy of its bytes with the family and sequence numbers written in.
@@ -797,7 +797,8 @@ export class Ipvs {
     if (options.window !== undefined && (!Number.isInteger(options.window) || options.window < 1 || options.window > 4096)) {
       throw new ValidationError('window', options.window, 'must be an integer 1..4096');
     }
-    const batch = ops instanceof OperationBatch ? ops : await this.batchOf(ops, given.signal);
+    // An OperationInput is validated as an Operation: the read-back values it may hold are refused there.
+    const batch = ops instanceof OperationBatch ? ops : await this.batchOf(ops as readonly Operation[], given.signal);
     // Aborted while the operations were being validated: nothing was sent.
     if (batch === undefined) return new Array<OperationResult>((ops as readonly Operation[]).length).fill({ skipped: true });
     const window = options.window ?? windowSize(this.conn.transport.receiveBufferSize);

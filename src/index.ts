@@ -6,7 +6,7 @@ export {
 } from './client.js';
 export type { SocketFeatures } from '../native/socket.js';
 export * from './ipvs/types.js';
-export type { Operation, OperationKind, OperationResult } from './ipvs/operations.js';
+export type { Operation, OperationInput, OperationKind, OperationResult } from './ipvs/operations.js';
 export { describeOperation } from './ipvs/operations.js';
 export { OperationBatch, type OperationBatchOptions } from './ipvs/batch.js';
 export { ValidationError } from './ipvs/errors.js';

@@ -8,7 +8,7 @@ import type { OutgoingRequest } from '../netlink/connection.js';
 import * as cmd from './commands.js';
 import { ValidationError } from './errors.js';
 import { Fields, onlyKnownFields } from './fields.js';
-import type { DestinationKey, DestinationSpec, ServiceKey, ServiceSpec } from './types.js';
+import type { DestinationKey, DestinationSpec, ReadBackDestinationSpec, ReadBackServiceSpec, ServiceKey, ServiceSpec } from './types.js';
 import {
   validateDestinationKey,
   validateDestinationSpec,
@@ -29,6 +29,17 @@ export type Operation =
   | { op: 'delete-destination'; service: ServiceKey; destination: DestinationKey };
 
 export type OperationKind = Operation['op'];
+
+/**
+ * What execute() takes: an Operation, or an add or update whose service or destination is an object read back
+ * from the client, changed or not (`{ op: 'update-destination', service, destination: { ...d, weight: 0 } }`).
+ * The values only another tool sets that such an object may hold are refused as in Operation, by the
+ * operation's path, before anything is sent (see ReadBackServiceSpec, ReadBackDestinationSpec).
+ */
+export type OperationInput =
+  | Operation
+  | { op: 'add-service' | 'update-service'; service: ReadBackServiceSpec }
+  | { op: 'add-destination' | 'update-destination'; service: ServiceKey; destination: ReadBackDestinationSpec };
 
 /** One result per operation, in input order. `skipped`: never sent (stopOnError, or aborted first). */
 export type OperationResult = { ok: true } | { ok: false; error: Error } | { skipped: true };

@@ -92,6 +92,22 @@ export type ServiceSpec = ServiceKey & {
 };
 
 /**
+ * A service read back from the client (it has `rawFlags`), changed or not, as addService/updateService take it
+ * back: `{ ...service, scheduler: 'wrr' }`. Its scheduler and engine are strings because the kernel may report
+ * names this library does not take (an out-of-tree scheduler); those, and the other values only another tool
+ * sets (a protocol number to add, a persistence timeout of 0), are refused when called, with a ValidationError
+ * naming the field, before anything is sent. A spec written by hand is a ServiceSpec, whose names are checked
+ * by the compiler.
+ */
+export type ReadBackServiceSpec = ServiceKey & {
+  rawFlags: number;
+  scheduler?: string;
+  persistence?: PersistenceSpec | boolean;
+  flags?: readonly ServiceFlag[];
+  persistenceEngine?: string;
+};
+
+/**
  * Counters and rates. Counters are bigint because the kernel keeps them in 64 bits
  * (IPVS_*_ATTR_STATS64); rates are per-second estimates and fit a number.
  */
@@ -178,6 +194,18 @@ export interface DestinationSpec {
   lowerThreshold?: number;
   /** Only with forwarding 'tunnel'. */
   tunnel?: TunnelSpec;
+}
+
+/**
+ * A destination read back from the client (it has `family`), changed or not, as addDestination/updateDestination
+ * take it back: `{ ...destination, weight: 0 }`. Its forwarding may be what the kernel reports (`local`,
+ * `bypass`, a number) and its tunnel type a number; those are refused when called (a ValidationError naming
+ * `destination.forwarding` or `destination.tunnel.type`), before anything is sent. A spec written by hand is a
+ * DestinationSpec, whose forwarding the compiler checks.
+ */
+export interface ReadBackDestinationSpec extends Omit<DestinationSpec, 'forwarding'> {
+  family: AddressFamily;
+  forwarding?: Forwarding | number;
 }
 
 /** Names a destination of a service. */

@@ -9,4 +9,8 @@ describe('under exactOptionalPropertyTypes', () => {
   it("setStats/bumpStats take a Service read back from the client (fwmark services carry address?: undefined)", () => {
     expect(strictDiagnostics([fileURLToPath(new URL('./stats-target.ts', import.meta.url))])).toEqual([]);
   }, 60_000);
+
+  it('a service or destination read back, changed or not, is taken back by the client without a cast', () => {
+    expect(strictDiagnostics([fileURLToPath(new URL('./read-back-specs.ts', import.meta.url))])).toEqual([]);
+  }, 60_000);
 });

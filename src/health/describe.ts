@@ -52,11 +52,26 @@ export function describeChange(svc: NormalHealthService, c: PlannedChange, other
     case 'quiesce':
       return `${svc.id}: quiesced ${what} (weight ${c.before?.weight ?? '?'} -> 0; its open connections finish)`;
     case 'update':
-      return `${svc.id}: set ${what} to its configured options (weight ${c.before?.weight ?? '?'} -> ${w})`;
+      return `${svc.id}: set ${what} to its configured options (${differences(c) || `weight ${c.before?.weight ?? '?'} -> ${w}`})`;
     case 'remove':
       if (c.sorry && othersServing !== undefined) return `${svc.id}: ${othersServing}: removed ${what}`;
       return c.sorry ? `${svc.id}: a real server is back: removed ${what}` : `${svc.id}: removed ${what}`;
   }
+}
+
+/** What an update changes, e.g. 'forwarding masq -> route, weight 2 -> 3': the weight alone is often not it. */
+function differences(c: PlannedChange): string {
+  const { before, after } = c;
+  if (before === undefined || after === undefined) return '';
+  const tunnel = (b: typeof before): string => (b.tunnel ? `${b.tunnel.type}${b.tunnel.port ? ` port ${b.tunnel.port}` : ''} ${b.tunnel.checksum}` : 'none');
+  const fields: [string, string | number, string | number][] = [
+    ['forwarding', before.forwarding, after.forwarding],
+    ['weight', before.weight, after.weight],
+    ['upper threshold', before.upperThreshold, after.upperThreshold],
+    ['lower threshold', before.lowerThreshold, after.lowerThreshold],
+    ['tunnel', tunnel(before), tunnel(after)],
+  ];
+  return fields.filter(([, b, a]) => b !== a).map(([name, b, a]) => `${name} ${b} -> ${a}`).join(', ');
 }
 
 export function describeFailedChange(svc: NormalHealthService, c: PlannedChange): string {

@@ -652,3 +652,21 @@ describe('scheduling and stop', () => {
     expect(svc!.sorryActive).toBe(false);
   });
 });
+
+describe('an update of a destination the table holds otherwise', () => {
+  it('names what it changes, not only the weight (review 19)', async () => {
+    const h = await harness(seedConfig(), {
+      before: async (ipvs) => {
+        await ipvs.addService({ ...SERVICE, scheduler: 'rr' });
+        await ipvs.addDestination(SERVICE, { address: '192.168.1.116', forwarding: 'masq', weight: 2, upperThreshold: 50 });
+      },
+    });
+    try {
+      await h.checker.start();
+      const changes = h.events.filter((e) => e.type === 'change').map((e) => e.text);
+      expect(changes).toContain('tcp 192.168.1.110:80: set 192.168.1.116:80 to its configured options (forwarding masq -> route, upper threshold 50 -> 0)');
+    } finally {
+      await h.close();
+    }
+  });
+});

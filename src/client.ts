@@ -66,6 +66,8 @@ export interface ServiceMethods {
   /** The destinations of this service (GET_DEST dump); `stats: false` as for Ipvs.destinations. */
   destinations<O extends ReadOptions = RequestOptions>(options?: O): Promise<Array<ReadResult<O, Destination>>>;
   /** Add a destination to this service. */
+  addDestination(dest: DestinationSpec, options?: RequestOptions): Promise<void>;
+  /** Add a destination to this service: one read back (changed or not) is taken too; see ReadBackDestinationSpec. */
   addDestination(dest: DestinationSpec | ReadBackDestinationSpec, options?: RequestOptions): Promise<void>;
 }
 
@@ -424,12 +426,18 @@ export class Ipvs {
   // Services
 
   /** NEW_SERVICE. Defaults: scheduler wlc; persistence off (`true` = 300 s, host netmask). */
+  addService(spec: ServiceSpec, options?: RequestOptions): Promise<void>;
+  /** NEW_SERVICE of a service read back (changed or not): see ReadBackServiceSpec. */
+  addService(spec: ServiceSpec | ReadBackServiceSpec, options?: RequestOptions): Promise<void>;
   async addService(spec: ServiceSpec | ReadBackServiceSpec, options?: RequestOptions): Promise<void> {
     const s = validateNewServiceSpec(spec);
     await this.run((fam) => cmd.newService(fam, s), options);
   }
 
   /** SET_SERVICE: every option is replaced; what the spec leaves out takes its default, as `ipvsadm -E`. */
+  updateService(spec: ServiceSpec, options?: RequestOptions): Promise<void>;
+  /** SET_SERVICE from a service read back (changed or not): see ReadBackServiceSpec. */
+  updateService(spec: ServiceSpec | ReadBackServiceSpec, options?: RequestOptions): Promise<void>;
   async updateService(spec: ServiceSpec | ReadBackServiceSpec, options?: RequestOptions): Promise<void> {
     const s = validateServiceSpec(spec);
     await this.run((fam) => cmd.setService(fam, s), options);
@@ -512,6 +520,9 @@ export class Ipvs {
   // Destinations
 
   /** NEW_DEST. Defaults: port = the service's port, forwarding route, weight 1, no thresholds. */
+  addDestination(key: ServiceKey, dest: DestinationSpec, options?: RequestOptions): Promise<void>;
+  /** NEW_DEST of a destination read back (changed or not): see ReadBackDestinationSpec. */
+  addDestination(key: ServiceKey, dest: DestinationSpec | ReadBackDestinationSpec, options?: RequestOptions): Promise<void>;
   async addDestination(key: ServiceKey, dest: DestinationSpec | ReadBackDestinationSpec, options?: RequestOptions): Promise<void> {
     const s = validateServiceKey(key);
     const d = validateDestinationSpec(s, dest);
@@ -519,6 +530,9 @@ export class Ipvs {
   }
 
   /** SET_DEST: every option is replaced; unspecified ones take their defaults (weight 1, route), as `ipvsadm -e`. */
+  updateDestination(key: ServiceKey, dest: DestinationSpec, options?: RequestOptions): Promise<void>;
+  /** SET_DEST from a destination read back (changed or not), e.g. `{ ...dest, weight: 0 }`: see ReadBackDestinationSpec. */
+  updateDestination(key: ServiceKey, dest: DestinationSpec | ReadBackDestinationSpec, options?: RequestOptions): Promise<void>;
   async updateDestination(key: ServiceKey, dest: DestinationSpec | ReadBackDestinationSpec, options?: RequestOptions): Promise<void> {
     const s = validateServiceKey(key);
     const d = validateDestinationSpec(s, dest);
@@ -789,6 +803,9 @@ export class Ipvs {
    * OperationBatch, validated and encoded ahead (the way for tens of thousands of operations: it holds
    * their bytes, not their objects); the array must not change while execute() runs.
    */
+  execute(ops: readonly Operation[] | OperationBatch, options?: ExecuteOptions): Promise<OperationResult[]>;
+  /** execute() of operations that hold objects read back (changed or not): see OperationInput. */
+  execute(ops: readonly OperationInput[] | OperationBatch, options?: ExecuteOptions): Promise<OperationResult[]>;
   async execute(ops: readonly OperationInput[] | OperationBatch, options: ExecuteOptions = {}): Promise<OperationResult[]> {
     // Everything is validated before the first byte is sent, and encoded as it is validated (an
     // OperationBatch), so a bulk job holds its requests' bytes and no objects per operation; each window

@@ -242,6 +242,11 @@ export class HealthChecker extends TypedEmitter<HealthEvents> {
     return this.stopping;
   }
 
+  /** `await using checker = new HealthChecker(...)`: stop() (the table left as it is) when the block ends. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
+  }
+
   private async shutDown(options: StopOptions): Promise<void> {
     this.phase = 'stopping';
     this.stopController.abort();

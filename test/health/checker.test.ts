@@ -670,3 +670,20 @@ describe('an update of a destination the table holds otherwise', () => {
     }
   });
 });
+
+describe('await using', () => {
+  it('stops the checker when its block ends, leaving the table as it is (review 19)', async () => {
+    const h = await harness(seedConfig());
+    try {
+      {
+        await using checker = h.checker;
+        await checker.start();
+        expect(h.clock.size).toBeGreaterThan(0);
+      }
+      expect(h.clock.size).toBe(0);
+      expect(await h.table()).toEqual(['192.168.1.116:80 2', '192.168.1.117:80 1']);
+    } finally {
+      await h.close();
+    }
+  });
+});

@@ -15,7 +15,7 @@ import { MessageWriter } from '../netlink/writer.js';
 import { encodeTableMessage, type IpvsFamily } from './commands.js';
 import * as C from './constants.js';
 import { ValidationError } from './errors.js';
-import { KeyCache, prepareOperation, preparedRequest, type Operation } from './operations.js';
+import { KeyCache, prepareOperation, preparedRequest, type Operation, type OperationInput } from './operations.js';
 
 /** nlmsghdr: nlmsg_len u32, nlmsg_type u16 at 4; the genl header's version byte follows the command at 17. */
 const TYPE_AT = 4;
@@ -90,8 +90,12 @@ export class OperationBatch {
    * Every operation of `ops` validated and encoded (the first bad one throws, naming `operations[i]`).
    * The array is the batch's source: it must not change while the batch is in use.
    */
-  static from(ops: readonly Operation[]): OperationBatch {
-    const batch = batchOver(ops);
+  static from(ops: readonly Operation[]): OperationBatch;
+  /** OperationBatch.from() of operations holding objects read back (changed or not): see OperationInput. */
+  static from(ops: readonly OperationInput[]): OperationBatch;
+  static from(ops: readonly OperationInput[]): OperationBatch {
+    // Validated as Operations: a read-back value that is not an input is refused there.
+    const batch = batchOver(ops as readonly Operation[]);
     for (const op of ops) batch.add(op);
     return batch;
   }
@@ -105,11 +109,14 @@ export class OperationBatch {
    * Validate one operation and add it at the end. A ValidationError names its index
    * (`operations[12].destination.weight`); the batch is then as it was before the call.
    */
-  add(op: Operation): this {
+  add(op: Operation): this;
+  /** add() of an operation holding an object read back (changed or not): see OperationInput. */
+  add(op: OperationInput): this;
+  add(op: OperationInput): this {
     if (this.end !== undefined) throw new TypeError('add: a slice of a batch cannot grow');
     const s = this.store;
     const index = s.count;
-    const p = prepareOperation(op, index, s.keys);
+    const p = prepareOperation(op as Operation, index, s.keys);
     let w = s.chunks[s.chunks.length - 1];
     if (w === undefined || w.length > CHUNK - ROOM) {
       w = new MessageWriter(CHUNK);
@@ -128,7 +135,8 @@ export class OperationBatch {
       s.starts = grown;
     }
     s.starts[index] = (s.chunks.length - 1) * CHUNK + at;
-    s.kept?.push(op);
+    // Validated above: whatever it holds (read back or written) is an Operation's values.
+    s.kept?.push(op as Operation);
     s.count = index + 1;
     return this;
   }

@@ -38,8 +38,10 @@ export type OperationKind = Operation['op'];
  */
 export type OperationInput =
   | Operation
-  | { op: 'add-service' | 'update-service'; service: ReadBackServiceSpec }
-  | { op: 'add-destination' | 'update-destination'; service: ServiceKey; destination: ReadBackDestinationSpec };
+  | { op: 'add-service'; service: ReadBackServiceSpec }
+  | { op: 'update-service'; service: ReadBackServiceSpec }
+  | { op: 'add-destination'; service: ServiceKey; destination: ReadBackDestinationSpec }
+  | { op: 'update-destination'; service: ServiceKey; destination: ReadBackDestinationSpec };
 
 /** One result per operation, in input order. `skipped`: never sent (stopOnError, or aborted first). */
 export type OperationResult = { ok: true } | { ok: false; error: Error } | { skipped: true };
@@ -179,9 +181,9 @@ export function prepareOperations(fam: cmd.IpvsFamily, ops: readonly Operation[]
 }
 
 /** A one-line description, e.g. 'add-destination 192.168.1.116:80 in service tcp 192.168.1.110:80'. */
-export function describeOperation(o: Operation): string {
+export function describeOperation(o: OperationInput): string {
   // An add-service of a protocol number is refused when sent, and still described: a plan may hold one.
-  const p: PreparedOperation = isObject(o) && o.op === 'add-service' ? { op: o.op, service: validateServiceSpec(o.service) } : prepareOperation(o);
+  const p: PreparedOperation = isObject(o) && o.op === 'add-service' ? { op: o.op, service: validateServiceSpec(o.service) } : prepareOperation(o as Operation);
   if ('destination' in p) return `${p.op} ${p.destination.text} in service ${p.service.text}`;
   return `${p.op} ${p.service.text}`;
 }

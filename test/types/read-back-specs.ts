@@ -1,7 +1,7 @@
 // Compiled by the project's typecheck and, under exactOptionalPropertyTypes, by test/types/exact-optional.test.ts:
 // an object read back, changed or not, goes back to the client without a cast (api.md: "what the client reads
 // back is a valid spec"), while a spec written by hand keeps its names checked by the compiler.
-import type { Ipvs, OperationInput, ReadBackDestinationSpec, ReadBackServiceSpec, ServiceKey, Service, Destination } from '../../src/index.js';
+import { describeOperation, OperationBatch, type Ipvs, type OperationInput, type ReadBackDestinationSpec, type ReadBackServiceSpec, type ServiceKey, type Service, type Destination } from '../../src/index.js';
 
 /** Copy a table to another client: each service and destination as read. */
 export async function copyTable(from: Ipvs, to: Ipvs): Promise<void> {
@@ -51,4 +51,13 @@ export async function drainAll(ipvs: Ipvs): Promise<void> {
   await ipvs.execute(ops);
   // @ts-expect-error an operation written by hand keeps its names checked
   await ipvs.execute([{ op: 'add-destination', service: { fwmark: 1 }, destination: { address: '10.0.0.2', forwarding: 'bypass' } }]);
+}
+
+/** The same operations in a batch built ahead, and described for a log line. */
+export function batchOf(services: readonly Service[], destinations: readonly Destination[]): OperationBatch {
+  const batch = new OperationBatch();
+  for (const s of services) batch.add({ op: 'update-service', service: { ...s, scheduler: 'rr' } });
+  const ops: OperationInput[] = services.flatMap((s) => destinations.map((d) => ({ op: 'update-destination' as const, service: s, destination: { ...d, weight: 0 } })));
+  for (const op of ops) console.log(describeOperation(op));
+  return OperationBatch.from(ops);
 }

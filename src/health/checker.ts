@@ -18,6 +18,7 @@ import { normalKernelService, normalServiceOf, sameService, serviceDifferences, 
 import type { ReconcileClient } from '../reconcile/plan.js';
 import { systemScheduler, type HealthScheduler, type Timer } from './clock.js';
 import { normaliseHealthConfig, type NormalHealthService, type NormalRealServer } from './config.js';
+import { RepeatedWarnings } from './repeated-warnings.js';
 import { describeChange, describeCheck, describeFailedChange, describeStart, describeTransition } from './describe.js';
 import { TypedEmitter } from './emitter.js';
 import { runCheck } from './run-check.js';
@@ -89,8 +90,13 @@ interface ServiceState {
   failures: number;
   /** Set by fail(): the sync under way did not go through. */
   runFailed: boolean;
-  /** Warnings logged since the last sync that went through, by text: when, and how often since. */
-  warned: Map<string, { at: number; repeats: number }>;
+  /** Failures warned of since the last sync that went through: repeats are throttled. */
+  warned: RepeatedWarnings;
+  /**
+   * Options set back after another writer changed them: throttled the same way, but not forgotten when a
+   * sync goes through (each correction does), so a writer that keeps changing them is not a warning a pass.
+   */
+  optionsWarned: RepeatedWarnings;
 }
 
 /** How long the table's virtual addresses, read to explain a check that timed out, are reused. */
@@ -107,9 +113,6 @@ function waitOption(name: string, value: unknown, fallback: number, min: number,
   }
   return value;
 }
-
-/** A failure logged once is logged again at most this often while it repeats (at debug level meanwhile). */
-const REPEAT_WARNING_MS = 10 * 60_000;
 
 type Phase = 'new' | 'starting' | 'running' | 'stopping' | 'stopped';
 
@@ -189,7 +192,8 @@ export class HealthChecker extends TypedEmitter<HealthEvents> {
       retryAt: 0,
       failures: 0,
       runFailed: false,
-      warned: new Map(),
+      warned: new RepeatedWarnings('failure'),
+      optionsWarned: new RepeatedWarnings('change'),
     }));
     for (const { svc } of this.services) if ('address' in svc.key && !this.configAddresses.has(svc.key.address)) this.configAddresses.set(svc.key.address, svc.id);
   }
@@ -479,7 +483,9 @@ export class HealthChecker extends TypedEmitter<HealthEvents> {
       if (result && 'ok' in result && result.ok) {
         s.tableOptions = s.options;
         const description = `${s.svc.id}: the service's options were changed by another writer: set them back (${differences})`;
-        this.log.warn(description);
+        const verdict = s.optionsWarned.note(description, this.scheduler.now());
+        if (verdict.repeat) this.log.debug?.(`${description}${s.optionsWarned.repeatNote()}`);
+        else this.log.warn(`${description}${verdict.since}`);
         this.emit('change', { service: s.svc.key, serviceId: s.svc.id, operation, description });
         return;
       }
@@ -580,7 +586,7 @@ export class HealthChecker extends TypedEmitter<HealthEvents> {
    * Report a failure, and (unless stopping) re-read the table and retry: after retryMs, doubled for every
    * retry in a row that fails too, up to retryMaxMs, so a change the kernel always refuses costs a read
    * and a warning a minute, not one every 2 s. The same warning (same change, same error) is logged once,
-   * then at debug level, and as a warning again every REPEAT_WARNING_MS with the count meanwhile; the
+   * then at debug level, and as a warning again every REPEAT_WARNING_MS (repeated-warnings.ts) with the count meanwhile; the
    * `error` event is emitted every time.
    */
   private fail(s: ServiceState, err: unknown, description: string, retry = true): void {
@@ -600,15 +606,9 @@ export class HealthChecker extends TypedEmitter<HealthEvents> {
     }
     const text = `${description}: ${error.message}`;
     const retryText = again ? `; will re-read the table and retry in ${Math.max(0, Math.round(s.retryAt - now))} ms` : '';
-    const seen = s.warned.get(text);
-    if (seen && now - seen.at < REPEAT_WARNING_MS) {
-      seen.repeats++;
-      this.log.debug?.(`${text}${retryText} (the same failure again: warned at most every ${REPEAT_WARNING_MS / 60_000} min)`);
-    } else {
-      const since = seen && seen.repeats > 0 ? ` (the same failure ${seen.repeats} more ${seen.repeats === 1 ? 'time' : 'times'} since this warning ${Math.round((now - seen.at) / 60_000)} min ago)` : '';
-      this.log.warn(`${text}${retryText}${since}`);
-      s.warned.set(text, { at: now, repeats: 0 });
-    }
+    const verdict = s.warned.note(text, now);
+    if (verdict.repeat) this.log.debug?.(`${text}${retryText}${s.warned.repeatNote()}`);
+    else this.log.warn(`${text}${retryText}${verdict.since}`);
     this.emit('error', { service: s.svc.key, serviceId: s.svc.id, error, description });
   }
 

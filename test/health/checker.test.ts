@@ -448,6 +448,55 @@ describe('the kernel and other writers', () => {
     expect(changes).toHaveLength(1); // in line: nothing sent again
   });
 
+  it('a writer that keeps changing the options is a warning once per 10 min, not one per pass; the change event comes every time', async () => {
+    const lines: string[] = [];
+    const logger = { info: () => {}, warn: (m: string) => void lines.push(`warn ${m}`), error: () => {}, debug: (m: string) => void lines.push(`debug ${m}`) };
+    h = await harness(seedConfig(), { resyncIntervalMs: 30_000, logger });
+    await h.checker.start();
+    let changes = 0;
+    h.checker.on('change', (e) => void (e.operation.op === 'update-service' && changes++));
+    const setBack = (): string[] => lines.filter((l) => l.includes('changed by another writer'));
+    // An `ipvs apply` of other options before every pass: 20 passes in 10 minutes.
+    for (let pass = 1; pass <= 20; pass++) {
+      await h.ipvs.updateService({ ...SERVICE, scheduler: 'wlc' });
+      await h.clock.advance(30_000);
+    }
+    expect(changes).toBe(20);
+    expect((await h.ipvs.service(SERVICE)).scheduler).toBe('rr');
+    expect(setBack().filter((l) => l.startsWith('warn '))).toHaveLength(1);
+    expect(setBack().filter((l) => l.startsWith('debug '))).toHaveLength(19);
+    expect(setBack().at(-1)).toMatch(/set them back \(scheduler wlc -> rr\) \(the same change again: warned at most every 10 min\)$/);
+    await h.ipvs.updateService({ ...SERVICE, scheduler: 'wlc' });
+    await h.clock.advance(30_000); // 10 min after the first warning
+    expect(setBack().filter((l) => l.startsWith('warn '))).toEqual([
+      "warn tcp 192.168.1.110:80: the service's options were changed by another writer: set them back (scheduler wlc -> rr)",
+      "warn tcp 192.168.1.110:80: the service's options were changed by another writer: set them back (scheduler wlc -> rr) (the same change 19 more times since this warning 10 min ago)",
+    ]);
+  });
+
+  it('keeps the repeated-failure memory small when a custom client puts a counter in every error message', async () => {
+    let n = 0;
+    let ipvs!: Ipvs;
+    const client: HealthClient = {
+      services: (o) => ipvs.services(o),
+      service: (k) => ipvs.service(k),
+      addService: (sp) => ipvs.addService(sp),
+      deleteService: (k) => ipvs.deleteService(k),
+      destinations: (k, o) => ipvs.destinations(k, o),
+      execute: async (ops, o) => {
+        if (Array.isArray(ops) && (ops as readonly { op: string }[]).some((op) => op.op === 'update-destination')) throw new Error(`request ${++n} refused`);
+        return ipvs.execute(ops, o);
+      },
+    };
+    h = await harness(seedConfig(), { resyncIntervalMs: 0, retryMs: 1000, retryMaxMs: 1000, ipvs: client, before: async (inner) => void (ipvs = inner) });
+    await h.checker.start();
+    h.setUp(A, false);
+    await h.clock.advance(3000 + 500_000); // A down: its quiesce refused 500 times, each with a new text
+    expect(n).toBeGreaterThan(400);
+    const memory = (h.checker as unknown as { services: { warned: { size: number } }[] }).services[0]!.warned;
+    expect(memory.size).toBeLessThanOrEqual(16);
+  });
+
   it("retries setting the options back when the kernel refuses it, and leaves them alone with manageServices: false", async () => {
     h = await harness(seedConfig(), { resyncIntervalMs: 10_000, retryMs: 1000 });
     await h.checker.start();

@@ -15,6 +15,7 @@ import { normaliseHealthConfig, parseHealthConfig } from '../health/config.js';
 import { describeStart } from '../health/describe.js';
 import type { HealthClient, HealthConfig, HealthLogger } from '../health/types.js';
 import type { TextSink } from './context.js';
+import { lineWriter } from './log-lines.js';
 import { stopSignal } from './stop-signal.js';
 
 export interface HealthIo {
@@ -98,12 +99,16 @@ export async function runHealth(args: string[], io: HealthIo): Promise<number> {
   }
 
   const now = io.now ?? (() => new Date());
-  const line = (sink: TextSink, message: string): void => void sink.write(`${now().toISOString()} ${message}\n`);
+  const stamped = (message: string): string => `${now().toISOString()} ${message}\n`;
+  // A stream that stops being read must not make Node buffer every line: see log-lines.ts.
+  const dropNote = (name: string) => (n: number) => stamped(`note: ${n} log ${n === 1 ? 'line' : 'lines'} dropped while ${name} was not being read`);
+  const out = lineWriter(io.stdout, dropNote('standard output'));
+  const err = lineWriter(io.stderr, dropNote('standard error'));
   const logger: HealthLogger = {
-    info: (m) => line(io.stdout, m),
-    warn: (m) => line(io.stderr, `warning: ${m}`),
-    error: (m) => line(io.stderr, `error: ${m}`),
-    ...(parsed.verbose ? { debug: (m: string) => line(io.stdout, m) } : {}),
+    info: (m) => out.write(stamped(m), false),
+    warn: (m) => err.write(stamped(`warning: ${m}`), false),
+    error: (m) => err.write(stamped(`error: ${m}`), false),
+    ...(parsed.verbose ? { debug: (m: string) => out.write(stamped(m), true) } : {}),
   };
   const own = io.signal ? undefined : stopSignal();
   const signal = io.signal ?? own!.signal;

@@ -4,6 +4,7 @@
 
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { EventEmitter } from 'node:events';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runHealth, type HealthIo } from '../../src/cli/health.js';
 import { Ipvs } from '../../src/client.js';
@@ -104,6 +105,32 @@ describe('ipvs health', () => {
     stop.abort();
     expect(await run).toBe(0);
     expect(await ipvs.services()).toEqual([]);
+    await ipvs.close();
+  });
+
+  it('-v on a standard output that stops draining drops the check results (not the rest) and says how many once it drains', async () => {
+    const a = await backend();
+    const kernel = new FakeKernel();
+    const ipvs = await Ipvs.open({ transport: kernel.transport() });
+    const stop = new AbortController();
+    const t = io({ 'h.json': config([a.port]) }, ipvs, stop.signal);
+    // A pipe whose reader stopped reading: every write says the buffer is full until 'drain'.
+    const stalled = Object.assign(new EventEmitter(), { full: true, lines: [] as string[] });
+    const stdout = Object.assign(stalled, { write: (text: string) => (stalled.lines.push(text), !stalled.full) });
+    const run = runHealth(['-v', 'h.json'], { ...t, stdout });
+    const checks = (): string[] => stalled.lines.filter((l) => / HTTP GET .*: ok, /.test(l));
+    await until(async () => (await ipvs.destinations(SERVICE).catch(() => [])).length === 1);
+    await new Promise((r) => setTimeout(r, 500)); // a dozen checks at 40 ms
+    expect(checks()).toEqual([]); // the first line filled it: no check result was written since
+    expect(stalled.lines.join('')).toContain('running; stop with Ctrl-C or SIGTERM'); // the other lines still are
+    stalled.full = false;
+    stdout.emit('drain');
+    const note = stalled.lines.at(-1)!;
+    expect(note).toMatch(/^1970-01-01T00:00:00\.000Z note: \d+ log lines dropped while standard output was not being read\n$/);
+    expect(Number(/note: (\d+)/.exec(note)![1])).toBeGreaterThanOrEqual(5);
+    await until(async () => checks().length > 0); // written again once it drains
+    stop.abort();
+    expect(await run).toBe(0);
     await ipvs.close();
   });
 

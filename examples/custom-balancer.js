@@ -1,7 +1,8 @@
 // A balancer of your own in a few lines: the table is described in a file (JSON, or ipvsadm rules as
 // `ipvsadm -S` writes them), and every time the file changes the kernel is brought to match it with the
 // fewest changes (a weight edit is one update, never a delete and add). Edit the file in another
-// terminal and watch the changes go in. Services the file does not list are left alone (--prune deletes
+// terminal and watch the changes go in (an editor's save by rename, and a Kubernetes ConfigMap's swap of
+// its `..data` link, count as edits). Services the file does not list are left alone (--prune deletes
 // them). A file that cannot be read, is not valid JSON or rules, holds a bad value (weight -1, an unknown
 // scheduler, a service twice) or holds nothing at all (as `ipvs apply` refuses it: an empty file is far
 // more often a truncated one than a wish for an empty table; write {"services": []} for that) is reported
@@ -13,7 +14,7 @@
 //
 // Ctrl-C stops watching and deletes the services the file lists that this run created (absent when it
 // started); a service that was there before stays, as the file last made it. --keep leaves everything.
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { watch } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -65,6 +66,16 @@ export async function reconcileOnce(ipvs, options, log = console.log, { quietInS
   }
 }
 
+/** Which file `path` reaches now (symlinks followed) and its size and time: changes with every edit or swap. */
+async function fileIdentity(path) {
+  try {
+    const s = await stat(path);
+    return `${s.dev}:${s.ino}:${s.size}:${s.mtimeMs}`;
+  } catch {
+    return 'missing';
+  }
+}
+
 /** The ids ('tcp 192.168.1.110:80', as plan steps name them) of the services in the table now. */
 async function servicesThere(ipvs) {
   try {
@@ -113,13 +124,23 @@ export async function main(ipvs, options, { signal, log = console.log, debounceM
       })
       .catch((err) => log(`${basename(options.file)}: ${err.message}`));
   };
+  let seen = await fileIdentity(options.file);
   await reconcile();
-  // Watch the directory, not the file: editors save by writing a new file and renaming it over the old.
+  // Watch the directory, not the file: editors save by writing a new file and renaming it over the old. An
+  // event naming the file is an edit; any other (a Kubernetes ConfigMap's file is a symlink through `..data`,
+  // which is swapped, so the event names `..data`) is one if the file now reached is another or changed.
   let timer;
+  let named = false;
   const watcher = watch(dirname(options.file), (_event, name) => {
-    if (name !== basename(options.file)) return;
+    if (name === basename(options.file)) named = true;
     clearTimeout(timer);
-    timer = setTimeout(() => enqueue(`${basename(options.file)} changed:`), debounceMs);
+    timer = setTimeout(async () => {
+      const now = await fileIdentity(options.file);
+      const edited = named || now !== seen;
+      named = false;
+      seen = now;
+      if (edited) enqueue(`${basename(options.file)} changed:`);
+    }, debounceMs);
   });
   if (!signal?.aborted) await new Promise((resolve) => signal?.addEventListener('abort', resolve, { once: true }));
   watcher.close();

@@ -6,7 +6,7 @@
 // files as real processes on the real kernel, against the built package.
 
 import { getEventListeners } from 'node:events';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -441,6 +441,54 @@ describe('custom-balancer.js', () => {
     stop.abort();
     await running;
     expect(() => ex.parseOptions(['--interval', 'soon'])).toThrow(/--interval soon/);
+  });
+
+  /** Start main on `file` (written already) with no periodic pass: only the watch can see an edit. */
+  async function watching(file: string) {
+    const ex = await load('custom-balancer');
+    const stop = new AbortController();
+    const running = ex.main(ipvs, ex.parseOptions(['--file', file, '--interval', '0']), { signal: stop.signal, log, debounceMs: 20 });
+    await vi.waitFor(async () => expect(await table()).toEqual(['tcp 192.168.1.110:80 wrr', '  -> 192.168.1.116:80 route 2']));
+    await new Promise((r) => setTimeout(r, 50)); // and watching
+    return async () => void (stop.abort(), await running);
+  }
+  const weighs = (w: number) => async () => expect(await table()).toEqual(['tcp 192.168.1.110:80 wrr', `  -> 192.168.1.116:80 route ${w}`]);
+
+  it('follows a Kubernetes ConfigMap mount: the file a symlink through ..data, swapped by renaming a new ..data over it', async () => {
+    // dir/state.json -> ..data/state.json, dir/..data -> ..2026_01, as the kubelet lays a ConfigMap out.
+    const stateOf = (w: number) => JSON.stringify({ services: [service80(w)] });
+    mkdirSync(join(dir, '..2026_01'));
+    writeFileSync(join(dir, '..2026_01', 'state.json'), stateOf(2));
+    symlinkSync('..2026_01', join(dir, '..data'));
+    symlinkSync('..data/state.json', join(dir, 'state.json'));
+    const stop = await watching(join(dir, 'state.json'));
+    // The kubelet's update: a new timestamped directory, a new ..data link renamed over the old one, the old directory removed.
+    const swap = (from: string, to: string, w: number) => {
+      mkdirSync(join(dir, to));
+      writeFileSync(join(dir, to, 'state.json'), stateOf(w));
+      symlinkSync(to, join(dir, '..data_tmp'));
+      renameSync(join(dir, '..data_tmp'), join(dir, '..data'));
+      rmSync(join(dir, from), { recursive: true });
+    };
+    swap('..2026_01', '..2026_02', 5);
+    await vi.waitFor(weighs(5), { timeout: 3000 });
+    swap('..2026_02', '..2026_03', 7);
+    await vi.waitFor(weighs(7), { timeout: 3000 });
+    expect(lines.filter((l) => l === 'state.json changed:')).toHaveLength(2);
+    writeFileSync(join(dir, 'unrelated.txt'), 'x'); // another file in the directory changes: nothing to do
+    await new Promise((r) => setTimeout(r, 200));
+    expect(lines.filter((l) => l === 'state.json changed:')).toHaveLength(2);
+    await stop();
+  });
+
+  it('follows an editor that saves by writing a temporary file and renaming it over the file', async () => {
+    const file = join(dir, 'balancer.json');
+    writeFileSync(file, JSON.stringify({ services: [service80(2)] }));
+    const stop = await watching(file);
+    writeFileSync(join(dir, '.balancer.json.swp'), JSON.stringify({ services: [service80(4)] }));
+    renameSync(join(dir, '.balancer.json.swp'), file);
+    await vi.waitFor(weighs(4), { timeout: 3000 });
+    await stop();
   });
 
   it('ships a sample file with the seed addresses', async () => {

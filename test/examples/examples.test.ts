@@ -290,6 +290,17 @@ describe('health-check.js', () => {
     await nat.stop();
   });
 
+  it('--forwarding masq with a real server on loopback is refused, naming the address and the remedy, before anything is changed', async () => {
+    const ex = await load('health-check');
+    const options = ex.parseOptions(['--forwarding', 'masq', '--servers', '127.0.0.1,192.168.1.117']);
+    const logger = { info: log, warn: log, error: log };
+    await expect(ex.main(ipvs, options, { logger })).rejects.toThrow(
+      `invalid services[0].destinations[0].forwarding "masq": the kernel drops traffic from other hosts that it would NAT to a loopback address (127.0.0.1): leave forwarding out or use 'route' for a real server on the director itself`,
+    );
+    expect(await table()).toEqual([]);
+    expect(lines).toEqual([]);
+  });
+
   it('--cleanup removes a service left behind (e.g. by --keep), sorry server and all', async () => {
     const ex = await load('health-check');
     const svc = { protocol: 'tcp', address: '192.168.1.110', port: 80 } as const;

@@ -220,6 +220,16 @@ describe.skipIf(!onKernel)('the examples as programs on the real kernel', () => 
     }
   });
 
+  it('health-check.js: --forwarding masq with a real server on loopback is one line on standard error and exit status 1, the table untouched', async () => {
+    const v = vip(9);
+    const r = start('health-check', ['--vip', v, '--servers', `127.0.0.1,${RS2}`, '--forwarding', 'masq']);
+    expect(await r.exited).toBe(1);
+    expect(r.lines).toEqual([
+      `examples/health-check.js: invalid services[0].destinations[0].forwarding "masq": the kernel drops traffic from other hosts that it would NAT to a loopback address (127.0.0.1): leave forwarding out or use 'route' for a real server on the director itself`,
+    ]);
+    expect(saved(v)).toEqual([]);
+  });
+
   it('custom-balancer.js: the table follows a watched desired-state file, with the fewest changes; SIGTERM removes its services', async () => {
     const v = vip(10);
     const dir = mkdtempSync(join(tmpdir(), 'ipvs-balancer-'));

@@ -12,7 +12,7 @@ export { OperationBatch, type OperationBatchOptions } from './ipvs/batch.js';
 export { ValidationError } from './ipvs/errors.js';
 export {
   IpvsError, KernelError, DecodeError, FamilyNotFoundError, TimeoutError, AbortError, ClosedError, DumpInterruptedError, NativeBindingError, errnoName,
-  type NativePackage,
+  type NativePackage, type IpvsErrorCode, type ErrnoName, type KnownErrnoName, type LibraryErrorCode,
 } from './netlink/errors.js';
 export type { ExchangeResult, Transport, TransportReceiver } from './netlink/transport.js';
 export type { RequestOptions } from './netlink/connection.js';

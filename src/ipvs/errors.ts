@@ -6,6 +6,7 @@
 import { IpvsError } from '../netlink/errors.js';
 
 export class ValidationError extends IpvsError {
+  declare readonly code: 'EINVALIDARG';
   readonly field: string;
   readonly value: unknown;
   /** Why the value was refused, e.g. 'must be an integer 0..65535'. */

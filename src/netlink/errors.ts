@@ -25,10 +25,33 @@ export function errnoValue(name: string): number {
   return value;
 }
 
+/**
+ * The errno names IPVS and this client's socket are known to give (the sentences of docs/api.md): named
+ * for autocompletion and to catch a misspelt comparison. A KernelError carries whatever errno the kernel
+ * sent, so its code is any errno name, these included.
+ */
+export type KnownErrnoName =
+  | 'EEXIST' | 'ESRCH' | 'ENOENT' | 'EINVAL' | 'ERANGE' | 'EPERM' | 'EACCES' | 'EAFNOSUPPORT' | 'ENOPROTOOPT'
+  | 'EBUSY' | 'ENODEV' | 'ENETUNREACH' | 'EADDRINUSE' | 'EADDRNOTAVAIL' | 'ENOMEM' | 'ENOBUFS' | 'EMFILE' | 'EIO';
+
+/**
+ * An errno name: one IPVS is known to give, or any other (`(string & {})` keeps every string assignable
+ * while editors still offer the known names).
+ */
+export type ErrnoName = KnownErrnoName | (string & {});
+
+/** The codes of the library's own errors, each fixed by its class (ValidationError: EINVALIDARG, ...). */
+export type LibraryErrorCode =
+  | 'EINVALIDARG' | 'ENOFAMILY' | 'ETIMEDOUT' | 'ABORT_ERR' | 'ECLOSED' | 'EDUMPINTR' | 'EDECODE' | 'ENATIVE'
+  | 'EUSAGE' | 'ERULES' | 'EINVALIDSTATE';
+
+/** The `code` of an IpvsError: a library code or an errno name; any string stays assignable. */
+export type IpvsErrorCode = LibraryErrorCode | ErrnoName;
+
 export class IpvsError extends Error {
-  /** A stable machine-readable code: an errno name (EEXIST, ...) or a library code (EVALIDATION, ...). */
-  readonly code: string;
-  constructor(message: string, code: string, options?: { cause?: unknown }) {
+  /** A stable machine-readable code: an errno name (EEXIST, ...) or a library code (EINVALIDARG, ...). */
+  readonly code: IpvsErrorCode;
+  constructor(message: string, code: IpvsErrorCode, options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'IpvsError';
     this.code = code;
@@ -37,6 +60,7 @@ export class IpvsError extends Error {
 
 /** Bytes that do not form a valid netlink message or attribute. Never a crash, always this. */
 export class DecodeError extends IpvsError {
+  declare readonly code: 'EDECODE';
   /** Byte offset at which the problem was found, relative to the buffer being decoded. */
   readonly offset: number;
   /** What was wrong, without the offset prefix (lets an outer decoder re-wrap it with context). */
@@ -73,6 +97,8 @@ const generalAdvice: Record<string, string> = {
 
 /** The kernel refused a request (an NLMSG_ERROR with a negative errno). */
 export class KernelError extends IpvsError {
+  /** The errno's name, e.g. 'EEXIST' (`E<number>` for one this platform has no name for). */
+  declare readonly code: ErrnoName;
   readonly errno: number;
   readonly operation: string;
   readonly object: string | undefined;
@@ -101,6 +127,7 @@ export class KernelError extends IpvsError {
  * whose family went away since, in place of the kernel's refusal of its request (the `cause`).
  */
 export class FamilyNotFoundError extends IpvsError {
+  declare readonly code: 'ENOFAMILY';
   readonly family: string;
   constructor(family: string, hint?: string, options?: { cause?: unknown }) {
     super(`generic netlink family "${family}" not found${hint ? `: ${hint}` : ''}`, 'ENOFAMILY', options);
@@ -110,6 +137,7 @@ export class FamilyNotFoundError extends IpvsError {
 }
 
 export class TimeoutError extends IpvsError {
+  declare readonly code: 'ETIMEDOUT';
   /** `what`: what did not happen in time, when it is not the kernel's answer (a listing whose loop took the time). */
   constructor(operation: string, ms: number, what = 'no answer from the kernel') {
     super(`${operation}: ${what} within ${ms} ms`, 'ETIMEDOUT');
@@ -118,6 +146,7 @@ export class TimeoutError extends IpvsError {
 }
 
 export class AbortError extends IpvsError {
+  declare readonly code: 'ABORT_ERR';
   constructor(operation: string, options?: { cause?: unknown }) {
     super(`${operation}: aborted`, 'ABORT_ERR', options);
     this.name = 'AbortError';
@@ -130,6 +159,7 @@ export class AbortError extends IpvsError {
  * engine's own: execute() reports such operations `{ skipped: true }`, so users do not meet it there.
  */
 export class NotSentError extends IpvsError {
+  declare readonly code: 'ENOTSENT';
   constructor(operation: string, options?: { cause?: unknown }) {
     super(`${operation}: not sent: the receive buffer overflowed (ENOBUFS) on an earlier part of the same batch`, 'ENOTSENT', options);
     this.name = 'NotSentError';
@@ -138,6 +168,7 @@ export class NotSentError extends IpvsError {
 
 /** The socket was closed while a request was waiting, or a request was made after close(). */
 export class ClosedError extends IpvsError {
+  declare readonly code: 'ECLOSED';
   constructor(operation: string) {
     super(`${operation}: the netlink socket is closed`, 'ECLOSED');
     this.name = 'ClosedError';
@@ -149,6 +180,7 @@ export class ClosedError extends IpvsError {
  * 6.1's IPVS never sets the flag, so a changed table is not reported this way.
  */
 export class DumpInterruptedError extends IpvsError {
+  declare readonly code: 'EDUMPINTR';
   constructor(operation: string) {
     super(`${operation}: the table changed during the dump (NLM_F_DUMP_INTR); retry`, 'EDUMPINTR');
     this.name = 'DumpInterruptedError';
@@ -178,6 +210,7 @@ const NATIVE_PACKAGES: Readonly<Record<NativePackage, { role: string; remedy: st
  * namespace cannot be entered. `cause` is the loader's own error. Nothing was sent.
  */
 export class NativeBindingError extends IpvsError {
+  declare readonly code: 'ENATIVE';
   readonly packageName: NativePackage;
   constructor(packageName: NativePackage, cause: unknown) {
     const { role, remedy } = NATIVE_PACKAGES[packageName];

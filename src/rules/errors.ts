@@ -9,6 +9,7 @@ export type UsageExitCode = 2 | 255;
 
 /** A command line that ipvsadm would refuse before talking to the kernel. */
 export class CommandLineError extends IpvsError {
+  declare readonly code: 'EUSAGE';
   /** The exit status ipvsadm ends with for this refusal. */
   readonly exitCode: UsageExitCode;
   /**
@@ -29,6 +30,7 @@ export class CommandLineError extends IpvsError {
 
 /** A line of an ipvsadm rules text (the -S / -R format) that cannot be applied as written. */
 export class RulesSyntaxError extends IpvsError {
+  declare readonly code: 'ERULES';
   /** 1-based line number in the text. */
   readonly line: number;
   /** What is wrong, without the line prefix. */

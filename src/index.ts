@@ -6,6 +6,7 @@ export {
 } from './client.js';
 export type { SocketFeatures } from '../native/socket.js';
 export * from './ipvs/types.js';
+export { isScheduler, isPersistenceEngine, isProtocol, isForwarding, isTunnelType } from './ipvs/guards.js';
 export type { Operation, OperationInput, OperationKind, OperationResult } from './ipvs/operations.js';
 export { describeOperation } from './ipvs/operations.js';
 export { OperationBatch, type OperationBatchOptions } from './ipvs/batch.js';

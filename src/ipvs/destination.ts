@@ -18,7 +18,7 @@ import {
   IP_VS_CONN_F_TUNNEL, IP_VS_TUNNEL_ENCAP_FLAG_CSUM, IP_VS_TUNNEL_ENCAP_FLAG_REMCSUM,
 } from './constants.js';
 import { decodeStats } from './stats.js';
-import type { Destination, Forwarding, TunnelChecksum, TunnelType, WithoutStats } from './types.js';
+import { TUNNEL_TYPES, type Destination, type Forwarding, type TunnelChecksum, type WithoutStats } from './types.js';
 import { keepUnknown, typeRange } from './unknown.js';
 import type { WireDestination } from './validate.js';
 
@@ -52,7 +52,6 @@ const FWD_NAMES: Readonly<Record<number, Forwarding>> = {
   [IP_VS_CONN_F_MASQ]: 'masq', [IP_VS_CONN_F_LOCALNODE]: 'local', [IP_VS_CONN_F_TUNNEL]: 'tunnel',
   [IP_VS_CONN_F_DROUTE]: 'route', [IP_VS_CONN_F_BYPASS]: 'bypass',
 };
-const TUN_NAMES: readonly TunnelType[] = ['ipip', 'gue', 'gre'];
 const KNOWN = typeRange(IPVS_DEST_ATTR_ADDR, IPVS_DEST_ATTR_TUN_FLAGS);
 
 function checksumName(flags: number): TunnelChecksum {
@@ -103,7 +102,7 @@ export function decodeDestination(a: AttributeReader, serviceAf: number, stats =
     const t = a.u8(IPVS_DEST_ATTR_TUN_TYPE) ?? 0;
     dest.tunnel = {
       // A type past gre (Linux keeps any u8) reads as its number.
-      type: TUN_NAMES[t] ?? t,
+      type: TUNNEL_TYPES[t] ?? t,
       port: a.u16be(IPVS_DEST_ATTR_TUN_PORT) ?? 0,
       checksum: checksumName(a.u16(IPVS_DEST_ATTR_TUN_FLAGS) ?? 0),
     };

@@ -3,7 +3,8 @@
 import type { RequestOptions } from '../netlink/connection.js';
 
 /** The protocols Linux balances, which ipvsadm names (`-t`, `-u`, `--sctp-service`). */
-export type Protocol = 'tcp' | 'udp' | 'sctp';
+export const PROTOCOLS = ['tcp', 'udp', 'sctp'] as const;
+export type Protocol = (typeof PROTOCOLS)[number];
 export type AddressFamily = 'ipv4' | 'ipv6';
 
 /** The scheduler modules of Linux 6.1 (ip_vs_*.ko), in ipvsadm's order. */
@@ -22,12 +23,15 @@ export const PERSISTENCE_ENGINES = ['sip'] as const;
 export type PersistenceEngine = (typeof PERSISTENCE_ENGINES)[number];
 
 /**
- * Forwarding method of a destination. Inputs take masq, route or tunnel; the kernel may report
+ * Forwarding methods of a destination. Inputs take masq, route or tunnel; the kernel may report
  * local (the destination is an address of this host) or bypass.
  */
-export type Forwarding = 'masq' | 'route' | 'tunnel' | 'local' | 'bypass';
+export const FORWARDING_METHODS = ['masq', 'route', 'tunnel', 'local', 'bypass'] as const;
+export type Forwarding = (typeof FORWARDING_METHODS)[number];
 export type ForwardingInput = 'masq' | 'route' | 'tunnel';
-export type TunnelType = 'ipip' | 'gue' | 'gre';
+/** Tunnel types, at the index of the kernel's number (IP_VS_CONN_F_TUNNEL_TYPE_*). */
+export const TUNNEL_TYPES = ['ipip', 'gue', 'gre'] as const;
+export type TunnelType = (typeof TUNNEL_TYPES)[number];
 export type TunnelChecksum = 'nocsum' | 'csum' | 'remcsum';
 
 /**

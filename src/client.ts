@@ -35,6 +35,7 @@ import {
 import type { ApplyOptions, ApplyResult } from './reconcile/apply.js';
 import type { Plan, PlanOptions } from './reconcile/plan.js';
 import type { DesiredState } from './reconcile/state.js';
+import type { ExportStateOptions } from './reconcile/export.js';
 
 export interface OpenOptions {
   /** A network namespace name (under /var/run/netns) or path (/proc/PID/ns/net). Kernel transport only. */
@@ -952,7 +953,7 @@ export class Ipvs {
   }
 
   /** The whole table as a desired state, in ipvsadm's order: applying it to this kernel changes nothing. */
-  async exportState(options?: { signal?: AbortSignal }): Promise<DesiredState> {
+  async exportState(options?: ExportStateOptions): Promise<DesiredState> {
     const { exportState } = await import('./reconcile/export.js');
     return exportState(this, options);
   }

@@ -42,6 +42,12 @@ export function desiredDestinationOf(d: WithoutStats<Destination>): DestinationS
   return spec;
 }
 
+/** Options of exportState() (and of `ipvs.exportState()`). */
+export interface ExportStateOptions {
+  /** Aborts the reads: the promise rejects with an AbortError. */
+  signal?: AbortSignal;
+}
+
 /**
  * Read the whole table as a desired state (services first, then each one's destinations). The services are
  * collected, through `services()` when the client has it: they are all held anyway, to be sorted, and a
@@ -50,7 +56,7 @@ export function desiredDestinationOf(d: WithoutStats<Destination>): DestinationS
  */
 export async function exportState(
   ipvs: Pick<Ipvs, 'iterateServices' | 'destinations'> & Partial<Pick<Ipvs, 'services' | 'destinationsOfEach'>>,
-  options: { signal?: AbortSignal } = {},
+  options: ExportStateOptions = {},
 ): Promise<DesiredState> {
   // A desired state has no statistics: they are not decoded (the objects lack `stats`, typed whole; unread here).
   const opts = options.signal ? { signal: options.signal, stats: false } : { stats: false };

@@ -32,5 +32,5 @@ export {
 export { normaliseDesiredState, type DesiredEntry } from './desired.js';
 export { ABORTED_REASON, OVERFLOW_REASON, apply, applyPlan, type ApplyOptions, type ApplyResult, type StepFailure, type StepNotAttempted } from './apply.js';
 export { drainId, type DrainOption, type DrainOptions, type DrainState, type IdlePredicate } from './drain.js';
-export { exportState, desiredServiceOf, desiredDestinationOf } from './export.js';
+export { exportState, desiredServiceOf, desiredDestinationOf, type ExportStateOptions } from './export.js';
 export { describePlan, describeStep, describeApplyResult } from './describe.js';

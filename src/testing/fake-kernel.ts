@@ -20,6 +20,18 @@ import { DEFAULT_INTERFACES, FakeNetwork, type FakeInterface } from './fake-netw
 import { nlctrlFamily } from './fake-nlctrl.js';
 import { FakeTransport, type Exchange, type FakeTransportOptions } from './fake-transport.js';
 
+/** Options of FakeKernel.unloadIpvs(). */
+export interface UnloadIpvsOptions {
+  /** A family lookup by name loads ip_vs again, as module autoloading does; default false. */
+  autoload?: boolean;
+}
+
+/** Options of FakeKernel.loadIpvs() and reloadIpvs(). */
+export interface LoadIpvsOptions {
+  /** The family id to register under; default the next one generic netlink would hand out. */
+  familyId?: number;
+}
+
 export interface FakeKernelOptions {
   /**
    * The IPVS family id nlctrl hands out (default 0x1c; the real one depends on the boot, and changes when
@@ -314,7 +326,7 @@ export class FakeKernel {
    * loads it as a kernel with module autoloading does for an installed ip_vs (default false: as if it were
    * not installed, or autoloading were off).
    */
-  unloadIpvs(options: { autoload?: boolean } = {}): this {
+  unloadIpvs(options: UnloadIpvsOptions = {}): this {
     this.loaded = false;
     this.autoload = options.autoload ?? false;
     this.table = this.newTable();
@@ -327,7 +339,7 @@ export class FakeKernel {
    * GENL_MAX_ID, it starts again at 0x13), with an empty table and default timeouts. Open clients still hold the old id until a refusal makes them
    * look the family up again.
    */
-  loadIpvs(options: { familyId?: number } = {}): this {
+  loadIpvs(options: LoadIpvsOptions = {}): this {
     if (this.loaded) throw new TypeError('FakeKernel: ip_vs is loaded; unloadIpvs() first, or reloadIpvs()');
     this.id = checkFamilyId(options.familyId ?? (this.id >= GENL_MAX_ID ? GENL_START_ALLOC : this.id + 1), 'FakeKernel.loadIpvs familyId');
     this.loaded = true;
@@ -338,7 +350,7 @@ export class FakeKernel {
   }
 
   /** unloadIpvs() then loadIpvs(): `modprobe -r ... ip_vs; modprobe ip_vs` between two requests. */
-  reloadIpvs(options: { familyId?: number } = {}): this {
+  reloadIpvs(options: LoadIpvsOptions = {}): this {
     if (options.familyId !== undefined) checkFamilyId(options.familyId, 'FakeKernel.reloadIpvs familyId');
     return this.unloadIpvs().loadIpvs(options);
   }

@@ -17,6 +17,11 @@ describe('under exactOptionalPropertyTypes', () => {
     expect(strictDiagnostics([fileURLToPath(new URL('./read-back-specs.ts', import.meta.url))])).toEqual([]);
   }, 60_000);
 
+  it('error codes, the name guards and the named option types compile as a strict user project compiles them', () => {
+    const files = ['./error-codes.ts', './guards.ts', './option-names.ts'].map((f) => fileURLToPath(new URL(f, import.meta.url)));
+    expect(strictDiagnostics(files)).toEqual([]);
+  }, 60_000);
+
   it("a spec written by hand with a wrong name is told so, not that it lacks a read-back object's rawFlags or family", () => {
     const dir = mkdtempSync(join(tmpdir(), 'ipvs-types-'));
     try {

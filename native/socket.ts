@@ -342,7 +342,13 @@ export class KernelSocketTransport implements Transport {
     // so nothing may be thrown from here: a failure is re-thrown on a clean stack instead.
     this.sock.on('message', (msg, rinfo) => {
       if (rinfo.port !== 0) return; // only the kernel talks to us
+      // The package's poll reads up to 32 datagrams a turn; a pause left by the last of them would meet
+      // its next poll as POLLERR, which it aborts the process on. Only while a dump runs: no cost otherwise.
       guard(() => {
+        if (this.dumpSeq !== undefined) {
+          this.sawDatagram(msg);
+          if (this.dumpSeq !== undefined) this.clearSocketError();
+        }
         this.checkDrops();
         this.receiver?.datagram(msg);
       });
@@ -438,6 +444,9 @@ export class KernelSocketTransport implements Transport {
       at += (len + 3) & ~3;
     }
     const type = data.readUInt16LE(last + 4);
+    // A start refused for room (NLMSG_ERROR, ENOBUFS) does not end the dump: the kernel leaves it
+    // running and builds its parts once reads have made room, pausing it as any other.
+    if (type === NLMSG_ERROR && last + 20 <= data.length && data.readInt32LE(last + 16) === -ENOBUFS) return;
     if (type === NLMSG_DONE || type === NLMSG_ERROR) this.dumpSeq = undefined;
   }
 
@@ -448,8 +457,14 @@ export class KernelSocketTransport implements Transport {
    * dump goes on at the next read, which the replies still queued make happen.
    */
   private settleDump(): void {
-    if (!this.mixed || this.fd === undefined || this.closed) return;
+    if (!this.mixed) return;
     this.mixed = false;
+    this.clearSocketError();
+  }
+
+  /** Read (and so clear) the socket error a paused dump may have left. */
+  private clearSocketError(): void {
+    if (this.fd === undefined || this.closed) return;
     try {
       getIntSockopt(this.fd, SOL_SOCKET, SO_ERROR);
     } catch {

@@ -269,6 +269,8 @@ export class KernelSocketTransport implements Transport {
   private mixed = false;
   /** The exchange under way has read a datagram answering another request (see exchange). */
   private foreign = false;
+  /** The answer the exchange under way took is its dump's start refused for room (see refusedForRoom). */
+  private refused = false;
   private receiver: TransportReceiver | undefined;
   private closed = false;
 
@@ -444,9 +446,7 @@ export class KernelSocketTransport implements Transport {
       at += (len + 3) & ~3;
     }
     const type = data.readUInt16LE(last + 4);
-    // A start refused for room (NLMSG_ERROR, ENOBUFS) does not end the dump: the kernel leaves it
-    // running and builds its parts once reads have made room, pausing it as any other.
-    if (type === NLMSG_ERROR && last + 20 <= data.length && data.readInt32LE(last + 16) === -ENOBUFS) return;
+    if (refusedForRoom(data, last)) return;
     if (type === NLMSG_DONE || type === NLMSG_ERROR) this.dumpSeq = undefined;
   }
 
@@ -563,10 +563,12 @@ export class KernelSocketTransport implements Transport {
     const d = this.direct;
     if (d === undefined || d.multi === undefined || this.closed) return 'unsupported';
     this.foreign = false;
+    this.refused = false;
     const result = this.exchangeOn(d, d.multi, datagram, take, datagram.length >= 12 ? u32At(datagram, 8) : -1);
     if (this.foreign) this.mixed = true;
     this.settleDump();
-    if (result === 'done') this.dumpSeq = undefined; // its end was read
+    // Its end was read, unless that was the dump's start refused for room: the kernel still runs it.
+    if (result === 'done' && !this.refused) this.dumpSeq = undefined;
     // Replies to other requests were waiting when this one was sent: the buffer may have been full, and
     // the kernel then refuses the dump's start (its error, dropped in turn, counts as a drop) but runs
     // the dump as soon as the reader has made room. Its whole answer came (or the read failed), so the
@@ -596,6 +598,7 @@ export class KernelSocketTransport implements Transport {
         const view = multi.datagram(i);
         if (!this.foreign && view.length >= 12 && view.readUInt32LE(8) !== seq) this.foreign = true;
         if (!take(view)) continue;
+        this.refused = view.length >= 20 && view.readUInt32LE(8) === this.dumpSeq && refusedForRoom(view, 0);
         for (let j = i + 1; j < n; j++) {
           if (multi.senderPort(j) !== 0 || multi.truncated(j)) continue;
           const view = multi.datagram(j);
@@ -656,6 +659,15 @@ export class KernelSocketTransport implements Transport {
 /** The little-endian u32 at `at` (a netlink header's sequence number is at 8). */
 function u32At(b: Uint8Array, at: number): number {
   return ((b[at] as number) | ((b[at + 1] as number) << 8) | ((b[at + 2] as number) << 16) | ((b[at + 3] as number) << 24)) >>> 0;
+}
+
+/**
+ * Whether the message at `at` is an NLMSG_ERROR carrying ENOBUFS: for a dump request, its start refused for
+ * room. That does not end the dump: the kernel leaves it running and builds its parts once reads have made
+ * room, pausing it as any other.
+ */
+function refusedForRoom(data: Buffer, at: number): boolean {
+  return at + 20 <= data.length && data.readUInt16LE(at + 4) === NLMSG_ERROR && data.readInt32LE(at + 16) === -ENOBUFS;
 }
 
 /** Whether a datagram holds more than one netlink message (its first nlmsg_len is shorter than it). */

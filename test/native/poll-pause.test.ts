@@ -8,6 +8,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { KernelSocketTransport } from '../../native/socket.js';
+import { MessageWriter } from '../../src/netlink/writer.js';
 
 function probe(): string | undefined {
   try {
@@ -77,4 +78,39 @@ describe.skipIf(unavailable !== undefined)(`the package's poll after a paused du
     expect(result.dump.length).toBeGreaterThan(1);
     expect(result.errors).toEqual([]);
   }, 30_000);
+
+  it('a listing exchanged and refused for room stays watched: the kernel still runs it, and its parts come later', async () => {
+    const t = new KernelSocketTransport({ receiveBufferSize: 2048 });
+    try {
+      const watch = t as unknown as { dumpSeq: number | undefined };
+      const got: Buffer[] = [];
+      t.attach({ datagram: (d) => got.push(d), error: () => undefined });
+      const w = new MessageWriter(256);
+      const message = (seq: number, dump: boolean): Buffer => {
+        w.reset();
+        w.beginMessage(0x10, 1 | (dump ? 0x300 : 4), seq, t.portId);
+        w.genlHeader(3, 2);
+        if (!dump) w.string(2, 'no-such-family');
+        w.endMessage();
+        return w.toBuffer();
+      };
+      // Replies left queued (as after an overflow) leave no room for the listing's first part.
+      for (let seq = 1; seq <= 3; seq++) await t.send(message(seq, false));
+      let answer = -1;
+      const result = t.exchange(message(4, true), (view) => {
+        if (view.readUInt32LE(8) !== 4) return false;
+        answer = view.readUInt16LE(4);
+        return true;
+      });
+      expect(result).toBe('done');
+      expect(answer).toBe(2); // NLMSG_ERROR (ENOBUFS)
+      // Before: the watch ended here, so a pause of this dump was left for the package's poll to abort on.
+      expect(watch.dumpSeq).toBe(4);
+      for (let i = 0; i < 100 && t.receive(); i++);
+      expect(got.filter((d) => d.readUInt32LE(8) === 4).length).toBeGreaterThan(0);
+      expect(watch.dumpSeq).toBeUndefined();
+    } finally {
+      await t.close();
+    }
+  });
 });

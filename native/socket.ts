@@ -273,6 +273,8 @@ export class KernelSocketTransport implements Transport {
   private refused = false;
   private receiver: TransportReceiver | undefined;
   private closed = false;
+  /** Its entry among the sockets closed at the process's exit (closeAtExit). */
+  private readonly exitEntry: WeakRef<RawSocket>;
 
   constructor(options: KernelSocketOptions = {}) {
     let before: Set<number> | undefined;
@@ -283,6 +285,7 @@ export class KernelSocketTransport implements Transport {
     }
     this.sock = options.netns ? createInNamespace(options.netns) : createRaw();
     this.sock.unref();
+    this.exitEntry = closeAtExit(this.sock);
     this.portId = this.sock.address().port;
     const want = options.receiveBufferSize ?? 4 * 1024 * 1024;
     const features: SocketFeatures = { libc: libcAvailable(), forcedReceiveBuffer: false, extendedAck: false, strictCheck: false, capAck: false, dropDetection: false };
@@ -651,9 +654,39 @@ export class KernelSocketTransport implements Transport {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    openSockets.delete(this.exitEntry);
     this.sock.close();
     this.direct?.multi?.free();
   }
+}
+
+/**
+ * Sockets not closed yet, closed when the process exits. The package's socket is unref'd while idle, so a
+ * process may end with one open; a reply still queued on it (a request sent through the raw Transport and
+ * never read) then reaches the package's poll during Node's teardown, which can no longer call into
+ * JavaScript: the package throws in native code and the process aborts (exit 134). Weak: a transport
+ * dropped without close() stays collectable.
+ */
+const openSockets = new Set<WeakRef<RawSocket>>();
+let exitHooked = false;
+
+function closeAtExit(sock: RawSocket): WeakRef<RawSocket> {
+  const entry = new WeakRef(sock);
+  openSockets.add(entry);
+  if (!exitHooked) {
+    exitHooked = true;
+    process.once('exit', () => {
+      for (const e of openSockets) {
+        try {
+          e.deref()?.close();
+        } catch {
+          // already closed by the package
+        }
+      }
+      openSockets.clear();
+    });
+  }
+  return entry;
 }
 
 /** The little-endian u32 at `at` (a netlink header's sequence number is at 8). */

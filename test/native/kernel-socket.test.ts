@@ -11,18 +11,9 @@ import { getIntSockopt } from '../../native/libc.js';
 import { MessageWriter } from '../../src/netlink/writer.js';
 import { decodeFamily, FamilyResolver } from '../../src/netlink/family.js';
 import { parseGenlHeader } from '../../src/netlink/reader.js';
+import { kernelSocketUnavailable } from '../helpers/kernel-socket-child.js';
 
-function probe(): string | undefined {
-  try {
-    const t = new KernelSocketTransport();
-    void t.close();
-    return undefined;
-  } catch (err) {
-    return (err as Error).message;
-  }
-}
-
-const unavailable = probe();
+const unavailable = kernelSocketUnavailable();
 
 async function hasIpvs(): Promise<boolean> {
   if (unavailable) return false;

@@ -4,24 +4,12 @@
 // POLLERR, and the package's poll callback threw in native code: the process aborted (std::terminate).
 // Run in a child process so that an abort shows as its exit. Needs only nlctrl, no IPVS.
 
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { KernelSocketTransport } from '../../native/socket.js';
 import { MessageWriter } from '../../src/netlink/writer.js';
+import { kernelSocketUnavailable, runChildScript } from '../helpers/kernel-socket-child.js';
 
-function probe(): string | undefined {
-  try {
-    const t = new KernelSocketTransport();
-    const ok = t.features.dropDetection;
-    void t.close();
-    return ok ? undefined : 'no drop detection';
-  } catch (err) {
-    return (err as Error).message;
-  }
-}
-
-const unavailable = probe();
+const unavailable = kernelSocketUnavailable((t) => (t.features.dropDetection ? undefined : 'no drop detection'));
 
 // At a 4 KiB buffer (the kernel's minimum here) a family-listing part takes 4352 bytes of it and an
 // error reply 832. Three replies queued make the listing's start be refused for room: an ENOBUFS error,
@@ -68,13 +56,7 @@ const child = `
 
 describe.skipIf(unavailable !== undefined)(`the package's poll after a paused dump (${unavailable ?? 'available'})`, () => {
   it('a dump paused by the last read of a poll turn leaves no socket error: the process survives and the dump completes', async () => {
-    const repo = fileURLToPath(new URL('../..', import.meta.url));
-    const proc = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', child], { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    proc.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    proc.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((r) => proc.once('exit', (c, s) => r([c, s])));
+    const { code, signal, stdout: out, stderr: err } = await runChildScript(child);
     // Before: killed by SIGABRT ("terminate called after throwing an instance of 'Napi::Error'").
     expect({ code, signal }, err).toEqual({ code: 0, signal: null });
     const result = JSON.parse(out) as { n: number; dump: number[]; errors: string[] };

@@ -6,17 +6,9 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { KernelSocketTransport } from '../../native/socket.js';
 import { Ipvs, IpvsError } from '../../src/index.js';
+import { kernelSocketUnavailable } from '../helpers/kernel-socket-child.js';
 
-function probe(): string | undefined {
-  try {
-    void new KernelSocketTransport().close();
-    return undefined;
-  } catch (err) {
-    return (err as Error).message;
-  }
-}
-
-const unavailable = probe();
+const unavailable = kernelSocketUnavailable();
 const held: KernelSocketTransport[] = [];
 
 afterAll(async () => {

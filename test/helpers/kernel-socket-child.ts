@@ -1,0 +1,38 @@
+// Shared by the tests of the real kernel socket on this machine's own kernel (nlctrl, no IPVS needed):
+// whether such a socket can be made here, and a script run in a child process, so that a process abort
+// (the `netlink` package throwing in native code) shows as the child's exit instead of ending the test run.
+
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { KernelSocketTransport } from '../../native/socket.js';
+
+/** Why no kernel socket can be made here (no privileges, not Linux), or undefined when one can; `check` may refuse one. */
+export function kernelSocketUnavailable(check?: (t: KernelSocketTransport) => string | undefined): string | undefined {
+  try {
+    const t = new KernelSocketTransport();
+    const refused = check?.(t);
+    void t.close();
+    return refused;
+  } catch (err) {
+    return (err as Error).message;
+  }
+}
+
+export interface ChildExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Run an ES module `script` (TypeScript through tsx) with the repository as its working directory. */
+export async function runChildScript(script: string): Promise<ChildExit> {
+  const repo = fileURLToPath(new URL('../..', import.meta.url));
+  const proc = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  proc.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  proc.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((r) => proc.once('exit', (c, s) => r([c, s])));
+  return { code, signal, stdout, stderr };
+}

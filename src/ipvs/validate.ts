@@ -498,7 +498,10 @@ export function validateDaemon(spec: unknown): WireDaemon {
   const state = daemonStateNumber(d.state);
   const ifname = d.interface as unknown;
   // IFNAMSIZ is 16 bytes with the terminating NUL.
-  if (typeof ifname !== 'string' || ifname.length === 0 || Buffer.byteLength(ifname) >= IP_VS_IFNAME_MAXLEN || ifname.includes('\0')) {
+  if (typeof ifname === 'string' && ifname.includes('\0')) {
+    throw new ValidationError('daemon.interface', ifname, 'must not contain a NUL character (the kernel would read the name only up to it)');
+  }
+  if (typeof ifname !== 'string' || ifname.length === 0 || Buffer.byteLength(ifname) >= IP_VS_IFNAME_MAXLEN) {
     throw new ValidationError('daemon.interface', ifname, `must be an interface name of 1..${IP_VS_IFNAME_MAXLEN - 1} bytes`);
   }
   let group: ParsedAddress | undefined;

@@ -34,6 +34,8 @@ import {
   IP_VS_SVC_F_SCHED3,
   IP_VS_TUNNEL_ENCAP_FLAG_CSUM,
   IP_VS_TUNNEL_ENCAP_FLAG_REMCSUM,
+  IP_VS_IFNAME_MAXLEN,
+  IP_VS_SCHEDNAME_MAXLEN,
 } from '../ipvs/constants.js';
 import type { Protocol } from '../ipvs/types.js';
 
@@ -48,7 +50,7 @@ function interfaceName(text: string): string {
   for (const ch of text) {
     const cp = ch.codePointAt(0)!;
     bytes += cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
-    if (bytes > 15) break;
+    if (bytes >= IP_VS_IFNAME_MAXLEN) break;
     out += ch;
   }
   return out;
@@ -499,7 +501,7 @@ export function parseCommandLine(argv: readonly string[], ctx: GrammarContext): 
         break;
       case 's':
         setOption('scheduler');
-        svc.scheduler = value!.slice(0, 15);
+        svc.scheduler = value!.slice(0, IP_VS_SCHEDNAME_MAXLEN - 1);
         break;
       case 'p':
         setOption('persistent');

@@ -341,6 +341,10 @@ describe('sync daemons', () => {
     expectRefused(() => validateDaemon(spec), field, value);
   });
 
+  it('names a NUL in the interface name as the reason, not the length', () => {
+    expect(() => validateDaemon({ state: 'master', interface: 'eth0\0x' })).toThrow(/daemon\.interface.*must not contain a NUL/s);
+  });
+
   it('a 15-byte interface name is the longest', () => {
     expect(validateDaemon({ state: 'master', interface: 'abcdefghijklmno' }).ifname).toHaveLength(15);
   });

@@ -6,7 +6,7 @@ export {
 } from './client.js';
 export type { SocketFeatures } from '../native/socket.js';
 export * from './ipvs/types.js';
-export { isScheduler, isPersistenceEngine, isProtocol, isForwarding, isTunnelType } from './ipvs/guards.js';
+export { isScheduler, isPersistenceEngine, isProtocol, isForwarding, isForwardingInput, isTunnelType } from './ipvs/guards.js';
 export type { Operation, OperationInput, OperationKind, OperationResult } from './ipvs/operations.js';
 export { describeOperation } from './ipvs/operations.js';
 export { OperationBatch, type OperationBatchOptions } from './ipvs/batch.js';
@@ -21,8 +21,8 @@ export type { RequestOptions } from './netlink/connection.js';
 export * from './reconcile/index.js';
 // The ipvsadm rules format (save/restore text) as a library: parse to typed operations, format a table.
 export {
-  parseRules, parseRulesResolving, prepareRules, prepareRulesResolving, PreparedRun, formatRules, formatServiceRule, formatDestinationRule, iterateRules, isTableOperation, toClientOperation, RulesSyntaxError,
-  type PreparedStep, type ParseRulesOptions, type FormatRulesOptions, type IterateRulesOptions, type RulesSource, type ServiceWithDestinations, type RuleOperation, type TableRuleOperation,
+  parseRules, parseRulesResolving, prepareRules, prepareRulesResolving, PreparedRun, formatRules, formatServiceRule, formatDestinationRule, iterateRules, isTableOperation, toClientOperation, RulesSyntaxError, CommandLineError,
+  type PreparedStep, type UsageExitCode, type ParseRulesOptions, type FormatRulesOptions, type IterateRulesOptions, type RulesSource, type ServiceWithDestinations, type RuleOperation, type TableRuleOperation,
   // Host and service names, for the non-numeric text (`ipvsadm -S`) and for parsing `host:http`.
   resolveEndpointNames, systemResolver, staticResolver, systemServiceNames, parseServicesFile, NO_SERVICE_NAMES,
   type Resolver, type SystemResolverOptions, type AddressSource, type EndpointNames, type ServiceNames,

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   Ipvs, formatRules, isTableOperation, parseRules, parseRulesResolving, prepareRulesResolving, PreparedRun, staticResolver, parseServicesFile, toClientOperation,
-  RulesSyntaxError, HealthChecker, plan,
+  RulesSyntaxError, CommandLineError, HealthChecker, plan,
 } from '../src/index.js';
 import { FakeKernel } from '../src/testing/index.js';
 
@@ -49,5 +49,19 @@ describe('package entry', () => {
   it('names the line of a bad rule', () => {
     expect(() => parseRules('-A -t 192.168.1.110:80\n-a -t 192.168.1.110:80 -r nowhere:x\n')).toThrow(RulesSyntaxError);
     expect(() => parseRules('-A -t 192.168.1.110:80\n-a -t 192.168.1.110:80 -r 1.2.3.4 -w -5\n')).toThrow(/line 2/);
+  });
+
+  it("a bad rule's cause is the CommandLineError with ipvsadm's own sentence and exit status", () => {
+    let caught: unknown;
+    try {
+      parseRules('-A -t 192.168.1.110:80 --bogus\n');
+    } catch (err) {
+      caught = err;
+    }
+    expect(caught).toBeInstanceOf(RulesSyntaxError);
+    const cause = (caught as RulesSyntaxError).cause;
+    expect(cause).toBeInstanceOf(CommandLineError);
+    expect((cause as CommandLineError).code).toBe('EUSAGE');
+    expect((cause as CommandLineError).exitCode).toBe(255);
   });
 });

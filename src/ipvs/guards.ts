@@ -3,8 +3,8 @@
 // name). Each checks against the same list the type is made of, so the two cannot drift apart.
 
 import {
-  FORWARDING_METHODS, PERSISTENCE_ENGINES, PROTOCOLS, SCHEDULER_NAMES, TUNNEL_TYPES,
-  type Forwarding, type PersistenceEngine, type Protocol, type Scheduler, type TunnelType,
+  FORWARDING_INPUTS, FORWARDING_METHODS, PERSISTENCE_ENGINES, PROTOCOLS, SCHEDULER_NAMES, TUNNEL_TYPES,
+  type Forwarding, type ForwardingInput, type PersistenceEngine, type Protocol, type Scheduler, type TunnelType,
 } from './types.js';
 
 function isOneOf<T extends string>(names: readonly T[], value: unknown): value is T {
@@ -32,6 +32,11 @@ export function isProtocol(value: unknown): value is Protocol {
  */
 export function isForwarding(value: unknown): value is Forwarding {
   return isOneOf(FORWARDING_METHODS, value);
+}
+
+/** 'masq', 'route' or 'tunnel' (FORWARDING_INPUTS): a read-back method a destination spec can send back as it is. */
+export function isForwardingInput(value: unknown): value is ForwardingInput {
+  return isOneOf(FORWARDING_INPUTS, value);
 }
 
 /** A named tunnel type (TUNNEL_TYPES): false for a read-back number past 'gre'. */

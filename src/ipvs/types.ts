@@ -28,7 +28,10 @@ export type PersistenceEngine = (typeof PERSISTENCE_ENGINES)[number];
  */
 export const FORWARDING_METHODS = ['masq', 'route', 'tunnel', 'local', 'bypass'] as const;
 export type Forwarding = (typeof FORWARDING_METHODS)[number];
+// Written out, not derived from FORWARDING_INPUTS: compiler messages then name ForwardingInput.
 export type ForwardingInput = 'masq' | 'route' | 'tunnel';
+/** The forwarding methods a destination can be given (local and bypass are the kernel's to report). */
+export const FORWARDING_INPUTS = ['masq', 'route', 'tunnel'] as const satisfies readonly ForwardingInput[];
 /** Tunnel types, at the index of the kernel's number (IP_VS_CONN_F_TUNNEL_TYPE_*). */
 export const TUNNEL_TYPES = ['ipip', 'gue', 'gre'] as const;
 export type TunnelType = (typeof TUNNEL_TYPES)[number];

@@ -2,8 +2,8 @@
 // strings (an out-of-tree scheduler) and undefined (a fwmark service's protocol, a destination without tunnel).
 import { describe, expect, it } from 'vitest';
 import {
-  FORWARDING_METHODS, PERSISTENCE_ENGINES, PROTOCOLS, SCHEDULER_NAMES, TUNNEL_TYPES,
-  isForwarding, isPersistenceEngine, isProtocol, isScheduler, isTunnelType,
+  FORWARDING_INPUTS, FORWARDING_METHODS, PERSISTENCE_ENGINES, PROTOCOLS, SCHEDULER_NAMES, TUNNEL_TYPES,
+  isForwarding, isForwardingInput, isPersistenceEngine, isProtocol, isScheduler, isTunnelType,
 } from '../../src/index.js';
 import { FakeKernel } from '../../src/testing/index.js';
 import { Ipvs } from '../../src/index.js';
@@ -14,6 +14,7 @@ const cases = [
   ['isPersistenceEngine', isPersistenceEngine, PERSISTENCE_ENGINES],
   ['isProtocol', isProtocol, PROTOCOLS],
   ['isForwarding', isForwarding, FORWARDING_METHODS],
+  ['isForwardingInput', isForwardingInput, FORWARDING_INPUTS],
   ['isTunnelType', isTunnelType, TUNNEL_TYPES],
 ] as const;
 
@@ -33,6 +34,9 @@ describe('the lists', () => {
     expect(PROTOCOLS).toEqual(['tcp', 'udp', 'sctp']);
     expect(FORWARDING_METHODS).toEqual(['masq', 'route', 'tunnel', 'local', 'bypass']);
     expect(TUNNEL_TYPES).toEqual(['ipip', 'gue', 'gre']);
+    expect(FORWARDING_INPUTS).toEqual(['masq', 'route', 'tunnel']);
+    expect(isForwardingInput('local')).toBe(false);
+    expect(isForwardingInput('bypass')).toBe(false);
   });
 });
 

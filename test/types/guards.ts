@@ -1,8 +1,8 @@
 // Compiled by the project's typecheck and, under exactOptionalPropertyTypes, by test/types/exact-optional.test.ts:
 // the guards narrow what a read gives (a scheduler string, a protocol or forwarding number) to the named types.
 import {
-  isForwarding, isPersistenceEngine, isProtocol, isScheduler, isTunnelType,
-  type Destination, type Forwarding, type PersistenceEngine, type Protocol, type Scheduler, type Service, type ServiceSpec, type TunnelType,
+  isForwarding, isForwardingInput, isPersistenceEngine, isProtocol, isScheduler, isTunnelType,
+  type Destination, type DestinationSpec, type Forwarding, type PersistenceEngine, type Protocol, type Scheduler, type Service, type ServiceSpec, type TunnelType,
 } from '../../src/index.js';
 
 export function specOf(s: Service): ServiceSpec | undefined {
@@ -20,6 +20,13 @@ export function named(d: Destination): [Forwarding, TunnelType | undefined] | un
   const type = d.tunnel?.type;
   return [d.forwarding, isTunnelType(type) ? type : undefined];
 }
+
+export function forwardingOf(d: Destination): DestinationSpec['forwarding'] {
+  return isForwardingInput(d.forwarding) ? d.forwarding : undefined;
+}
+
+// @ts-expect-error 'local' and 'bypass' are read-back methods, not inputs
+export const unnarrowed = (d: Destination): DestinationSpec['forwarding'] => (isForwarding(d.forwarding) ? d.forwarding : undefined);
 
 // @ts-expect-error without the guard, a read-back scheduler is a string
 export const unguarded = (s: Service): Scheduler => s.scheduler;

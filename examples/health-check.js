@@ -26,7 +26,7 @@
 // that was there before (the seed's case: `ipvsadm -A` done once, the script only adds and removes real
 // servers) is left as the checker last set it. --keep leaves the table as it is either way.
 import { parseArgs } from 'node:util';
-import { HealthChecker } from 'ipvs';
+import { HealthChecker, ValidationError } from 'ipvs';
 import { runAsProgram } from './program.js';
 
 export function parseOptions(argv, env = process.env) {
@@ -50,17 +50,23 @@ export function parseOptions(argv, env = process.env) {
       cleanup: { type: 'boolean', default: false },
     },
   });
-  const weights = values.weights.split(',').map(Number);
-  const number = (v) => (v === undefined ? undefined : Number(v));
+  // Range checks are the library's (see asOptionError); here only text that is no number at all.
+  const number = (text, option) => {
+    if (text === undefined) return undefined;
+    const n = Number(text);
+    if (text.trim() === '' || Number.isNaN(n)) throw new Error(`invalid ${option} ${JSON.stringify(text)}: not a number`);
+    return n;
+  };
+  const weights = values.weights.split(',').map((w) => number(w, '--weights'));
   return {
     ...values,
-    port: Number(values.port),
-    rport: number(values.rport),
-    persistent: number(values.persistent),
-    checkPort: number(values['check-port']),
+    port: number(values.port, '--port'),
+    rport: number(values.rport, '--rport'),
+    persistent: number(values.persistent, '--persistent'),
+    checkPort: number(values['check-port'], '--check-port'),
     servers: values.servers.split(',').map((address, i) => ({ address, weight: weights[i] ?? 1 })),
-    interval: Number(values.interval),
-    timeout: Number(values.timeout),
+    interval: number(values.interval, '--interval'),
+    timeout: number(values.timeout, '--timeout'),
   };
 }
 
@@ -89,6 +95,33 @@ export function healthConfig(options) {
   };
 }
 
+// The config paths healthConfig() builds, back to the options a person typed: "--weights" rather than
+// "services[0].destinations[1].weight". Bare address/port come from the hasService() read of --vip/--port.
+const OPTION_OF_FIELD = [
+  [/^(services\[0\]\.)?address$/, '--vip'],
+  [/^(services\[0\]\.)?port$/, '--port'],
+  [/\.sorryServer\.address$/, '--sorry'],
+  [/\.persistence\.timeout$/, '--persistent'],
+  [/\.check\.intervalMs$/, '--interval'],
+  [/\.check\.timeoutMs$/, '--timeout'],
+  [/\.check\.port$/, '--check-port'],
+  [/\.check\.path$/, '--path'],
+  [/\.destinations\[\d+\]\.address$/, '--servers'],
+  [/\.destinations\[\d+\]\.weight$/, '--weights'],
+  [/\.destinations\[\d+\]\.forwarding$/, '--forwarding'],
+  [/\.destinations\[\d+\]\.port$/, '--rport'],
+];
+
+/** A refused config value as an error naming the option it came from (others pass through unchanged). */
+export function asOptionError(err, options) {
+  if (!(err instanceof ValidationError)) return err;
+  const option = OPTION_OF_FIELD.find(([re]) => re.test(err.field))?.[1];
+  if (!option) return err;
+  const value = typeof err.value === 'string' ? JSON.stringify(err.value) : String(err.value);
+  const server = option === '--weights' ? options.servers[Number(/destinations\[(\d+)\]/.exec(err.field)?.[1])]?.address : undefined;
+  return new Error(`invalid ${option} ${value}${server ? ` for ${server}` : ''}: ${err.reason}`, { cause: err });
+}
+
 // Transitions and changes to the console; every single check result too with --verbose.
 const consoleLogger = (verbose) => ({ info: console.log, warn: console.warn, error: console.error, ...(verbose ? { debug: console.log } : {}) });
 
@@ -97,8 +130,13 @@ export async function main(ipvs, options, { signal, logger = consoleLogger(optio
   const config = healthConfig(options);
   const name = `tcp ${options.vip}:${options.port}`;
   // Read before start(), which creates the service when it is missing: only then is it ours to delete.
-  const existed = await ipvs.hasService({ protocol: 'tcp', address: options.vip, port: options.port });
-  const checker = new HealthChecker({ ipvs, config, logger, ...(scheduler ? { scheduler } : {}) });
+  let existed, checker;
+  try {
+    existed = await ipvs.hasService({ protocol: 'tcp', address: options.vip, port: options.port });
+    checker = new HealthChecker({ ipvs, config, logger, ...(scheduler ? { scheduler } : {}) });
+  } catch (err) {
+    throw asOptionError(err, options);
+  }
   checker.on('sorry', (e) => logger.info(e.active ? `All real servers are down: ${e.destinationId} is answering for ${options.vip}.` : `Back to the real servers.`));
   await checker.start();
   logger.info(`Watching ${options.servers.map((s) => s.address).join(' and ')} behind ${options.vip}:${options.port}. Ctrl-C to stop.`);

@@ -295,10 +295,32 @@ describe('health-check.js', () => {
     const options = ex.parseOptions(['--forwarding', 'masq', '--servers', '127.0.0.1,192.168.1.117']);
     const logger = { info: log, warn: log, error: log };
     await expect(ex.main(ipvs, options, { logger })).rejects.toThrow(
-      `invalid services[0].destinations[0].forwarding "masq": the kernel drops traffic from other hosts that it would NAT to a loopback address (127.0.0.1): leave forwarding out or use 'route' for a real server on the director itself`,
+      `invalid --forwarding "masq": the kernel drops traffic from other hosts that it would NAT to a loopback address (127.0.0.1): leave forwarding out or use 'route' for a real server on the director itself`,
     );
     expect(await table()).toEqual([]);
     expect(lines).toEqual([]);
+  });
+
+  it.each([
+    [['--servers', '10.0.0.1,bad'], 'invalid --servers "bad": not an IPv4 or IPv6 address'],
+    [['--weights', '2,-1'], 'invalid --weights -1 for 192.168.1.117: must be an integer 0..2147483647'],
+    [['--vip', '1.2.3'], 'invalid --vip "1.2.3": not an IPv4 or IPv6 address'],
+    [['--port', '70000'], 'invalid --port 70000: must be an integer 0..65535'],
+    [['--sorry', 'nope'], 'invalid --sorry "nope": not an IPv4 or IPv6 address'],
+    [['--interval', '0'], 'invalid --interval 0: must be an integer 1..86400000'],
+    [['--check-port', '99999'], 'invalid --check-port 99999: must be an integer 1..65535'],
+    [['--path', 'x'], `invalid --path "x": must be a string starting with '/'`],
+  ])('a refused value is named by its option, not the config path it becomes (%j)', async (argv, message) => {
+    const ex = await load('health-check');
+    const logger = { info: log, warn: log, error: log };
+    await expect(ex.main(ipvs, ex.parseOptions(argv), { logger })).rejects.toThrow(message);
+    expect(await table()).toEqual([]);
+  });
+
+  it('text that is no number is refused by parseOptions, naming the option', async () => {
+    const ex = await load('health-check');
+    expect(() => ex.parseOptions(['--weights', '2,x'])).toThrow('invalid --weights "x": not a number');
+    expect(() => ex.parseOptions(['--timeout', ''])).toThrow('invalid --timeout "": not a number');
   });
 
   it('--cleanup removes a service left behind (e.g. by --keep), sorry server and all', async () => {

@@ -22,6 +22,7 @@ import {
   setns,
 } from './libc.js';
 import { NativeLoadError, nativeRequire } from './load.js';
+import { fsIo, nonBlockingFdOf, procNetlinkSocket } from './proc-socket.js';
 
 const NETLINK_GENERIC = 16;
 const AF_NETLINK = 16;
@@ -224,8 +225,9 @@ interface DirectSocket {
 /**
  * What the kernel socket runs with beyond the `netlink` package's own socket. Every option needs libc,
  * reached through koffi's native binding; without it (`libc: false`) the socket still works, with none of
- * them: its receive buffer only as large as net.core.rmem_max allows, refusals without the kernel's
- * explanation, and an overflow of the receive buffer noticed only when a request times out.
+ * them: its receive buffer only as large as net.core.rmem_max allows, and refusals without the kernel's
+ * explanation. An overflow of its receive buffer is then the kernel's own socket error, which the socket reads
+ * (through its fd, found in /proc) before the package's poll can abort on it, and reports as ENOBUFS.
  */
 export interface SocketFeatures {
   /** koffi's binding and libc loaded (a network namespace can be entered only then). */
@@ -273,6 +275,12 @@ export class KernelSocketTransport implements Transport {
   private refused = false;
   private receiver: TransportReceiver | undefined;
   private closed = false;
+  /** Without libc: the drop counter last seen in /proc/net/netlink, for the socket of this inode (see withoutLibc). */
+  private proc: { inode: number; drops: number } | undefined;
+  /** A settle() is queued or running (without libc). */
+  private settling = false;
+  /** A write or a dump's read since settle() last read: it must read (again). */
+  private unsettled = false;
   /** Its entry among the sockets closed at the process's exit (closeAtExit). */
   private readonly exitEntry: WeakRef<RawSocket>;
 
@@ -340,6 +348,7 @@ export class KernelSocketTransport implements Transport {
         direct = undefined; // the package's own send and poll remain
       }
     }
+    if (direct === undefined && !features.libc) direct = this.withoutLibc();
     this.direct = direct;
     if (maxDatagram !== undefined && maxDatagram > 0) this.maxDatagramSize = maxDatagram;
     this.receiveBufferSize = this.sock.getRecvBufferSize();
@@ -368,6 +377,15 @@ export class KernelSocketTransport implements Transport {
         });
         return;
       }
+      // Without libc: the package's read met the kernel's own ENOBUFS, an overflow or a paused dump.
+      if (err.code === 'ENOBUFS' && this.proc !== undefined) {
+        guard(() => {
+          const lost = this.procDropped();
+          if (lost !== 0) this.receiver?.error(overflowError(lost), false);
+          this.readOn();
+        });
+        return;
+      }
       guard(() => this.receiver?.error(err, err.code !== 'ENOBUFS'));
     });
   }
@@ -391,12 +409,60 @@ export class KernelSocketTransport implements Transport {
     if (now === undefined || now === this.drops) return;
     const lost = (now - this.drops) >>> 0;
     this.drops = now;
-    const err = Object.assign(new Error(`recvmsg: ${lost} netlink message(s) dropped, the receive buffer overflowed (ENOBUFS)`), {
-      code: 'ENOBUFS',
-      errno: ENOBUFS,
-      syscall: 'recvmsg',
-    });
-    this.receiver?.error(err, false);
+    this.receiver?.error(overflowError(lost), false);
+  }
+
+  /**
+   * Without libc the kernel's own ENOBUFS stays on (NETLINK_NO_ENOBUFS needs setsockopt): an overflow sets the
+   * socket error, and the package's poll, meeting it as POLLERR, aborts the process. Only a read clears it, so
+   * the socket is read and written through its fd, found in /proc, with Node's fs, and every write, and every
+   * read while a dump runs, is settled before the event loop turns (settle). Undefined when the fd cannot be
+   * found (no /proc): the package's own send and poll remain, and so does the abort on an overflow.
+   */
+  private withoutLibc(): DirectSocket | undefined {
+    const entry = procNetlinkSocket(NETLINK_GENERIC, this.portId);
+    const fd = entry === undefined ? undefined : nonBlockingFdOf(entry.inode);
+    if (entry === undefined || fd === undefined) return undefined;
+    this.proc = entry;
+    return { io: fsIo(), fd, buf: Buffer.allocUnsafe(RECEIVE_CHUNK), addr: Buffer.alloc(16), multi: undefined };
+  }
+
+  /** Without libc: messages the kernel dropped for this socket since the last look (undefined: unknown, no /proc). */
+  private procDropped(): number | undefined {
+    const p = this.proc as { inode: number; drops: number };
+    const now = procNetlinkSocket(NETLINK_GENERIC, this.portId);
+    if (now === undefined || now.inode !== p.inode) return undefined;
+    const lost = (now.drops - p.drops) >>> 0;
+    p.drops = now.drops;
+    return lost;
+  }
+
+  /** Without libc: have settle() run before the event loop's next turn. */
+  private settleSoon(): void {
+    if (this.proc === undefined || this.closed) return;
+    this.unsettled = true;
+    if (this.settling) return;
+    this.settling = true;
+    queueMicrotask(() => guard(() => this.settle()));
+  }
+
+  /**
+   * Without libc: a write may have overflowed the buffer, and a read during a dump may have paused it; either
+   * left the socket error set, for the package's poll to abort on at the event loop's next turn. Reads clear
+   * it: they go on until one finds nothing (EAGAIN) or the error (ENOBUFS: receive() reads on through a pause
+   * and reports a loss), or after the first one when no dump runs (only building a dump's part sets the error
+   * at a read). What they read goes to the receiver in order, as the poll's reads would: a running dump is
+   * so read ahead to its end or its next pause.
+   */
+  private settle(): void {
+    try {
+      while (this.unsettled && !this.closed) {
+        this.unsettled = false;
+        while (this.receive() && this.dumpSeq !== undefined && !this.closed);
+      }
+    } finally {
+      this.settling = false;
+    }
   }
 
   private trySetRecv(size: number): void {
@@ -413,10 +479,18 @@ export class KernelSocketTransport implements Transport {
    * leaves the queue at most half full, and when that part does not fit beside the replies still queued
    * it leaves the dump paused and sets the socket error to ENOBUFS; the next read retries it. So the
    * read is simply made again. (Reported as a loss, it failed every waiting request at every read: at a
-   * 4-8 KiB buffer, a listing sent behind other replies never got its part.)
+   * 4-8 KiB buffer, a listing sent behind other replies never got its part.) Without libc (NETLINK_NO_ENOBUFS
+   * off) the error may be an overflow instead, reported here when the drop counter grew: false then.
    */
   private pausedDump(n: number): boolean {
-    return n === -ENOBUFS && this.fd !== undefined;
+    if (n !== -ENOBUFS) return false;
+    if (this.fd !== undefined) return true;
+    // Without libc the error is also the kernel's report of an overflow: the drop counter tells them apart.
+    if (this.proc === undefined) return false;
+    const lost = this.procDropped();
+    if (lost === 0) return true;
+    guard(() => this.receiver?.error(overflowError(lost), false));
+    return false;
   }
 
   /**
@@ -460,6 +534,10 @@ export class KernelSocketTransport implements Transport {
    * dump goes on at the next read, which the replies still queued make happen.
    */
   private settleDump(): void {
+    if (this.proc !== undefined) {
+      if (this.dumpSeq !== undefined) this.settleSoon();
+      return;
+    }
     if (!this.mixed) return;
     this.mixed = false;
     this.clearSocketError();
@@ -467,6 +545,10 @@ export class KernelSocketTransport implements Transport {
 
   /** Read (and so clear) the socket error a paused dump may have left. */
   private clearSocketError(): void {
+    if (this.proc !== undefined) {
+      this.settleSoon();
+      return;
+    }
     if (this.fd === undefined || this.closed) return;
     try {
       getIntSockopt(this.fd, SOL_SOCKET, SO_ERROR);
@@ -505,6 +587,7 @@ export class KernelSocketTransport implements Transport {
     while (n === -EINTR);
     if (n < 0) return Promise.reject(errnoError('sendmsg', -n));
     this.noteSent(datagram);
+    this.settleSoon();
     // Several requests in one datagram: their replies were queued during the call, all at once, so an
     // overflow of the receive buffer would show now (single requests cannot overflow it: every earlier
     // reply has been read by the engine before it sends again).
@@ -524,8 +607,8 @@ export class KernelSocketTransport implements Transport {
       const n = d.io.recvfrom(d.fd, d.buf, MSG_DONTWAIT | MSG_TRUNC, d.addr);
       if (n === -EINTR || this.pausedDump(n)) continue;
       if (n < 0) {
-        if (n !== -EAGAIN) guard(() => this.receiver?.error(errnoError('recvmsg', -n), false));
-        else this.nothingWaiting();
+        if (n === -EAGAIN) this.nothingWaiting();
+        else if (n !== -ENOBUFS || this.proc === undefined) guard(() => this.receiver?.error(errnoError('recvmsg', -n), false));
         return false;
       }
       // Only the kernel (port 0) talks to us; anything else is dropped, as on the package's path.
@@ -708,6 +791,12 @@ function isMultiMessage(datagram: Uint8Array): boolean {
   if (datagram.length < 4) return false;
   const first = (datagram[0] as number) | ((datagram[1] as number) << 8) | ((datagram[2] as number) << 16) | ((datagram[3] as number) << 24);
   return first >>> 0 < datagram.length;
+}
+
+/** The non-fatal ENOBUFS the engine expects for replies the kernel dropped (`lost` of them, when known). */
+function overflowError(lost: number | undefined): Error & { code: string; errno: number; syscall: string } {
+  const what = lost === undefined ? 'netlink messages' : `${lost} netlink message(s)`;
+  return Object.assign(new Error(`recvmsg: ${what} dropped, the receive buffer overflowed (ENOBUFS)`), { code: 'ENOBUFS', errno: ENOBUFS, syscall: 'recvmsg' });
 }
 
 function errnoError(syscall: string, errno: number, detail?: string): Error & { code: string; errno: number; syscall: string } {

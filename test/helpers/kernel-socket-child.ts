@@ -36,3 +36,17 @@ export async function runChildScript(script: string): Promise<ChildExit> {
   const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((r) => proc.once('exit', (c, s) => r([c, s])));
   return { code, signal, stdout, stderr };
 }
+
+/**
+ * Put first in a child script: koffi's binding cannot be loaded there, as on a machine without its prebuilt
+ * package (the child's stand-in for the one require() of native/load.ts that the unit tests mock), so the
+ * kernel socket runs without libc.
+ */
+export const WITHOUT_KOFFI = `
+  import Module from 'node:module';
+  const load = Module._load;
+  Module._load = function (request, ...rest) {
+    if (request === 'koffi' || request.startsWith('koffi/')) throw new Error('Cannot find the native Koffi module (the test stands in for it)');
+    return load.call(this, request, ...rest);
+  };
+`;

@@ -25,10 +25,15 @@ export interface ChildExit {
   stderr: string;
 }
 
-/** Run an ES module `script` (TypeScript through tsx) with the repository as its working directory. */
-export async function runChildScript(script: string): Promise<ChildExit> {
+/**
+ * Run an ES module `script` (TypeScript through tsx) with the repository as its working directory; `wrapper`
+ * runs node through a command (e.g. `ip netns exec NAME`, the whole process then in that namespace).
+ */
+export async function runChildScript(script: string, wrapper: readonly string[] = []): Promise<ChildExit> {
   const repo = fileURLToPath(new URL('../..', import.meta.url));
-  const proc = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] });
+  const node = [process.execPath, '--import', 'tsx', '--input-type=module', '-e', script];
+  const [command, ...args] = [...wrapper, ...node] as [string, ...string[]];
+  const proc = spawn(command, args, { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   proc.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

@@ -18,6 +18,7 @@ import { IPVS_GENL_NAME, IPVS_GENL_VERSION } from './ipvs/constants.js';
 import { decodeDaemonMessage } from './ipvs/daemon.js';
 import { decodeDestinationPayload } from './ipvs/destination.js';
 import { ValidationError } from './ipvs/errors.js';
+import { onlyKnownOptions, optionKeys, type OptionKeys } from './ipvs/option-keys.js';
 import { decodeInfoMessage } from './ipvs/info.js';
 import { OperationBatch, batchOver } from './ipvs/batch.js';
 import type { Operation, OperationInput, OperationResult } from './ipvs/operations.js';
@@ -118,6 +119,13 @@ export interface DestinationsOfEachOptions extends ReadOptions {
   runLength?: number;
 }
 
+// The keys each options type may have (refused otherwise: see src/ipvs/option-keys.ts).
+const OPEN_KEYS = optionKeys<OpenOptions>('', { netns: true, transport: true, timeoutMs: true, receiveBufferSize: true });
+const REQUEST_KEYS = optionKeys<RequestOptions>('', { timeoutMs: true, signal: true });
+const READ_KEYS = optionKeys<ReadOptions>('', { timeoutMs: true, signal: true, stats: true });
+const EACH_KEYS = optionKeys<DestinationsOfEachOptions>('', { timeoutMs: true, signal: true, stats: true, runLength: true });
+const EXECUTE_KEYS = optionKeys<ExecuteOptions>('', { timeoutMs: true, signal: true, stopOnError: true, window: true });
+
 /** The errno stop_sync_thread() returns, unanswered, for a daemon whose thread had not run yet. */
 const EINTR = 4;
 
@@ -185,9 +193,9 @@ function isAbortSignal(value: unknown): value is AbortSignal {
  * fields are the method's own). The same object when the engine can take it as it is; a `timeoutMs` of
  * Infinity is passed on as 0, which the engine reads as no limit.
  */
-function requestOptions<O extends RequestOptions>(options: O | undefined): O | undefined {
+function requestOptions<O extends RequestOptions>(options: O | undefined, keys: OptionKeys = REQUEST_KEYS): O | undefined {
   if (options === undefined) return undefined;
-  if (typeof options !== 'object' || options === null) throw new ValidationError('options', options, 'must be an object');
+  onlyKnownOptions(options, keys);
   const { signal, timeoutMs } = options;
   if (signal !== undefined && !isAbortSignal(signal)) {
     const controller = typeof signal === 'object' && signal !== null && isAbortSignal((signal as { signal?: unknown }).signal);
@@ -245,7 +253,7 @@ class AbortRelay {
 }
 
 function checkOptions(options: OpenOptions): void {
-  if (typeof options !== 'object' || options === null) throw new ValidationError('options', options, 'must be an object');
+  onlyKnownOptions(options, OPEN_KEYS);
   if (options.netns !== undefined) {
     if (typeof options.netns !== 'string' || options.netns === '') throw new ValidationError('netns', options.netns, 'must be a namespace name or path');
     if (options.transport !== undefined) throw new ValidationError('netns', options.netns, 'applies to the kernel socket only, not to a given transport');
@@ -405,8 +413,8 @@ export class Ipvs {
    * `send` with the options to give the engine: the caller's, checked (requestOptions), their signal
    * replaced by the client's own (AbortRelay) until the promise `send` returns has settled.
    */
-  private call<O extends RequestOptions, T>(options: O | undefined, send: (options: O) => Promise<T>): Promise<T> {
-    const given = requestOptions(options) ?? ({} as O);
+  private call<O extends RequestOptions, T>(options: O | undefined, send: (options: O) => Promise<T>, keys: OptionKeys = REQUEST_KEYS): Promise<T> {
+    const given = requestOptions(options, keys) ?? ({} as O);
     if (given.signal === undefined) return send(given);
     let sent: Promise<T>;
     try {
@@ -489,7 +497,7 @@ export class Ipvs {
    * before anything came, for a stale family id (familyAfter).
    */
   private async *stream<T>(options: RequestOptions | undefined, make: (fam: cmd.IpvsFamily) => OutgoingRequest, decode: (msg: NetlinkMessage) => T): AsyncGenerator<T, void, undefined> {
-    const given: RequestOptions = requestOptions(options) ?? {};
+    const given: RequestOptions = requestOptions(options, READ_KEYS) ?? {};
     const request = this.aborts.own(given);
     let fam = this.fam;
     try {
@@ -515,7 +523,7 @@ export class Ipvs {
   /** All services, collected. `stats: false` reads the configuration only (see ReadOptions). */
   async services<O extends ReadOptions = RequestOptions>(options?: O): Promise<Array<ReadResult<O, BoundService>>> {
     const stats = statsOption(options);
-    return this.call(options, (o) => this.withFamily((fam) => this.conn.dumpPayloads(cmd.dumpServices(fam), o, (buf, start, end) => this.bind(decodeServicePayload(buf, start, end, stats)) as ReadResult<O, BoundService>)));
+    return this.call(options, (o) => this.withFamily((fam) => this.conn.dumpPayloads(cmd.dumpServices(fam), o, (buf, start, end) => this.bind(decodeServicePayload(buf, start, end, stats)) as ReadResult<O, BoundService>)), READ_KEYS);
   }
 
   // Destinations
@@ -561,7 +569,7 @@ export class Ipvs {
   async destinations<O extends ReadOptions = RequestOptions>(key: ServiceKey, options?: O): Promise<Array<ReadResult<O, Destination>>> {
     const s = validateServiceKey(key);
     const stats = statsOption(options);
-    return this.call(options, (o) => this.withFamily((fam) => this.conn.dumpPayloads(cmd.dumpDests(fam, s), o, (buf, start, end) => decodeDestinationPayload(buf, start, end, s.af, stats) as ReadResult<O, Destination>)));
+    return this.call(options, (o) => this.withFamily((fam) => this.conn.dumpPayloads(cmd.dumpDests(fam, s), o, (buf, start, end) => decodeDestinationPayload(buf, start, end, s.af, stats) as ReadResult<O, Destination>)), READ_KEYS);
   }
 
   /**
@@ -577,7 +585,7 @@ export class Ipvs {
     options: O = {} as O,
   ): AsyncGenerator<Array<ServiceDestinations<S, ReadResult<O, Destination>>>, void, undefined> {
     type Run = Array<ServiceDestinations<S, ReadResult<O, Destination>>>;
-    const given: RequestOptions = requestOptions(options) ?? {};
+    const given: RequestOptions = requestOptions(options, EACH_KEYS) ?? {};
     const runLength = options.runLength === undefined ? 256 : options.runLength;
     if (typeof runLength !== 'number' || !Number.isInteger(runLength) || runLength < 1 || runLength > 65536) {
       throw new ValidationError('runLength', runLength, 'must be an integer from 1 to 65536');
@@ -811,7 +819,7 @@ export class Ipvs {
     // Everything is validated before the first byte is sent, and encoded as it is validated (an
     // OperationBatch), so a bulk job holds its requests' bytes and no objects per operation; each window
     // is a copy of its bytes with the family and sequence numbers written in.
-    const given = requestOptions(options) as ExecuteOptions;
+    const given = requestOptions(options, EXECUTE_KEYS) as ExecuteOptions;
     if (options.window !== undefined && (!Number.isInteger(options.window) || options.window < 1 || options.window > 4096)) {
       throw new ValidationError('window', options.window, 'must be an integer 1..4096');
     }

@@ -7,9 +7,13 @@
 
 import { ValidationError } from '../ipvs/errors.js';
 import type { Operation, OperationResult } from '../ipvs/operations.js';
-import { plan, type Plan, type PlanOptions, type PlanStep, type ReconcileClient, PHASES } from './plan.js';
+import { onlyKnownOptions, optionKeys } from '../ipvs/option-keys.js';
+import { planChecked, type Plan, type PlanOptions, type PlanStep, type ReconcileClient, PHASES } from './plan.js';
 import type { DrainState } from './drain.js';
 import type { DesiredState } from './state.js';
+
+const APPLY_KEYS = optionKeys<ApplyOptions>('', { prune: true, drain: true, now: true, signal: true, dryRun: true, stopOnError: true });
+const APPLY_PLAN_KEYS = optionKeys<Pick<ApplyOptions, 'stopOnError' | 'signal'>>('', { stopOnError: true, signal: true });
 
 /** The reason given for each step not sent because the signal aborted. */
 export const ABORTED_REASON = 'aborted before it was sent';
@@ -52,6 +56,10 @@ export async function applyPlan(
   thePlan: Plan,
   options: Pick<ApplyOptions, 'stopOnError' | 'signal'> = {},
 ): Promise<ApplyResult> {
+  return applyChecked(ipvs, thePlan, onlyKnownOptions(options, APPLY_PLAN_KEYS));
+}
+
+async function applyChecked(ipvs: Pick<ReconcileClient, 'execute'>, thePlan: Plan, options: Pick<ApplyOptions, 'stopOnError' | 'signal'>): Promise<ApplyResult> {
   const steps = thePlan.steps;
   const outcome: ('ok' | 'failed' | 'skipped' | undefined)[] = new Array(steps.length).fill(undefined);
   const applied: PlanStep[] = [];
@@ -202,9 +210,10 @@ function inPlanTerms(error: ValidationError, k: number, i: number): ValidationEr
  * field in `desired`, or an error reading the kernel); failures while applying are in the result.
  */
 export async function apply(ipvs: ReconcileClient, desired: DesiredState, options: ApplyOptions = {}): Promise<ApplyResult> {
-  const thePlan = await plan(ipvs, desired, options);
+  onlyKnownOptions(options, APPLY_KEYS);
+  const thePlan = await planChecked(ipvs, desired, options);
   if (options.dryRun) {
     return { plan: thePlan, dryRun: true, applied: [], failed: [], notAttempted: [], drainState: thePlan.drainState, ok: true };
   }
-  return applyPlan(ipvs, thePlan, options);
+  return applyChecked(ipvs, thePlan, options);
 }

@@ -7,6 +7,7 @@
 
 import type { Destination, ServiceKey } from '../ipvs/types.js';
 import { ValidationError } from '../ipvs/errors.js';
+import { onlyKnownOptions, optionKeys } from '../ipvs/option-keys.js';
 
 /** Says whether a draining destination may now be deleted. */
 export type IdlePredicate = (destination: Destination, service: ServiceKey) => boolean;
@@ -52,6 +53,8 @@ export function drainClock(): number {
   return performance.timeOrigin + performance.now();
 }
 
+const DRAIN_KEYS = optionKeys<DrainOptions>('drain', { idle: true, timeout: true, state: true });
+
 /** The policy an option stands for, or undefined when destinations are deleted at once. */
 export function drainPolicy(option: DrainOption | undefined, now: number): DrainPolicy | undefined {
   if (option === undefined || option === false) return undefined;
@@ -59,7 +62,7 @@ export function drainPolicy(option: DrainOption | undefined, now: number): Drain
   if (option === true) opts = {};
   else if (typeof option === 'number') opts = { timeout: option };
   else if (typeof option === 'function') opts = { idle: option };
-  else if (typeof option === 'object' && option !== null) opts = option;
+  else if (typeof option === 'object' && option !== null) opts = onlyKnownOptions(option, DRAIN_KEYS);
   else throw new ValidationError('drain', option, 'must be a boolean, a number of seconds, a predicate or { idle, timeout, state }');
   if (opts.timeout !== undefined && (typeof opts.timeout !== 'number' || !(opts.timeout >= 0) || !Number.isFinite(opts.timeout))) {
     throw new ValidationError('drain.timeout', opts.timeout, 'must be a number of seconds >= 0');

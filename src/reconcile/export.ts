@@ -8,6 +8,7 @@ import type { Ipvs } from '../client.js';
 import type { Destination, DestinationSpec, Scheduler, Service, ServiceSpec, TunnelSpec, WithoutStats } from '../ipvs/types.js';
 import { sortDestinations, sortServices } from '../rules/ordering.js';
 import { flagNames } from '../ipvs/service.js';
+import { onlyKnownOptions, optionKeys } from '../ipvs/option-keys.js';
 import { destinationRuns, keyOfService } from '../rules/save.js';
 import type { DesiredService, DesiredState } from './state.js';
 
@@ -48,6 +49,8 @@ export interface ExportStateOptions {
   signal?: AbortSignal;
 }
 
+const EXPORT_KEYS = optionKeys<ExportStateOptions>('', { signal: true });
+
 /**
  * Read the whole table as a desired state (services first, then each one's destinations). The services are
  * collected, through `services()` when the client has it: they are all held anyway, to be sorted, and a
@@ -58,6 +61,7 @@ export async function exportState(
   ipvs: Pick<Ipvs, 'iterateServices' | 'destinations'> & Partial<Pick<Ipvs, 'services' | 'destinationsOfEach'>>,
   options: ExportStateOptions = {},
 ): Promise<DesiredState> {
+  onlyKnownOptions(options, EXPORT_KEYS);
   // A desired state has no statistics: they are not decoded (the objects lack `stats`, typed whole; unread here).
   const opts = options.signal ? { signal: options.signal, stats: false } : { stats: false };
   let services: Service[];

@@ -10,6 +10,7 @@
 
 import type { Ipvs } from '../client.js';
 import { ValidationError } from '../ipvs/errors.js';
+import { onlyKnownOptions, optionKeys } from '../ipvs/option-keys.js';
 import type { Operation } from '../ipvs/operations.js';
 import type { Destination, DestinationKey, ReadOptions, Service, ServiceKey } from '../ipvs/types.js';
 import { decideDrain, drainClock, drainId, drainPolicy, connectionsText, type DrainOption, type DrainPolicy, type DrainState } from './drain.js';
@@ -183,8 +184,15 @@ function readOptions(signal: AbortSignal | undefined, stats: boolean): ReadOptio
   return signal ? { signal, stats } : { stats };
 }
 
+const PLAN_KEYS = optionKeys<PlanOptions>('', { prune: true, drain: true, now: true, signal: true });
+
 /** Plan against the kernel: read what it holds, then compute the steps (see planAgainst). */
 export async function plan(ipvs: ReconcileClient, desired: DesiredState, options: PlanOptions = {}): Promise<Plan> {
+  return planChecked(ipvs, desired, onlyKnownOptions(options, PLAN_KEYS));
+}
+
+/** plan() with options already checked: apply() passes its own, which have more keys. Internal. */
+export async function planChecked(ipvs: ReconcileClient, desired: DesiredState, options: PlanOptions): Promise<Plan> {
   const wanted = normaliseDesiredState(desired);
   const prune = pruneTest(options.prune);
   const now = options.now ?? drainClock();
@@ -204,7 +212,7 @@ export async function plan(ipvs: ReconcileClient, desired: DesiredState, options
     typeof options.prune === 'function',
     draining,
   );
-  return planAgainst(current, wanted, { ...options, now });
+  return planFrom(current, wanted, { ...options, now });
 }
 
 interface Draft {
@@ -215,6 +223,10 @@ interface Draft {
 
 /** The steps from a table already read (see readCurrent) to a normalised desired state. Pure. */
 export function planAgainst(current: ReadonlyMap<string, CurrentService>, wanted: ReadonlyMap<string, DesiredEntry>, options: PlanOptions = {}): Plan {
+  return planFrom(current, wanted, onlyKnownOptions(options, PLAN_KEYS));
+}
+
+function planFrom(current: ReadonlyMap<string, CurrentService>, wanted: ReadonlyMap<string, DesiredEntry>, options: PlanOptions): Plan {
   const policy = drainPolicy(options.drain, options.now ?? drainClock());
   const prune = pruneTest(options.prune);
   const drafts: Draft[] = [];

@@ -6,6 +6,7 @@
 // the same validators the client uses, when the state is normalised for planning.
 
 import { ValidationError } from '../ipvs/errors.js';
+import { onlyKnownOptions, optionKeys } from '../ipvs/option-keys.js';
 import {
   DESTINATION_FIELDS as DESTINATION_SPEC_FIELDS,
   PERSISTENCE_FIELDS as PERSISTENCE_SPEC_FIELDS,
@@ -277,19 +278,21 @@ export interface ParseDesiredStateOptions extends ParseRulesOptions {
   requireRules?: boolean;
 }
 
+const PARSE_STATE_KEYS = optionKeys<ParseDesiredStateOptions>('', { services: true, lookupHost: true, format: true, requireRules: true });
+
 /**
  * Read a desired state from text in either format (auto-detected, or as told), or from a file's bytes
  * (decoded as UTF-8; the cheaper way to read a big state file: `parseDesiredState(readFileSync(path))`).
  * A leading byte-order mark is ignored.
  */
 export function parseDesiredState(input: string | Uint8Array, options: ParseDesiredStateOptions = {}): DesiredState {
-  const { format: given, requireRules } = options;
+  const { format: given, requireRules, services, lookupHost } = onlyKnownOptions(options, PARSE_STATE_KEYS);
   if (given !== undefined && given !== 'json' && given !== 'rules') throw new ValidationError('format', given, "must be 'json' or 'rules' (or left out: detected)");
   if (requireRules !== undefined && typeof requireRules !== 'boolean') throw new ValidationError('requireRules', requireRules, 'must be a boolean');
   const text = stateText(input);
   const format = given ?? detectStateFormat(text);
   if (format === 'json') return parseDesiredStateJson(text);
-  const ops = parseRules(text, options);
+  const ops = parseRules(text, { services, lookupHost });
   if (ops.length === 0 && requireRules) throw new ValidationError('state', excerpt(text), NO_RULES_REASON);
   return desiredStateFromRuleOperations(ops);
 }

@@ -298,6 +298,6 @@ describe('reads without statistics: the types', () => {
     }
     // No stats option, or stats true: whole objects.
     for await (const run of ipvs.destinationsOfEach([key])) expect(run[0]!.destinations[0]!.stats.conns).toBe(0n);
-    expect((await ipvs.services({ stats: true, timeout: 1000 }))[0]!.stats.conns).toBe(0n);
+    expect((await ipvs.services({ stats: true, timeoutMs: 1000 }))[0]!.stats.conns).toBe(0n);
   });
 });

@@ -15,6 +15,7 @@ import { MessageWriter } from '../netlink/writer.js';
 import { encodeTableMessage, type IpvsFamily } from './commands.js';
 import * as C from './constants.js';
 import { ValidationError } from './errors.js';
+import { onlyKnownOptions, optionKeys } from './option-keys.js';
 import { KeyCache, prepareOperation, preparedRequest, type Operation, type OperationInput } from './operations.js';
 
 /** nlmsghdr: nlmsg_len u32, nlmsg_type u16 at 4; the genl header's version byte follows the command at 17. */
@@ -66,6 +67,8 @@ export interface OperationBatchOptions {
   source?: (index: number) => Operation;
 }
 
+const BATCH_KEYS = optionKeys<OperationBatchOptions>('', { source: true });
+
 export class OperationBatch {
   private readonly store: Store;
   private readonly start: number;
@@ -73,6 +76,7 @@ export class OperationBatch {
   private readonly end: number | undefined;
 
   constructor(options: OperationBatchOptions = {}) {
+    onlyKnownOptions(options, BATCH_KEYS);
     const kept = options.source === undefined ? [] : undefined;
     this.store = {
       chunks: [],

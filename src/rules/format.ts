@@ -14,6 +14,7 @@ import {
   tunnelRuleSuffix,
 } from './service-facts.js';
 import { IP_VS_SVC_F_ONEPACKET } from '../ipvs/constants.js';
+import { onlyKnownOptions, optionKeys } from '../ipvs/option-keys.js';
 import type { Destination, Service, WithoutStats } from '../ipvs/types.js';
 
 /** A service with its destinations, as read from the kernel (with or without statistics: rules have none). */
@@ -81,11 +82,14 @@ function destinationRuleAfter(
   return line;
 }
 
+const FORMAT_KEYS = optionKeys<FormatRulesOptions>('', { numeric: true, names: true });
+
 /**
  * The text `ipvsadm -S` prints for these services, given `names` from resolveEndpointNames (without them,
  * or with `numeric`, the text of `ipvsadm -Sn`).
  */
 export function formatRules(services: readonly ServiceWithDestinations[], options: FormatRulesOptions = {}): string {
+  onlyKnownOptions(options, FORMAT_KEYS);
   const numeric = options.numeric ?? false;
   let out = '';
   for (const service of sortServices(services)) out += serviceRulesText(service, service.destinations, numeric, options.names, false);

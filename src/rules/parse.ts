@@ -7,6 +7,7 @@
 // (fast-lines.ts) that builds the same operations; every other line, and every refusal, is the grammar's.
 
 import { parseCommandLine, collectHostNames, type GrammarContext, type ParsedCommand } from './command-line.js';
+import { onlyKnownOptions, optionKeys } from '../ipvs/option-keys.js';
 import { CommandLineError, RulesSyntaxError } from './errors.js';
 import { FastRuleLines } from './fast-lines.js';
 import { systemServiceNames, type ServiceNames } from './service-names.js';
@@ -40,6 +41,10 @@ export function ruleLineArguments(line: string): string[] {
   }
   return words;
 }
+
+/** The keys of ParseRulesOptions, and of the resolving variants' options (no lookupHost: theirs is an argument). */
+export const PARSE_RULES_KEYS = optionKeys<ParseRulesOptions>('', { services: true, lookupHost: true });
+export const RESOLVING_KEYS = optionKeys<Omit<ParseRulesOptions, 'lookupHost'>>('', { services: true });
 
 /** The grammar's context for these options. Internal (prepare.ts). */
 export function grammarContext(options: ParseRulesOptions): GrammarContext {
@@ -159,6 +164,7 @@ export function forEachLine(text: string, visit: (start: number, end: number, li
  */
 export function parseRules(text: string, options: ParseRulesOptions = {}): RuleOperation[] {
   // The lines ipvsadm -S writes take the fast path (fast-lines.ts); it declines anything else.
+  onlyKnownOptions(options, PARSE_RULES_KEYS);
   const fast = new FastRuleLines(text);
   return parseLines(text, grammarContext(options), fast);
 }
@@ -177,7 +183,7 @@ export async function parseRulesResolving(
   lookup: (name: string) => Promise<string | undefined>,
   options: Omit<ParseRulesOptions, 'lookupHost'> = {},
 ): Promise<RuleOperation[]> {
-  const services = options.services ?? systemServiceNames();
+  const services = onlyKnownOptions(options, RESOLVING_KEYS).services ?? systemServiceNames();
   // Lines the fast path reads hold numeric addresses only: their operations are kept for the final pass,
   // and only the other lines are searched for host names.
   const fast = new FastRuleLines(text);

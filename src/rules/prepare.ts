@@ -7,10 +7,11 @@
 // zero, timeouts, daemons) stay operations between the runs, to be carried out in order.
 
 import { OperationBatch } from '../ipvs/batch.js';
+import { onlyKnownOptions } from '../ipvs/option-keys.js';
 import { collectHostNames, type GrammarContext } from './command-line.js';
 import { FastRuleLines } from './fast-lines.js';
 import { isTableOperation, toClientOperation, type RuleOperation, type TableRuleOperation } from './operations.js';
-import { forEachLine, generalOperation, grammarContext, parseRulesResolving, ruleLineArguments, type ParseRulesOptions } from './parse.js';
+import { forEachLine, generalOperation, grammarContext, parseRulesResolving, ruleLineArguments, PARSE_RULES_KEYS, RESOLVING_KEYS, type ParseRulesOptions } from './parse.js';
 import { systemServiceNames, type ServiceNames } from './service-names.js';
 
 /** A rules line that is not a table change: carried out on its own, between the runs. */
@@ -156,7 +157,7 @@ function prepareLines(text: string, ctx: GrammarContext, hostNames: ServiceNames
  * (`invalid`), as execute() would refuse that run only when it is reached.
  */
 export function prepareRules(text: string, options: ParseRulesOptions = {}): PreparedStep[] {
-  return prepareLines(text, grammarContext(options), undefined) as PreparedStep[];
+  return prepareLines(text, grammarContext(onlyKnownOptions(options, PARSE_RULES_KEYS)), undefined) as PreparedStep[];
 }
 
 /**
@@ -168,7 +169,7 @@ export async function prepareRulesResolving(
   lookup: (name: string) => Promise<string | undefined>,
   options: Omit<ParseRulesOptions, 'lookupHost'> = {},
 ): Promise<PreparedStep[]> {
-  const services = options.services ?? systemServiceNames();
+  const services = onlyKnownOptions(options, RESOLVING_KEYS).services ?? systemServiceNames();
   const steps = prepareLines(text, grammarContext({ services }), services);
   if (steps !== undefined) return steps;
   return stepsOf(await parseRulesResolving(text, lookup, { services }));

@@ -10,6 +10,7 @@
 
 import { lookup as dnsLookup, lookupService } from 'node:dns';
 import { ValidationError } from '../ipvs/errors.js';
+import { onlyKnownOptions, optionKeys } from '../ipvs/option-keys.js';
 import { canonicalAddress } from './addresses.js';
 import type { EndpointNames } from './endpoint-text.js';
 import { systemServiceNames, type ServiceNames } from './service-names.js';
@@ -82,9 +83,11 @@ function withTimeout<T>(work: Promise<T>, ms: number, fallback: T): Promise<T> {
   });
 }
 
+const SYSTEM_RESOLVER_KEYS = optionKeys<SystemResolverOptions>('', { timeoutMs: true, servicesPath: true, cacheMs: true });
+
 /** The machine's resolver (NSS: /etc/hosts, DNS, ...), cached for a while and time-bounded. */
 export function systemResolver(options: SystemResolverOptions = {}): Resolver {
-  const timeoutMs = options.timeoutMs ?? 2000;
+  const timeoutMs = onlyKnownOptions(options, SYSTEM_RESOLVER_KEYS).timeoutMs ?? 2000;
   // A timer fires a longer wait after 1 ms: every lookup would give the number at once.
   if (typeof timeoutMs !== 'number' || !Number.isInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > 2_147_483_647) {
     throw new ValidationError('timeoutMs', timeoutMs, 'must be an integer number of milliseconds from 1 to 2147483647');

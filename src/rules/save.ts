@@ -8,6 +8,7 @@ import { serviceRulesText, type FormatRulesOptions } from './format.js';
 import { sortServices } from './ordering.js';
 import { resolveEndpointNames, type Resolver } from './resolver.js';
 import { keyOfService } from '../ipvs/service.js';
+import { onlyKnownOptions, optionKeys } from '../ipvs/option-keys.js';
 import type { Destination, ReadOptions, Service, ServiceKey, WithoutStats } from '../ipvs/types.js';
 
 export { keyOfService };
@@ -68,12 +69,15 @@ export interface IterateRulesOptions extends FormatRulesOptions {
   chunkSize?: number;
 }
 
+const ITERATE_KEYS = optionKeys<IterateRulesOptions>('', { numeric: true, names: true, resolver: true, noSort: true, chunkSize: true });
+
 /**
  * The text `ipvsadm -S` (given a `resolver`, or `names`) or `ipvsadm -Sn` prints for the table `source`
  * holds, in chunks; joined, the chunks equal formatRules of the same table with the same names. A read that fails ends the iteration with its error, after
  * the text of the services read before it.
  */
 export async function* iterateRules(source: RulesSource, options: IterateRulesOptions = {}): AsyncGenerator<string, void, undefined> {
+  onlyKnownOptions(options, ITERATE_KEYS);
   const numeric = options.numeric ?? false;
   const noSort = options.noSort ?? false;
   const chunkSize = options.chunkSize ?? 1 << 16;

@@ -3,6 +3,7 @@
 // inherited keys are passed over. The entry points that use it have their own tests (unknown-options).
 
 import { describe, expect, it } from 'vitest';
+import { OperationBatch } from '../../src/ipvs/batch.js';
 import { ValidationError } from '../../src/ipvs/errors.js';
 import { closestKey, onlyKnownOptions, optionKeys } from '../../src/ipvs/option-keys.js';
 
@@ -75,5 +76,11 @@ describe('onlyKnownOptions', () => {
   it('refuses what is not an object', () => {
     expect(refusal(null).message).toBe('invalid options null: must be an object');
     expect(refusal(5, 'drain').message).toBe('invalid drain 5: must be an object');
+  });
+});
+
+describe('OperationBatch options', () => {
+  it('an unknown key is refused', () => {
+    expect(() => new OperationBatch({ sources: () => undefined } as never)).toThrow(/^invalid sources .*: unknown option \(did you mean source\?\); expected one of source$/);
   });
 });

@@ -9,6 +9,7 @@
 
 import { setMaxListeners } from 'node:events';
 import { ValidationError } from '../ipvs/errors.js';
+import { onlyKnownOptions, optionKeys } from '../ipvs/option-keys.js';
 import type { ServiceKey } from '../ipvs/types.js';
 import { destinationKeyText, serviceKeyText, validateServiceSpec } from '../ipvs/validate.js';
 import { IpvsError } from '../netlink/errors.js';
@@ -55,6 +56,11 @@ export interface StopOptions {
   /** Delete the configured services on the way out. Default false: the table is left as it is. */
   removeServices?: boolean;
 }
+
+const CHECKER_KEYS = optionKeys<HealthCheckerOptions>('', {
+  ipvs: true, config: true, logger: true, scheduler: true, random: true, resyncIntervalMs: true, retryMs: true, retryMaxMs: true, manageServices: true,
+});
+const STOP_KEYS = optionKeys<StopOptions>('', { removeServices: true });
 
 interface DestState {
   rs: NormalRealServer;
@@ -164,6 +170,7 @@ export class HealthChecker extends TypedEmitter<HealthEvents> {
   /** Checks the config and the timing options at once: a bad one throws ValidationError naming the path of the field. */
   constructor(options: HealthCheckerOptions) {
     super((err, event) => this.log.error(`a listener of the '${String(event)}' event threw: ${err instanceof Error ? err.message : String(err)}`));
+    onlyKnownOptions(options, CHECKER_KEYS);
     this.ipvs = options.ipvs;
     this.log = options.logger ?? NO_LOG;
     this.scheduler = options.scheduler ?? systemScheduler;
@@ -241,6 +248,11 @@ export class HealthChecker extends TypedEmitter<HealthEvents> {
    * Idempotent: a call while a stop is under way waits for that one (whose options apply).
    */
   stop(options: StopOptions = {}): Promise<void> {
+    try {
+      onlyKnownOptions(options, STOP_KEYS);
+    } catch (err) {
+      return Promise.reject(err);
+    }
     if (this.phase === 'stopped') return Promise.resolve();
     this.stopping ??= this.shutDown(options);
     return this.stopping;

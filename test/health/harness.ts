@@ -69,7 +69,9 @@ export async function harness(
     warn: (m: string) => logs.push(`warn ${m}`),
     error: (m: string) => logs.push(`error ${m}`),
   };
-  const checker = new HealthChecker({ ipvs, config: withChecks, scheduler: clock, logger, random: () => 0, ...options });
+  // `before` is the harness's own: the checker refuses options it does not have.
+  const { before: _before, ...checkerOptions } = options;
+  const checker = new HealthChecker({ ipvs, config: withChecks, scheduler: clock, logger, random: () => 0, ...checkerOptions });
   const events: Harness['events'] = [];
   for (const type of ['up', 'down', 'sorry', 'change', 'error'] as const) {
     checker.on(type, (e) => events.push({ type, text: 'description' in e ? e.description : 'destinationId' in e ? `${e.destinationId}${'active' in e ? ` ${e.active}` : ''}` : '' }));

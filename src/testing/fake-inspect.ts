@@ -5,6 +5,7 @@
 import * as C from '../ipvs/constants.js';
 import type { DaemonConfig, Dest, FakeStats, IpvsTable, Svc } from './fake-ipvs-table.js';
 import { serviceKeyText } from '../ipvs/validate.js';
+import { onlyKnownOptions, optionKeys } from '../ipvs/option-keys.js';
 import { formatIp, parseIp } from './fake-network.js';
 
 export interface FakeDestinationState {
@@ -201,7 +202,11 @@ function matchingServices(table: IpvsTable, t: FakeStatsTarget): Svc[] {
   return out;
 }
 
+const TARGET_KEYS = optionKeys<FakeStatsTarget>('FakeStatsTarget', { protocol: true, address: true, port: true, fwmark: true, family: true, destination: true, destinationPort: true });
+
 export function findTarget(table: IpvsTable, t: FakeStatsTarget): { svc: Svc; dest: Dest | undefined } {
+  // A misspelt key would otherwise widen the match: `destinaton` would set the service's counters.
+  onlyKnownOptions(t, TARGET_KEYS);
   const matches = matchingServices(table, t);
   if (matches.length !== 1) {
     throw new Error(`FakeKernel: ${matches.length === 0 ? 'no service' : 'more than one service'} matches ${JSON.stringify(t)}`);

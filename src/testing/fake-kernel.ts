@@ -10,6 +10,7 @@ import { errnoValue } from '../netlink/errors.js';
 import type { Transport } from '../netlink/transport.js';
 import * as C from '../ipvs/constants.js';
 import { ValidationError } from '../ipvs/errors.js';
+import { onlyKnownOptions, optionKeys } from '../ipvs/option-keys.js';
 import { SCHEDULERS, PERSISTENCE_ENGINES } from '../ipvs/types.js';
 import { FaultQueue, checkCount, type FaultCommand } from './fake-faults.js';
 import { applyStats, findTarget, snapshot, type FakeKernelState, type FakeStatsTarget, type FakeStatsValues } from './fake-inspect.js';
@@ -137,8 +138,7 @@ export class FakeKernel {
   private autoload = false;
 
   constructor(options: FakeKernelOptions = {}) {
-    if (typeof options !== 'object' || options === null) throw new ValidationError('FakeKernelOptions', options, 'must be an object');
-    const o = options;
+    const o = onlyKnownOptions(options, KERNEL_KEYS);
     this.id = checkFamilyId(o.familyId ?? 0x1c, 'FakeKernelOptions.familyId');
     this.options = {
       dumpBudget: checkInteger('dumpBudget', o.dumpBudget, 3776, 1, 0x7fffffff),
@@ -200,6 +200,7 @@ export class FakeKernel {
 
   /** A new socket on this kernel, for `Ipvs.open({ transport })`. */
   transport(options: FakeTransportOptions = {}): Transport {
+    onlyKnownOptions(options, TRANSPORT_KEYS);
     const portId = this.nextPort++;
     const t = new FakeTransport({ exchange: (d, s) => this.exchange(d, s), release: (p) => this.sockets.delete(p) }, portId, options);
     this.sockets.set(portId, t);
@@ -327,6 +328,7 @@ export class FakeKernel {
    * not installed, or autoloading were off).
    */
   unloadIpvs(options: UnloadIpvsOptions = {}): this {
+    onlyKnownOptions(options, UNLOAD_KEYS);
     this.loaded = false;
     this.autoload = options.autoload ?? false;
     this.table = this.newTable();
@@ -340,6 +342,7 @@ export class FakeKernel {
    * look the family up again.
    */
   loadIpvs(options: LoadIpvsOptions = {}): this {
+    onlyKnownOptions(options, LOAD_KEYS);
     if (this.loaded) throw new TypeError('FakeKernel: ip_vs is loaded; unloadIpvs() first, or reloadIpvs()');
     this.id = checkFamilyId(options.familyId ?? (this.id >= GENL_MAX_ID ? GENL_START_ALLOC : this.id + 1), 'FakeKernel.loadIpvs familyId');
     this.loaded = true;
@@ -351,6 +354,7 @@ export class FakeKernel {
 
   /** unloadIpvs() then loadIpvs(): `modprobe -r ... ip_vs; modprobe ip_vs` between two requests. */
   reloadIpvs(options: LoadIpvsOptions = {}): this {
+    onlyKnownOptions(options, LOAD_KEYS);
     if (options.familyId !== undefined) checkFamilyId(options.familyId, 'FakeKernel.reloadIpvs familyId');
     return this.unloadIpvs().loadIpvs(options);
   }
@@ -412,6 +416,16 @@ export class FakeKernel {
   }
 }
 
+// The keys of each options object (refused otherwise: src/ipvs/option-keys.ts).
+const KERNEL_KEYS = optionKeys<FakeKernelOptions>('FakeKernelOptions', {
+  familyId: true, dumpBudget: true, shuffleDumps: true, random: true, interfaces: true, ipv4LocalTable: true, schedulers: true,
+  persistenceEngines: true, hz: true, connTableSize: true, u64Padding: true, ipv6: true, idleDaemonThreads: true,
+});
+const INTERFACE_KEYS = optionKeys<FakeInterface>('FakeKernelOptions.interfaces[]', { name: true, mtu: true, addresses: true, up: true, linkLocal: true });
+const TRANSPORT_KEYS = optionKeys<FakeTransportOptions>('FakeTransportOptions', { capAck: true, extendedAck: true, receiveBufferSize: true });
+const UNLOAD_KEYS = optionKeys<UnloadIpvsOptions>('UnloadIpvsOptions', { autoload: true });
+const LOAD_KEYS = optionKeys<LoadIpvsOptions>('LoadIpvsOptions', { familyId: true });
+
 /** The longest delay a timer takes (setTimeout's limit, some 24.8 days). */
 const MAX_DELAY_MS = 0x7fffffff;
 
@@ -457,6 +471,7 @@ function network(interfaces: unknown, ipv4LocalTable: boolean | undefined): Fake
   if (!Array.isArray(interfaces)) throw new ValidationError(field, interfaces, 'must be an array of { name, mtu?, addresses?, up?, linkLocal? }');
   interfaces.forEach((i: unknown, n) => {
     if (typeof i !== 'object' || i === null) throw new ValidationError(`${field}[${n}]`, i, 'must be an object { name, mtu?, addresses?, up?, linkLocal? }');
+    onlyKnownOptions(i, INTERFACE_KEYS, `${field}[${n}]`);
     const { mtu, addresses, up, linkLocal } = i as FakeInterface;
     if (mtu !== undefined && (typeof mtu !== 'number' || !Number.isInteger(mtu) || mtu < 68 || mtu > 65536)) throw new ValidationError(`${field}[${n}].mtu`, mtu, 'must be an integer 68..65536');
     if (up !== undefined && typeof up !== 'boolean') throw new ValidationError(`${field}[${n}].up`, up, 'must be true or false');

@@ -1,17 +1,71 @@
-// stopSignal, shared by `ipvs apply` and `ipvs health`: the first SIGINT or SIGTERM aborts and ends the listening
-// for both. The listeners are called directly: signalling the test runner itself would end it.
+// stopSignal, shared by `ipvs apply` and `ipvs health`: the first SIGINT or SIGTERM aborts, a second one of either
+// kind ends the process with that signal. In-process the listeners are called directly (signalling the test runner
+// itself would end it) and process.kill is a spy; a child process gets real signals.
 
-import { describe, expect, it } from 'vitest';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { stopSignal } from '../../src/cli/stop-signal.js';
 
+type Name = 'SIGINT' | 'SIGTERM';
+const counts = (): number[] => [process.listenerCount('SIGINT'), process.listenerCount('SIGTERM')];
+
 describe('stopSignal', () => {
-  it.each(['SIGINT', 'SIGTERM'] as const)('hears only the first signal (%s), leaving a second one of either kind to Node, which ends the process', async (first) => {
-    const before = [process.listenerCount('SIGINT'), process.listenerCount('SIGTERM')];
-    const stop = stopSignal();
-    (process.listeners(first).at(-1) as () => void)();
-    expect(stop.signal.aborted).toBe(true);
-    expect([process.listenerCount('SIGINT'), process.listenerCount('SIGTERM')]).toEqual(before);
-    stop.dispose();
-    expect([process.listenerCount('SIGINT'), process.listenerCount('SIGTERM')]).toEqual(before);
+  afterEach(() => {
+    vi.restoreAllMocks();
   });
+
+  it.each([
+    ['SIGINT', 'SIGINT'],
+    ['SIGINT', 'SIGTERM'],
+    ['SIGTERM', 'SIGINT'],
+  ] as const)('the first signal (%s) aborts; a second (%s), even in the same turn of the event loop, ends the process with it', (first: Name, second: Name) => {
+    const kill = vi.spyOn(process, 'kill').mockImplementation(() => true);
+    const before = counts();
+    const stop = stopSignal();
+    // libuv calls, for each signal of one turn, the listeners still registered when it gets to that signal.
+    const ours = (name: Name): Array<() => void> => process.listeners(name).slice(before[name === 'SIGINT' ? 0 : 1]) as Array<() => void>;
+    for (const l of ours(first)) l();
+    expect(stop.signal.aborted).toBe(true);
+    expect(kill).not.toHaveBeenCalled();
+    for (const l of ours(second)) l();
+    expect(kill.mock.calls).toEqual([[process.pid, second]]);
+    expect(counts()).toEqual(before);
+    stop.dispose();
+    expect(counts()).toEqual(before);
+  });
+
+  it('dispose() ends the listening, aborted or not', () => {
+    const before = counts();
+    stopSignal().dispose();
+    expect(counts()).toEqual(before);
+  });
+
+  it('a real process: SIGINT then SIGTERM arriving while the event loop is busy ends it with SIGTERM', async () => {
+    // The child blocks its event loop reading standard input until both signals have been sent, so that both are
+    // waiting for the same turn of the loop; it would otherwise print and exit 0 after 5 s.
+    const script = [
+      "import { readSync } from 'node:fs';",
+      "import { stopSignal } from './src/cli/stop-signal.ts';",
+      'const stop = stopSignal();',
+      "process.stdout.write('ready\\n');",
+      'readSync(0, Buffer.alloc(1));',
+      "setTimeout(() => { process.stdout.write(`still running, aborted ${stop.signal.aborted}\\n`); stop.dispose(); }, 5000);",
+    ].join('\n');
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      cwd: fileURLToPath(new URL('../..', import.meta.url)),
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (!out.includes('ready\n') || child.stdin.writableEnded) return;
+      child.kill('SIGINT');
+      child.kill('SIGTERM');
+      child.stdin.end('x');
+    });
+    const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((r) => child.once('exit', (c, s) => r([c, s])));
+    expect({ code, signal }, out).toEqual({ code: null, signal: 'SIGTERM' });
+  }, 30_000);
 });

@@ -6,7 +6,7 @@
 import { mkdtempSync, readFileSync, writeFileSync, existsSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { runApply } from '../../src/cli/apply.js';
 import type { CliContext, CliIpvs } from '../../src/cli/context.js';
 import { staticResolver } from '../../src/rules/resolver.js';
@@ -291,6 +291,37 @@ describe('ipvs apply, interrupted', () => {
     expect(stdout).toBe('+ service tcp 192.168.1.110:80 (scheduler rr)\n+ service fwmark 10 (scheduler wlc)\n# 2 of 5 changes applied, 3 not attempted\n');
     expect(stderr).toMatch(/ipvs apply: interrupted; run it again to converge\n$/);
     expect(process.listenerCount('SIGINT')).toBe(before);
+  });
+
+  it('through runCli, a SIGTERM in the same turn as the Ctrl-C is not lost: it ends the process', async () => {
+    const f = file('state.json', JSON.stringify(STATE));
+    const before = [process.listenerCount('SIGINT'), process.listenerCount('SIGTERM')] as const;
+    const kill = vi.spyOn(process, 'kill').mockImplementation(() => true);
+    const ipvs = await Ipvs.open({ transport: kernel.transport() });
+    const execute = ipvs.execute.bind(ipvs);
+    let signalled = false;
+    ipvs.execute = async (...args) => {
+      const results = await execute(...args);
+      if (!signalled) {
+        signalled = true;
+        // Both signals in one turn of the event loop: libuv calls, for each, the listeners still registered then.
+        for (const l of process.listeners('SIGINT').slice(before[0])) (l as () => void)();
+        for (const l of process.listeners('SIGTERM').slice(before[1])) (l as () => void)();
+      }
+      return results;
+    };
+    try {
+      await runCli(['apply', f], {
+        ipvs: async () => ipvs as unknown as CliIpvs,
+        stdout: { write: () => true },
+        stderr: { write: () => true },
+        resolver: staticResolver({}),
+      });
+      expect(kill.mock.calls).toEqual([[process.pid, 'SIGTERM']]);
+      expect([process.listenerCount('SIGINT'), process.listenerCount('SIGTERM')]).toEqual(before);
+    } finally {
+      kill.mockRestore();
+    }
   });
 
   it('listens to SIGINT and SIGTERM only while it runs', async () => {

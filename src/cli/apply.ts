@@ -1,5 +1,5 @@
 // `ipvs apply FILE`: make the kernel hold the desired state in FILE (JSON, or ipvsadm rules text; the
-// format is detected) through src/reconcile, printing each change as it is planned and applied. Also
+// format is detected) through src/reconcile, then printing every planned change with its outcome (one report at the end). Also
 // holds what `ipvs diff` shares with it: the option grammar, reading the state file (or standard input
 // for `-`), the drain-state file, and getting a client that can plan.
 //

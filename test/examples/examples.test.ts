@@ -88,6 +88,37 @@ describe('every example', () => {
   });
 });
 
+describe('program.js', () => {
+  it('a long-running example: the first SIGINT or SIGTERM aborts, a second of either kind (same turn or later) kills the process with it', async () => {
+    const { abortOnSignals } = (await load('program')) as unknown as { abortOnSignals: (c: AbortController) => () => void };
+    const kill = vi.spyOn(process, 'kill').mockImplementation(() => true);
+    const listeners = (): number => process.listenerCount('SIGINT') + process.listenerCount('SIGTERM');
+    const before = listeners();
+    try {
+      for (const [first, second] of [['SIGINT', 'SIGTERM'], ['SIGINT', 'SIGINT'], ['SIGTERM', 'SIGINT']] as const) {
+        const stop = new AbortController();
+        const dispose = abortOnSignals(stop);
+        // As libuv delivers two signals of one turn: both listeners called before anything else runs.
+        process.emit(first);
+        process.emit(second);
+        expect(stop.signal.aborted).toBe(true);
+        expect(kill).toHaveBeenLastCalledWith(process.pid, second);
+        expect(listeners()).toBe(before);
+        dispose();
+      }
+      const stop = new AbortController();
+      const dispose = abortOnSignals(stop);
+      process.emit('SIGTERM');
+      expect(stop.signal.aborted).toBe(true);
+      expect(kill).toHaveBeenCalledTimes(3);
+      dispose();
+      expect(listeners()).toBe(before);
+    } finally {
+      kill.mockRestore();
+    }
+  });
+});
+
 describe('pcc.js', () => {
   it("builds the seed's port-0 persistent service, replaces it when run again, and cleans up", async () => {
     const ex = await load('pcc');

@@ -225,7 +225,7 @@ describe.skipIf(!onKernel)('the examples as programs on the real kernel', () => 
     const r = start('health-check', ['--vip', v, '--servers', `127.0.0.1,${RS2}`, '--forwarding', 'masq']);
     expect(await r.exited).toBe(1);
     expect(r.lines).toEqual([
-      `examples/health-check.js: invalid services[0].destinations[0].forwarding "masq": the kernel drops traffic from other hosts that it would NAT to a loopback address (127.0.0.1): leave forwarding out or use 'route' for a real server on the director itself`,
+      `examples/health-check.js: invalid --forwarding "masq": the kernel drops traffic from other hosts that it would NAT to a loopback address (127.0.0.1): leave forwarding out or use 'route' for a real server on the director itself`,
     ]);
     expect(saved(v)).toEqual([]);
   });

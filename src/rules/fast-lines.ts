@@ -88,9 +88,11 @@ export class FastRuleLines {
    * path must read it: another command, another shape, blank or comment-only, or a line it refuses.
    */
   operation(start: number, end: number, line: number): RuleOperation | undefined {
-    // The command letter follows the first dash (a leading `ipvsadm` has none).
-    const dash = this.text.indexOf('-', start);
-    if (dash < 0 || dash + 1 >= end) return undefined;
+    // The command letter follows the first dash (a leading `ipvsadm` has none). Searched within the line
+    // only: indexOf would scan on past a line without one, through every later line, per line.
+    let dash = start;
+    while (dash < end && this.text.charCodeAt(dash) !== 45) dash++;
+    if (dash + 1 >= end) return undefined;
     const letter = this.text[dash + 1];
     const service = letter === 'A' || letter === 'E';
     if (!service && letter !== 'a' && letter !== 'e') return undefined;

@@ -8,8 +8,9 @@
 // a state file that cannot be read or is invalid, or a kernel that cannot be read. SIGINT or SIGTERM
 // while changes go out stops sending (exit 1 with the report); see runApply.
 
-import { readFile, writeFile, rename } from 'node:fs/promises';
+import { writeFile, rename } from 'node:fs/promises';
 import { readAll, type CliContext } from './context.js';
+import { readInputFile } from './read-input.js';
 import { ABORTED_REASON, apply, applyPlan, plan, describeApplyResult, type ApplyResult, type ReconcileClient, type DrainOption, type DrainState } from '../reconcile/index.js';
 import { desiredStateFromRuleOperations, detectStateFormat, NO_RULES_REASON, parseDesiredStateJson, stateText, type DesiredState } from '../reconcile/state.js';
 import { IpvsError } from '../netlink/errors.js';
@@ -117,7 +118,7 @@ export function parseReconcileArgs(args: readonly string[], command: string, all
 
 /** Read and parse the desired state from a file or standard input; host names in rules text are resolved. */
 export async function loadDesiredState(file: string, ctx: CliContext): Promise<DesiredState> {
-  const text = stateText(file === '-' ? await readAll(ctx.stdin) : await readFile(file));
+  const text = stateText(file === '-' ? await readAll(ctx.stdin) : await readInputFile(file));
   if (detectStateFormat(text) === 'json') return parseDesiredStateJson(text);
   const ops = await parseRulesResolving(text, (name) => ctx.resolver.lookup(name), { services: ctx.resolver.services });
   // An empty file or pipe is far more often a failed `ipvsadm -S > file` than a wish for an empty table,
@@ -131,7 +132,7 @@ export async function loadDrainState(file: string | undefined): Promise<DrainSta
   if (file === undefined) return undefined;
   let text: string;
   try {
-    text = await readFile(file, 'utf8');
+    text = (await readInputFile(file)).toString('utf8');
   } catch (err) {
     if ((err as { code?: string }).code === 'ENOENT') return {};
     throw err;

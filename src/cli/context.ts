@@ -4,6 +4,7 @@
 // used in messages. src/cli/main.ts fills these from the process.
 
 import type { Resolver } from '../rules/resolver.js';
+import { INPUT_LIMIT, inputTooLarge } from './read-input.js';
 import type { Ipvs } from '../client.js';
 
 /** Anything that takes text: process.stdout, a test buffer. */
@@ -66,12 +67,20 @@ export interface CliContext {
   ipvs(): Promise<CliIpvs>;
 }
 
-/** Read a whole TextSource. */
-export async function readAll(source: TextSource | undefined): Promise<string> {
+/**
+ * Read a whole TextSource; a stream longer than `limit` (bytes, or characters of string chunks) is an
+ * error: standard input may be /dev/zero or a pipe that never ends.
+ */
+export async function readAll(source: TextSource | undefined, limit = INPUT_LIMIT): Promise<string> {
   if (source === undefined) return '';
   if (typeof source === 'string') return source;
   let text = '';
+  let size = 0;
   const decoder = new TextDecoder();
-  for await (const chunk of source) text += typeof chunk === 'string' ? chunk : decoder.decode(chunk, { stream: true });
+  for await (const chunk of source) {
+    size += chunk.length;
+    if (size > limit) throw inputTooLarge('standard input', limit);
+    text += typeof chunk === 'string' ? chunk : decoder.decode(chunk, { stream: true });
+  }
   return text + decoder.decode();
 }

@@ -9,13 +9,13 @@
 // be opened or the services could not be set up, 2 a usage error or a config that cannot be read or is
 // invalid.
 
-import { readFile } from 'node:fs/promises';
 import { HealthChecker } from '../health/checker.js';
 import { normaliseHealthConfig, parseHealthConfig } from '../health/config.js';
 import { describeStart } from '../health/describe.js';
 import type { HealthClient, HealthConfig, HealthLogger } from '../health/types.js';
 import type { TextSink } from './context.js';
 import { lineWriter } from './log-lines.js';
+import { readInputFile } from './read-input.js';
 import { stopSignal } from './stop-signal.js';
 
 export interface HealthIo {
@@ -25,7 +25,7 @@ export interface HealthIo {
   ipvs(): Promise<HealthClient>;
   /** Ends the run. Default: the first SIGINT or SIGTERM this process receives. */
   signal?: AbortSignal;
-  /** Default: node:fs readFile as UTF-8. */
+  /** Default: the file's bytes (at most 256 MiB, src/cli/read-input.ts) as UTF-8. */
   readFile?: (path: string) => Promise<string>;
   /** Used in messages. Default 'ipvs'. */
   programName?: string;
@@ -83,7 +83,7 @@ export async function runHealth(args: string[], io: HealthIo): Promise<number> {
   }
   let config: HealthConfig;
   try {
-    const text = await (io.readFile ?? ((p: string) => readFile(p, 'utf8')))(parsed.file);
+    const text = await (io.readFile ?? (async (p: string) => (await readInputFile(p)).toString('utf8')))(parsed.file);
     config = parseHealthConfig(text);
   } catch (err) {
     io.stderr.write(`${program} health: ${parsed.file}: ${(err as Error).message}\n`);

@@ -114,7 +114,7 @@ function checkLevel(path: string, value: unknown): CheckOverride | undefined {
   if (value === undefined) return undefined;
   if (!isRecord(value)) throw new ValidationError(path, value, 'must be an object, e.g. { "type": "http", "path": "/" }');
   const type = value.type;
-  if (type !== undefined && !(typeof type === 'string' && type in CHECK_FIELDS)) {
+  if (type !== undefined && !(typeof type === 'string' && Object.hasOwn(CHECK_FIELDS, type))) {
     throw new ValidationError(`${path}.type`, type, "must be 'http', 'https', 'tcp' or 'custom'");
   }
   onlyKnown(path, value, type === undefined ? ANY_CHECK_FIELDS : CHECK_FIELDS[type as CheckSpec['type']]);

@@ -88,6 +88,10 @@ describe('normaliseHealthConfig', () => {
       /services\[0\]\.destinations\[0\]\.tunnel\.chksum "csum": unknown field; expected one of type, port, checksum/],
     ['a multicast destination', base({ destinations: [{ address: '224.0.0.7' }] }), /services\[0\]\.destinations\[0\]\.address "224\.0\.0\.7": must be a unicast address/],
     ['an unknown check type', base({ check: { type: 'ping' } }), /services\[0\]\.check\.type/],
+    // Names every object inherits: a ValidationError like any unknown type, not a TypeError from inside.
+    ['a check type named constructor', base({ check: { type: 'constructor' } as never }), /services\[0\]\.check\.type "constructor": must be 'http'/],
+    ['a check type named __proto__', base({ check: { type: '__proto__' } as never }), /services\[0\]\.check\.type "__proto__": must be 'http'/],
+    ['a config-level check type named toString', { ...base(), check: { type: 'toString' } } as never, /^invalid check\.type "toString": must be 'http'/],
     ['a bad weight', base({ destinations: [{ address: '192.168.1.116', weight: -1 }] }), /services\[0\]\.destinations\[0\]\.weight/],
     ['a bad address', base({ destinations: [{ address: 'server-1' }] }), /services\[0\]\.destinations\[0\]\.address/],
     ['a bad service', base({ protocol: 'icmp' }), /services\[0\]\.protocol/],

@@ -25,12 +25,16 @@ export class ValidationError extends IpvsError {
   }
 }
 
+/** How much of a value a message shows: a refused input may be a whole file's worth of JSON. */
+const SHOWN_LENGTH = 200;
+
 /**
  * A value as it appears in messages: strings quoted, bigints with n, numbers as written (NaN and Infinity
- * too, which JSON would show as null), objects as JSON, an instance of a class with its class's name.
+ * too, which JSON would show as null), objects as JSON, an instance of a class with its class's name; cut
+ * after SHOWN_LENGTH characters. A value JSON cannot write (a cycle, nesting deeper than the stack) is named
+ * by its kind: String() of it could throw as well.
  */
 function show(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
   if (typeof value === 'bigint') return `${value}n`;
   if (typeof value === 'number') return String(value);
   if (value === undefined) return '(missing)';
@@ -38,9 +42,11 @@ function show(value: unknown): string {
   try {
     text = JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v)) ?? String(value);
   } catch {
-    return String(value);
+    text = Array.isArray(value) ? `(an array of ${value.length})` : typeof value === 'object' && value !== null ? '(an object)' : `(a ${typeof value})`;
   }
-  return className(value) === undefined ? text : `${className(value)} ${text}`;
+  if (text.length > SHOWN_LENGTH) text = `${text.slice(0, SHOWN_LENGTH)}...`;
+  const name = typeof value === 'string' ? undefined : className(value);
+  return name === undefined ? text : `${name} ${text}`;
 }
 
 /** The class of an object that is not a plain object or array (an AbortController given for a signal). */

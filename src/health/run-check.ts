@@ -25,10 +25,21 @@ function probe(check: NormalCheck, target: CheckTarget, signal: AbortSignal): Pr
       return tcpProbe(check.address, check.port, check.localAddress, signal);
     case 'custom':
       return (async () => {
-        const verdict = await spec.run(target, signal);
-        return verdict === false ? { ok: false, detail: `${spec.name ?? 'custom check'} returned false` } : { ok: true, detail: `${spec.name ?? 'custom check'} passed` };
+        const verdict: unknown = await spec.run(target, signal);
+        const name = spec.name ?? 'custom check';
+        if (verdict === true || verdict === undefined) return { ok: true, detail: `${name} passed` };
+        if (verdict === false) return { ok: false, detail: `${name} returned false` };
+        // A fetch Response, 'false', 0, null: a mistake that passing would hide behind a dead server.
+        return { ok: false, detail: `${name} returned ${verdictText(verdict)}, not true, false or nothing` };
       })();
   }
+}
+
+/** A custom check's answer that is no verdict, for the failure's detail. */
+function verdictText(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}...` : value);
+  if (typeof value === 'object' && value !== null) return Object.prototype.toString.call(value);
+  return String(value);
 }
 
 /**

@@ -72,7 +72,8 @@ export interface CheckTarget {
 
 /**
  * A check written in code. Resolving to true (or nothing) is healthy; false or a throw is a failure (the
- * error's message is the reason). The signal aborts when the timeout passes or the checker stops.
+ * error's message is the reason), and so is any other answer (a fetch Response, 'false', 0, null), which
+ * is a mistake. The signal aborts when the timeout passes or the checker stops.
  */
 export type CheckFunction = (target: CheckTarget, signal: AbortSignal) => Promise<boolean | void> | boolean | void;
 

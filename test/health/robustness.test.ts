@@ -41,6 +41,22 @@ describe('custom checks', () => {
     });
   });
 
+  it('fails, saying so, on an answer that is no verdict (a fetch Response, a string, 0, null)', async () => {
+    expect(await runOne({ type: 'custom', name: 'api', run: async () => new Response('down', { status: 503 }) as never })).toMatchObject({
+      ok: false,
+      detail: 'api returned [object Response], not true, false or nothing',
+    });
+    expect(await runOne({ type: 'custom', run: () => 'false' as never })).toMatchObject({ ok: false, detail: 'custom check returned "false", not true, false or nothing' });
+    expect(await runOne({ type: 'custom', run: () => 0 as never })).toMatchObject({ ok: false, detail: 'custom check returned 0, not true, false or nothing' });
+    expect(await runOne({ type: 'custom', run: () => null as never })).toMatchObject({ ok: false, detail: 'custom check returned null, not true, false or nothing' });
+  });
+
+  it('fails on a throw of a value that is no Error, whatever it is', async () => {
+    expect(await runOne({ type: 'custom', run: () => { throw 'replica lag'; } })).toMatchObject({ ok: false, detail: 'replica lag' });
+    expect(await runOne({ type: 'custom', run: () => Promise.reject(Object.create(null)) })).toMatchObject({ ok: false });
+    expect(await runOne({ type: 'custom', run: () => { throw undefined; } })).toMatchObject({ ok: false, detail: 'undefined' });
+  });
+
   it('receives its target and a signal that aborts at the timeout', async () => {
     let seen: { address: string; port: number; aborted: () => boolean } | undefined;
     const r = await runOne(

@@ -317,11 +317,14 @@ export function normaliseHealthConfig(config: HealthConfig): NormalHealthService
   return out;
 }
 
-/** Parse JSON text holding a health config (see normaliseHealthConfig for what is checked). */
+/**
+ * Parse JSON text holding a health config (see normaliseHealthConfig for what is checked). A leading
+ * byte-order mark (an editor's UTF-8 file) is ignored, as in a desired state.
+ */
 export function parseHealthConfig(text: string): HealthConfig {
   let value: unknown;
   try {
-    value = JSON.parse(text);
+    value = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
   } catch (err) {
     // The text's start as the value: undefined would print as "(missing)" for a file that is there.
     throw new ValidationError('config', text.length > 40 ? `${text.slice(0, 40)}...` : text, `not valid JSON: ${(err as Error).message}`);

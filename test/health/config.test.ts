@@ -176,6 +176,8 @@ describe('parseHealthConfig', () => {
     const text = JSON.stringify(base({ check: { type: 'http', body: 'ok' } }));
     expect(parseHealthConfig(text).services).toHaveLength(1);
     expect(() => parseHealthConfig('{')).toThrow('invalid config "{": not valid JSON');
+    // A UTF-8 file an editor began with a byte-order mark, as a desired state may.
+    expect(parseHealthConfig(`\ufeff${text}`).services).toHaveLength(1);
     expect(() => parseHealthConfig('{"services":[{"protocol":"tcp"}]}')).toThrow(/services\[0\]\.address/);
   });
 });

@@ -8,7 +8,7 @@
 // a state file that cannot be read or is invalid, or a kernel that cannot be read. SIGINT or SIGTERM
 // while changes go out stops sending (exit 1 with the report); see runApply.
 
-import { writeFile, rename } from 'node:fs/promises';
+import { rename, unlink, writeFile } from 'node:fs/promises';
 import { readAll, type CliContext } from './context.js';
 import { readInputFile } from './read-input.js';
 import { ABORTED_REASON, apply, applyPlan, plan, describeApplyResult, type ApplyResult, type ReconcileClient, type DrainOption, type DrainState } from '../reconcile/index.js';
@@ -152,7 +152,17 @@ export async function loadDrainState(file: string | undefined): Promise<DrainSta
 /** Write the drain state atomically (a crash leaves the old file or the new one, never half of one). */
 export async function saveDrainState(file: string, state: DrainState): Promise<void> {
   const tmp = `${file}.${process.pid}.tmp`;
-  await writeFile(tmp, JSON.stringify(state, null, 2) + '\n');
+  const text = JSON.stringify(state, null, 2) + '\n';
+  // The temporary file is created anew (O_EXCL): in a directory others can write to (/tmp), a symlink
+  // planted at its guessable name would otherwise be followed, and the file it names overwritten by root.
+  // One already there (left by a crash, or planted) is unlinked first, which removes a link, not its target.
+  try {
+    await writeFile(tmp, text, { flag: 'wx' });
+  } catch (err) {
+    if ((err as { code?: string }).code !== 'EEXIST') throw err;
+    await unlink(tmp);
+    await writeFile(tmp, text, { flag: 'wx' });
+  }
   await rename(tmp, file);
 }
 

@@ -95,6 +95,64 @@ describe('custom checks', () => {
   });
 });
 
+describe('servers that never stop sending', () => {
+  // Each writes without end, as fast as the socket takes it; the check must read a bounded amount and end.
+  const servers: net.Server[] = [];
+  const ports: Record<string, number> = {};
+  const flood = (head: string, unit: string) => (s: net.Socket) =>
+    s.once('data', () => {
+      s.write(head);
+      const block = unit.repeat(Math.ceil(65_536 / unit.length));
+      const pump = (): void => {
+        while (s.writable && s.write(block));
+      };
+      s.on('drain', pump);
+      pump();
+    });
+  const behaviours: Record<string, (s: net.Socket) => void> = {
+    body: flood('HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\n\r\n', 'a'),
+    chunks: flood('HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n', '1\r\na\r\n'),
+    headerLine: flood('HTTP/1.1 200 OK\r\nx-endless: ', 'a'),
+    headerLines: flood('HTTP/1.1 200 OK\r\n', 'x-a: b\r\n'),
+    statusLine: flood('HTTP/1.1 200 ', 'a'),
+    interim: flood('', 'HTTP/1.1 103 Early Hints\r\nlink: </a.css>\r\n\r\n'),
+  };
+
+  beforeAll(async () => {
+    for (const [name, behave] of Object.entries(behaviours)) {
+      const server = net.createServer((s) => {
+        s.on('error', () => {});
+        behave(s);
+      });
+      await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+      servers.push(server);
+      ports[name] = (server.address() as net.AddressInfo).port;
+    }
+  });
+  afterAll(() => {
+    for (const s of servers) s.close();
+  });
+
+  it('a body: judged on its first 64 KiB, long before the timeout', async () => {
+    const started = performance.now();
+    expect(await runOne({ type: 'http', timeoutMs: 5000 }, ports.body!)).toMatchObject({ ok: true, detail: 'HTTP 200' });
+    expect(await runOne({ type: 'http', timeoutMs: 5000, body: 'zzz' }, ports.body!)).toMatchObject({ ok: false, detail: 'HTTP 200, but the body does not contain "zzz"' });
+    expect(await runOne({ type: 'http', timeoutMs: 5000, body: /a{10}/ }, ports.body!)).toMatchObject({ ok: true, detail: 'HTTP 200, body matches' });
+    expect(await runOne({ type: 'http', timeoutMs: 5000, body: 'zzz' }, ports.chunks!)).toMatchObject({ ok: false, detail: 'HTTP 200, but the body does not contain "zzz"' });
+    expect(performance.now() - started).toBeLessThan(4000);
+  });
+
+  it('a header line, header lines, a status line: refused past 64 KiB', async () => {
+    for (const name of ['headerLine', 'headerLines', 'statusLine']) {
+      expect(await runOne({ type: 'http', timeoutMs: 5000 }, ports[name]!), name).toMatchObject({ ok: false, detail: 'response headers larger than 64 KiB' });
+    }
+  });
+
+  it('interim (1xx) responses without end: over by the timeout', async () => {
+    expect(await runOne({ type: 'http', timeoutMs: 300 }, ports.interim!)).toMatchObject({ ok: false, detail: 'no answer within 300 ms' });
+  });
+});
+
 describe('network failures never crash the process', () => {
   // One server per way of misbehaving, all on 127.0.0.1.
   const servers: net.Server[] = [];

@@ -108,6 +108,8 @@ export function operationOf(cmd: ParsedCommand, line: number): RuleOperation | s
 
 /** The operation of one line by the shared grammar; undefined for a line with nothing to do. Internal. */
 export function generalOperation(lineText: string, line: number, ctx: GrammarContext): RuleOperation | undefined {
+  // A NUL (invisible in any message) means a binary or UTF-16 file; ipvsadm would read the line up to it.
+  if (lineText.includes('\0')) throw new RulesSyntaxError(line, 'holds a NUL character: not rules text (a binary file, or UTF-16?)');
   const argv = ruleLineArguments(lineText);
   if (argv.length === 0) return undefined;
   let outcome;

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { parseRules } from '../../src/rules/parse.js';
 import { prepareRules } from '../../src/rules/prepare.js';
 import { NO_SERVICE_NAMES } from '../../src/rules/service-names.js';
+import { RulesSyntaxError } from '../../src/rules/errors.js';
 
 function elapsed(run: () => unknown): number {
   const started = performance.now();
@@ -25,5 +26,16 @@ describe('rules text of a hostile shape', () => {
 
   it('many lines without a dash: prepareRules (ipvs -R) stays linear', () => {
     expect(elapsed(() => prepareRules(commentsThenRule, { services: NO_SERVICE_NAMES }))).toBeLessThan(2000);
+  });
+
+  it('a NUL character: refused with its line, said in words (a UTF-16 or binary file)', () => {
+    const utf16 = Buffer.from('-A -t 10.0.0.1:80\n', 'utf16le').toString('latin1');
+    const text = `-A -t 10.0.0.1:80 -s rr\n${utf16}`;
+    const options = { services: NO_SERVICE_NAMES };
+    for (const parse of [parseRules, prepareRules]) {
+      expect(() => parse(text, options)).toThrow(RulesSyntaxError);
+      expect(() => parse(text, options)).toThrow('line 2: holds a NUL character: not rules text (a binary file, or UTF-16?)');
+    }
+    expect(() => parseRules('-A -t 10.0.0.1:80 -s rr\0\n', options)).toThrow('line 1: holds a NUL character');
   });
 });

@@ -50,7 +50,26 @@ export function parseAddress(field: string, value: unknown): ParsedAddress {
     writeIPv6(bare, bytes);
     return { family: 'ipv6', af: AF_INET6, bytes, text: formatIPv6(bytes) };
   }
-  throw new ValidationError(field, value, 'not an IPv4 or IPv6 address');
+  throw new ValidationError(field, value, refusalReason(bare));
+}
+
+/**
+ * Why text is no address, in words for the spellings other tools take: ipvsadm (inet_aton) reads 010.0.0.1
+ * as octal, 8.0.0.1, where most software reads 10.0.0.1, and takes 127.1 and 0x7f.0.0.1; a zone id names an
+ * interface IPVS has no field for. Each is refused rather than read one way or the other.
+ */
+function refusalReason(bare: string): string {
+  const zone = bare.indexOf('%');
+  if (zone > 0 && isIPv6(bare.slice(0, zone))) return `a zone id (${bare.slice(zone)}) cannot be given: IPVS carries none; give the address alone`;
+  if (/^[0-9.]+$/.test(bare) && bare.split('.').some((part) => part.length > 1 && part.startsWith('0'))) {
+    return 'a leading zero is refused: ipvsadm reads 010.0.0.1 as octal (8.0.0.1), most software as decimal; write the numbers without it';
+  }
+  const parts = bare.split('.');
+  if (parts.length <= 4 && parts.every((part) => /^(?:0[xX][0-9a-fA-F]+|[0-9]+)$/.test(part))) {
+    if (parts.length === 4 && parts.every((part) => /^[0-9]+$/.test(part))) return 'not an IPv4 address: each number is 0..255';
+    return 'not four decimal numbers 0..255: the short and hex forms ipvsadm takes (127.1, 0x7f.0.0.1) are refused';
+  }
+  return 'not an IPv4 or IPv6 address';
 }
 
 /**

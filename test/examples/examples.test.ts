@@ -335,7 +335,7 @@ describe('health-check.js', () => {
   it.each([
     [['--servers', '10.0.0.1,bad'], 'invalid --servers "bad": not an IPv4 or IPv6 address'],
     [['--weights', '2,-1'], 'invalid --weights -1 for 192.168.1.117: must be an integer 0..2147483647'],
-    [['--vip', '1.2.3'], 'invalid --vip "1.2.3": not an IPv4 or IPv6 address'],
+    [['--vip', '1.2.3'], 'invalid --vip "1.2.3": not four decimal numbers 0..255: the short and hex forms ipvsadm takes (127.1, 0x7f.0.0.1) are refused'],
     [['--port', '70000'], 'invalid --port 70000: must be an integer 0..65535'],
     [['--sorry', 'nope'], 'invalid --sorry "nope": not an IPv4 or IPv6 address'],
     [['--interval', '0'], 'invalid --interval 0: must be an integer 1..86400000'],

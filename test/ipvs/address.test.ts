@@ -31,6 +31,21 @@ describe('parseAddress', () => {
     expect(a.bytes.toString('hex')).toBe(hex);
   });
 
+  it.each([
+    ['010.0.0.1', /a leading zero is refused: ipvsadm reads 010\.0\.0\.1 as octal \(8\.0\.0\.1\)/],
+    ['10.0.0.01', /a leading zero is refused/],
+    ['127.1', /not four decimal numbers 0\.\.255: the short and hex forms ipvsadm takes/],
+    ['0x7f.0.0.1', /short and hex forms/],
+    ['2130706433', /short and hex forms/],
+    ['fe80::1%eth0', /a zone id \(%eth0\) cannot be given: IPVS carries none/],
+    ['[fe80::1%25eth0]', /a zone id \(%25eth0\)/],
+    ['256.1.1.1', /: not an IPv4 address: each number is 0\.\.255$/],
+    ['1.2.3.4.', /: not an IPv4 or IPv6 address$/],
+    ['example.com', /: not an IPv4 or IPv6 address$/],
+  ])('says why %j, a spelling other tools read, is refused', (text, reason) => {
+    expect(() => parseAddress('address', text)).toThrow(reason);
+  });
+
   it.each(['', '1.2.3', '256.1.1.1', '01.2.3.4', 'fe80::1%eth0', '::1::2', 'example.com', ' 1.2.3.4', '[1.2.3.4]'])('refuses %j, naming the field and value', (text) => {
     const err = (() => {
       try {

@@ -132,7 +132,7 @@ export function atPath<T>(path: string | (() => string), fn: () => T, drop = '')
 /** What atPath throws for `err`: a ValidationError with `path` prefixed to its field; anything else as it is. */
 export function atPathError(err: unknown, path: string, drop = ''): unknown {
   if (!(err instanceof ValidationError)) return err;
-  const why = err.message.replace(/^invalid [^:]*: /, '');
+  const why = err.reason;
   const field = drop !== '' && err.field.startsWith(drop) ? err.field.slice(drop.length) : err.field;
   return new ValidationError(`${path}.${field}`, err.value, why);
 }

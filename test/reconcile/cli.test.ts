@@ -167,6 +167,12 @@ describe('ipvs apply', () => {
     const bad = await run(`apply ${file('bad.json', '{"services":[{"fwmark":1,"destinations":[{"address":"10.0.0.2","weight":-3}]}]}')}`);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/invalid services\[0\]\.destinations\[0\]\.weight -3/);
+    // A refused IPv6 value (its colons once defeated the re-wording) is named once, at its path.
+    const zone = await run(`apply ${file('zone.json', '{"services":[{"protocol":"tcp","address":"2001:db8::1","port":80,"destinations":[{"address":"fe80::1%eth0"}]}]}')}`);
+    expect(zone).toMatchObject({
+      code: 2,
+      stderr: `ipvs apply: invalid services[0].destinations[0].address "fe80::1%eth0": a zone id (%eth0) cannot be given: IPVS carries none; give the address alone\n`,
+    });
     const rules = await run('diff -', '-A -t 10.0.0.1:80\n-x\n');
     expect(rules.code).toBe(2);
     expect(rules.stderr).toMatch(/^ipvs diff: standard input: line 2: /);

@@ -1,8 +1,9 @@
 // A small helper process run inside a network namespace (`ip netns exec NS node agent.mjs`) by the
 // real-traffic tests: it serves HTTP on the ports it is told to (each answer names the server and the
 // port), stops and starts serving on command (a stopped server refuses connections, as a crashed one
-// would), and makes HTTP requests on a fresh TCP connection each, from a chosen source address. Commands
-// and replies are JSON lines on stdin/stdout, so one Node start (slow under UML) serves the whole run.
+// would), and makes HTTP requests on a fresh TCP connection each (from a port no earlier one used), from a
+// chosen source address. Commands and replies are JSON lines on stdin/stdout, so one Node start (slow under
+// UML) serves the whole run.
 // For the health tests a server can also be told it is sick (its /health answers 503 while everything
 // else still works), and a client can hold one keep-alive connection (a session) open across requests,
 // to show what happens to an open connection when its server is quiesced or deleted. For UDP services it
@@ -12,6 +13,21 @@ import dgram from 'node:dgram';
 import http from 'node:http';
 import { isIPv6 } from 'node:net';
 import readline from 'node:readline';
+
+// Every TCP connection this agent opens leaves from a port of its own, counted up from FIRST_PORT (below the
+// kernel's ephemeral range, so nothing else here takes them). With ports the kernel picks at random, a new
+// connection now and then got the port of an earlier one to the same virtual service while IPVS still held
+// that one's entry (2 min in TIME_WAIT, FIN_WAIT for direct routing and tunnels): IPVS then sends the new SYN
+// where the old entry points without asking the scheduler (round robin skips a turn), or drops it when that
+// server was deleted; and a real server may still hold the old connection in TIME_WAIT.
+const FIRST_PORT = 20_000;
+const LAST_PORT = 32_767;
+let nextPort = FIRST_PORT;
+function freshPort() {
+  const port = nextPort;
+  nextPort = nextPort === LAST_PORT ? FIRST_PORT : nextPort + 1;
+  return port;
+}
 
 let name = 'agent';
 let sick = false;
@@ -36,6 +52,10 @@ async function serve(ports) {
       if (req.url !== '/keep') res.setHeader('connection', 'close');
       res.end(`${name} ${port}`);
     });
+    // A session's connection stays open until the test closes it: Node's default closes it after some 5 s
+    // idle, and a test waiting longer than that on a slow machine (for a checker to quiesce the server) would
+    // see its next request go out on a new connection.
+    server.keepAliveTimeout = 0;
     await new Promise((resolve, reject) => {
       server.once('error', reject);
       server.listen(port, resolve);
@@ -99,7 +119,8 @@ function stopServing() {
 
 function get(url, localAddress, timeoutMs, agent = false) {
   return new Promise((resolve) => {
-    const req = http.get(url, { agent, timeout: timeoutMs, ...(localAddress ? { localAddress } : {}) }, (res) => {
+    // A new connection (always, but for a session whose connection is still open) leaves from a fresh port.
+    const req = http.get(url, { agent, timeout: timeoutMs, localPort: freshPort(), ...(localAddress ? { localAddress } : {}) }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (c) => (body += c));

@@ -112,7 +112,10 @@ export class Agent {
     return { bodies: r.bodies ?? [], from: r.from ?? [] };
   }
 
-  /** GET each URL (`count` rounds), each on a new connection; the bodies (or "error: CODE") in order. */
+  /**
+   * GET each URL (`count` rounds), each on a new connection from a source port this agent never used before
+   * (see agent.mjs); the bodies (or "error: CODE") in order.
+   */
   async get(urls: string[], options: { localAddress?: string; count?: number; timeoutMs?: number } = {}): Promise<string[]> {
     return (await this.send({ cmd: 'get', urls, ...options })).bodies ?? [];
   }

@@ -17,7 +17,7 @@ import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Ipvs } from '../../src/client.js';
-import { waitFor } from './traffic/net.js';
+import { LAB_SETUP_MS, waitFor } from './traffic/net.js';
 import { buildTopology, CLIENT1, CLIENT2, RS1, RS2, vip, type Topology } from './traffic/topology.js';
 
 const onKernel = process.env.IPVS_KERNEL === '1';
@@ -25,6 +25,15 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const BUILT = join(ROOT, 'dist/src/index.js');
 /** 'rs1 8080' -> 'rs1' */
 const server = (body: string): string => body.split(' ')[0]!;
+/**
+ * How long an example may take to print a line or to exit after a signal: a Node start inside User-Mode Linux
+ * takes about a second on a quiet host and many on a loaded one; how fast is not what these tests check.
+ */
+const EXAMPLE_WAIT_MS = 60_000;
+/** Each test starts several example processes: its timeout leaves room for their waits. */
+const EXAMPLE_TEST_MS = 300_000;
+/** The kernel's estimator sums the counters every 2 s (late on a loaded host). */
+const STATS_WAIT_MS = 20_000;
 
 /** One example process: its output lines, a way to wait for a line, its exit. */
 interface Run {
@@ -46,7 +55,7 @@ describe.skipIf(!onKernel)('the examples as programs on the real kernel', () => 
     if (statSync(join(ROOT, 'src/index.ts')).mtimeMs > built) console.warn('dist/ is older than src/index.ts: run `npm run build` if an example fails to import');
     t = await buildTopology('ex');
     ipvs = await Ipvs.open({ netns: t.dir });
-  }, 60_000);
+  }, LAB_SETUP_MS);
 
   afterAll(async () => {
     for (const r of runs) if (r.child.exitCode === null && r.child.signalCode === null) r.child.kill('SIGKILL');
@@ -74,7 +83,7 @@ describe.skipIf(!onKernel)('the examples as programs on the real kernel', () => 
       lines,
       text: () => lines.join('\n'),
       exited,
-      line: (pattern, timeoutMs = 15_000) =>
+      line: (pattern, timeoutMs = EXAMPLE_WAIT_MS) =>
         new Promise((resolve, reject) => {
           const check = (): boolean => {
             const found = lines.find((l) => pattern.test(l));
@@ -110,7 +119,7 @@ describe.skipIf(!onKernel)('the examples as programs on the real kernel', () => 
   /** Stop a long-running example the way a person does (Ctrl-C), and wait for it; it must exit 0. */
   async function interrupt(r: Run, signal: NodeJS.Signals = 'SIGINT'): Promise<string> {
     r.child.kill(signal);
-    const code = await Promise.race([r.exited, new Promise<'hung'>((res) => setTimeout(() => res('hung'), 15_000))]);
+    const code = await Promise.race([r.exited, new Promise<'hung'>((res) => setTimeout(() => res('hung'), EXAMPLE_WAIT_MS))]);
     expect(code, r.text()).toBe(0);
     return r.text();
   }
@@ -139,7 +148,7 @@ describe.skipIf(!onKernel)('the examples as programs on the real kernel', () => 
     expect(cleaned).toBe(`Removed the PCC service on ${v}:0 and its real servers.`);
     expect(saved(v)).toEqual([]);
     expect(await runToEnd('pcc', ['--vip', v, '--cleanup'])).toBe(`Nothing to remove: no service on ${v}:0.`);
-  });
+  }, EXAMPLE_TEST_MS);
 
   it('ppc.js: one persistent service per port, affinity per port; --cleanup', async () => {
     const v = vip(7);
@@ -159,7 +168,7 @@ describe.skipIf(!onKernel)('the examples as programs on the real kernel', () => 
     expect(on80[0]).not.toBe(on8080[0]);
     expect(await runToEnd('ppc', ['--vip', v, '--ports', '80,8080', '--cleanup'])).toBe(`Removed tcp ${v}:80.\nRemoved tcp ${v}:8080.`);
     expect(saved(v)).toEqual([]);
-  });
+  }, EXAMPLE_TEST_MS);
 
   it('fwmark.js: two ports under firewall mark 10 (iptables-legacy rule included), one server per client for both; --cleanup removes the rule too', async () => {
     const v = vip(8);
@@ -179,11 +188,13 @@ describe.skipIf(!onKernel)('the examples as programs on the real kernel', () => 
     expect(cleaned).toContain('Removed the service for firewall mark 10.');
     expect(saved('-f 10')).toEqual([]);
     expect(mangle()).not.toContain('0xa');
-  });
+  }, EXAMPLE_TEST_MS);
 
   it("health-check.js: the seed's script done better, with real servers that stop and return; Ctrl-C removes the service", async () => {
     const v = vip(9);
-    const r = start('health-check', ['--vip', v, '--servers', `${RS1},${RS2}`, '--forwarding', 'masq', '--interval', '200', '--timeout', '300']);
+    // A check timeout far above what a healthy server needs: stopped servers refuse at once, while at 300 ms
+    // a host loaded enough could make the healthy one miss two checks in a row and be quiesced mid-test.
+    const r = start('health-check', ['--vip', v, '--servers', `${RS1},${RS2}`, '--forwarding', 'masq', '--interval', '200', '--timeout', '5000']);
     try {
       await r.line(/^Watching /);
       expect(r.text()).toContain(`Watching ${RS1} and ${RS2} behind ${v}:80. Ctrl-C to stop.`);
@@ -218,7 +229,7 @@ describe.skipIf(!onKernel)('the examples as programs on the real kernel', () => 
     } finally {
       await Promise.all([t.rs1.serve('rs1', [80, 8080]), t.rs2.serve('rs2', [80, 8080])]);
     }
-  });
+  }, EXAMPLE_TEST_MS);
 
   it('health-check.js: --forwarding masq with a real server on loopback is one line on standard error and exit status 1, the table untouched', async () => {
     const v = vip(9);
@@ -228,7 +239,7 @@ describe.skipIf(!onKernel)('the examples as programs on the real kernel', () => 
       `examples/health-check.js: invalid --forwarding "masq": the kernel drops traffic from other hosts that it would NAT to a loopback address (127.0.0.1): leave forwarding out or use 'route' for a real server on the director itself`,
     ]);
     expect(saved(v)).toEqual([]);
-  });
+  }, EXAMPLE_TEST_MS);
 
   it('custom-balancer.js: the table follows a watched desired-state file, with the fewest changes; SIGTERM removes its services', async () => {
     const v = vip(10);
@@ -275,7 +286,7 @@ describe.skipIf(!onKernel)('the examples as programs on the real kernel', () => 
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
-  });
+  }, EXAMPLE_TEST_MS);
 
   it('stats.js: counters that match the traffic sent, and live per-second rates while it flows', async () => {
     const v = vip(11);
@@ -284,7 +295,7 @@ describe.skipIf(!onKernel)('the examples as programs on the real kernel', () => 
     for (const address of [RS1, RS2]) await ipvs.addDestination(key, { address, forwarding: 'masq' });
     try {
       await get([`http://${v}/`], 6);
-      await waitFor('6 connections counted', async () => (await ipvs.service(key)).stats.conns === 6n, 8000, 250);
+      await waitFor('6 connections counted', async () => (await ipvs.service(key)).stats.conns === 6n, STATS_WAIT_MS, 250);
       const once = await runToEnd('stats', ['--once']);
       const row = (label: string): string[] => (once.split('\n').find((l) => l.startsWith(label)) ?? '').trim().split(/\s+/);
       // Fields: the label (two words), the weight (real servers only), active, inactive, conns, conn/s, pkt/s in, ...
@@ -303,9 +314,11 @@ describe.skipIf(!onKernel)('the examples as programs on the real kernel', () => 
         const live = await waitFor('a snapshot with traffic per second', () => {
           const rows = r.lines.filter((l) => l.startsWith(`TCP ${v}:80`)).map((l) => l.trim().split(/\s+/));
           // The kernel's rate estimator lags and smooths: rates can turn positive from the first 6 connections
-          // before a snapshot counts the new ones, so wait for a snapshot showing both.
+          // before a snapshot counts the new ones, so wait for a snapshot showing both. It moves a quarter of
+          // the way to the measured rate every 2 s and rounds to whole connections per second, so a client
+          // slowed by a loaded host (under 1 connection/s) needs several ticks before conn/s shows 1.
           return rows.find((f) => Number(f[4]) > 6 && Number(f[5]) > 0 && Number(f[6]) > 0);
-        }, 15_000, 100);
+        }, EXAMPLE_WAIT_MS, 100);
         expect(Number(live[4])).toBeGreaterThan(6); // conns keep counting up
       } finally {
         flowing = false;
@@ -315,7 +328,7 @@ describe.skipIf(!onKernel)('the examples as programs on the real kernel', () => 
     } finally {
       await ipvs.deleteService(key);
     }
-  });
+  }, EXAMPLE_TEST_MS);
 });
 
 describe.skipIf(onKernel)('the examples as programs on the real kernel', () => {

@@ -19,7 +19,7 @@ import type { CliIpvs } from '../../src/cli/context.js';
 import { runCli } from '../../src/cli/run.js';
 import type { DaemonSpec } from '../../src/ipvs/types.js';
 import { parseConnTable, type ConnEntry } from './traffic/conn-table.js';
-import { waitFor } from './traffic/net.js';
+import { LAB_SETUP_MS, waitFor } from './traffic/net.js';
 import { addIPv6, buildTopology, CLIENT1, CLIENT1_6, RS1, RS2, vip, vip6, type Topology } from './traffic/topology.js';
 
 const onKernel = process.env.IPVS_KERNEL === '1';
@@ -45,7 +45,7 @@ describe.skipIf(!onKernel)('sync daemons carrying real connections, and a NAT ta
     master = await Ipvs.open({ netns: t.dir });
     backup = await Ipvs.open({ netns: t.dir2 });
     scratch = mkdtempSync(join(tmpdir(), 'ipvs-sync-'));
-  }, 60_000);
+  }, LAB_SETUP_MS);
 
   afterAll(async () => {
     await master?.close();

@@ -12,7 +12,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Ipvs, type ServiceKey, type Stats } from '../../src/index.js';
 import { parseConnTable, type ConnEntry } from './traffic/conn-table.js';
-import { waitFor } from './traffic/net.js';
+import { LAB_SETUP_MS, waitFor } from './traffic/net.js';
 import {
   addIPv6, buildTopology, CLIENT1, CLIENT1_6, CLIENT2, CLIENT2_6, RS1, RS1_6, RS2, RS2_6, vip, vip6, type Topology,
 } from './traffic/topology.js';
@@ -23,6 +23,8 @@ const ADDRESS6: Record<string, string> = { rs1: RS1_6, rs2: RS2_6 };
 /** 'rs1 8080' -> 'rs1' */
 const server = (body: string): string => body.split(' ')[0]!;
 const COUNTERS = ['conns', 'inPackets', 'outPackets', 'inBytes', 'outBytes'] as const;
+/** Waits for the kernel's estimator (a tick every 2 s, late on a loaded host). */
+const STATS_WAIT_MS = 20_000;
 type Counters = Record<(typeof COUNTERS)[number], bigint>;
 const counters = (s: Stats): Counters => Object.fromEntries(COUNTERS.map((f) => [f, s[f]])) as Counters;
 
@@ -55,7 +57,7 @@ describe.skipIf(!onKernel)('more real traffic through IPVS: IPv6 and UDP', () =>
     addIPv6(t);
     await Promise.all([t.rs1.serveUdp('rs1', [53, 5353]), t.rs2.serveUdp('rs2', [53, 5353])]);
     ipvs = await Ipvs.open({ netns: t.dir });
-  }, 60_000);
+  }, LAB_SETUP_MS);
 
   afterAll(async () => {
     await ipvs?.close();
@@ -73,7 +75,7 @@ describe.skipIf(!onKernel)('more real traffic through IPVS: IPv6 and UDP', () =>
     waitFor(`the stats of ${JSON.stringify(key)}`, async () => {
       const svc = await ipvs.service(key);
       return until(counters(svc.stats)) ? { svc, dests: await ipvs.destinations(key) } : undefined;
-    }, 8000, 250);
+    }, STATS_WAIT_MS, 250);
   /** The service's and its destinations' counters, as the library and as ipvsadm read them at one moment. */
   const bothViews = async (key: ServiceKey, label: string) =>
     waitFor(`a quiet moment to compare ${label} with ipvsadm`, async () => {
@@ -82,7 +84,7 @@ describe.skipIf(!onKernel)('more real traffic through IPVS: IPv6 and UDP', () =>
       const svc = await ipvs.service(key);
       if (JSON.stringify(counters(svc.stats), bigints) !== JSON.stringify(before, bigints)) return undefined; // the estimator ticked between
       return { svc, dests: await ipvs.destinations(key), listed };
-    }, 8000, 250);
+    }, STATS_WAIT_MS, 250);
   const bigints = (_k: string, v: unknown): unknown => (typeof v === 'bigint' ? v.toString() : v);
 
   it('IPv6 NAT: round robin alternates the real servers, and the counters match (library and ipvsadm)', async () => {

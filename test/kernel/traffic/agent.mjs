@@ -14,6 +14,12 @@ import http from 'node:http';
 import { isIPv6 } from 'node:net';
 import readline from 'node:readline';
 
+// How long a request or datagram waits for its answer unless the command says otherwise. Every answer the
+// tests wait for normally comes in milliseconds; the few tests that expect none (a dropped connection) pass a
+// short timeout of their own. A loaded host can hold a User-Mode Linux guest's processes off the CPU for
+// seconds, and a lost SYN is sent again only 1, 3 and 7 s after the first: the default leaves room for both.
+const DEFAULT_TIMEOUT_MS = 10_000;
+
 // Every TCP connection this agent opens leaves from a port of its own, counted up from FIRST_PORT (below the
 // kernel's ephemeral range, so nothing else here takes them). With ports the kernel picks at random, a new
 // connection now and then got the port of an earlier one to the same virtual service while IPVS still held
@@ -144,7 +150,7 @@ async function handle(msg) {
       await serveUdp(msg.ports);
       return {};
     case 'send-udp':
-      return sendUdp(msg.address, msg.port, msg.sourcePorts, msg.payload ?? 'ping', msg.localAddress, msg.timeoutMs ?? 3000);
+      return sendUdp(msg.address, msg.port, msg.sourcePorts, msg.payload ?? 'ping', msg.localAddress, msg.timeoutMs ?? DEFAULT_TIMEOUT_MS);
     case 'stop':
       stopServing();
       return {};
@@ -155,7 +161,7 @@ async function handle(msg) {
       // One keep-alive connection per session name, reused by every request of the session.
       let agent = sessions.get(msg.session);
       if (!agent) sessions.set(msg.session, (agent = new http.Agent({ keepAlive: true, maxSockets: 1 })));
-      return { bodies: [await get(msg.url, msg.localAddress, msg.timeoutMs ?? 3000, agent)] };
+      return { bodies: [await get(msg.url, msg.localAddress, msg.timeoutMs ?? DEFAULT_TIMEOUT_MS, agent)] };
     }
     case 'session-close':
       sessions.get(msg.session)?.destroy();
@@ -164,7 +170,7 @@ async function handle(msg) {
     case 'get': {
       const bodies = [];
       for (let i = 0; i < (msg.count ?? 1); i++) {
-        for (const url of msg.urls) bodies.push(await get(url, msg.localAddress, msg.timeoutMs ?? 3000));
+        for (const url of msg.urls) bodies.push(await get(url, msg.localAddress, msg.timeoutMs ?? DEFAULT_TIMEOUT_MS));
       }
       return { bodies };
     }

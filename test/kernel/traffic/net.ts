@@ -11,6 +11,14 @@ import readline from 'node:readline';
 
 const AGENT = fileURLToPath(new URL('./agent.mjs', import.meta.url));
 
+/**
+ * The timeout of a beforeAll that builds a lab: one `ip` process per step (some seventy for the traffic
+ * topology) and a Node start per agent. With the lab's cleanup that took about 12 s in User-Mode Linux on a
+ * quiet host, some 45 s with busy processes beside the tests in the guest, and once more than the 60 s
+ * these hooks had.
+ */
+export const LAB_SETUP_MS = 180_000;
+
 export function run(cmd: string, args: readonly string[]): string {
   try {
     return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });

@@ -5,10 +5,11 @@
 
 import { describe, expect, it } from 'vitest';
 import { Ipvs } from '../../src/client.js';
-import { describeOperation, OperationBatch, ValidationError } from '../../src/index.js';
+import { describeOperation, OperationBatch } from '../../src/index.js';
 import type { Operation } from '../../src/ipvs/operations.js';
 import { FakeKernel } from '../../src/testing/index.js';
 import { addForeignServices, GRE_AND_ESP } from '../helpers/foreign-service.js';
+import { refusedSync as refused, refusedAsync } from '../helpers/refused.js';
 
 const GRE = { protocol: 47, address: '10.9.9.9', port: 80 } as const;
 const ESP = { protocol: 50, address: '10.9.9.9', port: 0 } as const;
@@ -20,22 +21,6 @@ async function table(): Promise<{ kernel: FakeKernel; ipvs: Ipvs }> {
   const ipvs = await Ipvs.open({ transport: kernel.transport() });
   await ipvs.addService({ ...WEB, scheduler: 'rr' });
   return { kernel, ipvs };
-}
-
-function refused(fn: () => unknown): ValidationError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(ValidationError);
-    return err as ValidationError;
-  }
-  throw new Error('not refused');
-}
-
-async function refusedAsync(p: Promise<unknown>): Promise<ValidationError> {
-  const err = await p.then(() => undefined, (e: unknown) => e);
-  expect(err).toBeInstanceOf(ValidationError);
-  return err as ValidationError;
 }
 
 const ADD_REASON = /Linux would create a service of this protocol but balance nothing.*numbers exist to read and remove services other tools made/;

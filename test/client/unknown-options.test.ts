@@ -5,8 +5,8 @@
 
 import { describe, expect, it } from 'vitest';
 import { Ipvs, type BoundService } from '../../src/client.js';
-import { ValidationError } from '../../src/ipvs/errors.js';
 import { FakeKernel } from '../../src/testing/index.js';
+import { refusedAsync as refused } from '../helpers/refused.js';
 
 const WEB = { protocol: 'tcp', address: '10.0.0.1', port: 80 } as const;
 const OTHER = { protocol: 'tcp', address: '10.0.0.2', port: 80 } as const;
@@ -18,12 +18,6 @@ async function setup(): Promise<{ kernel: FakeKernel; ipvs: Ipvs }> {
   await ipvs.addDestination(WEB, { address: '10.0.1.1', weight: 3 });
   await ipvs.addService(OTHER);
   return { kernel, ipvs };
-}
-
-async function refused(p: Promise<unknown>): Promise<ValidationError> {
-  const err = await p.then(() => undefined, (e: unknown) => e);
-  expect(err).toBeInstanceOf(ValidationError);
-  return err as ValidationError;
 }
 
 const drain = async (it: AsyncIterable<unknown>): Promise<void> => {

@@ -4,9 +4,9 @@
 
 import { describe, expect, it } from 'vitest';
 import { Ipvs } from '../../src/client.js';
-import { ValidationError } from '../../src/ipvs/errors.js';
 import { apply, applyPlan, desiredStateFromRules, exportState, normaliseDesiredState, parseDesiredState, plan, planAgainst } from '../../src/reconcile/index.js';
 import { FakeKernel } from '../../src/testing/index.js';
+import { refusedSync } from '../helpers/refused.js';
 
 const WEB = { protocol: 'tcp', address: '10.0.0.1', port: 80 } as const;
 
@@ -16,16 +16,6 @@ async function setup(): Promise<{ kernel: FakeKernel; ipvs: Ipvs }> {
   await ipvs.addService(WEB);
   await ipvs.addDestination(WEB, { address: '10.0.1.1' });
   return { kernel, ipvs };
-}
-
-function refusedSync(call: () => unknown): ValidationError {
-  try {
-    call();
-  } catch (err) {
-    expect(err).toBeInstanceOf(ValidationError);
-    return err as ValidationError;
-  }
-  throw new Error('not refused');
 }
 
 describe('reconcile refuses unknown option keys', () => {

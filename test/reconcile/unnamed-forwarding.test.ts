@@ -5,11 +5,11 @@
 
 import { describe, expect, it } from 'vitest';
 import { Ipvs } from '../../src/client.js';
-import { ValidationError } from '../../src/ipvs/errors.js';
 import type { DestinationSpec } from '../../src/ipvs/types.js';
 import { apply, exportState, plan } from '../../src/reconcile/index.js';
 import { FakeKernel } from '../../src/testing/index.js';
 import { addRawDestinations } from '../helpers/foreign-service.js';
+import { refusedAsync as refused } from '../helpers/refused.js';
 
 const WEB = { protocol: 'tcp', address: '10.9.9.9', port: 80 } as const;
 const OTHER = { protocol: 'tcp', address: '10.9.9.20', port: 80 } as const;
@@ -32,12 +32,6 @@ async function setup(): Promise<{ kernel: FakeKernel; ipvs: Ipvs }> {
 
 const byAddress = async (ipvs: Ipvs): Promise<Record<string, unknown>> =>
   Object.fromEntries((await ipvs.destinations(WEB)).map((d) => [d.address, [d.forwarding, d.weight, d.tunnel]]));
-
-async function refused(p: Promise<unknown>): Promise<ValidationError> {
-  const err = await p.then(() => undefined, (e: unknown) => e);
-  expect(err).toBeInstanceOf(ValidationError);
-  return err as ValidationError;
-}
 
 describe('destinations with a forwarding method or tunnel type without a name', () => {
   it('are read with their number; the rest of the table with them', async () => {

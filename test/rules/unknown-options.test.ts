@@ -6,18 +6,9 @@ import { Ipvs } from '../../src/client.js';
 import { ValidationError } from '../../src/ipvs/errors.js';
 import { formatRules, iterateRules, parseRules, parseRulesResolving, prepareRules, prepareRulesResolving, systemResolver } from '../../src/rules/index.js';
 import { FakeKernel } from '../../src/testing/index.js';
+import { refusedSync as refused } from '../helpers/refused.js';
 
 const RULES = '-A -t 10.0.0.1:80 -s rr\n-a -t 10.0.0.1:80 -r 10.0.1.1:80 -m -w 1\n';
-
-function refused(call: () => unknown): ValidationError {
-  try {
-    call();
-  } catch (err) {
-    expect(err).toBeInstanceOf(ValidationError);
-    return err as ValidationError;
-  }
-  throw new Error('not refused');
-}
 
 describe('rules options refuse unknown keys', () => {
   it('parseRules, prepareRules', () => {

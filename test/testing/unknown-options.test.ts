@@ -4,20 +4,10 @@
 
 import { describe, expect, it } from 'vitest';
 import { Ipvs } from '../../src/client.js';
-import { ValidationError } from '../../src/ipvs/errors.js';
 import { FakeKernel } from '../../src/testing/index.js';
+import { refusedSync as refused } from '../helpers/refused.js';
 
 const WEB = { protocol: 'tcp', address: '10.0.0.1', port: 80 } as const;
-
-function refused(call: () => unknown): ValidationError {
-  try {
-    call();
-  } catch (err) {
-    expect(err).toBeInstanceOf(ValidationError);
-    return err as ValidationError;
-  }
-  throw new Error('not refused');
-}
 
 describe('FakeKernel options refuse unknown keys', () => {
   it('new FakeKernel(options) and its interfaces', () => {

@@ -8,7 +8,7 @@
 import { validateHeaderName, validateHeaderValue } from 'node:http';
 import { normalizeAddress, parseAddress } from '../ipvs/address.js';
 import { ValidationError } from '../ipvs/errors.js';
-import { DESTINATION_FIELDS, SERVICE_FIELDS } from '../ipvs/fields.js';
+import { DESTINATION_FIELDS, Fields, onlyKnownFields, SERVICE_FIELDS } from '../ipvs/fields.js';
 import { IP_VS_SVC_F_PERSISTENT } from '../ipvs/constants.js';
 import type { DestinationKey, DestinationSpec, ServiceKey, ServiceSpec } from '../ipvs/types.js';
 import { destinationKeyText, PROTOCOL_NAMES, validateDestinationSpec, validateServiceSpec, type WireServiceKey } from '../ipvs/validate.js';
@@ -65,26 +65,21 @@ export interface NormalHealthService {
 }
 
 // The client's field lists (src/ipvs/fields.ts); the validators check the nested persistence and tunnel objects.
-const HEALTH_SERVICE_FIELDS = new Set<string>([...SERVICE_FIELDS, 'destinations', 'check', 'sorryServer', 'onFailure']);
-const SORRY_FIELDS = new Set<string>(DESTINATION_FIELDS);
-const HEALTH_DESTINATION_FIELDS = new Set<string>([...DESTINATION_FIELDS, 'check']);
+const CONFIG_FIELDS = new Fields(['services', 'check', 'onFailure']);
+const HEALTH_SERVICE_FIELDS = new Fields([...SERVICE_FIELDS, 'destinations', 'check', 'sorryServer', 'onFailure']);
+const SORRY_FIELDS = new Fields(DESTINATION_FIELDS);
+const HEALTH_DESTINATION_FIELDS = new Fields([...DESTINATION_FIELDS, 'check']);
 const COMMON_CHECK_FIELDS = ['type', 'intervalMs', 'timeoutMs', 'rise', 'fall', 'jitterMs', 'address', 'port', 'localAddress'];
 const SHARED_CHECK_FIELDS = COMMON_CHECK_FIELDS.filter((f) => f !== 'type');
-const CHECK_FIELDS: Readonly<Record<CheckSpec['type'], ReadonlySet<string>>> = {
-  http: new Set([...COMMON_CHECK_FIELDS, 'path', 'host', 'expectStatus', 'body', 'headers', 'tlsVerify']),
-  https: new Set([...COMMON_CHECK_FIELDS, 'path', 'host', 'expectStatus', 'body', 'headers', 'tlsVerify']),
-  tcp: new Set(COMMON_CHECK_FIELDS),
-  custom: new Set([...COMMON_CHECK_FIELDS, 'run', 'name']),
+const CHECK_FIELDS: Readonly<Record<CheckSpec['type'], Fields>> = {
+  http: new Fields([...COMMON_CHECK_FIELDS, 'path', 'host', 'expectStatus', 'body', 'headers', 'tlsVerify']),
+  https: new Fields([...COMMON_CHECK_FIELDS, 'path', 'host', 'expectStatus', 'body', 'headers', 'tlsVerify']),
+  tcp: new Fields(COMMON_CHECK_FIELDS),
+  custom: new Fields([...COMMON_CHECK_FIELDS, 'run', 'name']),
 };
-const ANY_CHECK_FIELDS = new Set(Object.values(CHECK_FIELDS).flatMap((s) => [...s]));
+const ANY_CHECK_FIELDS = new Fields([...new Set(Object.values(CHECK_FIELDS).flatMap((f) => f.expected))]);
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-
-function onlyKnown(path: string, value: Record<string, unknown>, known: ReadonlySet<string>): void {
-  for (const key of Object.keys(value)) {
-    if (!known.has(key)) throw new ValidationError(path === '' ? key : `${path}.${key}`, value[key], `unknown field; expected one of ${[...known].join(', ')}`);
-  }
-}
 
 function pick<T extends object>(value: Record<string, unknown>, fields: readonly string[]): T {
   const out: Record<string, unknown> = {};
@@ -117,7 +112,7 @@ function checkLevel(path: string, value: unknown): CheckOverride | undefined {
   if (type !== undefined && !(typeof type === 'string' && Object.hasOwn(CHECK_FIELDS, type))) {
     throw new ValidationError(`${path}.type`, type, "must be 'http', 'https', 'tcp' or 'custom'");
   }
-  onlyKnown(path, value, type === undefined ? ANY_CHECK_FIELDS : CHECK_FIELDS[type as CheckSpec['type']]);
+  onlyKnownFields(value, type === undefined ? ANY_CHECK_FIELDS : CHECK_FIELDS[type as CheckSpec['type']], path);
   return value as CheckOverride;
 }
 
@@ -131,7 +126,7 @@ function failureAction(path: string, value: unknown): FailureAction | undefined 
 function normalCheck(path: string, merged: CheckOverride | undefined, dest: NormalDestination): NormalCheck {
   const raw = { type: 'tcp', ...merged } as Record<string, unknown>;
   const type = raw.type as CheckSpec['type'];
-  onlyKnown(path, raw, CHECK_FIELDS[type]);
+  onlyKnownFields(raw, CHECK_FIELDS[type], path);
   const intervalMs = raw.intervalMs === undefined ? DEFAULT_INTERVAL_MS : integer(`${path}.intervalMs`, raw.intervalMs, 1, 86_400_000);
   const timeoutMs = raw.timeoutMs === undefined ? DEFAULT_TIMEOUT_MS : integer(`${path}.timeoutMs`, raw.timeoutMs, 1, 3_600_000);
   const rise = raw.rise === undefined ? DEFAULT_RISE : integer(`${path}.rise`, raw.rise, 1, 1000);
@@ -207,9 +202,9 @@ function normalCheck(path: string, merged: CheckOverride | undefined, dest: Norm
   return { spec: raw as unknown as CheckSpec, intervalMs, timeoutMs, rise, fall, jitterMs, address, port, ...(localAddress !== undefined && type !== 'custom' ? { localAddress } : {}), label };
 }
 
-function normalDestination(path: string, wire: WireServiceKey, value: unknown, fields: ReadonlySet<string>): NormalDestination {
+function normalDestination(path: string, wire: WireServiceKey, value: unknown, fields: Fields): NormalDestination {
   if (!isRecord(value)) throw new ValidationError(path, value, 'must be an object with an address');
-  onlyKnown(path, value, fields);
+  onlyKnownFields(value, fields, path);
   const spec = pick<DestinationSpec>(value, DESTINATION_FIELDS);
   const w = atPath(path, () => validateDestinationSpec(wire, spec), 'destination.');
   const address = parseAddress(`${path}.address`, spec.address).text;
@@ -261,7 +256,7 @@ function refuseMasqToLoopback(path: string, d: NormalDestination, what: string):
 export function normaliseHealthConfig(config: HealthConfig): NormalHealthService[] {
   const value: unknown = config;
   if (!isRecord(value)) throw new ValidationError('config', value, 'must be an object { "services": [...] }');
-  onlyKnown('', value, new Set(['services', 'check', 'onFailure']));
+  onlyKnownFields(value, CONFIG_FIELDS, '');
   const topCheck = checkLevel('check', value.check);
   const topFailure = failureAction('onFailure', value.onFailure);
   if (!Array.isArray(value.services)) throw new ValidationError('services', value.services, 'must be an array of services');
@@ -270,7 +265,7 @@ export function normaliseHealthConfig(config: HealthConfig): NormalHealthService
   (value.services as unknown[]).forEach((raw, i) => {
     const path = `services[${i}]`;
     if (!isRecord(raw)) throw new ValidationError(path, raw, 'must be an object');
-    onlyKnown(path, raw, HEALTH_SERVICE_FIELDS);
+    onlyKnownFields(raw, HEALTH_SERVICE_FIELDS, path);
     const spec = pick<ServiceSpec>(raw, SERVICE_FIELDS);
     const wire = atPath(path, () => validateServiceSpec(spec));
     if (wire.fwmark === 0 && PROTOCOL_NAMES[wire.protocol] === undefined) {

@@ -1,12 +1,14 @@
 // The fields of each input spec, one list per spec, shared by the client's validators (validate.ts), the
 // desired state's shape check (reconcile/state.ts) and health configs (health/config.ts). A field outside
-// its spec's list is refused by path ("destination.wieght: unknown field") rather than ignored: an update
-// replaces every option, so a misspelt one would silently take its default. The objects the client reads
-// back carry more than their spec (counters, family, raw flags); those extras are accepted by the client's
-// validators too, so that a Service or Destination read back stays a valid spec. The lists are typed
-// against the spec types below: a field added to a type without its list fails to compile.
+// its spec's list is refused by path, with the closest known field as a suggestion ("destination.wieght:
+// unknown field (did you mean weight?)"), rather than ignored: an update replaces every option, so a
+// misspelt one would silently take its default. The objects the client reads back carry more than their
+// spec (counters, family, raw flags); those extras are accepted by the client's validators too, so that a
+// Service or Destination read back stays a valid spec. The lists are typed against the spec types below:
+// a field added to a type without its list fails to compile.
 
 import { ValidationError } from './errors.js';
+import { closestKey } from './option-keys.js';
 import type {
   DaemonSpec,
   Daemon,
@@ -68,12 +70,28 @@ export const DAEMON_INPUT = new Fields(DAEMON_FIELDS, DAEMON_READ_FIELDS);
 
 /**
  * Refuse an own enumerable field of `value` not in `fields`, naming it as `${path}.${key}` (the key alone
- * when `path` is ''). A for-in loop: no array per object, which counts for a restore's tens of thousands
- * of destinations; inherited keys are passed over.
+ * when `path` is '').
  */
 export function onlyKnownFields(value: object, fields: Fields, path: string): void {
+  const key = unknownField(value, fields);
+  if (key !== undefined) throw unknownFieldError(path === '' ? key : `${path}.${key}`, key, (value as Record<string, unknown>)[key], fields);
+}
+
+/**
+ * The first own enumerable field of `value` not in `fields`, if any. A for-in loop: no array per object,
+ * which counts for a restore's tens of thousands of destinations; inherited keys are passed over. For a
+ * caller that spells the path only when refused (the desired state's shape check); others use onlyKnownFields.
+ */
+export function unknownField(value: object, fields: Fields): string | undefined {
   for (const key in value) {
-    if (fields.names.has(key) || !Object.hasOwn(value, key)) continue;
-    throw new ValidationError(path === '' ? key : `${path}.${key}`, (value as Record<string, unknown>)[key], `unknown field; expected one of ${fields.expected.join(', ')}`);
+    if (!fields.names.has(key) && Object.hasOwn(value, key)) return key;
   }
+  return undefined;
+}
+
+/** The refusal of the unknown field `key` (at path `field`, holding `value`), suggesting the closest field the spec has. */
+export function unknownFieldError(field: string, key: string, value: unknown, fields: Fields): ValidationError {
+  const near = closestKey(key, fields.expected);
+  const hint = near === undefined ? '' : ` (did you mean ${near}?)`;
+  return new ValidationError(field, value, `unknown field${hint}; expected one of ${fields.expected.join(', ')}`);
 }

@@ -20,38 +20,40 @@ async function setUp(): Promise<{ kernel: FakeKernel; ipvs: Ipvs }> {
   return { kernel, ipvs };
 }
 
-async function refusedField(p: Promise<unknown>): Promise<string> {
+/** The field refused, and the field its refusal suggests ('' for none). */
+async function refusedField(p: Promise<unknown>): Promise<[string, string]> {
   const err = await p.then(() => undefined, (e: unknown) => e);
   expect(err).toBeInstanceOf(ValidationError);
-  expect((err as ValidationError).reason).toMatch(/^unknown field; expected one of /);
-  return (err as ValidationError).field;
+  const reason = (err as ValidationError).reason;
+  expect(reason).toMatch(/^unknown field( \(did you mean \w+\?\))?; expected one of /);
+  return [(err as ValidationError).field, /did you mean (\w+)\?/.exec(reason)?.[1] ?? ''];
 }
 
-describe('unknown fields are refused by path, and nothing is sent', () => {
-  const typos: [string, (ipvs: Ipvs) => Promise<unknown>, string][] = [
-    ['addService', (ipvs) => ipvs.addService({ ...SVC, port: 81, schedular: 'sh' } as never), 'schedular'],
-    ['updateService', (ipvs) => ipvs.updateService({ ...SVC, scheduler: 'sh', persistance: { timeout: 60 } } as never), 'persistance'],
-    ['updateService (persistence)', (ipvs) => ipvs.updateService({ ...SVC, persistence: { timout: 60 } } as never), 'persistence.timout'],
-    ['addDestination', (ipvs) => ipvs.addDestination(SVC, { address: '192.168.1.117', wieght: 0 } as never), 'destination.wieght'],
-    ['updateDestination', (ipvs) => ipvs.updateDestination(SVC, { address: '192.168.1.116', forwarding: 'masq', wieght: 0 } as never), 'destination.wieght'],
-    ['updateDestination (tunnel)', (ipvs) => ipvs.updateDestination(SVC, { address: '192.168.1.116', forwarding: 'tunnel', tunnel: { type: 'gre', chksum: 'csum' } } as never), 'destination.tunnel.chksum'],
-    ['setTimeouts', (ipvs) => ipvs.setTimeouts({ tcpfin: 30 } as never), 'timeouts.tcpfin'],
-    ['startDaemon', (ipvs) => ipvs.startDaemon({ state: 'master', interface: 'lo', syncid: 9, mcastgroup: '239.0.0.1' } as never), 'daemon.syncid'],
-    ['execute (service)', (ipvs) => ipvs.execute([{ op: 'update-service', service: { ...SVC, schedular: 'sh' } } as never]), 'operations[0].service.schedular'],
+describe('unknown fields are refused by path, with the closest known field, and nothing is sent', () => {
+  const typos: [string, (ipvs: Ipvs) => Promise<unknown>, string, string][] = [
+    ['addService', (ipvs) => ipvs.addService({ ...SVC, port: 81, schedular: 'sh' } as never), 'schedular', 'scheduler'],
+    ['updateService', (ipvs) => ipvs.updateService({ ...SVC, scheduler: 'sh', persistance: { timeout: 60 } } as never), 'persistance', 'persistence'],
+    ['updateService (persistence)', (ipvs) => ipvs.updateService({ ...SVC, persistence: { timout: 60 } } as never), 'persistence.timout', 'timeout'],
+    ['addDestination', (ipvs) => ipvs.addDestination(SVC, { address: '192.168.1.117', wieght: 0 } as never), 'destination.wieght', 'weight'],
+    ['updateDestination', (ipvs) => ipvs.updateDestination(SVC, { address: '192.168.1.116', forwarding: 'masq', wieght: 0 } as never), 'destination.wieght', 'weight'],
+    ['updateDestination (tunnel)', (ipvs) => ipvs.updateDestination(SVC, { address: '192.168.1.116', forwarding: 'tunnel', tunnel: { type: 'gre', chksum: 'csum' } } as never), 'destination.tunnel.chksum', 'checksum'],
+    ['setTimeouts', (ipvs) => ipvs.setTimeouts({ tcpfin: 30 } as never), 'timeouts.tcpfin', 'tcpFin'],
+    ['startDaemon', (ipvs) => ipvs.startDaemon({ state: 'master', interface: 'lo', syncid: 9, mcastgroup: '239.0.0.1' } as never), 'daemon.syncid', 'syncId'],
+    ['execute (service)', (ipvs) => ipvs.execute([{ op: 'update-service', service: { ...SVC, schedular: 'sh' } } as never]), 'operations[0].service.schedular', 'scheduler'],
     ['execute (destination)', (ipvs) => ipvs.execute([
       { op: 'add-destination', service: SVC, destination: { address: '192.168.1.118' } },
       { op: 'update-destination', service: SVC, destination: { address: '192.168.1.116', wieght: 0 } } as never,
-    ]), 'operations[1].destination.wieght'],
+    ]), 'operations[1].destination.wieght', 'weight'],
     // The operation itself: a delete-service given a destination (a delete-destination meant) must not delete the service.
-    ['execute (operation)', (ipvs) => ipvs.execute([{ op: 'delete-service', service: SVC, destination: { address: '192.168.1.116' } } as never]), 'operations[0].destination'],
-    ['execute (operation, add)', (ipvs) => ipvs.execute([{ op: 'add-service', service: { ...SVC, port: 82 }, extra: 1 } as never]), 'operations[0].extra'],
+    ['execute (operation)', (ipvs) => ipvs.execute([{ op: 'delete-service', service: SVC, destination: { address: '192.168.1.116' } } as never]), 'operations[0].destination', ''],
+    ['execute (operation, add)', (ipvs) => ipvs.execute([{ op: 'add-service', service: { ...SVC, port: 82 }, extra: 1 } as never]), 'operations[0].extra', ''],
   ];
 
-  it.each(typos)('%s', async (_name, call, field) => {
+  it.each(typos)('%s', async (_name, call, field, near) => {
     const { kernel, ipvs } = await setUp();
     const before = kernel.requests.length;
     const timeouts = await ipvs.timeouts();
-    expect(await refusedField(call(ipvs))).toBe(field);
+    expect(await refusedField(call(ipvs))).toEqual([field, near]);
     expect(kernel.requests.length).toBe(before + 1); // the timeouts read above
     expect((await ipvs.services()).map((s) => [s.port, s.scheduler, s.persistence])).toEqual([[80, 'rr', undefined]]);
     expect((await ipvs.destinations(SVC)).map((d) => [d.address, d.weight, d.forwarding])).toEqual([['192.168.1.116', 5, 'masq']]);
@@ -63,15 +65,15 @@ describe('unknown fields are refused by path, and nothing is sent', () => {
   it('the refusal names the fields a spec has', async () => {
     const { ipvs } = await setUp();
     const err = await ipvs.updateDestination(SVC, { address: '192.168.1.116', wieght: 0 } as never).then(() => undefined, (e: unknown) => e as ValidationError);
-    expect(err?.message).toBe('invalid destination.wieght 0: unknown field; expected one of address, port, forwarding, weight, upperThreshold, lowerThreshold, tunnel');
+    expect(err?.message).toBe('invalid destination.wieght 0: unknown field (did you mean weight?); expected one of address, port, forwarding, weight, upperThreshold, lowerThreshold, tunnel');
     await ipvs.close();
   });
 
   it('a health config refuses a nested typo too (persistence, tunnel), by path', () => {
     const config = (svc: object, dest: object = {}) => ({ services: [{ ...SVC, ...svc, destinations: [{ address: '192.168.1.116', ...dest }] }] });
-    expect(() => normaliseHealthConfig(config({ persistence: { timout: 60 } }) as never)).toThrow('invalid services[0].persistence.timout 60: unknown field');
+    expect(() => normaliseHealthConfig(config({ persistence: { timout: 60 } }) as never)).toThrow('invalid services[0].persistence.timout 60: unknown field (did you mean timeout?); expected one of timeout, netmask');
     expect(() => normaliseHealthConfig(config({}, { forwarding: 'tunnel', tunnel: { type: 'gre', chksum: 'csum' } }) as never))
-      .toThrow('invalid services[0].destinations[0].tunnel.chksum "csum": unknown field');
+      .toThrow('invalid services[0].destinations[0].tunnel.chksum "csum": unknown field (did you mean checksum?); expected one of type, port, checksum');
   });
 });
 

@@ -83,9 +83,9 @@ describe('normaliseHealthConfig', () => {
   const refusals: [string, HealthConfig, RegExp][] = [
     ['an unknown service field', base({ sheduler: 'rr' }), /services\[0\]\.sheduler.*unknown field/],
     ['an unknown check field', base({ check: { type: 'tcp', path: '/' } }), /services\[0\]\.check\.path.*unknown field/],
-    ['an unknown persistence field', base({ persistence: { timout: 60 } }), /services\[0\]\.persistence\.timout 60: unknown field; expected one of timeout, netmask/],
+    ['an unknown persistence field', base({ persistence: { timout: 60 } }), /services\[0\]\.persistence\.timout 60: unknown field \(did you mean timeout\?\); expected one of timeout, netmask/],
     ['an unknown tunnel field', base({ destinations: [{ address: '192.168.1.116', forwarding: 'tunnel', tunnel: { type: 'gre', chksum: 'csum' } }] }),
-      /services\[0\]\.destinations\[0\]\.tunnel\.chksum "csum": unknown field; expected one of type, port, checksum/],
+      /services\[0\]\.destinations\[0\]\.tunnel\.chksum "csum": unknown field \(did you mean checksum\?\); expected one of type, port, checksum/],
     ['a multicast destination', base({ destinations: [{ address: '224.0.0.7' }] }), /services\[0\]\.destinations\[0\]\.address "224\.0\.0\.7": must be a unicast address/],
     ['an unknown check type', base({ check: { type: 'ping' } }), /services\[0\]\.check\.type/],
     // Names every object inherits: a ValidationError like any unknown type, not a TypeError from inside.
@@ -135,6 +135,25 @@ describe('normaliseHealthConfig', () => {
   ];
   it.each(refusals)('refuses %s', (_name, cfg, message) => {
     expect(() => normaliseHealthConfig(cfg)).toThrow(message);
+  });
+
+  it('an unknown field is refused with the closest field of its level, or none when no field is close', () => {
+    const refusal = (cfg: unknown): string => {
+      try {
+        normaliseHealthConfig(cfg as HealthConfig);
+      } catch (err) {
+        return (err as Error).message;
+      }
+      throw new Error('not refused');
+    };
+    expect(refusal({ servces: [] })).toBe('invalid servces []: unknown field (did you mean services?); expected one of services, check, onFailure');
+    expect(refusal(base({ sheduler: 'rr' }))).toMatch(/^invalid services\[0\]\.sheduler "rr": unknown field \(did you mean scheduler\?\); expected one of protocol, .*, destinations, check, sorryServer, onFailure$/);
+    expect(refusal(base({ destinations: [{ address: '192.168.1.116', wieght: 2 }] })))
+      .toBe('invalid services[0].destinations[0].wieght 2: unknown field (did you mean weight?); expected one of address, port, forwarding, weight, upperThreshold, lowerThreshold, tunnel, check');
+    expect(refusal(base({ check: { intervalMS: 1000 } }))).toMatch(/^invalid services\[0\]\.check\.intervalMS 1000: unknown field \(did you mean intervalMs\?\); expected one of type, intervalMs, /);
+    expect(refusal(base({ check: { type: 'http', pth: '/' } }))).toMatch(/^invalid services\[0\]\.check\.pth "\/": unknown field \(did you mean path\?\); expected one of type, .*, tlsVerify$/);
+    expect(refusal(base({ sorryServer: { address: '127.0.0.1', check: {} } })))
+      .toBe('invalid services[0].sorryServer.check {}: unknown field; expected one of address, port, forwarding, weight, upperThreshold, lowerThreshold, tunnel');
   });
 
   it('accepts what Node sends as written: an encoded path and query, token header names, tabs and Latin-1 in values, a source of the right family', () => {

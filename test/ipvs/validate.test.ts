@@ -172,8 +172,8 @@ describe('service specs', () => {
   });
 
   it('refuses a field a spec does not have, by path (a Service read back is still a spec)', () => {
-    expectRefused(() => validateServiceSpec({ ...tcp, schedular: 'sh' }), 'schedular', 'sh', /^unknown field; expected one of protocol, address, port, fwmark, family, scheduler, persistence, flags, persistenceEngine$/);
-    expectRefused(() => validateServiceSpec({ ...tcp, persistence: { timout: 60 } }), 'persistence.timout', 60, /^unknown field; expected one of timeout, netmask$/);
+    expectRefused(() => validateServiceSpec({ ...tcp, schedular: 'sh' }), 'schedular', 'sh', /^unknown field \(did you mean scheduler\?\); expected one of protocol, address, port, fwmark, family, scheduler, persistence, flags, persistenceEngine$/);
+    expectRefused(() => validateServiceSpec({ ...tcp, persistence: { timout: 60 } }), 'persistence.timout', 60, /^unknown field \(did you mean timeout\?\); expected one of timeout, netmask$/);
     const stats = { conns: 0n, inPackets: 0n, outPackets: 0n, inBytes: 0n, outBytes: 0n, cps: 0, inPps: 0, outPps: 0, inBps: 0, outBps: 0 };
     expect(validateServiceSpec({ ...tcp, family: 'ipv4', scheduler: 'none', flags: [], rawFlags: 2, stats, unknownAttributes: [], persistence: { timeout: 5, netmask: '255.255.255.255' } }))
       .toMatchObject({ scheduler: 'none', timeout: 5 });
@@ -237,8 +237,8 @@ describe('destinations', () => {
   });
 
   it('a field a spec does not have is refused, by path; a Destination read back is a spec', () => {
-    expectRefused(() => validateDestinationSpec(svc4, { ...d, wieght: 0 }), 'destination.wieght', 0, /^unknown field; expected one of address, port, forwarding, weight, upperThreshold, lowerThreshold, tunnel$/);
-    expectRefused(() => validateDestinationSpec(svc4, { ...tun, tunnel: { type: 'gre', chksum: 'csum' } }), 'destination.tunnel.chksum', 'csum', /^unknown field; expected one of type, port, checksum$/);
+    expectRefused(() => validateDestinationSpec(svc4, { ...d, wieght: 0 }), 'destination.wieght', 0, /^unknown field \(did you mean weight\?\); expected one of address, port, forwarding, weight, upperThreshold, lowerThreshold, tunnel$/);
+    expectRefused(() => validateDestinationSpec(svc4, { ...tun, tunnel: { type: 'gre', chksum: 'csum' } }), 'destination.tunnel.chksum', 'csum', /^unknown field \(did you mean checksum\?\); expected one of type, port, checksum$/);
     const read = { address: '10.0.0.2', family: 'ipv4', port: 80, forwarding: 'tunnel', weight: 3, upperThreshold: 0, lowerThreshold: 0, tunnel: { type: 'gre', port: 0, checksum: 'csum' },
       activeConns: 1, inactiveConns: 2, persistentConns: 3, stats: {}, unknownAttributes: [] };
     expect(validateDestinationSpec(svc4, read)).toMatchObject({ weight: 3, tunType: 2, tunFlags: 1 });

@@ -54,6 +54,18 @@ describe('reading JSON', () => {
     expect(refusal(() => parseDesiredStateJson(text)).field).toBe(field);
   });
 
+  it.each([
+    ['{"service":[]}', 'service []: unknown field (did you mean services?); expected one of services'],
+    ['{"services":[{"fwmark":1,"destination":[]}]}', 'services[0].destination []: unknown field (did you mean destinations?); expected one of protocol, address, port, fwmark, family, scheduler, persistence, flags, persistenceEngine, destinations'],
+    ['{"services":[{"fwmark":1,"persistence":{"Timeout":5}}]}', 'services[0].persistence.Timeout 5: unknown field (did you mean timeout?); expected one of timeout, netmask'],
+    ['{"services":[{"fwmark":1,"destinations":[{"address":"10.0.0.2","wieght":2}]}]}', 'services[0].destinations[0].wieght 2: unknown field (did you mean weight?); expected one of address, port, forwarding, weight, upperThreshold, lowerThreshold, tunnel'],
+    ['{"services":[{"fwmark":1,"destinations":[{"address":"10.0.0.2","tunnel":{"typ":"gre"}}]}]}', 'services[0].destinations[0].tunnel.typ "gre": unknown field (did you mean type?); expected one of type, port, checksum'],
+    // No field within two edits: no suggestion.
+    ['{"services":[{"fwmark":1,"colour":"red"}]}', 'services[0].colour "red": unknown field; expected one of protocol, address, port, fwmark, family, scheduler, persistence, flags, persistenceEngine, destinations'],
+  ])('refuses %s suggesting the closest field', (text, message) => {
+    expect(refusal(() => parseDesiredStateJson(text)).message).toBe(`invalid ${message}`);
+  });
+
   it('refuses text that is not JSON, showing what was read (not "(missing)")', () => {
     expect(refusal(() => parseDesiredStateJson('{"services": [')).message).toBe(
       'invalid state "{\\"services\\": [": not valid JSON: Unexpected end of JSON input',

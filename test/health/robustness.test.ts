@@ -14,6 +14,19 @@ import type { Operation } from '../../src/ipvs/operations.js';
 import { FakeKernel } from '../../src/testing/index.js';
 import { harness, seedConfig, SERVICE, type Harness } from './harness.js';
 
+/** One server on 127.0.0.1 per behaviour (each accepted socket handed to it): kept in `servers`, its port in `ports` by name. */
+async function listenEach(behaviours: Record<string, (s: net.Socket) => void>, servers: net.Server[], ports: Record<string, number>): Promise<void> {
+  for (const [name, behave] of Object.entries(behaviours)) {
+    const server = net.createServer((s) => {
+      s.on('error', () => {});
+      behave(s);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    servers.push(server);
+    ports[name] = (server.address() as net.AddressInfo).port;
+  }
+}
+
 const A = '192.168.1.116';
 const B = '192.168.1.117';
 let h: Harness | undefined;
@@ -119,15 +132,7 @@ describe('servers that never stop sending', () => {
   };
 
   beforeAll(async () => {
-    for (const [name, behave] of Object.entries(behaviours)) {
-      const server = net.createServer((s) => {
-        s.on('error', () => {});
-        behave(s);
-      });
-      await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-      servers.push(server);
-      ports[name] = (server.address() as net.AddressInfo).port;
-    }
+    await listenEach(behaviours, servers, ports);
   });
   afterAll(() => {
     for (const s of servers) s.close();
@@ -174,15 +179,7 @@ describe('network failures never crash the process', () => {
   };
 
   beforeAll(async () => {
-    for (const [name, behave] of Object.entries(behaviours)) {
-      const server = net.createServer((s) => {
-        s.on('error', () => {});
-        behave(s);
-      });
-      await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-      servers.push(server);
-      ports[name] = (server.address() as net.AddressInfo).port;
-    }
+    await listenEach(behaviours, servers, ports);
     const closed = net.createServer();
     await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
     ports.closed = (closed.address() as net.AddressInfo).port;

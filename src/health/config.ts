@@ -125,6 +125,10 @@ function failureAction(path: string, value: unknown): FailureAction | undefined 
 /** Complete a merged check for one destination, with defaults, validated. */
 function normalCheck(path: string, merged: CheckOverride | undefined, dest: NormalDestination): NormalCheck {
   const raw = { type: 'tcp', ...merged } as Record<string, unknown>;
+  // The nested values checked below are copied first: what is checked is then what every check sends,
+  // whatever the caller later does to its own objects (a header changed to hold a newline, a status list emptied).
+  if (isRecord(raw.headers)) raw.headers = { ...raw.headers };
+  if (Array.isArray(raw.expectStatus)) raw.expectStatus = [...(raw.expectStatus as unknown[])];
   const type = raw.type as CheckSpec['type'];
   onlyKnownFields(raw, CHECK_FIELDS[type], path);
   const intervalMs = raw.intervalMs === undefined ? DEFAULT_INTERVAL_MS : integer(`${path}.intervalMs`, raw.intervalMs, 1, 86_400_000);

@@ -21,6 +21,17 @@ describe('normaliseHealthConfig', () => {
     expect(rs.check).toMatchObject({ intervalMs: 5000, timeoutMs: 2000, rise: 2, fall: 3, jitterMs: 500, address: '192.168.1.116', port: 80, label: 'TCP connect 192.168.1.116:80' });
   });
 
+  it("keeps its own copies of a check's headers and status list: what was checked is what every check sends", () => {
+    const headers: Record<string, string> = { 'x-probe': 'ipvs' };
+    const expectStatus = [200, 204];
+    const [svc] = normaliseHealthConfig(base({ check: { type: 'http', headers, expectStatus } }));
+    headers['x-probe'] = 'a\r\nx-injected: 1';
+    expectStatus.length = 0;
+    const spec = svc!.realServers[0]!.check.spec as { headers?: Record<string, string>; expectStatus?: number[] };
+    expect(spec.headers).toEqual({ 'x-probe': 'ipvs' });
+    expect(spec.expectStatus).toEqual([200, 204]);
+  });
+
   it("takes the scheduler 'none'", () => {
     expect(normaliseHealthConfig(base({ scheduler: 'none' }))[0]!.spec).toMatchObject({ scheduler: 'none' });
   });

@@ -80,6 +80,7 @@ interface RawSocket {
   ref(): void;
   unref(): void;
   getRecvBufferSize(): number;
+  getSendBufferSize(): number;
   setRecvBufferSize(size: number): void;
 }
 
@@ -349,6 +350,8 @@ export class KernelSocketTransport implements Transport {
       }
     }
     if (direct === undefined && !features.libc) direct = this.withoutLibc();
+    // Without libc the package still knows SO_SNDBUF: a datagram larger than it is refused whole (EMSGSIZE).
+    if (maxDatagram === undefined) maxDatagram = this.sendBufferSize() - SEND_SLACK;
     this.direct = direct;
     if (maxDatagram !== undefined && maxDatagram > 0) this.maxDatagramSize = maxDatagram;
     this.receiveBufferSize = this.sock.getRecvBufferSize();
@@ -462,6 +465,15 @@ export class KernelSocketTransport implements Transport {
       }
     } finally {
       this.settling = false;
+    }
+  }
+
+  /** SO_SNDBUF as the package reads it (0 when it cannot). */
+  private sendBufferSize(): number {
+    try {
+      return this.sock.getSendBufferSize();
+    } catch {
+      return 0;
     }
   }
 

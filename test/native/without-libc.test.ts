@@ -84,6 +84,20 @@ const pollPause = `${WITHOUT_KOFFI}
   console.log(JSON.stringify({ libc: t.features.libc, n, dump, errors }));
 `;
 
+// A batch larger than the send buffer: the kernel refuses a datagram past SO_SNDBUF whole (EMSGSIZE), so the
+// engine must cut it, which it does only when the socket says how large a datagram may be.
+const bigBatch = `${WITHOUT_KOFFI}
+  import { KernelSocketTransport } from './native/socket.ts';
+  import { NetlinkConnection } from './src/netlink/connection.ts';
+  const transport = new KernelSocketTransport();
+  const conn = new NetlinkConnection(transport, { timeoutMs: 10000 });
+  const lookup = { type: 0x10, body: (w) => { w.genlHeader(3, 2); w.string(2, 'nlctrl'); }, label: { operation: 'get family', object: 'nlctrl' } };
+  const settled = await Promise.allSettled(conn.batch(Array.from({ length: 12000 }, () => lookup)));
+  const codes = [...new Set(settled.filter((r) => r.status === 'rejected').map((r) => r.reason.code))];
+  console.log(JSON.stringify({ libc: transport.features.libc, max: transport.maxDatagramSize ?? null, codes }));
+  await conn.close();
+`;
+
 describe.skipIf(unavailable !== undefined)(`the kernel socket without libc (${unavailable ?? 'available'})`, () => {
   it('an overflow of the receive buffer fails the waiting requests with ENOBUFS, and the process lives on: later listings and requests are answered', async () => {
     const { code, signal, stdout, stderr } = await runChildScript(engine);
@@ -100,6 +114,16 @@ describe.skipIf(unavailable !== undefined)(`the kernel socket without libc (${un
       expect(round.again).toBe(1);
       expect(round.inFlight).toBe(0);
     }
+  }, 60_000);
+
+  it('a batch larger than the send buffer is cut into datagrams that fit, as with libc (not refused whole: EMSGSIZE)', async () => {
+    const { code, signal, stdout, stderr } = await runChildScript(bigBatch);
+    expect({ code, signal }, stderr).toEqual({ code: 0, signal: null });
+    const result = JSON.parse(stdout) as { libc: boolean; max: number | null; codes: string[] };
+    expect(result.libc).toBe(false);
+    expect(result.max).toBeGreaterThan(0);
+    // 12 000 replies overflow the receive buffer (ENOBUFS); what must not come is a refusal of the datagrams.
+    expect(result.codes.filter((c) => c !== 'ENOBUFS')).toEqual([]);
   }, 60_000);
 
   it('a listing sent behind a flood of replies, each answered by a new request, completes without aborting', async () => {

@@ -55,3 +55,51 @@ export const WITHOUT_KOFFI = `
     return load.call(this, request, ...rest);
   };
 `;
+
+/**
+ * The paused-dump script of poll-pause.test.ts (also run without libc): three replies queued at the minimum
+ * receive buffer, then a family listing, each datagram read answered by a new request until the
+ * 30th; prints { libc, n (datagrams), dump (the listing's message types), errors (the first 10 codes) }.
+ * `preamble` goes first (WITHOUT_KOFFI).
+ */
+export function pausedDumpScript(preamble = ''): string {
+  return `${preamble}
+  import { KernelSocketTransport } from './native/socket.ts';
+  import { MessageWriter } from './src/netlink/writer.ts';
+  const t = new KernelSocketTransport({ receiveBufferSize: 2048 });
+  const w = new MessageWriter(256);
+  let seq = 1;
+  let listing;
+  const send = (dump) => {
+    if (dump) listing = seq;
+    w.reset();
+    w.beginMessage(0x10, 1 | (dump ? 0x300 : 4), seq++, t.portId);
+    w.genlHeader(3, 2);
+    if (!dump) w.string(2, 'no-such-family');
+    w.endMessage();
+    return t.send(w.toBuffer());
+  };
+  t.hold(true);
+  let n = 0;
+  const dump = [];
+  const errors = [];
+  let ended;
+  const end = new Promise((r) => (ended = r));
+  t.attach({
+    datagram: (d) => {
+      n++;
+      if (d.readUInt32LE(8) === listing) {
+        for (let at = 0; at + 16 <= d.length; at += (d.readUInt32LE(at) + 3) & ~3) dump.push(d.readUInt16LE(at + 4));
+        if (dump.at(-1) === 3) ended();
+      }
+      if (n <= 30) void send(false);
+    },
+    error: (e) => errors.length < 10 && errors.push(e.code ?? e.message),
+  });
+  for (let i = 0; i < 3; i++) await send(false);
+  await send(true);
+  await Promise.race([end, new Promise((r) => setTimeout(r, 10000).unref())]);
+  await t.close();
+  console.log(JSON.stringify({ libc: t.features.libc, n, dump, errors }));
+`;
+}

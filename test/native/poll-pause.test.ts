@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { KernelSocketTransport } from '../../native/socket.js';
 import { MessageWriter } from '../../src/netlink/writer.js';
-import { kernelSocketUnavailable, runChildScript } from '../helpers/kernel-socket-child.js';
+import { kernelSocketUnavailable, pausedDumpScript, runChildScript } from '../helpers/kernel-socket-child.js';
 
 const unavailable = kernelSocketUnavailable((t) => (t.features.dropDetection ? undefined : 'no drop detection'));
 
@@ -16,43 +16,7 @@ const unavailable = kernelSocketUnavailable((t) => (t.features.dropDetection ? u
 // yet the kernel keeps the dump running. The poll then reads while each reply it hands over is replaced
 // by a new one (sent from the listener, answered inside send), except after the 31st: its 32nd read
 // leaves two replies queued, the dump's part does not fit beside them, and the loop ends there.
-const child = `
-  import { KernelSocketTransport } from './native/socket.ts';
-  import { MessageWriter } from './src/netlink/writer.ts';
-  const t = new KernelSocketTransport({ receiveBufferSize: 2048 });
-  const w = new MessageWriter(256);
-  let seq = 1;
-  const send = (dump) => {
-    w.reset();
-    w.beginMessage(0x10, 1 | (dump ? 0x300 : 4), seq++, t.portId);
-    w.genlHeader(3, 2);
-    if (!dump) w.string(2, 'no-such-family');
-    w.endMessage();
-    return t.send(w.toBuffer());
-  };
-  t.hold(true);
-  let n = 0;
-  const dump = [];
-  const errors = [];
-  let ended;
-  const end = new Promise((r) => (ended = r));
-  t.attach({
-    datagram: (d) => {
-      n++;
-      if (d.readUInt32LE(8) === 4) {
-        for (let at = 0; at + 16 <= d.length; at += (d.readUInt32LE(at) + 3) & ~3) dump.push(d.readUInt16LE(at + 4));
-        if (dump.at(-1) === 3) ended();
-      }
-      if (n <= 30) void send(false);
-    },
-    error: (e) => errors.push(e.message),
-  });
-  for (let i = 0; i < 3; i++) await send(false);
-  await send(true);
-  await Promise.race([end, new Promise((r) => setTimeout(r, 10000).unref())]);
-  await t.close();
-  console.log(JSON.stringify({ n, dump, errors }));
-`;
+const child = pausedDumpScript();
 
 describe.skipIf(unavailable !== undefined)(`the package's poll after a paused dump (${unavailable ?? 'available'})`, () => {
   it('a dump paused by the last read of a poll turn leaves no socket error: the process survives and the dump completes', async () => {

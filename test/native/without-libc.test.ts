@@ -5,7 +5,7 @@
 // exit.
 
 import { describe, expect, it } from 'vitest';
-import { kernelSocketUnavailable, runChildScript, WITHOUT_KOFFI } from '../helpers/kernel-socket-child.js';
+import { kernelSocketUnavailable, pausedDumpScript, runChildScript, WITHOUT_KOFFI } from '../helpers/kernel-socket-child.js';
 
 const unavailable = kernelSocketUnavailable();
 
@@ -44,45 +44,7 @@ const engine = `${WITHOUT_KOFFI}
 // poll-pause.test.ts's case without libc: replies queued ahead of a listing, each read answered by a new request.
 // Through the package's poll, the listing's start was refused for room and the poll's peeks then met the paused
 // listing's ENOBUFS at every read; the socket's own reads now take the replies as they come.
-const pollPause = `${WITHOUT_KOFFI}
-  import { KernelSocketTransport } from './native/socket.ts';
-  import { MessageWriter } from './src/netlink/writer.ts';
-  const t = new KernelSocketTransport({ receiveBufferSize: 2048 });
-  const w = new MessageWriter(256);
-  let seq = 1;
-  let listing;
-  const send = (dump) => {
-    if (dump) listing = seq;
-    w.reset();
-    w.beginMessage(0x10, 1 | (dump ? 0x300 : 4), seq++, t.portId);
-    w.genlHeader(3, 2);
-    if (!dump) w.string(2, 'no-such-family');
-    w.endMessage();
-    return t.send(w.toBuffer());
-  };
-  t.hold(true);
-  let n = 0;
-  const dump = [];
-  const errors = [];
-  let ended;
-  const end = new Promise((r) => (ended = r));
-  t.attach({
-    datagram: (d) => {
-      n++;
-      if (d.readUInt32LE(8) === listing) {
-        for (let at = 0; at + 16 <= d.length; at += (d.readUInt32LE(at) + 3) & ~3) dump.push(d.readUInt16LE(at + 4));
-        if (dump.at(-1) === 3) ended();
-      }
-      if (n <= 30) void send(false);
-    },
-    error: (e) => errors.length < 10 && errors.push(e.code),
-  });
-  for (let i = 0; i < 3; i++) await send(false);
-  await send(true);
-  await Promise.race([end, new Promise((r) => setTimeout(r, 10000).unref())]);
-  await t.close();
-  console.log(JSON.stringify({ libc: t.features.libc, n, dump, errors }));
-`;
+const pollPause = pausedDumpScript(WITHOUT_KOFFI);
 
 // A batch larger than the send buffer: the kernel refuses a datagram past SO_SNDBUF whole (EMSGSIZE), so the
 // engine must cut it, which it does only when the socket says how large a datagram may be.

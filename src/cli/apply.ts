@@ -190,7 +190,7 @@ export function errorText(err: unknown): string {
   return String(err);
 }
 
-const APPLY_OPTIONS = new Set(['--dry-run', '--prune', '--drain', '--drain-state', '--stop-on-error', '--quiet', '--help']);
+export const APPLY_OPTIONS: ReadonlySet<string> = new Set(['--dry-run', '--prune', '--drain', '--drain-state', '--stop-on-error', '--quiet', '--help']);
 
 /** What `ipvs apply` and `ipvs diff` have in hand before they touch the kernel. */
 export interface ReconcileInput {

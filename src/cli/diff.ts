@@ -8,9 +8,10 @@ import type { CliContext } from './context.js';
 import { drainOptionOf, errorText, reconcileClient, reconcileInput } from './apply.js';
 import { describePlan, plan } from '../reconcile/index.js';
 
-const DIFF_USAGE = `Usage: %p diff [--prune] [--drain[=SECONDS]] [--drain-state FILE] FILE
+const DIFF_USAGE = `Usage: %p diff [--prune] [--drain[=SECONDS]] [--drain-state FILE] [-q] FILE
 Print what \`%p apply\` would change to make the IPVS table hold the state in FILE (JSON or ipvsadm
 rules text; - reads standard input), changing nothing. Lines: + add, ~ update, - delete, = draining.
+  -q, --quiet   print nothing: only the exit status tells
 Exit status: 0 in sync, 1 changes pending, 2 trouble.
 `;
 
@@ -18,7 +19,7 @@ export function diffUsage(programName: string): string {
   return DIFF_USAGE.replaceAll('%p', programName);
 }
 
-const DIFF_OPTIONS = new Set(['--prune', '--drain', '--drain-state', '--quiet', '--help']);
+export const DIFF_OPTIONS: ReadonlySet<string> = new Set(['--prune', '--drain', '--drain-state', '--quiet', '--help']);
 
 /** `ipvs diff ...`; resolves to the exit status (0 in sync, 1 changes pending, 2 trouble). */
 export async function runDiff(args: readonly string[], ctx: CliContext): Promise<number> {

@@ -7,7 +7,8 @@ import { mkdtempSync, readFileSync, writeFileSync, existsSync, rmSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { runApply } from '../../src/cli/apply.js';
+import { APPLY_OPTIONS, runApply } from '../../src/cli/apply.js';
+import { DIFF_OPTIONS } from '../../src/cli/diff.js';
 import type { CliContext, CliIpvs } from '../../src/cli/context.js';
 import { staticResolver } from '../../src/rules/resolver.js';
 import { runCli } from '../../src/cli/run.js';
@@ -207,6 +208,13 @@ describe('ipvs apply', () => {
     expect((await run('apply --help')).stdout).toMatch(/^Usage: ipvs apply /);
     expect((await run('diff -h')).stdout).toMatch(/^Usage: ipvs diff /);
     expect((await run('export --help')).stdout).toMatch(/^Usage: ipvs export/);
+  });
+
+  it('--help names every option the command takes in its synopsis (diff -q was missing)', async () => {
+    for (const [command, options] of [['apply', APPLY_OPTIONS], ['diff', DIFF_OPTIONS]] as const) {
+      const usage = (await run(`${command} --help`)).stdout;
+      for (const option of options) if (option !== '--help') expect(usage, `${command} ${option}`).toContain(option === '--quiet' ? '[-q]' : `[${option}`);
+    }
   });
 });
 

@@ -332,6 +332,15 @@ describe('health-check.js', () => {
     expect(lines).toEqual([]);
   });
 
+  it("docs/examples.md quotes that refusal as the program prints it", async () => {
+    const ex = await load('health-check');
+    const options = ex.parseOptions(['--forwarding', 'masq', '--servers', '127.0.0.1,192.168.1.117']);
+    const err = await ex.main(ipvs, options, { logger: { info: log, warn: log, error: log } }).catch((e: unknown) => e);
+    const doc = readFileSync(new URL('../../docs/examples.md', import.meta.url), 'utf8');
+    // examples/program.js prints a failure as `<file>: <message>`.
+    expect(doc).toContain(`\nexamples/health-check.js: ${(err as Error).message}\n`);
+  });
+
   it.each([
     [['--servers', '10.0.0.1,bad'], 'invalid --servers "bad": not an IPv4 or IPv6 address'],
     [['--weights', '2,-1'], 'invalid --weights -1 for 192.168.1.117: must be an integer 0..2147483647'],

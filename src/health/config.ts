@@ -96,7 +96,7 @@ function integer(path: string, value: unknown, min: number, max: number): number
 
 /**
  * Merge a check override onto the level above (see CheckOverride): every field overrides; when the type
- * changes, only the fields every type shares (timing, address, port) are inherited.
+ * changes, only the fields every type shares (timing, address, port, localAddress) are inherited.
  */
 export function mergeCheck(base: CheckOverride | undefined, over: CheckOverride | undefined): CheckOverride | undefined {
   if (over === undefined) return base;

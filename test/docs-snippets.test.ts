@@ -4,7 +4,8 @@
 // the real kernel gets ONE substitution, `Ipvs.open()` becoming `Ipvs.open({ transport })` on a fake kernel;
 // a block that starts mid-program (README's `ipvs` already open) gets that one line put in front. What each
 // prints and leaves in the table is then checked against what the text around it says. The JSON configs of
-// docs/health.md are read as `ipvs health --check-config` reads them.
+// docs/health.md are read as `ipvs health --check-config` reads them, and every value the two entries export
+// must be named somewhere in the documents.
 
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -139,5 +140,19 @@ describe('docs/health.md, the JSON configs', () => {
       ['fwmark 10', 'remove', [80, 80]],
       ['tcp 192.168.1.111:0', 'remove', [80, 80]],
     ]);
+  });
+});
+
+describe('the documents name every value the package exports', () => {
+  const docs = ['README.md', ...['api.md', 'reconcile.md', 'health.md', 'testing.md', 'cli.md', 'examples.md'].map((f) => `docs/${f}`)]
+    .map((f) => readFileSync(join(root, f), 'utf8'))
+    .join('\n');
+  it.each([
+    ['ipvs', '../src/index.js'],
+    ['ipvs/testing', '../src/testing/index.js'],
+  ])('%s', async (_, entry) => {
+    const names = Object.keys(await import(/* @vite-ignore */ entry));
+    expect(names.length).toBeGreaterThan(0);
+    expect(names.filter((name) => !new RegExp(`\\b${name}\\b`).test(docs))).toEqual([]);
   });
 });

@@ -79,7 +79,7 @@ export interface FwmarkServiceKey {
 export type ServiceKey = AddressServiceKey | FwmarkServiceKey;
 
 export interface PersistenceSpec {
-  /** Seconds, 1..2678400 (31 days, ipvsadm's bound); default 300 as in ipvsadm. */
+  /** Seconds, 1..2678400 (31 days, ipvsadm's bound); default 300, ipvsadm's documented value (ipvsadm 1.31's `-p` alone gives 360, and so does `ipvs -p`). */
   timeout?: number;
   /**
    * IPv4: a contiguous dotted mask such as '255.255.255.0' (or a prefix length 0..32); IPv6: a prefix length
@@ -92,7 +92,7 @@ export interface PersistenceSpec {
 export type ServiceSpec = ServiceKey & {
   /** Default 'wlc', as ipvsadm. */
   scheduler?: Scheduler;
-  /** Persistence on (with options) or off. `true` means ipvsadm's defaults (300 s). */
+  /** Persistence on (with options) or off. `true` means `{ timeout: 300 }` with the host netmask. */
   persistence?: PersistenceSpec | boolean;
   flags?: readonly ServiceFlag[];
   persistenceEngine?: PersistenceEngine;

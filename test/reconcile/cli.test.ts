@@ -210,6 +210,30 @@ describe('ipvs apply', () => {
     expect((await run('export --help')).stdout).toMatch(/^Usage: ipvs export/);
   });
 
+  it("docs/reconcile.md's sample output is what ipvs diff --drain prints for the table it describes", async () => {
+    const doc = readFileSync(new URL('../../docs/reconcile.md', import.meta.url), 'utf8');
+    const sample = /^Output: one line per change[\s\S]*?^```\n([\s\S]*?)^```/m.exec(doc)?.[1];
+    // The table behind it: .116 at weight 2, .117 idle, .120 quiesced 12 s ago with 3 connections, a UDP service unlisted.
+    const ipvs = await Ipvs.open({ transport: kernel.transport() });
+    const web = { protocol: 'tcp', address: '192.168.1.110', port: 80 } as const;
+    await ipvs.addService({ ...web, scheduler: 'rr' });
+    await ipvs.addDestination(web, { address: '192.168.1.116', weight: 2 });
+    await ipvs.addDestination(web, { address: '192.168.1.117' });
+    await ipvs.addDestination(web, { address: '192.168.1.120', weight: 0 });
+    await ipvs.addService({ protocol: 'udp', address: '192.168.1.110', port: 53 });
+    await ipvs.close();
+    kernel.setStats({ ...web, destination: '192.168.1.120' }, { activeConns: 3 });
+    const state = file('state.json', JSON.stringify({ services: [{ ...web, scheduler: 'wrr', destinations: [{ address: '192.168.1.116', weight: 5 }, { address: '192.168.1.119' }] }] }));
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      vi.setSystemTime(1_732_512_345_678);
+      const drains = file('drains.json', JSON.stringify({ 'tcp 192.168.1.110:80 -> 192.168.1.120:80': Date.now() - 12_000 }));
+      expect(await run(`diff --drain --drain-state ${drains} ${state}`)).toEqual({ code: 1, stdout: sample, stderr: '' });
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it('--help names every option the command takes in its synopsis (diff -q was missing)', async () => {
     for (const [command, options] of [['apply', APPLY_OPTIONS], ['diff', DIFF_OPTIONS]] as const) {
       const usage = (await run(`${command} --help`)).stdout;

@@ -5,13 +5,14 @@
 // a block that starts mid-program (README's `ipvs` already open) gets that one line put in front. What each
 // prints and leaves in the table is then checked against what the text around it says. The JSON configs of
 // docs/health.md are read as `ipvs health --check-config` reads them, and every value the two entries export
-// must be named somewhere in the documents.
+// must be named somewhere in the documents. docs/health.md's sample log lines are what the checker logs.
 
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it, vi } from 'vitest';
-import { normaliseHealthConfig, parseHealthConfig } from '../src/health/index.js';
+import { HealthChecker, ManualScheduler, normaliseHealthConfig, parseHealthConfig } from '../src/health/index.js';
+import { Ipvs } from '../src/client.js';
 import { FakeKernel } from '../src/testing/index.js';
 
 vi.mock('ipvs', async () => await import('../src/index.js'));
@@ -113,6 +114,39 @@ describe('docs/health.md, "Testing code that uses it", as written', () => {
     const printed = await run(code, new FakeKernel());
     expect(printed).toHaveLength(1);
     expect(printed[0]).toEqual([JSON.parse((comment as string).replaceAll("'", '"'))]);
+  });
+});
+
+describe("docs/health.md's log lines", () => {
+  it('are what the checker logs, in that order, for one server that fails three checks and passes two', async () => {
+    const doc = readFileSync(join(root, 'docs', 'health.md'), 'utf8');
+    const sample = /leak detected" warning\), e\.g\.:\n\n```\n([\s\S]*?)```/.exec(doc)?.[1]?.trimEnd().split('\n');
+    expect(sample).toHaveLength(6);
+    const kernel = new FakeKernel();
+    const ipvs = await Ipvs.open({ transport: kernel.transport() });
+    const scheduler = new ManualScheduler();
+    let up = true;
+    const lines: string[] = [];
+    const logger = { info: (l: string) => void lines.push(l), warn: (l: string) => void lines.push(l), error: (l: string) => void lines.push(l) };
+    // A custom check stands in for the HTTP one: its failure is worded as the HTTP check's, its success is not.
+    const run = (): boolean => {
+      if (!up) throw new Error('connection refused');
+      return true;
+    };
+    const config = { services: [{ protocol: 'tcp', address: '192.168.1.110', port: 80, scheduler: 'wrr', destinations: [{ address: '192.168.1.117' }],
+      sorryServer: { address: '127.0.0.1' }, check: { type: 'custom', run, jitterMs: 0 } }] } as const;
+    const checker = new HealthChecker({ ipvs, scheduler, logger, config });
+    await checker.start();
+    lines.length = 0;
+    up = false;
+    await scheduler.advance(15_000);
+    await checker.settled();
+    up = true;
+    await scheduler.advance(10_000);
+    await checker.settled();
+    await checker.stop();
+    await ipvs.close();
+    expect(lines.map((l) => l.replace('(custom check passed)', '(HTTP 200)'))).toEqual(sample);
   });
 });
 

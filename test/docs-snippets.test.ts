@@ -104,6 +104,21 @@ describe("README's desired-state example, as written", () => {
   });
 });
 
+describe("README's health-check example", () => {
+  it('builds its checker as written (started, it would check real servers: the start is left out)', async () => {
+    const [block] = blocksUnder('README.md', '## Health checks', 'js');
+    const START = 'await checker.start();';
+    expect((block as string).split(START)).toHaveLength(2);
+    const code = onFake(block as string).replace(START, 'globalThis.__docsChecker = checker;');
+    await run(code, new FakeKernel());
+    const checker = (globalThis as { __docsChecker?: HealthChecker }).__docsChecker;
+    delete (globalThis as { __docsChecker?: unknown }).__docsChecker;
+    expect(checker).toBeInstanceOf(HealthChecker);
+    expect(checker?.status().map((s) => [s.serviceId, s.destinations.map((d) => d.destinationId)])).toEqual([['tcp 192.168.1.110:80', ['192.168.1.116:80', '192.168.1.117:80']]]);
+    await checker?.stop();
+  });
+});
+
 describe('docs/health.md, "Testing code that uses it", as written', () => {
   it('prints the table its comment shows: .117 quiesced after three failed checks', async () => {
     const [block] = blocksUnder('docs/health.md', '### Testing code that uses it', 'js');

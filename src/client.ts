@@ -45,7 +45,7 @@ export interface OpenOptions {
   transport?: Transport;
   /** Per-request timeout in ms (default 30 000; 0 or Infinity waits forever; at most 2 147 483 647). */
   timeoutMs?: number;
-  /** Receive buffer of the kernel socket in bytes (default 4 MiB); bigger means bigger execute() windows. */
+  /** Receive buffer of the kernel socket in bytes (default 4 MiB, at least 4096); bigger means bigger execute() windows. Kernel socket only. */
   receiveBufferSize?: number;
 }
 
@@ -261,6 +261,11 @@ function checkOptions(options: OpenOptions): void {
   if (options.timeoutMs !== undefined) timeoutOption(options.timeoutMs);
   if (options.receiveBufferSize !== undefined && (typeof options.receiveBufferSize !== 'number' || !Number.isInteger(options.receiveBufferSize) || options.receiveBufferSize < 4096)) {
     throw new ValidationError('receiveBufferSize', options.receiveBufferSize, 'must be an integer number of bytes, 4096 or more');
+  }
+  // A given transport has its own buffer (the fake kernel's: kernel.transport({ receiveBufferSize })), which sizes
+  // execute()'s windows: this one would be ignored, so it is refused, as netns is, rather than taken for a setting.
+  if (options.receiveBufferSize !== undefined && options.transport !== undefined) {
+    throw new ValidationError('receiveBufferSize', options.receiveBufferSize, "applies to the kernel socket only, not to a given transport (which has its own: the fake kernel's kernel.transport({ receiveBufferSize }))");
   }
 }
 

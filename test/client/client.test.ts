@@ -53,6 +53,8 @@ describe('open', () => {
     await expect(Ipvs.open({ transport: k, timeoutMs: -1 })).rejects.toBeInstanceOf(ValidationError);
     await expect(Ipvs.open({ netns: '' })).rejects.toMatchObject({ field: 'netns' });
     await expect(Ipvs.open({ receiveBufferSize: 10 })).rejects.toMatchObject({ field: 'receiveBufferSize' });
+    // Ignored before: a transport's own buffer sizes execute()'s windows.
+    await expect(Ipvs.open({ transport: k, receiveBufferSize: 1 << 20 })).rejects.toMatchObject({ field: 'receiveBufferSize', value: 1 << 20 });
     expect(k.sent).toHaveLength(0);
   });
 });

@@ -104,9 +104,12 @@ describe("README's desired-state example, as written", () => {
   });
 });
 
-describe("README's health-check example", () => {
-  it('builds its checker as written (started, it would check real servers: the start is left out)', async () => {
-    const [block] = blocksUnder('README.md', '## Health checks', 'js');
+describe('the health-check examples of README and docs/health.md', () => {
+  it.each([
+    ['README.md', '## Health checks'],
+    ['docs/health.md', '## Library'],
+  ])('%s builds its checker as written (started, it would check real servers: the start is left out)', async (file, heading) => {
+    const [block] = blocksUnder(file, heading, 'js');
     const START = 'await checker.start();';
     expect((block as string).split(START)).toHaveLength(2);
     const code = onFake(block as string).replace(START, 'globalThis.__docsChecker = checker;');
@@ -114,7 +117,9 @@ describe("README's health-check example", () => {
     const checker = (globalThis as { __docsChecker?: HealthChecker }).__docsChecker;
     delete (globalThis as { __docsChecker?: unknown }).__docsChecker;
     expect(checker).toBeInstanceOf(HealthChecker);
-    expect(checker?.status().map((s) => [s.serviceId, s.destinations.map((d) => d.destinationId)])).toEqual([['tcp 192.168.1.110:80', ['192.168.1.116:80', '192.168.1.117:80']]]);
+    expect(checker?.status().map((s) => [s.serviceId, s.destinations.map((d) => [d.destinationId, d.weight])])).toEqual([
+      ['tcp 192.168.1.110:80', [['192.168.1.116:80', 2], ['192.168.1.117:80', 1]]],
+    ]);
     await checker?.stop();
   });
 });

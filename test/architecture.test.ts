@@ -1,4 +1,4 @@
-// The layering rule of docs/decisions.md, checked on every run: each folder imports only the layers below it.
+// The layering rule of CONTRIBUTING.md (and README, Layout), checked on every run: each folder imports only the layers below it.
 // A type-only import upward is allowed where it describes a seam (native implements the netlink Transport;
 // reconcile and health describe the client they drive) because it leaves no runtime edge.
 import { readdirSync, readFileSync, statSync } from 'node:fs';

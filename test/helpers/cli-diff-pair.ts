@@ -1,0 +1,251 @@
+// The harness of the differential tests of the `ipvs` command line against the real ipvsadm 1.31
+// (test/kernel/cli-diff.test.ts, test/kernel/cli-random.test.ts). A Pair is two fresh network namespaces:
+// command lines run with ipvsadm in one and with `ipvs` in the other. Runs only inside the UML sandbox
+// (IPVS_KERNEL=1), as root.
+//
+// Why it is batched: under UML every process start costs tens of milliseconds (node's ~0.8 s), so the
+// ipvsadm side of a batch of command lines is ONE shell script run in the reference namespace (each line's
+// status, stdout and stderr go to files), and the ipvs side runs runCli in-process, line after line, over
+// one client opened in the other namespace for the whole scenario. A batch compares as one array, so a
+// failure shows every differing line at once.
+
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect } from 'vitest';
+import { Ipvs } from '../../src/client.js';
+import type { CliIpvs } from '../../src/cli/context.js';
+import { runCli } from '../../src/cli/run.js';
+
+export const enabled = process.env.IPVS_KERNEL === '1';
+// Listings without -n look every address up. The guest has no network, and its resolver (the host's
+// /etc/resolv.conf) sits in 10.0.0.0/8, which the test namespaces and the sandbox route to a dummy device
+// that swallows packets: each lookup would wait out the resolver's timeout (ipvsadm looks addresses up one
+// after another). An unreachable route to each name server makes every DNS query fail at once, on both
+// sides, so the named forms print numbers (and /etc/hosts and /etc/services names) without waiting.
+process.env.RES_OPTIONS = 'timeout:1 attempts:1';
+export const scratch = mkdtempSync(join(tmpdir(), 'ipvs-cli-diff-'));
+const created: string[] = [];
+const rootRoutes: string[] = [];
+let counter = 0;
+
+export interface Outcome {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** A command line, optionally with its standard input (for -R). */
+export type Step = string | { line: string; input: string };
+
+export function sh(cmd: string, args: string[], input?: string): Outcome {
+  const r = spawnSync(cmd, args, { input, encoding: 'utf8' });
+  return { code: r.status ?? -1, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
+}
+
+export function must(cmd: string, args: string[]): void {
+  const r = sh(cmd, args);
+  if (r.code !== 0) throw new Error(`${cmd} ${args.join(' ')}: ${r.stderr}`);
+}
+
+export function quote(word: string): string {
+  return `'${word.replaceAll("'", "'\\''")}'`;
+}
+
+export function words(line: string): string[] {
+  return line.split(' ').filter((w) => w !== '');
+}
+
+const nameServers = (() => {
+  try {
+    return [...readFileSync('/etc/resolv.conf', 'utf8').matchAll(/^nameserver\s+(\d+\.\d+\.\d+\.\d+)\s*$/gm)].map((m) => m[1]!);
+  } catch {
+    return [];
+  }
+})();
+
+/** The shell lines that give a namespace lo, dum0 with the test addresses, and unreachable name servers. */
+function namespaceScript(name: string): string {
+  return [
+    `ip netns add ${name}`,
+    `ip -n ${name} link set lo up`,
+    `ip -n ${name} link add dum0 type dummy`,
+    `ip -n ${name} addr add 192.168.1.1/24 dev dum0`,
+    `ip -n ${name} addr add 10.0.0.1/8 dev dum0`,
+    `ip -n ${name} -6 addr add 2001:db8::1/64 dev dum0 nodad`,
+    `ip -n ${name} link set dum0 up`,
+    ...nameServers.map((ns) => `ip -n ${name} route add unreachable ${ns}/32`),
+  ].join(' && ');
+}
+
+/** The ipvsadm side of a batch: one script, each line's outcome in three files. */
+export function ipvsadmBatch(netns: string, steps: readonly Step[]): Outcome[] {
+  const dir = mkdtempSync(join(scratch, 'batch-'));
+  const script = steps.map((step, i) => {
+    const line = typeof step === 'string' ? step : step.line;
+    let stdin = '</dev/null';
+    if (typeof step !== 'string') {
+      writeFileSync(join(dir, `${i}.in`), step.input);
+      stdin = `<${i}.in`;
+    }
+    // Called by name, so argv[0] (used in ipvsadm's hints) is "ipvsadm".
+    return `ipvsadm ${words(line).map(quote).join(' ')} ${stdin} >${i}.out 2>${i}.err; echo $? >${i}.rc`;
+  });
+  writeFileSync(join(dir, 'run.sh'), `cd ${quote(dir)} || exit 99\n${script.join('\n')}\n`);
+  must('ip', ['netns', 'exec', netns, 'sh', join(dir, 'run.sh')]);
+  const out = steps.map((_, i) => ({
+    code: Number(readFileSync(join(dir, `${i}.rc`), 'utf8').trim()),
+    stdout: readFileSync(join(dir, `${i}.out`), 'utf8'),
+    stderr: readFileSync(join(dir, `${i}.err`), 'utf8'),
+  }));
+  rmSync(dir, { recursive: true, force: true });
+  return out;
+}
+
+/** The same client for every runCli of a scenario: runCli's close() at the end of each run is a no-op. */
+export function shared(ipvs: Ipvs): CliIpvs {
+  return new Proxy(ipvs, {
+    get(target, key) {
+      if (key === 'close') return async () => {};
+      const value: unknown = Reflect.get(target, key, target);
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    },
+  }) as CliIpvs;
+}
+
+/** Run one command line through `ipvs` in-process. */
+export async function runIpvs(args: readonly string[], client: (() => Promise<CliIpvs>) | undefined, connFile: string, input?: string): Promise<Outcome> {
+  let stdout = '';
+  let stderr = '';
+  const code = await runCli(args, {
+    ...(client ? { ipvs: client } : {}),
+    stdin: input ?? '',
+    stdout: { write: (s: string) => (stdout += s) },
+    stderr: { write: (s: string) => (stderr += s) },
+    procConnPath: connFile,
+    programName: 'ipvsadm',
+  });
+  return { code, stdout, stderr };
+}
+
+export class Pair {
+  readonly ref: string;
+  readonly ours: string;
+  private client: Promise<Ipvs> | undefined;
+
+  constructor() {
+    const id = `${process.pid}-${++counter}`;
+    this.ref = `ipvs-diff-${id}-ref`;
+    this.ours = `ipvs-diff-${id}-ours`;
+    created.push(this.ref, this.ours);
+    must('sh', ['-c', `${namespaceScript(this.ref)} && ${namespaceScript(this.ours)}`]);
+  }
+
+  private open(): Promise<CliIpvs> {
+    this.client ??= Ipvs.open({ netns: this.ours });
+    return this.client.then(shared);
+  }
+
+  async close(): Promise<void> {
+    if (this.client) await (await this.client).close();
+    this.client = undefined;
+  }
+
+  /** `ipvs` over lines, in order, in the ours namespace. */
+  async ipvsLines(steps: readonly Step[]): Promise<Outcome[]> {
+    // /proc/net is per namespace and this process stays in its own: copy the table out of the target.
+    const connFile = join(scratch, `conn-${this.ours}`);
+    writeFileSync(connFile, sh('ip', ['netns', 'exec', this.ours, 'cat', '/proc/net/ip_vs_conn']).stdout);
+    const out: Outcome[] = [];
+    for (const step of steps) {
+      const line = typeof step === 'string' ? step : step.line;
+      out.push(await runIpvs(words(line), () => this.open(), connFile, typeof step === 'string' ? undefined : step.input));
+    }
+    return out;
+  }
+
+  async ipvs(line: string, input?: string): Promise<Outcome> {
+    return (await this.ipvsLines([input === undefined ? line : { line, input }]))[0]!;
+  }
+
+  /** Run lines on both sides (ipvsadm as one script); every line must agree on status, stdout and stderr. */
+  async both(...steps: Step[]): Promise<Outcome[]> {
+    const expected = ipvsadmBatch(this.ref, steps);
+    const actual = await this.ipvsLines(steps);
+    const label = (s: Step): string => (typeof s === 'string' ? s : `${s.line} <<${JSON.stringify(s.input)}`);
+    expect(steps.map((s, i) => ({ line: label(s), ...actual[i] }))).toEqual(steps.map((s, i) => ({ line: label(s), ...expected[i] })));
+    return actual;
+  }
+
+  /** The same state: the save form, and every listing form, byte for byte (plus `extra` lines). */
+  async sameListings(extra: readonly Step[] = []): Promise<void> {
+    await this.both(...LISTINGS, ...extra);
+    // Without sorting the order is the kernel's hash order, which depends on the namespace: same lines.
+    const [a] = ipvsadmBatch(this.ref, ['-Ln --nosort']);
+    const b = await this.ipvs('-Ln --nosort');
+    expect(b.code).toBe(a!.code);
+    expect(b.stdout.split('\n').sort()).toEqual(a!.stdout.split('\n').sort());
+  }
+
+  /** ipvsadm -Sn of both namespaces (both read by the real ipvsadm); they must be equal. */
+  save(): string {
+    const [r] = ipvsadmBatch(this.ref, ['-Sn']);
+    const [o] = ipvsadmBatch(this.ours, ['-Sn']);
+    expect(r!.code).toBe(0);
+    expect(o!.stdout).toBe(r!.stdout);
+    return r!.stdout;
+  }
+}
+
+/** Every listing and save form, long and short spellings, with and without names. */
+export const LISTINGS: readonly string[] = [
+  '-Sn',
+  '-S',
+  '--save --numeric',
+  '-L',
+  '-Ln',
+  '-l -n',
+  '--list -n --sort',
+  '-Ln --stats',
+  '-L --stats',
+  '-Ln --rate',
+  '-Ln --stats --exact',
+  '-Ln --rate --exact',
+  '-LnX --stats',
+  '-Ln --thresholds',
+  '-Ln --persistent-conn',
+  '-Ln --tun-info',
+  '-L --timeout',
+  '-L --daemon',
+  '-Lc',
+  '-Lnc',
+  '-L -n --connection',
+  '-Lnc --persistent-conn',
+];
+
+const pairs: Pair[] = [];
+/** A new pair of namespaces, closed and deleted after the file's tests. */
+export function pair(): Pair {
+  const p = new Pair();
+  pairs.push(p);
+  return p;
+}
+
+/** Register the file's set-up and clean-up: call once at the top level of a test file. */
+export function useCliDiffHooks(): void {
+  beforeAll(() => {
+    if (!enabled) return;
+    for (const ns of nameServers) if (sh('ip', ['route', 'add', 'unreachable', `${ns}/32`]).code === 0) rootRoutes.push(ns);
+  });
+
+  afterAll(() => {
+    for (const ns of rootRoutes) sh('ip', ['route', 'del', 'unreachable', `${ns}/32`]);
+    if (created.length > 0) sh('sh', ['-c', created.map((n) => `ip netns del ${n}`).join('; ')]);
+    rmSync(scratch, { recursive: true, force: true });
+  });
+
+  afterAll(async () => {
+    for (const p of pairs) await p.close();
+  });
+}

@@ -392,9 +392,6 @@ export function validateDestinationSpec(service: WireServiceKey, dest: unknown):
 export function validateDestinationValues(service: WireServiceKey, dest: unknown, into?: WireDestination): WireDestination {
   const w = validateDestinationKey(service, dest, into);
   const d = dest as DestinationSpec & Record<string, unknown>;
-  if (!mayBeDestination(w)) {
-    throw new ValidationError('destination.address', d.address, 'must be a unicast address (not 0.0.0.0, 255.255.255.255, multicast 224.0.0.0/4, :: or ff00::/8)');
-  }
   const forwarding = d.forwarding ?? 'route';
   const fwd = lookup(FORWARDING, forwarding);
   if (fwd === undefined) {
@@ -448,6 +445,11 @@ export function validateDestinationValues(service: WireServiceKey, dest: unknown
       throw new ValidationError('destination.tunnel.checksum', checksum, "remcsum applies to gue tunnels only; a gre tunnel takes 'nocsum' or 'csum'");
     }
     w.tunFlags = flags;
+  }
+  // Last, as in ip_vs_add_dest: the weight, threshold and tunnel checks come first there, the address's type only
+  // when the destination is made (ERANGE, not EINVAL, for a multicast address with the lower threshold too high).
+  if (!mayBeDestination(w)) {
+    throw new ValidationError('destination.address', d.address, 'must be a unicast address (not 0.0.0.0, 255.255.255.255, multicast 224.0.0.0/4, :: or ff00::/8)');
   }
   return w;
 }

@@ -294,6 +294,9 @@ describe('refusals: ipvsadm sentences, exit statuses, table unchanged', () => {
     ['-e -t 192.168.1.110:80 -r 239.1.1.1', 'No such destination'],
     ['-a -t 10.0.0.9:80 -r 224.1.1.1', 'Service not defined'],
     ['-e -t 10.0.0.9:80 -r 224.1.1.1', 'Service not defined'],
+    // The kernel checks the weight and thresholds before the address's type (ip_vs_add_dest, ip_vs_edit_dest).
+    ['-a -t 192.168.1.110:80 -r 224.1.1.1 -m -y 1', 'Numerical result out of range'],
+    ['-e -t 192.168.1.110:80 -r 224.1.1.1 -m -y 1', 'Numerical result out of range'],
   ])('%s -> %s (255)', async (line, sentence) => {
     const h = await seeded();
     const before = await h.save();

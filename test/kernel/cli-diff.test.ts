@@ -211,6 +211,9 @@ describe.runIf(enabled)('ipvs vs ipvsadm 1.31 on a real kernel', () => {
       '-a -t 10.0.0.9:80 -r 10.0.0.2 -g -x 5 -y 10',
       '-e -t 10.0.0.9:80 -r 10.0.0.2 -g -x 5 -y 10',
       '-a -t 192.168.1.110:80 -r 224.1.1.1 -m',
+      // the kernel checks the thresholds before the address's type
+      '-a -t 192.168.1.110:80 -r 224.1.1.1 -m -y 1',
+      '-e -t 192.168.1.110:80 -r 224.1.1.1 -m -y 1',
       // addresses no host takes: the client refuses them itself, and prints the kernel's answer
       '-a -t 192.168.1.110:80 -r 0.0.0.0',
       '-a -t 192.168.1.110:80 -r 255.255.255.255 -m',

@@ -133,7 +133,22 @@ function createRaw(): RawSocket {
   }
 }
 
-/** Create the socket inside `netns`; the thread returns to its own namespace before this returns. */
+/** What to say when a namespace path cannot be opened. */
+function openFailure(netns: string, path: string, err: LibcError): LibcError {
+  const proc = /^\/proc\/(\d+)\//.exec(path);
+  const why = err.code !== 'ENOENT'
+    ? err.code === 'EACCES' || err.code === 'EPERM' ? `${err.code}: opening another process's namespace needs root` : err.code
+    : netns.includes('/')
+      ? proc ? `it does not exist (is process ${proc[1]} still running?)` : 'it does not exist'
+      : 'it does not exist (create it with `ip netns add`, or pass a /proc/PID/ns/net path)';
+  return new LibcError('open', err.errno, path, `cannot open network namespace "${netns}" at ${path}: ${why}`);
+}
+
+/**
+ * Create the socket inside `netns`; the thread returns to its own namespace before this returns. All of it is
+ * synchronous, so no other JavaScript of this thread runs while the thread is elsewhere (other threads,
+ * Workers included, have namespaces of their own).
+ */
 function createInNamespace(netns: string): RawSocket {
   const path = netnsPath(netns);
   let target: number;
@@ -141,14 +156,29 @@ function createInNamespace(netns: string): RawSocket {
     target = openReadOnly(path);
   } catch (err) {
     if (!(err instanceof LibcError)) throw err;
-    const why = err.code === 'ENOENT'
-      ? 'it does not exist (create it with `ip netns add`, or pass a /proc/PID/ns/net path)'
-      : err.code === 'EACCES' || err.code === 'EPERM' ? `${err.code}: opening another process's namespace needs root` : err.code;
-    throw new LibcError('open', err.errno, path, `cannot open network namespace "${netns}" at ${path}: ${why}`);
+    throw openFailure(netns, path, err);
   }
   let own: number | undefined;
   try {
-    own = openReadOnly('/proc/thread-self/ns/net');
+    try {
+      own = openReadOnly('/proc/thread-self/ns/net');
+    } catch (err) {
+      if (!(err instanceof LibcError)) throw err;
+      throw new LibcError('open', err.errno, '/proc/thread-self/ns/net', `cannot open network namespace "${netns}": this thread's own namespace (/proc/thread-self/ns/net), to come back to, cannot be opened: ${err.code}${err.code === 'ENOENT' ? ' (is /proc mounted?)' : ''}`);
+    }
+    // Coming back takes CAP_SYS_ADMIN over our own namespace's user namespace, which a process in a user
+    // namespace may lack while it has it over the target's (one its user namespace owns): it could go and not
+    // return, its thread left in the target for good. setns() into the namespace we are in checks exactly
+    // that and changes nothing, so it is asked first.
+    try {
+      setns(own, CLONE_NEWNET);
+    } catch (err) {
+      if (!(err instanceof LibcError)) throw err;
+      const why = err.code === 'EPERM'
+        ? 'entering a network namespace needs CAP_SYS_ADMIN, over the namespace this thread is in as well (to come back to it; a process inside a user namespace lacks it over the namespace it started in)'
+        : err.code;
+      throw new LibcError('setns', err.errno, path, `cannot enter network namespace "${netns}" (${path}): ${why}`);
+    }
     try {
       setns(target, CLONE_NEWNET);
     } catch (err) {
@@ -156,14 +186,35 @@ function createInNamespace(netns: string): RawSocket {
       const why = err.code === 'EPERM' ? 'entering a network namespace needs CAP_SYS_ADMIN' : err.code === 'EINVAL' ? 'not a network namespace' : err.code;
       throw new LibcError('setns', err.errno, path, `cannot enter network namespace "${netns}" (${path}): ${why}`);
     }
+    let sock: RawSocket | undefined;
     try {
-      return createRaw();
+      sock = createRaw();
     } finally {
-      setns(own, CLONE_NEWNET);
+      comeBack(own, netns, sock);
     }
+    return sock;
   } finally {
     closeFd(target);
     if (own !== undefined) closeFd(own);
+  }
+}
+
+/**
+ * Return the thread to its own namespace (`own`, an fd). Should that fail after all, the thread stays in
+ * `netns`, which nothing here can undo: the socket made there is closed (left open, it would hold the
+ * process alive) and the error says where the thread is.
+ */
+function comeBack(own: number, netns: string, sock: RawSocket | undefined): void {
+  try {
+    setns(own, CLONE_NEWNET);
+  } catch (err) {
+    if (!(err instanceof LibcError)) throw err;
+    try {
+      sock?.close();
+    } catch {
+      // already closed
+    }
+    throw new LibcError('setns', err.errno, String(own), `cannot return from network namespace "${netns}": ${err.code}; this thread is still inside it`);
   }
 }
 

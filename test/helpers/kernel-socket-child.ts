@@ -27,18 +27,21 @@ export interface ChildExit {
 
 /**
  * Run an ES module `script` (TypeScript through tsx) with the repository as its working directory; `wrapper`
- * runs node through a command (e.g. `ip netns exec NAME`, the whole process then in that namespace).
+ * runs node through a command (e.g. `ip netns exec NAME`, the whole process then in that namespace). With
+ * `killAfterMs`, a child still running then is killed (SIGKILL): a hang fails the test, and leaves nothing behind.
  */
-export async function runChildScript(script: string, wrapper: readonly string[] = []): Promise<ChildExit> {
+export async function runChildScript(script: string, wrapper: readonly string[] = [], options: { killAfterMs?: number } = {}): Promise<ChildExit> {
   const repo = fileURLToPath(new URL('../..', import.meta.url));
   const node = [process.execPath, '--import', 'tsx', '--input-type=module', '-e', script];
   const [command, ...args] = [...wrapper, ...node] as [string, ...string[]];
   const proc = spawn(command, args, { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] });
+  const timer = options.killAfterMs === undefined ? undefined : setTimeout(() => proc.kill('SIGKILL'), options.killAfterMs);
   let stdout = '';
   let stderr = '';
   proc.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
   proc.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((r) => proc.once('exit', (c, s) => r([c, s])));
+  clearTimeout(timer);
   return { code, signal, stdout, stderr };
 }
 

@@ -11,6 +11,7 @@ import { NetlinkConnection } from '../../src/netlink/connection.js';
 import { FamilyResolver } from '../../src/netlink/family.js';
 import { Ipvs } from '../../src/client.js';
 import { IpvsError } from '../../src/netlink/errors.js';
+import { runChildScript } from '../helpers/kernel-socket-child.js';
 
 const name = `ipvs-test-${process.pid}`;
 
@@ -42,6 +43,41 @@ function genericPorts(netns?: string): number[] {
 }
 
 const ownNamespace = (): string => readlinkSync('/proc/thread-self/ns/net');
+
+/** Why no user namespace (owning a network namespace of its own) can be made here, or undefined. */
+function userNamespaceUnavailable(): string | undefined {
+  try {
+    execFileSync('unshare', ['--user', '--map-root-user', 'unshare', '--net', 'true'], { stdio: 'pipe' });
+    return undefined;
+  } catch (err) {
+    return (err as Error).message.split('\n')[0];
+  }
+}
+
+/**
+ * Run in a user namespace of its own (root there, not in the network namespace it started in): a process
+ * holding a network namespace that this user namespace owns, which the child can enter but not come back from.
+ */
+const USERNS_CHILD = `
+  import { spawn } from 'node:child_process';
+  import { readlinkSync } from 'node:fs';
+  import { KernelSocketTransport } from './native/socket.ts';
+  const holder = spawn('unshare', ['--net', 'sleep', '30'], { stdio: 'ignore' });
+  const target = '/proc/' + holder.pid + '/ns/net';
+  const ns = (path) => { try { return readlinkSync(path); } catch { return undefined; } };
+  while (ns(target) === undefined || ns(target) === ns('/proc/self/ns/net')) await new Promise((r) => setTimeout(r, 10));
+  const before = ns('/proc/thread-self/ns/net');
+  const result = {};
+  try {
+    new KernelSocketTransport({ netns: target });
+    result.opened = true;
+  } catch (err) {
+    Object.assign(result, { code: err.code, message: err.message });
+  }
+  result.stayed = ns('/proc/thread-self/ns/net') === before;
+  holder.kill();
+  console.log(JSON.stringify(result));
+`;
 
 describe.skipIf(skipReason !== undefined)(`network namespaces (${skipReason ?? `netns ${name}`})`, () => {
   afterAll(() => {
@@ -143,10 +179,88 @@ describe.skipIf(skipReason !== undefined)(`network namespaces (${skipReason ?? `
     expect((err as Error).cause).toBeInstanceOf(LibcError);
   });
 
+  it('opens from Worker threads and the main thread at once, each thread back in its own namespace', async () => {
+    // setns() moves one thread: a Worker's open leaves the main thread alone, and the other way round.
+    const script = `
+      import { Worker } from 'node:worker_threads';
+      import { readlinkSync } from 'node:fs';
+      import { execFileSync } from 'node:child_process';
+      import { KernelSocketTransport } from './native/socket.ts';
+      const ports = (argv) => execFileSync(argv[0], argv.slice(1), { encoding: 'utf8' }).trim().split('\\n').slice(1)
+        .map((l) => l.trim().split(/\\s+/)).filter((c) => c[1] === '16').map((c) => Number(c[2]));
+      const worker = \`
+        import { parentPort } from 'node:worker_threads';
+        import { readlinkSync } from 'node:fs';
+        import { register } from 'tsx/esm/api';
+        register();
+        const { KernelSocketTransport } = await import('./native/socket.ts');
+        const before = readlinkSync('/proc/thread-self/ns/net');
+        const t = new KernelSocketTransport({ netns: '${name}' });
+        parentPort.postMessage({ port: t.portId, stayed: readlinkSync('/proc/thread-self/ns/net') === before, ext: t.features.extendedAck });
+        await new Promise((r) => parentPort.once('message', r));
+        await t.close();
+      \`;
+      const workers = [0, 1, 2].map(() => new Worker(worker, { eval: true }));
+      const answers = workers.map((w) => new Promise((resolve, reject) => { w.once('message', resolve); w.once('error', reject); }));
+      const before = readlinkSync('/proc/thread-self/ns/net');
+      const mine = [];
+      for (let i = 0; i < 20; i++) mine.push(new KernelSocketTransport({ netns: '${name}' }));
+      const main = { ports: mine.map((t) => t.portId), stayed: readlinkSync('/proc/thread-self/ns/net') === before, ext: mine.every((t) => t.features.extendedAck) };
+      const fromWorkers = await Promise.all(answers);
+      const there = ports(['ip', 'netns', 'exec', '${name}', 'cat', '/proc/net/netlink']);
+      const here = ports(['cat', '/proc/net/netlink']);
+      console.log(JSON.stringify({ main, workers: fromWorkers, there, here }));
+      for (const w of workers) w.postMessage('close');
+      await Promise.all(workers.map((w) => new Promise((r) => w.once('exit', r))));
+      for (const t of mine) await t.close();
+    `;
+    const { code, signal, stdout, stderr } = await runChildScript(script, [], { killAfterMs: 15_000 });
+    expect(stderr).toBe('');
+    expect({ code, signal }).toEqual({ code: 0, signal: null });
+    const r = JSON.parse(stdout) as {
+      main: { ports: number[]; stayed: boolean; ext: boolean };
+      workers: Array<{ port: number; stayed: boolean; ext: boolean }>;
+      there: number[];
+      here: number[];
+    };
+    expect(r.main.stayed).toBe(true);
+    expect(r.main.ext).toBe(true);
+    expect(r.workers).toHaveLength(3);
+    for (const w of r.workers) expect(w).toMatchObject({ stayed: true, ext: true });
+    // Every socket was made over there, none here.
+    const all = [...r.main.ports, ...r.workers.map((w) => w.port)];
+    expect(new Set(all).size).toBe(23);
+    for (const port of all) {
+      expect(r.there).toContain(port);
+      expect(r.here).not.toContain(port);
+    }
+  });
+
+  it('a missing path says so, without the advice for names', () => {
+    expect(() => new KernelSocketTransport({ netns: '/proc/999999999/ns/net' })).toThrow(
+      'cannot open network namespace "/proc/999999999/ns/net" at /proc/999999999/ns/net: it does not exist (is process 999999999 still running?)',
+    );
+    expect(() => new KernelSocketTransport({ netns: `/var/run/netns/${name}-missing` })).toThrow(/: it does not exist$/);
+  });
+
   it('a path that is not a network namespace is refused', () => {
     const before = ownNamespace();
     expect(() => new KernelSocketTransport({ netns: '/proc/self/ns/uts' })).toThrow(/not a network namespace/);
     expect(() => new KernelSocketTransport({ netns: '/etc/hostname' })).toThrow(/cannot enter network namespace/);
     expect(ownNamespace()).toBe(before);
+  });
+});
+
+describe.skipIf(skipReason !== undefined || userNamespaceUnavailable() !== undefined)('a namespace this thread could not come back from', () => {
+  it('is refused before the thread leaves, and the process ends on its own', async () => {
+    // In a user namespace, a process may enter a network namespace its user namespace owns but lack
+    // CAP_SYS_ADMIN over the one it started in: it went, could not return (EPERM), and stayed there for good,
+    // its socket left open keeping the process alive.
+    const { code, signal, stdout, stderr } = await runChildScript(USERNS_CHILD, ['unshare', '--user', '--map-root-user'], { killAfterMs: 10_000 });
+    expect(stderr).toBe('');
+    expect({ code, signal }).toEqual({ code: 0, signal: null }); // SIGKILL: still running after 10 s
+    const result = JSON.parse(stdout) as { opened?: boolean; code?: string; message?: string; stayed: boolean };
+    expect(result).toMatchObject({ code: 'EPERM', stayed: true });
+    expect(result.message).toMatch(/^cannot enter network namespace "\/proc\/\d+\/ns\/net" \(\/proc\/\d+\/ns\/net\): entering a network namespace needs CAP_SYS_ADMIN, over the namespace this thread is in as well/);
   });
 });

@@ -256,6 +256,8 @@ function checkOptions(options: OpenOptions): void {
   onlyKnownOptions(options, OPEN_KEYS);
   if (options.netns !== undefined) {
     if (typeof options.netns !== 'string' || options.netns === '') throw new ValidationError('netns', options.netns, 'must be a namespace name or path');
+    // A C string ends at the first NUL: 'blue\0x' would open /var/run/netns/blue, a namespace not named.
+    if (options.netns.includes('\0')) throw new ValidationError('netns', options.netns, 'must not contain a NUL character');
     if (options.transport !== undefined) throw new ValidationError('netns', options.netns, 'applies to the kernel socket only, not to a given transport');
   }
   if (options.timeoutMs !== undefined) timeoutOption(options.timeoutMs);

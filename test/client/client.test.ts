@@ -52,6 +52,8 @@ describe('open', () => {
     await expect(Ipvs.open({ transport: k, netns: 'blue' })).rejects.toMatchObject({ field: 'netns', value: 'blue' });
     await expect(Ipvs.open({ transport: k, timeoutMs: -1 })).rejects.toBeInstanceOf(ValidationError);
     await expect(Ipvs.open({ netns: '' })).rejects.toMatchObject({ field: 'netns' });
+    // The path reaches open(2) as a C string, cut at the first NUL: this one would enter the namespace `blue`.
+    await expect(Ipvs.open({ netns: 'blue\0green' })).rejects.toMatchObject({ field: 'netns', reason: 'must not contain a NUL character' });
     await expect(Ipvs.open({ receiveBufferSize: 10 })).rejects.toMatchObject({ field: 'receiveBufferSize' });
     // Ignored before: a transport's own buffer sizes execute()'s windows.
     await expect(Ipvs.open({ transport: k, receiveBufferSize: 1 << 20 })).rejects.toMatchObject({ field: 'receiveBufferSize', value: 1 << 20 });

@@ -19,14 +19,15 @@ export interface ProcNetlinkSocket {
 }
 
 /**
- * The line of /proc/net/netlink (the netlink sockets of this process's network namespace) for the socket of
- * `protocol` bound to `portId`; undefined when there is none or no /proc. Its columns: sk, Eth (the
- * protocol), Pid (the port id), Groups, Rmem, Wmem, Dump, Locks, Drops, Inode.
+ * The line of /proc/net/netlink (the netlink sockets of this process's network namespace; `table`
+ * /proc/thread-self/net/netlink for those of the calling thread's) for the socket of `protocol` bound to
+ * `portId`; undefined when there is none or no /proc. Its columns: sk, Eth (the protocol), Pid (the port id),
+ * Groups, Rmem, Wmem, Dump, Locks, Drops, Inode.
  */
-export function procNetlinkSocket(protocol: number, portId: number): ProcNetlinkSocket | undefined {
+export function procNetlinkSocket(protocol: number, portId: number, table = '/proc/net/netlink'): ProcNetlinkSocket | undefined {
   let text: string;
   try {
-    text = readFileSync('/proc/net/netlink', 'latin1');
+    text = readFileSync(table, 'latin1');
   } catch {
     return undefined;
   }

@@ -16,7 +16,6 @@ import {
   getSockoptBytes,
   LibcError,
   libcAvailable,
-  netlinkSockname,
   openReadOnly,
   setIntSockopt,
   setns,
@@ -25,10 +24,8 @@ import { NativeLoadError, nativeRequire } from './load.js';
 import { fsIo, nonBlockingFdOf, procNetlinkSocket } from './proc-socket.js';
 
 const NETLINK_GENERIC = 16;
-const AF_NETLINK = 16;
 const SOL_SOCKET = 1;
 const SO_RCVBUFFORCE = 33;
-const SO_PROTOCOL = 38;
 const SOL_NETLINK = 270;
 const NETLINK_CAP_ACK = 10;
 const NETLINK_EXT_ACK = 11;
@@ -149,7 +146,7 @@ function openFailure(netns: string, path: string, err: LibcError): LibcError {
  * synchronous, so no other JavaScript of this thread runs while the thread is elsewhere (other threads,
  * Workers included, have namespaces of their own).
  */
-function createInNamespace(netns: string): RawSocket {
+function createInNamespace(netns: string): MadeSocket {
   const path = netnsPath(netns);
   let target: number;
   try {
@@ -186,13 +183,13 @@ function createInNamespace(netns: string): RawSocket {
       const why = err.code === 'EPERM' ? 'entering a network namespace needs CAP_SYS_ADMIN' : err.code === 'EINVAL' ? 'not a network namespace' : err.code;
       throw new LibcError('setns', err.errno, path, `cannot enter network namespace "${netns}" (${path}): ${why}`);
     }
-    let sock: RawSocket | undefined;
+    let made: MadeSocket | undefined;
     try {
-      sock = createRaw();
+      made = createHere();
     } finally {
-      comeBack(own, netns, sock);
+      comeBack(own, netns, made?.sock);
     }
-    return sock;
+    return made;
   } finally {
     closeFd(target);
     if (own !== undefined) closeFd(own);
@@ -218,40 +215,43 @@ function comeBack(own: number, netns: string, sock: RawSocket | undefined): void
   }
 }
 
-/** The socket file descriptors open in this process right now. */
-function socketFds(): Set<number> {
-  const fds = new Set<number>();
+/** A socket just made, and its inode (undefined when /proc cannot tell it). */
+interface MadeSocket {
+  sock: RawSocket;
+  inode: number | undefined;
+}
+
+/**
+ * A socket in the calling thread's namespace, and its inode, read from that namespace's netlink table while
+ * the thread is still in it: port ids are unique within a namespace, so its line there is its own.
+ */
+function createHere(): MadeSocket {
+  const sock = createRaw();
+  let inode: number | undefined;
+  try {
+    inode = procNetlinkSocket(NETLINK_GENERIC, sock.address().port, '/proc/thread-self/net/netlink')?.inode;
+  } catch {
+    inode = undefined; // run without the optional options
+  }
+  return { sock, inode };
+}
+
+/**
+ * The file descriptor behind a netlink socket (the package does not expose it): the one of this process
+ * linked to its inode. Found by port id instead, it could be another socket: port ids are unique only per
+ * namespace, and another thread (a Worker, with its own count of them) may make a socket with the same one in
+ * another namespace meanwhile, even on an fd that was free when ours was made.
+ */
+function fdOfInode(inode: number): number | undefined {
+  const target = `socket:[${inode}]`;
   for (const name of readdirSync('/proc/self/fd')) {
     try {
-      if (readlinkSync(`/proc/self/fd/${name}`).startsWith('socket:')) fds.add(Number(name));
+      if (readlinkSync(`/proc/self/fd/${name}`) === target) return Number(name);
     } catch {
       // closed while we looked
     }
   }
-  return fds;
-}
-
-function isGenericNetlinkPort(fd: number, portId: number): boolean {
-  const addr = netlinkSockname(fd);
-  if (addr?.family !== AF_NETLINK || addr.portId !== portId) return false;
-  try {
-    return getIntSockopt(fd, SOL_SOCKET, SO_PROTOCOL) === NETLINK_GENERIC;
-  } catch {
-    return false;
-  }
-}
-
-/**
- * The file descriptor behind a netlink socket (the package does not expose it): a socket fd that was
- * not open before the socket was created and is bound to its port id. Port ids are unique only per
- * network namespace, so a socket of ours in another namespace may share the port id; the "new since"
- * filter tells them apart. Without a unique answer we return undefined rather than risk the wrong fd.
- */
-function findFd(portId: number, before: ReadonlySet<number>): number | undefined {
-  const all = [...socketFds()].filter((fd) => isGenericNetlinkPort(fd, portId));
-  const fresh = all.filter((fd) => !before.has(fd));
-  if (fresh.length === 1) return fresh[0];
-  return all.length === 1 ? all[0] : undefined;
+  return undefined;
 }
 
 /** Run a listener body; an exception is re-thrown on its own stack, where the process can handle it. */
@@ -337,13 +337,8 @@ export class KernelSocketTransport implements Transport {
   private readonly exitEntry: WeakRef<RawSocket>;
 
   constructor(options: KernelSocketOptions = {}) {
-    let before: Set<number> | undefined;
-    try {
-      before = socketFds();
-    } catch {
-      before = undefined; // no /proc: run without the optional options
-    }
-    this.sock = options.netns ? createInNamespace(options.netns) : createRaw();
+    const made = options.netns ? createInNamespace(options.netns) : createHere();
+    this.sock = made.sock;
     this.sock.unref();
     this.exitEntry = closeAtExit(this.sock);
     this.portId = this.sock.address().port;
@@ -351,7 +346,7 @@ export class KernelSocketTransport implements Transport {
     const features: SocketFeatures = { libc: libcAvailable(), forcedReceiveBuffer: false, extendedAck: false, strictCheck: false, capAck: false, dropDetection: false };
     let fd: number | undefined;
     try {
-      fd = before === undefined || !features.libc ? undefined : findFd(this.portId, before);
+      fd = made.inode === undefined || !features.libc ? undefined : fdOfInode(made.inode);
     } catch {
       fd = undefined; // run without the optional options
     }

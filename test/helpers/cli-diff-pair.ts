@@ -17,6 +17,7 @@ import { afterAll, beforeAll, expect } from 'vitest';
 import { Ipvs } from '../../src/client.js';
 import type { CliIpvs } from '../../src/cli/context.js';
 import { runCli } from '../../src/cli/run.js';
+import { createNamespace } from '../kernel/netns.js';
 
 export const enabled = process.env.IPVS_KERNEL === '1';
 // Listings without -n look every address up. The guest has no network, and its resolver (the host's
@@ -65,19 +66,16 @@ const nameServers = (() => {
   }
 })();
 
-/** The shell lines that give a namespace lo, dum0 with the test addresses, and unreachable name servers. */
-function namespaceScript(name: string): string {
-  return [
-    `ip netns add ${name}`,
-    `ip -n ${name} link set lo up`,
-    `ip -n ${name} link add dum0 type dummy`,
-    `ip -n ${name} addr add 192.168.1.1/24 dev dum0`,
-    `ip -n ${name} addr add 10.0.0.1/8 dev dum0`,
-    `ip -n ${name} -6 addr add 2001:db8::1/64 dev dum0 nodad`,
-    `ip -n ${name} link set dum0 up`,
-    ...nameServers.map((ns) => `ip -n ${name} route add unreachable ${ns}/32`),
-  ].join(' && ');
-}
+/** The `ip` batch lines (test/kernel/netns.ts) that give a namespace lo, dum0 with the test addresses, and unreachable name servers. */
+const NAMESPACE_SETUP = [
+  'link set lo up',
+  'link add dum0 type dummy',
+  'addr add 192.168.1.1/24 dev dum0',
+  'addr add 10.0.0.1/8 dev dum0',
+  'addr add 2001:db8::1/64 dev dum0 nodad',
+  'link set dum0 up',
+  ...nameServers.map((ns) => `route add unreachable ${ns}/32`),
+];
 
 /** The ipvsadm side of a batch: one script, each line's outcome in three files. */
 export function ipvsadmBatch(netns: string, steps: readonly Step[]): Outcome[] {
@@ -139,7 +137,7 @@ export class Pair {
     this.ref = `ipvs-diff-${id}-ref`;
     this.ours = `ipvs-diff-${id}-ours`;
     created.push(this.ref, this.ours);
-    must('sh', ['-c', `${namespaceScript(this.ref)} && ${namespaceScript(this.ours)}`]);
+    for (const ns of [this.ref, this.ours]) createNamespace(ns, NAMESPACE_SETUP);
   }
 
   private open(): Promise<CliIpvs> {

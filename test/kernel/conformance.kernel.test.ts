@@ -15,6 +15,7 @@ import type { Transport } from '../../src/netlink/transport.js';
 import { conformanceSuite, type NetworkHistory } from '../conformance/suite.js';
 import type { CallResult } from '../conformance/unprivileged.js';
 import { wireSuite } from '../conformance/wire-suite.js';
+import { createNamespace } from './netns.js';
 
 const onKernel = process.env.IPVS_KERNEL === '1';
 const run = promisify(execFile);
@@ -30,30 +31,30 @@ function sh(cmd: string, args: string[]): string {
  */
 export function makeNamespace(prefix: string): string {
   const name = `${prefix}-${process.pid}-${counter++}`;
-  sh('ip', ['netns', 'add', name]);
-  const ip = (...a: string[]): string => sh('ip', ['-n', name, ...a]);
-  ip('link', 'set', 'lo', 'up');
-  ip('link', 'add', 'dum0', 'type', 'dummy');
-  for (const a of ['192.168.1.1/24', '10.0.0.1/8', '2001:db8::1/64']) ip('addr', 'add', a, 'dev', 'dum0');
-  ip('link', 'set', 'dum0', 'up');
-  ip('link', 'add', 'dum1', 'type', 'dummy');
-  ip('addr', 'add', '172.16.0.1/24', 'dev', 'dum1');
-  ip('link', 'add', 'dum2', 'mtu', '1000', 'type', 'dummy');
-  ip('link', 'set', 'dum2', 'up');
-  ip('link', 'add', 'dum3', 'type', 'dummy');
-  ip('link', 'set', 'dum3', 'addrgenmode', 'none');
-  ip('link', 'set', 'dum3', 'up');
+  createNamespace(name, [
+    'link set lo up',
+    'link add dum0 type dummy',
+    ...['192.168.1.1/24', '10.0.0.1/8', '2001:db8::1/64'].map((a) => `addr add ${a} dev dum0`),
+    'link set dum0 up',
+    'link add dum1 type dummy',
+    'addr add 172.16.0.1/24 dev dum1',
+    'link add dum2 mtu 1000 type dummy',
+    'link set dum2 up',
+    'link add dum3 type dummy',
+    'link set dum3 addrgenmode none',
+    'link set dum3 up',
+  ]);
   return name;
 }
 
-/** The `ip` commands that give a new namespace each history of test/conformance/suite.ts. */
-const HISTORY: Record<NetworkHistory, string[][]> = {
+/** The `ip` commands (batch lines, netns.ts) that give a new namespace each history of test/conformance/suite.ts. */
+const HISTORY: Record<NetworkHistory, string[]> = {
   new: [],
-  'ipv6-only': [['link', 'add', 'dum0', 'type', 'dummy'], ['addr', 'add', '2001:db8::1/64', 'dev', 'dum0'], ['link', 'set', 'dum0', 'up']],
-  'ipv4-down': [['link', 'add', 'dum0', 'type', 'dummy'], ['addr', 'add', '10.9.9.1/24', 'dev', 'dum0']],
+  'ipv6-only': ['link add dum0 type dummy', 'addr add 2001:db8::1/64 dev dum0', 'link set dum0 up'],
+  'ipv4-down': ['link add dum0 type dummy', 'addr add 10.9.9.1/24 dev dum0'],
   'ipv4-removed': [
-    ['link', 'add', 'dum0', 'type', 'dummy'], ['addr', 'add', '10.9.9.1/24', 'dev', 'dum0'], ['link', 'set', 'dum0', 'up'],
-    ['addr', 'del', '10.9.9.1/24', 'dev', 'dum0'], ['link', 'set', 'dum0', 'down'],
+    'link add dum0 type dummy', 'addr add 10.9.9.1/24 dev dum0', 'link set dum0 up',
+    'addr del 10.9.9.1/24 dev dum0', 'link set dum0 down',
   ],
 };
 
@@ -70,9 +71,8 @@ if (onKernel) {
       rawTransport: () => new KernelSocketTransport({ netns: ns }),
       openIn: async (history) => {
         const bare = `hist-${process.pid}-${counter++}`;
-        sh('ip', ['netns', 'add', bare]);
+        createNamespace(bare, HISTORY[history]);
         try {
-          for (const step of HISTORY[history]) sh('ip', ['-n', bare, ...step]);
           const other = await Ipvs.open({ netns: bare });
           return {
             ipvs: other,

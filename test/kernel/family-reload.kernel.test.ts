@@ -17,6 +17,7 @@ import { SCHEDULERS } from '../../src/ipvs/types.js';
 import { NetlinkConnection } from '../../src/netlink/connection.js';
 import { FamilyNotFoundError, KernelError } from '../../src/netlink/errors.js';
 import { FamilyResolver } from '../../src/netlink/family.js';
+import { createNamespace } from './netns.js';
 
 const inSandbox = process.env.IPVS_SANDBOX === '1' && process.env.IPVS_KERNEL === '1';
 const SVC = { protocol: 'tcp', address: '10.0.0.100', port: 80 } as const;
@@ -29,7 +30,7 @@ const namespaces: string[] = [];
 function namespace(): string {
   const ns = `famreload-${process.pid}-${namespaces.length}`;
   // A routed 10.0.0.0/8, so that its addresses are unicast destinations.
-  sh(`ip netns add ${ns} && ip -n ${ns} link set lo up && ip -n ${ns} link add dum0 type dummy && ip -n ${ns} addr add 10.0.0.254/8 dev dum0 && ip -n ${ns} link set dum0 up`);
+  createNamespace(ns, ['link set lo up', 'link add dum0 type dummy', 'addr add 10.0.0.254/8 dev dum0', 'link set dum0 up']);
   namespaces.push(ns);
   return ns;
 }

@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { Ipvs } from '../../src/client.js';
 import { HealthChecker, type HealthConfig } from '../../src/health/index.js';
 import { waitFor } from './traffic/net.js';
+import { createNamespace } from './netns.js';
 
 const onKernel = process.env.IPVS_KERNEL === '1';
 const VIP = '10.20.0.100';
@@ -25,12 +26,7 @@ function sh(cmd: string, args: string[]): string {
 
 async function inNamespace(body: (ipvs: Ipvs, ipvsadm: (...args: string[]) => string) => Promise<void>): Promise<void> {
   const ns = `htab-${process.pid}-${counter++}`;
-  sh('ip', ['netns', 'add', ns]);
-  const ip = (...a: string[]): string => sh('ip', ['-n', ns, ...a]);
-  ip('link', 'set', 'lo', 'up');
-  ip('link', 'add', 'dum0', 'type', 'dummy');
-  ip('addr', 'add', '10.20.0.1/24', 'dev', 'dum0');
-  ip('link', 'set', 'dum0', 'up');
+  createNamespace(ns, ['link set lo up', 'link add dum0 type dummy', 'addr add 10.20.0.1/24 dev dum0', 'link set dum0 up']);
   const ipvs = await Ipvs.open({ netns: ns });
   try {
     await body(ipvs, (...args) => sh('ip', ['netns', 'exec', ns, 'ipvsadm', ...args]));

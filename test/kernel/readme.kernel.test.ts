@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { createNamespace } from './netns.js';
 
 const onKernel = process.env.IPVS_KERNEL === '1';
 const run = promisify(execFile);
@@ -44,12 +45,8 @@ if (onKernel) {
       const dir = mkdtempSync(join(tmpdir(), 'readme-'));
       const ns = `readme-${process.pid}`;
       const ip = (...a: string[]): string => execFileSync('ip', a, { encoding: 'utf8' });
-      ip('netns', 'add', ns);
+      createNamespace(ns, ['link set lo up', 'link add dum0 type dummy', 'addr add 192.168.1.1/24 dev dum0', 'link set dum0 up']);
       try {
-        ip('-n', ns, 'link', 'set', 'lo', 'up');
-        ip('-n', ns, 'link', 'add', 'dum0', 'type', 'dummy');
-        ip('-n', ns, 'addr', 'add', '192.168.1.1/24', 'dev', 'dum0');
-        ip('-n', ns, 'link', 'set', 'dum0', 'up');
         const file = join(dir, 'quick-start.mjs');
         writeFileSync(file, code);
         const { stdout } = await run('ip', ['netns', 'exec', ns, process.execPath, ...sourceFlags(), file], { cwd: root, encoding: 'utf8', timeout: 60_000 });

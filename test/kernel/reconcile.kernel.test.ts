@@ -19,6 +19,7 @@ import { KernelError } from '../../src/netlink/errors.js';
 import { apply, plan, desiredStateFromRules, type DesiredState, type ReconcileClient } from '../../src/reconcile/index.js';
 import { reconcileScenarios, baseState } from '../reconcile/scenarios.js';
 import { Lab, waitFor } from './traffic/net.js';
+import { createNamespace } from './netns.js';
 
 const onKernel = process.env.IPVS_KERNEL === '1';
 let counter = 0;
@@ -29,13 +30,13 @@ function sh(cmd: string, args: string[]): string {
 
 function makeNamespace(): string {
   const name = `recon-${process.pid}-${counter++}`;
-  sh('ip', ['netns', 'add', name]);
-  const ip = (...a: string[]): string => sh('ip', ['-n', name, ...a]);
-  ip('link', 'set', 'lo', 'up');
-  ip('link', 'add', 'dum0', 'type', 'dummy');
-  for (const a of ['192.168.1.1/24', '10.0.0.1/8']) ip('addr', 'add', a, 'dev', 'dum0');
-  ip('-6', 'addr', 'add', '2001:db8::1/64', 'dev', 'dum0', 'nodad');
-  ip('link', 'set', 'dum0', 'up');
+  createNamespace(name, [
+    'link set lo up',
+    'link add dum0 type dummy',
+    ...['192.168.1.1/24', '10.0.0.1/8'].map((a) => `addr add ${a} dev dum0`),
+    'addr add 2001:db8::1/64 dev dum0 nodad',
+    'link set dum0 up',
+  ]);
   return name;
 }
 

@@ -9,6 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { Ipvs } from '../../src/client.js';
 import { runCli } from '../../src/cli/run.js';
 import { SEED_SAVED, SEED_SEQUENCE } from '../cli/seed-lines.js';
+import { createNamespace } from './netns.js';
 
 const enabled = process.env.IPVS_KERNEL === '1';
 const created: string[] = [];
@@ -26,8 +27,7 @@ function sh(cmd: string, args: string[], input?: string): Outcome {
 
 function namespace(role: string): string {
   const name = `ipvs-seed-${process.pid}-${created.length}-${role}`;
-  const r = sh('sh', ['-c', `ip netns add ${name} && ip -n ${name} link set lo up && ip -n ${name} link add dum0 type dummy && ip -n ${name} addr add 192.168.1.1/24 dev dum0 && ip -n ${name} link set dum0 up`]);
-  if (r.code !== 0) throw new Error(r.stderr);
+  createNamespace(name, ['link set lo up', 'link add dum0 type dummy', 'addr add 192.168.1.1/24 dev dum0', 'link set dum0 up']);
   created.push(name);
   return name;
 }

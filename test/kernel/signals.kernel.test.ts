@@ -17,6 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Ipvs } from '../../src/client.js';
 import type { DesiredState } from '../../src/reconcile/state.js';
+import { createNamespace } from './netns.js';
 
 const onKernel = process.env.IPVS_KERNEL === '1';
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -40,12 +41,6 @@ interface Running {
   line(pattern: RegExp): Promise<string>;
   /** Standard output so far. */
   text(): string;
-}
-
-function sh(cmd: string, args: string[]): string {
-  const r = spawnSync(cmd, args, { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')}: ${r.stderr}`);
-  return r.stdout;
 }
 
 /** Poll `check` every 20 ms until it is true, failing after a generous `timeoutMs`. */
@@ -130,10 +125,7 @@ describe.skipIf(!onKernel)('signals to the built command line mid-work (real ker
   function namespace(): string {
     const ns = `ipvs-sig-${process.pid}-${++counter}`;
     namespaces.push(ns);
-    sh('sh', ['-c', [
-      `ip netns add ${ns}`, `ip -n ${ns} link set lo up`, `ip -n ${ns} link add dum0 type dummy`,
-      `ip -n ${ns} addr add 10.0.0.1/8 dev dum0`, `ip -n ${ns} addr add 192.168.1.1/24 dev dum0`, `ip -n ${ns} link set dum0 up`,
-    ].join(' && ')]);
+    createNamespace(ns, ['link set lo up', 'link add dum0 type dummy', 'addr add 10.0.0.1/8 dev dum0', 'addr add 192.168.1.1/24 dev dum0', 'link set dum0 up']);
     return ns;
   }
 

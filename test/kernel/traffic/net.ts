@@ -1,5 +1,5 @@
 // Network plumbing for the real-traffic tests: network namespaces, bridges and veth pairs made with
-// iproute2, helper processes (agent.mjs) started inside namespaces, and cleanup that always happens.
+// iproute2 (recorded with Lab.setup() and carried out by a few `ip -batch` processes), helper processes (agent.mjs) started inside namespaces, and cleanup that always happens.
 // Every name carries a per-run prefix, every address lives inside a namespace made here, and `cleanup()`
 // (also run on process exit, should a test runner die mid-way) kills the children it started, by pid,
 // and deletes the namespaces, which takes their interfaces, addresses, routes and firewall rules along.
@@ -8,14 +8,15 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import readline from 'node:readline';
+import { deleteNamespaces, ipBatch } from '../netns.js';
 
 const AGENT = fileURLToPath(new URL('./agent.mjs', import.meta.url));
 
 /**
- * The timeout of a beforeAll that builds a lab: one `ip` process per step (some seventy for the traffic
- * topology) and a Node start per agent. With the lab's cleanup that took about 12 s in User-Mode Linux on a
- * quiet host, some 45 s with busy processes beside the tests in the guest, and once more than the 60 s
- * these hooks had.
+ * The timeout of a beforeAll that builds a lab: a Node start per agent, and the namespaces, links and
+ * addresses. With one `ip` process per step (some seventy for the traffic topology) and the lab's cleanup
+ * that took about 12 s in User-Mode Linux on a quiet host, some 45 s with busy processes beside the tests in
+ * the guest, and once more than the 60 s these hooks had; Lab.setup() now needs about fifteen processes.
  */
 export const LAB_SETUP_MS = 180_000;
 
@@ -129,6 +130,71 @@ export class Agent {
   }
 }
 
+/** One end of a veth pair: its namespace, its name and its addresses (CIDR). */
+export interface VethEnd {
+  ns: string;
+  ifname: string;
+  addresses?: string[];
+}
+
+/**
+ * Set-up steps recorded for Lab.setup(), then carried out with few processes: one `ip -batch` in the root
+ * namespace (new namespaces, veth pairs), and per namespace, in the order recorded, one `ip -n NS -batch` per run
+ * of `ip` lines and one `sysctl` per run of settings. Steps in one namespace keep their order; no step may
+ * depend on another namespace's steps (none does: each end of a veth is configured in its own namespace).
+ */
+export class LabSetup {
+  /** Lines for `ip -batch` in the root namespace: the new namespaces, then the veth pairs. */
+  readonly root: string[] = [];
+  private namespaces = 0;
+  /** Per namespace, its steps: runs of ip batch lines and of sysctl settings. */
+  readonly steps = new Map<string, { kind: 'ip' | 'sysctl'; items: string[] }[]>();
+
+  constructor(private readonly lab: Lab) {}
+
+  private add(ns: string, kind: 'ip' | 'sysctl', items: string[]): void {
+    const list = this.steps.get(ns) ?? [];
+    this.steps.set(ns, list);
+    const last = list.at(-1);
+    if (last?.kind === kind) last.items.push(...items);
+    else list.push({ kind, items: [...items] });
+  }
+
+  /** A new namespace of the lab with lo up; its full name. */
+  namespace(short: string): string {
+    const ns = this.lab.name(short);
+    this.root.splice(this.namespaces++, 0, `netns add ${ns}`);
+    this.lab.track(ns);
+    this.ip(ns, 'link set lo up');
+    return ns;
+  }
+
+  /** `ip` lines (no options: `addr add 10.0.0.1/8 dev dum0`) inside `ns`. */
+  ip(ns: string, ...lines: string[]): void {
+    this.add(ns, 'ip', lines);
+  }
+
+  sysctl(ns: string, ...settings: string[]): void {
+    this.add(ns, 'sysctl', settings);
+  }
+
+  /** A bridge in `ns`, up, with an address (CIDR) if given. */
+  bridge(ns: string, ifname: string, cidr?: string): void {
+    this.ip(ns, `link add ${ifname} type bridge`, `link set ${ifname} up`, ...(cidr ? [`addr add ${cidr} dev ${ifname}`] : []));
+  }
+
+  /**
+   * A veth pair from `a` to `b`. Each side gets its addresses; `b` may instead be enslaved to a bridge
+   * in its namespace; `a` may get a default route.
+   */
+  veth(a: VethEnd & { gateway?: string }, b: VethEnd & { bridge?: string }): void {
+    this.root.push(`link add ${a.ifname} netns ${a.ns} type veth peer name ${b.ifname} netns ${b.ns}`);
+    const addresses = (side: VethEnd): string[] => (side.addresses ?? []).map((cidr) => `addr add ${cidr} dev ${side.ifname}`);
+    this.ip(a.ns, ...addresses(a), `link set ${a.ifname} up`, ...(a.gateway ? [`route add default via ${a.gateway}`] : []));
+    this.ip(b.ns, ...addresses(b), ...(b.bridge ? [`link set ${b.ifname} master ${b.bridge}`] : []), `link set ${b.ifname} up`);
+  }
+}
+
 /** One run's namespaces and processes. */
 export class Lab {
   readonly prefix: string;
@@ -146,12 +212,27 @@ export class Lab {
     return `${this.prefix}-${short}`;
   }
 
-  addNamespace(short: string): string {
-    const ns = this.name(short);
-    run('ip', ['netns', 'add', ns]);
+  /** Count `ns` as the lab's, for cleanup (LabSetup calls this before the namespace is made). */
+  track(ns: string): void {
     this.namespaces.push(ns);
-    this.ip(ns, 'link', 'set', 'lo', 'up');
-    return ns;
+  }
+
+  /** Record set-up steps in `build`, then carry them out (see LabSetup); returns what `build` returned. */
+  setup<T>(build: (s: LabSetup) => T): T {
+    const s = new LabSetup(this);
+    const result = build(s);
+    ipBatch(s.root);
+    for (const [ns, steps] of s.steps) {
+      for (const step of steps) {
+        if (step.kind === 'ip') ipBatch(step.items, ns);
+        else this.exec(ns, 'sysctl', '-q', '-w', ...step.items);
+      }
+    }
+    return result;
+  }
+
+  addNamespace(short: string): string {
+    return this.setup((s) => s.namespace(short));
   }
 
   ip(ns: string, ...args: string[]): string {
@@ -168,25 +249,12 @@ export class Lab {
 
   /** A bridge in `ns`, up, with an address (CIDR) if given. */
   bridge(ns: string, ifname: string, cidr?: string): void {
-    this.ip(ns, 'link', 'add', ifname, 'type', 'bridge');
-    this.ip(ns, 'link', 'set', ifname, 'up');
-    if (cidr) this.ip(ns, 'addr', 'add', cidr, 'dev', ifname);
+    this.setup((s) => s.bridge(ns, ifname, cidr));
   }
 
-  /**
-   * A veth pair from `a` to `b`. Each side gets its addresses; `b` may instead be enslaved to a bridge
-   * in its namespace; `a` may get a default route.
-   */
-  veth(
-    a: { ns: string; ifname: string; addresses?: string[]; gateway?: string },
-    b: { ns: string; ifname: string; addresses?: string[]; bridge?: string },
-  ): void {
-    run('ip', ['link', 'add', a.ifname, 'netns', a.ns, 'type', 'veth', 'peer', 'name', b.ifname, 'netns', b.ns]);
-    for (const side of [a, b]) for (const cidr of side.addresses ?? []) this.ip(side.ns, 'addr', 'add', cidr, 'dev', side.ifname);
-    if (b.bridge) this.ip(b.ns, 'link', 'set', b.ifname, 'master', b.bridge);
-    this.ip(a.ns, 'link', 'set', a.ifname, 'up');
-    this.ip(b.ns, 'link', 'set', b.ifname, 'up');
-    if (a.gateway) this.ip(a.ns, 'route', 'add', 'default', 'via', a.gateway);
+  /** A veth pair (LabSetup.veth), made at once. */
+  veth(a: VethEnd & { gateway?: string }, b: VethEnd & { bridge?: string }): void {
+    this.setup((s) => s.veth(a, b));
   }
 
   /** Start agent.mjs inside `ns`. */
@@ -225,12 +293,6 @@ export class Lab {
         }
       }
     }
-    for (const ns of this.namespaces.splice(0)) {
-      try {
-        execFileSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
-      } catch {
-        /* already gone */
-      }
-    }
+    deleteNamespaces(this.namespaces.splice(0));
   }
 }

@@ -53,29 +53,34 @@ export interface Topology {
 export async function buildTopology(tag = 'tr'): Promise<Topology> {
   const lab = new Lab(tag);
   try {
-    const dir = lab.addNamespace('dir');
-    const dir2 = lab.addNamespace('dir2');
-    const cli = lab.addNamespace('cli');
-    const lan = lab.addNamespace('lan');
-    const rs = [lab.addNamespace('rs1'), lab.addNamespace('rs2')];
+    // Recorded, then made by a few `ip -batch` processes (Lab.setup).
+    const { dir, dir2, cli, lan, rs } = lab.setup((s) => {
+      const dir = s.namespace('dir');
+      const dir2 = s.namespace('dir2');
+      const cli = s.namespace('cli');
+      const lan = s.namespace('lan');
+      const rs = [s.namespace('rs1'), s.namespace('rs2')];
 
-    lab.bridge(dir, 'brc', '10.9.1.1/24');
-    lab.bridge(dir, 'brs', '10.9.2.1/24');
-    lab.sysctl(dir, 'net.ipv4.ip_forward=1');
-    for (let n = 0; n < VIP_COUNT; n++) lab.ip(dir, 'addr', 'add', `${vip(n)}/32`, 'dev', 'brc');
-    lab.ip(dir, 'addr', 'add', `${DR_VIP}/32`, 'dev', 'brs');
+      s.bridge(dir, 'brc', '10.9.1.1/24');
+      s.bridge(dir, 'brs', '10.9.2.1/24');
+      for (let n = 0; n < VIP_COUNT; n++) s.ip(dir, `addr add ${vip(n)}/32 dev brc`);
+      s.ip(dir, `addr add ${DR_VIP}/32 dev brs`);
 
-    lab.veth({ ns: cli, ifname: 'c0', addresses: [`${CLIENT1}/24`, `${CLIENT2}/24`], gateway: '10.9.1.1' }, { ns: dir, ifname: 'cli0', bridge: 'brc' });
-    lab.veth({ ns: lan, ifname: 'l0', addresses: [`${LAN_CLIENT}/24`] }, { ns: dir, ifname: 'lan0', bridge: 'brs' });
-    [RS1, RS2].forEach((address, i) => {
-      const ns = rs[i]!;
-      lab.sysctl(ns, 'net.ipv4.conf.all.arp_ignore=1', 'net.ipv4.conf.all.arp_announce=2');
-      lab.ip(ns, 'addr', 'add', `${DR_VIP}/32`, 'dev', 'lo');
-      lab.veth({ ns, ifname: 'e0', addresses: [`${address}/24`], gateway: '10.9.2.1' }, { ns: dir, ifname: `rs${i + 1}`, bridge: 'brs' });
+      s.veth({ ns: cli, ifname: 'c0', addresses: [`${CLIENT1}/24`, `${CLIENT2}/24`], gateway: '10.9.1.1' }, { ns: dir, ifname: 'cli0', bridge: 'brc' });
+      s.veth({ ns: lan, ifname: 'l0', addresses: [`${LAN_CLIENT}/24`] }, { ns: dir, ifname: 'lan0', bridge: 'brs' });
+      [RS1, RS2].forEach((address, i) => {
+        const ns = rs[i]!;
+        s.ip(ns, `addr add ${DR_VIP}/32 dev lo`);
+        s.veth({ ns, ifname: 'e0', addresses: [`${address}/24`], gateway: '10.9.2.1' }, { ns: dir, ifname: `rs${i + 1}`, bridge: 'brs' });
+        // After the addresses (each namespace's sysctls and ip lines run in the order given, one process per run).
+        s.sysctl(ns, 'net.ipv4.conf.all.arp_ignore=1', 'net.ipv4.conf.all.arp_announce=2');
+      });
+      s.veth({ ns: dir2, ifname: 'sync1', addresses: ['10.9.3.2/24'] }, { ns: dir, ifname: 'sync0', addresses: ['10.9.3.1/24'] });
+      // The standby's own leg on the servers' segment, for taking a direct-routing VIP over.
+      s.veth({ ns: dir2, ifname: 's2', addresses: [`${DIR2_LAN}/24`] }, { ns: dir, ifname: 'dir2s', bridge: 'brs' });
+      s.sysctl(dir, 'net.ipv4.ip_forward=1');
+      return { dir, dir2, cli, lan, rs };
     });
-    lab.veth({ ns: dir2, ifname: 'sync1', addresses: ['10.9.3.2/24'] }, { ns: dir, ifname: 'sync0', addresses: ['10.9.3.1/24'] });
-    // The standby's own leg on the servers' segment, for taking a direct-routing VIP over.
-    lab.veth({ ns: dir2, ifname: 's2', addresses: [`${DIR2_LAN}/24`] }, { ns: dir, ifname: 'dir2s', bridge: 'brs' });
 
     const [client, lanAgent, rs1, rs2, sorry] = await Promise.all([lab.agent(cli), lab.agent(lan), lab.agent(rs[0]!), lab.agent(rs[1]!), lab.agent(dir)]);
     await Promise.all([rs1!.serve('rs1', [80, 8080]), rs2!.serve('rs2', [80, 8080]), sorry!.serve('sorry', [80])]);
@@ -95,16 +100,19 @@ export function addIPv6(t: Topology): void {
   const { lab, dir } = t;
   const cli = lab.name('cli');
   const rs = [lab.name('rs1'), lab.name('rs2')];
-  for (const ns of [dir, cli, ...rs]) lab.sysctl(ns, 'net.ipv6.conf.all.accept_dad=0', 'net.ipv6.conf.default.accept_dad=0');
-  lab.sysctl(dir, 'net.ipv6.conf.all.forwarding=1');
-  const add = (ns: string, cidr: string, dev: string): string => lab.ip(ns, 'addr', 'add', cidr, 'dev', dev, 'nodad');
-  add(dir, 'fd09:1::1/64', 'brc');
-  add(dir, 'fd09:2::1/64', 'brs');
-  for (let n = 0; n < VIP_COUNT; n++) add(dir, `${vip6(n)}/128`, 'brc');
-  for (const a of [CLIENT1_6, CLIENT2_6]) add(cli, `${a}/64`, 'c0');
-  lab.ip(cli, '-6', 'route', 'add', 'default', 'via', 'fd09:1::1');
-  [RS1_6, RS2_6].forEach((address, i) => {
-    add(rs[i]!, `${address}/64`, 'e0');
-    lab.ip(rs[i]!, '-6', 'route', 'add', 'default', 'via', 'fd09:2::1');
+  lab.setup((s) => {
+    for (const ns of [dir, cli, ...rs]) s.sysctl(ns, 'net.ipv6.conf.all.accept_dad=0', 'net.ipv6.conf.default.accept_dad=0');
+    s.sysctl(dir, 'net.ipv6.conf.all.forwarding=1');
+    const add = (ns: string, cidr: string, dev: string): void => s.ip(ns, `addr add ${cidr} dev ${dev} nodad`);
+    add(dir, 'fd09:1::1/64', 'brc');
+    add(dir, 'fd09:2::1/64', 'brs');
+    for (let n = 0; n < VIP_COUNT; n++) add(dir, `${vip6(n)}/128`, 'brc');
+    for (const a of [CLIENT1_6, CLIENT2_6]) add(cli, `${a}/64`, 'c0');
+    // The family follows from the gateway (a batch line takes no -6).
+    s.ip(cli, 'route add default via fd09:1::1');
+    [RS1_6, RS2_6].forEach((address, i) => {
+      add(rs[i]!, `${address}/64`, 'e0');
+      s.ip(rs[i]!, 'route add default via fd09:2::1');
+    });
   });
 }

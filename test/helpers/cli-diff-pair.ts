@@ -17,7 +17,7 @@ import { afterAll, beforeAll, expect } from 'vitest';
 import { Ipvs } from '../../src/client.js';
 import type { CliIpvs } from '../../src/cli/context.js';
 import { runCli } from '../../src/cli/run.js';
-import { createNamespace } from '../kernel/netns.js';
+import { createNamespaces } from '../kernel/netns.js';
 
 export const enabled = process.env.IPVS_KERNEL === '1';
 // Listings without -n look every address up. The guest has no network, and its resolver (the host's
@@ -137,7 +137,7 @@ export class Pair {
     this.ref = `ipvs-diff-${id}-ref`;
     this.ours = `ipvs-diff-${id}-ours`;
     created.push(this.ref, this.ours);
-    for (const ns of [this.ref, this.ours]) createNamespace(ns, NAMESPACE_SETUP);
+    createNamespaces([this.ref, this.ours], NAMESPACE_SETUP);
   }
 
   private open(): Promise<CliIpvs> {

@@ -1,5 +1,6 @@
 // Network plumbing for the real-traffic tests: network namespaces, bridges and veth pairs made with
-// iproute2 (recorded with Lab.setup() and carried out by a few `ip -batch` processes), helper processes (agent.mjs) started inside namespaces, and cleanup that always happens.
+// iproute2 (recorded with Lab.setup() and carried out by one script of `ip -batch` runs), helper processes
+// (agent.mjs) started inside namespaces, and cleanup that always happens.
 // Every name carries a per-run prefix, every address lives inside a namespace made here, and `cleanup()`
 // (also run on process exit, should a test runner die mid-way) kills the children it started, by pid,
 // and deletes the namespaces, which takes their interfaces, addresses, routes and firewall rules along.
@@ -8,7 +9,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import readline from 'node:readline';
-import { deleteNamespaces, ipBatch } from '../netns.js';
+import { batchScript, deleteNamespaces, runScript } from '../netns.js';
 
 const AGENT = fileURLToPath(new URL('./agent.mjs', import.meta.url));
 
@@ -16,7 +17,7 @@ const AGENT = fileURLToPath(new URL('./agent.mjs', import.meta.url));
  * The timeout of a beforeAll that builds a lab: a Node start per agent, and the namespaces, links and
  * addresses. With one `ip` process per step (some seventy for the traffic topology) and the lab's cleanup
  * that took about 12 s in User-Mode Linux on a quiet host, some 45 s with busy processes beside the tests in
- * the guest, and once more than the 60 s these hooks had; Lab.setup() now needs about fifteen processes.
+ * the guest, and once more than the 60 s these hooks had. Lab.setup() now runs them as one script.
  */
 export const LAB_SETUP_MS = 180_000;
 
@@ -138,10 +139,11 @@ export interface VethEnd {
 }
 
 /**
- * Set-up steps recorded for Lab.setup(), then carried out with few processes: one `ip -batch` in the root
- * namespace (new namespaces, veth pairs), and per namespace, in the order recorded, one `ip -n NS -batch` per run
- * of `ip` lines and one `sysctl` per run of settings. Steps in one namespace keep their order; no step may
- * depend on another namespace's steps (none does: each end of a veth is configured in its own namespace).
+ * Set-up steps recorded for Lab.setup(), then carried out by one shell script (one process start from Node, see
+ * ../netns.ts): one `ip -batch` in the root namespace (new namespaces, veth pairs), and per namespace, in the
+ * order recorded, one `ip -n NS -batch` per run of `ip` lines and one `sysctl` per run of settings. Steps in one
+ * namespace keep their order; no step may depend on another namespace's steps (none does: each end of a veth is
+ * configured in its own namespace).
  */
 export class LabSetup {
   /** Lines for `ip -batch` in the root namespace: the new namespaces, then the veth pairs. */
@@ -221,13 +223,11 @@ export class Lab {
   setup<T>(build: (s: LabSetup) => T): T {
     const s = new LabSetup(this);
     const result = build(s);
-    ipBatch(s.root);
+    let script = batchScript(s.root);
     for (const [ns, steps] of s.steps) {
-      for (const step of steps) {
-        if (step.kind === 'ip') ipBatch(step.items, ns);
-        else this.exec(ns, 'sysctl', '-q', '-w', ...step.items);
-      }
+      for (const step of steps) script += step.kind === 'ip' ? batchScript(step.items, ns) : `ip netns exec ${ns} sysctl -q -w ${step.items.join(' ')}\n`;
     }
+    runScript(script);
     return result;
   }
 

@@ -9,9 +9,10 @@
 // Runs only in the UML sandbox (IPVS_KERNEL=1): `node scripts/sandbox.mjs --kernel-suite`.
 
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/run.js';
 import { Ipvs } from '../../src/client.js';
@@ -324,6 +325,10 @@ if (onKernel) {
     });
 
     it('the `ipvs` executable: apply FILE, diff FILE, export', () => {
+      // The built executable (package.json's bin), as signals.kernel.test.ts runs it: a Node start takes about a
+      // second under UML, one through tsx (compiling the sources) about four.
+      const main = fileURLToPath(new URL('../../dist/src/cli/main.js', import.meta.url));
+      if (!existsSync(main)) throw new Error(`the test runs the built command line: run \`npm run build\` first (${main} is missing)`);
       const ns = makeNamespace();
       const dir = mkdtempSync(join(tmpdir(), 'ipvs-recon-'));
       try {
@@ -331,7 +336,7 @@ if (onKernel) {
         writeFileSync(file, JSON.stringify(STATE));
         const ipvsCli = (...a: string[]): { status: number | null; stdout: string } => {
           try {
-            return { status: 0, stdout: execFileSync('ip', ['netns', 'exec', ns, process.execPath, '--import', 'tsx', 'src/cli/main.ts', ...a], { encoding: 'utf8' }) };
+            return { status: 0, stdout: execFileSync('ip', ['netns', 'exec', ns, process.execPath, main, ...a], { encoding: 'utf8' }) };
           } catch (err) {
             const e = err as { status: number | null; stdout: string };
             return { status: e.status, stdout: e.stdout };

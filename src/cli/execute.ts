@@ -4,7 +4,7 @@
 
 import { connectionRow, connectionTitle, parseConnectionTable } from './connections.js';
 import type { CliContext, CliIpvs } from './context.js';
-import { describeFailure, standsForKernelCheck } from './failures.js';
+import { describeFailure, earlierRefusal } from './failures.js';
 import { daemonLines, destinationRow, listTitle, serviceRow, timeoutLine, versionHeader } from './listing.js';
 import type { KernelAction } from './messages.js';
 import { restoreRules } from './restore.js';
@@ -184,21 +184,6 @@ async function change(ctx: CliContext, action: KernelAction, work: (ipvs: CliIpv
     ctx.stderr.write(describeFailure((service && (await earlierRefusal(ipvs, action, service, err))) ?? err, action) + '\n');
     return 255;
   }
-}
-
-/**
- * The kernel looks the service up (ESRCH when missing, EEXIST for -A when present) before the scheduler or
- * the thresholds the client checks first; ipvsadm prints the answer to that lookup, so this does too.
- */
-async function earlierRefusal(ipvs: CliIpvs, action: KernelAction, service: ServiceKey, err: unknown): Promise<{ code: string } | undefined> {
-  if (!standsForKernelCheck(err)) return undefined;
-  // Anything but a clear answer leaves the client's own refusal to be reported.
-  const exists = await ipvs.service(service).then(
-    () => true,
-    (e: unknown) => ((e as { code?: unknown }).code === 'ESRCH' ? false : undefined),
-  );
-  if (action === 'add-service') return exists === true ? { code: 'EEXIST' } : undefined;
-  return exists === false ? { code: 'ESRCH' } : undefined;
 }
 
 /** Run one parsed command; returns the exit status. */

@@ -2,10 +2,12 @@
 // prints for that command and errno; a client that cannot be opened for an errno becomes ipvsadm's "Can't
 // initialize ipvs" paragraph (exit status 2).
 
+import type { CliIpvs } from './context.js';
 import { refusalMessage, type KernelAction } from './messages.js';
 import { errnoName, FamilyNotFoundError } from '../netlink/errors.js';
 import { constants as osConstants } from 'node:os';
 import { ValidationError } from '../ipvs/errors.js';
+import type { ServiceKey } from '../ipvs/types.js';
 
 /**
  * The client could not be opened; carries the text to print and ipvsadm's exit status. Its message is
@@ -44,6 +46,21 @@ function kernelErrnoOf(err: ValidationError, action?: KernelAction): string | un
 /** Whether `err` is one of the client's early refusals that stand for a kernel answer (above). */
 export function standsForKernelCheck(err: unknown): boolean {
   return err instanceof ValidationError && kernelErrnoOf(err) !== undefined;
+}
+
+/**
+ * The kernel looks the service up (ESRCH when missing, EEXIST for -A when present) before the scheduler or
+ * the thresholds the client checks first; ipvsadm prints the answer to that lookup, so this does too.
+ */
+export async function earlierRefusal(ipvs: CliIpvs, action: KernelAction, service: ServiceKey, err: unknown): Promise<{ code: string } | undefined> {
+  if (!standsForKernelCheck(err)) return undefined;
+  // Anything but a clear answer leaves the client's own refusal to be reported.
+  const exists = await ipvs.service(service).then(
+    () => true,
+    (e: unknown) => ((e as { code?: unknown }).code === 'ESRCH' ? false : undefined),
+  );
+  if (action === 'add-service') return exists === true ? { code: 'EEXIST' } : undefined;
+  return exists === false ? { code: 'ESRCH' } : undefined;
 }
 
 function errnoOf(err: unknown, action?: KernelAction): { code: string; errno: number } | undefined {

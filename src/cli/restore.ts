@@ -7,10 +7,11 @@
 // kernel carries on past a refused request inside one datagram, so the additions after the refused one in
 // its window are taken back (a delete is the exact inverse of an addition). Edits and deletions, whose
 // inverse would need the old state, go one request at a time. Each line is one kernel request, so no line
-// is ever half applied.
+// is ever half applied. A value the client refuses before sending (an unknown scheduler, a lower threshold
+// above the upper one) stops the restore at its line like a kernel refusal: the lines before it are applied.
 
 import { readAll, type CliContext, type CliIpvs } from './context.js';
-import { describeFailure } from './failures.js';
+import { describeFailure, earlierRefusal } from './failures.js';
 import type { KernelAction } from './messages.js';
 import { CommandLineError, RulesSyntaxError } from '../rules/errors.js';
 import type { RuleOperation, TableRuleOperation } from '../rules/operations.js';
@@ -96,11 +97,19 @@ function undoAdditions(applied: readonly TableRuleOperation[]): Operation[] {
 }
 
 /**
- * Apply one run of service/destination operations, validated as a whole already (a refusal there
- * applies nothing of the run): additions pipelined, other changes one by one. Returns the first refusal.
+ * Apply one run of service/destination operations: additions pipelined, other changes one by one. Returns
+ * the first refusal. A run the client's validation refused holds the lines before the refused one: they
+ * are applied first, as ipvsadm applies them, and the refused line is reported only when none of them is
+ * refused by the kernel, with the kernel's earlier answer (no such service, ...) when it would give one.
  */
 async function applyRun(ipvs: CliIpvs, run: PreparedRun): Promise<RestoreFailure | undefined> {
-  if (run.invalid !== undefined) return { failed: run.invalid.rule, error: run.invalid.error };
+  const failure = await applyValidLines(ipvs, run);
+  if (failure !== undefined || run.invalid === undefined) return failure;
+  const { rule, error } = run.invalid;
+  return { failed: rule, error: (await earlierRefusal(ipvs, ACTION_OF_OPERATION[rule.op], rule.service, error)) ?? error };
+}
+
+async function applyValidLines(ipvs: CliIpvs, run: PreparedRun): Promise<RestoreFailure | undefined> {
   const n = run.length;
   let i = 0;
   while (i < n) {

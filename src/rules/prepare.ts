@@ -21,7 +21,7 @@ export type OtherRuleOperation = Exclude<RuleOperation, TableRuleOperation>;
 export class PreparedRun {
   /**
    * The run's changes in line order, for `ipvs.execute()`. When `invalid` is set, only the lines before
-   * the refused one are here, and the run must not be applied.
+   * the refused one are here (`ipvs -R` applies them, as ipvsadm would, then reports the refused line).
    */
   readonly operations: OperationBatch;
   /**

@@ -1,7 +1,7 @@
 // `ipvs -R` against the fake kernel: bulk application (a 20 000-line table through pipelined windows), the
 // first refusal reported by line number with every earlier line applied and no later one (additions the
 // kernel carried out after the refused request in the same datagram are taken back), edits and deletions
-// one at a time, and nothing applied when a line is malformed or holds a value the client refuses.
+// one at a time, and nothing applied when a line is malformed.
 
 import { describe, expect, it } from 'vitest';
 import { CliHarness } from './harness.js';

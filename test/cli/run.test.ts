@@ -384,15 +384,33 @@ describe('-R', () => {
     expect(saved).not.toContain('10.0.0.2');
   });
 
-  it('values the client refuses before sending: the line, ipvsadm sentence, nothing applied', async () => {
+  it('values the client refuses before sending: the line and ipvsadm sentence; the lines before it applied, as by ipvsadm', async () => {
     const h = await seeded();
     const before = await h.save();
-    expect(await h.run('-R', '-A -t 10.0.0.1:80\n-A -t 10.0.0.2:80 -s bogus\n')).toEqual({
+    expect(await h.run('-R', '-A -t 10.0.0.1:80\n-A -t 10.0.0.2:80 -s bogus\n-A -t 10.0.0.3:80\n')).toEqual({
       code: 255,
       stdout: '',
       stderr: 'line 2: Scheduler or persistence engine not found\n',
     });
-    expect(await h.save()).toBe(before);
+    const after = await h.save();
+    expect(after.split('\n').sort()).toEqual(`${before}-A -t 10.0.0.1:80 -s wlc\n`.split('\n').sort());
+  });
+
+  // Found by the random differential (test/kernel/restore-diff.kernel.test.ts, seeds 35, 43 and 51 of the first run).
+  it('a kernel refusal before the value the client refuses is the one reported, as by ipvsadm', async () => {
+    const h = new CliHarness();
+    // line 2 deletes a real server that is not there; line 3's lower threshold is above the upper one
+    const text = '-A -t 192.168.1.110:53 -s dh\n-d -t 192.168.1.110:53 -r 127.0.0.1:53\n-a -y 50 -r 192.168.1.1:53 -t 192.168.1.110:53\n';
+    expect(await h.run('-R', text)).toEqual({ code: 255, stdout: '', stderr: 'line 2: No such destination\n' });
+    expect(await h.save()).toBe('-A -t 192.168.1.110:53 -s dh\n');
+  });
+
+  it("a value the client refuses, for a service that is not there: the kernel's earlier answer, as by ipvsadm", async () => {
+    const h = new CliHarness();
+    const text = '-A -t 10.1:8080 -s wlc\n--clear\n-a -t 10.1:8080 -r 192.168.1.117:5353 -m -y 50\n';
+    expect(await h.run('-R', text)).toEqual({ code: 255, stdout: '', stderr: 'line 3: Service not defined\n' });
+    expect(await h.run('-R', '-A -t 10.0.0.1:80 -s rr\n-A -t 10.0.0.1:80 -s bogus\n')).toEqual({ code: 255, stdout: '', stderr: 'line 2: Service already exists\n' });
+    expect(await h.run('-R', '-e -t 10.0.0.9:80 -r 10.0.0.2 -x 1 -y 2\n')).toEqual({ code: 255, stdout: '', stderr: 'line 1: Service not defined\n' });
   });
 
   it('flush, zero, timeouts and daemons in rules run in order with the table changes', async () => {

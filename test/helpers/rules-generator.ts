@@ -1,0 +1,279 @@
+// A seeded generator of ipvsadm rules files, for the differential of `ipvs -R` against `ipvsadm -R`
+// (test/kernel/restore-diff.kernel.test.ts). One seed gives one file, always the same: a mix of every line
+// kind -R takes (-A -E -D -a -e -d -C -Z --set), spelled with short and long options, glued and `=` values,
+// in random option order, with blank lines, odd blanks, CRLF endings, the word `ipvsadm`, comments; mostly
+// valid, with subtle mistakes mixed in (values out of range, duplicate services, a real server before its
+// service, addresses the kernel refuses, options a command does not take).
+//
+// Comments are this project's extension (ipvsadm 1.31 refuses a `#` word, docs/cli.md), so each file comes in
+// two spellings: `text` for ipvs, and `ipvsadmText`, the same lines with every comment cut off, for ipvsadm.
+// Line numbers are the same in both.
+
+/** A small, fast, seeded PRNG (mulberry32): the same seed gives the same sequence on every machine. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export interface GeneratedRules {
+  seed: number;
+  /** The file for ipvs -R. */
+  text: string;
+  /** The same file for ipvsadm -R: comments removed (the line count is unchanged). */
+  ipvsadmText: string;
+}
+
+interface ServiceKeyText {
+  /** The option and value as words, e.g. ['-t', '10.0.0.1:80'] or ['-f', '10', '-6']. */
+  kind: 'tcp' | 'udp' | 'sctp' | 'fwmark';
+  value: string;
+  ipv6: boolean;
+  /** fwmark services: destinations have no port of their own; address services: the service port. */
+  port: string;
+}
+
+const V4_VIPS = ['10.0.0.1', '10.0.0.2', '192.168.1.110', '192.168.1.1', '127.0.0.1', '10.1', '10.0.0.3'];
+const V6_VIPS = ['2001:db8::1', '2001:db8::a', '2001:DB8:0::b'];
+const PORTS = ['80', '0', '53', '443', '8080', '65535', '00081'];
+/** Port names /etc/services gives each protocol (a name of another protocol is refused, by both). */
+const PORT_NAMES: Record<string, readonly string[]> = { tcp: ['http', 'domain'], udp: ['domain'], sctp: [] };
+const V4_RIPS = ['10.0.0.2', '10.0.0.9', '192.168.1.116', '192.168.1.117', '127.0.0.1', '10.0.1.5', '192.168.1.1'];
+const V6_RIPS = ['2001:db8::2', '2001:db8::10', '2001:db8::1'];
+const SCHEDULERS = ['rr', 'wrr', 'lc', 'wlc', 'lblc', 'lblcr', 'dh', 'sh', 'sed', 'nq', 'fo', 'ovf', 'mh', 'none'];
+const SCHED_FLAGS = ['sh-fallback', 'sh-port', 'mh-fallback', 'mh-port', 'flag-1', 'flag-2', 'flag-3'];
+
+// Values a check refuses (before or in the kernel): one picked now and then in place of a good one.
+const BAD_PORTS = ['65536', '-1', '80x', '', '99999999999'];
+const BAD_V4 = ['256.1.1.1', '1.2.3.4.5', '10.0.0.', 'nosuchhost.invalid', '0x0a000001', '010.0.0.1'];
+const BAD_RIPS = ['0.0.0.0', '255.255.255.255', '224.0.0.1', '192.168.1.255', '10.255.255.255'];
+const BAD_WEIGHTS = ['-1', '2147483648', '1x', '', '99999999999999999999', '0x10', '010'];
+const BAD_THRESHOLDS = ['-1', '2147483648', 'x', '4294967296'];
+const BAD_TIMEOUTS = ['0', '-5', '2678401', '99999999999', 'x'];
+const BAD_FWMARKS = ['0', '-1', '4294967296', 'x', '0x10'];
+
+export function generateRules(seed: number): GeneratedRules {
+  const random = seededRandom(seed);
+  const chance = (p: number): boolean => random() < p;
+  const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)]!;
+  const int = (lo: number, hi: number): number => lo + Math.floor(random() * (hi - lo + 1));
+  // Some files are all valid (their tables get compared in full), the others make a mistake now and then.
+  // A line with a mistake has one (where the line's first chance to make one falls, else none).
+  const badRate = chance(0.4) ? 0 : pick([0.05, 0.1, 0.2]);
+  let mistakes = 0;
+  const bad = (): boolean => {
+    if (mistakes === 0 || !chance(0.25)) return false;
+    mistakes--;
+    return true;
+  };
+
+  const services: ServiceKeyText[] = [];
+  const destinations: { service: ServiceKeyText; address: string }[] = [];
+
+  function newServiceKey(): ServiceKeyText {
+    const r = random();
+    if (r < 0.18) {
+      const mark = bad() ? pick(BAD_FWMARKS) : String(pick([1, 2, 10, 100, 2147483647, int(1, 60000)]));
+      return { kind: 'fwmark', value: mark, ipv6: chance(0.3), port: '0' };
+    }
+    const kind = r < 0.6 ? 'tcp' : r < 0.88 ? 'udp' : 'sctp';
+    const ipv6 = chance(0.2);
+    let host = ipv6 ? `[${pick(V6_VIPS)}]` : pick(V4_VIPS);
+    if (bad()) host = ipv6 ? pick(['[2001:db8::1', '[::zz]', '2001:db8::1', '[ff02::1]']) : pick(BAD_V4);
+    const names = PORT_NAMES[kind]!;
+    // (an IPv6 address needs its port: `[2001:db8::1]` alone is refused)
+    let port = chance(0.1) && !ipv6 ? '' : names.length > 0 && chance(0.15) ? pick(names) : pick(PORTS);
+    if (bad()) port = pick(BAD_PORTS);
+    // `host:` with nothing after the colon is refused: a mistake, now and then
+    return { kind, value: port === '' && !bad() ? host : `${host}:${port}`, ipv6, port: port === '' ? '0' : port };
+  }
+
+  /** A service already made (mostly), or a new one. */
+  function someService(existing: number): ServiceKeyText {
+    if (services.length > 0 && chance(existing)) return pick(services);
+    return newServiceKey();
+  }
+
+  function serviceWords(key: ServiceKeyText): string[][] {
+    const long = chance(0.35);
+    const name = {
+      tcp: long ? '--tcp-service' : '-t',
+      udp: long ? '--udp-service' : '-u',
+      sctp: '--sctp-service',
+      fwmark: long ? '--fwmark-service' : '-f',
+    }[key.kind];
+    // -6 must follow -f (ipvsadm: "-6 used before -f"), so the two stay one group
+    if (key.kind === 'fwmark' && key.ipv6) return [[...valueWords(name, key.value), pick(['-6', '--ipv6'])]];
+    return [valueWords(name, key.value)];
+  }
+
+  /** An option and its value: apart, glued (`-w2`), or with `=`. */
+  function valueWords(option: string, value: string): string[] {
+    const r = random();
+    if (value === '') return [option];
+    if (r < 0.12) return [`${option}=${value}`];
+    if (r < 0.2 && !option.startsWith('--')) return [`${option}${value}`];
+    return [option, value];
+  }
+
+  function schedulerGroups(key: ServiceKeyText): string[][] {
+    const groups: string[][] = [];
+    let scheduler = '';
+    if (chance(0.8)) {
+      scheduler = bad() ? pick(['bogus', 'twos', 'RR', 'averyveryverylongschedulername']) : pick(SCHEDULERS);
+      groups.push(valueWords(chance(0.3) ? '--scheduler' : '-s', scheduler));
+    }
+    // a service on port 0 must be persistent
+    const zeroPort = key.kind !== 'fwmark' && Number(key.port) === 0 && !bad();
+    if (chance(0.3) || zeroPort) {
+      const timeout = bad() ? pick(BAD_TIMEOUTS) : chance(0.3) ? '' : String(pick([1, 60, 360, 2678400, int(1, 9999)]));
+      groups.push(valueWords(chance(0.3) ? '--persistent' : '-p', timeout));
+      if (chance(0.4)) {
+        const mask = key.ipv6 ? String(bad() ? pick([0, 129, -1]) : pick([64, 128, 48, 1])) : bad() ? pick(['255.0.255.0', '255.255.255.256', '24', 'x']) : pick(['255.255.255.0', '255.255.0.0', '255.255.255.255', '0.0.0.0']);
+        groups.push(valueWords(chance(0.3) ? '--netmask' : '-M', mask));
+      }
+      if (chance(0.15)) groups.push(valueWords('--pe', bad() ? 'nope' : 'sip'));
+    } else if (chance(0.05)) {
+      groups.push(valueWords('-M', key.ipv6 ? '64' : '255.255.255.0'));
+    }
+    if (chance(0.15) && (key.kind === 'udp' || key.kind === 'fwmark' || bad())) groups.push([chance(0.5) ? '-o' : '--ops']);
+    if (chance(0.2) || scheduler === 'sh' || scheduler === 'mh') {
+      if (chance(0.6)) {
+        // sh-* and mh-* only with their scheduler, the generic flag-N with any
+        const generic = SCHED_FLAGS.filter((f) => f.startsWith('flag-'));
+        const flags = scheduler === 'mh' ? ['mh-fallback', 'mh-port'] : scheduler === 'sh' ? ['sh-fallback', 'sh-port'] : bad() ? SCHED_FLAGS : generic;
+        const chosen = [...new Set(Array.from({ length: int(1, 2) }, () => pick(flags)))];
+        if (bad()) chosen.push(pick(['bogus', 'flag-4', '']));
+        groups.push(valueWords(chance(0.3) ? '--sched-flags' : '-b', chosen.join(',')));
+      }
+    }
+    return groups;
+  }
+
+  function destinationGroups(key: ServiceKeyText): { groups: string[][]; address: string } {
+    const v6 = key.ipv6;
+    let host = v6 ? pick(V6_RIPS) : pick(V4_RIPS);
+    if (bad()) host = v6 ? pick(['::', 'ff02::1', '2001:db8::zz']) : pick([...BAD_RIPS, ...BAD_V4]);
+    const forwarding = chance(0.75) ? pick(['g', 'i', 'm']) : '';
+    let port = key.port;
+    if (forwarding === 'm' && chance(0.4)) port = pick(['8080', '80', '5353', ...PORT_NAMES[key.kind === 'fwmark' ? 'tcp' : key.kind]!]);
+    if (key.kind === 'fwmark' && chance(0.5)) port = '';
+    if (bad()) port = pick([...BAD_PORTS, '9090']);
+    const text = v6 ? (port === '' ? host : `[${host}]:${port}`) : port === '' ? host : `${host}:${port}`;
+    const groups = [valueWords(chance(0.3) ? '--real-server' : '-r', text)];
+    const methods: Record<string, [string, string]> = { g: ['-g', '--gatewaying'], i: ['-i', '--ipip'], m: ['-m', '--masquerading'] };
+    if (forwarding !== '') groups.push([pick(methods[forwarding]!)]);
+    if (chance(0.6)) groups.push(valueWords(chance(0.3) ? '--weight' : '-w', bad() ? pick(BAD_WEIGHTS) : String(pick([0, 1, 2, 5, 100, 65536, 2147483647]))));
+    if (chance(0.2)) groups.push(valueWords(chance(0.3) ? '--u-threshold' : '-x', bad() ? pick(BAD_THRESHOLDS) : String(pick([0, 10, 100, 65535]))));
+    if (chance(0.2)) groups.push(valueWords(chance(0.3) ? '--l-threshold' : '-y', bad() ? pick(BAD_THRESHOLDS) : String(pick([0, 5, 50]))));
+    if (forwarding === 'i' || bad()) {
+      if (chance(0.5)) {
+        const type = bad() ? pick(['bogus', 'GUE']) : pick(['ipip', 'gue', 'gre']);
+        groups.push(valueWords('--tun-type', type));
+        if (type === 'gue' || bad()) groups.push(valueWords('--tun-port', bad() ? pick(['0', '65536', 'x']) : String(pick([6080, 5555, 1]))));
+        // checksum options: gue takes three, gre two, ipip none
+        const csums = type === 'gue' ? ['--tun-csum', '--tun-nocsum', '--tun-remcsum'] : type === 'gre' ? ['--tun-csum', '--tun-nocsum'] : bad() ? ['--tun-csum'] : [];
+        if (csums.length > 0 && chance(0.5)) groups.push([pick(csums)]);
+      }
+    }
+    return { groups, address: `${host}|${port}` };
+  }
+
+  /** Shuffle the option groups after the command (ipvsadm takes options in any order). */
+  function shuffled(groups: string[][]): string[][] {
+    if (!chance(0.5)) return groups;
+    const out = [...groups];
+    for (let i = out.length - 1; i > 0; i--) {
+      const j = Math.floor(random() * (i + 1));
+      [out[i], out[j]] = [out[j]!, out[i]!];
+    }
+    return out;
+  }
+
+  function commandLine(): string[] {
+    const r = random();
+    const cmd = (short: string, long: string): string => (chance(0.3) ? long : short);
+    if (r < 0.3 || services.length === 0) {
+      const key = chance(0.07) && services.length > 0 ? pick(services) : newServiceKey();
+      services.push(key);
+      return [cmd('-A', '--add-service'), ...shuffled([...serviceWords(key), ...schedulerGroups(key)]).flat()];
+    }
+    if (r < 0.65) {
+      const key = someService(0.93);
+      const d = destinationGroups(key);
+      if (chance(0.1) && destinations.length > 0) {
+        const again = pick(destinations);
+        destinations.push(again);
+      } else destinations.push({ service: key, address: d.address });
+      return [cmd('-a', '--add-server'), ...shuffled([...serviceWords(key), ...d.groups]).flat()];
+    }
+    if (r < 0.72) {
+      const key = someService(0.9);
+      return [cmd('-E', '--edit-service'), ...shuffled([...serviceWords(key), ...schedulerGroups(key)]).flat()];
+    }
+    if (r < 0.8) {
+      const key = someService(0.9);
+      const d = destinationGroups(key);
+      return [cmd('-e', '--edit-server'), ...shuffled([...serviceWords(key), ...d.groups]).flat()];
+    }
+    if (r < 0.86) {
+      const key = someService(0.85);
+      const d = destinationGroups(key);
+      return [cmd('-d', '--delete-server'), ...shuffled([...serviceWords(key), d.groups[0]!]).flat()];
+    }
+    if (r < 0.91) {
+      const key = someService(0.85);
+      return [cmd('-D', '--delete-service'), ...serviceWords(key).flat()];
+    }
+    if (r < 0.93) return [cmd('-C', '--clear')];
+    if (r < 0.96) return chance(0.5) ? [cmd('-Z', '--zero')] : [cmd('-Z', '--zero'), ...serviceWords(someService(0.9)).flat()];
+    const timeouts = Array.from({ length: 3 }, () => String(bad() ? pick(['-1', 'x', '2147483647', '99999999999']) : pick([0, 0, 10, 120, 900, 3600])));
+    if (bad()) timeouts.pop();
+    return ['--set', ...timeouts];
+  }
+
+  /** A mistake of form: an option the command does not take, one it needs left out, an unknown one. */
+  function misspell(words: string[]): string[] {
+    const r = random();
+    if (r < 0.25 && words.length > 2) return words.slice(0, -1);
+    if (r < 0.5) return [...words, pick(['-n', '--bogus', '-c', 'extra', '-w', '-6', '-p'])];
+    if (r < 0.75) return [words[0]!, ...words.slice(2)];
+    // (-L and -S lines are left out: ipvs refuses them, ipvsadm prints the table, docs/cli.md)
+    return [pick(['-R', '--foo', 'word']), ...words.slice(1)];
+  }
+
+  const blank = (): string => pick([' ', ' ', ' ', '  ', '\t', ' \t ']);
+  const lines: string[] = [];
+  const plain: string[] = [];
+  const n = int(2, 24);
+  for (let i = 0; i < n; i++) {
+    const r = random();
+    if (r < 0.06) {
+      lines.push(pick(['', '', ' ', '\t', '  \t']));
+      plain.push(lines.at(-1)!);
+      continue;
+    }
+    if (r < 0.1) {
+      const comment = pick(['# saved by hand', '#', '#-A -t 10.0.0.1:80', '  # indented comment']);
+      lines.push(comment);
+      plain.push('');
+      continue;
+    }
+    mistakes = chance(badRate) ? 1 : 0;
+    let words = chance(mistakes * 0.2) ? misspell(commandLine()) : commandLine();
+    if (chance(0.08)) words = ['ipvsadm', ...words];
+    const body = (chance(0.1) ? blank() : '') + words.map((w, j) => (j === 0 ? w : blank() + w)).join('') + (chance(0.1) ? blank() : '');
+    const comment = chance(0.05) ? ` # ${pick(['web', 'note', '-A'])}` : '';
+    lines.push(body + comment);
+    plain.push(body);
+  }
+  const crlf = chance(0.1);
+  const end = crlf ? '\r\n' : '\n';
+  const tail = chance(0.85) ? end : '';
+  return { seed, text: lines.join(end) + tail, ipvsadmText: plain.join(end) + tail };
+}

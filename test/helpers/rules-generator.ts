@@ -1,7 +1,8 @@
 // A seeded generator of ipvsadm rules files, for the differential of `ipvs -R` against `ipvsadm -R`
 // (test/kernel/restore-diff.kernel.test.ts). One seed gives one file, always the same: a mix of every line
 // kind -R takes (-A -E -D -a -e -d -C -Z --set), spelled with short and long options, glued and `=` values,
-// in random option order, with blank lines, odd blanks, CRLF endings, the word `ipvsadm`, comments; mostly
+// in random option order, with blank lines, odd blanks, CRLF endings, the word `ipvsadm`, comments, now and then
+// sync daemon lines; mostly
 // valid, with subtle mistakes mixed in (values out of range, duplicate services, a real server before its
 // service, addresses the kernel refuses, options a command does not take).
 //
@@ -231,10 +232,25 @@ export function generateRules(seed: number): GeneratedRules {
       return [cmd('-D', '--delete-service'), ...serviceWords(key).flat()];
     }
     if (r < 0.93) return [cmd('-C', '--clear')];
-    if (r < 0.96) return chance(0.5) ? [cmd('-Z', '--zero')] : [cmd('-Z', '--zero'), ...serviceWords(someService(0.9)).flat()];
+    if (r < 0.95) return chance(0.5) ? [cmd('-Z', '--zero')] : [cmd('-Z', '--zero'), ...serviceWords(someService(0.9)).flat()];
+    if (r < 0.97) return daemonLine();
     const timeouts = Array.from({ length: 3 }, () => String(bad() ? pick(['-1', 'x', '2147483647', '99999999999']) : pick([0, 0, 10, 120, 900, 3600])));
     if (bad()) timeouts.pop();
     return ['--set', ...timeouts];
+  }
+
+  /** Start or stop a sync daemon (on dum0 or lo: the namespaces have no eth0, ipvsadm's default). */
+  function daemonLine(): string[] {
+    const state = bad() ? pick(['both', 'Master']) : pick(['master', 'backup']);
+    if (chance(0.35)) return ['--stop-daemon', state];
+    const groups: string[][] = [];
+    if (chance(0.85)) groups.push(valueWords('--mcast-interface', bad() ? pick(['nosuch0', 'averyveryverylongifname']) : pick(['dum0', 'lo'])));
+    if (chance(0.4)) groups.push(valueWords('--syncid', bad() ? pick(['256', '-1', 'x']) : String(pick([0, 1, 255]))));
+    if (chance(0.2)) groups.push(valueWords('--sync-maxlen', bad() ? pick(['0', '65536']) : String(pick([1500, 512]))));
+    if (chance(0.2)) groups.push(valueWords('--mcast-group', bad() ? pick(['10.0.0.1', 'x']) : pick(['224.0.0.81', '239.1.2.3', 'ff02::81'])));
+    if (chance(0.2)) groups.push(valueWords('--mcast-port', bad() ? pick(['0', '65536']) : String(pick([8848, 1]))));
+    if (chance(0.2)) groups.push(valueWords('--mcast-ttl', bad() ? pick(['0', '256']) : String(pick([1, 255]))));
+    return ['--start-daemon', state, ...shuffled(groups).flat()];
   }
 
   /** A mistake of form: an option the command does not take, one it needs left out, an unknown one. */
@@ -266,6 +282,11 @@ export function generateRules(seed: number): GeneratedRules {
     }
     mistakes = chance(badRate) ? 1 : 0;
     let words = chance(mistakes * 0.2) ? misspell(commandLine()) : commandLine();
+    // quotes are no syntax of ipvsadm's (a quoted word keeps its quotes); \v and \f are no blanks to it
+    if (chance(mistakes * 0.1) && words.length > 2) {
+      const j = int(1, words.length - 1);
+      words[j] = pick([`"${words[j]}"`, `'${words[j]}'`, `${words[j]}\v`, `\f${words[j]}`]);
+    }
     if (chance(0.08)) words = ['ipvsadm', ...words];
     const body = (chance(0.1) ? blank() : '') + words.map((w, j) => (j === 0 ? w : blank() + w)).join('') + (chance(0.1) ? blank() : '');
     const comment = chance(0.05) ? ` # ${pick(['web', 'note', '-A'])}` : '';

@@ -17,10 +17,12 @@
 // Size: IPVS_RESTORE_DIFF_FILES files (default 20, about 60 s of guest time) from seed
 // IPVS_RESTORE_DIFF_SEED (default 1); file i has seed SEED + i, so a failing file is rerun alone with
 // IPVS_RESTORE_DIFF_SEED=<its seed> IPVS_RESTORE_DIFF_FILES=1 (the sandbox passes IPVS_* variables in).
+// IPVS_RESTORE_DIFF_LOG=<file> appends each seed to that file as its file starts, and each divergence as it is
+// found (a run the sandbox's timeout kills prints nothing: the last seed there is the one it was on).
 // Runs only inside the UML sandbox (IPVS_KERNEL=1), as root.
 
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -95,16 +97,16 @@ function dropNamespaces(names: readonly string[]): void {
   sh('sh', ['-c', names.map((n) => `ip netns del ${n}`).join('; ')]);
 }
 
-/** ipvsadm -R of `input` in `netns` (when given), then ipvsadm -Sn and -S: one shell script. */
-function ipvsadm(netns: string, input: string | undefined): { restore: Outcome; sn: string; s: string } {
+/** ipvsadm -R of `input` in `netns` (when given), then ipvsadm -Sn, -S and -L --daemon: one shell script. */
+function ipvsadm(netns: string, input: string | undefined): { restore: Outcome; sn: string; s: string; d: string } {
   const dir = mkdtempSync(join(scratch, 'r-'));
   const restore = input === undefined ? ': >out; : >err; echo 0 >rc' : 'ipvsadm -R <in >out 2>err; echo $? >rc';
   if (input !== undefined) writeFileSync(join(dir, 'in'), input);
-  writeFileSync(join(dir, 'run.sh'), `cd '${dir}' || exit 99\n${restore}\nipvsadm -Sn >sn 2>&1\nipvsadm -S >s 2>&1\n`);
+  writeFileSync(join(dir, 'run.sh'), `cd '${dir}' || exit 99\n${restore}\nipvsadm -Sn >sn 2>&1\nipvsadm -S >s 2>&1\nipvsadm -L --daemon >d 2>&1\n`);
   const r = sh('ip', ['netns', 'exec', netns, 'sh', join(dir, 'run.sh')]);
   if (r.code !== 0) throw new Error(`ipvsadm script: ${r.stderr}`);
   const read = (f: string): string => readFileSync(join(dir, f), 'utf8');
-  const out = { restore: { code: Number(read('rc').trim()), stdout: read('out'), stderr: read('err') }, sn: read('sn'), s: read('s') };
+  const out = { restore: { code: Number(read('rc').trim()), stdout: read('out'), stderr: read('err') }, sn: read('sn'), s: read('s'), d: read('d') };
   rmSync(dir, { recursive: true, force: true });
   return out;
 }
@@ -164,18 +166,20 @@ function linesBefore(file: GeneratedRules, line: number): string {
 }
 
 /**
- * A save text with its services in a canonical order, for comparing the tables of two namespaces: ipvsadm's
- * comparison of addresses more than 2^31 apart is not transitive (docs/cli.md), so its order depends on the
- * kernel's dump order, and the kernel's service hash mixes in the namespace. The same namespace's save is
- * compared byte for byte.
+ * A save text with its services and their real servers in a canonical order, for comparing the tables of two
+ * namespaces: ipvsadm's comparison of addresses more than 2^31 apart is not transitive (docs/cli.md), so its
+ * order depends on the kernel's dump order, which differs between two namespaces holding the same table (the
+ * service hash mixes in the namespace; real servers are listed newest first, so a table restored from a save
+ * lists them in another order than the one saved). The same namespace's save is compared byte for byte.
  */
 function canonical(save: string): string {
-  const blocks: string[] = [];
+  const blocks: string[][] = [];
   for (const line of save.split('\n')) {
-    if (line.startsWith('-A ') || blocks.length === 0) blocks.push(line);
-    else blocks[blocks.length - 1] += `\n${line}`;
+    if (line.startsWith('-A ') || blocks.length === 0) blocks.push([line]);
+    else blocks[blocks.length - 1]!.push(line);
   }
-  return blocks.sort().join('\n');
+  // a service's real servers too: their dump order is the order they were added in
+  return blocks.map(([service, ...servers]) => [service, ...servers.sort()].join('\n')).sort().join('\n');
 }
 
 interface Namespaces {
@@ -197,6 +201,7 @@ async function reset(ns: Namespaces): Promise<void> {
   for (const c of ns.clients) {
     await c.flush();
     await c.setTimeouts({ tcp: 900, tcpFin: 120, udp: 300 });
+    for (const state of ['master', 'backup'] as const) await c.stopDaemon(state).catch(() => undefined);
   }
 }
 
@@ -258,6 +263,7 @@ async function compareFile(ns: Namespaces, file: GeneratedRules): Promise<{ foun
       diverge(`refused line ${line}: ipvsadm's first sentence`, sentence, theirs.restore.stderr.slice(0, sentence.length));
       const before = ipvsadm(chkNs, linesBefore(file, line));
       diverge(`refused line ${line}: ipvs's table = ipvsadm -R of lines 1..${line - 1}`, canonical(oursTable.sn), canonical(before.sn));
+      diverge(`refused line ${line}: ipvs's sync daemons = those of ipvsadm -R of lines 1..${line - 1}`, oursTable.d, before.d);
       diverge(`refused line ${line}: ipvsadm refused nothing before it`, before.restore, { code: 0, stdout: '', stderr: '' });
     }
   }
@@ -266,6 +272,7 @@ async function compareFile(ns: Namespaces, file: GeneratedRules): Promise<{ foun
   const cliLine = mine.code === 0 ? 0 : syntax ? 'syntax' : m ? Number(m[1]) : -1;
   diverge('parseRules + execute(): where it stops', libLine, cliLine);
   diverge('parseRules + execute(): the table', canonical(libTable.sn), canonical(oursTable.sn));
+  diverge('parseRules + execute(): the sync daemons', libTable.d, oursTable.d);
   // save forms: both programs, both tables, with and without names
   for (const [name, client, table] of [['ipvsadm -R', ref, theirs], ['ipvs -R', ours, oursTable]] as const) {
     const sn = await runIpvs(client, ['-Sn']);
@@ -304,12 +311,14 @@ describe.runIf(enabled)('ipvs -R / -S against ipvsadm 1.31 on random rules files
     try {
       for (let i = 0; i < FILES; i++) {
         const file = generateRules(SEED + i);
+        if (process.env.IPVS_RESTORE_DIFF_LOG) appendFileSync(process.env.IPVS_RESTORE_DIFF_LOG, `${file.seed}\n`);
         const { found, outcome } = await compareFile(ns, file);
         const kind = outcome.replace(/ \d+$/, '');
         outcomes.set(kind, (outcomes.get(kind) ?? 0) + 1);
         if (found.length === 0) continue;
         failedFiles++;
         report.push(`seed ${file.seed} (${outcome}), file ${JSON.stringify(file.text)}\n  ${found.join('\n  ')}`);
+        if (process.env.IPVS_RESTORE_DIFF_LOG) appendFileSync(process.env.IPVS_RESTORE_DIFF_LOG, `${report.at(-1)}\n`);
       }
     } finally {
       for (const c of ns.clients) await c.close();

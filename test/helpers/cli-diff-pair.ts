@@ -18,32 +18,17 @@ import { Ipvs } from '../../src/client.js';
 import type { CliIpvs } from '../../src/cli/context.js';
 import { runCli } from '../../src/cli/run.js';
 import { createNamespaces } from '../kernel/netns.js';
+import { DIFF_NAMESPACE_SETUP, sh, shared, useUnreachableNameServers, type Outcome } from './ipvsadm-diff.js';
+
+export { sh, shared, type Outcome };
 
 export const enabled = process.env.IPVS_KERNEL === '1';
-// Listings without -n look every address up. The guest has no network, and its resolver (the host's
-// /etc/resolv.conf) sits in 10.0.0.0/8, which the test namespaces and the sandbox route to a dummy device
-// that swallows packets: each lookup would wait out the resolver's timeout (ipvsadm looks addresses up one
-// after another). An unreachable route to each name server makes every DNS query fail at once, on both
-// sides, so the named forms print numbers (and /etc/hosts and /etc/services names) without waiting.
-process.env.RES_OPTIONS = 'timeout:1 attempts:1';
 export const scratch = mkdtempSync(join(tmpdir(), 'ipvs-cli-diff-'));
 const created: string[] = [];
-const rootRoutes: string[] = [];
 let counter = 0;
-
-export interface Outcome {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
 /** A command line, optionally with its standard input (for -R). */
 export type Step = string | { line: string; input: string };
-
-export function sh(cmd: string, args: string[], input?: string): Outcome {
-  const r = spawnSync(cmd, args, { input, encoding: 'utf8' });
-  return { code: r.status ?? -1, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
-}
 
 export function must(cmd: string, args: string[]): void {
   const r = sh(cmd, args);
@@ -57,25 +42,6 @@ export function quote(word: string): string {
 export function words(line: string): string[] {
   return line.split(' ').filter((w) => w !== '');
 }
-
-const nameServers = (() => {
-  try {
-    return [...readFileSync('/etc/resolv.conf', 'utf8').matchAll(/^nameserver\s+(\d+\.\d+\.\d+\.\d+)\s*$/gm)].map((m) => m[1]!);
-  } catch {
-    return [];
-  }
-})();
-
-/** The `ip` batch lines (test/kernel/netns.ts) that give a namespace lo, dum0 with the test addresses, and unreachable name servers. */
-const NAMESPACE_SETUP = [
-  'link set lo up',
-  'link add dum0 type dummy',
-  'addr add 192.168.1.1/24 dev dum0',
-  'addr add 10.0.0.1/8 dev dum0',
-  'addr add 2001:db8::1/64 dev dum0 nodad',
-  'link set dum0 up',
-  ...nameServers.map((ns) => `route add unreachable ${ns}/32`),
-];
 
 /** The ipvsadm side of a batch: one script, each line's outcome in three files. */
 export function ipvsadmBatch(netns: string, steps: readonly Step[]): Outcome[] {
@@ -99,17 +65,6 @@ export function ipvsadmBatch(netns: string, steps: readonly Step[]): Outcome[] {
   }));
   rmSync(dir, { recursive: true, force: true });
   return out;
-}
-
-/** The same client for every runCli of a scenario: runCli's close() at the end of each run is a no-op. */
-export function shared(ipvs: Ipvs): CliIpvs {
-  return new Proxy(ipvs, {
-    get(target, key) {
-      if (key === 'close') return async () => {};
-      const value: unknown = Reflect.get(target, key, target);
-      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
-    },
-  }) as CliIpvs;
 }
 
 /** Run one command line through `ipvs` in-process. */
@@ -137,7 +92,7 @@ export class Pair {
     this.ref = `ipvs-diff-${id}-ref`;
     this.ours = `ipvs-diff-${id}-ours`;
     created.push(this.ref, this.ours);
-    createNamespaces([this.ref, this.ours], NAMESPACE_SETUP);
+    createNamespaces([this.ref, this.ours], DIFF_NAMESPACE_SETUP);
   }
 
   private open(): Promise<CliIpvs> {
@@ -232,13 +187,9 @@ export function pair(): Pair {
 
 /** Register the file's set-up and clean-up: call once at the top level of a test file. */
 export function useCliDiffHooks(): void {
-  beforeAll(() => {
-    if (!enabled) return;
-    for (const ns of nameServers) if (sh('ip', ['route', 'add', 'unreachable', `${ns}/32`]).code === 0) rootRoutes.push(ns);
-  });
+  useUnreachableNameServers(enabled);
 
   afterAll(() => {
-    for (const ns of rootRoutes) sh('ip', ['route', 'del', 'unreachable', `${ns}/32`]);
     if (created.length > 0) sh('sh', ['-c', created.map((n) => `ip netns del ${n}`).join('; ')]);
     rmSync(scratch, { recursive: true, force: true });
   });

@@ -21,11 +21,10 @@
 // found (a run the sandbox's timeout kills prints nothing: the last seed there is the one it was on).
 // Runs only inside the UML sandbox (IPVS_KERNEL=1), as root.
 
-import { spawnSync } from 'node:child_process';
 import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { Ipvs } from '../../src/client.js';
 import type { CliIpvs } from '../../src/cli/context.js';
 import { applyOperation } from '../../src/cli/restore.js';
@@ -35,66 +34,24 @@ import { isTableOperation, toClientOperation } from '../../src/rules/operations.
 import { parseRulesResolving } from '../../src/rules/parse.js';
 import { prepareRulesResolving } from '../../src/rules/prepare.js';
 import { systemResolver } from '../../src/rules/resolver.js';
+import { DIFF_NAMESPACE_SETUP, sh, shared, useUnreachableNameServers, type Outcome } from '../helpers/ipvsadm-diff.js';
 import { generateRules, type GeneratedRules } from '../helpers/rules-generator.js';
+import { createNamespaces, deleteNamespaces } from './netns.js';
 
 const enabled = process.env.IPVS_KERNEL === '1';
 const FILES = Number(process.env.IPVS_RESTORE_DIFF_FILES ?? 20);
 const SEED = Number(process.env.IPVS_RESTORE_DIFF_SEED ?? 1);
-// As in cli-diff.test.ts: names without -n come from /etc/hosts and /etc/services; DNS fails at once.
-process.env.RES_OPTIONS = 'timeout:1 attempts:1';
 const scratch = mkdtempSync(join(tmpdir(), 'ipvs-restore-diff-'));
-const rootRoutes: string[] = [];
 let counter = 0;
 const TRY_HELP = "Try `ipvsadm -h' or 'ipvsadm --help' for more information.\n";
 /** ipvs's sentences for a line that is no command, where ipvsadm prints TRY_HELP (docs/cli.md). */
 const OWN_SENTENCES = ['a rule must start with a command option', 'the restore command cannot be nested'];
 
-interface Outcome {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function sh(cmd: string, args: string[], input?: string): Outcome {
-  const r = spawnSync(cmd, args, { input, encoding: 'utf8' });
-  return { code: r.status ?? -1, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
-}
-
-function must(script: string): void {
-  const r = sh('sh', ['-c', script]);
-  if (r.code !== 0) throw new Error(`${script}: ${r.stderr}`);
-}
-
-const nameServers = (() => {
-  try {
-    return [...readFileSync('/etc/resolv.conf', 'utf8').matchAll(/^nameserver\s+(\d+\.\d+\.\d+\.\d+)\s*$/gm)].map((m) => m[1]!);
-  } catch {
-    return [];
-  }
-})();
-
-function namespaceScript(name: string): string {
-  return [
-    `ip netns add ${name}`,
-    `ip -n ${name} link set lo up`,
-    `ip -n ${name} link add dum0 type dummy`,
-    `ip -n ${name} addr add 192.168.1.1/24 dev dum0`,
-    `ip -n ${name} addr add 10.0.0.1/8 dev dum0`,
-    `ip -n ${name} -6 addr add 2001:db8::1/64 dev dum0 nodad`,
-    `ip -n ${name} link set dum0 up`,
-    ...nameServers.map((ns) => `ip -n ${name} route add unreachable ${ns}/32`),
-  ].join(' && ');
-}
-
 function namespaces(...roles: string[]): string[] {
   const id = `${process.pid}-${++counter}`;
   const names = roles.map((r) => `ipvs-rdiff-${id}-${r}`);
-  must(names.map(namespaceScript).join(' && '));
+  createNamespaces(names, DIFF_NAMESPACE_SETUP);
   return names;
-}
-
-function dropNamespaces(names: readonly string[]): void {
-  sh('sh', ['-c', names.map((n) => `ip netns del ${n}`).join('; ')]);
 }
 
 /** ipvsadm -R of `input` in `netns` (when given), then ipvsadm -Sn, -S and -L --daemon: one shell script. */
@@ -109,17 +66,6 @@ function ipvsadm(netns: string, input: string | undefined): { restore: Outcome; 
   const out = { restore: { code: Number(read('rc').trim()), stdout: read('out'), stderr: read('err') }, sn: read('sn'), s: read('s'), d: read('d') };
   rmSync(dir, { recursive: true, force: true });
   return out;
-}
-
-/** One client for every runCli of a namespace: runCli's close() is a no-op on it. */
-function shared(ipvs: Ipvs): CliIpvs {
-  return new Proxy(ipvs, {
-    get(target, key) {
-      if (key === 'close') return async () => {};
-      const value: unknown = Reflect.get(target, key, target);
-      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
-    },
-  }) as CliIpvs;
 }
 
 async function runIpvs(client: Ipvs, args: string[], input?: string): Promise<Outcome> {
@@ -291,13 +237,10 @@ async function compareFile(ns: Namespaces, file: GeneratedRules): Promise<{ foun
   return { found, outcome };
 }
 
-beforeAll(() => {
-  if (!enabled) return;
-  for (const ns of nameServers) if (sh('ip', ['route', 'add', 'unreachable', `${ns}/32`]).code === 0) rootRoutes.push(ns);
-});
+// Names without -n come from /etc/hosts and /etc/services; DNS fails at once (ipvsadm-diff.ts).
+useUnreachableNameServers(enabled);
 
 afterAll(() => {
-  for (const ns of rootRoutes) sh('ip', ['route', 'del', 'unreachable', `${ns}/32`]);
   rmSync(scratch, { recursive: true, force: true });
 });
 
@@ -322,7 +265,7 @@ describe.runIf(enabled)('ipvs -R / -S against ipvsadm 1.31 on random rules files
       }
     } finally {
       for (const c of ns.clients) await c.close();
-      dropNamespaces([ns.ref, ns.ours, ns.lib, ns.chk]);
+      deleteNamespaces([ns.ref, ns.ours, ns.lib, ns.chk]);
     }
     console.log(`restore-diff: outcomes ${JSON.stringify(Object.fromEntries(outcomes))}`);
     if (report.length > 0) console.log(`restore-diff: ${failedFiles} of ${FILES} files diverge\n${report.join('\n\n')}`);

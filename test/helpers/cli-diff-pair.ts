@@ -9,11 +9,10 @@
 // one client opened in the other namespace for the whole scenario. A batch compares as one array, so a
 // failure shows every differing line at once.
 
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, expect } from 'vitest';
+import { afterAll, expect } from 'vitest';
 import { Ipvs } from '../../src/client.js';
 import type { CliIpvs } from '../../src/cli/context.js';
 import { runCli } from '../../src/cli/run.js';

@@ -26,7 +26,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Ipvs } from '../../src/client.js';
-import type { CliIpvs } from '../../src/cli/context.js';
 import { applyOperation } from '../../src/cli/restore.js';
 import { runCli } from '../../src/cli/run.js';
 import { RulesSyntaxError } from '../../src/rules/errors.js';

@@ -2,7 +2,8 @@
 // a difference it reports is found again from its seed alone.
 
 import { expect, it } from 'vitest';
-import { randomLines, seededRandom } from '../helpers/cli-random-lines.js';
+import { randomLines } from '../helpers/cli-random-lines.js';
+import { seededRandom } from '../helpers/seeded-random.js';
 
 it('the same seed gives the same lines; another seed, others', () => {
   const a = randomLines(seededRandom(7), 200);

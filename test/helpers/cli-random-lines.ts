@@ -7,17 +7,8 @@
 // What is left out, on purpose: the differences docs/cli.md lists (`-b ,`, non-contiguous IPv4 masks, fwmarks
 // above 2^31, `-h`/`-v`, first words that are subcommands, -R), and sync daemons, which -C does not clear.
 
-/** mulberry32: a tiny, fast, well-mixed 32-bit PRNG; returns floats in [0, 1). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from './seeded-random.js';
+
 
 type Rand = () => number;
 

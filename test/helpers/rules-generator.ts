@@ -10,17 +10,8 @@
 // two spellings: `text` for ipvs, and `ipvsadmText`, the same lines with every comment cut off, for ipvsadm.
 // Line numbers are the same in both.
 
-/** A small, fast, seeded PRNG (mulberry32): the same seed gives the same sequence on every machine. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from './seeded-random.js';
+
 
 export interface GeneratedRules {
   seed: number;

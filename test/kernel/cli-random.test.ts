@@ -14,7 +14,8 @@
 
 import { describe, expect, it } from 'vitest';
 import { enabled, ipvsadmBatch, pair, type Outcome, useCliDiffHooks } from '../helpers/cli-diff-pair.js';
-import { randomLines, seededRandom } from '../helpers/cli-random-lines.js';
+import { randomLines } from '../helpers/cli-random-lines.js';
+import { seededRandom } from '../helpers/seeded-random.js';
 
 useCliDiffHooks();
 

@@ -13,7 +13,6 @@ interface Libc {
   close: KoffiFn;
   setsockopt: KoffiFn;
   getsockopt: KoffiFn;
-  getsockname: KoffiFn;
   send: KoffiFn;
   recvfrom: KoffiFn;
   recvmmsg: KoffiFn;
@@ -65,7 +64,6 @@ function loadLibc(): Libc {
     close: lib.func('int close(int fd)'),
     setsockopt: lib.func('int setsockopt(int fd, int level, int name, const void *value, uint32_t len)'),
     getsockopt: lib.func('int getsockopt(int fd, int level, int name, _Out_ void *value, _Inout_ uint32_t *len)'),
-    getsockname: lib.func('int getsockname(int fd, _Out_ void *addr, _Inout_ uint32_t *len)'),
     send: lib.func('long send(int fd, const void *buf, unsigned long len, int flags)'),
     recvfrom: lib.func('long recvfrom(int fd, _Out_ void *buf, unsigned long len, int flags, _Out_ void *addr, _Inout_ uint32_t *addrlen)'),
     recvmmsg: lib.func('int recvmmsg(int fd, void *vec, unsigned int vlen, int flags, void *timeout)'),
@@ -137,15 +135,6 @@ export function getSockoptBytes(fd: number, level: number, name: number, size: n
   const len = [size];
   if (c.getsockopt(fd, level, name, buf, len) !== 0) throw new LibcError('getsockopt', c.errno(), `${level}, ${name}`);
   return buf.subarray(0, Math.min(size, len[0] ?? size));
-}
-
-/** The (family, netlink port id) of a socket; family is 16 (AF_NETLINK) for netlink sockets. */
-export function netlinkSockname(fd: number): { family: number; portId: number } | undefined {
-  const c = load();
-  const addr = Buffer.alloc(16);
-  const len = [16];
-  if (c.getsockname(fd, addr, len) !== 0) return undefined;
-  return { family: addr.readUInt16LE(0), portId: addr.readUInt32LE(4) };
 }
 
 /**

@@ -66,7 +66,7 @@ export interface ExecuteOptions {
  */
 export interface ServiceMethods {
   /** The destinations of this service (GET_DEST dump); `stats: false` as for Ipvs.destinations. */
-  destinations<O extends ReadOptions = RequestOptions>(options?: O): Promise<Array<ReadResult<O, Destination>>>;
+  destinations<O extends ReadOptions & OnlyKeysOf<ReadOptions, O> = RequestOptions>(options?: O): Promise<Array<ReadResult<O, Destination>>>;
   /** Add a destination to this service. */
   addDestination(dest: DestinationSpec, options?: RequestOptions): Promise<void>;
   /** Add a destination to this service: one read back (changed or not) is taken too; see ReadBackDestinationSpec. */
@@ -113,6 +113,9 @@ export type ReadResult<O, T> = O extends { stats: false }
       ? T
       : T | WithoutStats<T>
     : T;
+
+/** O's keys that T lacks, each typed never: an options literal with a key T lacks does not compile (it is refused at run time). */
+export type OnlyKeysOf<T, O> = { [K in Exclude<keyof O, keyof T>]: never };
 
 export interface DestinationsOfEachOptions extends ReadOptions {
   /** Services per yielded run, 1..65536; default 256. A run's destinations are what is held at a time. */
@@ -494,7 +497,7 @@ export class Ipvs {
    * All services, streamed from the dump as datagrams arrive: the table is never held as a whole.
    * `stats: false` reads the configuration only (see ReadOptions).
    */
-  async *iterateServices<O extends ReadOptions = RequestOptions>(options?: O): AsyncGenerator<ReadResult<O, BoundService>, void, undefined> {
+  async *iterateServices<O extends ReadOptions & OnlyKeysOf<ReadOptions, O> = RequestOptions>(options?: O): AsyncGenerator<ReadResult<O, BoundService>, void, undefined> {
     const stats = statsOption(options);
     yield* this.stream(options, (fam) => cmd.dumpServices(fam), (msg) => this.bind(decodeServicePayload(msg.payload, 0, msg.payload.length, stats)) as ReadResult<O, BoundService>);
   }
@@ -528,7 +531,7 @@ export class Ipvs {
   }
 
   /** All services, collected. `stats: false` reads the configuration only (see ReadOptions). */
-  async services<O extends ReadOptions = RequestOptions>(options?: O): Promise<Array<ReadResult<O, BoundService>>> {
+  async services<O extends ReadOptions & OnlyKeysOf<ReadOptions, O> = RequestOptions>(options?: O): Promise<Array<ReadResult<O, BoundService>>> {
     const stats = statsOption(options);
     return this.call(options, (o) => this.withFamily((fam) => this.conn.dumpPayloads(cmd.dumpServices(fam), o, (buf, start, end) => this.bind(decodeServicePayload(buf, start, end, stats)) as ReadResult<O, BoundService>)), READ_KEYS);
   }
@@ -566,14 +569,14 @@ export class Ipvs {
    * The destinations of a service, streamed. A service that does not exist yields nothing, as the
    * kernel answers it with an empty dump; use hasService() to tell the two apart.
    */
-  async *iterateDestinations<O extends ReadOptions = RequestOptions>(key: ServiceKey, options?: O): AsyncGenerator<ReadResult<O, Destination>, void, undefined> {
+  async *iterateDestinations<O extends ReadOptions & OnlyKeysOf<ReadOptions, O> = RequestOptions>(key: ServiceKey, options?: O): AsyncGenerator<ReadResult<O, Destination>, void, undefined> {
     const s = validateServiceKey(key);
     const stats = statsOption(options);
     yield* this.stream(options, (fam) => cmd.dumpDests(fam, s), (msg) => decodeDestinationPayload(msg.payload, 0, msg.payload.length, s.af, stats) as ReadResult<O, Destination>);
   }
 
   /** The destinations of a service, collected (one promise for the whole dump). `stats: false`: see ReadOptions. */
-  async destinations<O extends ReadOptions = RequestOptions>(key: ServiceKey, options?: O): Promise<Array<ReadResult<O, Destination>>> {
+  async destinations<O extends ReadOptions & OnlyKeysOf<ReadOptions, O> = RequestOptions>(key: ServiceKey, options?: O): Promise<Array<ReadResult<O, Destination>>> {
     const s = validateServiceKey(key);
     const stats = statsOption(options);
     return this.call(options, (o) => this.withFamily((fam) => this.conn.dumpPayloads(cmd.dumpDests(fam, s), o, (buf, start, end) => decodeDestinationPayload(buf, start, end, s.af, stats) as ReadResult<O, Destination>)), READ_KEYS);
@@ -587,7 +590,7 @@ export class Ipvs {
    * `services[i]`) or a read that fails ends the iteration with its error, after the run of the
    * services read before it. `stats: false` reads the configuration only (see ReadOptions).
    */
-  async *destinationsOfEach<S extends ServiceKey | Service | WithoutStats<Service>, O extends DestinationsOfEachOptions = RequestOptions>(
+  async *destinationsOfEach<S extends ServiceKey | Service | WithoutStats<Service>, O extends DestinationsOfEachOptions & OnlyKeysOf<DestinationsOfEachOptions, O> = RequestOptions>(
     services: Iterable<S>,
     options: O = {} as O,
   ): AsyncGenerator<Array<ServiceDestinations<S, ReadResult<O, Destination>>>, void, undefined> {

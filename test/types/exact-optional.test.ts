@@ -22,6 +22,10 @@ describe('under exactOptionalPropertyTypes', () => {
     expect(strictDiagnostics(files)).toEqual([]);
   }, 60_000);
 
+  it('the generic reads refuse the option keys they refuse at run time; wrappers and doubles of them compile', () => {
+    expect(strictDiagnostics([fileURLToPath(new URL('./read-options.ts', import.meta.url))])).toEqual([]);
+  }, 60_000);
+
   it("a spec written by hand with a wrong name is told so, not that it lacks a read-back object's rawFlags or family", () => {
     const dir = mkdtempSync(join(tmpdir(), 'ipvs-types-'));
     try {

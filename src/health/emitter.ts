@@ -1,7 +1,10 @@
 // A small typed event emitter for the checker's events. Not Node's EventEmitter on purpose: an 'error'
 // event with no listener must not throw (the checker never takes the process down), and a listener that
-// throws is reported to the checker (which logs it) instead of breaking the check loop that emitted.
+// throws, or an async one whose promise rejects, is reported to the checker (which logs it) instead of breaking
+// the check loop that emitted or ending the process with an unhandled rejection.
 
+// `void`, not `void | PromiseLike<void>`: that union would refuse `(e) => list.push(e)`; an async function is a
+// `void` one all the same, and what it returns is looked at in emit().
 type Listener<T> = (event: T) => void;
 
 export class TypedEmitter<Events extends object> {
@@ -32,10 +35,15 @@ export class TypedEmitter<Events extends object> {
   protected emit<K extends keyof Events>(event: K, payload: Events[K]): void {
     for (const listener of [...(this.listeners.get(event) ?? [])]) {
       try {
-        (listener as Listener<Events[K]>)(payload);
+        const returned: unknown = (listener as Listener<Events[K]>)(payload);
+        if (isThenable(returned)) returned.then(undefined, (err: unknown) => this.onListenerError(err, event));
       } catch (err) {
         this.onListenerError(err, event);
       }
     }
   }
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (typeof value === 'object' || typeof value === 'function') && value !== null && typeof (value as { then?: unknown }).then === 'function';
 }

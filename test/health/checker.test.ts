@@ -566,6 +566,20 @@ describe('the kernel and other writers', () => {
     expect(await h.table()).toContain(`${A}:80 0`);
     expect(h.logs).toContain("error a listener of the 'down' event threw: listener bug");
   });
+
+  it('survives an async listener whose promise rejects: logged, not an unhandled rejection', async () => {
+    h = await harness(seedConfig());
+    h.checker.on('down', async () => {
+      await Promise.resolve();
+      throw new Error('async listener bug');
+    });
+    await h.checker.start();
+    h.setUp(A, false);
+    await h.clock.advance(3000);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(await h.table()).toContain(`${A}:80 0`);
+    expect(h.logs).toContain("error a listener of the 'down' event threw: async listener bug");
+  });
 });
 
 describe('scheduling and stop', () => {

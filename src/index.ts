@@ -13,7 +13,7 @@ export { OperationBatch, type OperationBatchOptions } from './ipvs/batch.js';
 export { ValidationError } from './ipvs/errors.js';
 export {
   IpvsError, KernelError, DecodeError, FamilyNotFoundError, TimeoutError, AbortError, ClosedError, DumpInterruptedError, NativeBindingError, errnoName,
-  type NativePackage, type IpvsErrorCode, type ErrnoName, type KnownErrnoName, type LibraryErrorCode,
+  type KernelErrorDetails, type NativePackage, type IpvsErrorCode, type ErrnoName, type KnownErrnoName, type LibraryErrorCode,
 } from './netlink/errors.js';
 export type { ExchangeResult, Transport, TransportReceiver } from './netlink/transport.js';
 export type { RequestOptions } from './netlink/connection.js';
@@ -22,7 +22,7 @@ export * from './reconcile/index.js';
 // The ipvsadm rules format (save/restore text) as a library: parse to typed operations, format a table.
 export {
   parseRules, parseRulesResolving, prepareRules, prepareRulesResolving, PreparedRun, formatRules, formatServiceRule, formatDestinationRule, iterateRules, isTableOperation, toClientOperation, RulesSyntaxError, CommandLineError,
-  type PreparedStep, type UsageExitCode, type ParseRulesOptions, type FormatRulesOptions, type IterateRulesOptions, type RulesSource, type ServiceWithDestinations, type RuleOperation, type TableRuleOperation,
+  type PreparedStep, type OtherRuleOperation, type UsageExitCode, type ParseRulesOptions, type FormatRulesOptions, type IterateRulesOptions, type RulesSource, type ServiceWithDestinations, type RuleOperation, type TableRuleOperation,
   // Host and service names, for the non-numeric text (`ipvsadm -S`) and for parsing `host:http`.
   resolveEndpointNames, systemResolver, staticResolver, systemServiceNames, parseServicesFile, NO_SERVICE_NAMES,
   type Resolver, type SystemResolverOptions, type AddressSource, type EndpointNames, type ServiceNames,

@@ -9,6 +9,8 @@ type Listener<T> = (event: T) => void;
 
 export class TypedEmitter<Events extends object> {
   private readonly listeners = new Map<keyof Events, Set<Listener<never>>>();
+  /** once()'s wrappers, to the listener each wraps (for off()). */
+  private readonly onceOf = new WeakMap<Listener<never>, unknown>();
 
   constructor(private readonly onListenerError: (error: unknown, event: keyof Events) => void) {}
 
@@ -19,16 +21,27 @@ export class TypedEmitter<Events extends object> {
     return this;
   }
 
+  /** Removes `listener`, also when it was added by once() and has not run yet (as Node's EventEmitter does). */
   off<K extends keyof Events>(event: K, listener: Listener<Events[K]>): this {
-    this.listeners.get(event)?.delete(listener as Listener<never>);
+    const set = this.listeners.get(event);
+    if (set === undefined) return this;
+    if (!set.delete(listener as Listener<never>)) {
+      for (const l of set) {
+        if (this.onceOf.get(l) === listener) {
+          set.delete(l);
+          break;
+        }
+      }
+    }
     return this;
   }
 
   once<K extends keyof Events>(event: K, listener: Listener<Events[K]>): this {
     const wrapped: Listener<Events[K]> = (e) => {
       this.off(event, wrapped);
-      listener(e);
+      return listener(e);
     };
+    this.onceOf.set(wrapped as Listener<never>, listener);
     return this.on(event, wrapped);
   }
 

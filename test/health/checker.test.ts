@@ -4,7 +4,7 @@
 
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Ipvs } from '../../src/client.js';
-import { HealthChecker, ManualScheduler, type HealthClient } from '../../src/health/index.js';
+import { HealthChecker, ManualScheduler, type HealthClient, type TransitionEvent } from '../../src/health/index.js';
 import { harness, seedConfig, SERVICE, type Harness } from './harness.js';
 import { collectProcessWarnings } from '../helpers/process-warnings.js';
 
@@ -565,6 +565,18 @@ describe('the kernel and other writers', () => {
     await h.clock.advance(3000);
     expect(await h.table()).toContain(`${A}:80 0`);
     expect(h.logs).toContain("error a listener of the 'down' event threw: listener bug");
+  });
+
+  it('off() removes a listener added by once() before it ran, as with Node\'s EventEmitter', async () => {
+    h = await harness(seedConfig());
+    const seen: string[] = [];
+    const listener = (e: TransitionEvent): void => void seen.push(e.destinationId);
+    h.checker.once('down', listener).off('down', listener);
+    await h.checker.start();
+    h.setUp(A, false);
+    await h.clock.advance(3000);
+    expect(await h.table()).toContain(`${A}:80 0`);
+    expect(seen).toEqual([]);
   });
 
   it('survives an async listener whose promise rejects: logged, not an unhandled rejection', async () => {

@@ -62,14 +62,14 @@ export async function exportState(
   options: ExportStateOptions = {},
 ): Promise<DesiredState> {
   onlyKnownOptions(options, EXPORT_KEYS);
-  // A desired state has no statistics: they are not decoded (the objects lack `stats`, typed whole; unread here).
-  const opts = options.signal ? { signal: options.signal, stats: false } : { stats: false };
-  let services: Service[];
+  // A desired state has no statistics: they are not decoded (the objects lack `stats`, and are typed so).
+  const opts = options.signal ? { signal: options.signal, stats: false as const } : { stats: false as const };
+  let services: Array<WithoutStats<Service>>;
   if (ipvs.services) {
-    services = (await ipvs.services(opts)) as Service[];
+    services = await ipvs.services(opts);
   } else {
     services = [];
-    for await (const s of ipvs.iterateServices(opts)) services.push(s as Service);
+    for await (const s of ipvs.iterateServices(opts)) services.push(s);
   }
   const out: DesiredService[] = [];
   for await (const run of destinationRuns(ipvs, sortServices(services), keyOfService, opts)) {

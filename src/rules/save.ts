@@ -34,7 +34,7 @@ export interface RulesSource extends DestinationSource<Service | WithoutStats<Se
 
 /**
  * How saving reads: the rules text has no statistics, so the client is asked not to decode them (a fifth of
- * reading a big table). The objects then lack `stats` although typed whole; nothing here reads it.
+ * reading a big table). The objects may then lack `stats` (a RulesSource's reads are typed so); nothing here reads it.
  */
 const CONFIG_ONLY: ReadOptions = Object.freeze({ stats: false });
 

@@ -43,8 +43,12 @@ export type OperationInput =
   | { op: 'add-destination'; service: ServiceKey; destination: ReadBackDestinationSpec }
   | { op: 'update-destination'; service: ServiceKey; destination: ReadBackDestinationSpec };
 
-/** One result per operation, in input order. `skipped`: never sent (stopOnError, or aborted first). */
-export type OperationResult = { ok: true } | { ok: false; error: Error } | { skipped: true };
+/**
+ * One result per operation, in input order. `skipped`: never sent (stopOnError, or aborted first). Read-only:
+ * execute() hands out one frozen `{ ok: true }` for every success and shares a `{ skipped: true }` among the
+ * operations a call skipped.
+ */
+export type OperationResult = { readonly ok: true } | { readonly ok: false; readonly error: Error } | { readonly skipped: true };
 
 /** An operation validated into wire values, ready to become a request for any family id. */
 export type PreparedOperation =

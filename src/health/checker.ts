@@ -24,7 +24,7 @@ import { describeChange, describeCheck, describeFailedChange, describeStart, des
 import { TypedEmitter } from './emitter.js';
 import { runCheck } from './run-check.js';
 import { believedOf, planChanges, wantedDestinations, type BelievedDestination, type PlannedChange } from './table.js';
-import type { CheckResult, HealthClient, HealthConfig, HealthEvents, HealthLogger, HealthStatus, ServiceHealth } from './types.js';
+import type { CheckEvent, CheckResult, HealthClient, HealthConfig, HealthEvents, HealthLogger, HealthStatus, ServiceHealth } from './types.js';
 
 export interface HealthCheckerOptions {
   ipvs: HealthClient;
@@ -121,6 +121,13 @@ function waitOption(name: string, value: unknown, fallback: number, min: number,
 }
 
 type Phase = 'new' | 'starting' | 'running' | 'stopping' | 'stopped';
+
+/**
+ * The ids of an event about one real server. Keys, specs, operations and results handed to code of the
+ * caller's (events, status(), a custom check's target) are copies: the caller may change them, and the ones
+ * the checker sends by stay as configured.
+ */
+type DestinationEventFields = Pick<CheckEvent, 'service' | 'serviceId' | 'destination' | 'destinationId'>;
 
 const NO_LOG: HealthLogger = { info: () => {}, warn: () => {}, error: () => {} };
 
@@ -299,16 +306,16 @@ export class HealthChecker extends TypedEmitter<HealthEvents> {
   /** Every service and real server as the checker sees them now. */
   status(): ServiceHealth[] {
     return this.services.map((s) => ({
-      service: s.svc.key,
+      service: { ...s.svc.key },
       serviceId: s.svc.id,
       sorryActive: s.svc.sorry !== undefined && s.believed.has(s.svc.sorry.id),
       destinations: s.dests.map((d) => ({
-        destination: d.rs.key,
+        destination: { ...d.rs.key },
         destinationId: d.rs.id,
         status: d.status,
         consecutive: d.consecutive,
         weight: d.rs.spec.weight,
-        ...(d.last ? { lastResult: d.last } : {}),
+        ...(d.last ? { lastResult: { ...d.last } } : {}),
       })),
     }));
   }
@@ -348,7 +355,7 @@ export class HealthChecker extends TypedEmitter<HealthEvents> {
   }
 
   private check(s: ServiceState, d: DestState): Promise<CheckResult> {
-    const target = { address: d.rs.check.address, port: d.rs.check.port, service: s.svc.key, destination: d.rs.spec };
+    const target = { address: d.rs.check.address, port: d.rs.check.port, service: { ...s.svc.key }, destination: structuredClone(d.rs.spec) };
     return runCheck(d.rs.check, target, this.scheduler, this.stopController.signal, this.checkContext);
   }
 
@@ -395,7 +402,7 @@ export class HealthChecker extends TypedEmitter<HealthEvents> {
     d.last = result;
     d.consecutive = d.lastOk === result.ok ? d.consecutive + 1 : 1;
     d.lastOk = result.ok;
-    const base = { service: s.svc.key, serviceId: s.svc.id, destination: d.rs.key, destinationId: d.rs.id };
+    const base = (): DestinationEventFields => ({ service: { ...s.svc.key }, serviceId: s.svc.id, destination: { ...d.rs.key }, destinationId: d.rs.id });
     let next: HealthStatus | undefined;
     // A server the table already serves starts up: one lost check at a restart must not take it out.
     if (initial) next = result.ok || (d.heldUp && d.consecutive < d.rs.check.fall) ? 'up' : 'down';
@@ -403,13 +410,13 @@ export class HealthChecker extends TypedEmitter<HealthEvents> {
     else if (d.status === 'down' && result.ok && d.consecutive >= d.rs.check.rise) next = 'up';
     const previous = d.status;
     if (next) d.status = next;
-    this.emit('check', { ...base, result, status: d.status === 'unknown' ? (result.ok ? 'up' : 'down') : d.status });
+    this.emit('check', { ...base(), result: { ...result }, status: d.status === 'unknown' ? (result.ok ? 'up' : 'down') : d.status });
     this.log.debug?.(describeCheck(s.svc, d.rs, result));
     if (!next) return;
     const text = describeTransition(s.svc, d.rs, next, previous, d.consecutive, result);
     if (next === 'down' && !initial) this.log.warn(text);
     else this.log.info(text);
-    this.emit(next, { ...base, status: next, previous, result, consecutive: d.consecutive });
+    this.emit(next, { ...base(), status: next, previous, result: { ...result }, consecutive: d.consecutive });
     if (!initial) void this.requestSync(s);
   }
 
@@ -498,7 +505,7 @@ export class HealthChecker extends TypedEmitter<HealthEvents> {
         const verdict = s.optionsWarned.note(description, this.scheduler.now());
         if (verdict.repeat) this.log.debug?.(`${description}${s.optionsWarned.repeatNote()}`);
         else this.log.warn(`${description}${verdict.since}`);
-        this.emit('change', { service: s.svc.key, serviceId: s.svc.id, operation, description });
+        this.emit('change', { service: { ...s.svc.key }, serviceId: s.svc.id, operation: structuredClone(operation), description });
         return;
       }
       error = result && 'error' in result ? result.error : new Error('not attempted');
@@ -535,9 +542,9 @@ export class HealthChecker extends TypedEmitter<HealthEvents> {
     const othersServing = c.sorry && c.kind === 'remove' && s.dests.every((d) => d.status === 'down') ? othersText(s) : undefined;
     const description = describeChange(s.svc, c, othersServing);
     this.log.info(description);
-    this.emit('change', { service: s.svc.key, serviceId: s.svc.id, operation: c.operation, description });
+    this.emit('change', { service: { ...s.svc.key }, serviceId: s.svc.id, operation: structuredClone(c.operation), description });
     if (c.sorry && s.svc.sorry && (c.kind === 'add' || c.kind === 'remove')) {
-      this.emit('sorry', { service: s.svc.key, serviceId: s.svc.id, destination: s.svc.sorry.key, destinationId: s.svc.sorry.id, active: c.kind === 'add' });
+      this.emit('sorry', { service: { ...s.svc.key }, serviceId: s.svc.id, destination: { ...s.svc.sorry.key }, destinationId: s.svc.sorry.id, active: c.kind === 'add' });
     }
   }
 
@@ -580,7 +587,7 @@ export class HealthChecker extends TypedEmitter<HealthEvents> {
       await this.ipvs.addService(s.svc.spec);
       const description = `${s.svc.id}: the service was missing from the table: added it again`;
       this.log.warn(description);
-      this.emit('change', { service: s.svc.key, serviceId: s.svc.id, operation: { op: 'add-service', service: s.svc.spec }, description });
+      this.emit('change', { service: { ...s.svc.key }, serviceId: s.svc.id, operation: { op: 'add-service', service: structuredClone(s.svc.spec) }, description });
     } else {
       for (const d of await this.ipvs.destinations(key)) {
         const id = destinationIdOf(d.address, d.port);
@@ -621,7 +628,7 @@ export class HealthChecker extends TypedEmitter<HealthEvents> {
     const verdict = s.warned.note(text, now);
     if (verdict.repeat) this.log.debug?.(`${text}${retryText}${s.warned.repeatNote()}`);
     else this.log.warn(`${text}${retryText}${verdict.since}`);
-    this.emit('error', { service: s.svc.key, serviceId: s.svc.id, error, description });
+    this.emit('error', { service: { ...s.svc.key }, serviceId: s.svc.id, error, description });
   }
 
   /** Say once per episode why the sorry server stays out while every configured server is down. */

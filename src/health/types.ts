@@ -60,7 +60,7 @@ export interface TcpCheck extends CheckTiming, CheckAddressing {
   type: 'tcp';
 }
 
-/** What a check is pointed at. */
+/** What a check is pointed at: a copy, the check's to change (the checker's own spec stays as configured). */
 export interface CheckTarget {
   /** Address and port the check contacts. */
   address: string;

@@ -567,6 +567,47 @@ describe('the kernel and other writers', () => {
     expect(h.logs).toContain("error a listener of the 'down' event threw: listener bug");
   });
 
+  it("what it hands out (events, status(), a custom check's target) is the caller's to change: its own keys and specs stay", async () => {
+    const healthy = new Map<string, boolean>();
+    h = await harness(seedConfig({
+      check: {
+        type: 'custom',
+        run: (t) => {
+          const ok = healthy.get(t.address) ?? true;
+          t.destination.weight = 7;
+          t.destination.port = 8080;
+          if ('port' in t.service) t.service.port = 81;
+          return ok;
+        },
+        intervalMs: 1000, timeoutMs: 500, rise: 2, fall: 3, jitterMs: 0,
+      },
+    }));
+    const scribble = (e: { service?: object | undefined; destination?: { port: number } }): void => {
+      if (e.service && 'port' in e.service) (e.service as { port: number }).port = 82;
+      if (e.destination) e.destination.port = 9;
+    };
+    for (const type of ['check', 'up', 'down', 'sorry', 'error'] as const) h.checker.on(type, scribble);
+    h.checker.on('change', (e) => {
+      scribble(e);
+      if ('destination' in e.operation && 'weight' in e.operation.destination) e.operation.destination.weight = 5;
+    });
+    await h.checker.start();
+    for (const s of h.checker.status()) {
+      (s.service as { port: number }).port = 83;
+      for (const d of s.destinations) d.destination.port = 10;
+    }
+    healthy.set(A, false);
+    await h.clock.advance(3000);
+    expect(await h.table()).toEqual([`${A}:80 0`, `${B}:80 1`]);
+    healthy.set(A, true);
+    await h.clock.advance(2000);
+    expect(await h.table()).toEqual([`${A}:80 2`, `${B}:80 1`]);
+    const [status] = h.checker.status();
+    expect(status!.service).toEqual(SERVICE);
+    expect(status!.destinations.map((d) => `${d.destination.address}:${d.destination.port} ${d.weight}`)).toEqual([`${A}:80 2`, `${B}:80 1`]);
+    expect(h.logs.filter((l) => l.startsWith('warn') || l.startsWith('error'))).toEqual([expect.stringMatching(/real server 192\.168\.1\.116:80 is DOWN/)]);
+  });
+
   it('off() removes a listener added by once() before it ran, as with Node\'s EventEmitter', async () => {
     h = await harness(seedConfig());
     const seen: string[] = [];

@@ -62,9 +62,10 @@ export interface ExecuteOptions {
 /**
  * Convenience methods on services returned by the client, inherited from a prototype the client shares
  * among them (so the data stays plain: own properties are only the service's fields). They act on the
- * service's key as it is when called.
+ * service's key as it is when called. Declared as a class (there is no such value at run time) so that
+ * TypeScript, as for a class's methods, leaves them out of a spread copy (`{ ...service }`), which lacks them.
  */
-export interface ServiceMethods {
+export declare abstract class ServiceMethods {
   /** The destinations of this service (GET_DEST dump); `stats: false` as for Ipvs.destinations. */
   destinations<O extends ReadOptions & OnlyKeysOf<ReadOptions, O> = RequestOptions>(options?: O): Promise<Array<ReadResult<O, Destination>>>;
   /** Add a destination to this service. */
@@ -107,12 +108,19 @@ export interface ServiceDestinations<S, D = Destination> {
  * Generic rather than overloaded, so that a wrapper or a test double of a read method stays one function.
  */
 export type ReadResult<O, T> = O extends { stats: false }
-  ? WithoutStats<T>
+  ? ReadWithoutStats<T>
   : 'stats' extends keyof O
     ? O extends { stats?: true }
       ? T
-      : T | WithoutStats<T>
+      : T | ReadWithoutStats<T>
     : T;
+
+/**
+ * An object T as a read with `stats: false` returns it: WithoutStats<T>, but a BoundService's ServiceMethods
+ * stay the class's methods (WithoutStats makes them plain properties), so that a spread copy is typed
+ * without them, as it is at run time. Either type takes the other.
+ */
+export type ReadWithoutStats<T> = T extends ServiceMethods ? WithoutStats<Omit<T, keyof ServiceMethods>> & ServiceMethods : WithoutStats<T>;
 
 /** O's keys that T lacks, each typed never: an options literal with a key T lacks does not compile (it is refused at run time). */
 export type OnlyKeysOf<T, O> = { [K in Exclude<keyof O, keyof T>]: never };

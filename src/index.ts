@@ -2,7 +2,7 @@
 // transport seam (for the fake kernel, `ipvs/testing`, or a transport of your own).
 export {
   Ipvs, windowSize, type OpenOptions, type ExecuteOptions, type BoundService, type ServiceMethods, type ServiceDestinations, type DestinationsOfEachOptions,
-  type ReadResult, type OnlyKeysOf,
+  type ReadResult, type ReadWithoutStats, type OnlyKeysOf,
 } from './client.js';
 export type { SocketFeatures } from '../native/socket.js';
 export * from './ipvs/types.js';

@@ -22,6 +22,10 @@ describe('under exactOptionalPropertyTypes', () => {
     expect(strictDiagnostics(files)).toEqual([]);
   }, 60_000);
 
+  it("a spread copy of a service the client returned is typed without the prototype's methods, as it is", () => {
+    expect(strictDiagnostics([fileURLToPath(new URL('./bound-services.ts', import.meta.url))])).toEqual([]);
+  }, 60_000);
+
   it('the generic reads refuse the option keys they refuse at run time; wrappers and doubles of them compile', () => {
     expect(strictDiagnostics([fileURLToPath(new URL('./read-options.ts', import.meta.url))])).toEqual([]);
   }, 60_000);

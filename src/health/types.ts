@@ -183,8 +183,8 @@ export interface ChangeEvent extends EventBase {
   description: string;
 }
 
-/** A kernel change or read that failed; the checker re-reads the table and tries again. */
-export interface FailureEvent extends Partial<EventBase> {
+/** A kernel change or read of one service that failed; the checker re-reads the table and tries again. */
+export interface FailureEvent extends EventBase {
   error: Error;
   description: string;
 }

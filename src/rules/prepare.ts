@@ -7,6 +7,7 @@
 // zero, timeouts, daemons) stay operations between the runs, to be carried out in order.
 
 import { OperationBatch } from '../ipvs/batch.js';
+import { ValidationError } from '../ipvs/errors.js';
 import { onlyKnownOptions } from '../ipvs/option-keys.js';
 import { collectHostNames, type GrammarContext } from './command-line.js';
 import { FastRuleLines } from './fast-lines.js';
@@ -28,7 +29,7 @@ export class PreparedRun {
    * The first line of the run that execute() would refuse before sending anything (a value the client
    * does not accept), with its ValidationError (whose field names `operations[i]`, i counted in the run).
    */
-  invalid: { rule: TableRuleOperation; error: unknown } | undefined = undefined;
+  invalid: { rule: TableRuleOperation; error: ValidationError } | undefined = undefined;
   /** Per operation: its line number, where the rule can be found again (`at`), whether it adds. */
   private lines = new Uint32Array(256);
   private places = new Uint32Array(256);
@@ -69,6 +70,8 @@ export class PreparedRun {
     try {
       this.operations.add(toClientOperation(rule));
     } catch (error) {
+      // A refused value; anything else would be a bug here, not a rule execute() refuses.
+      if (!(error instanceof ValidationError)) throw error;
       this.invalid = { rule, error };
       return false;
     }

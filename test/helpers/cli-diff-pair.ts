@@ -16,6 +16,7 @@ import { afterAll, expect } from 'vitest';
 import { Ipvs } from '../../src/client.js';
 import type { CliIpvs } from '../../src/cli/context.js';
 import { runCli } from '../../src/cli/run.js';
+import { FakeKernel, type FakeInterface } from '../../src/testing/index.js';
 import { createNamespaces } from '../kernel/netns.js';
 import { DIFF_NAMESPACE_SETUP, sh, shared, useUnreachableNameServers, type Outcome } from './ipvsadm-diff.js';
 
@@ -175,6 +176,40 @@ export const LISTINGS: readonly string[] = [
   '-L -n --connection',
   '-Lnc --persistent-conn',
 ];
+
+/** The interfaces DIFF_NAMESPACE_SETUP gives a Pair's namespaces, for a FakeKernel that stands for one. */
+export const DIFF_FAKE_INTERFACES: readonly FakeInterface[] = [
+  { name: 'lo', mtu: 65536, addresses: ['127.0.0.1/8', '::1/128'] },
+  { name: 'dum0', mtu: 1500, addresses: ['192.168.1.1/24', '10.0.0.1/8', '2001:db8::1/64'] },
+];
+
+/**
+ * `ipvs` in-process over a FakeKernel dressed as a Pair's namespace under the sandbox: the same interfaces and
+ * addresses, the UML kernel's HZ (100, which bounds timeouts) and u64 padding; one client for every line (as
+ * Pair's). The connection table it reads is `connFile`: the fake makes no connections, and a Pair's namespace,
+ * which sees no traffic, has none either.
+ */
+export class FakeSide {
+  readonly kernel = new FakeKernel({ interfaces: DIFF_FAKE_INTERFACES, u64Padding: true, hz: 100 });
+  private client: Promise<Ipvs> | undefined;
+
+  constructor(private readonly connFile: string) {}
+
+  async lines(steps: readonly Step[]): Promise<Outcome[]> {
+    this.client ??= Ipvs.open({ transport: this.kernel.transport() });
+    const out: Outcome[] = [];
+    for (const step of steps) {
+      const line = typeof step === 'string' ? step : step.line;
+      out.push(await runIpvs(words(line), () => this.client!.then(shared), this.connFile, typeof step === 'string' ? undefined : step.input));
+    }
+    return out;
+  }
+
+  async close(): Promise<void> {
+    if (this.client) await (await this.client).close();
+    this.client = undefined;
+  }
+}
 
 const pairs: Pair[] = [];
 /** A new pair of namespaces, closed and deleted after the file's tests. */

@@ -5,13 +5,15 @@
 // real ipvsadm must save the same table and timeouts from both namespaces.
 // A third contender checks the fake kernel (src/testing/) against the real one: the same lines run through `ipvs`
 // in-process over a FakeKernel with the namespace's interfaces, and every line's status, stderr and stdout, the
-// listings and the timeouts afterwards must be those `ipvs` gets from the real kernel.
+// listings and the timeouts afterwards must be those `ipvs` gets from the real kernel; then a few lines only the
+// two kernels get (fakeExtras: a -R file of the sequence's rule lines, and values ipvsadm takes otherwise).
 // Runs only inside the UML sandbox (IPVS_KERNEL=1), as root.
 //
 // It runs for IPVS_CLI_RANDOM_SECONDS of guest time (default 45: 300 to 700 lines, by the load), from the seed
 // IPVS_CLI_RANDOM_SEED (default 1; `random` picks one). The seed is printed, and every difference is reported
 // with it and with the lines of its sequence up to the one that differs, which reproduce it: make that a fixed
-// case in cli-diff.test.ts (a difference of the fake: a unit test in test/testing/ and a case in FAKE_CASES). A longer hunt:
+// case in cli-diff.test.ts (a difference of the fake kernel: fix it with a unit test in test/testing/, and a
+// conformance scenario when it is a fact of the kernel). A longer hunt:
 //   IPVS_CLI_RANDOM_SECONDS=900 IPVS_CLI_RANDOM_SEED=random node scripts/sandbox.mjs --timeout 1500 \
 //     --kernel-suite -- test/kernel/cli-random.test.ts
 // (IPVS_CLI_RANDOM_IPVSADM=0 hunts the fake kernel alone: ipvsadm's process starts are most of the time.)

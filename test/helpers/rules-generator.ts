@@ -6,6 +6,11 @@
 // valid, with subtle mistakes mixed in (values out of range, duplicate services, a real server before its
 // service, addresses the kernel refuses, options a command does not take).
 //
+// About half the files are consistent: the generator keeps the table (and the sync daemons) those files build,
+// adds only what is not there yet, edits and deletes only what is, and makes no mistake, so both programs take
+// them whole and the full tables get compared; a fifth of those end with one line spoiled, so a refusal comes
+// after a whole table. The other files make mistakes now and then, of form and of state, anywhere.
+//
 // Comments are this project's extension (ipvsadm 1.31 refuses a `#` word, docs/cli.md), so each file comes in
 // two spellings: `text` for ipvs, and `ipvsadmText`, the same lines with every comment cut off, for ipvsadm.
 // Line numbers are the same in both.
@@ -49,23 +54,53 @@ const BAD_THRESHOLDS = ['-1', '2147483648', 'x', '4294967296'];
 const BAD_TIMEOUTS = ['0', '-5', '2678401', '99999999999', 'x'];
 const BAD_FWMARKS = ['0', '-1', '4294967296', 'x', '0x10'];
 
+interface LiveDestination {
+  /** The address as written (without brackets) and the port as written ('' when none). */
+  host: string;
+  port: string;
+  /** 'g', 'i', 'm', or '' (ipvsadm's default, gatewaying). */
+  forwarding: string;
+}
+
+/** The spellings of one address in the pools, as one. */
+function canonicalHost(host: string): string {
+  const h = host.toLowerCase();
+  if (h === '10.1') return '10.0.0.1';
+  if (h === '2001:db8:0::b') return '2001:db8::b';
+  return h;
+}
+
+function portNumber(port: string): number {
+  if (port === 'http') return 80;
+  if (port === 'domain') return 53;
+  return port === '' ? 0 : Number(port);
+}
+
 export function generateRules(seed: number): GeneratedRules {
   const random = seededRandom(seed);
   const chance = (p: number): boolean => random() < p;
   const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)]!;
   const int = (lo: number, hi: number): number => lo + Math.floor(random() * (hi - lo + 1));
-  // Some files are all valid (their tables get compared in full), the others make a mistake now and then.
-  // A line with a mistake has one (where the line's first chance to make one falls, else none).
-  const badRate = chance(0.4) ? 0 : pick([0.05, 0.1, 0.2]);
+  // Consistent files (see the top) are made while `clean` holds; `spoilEnd` spoils their last line. Of the
+  // others, some make no mistake of form (but refer to what is not there, or add what is), the rest one now and
+  // then. A line with a mistake has one (where the line's first chance to make one falls, else none).
+  const consistent = chance(0.55);
+  const spoilEnd = consistent && chance(0.2);
+  let clean = consistent;
+  const badRate = consistent ? 0 : chance(0.4) ? 0 : pick([0.05, 0.1, 0.2]);
   let mistakes = 0;
+  let badChance = 0.25;
   const bad = (): boolean => {
-    if (mistakes === 0 || !chance(0.25)) return false;
+    if (mistakes === 0 || !chance(badChance)) return false;
     mistakes--;
     return true;
   };
 
   const services: ServiceKeyText[] = [];
   const destinations: { service: ServiceKeyText; address: string }[] = [];
+  /** What a consistent file has built so far: services by identity, each with its real servers by identity. */
+  const live = new Map<string, { key: ServiceKeyText; dests: Map<string, LiveDestination> }>();
+  const daemons = new Set<string>();
 
   function newServiceKey(): ServiceKeyText {
     const r = random();
@@ -89,6 +124,22 @@ export function generateRules(seed: number): GeneratedRules {
   function someService(existing: number): ServiceKeyText {
     if (services.length > 0 && chance(existing)) return pick(services);
     return newServiceKey();
+  }
+
+  /** The service's identity in the kernel: `10.1` is 10.0.0.1, `http` 80, a missing port 0. */
+  function serviceId(key: ServiceKeyText): string {
+    if (key.kind === 'fwmark') return `fwmark|${key.value}|${key.ipv6}`;
+    const host = key.value.replace(/:[^:\]]*$/, '').replace(/^\[|\]$/g, '');
+    return `${key.kind}|${canonicalHost(host)}|${portNumber(key.port)}`;
+  }
+
+  /** A service the consistent table does not hold yet (undefined when a few tries find none). */
+  function freshService(): ServiceKeyText | undefined {
+    for (let i = 0; i < 10; i++) {
+      const key = newServiceKey();
+      if (!live.has(serviceId(key))) return key;
+    }
+    return undefined;
   }
 
   function serviceWords(key: ServiceKeyText): string[][] {
@@ -147,22 +198,37 @@ export function generateRules(seed: number): GeneratedRules {
     return groups;
   }
 
-  function destinationGroups(key: ServiceKeyText): { groups: string[][]; address: string } {
+  /**
+   * A real server's option groups. `same`: the real server of a consistent table to edit or delete (its
+   * address and port as first written, and a forwarding method that keeps its identity).
+   */
+  function destinationGroups(key: ServiceKeyText, same?: LiveDestination): { groups: string[][]; address: string; live: LiveDestination } {
     const v6 = key.ipv6;
-    let host = v6 ? pick(V6_RIPS) : pick(V4_RIPS);
+    let host = same?.host ?? (v6 ? pick(V6_RIPS) : pick(V4_RIPS));
     if (bad()) host = v6 ? pick(['::', 'ff02::1', '2001:db8::zz']) : pick([...BAD_RIPS, ...BAD_V4]);
-    const forwarding = chance(0.75) ? pick(['g', 'i', 'm']) : '';
-    let port = key.port;
-    if (forwarding === 'm' && chance(0.4)) port = pick(['8080', '80', '5353', ...PORT_NAMES[key.kind === 'fwmark' ? 'tcp' : key.kind]!]);
-    if (key.kind === 'fwmark' && chance(0.5)) port = '';
+    let forwarding = chance(0.75) ? pick(['g', 'i', 'm']) : '';
+    // (ipvsadm gives a gatewaying or tunnelled real server of an address service the service's port)
+    if (same && key.kind !== 'fwmark' && portNumber(same.port) !== portNumber(key.port)) forwarding = 'm';
+    let port = same?.port ?? (clean && /^[a-z]/.test(key.port) ? String(portNumber(key.port)) : key.port);
+    // (a port name of a real server is read with the protocol of the service option before it, if any: not
+    // in a consistent file)
+    const names = clean ? [] : PORT_NAMES[key.kind === 'fwmark' ? 'tcp' : key.kind]!;
+    if (!same && forwarding === 'm' && chance(0.4)) port = pick(['8080', '80', '5353', ...names]);
+    if (!same && key.kind === 'fwmark' && chance(0.5)) port = '';
     if (bad()) port = pick([...BAD_PORTS, '9090']);
     const text = v6 ? (port === '' ? host : `[${host}]:${port}`) : port === '' ? host : `${host}:${port}`;
     const groups = [valueWords(chance(0.3) ? '--real-server' : '-r', text)];
     const methods: Record<string, [string, string]> = { g: ['-g', '--gatewaying'], i: ['-i', '--ipip'], m: ['-m', '--masquerading'] };
     if (forwarding !== '') groups.push([pick(methods[forwarding]!)]);
     if (chance(0.6)) groups.push(valueWords(chance(0.3) ? '--weight' : '-w', bad() ? pick(BAD_WEIGHTS) : String(pick([0, 1, 2, 5, 100, 65536, 2147483647]))));
-    if (chance(0.2)) groups.push(valueWords(chance(0.3) ? '--u-threshold' : '-x', bad() ? pick(BAD_THRESHOLDS) : String(pick([0, 10, 100, 65535]))));
-    if (chance(0.2)) groups.push(valueWords(chance(0.3) ? '--l-threshold' : '-y', bad() ? pick(BAD_THRESHOLDS) : String(pick([0, 5, 50]))));
+    let upper = 0;
+    if (chance(0.2)) {
+      upper = pick([0, 10, 100, 65535]);
+      groups.push(valueWords(chance(0.3) ? '--u-threshold' : '-x', bad() ? pick(BAD_THRESHOLDS) : String(upper)));
+    }
+    // (a lower threshold above the upper one, 0 when not given, is refused: not in a consistent file)
+    const lowers = clean ? [0, 5, 50].filter((l) => l <= upper) : [0, 5, 50];
+    if (chance(0.2)) groups.push(valueWords(chance(0.3) ? '--l-threshold' : '-y', bad() ? pick(BAD_THRESHOLDS) : String(pick(lowers))));
     if (forwarding === 'i' || bad()) {
       if (chance(0.5)) {
         const type = bad() ? pick(['bogus', 'GUE']) : pick(['ipip', 'gue', 'gre']);
@@ -173,7 +239,19 @@ export function generateRules(seed: number): GeneratedRules {
         if (csums.length > 0 && chance(0.5)) groups.push([pick(csums)]);
       }
     }
-    return { groups, address: `${host}|${port}` };
+    return { groups, address: `${host}|${port}`, live: { host, port, forwarding } };
+  }
+
+  /** The real server's identity within its service: its address, and the port ipvsadm gives it. */
+  function destinationId(key: ServiceKeyText, d: LiveDestination): string {
+    const port = key.kind !== 'fwmark' && d.forwarding !== 'm' ? key.port : d.port;
+    return `${canonicalHost(d.host)}|${portNumber(port)}`;
+  }
+
+  /** A real server of the consistent table, with its service. */
+  function someDestination(): { key: ServiceKeyText; d: LiveDestination } | undefined {
+    const all = [...live.values()].flatMap((s) => [...s.dests.values()].map((d) => ({ key: s.key, d })));
+    return all.length === 0 ? undefined : pick(all);
   }
 
   /** Shuffle the option groups after the command (ipvsadm takes options in any order). */
@@ -187,7 +265,68 @@ export function generateRules(seed: number): GeneratedRules {
     return out;
   }
 
+  /** A line of a consistent file: it changes only what the table holds, and adds only what it does not. */
+  function cleanCommandLine(): string[] {
+    const r = random();
+    const cmd = (short: string, long: string): string => (chance(0.3) ? long : short);
+    const liveServices = [...live.values()];
+    if (r < 0.3 || liveServices.length === 0) {
+      const key = freshService();
+      if (key) {
+        live.set(serviceId(key), { key, dests: new Map() });
+        services.push(key);
+        return [cmd('-A', '--add-service'), ...shuffled([...serviceWords(key), ...schedulerGroups(key)]).flat()];
+      }
+    }
+    if (r < 0.65 && liveServices.length > 0) {
+      const s = pick(liveServices);
+      for (let i = 0; i < 10; i++) {
+        const d = destinationGroups(s.key);
+        const id = destinationId(s.key, d.live);
+        if (s.dests.has(id)) continue;
+        s.dests.set(id, d.live);
+        return [cmd('-a', '--add-server'), ...shuffled([...serviceWords(s.key), ...d.groups]).flat()];
+      }
+    }
+    if (r < 0.72 && liveServices.length > 0) {
+      const { key } = pick(liveServices);
+      return [cmd('-E', '--edit-service'), ...shuffled([...serviceWords(key), ...schedulerGroups(key)]).flat()];
+    }
+    const some = someDestination();
+    if (r < 0.8 && some) {
+      const d = destinationGroups(some.key, some.d);
+      return [cmd('-e', '--edit-server'), ...shuffled([...serviceWords(some.key), ...d.groups]).flat()];
+    }
+    if (r < 0.86 && some) {
+      const d = destinationGroups(some.key, some.d);
+      live.get(serviceId(some.key))!.dests.delete(destinationId(some.key, some.d));
+      return [cmd('-d', '--delete-server'), ...shuffled([...serviceWords(some.key), d.groups[0]!]).flat()];
+    }
+    if (r < 0.91 && liveServices.length > 0) {
+      const { key } = pick(liveServices);
+      live.delete(serviceId(key));
+      return [cmd('-D', '--delete-service'), ...serviceWords(key).flat()];
+    }
+    if (r < 0.93) {
+      live.clear();
+      return [cmd('-C', '--clear')];
+    }
+    if (r < 0.97) {
+      const state = pick(['master', 'backup']);
+      if (daemons.has(state)) {
+        daemons.delete(state);
+        return ['--stop-daemon', state];
+      }
+      daemons.add(state);
+      return daemonLine(state);
+    }
+    if (r < 0.985 || liveServices.length === 0) return [cmd('-Z', '--zero')];
+    if (r < 0.99) return [cmd('-Z', '--zero'), ...serviceWords(pick(liveServices).key).flat()];
+    return ['--set', ...Array.from({ length: 3 }, () => String(pick([0, 0, 10, 120, 900, 3600])))];
+  }
+
   function commandLine(): string[] {
+    if (clean) return cleanCommandLine();
     const r = random();
     const cmd = (short: string, long: string): string => (chance(0.3) ? long : short);
     if (r < 0.3 || services.length === 0) {
@@ -230,11 +369,26 @@ export function generateRules(seed: number): GeneratedRules {
     return ['--set', ...timeouts];
   }
 
-  /** Start or stop a sync daemon (on dum0 or lo: the namespaces have no eth0, ipvsadm's default). */
-  function daemonLine(): string[] {
-    const state = bad() ? pick(['both', 'Master']) : pick(['master', 'backup']);
-    if (chance(0.35)) return ['--stop-daemon', state];
+  /**
+   * Start or stop a sync daemon (on dum0 or lo: the namespaces have no eth0, ipvsadm's default). `start`: a
+   * consistent file's start of that daemon, on an interface it can use.
+   */
+  function daemonLine(start?: string): string[] {
+    const state = start ?? (bad() ? pick(['both', 'Master']) : pick(['master', 'backup']));
+    if (!start && chance(0.35)) return ['--stop-daemon', state];
     const groups: string[][] = [];
+    if (start) {
+      // (an IPv6 group needs an interface with IPv6, which a master does not find on lo)
+      const group = chance(0.2) ? pick(['224.0.0.81', '239.1.2.3', 'ff02::81']) : '';
+      const ifname = group.includes(':') && start === 'master' ? 'dum0' : pick(['dum0', 'lo']);
+      groups.push(valueWords('--mcast-interface', ifname));
+      if (group !== '') groups.push(valueWords('--mcast-group', group));
+      if (chance(0.4)) groups.push(valueWords('--syncid', String(pick([0, 1, 255]))));
+      if (chance(0.2)) groups.push(valueWords('--sync-maxlen', String(pick([1500, 512]))));
+      if (chance(0.2)) groups.push(valueWords('--mcast-port', String(pick([8848, 1]))));
+      if (chance(0.2)) groups.push(valueWords('--mcast-ttl', String(pick([1, 255]))));
+      return ['--start-daemon', state, ...shuffled(groups).flat()];
+    }
     if (chance(0.85)) groups.push(valueWords('--mcast-interface', bad() ? pick(['nosuch0', 'averyveryverylongifname']) : pick(['dum0', 'lo'])));
     if (chance(0.4)) groups.push(valueWords('--syncid', bad() ? pick(['256', '-1', 'x']) : String(pick([0, 1, 255]))));
     if (chance(0.2)) groups.push(valueWords('--sync-maxlen', bad() ? pick(['0', '65536']) : String(pick([1500, 512]))));
@@ -258,7 +412,13 @@ export function generateRules(seed: number): GeneratedRules {
   const lines: string[] = [];
   const plain: string[] = [];
   const n = int(2, 24);
+  const last = n - 1;
   for (let i = 0; i < n; i++) {
+    if (spoilEnd && i === last) {
+      // the last line of a consistent file: a mistake of form or of state, most of the time
+      clean = false;
+      badChance = 0.5;
+    }
     const r = random();
     if (r < 0.06) {
       lines.push(pick(['', '', ' ', '\t', '  \t']));
@@ -271,7 +431,7 @@ export function generateRules(seed: number): GeneratedRules {
       plain.push('');
       continue;
     }
-    mistakes = chance(badRate) ? 1 : 0;
+    mistakes = spoilEnd && i === last ? 1 : chance(badRate) ? 1 : 0;
     let words = chance(mistakes * 0.2) ? misspell(commandLine()) : commandLine();
     // quotes are no syntax of ipvsadm's (a quoted word keeps its quotes); \v and \f are no blanks to it
     if (chance(mistakes * 0.1) && words.length > 2) {

@@ -5,7 +5,8 @@
 // name the same few services and real servers again and again. Why some values are bad or some lines are
 // mangled: refusals (bad values, missing values, conflicting or out-of-place options) must be the same too.
 // What is left out, on purpose: the differences docs/cli.md lists (`-b ,`, non-contiguous IPv4 masks, fwmarks
-// above 2^31, `-h`/`-v`, first words that are subcommands, -R), and sync daemons, which -C does not clear.
+// above 2^31, `-h`/`-v`, first words that are subcommands, -R). Sync daemons are started and stopped on the
+// namespaces' dum0 and lo (-C leaves them running: the test's reset between sequences stops them).
 
 import { seededRandom } from './seeded-random.js';
 
@@ -53,7 +54,15 @@ const TUN_TYPES: Pool = { good: ['ipip', 'gue', 'gre', 'gue'], bad: ['vxlan', ''
 const TUN_PORTS: Pool = { good: ['6080', '1', '65535'], bad: ['0', '65536', 'abc', '0x17c0', '06080', '+6080'] };
 const TUN_CSUMS = ['--tun-nocsum', '--tun-csum', '--tun-remcsum'];
 const TIMEOUTS: Pool = { good: ['0', '1', '60', '900', '120', '300', '86400', '2678400'], bad: ['2678401', '-1', 'abc', '', '0x10', '010', '+5', '99999999'] };
-const STRAY = ['-n', '-s rr', '-w 2', '-m', '-p', '-o', '-6', '-c', '--stats', '--exact', '-x 5', '--tun-type gue', '-b sh-port', '-r 10.0.0.2', '-t 10.0.0.1:80', 'word', '--bogus', '-q', '--pe sip', '-M 255.255.0.0', '--tcp 10.0.0.1:80', '--sched rr', '--nosort', '--sort', '-X', '--tun-info', '--persistent-conn', '--daemon', '--timeout', '--connection'];
+// Sync daemons: dum0 and lo are in every test namespace; eth0 (ipvsadm's default interface) is not.
+const DAEMON_STATES: Pool = { good: ['master', 'backup'], bad: ['both', 'Master', '', 'primary', 'master,backup'] };
+const INTERFACES: Pool = { good: ['dum0', 'dum0', 'lo'], bad: ['nosuch0', '', 'eth0', 'averyveryverylongifname', 'DUM0'] };
+const SYNC_IDS: Pool = { good: ['0', '1', '5', '255'], bad: ['256', '-1', 'x', '', '0x10', '010', '+5', '1.5'] };
+const SYNC_MAXLENS: Pool = { good: ['1500', '512', '1472', '100', '65000'], bad: ['0', '65536', '-1', 'x', '', '0x200', '10'] };
+const MCAST_GROUPS: Pool = { good: ['224.0.0.81', '239.1.2.3', 'ff02::81', 'ff05::1:3'], bad: ['10.0.0.1', 'x', '2001:db8::1', '', '[ff02::81]', '255.255.255.255', '224.0.0.256', '::', '239.1'] };
+const MCAST_PORTS: Pool = { good: ['8848', '1', '65535', '8849'], bad: ['0', '65536', 'x', '', '-1', '0x2290', 'http'] };
+const MCAST_TTLS: Pool = { good: ['1', '2', '255'], bad: ['0', '256', 'x', '', '-1', '0x2'] };
+const STRAY = ['--syncid 5', '--mcast-interface dum0', '--start-daemon master', '--stop-daemon backup', '--mcast-ttl 2', '-n', '-s rr', '-w 2', '-m', '-p', '-o', '-6', '-c', '--stats', '--exact', '-x 5', '--tun-type gue', '-b sh-port', '-r 10.0.0.2', '-t 10.0.0.1:80', 'word', '--bogus', '-q', '--pe sip', '-M 255.255.0.0', '--tcp 10.0.0.1:80', '--sched rr', '--nosort', '--sort', '-X', '--tun-info', '--persistent-conn', '--daemon', '--timeout', '--connection'];
 
 interface ServiceChoice {
   words: string[];
@@ -124,7 +133,7 @@ function listing(rand: Rand, serviceChoice: (r: Rand) => ServiceChoice): string[
   const r = rand();
   if (r < 0.12) return [pick(rand, ['-S', '--save']), ...(chance(rand, 0.8) ? ['-n'] : [])];
   if (r < 0.17) return [pick(rand, ['-L', '-l']), '--timeout'];
-  if (r < 0.2) return ['-L', '--daemon'];
+  if (r < 0.2) return [pick(rand, ['-L', '-l', '--list', '-Ln']), ...(chance(rand, 0.3) ? [pick(rand, ['-n', '--numeric'])] : []), '--daemon'];
   const w = [pick(rand, ['-L', '-l', '--list'])];
   if (chance(rand, 0.7)) w.push(pick(rand, ['-n', '--numeric']));
   const detail = rand();
@@ -136,6 +145,24 @@ function listing(rand: Rand, serviceChoice: (r: Rand) => ServiceChoice): string[
   if (chance(rand, 0.2)) w.push(pick(rand, ['--exact', '-X']));
   if (chance(rand, 0.1)) w.push('--sort');
   if (chance(rand, 0.3)) w.push(...serviceChoice(rand).words);
+  return w;
+}
+
+/** Start or stop a sync daemon, mostly with values both programs and the kernel take. */
+function daemonLine(rand: Rand): string[] {
+  const state = value(rand, DAEMON_STATES);
+  if (chance(rand, 0.4)) {
+    const w = ['--stop-daemon', state];
+    if (chance(rand, 0.1)) w.push('--syncid', value(rand, SYNC_IDS));
+    return w;
+  }
+  const w = ['--start-daemon', state];
+  if (chance(rand, 0.85)) w.push('--mcast-interface', value(rand, INTERFACES));
+  if (chance(rand, 0.4)) w.push('--syncid', value(rand, SYNC_IDS));
+  if (chance(rand, 0.2)) w.push('--sync-maxlen', value(rand, SYNC_MAXLENS));
+  if (chance(rand, 0.25)) w.push('--mcast-group', value(rand, MCAST_GROUPS));
+  if (chance(rand, 0.2)) w.push('--mcast-port', value(rand, MCAST_PORTS));
+  if (chance(rand, 0.2)) w.push('--mcast-ttl', value(rand, MCAST_TTLS));
   return w;
 }
 
@@ -171,6 +198,7 @@ function oneLine(rand: Rand, known: ServiceChoice[]): string[] {
     const n = chance(rand, 0.9) ? 3 : pick(rand, [2, 4]);
     return ['--set', ...Array.from({ length: n }, () => value(rand, TIMEOUTS))];
   }
+  if (r < 0.83) return daemonLine(rand);
   return listing(rand, serviceChoice);
 }
 

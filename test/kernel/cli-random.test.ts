@@ -35,8 +35,8 @@ const WITH_IPVSADM = process.env.IPVS_CLI_RANDOM_IPVSADM !== '0';
 /** Lines per sequence: long enough to build a table worth listing, short enough to pin a difference down. */
 const LINES = 60;
 /** What the real ipvsadm reads back from each namespace after a sequence, and the reset before the next one. */
-const STATE = ['-Sn', '-L --timeout'];
-const RESET = ['-C', '--set 900 120 300'];
+const STATE = ['-Sn', '-L --timeout', '-L --daemon'];
+const RESET = ['-C', '--set 900 120 300', '--stop-daemon master', '--stop-daemon backup'];
 /**
  * Listings whose order both programs must agree on, read from the same namespace. Across two namespaces the
  * kernel's hash order differs, and with addresses more than 2^31 apart ipvsadm's comparison has cycles

@@ -89,4 +89,12 @@ describe('-R in bulk', () => {
     expect(await h.run('-R', text)).toEqual({ code: 2, stdout: '', stderr: 'line 1001: illegal weight specified\n' });
     expect(await h.save()).toBe('');
   });
+
+  it('a last line without its newline is applied, whatever blanks end it (ipvsadm drops it after two: docs/cli.md)', async () => {
+    for (const ending of ['', ' ', '  ', ' \t', '\t\r']) {
+      const h = new CliHarness();
+      expect(await h.run('-R', `-A -t 10.0.0.1:80 -s rr\n-A -t 10.0.0.2:80 -s rr${ending}`)).toEqual({ code: 0, stdout: '', stderr: '' });
+      expect(await h.save()).toBe('-A -t 10.0.0.1:80 -s rr\n-A -t 10.0.0.2:80 -s rr\n');
+    }
+  });
 });

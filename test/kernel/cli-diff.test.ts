@@ -399,6 +399,22 @@ describe.runIf(enabled)('ipvs vs ipvsadm 1.31 on a real kernel', () => {
     expect((await p.ipvs('-Sn')).stdout).toBe(`${before}-A -t 10.0.0.1:80 -s wlc\n`);
   });
 
+  it('-R and a last line without its newline: ipvsadm drops it when two blanks follow its last word, ipvs applies it', async () => {
+    const p = pair();
+    // ipvsadm 1.31's reader returns no line when it meets the end of the input while skipping blanks after a
+    // word (docs/cli.md): one blank is read with the word, a second one loses the line, silently.
+    for (const [ending, dropped] of [['', false], [' ', false], ['  ', true], [' \t', true], ['\t\r', true]] as const) {
+      const rules = `-A -t 10.0.0.1:80 -s rr\n-A -t 10.0.0.2:80 -s rr${ending}`;
+      const [expected, refSave] = ipvsadmBatch(p.ref, [{ line: '-R', input: rules }, '-Sn', '-C']);
+      const actual = await p.ipvs('-R', rules);
+      const [oursSave] = ipvsadmBatch(p.ours, ['-Sn', '-C']);
+      expect({ ending, ...expected }).toEqual({ ending, code: 0, stdout: '', stderr: '' });
+      expect({ ending, ...actual }).toEqual({ ending, code: 0, stdout: '', stderr: '' });
+      expect({ ending, ref: refSave!.stdout.includes('10.0.0.2:80') }).toEqual({ ending, ref: !dropped });
+      expect({ ending, ours: oursSave!.stdout.includes('10.0.0.2:80') }).toEqual({ ending, ours: true });
+    }
+  });
+
   it('services of protocols ipvsadm has no option for (made raw, as another tool can): listed, saved and flushed alike', async () => {
     const p = pair();
     // The report's table (GRE on port 80, ESP on port 0) and more: protocol 0, 255, 300 (the kernel keeps 16

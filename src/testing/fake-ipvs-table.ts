@@ -379,7 +379,11 @@ export class IpvsTable {
     // needs a route out of the interface (none when it is down; for IPv6 none on loopback or where
     // IPv6 is off); a backup joins the group, which for IPv6 needs IPv6 on the interface.
     const v6 = cfg.groupAf === C.AF_INET6;
-    if (!backup && (!dev.up || (v6 && (dev.loopback || !dev.ipv6)))) throw new FakeErrno(ENETUNREACH);
+    if (!backup && (!dev.up || (v6 && (dev.loopback || !dev.ipv6)))) {
+      // With no route, an IPv6 connect() still picks a source address first (ip6_dst_lookup_tail()), and
+      // without an outgoing device it looks on every interface: with none in the namespace, EADDRNOTAVAIL.
+      throw new FakeErrno(v6 && !this.o.network.anyIpv6Source() ? EADDRNOTAVAIL : ENETUNREACH);
+    }
     // Its connect() then picks a source address among the interface's own (a multicast destination).
     if (!backup && v6 && !dev.ipv6Source) throw new FakeErrno(EADDRNOTAVAIL);
     if (backup && v6 && !dev.ipv6) throw new FakeErrno(EINVAL);

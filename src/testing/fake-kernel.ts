@@ -59,7 +59,8 @@ export interface FakeKernelOptions {
    * those of interfaces that are up) and which sync daemons can start: as on Linux, a master needs its
    * interface up, and an IPv6 group needs an interface with IPv6 (not lo for a master, and an MTU of at
    * least 1280), else ENETUNREACH (master) or EINVAL (backup); an IPv6 master also needs an IPv6 address on its
-   * interface to send from (`linkLocal`), else EADDRNOTAVAIL.
+   * interface to send from (`linkLocal`), else EADDRNOTAVAIL, which is also what an IPv6 master without a route
+   * gets, instead of ENETUNREACH, in a namespace with no IPv6 address on any interface.
    */
   interfaces?: readonly FakeInterface[];
   /**

@@ -160,6 +160,19 @@ export class FakeNetwork {
     return { mtu: i.mtu, up: i.up, loopback: name === 'lo', ipv6: i.mtu >= 1280, ipv6Source };
   }
 
+  /**
+   * Whether the namespace has an IPv6 address to send from at all: one on an interface that is up with IPv6 on
+   * (MTU 1280 or more), its link-local one included (lo has only what `addresses` gives it, ::1). Linux has none on
+   * an interface that is down (its addresses are flushed, or stay tentative until it comes up).
+   */
+  anyIpv6Source(): boolean {
+    for (const [name, i] of this.byName) {
+      if (!i.up || i.mtu < 1280) continue;
+      if ((i.linkLocal && name !== 'lo') || i.prefixes.some((p) => p.af === AF_INET6)) return true;
+    }
+    return false;
+  }
+
   /** Whether the kernel (ip_vs_new_dest) accepts this address for a destination. */
   acceptsDestination(af: number, bytes: Buffer): boolean {
     return af === AF_INET ? this.acceptsV4(bytes) : this.acceptsV6(bytes);

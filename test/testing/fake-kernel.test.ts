@@ -355,6 +355,35 @@ describe('FakeKernel', () => {
     expect((await ipvs.daemons()).map((d) => d.state)).toEqual(['master']);
   });
 
+  it('an IPv6 master without a route out of its interface: EADDRNOTAVAIL when the namespace has no IPv6 address at all', async () => {
+    // Linux 6.1 picks the source address before it looks at the route's error, among every interface's when
+    // there is no route: the fake answered ENETUNREACH whatever the rest of the namespace had
+    // (test/kernel/fake-drift.kernel.test.ts, seed 4196229035: a new namespace, lo down).
+    const code = async (kernel: FakeKernel, spec: Parameters<Ipvs['startDaemon']>[0]): Promise<unknown> => {
+      const ipvs = await open(kernel);
+      try {
+        return ((await ipvs.startDaemon(spec).catch((e: unknown) => e)) as KernelError | undefined)?.code;
+      } finally {
+        await ipvs.close();
+      }
+    };
+    const fresh = (): FakeKernel => new FakeKernel({ interfaces: [{ name: 'lo', up: false }, { name: 'dum0', addresses: ['10.9.9.1/24'], up: false }] });
+    expect(await code(fresh(), { state: 'master', interface: 'lo', mcastGroup: 'ff02::5' })).toBe('EADDRNOTAVAIL');
+    expect(await code(fresh(), { state: 'master', interface: 'dum0', mcastGroup: 'ff05::5' })).toBe('EADDRNOTAVAIL');
+    // An IPv4 group, or a backup, needs no IPv6 source.
+    expect(await code(fresh(), { state: 'master', interface: 'dum0' })).toBe('ENETUNREACH');
+    expect(await code(fresh(), { state: 'backup', interface: 'dum0', mcastGroup: 'ff02::5' })).toBeUndefined();
+    // An address elsewhere (lo's ::1, another interface's link-local) is a source: the route's error stands.
+    const withLo = new FakeKernel({ interfaces: [{ name: 'lo', addresses: ['::1/128'] }, { name: 'dum0', up: false }] });
+    expect(await code(withLo, { state: 'master', interface: 'dum0', mcastGroup: 'ff02::5' })).toBe('ENETUNREACH');
+    expect(await code(withLo, { state: 'master', interface: 'lo', mcastGroup: 'ff02::5' })).toBe('ENETUNREACH');
+    const withEth = new FakeKernel({ interfaces: [{ name: 'lo', up: false }, { name: 'eth0' }, { name: 'dum0', up: false }] });
+    expect(await code(withEth, { state: 'master', interface: 'dum0', mcastGroup: 'ff02::5' })).toBe('ENETUNREACH');
+    // IPv6 off (an MTU below 1280) gives no source either.
+    const small = new FakeKernel({ interfaces: [{ name: 'lo', up: false }, { name: 'dum2', mtu: 1000 }] });
+    expect(await code(small, { state: 'master', interface: 'dum2', mcastGroup: 'ff02::5' })).toBe('EADDRNOTAVAIL');
+  });
+
   it('a dropped reply times out in a plain script too: the wait keeps Node alive, as on the kernel socket', () => {
     // Outside a test runner nothing else keeps the event loop alive; the README's dropReplies promise.
     const src = (f: string): string => JSON.stringify(new URL(`../../src/${f}`, import.meta.url).href);

@@ -1,10 +1,10 @@
 // The fake kernel (src/testing/) against the real one, through seeded random sequences of public client calls
 // (test/helpers/client-random-calls.ts): services, destinations and execute() batches of every kind, timeouts,
 // zero, flush, sync daemons, every read, plan/apply/export; values valid and not. Each sequence runs on a client in
-// a fresh network namespace of the real kernel and on a client of a FakeKernel set up as that namespace is; every
-// call must give the same result or the same error (class, code, message), and afterwards the two tables must read
-// back the same (services, the destinations of each, timeouts, daemons, info), listings compared sorted since the
-// kernel lists in hash order, which the fake does not model. The fixed cases of test/conformance/ run on both
+// a fresh network namespace of the real kernel (its network one of a few: NETWORKS) and on a client of a FakeKernel
+// set up as that namespace is; every call must give the same result or the same error (class, code, message), and
+// afterwards the two tables must read back the same (services, the destinations of each, timeouts, daemons, info),
+// listings compared sorted since the kernel lists in hash order, which the fake does not model. The fixed cases of test/conformance/ run on both
 // kernels too; this finds the cases nobody thought of.
 // Runs only inside the UML sandbox (IPVS_KERNEL=1), as root.
 //
@@ -16,7 +16,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { Ipvs } from '../../src/client.js';
-import { FakeKernel } from '../../src/testing/index.js';
+import { FakeKernel, type FakeKernelOptions } from '../../src/testing/index.js';
 import { WIRE_INTERFACES } from '../conformance/wire-suite.js';
 import { outcome, randomCall, runCall, sortedDaemons, sortedDestinations, sortedServices } from '../helpers/client-random-calls.js';
 import { seededRandom } from '../helpers/seeded-random.js';
@@ -35,11 +35,11 @@ const CALLS = 80;
 const NAMESPACES_AT_ONCE = 10;
 
 /**
- * The namespace of the real side: lo up, dum0 carrying the addresses the calls use, dum1 down with an address,
- * dum2 with an MTU of 1000 (no IPv6), dum3 without a link-local address; the fake gets WIRE_INTERFACES, the same
- * (as the conformance suites' namespaces have it).
+ * The usual namespace of the real side: lo up, dum0 carrying the addresses the calls use, dum1 down with an
+ * address, dum2 with an MTU of 1000 (no IPv6), dum3 without a link-local address; the fake gets WIRE_INTERFACES,
+ * the same (as the conformance suites' namespaces have it).
  */
-const NETWORK = [
+const USUAL = [
   'link set lo up',
   'link add dum0 type dummy',
   ...['192.168.1.1/24', '10.0.0.1/8', '2001:db8::1/64'].map((a) => `addr add ${a} dev dum0`),
@@ -53,8 +53,39 @@ const NETWORK = [
   'link set dum3 up',
 ];
 
+/**
+ * The networks a batch of namespaces gets: the usual one most of the time, else one of the histories of
+ * test/conformance/suite.ts (what a namespace has had decides which IPv4 destinations Linux takes), each with the
+ * fake's options that model it (as test/conformance.fake.test.ts has them).
+ */
+const NETWORKS: ReadonlyArray<{ name: string; ip: readonly string[]; fake: FakeKernelOptions }> = [
+  { name: 'usual', ip: USUAL, fake: { interfaces: WIRE_INTERFACES } },
+  { name: 'usual', ip: USUAL, fake: { interfaces: WIRE_INTERFACES } },
+  { name: 'new', ip: [], fake: { interfaces: [{ name: 'lo', up: false }] } },
+  {
+    name: 'ipv6-only',
+    ip: ['link add dum0 type dummy', 'addr add 2001:db8::1/64 dev dum0', 'link set dum0 up'],
+    fake: { interfaces: [{ name: 'lo', up: false }, { name: 'dum0', addresses: ['2001:db8::1/64'] }] },
+  },
+  {
+    name: 'ipv4-down',
+    ip: ['link add dum0 type dummy', 'addr add 10.9.9.1/24 dev dum0'],
+    fake: { interfaces: [{ name: 'lo', up: false }, { name: 'dum0', addresses: ['10.9.9.1/24'], up: false }] },
+  },
+  {
+    name: 'ipv4-removed',
+    ip: ['link add dum0 type dummy', 'addr add 10.9.9.1/24 dev dum0', 'link set dum0 up', 'addr del 10.9.9.1/24 dev dum0', 'link set dum0 down'],
+    fake: { interfaces: [{ name: 'lo', up: false }, { name: 'dum0', up: false }], ipv4LocalTable: true },
+  },
+  {
+    name: 'lo-only',
+    ip: ['link set lo up'],
+    fake: { interfaces: [{ name: 'lo', mtu: 65536, addresses: ['127.0.0.1/8', '::1/128'] }] },
+  },
+];
+
 /** The fake as the sandbox's kernel is: User-Mode Linux pads u64 counters and runs at HZ 100. */
-const fakeKernel = (): FakeKernel => new FakeKernel({ interfaces: WIRE_INTERFACES, u64Padding: true, hz: 100 });
+const fakeKernel = (network: FakeKernelOptions): FakeKernel => new FakeKernel({ ...network, u64Padding: true, hz: 100 });
 
 /** The whole table as read back, plain JSON; listings sorted (hash order, see above). */
 async function readBack(ipvs: Ipvs): Promise<unknown> {
@@ -66,6 +97,8 @@ async function readBack(ipvs: Ipvs): Promise<unknown> {
 
 interface Difference {
   sequence: number;
+  /** The name of the namespace's network (NETWORKS). */
+  network: string;
   /** The call that differed, or '(the table afterwards)'. */
   call: string;
   kernel: unknown;
@@ -88,12 +121,16 @@ describe.runIf(enabled)('the fake kernel vs the real one, random client calls', 
     let t = performance.now();
     let fresh: string[] = [];
     let used: string[] = [];
+    // The networks are drawn from a stream of their own, so that the calls of a seed do not depend on them.
+    const networks = seededRandom(SEED ^ 0x5eed);
+    let network = NETWORKS[0]!;
     const nextNamespace = (sequence: number): string => {
       if (fresh.length === 0) {
         deleteNamespaces(used);
         used = [];
+        network = NETWORKS[Math.floor(networks() * NETWORKS.length)]!;
         fresh = Array.from({ length: NAMESPACES_AT_ONCE }, (_, i) => `drift-${process.pid}-${sequence + i}`);
-        createNamespaces(fresh, NETWORK);
+        createNamespaces(fresh, network.ip);
       }
       const ns = fresh.shift()!;
       used.push(ns);
@@ -109,7 +146,7 @@ describe.runIf(enabled)('the fake kernel vs the real one, random client calls', 
         lap('fake');
         const real = await Ipvs.open({ netns: nextNamespace(sequence) });
         lap('namespace');
-        const fake = await Ipvs.open({ transport: fakeKernel().transport() });
+        const fake = await Ipvs.open({ transport: fakeKernel(network.fake).transport() });
         try {
           const texts: string[] = [];
           let differed = false;
@@ -126,7 +163,7 @@ describe.runIf(enabled)('the fake kernel vs the real one, random client calls', 
             // The first difference of a sequence is reported; the rest of it follows from the first as often as not.
             if (!differed && JSON.stringify(actual) !== JSON.stringify(expected)) {
               differed = true;
-              differences.push({ sequence, call: call.text, kernel: expected, fake: actual, calls: [...texts] });
+              differences.push({ sequence, network: network.name, call: call.text, kernel: expected, fake: actual, calls: [...texts] });
             }
           }
           lap('fake');
@@ -134,7 +171,7 @@ describe.runIf(enabled)('the fake kernel vs the real one, random client calls', 
           lap('kernel');
           const fakeState = await readBack(fake);
           if (!differed && JSON.stringify(kernelState) !== JSON.stringify(fakeState)) {
-            differences.push({ sequence, call: '(the table afterwards)', kernel: kernelState, fake: fakeState, calls: texts });
+            differences.push({ sequence, network: network.name, call: '(the table afterwards)', kernel: kernelState, fake: fakeState, calls: texts });
           }
         } finally {
           await fake.close();
@@ -149,7 +186,7 @@ describe.runIf(enabled)('the fake kernel vs the real one, random client calls', 
     const s = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
     console.log(`fake-drift: seed ${SEED}: ${calls} calls, ${differences.length} differences; namespaces ${s(time.namespace)}, kernel ${s(time.kernel)}, fake ${s(time.fake)}`);
     console.log(`fake-drift: the kernel's answers: ${[...seen].sort().map(([k, n]) => `${k} ${n}`).join(', ')}`);
-    for (const d of differences) console.log(`fake-drift: seed ${SEED}, sequence ${d.sequence}:\n  ${d.calls.join('\n  ')}\n  kernel: ${JSON.stringify(d.kernel)}\n  fake:   ${JSON.stringify(d.fake)}`);
+    for (const d of differences) console.log(`fake-drift: seed ${SEED}, sequence ${d.sequence} (network ${d.network}):\n  ${d.calls.join('\n  ')}\n  kernel: ${JSON.stringify(d.kernel)}\n  fake:   ${JSON.stringify(d.fake)}`);
     expect(differences, `seed ${SEED}`).toEqual([]);
   });
 });

@@ -263,10 +263,13 @@ export function newDaemon(fam: IpvsFamily, d: WireDaemon): OutgoingRequest {
     // Seen on Linux 6.1 for a backup whose group port another socket holds without SO_REUSEADDR.
     if (code === 'EADDRINUSE') return `the ${name} sync daemon's multicast port ${d.port ?? 8848} is already in use by another socket`;
     // Linux 6.1: an IPv6 master's socket finds no source address on the interface (none at all, or only a
-    // link-local one still tentative: duplicate address detection runs for about a second after link-up).
+    // link-local one still tentative: duplicate address detection runs for about a second after link-up), or,
+    // when the group has no route through the interface, on any interface of the namespace (the source address
+    // is chosen before the missing route is reported).
     if (code === 'EADDRNOTAVAIL') {
       return `the ${name} sync daemon has no IPv6 address on ${d.ifname} to send to its group ${d.group?.text ?? '224.0.0.81'} from: `
-        + 'the interface has none yet (its link-local address stays tentative for about a second after the link comes up) or none at all';
+        + 'the interface has none yet (its link-local address stays tentative for about a second after the link comes up) or none at all '
+        + '(where the group has no route through it: no interface of the network namespace has one)';
     }
     if (code === 'ENETUNREACH') {
       return `the ${name} sync daemon cannot reach its multicast group ${d.group?.text ?? '224.0.0.81'} through ${d.ifname}: the interface is down, or an IPv6 group has no route there (loopback, or IPv6 off on an MTU below 1280)`;

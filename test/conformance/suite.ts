@@ -575,6 +575,19 @@ export function conformanceSuite(name: string, open: () => Promise<Harness>): vo
         });
       });
 
+      // Not IPv4, but the same histories: Linux picks an IPv6 master's source address before it reports that the
+      // group has no route through the interface, so where no interface has an IPv6 address the refusal is
+      // EADDRNOTAVAIL, not the ENETUNREACH of the usual network (found by fake-drift.kernel.test.ts).
+      it.each(['new', 'ipv4-down'] as const)('%s: an IPv6 master on lo finds no source address (EADDRNOTAVAIL)', async (history) => {
+        if (!h.openIn) return;
+        await inNamespace(history, async (ns) => {
+          const err = await refusal(ns.startDaemon({ state: 'master', interface: 'lo', mcastGroup: 'ff02::5' }));
+          expect(err.code).toBe('EADDRNOTAVAIL');
+          expect(err.message).toContain('no interface of the network namespace has one');
+          expect(await ns.daemons()).toEqual([]);
+        });
+      });
+
       it.each(['ipv4-down', 'ipv4-removed'] as const)('%s: IPv4 destinations are taken', async (history) => {
         if (!h.openIn) return;
         await inNamespace(history, async (ns) => {

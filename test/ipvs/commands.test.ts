@@ -87,7 +87,7 @@ describe('errors become sentences, code and errno kept', () => {
     [cmd.newDaemon(fam, validateDaemon({ state: 'backup', interface: 'eth0', mcastPort: 9000 })), 'EADDRINUSE',
       "the backup sync daemon's multicast port 9000 is already in use by another socket [EADDRINUSE]"],
     [cmd.newDaemon(fam, validateDaemon({ state: 'master', interface: 'veth0', mcastGroup: 'ff02::5' })), 'EADDRNOTAVAIL',
-      'the master sync daemon has no IPv6 address on veth0 to send to its group ff02::5 from: the interface has none yet (its link-local address stays tentative for about a second after the link comes up) or none at all [EADDRNOTAVAIL]'],
+      'the master sync daemon has no IPv6 address on veth0 to send to its group ff02::5 from: the interface has none yet (its link-local address stays tentative for about a second after the link comes up) or none at all (where the group has no route through it: no interface of the network namespace has one) [EADDRNOTAVAIL]'],
     [cmd.delDaemon(fam, 1), 'ESRCH', 'no master sync daemon is running [ESRCH]'],
     [cmd.setConfig(fam, validateTimeouts({ tcp: 2678400 })), 'EINVAL', 'timeouts tcp 2678400: a value is larger than this kernel accepts (INT_MAX/HZ seconds; 2147483 with HZ=1000) [EINVAL]'],
     // Only the values given are named: 0 (or absent) leaves one unchanged, it is not a value sent.

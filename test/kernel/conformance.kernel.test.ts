@@ -15,7 +15,7 @@ import type { Transport } from '../../src/netlink/transport.js';
 import { conformanceSuite, type NetworkHistory } from '../conformance/suite.js';
 import type { CallResult } from '../conformance/unprivileged.js';
 import { wireSuite } from '../conformance/wire-suite.js';
-import { createNamespace } from './netns.js';
+import { createNamespace, HISTORY_NETWORKS, SUITE_NETWORK } from './netns.js';
 
 const onKernel = process.env.IPVS_KERNEL === '1';
 const run = promisify(execFile);
@@ -25,38 +25,12 @@ function sh(cmd: string, args: string[]): string {
   return execFileSync(cmd, args, { encoding: 'utf8' });
 }
 
-/**
- * A namespace with lo up, dum0 carrying the suites' addresses, dum1 down with an address, dum2 up with
- * MTU 1000 (no IPv6 on it) and dum3 up without a link-local address: WIRE_INTERFACES, which the fake twins get.
- */
+/** A namespace with the suites' usual network (SUITE_NETWORK, netns.ts), which the fake twins get as WIRE_INTERFACES. */
 export function makeNamespace(prefix: string): string {
   const name = `${prefix}-${process.pid}-${counter++}`;
-  createNamespace(name, [
-    'link set lo up',
-    'link add dum0 type dummy',
-    ...['192.168.1.1/24', '10.0.0.1/8', '2001:db8::1/64'].map((a) => `addr add ${a} dev dum0`),
-    'link set dum0 up',
-    'link add dum1 type dummy',
-    'addr add 172.16.0.1/24 dev dum1',
-    'link add dum2 mtu 1000 type dummy',
-    'link set dum2 up',
-    'link add dum3 type dummy',
-    'link set dum3 addrgenmode none',
-    'link set dum3 up',
-  ]);
+  createNamespace(name, SUITE_NETWORK);
   return name;
 }
-
-/** The `ip` commands (batch lines, netns.ts) that give a new namespace each history of test/conformance/suite.ts. */
-const HISTORY: Record<NetworkHistory, string[]> = {
-  new: [],
-  'ipv6-only': ['link add dum0 type dummy', 'addr add 2001:db8::1/64 dev dum0', 'link set dum0 up'],
-  'ipv4-down': ['link add dum0 type dummy', 'addr add 10.9.9.1/24 dev dum0'],
-  'ipv4-removed': [
-    'link add dum0 type dummy', 'addr add 10.9.9.1/24 dev dum0', 'link set dum0 up',
-    'addr del 10.9.9.1/24 dev dum0', 'link set dum0 down',
-  ],
-};
 
 if (onKernel) {
   conformanceSuite('real kernel', async () => {
@@ -71,7 +45,7 @@ if (onKernel) {
       rawTransport: () => new KernelSocketTransport({ netns: ns }),
       openIn: async (history) => {
         const bare = `hist-${process.pid}-${counter++}`;
-        createNamespace(bare, HISTORY[history]);
+        createNamespace(bare, HISTORY_NETWORKS[history]);
         try {
           const other = await Ipvs.open({ netns: bare });
           return {

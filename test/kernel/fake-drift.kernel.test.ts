@@ -20,7 +20,7 @@ import { FakeKernel, type FakeKernelOptions } from '../../src/testing/index.js';
 import { WIRE_INTERFACES } from '../conformance/wire-suite.js';
 import { outcome, randomCall, runCall, sortedDaemons, sortedDestinations, sortedServices } from '../helpers/client-random-calls.js';
 import { seededRandom } from '../helpers/seeded-random.js';
-import { createNamespaces, deleteNamespaces } from './netns.js';
+import { createNamespaces, deleteNamespaces, HISTORY_NETWORKS, SUITE_NETWORK } from './netns.js';
 
 const enabled = process.env.IPVS_KERNEL === '1';
 const SECONDS = Number(process.env.IPVS_FAKE_DRIFT_SECONDS ?? 45);
@@ -34,24 +34,8 @@ const CALLS = 80;
  */
 const NAMESPACES_AT_ONCE = 10;
 
-/**
- * The usual namespace of the real side: lo up, dum0 carrying the addresses the calls use, dum1 down with an
- * address, dum2 with an MTU of 1000 (no IPv6), dum3 without a link-local address; the fake gets WIRE_INTERFACES,
- * the same (as the conformance suites' namespaces have it).
- */
-const USUAL = [
-  'link set lo up',
-  'link add dum0 type dummy',
-  ...['192.168.1.1/24', '10.0.0.1/8', '2001:db8::1/64'].map((a) => `addr add ${a} dev dum0`),
-  'link set dum0 up',
-  'link add dum1 type dummy',
-  'addr add 172.16.0.1/24 dev dum1',
-  'link add dum2 mtu 1000 type dummy',
-  'link set dum2 up',
-  'link add dum3 type dummy',
-  'link set dum3 addrgenmode none',
-  'link set dum3 up',
-];
+/** The usual namespace of the real side: the conformance suites' (SUITE_NETWORK); the fake gets WIRE_INTERFACES, the same. */
+const USUAL = SUITE_NETWORK;
 
 /**
  * The networks a batch of namespaces gets: the usual one most of the time, else one of the histories of
@@ -61,20 +45,20 @@ const USUAL = [
 const NETWORKS: ReadonlyArray<{ name: string; ip: readonly string[]; fake: FakeKernelOptions }> = [
   { name: 'usual', ip: USUAL, fake: { interfaces: WIRE_INTERFACES } },
   { name: 'usual', ip: USUAL, fake: { interfaces: WIRE_INTERFACES } },
-  { name: 'new', ip: [], fake: { interfaces: [{ name: 'lo', up: false }] } },
+  { name: 'new', ip: HISTORY_NETWORKS.new, fake: { interfaces: [{ name: 'lo', up: false }] } },
   {
     name: 'ipv6-only',
-    ip: ['link add dum0 type dummy', 'addr add 2001:db8::1/64 dev dum0', 'link set dum0 up'],
+    ip: HISTORY_NETWORKS['ipv6-only'],
     fake: { interfaces: [{ name: 'lo', up: false }, { name: 'dum0', addresses: ['2001:db8::1/64'] }] },
   },
   {
     name: 'ipv4-down',
-    ip: ['link add dum0 type dummy', 'addr add 10.9.9.1/24 dev dum0'],
+    ip: HISTORY_NETWORKS['ipv4-down'],
     fake: { interfaces: [{ name: 'lo', up: false }, { name: 'dum0', addresses: ['10.9.9.1/24'], up: false }] },
   },
   {
     name: 'ipv4-removed',
-    ip: ['link add dum0 type dummy', 'addr add 10.9.9.1/24 dev dum0', 'link set dum0 up', 'addr del 10.9.9.1/24 dev dum0', 'link set dum0 down'],
+    ip: HISTORY_NETWORKS['ipv4-removed'],
     fake: { interfaces: [{ name: 'lo', up: false }, { name: 'dum0', up: false }], ipv4LocalTable: true },
   },
   {

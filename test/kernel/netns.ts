@@ -10,6 +10,37 @@
 // non-zero, and so does the script, which throws here with ip's message and the script.
 
 import { execFileSync } from 'node:child_process';
+import type { NetworkHistory } from '../conformance/suite.js';
+
+/**
+ * The conformance suites' usual network (batch lines): lo up, dum0 carrying the suites' addresses, dum1 down with an
+ * address, dum2 up with MTU 1000 (no IPv6 on it) and dum3 up without a link-local address; the fake kernels get
+ * the same as WIRE_INTERFACES (test/conformance/wire-suite.ts).
+ */
+export const SUITE_NETWORK: readonly string[] = [
+  'link set lo up',
+  'link add dum0 type dummy',
+  ...['192.168.1.1/24', '10.0.0.1/8', '2001:db8::1/64'].map((a) => `addr add ${a} dev dum0`),
+  'link set dum0 up',
+  'link add dum1 type dummy',
+  'addr add 172.16.0.1/24 dev dum1',
+  'link add dum2 mtu 1000 type dummy',
+  'link set dum2 up',
+  'link add dum3 type dummy',
+  'link set dum3 addrgenmode none',
+  'link set dum3 up',
+];
+
+/** The batch lines that give a new namespace each history of test/conformance/suite.ts. */
+export const HISTORY_NETWORKS: Readonly<Record<NetworkHistory, readonly string[]>> = {
+  new: [],
+  'ipv6-only': ['link add dum0 type dummy', 'addr add 2001:db8::1/64 dev dum0', 'link set dum0 up'],
+  'ipv4-down': ['link add dum0 type dummy', 'addr add 10.9.9.1/24 dev dum0'],
+  'ipv4-removed': [
+    'link add dum0 type dummy', 'addr add 10.9.9.1/24 dev dum0', 'link set dum0 up',
+    'addr del 10.9.9.1/24 dev dum0', 'link set dum0 down',
+  ],
+};
 
 const quote = (s: string): string => `'${s.replaceAll("'", "'\\''")}'`;
 

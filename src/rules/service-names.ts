@@ -52,11 +52,14 @@ function portAndProtocol(field: string): { port: number; proto: string } | undef
   return { port: Math.min(value, 0xffffffff) % 0x10000, proto: m[2]! };
 }
 
-/** No names at all: every port prints as a number and only numeric ports parse. */
-export const NO_SERVICE_NAMES: ServiceNames = {
+/**
+ * No names at all: every port prints as a number and only numeric ports parse. Frozen: it is shared (every
+ * systemServiceNames() without a readable file falls back to it), so a caller's assignment must not reach the rest.
+ */
+export const NO_SERVICE_NAMES: Readonly<ServiceNames> = Object.freeze({
   portOf: () => undefined,
   nameOf: () => undefined,
-};
+});
 
 /** The system's services database, read lazily on first use. */
 export function systemServiceNames(path = '/etc/services'): ServiceNames {

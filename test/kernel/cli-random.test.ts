@@ -9,7 +9,7 @@
 // two kernels get (fakeExtras: a -R file of the sequence's rule lines, and values ipvsadm takes otherwise).
 // Runs only inside the UML sandbox (IPVS_KERNEL=1), as root.
 //
-// It runs for IPVS_CLI_RANDOM_SECONDS of guest time (default 45: 300 to 700 lines, by the load), from the seed
+// It runs for IPVS_CLI_RANDOM_SECONDS of guest time (default 45: 120 to 700 lines, by the host's load), from the seed
 // IPVS_CLI_RANDOM_SEED (default 1; `random` picks one). The seed is printed, and every difference is reported
 // with it and with the lines of its sequence up to the one that differs, which reproduce it: make that a fixed
 // case in cli-diff.test.ts (a difference of the fake kernel: fix it with a unit test in test/testing/, and a

@@ -83,4 +83,12 @@ describe('printing what `ipvs -S` prints from the public API', () => {
     expect(names.services.nameOf(80, 'tcp')).toBeUndefined();
     expect(typeof systemServiceNames('/nonexistent/services').portOf).toBe('function');
   });
+
+  it('NO_SERVICE_NAMES is frozen: it is shared (the fallback of every unreadable services file), so no caller can change it for the rest', () => {
+    expect(Object.isFrozen(NO_SERVICE_NAMES)).toBe(true);
+    expect(() => {
+      (NO_SERVICE_NAMES as { portOf: unknown }).portOf = () => 80;
+    }).toThrow(TypeError);
+    expect(systemServiceNames('/nonexistent/services').portOf('http', 'tcp')).toBeUndefined();
+  });
 });

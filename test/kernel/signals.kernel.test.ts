@@ -258,7 +258,7 @@ describe.skipIf(!onKernel)('signals to the built command line mid-work (real ker
     600_000,
   );
 
-  it('ipvs apply: a second signal (SIGTERM after SIGINT) ends it at once, killed by that signal; a re-run converges', async () => {
+  it('ipvs apply: a second signal (SIGTERM after SIGINT) ends it at once, killed by the second signal it handles; a re-run converges', async () => {
     let size = FIRST_SIZE;
     for (let attempt = 1; ; attempt++) {
       const r = await interruptedApply(size, ['SIGINT', 'SIGTERM'], 'first destination');
@@ -268,8 +268,11 @@ describe.skipIf(!onKernel)('signals to the built command line mid-work (real ker
           size *= 3;
           continue;
         }
-        // Ended by the second signal, as Node's default does: no report, and the table is part of the desired one.
-        expect({ code: r.exit.code, signal: r.exit.signal }, r.exit.stderr.slice(-2000)).toEqual({ code: null, signal: 'SIGTERM' });
+        // Ended by the second signal it handled, as Node's default does: no report, and the table is part of the
+        // desired one. Two signals sent back to back may be handled in either order (a signal sent to a process goes
+        // to whichever of its threads takes it first, and each thread passes its own on), so either may be the second.
+        expect(r.exit.code, r.exit.stderr.slice(-2000)).toBeNull();
+        expect(['SIGINT', 'SIGTERM'], r.exit.stderr.slice(-2000)).toContain(r.exit.signal);
         expect(r.exit.stdout).not.toMatch(/^# /m);
         const planned = entriesOf(r.desired);
         expect([...r.kernel].filter((e) => !planned.has(e))).toEqual([]);

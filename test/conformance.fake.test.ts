@@ -4,17 +4,9 @@
 // padding of architectures without efficient unaligned access, and unanswered daemon stops.
 import { Ipvs } from '../src/client.js';
 import { FakeKernel, type FakeKernelOptions } from '../src/testing/index.js';
-import { conformanceSuite, type NetworkHistory } from './conformance/suite.js';
+import { conformanceSuite, FAKE_HISTORY_OPTIONS } from './conformance/suite.js';
 import { unprivilegedCalls } from './conformance/unprivileged.js';
 import { WIRE_INTERFACES } from './conformance/wire-suite.js';
-
-/** The fake's network after each history of test/conformance/suite.ts (the kernel twin runs `ip` to get there). */
-const NETWORK_OF: Record<NetworkHistory, FakeKernelOptions> = {
-  new: { interfaces: [{ name: 'lo', up: false }] },
-  'ipv6-only': { interfaces: [{ name: 'lo', up: false }, { name: 'dum0', addresses: ['2001:db8::1/64'] }] },
-  'ipv4-down': { interfaces: [{ name: 'lo', up: false }, { name: 'dum0', addresses: ['10.9.9.1/24'], up: false }] },
-  'ipv4-removed': { interfaces: [{ name: 'lo', up: false }, { name: 'dum0', up: false }], ipv4LocalTable: true },
-};
 
 function onFake(name: string, options: FakeKernelOptions): void {
   conformanceSuite(name, async () => {
@@ -36,7 +28,7 @@ function onFake(name: string, options: FakeKernelOptions): void {
       rawTransport: () => kernel.transport(),
       requests: () => kernel.requests,
       openIn: async (history) => {
-        const other = await Ipvs.open({ transport: new FakeKernel({ ...options, ...NETWORK_OF[history] }).transport() });
+        const other = await Ipvs.open({ transport: new FakeKernel({ ...options, ...FAKE_HISTORY_OPTIONS[history] }).transport() });
         return { ipvs: other, close: () => other.close() };
       },
       cleanup: () => ipvs.close(),

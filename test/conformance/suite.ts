@@ -16,6 +16,7 @@ import { runCli } from '../../src/cli/run.js';
 import { staticResolver } from '../../src/rules/resolver.js';
 import type { CallResult } from './unprivileged.js';
 import type { Transport } from '../../src/netlink/transport.js';
+import type { FakeKernelOptions } from '../../src/testing/index.js';
 import { addForeignServices, addRawDestinations } from '../helpers/foreign-service.js';
 
 export interface Harness {
@@ -46,6 +47,14 @@ export interface Harness {
  * 10.9.9.1/24, then the address deleted and the link down).
  */
 export type NetworkHistory = 'new' | 'ipv6-only' | 'ipv4-down' | 'ipv4-removed';
+
+/** The fake's network after each history (the kernel twins run `ip` to get there: HISTORY_NETWORKS, test/kernel/netns.ts). */
+export const FAKE_HISTORY_OPTIONS: Readonly<Record<NetworkHistory, FakeKernelOptions>> = {
+  new: { interfaces: [{ name: 'lo', up: false }] },
+  'ipv6-only': { interfaces: [{ name: 'lo', up: false }, { name: 'dum0', addresses: ['2001:db8::1/64'] }] },
+  'ipv4-down': { interfaces: [{ name: 'lo', up: false }, { name: 'dum0', addresses: ['10.9.9.1/24'], up: false }] },
+  'ipv4-removed': { interfaces: [{ name: 'lo', up: false }, { name: 'dum0', up: false }], ipv4LocalTable: true },
+};
 
 const keyText = (s: Service): string => (s.fwmark !== undefined ? `fwmark ${s.fwmark}/${s.family}` : `${s.protocol} ${s.address}:${s.port}`);
 const sortServices = (list: Service[]): Service[] => [...list].sort((a, b) => keyText(a).localeCompare(keyText(b)));

@@ -17,6 +17,7 @@
 import { describe, expect, it } from 'vitest';
 import { Ipvs } from '../../src/client.js';
 import { FakeKernel, type FakeKernelOptions } from '../../src/testing/index.js';
+import { FAKE_HISTORY_OPTIONS } from '../conformance/suite.js';
 import { WIRE_INTERFACES } from '../conformance/wire-suite.js';
 import { outcome, randomCall, runCall, sortedDaemons, sortedDestinations, sortedServices } from '../helpers/client-random-calls.js';
 import { seededRandom } from '../helpers/seeded-random.js';
@@ -40,27 +41,12 @@ const USUAL = SUITE_NETWORK;
 /**
  * The networks a batch of namespaces gets: the usual one most of the time, else one of the histories of
  * test/conformance/suite.ts (what a namespace has had decides which IPv4 destinations Linux takes), each with the
- * fake's options that model it (as test/conformance.fake.test.ts has them).
+ * fake's options that model it (FAKE_HISTORY_OPTIONS, which test/conformance.fake.test.ts uses too).
  */
 const NETWORKS: ReadonlyArray<{ name: string; ip: readonly string[]; fake: FakeKernelOptions }> = [
   { name: 'usual', ip: USUAL, fake: { interfaces: WIRE_INTERFACES } },
   { name: 'usual', ip: USUAL, fake: { interfaces: WIRE_INTERFACES } },
-  { name: 'new', ip: HISTORY_NETWORKS.new, fake: { interfaces: [{ name: 'lo', up: false }] } },
-  {
-    name: 'ipv6-only',
-    ip: HISTORY_NETWORKS['ipv6-only'],
-    fake: { interfaces: [{ name: 'lo', up: false }, { name: 'dum0', addresses: ['2001:db8::1/64'] }] },
-  },
-  {
-    name: 'ipv4-down',
-    ip: HISTORY_NETWORKS['ipv4-down'],
-    fake: { interfaces: [{ name: 'lo', up: false }, { name: 'dum0', addresses: ['10.9.9.1/24'], up: false }] },
-  },
-  {
-    name: 'ipv4-removed',
-    ip: HISTORY_NETWORKS['ipv4-removed'],
-    fake: { interfaces: [{ name: 'lo', up: false }, { name: 'dum0', up: false }], ipv4LocalTable: true },
-  },
+  ...(['new', 'ipv6-only', 'ipv4-down', 'ipv4-removed'] as const).map((h) => ({ name: h, ip: HISTORY_NETWORKS[h], fake: FAKE_HISTORY_OPTIONS[h] })),
   {
     name: 'lo-only',
     ip: ['link set lo up'],
@@ -142,7 +128,9 @@ describe.runIf(enabled)('the fake kernel vs the real one, random client calls', 
             lap('kernel');
             const actual = await runCall(call, fake);
             calls++;
-            const kind = `${call.text.slice(0, call.text.indexOf('('))} ${(expected as { code?: string } | null)?.code ?? 'ok'}`;
+            // The read-and-update-each loop is named by its writes (its outcome is the read's; each write's is in its list).
+            const method = call.text.startsWith('for (') ? 'updateDestination(each)' : call.text.slice(0, call.text.indexOf('('));
+            const kind = `${method} ${(expected as { code?: string } | null)?.code ?? 'ok'}`;
             seen.set(kind, (seen.get(kind) ?? 0) + 1);
             // The first difference of a sequence is reported; the rest of it follows from the first as often as not.
             if (!differed && JSON.stringify(actual) !== JSON.stringify(expected)) {

@@ -927,7 +927,7 @@ export class Ipvs {
    * and later windows go to it. With the family gone, those refusals become FamilyNotFoundErrors, here
    * and in later windows. With the same id, the ENOENTs are IPVS's own and stay.
    */
-  private async windowAfterEnoent(family: WindowFamily, batch: OperationBatch, start: number, outcomes: (Error | undefined)[], options: RequestOptions): Promise<(Error | undefined)[]> {
+  private async windowAfterEnoent(family: WindowFamily, batch: OperationBatch, start: number, outcomes: (IpvsError | undefined)[], options: RequestOptions): Promise<(IpvsError | undefined)[]> {
     const refused: number[] = [];
     for (let j = 0; j < outcomes.length; j++) if (unknownFamilyOrEnoent(outcomes[j])) refused.push(j);
     if (refused.length === 0) return outcomes;

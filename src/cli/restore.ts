@@ -16,7 +16,7 @@ import type { KernelAction } from './messages.js';
 import { CommandLineError, RulesSyntaxError } from '../rules/errors.js';
 import type { RuleOperation, TableRuleOperation } from '../rules/operations.js';
 import { PreparedRun, prepareRulesResolving, stepsOf, type PreparedStep } from '../rules/prepare.js';
-import type { Operation } from '../ipvs/operations.js';
+import type { Operation, OperationResult } from '../ipvs/operations.js';
 import type { ServiceKey } from '../ipvs/types.js';
 import { canonicalAddress } from '../rules/addresses.js';
 
@@ -121,7 +121,7 @@ async function applyValidLines(ipvs: CliIpvs, run: PreparedRun): Promise<Restore
       i = end;
       continue;
     }
-    const failed = results[j] as { ok: false; error: Error };
+    const failed = results[j] as Extract<OperationResult, { ok: false }>;
     // Only additions are pipelined: those the kernel carried out after the refused one are taken back.
     const after: TableRuleOperation[] = [];
     for (let k = j + 1; k < results.length; k++) {

@@ -12,7 +12,7 @@ import { ValidationError } from '../ipvs/errors.js';
 import { onlyKnownOptions, optionKeys } from '../ipvs/option-keys.js';
 import type { ServiceKey } from '../ipvs/types.js';
 import { destinationKeyText, serviceKeyText, validateServiceSpec } from '../ipvs/validate.js';
-import { IpvsError } from '../netlink/errors.js';
+import { asIpvsError, IpvsError } from '../netlink/errors.js';
 import { apply, type StepFailure } from '../reconcile/apply.js';
 import { describeStep } from '../reconcile/describe.js';
 import { normalKernelService, normalServiceOf, sameService, serviceDifferences, serviceSpecOf, type NormalService } from '../reconcile/normalize.js';
@@ -136,11 +136,16 @@ const SET_UP_ATTEMPTS = 3;
 
 /** A service step refused only because another writer got there first: it exists, or it is gone. */
 function raced(f: StepFailure): boolean {
-  const code = (f.error as { code?: unknown }).code;
+  const code = f.error.code;
   return (f.step.operation.op === 'add-service' && code === 'EEXIST') || (f.step.operation.op === 'update-service' && code === 'ESRCH');
 }
 
 /** A change that takes a destination out of rotation (weight 0 or deleted). */
+/**
+ * A change execute() skipped (never sent: without stopOnError or a signal, only after the receive buffer
+ * overflowed on an earlier part of the same call) or a result missing: code ENOTSENT, as the engine's own.
+ */
+const notAttempted = (): IpvsError => new IpvsError('not attempted', 'ENOTSENT');
 const takesAway = (c: PlannedChange): boolean => c.kind === 'quiesce' || c.kind === 'remove';
 
 const destinationIdOf = (address: string, port: number): string => destinationKeyText(address, port, address.includes(':'));
@@ -343,8 +348,7 @@ export class HealthChecker extends TypedEmitter<HealthEvents> {
         if (this.isStopping()) return;
         continue;
       }
-      const code = (problem.error as { code?: unknown }).code;
-      throw new IpvsError(`could not set up ${problem.step.target}: ${problem.error.message}`, typeof code === 'string' ? code : 'EIO', { cause: problem.error });
+      throw new IpvsError(`could not set up ${problem.step.target}: ${problem.error.message}`, problem.error.code, { cause: problem.error });
     }
   }
 
@@ -508,7 +512,7 @@ export class HealthChecker extends TypedEmitter<HealthEvents> {
         this.emit('change', { service: { ...s.svc.key }, serviceId: s.svc.id, operation: structuredClone(operation), description });
         return;
       }
-      error = result && 'error' in result ? result.error : new Error('not attempted');
+      error = result && 'error' in result ? result.error : notAttempted();
     } catch (err) {
       error = err;
     }
@@ -530,7 +534,7 @@ export class HealthChecker extends TypedEmitter<HealthEvents> {
       if (r && 'ok' in r && r.ok) this.applied(s, c);
       else {
         all = false;
-        this.fail(s, r && 'error' in r ? r.error : new Error('not attempted'), describeFailedChange(s.svc, c));
+        this.fail(s, r && 'error' in r ? r.error : notAttempted(), describeFailedChange(s.svc, c));
       }
     });
     return all ? 'all' : 'some';
@@ -609,7 +613,8 @@ export class HealthChecker extends TypedEmitter<HealthEvents> {
    * `error` event is emitted every time.
    */
   private fail(s: ServiceState, err: unknown, description: string, retry = true): void {
-    const error = err instanceof Error ? err : new Error(String(err));
+    // The event's error is typed an IpvsError: one a client of the user's own throws is wrapped.
+    const error = asIpvsError(err);
     s.dirty = true;
     s.runFailed = true;
     const again = retry && !this.isStopping();

@@ -7,6 +7,7 @@
 import type { Ipvs } from '../client.js';
 import type { Operation } from '../ipvs/operations.js';
 import type { DestinationKey, DestinationSpec, ServiceKey, ServiceSpec } from '../ipvs/types.js';
+import type { IpvsError } from '../netlink/errors.js';
 
 /** How often and how patiently a destination is checked. Every field has a default. */
 export interface CheckTiming {
@@ -185,7 +186,12 @@ export interface ChangeEvent extends EventBase {
 
 /** A kernel change or read of one service that failed; the checker re-reads the table and tries again. */
 export interface FailureEvent extends EventBase {
-  error: Error;
+  /**
+   * What the client threw or reported: a KernelError, a TimeoutError, ...; `ENOTSENT` ('not attempted') for a
+   * change execute() skipped. Always an IpvsError: one a client of your own throws that is not one comes
+   * wrapped (its message, its string `code` or `EIO`, the original as `cause`).
+   */
+  error: IpvsError;
   description: string;
 }
 

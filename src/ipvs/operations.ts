@@ -5,6 +5,7 @@
 // the family id so a batch can be validated (and described) without a socket.
 
 import type { OutgoingRequest } from '../netlink/connection.js';
+import type { IpvsError } from '../netlink/errors.js';
 import * as cmd from './commands.js';
 import { ValidationError } from './errors.js';
 import { Fields, onlyKnownFields } from './fields.js';
@@ -46,9 +47,11 @@ export type OperationInput =
 /**
  * One result per operation, in input order. `skipped`: never sent (stopOnError, or aborted first). Read-only:
  * execute() hands out one frozen `{ ok: true }` for every success and shares a `{ skipped: true }` among the
- * operations a call skipped.
+ * operations a call skipped. A failure's `error` is an IpvsError (its `code` readable without a cast): a
+ * KernelError, a TimeoutError, an AbortError, a FamilyNotFoundError, ...; an error of a custom transport
+ * that is not one comes wrapped (its message and code, the original as `cause`).
  */
-export type OperationResult = { readonly ok: true } | { readonly ok: false; readonly error: Error } | { readonly skipped: true };
+export type OperationResult = { readonly ok: true } | { readonly ok: false; readonly error: IpvsError } | { readonly skipped: true };
 
 /** An operation validated into wire values, ready to become a request for any family id. */
 export type PreparedOperation =

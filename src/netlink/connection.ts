@@ -17,7 +17,7 @@ import {
   NLMSGERR_ATTR_MSG,
   NLMSGERR_ATTR_OFFS,
 } from './constants.js';
-import { AbortError, ClosedError, DecodeError, DumpInterruptedError, IpvsError, KernelError, NotSentError, TimeoutError } from './errors.js';
+import { AbortError, asIpvsError, ClosedError, DecodeError, DumpInterruptedError, IpvsError, KernelError, NotSentError, TimeoutError } from './errors.js';
 import { Attributes, messageAt, messageLength, nextMessageAt, parseMessages, u16le, u32le, type NetlinkMessage } from './reader.js';
 import type { ExchangeResult, Transport } from './transport.js';
 import { MessageWriter } from './writer.js';
@@ -173,11 +173,14 @@ class DeferredRequest implements OutgoingRequest {
   }
 }
 
-/** One promise for a whole batch (batchOutcomes): a bulk job then costs no promise per request. */
+/**
+ * One promise for a whole batch (batchOutcomes): a bulk job then costs no promise per request. Each failure
+ * is an IpvsError (what execute() reports is typed so): one that is not (a transport's own) is wrapped.
+ */
 interface OutcomeSink {
-  outcomes: (Error | undefined)[];
+  outcomes: (IpvsError | undefined)[];
   left: number;
-  done: (outcomes: (Error | undefined)[]) => void;
+  done: (outcomes: (IpvsError | undefined)[]) => void;
 }
 
 interface DumpPending extends PendingBase {
@@ -472,16 +475,17 @@ export class NetlinkConnection {
   /**
    * batch() for bulk work: the same datagrams and acknowledgements, but one promise for the whole batch,
    * resolved when every request is answered, with each request's error (undefined when it succeeded) in
-   * order. A batch that cannot be sent at all has that error for every request.
+   * order. A batch that cannot be sent at all has that error for every request. Every error is an
+   * IpvsError (asIpvsError).
    */
-  batchOutcomes(reqs: readonly OutgoingRequest[], options: RequestOptions = {}): Promise<(Error | undefined)[]> {
+  batchOutcomes(reqs: readonly OutgoingRequest[], options: RequestOptions = {}): Promise<(IpvsError | undefined)[]> {
     if (reqs.length === 0) return Promise.resolve([]);
     return new Promise((done) => {
-      const sink: OutcomeSink = { outcomes: new Array<Error | undefined>(reqs.length).fill(undefined), left: reqs.length, done };
+      const sink: OutcomeSink = { outcomes: new Array<IpvsError | undefined>(reqs.length).fill(undefined), left: reqs.length, done };
       const refused = this.sendBatch(reqs, options, (entry) => {
         entry.sink = sink;
       });
-      if (refused !== undefined) done(reqs.map(() => (refused instanceof Error ? refused : new Error(String(refused)))));
+      if (refused !== undefined) done(new Array<IpvsError>(reqs.length).fill(asIpvsError(refused)));
     });
   }
 
@@ -492,12 +496,12 @@ export class NetlinkConnection {
    * `requestAt(i)` gives message i's label and error mapping, and is called only when one is needed (a
    * refusal, a timeout, an abort), so a bulk job keeps nothing per request but its bytes.
    */
-  batchEncodedOutcomes(messages: Buffer, count: number, requestAt: (index: number) => OutgoingRequest, options: RequestOptions = {}): Promise<(Error | undefined)[]> {
+  batchEncodedOutcomes(messages: Buffer, count: number, requestAt: (index: number) => OutgoingRequest, options: RequestOptions = {}): Promise<(IpvsError | undefined)[]> {
     if (count === 0) return Promise.resolve([]);
     return new Promise((done) => {
-      const sink: OutcomeSink = { outcomes: new Array<Error | undefined>(count).fill(undefined), left: count, done };
+      const sink: OutcomeSink = { outcomes: new Array<IpvsError | undefined>(count).fill(undefined), left: count, done };
       const refused = this.sendEncoded(messages, count, requestAt, options, sink);
-      if (refused !== undefined) done(new Array<Error>(count).fill(refused instanceof Error ? refused : new Error(String(refused))));
+      if (refused !== undefined) done(new Array<IpvsError>(count).fill(asIpvsError(refused)));
     });
   }
 
@@ -643,7 +647,7 @@ export class NetlinkConnection {
       entry.reject?.(err);
       return;
     }
-    sink.outcomes[entry.index] = err;
+    sink.outcomes[entry.index] = asIpvsError(err);
     if (--sink.left === 0) sink.done(sink.outcomes);
   }
 
@@ -1344,7 +1348,11 @@ export class NetlinkConnection {
   }
 }
 
-function toIpvsError(err: Error & { code?: string; errno?: number }, label: RequestLabel): Error {
+/**
+ * A transport's error as the library's: a KernelError for one with an errno; any other (a custom transport's
+ * own) an IpvsError with its message and code (asIpvsError), so what the engine reports is always an IpvsError.
+ */
+function toIpvsError(err: Error & { code?: string; errno?: number }, label: RequestLabel): IpvsError {
   if (err instanceof IpvsError) return err;
   if (typeof err.errno === 'number' && err.errno !== 0) {
     return new KernelError({
@@ -1356,9 +1364,9 @@ function toIpvsError(err: Error & { code?: string; errno?: number }, label: Requ
         : undefined,
     });
   }
-  return err;
+  return asIpvsError(err);
 }
 
-function wrapSendError(err: unknown, label: RequestLabel): Error {
-  return err instanceof Error ? toIpvsError(err as Error & { code?: string }, label) : new IpvsError(String(err), 'EIO');
+function wrapSendError(err: unknown, label: RequestLabel): IpvsError {
+  return err instanceof Error ? toIpvsError(err as Error & { code?: string }, label) : asIpvsError(err);
 }

@@ -58,6 +58,19 @@ export class IpvsError extends Error {
   }
 }
 
+/**
+ * `err` as an IpvsError: itself when it is one; otherwise an IpvsError with its message (or, not an Error,
+ * its text), its own `code` when that is a non-empty string (`EIO` otherwise), and `err` as the `cause`. For
+ * what reaches a user through a field typed IpvsError (execute()'s results, a step's failure, the health
+ * checker's `error` event) from a transport or a client of the user's own. Not exported by the package.
+ */
+export function asIpvsError(err: unknown): IpvsError {
+  if (err instanceof IpvsError) return err;
+  const code = (err as { code?: unknown } | null | undefined)?.code;
+  const message = err instanceof Error ? err.message : String(err);
+  return new IpvsError(message, typeof code === 'string' && code !== '' ? code : 'EIO', { cause: err });
+}
+
 /** Bytes that do not form a valid netlink message or attribute. Never a crash, always this. */
 export class DecodeError extends IpvsError {
   declare readonly code: 'EDECODE';

@@ -6,6 +6,7 @@
 // fresh read of the kernel every time, running apply again converges from wherever this one stopped.
 
 import { ValidationError } from '../ipvs/errors.js';
+import { asIpvsError, type IpvsError } from '../netlink/errors.js';
 import type { Operation, OperationResult } from '../ipvs/operations.js';
 import { onlyKnownOptions, optionKeys } from '../ipvs/option-keys.js';
 import { planChecked, type Plan, type PlanOptions, type PlanStep, type ReconcileClient, PHASES } from './plan.js';
@@ -29,8 +30,12 @@ export interface ApplyOptions extends PlanOptions {
 
 export interface StepFailure {
   step: PlanStep;
-  /** The typed error: a KernelError (errno, code, operation, object), a TimeoutError, ... */
-  error: Error;
+  /**
+   * The typed error: a KernelError (errno, code, operation, object), a TimeoutError, a ValidationError, ...
+   * Always an IpvsError: one that a client of your own throws or reports and is not one comes wrapped (its
+   * message, its string `code` or `EIO`, the original as `cause`).
+   */
+  error: IpvsError;
 }
 
 export interface StepNotAttempted {
@@ -93,7 +98,7 @@ async function applyChecked(ipvs: Pick<ReconcileClient, 'execute'>, thePlan: Pla
       try {
         results = await ipvs.execute(ops, { stopOnError, ...(signal ? { signal } : {}) });
       } catch (err) {
-        const thrown = err instanceof Error ? err : new Error(String(err));
+        const thrown = asIpvsError(err);
         const k = refusedIndex(thrown, rest.length);
         if (k === undefined) {
           // Not one operation's refusal (nothing names one): every step of the call fails with it.
@@ -129,7 +134,8 @@ async function applyChecked(ipvs: Pick<ReconcileClient, 'execute'>, thePlan: Pla
           applied.push(steps[i]!);
         } else {
           outcome[i] = 'failed';
-          failed.push({ step: steps[i]!, error: r.error });
+          // Typed an IpvsError; a client of the user's own (a JavaScript double) may still hand back another.
+          failed.push({ step: steps[i]!, error: asIpvsError(r.error) });
         }
       });
       if (signal?.aborted) stopped = ABORTED_REASON;
@@ -186,8 +192,8 @@ async function applyChecked(ipvs: Pick<ReconcileClient, 'execute'>, thePlan: Pla
 }
 
 /** A failure that says the receive buffer overflowed: the answers were lost, the outcome is unknown. */
-function isOverflow(error: Error): boolean {
-  return (error as { code?: unknown }).code === 'ENOBUFS';
+function isOverflow(error: IpvsError): boolean {
+  return error.code === 'ENOBUFS';
 }
 
 /** The index in a call of `count` operations that execute() refused (`operations[3].service.port`), when it says. */

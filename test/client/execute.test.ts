@@ -4,7 +4,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { Ipvs, windowSize } from '../../src/client.js';
-import { KernelError, OperationBatch, ValidationError, type Operation } from '../../src/index.js';
+import { IpvsError, KernelError, OperationBatch, ValidationError, type Operation, type Transport } from '../../src/index.js';
 import { FakeKernel } from '../../src/testing/index.js';
 import { CMD } from '../helpers/ipvs-bytes.js';
 import { ScriptedIpvs, type Handler } from '../helpers/ipvs-script.js';
@@ -166,6 +166,36 @@ describe('execute', () => {
     const addresses = k.requests.map((r) => r.attrs.toString('hex'));
     expect(new Set(addresses).size).toBe(40);
     expect(windows(k)).toEqual([16, 16, 8]);
+  });
+
+  it("a custom transport's own error (no errno) is an IpvsError: in a result and when thrown; its message, its code or EIO, the original as cause", async () => {
+    const kernel = new FakeKernel();
+    const inner = kernel.transport();
+    let failure: unknown;
+    const transport: Transport = {
+      portId: inner.portId,
+      receiveBufferSize: inner.receiveBufferSize,
+      attach: (receiver) => inner.attach(receiver),
+      send: (datagram) => (failure === undefined ? inner.send(datagram) : Promise.reject(failure)),
+      close: () => inner.close(),
+    };
+    const ipvs = await Ipvs.open({ transport, timeoutMs: 5000 });
+    const linkDown = Object.assign(new Error('link down'), { code: 'ELINKDOWN' });
+    failure = linkDown;
+    const [result] = await ipvs.execute(adds(1));
+    const error = result && 'ok' in result && !result.ok ? result.error : undefined;
+    expect(error).toBeInstanceOf(IpvsError);
+    expect(error).toMatchObject({ message: 'link down', code: 'ELINKDOWN', cause: linkDown });
+    const bare = new Error('broken');
+    failure = bare;
+    const [other] = await ipvs.execute(adds(1));
+    expect(other).toMatchObject({ ok: false, error: { message: 'broken', code: 'EIO', cause: bare } });
+    expect((other as { error: unknown }).error).toBeInstanceOf(IpvsError);
+    const thrown = await ipvs.service(svc(0)).catch((e: unknown) => e);
+    expect(thrown).toBeInstanceOf(IpvsError);
+    expect(thrown).toMatchObject({ code: 'EIO', cause: bare });
+    failure = undefined;
+    await ipvs.close();
   });
 
   it('pipelines thousands of operations quickly', async () => {

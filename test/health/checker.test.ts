@@ -5,6 +5,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Ipvs } from '../../src/client.js';
 import { HealthChecker, ManualScheduler, type HealthClient, type TransitionEvent } from '../../src/health/index.js';
+import { IpvsError } from '../../src/netlink/errors.js';
 import { harness, seedConfig, SERVICE, type Harness } from './harness.js';
 import { collectProcessWarnings } from '../helpers/process-warnings.js';
 
@@ -353,6 +354,36 @@ describe('the kernel and other writers', () => {
     expect(await h.table()).toEqual([`${A}:80 0`, `${B}:80 0`, `${C}:80 1`]);
     await h.clock.advance(2000);
     expect(await h.table()).toEqual([`${A}:80 0`, `${B}:80 1`, `${C}:80 1`]);
+  });
+
+  it("the error event's error is an IpvsError: a custom client's plain Error wrapped (message, code, cause), a skipped change ENOTSENT", async () => {
+    let real: Ipvs | undefined;
+    let mode: 'throw' | 'skip' | undefined;
+    const thrown = Object.assign(new Error('link down'), { code: 'ELINKDOWN' });
+    const client = new Proxy({}, {
+      get: (_target, key: keyof HealthClient) => {
+        if (key === 'execute' && mode === 'throw') return () => Promise.reject(thrown);
+        if (key === 'execute' && mode === 'skip') return async (ops: readonly unknown[]) => ops.map(() => ({ skipped: true }));
+        return (real![key] as (...args: unknown[]) => unknown).bind(real);
+      },
+    }) as HealthClient;
+    h = await harness(seedConfig(), { retryMs: 500, ipvs: client, before: async (ipvs) => void (real = ipvs) });
+    const errors: unknown[] = [];
+    h.checker.on('error', (e) => void errors.push(e.error));
+    await h.checker.start();
+    mode = 'throw';
+    h.setUp(A, false);
+    await h.clock.advance(3000);
+    expect(errors.length).toBeGreaterThan(0);
+    expect(errors[0]).toBeInstanceOf(IpvsError);
+    expect(errors[0]).toMatchObject({ message: 'link down', code: 'ELINKDOWN', cause: thrown });
+    mode = 'skip';
+    const seen = errors.length;
+    await h.clock.advance(1000);
+    expect(errors.length).toBeGreaterThan(seen);
+    expect(errors.at(-1)).toBeInstanceOf(IpvsError);
+    expect(errors.at(-1)).toMatchObject({ message: 'not attempted', code: 'ENOTSENT' });
+    mode = undefined;
   });
 
   it('retries a refused change after re-reading the table', async () => {

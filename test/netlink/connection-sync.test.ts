@@ -8,7 +8,7 @@
 
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { NetlinkConnection, type OutgoingRequest } from '../../src/netlink/connection.js';
-import { KernelError, TimeoutError } from '../../src/netlink/errors.js';
+import { IpvsError, KernelError, TimeoutError } from '../../src/netlink/errors.js';
 import type { NetlinkMessage } from '../../src/netlink/reader.js';
 import type { Transport, TransportReceiver } from '../../src/netlink/transport.js';
 import { MessageWriter } from '../../src/netlink/writer.js';
@@ -160,10 +160,11 @@ describe('batches to a transport that answers in order', () => {
     expect(asked).toEqual([2]);
     expect(conn.inFlight).toBe(0);
     // bytes that are not `count` whole messages: nothing sent, the error for each
+    // (each an IpvsError, as every outcome is, with the RangeError as its cause)
     const bad = await conn.batchEncodedOutcomes(encode(2).subarray(0, 40), 2, (i) => req(`op${i}`));
-    expect(bad.every((e) => e instanceof RangeError)).toBe(true);
+    expect(bad.every((e) => e instanceof IpvsError && e.cause instanceof RangeError)).toBe(true);
     const extra = await conn.batchEncodedOutcomes(encode(3), 2, (i) => req(`op${i}`));
-    expect(extra.every((e) => e instanceof RangeError)).toBe(true);
+    expect(extra.every((e) => e instanceof IpvsError && e.cause instanceof RangeError)).toBe(true);
     expect(t.sent).toHaveLength(2);
     expect(await conn.batchEncodedOutcomes(Buffer.alloc(0), 0, (i) => req(`op${i}`))).toEqual([]);
   });

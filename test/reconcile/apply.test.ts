@@ -7,7 +7,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { Ipvs } from '../../src/client.js';
 import { IPVS_CMD_NEW_DEST, IPVS_CMD_NEW_SERVICE, IPVS_CMD_DEL_DEST, IPVS_CMD_SET_DEST } from '../../src/ipvs/constants.js';
 import { ValidationError } from '../../src/ipvs/errors.js';
-import { KernelError } from '../../src/netlink/errors.js';
+import { IpvsError, KernelError } from '../../src/netlink/errors.js';
 import type { Operation } from '../../src/ipvs/operations.js';
 import { ABORTED_REASON, OVERFLOW_REASON, apply, applyPlan, plan, type DesiredState, type Plan } from '../../src/reconcile/index.js';
 import { FakeKernel } from '../../src/testing/index.js';
@@ -339,5 +339,25 @@ describe('abort and refusal', () => {
     const aborted = await applyPlan(ipvs, p, { signal: AbortSignal.abort() });
     expect(aborted.failed).toEqual([]);
     expect(aborted.notAttempted.map((n) => n.reason)).toEqual(p.steps.map(() => ABORTED_REASON));
+  });
+
+  it("a client of the user's own that throws or reports an error that is not an IpvsError: the step's error wraps it (message, code or EIO, cause)", async () => {
+    const { ipvs } = await setup();
+    const p = await plan(ipvs, baseState());
+    const thrown = Object.assign(new Error('link down'), { code: 'ELINKDOWN' });
+    const throwing = await applyPlan({ execute: () => Promise.reject(thrown) }, p);
+    expect(throwing.failed.length).toBeGreaterThan(0);
+    for (const f of throwing.failed) {
+      expect(f.error).toBeInstanceOf(IpvsError);
+      expect(f.error).toMatchObject({ message: 'link down', code: 'ELINKDOWN', cause: thrown });
+    }
+    // A double in JavaScript (or cast) whose results hold a plain Error.
+    const plain = new Error('refused');
+    const reporting = await applyPlan({ execute: async (ops) => Array.from({ length: ops.length }, () => ({ ok: false, error: plain }) as never) }, p);
+    expect(reporting.failed.length).toBeGreaterThan(0);
+    for (const f of reporting.failed) {
+      expect(f.error).toBeInstanceOf(IpvsError);
+      expect(f.error).toMatchObject({ message: 'refused', code: 'EIO', cause: plain });
+    }
   });
 });

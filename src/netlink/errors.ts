@@ -4,7 +4,7 @@
 
 import { constants as osConstants } from 'node:os';
 
-const errnoNames = new Map<number, string>();
+const errnoNames = new Map<number, ErrnoName>();
 for (const [name, value] of Object.entries(osConstants.errno)) {
   if (!errnoNames.has(value)) errnoNames.set(value, name);
 }
@@ -13,8 +13,11 @@ errnoNames.set(95, 'EOPNOTSUPP');
 errnoNames.set(11, 'EAGAIN');
 errnoNames.set(35, 'EDEADLK');
 
-/** The symbolic name of a positive errno value, e.g. 17 -> 'EEXIST'. */
-export function errnoName(errno: number): string {
+/**
+ * The symbolic name of a positive errno value, e.g. 17 -> 'EEXIST' (`E<number>` for one this platform has no
+ * name for): an ErrnoName, as a KernelError's `code` is.
+ */
+export function errnoName(errno: number): ErrnoName {
   return errnoNames.get(Math.abs(errno)) ?? `E${Math.abs(errno)}`;
 }
 

@@ -3,7 +3,7 @@
 // its code), while every comparison and construction that compiled with `code: string` still compiles.
 import {
   AbortError, ClosedError, DecodeError, DumpInterruptedError, FamilyNotFoundError, IpvsError, KernelError, NativeBindingError,
-  RulesSyntaxError, TimeoutError, ValidationError,
+  RulesSyntaxError, TimeoutError, ValidationError, errnoName,
   type ErrnoName, type IpvsErrorCode, type KnownErrnoName, type LibraryErrorCode,
 } from '../../src/index.js';
 
@@ -38,6 +38,14 @@ class MyError extends IpvsError {
   constructor() { super('mine', 'EMINE'); }
 }
 export const mine = new MyError();
+
+// errnoName() gives an ErrnoName (it gave a `string`): exactly the type of a KernelError's code.
+type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ? 1 : 2) ? true : false;
+export const errnoNameType: Equal<ReturnType<typeof errnoName>, ErrnoName> = true;
+export const sameAsKernelCode: Equal<ReturnType<typeof errnoName>, KernelError['code']> = true;
+// Still a string wherever one was taken.
+export const named: string = errnoName(17);
+export const isExists = (errno: number): boolean => errnoName(errno) === 'EEXIST';
 
 // Each library class fixes its code.
 export const validation = (e: ValidationError): 'EINVALIDARG' => e.code;

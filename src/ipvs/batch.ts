@@ -173,6 +173,7 @@ export class OperationBatch {
    * `scratch`, the copy is made in `scratch.buffer` (replaced by a bigger one when it is too small): a
    * fresh buffer per window touches fresh pages each time, which costs more than the copy where page
    * faults are slow (User-Mode Linux). The caller must know the previous copy is no longer in use.
+   * @internal Left out of the shipped declarations (stripInternal): not for users.
    */
   messages(fam: IpvsFamily, start: number, end: number, scratch?: { buffer: Buffer | undefined }): Buffer {
     const s = this.store;
@@ -218,6 +219,7 @@ export class OperationBatch {
   /**
    * The request of the operation at `index` as the single-request path builds it: its label and its
    * refusal sentences, for an error. Internal to execute().
+   * @internal Left out of the shipped declarations (stripInternal): not for users.
    */
   request(fam: IpvsFamily, index: number): OutgoingRequest {
     try {

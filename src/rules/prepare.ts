@@ -25,21 +25,38 @@ export class PreparedRun {
    * the refused one are here (`ipvs -R` applies them, as ipvsadm would, then reports the refused line).
    */
   readonly operations: OperationBatch;
-  /**
-   * The first line of the run that execute() would refuse before sending anything (a value the client
-   * does not accept), with its ValidationError (whose field names `operations[i]`, i counted in the run).
-   */
-  invalid: { rule: TableRuleOperation; error: ValidationError } | undefined = undefined;
+  /** Set by add(): see `invalid`. */
+  private refused: { rule: TableRuleOperation; error: ValidationError } | undefined = undefined;
   /** Per operation: its line number, where the rule can be found again (`at`), whether it adds. */
   private lines = new Uint32Array(256);
   private places = new Uint32Array(256);
   private additions = new Uint8Array(256);
   private readonly ruleAt: (at: number, line: number) => TableRuleOperation;
 
-  /** `ruleAt(at, line)` gives again the rule added with `at` (e.g. where its line starts in the text). */
-  constructor(ruleAt: (at: number, line: number) => TableRuleOperation) {
+  /**
+   * `ruleAt(at, line)` gives again the rule added with `at` (e.g. where its line starts in the text). Private:
+   * runs come from prepareRules() (PreparedRun.empty inside the library).
+   */
+  private constructor(ruleAt: (at: number, line: number) => TableRuleOperation) {
     this.ruleAt = ruleAt;
     this.operations = new OperationBatch({ source: (i) => toClientOperation(this.rule(i)) });
+  }
+
+  /**
+   * An empty run, to be filled by add().
+   * @internal Left out of the shipped declarations (stripInternal): runs come from prepareRules().
+   */
+  static empty(ruleAt: (at: number, line: number) => TableRuleOperation): PreparedRun {
+    return new PreparedRun(ruleAt);
+  }
+
+  /**
+   * The first line of the run that execute() would refuse before sending anything (a value the client
+   * does not accept), with its ValidationError (whose field names `operations[i]`, i counted in the run).
+   * Read-only: the run sets it as it is prepared.
+   */
+  get invalid(): { readonly rule: TableRuleOperation; readonly error: ValidationError } | undefined {
+    return this.refused;
   }
 
   /** Number of changes in the batch. */
@@ -63,16 +80,19 @@ export class PreparedRun {
     return this.ruleAt(this.places[index] as number, this.lines[index] as number);
   }
 
-  /** Validate and add one rule; false, with `invalid` set, when execute() would refuse it. Internal. */
+  /**
+   * Validate and add one rule; false, with `invalid` set, when execute() would refuse it.
+   * @internal Left out of the shipped declarations (stripInternal): a run is prepareRules()'s to fill.
+   */
   add(rule: TableRuleOperation, at: number): boolean {
-    if (this.invalid !== undefined) return false;
+    if (this.refused !== undefined) return false;
     const index = this.operations.length;
     try {
       this.operations.add(toClientOperation(rule));
     } catch (error) {
       // A refused value; anything else would be a bug here, not a rule execute() refuses.
       if (!(error instanceof ValidationError)) throw error;
-      this.invalid = { rule, error };
+      this.refused = { rule, error };
       return false;
     }
     if (index >= this.lines.length) {
@@ -112,7 +132,7 @@ class StepList {
   /** Add `op`, found at `at` (what ruleAt takes to build it again). */
   push(op: RuleOperation, at: number): void {
     if (isTableOperation(op)) {
-      if (this.run === undefined) this.list.push((this.run = new PreparedRun(this.ruleAt)));
+      if (this.run === undefined) this.list.push((this.run = PreparedRun.empty(this.ruleAt)));
       this.run.add(op, at);
     } else {
       this.run = undefined;

@@ -6,7 +6,7 @@
 // scenarios against this fake and against a real kernel, which is how the two are kept equal.
 
 import { GENL_ID_CTRL, GENL_MAX_ID, GENL_START_ALLOC } from '../netlink/constants.js';
-import { errnoValue } from '../netlink/errors.js';
+import { errnoValue, type ErrnoName } from '../netlink/errors.js';
 import type { Transport } from '../netlink/transport.js';
 import * as C from '../ipvs/constants.js';
 import { ValidationError } from '../ipvs/errors.js';
@@ -22,6 +22,13 @@ import { nlctrlFamily } from './fake-nlctrl.js';
 import { FakeTransport, type Exchange, type FakeTransportOptions } from './fake-transport.js';
 
 /** Options of FakeKernel.unloadIpvs(). */
+/**
+ * A request's name in `FakeKernel.requests`: its IPVS command, the family lookup, or, for what has no name,
+ * the command's or the message type's number (a command this fake does not know, a message to no family).
+ */
+export type FakeRequestName =
+  | C.IpvsCommandName | 'CTRL_CMD_GETFAMILY' | `IPVS_CMD_${number}` | `CTRL_CMD_${number}` | `netlink type ${number}`;
+
 export interface UnloadIpvsOptions {
   /** A family lookup by name loads ip_vs again, as module autoloading does; default false. */
   autoload?: boolean;
@@ -117,7 +124,7 @@ export class FakeKernel {
    * Every request received, by command name ('CTRL_CMD_GETFAMILY', 'IPVS_CMD_NEW_SERVICE', ...), in
    * order, including refused ones. Clear it with `kernel.requests.length = 0`.
    */
-  readonly requests: string[] = [];
+  readonly requests: FakeRequestName[] = [];
   private readonly options: Required<Omit<FakeKernelOptions, 'familyId' | 'interfaces' | 'ipv4LocalTable' | 'schedulers' | 'persistenceEngines' | 'random'>>;
   private readonly random: () => number;
   private readonly network: FakeNetwork;
@@ -208,7 +215,7 @@ export class FakeKernel {
     return t;
   }
 
-  private commandName(type: number, cmd: number): string {
+  private commandName(type: number, cmd: number): FakeRequestName {
     if (type === GENL_ID_CTRL) return cmd === 3 ? 'CTRL_CMD_GETFAMILY' : `CTRL_CMD_${cmd}`;
     // A message for the IPVS id while no family has it (unloaded, or missing) is generic netlink's to refuse.
     if (type === this.id && this.present) return C.IPVS_CMD_NAMES[cmd] ?? `IPVS_CMD_${cmd}`;
@@ -256,7 +263,7 @@ export class FakeKernel {
    * Refuse the next `count` requests with `errno` (a name like 'EBUSY', or a number 1..4095, as the
    * kernel's negative errnos); they have no effect.
    */
-  failNext(count: number, errno: string | number, command?: FaultCommand): this {
+  failNext(count: number, errno: ErrnoName | number, command?: FaultCommand): this {
     this.faults.arm('failNext', { kind: 'errno', errno: checkErrno(errno) }, count, command);
     return this;
   }

@@ -8,7 +8,7 @@
 //   expect(kernel.state().services).toHaveLength(1);
 //
 // See docs/testing.md.
-export { FakeKernel, type FakeKernelOptions, type LoadIpvsOptions, type UnloadIpvsOptions } from './fake-kernel.js';
+export { FakeKernel, type FakeKernelOptions, type FakeRequestName, type LoadIpvsOptions, type UnloadIpvsOptions } from './fake-kernel.js';
 export type { FakeTransportOptions } from './fake-transport.js';
 export type { FaultCommand } from './fake-faults.js';
 export type { IpvsCommandName } from '../ipvs/constants.js';

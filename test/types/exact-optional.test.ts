@@ -17,8 +17,8 @@ describe('under exactOptionalPropertyTypes', () => {
     expect(strictDiagnostics([fileURLToPath(new URL('./read-back-specs.ts', import.meta.url))])).toEqual([]);
   }, 60_000);
 
-  it("error codes, the name guards, the named option types, read-only execute() results, the health events and a prepared run's refusal compile as a strict user project compiles them", () => {
-    const files = ['./error-codes.ts', './guards.ts', './option-names.ts', './operation-results.ts', './health-events.ts', './prepared-runs.ts'].map((f) => fileURLToPath(new URL(f, import.meta.url)));
+  it("error codes, the name guards, the named option types, read-only execute() results, the health events, a prepared run's refusal and the fake kernel's request log compile as a strict user project compiles them", () => {
+    const files = ['./error-codes.ts', './guards.ts', './option-names.ts', './operation-results.ts', './health-events.ts', './prepared-runs.ts', './fake-requests.ts'].map((f) => fileURLToPath(new URL(f, import.meta.url)));
     expect(strictDiagnostics(files)).toEqual([]);
   }, 60_000);
 

@@ -140,12 +140,13 @@ function raced(f: StepFailure): boolean {
   return (f.step.operation.op === 'add-service' && code === 'EEXIST') || (f.step.operation.op === 'update-service' && code === 'ESRCH');
 }
 
-/** A change that takes a destination out of rotation (weight 0 or deleted). */
 /**
  * A change execute() skipped (never sent: without stopOnError or a signal, only after the receive buffer
  * overflowed on an earlier part of the same call) or a result missing: code ENOTSENT, as the engine's own.
  */
 const notAttempted = (): IpvsError => new IpvsError('not attempted', 'ENOTSENT');
+
+/** A change that takes a destination out of rotation (weight 0 or deleted). */
 const takesAway = (c: PlannedChange): boolean => c.kind === 'quiesce' || c.kind === 'remove';
 
 const destinationIdOf = (address: string, port: number): string => destinationKeyText(address, port, address.includes(':'));

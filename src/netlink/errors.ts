@@ -46,7 +46,7 @@ export type ErrnoName = KnownErrnoName | (string & {});
 /** The codes of the library's own errors, each fixed by its class (ValidationError: EINVALIDARG, ...). */
 export type LibraryErrorCode =
   | 'EINVALIDARG' | 'ENOFAMILY' | 'ETIMEDOUT' | 'ABORT_ERR' | 'ECLOSED' | 'EDUMPINTR' | 'EDECODE' | 'ENATIVE'
-  | 'EUSAGE' | 'ERULES' | 'EINVALIDSTATE';
+  | 'EUSAGE' | 'ERULES' | 'EINVALIDSTATE' | 'ENOTSENT';
 
 /** The `code` of an IpvsError: a library code or an errno name; any string stays assignable. */
 export type IpvsErrorCode = LibraryErrorCode | ErrnoName;

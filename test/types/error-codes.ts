@@ -13,7 +13,7 @@ export const known: readonly KnownErrnoName[] = ['EEXIST', 'ESRCH', 'ENOENT', 'E
 export const misspelt: KnownErrnoName = 'EEXISTS';
 // @ts-expect-error the library codes are the library's
 export const notLibrary: LibraryErrorCode = 'EEXIST';
-export const library: readonly LibraryErrorCode[] = ['EINVALIDARG', 'ENOFAMILY', 'ETIMEDOUT', 'ABORT_ERR', 'ECLOSED', 'EDUMPINTR', 'EDECODE', 'ENATIVE', 'EUSAGE', 'ERULES'];
+export const library: readonly LibraryErrorCode[] = ['EINVALIDARG', 'ENOFAMILY', 'ETIMEDOUT', 'ABORT_ERR', 'ECLOSED', 'EDUMPINTR', 'EDECODE', 'ENATIVE', 'EUSAGE', 'ERULES', 'EINVALIDSTATE', 'ENOTSENT'];
 
 // Backward compatible: any string is still a code, a code is still a string, comparisons with any string compile.
 export const anyErrno: ErrnoName = 'E1234';

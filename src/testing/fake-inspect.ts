@@ -6,7 +6,8 @@ import * as C from '../ipvs/constants.js';
 import type { DaemonConfig, Dest, FakeStats, IpvsTable, Svc } from './fake-ipvs-table.js';
 import { serviceKeyText } from '../ipvs/validate.js';
 import { onlyKnownOptions, optionKeys } from '../ipvs/option-keys.js';
-import { formatIp, parseIp } from './fake-network.js';
+import { formatIp, parseIp, type IpBytes } from './fake-network.js';
+import { ValidationError } from '../ipvs/errors.js';
 
 export interface FakeDestinationState {
   address: string;
@@ -175,10 +176,8 @@ const PROTOCOL_NUMBERS = { tcp: C.IPPROTO_TCP, udp: C.IPPROTO_UDP, sctp: C.IPPRO
  * address parsed once: a scan with a copy of the table and an address buffer per service made each
  * setStats() on a 20 000-service table cost some 20 ms.
  */
-function matchingServices(table: IpvsTable, t: FakeStatsTarget): Svc[] {
+function matchingServices(table: IpvsTable, t: FakeStatsTarget, vip: IpBytes | undefined): Svc[] {
   const proto = t.protocol === undefined ? undefined : typeof t.protocol === 'number' ? t.protocol : PROTOCOL_NUMBERS[t.protocol];
-  const vip = t.address === undefined ? undefined : parseIp(t.address);
-  if (t.address !== undefined && !vip) throw new TypeError(`FakeKernel: not an address: ${t.address}`);
   const none = Buffer.alloc(16);
   if (t.fwmark !== undefined && t.fwmark > 0) {
     const families = t.family === undefined ? [C.AF_INET, C.AF_INET6] : [t.family === 'ipv6' ? C.AF_INET6 : C.AF_INET];
@@ -204,17 +203,45 @@ function matchingServices(table: IpvsTable, t: FakeStatsTarget): Svc[] {
 
 const TARGET_KEYS = optionKeys<FakeStatsTarget>('FakeStatsTarget', { protocol: true, address: true, port: true, fwmark: true, family: true, destination: true, destinationPort: true });
 
+function refuseTarget(key: keyof FakeStatsTarget, value: unknown, reason: string): never {
+  throw new ValidationError(`FakeStatsTarget.${key}`, value, reason);
+}
+
+/**
+ * Each field of a target checked as the client checks a ServiceKey's: one it would refuse cannot be left out of
+ * the match (a protocol 'TCP' matched any protocol, so it named the UDP service when that was the only one).
+ * Returns the addresses, parsed once.
+ */
+function checkTarget(t: FakeStatsTarget): { vip: IpBytes | undefined; rip: IpBytes | undefined } {
+  const { protocol, address, port, fwmark, family, destination, destinationPort } = t;
+  const integer = (v: unknown, max: number): boolean => typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= max;
+  if (protocol !== undefined && !(protocol === 'tcp' || protocol === 'udp' || protocol === 'sctp' || integer(protocol, 0xffff))) {
+    refuseTarget('protocol', protocol, "must be 'tcp', 'udp', 'sctp' or a protocol number 0..65535");
+  }
+  const ip = (key: 'address' | 'destination', value: unknown): IpBytes | undefined => {
+    if (value === undefined) return undefined;
+    return (typeof value === 'string' ? parseIp(value) : undefined) ?? refuseTarget(key, value, 'must be an IPv4 or IPv6 address');
+  };
+  const vip = ip('address', address);
+  const rip = ip('destination', destination);
+  for (const [key, value] of [['port', port], ['destinationPort', destinationPort]] as const) {
+    if (value !== undefined && !integer(value, 0xffff)) refuseTarget(key, value, 'must be an integer 0..65535');
+  }
+  if (fwmark !== undefined && !integer(fwmark, 0xffffffff)) refuseTarget('fwmark', fwmark, 'must be an integer 0..4294967295');
+  if (family !== undefined && family !== 'ipv4' && family !== 'ipv6') refuseTarget('family', family, "must be 'ipv4' or 'ipv6'");
+  return { vip, rip };
+}
+
 export function findTarget(table: IpvsTable, t: FakeStatsTarget): { svc: Svc; dest: Dest | undefined } {
   // A misspelt key would otherwise widen the match: `destinaton` would set the service's counters.
   onlyKnownOptions(t, TARGET_KEYS);
-  const matches = matchingServices(table, t);
+  const { vip, rip } = checkTarget(t);
+  const matches = matchingServices(table, t, vip);
   if (matches.length !== 1) {
     throw new Error(`FakeKernel: ${matches.length === 0 ? 'no service' : 'more than one service'} matches ${JSON.stringify(t)}`);
   }
   const svc = matches[0] as Svc;
-  if (t.destination === undefined) return { svc, dest: undefined };
-  const rip = parseIp(t.destination);
-  if (!rip) throw new TypeError(`FakeKernel: not an address: ${t.destination}`);
+  if (rip === undefined) return { svc, dest: undefined };
   // The service's list, walked as the kernel's ip_vs_lookup_dest() walks it, the address parsed once.
   let dest: Dest | undefined;
   let found = 0;
@@ -229,21 +256,52 @@ export function findTarget(table: IpvsTable, t: FakeStatsTarget): { svc: Svc; de
   return { svc, dest };
 }
 
+const COUNTERS = ['conns', 'inpkts', 'outpkts', 'inbytes', 'outbytes', 'cps', 'inpps', 'outpps', 'inbps', 'outbps'] as const satisfies readonly (keyof FakeStats)[];
+const CONN_COUNTS = ['activeConns', 'inactiveConns', 'persistentConns'] as const;
+const VALUE_KEYS = optionKeys<FakeStatsValues>('FakeStatsValues', {
+  conns: true, inpkts: true, outpkts: true, inbytes: true, outbytes: true, cps: true, inpps: true, outpps: true, inbps: true, outbps: true,
+  activeConns: true, inactiveConns: true, persistentConns: true,
+});
+const U64 = (1n << 64n) - 1n;
+const U32 = 0xffffffff;
+/**
+ * Every value checked before any is applied, so a refused call changes nothing. Counters are the kernel's u64s:
+ * set to 0..2^64-1, or bumped by any integer modulo 2^64, as the kernel's additions wrap. Connection counts are
+ * what the kernel reports in 32 bits: 0..2^32-1, before and after a bump (a negative delta closes connections).
+ */
 export function applyStats(target: { svc: Svc; dest: Dest | undefined }, v: FakeStatsValues, add: boolean): void {
-  const { activeConns, inactiveConns, persistentConns, ...counters } = v;
+  onlyKnownOptions(v, VALUE_KEYS);
   const stats = target.dest?.stats ?? target.svc.stats;
-  for (const [k, value] of Object.entries(counters) as [keyof FakeStats, bigint | number | undefined][]) {
+  const counters: [keyof FakeStats, bigint][] = [];
+  for (const k of COUNTERS) {
+    const value: unknown = v[k];
     if (value === undefined) continue;
-    if (!(k in stats)) throw new TypeError(`FakeKernel: unknown counter ${k}`);
+    if (!(typeof value === 'bigint' || (typeof value === 'number' && Number.isInteger(value)))) {
+      throw new ValidationError(`FakeStatsValues.${k}`, value, 'must be an integer, as a bigint or a number');
+    }
     const n = BigInt(value);
-    stats[k] = BigInt.asUintN(64, add ? stats[k] + n : n);
+    if (!add && (n < 0n || n > U64)) throw new ValidationError(`FakeStatsValues.${k}`, value, 'must be 0..2^64-1 (a u64 counter)');
+    counters.push([k, BigInt.asUintN(64, add ? stats[k] + n : n)]);
   }
-  const conns = [activeConns, inactiveConns, persistentConns];
-  if (conns.some((c) => c !== undefined)) {
-    const d = target.dest;
-    if (!d) throw new Error('FakeKernel: connection counts belong to a destination: name one with `destination`');
-    if (activeConns !== undefined) d.active = add ? d.active + activeConns : activeConns;
-    if (inactiveConns !== undefined) d.inactive = add ? d.inactive + inactiveConns : inactiveConns;
-    if (persistentConns !== undefined) d.persistent = add ? d.persistent + persistentConns : persistentConns;
+  const d = target.dest;
+  const conns: [(typeof CONN_COUNTS)[number], number][] = [];
+  for (const k of CONN_COUNTS) {
+    const value: unknown = v[k];
+    if (value === undefined) continue;
+    if (!d) throw new ValidationError(`FakeStatsValues.${k}`, value, 'connection counts belong to a destination: name one with `destination`');
+    if (typeof value !== 'number' || !Number.isInteger(value)) throw new ValidationError(`FakeStatsValues.${k}`, value, 'must be an integer number');
+    const now = { activeConns: d.active, inactiveConns: d.inactive, persistentConns: d.persistent }[k];
+    const next = add ? now + value : value;
+    if (next < 0 || next > U32) {
+      throw new ValidationError(`FakeStatsValues.${k}`, value, add ? `would take the count (${now}) out of 0..${U32}` : `must be 0..${U32} (the kernel reports it in 32 bits)`);
+    }
+    conns.push([k, next]);
+  }
+  for (const [k, n] of counters) stats[k] = n;
+  for (const [k, n] of conns) {
+    if (!d) break;
+    if (k === 'activeConns') d.active = n;
+    else if (k === 'inactiveConns') d.inactive = n;
+    else d.persistent = n;
   }
 }

@@ -318,13 +318,13 @@ export class FakeKernel {
 
   /** Answer every IPVS request with EPERM, as for a process without CAP_NET_ADMIN (nlctrl still answers). */
   setUnprivileged(on: boolean): this {
-    this.unprivileged = on;
+    this.unprivileged = checkSwitch('setUnprivileged', on);
     return this;
   }
 
   /** Pretend ip_vs is not loaded: nlctrl answers ENOENT for "IPVS", IPVS messages get ENOENT. */
   setFamilyMissing(on: boolean): this {
-    this.familyMissing = on;
+    this.familyMissing = checkSwitch('setFamilyMissing', on);
     return this;
   }
 
@@ -452,6 +452,12 @@ function checkErrno(errno: unknown): number {
   return errno;
 }
 
+/** A switch's argument: a missing one would read as off, a truthy string as on. */
+function checkSwitch(method: string, on: unknown): boolean {
+  if (typeof on !== 'boolean') throw new ValidationError(`FakeKernel.${method} on`, on, 'must be true or false');
+  return on;
+}
+
 function checkFamilyId(id: unknown, field: string): number {
   if (typeof id !== 'number' || !Number.isInteger(id) || id <= GENL_ID_CTRL || id > 0xffff) {
     throw new ValidationError(field, id, 'must be an integer above 0x10 (nlctrl) and at most 0xffff');
@@ -477,10 +483,14 @@ function checkBoolean(name: string, value: unknown, fallback: boolean): boolean 
 function network(interfaces: unknown, ipv4LocalTable: boolean | undefined): FakeNetwork {
   const field = 'FakeKernelOptions.interfaces';
   if (!Array.isArray(interfaces)) throw new ValidationError(field, interfaces, 'must be an array of { name, mtu?, addresses?, up?, linkLocal? }');
+  const names = new Set<unknown>();
   interfaces.forEach((i: unknown, n) => {
     if (typeof i !== 'object' || i === null) throw new ValidationError(`${field}[${n}]`, i, 'must be an object { name, mtu?, addresses?, up?, linkLocal? }');
     onlyKnownOptions(i, INTERFACE_KEYS, `${field}[${n}]`);
-    const { mtu, addresses, up, linkLocal } = i as FakeInterface;
+    const { name, mtu, addresses, up, linkLocal } = i as FakeInterface;
+    // A second one of a name would replace the first, its addresses gone: a namespace has one interface of a name.
+    if (names.has(name)) throw new ValidationError(`${field}[${n}].name`, name, 'names an interface given before: each interface once');
+    names.add(name);
     if (mtu !== undefined && (typeof mtu !== 'number' || !Number.isInteger(mtu) || mtu < 68 || mtu > 65536)) throw new ValidationError(`${field}[${n}].mtu`, mtu, 'must be an integer 68..65536');
     if (up !== undefined && typeof up !== 'boolean') throw new ValidationError(`${field}[${n}].up`, up, 'must be true or false');
     if (linkLocal !== undefined && typeof linkLocal !== 'boolean') throw new ValidationError(`${field}[${n}].linkLocal`, linkLocal, 'must be true or false');

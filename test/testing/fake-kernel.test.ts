@@ -47,6 +47,8 @@ describe('FakeKernel', () => {
       ['lo', 'FakeKernelOptions.interfaces'], [[{ name: 'eth0', mtu: 'x' }], 'FakeKernelOptions.interfaces[0].mtu'],
       [[{ name: 'lo' }, { name: 'eth0', up: 'yes' }], 'FakeKernelOptions.interfaces[1].up'], [[{ name: 'eth0', linkLocal: 0 }], 'FakeKernelOptions.interfaces[0].linkLocal'], [[{ name: 'eth0', addresses: '10.0.0.1/8' }], 'FakeKernelOptions.interfaces[0].addresses'],
       [[{ name: 'eth0', addresses: ['10.0.0.300/8'] }], 'FakeKernelOptions.interfaces'], [[{ name: '' }], 'FakeKernelOptions.interfaces'], [[null], 'FakeKernelOptions.interfaces[0]'],
+      // A second eth0 replaced the first (its addresses gone): a namespace has one interface of a name.
+      [[{ name: 'lo' }, { name: 'eth0', addresses: ['10.0.0.1/8'] }, { name: 'eth0', addresses: ['2001:db8::1/64'] }], 'FakeKernelOptions.interfaces[2].name'],
     ];
     for (const [value, field] of interfaces) expect(refusal(() => new FakeKernel({ interfaces: value as never })), JSON.stringify(value)).toMatchObject({ name: 'ValidationError', field });
     expect((refusal(() => new FakeKernel({ interfaces: [{ name: 'eth0', addresses: ['10.0.0.300/8'] }] })) as Error).message).toContain('not an interface address: 10.0.0.300/8');
@@ -57,6 +59,15 @@ describe('FakeKernel', () => {
     expect(kernel.openTransports).toBe(0);
     await using ipvs = await open(kernel);
     expect(await ipvs.info()).toMatchObject({ connectionTableSize: 256 });
+  });
+
+  it('takes only true or false for its switches: setUnprivileged() without an argument was taken as off, "yes" as on', () => {
+    const kernel = new FakeKernel();
+    for (const [name, call] of [['setUnprivileged', () => (kernel.setUnprivileged as (on?: unknown) => unknown)()], ['setFamilyMissing', () => kernel.setFamilyMissing('yes' as never)]] as const) {
+      expect(() => call()).toThrow(ValidationError);
+      expect(() => call()).toThrow(`invalid FakeKernel.${name} on`);
+    }
+    kernel.setUnprivileged(true).setFamilyMissing(true).setUnprivileged(false).setFamilyMissing(false);
   });
 
   it('splits dumps over several datagrams, each part NLM_F_MULTI', async () => {

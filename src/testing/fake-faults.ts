@@ -4,6 +4,7 @@
 
 import * as C from '../ipvs/constants.js';
 import { ValidationError } from '../ipvs/errors.js';
+import { onlyKnownOptions, optionKeys } from '../ipvs/option-keys.js';
 
 /**
  * A command to aim a fault at: an IPVS command number (5), or a name as `kernel.requests` logs it
@@ -11,6 +12,17 @@ import { ValidationError } from '../ipvs/errors.js';
  * client's operation names ('add-destination'): a fault aimed at one would never fire.
  */
 export type FaultCommand = number | C.IpvsCommandName | 'CTRL_CMD_GETFAMILY';
+
+/**
+ * Which requests a fault hits, beyond the next one it matches: `command` as above (default any IPVS request),
+ * and `after`, how many of the requests it matches to let through first (default 0). `{ command:
+ * 'IPVS_CMD_NEW_DEST', after: 2 }` hits the third destination added from then on, the third of a batch
+ * included. A fault counts every request it matches, whatever other faults do to it.
+ */
+export interface FaultTarget {
+  command?: FaultCommand | undefined;
+  after?: number | undefined;
+}
 
 /** What a fault does to the request it hits. */
 export type FaultEffect =
@@ -26,8 +38,12 @@ export type FaultEffect =
 interface Armed {
   effect: FaultEffect;
   remaining: number;
+  /** Matching requests still to let through before it fires. */
+  skip: number;
   command: string | undefined;
 }
+
+const TARGET_KEYS = optionKeys<FaultTarget>('FaultTarget', { command: true, after: true });
 
 const NAMES: ReadonlySet<string> = new Set<string>([...Object.values(C.IPVS_CMD_NAMES), 'CTRL_CMD_GETFAMILY']);
 
@@ -49,23 +65,44 @@ export function checkCount(count: unknown, method: string): number {
 export class FaultQueue {
   private armed: Armed[] = [];
 
-  /** Checks every argument first: a refused call arms nothing. */
-  arm(method: string, effect: FaultEffect, count: unknown, command?: unknown): void {
+  /** Checks every argument first: a refused call arms nothing. `target` is a FaultCommand or a FaultTarget. */
+  arm(method: string, effect: FaultEffect, count: unknown, target?: unknown): void {
     const remaining = checkCount(count, method);
+    let command = target;
+    let skip = 0;
+    if (typeof target === 'object' && target !== null) {
+      const t = onlyKnownOptions(target as FaultTarget, TARGET_KEYS);
+      command = t.command;
+      if (t.after !== undefined) {
+        if (typeof t.after !== 'number' || !Number.isInteger(t.after) || t.after < 0) {
+          throw new ValidationError(`FakeKernel.${method} after`, t.after, 'must be an integer of at least 0: how many matching requests to let through first');
+        }
+        skip = t.after;
+      }
+    }
     const name = command === undefined ? undefined : commandName(command, method);
-    this.armed.push({ effect, remaining, command: name });
+    this.armed.push({ effect, remaining, skip, command: name });
   }
 
-  /** The fault for this request, consumed; `ipvs` says whether it belongs to the IPVS family. */
+  /**
+   * The fault for this request, consumed; `ipvs` says whether it belongs to the IPVS family. Every fault still
+   * letting requests through counts this one if it matches, the one that fires included.
+   */
   take(name: string, ipvs: boolean): FaultEffect | undefined {
+    let fired: FaultEffect | undefined;
     for (const a of this.armed) {
       if (a.remaining <= 0) continue;
       if (a.command === undefined ? !ipvs : a.command !== name) continue;
+      if (a.skip > 0) {
+        a.skip--;
+        continue;
+      }
+      if (fired !== undefined) continue;
       a.remaining--;
-      this.armed = this.armed.filter((x) => x.remaining > 0);
-      return a.effect;
+      fired = a.effect;
     }
-    return undefined;
+    if (fired !== undefined) this.armed = this.armed.filter((x) => x.remaining > 0);
+    return fired;
   }
 
   clear(): void {

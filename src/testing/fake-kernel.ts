@@ -12,7 +12,7 @@ import * as C from '../ipvs/constants.js';
 import { ValidationError } from '../ipvs/errors.js';
 import { onlyKnownOptions, optionKeys } from '../ipvs/option-keys.js';
 import { SCHEDULERS, PERSISTENCE_ENGINES } from '../ipvs/types.js';
-import { FaultQueue, checkCount, type FaultCommand } from './fake-faults.js';
+import { FaultQueue, checkCount, type FaultCommand, type FaultTarget } from './fake-faults.js';
 import { applyStats, findTarget, snapshot, type FakeKernelState, type FakeStatsTarget, type FakeStatsValues } from './fake-inspect.js';
 import { ipvsFamily } from './fake-ipvs-family.js';
 import { IpvsTable } from './fake-ipvs-table.js';
@@ -257,13 +257,14 @@ export class FakeKernel {
 
   // Fault injection. `command` narrows a fault to one command: an IPVS command number
   // (IPVS_CMD_NEW_DEST) or a name ('IPVS_CMD_NEW_DEST', 'CTRL_CMD_GETFAMILY'); without it a fault
-  // hits the next IPVS requests of any command. Faults fire in the order they were armed.
+  // hits the next IPVS requests of any command. Faults fire in the order they were armed. A FaultTarget,
+  // `{ command?, after }`, lets the first `after` requests the fault matches through.
 
   /**
    * Refuse the next `count` requests with `errno` (a name like 'EBUSY', or a number 1..4095, as the
    * kernel's negative errnos); they have no effect.
    */
-  failNext(count: number, errno: ErrnoName | number, command?: FaultCommand): this {
+  failNext(count: number, errno: ErrnoName | number, command?: FaultCommand | FaultTarget): this {
     this.faults.arm('failNext', { kind: 'errno', errno: checkErrno(errno) }, count, command);
     return this;
   }
@@ -275,7 +276,7 @@ export class FakeKernel {
    * was opened with (`Ipvs.open({ timeoutMs })`, 30 s by default) before that next listing goes out. Open
    * the client of such a test with a short `timeoutMs`.
    */
-  dropReplies(count: number, command?: FaultCommand): this {
+  dropReplies(count: number, command?: FaultCommand | FaultTarget): this {
     this.faults.arm('dropReplies', { kind: 'drop' }, count, command);
     return this;
   }
@@ -284,7 +285,7 @@ export class FakeKernel {
    * Carry out the next `count` requests and answer each after `ms` milliseconds (a timer, which follows
    * a test's fake clock if it fakes setTimeout; closing the transport or reset() cancels it).
    */
-  delayReplies(count: number, ms: number, command?: FaultCommand): this {
+  delayReplies(count: number, ms: number, command?: FaultCommand | FaultTarget): this {
     if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0 || ms > MAX_DELAY_MS) throw new ValidationError('FakeKernel.delayReplies ms', ms, `must be a number of milliseconds 0..${MAX_DELAY_MS}`);
     this.faults.arm('delayReplies', { kind: 'delay', ms }, count, command);
     return this;
@@ -296,13 +297,13 @@ export class FakeKernel {
    * by it gets ENOBUFS too, but, as on Linux, where a dump's parts are never dropped (netlink_dump()
    * waits for room instead), the dump still runs to its end, so the client's next listing goes out at once.
    */
-  overflowReplies(count = 1, command?: FaultCommand): this {
+  overflowReplies(count = 1, command?: FaultCommand | FaultTarget): this {
     this.faults.arm('overflowReplies', { kind: 'overflow' }, count, command);
     return this;
   }
 
   /** The same as overflowReplies (its earlier name). */
-  overflowReceiveBuffer(count = 1, command?: FaultCommand): this {
+  overflowReceiveBuffer(count = 1, command?: FaultCommand | FaultTarget): this {
     return this.overflowReplies(count, command);
   }
 

@@ -10,7 +10,7 @@
 // See docs/testing.md.
 export { FakeKernel, type FakeKernelOptions, type FakeRequestName, type LoadIpvsOptions, type UnloadIpvsOptions } from './fake-kernel.js';
 export type { FakeTransportOptions } from './fake-transport.js';
-export type { FaultCommand } from './fake-faults.js';
+export type { FaultCommand, FaultTarget } from './fake-faults.js';
 export type { IpvsCommandName } from '../ipvs/constants.js';
 export type { FakeInterface } from './fake-network.js';
 export type { FakeStats } from './fake-ipvs-table.js';

@@ -9,6 +9,7 @@
 // reported as a non-fatal ENOBUFS before the next datagram, as KernelSocketTransport reports the
 // socket's drops; a dump's parts never are (see enqueueDump).
 
+import { setImmediate as realSetImmediate } from 'node:timers';
 import type { Transport, TransportReceiver } from '../netlink/transport.js';
 import { ValidationError } from '../ipvs/errors.js';
 import { ENOBUFS } from './fake-errno.js';
@@ -40,11 +41,12 @@ export interface FakeSocketHost {
 }
 
 /**
- * The event loop's own setImmediate, taken when this module loads: a test that fakes timers afterwards
- * (vi.useFakeTimers(), whose defaults include setImmediate) still gets its answers without moving its
- * clock, as from the kernel, whose answers depend on no timer of the process.
+ * The event loop's own setImmediate, from node:timers and taken when this module loads: a test that fakes
+ * timers (vi.useFakeTimers(), whose defaults include setImmediate) still gets its answers without moving its
+ * clock, as from the kernel, whose answers depend on no timer of the process. Not the global one, which a
+ * test runner's setup file that fakes timers for every test has replaced before this module loads.
  */
-const nextTurn = globalThis.setImmediate;
+const nextTurn = realSetImmediate;
 
 /** Datagrams drain() hands over at most: a running dump of a huge table is left to the events after that. */
 const DRAIN_LIMIT = 65536;

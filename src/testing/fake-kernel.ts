@@ -249,7 +249,12 @@ export class FakeKernel {
     if (!this.options.shuffleDumps) return items;
     const out = [...items];
     for (let i = out.length - 1; i > 0; i--) {
-      const j = Math.floor(this.random() * (i + 1));
+      const draw = this.random();
+      // Out of [0, 1) the index would leave holes in the listing, and the fake fail deep inside building it.
+      if (typeof draw !== 'number' || !(draw >= 0 && draw < 1)) {
+        throw new ValidationError('FakeKernelOptions.random', draw, 'returned a value out of [0, 1): it must return numbers in [0, 1), like Math.random');
+      }
+      const j = Math.floor(draw * (i + 1));
       [out[i], out[j]] = [out[j] as T, out[i] as T];
     }
     return out;

@@ -17,7 +17,7 @@ import { applyStats, findTarget, snapshot, type FakeKernelState, type FakeStatsT
 import { ipvsFamily } from './fake-ipvs-family.js';
 import { IpvsTable } from './fake-ipvs-table.js';
 import { NetlinkCore, splitDatagram, type GenlFamily, type GenlRequest, type SocketView } from './fake-netlink.js';
-import { DEFAULT_INTERFACES, FakeNetwork, type FakeInterface } from './fake-network.js';
+import { DEFAULT_INTERFACES, FakeNetwork, parsePrefix, type FakeInterface } from './fake-network.js';
 import { nlctrlFamily } from './fake-nlctrl.js';
 import { FakeTransport, type Exchange, type FakeTransportOptions } from './fake-transport.js';
 
@@ -494,6 +494,10 @@ function network(interfaces: unknown, ipv4LocalTable: boolean | undefined): Fake
     if (typeof i !== 'object' || i === null) throw new ValidationError(`${field}[${n}]`, i, 'must be an object { name, mtu?, addresses?, up?, linkLocal? }');
     onlyKnownOptions(i, INTERFACE_KEYS, `${field}[${n}]`);
     const { name, mtu, addresses, up, linkLocal } = i as FakeInterface;
+    // dev_valid_name(): 1..15 characters (IFNAMSIZ less its NUL), not . or .., no /, : or white space.
+    if (typeof name !== 'string' || name.length === 0 || name.length > 15 || name === '.' || name === '..' || /[/:\s]/.test(name)) {
+      throw new ValidationError(`${field}[${n}].name`, name, 'must be an interface name Linux takes: 1..15 characters, not . or .., without /, : or white space');
+    }
     // A second one of a name would replace the first, its addresses gone: a namespace has one interface of a name.
     if (names.has(name)) throw new ValidationError(`${field}[${n}].name`, name, 'names an interface given before: each interface once');
     names.add(name);
@@ -503,6 +507,14 @@ function network(interfaces: unknown, ipv4LocalTable: boolean | undefined): Fake
     if (addresses !== undefined && (!Array.isArray(addresses) || !addresses.every((a) => typeof a === 'string'))) {
       throw new ValidationError(`${field}[${n}].addresses`, addresses, "must be an array of addresses with a prefix length, e.g. ['192.168.1.1/24']");
     }
+    addresses?.forEach((a, k) => {
+      try {
+        parsePrefix(a);
+      } catch (err) {
+        if (!(err instanceof TypeError)) throw err;
+        throw new ValidationError(`${field}[${n}].addresses[${k}]`, a, `${err.message.replace(/^FakeKernel: /, '')}: an address with a prefix length, e.g. '192.168.1.1/24'`, { cause: err });
+      }
+    });
   });
   try {
     return new FakeNetwork(interfaces as FakeInterface[], ipv4LocalTable);

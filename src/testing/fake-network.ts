@@ -117,7 +117,8 @@ interface Prefix {
   length: number;
 }
 
-function parsePrefix(text: string): Prefix {
+/** An interface address with its prefix length (the whole address without one, as `ip address add` takes it). */
+export function parsePrefix(text: string): Prefix {
   const [addr = '', len] = text.split('/');
   const ip = parseIp(addr);
   if (!ip) throw new TypeError(`FakeKernel: not an interface address: ${text}`);

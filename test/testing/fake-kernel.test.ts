@@ -46,12 +46,15 @@ describe('FakeKernel', () => {
     const interfaces: [unknown, string][] = [
       ['lo', 'FakeKernelOptions.interfaces'], [[{ name: 'eth0', mtu: 'x' }], 'FakeKernelOptions.interfaces[0].mtu'],
       [[{ name: 'lo' }, { name: 'eth0', up: 'yes' }], 'FakeKernelOptions.interfaces[1].up'], [[{ name: 'eth0', linkLocal: 0 }], 'FakeKernelOptions.interfaces[0].linkLocal'], [[{ name: 'eth0', addresses: '10.0.0.1/8' }], 'FakeKernelOptions.interfaces[0].addresses'],
-      [[{ name: 'eth0', addresses: ['10.0.0.300/8'] }], 'FakeKernelOptions.interfaces'], [[{ name: '' }], 'FakeKernelOptions.interfaces'], [[null], 'FakeKernelOptions.interfaces[0]'],
+      // Each named where it is (the whole list was named, with no reason for a name).
+      [[{ name: 'lo' }, { name: 'eth0', addresses: ['10.0.0.1/8', '10.0.0.300/8'] }], 'FakeKernelOptions.interfaces[1].addresses[1]'], [[{ name: '' }], 'FakeKernelOptions.interfaces[0].name'], [[null], 'FakeKernelOptions.interfaces[0]'],
+      [[{ name: 'lo' }, { name: 'a-very-long-name0' }], 'FakeKernelOptions.interfaces[1].name'], [[{ name: 'eth0:1' }], 'FakeKernelOptions.interfaces[0].name'], [[{ name: 'eth0', addresses: ['10.0.0.1/33'] }], 'FakeKernelOptions.interfaces[0].addresses[0]'],
       // A second eth0 replaced the first (its addresses gone): a namespace has one interface of a name.
       [[{ name: 'lo' }, { name: 'eth0', addresses: ['10.0.0.1/8'] }, { name: 'eth0', addresses: ['2001:db8::1/64'] }], 'FakeKernelOptions.interfaces[2].name'],
     ];
     for (const [value, field] of interfaces) expect(refusal(() => new FakeKernel({ interfaces: value as never })), JSON.stringify(value)).toMatchObject({ name: 'ValidationError', field });
     expect((refusal(() => new FakeKernel({ interfaces: [{ name: 'eth0', addresses: ['10.0.0.300/8'] }] })) as Error).message).toContain('not an interface address: 10.0.0.300/8');
+    expect((refusal(() => new FakeKernel({ interfaces: [{ name: 'a-very-long-name0' }] })) as Error).message).toContain('1..15 characters');
     const kernel = new FakeKernel({ hz: 100, dumpBudget: 1, connTableSize: 256, ipv6: false, schedulers: ['rr'], persistenceEngines: [], random: () => 0 });
     for (const [name, value] of [['receiveBufferSize', 0], ['receiveBufferSize', '1M'], ['capAck', 'on'], ['extendedAck', 0]] as const) {
       expect(refusal(() => kernel.transport({ [name]: value } as never))).toMatchObject({ field: `FakeTransportOptions.${name}`, value });

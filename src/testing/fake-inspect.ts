@@ -264,6 +264,7 @@ const VALUE_KEYS = optionKeys<FakeStatsValues>('FakeStatsValues', {
 });
 const U64 = (1n << 64n) - 1n;
 const U32 = 0xffffffff;
+
 /**
  * Every value checked before any is applied, so a refused call changes nothing. Counters are the kernel's u64s:
  * set to 0..2^64-1, or bumped by any integer modulo 2^64, as the kernel's additions wrap. Connection counts are

@@ -93,7 +93,11 @@ interface Trashed {
   since: number;
 }
 
-/** How long a deleted destination can be revived with its counters (IP_VS_DEST_TRASH_PERIOD). */
+/**
+ * How long a deleted destination can be revived with its counters (IP_VS_DEST_TRASH_PERIOD). Linux's
+ * ip_vs_dest_trash_expire() runs every 60 s and frees one unused for this long, so there it lasts 120 to 180 s
+ * (more while connections hold it); the fake takes the lower bound, and docs/testing.md says so.
+ */
 const TRASH_MS = 120_000;
 const IP_VS_SYNC_PORT = 8848;
 const IP_VS_SYNC_GROUP = Buffer.from([224, 0, 0, 81]);

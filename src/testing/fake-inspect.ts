@@ -5,6 +5,7 @@
 import * as C from '../ipvs/constants.js';
 import type { DaemonConfig, Dest, FakeStats, IpvsTable, Svc } from './fake-ipvs-table.js';
 import { serviceKeyText } from '../ipvs/validate.js';
+import type { Service } from '../ipvs/types.js';
 import { onlyKnownOptions, optionKeys } from '../ipvs/option-keys.js';
 import { formatIp, parseIp, type IpBytes } from './fake-network.js';
 import { ValidationError } from '../ipvs/errors.js';
@@ -232,9 +233,17 @@ function checkTarget(t: FakeStatsTarget): { vip: IpBytes | undefined; rip: IpByt
   return { vip, rip };
 }
 
+/** The keys a Service read back from the client has beside its key: taken in a target, and left out of the match. */
+const SERVICE_ONLY_KEYS: ReadonlySet<string> = new Set(['scheduler', 'persistence', 'flags', 'persistenceEngine', 'stats', 'rawFlags', 'unknownAttributes'] satisfies (keyof Service)[]);
+
 export function findTarget(table: IpvsTable, t: FakeStatsTarget): { svc: Svc; dest: Dest | undefined } {
-  // A misspelt key would otherwise widen the match: `destinaton` would set the service's counters.
-  onlyKnownOptions(t, TARGET_KEYS);
+  // A misspelt key would otherwise widen the match: `destinaton` would set the service's counters. A Service's
+  // own keys are no misspelling: `setStats(service, ...)` and `{ ...service, destination }` name its service.
+  if (typeof t === 'object' && t !== null && Object.keys(t).some((k) => SERVICE_ONLY_KEYS.has(k))) {
+    onlyKnownOptions(Object.fromEntries(Object.entries(t).filter(([k]) => !SERVICE_ONLY_KEYS.has(k))), TARGET_KEYS);
+  } else {
+    onlyKnownOptions(t, TARGET_KEYS);
+  }
   const { vip, rip } = checkTarget(t);
   const matches = matchingServices(table, t, vip);
   if (matches.length !== 1) {

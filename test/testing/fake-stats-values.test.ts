@@ -101,4 +101,19 @@ describe('FakeKernel.setStats / bumpStats targets', () => {
     expect(refusal(() => kernel.setStats({ address: web.address, protocol: 'TCP' as never }, { conns: 1 }))).toMatchObject({ field: 'FakeStatsTarget.protocol' });
     expect(kernel.state().services[0]?.stats.conns).toBe(0n);
   });
+
+  it('takes a Service read back from the client, as docs/testing.md says, its other keys left out of the match', async () => {
+    // Refused as unknown keys ("invalid FakeStatsTarget.scheduler"): only the compiler took it.
+    await ipvs.addService({ fwmark: 7, family: 'ipv6', scheduler: 'rr', persistence: { timeout: 60 } });
+    for (const s of await ipvs.services()) {
+      kernel.bumpStats(s, { conns: 2 });
+      for (const d of await ipvs.destinations(s)) kernel.setStats({ ...s, destination: d.address }, { activeConns: 4 });
+    }
+    expect(kernel.state().services.map((s) => [s.key, s.stats.conns, s.destinations.map((d) => d.activeConns)])).toEqual([
+      ['tcp 192.168.1.110:80', 2n, [4]],
+      ['fwmark 7 (IPv6)', 2n, []],
+    ]);
+    // Still refused: a key neither a target's nor a Service's.
+    expect(refusal(() => kernel.setStats({ ...web, destinaton: '10.0.0.1' } as never, { conns: 1 }))).toMatchObject({ field: 'FakeStatsTarget.destinaton' });
+  });
 });

@@ -3,6 +3,7 @@
 // nlctrl family lookup that Ipvs.open makes once); with one, only that command.
 
 import * as C from '../ipvs/constants.js';
+import type { Transport } from '../netlink/transport.js';
 import { ValidationError } from '../ipvs/errors.js';
 import { onlyKnownOptions, optionKeys } from '../ipvs/option-keys.js';
 
@@ -22,6 +23,8 @@ export type FaultCommand = number | C.IpvsCommandName | 'CTRL_CMD_GETFAMILY';
 export interface FaultTarget {
   command?: FaultCommand | undefined;
   after?: number | undefined;
+  /** Only the requests sent on this socket (an open `kernel.transport()` of this kernel); default any. */
+  transport?: Transport | undefined;
 }
 
 /** What a fault does to the request it hits. */
@@ -41,9 +44,11 @@ interface Armed {
   /** Matching requests still to let through before it fires. */
   skip: number;
   command: string | undefined;
+  /** The port id of the socket it is aimed at, if one. */
+  port: number | undefined;
 }
 
-const TARGET_KEYS = optionKeys<FaultTarget>('FaultTarget', { command: true, after: true });
+const TARGET_KEYS = optionKeys<FaultTarget>('FaultTarget', { command: true, after: true, transport: true });
 
 const NAMES: ReadonlySet<string> = new Set<string>([...Object.values(C.IPVS_CMD_NAMES), 'CTRL_CMD_GETFAMILY']);
 
@@ -65,14 +70,22 @@ export function checkCount(count: unknown, method: string): number {
 export class FaultQueue {
   private armed: Armed[] = [];
 
+  /** `portOf` gives the port id of an open transport of this kernel, undefined for anything else. */
+  constructor(private readonly portOf: (transport: unknown) => number | undefined) {}
+
   /** Checks every argument first: a refused call arms nothing. `target` is a FaultCommand or a FaultTarget. */
   arm(method: string, effect: FaultEffect, count: unknown, target?: unknown): void {
     const remaining = checkCount(count, method);
     let command = target;
     let skip = 0;
+    let port: number | undefined;
     if (typeof target === 'object' && target !== null) {
       const t = onlyKnownOptions(target as FaultTarget, TARGET_KEYS);
       command = t.command;
+      if (t.transport !== undefined) {
+        port = this.portOf(t.transport);
+        if (port === undefined) throw new ValidationError(`FakeKernel.${method} transport`, t.transport, 'not an open transport of this kernel (kernel.transport(), not closed)');
+      }
       if (t.after !== undefined) {
         if (typeof t.after !== 'number' || !Number.isInteger(t.after) || t.after < 0) {
           throw new ValidationError(`FakeKernel.${method} after`, t.after, 'must be an integer of at least 0: how many matching requests to let through first');
@@ -81,18 +94,20 @@ export class FaultQueue {
       }
     }
     const name = command === undefined ? undefined : commandName(command, method);
-    this.armed.push({ effect, remaining, skip, command: name });
+    this.armed.push({ effect, remaining, skip, command: name, port });
   }
 
   /**
-   * The fault for this request, consumed; `ipvs` says whether it belongs to the IPVS family. Every fault still
+   * The fault for this request, sent on the socket of port id `port`, consumed; `ipvs` says whether it belongs
+   * to the IPVS family. Every fault still
    * letting requests through counts this one if it matches, the one that fires included.
    */
-  take(name: string, ipvs: boolean): FaultEffect | undefined {
+  take(name: string, ipvs: boolean, port: number): FaultEffect | undefined {
     let fired: FaultEffect | undefined;
     for (const a of this.armed) {
       if (a.remaining <= 0) continue;
       if (a.command === undefined ? !ipvs : a.command !== name) continue;
+      if (a.port !== undefined && a.port !== port) continue;
       if (a.skip > 0) {
         a.skip--;
         continue;

@@ -131,7 +131,7 @@ export class FakeKernel {
   private readonly schedulers: ReadonlySet<string>;
   private readonly engines: ReadonlySet<string>;
   private table: IpvsTable;
-  private readonly faults = new FaultQueue();
+  private readonly faults = new FaultQueue((t) => (t instanceof FakeTransport && this.sockets.get(t.portId) === t ? t.portId : undefined));
   private readonly core: NetlinkCore;
   private ipvs: GenlFamily;
   private readonly nlctrl: GenlFamily;
@@ -233,7 +233,7 @@ export class FakeKernel {
       if (isRequest) {
         const name = this.commandName(type, message.length > 16 ? message.readUInt8(16) : -1);
         this.requests.push(name);
-        effect = this.faults.take(name, type === this.id && this.present);
+        effect = this.faults.take(name, type === this.id && this.present, sock.portId);
       }
       if (effect?.kind === 'errno') {
         out.push({ datagrams: [this.core.error(message, effect.errno, sock)], dump: false, effect: undefined });
@@ -263,7 +263,8 @@ export class FakeKernel {
   // Fault injection. `command` narrows a fault to one command: an IPVS command number
   // (IPVS_CMD_NEW_DEST) or a name ('IPVS_CMD_NEW_DEST', 'CTRL_CMD_GETFAMILY'); without it a fault
   // hits the next IPVS requests of any command. Faults fire in the order they were armed. A FaultTarget,
-  // `{ command?, after }`, lets the first `after` requests the fault matches through.
+  // `{ command?, after?, transport? }`, lets the first `after` requests the fault matches through, and aims
+  // it at the requests of one socket.
 
   /**
    * Refuse the next `count` requests with `errno` (a name like 'EBUSY', or a number 1..4095, as the

@@ -1,6 +1,7 @@
 // A fault aimed past the next request: `{ command, after }` lets the first `after` requests it matches through
 // and hits the ones after them, so a test can refuse the third destination of a batch, or lose the answer to
-// the second listing of a run, which a fault that hits the next matching request cannot express.
+// the second listing of a run, which a fault that hits the next matching request cannot express. And at one
+// socket: `{ transport }` hits only the requests of that client, where several share the kernel.
 import { describe, expect, it } from 'vitest';
 import { Ipvs, KernelError, TimeoutError, ValidationError, type Operation } from '../../src/index.js';
 import { FakeKernel, type FaultTarget } from '../../src/testing/index.js';
@@ -60,5 +61,27 @@ describe('FakeKernel faults with { after }', () => {
     expect(kernel.pendingFaults).toBe(0);
     const target: FaultTarget = { command: 5, after: 0 };
     expect(kernel.failNext(1, 'EBUSY', target).pendingFaults).toBe(1);
+  });
+
+  it('hits only the requests of one socket with { transport }', async () => {
+    const kernel = new FakeKernel();
+    const checkerSocket = kernel.transport();
+    await using checker = await Ipvs.open({ transport: checkerSocket });
+    await using reconciler = await Ipvs.open({ transport: kernel.transport() });
+    kernel.failNext(1, 'ENOMEM', { transport: checkerSocket, command: 'IPVS_CMD_NEW_SERVICE' });
+    await reconciler.addService(web); // another socket's: not hit
+    expect(await checker.addService({ ...web, port: 81 }).catch((e: unknown) => e)).toMatchObject({ code: 'ENOMEM' });
+    expect(kernel.state().services.map((s) => s.key)).toEqual(['tcp 192.168.1.110:80']);
+    const closed = kernel.transport();
+    await closed.close();
+    let err: unknown;
+    try {
+      kernel.dropReplies(1, { transport: closed });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toMatchObject({ name: 'ValidationError', field: 'FakeKernel.dropReplies transport' });
+    expect(() => new FakeKernel().failNext(1, 'EBUSY', { transport: checkerSocket })).toThrow(/not an open transport of this kernel/);
+    expect(kernel.pendingFaults).toBe(0);
   });
 });

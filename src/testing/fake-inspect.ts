@@ -233,6 +233,11 @@ function checkTarget(t: FakeStatsTarget): { vip: IpBytes | undefined; rip: IpByt
   return { vip, rip };
 }
 
+/** A target as its refusals show it: the fields that name a service and destination (a Service's stats are bigints). */
+function targetText(t: FakeStatsTarget): string {
+  return JSON.stringify(t, TARGET_KEYS.names as string[]);
+}
+
 /** The keys a Service read back from the client has beside its key: taken in a target, and left out of the match. */
 const SERVICE_ONLY_KEYS: ReadonlySet<string> = new Set(['scheduler', 'persistence', 'flags', 'persistenceEngine', 'stats', 'rawFlags', 'unknownAttributes'] satisfies (keyof Service)[]);
 
@@ -247,7 +252,7 @@ export function findTarget(table: IpvsTable, t: FakeStatsTarget): { svc: Svc; de
   const { vip, rip } = checkTarget(t);
   const matches = matchingServices(table, t, vip);
   if (matches.length !== 1) {
-    throw new Error(`FakeKernel: ${matches.length === 0 ? 'no service' : 'more than one service'} matches ${JSON.stringify(t)}`);
+    throw new Error(`FakeKernel: ${matches.length === 0 ? 'no service' : 'more than one service'} matches ${targetText(t)}`);
   }
   const svc = matches[0] as Svc;
   if (rip === undefined) return { svc, dest: undefined };
@@ -260,7 +265,7 @@ export function findTarget(table: IpvsTable, t: FakeStatsTarget): { svc: Svc; de
     if (++found > 1) break;
   }
   if (found !== 1) {
-    throw new Error(`FakeKernel: ${found === 0 ? 'no destination' : 'more than one destination'} matches ${JSON.stringify(t)}`);
+    throw new Error(`FakeKernel: ${found === 0 ? 'no destination' : 'more than one destination'} matches ${targetText(t)}`);
   }
   return { svc, dest };
 }

@@ -3,7 +3,7 @@
 // never a value the fake keeps but cannot report (state() and the wire disagreeing), a half-applied call, or a
 // target that silently names another service.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Ipvs, ValidationError } from '../../src/index.js';
+import { Ipvs, ValidationError, type Service } from '../../src/index.js';
 import { FakeKernel } from '../../src/testing/index.js';
 
 const web = { protocol: 'tcp', address: '192.168.1.110', port: 80 } as const;
@@ -113,6 +113,11 @@ describe('FakeKernel.setStats / bumpStats targets', () => {
       ['tcp 192.168.1.110:80', 2n, [4]],
       ['fwmark 7 (IPv6)', 2n, []],
     ]);
+    // A Service whose service is gone: "no service matches" with what names it (its bigint stats made the
+    // message itself fail: "Do not know how to serialize a BigInt").
+    const [gone] = await ipvs.services();
+    await ipvs.deleteService(web);
+    expect(refusal(() => kernel.bumpStats(gone as Service, { conns: 1 }))).toBe('Error: FakeKernel: no service matches {"protocol":"tcp","address":"192.168.1.110","port":80,"family":"ipv4"}');
     // Still refused: a key neither a target's nor a Service's.
     expect(refusal(() => kernel.setStats({ ...web, destinaton: '10.0.0.1' } as never, { conns: 1 }))).toMatchObject({ field: 'FakeStatsTarget.destinaton' });
   });

@@ -21,7 +21,10 @@ export interface FakeTransportOptions {
   capAck?: boolean;
   /** Extended-ack TLVs on errors (NETLINK_EXT_ACK). Default true, as KernelSocketTransport. */
   extendedAck?: boolean;
-  /** The receive buffer in bytes (default 1 MiB); replies beyond it are dropped with ENOBUFS. */
+  /**
+   * The receive buffer in bytes (default 1 MiB; at least 2304, Linux's SOCK_MIN_RCVBUF, to which a smaller value
+   * is raised as the kernel raises it); replies beyond it are dropped with ENOBUFS.
+   */
   receiveBufferSize?: number;
 }
 
@@ -50,6 +53,9 @@ const nextTurn = realSetImmediate;
 
 /** Datagrams drain() hands over at most: a running dump of a huge table is left to the events after that. */
 const DRAIN_LIMIT = 65536;
+
+/** Linux's smallest receive buffer (SOCK_MIN_RCVBUF on x86-64: 2048 bytes and an sk_buff). */
+const SOCK_MIN_RCVBUF = 2304;
 
 /** The kernel's charge for a queued datagram (skb truesize): its bytes plus the buffer overhead. */
 const SKB_OVERHEAD = 640;
@@ -84,7 +90,9 @@ export class FakeTransport implements Transport {
       if (typeof value !== 'boolean') throw new ValidationError(`FakeTransportOptions.${name}`, value, 'must be true or false');
     }
     this.portId = portId;
-    this.receiveBufferSize = receiveBufferSize;
+    // sock_setsockopt(SO_RCVBUF) never sets less than SOCK_MIN_RCVBUF: a smaller buffer would drop even the
+    // second answer to a lone request (the family lookup's ACK), which no kernel socket does.
+    this.receiveBufferSize = Math.max(receiveBufferSize, SOCK_MIN_RCVBUF);
     this.view = { portId, capAck, extAck: extendedAck, dumpRunning: false };
   }
 

@@ -617,6 +617,19 @@ export function wireSuite(name: string, open: () => Promise<WireHarness>): void 
         expect(data(await dump(4))).toEqual([]);
       });
 
+      it("raises a receive buffer below the kernel's minimum to it (SOCK_MIN_RCVBUF): a request's answer and ACK both arrive", async () => {
+        // The fake kept 1 byte as given and dropped the ACK after the first answer, where Linux sets 2304.
+        const tiny = new RawClient(h.transport({ receiveBufferSize: 1 }));
+        try {
+          expect(tiny.transport.receiveBufferSize).toBe(2304);
+          const replies = await tiny.request({ type: 0x10, flags: REQ | ACK, cmd: 3, version: 2, attrs: [B.str(2, 'IPVS')] }, { timeoutMs: 2000 });
+          expect(replies.map((r) => [r.type, r.errno])).toEqual([[0x10, undefined], [B.NLMSG_ERROR, 0]]);
+          expect(tiny.takeErrors()).toEqual([]);
+        } finally {
+          await tiny.transport.close();
+        }
+      });
+
       it('never drops a dump part: a dump started on a full receive buffer gets ENOBUFS, then its part and NLMSG_DONE as reads make room', async () => {
         // netlink_dump() finds the buffer full, returns ENOBUFS without building a part (its error reply is
         // dropped, like the answers before it that did not fit) and leaves the dump running; reads resume it.

@@ -235,6 +235,20 @@ describe('FakeKernel', () => {
     expect((await ipvs.services()).length).toBe(1); // it was applied, only the answer was lost
   });
 
+  it("takes a receive buffer below Linux's minimum as Linux does, raised to SOCK_MIN_RCVBUF (2304 bytes)", async () => {
+    // Kept as given, 1 or 100 bytes lost the family lookup's ACK, and Ipvs.open() failed with ENOBUFS, as on no
+    // kernel socket (test/native/kernel-socket.test.ts opens one of 1 byte).
+    const kernel = new FakeKernel();
+    for (const size of [1, 100, 2304]) {
+      const t = kernel.transport({ receiveBufferSize: size });
+      expect(t.receiveBufferSize).toBe(2304);
+      await using ipvs = await Ipvs.open({ transport: t });
+      await ipvs.addService({ ...web, port: size });
+      expect(await ipvs.hasService({ ...web, port: size })).toBe(true);
+    }
+    expect(kernel.transport({ receiveBufferSize: 4096 }).receiveBufferSize).toBe(4096);
+  });
+
   it('a real overflow of a small receive buffer: the next request and listing answer, the replies still queued are read away first', async () => {
     const kernel = new FakeKernel();
     await using ipvs = await Ipvs.open({ transport: kernel.transport({ receiveBufferSize: 4096 }), timeoutMs: 2000 });

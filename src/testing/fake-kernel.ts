@@ -517,6 +517,10 @@ function network(interfaces: unknown, ipv4LocalTable: boolean | undefined): Fake
       }
     });
   });
+  // Linux makes the local table with the first IPv4 address: no namespace has one without it.
+  if (ipv4LocalTable === false && (interfaces as FakeInterface[]).some((i) => i.addresses?.some((a) => parsePrefix(a).af === C.AF_INET))) {
+    throw new ValidationError('FakeKernelOptions.ipv4LocalTable', ipv4LocalTable, 'cannot be false while an interface has an IPv4 address (Linux makes the table with the first one); leave it out, or give the interfaces no IPv4 address');
+  }
   try {
     return new FakeNetwork(interfaces as FakeInterface[], ipv4LocalTable);
   } catch (err) {

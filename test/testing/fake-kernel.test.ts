@@ -55,6 +55,10 @@ describe('FakeKernel', () => {
     for (const [value, field] of interfaces) expect(refusal(() => new FakeKernel({ interfaces: value as never })), JSON.stringify(value)).toMatchObject({ name: 'ValidationError', field });
     expect((refusal(() => new FakeKernel({ interfaces: [{ name: 'eth0', addresses: ['10.0.0.300/8'] }] })) as Error).message).toContain('not an interface address: 10.0.0.300/8');
     expect((refusal(() => new FakeKernel({ interfaces: [{ name: 'a-very-long-name0' }] })) as Error).message).toContain('1..15 characters');
+    // No namespace has an IPv4 address without its local table (Linux makes it with the first one): every IPv4
+    // destination was refused, with lo at 127.0.0.1/8.
+    expect(refusal(() => new FakeKernel({ ipv4LocalTable: false }))).toMatchObject({ field: 'FakeKernelOptions.ipv4LocalTable', value: false });
+    expect(new FakeKernel({ ipv4LocalTable: false, interfaces: [{ name: 'lo', addresses: ['::1/128'] }, { name: 'eth0' }] })).toBeInstanceOf(FakeKernel);
     const kernel = new FakeKernel({ hz: 100, dumpBudget: 1, connTableSize: 256, ipv6: false, schedulers: ['rr'], persistenceEngines: [], random: () => 0 });
     for (const [name, value] of [['receiveBufferSize', 0], ['receiveBufferSize', '1M'], ['capAck', 'on'], ['extendedAck', 0]] as const) {
       expect(refusal(() => kernel.transport({ [name]: value } as never))).toMatchObject({ field: `FakeTransportOptions.${name}`, value });

@@ -1,6 +1,7 @@
 // Fault injection for the fake kernel: armed faults wait for the requests they match and fire once per
 // request, in the order they were armed. A fault without a command matches any IPVS request (not the
-// nlctrl family lookup that Ipvs.open makes once); with one, only that command.
+// nlctrl family lookup that Ipvs.open makes once); with one, only that command. A FaultTarget narrows it
+// further: to one socket's requests, and past the first `after` of those it matches.
 
 import * as C from '../ipvs/constants.js';
 import type { Transport } from '../netlink/transport.js';
@@ -16,9 +17,10 @@ export type FaultCommand = number | C.IpvsCommandName | 'CTRL_CMD_GETFAMILY';
 
 /**
  * Which requests a fault hits, beyond the next one it matches: `command` as above (default any IPVS request),
- * and `after`, how many of the requests it matches to let through first (default 0). `{ command:
- * 'IPVS_CMD_NEW_DEST', after: 2 }` hits the third destination added from then on, the third of a batch
- * included. A fault counts every request it matches, whatever other faults do to it.
+ * `after`, how many of the requests it matches to let through first (default 0), and `transport`, the one
+ * socket whose requests it matches (default any). `{ command: 'IPVS_CMD_NEW_DEST', after: 2 }` hits the third
+ * destination added from then on, the third of a batch included. A fault counts every request it matches,
+ * whatever other faults do to it.
  */
 export interface FaultTarget {
   command?: FaultCommand | undefined;
@@ -99,8 +101,8 @@ export class FaultQueue {
 
   /**
    * The fault for this request, sent on the socket of port id `port`, consumed; `ipvs` says whether it belongs
-   * to the IPVS family. Every fault still
-   * letting requests through counts this one if it matches, the one that fires included.
+   * to the IPVS family. Every fault still letting requests through counts this one if it matches, whether
+   * another fault fires on it or not.
    */
   take(name: string, ipvs: boolean, port: number): FaultEffect | undefined {
     let fired: FaultEffect | undefined;

@@ -18,7 +18,7 @@ import { IPVS_GENL_NAME, IPVS_GENL_VERSION } from './ipvs/constants.js';
 import { decodeDaemonMessage } from './ipvs/daemon.js';
 import { decodeDestinationPayload } from './ipvs/destination.js';
 import { ValidationError } from './ipvs/errors.js';
-import { onlyKnownOptions, optionKeys, type OptionKeys } from './ipvs/option-keys.js';
+import { booleanOption, onlyKnownOptions, optionKeys, signalOption, type OptionKeys } from './ipvs/option-keys.js';
 import { decodeInfoMessage } from './ipvs/info.js';
 import { OperationBatch, batchOver } from './ipvs/batch.js';
 import type { Operation, OperationInput, OperationResult } from './ipvs/operations.js';
@@ -190,16 +190,6 @@ function timeoutOption(value: unknown): number {
 }
 
 /**
- * What the engine needs of a signal. Not `instanceof AbortSignal`: a signal of another realm (a test
- * environment's, a polyfill's) is as good.
- */
-function isAbortSignal(value: unknown): value is AbortSignal {
-  if (typeof value !== 'object' || value === null) return false;
-  const s = value as Partial<Record<'aborted' | 'addEventListener' | 'removeEventListener' | 'throwIfAborted', unknown>>;
-  return typeof s.aborted === 'boolean' && typeof s.addEventListener === 'function' && typeof s.removeEventListener === 'function' && typeof s.throwIfAborted === 'function';
-}
-
-/**
  * A call's request options, checked before anything is sent (`timeoutMs`, `signal`; the options' other
  * fields are the method's own). The same object when the engine can take it as it is; a `timeoutMs` of
  * Infinity is passed on as 0, which the engine reads as no limit.
@@ -208,10 +198,7 @@ function requestOptions<O extends RequestOptions>(options: O | undefined, keys: 
   if (options === undefined) return undefined;
   onlyKnownOptions(options, keys);
   const { signal, timeoutMs } = options;
-  if (signal !== undefined && !isAbortSignal(signal)) {
-    const controller = typeof signal === 'object' && signal !== null && isAbortSignal((signal as { signal?: unknown }).signal);
-    throw new ValidationError('signal', signal, controller ? 'must be an AbortSignal: pass the controller\'s .signal, not the controller' : 'must be an AbortSignal');
-  }
+  signalOption(signal);
   if (timeoutMs === undefined) return options;
   const ms = timeoutOption(timeoutMs);
   return ms === timeoutMs ? options : { ...options, timeoutMs: ms };
@@ -838,6 +825,7 @@ export class Ipvs {
     // OperationBatch), so a bulk job holds its requests' bytes and no objects per operation; each window
     // is a copy of its bytes with the family and sequence numbers written in.
     const given = requestOptions(options, EXECUTE_KEYS) as ExecuteOptions;
+    const stopOnError = booleanOption('stopOnError', options.stopOnError, false);
     if (options.window !== undefined && (!Number.isInteger(options.window) || options.window < 1 || options.window > 4096)) {
       throw new ValidationError('window', options.window, 'must be an integer 1..4096');
     }
@@ -849,7 +837,7 @@ export class Ipvs {
     const windowOptions: RequestOptions = {};
     if (given.signal !== undefined) windowOptions.signal = given.signal;
     if (given.timeoutMs !== undefined) windowOptions.timeoutMs = given.timeoutMs;
-    return this.call(windowOptions, (o) => this.sendWindows(batch, window, o, Boolean(options.stopOnError)));
+    return this.call(windowOptions, (o) => this.sendWindows(batch, window, o, stopOnError));
   }
 
   /**

@@ -9,7 +9,7 @@
 
 import { setMaxListeners } from 'node:events';
 import { ValidationError } from '../ipvs/errors.js';
-import { onlyKnownOptions, optionKeys } from '../ipvs/option-keys.js';
+import { booleanOption, onlyKnownOptions, optionKeys } from '../ipvs/option-keys.js';
 import type { ServiceKey } from '../ipvs/types.js';
 import { destinationKeyText, serviceKeyText, validateServiceSpec } from '../ipvs/validate.js';
 import { asIpvsError, IpvsError } from '../netlink/errors.js';
@@ -131,6 +131,16 @@ type DestinationEventFields = Pick<CheckEvent, 'service' | 'serviceId' | 'destin
 
 const NO_LOG: HealthLogger = { info: () => {}, warn: () => {}, error: () => {} };
 
+/** The `logger` option: left out, nothing is logged; given, it must have the methods the checker calls. */
+function loggerOption(logger: unknown): HealthLogger {
+  if (logger === undefined) return NO_LOG;
+  const l = logger as Partial<Record<keyof HealthLogger, unknown>> | null;
+  const missing = typeof l !== 'object' || l === null ? 'info' : (['info', 'warn', 'error'] as const).find((m) => typeof l[m] !== 'function');
+  if (missing !== undefined) throw new ValidationError('logger', logger, `must be an object with info, warn and error methods (and debug, optional), such as console: ${missing} is not a function`);
+  if (l!.debug !== undefined && typeof l!.debug !== 'function') throw new ValidationError('logger', logger, 'must have a debug method, or none');
+  return l as HealthLogger;
+}
+
 /** Start-up's apply is tried this often when the only failures are races with another writer. */
 const SET_UP_ATTEMPTS = 3;
 
@@ -185,14 +195,17 @@ export class HealthChecker extends TypedEmitter<HealthEvents> {
     super((err, event) => this.log.error(`a listener of the '${String(event)}' event threw: ${err instanceof Error ? err.message : String(err)}`));
     onlyKnownOptions(options, CHECKER_KEYS);
     this.ipvs = options.ipvs;
-    this.log = options.logger ?? NO_LOG;
+    this.log = loggerOption(options.logger);
     this.scheduler = options.scheduler ?? systemScheduler;
+    if (options.random !== undefined && typeof options.random !== 'function') {
+      throw new ValidationError('random', options.random, 'must be a function returning a number in [0, 1), such as Math.random');
+    }
     this.random = options.random ?? Math.random;
     // Checked before anything is scheduled: a wait beyond a timer's reach would fire after 1 ms, every time.
     this.resyncIntervalMs = waitOption('resyncIntervalMs', options.resyncIntervalMs, 30_000, 0, ' (0: never)');
     this.retryMs = waitOption('retryMs', options.retryMs, 2000, 1);
     this.retryMaxMs = Math.max(this.retryMs, waitOption('retryMaxMs', options.retryMaxMs, 60_000, 1));
-    this.manageServices = options.manageServices ?? true;
+    this.manageServices = booleanOption('manageServices', options.manageServices, true);
     // Every check in flight listens for the stop on this one signal, and at start every server is checked
     // at once: past 10 Node would print "Possible EventTarget memory leak detected", though each listener
     // goes with its check. The signal is the checker's own, never given out, so the limit is lifted on it.
@@ -263,6 +276,7 @@ export class HealthChecker extends TypedEmitter<HealthEvents> {
   stop(options: StopOptions = {}): Promise<void> {
     try {
       onlyKnownOptions(options, STOP_KEYS);
+      booleanOption('removeServices', options.removeServices, false);
     } catch (err) {
       return Promise.reject(err);
     }

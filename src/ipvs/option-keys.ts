@@ -75,3 +75,27 @@ function editDistance(a: string, b: string, limit: number): number {
   }
   return Math.min(prev[b.length]!, limit);
 }
+
+/**
+ * A boolean option's value: `fallback` when it is left out. Anything but true or false is refused by name:
+ * read as JavaScript truth, `{ dryRun: 'false' }` would do a dry run and `{ removeServices: 'no' }` remove.
+ */
+export function booleanOption(field: string, value: unknown, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean') throw new ValidationError(field, value, 'must be true or false');
+  return value;
+}
+
+/** An AbortSignal, from this realm or another (a look at its members rather than instanceof). */
+export function isAbortSignal(value: unknown): value is AbortSignal {
+  if (typeof value !== 'object' || value === null) return false;
+  const s = value as Partial<Record<'aborted' | 'addEventListener' | 'removeEventListener' | 'throwIfAborted', unknown>>;
+  return typeof s.aborted === 'boolean' && typeof s.addEventListener === 'function' && typeof s.removeEventListener === 'function' && typeof s.throwIfAborted === 'function';
+}
+
+/** A `signal` option: undefined or an AbortSignal; its controller, or anything else, is refused by name. */
+export function signalOption(value: unknown, field = 'signal'): AbortSignal | undefined {
+  if (value === undefined || isAbortSignal(value)) return value;
+  const controller = typeof value === 'object' && value !== null && isAbortSignal((value as { signal?: unknown }).signal);
+  throw new ValidationError(field, value, controller ? "must be an AbortSignal: pass the controller's .signal, not the controller" : 'must be an AbortSignal');
+}

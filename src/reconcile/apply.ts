@@ -8,8 +8,8 @@
 import { ValidationError } from '../ipvs/errors.js';
 import { asIpvsError, type IpvsError } from '../netlink/errors.js';
 import type { Operation, OperationResult } from '../ipvs/operations.js';
-import { onlyKnownOptions, optionKeys } from '../ipvs/option-keys.js';
-import { planChecked, type Plan, type PlanOptions, type PlanStep, type ReconcileClient, PHASES } from './plan.js';
+import { booleanOption, onlyKnownOptions, optionKeys, signalOption } from '../ipvs/option-keys.js';
+import { checkedPlanOptions, planChecked, type Plan, type PlanOptions, type PlanStep, type ReconcileClient, PHASES } from './plan.js';
 import type { DrainState } from './drain.js';
 import type { DesiredState } from './state.js';
 
@@ -61,7 +61,9 @@ export async function applyPlan(
   thePlan: Plan,
   options: Pick<ApplyOptions, 'stopOnError' | 'signal'> = {},
 ): Promise<ApplyResult> {
-  return applyChecked(ipvs, thePlan, onlyKnownOptions(options, APPLY_PLAN_KEYS));
+  onlyKnownOptions(options, APPLY_PLAN_KEYS);
+  signalOption(options.signal);
+  return applyChecked(ipvs, thePlan, options);
 }
 
 async function applyChecked(ipvs: Pick<ReconcileClient, 'execute'>, thePlan: Plan, options: Pick<ApplyOptions, 'stopOnError' | 'signal'>): Promise<ApplyResult> {
@@ -76,7 +78,7 @@ async function applyChecked(ipvs: Pick<ReconcileClient, 'execute'>, thePlan: Pla
   };
   // Once set, nothing more is sent and every step not yet sent is reported with this reason.
   let stopped: string | undefined;
-  const stopOnError = options.stopOnError ?? false;
+  const stopOnError = booleanOption('stopOnError', options.stopOnError, false);
   const signal = options.signal;
   /**
    * Send the batch (indexes into steps) in one execute() and record each outcome. execute() throws only
@@ -216,9 +218,11 @@ function inPlanTerms(error: ValidationError, k: number, i: number): ValidationEr
  * field in `desired`, or an error reading the kernel); failures while applying are in the result.
  */
 export async function apply(ipvs: ReconcileClient, desired: DesiredState, options: ApplyOptions = {}): Promise<ApplyResult> {
-  onlyKnownOptions(options, APPLY_KEYS);
+  checkedPlanOptions(options, APPLY_KEYS);
+  const dryRun = booleanOption('dryRun', options.dryRun, false);
+  booleanOption('stopOnError', options.stopOnError, false);
   const thePlan = await planChecked(ipvs, desired, options);
-  if (options.dryRun) {
+  if (dryRun) {
     return { plan: thePlan, dryRun: true, applied: [], failed: [], notAttempted: [], drainState: thePlan.drainState, ok: true };
   }
   return applyChecked(ipvs, thePlan, options);

@@ -8,7 +8,7 @@ import type { Ipvs } from '../client.js';
 import type { Destination, DestinationSpec, Scheduler, Service, ServiceSpec, TunnelSpec, WithoutStats } from '../ipvs/types.js';
 import { sortDestinations, sortServices } from '../rules/ordering.js';
 import { flagNames } from '../ipvs/service.js';
-import { onlyKnownOptions, optionKeys } from '../ipvs/option-keys.js';
+import { onlyKnownOptions, optionKeys, signalOption } from '../ipvs/option-keys.js';
 import { destinationRuns, keyOfService } from '../rules/save.js';
 import type { DesiredService, DesiredState } from './state.js';
 
@@ -62,6 +62,7 @@ export async function exportState(
   options: ExportStateOptions = {},
 ): Promise<DesiredState> {
   onlyKnownOptions(options, EXPORT_KEYS);
+  signalOption(options.signal);
   // A desired state has no statistics: they are not decoded (the objects lack `stats`, and are typed so).
   const opts = options.signal ? { signal: options.signal, stats: false as const } : { stats: false as const };
   let services: Array<WithoutStats<Service>>;

@@ -10,7 +10,7 @@
 
 import type { Ipvs } from '../client.js';
 import { ValidationError } from '../ipvs/errors.js';
-import { onlyKnownOptions, optionKeys } from '../ipvs/option-keys.js';
+import { onlyKnownOptions, optionKeys, signalOption, type OptionKeys } from '../ipvs/option-keys.js';
 import type { Operation } from '../ipvs/operations.js';
 import type { Destination, DestinationKey, ReadOptions, Service, ServiceKey } from '../ipvs/types.js';
 import { decideDrain, drainClock, drainId, drainPolicy, connectionsText, type DrainOption, type DrainPolicy, type DrainState } from './drain.js';
@@ -186,9 +186,24 @@ function readOptions(signal: AbortSignal | undefined, stats: boolean): ReadOptio
 
 const PLAN_KEYS = optionKeys<PlanOptions>('', { prune: true, drain: true, now: true, signal: true });
 
+/**
+ * Plan options with their keys and the values of `now` and `signal` checked (`prune` and `drain` are
+ * checked where they are read), before anything is read: a `now` that is not a number would make every
+ * drain's age NaN, and a bad signal would otherwise be refused only by the client's reads. Internal.
+ */
+export function checkedPlanOptions<O extends PlanOptions>(options: O, keys: OptionKeys = PLAN_KEYS): O & object {
+  onlyKnownOptions(options, keys);
+  const { now } = options;
+  if (now !== undefined && (typeof now !== 'number' || !Number.isFinite(now))) {
+    throw new ValidationError('now', now, 'must be a finite number of milliseconds since the epoch');
+  }
+  signalOption(options.signal);
+  return options;
+}
+
 /** Plan against the kernel: read what it holds, then compute the steps (see planAgainst). */
 export async function plan(ipvs: ReconcileClient, desired: DesiredState, options: PlanOptions = {}): Promise<Plan> {
-  return planChecked(ipvs, desired, onlyKnownOptions(options, PLAN_KEYS));
+  return planChecked(ipvs, desired, checkedPlanOptions(options));
 }
 
 /** plan() with options already checked: apply() passes its own, which have more keys. Internal. */
@@ -223,7 +238,7 @@ interface Draft {
 
 /** The steps from a table already read (see readCurrent) to a normalised desired state. Pure. */
 export function planAgainst(current: ReadonlyMap<string, CurrentService>, wanted: ReadonlyMap<string, DesiredEntry>, options: PlanOptions = {}): Plan {
-  return planFrom(current, wanted, onlyKnownOptions(options, PLAN_KEYS));
+  return planFrom(current, wanted, checkedPlanOptions(options));
 }
 
 function planFrom(current: ReadonlyMap<string, CurrentService>, wanted: ReadonlyMap<string, DesiredEntry>, options: PlanOptions): Plan {

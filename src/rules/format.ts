@@ -14,7 +14,7 @@ import {
   tunnelRuleSuffix,
 } from './service-facts.js';
 import { IP_VS_SVC_F_ONEPACKET } from '../ipvs/constants.js';
-import { onlyKnownOptions, optionKeys } from '../ipvs/option-keys.js';
+import { booleanOption, onlyKnownOptions, optionKeys } from '../ipvs/option-keys.js';
 import type { Destination, Service, WithoutStats } from '../ipvs/types.js';
 
 /** A service with its destinations, as read from the kernel (with or without statistics: rules have none). */
@@ -90,7 +90,7 @@ const FORMAT_KEYS = optionKeys<FormatRulesOptions>('', { numeric: true, names: t
  */
 export function formatRules(services: readonly ServiceWithDestinations[], options: FormatRulesOptions = {}): string {
   onlyKnownOptions(options, FORMAT_KEYS);
-  const numeric = options.numeric ?? false;
+  const numeric = booleanOption('numeric', options.numeric, false);
   let out = '';
   for (const service of sortServices(services)) out += serviceRulesText(service, service.destinations, numeric, options.names, false);
   return out;

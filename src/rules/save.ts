@@ -8,7 +8,8 @@ import { serviceRulesText, type FormatRulesOptions } from './format.js';
 import { sortServices } from './ordering.js';
 import { resolveEndpointNames, type Resolver } from './resolver.js';
 import { keyOfService } from '../ipvs/service.js';
-import { onlyKnownOptions, optionKeys } from '../ipvs/option-keys.js';
+import { ValidationError } from '../ipvs/errors.js';
+import { booleanOption, onlyKnownOptions, optionKeys } from '../ipvs/option-keys.js';
 import type { Destination, ReadOptions, Service, ServiceKey, WithoutStats } from '../ipvs/types.js';
 
 export { keyOfService };
@@ -78,9 +79,10 @@ const ITERATE_KEYS = optionKeys<IterateRulesOptions>('', { numeric: true, names:
  */
 export async function* iterateRules(source: RulesSource, options: IterateRulesOptions = {}): AsyncGenerator<string, void, undefined> {
   onlyKnownOptions(options, ITERATE_KEYS);
-  const numeric = options.numeric ?? false;
-  const noSort = options.noSort ?? false;
+  const numeric = booleanOption('numeric', options.numeric, false);
+  const noSort = booleanOption('noSort', options.noSort, false);
   const chunkSize = options.chunkSize ?? 1 << 16;
+  if (!Number.isSafeInteger(chunkSize) || chunkSize < 1) throw new ValidationError('chunkSize', chunkSize, 'must be an integer number of characters, 1 or more');
   let services = await source.services(CONFIG_ONLY);
   if (!noSort) services = sortServices(services);
   let text = '';

@@ -10,7 +10,7 @@ import { errnoValue, type ErrnoName } from '../netlink/errors.js';
 import type { Transport } from '../netlink/transport.js';
 import * as C from '../ipvs/constants.js';
 import { ValidationError } from '../ipvs/errors.js';
-import { onlyKnownOptions, optionKeys } from '../ipvs/option-keys.js';
+import { booleanOption, onlyKnownOptions, optionKeys } from '../ipvs/option-keys.js';
 import { SCHEDULERS, PERSISTENCE_ENGINES } from '../ipvs/types.js';
 import { FaultQueue, checkCount, type FaultCommand, type FaultTarget } from './fake-faults.js';
 import { applyStats, findTarget, snapshot, type FakeKernelState, type FakeStatsTarget, type FakeStatsValues } from './fake-inspect.js';
@@ -344,8 +344,9 @@ export class FakeKernel {
    */
   unloadIpvs(options: UnloadIpvsOptions = {}): this {
     onlyKnownOptions(options, UNLOAD_KEYS);
+    const autoload = booleanOption('UnloadIpvsOptions.autoload', options.autoload, false);
     this.loaded = false;
-    this.autoload = options.autoload ?? false;
+    this.autoload = autoload;
     this.table = this.newTable();
     return this;
   }

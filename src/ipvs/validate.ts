@@ -176,7 +176,7 @@ export function validateServiceKey(key: unknown): WireServiceKey {
   if (!isObject(key)) throw new ValidationError('service', key, 'must be an object with protocol/address/port or fwmark');
   if (key.fwmark !== undefined) {
     const fwmark = integer('fwmark', key.fwmark, 1, 0xffffffff);
-    const family = key.family ?? 'ipv4';
+    const family = key.family === undefined ? 'ipv4' : key.family;
     if (family !== 'ipv4' && family !== 'ipv6') throw new ValidationError('family', family, "must be 'ipv4' or 'ipv6'");
     if (key.protocol !== undefined || key.address !== undefined || key.port !== undefined) {
       throw new ValidationError('fwmark', key.fwmark, 'give either fwmark or protocol/address/port, not both');
@@ -279,7 +279,7 @@ export function validateServiceSpec(spec: unknown): WireService {
 export function validateServiceValues(spec: unknown): WireService {
   const key = validateServiceKey(spec);
   const s = spec as ServiceSpec & Record<string, unknown>;
-  const scheduler = s.scheduler ?? DEFAULT_SCHEDULER;
+  const scheduler = s.scheduler === undefined ? DEFAULT_SCHEDULER : s.scheduler;
   if (!(SCHEDULER_NAMES as readonly unknown[]).includes(scheduler)) {
     throw new ValidationError('scheduler', scheduler, `unknown scheduler; one of ${SCHEDULER_NAMES.join(', ')}`);
   }
@@ -392,7 +392,7 @@ export function validateDestinationSpec(service: WireServiceKey, dest: unknown):
 export function validateDestinationValues(service: WireServiceKey, dest: unknown, into?: WireDestination): WireDestination {
   const w = validateDestinationKey(service, dest, into);
   const d = dest as DestinationSpec & Record<string, unknown>;
-  const forwarding = d.forwarding ?? 'route';
+  const forwarding = d.forwarding === undefined ? 'route' : d.forwarding;
   const fwd = lookup(FORWARDING, forwarding);
   if (fwd === undefined) {
     // A number is what a destination read back holds for a method Linux keeps but has no name for.
@@ -434,7 +434,7 @@ export function validateDestinationValues(service: WireServiceKey, dest: unknown
       // 0 is what the kernel reports for every ipip or gre tunnel, so a destination read back is accepted as input.
       throw new ValidationError('destination.tunnel.port', t.port, 'only gue tunnels take a port (0 stands for none)');
     }
-    const checksum = t.checksum ?? 'nocsum';
+    const checksum = t.checksum === undefined ? 'nocsum' : t.checksum;
     const flags = lookup(CHECKSUMS, checksum);
     if (flags === undefined) throw new ValidationError('destination.tunnel.checksum', checksum, "must be 'nocsum', 'csum' or 'remcsum'");
     if (checksum !== 'nocsum' && t.type === 'ipip') {

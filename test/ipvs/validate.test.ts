@@ -349,3 +349,24 @@ describe('sync daemons', () => {
     expect(validateDaemon({ state: 'master', interface: 'abcdefghijklmno' }).ifname).toHaveLength(15);
   });
 });
+
+describe('null is a value, not a field left out', () => {
+  // JSON writes a missing optional value as null: read as the default, `"forwarding": null` silently became
+  // 'route' and `"scheduler": null` 'wlc', while every other field (weight, port, persistence...) refused null.
+  it('refuses null for the fields that have a default, naming the field', () => {
+    expectRefused(() => validateServiceSpec({ ...tcp, scheduler: null }), 'scheduler', null, /^unknown scheduler/);
+    expectRefused(() => validateServiceKey({ fwmark: 10, family: null }), 'family', null, /^must be 'ipv4' or 'ipv6'$/);
+    expectRefused(() => validateDestinationSpec(svc4, { address: '10.0.0.2', forwarding: null }), 'destination.forwarding', null, /^must be 'masq', 'route' or 'tunnel'$/);
+    expectRefused(
+      () => validateDestinationSpec(svc4, { address: '10.0.0.2', forwarding: 'tunnel', tunnel: { type: 'gre', checksum: null } }),
+      'destination.tunnel.checksum', null, /^must be 'nocsum', 'csum' or 'remcsum'$/,
+    );
+  });
+
+  it('left out, the same fields still take their defaults', () => {
+    expect(validateServiceSpec({ ...tcp, scheduler: undefined }).scheduler).toBe('wlc');
+    expect(validateServiceKey({ fwmark: 10, family: undefined }).af).toBe(2);
+    expect(validateDestinationSpec(svc4, { address: '10.0.0.2', forwarding: undefined }).fwd).toBe(3);
+    expect(validateDestinationSpec(svc4, { address: '10.0.0.2', forwarding: 'tunnel', tunnel: { type: 'gre' } }).tunFlags).toBe(0);
+  });
+});

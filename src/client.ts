@@ -318,13 +318,14 @@ export class Ipvs {
     const client = this;
     this.serviceMethods = Object.create(Object.prototype, {
       destinations: {
-        value(this: Service, options?: ReadOptions) {
+        // Named functions: as `value(...)` both methods were called `value` (in stacks, and in a refusal's message).
+        value: function destinations(this: Service, options?: ReadOptions) {
           return client.destinations(keyOfService(this), options);
         },
         enumerable: false, writable: true, configurable: true,
       },
       addDestination: {
-        value(this: Service, d: DestinationSpec | ReadBackDestinationSpec, options?: RequestOptions) {
+        value: function addDestination(this: Service, d: DestinationSpec | ReadBackDestinationSpec, options?: RequestOptions) {
           return client.addDestination(keyOfService(this), d, options);
         },
         enumerable: false, writable: true, configurable: true,

@@ -30,7 +30,7 @@ const SHOWN_LENGTH = 200;
 
 /**
  * A value as it appears in messages: strings quoted, bigints with n, numbers as written (NaN and Infinity
- * too, which JSON would show as null), objects as JSON, an instance of a class with its class's name; cut
+ * too, which JSON would show as null), functions by name, objects as JSON, an instance of a class with its class's name; cut
  * after SHOWN_LENGTH characters. A value JSON cannot write (a cycle, nesting deeper than the stack) is named
  * by its kind: String() of it could throw as well.
  */
@@ -38,6 +38,8 @@ function show(value: unknown): string {
   if (typeof value === 'bigint') return `${value}n`;
   if (typeof value === 'number') return String(value);
   if (value === undefined) return '(missing)';
+  // Its source text would fill the message: a function is named (a client's service's destinations method).
+  if (typeof value === 'function') return `function ${value.name === '' ? '(anonymous)' : value.name}`;
   let text: string;
   try {
     text = JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v)) ?? String(value);

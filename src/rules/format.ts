@@ -14,6 +14,7 @@ import {
   tunnelRuleSuffix,
 } from './service-facts.js';
 import { IP_VS_SVC_F_ONEPACKET } from '../ipvs/constants.js';
+import { ValidationError } from '../ipvs/errors.js';
 import { booleanOption, onlyKnownOptions, optionKeys } from '../ipvs/option-keys.js';
 import type { Destination, Service, WithoutStats } from '../ipvs/types.js';
 
@@ -91,9 +92,29 @@ const FORMAT_KEYS = optionKeys<FormatRulesOptions>('', { numeric: true, names: t
 export function formatRules(services: readonly ServiceWithDestinations[], options: FormatRulesOptions = {}): string {
   onlyKnownOptions(options, FORMAT_KEYS);
   const numeric = booleanOption('numeric', options.numeric, false);
+  checkTable(services);
   let out = '';
   for (const service of sortServices(services)) out += serviceRulesText(service, service.destinations, numeric, options.names, false);
   return out;
+}
+
+/**
+ * The shape formatRules needs, checked before it is printed: from JavaScript, `formatRules(await
+ * ipvs.services())` (whose services have a destinations() method, not an array) failed deep in the sorting
+ * with "sortDestinations is not iterable", which names nothing the caller wrote.
+ */
+function checkTable(services: unknown): void {
+  if (!Array.isArray(services)) throw new ValidationError('services', services, 'must be an array of services, each with the array of its destinations');
+  for (let i = 0; i < services.length; i++) {
+    const s = services[i] as { destinations?: unknown } | null;
+    if (typeof s !== 'object' || s === null) throw new ValidationError(`services[${i}]`, s, 'must be a service read back, with the array of its destinations');
+    if (!Array.isArray(s.destinations)) {
+      const hint = typeof s.destinations === 'function'
+        ? ': a service the client returns has a destinations() method instead; give { ...service, destinations: await ipvs.destinations(service) }'
+        : '';
+      throw new ValidationError(`services[${i}].destinations`, s.destinations, `must be the array of the service's destinations${hint}`);
+    }
+  }
 }
 
 /**

@@ -38,5 +38,8 @@ describe('the value in a ValidationError message', () => {
     expect(new ValidationError('x', cycle, 'r').message).toBe('invalid x (an object): r');
     expect(new ValidationError('x', new AbortController(), 'r').message).toBe('invalid x AbortController {}: r');
     expect(new ValidationError('x', 'short', 'r').message).toBe('invalid x "short": r');
+    // A function by its name, not its source text (which String() of it gives).
+    expect(new ValidationError('x', function check() { return 'a long body'; }, 'r').message).toBe('invalid x function check: r');
+    expect(new ValidationError('x', [() => 1][0], 'r').message).toBe('invalid x function (anonymous): r');
   });
 });

@@ -129,3 +129,26 @@ describe('formatRules', () => {
     expect(formatRules([])).toBe('');
   });
 });
+
+describe('formatRules refuses a table of the wrong shape by path', () => {
+  it("names a service whose destinations are not an array (the client's services have a destinations() method)", async () => {
+    const { Ipvs } = await import('../../src/client.js');
+    const { FakeKernel } = await import('../../src/testing/index.js');
+    const kernel = new FakeKernel();
+    const ipvs = await Ipvs.open({ transport: kernel.transport() });
+    await ipvs.addService({ protocol: 'tcp', address: '10.0.0.1', port: 80 });
+    const read = await ipvs.services();
+    expect(() => formatRules(read as never)).toThrow(
+      /^invalid services\[0\]\.destinations function destinations: must be the array of the service's destinations: a service the client returns has a destinations\(\) method instead; give \{ \.\.\.service, destinations: await ipvs\.destinations\(service\) \}$/,
+    );
+    const table = await Promise.all(read.map(async (s) => ({ ...s, destinations: await ipvs.destinations(s) })));
+    expect(formatRules(table)).toBe('-A -t 10.0.0.1:80 -s wlc\n');
+    await ipvs.close();
+  });
+
+  it('names a table that is not an array, and an entry that is not an object', () => {
+    expect(() => formatRules({ services: [] } as never)).toThrow(expect.objectContaining({ field: 'services', reason: 'must be an array of services, each with the array of its destinations' }));
+    expect(() => formatRules([null] as never)).toThrow(expect.objectContaining({ field: 'services[0]', value: null }));
+    expect(() => formatRules([{ ...service({ protocol: 'tcp', address: '10.0.0.1', port: 80 }) }] as never)).toThrow(expect.objectContaining({ field: 'services[0].destinations', value: undefined }));
+  });
+});

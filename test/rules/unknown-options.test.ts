@@ -13,7 +13,7 @@ const RULES = '-A -t 10.0.0.1:80 -s rr\n-a -t 10.0.0.1:80 -r 10.0.1.1:80 -m -w 1
 describe('rules options refuse unknown keys', () => {
   it('parseRules, prepareRules', () => {
     expect(refused(() => parseRules(RULES, { lookuphost: () => '10.0.0.9' } as never)).message).toBe(
-      'invalid lookuphost () => "10.0.0.9": unknown option (did you mean lookupHost?); expected one of services, lookupHost',
+      'invalid lookuphost function lookuphost: unknown option (did you mean lookupHost?); expected one of services, lookupHost',
     );
     expect(refused(() => prepareRules(RULES, { service: undefined } as never)).reason).toMatch(/^unknown option \(did you mean services\?\)/);
   });

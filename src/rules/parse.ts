@@ -10,7 +10,8 @@ import { parseCommandLine, collectHostNames, type GrammarContext, type ParsedCom
 import { onlyKnownOptions, optionKeys } from '../ipvs/option-keys.js';
 import { CommandLineError, RulesSyntaxError } from './errors.js';
 import { FastRuleLines } from './fast-lines.js';
-import { systemServiceNames, type ServiceNames } from './service-names.js';
+import { serviceNamesOption, type ServiceNames } from './service-names.js';
+import { ValidationError } from '../ipvs/errors.js';
 import {
   daemonSpecOf,
   destinationKeyOf,
@@ -48,8 +49,11 @@ export const RESOLVING_KEYS = optionKeys<Omit<ParseRulesOptions, 'lookupHost'>>(
 
 /** The grammar's context for these options. Internal (prepare.ts). */
 export function grammarContext(options: ParseRulesOptions): GrammarContext {
-  const services = options.services ?? systemServiceNames();
+  const services = serviceNamesOption(options.services);
   const lookup = options.lookupHost;
+  if (lookup !== undefined && typeof lookup !== 'function') {
+    throw new ValidationError('lookupHost', lookup, 'must be a function from a host name to its IPv4 address (or undefined)');
+  }
   return {
     services,
     lookupHost: lookup
@@ -185,7 +189,8 @@ export async function parseRulesResolving(
   lookup: (name: string) => Promise<string | undefined>,
   options: Omit<ParseRulesOptions, 'lookupHost'> = {},
 ): Promise<RuleOperation[]> {
-  const services = onlyKnownOptions(options, RESOLVING_KEYS).services ?? systemServiceNames();
+  const services = serviceNamesOption(onlyKnownOptions(options, RESOLVING_KEYS).services);
+  if (typeof lookup !== 'function') throw new ValidationError('lookup', lookup, 'must be a function from a host name to a promise of its IPv4 address (or undefined)');
   // Lines the fast path reads hold numeric addresses only: their operations are kept for the final pass,
   // and only the other lines are searched for host names.
   const fast = new FastRuleLines(text);

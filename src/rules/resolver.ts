@@ -13,7 +13,7 @@ import { ValidationError } from '../ipvs/errors.js';
 import { onlyKnownOptions, optionKeys } from '../ipvs/option-keys.js';
 import { canonicalAddress } from './addresses.js';
 import type { EndpointNames } from './endpoint-text.js';
-import { systemServiceNames, type ServiceNames } from './service-names.js';
+import { serviceNamesOption, systemServiceNames, type ServiceNames } from './service-names.js';
 
 /** Where host and service names come from: systemResolver(), staticResolver(), or your own. */
 export interface Resolver {
@@ -122,8 +122,16 @@ export function staticResolver(
   hosts: Readonly<Record<string, string>> = {},
   services: ServiceNames = { portOf: () => undefined, nameOf: () => undefined },
 ): Resolver {
+  // A Map has no own entries: given one, every name would silently stay unknown.
+  if (typeof hosts !== 'object' || hosts === null || Array.isArray(hosts) || hosts instanceof Map) {
+    throw new ValidationError('hosts', hosts, 'must be an object from host name to IPv4 address ({ web: "10.0.0.1" }); for a Map, Object.fromEntries(map)');
+  }
+  serviceNamesOption(services);
   const byAddress = new Map<string, string>();
-  for (const [name, address] of Object.entries(hosts)) if (!byAddress.has(address)) byAddress.set(address, name);
+  for (const [name, address] of Object.entries(hosts)) {
+    if (typeof address !== 'string') throw new ValidationError(`hosts.${name}`, address, 'must be an address string');
+    if (!byAddress.has(address)) byAddress.set(address, name);
+  }
   return {
     services,
     reverse: async (address) => byAddress.get(address),

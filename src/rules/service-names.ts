@@ -4,6 +4,7 @@
 // synchronously once per instance; a missing file simply means no names, as with the C library.
 
 import { readFileSync } from 'node:fs';
+import { ValidationError } from '../ipvs/errors.js';
 import type { Protocol } from '../ipvs/types.js';
 
 export interface ServiceNames {
@@ -78,4 +79,17 @@ export function systemServiceNames(path = '/etc/services'): ServiceNames {
     portOf: (name, protocol) => load().portOf(name, protocol),
     nameOf: (port, protocol) => load().nameOf(port, protocol),
   };
+}
+
+/**
+ * A `services` option: the services database when left out, else a ServiceNames (checked, so that a wrong
+ * value is refused by name rather than failing as "portOf is not a function" at the first named port).
+ */
+export function serviceNamesOption(value: unknown, field = 'services'): ServiceNames {
+  if (value === undefined) return systemServiceNames();
+  const v = value as Partial<Record<keyof ServiceNames, unknown>> | null;
+  if (typeof v !== 'object' || v === null || typeof v.portOf !== 'function' || typeof v.nameOf !== 'function') {
+    throw new ValidationError(field, value, 'must be a ServiceNames (portOf and nameOf), such as parseServicesFile(text) or systemServiceNames()');
+  }
+  return v as ServiceNames;
 }

@@ -1,6 +1,8 @@
 // Option values are inputs too: a boolean option takes true or false only (read as JavaScript truth,
 // `{ dryRun: 'false' }` did a dry run and `{ removeServices: 'false' }` deleted the services), a `signal`
-// an AbortSignal and `now` a finite number, each refused by name before anything is read, sent or changed.
+// an AbortSignal, `now` a finite number, the rules format's `services` a ServiceNames and its lookups
+// functions (a Map of hosts, which has no entries to read, gave no names at all), each refused by name before
+// anything is read, sent or changed.
 // The shared checks live in src/ipvs/option-keys.ts; each entry point that takes such an option is tried here.
 
 import { describe, expect, it } from 'vitest';
@@ -9,7 +11,7 @@ import { ValidationError } from '../../src/ipvs/errors.js';
 import { booleanOption, signalOption } from '../../src/ipvs/option-keys.js';
 import { HealthChecker } from '../../src/health/index.js';
 import { apply, applyPlan, exportState, plan, planAgainst } from '../../src/reconcile/index.js';
-import { formatRules, iterateRules } from '../../src/rules/index.js';
+import { formatRules, iterateRules, parseRules, parseRulesResolving, parseServicesFile, prepareRules, prepareRulesResolving, resolveEndpointNames, staticResolver } from '../../src/rules/index.js';
 import { FakeKernel } from '../../src/testing/index.js';
 
 const WEB = { protocol: 'tcp', address: '10.0.0.1', port: 80 } as const;
@@ -142,6 +144,35 @@ describe('the rules format', () => {
     await expect(drain({ chunkSize: 'x' })).rejects.toThrow(refusal('chunkSize', 'x', 'must be an integer number of characters, 1 or more'));
     await expect(drain({ chunkSize: 0 })).rejects.toThrow(refusal('chunkSize', 0, 'must be an integer number of characters, 1 or more'));
     expect(await drain({ numeric: true, noSort: true, chunkSize: 1 })).toBe('-A -t 10.0.0.1:80 -s wlc\n');
+  });
+});
+
+describe("the rules format's services, lookups and hosts", () => {
+  const NAMED = '-A -t web:http -s rr\n';
+  const services = parseServicesFile('http 80/tcp\n');
+
+  it('parseRules and prepareRules: services must be a ServiceNames and lookupHost a function, refused by name', () => {
+    const message = 'must be a ServiceNames (portOf and nameOf), such as parseServicesFile(text) or systemServiceNames()';
+    expect(() => parseRules('-A -t 10.0.0.1:http\n', { services: new Map() } as never)).toThrow(refusal('services', new Map(), message));
+    expect(() => prepareRules('', { services: 5 } as never)).toThrow(refusal('services', 5, message));
+    expect(() => parseRules(NAMED, { services, lookupHost: { web: '10.0.0.1' } } as never))
+      .toThrow(refusal('lookupHost', { web: '10.0.0.1' }, 'must be a function from a host name to its IPv4 address (or undefined)'));
+    expect(parseRules(NAMED, { services, lookupHost: () => '10.0.0.1' })).toMatchObject([{ service: { address: '10.0.0.1', port: 80 } }]);
+  });
+
+  it('parseRulesResolving and prepareRulesResolving: the lookup must be a function', async () => {
+    const reason = 'must be a function from a host name to a promise of its IPv4 address (or undefined)';
+    await expect(parseRulesResolving(NAMED, { web: '10.0.0.1' } as never, { services })).rejects.toThrow(refusal('lookup', { web: '10.0.0.1' }, reason));
+    await expect(prepareRulesResolving(NAMED, undefined as never, { services })).rejects.toThrow(refusal('lookup', undefined, reason));
+    expect(await parseRulesResolving(NAMED, async () => '10.0.0.1', { services })).toMatchObject([{ service: { address: '10.0.0.1' } }]);
+  });
+
+  it('staticResolver: hosts an object of names (a Map, which has no entries to read, is refused), services a ServiceNames', async () => {
+    expect(() => staticResolver(new Map([['web', '10.0.0.1']]) as never)).toThrow(refusal('hosts', new Map([['web', '10.0.0.1']]), /Object\.fromEntries\(map\)$/));
+    expect(() => staticResolver({ web: 10 } as never)).toThrow(refusal('hosts.web', 10, 'must be an address string'));
+    expect(() => staticResolver({}, {} as never)).toThrow(refusal('services', {}, /^must be a ServiceNames/));
+    const names = await resolveEndpointNames(['10.0.0.1'], staticResolver({ web: '10.0.0.1' }, services));
+    expect(names.hostName?.('10.0.0.1')).toBe('web');
   });
 });
 

@@ -57,7 +57,7 @@ describe('readonly inputs', () => {
     ipvs = await Ipvs.open({ transport: new FakeKernel().transport() });
     const literal = {
       services: [
-        { protocol: 'tcp', address: '192.168.1.110', port: 80, scheduler: 'rr', flags: ['one-packet'],
+        { protocol: 'udp', address: '192.168.1.110', port: 80, scheduler: 'rr', flags: ['one-packet'],
           destinations: [{ address: '192.168.1.116', weight: 2, forwarding: 'tunnel', tunnel: { type: 'gue', port: 6080 } }, { address: '192.168.1.117' }] },
         { fwmark: 10, persistence: { timeout: 60 }, destinations: [] },
       ],

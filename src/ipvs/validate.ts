@@ -303,6 +303,11 @@ export function validateServiceValues(spec: unknown): WireService {
       // means nothing, or something else; the generic flag-1..flag-3 pass the bit to any scheduler, as ipvsadm does.
       if ((f === 'sh-fallback' || f === 'sh-port') && scheduler !== 'sh') throw new ValidationError('flags', f, `only applies to the sh scheduler, not ${String(scheduler)}`);
       if ((f === 'mh-fallback' || f === 'mh-port') && scheduler !== 'mh') throw new ValidationError('flags', f, `only applies to the mh scheduler, not ${String(scheduler)}`);
+      // Linux schedules single packets for UDP only: on a TCP or SCTP service the flag does nothing, and ipvsadm,
+      // which refuses -o there, could not restore the `-o` its save (and formatRules) would print for it.
+      if (f === 'one-packet' && key.fwmark === 0 && key.protocol !== IPPROTO_UDP) {
+        throw new ValidationError('flags', f, `one-packet scheduling applies to UDP and firewall-mark services only, not to service ${key.text} (Linux ignores it there, and ipvsadm refuses -o for it)`);
+      }
       flags |= bit;
     }
   }

@@ -83,13 +83,15 @@ const V4_MASKS = { good: ['255.255.255.255', '255.255.255.0', '255.255.0.0', '0.
 const V6_MASKS = { good: [128, 64, 48, 1, '/96', 'ffff:ffff:ffff:ffff::'], bad: [0, 129] };
 const TIMEOUTS_S = { good: [1, 60, 300, 360, 86400, 2678400], bad: [0, 2678401] };
 
-function flagsFor(rand: Rand, scheduler: string): ServiceFlag[] | undefined {
+function flagsFor(rand: Rand, scheduler: string, key: ServiceKey): ServiceFlag[] | undefined {
   if (!chance(rand, 0.4)) return undefined;
-  const pool: ServiceFlag[] = ['one-packet', 'flag-1', 'flag-2', 'flag-3'];
+  const pool: ServiceFlag[] = ['flag-1', 'flag-2', 'flag-3'];
+  // One-packet scheduling: UDP and firewall-mark services (on another protocol it is refused, now and then tried).
+  if ('fwmark' in key || key.protocol === 'udp' || chance(rand, BAD)) pool.unshift('one-packet');
   if (scheduler === 'sh' || chance(rand, BAD)) pool.push('sh-fallback', 'sh-port');
   if (scheduler === 'mh' || chance(rand, BAD)) pool.push('mh-fallback', 'mh-port');
   const flags = pool.filter(() => chance(rand, 0.3));
-  if (chance(rand, 0.1)) flags.push(flags[0] ?? 'one-packet'); // a duplicate
+  if (chance(rand, 0.1)) flags.push(flags[0] ?? 'flag-1'); // a duplicate
   return flags;
 }
 
@@ -99,7 +101,7 @@ function serviceSpec(rand: Rand, key: ServiceKey): ServiceSpec {
   const r = rand();
   const scheduler = r < BAD ? ('bogus' as 'rr') : r < 0.06 ? 'twos' : pick(rand, SCHEDULER_NAMES.filter((s) => s !== 'twos'));
   if (chance(rand, 0.85)) spec.scheduler = scheduler;
-  const flags = flagsFor(rand, spec.scheduler ?? 'wlc');
+  const flags = flagsFor(rand, spec.scheduler ?? 'wlc', key);
   if (flags !== undefined) spec.flags = flags;
   const p = rand();
   if (p < 0.15) spec.persistence = true;

@@ -71,7 +71,8 @@ describe('services', () => {
         const scheduler = c.scheduler ?? 'wlc';
         const schedPrefix = scheduler === 'sh' || scheduler === 'mh' ? scheduler : undefined;
         const flags: string[] = [];
-        if (c.onePacket) flags.push('one-packet');
+        // One-packet scheduling: UDP and firewall-mark services only.
+        if (c.onePacket && ('fwmark' in c.key || c.key.protocol === 'udp')) flags.push('one-packet');
         if (schedPrefix && c.fallback) flags.push(`${schedPrefix}-fallback`);
         if (schedPrefix && c.portFlag) flags.push(`${schedPrefix}-port`);
         const key = 'fwmark' in c.key
@@ -92,7 +93,7 @@ describe('services', () => {
 
         const decoded = decodeService(through((w) => encodeService(w, validateServiceSpec(spec)), 1));
 
-        const rawFlags = (c.persistence ? 1 : 0) | (c.onePacket ? 4 : 0) | (schedPrefix && c.fallback ? 8 : 0) | (schedPrefix && c.portFlag ? 16 : 0);
+        const rawFlags = (c.persistence ? 1 : 0) | (flags.includes('one-packet') ? 4 : 0) | (schedPrefix && c.fallback ? 8 : 0) | (schedPrefix && c.portFlag ? 16 : 0);
         const expected: Record<string, unknown> = 'fwmark' in c.key
           ? { fwmark: c.key.fwmark }
           : { protocol: c.key.protocol, address: c.key.addr.v6 ? norm6(c.key.addr.text) : c.key.addr.text, port: c.key.port };

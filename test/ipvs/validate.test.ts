@@ -132,11 +132,20 @@ describe('service specs', () => {
   });
 
   it('sets flag bits and keeps the scheduler flags with their scheduler', () => {
-    expect(validateServiceSpec({ ...tcp, flags: ['one-packet'] }).flags).toBe(4);
+    expect(validateServiceSpec({ ...tcp, protocol: 'udp', flags: ['one-packet'] }).flags).toBe(4);
+    expect(validateServiceSpec({ fwmark: 3, flags: ['one-packet'] }).flags).toBe(4);
     expect(validateServiceSpec({ ...tcp, scheduler: 'sh', flags: ['sh-fallback', 'sh-port'] }).flags).toBe(0x18);
     expect(validateServiceSpec({ ...tcp, scheduler: 'mh', persistence: true, flags: ['mh-port'] }).flags).toBe(0x11);
     expectRefused(() => validateServiceSpec({ ...tcp, scheduler: 'rr', flags: ['sh-port'] }), 'flags', 'sh-port', /only applies to the sh scheduler, not rr/);
     expectRefused(() => validateServiceSpec({ ...tcp, flags: ['mh-fallback'] }), 'flags', 'mh-fallback', /not wlc/);
+  });
+
+  it('refuses one-packet scheduling on a TCP or SCTP service: Linux ignores it there, and ipvsadm -R could not restore its -o', () => {
+    expectRefused(() => validateServiceSpec({ ...tcp, flags: ['one-packet'] }), 'flags', 'one-packet',
+      /^one-packet scheduling applies to UDP and firewall-mark services only, not to service tcp 192\.168\.1\.110:80 \(Linux ignores it there, and ipvsadm refuses -o for it\)$/);
+    expectRefused(() => validateServiceSpec({ ...tcp, protocol: 'sctp', flags: ['one-packet'] }), 'flags', 'one-packet', /not to service sctp /);
+    // A service read back with the flag (another tool's) is refused as input by the same path.
+    expectRefused(() => validateServiceSpec({ ...tcp, family: 'ipv4', scheduler: 'wlc', flags: ['one-packet'], rawFlags: 6 }), 'flags', 'one-packet');
   });
 
   it('the generic flag-1..flag-3 set SCHED1..3 with any scheduler', () => {

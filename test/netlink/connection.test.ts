@@ -521,6 +521,29 @@ describe('timeouts', () => {
     expect(conn.inFlight).toBe(0);
   });
 
+  it('an iterated listing whose loop holds the event loop past the timeout says so too, though the late timer fires while it waits', async () => {
+    // Real timers: synchronous work in the loop's body delays the timer until the loop next waits for the
+    // kernel; the kernel had only a sliver of the time, so the message must not blame it.
+    const { t, conn } = setup({ timeoutMs: 50 });
+    const it = conn.dump(req('list'))[Symbol.asyncIterator]();
+    const first = it.next();
+    await new Promise((resolve) => setImmediate(resolve));
+    const seq = t.last().seq;
+    t.deliver(part(seq, 1));
+    expect(marker((await first).value as NetlinkMessage)).toBe(1);
+    const until = performance.now() + 120;
+    while (performance.now() < until);
+    await expect(it.next()).rejects.toThrow('list: the listing was not read to its end within 50 ms');
+    t.deliver(nb.cat(part(seq, 2), nb.done(seq)));
+    expect(conn.inFlight).toBe(0);
+  });
+
+  it('an iterated listing whose consumer waited for the kernel all along still says the kernel did not answer', async () => {
+    const { conn } = setup({ timeoutMs: 50 });
+    const it = conn.dump(req('list'))[Symbol.asyncIterator]();
+    await expect(it.next()).rejects.toThrow('list: no answer from the kernel within 50 ms');
+  });
+
   it('a listing waiting its turn: its timer starts when it is sent, not while it waits', async () => {
     vi.useFakeTimers();
     const { t, conn } = setup({ timeoutMs: 1000 });

@@ -3,7 +3,7 @@
 // a step that failed, `?` one not attempted. Lines starting with `#` are remarks and a summary.
 
 import type { ApplyResult } from './apply.js';
-import { drainClock } from './drain.js';
+import { nowOption } from './drain.js';
 import type { DrainingDestination, Plan, PlanStep } from './plan.js';
 import { serviceIdOf } from './normalize.js';
 
@@ -41,7 +41,8 @@ function summary(steps: readonly PlanStep[]): string {
 }
 
 /** The plan as `ipvs diff` prints it. */
-export function describePlan(plan: Plan, now = drainClock()): string {
+export function describePlan(plan: Plan, now?: number): string {
+  now = nowOption(now);
   let out = '';
   for (const step of plan.steps) out += describeStep(step) + '\n';
   for (const d of plan.draining) out += describeDraining(d, now) + '\n';
@@ -60,7 +61,8 @@ export function describePlan(plan: Plan, now = drainClock()): string {
 }
 
 /** What an apply did, as `ipvs apply` prints it: applied steps on `out`, failures and omissions on `err`. */
-export function describeApplyResult(result: ApplyResult, now = drainClock()): { out: string; err: string } {
+export function describeApplyResult(result: ApplyResult, now?: number): { out: string; err: string } {
+  now = nowOption(now);
   if (result.dryRun) return { out: describePlan(result.plan, now), err: '' };
   let out = '';
   let err = '';

@@ -53,6 +53,13 @@ export function drainClock(): number {
   return performance.timeOrigin + performance.now();
 }
 
+/** A `now` option (ms since the epoch): the drain clock when left out; anything but a finite number is refused. */
+export function nowOption(now: unknown): number {
+  if (now === undefined) return drainClock();
+  if (typeof now !== 'number' || !Number.isFinite(now)) throw new ValidationError('now', now, 'must be a finite number of milliseconds since the epoch');
+  return now;
+}
+
 const DRAIN_KEYS = optionKeys<DrainOptions>('drain', { idle: true, timeout: true, state: true });
 
 /** The policy an option stands for, or undefined when destinations are deleted at once. */

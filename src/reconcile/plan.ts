@@ -13,7 +13,7 @@ import { ValidationError } from '../ipvs/errors.js';
 import { onlyKnownOptions, optionKeys, signalOption, type OptionKeys } from '../ipvs/option-keys.js';
 import type { Operation } from '../ipvs/operations.js';
 import type { Destination, DestinationKey, ReadOptions, Service, ServiceKey } from '../ipvs/types.js';
-import { decideDrain, drainClock, drainId, drainPolicy, connectionsText, type DrainOption, type DrainPolicy, type DrainState } from './drain.js';
+import { decideDrain, drainClock, drainId, drainPolicy, nowOption, connectionsText, type DrainOption, type DrainPolicy, type DrainState } from './drain.js';
 import { desiredDestinationsOf, normaliseDesiredState, sameDesiredDestinations, type DesiredEntry } from './desired.js';
 import {
   destinationDifferences,
@@ -193,10 +193,7 @@ const PLAN_KEYS = optionKeys<PlanOptions>('', { prune: true, drain: true, now: t
  */
 export function checkedPlanOptions<O extends PlanOptions>(options: O, keys: OptionKeys = PLAN_KEYS): O & object {
   onlyKnownOptions(options, keys);
-  const { now } = options;
-  if (now !== undefined && (typeof now !== 'number' || !Number.isFinite(now))) {
-    throw new ValidationError('now', now, 'must be a finite number of milliseconds since the epoch');
-  }
+  if (options.now !== undefined) nowOption(options.now);
   signalOption(options.signal);
   return options;
 }

@@ -10,7 +10,7 @@ import { Ipvs } from '../../src/client.js';
 import { ValidationError } from '../../src/ipvs/errors.js';
 import { booleanOption, signalOption } from '../../src/ipvs/option-keys.js';
 import { HealthChecker } from '../../src/health/index.js';
-import { apply, applyPlan, exportState, plan, planAgainst } from '../../src/reconcile/index.js';
+import { apply, applyPlan, describeApplyResult, describePlan, exportState, plan, planAgainst } from '../../src/reconcile/index.js';
 import { formatRules, iterateRules, parseRules, parseRulesResolving, parseServicesFile, prepareRules, prepareRulesResolving, resolveEndpointNames, staticResolver } from '../../src/rules/index.js';
 import { FakeKernel } from '../../src/testing/index.js';
 
@@ -68,6 +68,17 @@ describe('reconcile', () => {
     expect(kernel.requests).toEqual([]);
     expect(kernel.state().services).toHaveLength(1);
     expect((await plan(ipvs, { services: [] }, { now: 0 })).inSync).toBe(true);
+  });
+
+  it("describePlan and describeApplyResult: a now that is not a number is refused, not printed as 'draining for NaN s'", async () => {
+    const { kernel, ipvs } = await setup();
+    await ipvs.addDestination(WEB, { address: '10.0.1.1' });
+    kernel.setStats({ ...WEB, destination: '10.0.1.1' }, { activeConns: 3 });
+    const result = await ipvs.apply({ services: [{ ...WEB, destinations: [] }] }, { drain: 30 });
+    expect(result.plan.draining).toHaveLength(1);
+    expect(() => describeApplyResult(result, 'x' as never)).toThrow(refusal('now', 'x', 'must be a finite number of milliseconds since the epoch'));
+    expect(() => describePlan(result.plan, Number.NaN)).toThrow(refusal('now', Number.NaN, 'must be a finite number of milliseconds since the epoch'));
+    expect(describePlan(result.plan, Date.now() + 20_000)).toMatch(/draining for 2\d s/);
   });
 
   it('applyPlan: a bad signal or stopOnError throws before anything is sent, rather than failing every step', async () => {

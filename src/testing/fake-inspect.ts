@@ -277,6 +277,10 @@ const VALUE_KEYS = optionKeys<FakeStatsValues>('FakeStatsValues', {
   activeConns: true, inactiveConns: true, persistentConns: true,
 });
 const U64 = (1n << 64n) - 1n;
+/** The client's names of the counters a Stats holds (what a test reads back), by the kernel's the fake takes. */
+const CLIENT_COUNTER_NAMES: Readonly<Record<string, string>> = {
+  inPackets: 'inpkts', outPackets: 'outpkts', inBytes: 'inbytes', outBytes: 'outbytes', inPps: 'inpps', outPps: 'outpps', inBps: 'inbps', outBps: 'outbps',
+};
 const U32 = 0xffffffff;
 
 /**
@@ -285,6 +289,13 @@ const U32 = 0xffffffff;
  * what the kernel reports in 32 bits: 0..2^32-1, before and after a bump (a negative delta closes connections).
  */
 export function applyStats(target: { svc: Svc; dest: Dest | undefined }, v: FakeStatsValues, add: boolean): void {
+  if (typeof v === 'object' && v !== null) {
+    // The client reads these counters as inPackets, outBytes...: the likeliest slip is its name for one.
+    for (const k of Object.keys(v)) {
+      const kernelName = Object.hasOwn(CLIENT_COUNTER_NAMES, k) ? CLIENT_COUNTER_NAMES[k] : undefined;
+      if (kernelName !== undefined) throw new ValidationError(`FakeStatsValues.${k}`, (v as Record<string, unknown>)[k], `unknown counter (did you mean ${kernelName}?): the fake takes the kernel's names, not the client's`);
+    }
+  }
   onlyKnownOptions(v, VALUE_KEYS);
   const stats = target.dest?.stats ?? target.svc.stats;
   const counters: [keyof FakeStats, bigint][] = [];

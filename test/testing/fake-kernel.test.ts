@@ -548,6 +548,21 @@ describe('FakeKernel', () => {
 });
 
 describe('FakeKernel.setStats / bumpStats', () => {
+  it("refuses a counter by the client's name (inPackets) with the kernel's one suggested, and a value that is not an integer", async () => {
+    const kernel = new FakeKernel();
+    await using ipvs = await open(kernel);
+    await ipvs.addService(web);
+    expect(() => kernel.setStats(web, { inPackets: 5n } as never)).toThrow(expect.objectContaining({
+      name: 'ValidationError', field: 'FakeStatsValues.inPackets',
+      reason: "unknown counter (did you mean inpkts?): the fake takes the kernel's names, not the client's",
+    }));
+    expect(() => kernel.bumpStats(web, { connz: 1 } as never)).toThrow(/^invalid FakeStatsValues\.connz 1: unknown option \(did you mean conns\?\)/);
+    expect(() => kernel.bumpStats(web, { toString: 1 } as never)).toThrow(/unknown option/);
+    expect(() => kernel.setStats(web, { conns: 1.5 })).toThrow(expect.objectContaining({ field: 'FakeStatsValues.conns' }));
+    kernel.setStats(web, { inpkts: 5n, conns: 2 });
+    expect((await ipvs.service(web)).stats).toMatchObject({ inPackets: 5n, conns: 2n });
+  });
+
   it('looks a fully named service up by key, and compares addresses without a buffer per entry', async () => {
     // Work counted: each call used to copy the table (list()) and allocate an address buffer per service
     // and per destination (Buffer.alloc); 1 000 calls on 20 000 services took 19 s.

@@ -339,7 +339,17 @@ export class Ipvs {
    * FamilyNotFoundError when the kernel has no IPVS family even so.
    */
   static async open(options: OpenOptions = {}): Promise<Ipvs> {
-    checkOptions(options);
+    try {
+      checkOptions(options);
+    } catch (err) {
+      // A given transport is the client's from the call on: a refused open() closes it, as a failed lookup
+      // does below, so the caller has one rule (and a fake's socket does not stay counted as open).
+      const given: unknown = typeof options === 'object' && options !== null ? (options as { transport?: unknown }).transport : undefined;
+      if (typeof given === 'object' && given !== null && typeof (given as Partial<Transport>).close === 'function') {
+        await (given as Transport).close().catch(() => undefined);
+      }
+      throw err;
+    }
     const transport = options.transport ?? openSocket(options);
     const conn = new NetlinkConnection(transport, options.timeoutMs === undefined ? {} : { timeoutMs: timeoutOption(options.timeoutMs) });
     try {
@@ -830,6 +840,7 @@ export class Ipvs {
     if (options.window !== undefined && (!Number.isInteger(options.window) || options.window < 1 || options.window > 4096)) {
       throw new ValidationError('window', options.window, 'must be an integer 1..4096');
     }
+    if (!(ops instanceof OperationBatch) && !Array.isArray(ops)) throw new ValidationError('operations', ops, 'must be an array of operations or an OperationBatch');
     // An OperationInput is validated as an Operation: the read-back values it may hold are refused there.
     const batch = ops instanceof OperationBatch ? ops : await this.batchOf(ops as readonly Operation[], given.signal);
     // Aborted while the operations were being validated: nothing was sent.

@@ -33,6 +33,13 @@ describe('window size', () => {
 });
 
 describe('execute', () => {
+  it('refuses operations that are neither an array nor an OperationBatch, naming both forms', async () => {
+    const kernel = new FakeKernel();
+    await using ipvs = await Ipvs.open({ transport: kernel.transport() });
+    await expect(ipvs.execute({} as never)).rejects.toMatchObject({ name: 'ValidationError', field: 'operations', reason: 'must be an array of operations or an OperationBatch' });
+    expect(kernel.requests.filter((r) => r !== 'CTRL_CMD_GETFAMILY')).toEqual([]);
+  });
+
   it('sends windows of requests, one datagram each, and reports every result in order', async () => {
     const { k, ipvs } = await open({ receiveBufferSize: 16 * 1024 });
     const results = await ipvs.execute(adds(40));

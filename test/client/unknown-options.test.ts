@@ -113,3 +113,16 @@ describe('Ipvs.open', () => {
     expect(err2.reason).toMatch(/^unknown option \(did you mean netns\?\)/);
   });
 });
+
+describe('Ipvs.open() and a given transport', () => {
+  it('closes the transport when it refuses the options, as when the family lookup fails: the client owns it from the call on', async () => {
+    const kernel = new FakeKernel();
+    await refused(Ipvs.open({ transport: kernel.transport(), timeoutMs: -1 }));
+    await refused(Ipvs.open({ transport: kernel.transport(), netns: 'blue' }));
+    await refused(Ipvs.open({ transport: kernel.transport(), timeout: 5 } as never));
+    expect(kernel.openTransports).toBe(0);
+    kernel.setFamilyMissing(true);
+    await expect(Ipvs.open({ transport: kernel.transport() })).rejects.toMatchObject({ code: 'ENOFAMILY' });
+    expect(kernel.openTransports).toBe(0);
+  });
+});

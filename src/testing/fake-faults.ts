@@ -7,6 +7,7 @@ import * as C from '../ipvs/constants.js';
 import type { Transport } from '../netlink/transport.js';
 import { ValidationError } from '../ipvs/errors.js';
 import { onlyKnownOptions, optionKeys } from '../ipvs/option-keys.js';
+import type { FakeRequest } from './fake-request-log.js';
 
 /**
  * A command to aim a fault at: an IPVS command number (5), or a name as `kernel.requests` logs it
@@ -19,14 +20,24 @@ export type FaultCommand = number | C.IpvsCommandName | 'CTRL_CMD_GETFAMILY';
  * Which requests a fault hits, beyond the next one it matches: `command` as above (default any IPVS request),
  * `after`, how many of the requests it matches to let through first (default 0), and `transport`, the one
  * socket whose requests it matches (default any). `{ command: 'IPVS_CMD_NEW_DEST', after: 2 }` hits the third
- * destination added from then on, the third of a batch included. A fault counts every request it matches,
- * whatever other faults do to it.
+ * destination added from then on, the third of a batch included. `where`, a predicate given each request as
+ * `kernel.requestLog` reads it, narrows it to the requests it accepts: `after` then counts only those. A fault
+ * counts every request it matches, whatever other faults do to it.
  */
 export interface FaultTarget {
   command?: FaultCommand | undefined;
   after?: number | undefined;
   /** Only the requests sent on this socket (an open `kernel.transport()` of this kernel); default any. */
   transport?: Transport | undefined;
+  /**
+   * Only the requests it accepts (a truthy return, as for Array.filter), given as `kernel.requestLog` holds
+   * them: `(r) => r.destination?.address === '10.0.0.3'`. Called only for requests the other fields match.
+   * If it throws, nothing in the datagram being read is carried out or logged, the faults count as before
+   * it, and the client's send of that datagram fails with an error naming the fault, the thrown error its cause.
+   * (Not `match`: beside FaultCommand's strings, whose String.prototype.match it would meet, an inline
+   * `(r) => ...` would lose its parameter's type.)
+   */
+  where?: ((request: FakeRequest) => unknown) | undefined;
 }
 
 /** What a fault does to the request it hits. */
@@ -40,7 +51,8 @@ export type FaultEffect =
   /** Carried out, its replies lost to a receive-buffer overflow: the socket reports ENOBUFS. */
   | { kind: 'overflow' };
 
-interface Armed {
+/** An armed fault (internal). */
+export interface Armed {
   effect: FaultEffect;
   remaining: number;
   /** Matching requests still to let through before it fires. */
@@ -48,9 +60,15 @@ interface Armed {
   command: string | undefined;
   /** The port id of the socket it is aimed at, if one. */
   port: number | undefined;
+  where: ((request: FakeRequest) => unknown) | undefined;
+  /** The call that armed it, for the error of a `where` that throws. */
+  method: string;
 }
 
-const TARGET_KEYS = optionKeys<FaultTarget>('FaultTarget', { command: true, after: true, transport: true });
+/** How the armed faults stood before a datagram, to put them back if a `where` throws while it is read. */
+export type FaultMark = readonly (readonly [Armed, number, number])[];
+
+const TARGET_KEYS = optionKeys<FaultTarget>('FaultTarget', { command: true, after: true, transport: true, where: true });
 
 const NAMES: ReadonlySet<string> = new Set<string>([...Object.values(C.IPVS_CMD_NAMES), 'CTRL_CMD_GETFAMILY']);
 
@@ -81,9 +99,14 @@ export class FaultQueue {
     let command = target;
     let skip = 0;
     let port: number | undefined;
+    let where: Armed['where'];
     if (typeof target === 'object' && target !== null) {
       const t = onlyKnownOptions(target as FaultTarget, TARGET_KEYS);
       command = t.command;
+      if (t.where !== undefined) {
+        if (typeof t.where !== 'function') throw new ValidationError(`FakeKernel.${method} where`, t.where, 'must be a function taking the request (as kernel.requestLog holds it) and returning whether the fault hits it');
+        where = t.where;
+      }
       if (t.transport !== undefined) {
         port = this.portOf(t.transport);
         if (port === undefined) throw new ValidationError(`FakeKernel.${method} transport`, t.transport, 'not an open transport of this kernel (kernel.transport(), not closed)');
@@ -96,20 +119,49 @@ export class FaultQueue {
       }
     }
     const name = command === undefined ? undefined : commandName(command, method);
-    this.armed.push({ effect, remaining, skip, command: name, port });
+    this.armed.push({ effect, remaining, skip, command: name, port, where, method });
+  }
+
+  /** Whether an armed fault has a `where` (which may throw, so the caller must be able to take a datagram back). */
+  get matching(): boolean {
+    return this.armed.some((a) => a.where !== undefined);
+  }
+
+  /** Where the faults stand now, for restore(). */
+  mark(): FaultMark {
+    return this.armed.map((a) => [a, a.skip, a.remaining] as const);
+  }
+
+  restore(mark: FaultMark): void {
+    this.armed = mark.map(([a, skip, remaining]) => {
+      a.skip = skip;
+      a.remaining = remaining;
+      return a;
+    });
   }
 
   /**
    * The fault for this request, sent on the socket of port id `port`, consumed; `ipvs` says whether it belongs
-   * to the IPVS family. Every fault still letting requests through counts this one if it matches, whether
-   * another fault fires on it or not.
+   * to the IPVS family, `request` reads it for a fault's `where`. Every fault still letting requests through
+   * counts this one if it matches, whether another fault fires on it or not. A `where` that throws is thrown,
+   * wrapped, with the faults part-way counted: restore() them.
    */
-  take(name: string, ipvs: boolean, port: number): FaultEffect | undefined {
+  take(name: string, ipvs: boolean, port: number, request: () => FakeRequest): FaultEffect | undefined {
     let fired: FaultEffect | undefined;
     for (const a of this.armed) {
       if (a.remaining <= 0) continue;
       if (a.command === undefined ? !ipvs : a.command !== name) continue;
       if (a.port !== undefined && a.port !== port) continue;
+      if (a.where !== undefined) {
+        let hit: unknown;
+        try {
+          hit = a.where(request());
+        } catch (err) {
+          const why = err instanceof Error ? err.message : String(err);
+          throw new Error(`FakeKernel: the where of a ${a.method}() fault threw on ${name} (nothing in its datagram was carried out): ${why}`, { cause: err });
+        }
+        if (!hit) continue;
+      }
       if (a.skip > 0) {
         a.skip--;
         continue;

@@ -5,14 +5,14 @@
 // errnos, multi-part dumps, ACK/ERROR/DONE). The repository's conformance suite runs the same
 // scenarios against this fake and against a real kernel, which is how the two are kept equal.
 
-import { GENL_ID_CTRL, GENL_MAX_ID, GENL_START_ALLOC } from '../netlink/constants.js';
+import { GENL_ID_CTRL, GENL_MAX_ID, GENL_START_ALLOC, NLM_F_DUMP } from '../netlink/constants.js';
 import { errnoValue, type ErrnoName } from '../netlink/errors.js';
 import type { Transport } from '../netlink/transport.js';
 import * as C from '../ipvs/constants.js';
 import { ValidationError } from '../ipvs/errors.js';
 import { booleanOption, onlyKnownOptions, optionKeys } from '../ipvs/option-keys.js';
 import { SCHEDULERS, PERSISTENCE_ENGINES } from '../ipvs/types.js';
-import { FaultQueue, checkCount, type FaultCommand, type FaultTarget } from './fake-faults.js';
+import { FaultQueue, checkCount, type FaultCommand, type FaultEffect, type FaultTarget } from './fake-faults.js';
 import { applyStats, findTarget, snapshot, type FakeKernelState, type FakeStatsTarget, type FakeStatsValues } from './fake-inspect.js';
 import { ipvsFamily } from './fake-ipvs-family.js';
 import { IpvsTable } from './fake-ipvs-table.js';
@@ -20,15 +20,11 @@ import { NetlinkCore, splitDatagram, type GenlFamily, type GenlRequest, type Soc
 import { DEFAULT_INTERFACES, FakeNetwork, parsePrefix, type FakeInterface } from './fake-network.js';
 import { nlctrlFamily } from './fake-nlctrl.js';
 import { FakeTransport, type Exchange, type FakeTransportOptions } from './fake-transport.js';
+import { RequestLog, entryOf, type FakeRequest, type FakeRequestName, type LoggedRequest } from './fake-request-log.js';
+
+export type { FakeRequestName } from './fake-request-log.js';
 
 /** Options of FakeKernel.unloadIpvs(). */
-/**
- * A request's name in `FakeKernel.requests`: its IPVS command, the family lookup, or, for what has no name,
- * the command's or the message type's number (a command this fake does not know, a message to no family).
- */
-export type FakeRequestName =
-  | C.IpvsCommandName | 'CTRL_CMD_GETFAMILY' | `IPVS_CMD_${number}` | `CTRL_CMD_${number}` | `netlink type ${number}`;
-
 export interface UnloadIpvsOptions {
   /** A family lookup by name loads ip_vs again, as module autoloading does; default false. */
   autoload?: boolean;
@@ -122,9 +118,10 @@ export class FakeKernel {
   private id: number;
   /**
    * Every request received, by command name ('CTRL_CMD_GETFAMILY', 'IPVS_CMD_NEW_SERVICE', ...), in
-   * order, including refused ones. Clear it with `kernel.requests.length = 0`.
+   * order, including refused ones. Clear it with `kernel.requests.length = 0` (which clears `requestLog` too).
    */
   readonly requests: FakeRequestName[] = [];
+  private readonly log = new RequestLog(this.requests);
   private readonly options: Required<Omit<FakeKernelOptions, 'familyId' | 'interfaces' | 'ipv4LocalTable' | 'schedulers' | 'persistenceEngines' | 'random'>>;
   private readonly random: () => number;
   private readonly network: FakeNetwork;
@@ -222,25 +219,58 @@ export class FakeKernel {
     return `netlink type ${type}`;
   }
 
-  /** One written datagram: each message handled in turn, faults applied, replies returned for queueing. */
+  /**
+   * `kernel.requests` by content: each request's command and the service, destination, daemon or timeouts
+   * it named, in the terms of `state()`, frozen. It follows `requests`: `kernel.requests.length = 0` empties
+   * both, as reset() does. Each request's bytes are kept until then and read on the first look.
+   */
+  get requestLog(): readonly FakeRequest[] {
+    return this.log.entries();
+  }
+
+  /**
+   * One written datagram: each message handled in turn, faults applied, replies returned for queueing. While
+   * a fault with a `where` is armed, the faults of every request up to the next family lookup are taken
+   * before any of them is carried out, so a `where` that throws leaves the table, the log and the faults as
+   * they were for those (a lookup can load ip_vs, which renames the messages after it).
+   */
   private exchange(datagram: Buffer, sock: SocketView): Exchange[] {
     const out: Exchange[] = [];
-    for (const message of splitDatagram(datagram)) {
-      const type = message.readUInt16LE(4);
-      const flags = message.readUInt16LE(6);
-      const isRequest = (flags & 0x01) !== 0 && type >= 0x10;
-      let effect;
-      if (isRequest) {
-        const name = this.commandName(type, message.length > 16 ? message.readUInt8(16) : -1);
-        this.requests.push(name);
-        effect = this.faults.take(name, type === this.id && this.present, sock.portId);
+    const messages = splitDatagram(datagram);
+    for (let i = 0; i < messages.length; ) {
+      const matching = this.faults.matching;
+      const logged = this.log.length;
+      const mark = matching ? this.faults.mark() : undefined;
+      const segment: { message: Buffer; effect: FaultEffect | undefined }[] = [];
+      try {
+        do {
+          const message = messages[i++] as Buffer;
+          const type = message.readUInt16LE(4);
+          const flags = message.readUInt16LE(6);
+          let effect: FaultEffect | undefined;
+          if ((flags & 0x01) !== 0 && type >= 0x10) {
+            const name = this.commandName(type, message.length > 16 ? message.readUInt8(16) : -1);
+            const ipvs = type === this.id && this.present;
+            const r: LoggedRequest = { name, dump: (flags & NLM_F_DUMP) === NLM_F_DUMP, message: ipvs ? message : undefined, entry: undefined };
+            this.log.push(r);
+            effect = this.faults.take(name, ipvs, sock.portId, () => entryOf(r));
+          }
+          segment.push({ message, effect });
+          if (type === GENL_ID_CTRL || !matching) break;
+        } while (i < messages.length);
+      } catch (err) {
+        this.log.truncate(logged);
+        if (mark) this.faults.restore(mark);
+        throw err;
       }
-      if (effect?.kind === 'errno') {
-        out.push({ datagrams: [this.core.error(message, effect.errno, sock)], dump: false, effect: undefined });
-        continue;
+      for (const { message, effect } of segment) {
+        if (effect?.kind === 'errno') {
+          out.push({ datagrams: [this.core.error(message, effect.errno, sock)], dump: false, effect: undefined });
+          continue;
+        }
+        const outcome = this.core.handle(message, sock);
+        out.push({ datagrams: outcome.datagrams, dump: outcome.dump, ...(outcome.next ? { next: outcome.next } : {}), effect });
       }
-      const outcome = this.core.handle(message, sock);
-      out.push({ datagrams: outcome.datagrams, dump: outcome.dump, ...(outcome.next ? { next: outcome.next } : {}), effect });
     }
     return out;
   }

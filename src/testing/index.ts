@@ -11,6 +11,7 @@
 export { FakeKernel, type FakeKernelOptions, type FakeRequestName, type LoadIpvsOptions, type UnloadIpvsOptions } from './fake-kernel.js';
 export type { FakeTransportOptions } from './fake-transport.js';
 export type { FaultCommand, FaultTarget } from './fake-faults.js';
+export type { FakeRequest, FakeRequestService, FakeRequestDestination, FakeRequestDaemon } from './fake-request-log.js';
 export type { IpvsCommandName } from '../ipvs/constants.js';
 export type { FakeInterface } from './fake-network.js';
 export type { FakeStats } from './fake-ipvs-table.js';

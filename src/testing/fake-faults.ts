@@ -32,8 +32,10 @@ export interface FaultTarget {
   /**
    * Only the requests it accepts (a truthy return, as for Array.filter), given as `kernel.requestLog` holds
    * them: `(r) => r.destination?.address === '10.0.0.3'`. Called only for requests the other fields match.
-   * If it throws, nothing in the datagram being read is carried out or logged, the faults count as before
-   * it, and the client's send of that datagram fails with an error naming the fault, the thrown error its cause.
+   * It is asked about all the requests of a datagram (an execute() window) before any of them is carried out, so
+   * `kernel.state()` read inside it shows the table as before that datagram. If it throws, nothing in the
+   * datagram is carried out or logged, the faults count as before it, and the client's send of that datagram
+   * fails with an error naming the fault, the thrown error its cause.
    * (Not `match`: beside FaultCommand's strings, whose String.prototype.match it would meet, an inline
    * `(r) => ...` would lose its parameter's type.)
    */

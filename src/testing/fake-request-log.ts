@@ -22,11 +22,12 @@ export type FakeRequestName =
 /**
  * The service a request named: a ServiceKey (`{ protocol, address, port }` or `{ fwmark, family }`) with its
  * `key` text as `kernel.state()` writes it ('tcp 10.0.0.1:80', 'fwmark 10 (IPv6)') and its family; for
- * NEW_SERVICE and SET_SERVICE also what it set, in the kernel's numbers as `state()` gives them.
+ * NEW_SERVICE and SET_SERVICE also what it set, in the kernel's numbers as `state()` gives them. Either form's
+ * fields can be read on both (`r.service?.address` is undefined for a fwmark service).
  */
 export type FakeRequestService = (
-  | { readonly key: string; readonly family: 'ipv4' | 'ipv6'; readonly protocol: 'tcp' | 'udp' | 'sctp' | number; readonly address: string; readonly port: number }
-  | { readonly key: string; readonly family: 'ipv4' | 'ipv6'; readonly fwmark: number }
+  | { readonly key: string; readonly family: 'ipv4' | 'ipv6'; readonly protocol: 'tcp' | 'udp' | 'sctp' | number; readonly address: string; readonly port: number; readonly fwmark?: undefined }
+  | { readonly key: string; readonly family: 'ipv4' | 'ipv6'; readonly fwmark: number; readonly protocol?: undefined; readonly address?: undefined; readonly port?: undefined }
 ) & {
   /** '' when sent empty. */
   readonly scheduler?: string;

@@ -233,3 +233,15 @@ describe('FaultTarget.where', () => {
     expect(kernel.pendingFaults).toBe(0);
   });
 });
+
+describe('FakeRequest types', () => {
+  it('lets a test read either service form on both, and narrow by them', async () => {
+    const kernel = new FakeKernel();
+    await using ipvs = await Ipvs.open({ transport: kernel.transport() });
+    await ipvs.addService(web);
+    await ipvs.addService({ fwmark: 9 });
+    const [a, f] = kernel.requestLog.slice(1).map((r) => r.service);
+    expect([a?.address, a?.port, a?.fwmark, f?.address, f?.fwmark]).toEqual(['10.0.0.1', 80, undefined, undefined, 9]);
+    if (a?.fwmark === undefined) expect(a?.protocol).toBe('tcp');
+  });
+});

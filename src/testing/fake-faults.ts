@@ -1,7 +1,7 @@
 // Fault injection for the fake kernel: armed faults wait for the requests they match and fire once per
 // request, in the order they were armed. A fault without a command matches any IPVS request (not the
 // nlctrl family lookup that Ipvs.open makes once); with one, only that command. A FaultTarget narrows it
-// further: to one socket's requests, and past the first `after` of those it matches.
+// further: to one socket's requests, to those its `where` accepts, and past the first `after` of those it matches.
 
 import * as C from '../ipvs/constants.js';
 import type { Transport } from '../netlink/transport.js';

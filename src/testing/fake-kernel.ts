@@ -293,8 +293,8 @@ export class FakeKernel {
   // Fault injection. `command` narrows a fault to one command: an IPVS command number
   // (IPVS_CMD_NEW_DEST) or a name ('IPVS_CMD_NEW_DEST', 'CTRL_CMD_GETFAMILY'); without it a fault
   // hits the next IPVS requests of any command. Faults fire in the order they were armed. A FaultTarget,
-  // `{ command?, after?, transport? }`, lets the first `after` requests the fault matches through, and aims
-  // it at the requests of one socket.
+  // `{ command?, after?, transport?, where? }`, lets the first `after` requests the fault matches through, and
+  // aims it at the requests of one socket, and at those a predicate accepts, given as `requestLog` holds them.
 
   /**
    * Refuse the next `count` requests with `errno` (a name like 'EBUSY', or a number 1..4095, as the

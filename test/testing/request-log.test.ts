@@ -218,6 +218,17 @@ describe('FaultTarget.where', () => {
     expect(kernel.pendingFaults).toBe(0);
   });
 
+  it("aims at a listing by the service it names: only dns's destinations are refused", async () => {
+    const kernel = new FakeKernel();
+    await using ipvs = await Ipvs.open({ transport: kernel.transport() });
+    await ipvs.addService(web);
+    await ipvs.addService(dns);
+    kernel.failNext(1, 'EBUSY', { command: 'IPVS_CMD_GET_DEST', where: (r) => r.dump && r.service?.port === 53 });
+    expect(await ipvs.destinations(web)).toEqual([]);
+    expect(await ipvs.destinations(dns).catch((e: unknown) => (e as KernelError).code)).toBe('EBUSY');
+    expect(await ipvs.destinations(dns)).toEqual([]);
+  });
+
   it('refuses a where that is not a function, arming nothing', () => {
     const kernel = new FakeKernel();
     for (const where of ['10.0.0.3', { address: '10.0.0.3' }, null]) {

@@ -62,13 +62,21 @@ export class IpvsError extends Error {
 }
 
 /**
- * `err` as an IpvsError: itself when it is one; otherwise an IpvsError with its message (or, not an Error,
+ * `err` as an IpvsError: itself when it is one; an abort (an Error named AbortError) as an AbortError with its
+ * message; otherwise an IpvsError with its message (or, not an Error,
  * its text), its own `code` when that is a non-empty string (`EIO` otherwise), and `err` as the `cause`. For
  * what reaches a user through a field typed IpvsError (execute()'s results, a step's failure, the health
  * checker's `error` event) from a transport or a client of the user's own. Not exported by the package.
  */
 export function asIpvsError(err: unknown): IpvsError {
   if (err instanceof IpvsError) return err;
+  // An abort of the user's own (a DOMException, Node's AbortError): the library's AbortError, so that `code`
+  // says ABORT_ERR as for the client's own aborts, with the original's message.
+  if (err instanceof Error && err.name === 'AbortError') {
+    const aborted = new AbortError('request', { cause: err });
+    aborted.message = err.message;
+    return aborted;
+  }
   const code = (err as { code?: unknown } | null | undefined)?.code;
   const message = err instanceof Error ? err.message : String(err);
   return new IpvsError(message, typeof code === 'string' && code !== '' ? code : 'EIO', { cause: err });

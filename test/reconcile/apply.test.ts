@@ -7,7 +7,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { Ipvs } from '../../src/client.js';
 import { IPVS_CMD_NEW_DEST, IPVS_CMD_NEW_SERVICE, IPVS_CMD_DEL_DEST, IPVS_CMD_SET_DEST } from '../../src/ipvs/constants.js';
 import { ValidationError } from '../../src/ipvs/errors.js';
-import { IpvsError, KernelError } from '../../src/netlink/errors.js';
+import { AbortError, IpvsError, KernelError } from '../../src/netlink/errors.js';
 import type { Operation } from '../../src/ipvs/operations.js';
 import { ABORTED_REASON, OVERFLOW_REASON, apply, applyPlan, plan, type DesiredState, type Plan } from '../../src/reconcile/index.js';
 import { FakeKernel } from '../../src/testing/index.js';
@@ -358,6 +358,21 @@ describe('abort and refusal', () => {
     for (const f of reporting.failed) {
       expect(f.error).toBeInstanceOf(IpvsError);
       expect(f.error).toMatchObject({ message: 'refused', code: 'EIO', cause: plain });
+    }
+  });
+
+  it("a client of the user's own that aborts with a DOMException or Node's AbortError: the step's error is the library's AbortError (ABORT_ERR)", async () => {
+    const { ipvs } = await setup();
+    const p = await plan(ipvs, baseState());
+    const controller = new AbortController();
+    controller.abort();
+    for (const thrown of [new DOMException('This operation was aborted', 'AbortError'), controller.signal.reason as Error]) {
+      const r = await applyPlan({ execute: () => Promise.reject(thrown) }, p);
+      expect(r.failed.length).toBeGreaterThan(0);
+      for (const f of r.failed) {
+        expect(f.error).toBeInstanceOf(AbortError);
+        expect(f.error).toMatchObject({ code: 'ABORT_ERR', message: thrown.message, cause: thrown });
+      }
     }
   });
 });

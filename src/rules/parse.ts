@@ -47,6 +47,13 @@ export function ruleLineArguments(line: string): string[] {
 export const PARSE_RULES_KEYS = optionKeys<ParseRulesOptions>('', { services: true, lookupHost: true });
 export const RESOLVING_KEYS = optionKeys<Omit<ParseRulesOptions, 'lookupHost'>>('', { services: true });
 
+/** The options of the resolving parsers (parseRulesResolving, prepareRulesResolving) checked: their services. */
+export function resolvingServices(lookup: unknown, options: Omit<ParseRulesOptions, 'lookupHost'>): ServiceNames {
+  const services = serviceNamesOption(onlyKnownOptions(options, RESOLVING_KEYS).services);
+  if (typeof lookup !== 'function') throw new ValidationError('lookup', lookup, 'must be a function from a host name to a promise of its IPv4 address (or undefined)');
+  return services;
+}
+
 /** The grammar's context for these options. Internal (prepare.ts). */
 export function grammarContext(options: ParseRulesOptions): GrammarContext {
   const services = serviceNamesOption(options.services);
@@ -189,8 +196,7 @@ export async function parseRulesResolving(
   lookup: (name: string) => Promise<string | undefined>,
   options: Omit<ParseRulesOptions, 'lookupHost'> = {},
 ): Promise<RuleOperation[]> {
-  const services = serviceNamesOption(onlyKnownOptions(options, RESOLVING_KEYS).services);
-  if (typeof lookup !== 'function') throw new ValidationError('lookup', lookup, 'must be a function from a host name to a promise of its IPv4 address (or undefined)');
+  const services = resolvingServices(lookup, options);
   // Lines the fast path reads hold numeric addresses only: their operations are kept for the final pass,
   // and only the other lines are searched for host names.
   const fast = new FastRuleLines(text);

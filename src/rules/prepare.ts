@@ -12,8 +12,8 @@ import { onlyKnownOptions } from '../ipvs/option-keys.js';
 import { collectHostNames, type GrammarContext } from './command-line.js';
 import { FastRuleLines } from './fast-lines.js';
 import { isTableOperation, toClientOperation, type RuleOperation, type TableRuleOperation } from './operations.js';
-import { forEachLine, generalOperation, grammarContext, parseRulesResolving, ruleLineArguments, PARSE_RULES_KEYS, RESOLVING_KEYS, type ParseRulesOptions } from './parse.js';
-import { serviceNamesOption, type ServiceNames } from './service-names.js';
+import { forEachLine, generalOperation, grammarContext, parseRulesResolving, ruleLineArguments, resolvingServices, PARSE_RULES_KEYS, type ParseRulesOptions } from './parse.js';
+import type { ServiceNames } from './service-names.js';
 
 /** A rules line that is not a table change: carried out on its own, between the runs. */
 export type OtherRuleOperation = Exclude<RuleOperation, TableRuleOperation>;
@@ -192,8 +192,7 @@ export async function prepareRulesResolving(
   lookup: (name: string) => Promise<string | undefined>,
   options: Omit<ParseRulesOptions, 'lookupHost'> = {},
 ): Promise<PreparedStep[]> {
-  const services = serviceNamesOption(onlyKnownOptions(options, RESOLVING_KEYS).services);
-  if (typeof lookup !== 'function') throw new ValidationError('lookup', lookup, 'must be a function from a host name to a promise of its IPv4 address (or undefined)');
+  const services = resolvingServices(lookup, options);
   const steps = prepareLines(text, grammarContext({ services }), services);
   if (steps !== undefined) return steps;
   return stepsOf(await parseRulesResolving(text, lookup, { services }));

@@ -147,16 +147,16 @@ export class FakeKernel {
     this.id = checkFamilyId(o.familyId ?? 0x1c, 'FakeKernelOptions.familyId');
     this.options = {
       dumpBudget: checkInteger('dumpBudget', o.dumpBudget, 3776, 1, 0x7fffffff),
-      shuffleDumps: checkBoolean('shuffleDumps', o.shuffleDumps, false),
+      shuffleDumps: booleanOption('FakeKernelOptions.shuffleDumps', o.shuffleDumps, false),
       hz: checkInteger('hz', o.hz, 250, 1, 100_000, ' (Linux builds with 100, 250, 300 or 1000)'),
       connTableSize: checkInteger('connTableSize', o.connTableSize, 4096, 1, 0xffffffff),
-      u64Padding: checkBoolean('u64Padding', o.u64Padding, false),
-      ipv6: checkBoolean('ipv6', o.ipv6, true),
-      idleDaemonThreads: checkBoolean('idleDaemonThreads', o.idleDaemonThreads, false),
+      u64Padding: booleanOption('FakeKernelOptions.u64Padding', o.u64Padding, false),
+      ipv6: booleanOption('FakeKernelOptions.ipv6', o.ipv6, true),
+      idleDaemonThreads: booleanOption('FakeKernelOptions.idleDaemonThreads', o.idleDaemonThreads, false),
     };
     if (o.random !== undefined && typeof o.random !== 'function') throw new ValidationError('FakeKernelOptions.random', o.random, 'must be a function returning numbers in [0, 1), like Math.random');
     this.random = o.random ?? Math.random;
-    if (o.ipv4LocalTable !== undefined) checkBoolean('ipv4LocalTable', o.ipv4LocalTable, false);
+    if (o.ipv4LocalTable !== undefined) booleanOption('FakeKernelOptions.ipv4LocalTable', o.ipv4LocalTable, false);
     this.network = network(o.interfaces ?? DEFAULT_INTERFACES, o.ipv4LocalTable);
     this.schedulers = new Set(checkNames('schedulers', o.schedulers, SCHEDULERS));
     this.engines = new Set(checkNames('persistenceEngines', o.persistenceEngines, PERSISTENCE_ENGINES));
@@ -508,12 +508,6 @@ function checkInteger(name: string, value: unknown, fallback: number, min: numbe
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
     throw new ValidationError(`FakeKernelOptions.${name}`, value, `must be an integer ${min}..${max}${note}`);
   }
-  return value;
-}
-
-function checkBoolean(name: string, value: unknown, fallback: boolean): boolean {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'boolean') throw new ValidationError(`FakeKernelOptions.${name}`, value, 'must be true or false');
   return value;
 }
 

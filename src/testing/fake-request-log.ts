@@ -1,7 +1,7 @@
 // What the fake kernel received, by content: each request's command and the service, destination, daemon
 // or timeouts it named, in the terms `kernel.state()` uses (a ServiceKey with addresses as text, forwarding
 // by name). Read with the fake's own request parsing (fake-ipvs-requests.ts), not the client's codecs. A
-// request is kept as its bytes and read only when a test looks at the log, or when a fault with a `match`
+// request is kept as its bytes and read only when a test looks at the log, or when a fault's `where`
 // needs it, so a 25 000-rule restore pays nothing for a log nobody reads.
 
 import * as C from '../ipvs/constants.js';

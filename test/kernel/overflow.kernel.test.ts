@@ -16,6 +16,12 @@ const service = (i: number) => ({ protocol: 'tcp' as const, address: `10.9.${i >
 /** Deleting services that do not exist: each refused with its own error message, which is what overflows. */
 const missing = (n: number): Operation[] => Array.from({ length: n }, (_, i) => ({ op: 'delete-service' as const, service: { ...service(i), port: 81 } }));
 const adds = (from: number, n: number): Operation[] => Array.from({ length: n }, (_, i) => ({ op: 'add-service' as const, service: { ...service(from + i), scheduler: 'rr' as const } }));
+/**
+ * Each request's timeout here. The clean-up checks bound the time the next requests take by it: a client that only
+ * went on once a request had waited out its timeout fails them, while a loaded host, which can hold the guest off
+ * the CPU for seconds, does not (they used tighter bounds, 2 to 5 s, as if that time were what they test).
+ */
+const TIMEOUT_MS = 10_000;
 const isOverflow = (r: OperationResult | undefined): boolean => r !== undefined && 'ok' in r && !r.ok && r.error instanceof KernelError && r.error.code === 'ENOBUFS';
 
 describe.skipIf(!onKernel)('a receive-buffer overflow at the minimum buffer (real kernel)', () => {
@@ -29,7 +35,7 @@ describe.skipIf(!onKernel)('a receive-buffer overflow at the minimum buffer (rea
   });
 
   it('the overflowing window fails with ENOBUFS, the rest of the execute() is not sent, and the client goes on', async () => {
-    await using ipvs = await Ipvs.open({ netns: ns, receiveBufferSize: 4096, timeoutMs: 10_000 });
+    await using ipvs = await Ipvs.open({ netns: ns, receiveBufferSize: 4096, timeoutMs: TIMEOUT_MS });
     expect(ipvs.socketFeatures?.dropDetection).toBe(true);
     const results = await ipvs.execute([...missing(300), ...adds(0, 20)], { window: 300 });
     expect(results.slice(0, 300).some(isOverflow)).toBe(true);
@@ -39,11 +45,11 @@ describe.skipIf(!onKernel)('a receive-buffer overflow at the minimum buffer (rea
     const started = Date.now();
     expect(await ipvs.services({ stats: false })).toEqual([]);
     expect((await ipvs.info()).version).toMatch(/^\d+\.\d+\.\d+$/);
-    expect(Date.now() - started).toBeLessThan(2000);
+    expect(Date.now() - started).toBeLessThan(TIMEOUT_MS);
   });
 
   it('a listing started right after an overflow, behind the replies still queued, gets its whole answer; round after round', async () => {
-    await using ipvs = await Ipvs.open({ netns: ns, receiveBufferSize: 4096, timeoutMs: 10_000 });
+    await using ipvs = await Ipvs.open({ netns: ns, receiveBufferSize: 4096, timeoutMs: TIMEOUT_MS });
     expect((await ipvs.execute(adds(0, 400))).every((r) => 'ok' in r && r.ok)).toBe(true);
     for (let round = 0; round < 3; round++) {
       const results = await ipvs.execute(missing(300), { window: 300 });
@@ -53,14 +59,14 @@ describe.skipIf(!onKernel)('a receive-buffer overflow at the minimum buffer (rea
       expect(await ipvs.services({ stats: false })).toHaveLength(400);
       expect(await ipvs.destinations(service(7))).toEqual([]);
       expect((await ipvs.info()).version).toMatch(/^\d+\.\d+\.\d+$/);
-      expect(Date.now() - started).toBeLessThan(5000);
+      expect(Date.now() - started).toBeLessThan(TIMEOUT_MS);
     }
   });
 
   it('listings and requests at once on the minimum buffer: each answered or failed with the typed error, never hung, and the process survives', async () => {
     // A listing's part does not fit beside other replies in 8 KiB: the kernel pauses the dump and sets the
     // socket's error, which the netlink package's poll used to take for a broken socket (the process aborted).
-    await using ipvs = await Ipvs.open({ netns: ns, receiveBufferSize: 4096, timeoutMs: 10_000 });
+    await using ipvs = await Ipvs.open({ netns: ns, receiveBufferSize: 4096, timeoutMs: TIMEOUT_MS });
     expect((await ipvs.execute(adds(0, 400))).every((r) => 'ok' in r && r.ok)).toBe(true);
     for (let round = 0; round < 3; round++) {
       const started = Date.now();
@@ -73,7 +79,7 @@ describe.skipIf(!onKernel)('a receive-buffer overflow at the minimum buffer (rea
         if (s.status === 'rejected') expect(s.reason).toMatchObject({ name: 'KernelError', code: 'ENOBUFS' });
         else if (Array.isArray(s.value)) expect(s.value).toHaveLength(400);
       }
-      expect(Date.now() - started).toBeLessThan(5000);
+      expect(Date.now() - started).toBeLessThan(TIMEOUT_MS);
       await new Promise((resolve) => setTimeout(resolve, 20)); // the poll runs with nothing waiting
       expect(await ipvs.services({ stats: false })).toHaveLength(400);
     }
@@ -83,7 +89,7 @@ describe.skipIf(!onKernel)('a receive-buffer overflow at the minimum buffer (rea
     // The listing is paused by the kernel while the answers of the requests share the queue, and the event
     // loop turns between its parts: the netlink package's own poll, reading by peeking first, then retried
     // the paused dump forever (a storm of ENOBUFS, the listing never ended).
-    await using ipvs = await Ipvs.open({ netns: ns, receiveBufferSize: 4096, timeoutMs: 5000 });
+    await using ipvs = await Ipvs.open({ netns: ns, receiveBufferSize: 4096, timeoutMs: TIMEOUT_MS });
     expect((await ipvs.execute(adds(0, 400))).every((r) => 'ok' in r && r.ok)).toBe(true);
     for (let round = 0; round < 3; round++) {
       const started = Date.now();
@@ -103,7 +109,7 @@ describe.skipIf(!onKernel)('a receive-buffer overflow at the minimum buffer (rea
         if (r.status === 'rejected') expect(r.reason).toMatchObject({ name: 'KernelError', code: 'ENOBUFS' });
       }
       if (listed.status === 'fulfilled') expect(seen).toBe(400);
-      expect(Date.now() - started).toBeLessThan(4000);
+      expect(Date.now() - started).toBeLessThan(TIMEOUT_MS);
       expect(await ipvs.services({ stats: false })).toHaveLength(400);
     }
   });

@@ -115,7 +115,8 @@ if (onKernel) {
         expect(ipvsadmIn(ns).split('\n').filter(Boolean).sort()).toEqual(['-A -f 1 -s wlc', '-A -f 2 -s wlc']);
 
         const procPath = `/proc/${holder.pid}/ns/net`;
-        for (let i = 0; i < 200 && nsId(procPath) === nsId('/proc/self/ns/net'); i++) await new Promise((r) => setTimeout(r, 25));
+        // Until unshare has made its namespace (a process start: seconds on a loaded host), not for a count of turns.
+        for (const end = Date.now() + 60_000; Date.now() < end && nsId(procPath) === nsId('/proc/self/ns/net'); ) await new Promise((r) => setTimeout(r, 25));
         expect(nsId(procPath)).not.toBe(nsId('/proc/self/ns/net'));
         const byProc = await Ipvs.open({ netns: procPath });
         expect(await byProc.services()).toEqual([]); // not the named namespace's table

@@ -25,6 +25,8 @@ const SVC = { protocol: 'tcp', address: '10.0.0.100', port: 80 } as const;
 const sh = (command: string): string => execFileSync('sh', ['-c', command], { encoding: 'utf8' });
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const failure = (p: Promise<unknown>): Promise<unknown> => p.then(() => undefined, (e: unknown) => e);
+/** How long to wait for what the kernel or the checker does in the background; polling ends once it is done. */
+const WAIT_MS = 60_000;
 
 const namespaces: string[] = [];
 function namespace(): string {
@@ -44,7 +46,8 @@ const table = (ns: string): string => sh(`ip netns exec ${ns} ipvsadm -Ln`);
  */
 async function unloadIpvs(): Promise<void> {
   let last = '';
-  for (let i = 0; i < 50; i++) {
+  // A deleted namespace is torn down by a kernel worker, later on a loaded host: wait for it, not for a count.
+  for (const end = Date.now() + WAIT_MS; Date.now() < end; ) {
     try {
       sh("modprobe -r $(lsmod | awk '/^ip_vs_/ { print $1 }') ip_vs 2>&1");
       return;
@@ -173,7 +176,8 @@ if (inSandbox) {
         sh('modprobe ip_vs');
         healthy.set('10.0.0.1', false);
         let seen = '';
-        for (let i = 0; i < 50 && !/10\.0\.0\.1:80\s+Route\s+0\b[\s\S]*10\.0\.0\.2:80\s+Route\s+1\b|10\.0\.0\.2:80\s+Route\s+1\b[\s\S]*10\.0\.0\.1:80\s+Route\s+0\b/.test(seen); i++) {
+        const end = Date.now() + WAIT_MS;
+        while (Date.now() < end && !/10\.0\.0\.1:80\s+Route\s+0\b[\s\S]*10\.0\.0\.2:80\s+Route\s+1\b|10\.0\.0\.2:80\s+Route\s+1\b[\s\S]*10\.0\.0\.1:80\s+Route\s+0\b/.test(seen)) {
           await sleep(200);
           seen = table(ns);
         }

@@ -67,7 +67,9 @@ describe.skipIf(!onKernel)('network namespaces managed from one process (real ke
         return undefined;
       }
     };
-    for (let i = 0; i < 400 && (ns2() === undefined || ns2() === own()[0]); i++) await sleep(25);
+    // Until unshare has made its namespace (a process start: seconds on a loaded host), not for a count of turns.
+    for (const end = Date.now() + 60_000; Date.now() < end && (ns2() === undefined || ns2() === own()[0]); ) await sleep(25);
+    expect(ns2()).not.toBe(own()[0]);
     const byProcess = await Ipvs.open({ netns: path });
     await byProcess.addService({ fwmark: 3 });
     holder.kill();

@@ -26,8 +26,9 @@ const BUILT = join(ROOT, 'dist/src/index.js');
 /** 'rs1 8080' -> 'rs1' */
 const server = (body: string): string => body.split(' ')[0]!;
 /**
- * How long an example may take to print a line or to exit after a signal: a Node start inside User-Mode Linux
- * takes about a second on a quiet host and many on a loaded one; how fast is not what these tests check.
+ * How long an example may take to print a line, to exit after a signal, or to change the table (its checks, a
+ * file it watches): a Node start inside User-Mode Linux takes about a second on a quiet host and many on a loaded
+ * one; how fast is not what these tests check.
  */
 const EXAMPLE_WAIT_MS = 60_000;
 /** Each test starts several example processes: its timeout leaves room for their waits. */
@@ -204,20 +205,20 @@ describe.skipIf(!onKernel)('the examples as programs on the real kernel', () => 
       expect(counts(await get([`http://${v}/`], 6))).toEqual({ rs1: 4, rs2: 2 }); // the seed's weights 2 and 1, honoured
 
       await t.rs1.stopServing();
-      await waitFor('rs1 quiesced', () => table().includes(`-r ${RS1}:80 -m -w 0`), 10_000, 50);
+      await waitFor('rs1 quiesced', () => table().includes(`-r ${RS1}:80 -m -w 0`), EXAMPLE_WAIT_MS, 50);
       expect(await get([`http://${v}/`], 3)).toEqual(['rs2', 'rs2', 'rs2']);
 
       await t.rs2.stopServing();
-      await waitFor('the sorry server in', () => table().includes(`-r 127.0.0.1:80 -g -w 1`), 10_000, 50);
+      await waitFor('the sorry server in', () => table().includes(`-r 127.0.0.1:80 -g -w 1`), EXAMPLE_WAIT_MS, 50);
       expect(await get([`http://${v}/`], 2)).toEqual(['sorry', 'sorry']);
       await r.line(new RegExp(`All real servers are down: 127\\.0\\.0\\.1:80 is answering for ${v.replaceAll('.', '\\.')}\\.`));
 
       await t.rs1.serve('rs1', [80, 8080]);
-      await waitFor('rs1 back, the sorry server out', () => table() === [`-A -t ${v}:80 -s wrr`, `-a -t ${v}:80 -r ${RS1}:80 -m -w 2`, `-a -t ${v}:80 -r ${RS2}:80 -m -w 0`].join('\n'), 10_000, 50);
+      await waitFor('rs1 back, the sorry server out', () => table() === [`-A -t ${v}:80 -s wrr`, `-a -t ${v}:80 -r ${RS1}:80 -m -w 2`, `-a -t ${v}:80 -r ${RS2}:80 -m -w 0`].join('\n'), EXAMPLE_WAIT_MS, 50);
       await r.line(/^Back to the real servers\.$/);
       expect(await get([`http://${v}/`], 2)).toEqual(['rs1', 'rs1']);
       await t.rs2.serve('rs2', [80, 8080]);
-      await waitFor('rs2 restored to weight 1', () => table().includes(`-r ${RS2}:80 -m -w 1`), 10_000, 50);
+      await waitFor('rs2 restored to weight 1', () => table().includes(`-r ${RS2}:80 -m -w 1`), EXAMPLE_WAIT_MS, 50);
 
       const out = await interrupt(r);
       expect(out).toMatch(new RegExp(`real server ${RS1.replaceAll('.', '\\.')}:80 is DOWN: 2 checks failed in a row \\(last: connection refused\\)`));
@@ -259,14 +260,14 @@ describe.skipIf(!onKernel)('the examples as programs on the real kernel', () => 
     const r = start('custom-balancer', ['--file', file]);
     try {
       await r.line(/^Keeping IPVS in line with /);
-      await waitFor('the file applied', () => saved(v).length === 3, 10_000, 50);
+      await waitFor('the file applied', () => saved(v).length === 3, EXAMPLE_WAIT_MS, 50);
       expect(saved(v)).toEqual([`-A -t ${v}:80 -s wrr`, `-a -t ${v}:80 -r ${RS1}:80 -m -w 2`, `-a -t ${v}:80 -r ${RS2}:80 -m -w 1`]);
       const got = await get([`http://${v}/`], 6);
       expect(got.filter((s) => s === 'rs1')).toHaveLength(4);
 
       // An edit: one weight changes and a service is added. One update and one add, nothing deleted.
       writeFileSync(file, state(2, [{ protocol: 'tcp', address: v, port: 8080, scheduler: 'rr', destinations: [{ address: RS2, forwarding: 'masq' }] }]));
-      await waitFor('the edit applied', () => saved(v).length === 5, 10_000, 50);
+      await waitFor('the edit applied', () => saved(v).length === 5, EXAMPLE_WAIT_MS, 50);
       expect(saved(v)).toEqual([
         `-A -t ${v}:80 -s wrr`, `-a -t ${v}:80 -r ${RS1}:80 -m -w 2`, `-a -t ${v}:80 -r ${RS2}:80 -m -w 2`,
         `-A -t ${v}:8080 -s rr`, `-a -t ${v}:8080 -r ${RS2}:8080 -m -w 1`,

@@ -18,6 +18,8 @@ const A = '10.20.0.11';
 const B = '10.20.0.12';
 const OTHER = '10.20.0.19';
 const SERVICE = { protocol: 'tcp', address: VIP, port: 80 } as const;
+/** The checker's next pass comes within a resync interval on a quiet host; polling ends once the change shows. */
+const WAIT_MS = 30_000;
 let counter = 0;
 
 function sh(cmd: string, args: string[]): string {
@@ -65,10 +67,10 @@ describe.skipIf(!onKernel)('the health checker beside other writers (real kernel
         expect(rules()).toContain(`-r ${A}:80 -g -w 0`);
         expect(rules()).not.toContain('127.0.0.1');
         ipvsadm('-d', '-t', `${VIP}:80`, '-r', `${OTHER}:80`);
-        await waitFor('the sorry server in', () => rules().includes('-r 127.0.0.1:80 -g -w 1'), 10_000, 50);
+        await waitFor('the sorry server in', () => rules().includes('-r 127.0.0.1:80 -g -w 1'), WAIT_MS, 50);
         // It comes back: the next pass takes the sorry server out again.
         ipvsadm('-a', '-t', `${VIP}:80`, '-r', `${OTHER}:80`, '-g', '-w', '3');
-        await waitFor('the sorry server out', () => !rules().includes('127.0.0.1'), 10_000, 50);
+        await waitFor('the sorry server out', () => !rules().includes('127.0.0.1'), WAIT_MS, 50);
         expect(checker.status()[0]!.sorryActive).toBe(false);
       } finally {
         await checker.stop();
@@ -88,7 +90,7 @@ describe.skipIf(!onKernel)('the health checker beside other writers (real kernel
         await waitFor('the options set back', async () => {
           const s = await ipvs.service(SERVICE);
           return s.scheduler === 'rr' && s.persistence === undefined;
-        }, 10_000, 50);
+        }, WAIT_MS, 50);
         expect(changes).toContain('update-service');
         expect(ipvsadm('-Sn')).toContain(`-A -t ${VIP}:80 -s rr\n`);
       } finally {

@@ -24,6 +24,8 @@ import { addIPv6, buildTopology, CLIENT1, CLIENT1_6, RS1, RS2, vip, vip6, type T
 
 const onKernel = process.env.IPVS_KERNEL === '1';
 const ADDRESS: Record<string, string> = { rs1: RS1, rs2: RS2 };
+/** Waits for the kernel's estimator (a tick every 2 s, late on a loaded host), as in traffic.test.ts. */
+const STATS_WAIT_MS = 20_000;
 /** 'rs1 80 same-connection' -> ['rs1', 'same-connection'] */
 const answer = (body: string): [string, string] => [body.split(' ')[0]!, body.split(' ')[2] ?? body];
 
@@ -112,7 +114,7 @@ describe.skipIf(!onKernel)('sync daemons carrying real connections, and a NAT ta
       await waitFor(`a link-local address on ${dev}`, () => {
         const out = t.lab.ip(ns, '-6', 'addr', 'show', 'dev', dev, 'scope', 'link');
         return out.includes('inet6 fe80:') && !out.includes('tentative');
-      }, 10_000, 200);
+      }, 30_000, 200);
     }
     const common = { syncId: 42, mcastGroup: 'ff02::9:42', mcastPort: 9100, mcastTtl: 2 } as const;
     const masterSpec: DaemonSpec = { state: 'master', interface: 'sync0', ...common, syncMaxLen: 1200 };
@@ -244,7 +246,7 @@ describe.skipIf(!onKernel)('sync daemons carrying real connections, and a NAT ta
       expect(answer(await t.client.sessionGet('nat-a', url, { localAddress: CLIENT1 }))).toEqual([a[0], 'same-connection']);
       expect(answer(await t.client.sessionGet('nat-b', url, { localAddress: CLIENT1 }))).toEqual([b[0], 'same-connection']);
       // The traffic went through the standby: its counters show it (the estimator sums them every 2 s)...
-      await waitFor('packets counted on the standby', async () => (await backup.service(key)).stats.inPackets > 0n, 8000, 250);
+      await waitFor('packets counted on the standby', async () => (await backup.service(key)).stats.inPackets > 0n, STATS_WAIT_MS, 250);
       // ...and a new connection there is scheduled by the standby itself.
       expect(['rs1', 'rs2']).toContain((await t.client.get([`http://${VIP}/`], { localAddress: CLIENT1 }))[0]?.split(' ')[0]);
     } finally {

@@ -207,15 +207,23 @@ describe.skipIf(!onKernel)('real traffic through IPVS', () => {
     for (const address of [RS1, RS2]) await ipvs.addDestination(key, { address, forwarding: 'tunnel' });
     const answers = await t.lan.get([`http://${TUN_VIP}/`], { count: 4, localAddress: LAN_CLIENT });
     const got = answers.map(server);
-    // One CI run (2026-12-06) saw a single rs1 among four answers, in a test shorter than a passing one. Round
-    // robin gives 2 and 2 only if every SYN is scheduled: with source ports picked at random, one could meet the
-    // IPVS entry (FIN_WAIT, 2 min) of an earlier connection from the same port and follow it without a turn of
-    // the scheduler. The agent now gives every connection a port of its own; should it fail again, the message
-    // shows the answers, the client's neighbours (who it took the VIP's MAC to be) and the director's entries.
+    // One CI run (2026-12-06, before the agent gave every connection a port of its own) saw a single rs1 among
+    // four answers, in a test shorter than a passing one. Round robin gives 2 and 2 only if every SYN is
+    // scheduled. Through a tunnel IPVS sees only the client's half of a connection, so a closed one stays in
+    // FIN_WAIT for 2 min, and conn_reuse_mode 1 (the default) reschedules a SYN that meets an entry only in
+    // TIME_WAIT or CLOSE: a SYN from a port used before follows the old entry to its server, without a turn of
+    // the scheduler. Run here with one port used twice (the first and the third of four), the answers were rs2,
+    // rs1, rs2, rs2, none slow, and the director held three entries for four connections: that run's signature,
+    // with the random ports the agent used then. So each connection must have its own entry, pointing at the
+    // server that answered it; a failure shows the answers, the client's neighbours (who it took the VIP's MAC to
+    // be) and the director's entries.
+    const entries = conns().filter((c) => !c.template && c.virtual === TUN_VIP).sort((a, b) => a.clientPort - b.clientPort);
+    const picked = entries.map((c) => Object.keys(ADDRESS).find((n) => ADDRESS[n] === c.destination) ?? c.destination);
     const balanced = got.filter((s) => s === 'rs1').length === 2 && got.filter((s) => s === 'rs2').length === 2;
-    const detail = balanced
+    const detail = balanced && picked.join() === got.join()
       ? ''
       : `${JSON.stringify(answers)}\nlan neighbours:\n${t.lab.ip(t.lab.name('lan'), 'neigh')}\nIPVS connections:\n${t.lab.exec(t.dir, 'ipvsadm', '-Lnc')}`;
+    expect(picked, detail).toEqual(got);
     expect(got.filter((s) => s === 'rs1'), detail).toHaveLength(2);
     expect(got.filter((s) => s === 'rs2'), detail).toHaveLength(2);
     const { svc, dests } = await statsAfter(key, 4);

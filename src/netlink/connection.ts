@@ -192,13 +192,20 @@ interface DumpPending extends PendingBase {
   failure: Error | undefined;
   /** Consumers waiting in next(); normally at most one. */
   waiters: (() => void)[];
-  /** Read by an iterator (dump()), whose consumer runs between its parts: other dumps cannot wait for it. */
+  /** Read by an iterator (dump()), whose consumer runs between its parts, and reads on only when it asks. */
   stream: boolean;
+  /**
+   * A stream that another listing waits behind: read on to its end into its queue whatever its consumer
+   * does, since that consumer may be the one waiting (a listing from inside its loop). See readAhead.
+   */
+  readAhead: boolean;
   /** The consumer is gone but the kernel still sends the rest: read and dropped until DONE (see abandon). */
   abandoned: boolean;
   /** How long (ms) the consumer has waited in next() for the kernel's parts, and since when it waits now. */
   waited?: number;
   waitingSince?: number;
+  /** Since when the engine reads it ahead (readAhead): the kernel's time from then on, as a wait is. */
+  readAheadSince?: number;
 }
 
 /**
@@ -207,10 +214,13 @@ interface DumpPending extends PendingBase {
  */
 function timedOutWhat(entry: Pending, elapsed: number): string | undefined {
   if (entry.kind !== 'dump' || !entry.stream) return undefined;
-  if (entry.waiters.length === 0) return 'the listing was not read to its end';
+  const ahead = entry.readAheadSince;
+  if (entry.waiters.length === 0 && ahead === undefined) return 'the listing was not read to its end';
   // Waiting now, but a loop that holds the event loop (synchronous work between items) lets the timer fire
   // only when it next waits, late: the kernel is to blame only if the consumer waited for most of the time.
-  const waited = (entry.waited ?? 0) + (entry.waitingSince === undefined ? 0 : performance.now() - entry.waitingSince);
+  // Once read ahead, the engine waits for the kernel whatever the consumer does: that time counts as waited.
+  const since = ahead ?? entry.waitingSince;
+  const waited = (entry.waited ?? 0) + (since === undefined ? 0 : performance.now() - since);
   return waited < elapsed / 2 ? 'the listing was not read to its end' : undefined;
 }
 
@@ -823,7 +833,7 @@ export class NetlinkConnection {
     if (result === 'partial' || !ended) {
       const e: DumpPending = {
         kind: 'dump', seq, req, group: newGroup(1), settled: false,
-        queue: [], interrupted, done: false, failure: undefined, waiters: [], stream: false, abandoned: false,
+        queue: [], interrupted, done: false, failure: undefined, waiters: [], stream: false, readAhead: false, abandoned: false,
       };
       // Read on through the usual path; after a failure only to drop the rest of the dump.
       this.register([e], e.group, options);
@@ -853,10 +863,11 @@ export class NetlinkConnection {
     const ready = (): boolean => e.done || e.queue.length > 0 || e.failure !== undefined;
     this.pull(ready);
     if (ready()) return undefined;
-    if (!e.stream) return new Promise<void>((resolve) => e.waiters.push(resolve));
+    if (!e.stream || e.readAheadSince !== undefined) return new Promise<void>((resolve) => e.waiters.push(resolve));
     e.waitingSince = performance.now();
     return new Promise<void>((resolve) => e.waiters.push(() => {
-      e.waited = (e.waited ?? 0) + performance.now() - e.waitingSince!;
+      // Read ahead since: readAhead() counted this wait up to then, and the rest is counted from readAheadSince.
+      if (e.waitingSince !== undefined) e.waited = (e.waited ?? 0) + performance.now() - e.waitingSince;
       e.waitingSince = undefined;
       resolve();
     }));
@@ -875,7 +886,7 @@ export class NetlinkConnection {
       const datagram = w.toBuffer();
       const e: DumpPending = {
         kind: 'dump', seq, req, group: newGroup(1), settled: false,
-        queue: [], interrupted: false, done: false, failure: undefined, waiters: [], stream, abandoned: false,
+        queue: [], interrupted: false, done: false, failure: undefined, waiters: [], stream, readAhead: false, abandoned: false,
       };
       this.register([e], e.group, options);
       this.send(datagram, [e]);
@@ -938,7 +949,7 @@ export class NetlinkConnection {
       },
       return: async (): Promise<IteratorResult<NetlinkMessage>> => {
         // The consumer stopped early: the rest of the dump (which the kernel still sends) is read and
-        // dropped meanwhile; a dump started before that ends waits for it (dumpTurn), not refused.
+        // dropped meanwhile (also what a read ahead had queued); a dump started before that ends waits for it.
         if (opening !== undefined) await opening;
         opening = undefined;
         if (entry) this.abandon(entry, undefined);
@@ -1064,8 +1075,8 @@ export class NetlinkConnection {
       else for (const wake of entry.waiters.splice(0)) wake();
     }
     if (acks) this.pull(() => ![...this.pending.values()].some((e) => e.kind === 'ack'));
-    const dropping = this.currentDump;
-    if (dropping?.abandoned) this.pull(() => this.currentDump !== dropping);
+    const ahead = this.currentDump;
+    if (ahead !== undefined && (ahead.abandoned || ahead.readAhead)) this.pull(() => this.currentDump !== ahead);
   }
 
   private forget(seq: number): void {
@@ -1139,21 +1150,16 @@ export class NetlinkConnection {
 
   /**
    * Undefined when a dump may start now; otherwise a promise that resolves when it is this dump's turn,
-   * after which the caller starts it through afterTurn(). A dump read by an iterator is not waited
-   * for: its consumer may be the caller (a listing started inside the loop), who would wait forever; that
-   * is refused at once. A waiting dump's signal ends its wait: the promise rejects with an AbortError at
-   * once and the dump leaves the queue (it was never sent, so the kernel has nothing to finish). Its
-   * timer starts when it is sent (openDump), as for any request.
+   * after which the caller starts it through afterTurn(). Behind a dump read by an iterator, whose consumer
+   * may be the caller (a listing started inside the loop) and would then never read it on, the engine reads
+   * that dump to its end itself (readAhead), and it may so end at once. A waiting dump's signal ends its
+   * wait: the promise rejects with an AbortError at once and the dump leaves the queue (it was never sent,
+   * so the kernel has nothing to finish). Its timer starts when it is sent (openDump), as for any request.
    */
   private dumpTurn(req: OutgoingRequest, options: RequestOptions): Promise<void> | undefined {
     const cur = this.currentDump;
-    if (cur === undefined && !this.dumpPromised && this.dumpQueue.length === 0) return undefined;
-    if (cur !== undefined && cur.stream && !cur.abandoned) {
-      throw new IpvsError(
-        `${req.label.operation}: another listing of this client is still being read by an iterator (the kernel runs one dump per socket); finish or break that loop first, or use another client`,
-        'EBUSY',
-      );
-    }
+    if (cur !== undefined && cur.stream && !cur.abandoned) this.readAhead(cur);
+    if (this.currentDump === undefined && !this.dumpPromised && this.dumpQueue.length === 0) return undefined;
     const signal = options.signal;
     if (signal === undefined) return new Promise<void>((resolve) => this.dumpQueue.push(resolve));
     if (signal.aborted) throw new AbortError(req.label.operation, { cause: signal.reason });
@@ -1174,6 +1180,25 @@ export class NetlinkConnection {
     });
   }
 
+  /**
+   * Another listing waits behind `entry`, a dump read by an iterator: read it on to its end now, into its
+   * queue, whatever its consumer does (who may be that listing's caller, inside its loop, and so would never
+   * ask for more), and on after each turn of the event loop (resume) until its end. Its consumer then takes
+   * its messages from the queue, in order, and its end as it came (a kernel error, DumpInterruptedError);
+   * a failure meanwhile (timeout, abort, overflow) ends it as it ends any listing. Only then is a listing
+   * held in memory whole: a plain iteration still reads as its consumer asks.
+   */
+  private readAhead(entry: DumpPending): void {
+    if (!entry.readAhead) {
+      entry.readAhead = true;
+      const now = performance.now();
+      if (entry.waitingSince !== undefined) entry.waited = (entry.waited ?? 0) + now - entry.waitingSince;
+      entry.waitingSince = undefined;
+      entry.readAheadSince = now;
+    }
+    this.pull(() => this.currentDump !== entry);
+  }
+
   /** When the socket is free and not promised, the first waiting dump gets it. */
   private nextDumpTurn(): void {
     if (this.currentDump !== undefined || this.dumpPromised) return;
@@ -1189,6 +1214,9 @@ export class NetlinkConnection {
       return start();
     } finally {
       this.dumpPromised = false;
+      // Started behind others that wait in turn: an iterator's dump is read ahead for them, as in dumpTurn.
+      const cur = this.currentDump;
+      if (cur !== undefined && cur.stream && !cur.abandoned && this.dumpQueue.length > 0) this.readAhead(cur);
       this.nextDumpTurn();
     }
   }

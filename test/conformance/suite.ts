@@ -885,17 +885,16 @@ export function conformanceSuite(name: string, open: () => Promise<Harness>): vo
         }
       });
 
-      it('one dump per socket at a time: a second listing started while a large one is being read is refused with EBUSY', async () => {
+      it('one dump per socket at a time: a listing started inside a loop over a large listing waits for it, read ahead, and the loop goes on', async () => {
         const ops = Array.from({ length: 1000 }, (_, i) => ({ op: 'add-service' as const, service: { protocol: 'tcp' as const, address: '10.0.0.10', port: 1000 + i } }));
         await ipvs.execute(ops);
         let seen = 0;
-        let nested: unknown;
+        let nested = 0;
         for await (const s of ipvs.iterateServices()) {
-          if (seen++ === 0) nested = await ipvs.destinations(s).then(() => 'ok', (e: unknown) => e);
+          seen++;
+          if ((await ipvs.destinations(s)).length === 0) nested++;
         }
-        expect(seen).toBe(1000);
-        expect((nested as KernelError).code).toBe('EBUSY');
-        // Once the first listing is read, the socket lists again.
+        expect([seen, nested]).toEqual([1000, 1000]);
         expect(await ipvs.destinations({ protocol: 'tcp', address: '10.0.0.10', port: 1000 })).toEqual([]);
       });
 

@@ -256,6 +256,29 @@ describe('synchronous reads', () => {
     expect(conn.inFlight).toBe(0);
   });
 
+  it('a listing asked for inside a dump\'s loop: the dump is read ahead to its end (past the read budget, after a turn), then the listing goes', async () => {
+    // Only receive() delivers here, as the kernel socket with its fd: nothing reads the dump on unless the engine does.
+    const parts = 3000;
+    const part = (seq: number, i: number): Buffer => nb.nlmsg({ type: FAMILY, flags: nb.F_MULTI, seq, pid: PORT }, nb.cat(nb.genl(1, 1), nb.u32(1, i)));
+    // The outer listing's request carries 9 where the others carry 7 (req's attribute).
+    const t = new KernelLike((r) =>
+      r.bytes.readUInt32LE(24) === 9 ? [...Array.from({ length: parts }, (_, i) => part(r.seq, i)), nb.done(r.seq)] : [part(r.seq, 7), nb.done(r.seq)],
+    );
+    const conn = new NetlinkConnection(t, { timeoutMs: 0 });
+    const outer: OutgoingRequest = { ...req('outer'), body: (w) => { w.genlHeader(1, 1); w.u32(1, 9); } };
+    const seen: number[] = [];
+    const inner: number[][] = [];
+    for await (const m of conn.dump(outer)) {
+      seen.push(marker(m));
+      if (seen.length <= 2) inner.push(await conn.dumpAll(req('inner'), {}, marker));
+      // Read to its end for the first listing inside the loop: nothing of it is left in the socket.
+      if (seen.length === 2) expect(t.queue).toEqual([]);
+    }
+    expect(seen).toEqual(Array.from({ length: parts }, (_, i) => i));
+    expect(inner).toEqual([[7], [7]]);
+    expect(conn.inFlight).toBe(0);
+  });
+
   it('after the read budget the event loop turns, and the waiting requests are served after it', async () => {
     const t = new KernelLike((r) => [nb.nlmsg({ type: FAMILY, flags: nb.F_MULTI, seq: r.seq, pid: PORT }, nb.cat(nb.genl(1, 1), nb.u32(1, 1))), nb.done(r.seq)]);
     const conn = new NetlinkConnection(t, { timeoutMs: 0 });

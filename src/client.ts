@@ -735,8 +735,7 @@ export class Ipvs {
 
   /**
    * The running sync daemons (GET_DAEMON): at most one master and one backup. Collected, as services():
-   * it takes its turn behind other listings rather than being read as an iterator's, which the listings
-   * started meanwhile could not wait for.
+   * it takes its turn behind other listings, and is read whole at once.
    */
   async daemons(options?: RequestOptions): Promise<Daemon[]> {
     return this.call(options, (o) => this.withFamily((fam) => this.conn.dumpAll(cmd.dumpDaemons(fam), o, (msg) => decodeDaemonMessage(msg.payload))));

@@ -39,7 +39,8 @@ export interface Transport {
    * true, or return false at once. The kernel answers a netlink request inside sendmsg(2), so the reply
    * is usually there as soon as send() returns; reading it here saves the event-loop turn (and its
    * system calls) per round trip. The engine only calls it while a request waits, and for a dump only
-   * when its consumer asks for more, so a big dump is still read as fast as it is consumed.
+   * when its consumer asks for more (or another listing waits behind it), so a big dump is still read as
+   * fast as it is consumed.
    */
   receive?(): boolean;
   /**

@@ -53,9 +53,9 @@ const EXPORT_KEYS = optionKeys<ExportStateOptions>('', { signal: true });
 
 /**
  * Read the whole table as a desired state (services first, then each one's destinations). The services are
- * collected, through `services()` when the client has it: they are all held anyway, to be sorted, and a
- * collected listing takes its turn behind the client's other listings, where an iterated one would make
- * the listings started meanwhile (another export, a `daemons()`) fail with EBUSY.
+ * collected, through `services()` when the client has it: they are all held anyway, to be sorted, and
+ * collected they are decoded as they are read, where an iterated listing would be read ahead whole, undecoded,
+ * for the listings started meanwhile (another export, a `daemons()`) to take their turn.
  */
 export async function exportState(
   ipvs: Pick<Ipvs, 'iterateServices' | 'destinations'> & Partial<Pick<Ipvs, 'services' | 'destinationsOfEach'>>,

@@ -1,7 +1,8 @@
 // overflow.kernel.test.ts's cases on a kernel socket without libc (koffi's binding stood in for as missing):
 // NETLINK_NO_ENOBUFS is then off, the kernel flags every overflow and every dump it pauses for room with the
 // socket error, and the `netlink` package's poll aborted the process on it (SIGABRT). The client must instead
-// fail what was waiting with the typed ENOBUFS and go on. Without libc no namespace can be entered, so the
+// fail what was waiting with the typed ENOBUFS and go on. Last, a listing inside the loop of an iterated one, which
+// has the loop's listing read ahead through the same reads. Without libc no namespace can be entered, so the
 // child process runs whole inside one (`ip netns exec`). Real-kernel sandbox only (IPVS_KERNEL=1):
 // `node scripts/sandbox.mjs --kernel-suite -- test/kernel/without-libc.kernel.test.ts`.
 
@@ -50,6 +51,13 @@ const child = `${WITHOUT_KOFFI}
     })().catch(code);
     out.rounds.push({ overflow, listed, together, iterated, seen, inside: distinct(await Promise.all(inside)), again: await count() });
   }
+  // A listing inside the loop of an iterated one: the loop's listing, paused for room at this buffer, is read ahead.
+  let looped = 0;
+  out.loop = await (async () => {
+    for await (const s of ipvs.iterateServices({ stats: false })) if ((await ipvs.destinations(s)).length === 0) looped++;
+    return 'ok';
+  })().catch(code);
+  out.looped = looped;
   await ipvs.close();
   console.log(JSON.stringify(out));
 `;
@@ -76,6 +84,8 @@ describe.skipIf(!onKernel)('a receive-buffer overflow on a socket without libc (
       empty: number;
       added: string[];
       rounds: { overflow: string[]; listed: number; together: string[]; iterated: string; seen: number; inside: string[]; again: number }[];
+      loop: string;
+      looped: number;
     };
     expect(out.features).toMatchObject({ libc: false, dropDetection: false });
     expect(out.window).toContain('ENOBUFS');
@@ -92,5 +102,6 @@ describe.skipIf(!onKernel)('a receive-buffer overflow on a socket without libc (
       expect(round.inside.filter((c) => c !== 'ENOBUFS' && c !== 'ok')).toEqual([]);
       expect(round.again).toBe(400);
     }
+    expect([out.loop, out.looped]).toEqual(['ok', 400]);
   }, 120_000);
 });

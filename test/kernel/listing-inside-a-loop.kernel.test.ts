@@ -3,9 +3,9 @@
 // runs (5 000 services in the User-Mode Linux guest, where the first listing inside the loop used to fail with EBUSY).
 // The engine reads the loop's listing ahead to its end, then the listing inside goes; every service gets its
 // destinations. Through the socket's synchronous reads (libc), also at the kernel's smallest receive buffer (the dump
-// paused for room at almost every read); without-libc.kernel.test.ts has a loop of the kind on a socket without libc
-// (its child process's start would cost this file half a minute of guest time). IPVS_LOOP_SERVICES sets the
-// table's size (default 5000). Run inside the real-kernel sandbox only (IPVS_KERNEL=1):
+// paused for room at almost every read). Without libc (without-libc.kernel.test.ts loops so too, over 400 services)
+// the socket reads a running listing ahead by itself, and the refusal did not show there. IPVS_LOOP_SERVICES sets
+// the table's size (default 5000). Run inside the real-kernel sandbox only (IPVS_KERNEL=1):
 // `node scripts/sandbox.mjs --kernel-suite -- test/kernel/listing-inside-a-loop.kernel.test.ts`.
 
 import { execFileSync } from 'node:child_process';

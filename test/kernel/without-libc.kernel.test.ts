@@ -1,8 +1,8 @@
 // overflow.kernel.test.ts's cases on a kernel socket without libc (koffi's binding stood in for as missing):
 // NETLINK_NO_ENOBUFS is then off, the kernel flags every overflow and every dump it pauses for room with the
 // socket error, and the `netlink` package's poll aborted the process on it (SIGABRT). The client must instead
-// fail what was waiting with the typed ENOBUFS and go on. Last, a listing inside the loop of an iterated one, which
-// has the loop's listing read ahead through the same reads. Without libc no namespace can be entered, so the
+// fail what was waiting with the typed ENOBUFS and go on. Last, a listing inside the loop of an iterated one (this
+// socket reads a running listing ahead by itself: the loop passed before the engine read ahead for it too). Without libc no namespace can be entered, so the
 // child process runs whole inside one (`ip netns exec`). Real-kernel sandbox only (IPVS_KERNEL=1):
 // `node scripts/sandbox.mjs --kernel-suite -- test/kernel/without-libc.kernel.test.ts`.
 

@@ -279,6 +279,29 @@ describe('synchronous reads', () => {
     expect(conn.inFlight).toBe(0);
   });
 
+  it('a dump whose turn comes with a listing waiting behind it is read ahead from its start', async () => {
+    const part = (seq: number, i: number): Buffer => nb.nlmsg({ type: FAMILY, flags: nb.F_MULTI, seq, pid: PORT }, nb.cat(nb.genl(1, 1), nb.u32(1, i)));
+    // The outer dump (its request carries 9) is longer than the read budget: the read ahead for the second
+    // iterator cannot end it at once, so that one waits its turn.
+    const t = new KernelLike((r) => [...Array.from({ length: r.bytes.readUInt32LE(24) === 9 ? 3000 : 50 }, (_, i) => part(r.seq, i)), nb.done(r.seq)]);
+    const conn = new NetlinkConnection(t, { timeoutMs: 0 });
+    const outer = conn.dump({ ...req('outer'), body: (w) => { w.genlHeader(1, 1); w.u32(1, 9); } })[Symbol.asyncIterator]();
+    expect(marker((await outer.next()).value as NetlinkMessage)).toBe(0);
+    // Inside the outer loop: a second iterator, which waits for the outer dump, then a listing behind both.
+    const second = conn.dump(req('second'))[Symbol.asyncIterator]();
+    const first = second.next();
+    const behind = conn.dumpAll(req('behind'), {}, marker);
+    // The second iterator's consumer awaits the listing behind it before reading on: the second dump, started
+    // with that listing waiting, has been read ahead for it.
+    expect(marker((await first).value as NetlinkMessage)).toBe(0);
+    expect(await behind).toHaveLength(50);
+    let n = 1;
+    for (let r = await second.next(); !r.done; r = await second.next()) n++;
+    for (let r = await outer.next(); !r.done; r = await outer.next()) n++;
+    expect(n).toBe(50 + 2999);
+    expect(conn.inFlight).toBe(0);
+  });
+
   it('after the read budget the event loop turns, and the waiting requests are served after it', async () => {
     const t = new KernelLike((r) => [nb.nlmsg({ type: FAMILY, flags: nb.F_MULTI, seq: r.seq, pid: PORT }, nb.cat(nb.genl(1, 1), nb.u32(1, 1))), nb.done(r.seq)]);
     const conn = new NetlinkConnection(t, { timeoutMs: 0 });

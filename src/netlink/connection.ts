@@ -194,17 +194,16 @@ interface DumpPending extends PendingBase {
   waiters: (() => void)[];
   /** Read by an iterator (dump()), whose consumer runs between its parts, and reads on only when it asks. */
   stream: boolean;
-  /**
-   * A stream that another listing waits behind: read on to its end into its queue whatever its consumer
-   * does, since that consumer may be the one waiting (a listing from inside its loop). See readAhead.
-   */
-  readAhead: boolean;
   /** The consumer is gone but the kernel still sends the rest: read and dropped until DONE (see abandon). */
   abandoned: boolean;
   /** How long (ms) the consumer has waited in next() for the kernel's parts, and since when it waits now. */
   waited?: number;
   waitingSince?: number;
-  /** Since when the engine reads it ahead (readAhead): the kernel's time from then on, as a wait is. */
+  /**
+   * A stream that another listing waits behind is read on to its end into its queue whatever its consumer
+   * does, since that consumer may be the one waiting (a listing from inside its loop): since when (see
+   * readAhead). Its time from then on is the kernel's, as a wait in next() is.
+   */
   readAheadSince?: number;
 }
 
@@ -833,7 +832,7 @@ export class NetlinkConnection {
     if (result === 'partial' || !ended) {
       const e: DumpPending = {
         kind: 'dump', seq, req, group: newGroup(1), settled: false,
-        queue: [], interrupted, done: false, failure: undefined, waiters: [], stream: false, readAhead: false, abandoned: false,
+        queue: [], interrupted, done: false, failure: undefined, waiters: [], stream: false, abandoned: false,
       };
       // Read on through the usual path; after a failure only to drop the rest of the dump.
       this.register([e], e.group, options);
@@ -886,7 +885,7 @@ export class NetlinkConnection {
       const datagram = w.toBuffer();
       const e: DumpPending = {
         kind: 'dump', seq, req, group: newGroup(1), settled: false,
-        queue: [], interrupted: false, done: false, failure: undefined, waiters: [], stream, readAhead: false, abandoned: false,
+        queue: [], interrupted: false, done: false, failure: undefined, waiters: [], stream, abandoned: false,
       };
       this.register([e], e.group, options);
       this.send(datagram, [e]);
@@ -1076,7 +1075,7 @@ export class NetlinkConnection {
     }
     if (acks) this.pull(() => ![...this.pending.values()].some((e) => e.kind === 'ack'));
     const ahead = this.currentDump;
-    if (ahead !== undefined && (ahead.abandoned || ahead.readAhead)) this.pull(() => this.currentDump !== ahead);
+    if (ahead !== undefined && (ahead.abandoned || ahead.readAheadSince !== undefined)) this.pull(() => this.currentDump !== ahead);
   }
 
   private forget(seq: number): void {
@@ -1158,7 +1157,8 @@ export class NetlinkConnection {
    */
   private dumpTurn(req: OutgoingRequest, options: RequestOptions): Promise<void> | undefined {
     const cur = this.currentDump;
-    if (cur !== undefined && cur.stream && !cur.abandoned) this.readAhead(cur);
+    // Not for a listing already aborted, which is refused below.
+    if (cur !== undefined && cur.stream && !cur.abandoned && options.signal?.aborted !== true) this.readAhead(cur);
     if (this.currentDump === undefined && !this.dumpPromised && this.dumpQueue.length === 0) return undefined;
     const signal = options.signal;
     if (signal === undefined) return new Promise<void>((resolve) => this.dumpQueue.push(resolve));
@@ -1189,8 +1189,7 @@ export class NetlinkConnection {
    * held in memory whole: a plain iteration still reads as its consumer asks.
    */
   private readAhead(entry: DumpPending): void {
-    if (!entry.readAhead) {
-      entry.readAhead = true;
+    if (entry.readAheadSince === undefined) {
       const now = performance.now();
       if (entry.waitingSince !== undefined) entry.waited = (entry.waited ?? 0) + now - entry.waitingSince;
       entry.waitingSince = undefined;

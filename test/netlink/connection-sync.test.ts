@@ -279,6 +279,22 @@ describe('synchronous reads', () => {
     expect(conn.inFlight).toBe(0);
   });
 
+  it('a listing already aborted inside a dump\'s loop is refused, and the dump is not read ahead for it', async () => {
+    const part = (seq: number, i: number): Buffer => nb.nlmsg({ type: FAMILY, flags: nb.F_MULTI, seq, pid: PORT }, nb.cat(nb.genl(1, 1), nb.u32(1, i)));
+    const t = new KernelLike((r) => [...Array.from({ length: 20 }, (_, i) => part(r.seq, i)), nb.done(r.seq)]);
+    const conn = new NetlinkConnection(t, { timeoutMs: 0 });
+    const outer = conn.dump(req('outer'))[Symbol.asyncIterator]();
+    await outer.next();
+    const left = t.queue.length;
+    const err = await conn.dumpAll(req('inner'), { signal: AbortSignal.abort() }, marker).catch((e: unknown) => e);
+    expect(err).toMatchObject({ name: 'AbortError', code: 'ABORT_ERR' });
+    expect(t.queue.length).toBe(left);
+    expect(t.sent).toHaveLength(1);
+    let n = 1;
+    for (let r = await outer.next(); !r.done; r = await outer.next()) n++;
+    expect(n).toBe(20);
+  });
+
   it('a dump whose turn comes with a listing waiting behind it is read ahead from its start', async () => {
     const part = (seq: number, i: number): Buffer => nb.nlmsg({ type: FAMILY, flags: nb.F_MULTI, seq, pid: PORT }, nb.cat(nb.genl(1, 1), nb.u32(1, i)));
     // The outer dump (its request carries 9) is longer than the read budget: the read ahead for the second

@@ -4,6 +4,7 @@
 
 import * as C from '../ipvs/constants.js';
 import type { DaemonConfig, Dest, FakeStats, IpvsTable, Svc } from './fake-ipvs-table.js';
+import { sameAddress } from './fake-ipvs-table.js';
 import { serviceKeyText } from '../ipvs/validate.js';
 import type { Service } from '../ipvs/types.js';
 import { onlyKnownOptions, optionKeys } from '../ipvs/option-keys.js';
@@ -164,11 +165,6 @@ export type FakeStatsValues = { [K in keyof FakeStats]?: bigint | number } & {
 };
 
 /** Byte by byte: cheaper than Buffer#equals's call into C++ for the 4 bytes of an IPv4 address. */
-function sameAddress(af: number, a: Buffer, b: Buffer): boolean {
-  for (let i = af === C.AF_INET ? 3 : 15; i >= 0; i--) if (a[i] !== b[i]) return false;
-  return true;
-}
-
 const PROTOCOL_NUMBERS = { tcp: C.IPPROTO_TCP, udp: C.IPPROTO_UDP, sctp: C.IPPROTO_SCTP } as const;
 
 /**

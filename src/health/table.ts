@@ -12,7 +12,7 @@
 
 import type { Operation } from '../ipvs/operations.js';
 import type { Destination, Forwarding, TunnelChecksum, TunnelSpec, TunnelType } from '../ipvs/types.js';
-import type { FullDestinationSpec, NormalHealthService } from './config.js';
+import type { FullDestinationSpec, NormalHealthService, NormalRealServer } from './config.js';
 import type { HealthStatus } from './types.js';
 
 /** What the checker believes the kernel holds for one destination. */
@@ -101,12 +101,15 @@ export function planChanges(
 ): PlannedChange[] {
   const changes: PlannedChange[] = [];
   const sorryId = svc.sorry?.id;
+  // Made on the first removal: a search of the real servers per removal is quadratic when many go at once.
+  let keys: Map<string, NormalRealServer['key']> | undefined;
   for (const [id, want] of wanted) {
     const have = believed.get(id);
     const sorry = id === sorryId;
     if (want === null) {
       if (!have) continue;
-      const key = sorry ? svc.sorry!.key : svc.realServers.find((r) => r.id === id)!.key;
+      keys ??= new Map(svc.realServers.map((r) => [r.id, r.key]));
+      const key = sorry ? svc.sorry!.key : keys.get(id)!;
       changes.push({ operation: { op: 'delete-destination', service: svc.key, destination: key }, kind: 'remove', destinationId: id, sorry, before: have, after: undefined });
       continue;
     }

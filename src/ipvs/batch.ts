@@ -32,9 +32,9 @@ const COMMAND_LABELS: Readonly<Record<number, string>> = {
 };
 
 /**
- * The messages are written into chunks of CHUNK bytes that are never moved: growing one buffer by
- * reallocation copied the whole batch several times over and touched fresh pages each time, the
- * costliest part of preparing once the objects were gone. A message never straddles two chunks: a new
+ * The messages are written into chunks of CHUNK bytes that are never moved once full (the first grows
+ * to that size, see FIRST_CHUNK): growing one buffer by reallocation copied the whole batch several
+ * times over and touched fresh pages each time, the costliest part of preparing once the objects were gone. A message never straddles two chunks: a new
  * chunk starts when less than ROOM is left (a table message is a few hundred bytes at most; a chunk
  * whose last message would not fit grows, which only moves that chunk, and every message still starts
  * below CHUNK, which is all its place needs).
@@ -42,6 +42,13 @@ const COMMAND_LABELS: Readonly<Record<number, string>> = {
 const CHUNK_BITS = 18;
 const CHUNK = 1 << CHUNK_BITS;
 const ROOM = 4096;
+/**
+ * The first chunk starts this small and grows as a chunk whose message would not fit does: most batches
+ * are a few operations (each health-check sync, each small apply is one execute()), and a zeroed 256 KiB
+ * per call was most of what such a call cost. A bulk batch copies its first chunk a few times as it grows,
+ * under 1 MiB once; the chunks after it are made whole.
+ */
+const FIRST_CHUNK = 4096;
 
 /** Where the operations of a batch live: shared by a batch and its slices. */
 interface Store {
@@ -80,7 +87,7 @@ export class OperationBatch {
     const kept = options.source === undefined ? [] : undefined;
     this.store = {
       chunks: [],
-      starts: new Uint32Array(1024),
+      starts: new Uint32Array(64),
       count: 0,
       source: options.source ?? ((i) => (kept as Operation[])[i] as Operation),
       kept,
@@ -123,7 +130,7 @@ export class OperationBatch {
     const p = prepareOperation(op as Operation, index, s.keys);
     let w = s.chunks[s.chunks.length - 1];
     if (w === undefined || w.length > CHUNK - ROOM) {
-      w = new MessageWriter(CHUNK);
+      w = new MessageWriter(w === undefined ? FIRST_CHUNK : CHUNK);
       s.chunks.push(w);
     }
     const at = w.length;

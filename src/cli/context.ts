@@ -12,6 +12,35 @@ export interface TextSink {
   write(text: string): unknown;
 }
 
+/**
+ * After a write to `sink` that it could not take at once (a stream past its buffer: a pipe whose reader is
+ * slow, or gone): a promise that settles once it drains, or fails, or closes, telling whether output can go
+ * on (false: the stream failed or is gone). Undefined when there is no need to wait (a plain sink, or a
+ * stream with room). A listing that writes as it reads waits on it: without, a slow reader made the process
+ * hold the whole output, and a reader gone (`ipvs -Sn | head -1`) was noticed only once the event loop
+ * turned, after reading most of a big table.
+ */
+export function outputRoom(sink: TextSink): Promise<boolean> | undefined {
+  const s = sink as Partial<Pick<NodeJS.WritableStream, 'once' | 'off'>> & { writableNeedDrain?: boolean; destroyed?: boolean; errored?: unknown };
+  if (s.destroyed === true || (s.errored !== undefined && s.errored !== null)) return Promise.resolve(false);
+  if (s.writableNeedDrain !== true || typeof s.once !== 'function' || typeof s.off !== 'function') return undefined;
+  const once = s.once.bind(s);
+  const off = s.off.bind(s);
+  return new Promise((resolve) => {
+    const settle = (ok: boolean) => (): void => {
+      off('drain', drained);
+      off('error', failed);
+      off('close', failed);
+      resolve(ok);
+    };
+    const drained = settle(true);
+    const failed = settle(false);
+    once('drain', drained);
+    once('error', failed);
+    once('close', failed);
+  });
+}
+
 /** Where -R reads its rules: a readable stream (process.stdin) or, in tests, the text itself. */
 export type TextSource = string | AsyncIterable<string | Uint8Array>;
 

@@ -3,7 +3,7 @@
 // the kernel refuses a change, as ipvsadm returns -1 from main).
 
 import { connectionRow, connectionTitle, parseConnectionTable } from './connections.js';
-import type { CliContext, CliIpvs } from './context.js';
+import { outputRoom, type CliContext, type CliIpvs } from './context.js';
 import { describeFailure, earlierRefusal } from './failures.js';
 import { daemonLines, destinationRow, listTitle, serviceRow, timeoutLine, versionHeader } from './listing.js';
 import type { KernelAction } from './messages.js';
@@ -76,7 +76,8 @@ const CHUNK = 1 << 16;
 /**
  * The numeric listing, printed run by run as the destinations are read: nothing needs resolving first,
  * so a big table is never held whole (a 5 000-service save keeps one run of services' destinations at a
- * time). What was read before a failure is printed, then the failure, as ipvsadm does.
+ * time). What was read before a failure is printed, then the failure, as ipvsadm does. A chunk the output
+ * cannot take at once is waited for (outputRoom): the reading keeps pace with the reader.
  */
 async function streamEntries(ctx: CliContext, ipvs: CliIpvs, services: readonly Service[], format: ListFormat, rule: boolean, read: ReadOptions | undefined): Promise<number> {
   let text = '';
@@ -87,6 +88,9 @@ async function streamEntries(ctx: CliContext, ipvs: CliIpvs, services: readonly 
         if (text.length >= CHUNK) {
           ctx.stdout.write(text);
           text = '';
+          // A reader gone or failing ends the listing (src/cli/main.ts exits with its status): status 1 here.
+          const room = outputRoom(ctx.stdout);
+          if (room !== undefined && !(await room)) return 1;
         }
       }
     }

@@ -2,13 +2,15 @@
 // to stdout, refusals to stderr with ipvsadm's exit statuses (1 when a listing cannot be read, 255 when
 // the kernel refuses a change, as ipvsadm returns -1 from main).
 
-import { connectionRow, connectionTitle, parseConnectionTable } from './connections.js';
+import { connectionRow, connectionTitle, parseConnectionLine, parseConnectionTable } from './connections.js';
 import { outputRoom, type CliContext, type CliIpvs } from './context.js';
 import { describeFailure, earlierRefusal } from './failures.js';
 import { daemonLines, destinationRow, listTitle, serviceRow, timeoutLine, versionHeader } from './listing.js';
 import type { KernelAction } from './messages.js';
 import { restoreRules } from './restore.js';
+import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { createInterface } from 'node:readline';
 import type { ListFormat, ParsedCommand } from '../rules/command-line.js';
 import type { EndpointNames } from '../rules/endpoint-text.js';
 import { resolveEndpointNames, type AddressSource } from '../rules/resolver.js';
@@ -152,7 +154,49 @@ async function listOne(ctx: CliContext, key: ServiceKey, format: ListFormat): Pr
   return 0;
 }
 
+/**
+ * `-Lnc`: the connection table printed as the file is read, in chunks, at the pace the output takes them
+ * (outputRoom). A busy director holds millions of connections: read whole, a table past some 5 million
+ * lines (512 MiB of text) could not even be one string, and a slow reader held all of it in memory.
+ */
+async function streamConnections(ctx: CliContext, format: ListFormat): Promise<number> {
+  const input = createReadStream(ctx.procConnPath, { encoding: 'utf8', highWaterMark: CHUNK });
+  let header = true;
+  let text = '';
+  try {
+    for await (const line of createInterface({ input, crlfDelay: Infinity })) {
+      if (header) {
+        header = false;
+        text = connectionTitle(format.persistentConn);
+        continue;
+      }
+      const entry = parseConnectionLine(line);
+      if (entry) text += connectionRow(entry, true, format.persistentConn, undefined);
+      if (text.length >= CHUNK) {
+        ctx.stdout.write(text);
+        text = '';
+        const room = outputRoom(ctx.stdout);
+        if (room !== undefined && !(await room)) return 1;
+      }
+    }
+  } catch (err) {
+    // Not opened, or nothing read: ipvsadm's message. A failure later (or of the output) is no such thing.
+    if (!header) throw err;
+    ctx.stderr.write(`cannot open file ${ctx.procConnPath}\n`);
+    return 1;
+  } finally {
+    input.destroy();
+  }
+  if (header) {
+    ctx.stderr.write(`unexpected input from ${ctx.procConnPath}\n`);
+    return 1;
+  }
+  if (text !== '') ctx.stdout.write(text);
+  return 0;
+}
+
 async function listConnections(ctx: CliContext, format: ListFormat): Promise<number> {
+  if (format.numeric) return streamConnections(ctx, format);
   let text: string;
   try {
     text = await readFile(ctx.procConnPath, 'utf8');

@@ -1,10 +1,14 @@
-// A numeric listing (`ipvs -Sn`, `-Ln`) written to a stream that cannot keep up: it reads the table at the
+// A numeric listing (`ipvs -Sn`, `-Ln`, `-Lnc`) written to a stream that cannot keep up: it reads the table at the
 // pace the reader takes the text, instead of reading it all and holding the whole output in the stream's
 // buffer; and a reader gone (the stream failed, as a pipe whose reader exited: `ipvs -Sn | head -1`) ends
 // the listing without reading the rest of the table.
 
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
+import { connectionRow, connectionTitle, parseConnectionLine } from '../../src/cli/connections.js';
 import { runCli } from '../../src/cli/run.js';
 import { Ipvs } from '../../src/client.js';
 import { FakeKernel } from '../../src/testing/index.js';
@@ -83,5 +87,44 @@ describe('a numeric listing written to a slow or closed stream', () => {
     stdout.destroy(Object.assign(new Error('write EPIPE'), { code: 'EPIPE' }));
     expect(await run).toBe(1);
     expect(kernel.requests.length).toBeLessThan(SERVICES / 2);
+  });
+});
+
+describe('the connection table (-Lnc) written to a slow stream', () => {
+  it('is read from its file at the pace the stream takes the text, and printed whole once it does', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ipvs-conn-'));
+    const path = join(dir, 'ip_vs_conn');
+    const line = 'TCP 0A000001 D431 C0A8016E 0050 C0A80174 0050 ESTABLISHED     895\n';
+    const LINES = 20_000;
+    writeFileSync(path, 'Pro FromIP   FPrt ToIP     TPrt DestIP   DPrt State       Expires PEName PEData\n' + line.repeat(LINES));
+    try {
+      let bytes = 0;
+      let held: (() => void)[] | undefined = [];
+      const chunks: Buffer[] = [];
+      const stdout = new Writable({
+        highWaterMark: 16 * 1024,
+        write(chunk: Buffer, _encoding, callback) {
+          bytes += chunk.length;
+          chunks.push(chunk);
+          if (held === undefined) callback();
+          else held.push(() => callback());
+        },
+      });
+      let ended = false;
+      const run = runCli(['-Lnc'], { stdout, stderr: { write: () => {} }, procConnPath: path }).finally(() => (ended = true));
+      for (let i = 0; i < 2000 && bytes === 0; i++) await turn();
+      for (let i = 0; i < 200; i++) await turn();
+      expect(bytes).toBeGreaterThan(0);
+      expect(ended).toBe(false);
+      const waiting = held;
+      held = undefined;
+      for (const done of waiting) done();
+      expect(await run).toBe(0);
+      const text = Buffer.concat(chunks).toString();
+      expect(text.split('\n')).toHaveLength(LINES + 3);
+      expect(text).toBe(connectionTitle(false) + connectionRow(parseConnectionLine(line)!, true, false, undefined).repeat(LINES));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

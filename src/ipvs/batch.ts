@@ -34,10 +34,10 @@ const COMMAND_LABELS: Readonly<Record<number, string>> = {
 /**
  * The messages are written into chunks of CHUNK bytes that are never moved once full (the first grows
  * to that size, see FIRST_CHUNK): growing one buffer by reallocation copied the whole batch several
- * times over and touched fresh pages each time, the costliest part of preparing once the objects were gone. A message never straddles two chunks: a new
- * chunk starts when less than ROOM is left (a table message is a few hundred bytes at most; a chunk
- * whose last message would not fit grows, which only moves that chunk, and every message still starts
- * below CHUNK, which is all its place needs).
+ * times over and touched fresh pages each time, the costliest part of preparing once the objects were
+ * gone. A message never straddles two chunks: a new chunk starts when less than ROOM is left (a table
+ * message is a few hundred bytes at most; a chunk whose last message would not fit grows, which only
+ * moves that chunk, and every message still starts below CHUNK, which is all its place needs).
  */
 const CHUNK_BITS = 18;
 const CHUNK = 1 << CHUNK_BITS;

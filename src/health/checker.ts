@@ -18,11 +18,12 @@ import { describeStep } from '../reconcile/describe.js';
 import { normalKernelService, normalServiceOf, sameService, serviceDifferences, serviceSpecOf, type NormalService } from '../reconcile/normalize.js';
 import type { ReconcileClient } from '../reconcile/plan.js';
 import { systemScheduler, type HealthScheduler, type Timer } from './clock.js';
-import { normaliseHealthConfig, type NormalHealthService, type NormalRealServer } from './config.js';
+import { CheckSlots } from './check-slots.js';
+import { checksInFlightOf, normaliseHealthConfig, type NormalHealthService, type NormalRealServer } from './config.js';
 import { RepeatedWarnings } from './repeated-warnings.js';
 import { describeChange, describeCheck, describeFailedChange, describeStart, describeTransition } from './describe.js';
 import { TypedEmitter } from './emitter.js';
-import { runCheck } from './run-check.js';
+import { runCheck, type CheckRun } from './run-check.js';
 import { believedOf, planChanges, wantedDestinations, type BelievedDestination, type PlannedChange } from './table.js';
 import type { CheckEvent, CheckResult, HealthClient, HealthConfig, HealthEvents, HealthLogger, HealthStatus, ServiceHealth } from './types.js';
 
@@ -70,6 +71,8 @@ interface DestState {
   last: CheckResult | undefined;
   timer: Timer | undefined;
   running: Promise<void> | undefined;
+  /** Checks in a row that could not run for want of something of the checker's own (EMFILE, ...): the retry's backoff. */
+  unrun: number;
   /** At start the table already served it at its configured weight: it starts up and goes down only after `fall` failures. */
   heldUp: boolean;
 }
@@ -104,6 +107,12 @@ interface ServiceState {
    */
   optionsWarned: RepeatedWarnings;
 }
+
+/**
+ * A check that could not run for want of something of the checker's own host (descriptors, memory, ports)
+ * is tried again after this long, doubled at every such failure in a row, up to the check's interval.
+ */
+export const UNRUN_RETRY_MS = 1000;
 
 /** How long the table's virtual addresses, read to explain a check that timed out, are reused. */
 const TABLE_ADDRESSES_MS = 30_000;
@@ -189,6 +198,10 @@ export class HealthChecker extends TypedEmitter<HealthEvents> {
   /** Those of every service in the table (others' too), read when a check times out; see virtualServiceOf. */
   private tableAddresses: { at: number; byAddress: Promise<Map<string, string>> } | undefined;
   private readonly checkContext = { virtualServiceOf: (address: string) => this.virtualServiceOf(address) };
+  /** The bound on checks in flight (the config's maxChecksInFlight). */
+  private readonly slots: CheckSlots;
+  /** Checks that could not run (EMFILE, ...): warned of once, then at most every 10 min with the count. */
+  private readonly unrunWarned = new RepeatedWarnings('problem');
 
   /** Checks the config and the timing options at once: a bad one throws ValidationError naming the path of the field. */
   constructor(options: HealthCheckerOptions) {
@@ -214,7 +227,7 @@ export class HealthChecker extends TypedEmitter<HealthEvents> {
       svc,
       options: normalServiceOf(validateServiceSpec(svc.spec)),
       tableOptions: undefined,
-      dests: svc.realServers.map((rs) => ({ rs, status: 'unknown', lastOk: undefined, consecutive: 0, last: undefined, timer: undefined, running: undefined, heldUp: false })),
+      dests: svc.realServers.map((rs) => ({ rs, status: 'unknown', lastOk: undefined, consecutive: 0, last: undefined, timer: undefined, running: undefined, unrun: 0, heldUp: false })),
       believed: new Map(),
       others: new Map(),
       othersLogged: '',
@@ -228,6 +241,7 @@ export class HealthChecker extends TypedEmitter<HealthEvents> {
       warned: new RepeatedWarnings('failure'),
       optionsWarned: new RepeatedWarnings('change'),
     }));
+    this.slots = new CheckSlots(checksInFlightOf(options.config));
     for (const { svc } of this.services) if ('address' in svc.key && !this.configAddresses.has(svc.key.address)) this.configAddresses.set(svc.key.address, svc.id);
   }
 
@@ -253,7 +267,7 @@ export class HealthChecker extends TypedEmitter<HealthEvents> {
       await Promise.all(this.services.map((s) => this.readHeld(s)));
       if (this.isStopping()) return;
       for (const s of this.services) this.log.info(describeStart(s.svc));
-      await Promise.all(this.services.flatMap((s) => s.dests.map(async (d) => this.record(s, d, await this.check(s, d), true))));
+      await Promise.all(this.services.flatMap((s) => s.dests.map(async (d) => this.counted(s, d, await this.check(s, d)))));
       if (this.isStopping()) return;
       await Promise.all(this.services.map((s) => this.requestSync(s)));
     } catch (err) {
@@ -373,9 +387,48 @@ export class HealthChecker extends TypedEmitter<HealthEvents> {
     return this.phase === 'stopping' || this.phase === 'stopped';
   }
 
-  private check(s: ServiceState, d: DestState): Promise<CheckResult> {
-    const target = { address: d.rs.check.address, port: d.rs.check.port, service: { ...s.svc.key }, destination: structuredClone(d.rs.spec) };
-    return runCheck(d.rs.check, target, this.scheduler, this.stopController.signal, this.checkContext);
+  /** Run one check of `d` once a slot is free (see CheckSlots); its timeout starts when it runs. */
+  private async check(s: ServiceState, d: DestState): Promise<CheckRun> {
+    const release = await this.slots.take();
+    try {
+      const target = { address: d.rs.check.address, port: d.rs.check.port, service: { ...s.svc.key }, destination: structuredClone(d.rs.spec) };
+      return await runCheck(d.rs.check, target, this.scheduler, this.stopController.signal, this.checkContext);
+    } finally {
+      release();
+    }
+  }
+
+  /** Count a check's result, unless it did not run for want of something of the checker's own. */
+  private counted(s: ServiceState, d: DestState, run: CheckRun): void {
+    const { local, ...result } = run;
+    if (local === undefined) {
+      d.unrun = 0;
+      this.record(s, d, result);
+    } else this.unrun(s, d, result, local);
+  }
+
+  /**
+   * A check that could not run (EMFILE, ENOBUFS, ...; net-errors.ts): it says nothing about the server, whose
+   * state and count of checks in a row stay as they were. Tried again soon (scheduleCheck); one warning
+   * for a burst of them, however many servers, and an `unchecked` event each.
+   */
+  private unrun(s: ServiceState, d: DestState, result: CheckResult, code: string): void {
+    if (this.isStopping()) return;
+    d.unrun++;
+    const text = `checks could not run: ${result.detail}; no server's state changes for that, and each such check is tried again after ${UNRUN_RETRY_MS} ms, then at longer waits up to its interval`;
+    const verdict = this.unrunWarned.note(text, this.scheduler.now());
+    const line = `${s.svc.id}: ${d.rs.id}: ${d.rs.check.label} could not run (${result.detail}); its state stays ${d.status}`;
+    if (verdict.repeat) this.log.debug?.(line);
+    else this.log.warn(`${text}${verdict.since} (first: ${s.svc.id}: ${d.rs.id})`);
+    this.emit('unchecked', {
+      service: { ...s.svc.key },
+      serviceId: s.svc.id,
+      destination: { ...d.rs.key },
+      destinationId: d.rs.id,
+      result: { ...result },
+      code,
+      status: d.status,
+    });
   }
 
   /**
@@ -403,21 +456,26 @@ export class HealthChecker extends TypedEmitter<HealthEvents> {
   private scheduleCheck(s: ServiceState, d: DestState): void {
     if (this.isStopping()) return;
     const c = d.rs.check;
-    const wait = c.intervalMs + Math.floor(this.random() * c.jitterMs);
+    const base = d.unrun > 0 ? Math.min(c.intervalMs, UNRUN_RETRY_MS * 2 ** Math.min(d.unrun - 1, 30)) : c.intervalMs;
+    const wait = base + Math.floor(this.random() * c.jitterMs);
     d.timer = this.scheduler.schedule(wait, () => {
       d.timer = undefined;
       d.running = (async () => {
         const result = await this.check(s, d);
         if (this.isStopping()) return;
-        this.record(s, d, result, false);
+        this.counted(s, d, result);
         this.scheduleCheck(s, d);
       })().catch((err: unknown) => this.log.error(`${s.svc.id}: ${d.rs.id}: check loop failed: ${String(err)}`));
     });
   }
 
-  /** Count a result; on a transition tell everyone and (after start-up) bring the table along. */
-  private record(s: ServiceState, d: DestState, result: CheckResult, initial: boolean): void {
+  /**
+   * Count a result; on a transition tell everyone and (after start-up) bring the table along. The first
+   * result a server gets is its initial one: at start-up, or later when its checks at start could not run.
+   */
+  private record(s: ServiceState, d: DestState, result: CheckResult): void {
     if (this.isStopping()) return;
+    const initial = d.status === 'unknown';
     d.last = result;
     d.consecutive = d.lastOk === result.ok ? d.consecutive + 1 : 1;
     d.lastOk = result.ok;
@@ -436,7 +494,8 @@ export class HealthChecker extends TypedEmitter<HealthEvents> {
     if (next === 'down' && !initial) this.log.warn(text);
     else this.log.info(text);
     this.emit(next, { ...base(), status: next, previous, result: { ...result }, consecutive: d.consecutive });
-    if (!initial) void this.requestSync(s);
+    // Start-up syncs every service once all first results are in.
+    if (this.phase === 'running') void this.requestSync(s);
   }
 
   // Keeping the table

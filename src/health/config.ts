@@ -14,6 +14,7 @@ import type { DestinationKey, DestinationSpec, ServiceKey, ServiceSpec } from '.
 import { destinationKeyText, PROTOCOL_NAMES, validateDestinationSpec, validateServiceSpec, type WireServiceKey } from '../ipvs/validate.js';
 import { atPath } from '../reconcile/normalize.js';
 import { hostName } from './http-check.js';
+import { defaultChecksInFlight } from './limits.js';
 import type { CheckOverride, CheckSpec, FailureAction, HealthConfig, HealthDestination } from './types.js';
 
 export const DEFAULT_INTERVAL_MS = 5000;
@@ -65,7 +66,7 @@ export interface NormalHealthService {
 }
 
 // The client's field lists (src/ipvs/fields.ts); the validators check the nested persistence and tunnel objects.
-const CONFIG_FIELDS = new Fields(['services', 'check', 'onFailure']);
+const CONFIG_FIELDS = new Fields(['services', 'check', 'onFailure', 'maxChecksInFlight']);
 const HEALTH_SERVICE_FIELDS = new Fields([...SERVICE_FIELDS, 'destinations', 'check', 'sorryServer', 'onFailure']);
 const SORRY_FIELDS = new Fields(DESTINATION_FIELDS);
 const HEALTH_DESTINATION_FIELDS = new Fields([...DESTINATION_FIELDS, 'check']);
@@ -261,6 +262,7 @@ export function normaliseHealthConfig(config: HealthConfig): NormalHealthService
   const value: unknown = config;
   if (!isRecord(value)) throw new ValidationError('config', value, 'must be an object { "services": [...] }');
   onlyKnownFields(value, CONFIG_FIELDS, '');
+  if (value.maxChecksInFlight !== undefined) integer('maxChecksInFlight', value.maxChecksInFlight, 1, MAX_CHECKS_IN_FLIGHT);
   const topCheck = checkLevel('check', value.check);
   const topFailure = failureAction('onFailure', value.onFailure);
   if (!Array.isArray(value.services)) throw new ValidationError('services', value.services, 'must be an array of services');
@@ -314,6 +316,19 @@ export function normaliseHealthConfig(config: HealthConfig): NormalHealthService
     out.push({ id: wire.text, key: wire.key, spec: { ...spec, ...wire.key } as ServiceSpec, path, realServers, sorry, onFailure });
   });
   return out;
+}
+
+/** The highest `maxChecksInFlight` taken: far more sockets than any process is given at once. */
+export const MAX_CHECKS_IN_FLIGHT = 1_000_000;
+
+/**
+ * How many checks a config lets run at once: its `maxChecksInFlight`, checked, or the default derived from
+ * the process's limit on open files (limits.ts).
+ */
+export function checksInFlightOf(config: HealthConfig): number {
+  const value = (config as { maxChecksInFlight?: unknown }).maxChecksInFlight;
+  if (value === undefined) return defaultChecksInFlight();
+  return integer('maxChecksInFlight', value, 1, MAX_CHECKS_IN_FLIGHT);
 }
 
 /**

@@ -9,12 +9,14 @@ import https from 'node:https';
 import { isIP, isIPv6 } from 'node:net';
 import tls from 'node:tls';
 import { HTTP_BODY_LIMIT as BODY_LIMIT, HTTP_HEADER_LIMIT } from './limits.js';
-import { describeNetworkError } from './net-errors.js';
+import { networkFailure } from './net-errors.js';
 import type { HttpCheck } from './types.js';
 
 export interface ProbeOutcome {
   ok: boolean;
   detail: string;
+  /** The errno name when the check failed because the checker's own host ran short (net-errors.ts): no verdict on the server. */
+  local?: string;
 }
 
 function statusAccepted(expect: HttpCheck['expectStatus'], status: number): boolean {
@@ -84,19 +86,23 @@ export function httpProbe(spec: HttpCheck, address: string, port: number, localA
         : {}),
     };
     let req: http.ClientRequest;
-    const finish = (ok: boolean, detail: string): void => {
-      resolve({ ok, detail });
+    const finish = (ok: boolean, detail: string, local?: string): void => {
+      resolve({ ok, detail, ...(local !== undefined ? { local } : {}) });
       req.destroy();
+    };
+    const failed = (err: unknown): void => {
+      const f = networkFailure(err);
+      finish(false, f.detail, f.local);
     };
     try {
       req = mod.request(options);
     } catch (err) {
-      resolve({ ok: false, detail: describeNetworkError(err) });
+      resolve(networkFailure(err));
       return;
     }
-    req.on('error', (err) => finish(false, describeNetworkError(err)));
+    req.on('error', failed);
     req.on('response', (res) => {
-      res.on('error', (err) => finish(false, describeNetworkError(err)));
+      res.on('error', failed);
       const status = res.statusCode ?? 0;
       if (!statusAccepted(spec.expectStatus, status)) {
         finish(false, `HTTP ${status}, expected ${expectedText(spec.expectStatus)}`);

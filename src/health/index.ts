@@ -32,4 +32,5 @@ export type {
   SorryEvent,
   TcpCheck,
   TransitionEvent,
+  UncheckedEvent,
 } from './types.js';

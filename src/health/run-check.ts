@@ -1,14 +1,21 @@
 // Running one check with its timeout: dispatch on the check's type, bound it by `timeoutMs` on the
 // injected scheduler (so tests are deterministic), and turn anything that goes wrong, including a custom
-// function that throws or never settles, into a failed CheckResult. Never rejects.
+// function that throws or never settles, into a failed CheckResult. Never rejects. A failure for want of
+// something of the checker's own host (descriptors, memory, ports) is marked `local`: it is no verdict.
 
 import type { HealthScheduler } from './clock.js';
 import type { NormalCheck } from './config.js';
 import { httpProbe, type ProbeOutcome } from './http-check.js';
-import { describeNetworkError } from './net-errors.js';
+import { networkFailure } from './net-errors.js';
 import { routeSourceAddress, virtualSourceHint } from './source-address.js';
 import { tcpProbe } from './tcp-check.js';
 import type { CheckResult, CheckTarget } from './types.js';
+
+/** A check's result, and whether it did not run for want of a resource of the checker's own host. */
+export interface CheckRun extends CheckResult {
+  /** The errno name (EMFILE, ...; net-errors.ts) when the check failed for the checker's own reasons: no verdict on the server. */
+  local?: string;
+}
 
 export interface CheckContext {
   /** The virtual service (e.g. 'tcp [2001:db8::10]:80') whose address this normalised address is, if any. */
@@ -63,7 +70,7 @@ async function explainVirtualSource(check: NormalCheck, target: CheckTarget, con
  * Run `check` against `target`; `stop` aborts it early (the checker is stopping). With a `context`, a check
  * that times out from a virtual address says so (see source-address.ts).
  */
-export async function runCheck(check: NormalCheck, target: CheckTarget, scheduler: HealthScheduler, stop: AbortSignal, context?: CheckContext): Promise<CheckResult> {
+export async function runCheck(check: NormalCheck, target: CheckTarget, scheduler: HealthScheduler, stop: AbortSignal, context?: CheckContext): Promise<CheckRun> {
   const started = scheduler.now();
   // An 'abort' listener added to a signal already aborted never runs: the check would wait its whole timeout.
   if (stop.aborted) return { ok: false, detail: 'stopped', durationMs: 0 };
@@ -82,10 +89,10 @@ export async function runCheck(check: NormalCheck, target: CheckTarget, schedule
   });
   let outcome: ProbeOutcome;
   try {
-    const running = probe(check, target, controller.signal).catch((err: unknown): ProbeOutcome => ({ ok: false, detail: describeNetworkError(err) }));
+    const running = probe(check, target, controller.signal).catch((err: unknown): ProbeOutcome => networkFailure(err));
     outcome = await Promise.race([running, deadline]);
   } catch (err) {
-    outcome = { ok: false, detail: describeNetworkError(err) };
+    outcome = networkFailure(err);
   } finally {
     timer?.cancel();
     stop.removeEventListener('abort', onStop);
@@ -98,5 +105,5 @@ export async function runCheck(check: NormalCheck, target: CheckTarget, schedule
     const hint = await explainVirtualSource(check, target, context);
     if (hint !== undefined) outcome = { ok: false, detail: `${outcome.detail}; ${hint}` };
   }
-  return { ok: outcome.ok, detail: outcome.detail, durationMs };
+  return { ok: outcome.ok, detail: outcome.detail, durationMs, ...(!outcome.ok && outcome.local !== undefined ? { local: outcome.local } : {}) };
 }

@@ -5,7 +5,7 @@
 // with a FIN, or with a reset when the server's greeting has already arrived unread, which is harmless.
 
 import net from 'node:net';
-import { describeNetworkError } from './net-errors.js';
+import { networkFailure } from './net-errors.js';
 import type { ProbeOutcome } from './http-check.js';
 
 export function tcpProbe(address: string, port: number, localAddress: string | undefined, signal: AbortSignal): Promise<ProbeOutcome> {
@@ -18,7 +18,7 @@ export function tcpProbe(address: string, port: number, localAddress: string | u
     try {
       socket = net.connect({ host: address, port, ...(localAddress !== undefined ? { localAddress } : {}) });
     } catch (err) {
-      resolve({ ok: false, detail: describeNetworkError(err) });
+      resolve(networkFailure(err));
       return;
     }
     const done = (outcome: ProbeOutcome): void => {
@@ -30,6 +30,6 @@ export function tcpProbe(address: string, port: number, localAddress: string | u
     signal.addEventListener('abort', onAbort, { once: true });
     socket.once('connect', () => done({ ok: true, detail: 'TCP connect' }));
     // Stays attached after destroy(): a late error must not become an unhandled 'error' event.
-    socket.on('error', (err) => done({ ok: false, detail: describeNetworkError(err) }));
+    socket.on('error', (err) => done(networkFailure(err)));
   });
 }

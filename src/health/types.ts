@@ -121,6 +121,11 @@ export interface HealthConfig {
   services: readonly HealthService[];
   check?: CheckOverride;
   onFailure?: FailureAction;
+  /**
+   * At most this many checks run at once; the others wait their turn (their timeout starts when they run).
+   * Default: a quarter of the process's limit on open files, at most 1 024 (256 under `ulimit -n 1024`).
+   */
+  maxChecksInFlight?: number;
 }
 
 /** The outcome of one check. */
@@ -173,6 +178,21 @@ export interface CheckEvent extends DestinationEventBase {
   status: HealthStatus;
 }
 
+/**
+ * A check that could not run for want of something of the checker's own host, not of the server: open files
+ * (EMFILE, ENFILE), kernel memory (ENOBUFS, ENOMEM), an ephemeral port or the source address (EADDRNOTAVAIL,
+ * EADDRINUSE). The server's state and its count of checks in a row are left as they were; the check is tried
+ * again soon.
+ */
+export interface UncheckedEvent extends DestinationEventBase {
+  /** `ok` false; `detail` says what ran short. */
+  result: CheckResult;
+  /** The errno name: 'EMFILE', 'ENFILE', 'ENOBUFS', 'ENOMEM', 'EADDRNOTAVAIL' or 'EADDRINUSE'. */
+  code: string;
+  /** The server's state, unchanged ('unknown' before its first check that ran). */
+  status: HealthStatus | 'unknown';
+}
+
 /** The sorry server went in (every real server down) or out (one is back). Sent once the kernel has it. */
 export interface SorryEvent extends DestinationEventBase {
   active: boolean;
@@ -200,6 +220,8 @@ export interface HealthEvents {
   down: TransitionEvent;
   sorry: SorryEvent;
   check: CheckEvent;
+  /** A check could not run for a reason of the checker's own (out of file descriptors, ...): nothing changes. */
+  unchecked: UncheckedEvent;
   change: ChangeEvent;
   /** Not Node's special 'error': nothing throws when no one listens. */
   error: FailureEvent;

@@ -2,7 +2,9 @@
 
 import { describe, expect, it } from 'vitest';
 import { Ipvs } from '../../src/client.js';
+import { checksInFlightOf } from '../../src/health/config.js';
 import { normaliseHealthConfig, parseHealthConfig, type HealthConfig } from '../../src/health/index.js';
+import { defaultChecksInFlight } from '../../src/health/limits.js';
 import { FakeKernel } from '../../src/testing/index.js';
 
 const base = (svc: Record<string, unknown> = {}, top: Record<string, unknown> = {}): HealthConfig =>
@@ -157,7 +159,7 @@ describe('normaliseHealthConfig', () => {
       }
       throw new Error('not refused');
     };
-    expect(refusal({ servces: [] })).toBe('invalid servces []: unknown field (did you mean services?); expected one of services, check, onFailure');
+    expect(refusal({ servces: [] })).toBe('invalid servces []: unknown field (did you mean services?); expected one of services, check, onFailure, maxChecksInFlight');
     expect(refusal(base({ sheduler: 'rr' }))).toMatch(/^invalid services\[0\]\.sheduler "rr": unknown field \(did you mean scheduler\?\); expected one of protocol, .*, destinations, check, sorryServer, onFailure$/);
     expect(refusal(base({ destinations: [{ address: '192.168.1.116', wieght: 2 }] })))
       .toBe('invalid services[0].destinations[0].wieght 2: unknown field (did you mean weight?); expected one of address, port, forwarding, weight, upperThreshold, lowerThreshold, tunnel, check');
@@ -209,5 +211,24 @@ describe('parseHealthConfig', () => {
     // A UTF-8 file an editor began with a byte-order mark, as a desired state may.
     expect(parseHealthConfig(`\ufeff${text}`).services).toHaveLength(1);
     expect(() => parseHealthConfig('{"services":[{"protocol":"tcp"}]}')).toThrow(/services\[0\]\.address/);
+  });
+});
+
+describe('maxChecksInFlight', () => {
+  it('takes an integer from 1 and refuses anything else, naming the field; left out, a quarter of the limit on open files, at most 1 024', () => {
+    expect(checksInFlightOf(base({}, { maxChecksInFlight: 16 }))).toBe(16);
+    expect(parseHealthConfig(JSON.stringify(base({}, { maxChecksInFlight: 1 }))).maxChecksInFlight).toBe(1);
+    for (const bad of [0, -1, 2.5, '16', null, 1_000_001]) {
+      expect(() => normaliseHealthConfig(base({}, { maxChecksInFlight: bad }))).toThrow(/^invalid maxChecksInFlight .*: must be an integer 1\.\.1000000$/);
+    }
+    expect(() => normaliseHealthConfig(base({}, { maxCheckInFlight: 16 }))).toThrow(/unknown field \(did you mean maxChecksInFlight\?\)/);
+    const limits = (soft: string): string => `Limit                     Soft Limit           Hard Limit           Units\nMax open files            ${soft}                 ${soft}                 files\n`;
+    expect(defaultChecksInFlight(limits('1024'))).toBe(256);
+    expect(defaultChecksInFlight(limits('64'))).toBe(16);
+    expect(defaultChecksInFlight(limits('3'))).toBe(1);
+    expect(defaultChecksInFlight(limits('1048576'))).toBe(1024);
+    expect(defaultChecksInFlight(limits('unlimited'))).toBe(1024);
+    expect(defaultChecksInFlight('')).toBe(1024);
+    expect(checksInFlightOf(base())).toBe(defaultChecksInFlight());
   });
 });

@@ -8,7 +8,7 @@ import net from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Ipvs } from '../../src/client.js';
 import { HealthChecker, ManualScheduler, normaliseHealthConfig, systemScheduler, type CheckOverride, type HealthClient } from '../../src/health/index.js';
-import { describeNetworkError } from '../../src/health/net-errors.js';
+import { describeNetworkError, localResourceError } from '../../src/health/net-errors.js';
 import { runCheck } from '../../src/health/run-check.js';
 import type { Operation } from '../../src/ipvs/operations.js';
 import { FakeKernel } from '../../src/testing/index.js';
@@ -201,8 +201,15 @@ describe('network failures never crash the process', () => {
     expect((await http(ports.truncated!, { body: 'short and more' })).ok).toBe(false);
     expect(await http(ports.drip!, { body: 'never' })).toMatchObject({ ok: false, detail: 'no answer within 300 ms' });
     expect(await http(ports.closed!)).toMatchObject({ ok: false, detail: 'connection refused' });
+    expect(await http(ports.closed!)).not.toHaveProperty('local');
     expect(await runOne({ type: 'https', timeoutMs: 300 }, ports.garbage!)).toMatchObject({ ok: false });
-    expect(await runOne({ type: 'tcp', localAddress: '192.0.2.77', timeoutMs: 300 }, ports.closed!)).toMatchObject({ ok: false, detail: 'local address not available' });
+    // bind(2) EADDRNOTAVAIL: the source address is not on this host. The checker's fault, not the server's: marked local.
+    expect(await runOne({ type: 'tcp', localAddress: '192.0.2.77', timeoutMs: 300 }, ports.closed!)).toMatchObject({
+      ok: false,
+      detail: 'local address not available (EADDRNOTAVAIL: check.localAddress is not on this host, or no ephemeral port is free)',
+      local: 'EADDRNOTAVAIL',
+    });
+    expect(await runOne({ type: 'http', localAddress: '192.0.2.77', timeoutMs: 300 }, ports.closed!)).toMatchObject({ ok: false, local: 'EADDRNOTAVAIL' });
   });
 
   it("reads response headers up to 64 KiB (Node's default limit is 16 KiB), and says so beyond", async () => {
@@ -250,6 +257,17 @@ describe('errors in words', () => {
     expect(describeNetworkError(Object.assign(new Error('connect ENFILE'), { code: 'ENFILE' }))).toMatch(/^this host has too many open files \(ENFILE/);
     // An ECONNRESET from a real reset stays a reset.
     expect(describeNetworkError(Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }))).toBe('connection reset');
+  });
+
+  it("tells the checker's own host running short (no verdict on the server) from the server's failures", () => {
+    const err = (code: string): Error => Object.assign(new Error(`connect ${code}`), { code });
+    for (const code of ['EMFILE', 'ENFILE', 'ENOBUFS', 'ENOMEM', 'EADDRNOTAVAIL', 'EADDRINUSE']) expect(localResourceError(err(code))).toBe(code);
+    for (const code of ['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'EPROTO']) expect(localResourceError(err(code))).toBeUndefined();
+    // fetch() wraps the socket's error: TypeError('fetch failed') with the error as its cause.
+    expect(localResourceError(new TypeError('fetch failed', { cause: err('EMFILE') }))).toBe('EMFILE');
+    expect(localResourceError(new TypeError('fetch failed', { cause: err('ECONNREFUSED') }))).toBeUndefined();
+    expect(localResourceError('EMFILE')).toBeUndefined();
+    expect(localResourceError(null)).toBeUndefined();
   });
 });
 

@@ -110,7 +110,8 @@ interface ServiceState {
 
 /**
  * A check that could not run for want of something of the checker's own host (descriptors, memory, ports)
- * is tried again after this long, doubled at every such failure in a row, up to the check's interval.
+ * is tried again after this long (half of it to all of it, at random), doubled at every such failure in a
+ * row, up to the check's interval.
  */
 export const UNRUN_RETRY_MS = 1000;
 
@@ -415,7 +416,7 @@ export class HealthChecker extends TypedEmitter<HealthEvents> {
   private unrun(s: ServiceState, d: DestState, result: CheckResult, code: string): void {
     if (this.isStopping()) return;
     d.unrun++;
-    const text = `checks could not run: ${result.detail}; no server's state changes for that, and each such check is tried again after ${UNRUN_RETRY_MS} ms, then at longer waits up to its interval`;
+    const text = `checks could not run: ${result.detail}; no server's state changes for that, and each such check is tried again within ${UNRUN_RETRY_MS} ms, then at longer waits up to its interval`;
     const verdict = this.unrunWarned.note(text, this.scheduler.now());
     const line = `${s.svc.id}: ${d.rs.id}: ${d.rs.check.label} could not run (${result.detail}); its state stays ${d.status}`;
     if (verdict.repeat) this.log.debug?.(line);
@@ -456,8 +457,10 @@ export class HealthChecker extends TypedEmitter<HealthEvents> {
   private scheduleCheck(s: ServiceState, d: DestState): void {
     if (this.isStopping()) return;
     const c = d.rs.check;
-    const base = d.unrun > 0 ? Math.min(c.intervalMs, UNRUN_RETRY_MS * 2 ** Math.min(d.unrun - 1, 30)) : c.intervalMs;
-    const wait = base + Math.floor(this.random() * c.jitterMs);
+    // A check that could not run is tried again soon, at a random point of the wait's second half whatever
+    // jitterMs: the checks of a burst (every server's, at start) must not come back together.
+    const retry = d.unrun > 0 ? Math.min(c.intervalMs, UNRUN_RETRY_MS * 2 ** Math.min(d.unrun - 1, 30)) : 0;
+    const wait = retry > 0 ? Math.ceil(retry * (1 - this.random() / 2)) : c.intervalMs + Math.floor(this.random() * c.jitterMs);
     d.timer = this.scheduler.schedule(wait, () => {
       d.timer = undefined;
       d.running = (async () => {

@@ -62,7 +62,7 @@ describe('a check that fails for want of something of the checker itself', () =>
     // One warning for the burst, not one a check.
     const warnings = h.logs.filter((l) => l.startsWith('warn '));
     expect(warnings).toEqual([
-      `warn checks could not run: the checker process has too many open files (EMFILE): raise its limit (ulimit -n, LimitNOFILE=); no server's state changes for that, and each such check is tried again after 1000 ms, then at longer waits up to its interval (first: tcp 192.168.1.110:80: ${B}:80)`,
+      `warn checks could not run: the checker process has too many open files (EMFILE): raise its limit (ulimit -n, LimitNOFILE=); no server's state changes for that, and each such check is tried again within 1000 ms, then at longer waits up to its interval (first: tcp 192.168.1.110:80: ${B}:80)`,
     ]);
 
     // rise/fall as before: two real failures, a check that could not run, one more real failure: down (3 in a row).
@@ -113,6 +113,17 @@ describe('a check that fails for want of something of the checker itself', () =>
     expect(sw.calls.get(B)).toBe(calls + 1);
     await h.clock.advance(1);
     expect(sw.calls.get(B)).toBe(calls + 2);
+  });
+
+  it('spreads the retries of a burst over the second half of the wait, whatever jitterMs', async () => {
+    const sw = switchboard();
+    h = await harness({ ...seedConfig(), check: check(sw.run, 10_000) }, { random: () => 0.5 });
+    await h.checker.start();
+    sw.set(B, 'EMFILE');
+    const at: number[] = [];
+    h.checker.on('unchecked', () => at.push(h!.clock.now()));
+    await h.clock.advance(10_000 + 750 + 1500);
+    expect(at).toEqual([10_000, 10_750, 12_250]);
   });
 });
 

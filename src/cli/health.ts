@@ -10,7 +10,7 @@
 // invalid.
 
 import { HealthChecker } from '../health/checker.js';
-import { normaliseHealthConfig, parseHealthConfig } from '../health/config.js';
+import { checksInFlightOf, normaliseHealthConfig, parseHealthConfig } from '../health/config.js';
 import { describeStart } from '../health/describe.js';
 import type { HealthClient, HealthConfig, HealthLogger } from '../health/types.js';
 import type { TextSink } from './context.js';
@@ -94,6 +94,9 @@ export async function runHealth(args: string[], io: HealthIo): Promise<number> {
       io.stdout.write(`${describeStart(svc)}\n`);
       for (const rs of svc.realServers) io.stdout.write(`  ${rs.id} weight ${rs.spec.weight}: ${rs.check.label}, timeout ${rs.check.timeoutMs} ms\n`);
     }
+    const bound = checksInFlightOf(config);
+    const derived = config.maxChecksInFlight === undefined ? ' (the default: a quarter of the limit on open files, at most 1024)' : '';
+    io.stdout.write(`at most ${bound} ${bound === 1 ? 'check' : 'checks'} at a time${derived}\n`);
     io.stdout.write(`${parsed.file}: valid\n`);
     return 0;
   }

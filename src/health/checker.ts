@@ -220,8 +220,8 @@ export class HealthChecker extends TypedEmitter<HealthEvents> {
     this.retryMs = waitOption('retryMs', options.retryMs, 2000, 1);
     this.retryMaxMs = Math.max(this.retryMs, waitOption('retryMaxMs', options.retryMaxMs, 60_000, 1));
     this.manageServices = booleanOption('manageServices', options.manageServices, true);
-    // Every check in flight listens for the stop on this one signal, and at start every server is checked
-    // at once: past 10 Node would print "Possible EventTarget memory leak detected", though each listener
+    // Every check in flight listens for the stop on this one signal, and up to maxChecksInFlight run at
+    // once: past 10 Node would print "Possible EventTarget memory leak detected", though each listener
     // goes with its check. The signal is the checker's own, never given out, so the limit is lifted on it.
     setMaxListeners(0, this.stopController.signal);
     this.services = normaliseHealthConfig(options.config).map((svc) => ({

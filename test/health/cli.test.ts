@@ -139,6 +139,13 @@ describe('ipvs health', () => {
     expect(await runHealth(['--check-config', 'h.json'], t)).toBe(0);
     expect(t.out.join('')).toContain('  10.0.0.3:80 weight 2: HTTP GET http://127.0.0.1:8081/, timeout 200 ms\n');
     expect(t.out.join('')).toContain('h.json: valid\n');
+    expect(t.out.join('')).toMatch(/\nat most \d+ checks? at a time \(the default: a quarter of the limit on open files, at most 1024\)\n/);
+    const bounded = io({ 'b.json': JSON.stringify({ ...JSON.parse(config([8080])), maxChecksInFlight: 32 }) });
+    expect(await runHealth(['--check-config', 'b.json'], bounded)).toBe(0);
+    expect(bounded.out.join('')).toContain('\nat most 32 checks at a time\nb.json: valid\n');
+    const bad = io({ 'c.json': JSON.stringify({ ...JSON.parse(config([8080])), maxChecksInFlight: 0 }) });
+    expect(await runHealth(['--check-config', 'c.json'], bad)).toBe(2);
+    expect(bad.err.join('')).toContain('c.json: invalid maxChecksInFlight 0: must be an integer 1..1000000');
   });
 
   it('refuses bad usage and bad configs with status 2, and a missing kernel with 1', async () => {

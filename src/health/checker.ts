@@ -113,7 +113,7 @@ interface ServiceState {
  * is tried again after this long (half of it to all of it, at random), doubled at every such failure in a
  * row, up to the check's interval.
  */
-export const UNRUN_RETRY_MS = 1000;
+const UNRUN_RETRY_MS = 1000;
 
 /** How long the table's virtual addresses, read to explain a check that timed out, are reused. */
 const TABLE_ADDRESSES_MS = 30_000;
@@ -420,7 +420,7 @@ export class HealthChecker extends TypedEmitter<HealthEvents> {
     const verdict = this.unrunWarned.note(text, this.scheduler.now());
     const line = `${s.svc.id}: ${d.rs.id}: ${d.rs.check.label} could not run (${result.detail}); its state stays ${d.status}`;
     if (verdict.repeat) this.log.debug?.(line);
-    else this.log.warn(`${text}${verdict.since} (first: ${s.svc.id}: ${d.rs.id})`);
+    else this.log.warn(`${text}${verdict.since}; for example ${s.svc.id}: ${d.rs.id}`);
     this.emit('unchecked', {
       service: { ...s.svc.key },
       serviceId: s.svc.id,

@@ -62,7 +62,7 @@ describe('a check that fails for want of something of the checker itself', () =>
     // One warning for the burst, not one a check.
     const warnings = h.logs.filter((l) => l.startsWith('warn '));
     expect(warnings).toEqual([
-      `warn checks could not run: the checker process has too many open files (EMFILE): raise its limit (ulimit -n, LimitNOFILE=); no server's state changes for that, and each such check is tried again within 1000 ms, then at longer waits up to its interval (first: tcp 192.168.1.110:80: ${B}:80)`,
+      `warn checks could not run: the checker process has too many open files (EMFILE): raise its limit (ulimit -n, LimitNOFILE=); no server's state changes for that, and each such check is tried again within 1000 ms, then at longer waits up to its interval; for example tcp 192.168.1.110:80: ${B}:80`,
     ]);
 
     // rise/fall as before: two real failures, a check that could not run, one more real failure: down (3 in a row).

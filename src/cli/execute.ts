@@ -76,6 +76,16 @@ function printEntries(ctx: CliContext, entries: readonly Entry[], format: ListFo
 const CHUNK = 1 << 16;
 
 /**
+ * Write a chunk of a streamed listing; when the output cannot take it at once, wait until it can (outputRoom).
+ * False when the output failed or closed (a reader gone): the listing ends there, with status 1 (src/cli/main.ts).
+ */
+async function writeChunk(ctx: CliContext, text: string): Promise<boolean> {
+  ctx.stdout.write(text);
+  const room = outputRoom(ctx.stdout);
+  return room === undefined || (await room);
+}
+
+/**
  * The numeric listing, printed run by run as the destinations are read: nothing needs resolving first,
  * so a big table is never held whole (a 5 000-service save keeps one run of services' destinations at a
  * time). What was read before a failure is printed, then the failure, as ipvsadm does. A chunk the output
@@ -88,11 +98,9 @@ async function streamEntries(ctx: CliContext, ipvs: CliIpvs, services: readonly 
       for (const entry of asEntries(run)) {
         text += entryText(entry, format, rule, undefined);
         if (text.length >= CHUNK) {
-          ctx.stdout.write(text);
+          const more = await writeChunk(ctx, text);
           text = '';
-          // A reader gone or failing ends the listing (src/cli/main.ts exits with its status): status 1 here.
-          const room = outputRoom(ctx.stdout);
-          if (room !== undefined && !(await room)) return 1;
+          if (!more) return 1;
         }
       }
     }
@@ -173,10 +181,9 @@ async function streamConnections(ctx: CliContext, format: ListFormat): Promise<n
       const entry = parseConnectionLine(line);
       if (entry) text += connectionRow(entry, true, format.persistentConn, undefined);
       if (text.length >= CHUNK) {
-        ctx.stdout.write(text);
+        const more = await writeChunk(ctx, text);
         text = '';
-        const room = outputRoom(ctx.stdout);
-        if (room !== undefined && !(await room)) return 1;
+        if (!more) return 1;
       }
     }
   } catch (err) {

@@ -3,8 +3,7 @@
 // setStats()/bumpStats(), which name a service the way the client's ServiceKey does.
 
 import * as C from '../ipvs/constants.js';
-import type { DaemonConfig, Dest, FakeStats, IpvsTable, Svc } from './fake-ipvs-table.js';
-import { sameAddress } from './fake-ipvs-table.js';
+import { sameAddress, type DaemonConfig, type Dest, type FakeStats, type IpvsTable, type Svc } from './fake-ipvs-table.js';
 import { serviceKeyText } from '../ipvs/validate.js';
 import type { Service } from '../ipvs/types.js';
 import { onlyKnownOptions, optionKeys } from '../ipvs/option-keys.js';
@@ -164,7 +163,6 @@ export type FakeStatsValues = { [K in keyof FakeStats]?: bigint | number } & {
   persistentConns?: number;
 };
 
-/** Byte by byte: cheaper than Buffer#equals's call into C++ for the 4 bytes of an IPv4 address. */
 const PROTOCOL_NUMBERS = { tcp: C.IPPROTO_TCP, udp: C.IPPROTO_UDP, sctp: C.IPPROTO_SCTP } as const;
 
 /**

@@ -121,7 +121,10 @@ function trashSlot(vkey: string, af: number, addr: Buffer, port: number): string
   return `${vkey}|${af}/${keyOfAddr(af, addr)}/${port}`;
 }
 
-/** The family's bytes of two addresses equal (4 for IPv4, 16 for IPv6), compared in place, as ip_vs_addr_equal(). */
+/**
+ * The family's bytes of two addresses equal (4 for IPv4, 16 for IPv6), compared in place, as ip_vs_addr_equal():
+ * byte by byte is cheaper than Buffer#equals's call into C++ for the 4 bytes of an IPv4 address.
+ */
 export function sameAddress(af: number, a: Buffer, b: Buffer): boolean {
   for (let i = af === C.AF_INET ? 3 : 15; i >= 0; i--) if (a[i] !== b[i]) return false;
   return true;

@@ -159,7 +159,8 @@ export function destinationKeyText(address: string, port: number, v6: boolean): 
   return v6 ? `[${address}]:${port}` : `${address}:${port}`;
 }
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
+// An array is no options object: `persistence: []` (or `[600]`) would otherwise pass as `true`, and `tunnel: []` as a tunnel.
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 function integer(field: string, value: unknown, min: number, max: number): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../../src/ipvs/errors.js';
 import {
   serviceKeyText, validateDaemon, validateDestinationKey, validateDestinationSpec, validateDestinationValues,
-  validateNewServiceSpec, validateServiceKey, validateServiceSpec, validateTimeouts,
+  validateNewServiceSpec, validateServiceKey, validateServiceSpec, validateServiceValues, validateTimeouts,
 } from '../../src/ipvs/validate.js';
 
 function refusal(fn: () => unknown): ValidationError {
@@ -117,6 +117,14 @@ describe('service specs', () => {
     expect(validateServiceSpec({ ...tcp, persistence: { netmask: 16 } })).toMatchObject({ netmask: 0xffff0000 });
     expect(validateServiceSpec({ ...tcp, persistence: { netmask: '24' } })).toMatchObject({ netmask: 0xffffff00 });
     expect(validateServiceSpec({ ...tcp, persistence: { netmask: '/24' } })).toMatchObject({ netmask: 0xffffff00 });
+  });
+
+  it('an array is no persistence or tunnel object (persistence: [] would otherwise mean persistent 300 s)', () => {
+    for (const persistence of [[], [600]]) {
+      expect(() => validateServiceSpec({ ...tcp, persistence })).toThrow(/invalid persistence .*must be true, false or \{ timeout\?, netmask\? \}/);
+      expect(() => validateServiceValues({ ...tcp, persistence })).toThrow(/must be true, false or/);
+    }
+    expect(() => validateDestinationSpec(svc4, { address: '10.0.0.2', forwarding: 'tunnel', tunnel: [] })).toThrow(/invalid destination.tunnel \[\]/);
   });
 
   it('IPv6 persistence netmasks are prefix lengths (or masks, or "/64")', () => {

@@ -102,6 +102,11 @@ describe('validating values', () => {
     expect(refusal(() => normaliseDesiredState(state)).field).toBe(field);
   });
 
+  it('refuses an array for persistence: [] read from JSON is no "persistent 300 s"', () => {
+    const state = parseDesiredStateJson('{"services":[{"protocol":"tcp","address":"10.0.0.1","port":80,"persistence":[]}]}');
+    expect(refusal(() => normaliseDesiredState(state)).field).toBe('services[0].persistence');
+  });
+
   it('refuses a service or destination listed twice, even spelled differently', () => {
     const twice: DesiredState = { services: [{ protocol: 'tcp', address: '2001:db8::1', port: 80 }, { protocol: 'tcp', address: '2001:DB8:0::1', port: 80 }] };
     expect(refusal(() => normaliseDesiredState(twice)).message).toMatch(/tcp \[2001:db8::1\]:80 is also services\[0\]/);

@@ -31,17 +31,42 @@ export interface ParseRulesOptions {
   lookupHost?: (name: string) => string | undefined;
 }
 
-/** One line of rules text split into arguments; empty when the line holds nothing to do. */
-export function ruleLineArguments(line: string): string[] {
+/**
+ * The most words a rule line may hold. The longest rule ipvsadm takes has some 30; without a bound, one
+ * line of 30 million words (90 MB, well inside the input limit) took 80 s and 3 GB to split and scan
+ * before its refusal, and the input limit's worth of them would exhaust the memory of the host.
+ */
+export const MAX_RULE_WORDS = 1000;
+
+/**
+ * One line of rules text split into arguments (empty when the line holds nothing to do), or undefined
+ * when it holds more than MAX_RULE_WORDS words before any comment: split no further. Internal (prepare.ts).
+ */
+export function lineWords(line: string): string[] | undefined {
   const words: string[] = [];
-  for (const word of line.split(/[ \t\r\n]+/)) {
+  // The limit stops the split itself; one more piece for the empty one before leading blanks.
+  const pieces = line.split(/[ \t\r\n]+/, MAX_RULE_WORDS + 2);
+  for (const word of pieces) {
     if (word === '') continue;
-    if (word.startsWith('#')) break;
+    if (word.startsWith('#')) return words;
     if (word === 'ipvsadm') continue;
     words.push(word);
   }
+  // Every piece counts, the dropped `ipvsadm` words too: the words past the limit were never looked at.
+  return pieces.length === MAX_RULE_WORDS + 2 ? undefined : words;
+}
+
+/**
+ * One line of rules text split into arguments; empty when the line holds nothing to do. A line of more
+ * than MAX_RULE_WORDS words (no rule holds that many) throws a RangeError.
+ */
+export function ruleLineArguments(line: string): string[] {
+  const words = lineWords(line);
+  if (words === undefined) throw new RangeError(TOO_MANY_WORDS);
   return words;
 }
+
+const TOO_MANY_WORDS = `holds more than ${MAX_RULE_WORDS} words: not a rule`;
 
 /** The keys of ParseRulesOptions, and of the resolving variants' options (no lookupHost: theirs is an argument). */
 export const PARSE_RULES_KEYS = optionKeys<ParseRulesOptions>('', { services: true, lookupHost: true });
@@ -121,7 +146,8 @@ export function operationOf(cmd: ParsedCommand, line: number): RuleOperation | s
 export function generalOperation(lineText: string, line: number, ctx: GrammarContext): RuleOperation | undefined {
   // A NUL (invisible in any message) means a binary or UTF-16 file; ipvsadm would read the line up to it.
   if (lineText.includes('\0')) throw new RulesSyntaxError(line, 'holds a NUL character: not rules text (a binary file, or UTF-16?)');
-  const argv = ruleLineArguments(lineText);
+  const argv = lineWords(lineText);
+  if (argv === undefined) throw new RulesSyntaxError(line, TOO_MANY_WORDS);
   if (argv.length === 0) return undefined;
   let outcome;
   try {
@@ -207,7 +233,8 @@ export async function parseRulesResolving(
     if (op !== undefined) {
       known[line] = op;
     } else {
-      const argv = ruleLineArguments(text.slice(start, end));
+      // A line of too many words is refused by the final pass; no host name of it is looked up.
+      const argv = lineWords(text.slice(start, end)) ?? [];
       if (argv.length > 0) for (const name of collectHostNames(argv, services)) names.add(name);
     }
   });

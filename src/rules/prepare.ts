@@ -12,7 +12,7 @@ import { onlyKnownOptions } from '../ipvs/option-keys.js';
 import { collectHostNames, type GrammarContext } from './command-line.js';
 import { FastRuleLines } from './fast-lines.js';
 import { isTableOperation, toClientOperation, type RuleOperation, type TableRuleOperation } from './operations.js';
-import { forEachLine, generalOperation, grammarContext, parseRulesResolving, ruleLineArguments, resolvingServices, PARSE_RULES_KEYS, type ParseRulesOptions } from './parse.js';
+import { forEachLine, generalOperation, grammarContext, lineWords, parseRulesResolving, resolvingServices, PARSE_RULES_KEYS, type ParseRulesOptions } from './parse.js';
 import type { ServiceNames } from './service-names.js';
 
 /** A rules line that is not a table change: carried out on its own, between the runs. */
@@ -161,7 +161,7 @@ function prepareLines(text: string, ctx: GrammarContext, hostNames: ServiceNames
     if (op === undefined) {
       const lineText = text.slice(start, end);
       if (hostNames !== undefined) {
-        const argv = ruleLineArguments(lineText);
+        const argv = lineWords(lineText) ?? []; // too many words: refused by generalOperation below
         if (argv.length > 0 && collectHostNames(argv, hostNames).length > 0) return false;
       }
       op = generalOperation(lineText, line, ctx);

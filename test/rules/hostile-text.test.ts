@@ -3,7 +3,7 @@
 // and a small fraction of what a quadratic scan takes on a fast one.
 
 import { describe, expect, it } from 'vitest';
-import { parseRules } from '../../src/rules/parse.js';
+import { MAX_RULE_WORDS, parseRules, parseRulesResolving, ruleLineArguments } from '../../src/rules/parse.js';
 import { prepareRules } from '../../src/rules/prepare.js';
 import { NO_SERVICE_NAMES } from '../../src/rules/service-names.js';
 import { RulesSyntaxError } from '../../src/rules/errors.js';
@@ -37,5 +37,25 @@ describe('rules text of a hostile shape', () => {
       expect(() => parse(text, options)).toThrow('line 2: holds a NUL character: not rules text (a binary file, or UTF-16?)');
     }
     expect(() => parseRules('-A -t 10.0.0.1:80 -s rr\0\n', options)).toThrow('line 1: holds a NUL character');
+  });
+
+  it('a line of millions of words: refused with its line, without splitting it all (it took 3 GB and 80 s)', async () => {
+    const options = { services: NO_SERVICE_NAMES };
+    const text = '-A -t 10.0.0.1:80 -s rr\n-A -t 10.0.0.2:80' + ' -n'.repeat(2_000_000) + '\n';
+    for (const parse of [parseRules, prepareRules]) {
+      expect(() => parse(text, options)).toThrow(`line 2: holds more than ${MAX_RULE_WORDS} words: not a rule`);
+    }
+    await expect(parseRulesResolving(text, async () => undefined, options)).rejects.toThrow(`line 2: holds more than ${MAX_RULE_WORDS} words`);
+    expect(() => ruleLineArguments(' -n'.repeat(MAX_RULE_WORDS + 1))).toThrow(RangeError);
+  });
+
+  it('the words past the bound are never dropped unseen, dropped `ipvsadm` words counted too; a comment may be long', () => {
+    const options = { services: NO_SERVICE_NAMES };
+    // Cut at the bound, this line would read as `-A -t 10.0.0.1:80` without its scheduler.
+    const padded = '-A -t 10.0.0.1:80 ' + 'ipvsadm '.repeat(MAX_RULE_WORDS) + '-s rr\n';
+    expect(() => parseRules(padded, options)).toThrow('line 1: holds more than');
+    expect(ruleLineArguments(' ipvsadm'.repeat(MAX_RULE_WORDS - 1))).toEqual([]);
+    const comment = '-A -t 10.0.0.1:80 -s rr # ' + 'word '.repeat(5 * MAX_RULE_WORDS) + '\n';
+    expect(parseRules(comment, options)).toEqual([expect.objectContaining({ op: 'addService', service: expect.objectContaining({ scheduler: 'rr' }) })]);
   });
 });

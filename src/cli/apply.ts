@@ -10,6 +10,7 @@
 
 import { rename, unlink, writeFile } from 'node:fs/promises';
 import { readAll, type CliContext } from './context.js';
+import { printable } from './printable.js';
 import { readInputFile } from './read-input.js';
 import { ABORTED_REASON, apply, applyPlan, plan, describeApplyResult, type ApplyResult, type ReconcileClient, type DrainOption, type DrainState } from '../reconcile/index.js';
 import { desiredStateFromRuleOperations, detectStateFormat, NO_RULES_REASON, parseDesiredStateJson, stateText, type DesiredState } from '../reconcile/state.js';
@@ -184,10 +185,9 @@ export async function reconcileClient(ctx: CliContext): Promise<ReconcileClient>
   return ipvs as ReconcileClient;
 }
 
-/** The message of an error for a one-line report. */
+/** The message of an error for a one-line report; control characters from the input escaped (printable.ts). */
 export function errorText(err: unknown): string {
-  if (err instanceof IpvsError || err instanceof Error) return err.message;
-  return String(err);
+  return printable(err instanceof IpvsError || err instanceof Error ? err.message : String(err));
 }
 
 export const APPLY_OPTIONS: ReadonlySet<string> = new Set(['--dry-run', '--prune', '--drain', '--drain-state', '--stop-on-error', '--quiet', '--help']);

@@ -15,6 +15,7 @@ import { describeStart } from '../health/describe.js';
 import type { HealthClient, HealthConfig, HealthLogger } from '../health/types.js';
 import type { TextSink } from './context.js';
 import { lineWriter } from './log-lines.js';
+import { printable } from './printable.js';
 import { readInputFile } from './read-input.js';
 import { stopSignal } from './stop-signal.js';
 
@@ -86,7 +87,7 @@ export async function runHealth(args: string[], io: HealthIo): Promise<number> {
     const text = await (io.readFile ?? (async (p: string) => (await readInputFile(p)).toString('utf8')))(parsed.file);
     config = parseHealthConfig(text);
   } catch (err) {
-    io.stderr.write(`${program} health: ${parsed.file}: ${(err as Error).message}\n`);
+    io.stderr.write(`${program} health: ${parsed.file}: ${printable((err as Error).message)}\n`);
     return 2;
   }
   if (parsed.checkConfig) {
@@ -102,7 +103,8 @@ export async function runHealth(args: string[], io: HealthIo): Promise<number> {
   }
 
   const now = io.now ?? (() => new Date());
-  const stamped = (message: string): string => `${now().toISOString()} ${message}\n`;
+  // A log line is one line, whatever a server or a config put in it (printable.ts).
+  const stamped = (message: string): string => `${now().toISOString()} ${printable(message)}\n`;
   // A stream that stops being read must not make Node buffer every line: see log-lines.ts.
   const dropNote = (name: string) => (n: number) => stamped(`note: ${n} log ${n === 1 ? 'line' : 'lines'} dropped while ${name} was not being read`);
   const out = lineWriter(io.stdout, dropNote('standard output'));

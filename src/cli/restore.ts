@@ -12,6 +12,7 @@
 
 import { readAll, type CliContext, type CliIpvs } from './context.js';
 import { describeFailure, earlierRefusal } from './failures.js';
+import { printable } from './printable.js';
 import type { KernelAction } from './messages.js';
 import { CommandLineError, RulesSyntaxError } from '../rules/errors.js';
 import type { RuleOperation, TableRuleOperation } from '../rules/operations.js';
@@ -167,7 +168,8 @@ export async function restoreRules(ctx: CliContext): Promise<number> {
     steps = await prepareRulesResolving(text, (name) => ctx.resolver.lookup(name), { services: ctx.resolver.services });
   } catch (err) {
     if (err instanceof RulesSyntaxError) {
-      ctx.stderr.write(`${err.message}\n`);
+      // The line's own words may be in it: see printable.ts.
+      ctx.stderr.write(`${printable(err.message)}\n`);
       return err.cause instanceof CommandLineError ? err.cause.exitCode : 2;
     }
     throw err;

@@ -7,6 +7,7 @@
 import { readAll, type CliContext, type CliIpvs, type CliOptions } from './context.js';
 import { executeCommand, listAll } from './execute.js';
 import { openFailure, OpenFailure } from './failures.js';
+import { printable } from './printable.js';
 import { systemResolver } from '../rules/resolver.js';
 import { SUBCOMMANDS, type Subcommand } from './subcommands.js';
 import { tryHelpText, usageText, versionText } from './usage.js';
@@ -70,7 +71,7 @@ export async function runCli(argv: readonly string[], options: RunCliOptions): P
       ctx.stderr.write(err.text + '\n');
       return err.exitCode;
     }
-    ctx.stderr.write(`${programName}: ${err instanceof Error ? err.message : String(err)}\n`);
+    ctx.stderr.write(`${programName}: ${printable(err instanceof Error ? err.message : String(err))}\n`);
     return 1;
   } finally {
     if (opened) {

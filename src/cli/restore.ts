@@ -13,6 +13,7 @@
 import { readAll, type CliContext, type CliIpvs } from './context.js';
 import { describeFailure, earlierRefusal } from './failures.js';
 import { printable } from './printable.js';
+import { stateText } from '../reconcile/state.js';
 import type { KernelAction } from './messages.js';
 import { CommandLineError, RulesSyntaxError } from '../rules/errors.js';
 import type { RuleOperation, TableRuleOperation } from '../rules/operations.js';
@@ -161,7 +162,9 @@ export async function applyOperations(ipvs: CliIpvs, ops: readonly RuleOperation
 }
 
 export async function restoreRules(ctx: CliContext): Promise<number> {
-  const text = await readAll(ctx.stdin);
+  // A leading byte-order mark (a file saved by a Windows editor) is dropped, as `ipvs apply` drops it: kept,
+  // it made the first word `\ufeff-A`, refused as no command with a message showing a bare `-A`.
+  const text = stateText(await readAll(ctx.stdin));
   let steps: PreparedStep[];
   try {
     // Parsed, checked and encoded line by line (src/rules/prepare.ts): nothing per line is kept.

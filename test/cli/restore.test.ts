@@ -97,4 +97,11 @@ describe('-R in bulk', () => {
       expect(await h.save()).toBe('-A -t 10.0.0.1:80 -s rr\n-A -t 10.0.0.2:80 -s rr\n');
     }
   });
+
+  it('a leading byte-order mark is dropped, as by ipvs apply (it made the first word U+FEFF -A, refused as a bare `-A`); CRLF lines read', async () => {
+    const h = new CliHarness();
+    const text = '\ufeff-A -t 10.0.0.1:80 -s rr\r\n-a -t 10.0.0.1:80 -r 10.0.0.2 -m\r\n';
+    expect(await h.run('-R', text)).toEqual({ code: 0, stdout: '', stderr: '' });
+    expect(await h.save()).toBe('-A -t 10.0.0.1:80 -s rr\n-a -t 10.0.0.1:80 -r 10.0.0.2:80 -m -w 1\n');
+  });
 });

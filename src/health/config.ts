@@ -12,6 +12,7 @@ import { DESTINATION_FIELDS, Fields, onlyKnownFields, SERVICE_FIELDS } from '../
 import { IP_VS_SVC_F_PERSISTENT } from '../ipvs/constants.js';
 import type { DestinationKey, DestinationSpec, ServiceKey, ServiceSpec } from '../ipvs/types.js';
 import { destinationKeyText, PROTOCOL_NAMES, validateDestinationSpec, validateServiceSpec, type WireServiceKey } from '../ipvs/validate.js';
+import { refuseDuplicateKeys } from '../reconcile/duplicate-keys.js';
 import { atPath } from '../reconcile/normalize.js';
 import { hostName } from './http-check.js';
 import { defaultChecksInFlight } from './limits.js';
@@ -337,12 +338,14 @@ export function checksInFlightOf(config: HealthConfig): number {
  */
 export function parseHealthConfig(text: string): HealthConfig {
   let value: unknown;
+  const json = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
   try {
-    value = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
+    value = JSON.parse(json);
   } catch (err) {
     // The text's start as the value: undefined would print as "(missing)" for a file that is there.
     throw new ValidationError('config', text.length > 40 ? `${text.slice(0, 40)}...` : text, `not valid JSON: ${(err as Error).message}`);
   }
+  refuseDuplicateKeys(json, 'config');
   normaliseHealthConfig(value as HealthConfig);
   return value as HealthConfig;
 }

@@ -6,6 +6,7 @@
 // the same validators the client uses, when the state is normalised for planning.
 
 import { ValidationError } from '../ipvs/errors.js';
+import { refuseDuplicateKeys } from './duplicate-keys.js';
 import { onlyKnownOptions, optionKeys } from '../ipvs/option-keys.js';
 import {
   DESTINATION_FIELDS as DESTINATION_SPEC_FIELDS,
@@ -120,11 +121,13 @@ function excerpt(text: string): string {
  */
 export function parseDesiredStateJson(text: string): DesiredState {
   let value: unknown;
+  const json = withoutLeadingComments(text);
   try {
-    value = JSON.parse(withoutLeadingComments(text));
+    value = JSON.parse(json);
   } catch (err) {
     throw new ValidationError('state', excerpt(text), `not valid JSON: ${(err as Error).message}`);
   }
+  refuseDuplicateKeys(json, 'state');
   return checkDesiredState(value);
 }
 

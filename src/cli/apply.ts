@@ -100,6 +100,11 @@ export function parseReconcileArgs(args: readonly string[], command: string, all
       case '--drain-state': {
         const value = inline ?? args[++i];
         if (value === undefined || value === '') throw new ReconcileUsageError(`${command}: --drain-state needs a file name`);
+        // `--drain-state --dry-run state.json` (the name forgotten) took --dry-run as the file name: the changes
+        // were made for real and a file named --dry-run written. A name that looks like an option must be glued.
+        if (inline === undefined && value.startsWith('-')) {
+          throw new ReconcileUsageError(`${command}: --drain-state needs a file name, not '${value}' (for a file of that name: --drain-state=${value}, or ./${value})`);
+        }
         out.drainStateFile = value;
         break;
       }

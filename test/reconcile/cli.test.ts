@@ -152,6 +152,9 @@ describe('ipvs apply', () => {
     ['apply --drain=soon x', /--drain=SECONDS needs a number/],
     ['apply --drain=30 x', /--drain=SECONDS needs --drain-state FILE/],
     ['apply --drain-state s.json x', /--drain-state goes with --drain/],
+    // The file name forgotten: --dry-run was taken as the name, and the changes made for real.
+    ['apply --drain --drain-state --dry-run x', /--drain-state needs a file name, not '--dry-run' \(for a file of that name: --drain-state=--dry-run, or \.\/--dry-run\)/],
+    ['diff --drain --drain-state - x', /--drain-state needs a file name, not '-'/],
     ['apply --prune=yes x', /--prune takes no value/],
     ['diff --dry-run x', /unknown option --dry-run/],
   ])('refuses `%s` with status 2', async (line, message) => {

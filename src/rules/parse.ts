@@ -44,16 +44,19 @@ export const MAX_RULE_WORDS = 1000;
  */
 export function lineWords(line: string): string[] | undefined {
   const words: string[] = [];
-  // The limit stops the split itself; one more piece for the empty one before leading blanks.
-  const pieces = line.split(/[ \t\r\n]+/, MAX_RULE_WORDS + 2);
+  // The limit stops the split itself: a line of MAX_RULE_WORDS words has at most that many pieces and two
+  // empty ones (blanks at both ends), so one piece more means more words.
+  const pieces = line.split(/[ \t\r\n]+/, MAX_RULE_WORDS + 3);
+  let count = 0;
   for (const word of pieces) {
     if (word === '') continue;
     if (word.startsWith('#')) return words;
+    // Every word counts, the dropped `ipvsadm` too: past the limit, the words were never looked at.
+    if (++count > MAX_RULE_WORDS) return undefined;
     if (word === 'ipvsadm') continue;
     words.push(word);
   }
-  // Every piece counts, the dropped `ipvsadm` words too: the words past the limit were never looked at.
-  return pieces.length === MAX_RULE_WORDS + 2 ? undefined : words;
+  return words;
 }
 
 /**

@@ -55,6 +55,10 @@ describe('rules text of a hostile shape', () => {
     const padded = '-A -t 10.0.0.1:80 ' + 'ipvsadm '.repeat(MAX_RULE_WORDS) + '-s rr\n';
     expect(() => parseRules(padded, options)).toThrow('line 1: holds more than');
     expect(ruleLineArguments(' ipvsadm'.repeat(MAX_RULE_WORDS - 1))).toEqual([]);
+    // The bound itself: blanks at both ends take no word's place.
+    expect(ruleLineArguments(` ${'-n '.repeat(MAX_RULE_WORDS)}`)).toHaveLength(MAX_RULE_WORDS);
+    expect(() => ruleLineArguments(` ${'-n '.repeat(MAX_RULE_WORDS + 1)}`)).toThrow(RangeError);
+    expect(() => ruleLineArguments('-n '.repeat(MAX_RULE_WORDS + 1).trim())).toThrow(RangeError);
     const comment = '-A -t 10.0.0.1:80 -s rr # ' + 'word '.repeat(5 * MAX_RULE_WORDS) + '\n';
     expect(parseRules(comment, options)).toEqual([expect.objectContaining({ op: 'addService', service: expect.objectContaining({ scheduler: 'rr' }) })]);
   });

@@ -8,7 +8,7 @@
 // a state file that cannot be read or is invalid, or a kernel that cannot be read. SIGINT or SIGTERM
 // while changes go out stops sending (exit 1 with the report); see runApply.
 
-import { rename, unlink, writeFile } from 'node:fs/promises';
+import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { readAll, type CliContext } from './context.js';
 import { printable } from './printable.js';
 import { readInputFile } from './read-input.js';
@@ -162,12 +162,21 @@ export async function saveDrainState(file: string, state: DrainState): Promise<v
   // The temporary file is created anew (O_EXCL): in a directory others can write to (/tmp), a symlink
   // planted at its guessable name would otherwise be followed, and the file it names overwritten by root.
   // One already there (left by a crash, or planted) is unlinked first, which removes a link, not its target.
+  let handle: FileHandle;
   try {
-    await writeFile(tmp, text, { flag: 'wx' });
+    handle = await open(tmp, 'wx');
   } catch (err) {
     if ((err as { code?: string }).code !== 'EEXIST') throw err;
     await unlink(tmp);
-    await writeFile(tmp, text, { flag: 'wx' });
+    handle = await open(tmp, 'wx');
+  }
+  try {
+    await handle.writeFile(text);
+    // On disk before the rename: after a power loss, a rename that reached the disk before the data (XFS, ext4
+    // without auto_da_alloc) leaves an empty file, which every later apply refuses as no drain-state file.
+    await handle.sync();
+  } finally {
+    await handle.close();
   }
   await rename(tmp, file);
 }

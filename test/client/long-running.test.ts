@@ -2,6 +2,9 @@
 // numbers, with one long-lived signal (a program's shutdown signal), listings read whole, stopped early or
 // timed out, refusals, and ip_vs reloaded now and then. Whatever the client keeps per request (pending
 // entries, timers, listeners on the caller's signal, the family it talks to) must be gone or the same at the end.
+// The wrap again on a socket answering as the kernel socket does (SyncFakeSocket): the synchronous paths
+// (a listing read whole inside its send, replies read without an event-loop turn, one ACK per datagram)
+// match answers by sequence number too, on numbers above 2^31 and then on small ones.
 
 import { getEventListeners } from 'node:events';
 import { setFlagsFromString } from 'node:v8';
@@ -9,6 +12,7 @@ import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { Ipvs } from '../../src/client.js';
 import { FakeKernel } from '../../src/testing/index.js';
+import { SyncFakeSocket } from '../helpers/sync-fake-socket.js';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
@@ -86,4 +90,57 @@ describe('a client used for months', () => {
     expect(heapMb() - heapAtStart).toBeLessThan(5);
     await ipvs.close();
   }, 60_000);
+});
+
+describe('the sequence-number wrap on a socket answering as the kernel socket does', () => {
+  it('listings read inside their send, pipelined changes with one ACK per datagram, a late answer: all matched across the wrap', async () => {
+    const kernel = new FakeKernel({ dumpBudget: 1024 });
+    const socket = new SyncFakeSocket(kernel);
+    // An answer matched to no request shows as a timeout: a short one, far above what a fake answer takes.
+    const ipvs = await Ipvs.open({ transport: socket, timeoutMs: 2_000 });
+    const engine = (ipvs as unknown as { conn: Engine }).conn;
+    // 40 services: a listing of them takes several datagrams (parts of at most 1 KiB).
+    const services = Array.from({ length: 40 }, (_, i) => ({ protocol: 'tcp' as const, address: `10.0.${1 + (i >> 8)}.${i & 255}`, port: 80, scheduler: 'rr' as const }));
+    for (const r of await ipvs.execute(services.map((s) => ({ op: 'add-service' as const, service: s })))) expect(r).toEqual({ ok: true });
+    const pool = Array.from({ length: 20 }, (_, i) => ({ address: `10.1.0.${i + 1}`, port: 80 }));
+    engine.seq = 0xffffffff - 1_000;
+    const start = engine.seq;
+    let lateSeen = false;
+    let round = 0;
+    // Until past the wrap: the sequence number runs from just below 2^32 to some 1 000.
+    for (; engine.seq >= start || engine.seq < 1_000; round++) {
+      const svc = services[round % services.length]!;
+      const key = { protocol: svc.protocol, address: svc.address, port: svc.port };
+      // A window whose third change is refused: one ACK for the datagram, one ERROR for the refusal.
+      const ops = pool.map((d) => ({ op: 'add-destination' as const, service: key, destination: { ...d, weight: 1 } }));
+      ops.splice(3, 0, { op: 'add-destination', service: { ...key, port: 81 }, destination: { ...pool[0]!, weight: 1 } });
+      const added = await ipvs.execute(ops);
+      expect(added.map((r) => ('error' in r ? r.error.code : 'skipped' in r ? 'skipped' : 'ok'))).toEqual(ops.map((_, i) => (i === 3 ? 'ESRCH' : 'ok')));
+      // A listing answered whole inside its send (the exchange), and one of several datagrams.
+      expect((await ipvs.destinations(key, { stats: false })).map((d) => d.address).sort()).toEqual(pool.map((d) => d.address).sort());
+      expect(await ipvs.services({ stats: false })).toHaveLength(services.length);
+      // A listing stopped early: its rest is read and dropped before the next one.
+      for await (const s of ipvs.iterateServices()) {
+        expect(s.port).toBe(80);
+        break;
+      }
+      if (round % 5 === 2) {
+        // An answer that never comes: the request times out, and nothing later takes its place.
+        kernel.dropReplies(1, 'IPVS_CMD_GET_INFO');
+        const err = await ipvs.info({ timeoutMs: 5 }).then(() => undefined, (e: { code?: string }) => e.code);
+        expect(err).toBe('ETIMEDOUT');
+        lateSeen = true;
+      }
+      const deleted = await ipvs.execute(pool.map((d) => ({ op: 'delete-destination' as const, service: key, destination: d })));
+      expect(deleted.every((r) => 'ok' in r && r.ok)).toBe(true);
+      kernel.requests.length = 0;
+    }
+    expect(lateSeen).toBe(true);
+    expect(round).toBeGreaterThan(20);
+    expect(socket.calls.exchange).toBeGreaterThan(0);
+    expect(engine.inFlight).toBe(0);
+    expect(engine.currentDump).toBeUndefined();
+    expect(engine.dumpQueue).toEqual([]);
+    await ipvs.close();
+  }, 30_000);
 });

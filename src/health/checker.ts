@@ -141,14 +141,31 @@ type DestinationEventFields = Pick<CheckEvent, 'service' | 'serviceId' | 'destin
 
 const NO_LOG: HealthLogger = { info: () => {}, warn: () => {}, error: () => {} };
 
-/** The `logger` option: left out, nothing is logged; given, it must have the methods the checker calls. */
+/**
+ * The `logger` option: left out, nothing is logged; given, it must have the methods the checker calls. Each call
+ * is made so that it cannot stop the checker: a logger that throws (a sink with a hiccup, once in weeks) loses
+ * that line, and the promise of an async one that rejects is dropped. Thrown from inside the checker, it ended
+ * the check loop of the server whose line it was (never checked again) and left the change it told of unsent;
+ * a rejection was an unhandled one, which ends a Node process.
+ */
 function loggerOption(logger: unknown): HealthLogger {
   if (logger === undefined) return NO_LOG;
   const l = logger as Partial<Record<keyof HealthLogger, unknown>> | null;
   const missing = typeof l !== 'object' || l === null ? 'info' : (['info', 'warn', 'error'] as const).find((m) => typeof l[m] !== 'function');
   if (missing !== undefined) throw new ValidationError('logger', logger, `must be an object with info, warn and error methods (and debug, optional), such as console: ${missing} is not a function`);
   if (l!.debug !== undefined && typeof l!.debug !== 'function') throw new ValidationError('logger', logger, 'must have a debug method, or none');
-  return l as HealthLogger;
+  const given = l as HealthLogger;
+  // Called as methods of the logger (a pino or winston logger needs its `this`), looked up at each call as before.
+  const safe = (level: keyof HealthLogger) => (message: string): void => {
+    try {
+      const returned: unknown = (given[level] as (m: string) => unknown).call(given, message);
+      if (typeof (returned as PromiseLike<unknown> | undefined)?.then === 'function') (returned as PromiseLike<unknown>).then(undefined, () => {});
+    } catch {
+      // The line is lost; the checker goes on.
+    }
+  };
+  // debug only when given: the checker builds each check's line only for a logger that takes it.
+  return { info: safe('info'), warn: safe('warn'), error: safe('error'), ...(given.debug !== undefined ? { debug: safe('debug') } : {}) };
 }
 
 /** Start-up's apply is tried this often when the only failures are races with another writer. */

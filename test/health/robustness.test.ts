@@ -397,3 +397,46 @@ describe('log lines', () => {
     expect(lines).toHaveLength(transitions.length + changes.length);
   });
 });
+
+describe('a logger that throws', () => {
+  it.each(['throws', 'rejects'] as const)('%s on a line: that line is lost, never the checking or the change it tells of', async (how) => {
+    // A log sink with a hiccup (a full disk, a closed pipe, a bug in a formatter): once in weeks is enough.
+    const failing = new Set<string>();
+    const lines: string[] = [];
+    const sink = (level: string) => (m: string): unknown => {
+      const hiccup = [...failing].find((text) => m.includes(text));
+      if (hiccup === undefined) {
+        lines.push(`${level} ${m}`);
+        return undefined;
+      }
+      failing.delete(hiccup);
+      if (how === 'throws') throw new Error('log sink hiccup');
+      return Promise.reject(new Error('log sink hiccup'));
+    };
+    const unhandled: unknown[] = [];
+    const onUnhandled = (err: unknown): void => void unhandled.push(err);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      h = await harness(seedConfig(), { logger: { info: sink('info'), warn: sink('warn'), error: sink('error'), debug: sink('debug') } });
+      await h.checker.start();
+      // The lines of A going down, of the change that follows, of its first check after recovering, and of its
+      // coming back: each fails once.
+      for (const text of [`${A}:80 is DOWN`, `quiesced ${A}:80`, `switchboard ${A}:80: ok`, `${A}:80 is UP again`]) failing.add(text);
+      h.setUp(A, false);
+      await h.clock.advance(3000);
+      // Down after `fall` failures, and quiesced at once, not at the next resync (30 s).
+      expect(await h.table()).toEqual([`${A}:80 0`, `${B}:80 1`]);
+      h.setUp(A, true);
+      await h.clock.advance(2000);
+      // Checked still: up after `rise` successes, and its weight back.
+      expect(h.checker.status()[0]!.destinations.map((d) => `${d.destinationId} ${d.status}`)).toEqual([`${A}:80 up`, `${B}:80 up`]);
+      expect(await h.table()).toEqual([`${A}:80 2`, `${B}:80 1`]);
+      expect(failing).toEqual(new Set());
+      expect(lines.filter((l) => l.startsWith('error '))).toEqual([]);
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+});

@@ -4,7 +4,9 @@
 // entries, timers, listeners on the caller's signal, the family it talks to) must be gone or the same at the end.
 // The wrap again on a socket answering as the kernel socket does (SyncFakeSocket): the synchronous paths
 // (a listing read whole inside its send, replies read without an event-loop turn, one ACK per datagram)
-// match answers by sequence number too, on numbers above 2^31 and then on small ones.
+// match answers by sequence number too, on numbers above 2^31 and then on small ones. And listings a program
+// leaves unfinished (a generator kept after its first item, never resumed nor returned): each is read to its end
+// when the next listing needs the socket, and nothing of them stays with the client.
 
 import { getEventListeners } from 'node:events';
 import { setFlagsFromString } from 'node:v8';
@@ -142,5 +144,40 @@ describe('the sequence-number wrap on a socket answering as the kernel socket do
     expect(engine.currentDump).toBeUndefined();
     expect(engine.dumpQueue).toEqual([]);
     await ipvs.close();
+  }, 30_000);
+});
+
+describe('iterations left unfinished', () => {
+  it('300 listings left after their first item, never resumed nor returned: the client goes on, and holds none of them', async () => {
+    // Parts of at most 512 bytes: each listing of the service's 12 destinations is left with parts still to come.
+    const kernel = new FakeKernel({ dumpBudget: 512 });
+    const ipvs = await Ipvs.open({ transport: kernel.transport() });
+    const engine = (ipvs as unknown as { conn: Engine }).conn;
+    const shutdown = new AbortController();
+    const signal = shutdown.signal;
+    await ipvs.addService({ ...svc, scheduler: 'rr' });
+    const pool = Array.from({ length: 12 }, (_, i) => ({ address: `10.1.0.${i + 1}`, port: 80 }));
+    for (const d of pool) await ipvs.addDestination(svc, d);
+    let heapAtStart = 0;
+    for (let i = 0; i < 300; i++) {
+      const it = ipvs.iterateDestinations(svc, { signal, stats: false })[Symbol.asyncIterator]();
+      const first = await it.next();
+      expect(first.done).toBe(false);
+      // Changes while the listing is left where it is, and now and then another listing, which reads the rest of
+      // the one left behind first.
+      await ipvs.updateDestination(svc, { ...pool[i % pool.length]!, weight: 1 + (i % 7) }, { signal });
+      if (i % 3 === 0) expect(await ipvs.destinations(svc, { signal, stats: false })).toHaveLength(pool.length);
+      kernel.requests.length = 0;
+      if (i === 50) heapAtStart = heapMb();
+    }
+    expect(await ipvs.services({ signal })).toHaveLength(1);
+    expect(engine.inFlight).toBe(0);
+    expect(engine.currentDump).toBeUndefined();
+    expect(engine.dumpQueue).toEqual([]);
+    // The client's one listener on the caller's signal (an unfinished iteration never gives it back), no more.
+    expect(getEventListeners(signal, 'abort').length).toBeLessThanOrEqual(1);
+    expect(heapMb() - heapAtStart).toBeLessThan(3);
+    await ipvs.close();
+    expect(getEventListeners(signal, 'abort').length).toBeLessThanOrEqual(1);
   }, 30_000);
 });

@@ -1,12 +1,13 @@
 // A checker that runs for weeks: its timing options cannot turn into a busy loop (a wait beyond a timer's
 // reach fires after 1 ms), and thousands of passes with servers flapping and the kernel refusing now and
-// then leave its timers, listeners and per-server state as they were.
+// then leave its timers, listeners and per-server state as they were; nor do hundreds of restarts (a program
+// reloading its config makes a new checker) on one client.
 
 import { getEventListeners, setMaxListeners } from 'node:events';
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Ipvs } from '../../src/client.js';
-import { HealthChecker, normaliseHealthConfig, systemScheduler, type HealthCheckerOptions } from '../../src/health/index.js';
+import { HealthChecker, ManualScheduler, normaliseHealthConfig, systemScheduler, type HealthCheckerOptions } from '../../src/health/index.js';
 import { runCheck } from '../../src/health/run-check.js';
 import { ValidationError } from '../../src/ipvs/errors.js';
 import { FakeKernel } from '../../src/testing/index.js';
@@ -129,6 +130,39 @@ describe('thousands of passes', () => {
     expect(last[1]).toBeLessThanOrEqual(destinations.length + 1);
     expect(last[2]).toBeLessThanOrEqual(5);
     expect(last.slice(3)).toEqual(first!.slice(3));
+  });
+});
+
+describe('restarts on one client', () => {
+  it('100 checkers started, run and stopped in turn (a config reloaded): nothing of them stays with the client or the clock', async () => {
+    const kernel = new FakeKernel();
+    const ipvs = await Ipvs.open({ transport: kernel.transport() });
+    const clock = new ManualScheduler();
+    let healthy = true;
+    let changes = 0;
+    try {
+      for (let i = 0; i < 100; i++) {
+        // Each reload names other servers now and then, and finds them healthy or not.
+        const destinations = Array.from({ length: 3 }, (_, d) => ({ address: `10.2.${i % 7}.${d + 1}`, forwarding: 'route' as const }));
+        const checker = new HealthChecker({
+          ipvs, scheduler: clock, random: () => 0, resyncIntervalMs: 2000,
+          config: { check: { type: 'custom', run: () => healthy, intervalMs: 1000, timeoutMs: 500, fall: 1, rise: 1 }, services: [{ protocol: 'tcp', address: '10.0.0.1', port: 80, scheduler: 'rr', destinations }] },
+        });
+        checker.on('change', () => void changes++);
+        await checker.start();
+        healthy = i % 3 !== 1;
+        await clock.advance(2500);
+        await checker.stop();
+        // Stopped: no timer of it left, nothing of it in flight.
+        expect(clock.size).toBe(0);
+        kernel.requests.length = 0;
+      }
+      expect(changes).toBeGreaterThan(100);
+      expect((ipvs as unknown as { conn: { inFlight: number } }).conn.inFlight).toBe(0);
+      expect(kernel.openTransports).toBe(1);
+    } finally {
+      await ipvs.close();
+    }
   });
 });
 

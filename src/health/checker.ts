@@ -471,13 +471,27 @@ export class HealthChecker extends TypedEmitter<HealthEvents> {
     return (await this.tableAddresses.byAddress).get(address);
   }
 
+  /**
+   * A number of the `random` option, for a wait: one outside [0, 1), or a throw, counts as 0. A NaN made the wait
+   * NaN, which a timer fires after 1 ms (a check every millisecond, for good), and a throw ended the check loop.
+   */
+  private draw(): number {
+    let r: unknown;
+    try {
+      r = this.random();
+    } catch {
+      return 0;
+    }
+    return typeof r === 'number' && r >= 0 && r < 1 ? r : 0;
+  }
+
   private scheduleCheck(s: ServiceState, d: DestState): void {
     if (this.isStopping()) return;
     const c = d.rs.check;
     // A check that could not run is tried again soon, at a random point of the wait's second half whatever
     // jitterMs: the checks of a burst (every server's, at start) must not come back together.
     const retry = d.unrun > 0 ? Math.min(c.intervalMs, UNRUN_RETRY_MS * 2 ** Math.min(d.unrun - 1, 30)) : 0;
-    const wait = retry > 0 ? Math.ceil(retry * (1 - this.random() / 2)) : c.intervalMs + Math.floor(this.random() * c.jitterMs);
+    const wait = retry > 0 ? Math.ceil(retry * (1 - this.draw() / 2)) : c.intervalMs + Math.floor(this.draw() * c.jitterMs);
     d.timer = this.scheduler.schedule(wait, () => {
       d.timer = undefined;
       d.running = (async () => {

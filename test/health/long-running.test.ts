@@ -83,6 +83,40 @@ describe('timing options', () => {
   });
 });
 
+describe('a random option that misbehaves', () => {
+  it.each([
+    ['returns NaN', (): number => Number.NaN],
+    ['returns a number outside [0, 1)', (): number => 7],
+    ['throws', (): number => {
+      throw new Error('generator exhausted');
+    }],
+  ] as const)('%s now and then: every wait stays between the interval and the interval plus jitter, and the checks go on', async (_, bad) => {
+    // NaN made the wait NaN, which a timer fires after 1 ms (a check every millisecond); a throw ended the check loop.
+    const kernel = new FakeKernel();
+    const ipvs = await Ipvs.open({ transport: kernel.transport() });
+    const clock = new ManualScheduler();
+    const waits: number[] = [];
+    const scheduler = { now: () => clock.now(), schedule: (ms: number, fn: () => void) => (waits.push(ms), clock.schedule(ms, fn)) };
+    let draws = 0;
+    const random = (): number => (++draws % 3 === 0 ? bad() : 0.5);
+    let checks = 0;
+    const checker = new HealthChecker({
+      ipvs, scheduler, random, resyncIntervalMs: 0,
+      config: { check: { type: 'custom', run: () => void checks++, intervalMs: 1000, jitterMs: 100, timeoutMs: 500 }, services: [{ protocol: 'tcp', address: '10.0.0.1', port: 80, destinations: [{ address: '10.2.0.1' }] }] },
+    });
+    try {
+      await checker.start();
+      await clock.advance(20_000);
+      // The check timeouts (500 ms) and the waits between checks.
+      expect(waits.filter((ms) => ms !== 500).every((ms) => ms >= 1000 && ms < 1100)).toBe(true);
+      expect(checks).toBeGreaterThanOrEqual(18);
+    } finally {
+      await checker.stop();
+      await ipvs.close();
+    }
+  });
+});
+
 describe('thousands of passes', () => {
   it('servers flapping and the kernel refusing now and then: timers, listeners and state stay bounded', async () => {
     const destinations = Array.from({ length: 12 }, (_, i) => ({ address: `10.2.0.${i + 1}`, forwarding: 'route' as const, weight: 1 }));

@@ -196,6 +196,11 @@ interface DumpPending extends PendingBase {
   stream: boolean;
   /** The consumer is gone but the kernel still sends the rest: read and dropped until DONE (see abandon). */
   abandoned: boolean;
+  /**
+   * Messages of it that have arrived: a listing read whole (collected) or given up times out only when a
+   * whole timeout passes with none arriving (see startTimer), however long it takes in all.
+   */
+  arrived: number;
   /** How long (ms) the consumer has waited in next() for the kernel's parts, and since when it waits now. */
   waited?: number;
   waitingSince?: number;
@@ -832,7 +837,7 @@ export class NetlinkConnection {
     if (result === 'partial' || !ended) {
       const e: DumpPending = {
         kind: 'dump', seq, req, group: newGroup(1), settled: false,
-        queue: [], interrupted, done: false, failure: undefined, waiters: [], stream: false, abandoned: false,
+        queue: [], interrupted, done: false, failure: undefined, waiters: [], stream: false, abandoned: false, arrived: 0,
       };
       // Read on through the usual path; after a failure only to drop the rest of the dump.
       this.register([e], e.group, options);
@@ -885,7 +890,7 @@ export class NetlinkConnection {
       const datagram = w.toBuffer();
       const e: DumpPending = {
         kind: 'dump', seq, req, group: newGroup(1), settled: false,
-        queue: [], interrupted: false, done: false, failure: undefined, waiters: [], stream, abandoned: false,
+        queue: [], interrupted: false, done: false, failure: undefined, waiters: [], stream, abandoned: false, arrived: 0,
       };
       this.register([e], e.group, options);
       this.send(datagram, [e]);
@@ -986,15 +991,41 @@ export class NetlinkConnection {
     // Only a streamed listing's timeout asks how long it ran (timedOutWhat): no clock read for the rest, where
     // one is a system call (no vDSO under User-Mode Linux) and a save arms thousands of timers.
     const first = entries.length === 1 ? entries[0] : undefined;
-    const armedAt = first?.kind === 'dump' && first.stream ? performance.now() : 0;
-    group.timer = setTimeout(() => {
-      group.timer = undefined;
+    const dump = first?.kind === 'dump' ? first : undefined;
+    const armedAt = dump?.stream === true ? performance.now() : 0;
+    this.startTimer(group, ms, dump, () => {
       const elapsed = armedAt === 0 ? ms : performance.now() - armedAt;
       for (const entry of entries) this.fail(entry, new TimeoutError(entry.req.label.operation, ms, timedOutWhat(entry, elapsed)));
-    }, ms);
-    // A transport that keeps the process alive while requests wait (hold) lets the timer not do so; on
-    // one that does not (the fake kernel's), the timer must, or a script ends before its timeout fires.
-    if (this.transport.hold !== undefined) group.timer.unref?.();
+    });
+  }
+
+  /**
+   * Set the group's timer to call `expire` after `ms`. For a dump that is not read at an iterator's pace (a
+   * listing collected whole, or one whose consumer is gone and whose rest is read and dropped) the timeout
+   * means no progress: when a part of it arrived during the `ms` just passed, the wait starts again, so a big
+   * table the kernel answers steadily is read however long it takes in all, and a listing that stalls fails
+   * between `ms` and twice `ms` after its last part. Counting parts and looking only when the timer fires costs
+   * no clock read per datagram (a system call under User-Mode Linux). An iterated listing keeps its bound on
+   * the whole listing (its consumer's time included: the kernel's dump holds the socket meanwhile).
+   */
+  private startTimer(group: Group, ms: number, dump: DumpPending | undefined, expire: () => void): void {
+    let seen = dump?.arrived ?? 0;
+    const fire = (): void => {
+      if (dump !== undefined && (!dump.stream || dump.abandoned) && dump.arrived !== seen) {
+        seen = dump.arrived;
+        arm();
+        return;
+      }
+      group.timer = undefined;
+      expire();
+    };
+    const arm = (): void => {
+      group.timer = setTimeout(fire, ms);
+      // A transport that keeps the process alive while requests wait (hold) lets the timer not do so; on
+      // one that does not (the fake kernel's), the timer must, or a script ends before its timeout fires.
+      if (this.transport.hold !== undefined) group.timer.unref?.();
+    };
+    arm();
   }
 
   /**
@@ -1134,11 +1165,7 @@ export class NetlinkConnection {
     group.detachAbort?.();
     group.detachAbort = undefined;
     if (group.timer === undefined && this.timeoutMs > 0) {
-      group.timer = setTimeout(() => {
-        group.timer = undefined;
-        this.fail(entry, new TimeoutError(entry.req.label.operation, this.timeoutMs));
-      }, this.timeoutMs);
-      if (this.transport.hold !== undefined) group.timer.unref?.();
+      this.startTimer(group, this.timeoutMs, entry, () => this.fail(entry, new TimeoutError(entry.req.label.operation, this.timeoutMs)));
     }
     const readRest = (): void => this.pull(() => this.currentDump !== entry);
     // Not from inside the handling of a datagram or a transport error (the engine's own failures): the
@@ -1324,6 +1351,7 @@ export class NetlinkConnection {
   }
 
   private onDumpMessage(entry: DumpPending, msg: NetlinkMessage): void {
+    entry.arrived++;
     if (entry.abandoned) {
       if (msg.type === NLMSG_DONE || msg.type === NLMSG_ERROR) this.finish(entry);
       return;

@@ -85,18 +85,28 @@ async function writeChunk(ctx: CliContext, text: string): Promise<boolean> {
   return room === undefined || (await room);
 }
 
+/** A name lookup that failed while a listing streamed: not a failed read of the table (see streamEntries). */
+class LookupFailure {
+  constructor(readonly cause: unknown) {}
+}
+
 /**
- * The numeric listing, printed run by run as the destinations are read: nothing needs resolving first,
- * so a big table is never held whole (a 5 000-service save keeps one run of services' destinations at a
- * time). What was read before a failure is printed, then the failure, as ipvsadm does. A chunk the output
- * cannot take at once is waited for (outputRoom): the reading keeps pace with the reader.
+ * The whole table's listing, printed run by run as the destinations are read (a run: up to destinationsOfEach's
+ * 256 services, or one service from a client without it), so a big table is never held whole: a 5 000-service
+ * save keeps one run of services' destinations at a time. Without -n the names of a run's addresses are looked
+ * up before it is printed, a run at a time, so that memory stays bounded too; the text is the same as with every
+ * name looked up first, since names change no order (ipvsadm sorts by number). What was read before a failure
+ * is printed, then the failure, as ipvsadm does. A chunk the output cannot take at once is waited for
+ * (outputRoom): the reading keeps pace with the reader.
  */
 async function streamEntries(ctx: CliContext, ipvs: CliIpvs, services: readonly Service[], format: ListFormat, rule: boolean, read: ReadOptions | undefined): Promise<number> {
   let text = '';
   try {
     for await (const run of destinationRuns<Service>(ipvs, services, keyOfService, read)) {
-      for (const entry of asEntries(run)) {
-        text += entryText(entry, format, rule, undefined);
+      const entries = asEntries(run);
+      const names = format.numeric ? undefined : await namesFor(ctx, entries, false).catch((err: unknown) => Promise.reject(new LookupFailure(err)));
+      for (const entry of entries) {
+        text += entryText(entry, format, rule, names);
         if (text.length >= CHUNK) {
           const more = await writeChunk(ctx, text);
           text = '';
@@ -106,6 +116,9 @@ async function streamEntries(ctx: CliContext, ipvs: CliIpvs, services: readonly 
     }
   } catch (failure) {
     ctx.stdout.write(text);
+    // A resolver that throws is no failure to read the table: its error goes on up (runCli prints it, status 1), as it did
+    // when every name was looked up first, now after the text of the runs before it.
+    if (failure instanceof LookupFailure) throw failure.cause;
     ctx.stderr.write(describeFailure(failure, 'get-destinations') + '\n');
     return 1;
   }
@@ -129,14 +142,7 @@ export async function listAll(ctx: CliContext, format: ListFormat, rule: boolean
   }
   if (!format.noSort) services = sortServices(services);
   if (!rule) ctx.stdout.write(listTitle(format));
-  if (format.numeric) return streamEntries(ctx, ipvs, services, format, rule, read);
-  const { entries, failure } = await withDestinations(ipvs, services, read);
-  printEntries(ctx, entries, format, rule, await namesFor(ctx, entries, format.numeric));
-  if (failure !== undefined) {
-    ctx.stderr.write(describeFailure(failure, 'get-destinations') + '\n');
-    return 1;
-  }
-  return 0;
+  return streamEntries(ctx, ipvs, services, format, rule, read);
 }
 
 async function listOne(ctx: CliContext, key: ServiceKey, format: ListFormat): Promise<number> {

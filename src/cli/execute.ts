@@ -91,39 +91,75 @@ class LookupFailure {
 }
 
 /**
+ * Runs of a named listing whose names are looked up while the run before them waits to be printed. A lookup that
+ * gets no answer waits out the resolver's timeout (2 s): one run at a time, a table of unnamed addresses with no
+ * DNS server answering would wait that long per run of 256 services, where every lookup at once waited it once.
+ * With this many runs ahead the waits overlap, and the listing holds at most this many runs beyond the one it prints.
+ */
+export const NAMED_RUNS_AHEAD = 4;
+
+/** A run read, waiting to be printed: its names (a promise that never rejects) when the listing has names. */
+interface WaitingRun {
+  entries: readonly Entry[];
+  names: Promise<EndpointNames | LookupFailure> | undefined;
+}
+
+/**
  * The whole table's listing, printed run by run as the destinations are read (a run: up to destinationsOfEach's
  * 256 services, or one service from a client without it), so a big table is never held whole: a 5 000-service
- * save keeps one run of services' destinations at a time. Without -n the names of a run's addresses are looked
- * up before it is printed, a run at a time, so that memory stays bounded too; the text is the same as with every
- * name looked up first, since names change no order (ipvsadm sorts by number). What was read before a failure
- * is printed, then the failure, as ipvsadm does. A chunk the output cannot take at once is waited for
- * (outputRoom): the reading keeps pace with the reader.
+ * save keeps one run of services' destinations at a time. Without -n the names of each run's addresses are
+ * looked up as it is read, and it is printed once they are in, at most NAMED_RUNS_AHEAD runs behind the reading:
+ * memory stays bounded, and the text is the same as with every name looked up first, since names change no order
+ * (ipvsadm sorts by number). What was read before a failure is printed, then the failure, as ipvsadm does. A chunk
+ * the output cannot take at once is waited for (outputRoom): the reading keeps pace with the reader.
  */
 async function streamEntries(ctx: CliContext, ipvs: CliIpvs, services: readonly Service[], format: ListFormat, rule: boolean, read: ReadOptions | undefined): Promise<number> {
+  const ahead = format.numeric ? 0 : NAMED_RUNS_AHEAD;
+  const waiting: WaitingRun[] = [];
   let text = '';
-  try {
-    for await (const run of destinationRuns<Service>(ipvs, services, keyOfService, read)) {
-      const entries = asEntries(run);
-      const names = format.numeric ? undefined : await namesFor(ctx, entries, false).catch((err: unknown) => Promise.reject(new LookupFailure(err)));
-      for (const entry of entries) {
-        text += entryText(entry, format, rule, names);
-        if (text.length >= CHUNK) {
-          const more = await writeChunk(ctx, text);
-          text = '';
-          if (!more) return 1;
-        }
+  /** Print the oldest run read, once its names are in; false when the output failed or closed. */
+  const printOldest = async (): Promise<boolean> => {
+    const run = waiting.shift() as WaitingRun;
+    const names = run.names === undefined ? undefined : await run.names;
+    if (names instanceof LookupFailure) throw names;
+    for (const entry of run.entries) {
+      text += entryText(entry, format, rule, names);
+      if (text.length >= CHUNK) {
+        const more = await writeChunk(ctx, text);
+        text = '';
+        if (!more) return false;
       }
     }
-  } catch (failure) {
+    return true;
+  };
+  let failure: unknown;
+  let failed = false;
+  try {
+    try {
+      for await (const run of destinationRuns<Service>(ipvs, services, keyOfService, read)) {
+        const entries = asEntries(run);
+        const names = format.numeric ? undefined : namesFor(ctx, entries, false).then((n) => n as EndpointNames, (err: unknown) => new LookupFailure(err));
+        waiting.push({ entries, names });
+        while (waiting.length > ahead) if (!(await printOldest())) return 1;
+      }
+    } catch (err) {
+      if (err instanceof LookupFailure) throw err;
+      failed = true;
+      failure = err;
+    }
+    // The runs read before the end, or before a failure, still waiting for their names.
+    while (waiting.length > 0) if (!(await printOldest())) return 1;
+  } catch (err) {
+    // A resolver that throws is no failure to read the table: its error goes on up (runCli prints it, status 1), as it
+    // did when every name was looked up first, now after the text of the runs before it.
+    if (!(err instanceof LookupFailure)) throw err;
     ctx.stdout.write(text);
-    // A resolver that throws is no failure to read the table: its error goes on up (runCli prints it, status 1), as it did
-    // when every name was looked up first, now after the text of the runs before it.
-    if (failure instanceof LookupFailure) throw failure.cause;
-    ctx.stderr.write(describeFailure(failure, 'get-destinations') + '\n');
-    return 1;
+    throw err.cause;
   }
   if (text !== '') ctx.stdout.write(text);
-  return 0;
+  if (!failed) return 0;
+  ctx.stderr.write(describeFailure(failure, 'get-destinations') + '\n');
+  return 1;
 }
 
 /** `-L` (rule false) or `-S` (rule true) over the whole table. */

@@ -5,6 +5,7 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { listTitle, serviceRow, destinationRow, versionHeader } from '../../src/cli/listing.js';
+import { NAMED_RUNS_AHEAD } from '../../src/cli/execute.js';
 import { runCli } from '../../src/cli/run.js';
 import { Ipvs } from '../../src/client.js';
 import type { Operation } from '../../src/ipvs/operations.js';
@@ -17,22 +18,17 @@ import { resolveEndpointNames, staticResolver, type Resolver } from '../../src/r
 import { FakeKernel } from '../../src/testing/index.js';
 import { TEST_SERVICES } from './harness.js';
 
-/** A resolver that names some addresses, and counts its lookups: made, and waiting for their answer at once (the most). */
-function countingResolver(hosts: Record<string, string>): Resolver & { calls: number; mostWaiting: number } {
+/** A resolver that names some addresses, and counts its lookups. */
+function countingResolver(hosts: Record<string, string>): Resolver & { calls: number } {
   const base = staticResolver(hosts, TEST_SERVICES);
-  let waiting = 0;
   const r = {
     calls: 0,
-    mostWaiting: 0,
     services: base.services,
     lookup: base.lookup,
     reverse: async (address: string): Promise<string | undefined> => {
       r.calls++;
-      waiting++;
-      r.mostWaiting = Math.max(r.mostWaiting, waiting);
-      // Answered after a turn, as a real lookup is: every lookup of a batch is waiting at once meanwhile.
+      // Answered after a turn, as a real lookup is.
       await new Promise<void>((resolve) => setImmediate(resolve));
-      waiting--;
       return base.reverse(address);
     },
   };
@@ -155,23 +151,66 @@ describe('the named listings of a table of several runs of services', () => {
     }
   });
 
-  it('look names up a run at a time: the lookups waiting at once are a run\'s, not the table\'s', async () => {
+  it('hold a bounded number of runs while their names are looked up, not the table', async () => {
     const kernel = new FakeKernel();
-    const SERVICES = 2000;
+    const count = 3000;
     const ops: Operation[] = [];
-    for (let i = 0; i < SERVICES; i++) ops.push({ op: 'add-service', service: { protocol: 'tcp', address: `10.1.${i >> 8}.${i & 255}`, port: 80 } });
+    for (let i = 0; i < count; i++) ops.push({ op: 'add-service', service: { protocol: 'tcp', address: `10.1.${i >> 8}.${i & 255}`, port: 80 } });
     const ipvs = await Ipvs.open({ transport: kernel.transport() });
     await ipvs.execute(ops);
     await ipvs.close();
+    // Runs read beyond the one being printed, each of 256 services at most: the most a listing holds.
+    const bound = (NAMED_RUNS_AHEAD + 1) * 256;
     for (const argv of [['-L'], ['-S']]) {
-      const resolver = countingResolver({});
-      const got = await run(kernel, resolver, argv);
-      expect(got.code).toBe(0);
-      // Every address is looked up once per run it is in (here: once), and a run is 256 services at most.
-      expect(resolver.calls).toBe(SERVICES);
-      expect(resolver.mostWaiting).toBeLessThanOrEqual(256);
-      expect(resolver.mostWaiting).toBeGreaterThan(0);
+      kernel.requests.length = 0;
+      // Lookups that get no answer until released: the listing reads on only as far as it may hold.
+      const base = staticResolver({}, TEST_SERVICES);
+      let held: (() => void)[] | undefined = [];
+      let calls = 0;
+      const resolver: Resolver = {
+        ...base,
+        reverse: async (address) => {
+          calls++;
+          if (held !== undefined) await new Promise<void>((resolve) => held!.push(resolve));
+          return base.reverse(address);
+        },
+      };
+      let stdout = '';
+      const run = runCli(argv, { ipvs: () => Ipvs.open({ transport: kernel.transport() }), stdout: { write: (s: string) => (stdout += s) }, stderr: { write: () => {} }, resolver });
+      // The services' listing takes many turns but is one request: first wait for the first run's lookups.
+      for (let i = 0; i < 100_000 && calls === 0; i++) await turn();
+      await quiet(kernel, { get calls() { return calls; } });
+      const destinationsRead = kernel.requests.length - (argv[0] === '-L' ? 4 : 3); // the family, GET_INFO (again for -L's header), the services
+      expect(destinationsRead).toBeGreaterThan(0);
+      expect(destinationsRead).toBeLessThanOrEqual(bound);
+      expect(calls).toBeLessThanOrEqual(bound);
+      // More than one run's lookups wait at once: a lookup that gets no answer holds up one run, not each in turn.
+      expect(calls).toBeGreaterThan(256);
+      const waiting = held ?? [];
+      held = undefined;
+      for (const done of waiting) done();
+      expect(await run).toBe(0);
+      expect(calls).toBe(count);
+      expect(stdout.split('\n').length).toBeGreaterThan(count);
     }
+  });
+});
+
+describe('a named listing whose read fails midway', () => {
+  it('prints the runs read before the failure, with their names, then the failure, as with every name looked up first', async () => {
+    const kernel = new FakeKernel();
+    await seed(kernel, 300);
+    const resolver = countingResolver(hosts());
+    const table = await readWhole(kernel, resolver);
+    // The 280th service's destinations are refused: 279 services printed (the second run's first 23 too).
+    kernel.failNext(1, 'ENOMEM', { command: 'IPVS_CMD_GET_DEST', after: 279 });
+    const got = await run(kernel, resolver, ['-L']);
+    const whole = wholeTableText(table, false, {});
+    const lines = whole.split('\n');
+    const firstOf = (n: number): number => lines.findIndex((line, i) => i > 2 && !line.startsWith('  ->') && --n < 0);
+    expect(got.code).toBe(1);
+    expect(got.stdout).toBe(lines.slice(0, firstOf(279)).join('\n') + '\n');
+    expect(got.stderr).toBe('Memory allocation problem\n');
   });
 });
 
@@ -244,9 +283,10 @@ describe('a named listing written to a slow or closed stream', () => {
       await firstChunk(written);
       await quiet(kernel, resolver);
       expect(written()).toBeGreaterThan(0);
-      // A chunk written and waiting: the services' listing and a few runs' destinations read and named.
-      expect(kernel.requests.length).toBeLessThan(SERVICES / 2);
-      expect(resolver.calls).toBeLessThan(SERVICES / 2);
+      // A chunk written and waiting (under 1 000 services' lines), the runs read ahead of it named (see the bound above).
+      const readAhead = 1000 + (NAMED_RUNS_AHEAD + 1) * 256;
+      expect(kernel.requests.length).toBeLessThan(readAhead);
+      expect(resolver.calls).toBeLessThan(readAhead);
       release();
       expect(await run).toBe(0);
       expect(kernel.requests.length).toBe(SERVICES + (option === '-L' ? 4 : 3)); // the family, GET_INFO (again for -L's header), the services, each one's destinations
@@ -266,7 +306,7 @@ describe('a named listing written to a slow or closed stream', () => {
     await firstChunk(written);
     stdout.destroy(Object.assign(new Error('write EPIPE'), { code: 'EPIPE' }));
     expect(await run).toBe(1);
-    expect(kernel.requests.length).toBeLessThan(SERVICES / 2);
-    expect(resolver.calls).toBeLessThan(SERVICES / 2);
+    expect(kernel.requests.length).toBeLessThan(1000 + (NAMED_RUNS_AHEAD + 1) * 256);
+    expect(resolver.calls).toBeLessThan(1000 + (NAMED_RUNS_AHEAD + 1) * 256);
   });
 });

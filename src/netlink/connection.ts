@@ -137,6 +137,8 @@ interface AckPending extends PendingBase {
   /** Set for batchOutcomes(): the window's shared result, and this request's place in it. */
   sink: OutcomeSink | undefined;
   index: number;
+  /** Its datagram has gone to the transport: until it is answered, its reply takes room in the receive buffer. */
+  sent: boolean;
 }
 
 /**
@@ -257,6 +259,19 @@ const DUMP_READ_AHEAD = 2;
  * than a receive buffer holds, so only an abandoned dump of a huge table is left for the send after.
  */
 const STALE_READ_LIMIT = 65536;
+/**
+ * Receive-buffer bytes an answer takes (an skb's true size, not the 36-byte ACK): the transport's buffer divided
+ * by this is how many requests may wait for their answers at once (sendLimit), as execute() sizes its windows.
+ */
+const BYTES_PER_REPLY = 1024;
+/** The fewest requests sent ahead whatever the buffer: a buffer too small for them is refused at open(). */
+const MIN_SEND_LIMIT = 16;
+
+/** A batch registered but not sent yet, for want of room for its answers (see NetlinkConnection.sendLimit). */
+interface QueuedBatch {
+  entries: readonly AckPending[];
+  transmit: () => void;
+}
 
 /**
  * What one synchronous dump exchange (exchangeDump) has read so far: kept by the connection and reused,
@@ -425,11 +440,23 @@ export class NetlinkConnection {
   /** The entries of the batch dispatch() is sending, and how many of them have gone out (see onTransportError). */
   private sending: readonly AckPending[] | undefined;
   private sentUpTo = 0;
+  /**
+   * Requests sent whose answers have not been read (dumps aside, whose parts the kernel never drops). Answers
+   * the receive buffer cannot hold are dropped (ENOBUFS, every waiting request's outcome unknown), so at most
+   * sendLimit are sent ahead: a burst of calls made without awaiting (thousands of addDestination, or calls made
+   * while the engine's answers wait for a turn of the event loop) otherwise overflowed it.
+   */
+  private unanswered = 0;
+  private readonly sendLimit: number;
+  /** Batches waiting for room for their answers, in call order (a batch is never sent before one queued earlier). */
+  private sendQueue: QueuedBatch[] = [];
+  private pumpScheduled = false;
 
   constructor(transport: Transport, options: ConnectionOptions = {}) {
     this.transport = transport;
     this.timeoutMs = options.timeoutMs ?? 30_000;
     this.seq = (Math.random() * 0x3fffffff) >>> 0;
+    this.sendLimit = Math.max(MIN_SEND_LIMIT, Math.floor(transport.receiveBufferSize / BYTES_PER_REPLY));
     transport.attach({
       datagram: (data) => this.onDatagram(data),
       error: (err, fatal) => this.onTransportError(err, fatal),
@@ -568,7 +595,7 @@ export class NetlinkConnection {
       const type = (bytes[o + 4] as number) | ((bytes[o + 5] as number) << 8);
       entries[i] = {
         kind: 'ack', seq, req: new DeferredRequest(requestAt, i, type), group, settled: false,
-        replies: [], before: undefined, resolve: undefined, reject: undefined, sink, index: i,
+        replies: [], before: undefined, resolve: undefined, reject: undefined, sink, index: i, sent: false,
       };
     }
     this.dispatch(bytes, offsets, entries, group, options, ordered);
@@ -610,7 +637,7 @@ export class NetlinkConnection {
       }
       const entry: AckPending = {
         kind: 'ack', seq, req, group, settled: false,
-        replies: [], before: undefined, resolve: undefined, reject: undefined, sink: undefined, index: i,
+        replies: [], before: undefined, resolve: undefined, reject: undefined, sink: undefined, index: i, sent: false,
       };
       entries.push(entry);
     }
@@ -621,9 +648,49 @@ export class NetlinkConnection {
     return undefined;
   }
 
-  /** Register a batch's entries and send its messages (offsets: each message's start, then the end). */
+  /**
+   * Register a batch's entries and send its messages (offsets: each message's start, then the end): now, or, when
+   * the answers of the requests sent ahead leave no room for its own (sendLimit) or a batch waits already, once
+   * answers have been read. Registered at once, so that an abort or close() fails it while it waits (nothing of it
+   * is then sent); its timer starts when it is sent, as a listing's does.
+   */
   private dispatch(bytes: Buffer, offsets: readonly number[], entries: readonly AckPending[], group: Group, options: RequestOptions, ordered: boolean): void {
     this.register(entries, group, options);
+    if (this.sendQueue.length > 0 || (this.unanswered > 0 && this.unanswered + entries.length > this.sendLimit)) {
+      this.sendQueue.push({ entries, transmit: () => this.transmit(bytes, offsets, entries, group, options, ordered) });
+      // Nothing in flight to free room: the batches ahead all failed while they waited (an abort).
+      if (this.unanswered === 0) this.schedulePump();
+      return;
+    }
+    this.transmit(bytes, offsets, entries, group, options, ordered);
+  }
+
+  /** pumpSendQueue soon: not from inside the reading of a datagram, where a batch sent would read its own answers. */
+  private schedulePump(): void {
+    if (this.pumpScheduled) return;
+    this.pumpScheduled = true;
+    queueMicrotask(() => this.pumpSendQueue());
+  }
+
+  /** Send the batches that waited for room, in order, while there is room (called once answers were read). */
+  private pumpSendQueue(): void {
+    this.pumpScheduled = false;
+    while (this.sendQueue.length > 0 && !this.closed) {
+      const next = this.sendQueue[0] as QueuedBatch;
+      // Failed while it waited (an abort, a fatal socket error): its group settles whole, and nothing of it goes out.
+      if ((next.entries[0] as AckPending).settled) {
+        this.sendQueue.shift();
+        continue;
+      }
+      if (this.unanswered > 0 && this.unanswered + next.entries.length > this.sendLimit) return;
+      this.sendQueue.shift();
+      next.transmit();
+    }
+  }
+
+  /** dispatch()'s sending: the batch's datagrams, one after another, each read back before the next. */
+  private transmit(bytes: Buffer, offsets: readonly number[], entries: readonly AckPending[], group: Group, options: RequestOptions, ordered: boolean): void {
+    if (this.stale) this.readAwayStale();
     // Cut the batch into datagrams of at most maxDatagramSize (a single larger message goes alone, and
     // the kernel refuses it with EMSGSIZE).
     const max = this.transport.maxDatagramSize ?? Infinity;
@@ -640,6 +707,8 @@ export class NetlinkConnection {
       }
       const chunk = start === 0 && end === entries.length ? bytes : bytes.subarray(offsets[start], offsets[end]);
       this.sentUpTo = end;
+      for (let i = start; i < end; i++) (entries[i] as AckPending).sent = true;
+      this.unanswered += end - start;
       this.send(chunk, entries.slice(start, end));
       // The kernel has answered by now: read the replies before the next datagram adds its own.
       this.pull(() => last.settled);
@@ -1250,6 +1319,10 @@ export class NetlinkConnection {
   private settle(entry: Pending): void {
     if (entry.settled) return;
     entry.settled = true;
+    if (entry.kind === 'ack' && entry.sent) {
+      this.unanswered--;
+      if (this.sendQueue.length > 0) this.schedulePump();
+    }
     const group = entry.group;
     if (--group.remaining > 0) return;
     if (group.timer) clearTimeout(group.timer);
@@ -1381,6 +1454,8 @@ export class NetlinkConnection {
     let failed = false;
     for (const entry of [...this.pending.values()]) {
       if (overflow && entry.kind === 'dump' && entry.abandoned) continue;
+      // Waiting in the send queue: nothing of it was sent, so nothing of it was lost; it goes out in its turn.
+      if (overflow && entry.kind === 'ack' && !entry.sent && !(sending !== undefined && sending[entry.index] === entry)) continue;
       failed = true;
       const unsent = overflow && entry.kind === 'ack' && sending !== undefined && sending[entry.index] === entry && entry.index >= this.sentUpTo;
       this.fail(entry, unsent ? new NotSentError(entry.req.label.operation, { cause: err }) : toIpvsError(err, entry.req.label));
@@ -1419,6 +1494,7 @@ export class NetlinkConnection {
     this.closed = true;
     for (const entry of [...this.pending.values()]) this.fail(entry, new ClosedError(entry.req.label.operation));
     this.pending.clear();
+    this.sendQueue = [];
     await this.transport.close();
   }
 }

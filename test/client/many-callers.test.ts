@@ -25,4 +25,24 @@ describe('a burst of calls made without awaiting', () => {
     expect(await ipvs.destinations(web)).toHaveLength(600);
     await ipvs.close();
   });
+
+  it('are sent in call order, execute() among them: a destination added right after the execute() that adds its service', async () => {
+    const kernel = new FakeKernel();
+    const ipvs = await Ipvs.open({ transport: kernel.transport() });
+    const other = { ...web, port: 81 };
+    const made = ipvs.execute([{ op: 'add-service', service: web }]);
+    const added = ipvs.addDestination(web, { address: '10.1.0.1' });
+    const listed = ipvs.services({ stats: false });
+    const more = ipvs.execute([{ op: 'add-service', service: other }, { op: 'add-destination', service: other, destination: { address: '10.1.0.2' } }]);
+    const deleted = ipvs.deleteService(other);
+    expect(await made).toEqual([{ ok: true }]);
+    await expect(added).resolves.toBeUndefined();
+    expect((await listed).map((s) => s.port)).toEqual([80]);
+    expect(await more).toEqual([{ ok: true }, { ok: true }]);
+    await expect(deleted).resolves.toBeUndefined();
+    expect(kernel.requestLog.map((r) => r.command).slice(-6)).toEqual([
+      'IPVS_CMD_NEW_SERVICE', 'IPVS_CMD_NEW_DEST', 'IPVS_CMD_GET_SERVICE', 'IPVS_CMD_NEW_SERVICE', 'IPVS_CMD_NEW_DEST', 'IPVS_CMD_DEL_SERVICE',
+    ]);
+    await ipvs.close();
+  });
 });

@@ -260,12 +260,12 @@ const DUMP_READ_AHEAD = 2;
  */
 const STALE_READ_LIMIT = 65536;
 /**
- * Receive-buffer bytes an answer takes (an skb's true size, not the 36-byte ACK): the transport's buffer divided
- * by this is how many requests may wait for their answers at once (sendLimit), as execute() sizes its windows.
+ * Receive-buffer bytes to count per answer awaited: the transport's buffer (as the kernel reports it: twice what
+ * was asked) divided by this is how many requests may wait for their answers at once (sendLimit). An answer takes
+ * its skb's true size, not its 36 bytes: about 768 bytes for an ACK on Linux 6.1 and 1 280 for a refusal carrying
+ * the kernel's text, so half of the buffer is left free even when every answer is a refusal.
  */
-const BYTES_PER_REPLY = 1024;
-/** The fewest requests sent ahead whatever the buffer: a buffer too small for them is refused at open(). */
-const MIN_SEND_LIMIT = 16;
+const BYTES_PER_REPLY = 2048;
 
 /** A batch registered but not sent yet, for want of room for its answers (see NetlinkConnection.sendLimit). */
 interface QueuedBatch {
@@ -456,7 +456,7 @@ export class NetlinkConnection {
     this.transport = transport;
     this.timeoutMs = options.timeoutMs ?? 30_000;
     this.seq = (Math.random() * 0x3fffffff) >>> 0;
-    this.sendLimit = Math.max(MIN_SEND_LIMIT, Math.floor(transport.receiveBufferSize / BYTES_PER_REPLY));
+    this.sendLimit = Math.max(1, Math.floor(transport.receiveBufferSize / BYTES_PER_REPLY));
     transport.attach({
       datagram: (data) => this.onDatagram(data),
       error: (err, fatal) => this.onTransportError(err, fatal),

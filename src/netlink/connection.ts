@@ -485,8 +485,9 @@ export class NetlinkConnection {
     w.endMessage();
   }
 
-  private checkOpen(req: OutgoingRequest): void {
-    if (this.closed) throw new ClosedError(req.label.operation);
+  /** `change`: a request of a batch, whose ClosedError says it was not sent (a listing's says nothing of it). */
+  private checkOpen(req: OutgoingRequest, change?: false): void {
+    if (this.closed) throw new ClosedError(req.label.operation, change);
     if (this.fatal) throw toIpvsError(this.fatal, req.label);
     // A dump's reader sending meanwhile: its reads would take the dump's own replies (and the kernel
     // allows one dump at a time per socket), so refuse it rather than lose either.
@@ -557,10 +558,10 @@ export class NetlinkConnection {
   /** sendBatch() for messages already encoded: number, flag and register them, then send. */
   private sendEncoded(bytes: Buffer, count: number, requestAt: (index: number) => OutgoingRequest, options: RequestOptions, sink: OutcomeSink): unknown {
     try {
-      if (this.closed || this.fatal || this.dumpExchange.active) this.checkOpen(requestAt(0));
+      if (this.closed || this.fatal || this.dumpExchange.active) this.checkOpen(requestAt(0), false);
       options.signal?.throwIfAborted();
     } catch (err) {
-      return options.signal?.aborted && !(err instanceof IpvsError) ? new AbortError(requestAt(0).label.operation, { cause: err }) : err;
+      return options.signal?.aborted && !(err instanceof IpvsError) ? new AbortError(requestAt(0).label.operation, { cause: err, sent: false }) : err;
     }
     if (this.stale) this.readAwayStale();
     const ordered = this.transport.answersInOrder === true;
@@ -610,10 +611,10 @@ export class NetlinkConnection {
     if (reqs.length === 0) return undefined;
     const first = reqs[0] as OutgoingRequest;
     try {
-      this.checkOpen(first);
+      this.checkOpen(first, false);
       options.signal?.throwIfAborted();
     } catch (err) {
-      return options.signal?.aborted && !(err instanceof IpvsError) ? new AbortError(first.label.operation, { cause: err }) : err;
+      return options.signal?.aborted && !(err instanceof IpvsError) ? new AbortError(first.label.operation, { cause: err, sent: false }) : err;
     }
     if (this.stale) this.readAwayStale();
     const ordered = this.transport.answersInOrder === true;
@@ -1043,7 +1044,9 @@ export class NetlinkConnection {
       // One listener per batch, not per request: a big batch would otherwise trip Node's
       // MaxListenersExceededWarning on the signal. It is removed when the last request settles.
       const onAbort = (): void => {
-        for (const entry of entries) this.fail(entry, new AbortError(entry.req.label.operation, { cause: signal.reason }));
+        for (const entry of entries) {
+          this.fail(entry, new AbortError(entry.req.label.operation, entry.kind === 'ack' ? { cause: signal.reason, sent: entry.sent } : { cause: signal.reason }));
+        }
       };
       signal.addEventListener('abort', onAbort, { once: true });
       group.detachAbort = () => signal.removeEventListener('abort', onAbort);
@@ -1492,7 +1495,7 @@ export class NetlinkConnection {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    for (const entry of [...this.pending.values()]) this.fail(entry, new ClosedError(entry.req.label.operation));
+    for (const entry of [...this.pending.values()]) this.fail(entry, new ClosedError(entry.req.label.operation, entry.kind === 'ack' ? entry.sent : undefined));
     this.pending.clear();
     this.sendQueue = [];
     await this.transport.close();

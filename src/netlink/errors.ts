@@ -169,11 +169,25 @@ export class TimeoutError extends IpvsError {
   }
 }
 
+/**
+ * What an abort or a close says of a change's request (`sent` given): whether it had gone to the kernel. Sent, its
+ * outcome is unknown (the kernel may have carried it out: read the table back); not sent, nothing happened.
+ */
+function sentNote(sent: boolean | undefined): string {
+  return sent === undefined ? '' : sent ? ' (already sent: its outcome is unknown)' : ' (not sent)';
+}
+
 export class AbortError extends IpvsError {
   declare readonly code: 'ABORT_ERR';
-  constructor(operation: string, options?: { cause?: unknown }) {
-    super(`${operation}: aborted`, 'ABORT_ERR', options);
+  /**
+   * Whether the request had been sent when the abort came: true, the kernel may have carried it out (read the table
+   * back); false, nothing was sent. Undefined for a listing (which changes nothing) and an abort of a user's own.
+   */
+  readonly sent: boolean | undefined;
+  constructor(operation: string, options?: { cause?: unknown; sent?: boolean }) {
+    super(`${operation}${sentNote(options?.sent)}: aborted`, 'ABORT_ERR', options !== undefined && 'cause' in options ? { cause: options.cause } : undefined);
     this.name = 'AbortError';
+    this.sent = options?.sent;
   }
 }
 
@@ -193,9 +207,16 @@ export class NotSentError extends IpvsError {
 /** The socket was closed while a request was waiting, or a request was made after close(). */
 export class ClosedError extends IpvsError {
   declare readonly code: 'ECLOSED';
-  constructor(operation: string) {
-    super(`${operation}: the netlink socket is closed`, 'ECLOSED');
+  /**
+   * Whether the request had been sent: true for a change waiting for its answer at close() (its outcome is unknown:
+   * the kernel may have carried it out), false for one made after close() or still waiting to be sent. Undefined
+   * for a listing.
+   */
+  readonly sent: boolean | undefined;
+  constructor(operation: string, sent?: boolean) {
+    super(`${operation}${sentNote(sent)}: the netlink socket is closed`, 'ECLOSED');
     this.name = 'ClosedError';
+    this.sent = sent;
   }
 }
 

@@ -1176,7 +1176,8 @@ export class NetlinkConnection {
       if (entry.kind === 'ack') acks = true;
       else for (const wake of entry.waiters.splice(0)) wake();
     }
-    if (acks) this.pull(() => ![...this.pending.values()].some((e) => e.kind === 'ack'));
+    // Until every request sent is answered (those waiting for room are not: nothing of theirs can come).
+    if (acks) this.pull(() => this.unanswered === 0);
     const ahead = this.currentDump;
     if (ahead !== undefined && (ahead.abandoned || ahead.readAheadSince !== undefined)) this.pull(() => this.currentDump !== ahead);
   }

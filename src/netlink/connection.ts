@@ -690,6 +690,8 @@ export class NetlinkConnection {
       this.sendQueue.shift();
       next.transmit();
     }
+    // Every change made before them sent: the listings that waited for that go on (dumpTurn).
+    if (this.sendQueue.length === 0) this.nextDumpTurn();
   }
 
   /** dispatch()'s sending: the batch's datagrams, one after another, each read back before the next. */
@@ -1289,7 +1291,8 @@ export class NetlinkConnection {
     const cur = this.currentDump;
     // Not for a listing already aborted, which is refused below.
     if (cur !== undefined && cur.stream && !cur.abandoned && options.signal?.aborted !== true) this.readAhead(cur);
-    if (this.currentDump === undefined && !this.dumpPromised && this.dumpQueue.length === 0) return undefined;
+    // Behind changes waiting for room (sendLimit) too: made after them, it is sent after them, and shows them.
+    if (this.currentDump === undefined && !this.dumpPromised && this.dumpQueue.length === 0 && this.sendQueue.length === 0) return undefined;
     const signal = options.signal;
     if (signal === undefined) return new Promise<void>((resolve) => this.dumpQueue.push(resolve));
     if (signal.aborted) throw new AbortError(req.label.operation, { cause: signal.reason });
@@ -1330,7 +1333,7 @@ export class NetlinkConnection {
 
   /** When the socket is free and not promised, the first waiting dump gets it. */
   private nextDumpTurn(): void {
-    if (this.currentDump !== undefined || this.dumpPromised) return;
+    if (this.currentDump !== undefined || this.dumpPromised || this.sendQueue.length > 0) return;
     const wake = this.dumpQueue.shift();
     if (wake === undefined) return;
     this.dumpPromised = true;
@@ -1529,6 +1532,8 @@ export class NetlinkConnection {
     for (const entry of [...this.pending.values()]) this.fail(entry, new ClosedError(entry.req.label.operation, entry.kind === 'ack' ? entry.sent : undefined));
     this.pending.clear();
     this.sendQueue = [];
+    // Listings waiting for the changes queued before them: each is refused now (ClosedError), one after another.
+    this.nextDumpTurn();
     await this.transport.close();
   }
 }

@@ -28,6 +28,19 @@ describe('a burst of calls made without awaiting', () => {
     await ipvs.close();
   });
 
+  it('a listing made after changes that wait for room is sent after them, and shows them', async () => {
+    const kernel = new FakeKernel();
+    const ipvs = await Ipvs.open({ transport: kernel.transport({ receiveBufferSize: 8 * 1024 }) });
+    await ipvs.addService(web);
+    // 8 KiB: four answers awaited at once; the other 16 additions wait for room, the listing behind them.
+    const adds = Array.from({ length: 20 }, (_, i) => ipvs.addDestination(web, { address: server(i) }));
+    const listed = ipvs.destinations(web);
+    const more = ipvs.addDestination(web, { address: server(20) });
+    await Promise.all([...adds, more]);
+    expect((await listed).length).toBeGreaterThanOrEqual(20);
+    await ipvs.close();
+  });
+
   it('are sent in call order, execute() among them: a destination added right after the execute() that adds its service', async () => {
     const kernel = new FakeKernel();
     const ipvs = await Ipvs.open({ transport: kernel.transport() });

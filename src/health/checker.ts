@@ -730,7 +730,10 @@ export class HealthChecker extends TypedEmitter<HealthEvents> {
     const error = asIpvsError(err);
     s.dirty = true;
     s.runFailed = true;
-    const again = retry && !this.isStopping();
+    // The client closed under the checker (its owner's close(), or `await using` ending first): no retry can
+    // reach the table again, and retrying for good kept the process alive with a warning a minute. It stops.
+    const closed = error.code === 'ECLOSED' && !this.isStopping();
+    const again = retry && !this.isStopping() && !closed;
     const now = this.scheduler.now();
     if (again && !s.retryTimer) {
       const wait = Math.min(this.retryMs * 2 ** Math.min(s.failures, 30), this.retryMaxMs);
@@ -747,6 +750,10 @@ export class HealthChecker extends TypedEmitter<HealthEvents> {
     if (verdict.repeat) this.log.debug?.(`${text}${retryText}${s.warned.repeatNote()}`);
     else this.log.warn(`${text}${retryText}${verdict.since}`);
     this.emit('error', { service: { ...s.svc.key }, serviceId: s.svc.id, error, description });
+    if (closed) {
+      this.log.error('the client was closed while the health checker ran: it stops (the table is left as it is)');
+      void this.stop();
+    }
   }
 
   /** Say once per episode why the sorry server stays out while every configured server is down. */

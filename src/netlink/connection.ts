@@ -418,6 +418,8 @@ export class NetlinkConnection {
   private pending = new Map<number, Pending>();
   private seq: number;
   private closed = false;
+  /** What close() started: a second call waits for the same release of the transport, not less. */
+  private closing: Promise<void> | undefined;
   private fatal: Error | undefined;
   private readonly writer = new MessageWriter(4096);
   /** How long synchronous work has kept the event loop from turning (see WorkMeter). */
@@ -1525,9 +1527,13 @@ export class NetlinkConnection {
     this.stale = true;
   }
 
-  /** Fail everything in flight with ClosedError and release the transport. Idempotent. */
-  async close(): Promise<void> {
-    if (this.closed) return;
+  /** Fail everything in flight with ClosedError and release the transport. Idempotent: every call resolves once the transport is released. */
+  close(): Promise<void> {
+    this.closing ??= this.closeOnce();
+    return this.closing;
+  }
+
+  private async closeOnce(): Promise<void> {
     this.closed = true;
     for (const entry of [...this.pending.values()]) this.fail(entry, new ClosedError(entry.req.label.operation, entry.kind === 'ack' ? entry.sent : undefined));
     this.pending.clear();

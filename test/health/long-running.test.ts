@@ -229,3 +229,29 @@ describe('checks that time out', () => {
     }
   });
 });
+
+describe('a client closed under the checker', () => {
+  it('stops the checker at its first failed change or read: no retry for good, no timer left, one error line', async () => {
+    // It retried for good (backing off to a minute), each a warning, and its timers kept the process alive.
+    const kernel = new FakeKernel();
+    const ipvs = await Ipvs.open({ transport: kernel.transport() });
+    const clock = new ManualScheduler();
+    const lines: string[] = [];
+    const log = (level: string) => (m: string): void => void lines.push(`${level} ${m}`);
+    const checker = new HealthChecker({
+      ipvs, scheduler: clock, random: () => 0, resyncIntervalMs: 5000,
+      logger: { info: log('info'), warn: log('warn'), error: log('error') },
+      config: { check: { type: 'custom', run: () => true, intervalMs: 1000, timeoutMs: 500 }, services: [{ protocol: 'tcp', address: '10.0.0.1', port: 80, destinations: [{ address: '10.2.0.1' }] }] },
+    });
+    const errors: string[] = [];
+    checker.on('error', (e) => void errors.push(e.error.code));
+    await checker.start();
+    await ipvs.close();
+    await clock.advance(10 * 60_000);
+    expect(errors).toEqual(['ECLOSED']);
+    expect(lines.filter((l) => l.startsWith('error '))).toEqual(['error the client was closed while the health checker ran: it stops (the table is left as it is)']);
+    expect(lines.some((l) => l.includes('will re-read the table and retry'))).toBe(false);
+    expect(clock.size).toBe(0);
+    await checker.stop();
+  });
+});

@@ -801,6 +801,26 @@ describe('close', () => {
     expect(t.holds).toEqual([true, false]);
   });
 
+  it('a second close() made while the first releases the transport resolves only once it is released', async () => {
+    const { t, conn } = setup();
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const close = t.close.bind(t);
+    t.close = async () => {
+      await released;
+      await close();
+    };
+    const order: string[] = [];
+    const first = conn.close().then(() => order.push('first'));
+    const second = conn.close().then(() => order.push('second'));
+    await flush();
+    expect(order).toEqual([]);
+    release();
+    await Promise.all([first, second]);
+    expect(order).toEqual(['first', 'second']);
+    expect(t.closeCalls).toBe(1);
+  });
+
   it('requests after close fail with ClosedError and send nothing', async () => {
     const { t, conn } = setup();
     await conn.close();

@@ -274,6 +274,43 @@ interface QueuedBatch {
 }
 
 /**
+ * The batches waiting for room, first in first out. Taken from the front by an index, not Array.prototype.shift,
+ * which moves every element behind: 60 000 calls made without awaiting took 3.3 s instead of 1.8 s (SyncFakeSocket).
+ */
+class BatchQueue {
+  private items: (QueuedBatch | undefined)[] = [];
+  private head = 0;
+
+  get size(): number {
+    return this.items.length - this.head;
+  }
+
+  push(batch: QueuedBatch): void {
+    this.items.push(batch);
+  }
+
+  /** The first batch; only when size > 0. */
+  first(): QueuedBatch {
+    return this.items[this.head] as QueuedBatch;
+  }
+
+  /** Drop the first batch; only when size > 0. Its slot is compacted away once most of the array is spent. */
+  drop(): void {
+    this.items[this.head++] = undefined;
+    if (this.head === this.items.length) this.clear();
+    else if (this.head >= 1024 && this.head * 2 >= this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+  }
+
+  clear(): void {
+    this.items = [];
+    this.head = 0;
+  }
+}
+
+/**
  * What one synchronous dump exchange (exchangeDump) has read so far: kept by the connection and reused,
  * since reading a table makes thousands of these in a row and, before the optimiser has run, a pair of
  * closures and their context made per exchange cost more than the decoding (measured in the sandbox).
@@ -451,7 +488,7 @@ export class NetlinkConnection {
   private unanswered = 0;
   private readonly sendLimit: number;
   /** Batches waiting for room for their answers, in call order (a batch is never sent before one queued earlier). */
-  private sendQueue: QueuedBatch[] = [];
+  private readonly sendQueue = new BatchQueue();
   private pumpScheduled = false;
   /** The batches waiting on each signal (onAbortOf), and the one listener each set has on its signal. */
   private readonly abortHandlers = new WeakMap<AbortSignal, Set<() => void>>();
@@ -662,7 +699,7 @@ export class NetlinkConnection {
    */
   private dispatch(bytes: Buffer, offsets: readonly number[], entries: readonly AckPending[], group: Group, options: RequestOptions, ordered: boolean): void {
     this.register(entries, group, options);
-    if (this.sendQueue.length > 0 || (this.unanswered > 0 && this.unanswered + entries.length > this.sendLimit)) {
+    if (this.sendQueue.size > 0 || (this.unanswered > 0 && this.unanswered + entries.length > this.sendLimit)) {
       this.sendQueue.push({ entries, transmit: () => this.transmit(bytes, offsets, entries, group, options, ordered) });
       // Nothing in flight to free room: the batches ahead all failed while they waited (an abort).
       if (this.unanswered === 0) this.schedulePump();
@@ -681,19 +718,19 @@ export class NetlinkConnection {
   /** Send the batches that waited for room, in order, while there is room (called once answers were read). */
   private pumpSendQueue(): void {
     this.pumpScheduled = false;
-    while (this.sendQueue.length > 0 && !this.closed) {
-      const next = this.sendQueue[0] as QueuedBatch;
+    while (this.sendQueue.size > 0 && !this.closed) {
+      const next = this.sendQueue.first();
       // Failed while it waited (an abort, a fatal socket error): its group settles whole, and nothing of it goes out.
       if ((next.entries[0] as AckPending).settled) {
-        this.sendQueue.shift();
+        this.sendQueue.drop();
         continue;
       }
       if (this.unanswered > 0 && this.unanswered + next.entries.length > this.sendLimit) return;
-      this.sendQueue.shift();
+      this.sendQueue.drop();
       next.transmit();
     }
     // Every change made before them sent: the listings that waited for that go on (dumpTurn).
-    if (this.sendQueue.length === 0) this.nextDumpTurn();
+    if (this.sendQueue.size === 0) this.nextDumpTurn();
   }
 
   /** dispatch()'s sending: the batch's datagrams, one after another, each read back before the next. */
@@ -1294,7 +1331,7 @@ export class NetlinkConnection {
     // Not for a listing already aborted, which is refused below.
     if (cur !== undefined && cur.stream && !cur.abandoned && options.signal?.aborted !== true) this.readAhead(cur);
     // Behind changes waiting for room (sendLimit) too: made after them, it is sent after them, and shows them.
-    if (this.currentDump === undefined && !this.dumpPromised && this.dumpQueue.length === 0 && this.sendQueue.length === 0) return undefined;
+    if (this.currentDump === undefined && !this.dumpPromised && this.dumpQueue.length === 0 && this.sendQueue.size === 0) return undefined;
     const signal = options.signal;
     if (signal === undefined) return new Promise<void>((resolve) => this.dumpQueue.push(resolve));
     if (signal.aborted) throw new AbortError(req.label.operation, { cause: signal.reason });
@@ -1335,7 +1372,7 @@ export class NetlinkConnection {
 
   /** When the socket is free and not promised, the first waiting dump gets it. */
   private nextDumpTurn(): void {
-    if (this.currentDump !== undefined || this.dumpPromised || this.sendQueue.length > 0) return;
+    if (this.currentDump !== undefined || this.dumpPromised || this.sendQueue.size > 0) return;
     const wake = this.dumpQueue.shift();
     if (wake === undefined) return;
     this.dumpPromised = true;
@@ -1360,7 +1397,7 @@ export class NetlinkConnection {
     entry.settled = true;
     if (entry.kind === 'ack' && entry.sent) {
       this.unanswered--;
-      if (this.sendQueue.length > 0) this.schedulePump();
+      if (this.sendQueue.size > 0) this.schedulePump();
     }
     const group = entry.group;
     if (--group.remaining > 0) return;
@@ -1537,7 +1574,7 @@ export class NetlinkConnection {
     this.closed = true;
     for (const entry of [...this.pending.values()]) this.fail(entry, new ClosedError(entry.req.label.operation, entry.kind === 'ack' ? entry.sent : undefined));
     this.pending.clear();
-    this.sendQueue = [];
+    this.sendQueue.clear();
     // Listings waiting for the changes queued before them: each is refused now (ClosedError), one after another.
     this.nextDumpTurn();
     await this.transport.close();

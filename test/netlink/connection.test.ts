@@ -945,3 +945,31 @@ describe('hold(busy)', () => {
     expect(t.attachCalls).toBe(1);
   });
 });
+
+describe('requests waiting for room for their answers', () => {
+  it('a burst far beyond the room: the waiting batches are taken in order without moving the whole queue each time', async () => {
+    // Array.prototype.shift on the queue of waiting batches moved every batch behind (quadratic: 60 000 calls made
+    // without awaiting took 3.3 s instead of 1.8 s). Counted, not timed: no shift of a long array during the burst.
+    const t = new ScriptedTransport({ portId: PORT, receiveBufferSize: 4096 });
+    const conn = new NetlinkConnection(t, { timeoutMs: 0 });
+    t.respond = (r) => nb.ack(r.seq);
+    const shift = Array.prototype.shift;
+    let longShifts = 0;
+    // Replaced by hand: a spy of vitest's own calls shift.
+    Array.prototype.shift = function (this: unknown[]) {
+      if (this.length > 1000) longShifts++;
+      return shift.call(this);
+    };
+    try {
+      const calls = Array.from({ length: 3000 }, (_, i) => conn.request(req(`op${i}`)));
+      expect(t.sent).toHaveLength(2); // receiveBufferSize / 2048: the rest wait for room
+      await Promise.all(calls);
+    } finally {
+      Array.prototype.shift = shift;
+    }
+    expect(t.sent).toHaveLength(3000);
+    expect(t.requests().map((r) => r.seq)).toEqual([...t.requests().map((r) => r.seq)].sort((a, b) => a - b));
+    expect(longShifts).toBe(0);
+    expect(conn.inFlight).toBe(0);
+  });
+});

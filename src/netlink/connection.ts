@@ -1021,6 +1021,11 @@ export class NetlinkConnection {
     let entry: DumpPending | undefined;
     let startError: unknown;
     let opening: Promise<void> | undefined;
+    /**
+     * The items of the queue taken by next(): the queue is emptied once all are, not shifted per item, which moved
+     * every item behind (quadratic when many wait: a listing read ahead, a socket delivering through its events).
+     */
+    let taken = 0;
     const open = (): void => {
       try {
         entry = this.openDump(req, options, true);
@@ -1057,8 +1062,16 @@ export class NetlinkConnection {
         if (startError !== undefined) throw startError;
         const e = entry as DumpPending;
         for (;;) {
-          const msg = e.queue.shift();
-          if (msg !== undefined) return { value: msg, done: false };
+          // Emptied meanwhile (the listing failed or was given up): nothing of it is left to take.
+          if (e.queue.length === 0) taken = 0;
+          const msg = e.queue[taken];
+          if (msg !== undefined) {
+            if (++taken === e.queue.length) {
+              e.queue.length = 0;
+              taken = 0;
+            }
+            return { value: msg, done: false };
+          }
           this.throwFailure(e);
           if (e.done) return { value: undefined, done: true };
           const wait = this.readMore(e);

@@ -2,7 +2,6 @@
 // run of services at a time (not for the whole table first), the text is the same as with every name looked up
 // first, the reading keeps pace with a slow reader, and a reader gone ends the listing.
 
-import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { listTitle, serviceRow, destinationRow, versionHeader } from '../../src/cli/listing.js';
 import { NAMED_RUNS_AHEAD } from '../../src/cli/execute.js';
@@ -16,6 +15,7 @@ import { sortDestinations, sortServices } from '../../src/rules/ordering.js';
 import type { EndpointNames } from '../../src/rules/endpoint-text.js';
 import { resolveEndpointNames, staticResolver, type Resolver } from '../../src/rules/resolver.js';
 import { FakeKernel } from '../../src/testing/index.js';
+import { firstChunk, slowReader } from '../helpers/slow-reader.js';
 import { TEST_SERVICES } from './harness.js';
 
 /** A resolver that names some addresses, and counts its lookups. */
@@ -228,41 +228,7 @@ describe('a named listing whose resolver fails', () => {
 
 const SERVICES = 4000;
 
-/** A kernel holding SERVICES services (one destination each), and a stream that takes nothing until released. */
-async function slowReader(): Promise<{ kernel: FakeKernel; stdout: Writable; written: () => number; text: () => string; release: () => void }> {
-  const kernel = new FakeKernel();
-  const ops: Operation[] = [];
-  for (let i = 0; i < SERVICES; i++) {
-    const service = { protocol: 'tcp', address: `10.0.${i >> 8}.${i & 255}`, port: 80 } as const;
-    ops.push({ op: 'add-service', service }, { op: 'add-destination', service, destination: { address: '192.168.1.1', port: 80 } });
-  }
-  const ipvs = await Ipvs.open({ transport: kernel.transport() });
-  await ipvs.execute(ops);
-  await ipvs.close();
-  kernel.requests.length = 0;
-  const chunks: Buffer[] = [];
-  let held: (() => void)[] | undefined = [];
-  const stdout = new Writable({
-    highWaterMark: 16 * 1024,
-    write(chunk: Buffer, _encoding, callback) {
-      chunks.push(chunk);
-      if (held === undefined) callback();
-      else held.push(() => callback());
-    },
-  });
-  const release = (): void => {
-    const waiting = held ?? [];
-    held = undefined;
-    for (const done of waiting) done();
-  };
-  return { kernel, stdout, written: () => chunks.length, text: () => Buffer.concat(chunks).toString(), release };
-}
-
 const turn = (): Promise<void> => new Promise<void>((resolve) => setImmediate(resolve));
-
-async function firstChunk(written: () => number): Promise<void> {
-  for (let i = 0; i < 100_000 && written() === 0; i++) await turn();
-}
 
 /** Event-loop turns until neither the kernel nor the resolver gets anything new for 100 of them. */
 async function quiet(kernel: FakeKernel, resolver: { calls: number }): Promise<void> {
@@ -276,7 +242,7 @@ async function quiet(kernel: FakeKernel, resolver: { calls: number }): Promise<v
 describe('a named listing written to a slow or closed stream', () => {
   for (const option of ['-S', '-L']) {
     it(`${option} reads the table and looks names up at the pace the stream takes the text`, async () => {
-      const { kernel, stdout, written, text, release } = await slowReader();
+      const { kernel, stdout, written, text, release } = await slowReader(SERVICES);
       const resolver = countingResolver({ 'rs.example': '192.168.1.1' });
       const stderr: string[] = [];
       const run = runCli([option], { ipvs: () => Ipvs.open({ transport: kernel.transport() }), stdout, stderr: { write: (s: string) => stderr.push(s) }, resolver });
@@ -299,7 +265,7 @@ describe('a named listing written to a slow or closed stream', () => {
   }
 
   it('ends when the stream fails (its reader gone), the rest of the table unread and unnamed', async () => {
-    const { kernel, stdout, written } = await slowReader();
+    const { kernel, stdout, written } = await slowReader(SERVICES);
     const resolver = countingResolver({});
     stdout.on('error', () => {});
     const run = runCli(['-L'], { ipvs: () => Ipvs.open({ transport: kernel.transport() }), stdout, stderr: { write: () => {} }, resolver });

@@ -11,47 +11,12 @@ import { describe, expect, it } from 'vitest';
 import { connectionRow, connectionTitle, parseConnectionLine } from '../../src/cli/connections.js';
 import { runCli } from '../../src/cli/run.js';
 import { Ipvs } from '../../src/client.js';
-import { FakeKernel } from '../../src/testing/index.js';
-import type { Operation } from '../../src/ipvs/operations.js';
+import type { FakeKernel } from '../../src/testing/index.js';
+import { firstChunk, slowReader } from '../helpers/slow-reader.js';
 
 const SERVICES = 4000;
 
-/** A kernel holding SERVICES services (one destination each), and a stream that takes nothing until released. */
-async function setUp(): Promise<{ kernel: FakeKernel; stdout: Writable; written: () => number; release: () => void }> {
-  const kernel = new FakeKernel();
-  const ops: Operation[] = [];
-  for (let i = 0; i < SERVICES; i++) {
-    const service = { protocol: 'tcp', address: `10.0.${i >> 8}.${i & 255}`, port: 80 } as const;
-    ops.push({ op: 'add-service', service }, { op: 'add-destination', service, destination: { address: '192.168.1.1', port: 80 } });
-  }
-  const ipvs = await Ipvs.open({ transport: kernel.transport() });
-  await ipvs.execute(ops);
-  await ipvs.close();
-  kernel.requests.length = 0;
-  let bytes = 0;
-  let held: (() => void)[] | undefined = [];
-  const stdout = new Writable({
-    highWaterMark: 16 * 1024,
-    write(chunk: Buffer, _encoding, callback) {
-      bytes += chunk.length;
-      if (held === undefined) callback();
-      else held.push(() => callback());
-    },
-  });
-  const release = (): void => {
-    const waiting = held ?? [];
-    held = undefined;
-    for (const done of waiting) done();
-  };
-  return { kernel, stdout, written: () => bytes, release };
-}
-
 const turn = (): Promise<void> => new Promise<void>((resolve) => setImmediate(resolve));
-
-/** Event-loop turns until the stream got its first chunk. */
-async function firstChunk(written: () => number): Promise<void> {
-  for (let i = 0; i < 100_000 && written() === 0; i++) await turn();
-}
 
 /** Event-loop turns until the kernel gets no more requests for 100 of them (the listing waits, or is done). */
 async function quiet(kernel: FakeKernel): Promise<void> {
@@ -64,7 +29,7 @@ async function quiet(kernel: FakeKernel): Promise<void> {
 
 describe('a numeric listing written to a slow or closed stream', () => {
   it('reads the table at the pace the stream takes the text', async () => {
-    const { kernel, stdout, written, release } = await setUp();
+    const { kernel, stdout, written, release } = await slowReader(SERVICES);
     const stderr: string[] = [];
     const run = runCli(['-Sn'], { ipvs: () => Ipvs.open({ transport: kernel.transport() }), stdout, stderr: { write: (s: string) => stderr.push(s) } });
     await firstChunk(written);
@@ -80,7 +45,7 @@ describe('a numeric listing written to a slow or closed stream', () => {
   });
 
   it('ends when the stream fails (its reader gone), the rest of the table unread', async () => {
-    const { kernel, stdout, written } = await setUp();
+    const { kernel, stdout, written } = await slowReader(SERVICES);
     stdout.on('error', () => {});
     const run = runCli(['-Sn'], { ipvs: () => Ipvs.open({ transport: kernel.transport() }), stdout, stderr: { write: () => {} } });
     await firstChunk(written);

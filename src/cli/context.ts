@@ -82,6 +82,18 @@ export interface CliOptions {
   resolver?: Resolver;
   /** Used in "Try `ipvs -h'" and the usage text. Default 'ipvs'. */
   programName?: string;
+  /** How a failed write to stdout or stderr ends the run (main.ts); a long-running command may take it over. */
+  outputFailures?: OutputFailures;
+}
+
+/**
+ * What happens when writing to standard output or error fails (a reader gone: EPIPE). main.ts ends the process
+ * (141, as a shell shows ipvsadm killed by SIGPIPE) unless a command says it handles such failures itself: `ipvs
+ * health`, a daemon, must not die because its log reader went away (it listens to the streams' 'error' events).
+ */
+export interface OutputFailures {
+  /** From now on a failed write does not end the process: the command's status is the exit status. */
+  handleInCommand(): void;
 }
 
 /** The context handed to every command, including subcommands added beside the ipvsadm ones. */
@@ -92,6 +104,7 @@ export interface CliContext {
   readonly resolver: Resolver;
   readonly procConnPath: string;
   readonly programName: string;
+  readonly outputFailures?: OutputFailures;
   /** The client, opened on first use and closed when the run ends. */
   ipvs(): Promise<CliIpvs>;
 }

@@ -1,6 +1,9 @@
 // `ipvs health CONFIG`: run the health checker (src/health) from a JSON config until SIGINT or SIGTERM,
 // logging every transition and change with a timestamp (info to standard output, warnings and errors to
-// standard error). On the way out it waits for changes under way and then, by default, leaves the table
+// standard error; a stream whose reader went away has its lines sent to the other one, and the checks go
+// on). SIGHUP reads CONFIG again: a valid, changed one replaces the running checker as a restart would
+// (the table left as it is, then reconciled); one that cannot be read or is invalid is logged and the
+// running config kept. On the way out it waits for changes under way and then, by default, leaves the table
 // as it is: a restart must not take the service down, and the next start reconciles the table with what
 // it finds. --remove-on-exit deletes the config's services instead (for a director handing over to a
 // standby). Only the command lives here; the dispatcher registers it as a subcommand.
@@ -13,8 +16,8 @@ import { HealthChecker } from '../health/checker.js';
 import { checksInFlightOf, normaliseHealthConfig, parseHealthConfig } from '../health/config.js';
 import { describeStart } from '../health/describe.js';
 import type { HealthClient, HealthConfig, HealthLogger } from '../health/types.js';
-import type { TextSink } from './context.js';
-import { lineWriter } from './log-lines.js';
+import type { OutputFailures, TextSink } from './context.js';
+import { lineWriter, type LineWriter } from './log-lines.js';
 import { printable } from './printable.js';
 import { readInputFile } from './read-input.js';
 import { stopSignal } from './stop-signal.js';
@@ -32,12 +35,20 @@ export interface HealthIo {
   programName?: string;
   /** Timestamps of log lines. Default: the system clock. */
   now?: () => Date;
+  /**
+   * Calls `listener` at every request to read CONFIG again; returns the function that stops listening.
+   * Default: SIGHUP, when the process's own signals stop the run (no `signal` given); none otherwise.
+   */
+  onReload?: (listener: () => void) => () => void;
+  /** Told that the command deals with failed writes to stdout and stderr itself (main.ts would end the process). */
+  outputFailures?: OutputFailures;
 }
 
 const USAGE = `Usage: %p health [--check-config] [--remove-on-exit] [-v] CONFIG
 Keep the real servers of the services in CONFIG (JSON) healthy: check each one on its own timer,
 quiesce (weight 0) or remove a server that fails, restore it when it recovers, and put in the sorry
-server while every real server is down. Runs until SIGINT or SIGTERM. See docs/health.md.
+server while every real server is down. Runs until SIGINT or SIGTERM; SIGHUP reads CONFIG again (an
+invalid one is logged and the running config kept). See docs/health.md.
   --check-config     read and check CONFIG, print what would be checked, change nothing
   --remove-on-exit   delete CONFIG's services when stopping (default: leave the table as it is)
   -v, --verbose      log every check result
@@ -83,8 +94,9 @@ export async function runHealth(args: string[], io: HealthIo): Promise<number> {
     return 0;
   }
   let config: HealthConfig;
+  let text: string;
   try {
-    const text = await (io.readFile ?? (async (p: string) => (await readInputFile(p)).toString('utf8')))(parsed.file);
+    text = await readConfigText(parsed.file, io);
     config = parseHealthConfig(text);
   } catch (err) {
     io.stderr.write(`${program} health: ${parsed.file}: ${printable((err as Error).message)}\n`);
@@ -105,18 +117,35 @@ export async function runHealth(args: string[], io: HealthIo): Promise<number> {
   const now = io.now ?? (() => new Date());
   // A log line is one line, whatever a server or a config put in it (printable.ts).
   const stamped = (message: string): string => `${now().toISOString()} ${printable(message)}\n`;
-  // A stream that stops being read must not make Node buffer every line: see log-lines.ts.
+  // A stream that stops being read must not make Node buffer every line: see log-lines.ts. One whose reader is
+  // gone (EPIPE: `ipvs health f | head -1`, a log collector restarted) must not end the daemon either: its
+  // lines go to the other stream from then on, after one line there saying so, and the checks go on.
+  io.outputFailures?.handleInCommand();
   const dropNote = (name: string) => (n: number) => stamped(`note: ${n} log ${n === 1 ? 'line' : 'lines'} dropped while ${name} was not being read`);
-  const out = lineWriter(io.stdout, dropNote('standard output'));
-  const err = lineWriter(io.stderr, dropNote('standard error'));
+  const goneNote = (name: string, other: string) => (e: Error) => {
+    const why = (e as NodeJS.ErrnoException).code === 'EPIPE' ? 'EPIPE: its reader went away' : e.message;
+    (name === 'standard output' ? errLog : outLog).write(stamped(`warning: ${name} failed (${why}): its log lines go to ${other} from now on; the checks go on`), false);
+  };
+  const outLog: LineWriter = lineWriter(io.stdout, dropNote('standard output'), goneNote('standard output', 'standard error'));
+  const errLog: LineWriter = lineWriter(io.stderr, dropNote('standard error'), goneNote('standard error', 'standard output'));
+  const toOut = (line: string, droppable: boolean): void => (outLog.gone ? errLog : outLog).write(line, droppable);
+  const toErr = (line: string, droppable: boolean): void => (errLog.gone ? outLog : errLog).write(line, droppable);
   const logger: HealthLogger = {
-    info: (m) => out.write(stamped(m), false),
-    warn: (m) => err.write(stamped(`warning: ${m}`), false),
-    error: (m) => err.write(stamped(`error: ${m}`), false),
-    ...(parsed.verbose ? { debug: (m: string) => out.write(stamped(m), true) } : {}),
+    info: (m) => toOut(stamped(m), false),
+    warn: (m) => toErr(stamped(`warning: ${m}`), false),
+    error: (m) => toErr(stamped(`error: ${m}`), false),
+    ...(parsed.verbose ? { debug: (m: string) => toOut(stamped(m), true) } : {}),
   };
   const own = io.signal ? undefined : stopSignal();
   const signal = io.signal ?? own!.signal;
+  // SIGHUP (by default only when the process's own signals stop it) asks for CONFIG to be read again.
+  const onReload = io.onReload ?? (own ? processHangups : undefined);
+  let reloadAsked = false;
+  let wake: (() => void) | undefined;
+  const stopReloads = onReload?.(() => {
+    reloadAsked = true;
+    wake?.();
+  });
   try {
     let ipvs: HealthClient;
     try {
@@ -125,7 +154,7 @@ export async function runHealth(args: string[], io: HealthIo): Promise<number> {
       logger.error(`cannot open IPVS: ${(err as Error).message}`);
       return 1;
     }
-    const checker = new HealthChecker({ ipvs, config, logger });
+    let checker = new HealthChecker({ ipvs, config, logger });
     try {
       await checker.start();
     } catch (err) {
@@ -134,12 +163,85 @@ export async function runHealth(args: string[], io: HealthIo): Promise<number> {
       return 1;
     }
     logger.info(`running; stop with Ctrl-C or SIGTERM`);
-    if (!signal.aborted) await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+    for (;;) {
+      if (!signal.aborted && !reloadAsked) {
+        let woken = (): void => {};
+        await new Promise<void>((resolve) => {
+          woken = resolve;
+          wake = resolve;
+          signal.addEventListener('abort', woken, { once: true });
+        });
+        signal.removeEventListener('abort', woken);
+        wake = undefined;
+      }
+      if (signal.aborted) break;
+      reloadAsked = false;
+      const next = await reload(parsed.file, text, io, logger);
+      if (next === undefined) continue;
+      // As a restart: the table is left as it is, and the new checker reconciles it (servers it serves start up).
+      await checker.stop();
+      const fresh = new HealthChecker({ ipvs, config: next.config, logger });
+      try {
+        await fresh.start();
+        checker = fresh;
+        text = next.text;
+        logger.info(`reloaded ${parsed.file}: running with the new config`);
+      } catch (e) {
+        await fresh.stop();
+        logger.error(`reload: cannot start with the new ${parsed.file}: ${(e as Error).message}; going back to the config read before`);
+        checker = new HealthChecker({ ipvs, config, logger });
+        try {
+          await checker.start();
+        } catch (again) {
+          logger.error(`cannot start: ${(again as Error).message}`);
+          await checker.stop();
+          return 1;
+        }
+        logger.info(`running with the config read before`);
+        continue;
+      }
+      config = next.config;
+    }
     logger.info('stopping');
     await checker.stop({ removeServices: parsed.removeOnExit });
     logger.info(parsed.removeOnExit ? 'stopped; the services were deleted' : 'stopped; the table was left as it is');
     return 0;
   } finally {
+    stopReloads?.();
     own?.dispose();
+    outLog.dispose();
+    errLog.dispose();
   }
+}
+
+/** SIGHUP's listener, while the command runs: Node's default for SIGHUP ends the process. */
+function processHangups(listener: () => void): () => void {
+  process.on('SIGHUP', listener);
+  return () => process.off('SIGHUP', listener);
+}
+
+/**
+ * CONFIG read again and checked whole, or undefined (logged why) to keep the running config: one that cannot be
+ * read or is invalid, or one unchanged (the same text: a reload that changes nothing restarts nothing).
+ */
+async function reload(file: string, before: string, io: HealthIo, logger: HealthLogger): Promise<{ config: HealthConfig; text: string } | undefined> {
+  let text: string;
+  let config: HealthConfig;
+  try {
+    text = await readConfigText(file, io);
+    if (text === before) {
+      logger.info(`reload: ${file} is unchanged; nothing to do`);
+      return undefined;
+    }
+    config = parseHealthConfig(text);
+  } catch (err) {
+    logger.warn(`reload: ${file}: ${(err as Error).message}; still running the config read before`);
+    return undefined;
+  }
+  logger.info(`reload: ${file} changed: stopping the checks of the config read before (the table is left as it is) and starting the new one`);
+  return { config, text };
+}
+
+function readConfigText(file: string, io: HealthIo): Promise<string> {
+  return (io.readFile ?? (async (p: string) => (await readInputFile(p)).toString('utf8')))(file);
 }

@@ -4,19 +4,29 @@
 // namespace. Everything else is in run.ts, where tests call it directly.
 
 import { runCli } from './run.js';
+import type { OutputFailures } from './context.js';
 import { Ipvs } from '../client.js';
 
 // A reader that went away (`ipvs -Ln | head -1`) ends the program quietly, with the status a shell shows
 // for ipvsadm, which SIGPIPE kills (128 + 13); any other failure to write (a full disk) is one line and
-// status 1. Without a listener Node would print a stack trace for the stream's 'error'.
+// status 1. Without a listener Node would print a stack trace for the stream's 'error'. A command that
+// handles such failures itself (`ipvs health`: a daemon goes on checking when its log reader goes away)
+// says so through `outputFailures`, and its status is then the exit status; a stream that failed is not flushed.
 let outputError: NodeJS.ErrnoException | undefined;
+let handledInCommand = false;
 function outputFailed(stream: NodeJS.WriteStream, err: NodeJS.ErrnoException): void {
+  if (handledInCommand) return;
   outputError ??= err;
   if (outputError.code === 'EPIPE') process.exit(141);
   if (stream === process.stdout) process.stderr.write(`ipvs: cannot write the output: ${outputError.message}\n`);
   process.exit(1);
 }
 for (const stream of [process.stdout, process.stderr]) stream.on('error', (err: NodeJS.ErrnoException) => outputFailed(stream, err));
+const outputFailures: OutputFailures = {
+  handleInCommand() {
+    handledInCommand = true;
+  },
+};
 
 const code = await runCli(process.argv.slice(2), {
   ipvs: () => Ipvs.open(),
@@ -24,10 +34,13 @@ const code = await runCli(process.argv.slice(2), {
   stdout: process.stdout,
   stderr: process.stderr,
   programName: 'ipvs',
+  outputFailures,
 });
 // Flush the streams, then leave even if a slow name lookup is still pending in the thread pool. A write
-// that failed just before (its 'error' not yet emitted) is reported here.
-process.stdout.write('', (err) => {
-  if (err) outputFailed(process.stdout, err);
-  else process.stderr.write('', () => process.exit(code));
-});
+// that failed just before (its 'error' not yet emitted) is reported here; a stream already destroyed by a
+// failure its command handled has nothing left to flush.
+const flush = (stream: NodeJS.WriteStream, then: () => void): void => {
+  if (stream.destroyed) then();
+  else stream.write('', (err) => (err ? outputFailed(stream, err) : then()));
+};
+flush(process.stdout, () => flush(process.stderr, () => process.exit(code)));

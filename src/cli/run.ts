@@ -39,6 +39,7 @@ export async function runCli(argv: readonly string[], options: RunCliOptions): P
     resolver: options.resolver ?? systemResolver(),
     procConnPath: options.procConnPath ?? '/proc/net/ip_vs_conn',
     programName,
+    ...(options.outputFailures ? { outputFailures: options.outputFailures } : {}),
     ipvs() {
       if (!opened) {
         const open = options.ipvs;

@@ -134,6 +134,86 @@ describe('ipvs health', () => {
     await ipvs.close();
   });
 
+  it('goes on checking when the reader of its standard output goes away (EPIPE): those lines go to standard error', async () => {
+    const a = await backend();
+    const kernel = new FakeKernel();
+    const ipvs = await Ipvs.open({ transport: kernel.transport() });
+    const stop = new AbortController();
+    const t = io({ 'h.json': config([a.port]) }, ipvs, stop.signal);
+    // A pipe whose reader exited: Node emits 'error' (EPIPE) on the stream; the process must not end for it.
+    const lines: string[] = [];
+    const stdout = Object.assign(new EventEmitter(), { write: (text: string) => (lines.push(text), true) });
+    let handled = 0;
+    const run = runHealth(['h.json'], { ...t, stdout, outputFailures: { handleInCommand: () => void handled++ } });
+    await until(async () => lines.some((l) => l.includes('running; stop with Ctrl-C or SIGTERM')));
+    expect(handled).toBe(1); // main.ts is told not to end the process on a failed write
+    stdout.emit('error', Object.assign(new Error('write EPIPE'), { code: 'EPIPE' }));
+    const before = lines.length;
+    expect(t.err.join('')).toBe(
+      '1970-01-01T00:00:00.000Z warning: standard output failed (EPIPE: its reader went away): its log lines go to standard error from now on; the checks go on\n',
+    );
+    a.server.close();
+    a.server.closeAllConnections();
+    // The checks go on: the server is quiesced, and the lines that would have gone to standard output are on standard error.
+    await until(async () => (await ipvs.destinations(SERVICE)).some((d) => d.weight === 0));
+    await until(async () => t.err.join('').includes('quiesced 10.0.0.2:80'));
+    stop.abort();
+    expect(await run).toBe(0);
+    expect(lines.length).toBe(before);
+    expect(t.err.join('')).toContain('Z stopped; the table was left as it is\n');
+    expect(stdout.listenerCount('error')).toBe(0); // its listener goes with the run
+    await ipvs.close();
+  });
+
+  it('reads CONFIG again when asked (SIGHUP): a changed, valid one replaces the running config; an invalid one is logged and the running one kept', async () => {
+    const a = await backend();
+    const b = await backend();
+    const kernel = new FakeKernel();
+    const ipvs = await Ipvs.open({ transport: kernel.transport() });
+    const stop = new AbortController();
+    const files: Record<string, string> = { 'h.json': config([a.port]) };
+    const t = io(files, ipvs, stop.signal);
+    let reload: (() => void) | undefined;
+    const run = runHealth(['h.json'], { ...t, onReload: (listener) => ((reload = listener), () => (reload = undefined)) });
+    const weights = async () => (await ipvs.destinations(SERVICE).catch(() => [])).map((d) => `${d.address} ${d.weight}`).sort().join(', ');
+    await until(async () => t.out.join('').includes('running; stop with Ctrl-C or SIGTERM'));
+    expect(await weights()).toBe('10.0.0.2 1');
+    // Unchanged: nothing restarts.
+    reload!();
+    await until(async () => t.out.join('').includes('reload: h.json is unchanged; nothing to do'));
+    // A second server: it is checked and added, the first kept as it was.
+    files['h.json'] = config([a.port, b.port]);
+    reload!();
+    await until(async () => t.out.join('').includes('reloaded h.json: running with the new config'));
+    await until(async () => (await weights()) === '10.0.0.2 1, 10.0.0.3 2');
+    // Invalid: logged, the running config kept (the second server still checked: quiesced when it stops answering).
+    files['h.json'] = '{"services": [{"protocol": "tcp"}]}';
+    reload!();
+    await until(async () => t.err.join('').includes('warning: reload: h.json: '));
+    expect(t.err.join('')).toMatch(/warning: reload: h\.json: invalid .*; still running the config read before\n/);
+    b.server.close();
+    b.server.closeAllConnections();
+    await until(async () => (await weights()) === '10.0.0.2 1, 10.0.0.3 0');
+    // A file that cannot be read: the same.
+    delete files['h.json'];
+    reload!();
+    await until(async () => t.err.join('').includes('warning: reload: h.json: ENOENT'));
+    // Valid, but its service cannot be set up: the config read before runs again.
+    files['h.json'] = config([a.port]).replace('"port":80', '"port":81');
+    kernel.failNext(1, 'ENOENT', 'IPVS_CMD_NEW_SERVICE');
+    reload!();
+    await until(async () => t.out.join('').includes('running with the config read before'));
+    expect(t.err.join('')).toMatch(/error: reload: cannot start with the new h\.json: could not set up tcp 192\.168\.1\.110:81: .*; going back to the config read before\n/);
+    b.server.listen(b.port, '127.0.0.1');
+    await until(async () => (await weights()) === '10.0.0.2 1, 10.0.0.3 2'); // the old config's checks, again
+    stop.abort();
+    expect(await run).toBe(0);
+    expect(reload).toBeUndefined(); // no longer listening
+    expect(t.out.join('')).toContain('stopped; the table was left as it is');
+    expect(await weights()).toBe('10.0.0.2 1, 10.0.0.3 2');
+    await ipvs.close();
+  });
+
   it('checks a config without touching the kernel', async () => {
     const t = io({ 'h.json': config([8080, 8081]) });
     expect(await runHealth(['--check-config', 'h.json'], t)).toBe(0);

@@ -46,6 +46,8 @@ interface Running {
   text(): string;
   /** Start reading standard error (`start(..., { holdStderr: true })` leaves it unread until then). */
   readStderr(): void;
+  /** Standard error so far. */
+  errText(): string;
 }
 
 /** Poll `check` every 20 ms until it is true, failing after a generous `timeoutMs`. */
@@ -170,7 +172,7 @@ describe.skipIf(!onKernel)('signals to the built command line mid-work (real ker
           reject(new Error(`ipvs ${args.join(' ')} ended (${e.code ?? e.signal}) without printing ${pattern}:\n${e.stdout}${e.stderr}`));
         });
       });
-    const running = { child, exited, line, text: () => stdout, readStderr };
+    const running = { child, exited, line, text: () => stdout, readStderr, errText: () => stderr };
     children.push(running);
     return running;
   }
@@ -358,6 +360,48 @@ describe.skipIf(!onKernel)('signals to the built command line mid-work (real ker
         expect((await ipvs.exportState()).services).toEqual([]);
       }
       expect(exit.stderr).toBe('');
+    } finally {
+      await ipvs.close();
+    }
+  }, 120_000);
+
+  it('ipvs health: its standard output closed (EPIPE) it goes on with its log on standard error; SIGHUP reads CONFIG again (an invalid one is kept out); SIGTERM exits 0', async () => {
+    const ns = namespace();
+    const config = join(scratch, `${ns}-reload.json`);
+    const write = (scheduler: string): void =>
+      writeFileSync(config, JSON.stringify({
+        services: [{
+          protocol: 'tcp', address: '192.168.1.110', port: 80, scheduler,
+          destinations: [{ address: '10.0.0.1', forwarding: 'route', weight: 2 }],
+          check: { type: 'tcp', intervalMs: 200, timeoutMs: 1000, rise: 1, fall: 1 },
+        }],
+      }));
+    write('wrr');
+    const ipvs = await Ipvs.open({ netns: ns });
+    try {
+      // -v: a line on standard output at every check, so a closed pipe is met within 200 ms.
+      const health = start(ns, ['health', '-v', config]);
+      await health.line(/running; stop with Ctrl-C or SIGTERM$/);
+      health.child.stdout!.destroy();
+      const ended = (): boolean => health.child.exitCode !== null || health.child.signalCode !== null;
+      // It used to die there, with 141 (and of SIGHUP below): its end fails the test at once, with its status.
+      await until('the EPIPE noticed', () => ended() || health.errText().includes('warning: standard output failed (EPIPE'));
+      expect({ code: health.child.exitCode, signal: health.child.signalCode }, health.errText()).toEqual({ code: null, signal: null });
+      const scheduler = async () => (await ipvs.service({ protocol: 'tcp', address: '192.168.1.110', port: 80 })).scheduler;
+      expect(await scheduler()).toBe('wrr');
+      write('rr');
+      health.child.kill('SIGHUP');
+      await until('the new config running', async () => ended() || (health.errText().includes('reloaded ') && (await scheduler()) === 'rr'));
+      expect({ code: health.child.exitCode, signal: health.child.signalCode }, health.errText()).toEqual({ code: null, signal: null });
+      writeFileSync(config, '{"services": [');
+      health.child.kill('SIGHUP');
+      await until('the invalid config refused', () => /warning: reload: .*; still running the config read before\n/.test(health.errText()));
+      expect(health.child.exitCode).toBeNull();
+      health.child.kill('SIGTERM');
+      const exit = await health.exited;
+      expect({ code: exit.code, signal: exit.signal }, exit.stderr).toEqual({ code: 0, signal: null });
+      expect(exit.stderr).toMatch(/Z stopped; the table was left as it is\n$/);
+      expect(await scheduler()).toBe('rr');
     } finally {
       await ipvs.close();
     }

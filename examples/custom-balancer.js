@@ -8,19 +8,55 @@
 // more often a truncated one than a wish for an empty table; write {"services": []} for that) is reported
 // and the table left as it is; the next good edit goes in. The file is also applied again every
 // --interval seconds (default 30; 0: only on edits), and 5 s after an apply with a failed step, so a
-// refused change, a race with another writer or a hand edit (ipvs -d) is put right without an edit.
+// refused change, a race with another writer or a hand edit (ipvs -d) is put right without an edit. At
+// most FILE_LIMIT bytes of the file are read (a larger one is reported, not read until memory runs out),
+// and text of the file quoted in a message has its control characters escaped, so a hostile file cannot
+// act on the terminal. If the file's directory is deleted and created again, the new one is watched.
 //
 //   sudo node examples/custom-balancer.js [--file examples/balancer.json] [--prune] [--keep] [--interval 30]
 //
 // Ctrl-C stops watching and deletes the services the file lists that this run created (absent when it
 // started); a service that was there before stays, as the file last made it. --keep leaves everything.
-import { readFile, stat } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
 import { watch } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { apply, describeApplyResult, normaliseDesiredState, parseDesiredState } from 'ipvs';
 import { runAsProgram } from './program.js';
+
+/** The most of the file read: far above any real table (5 000 services of 4 servers are 1.7 MB of JSON). */
+export const FILE_LIMIT = 16 * 1024 * 1024;
+
+/** How often a deleted directory is looked for again, to watch it once it is back. */
+const REWATCH_MS = 1000;
+
+/**
+ * `text` with its control characters (but tab) written as `\u001b`-style escapes, as JSON writes them: an error
+ * quoting the file (an unknown key, the start of text that is no JSON) would otherwise put an escape sequence or
+ * a forged line on the terminal of whoever runs this, as root.
+ */
+export function printable(text) {
+  return String(text).replace(/[\x00-\x08\x0a-\x1f\x7f-\x9f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/** The file's bytes, at most `limit`: more (a runaway file, /dev/zero) is an error, read no further. */
+export async function readBounded(path, limit = FILE_LIMIT) {
+  const handle = await open(path, 'r');
+  try {
+    const chunks = [];
+    let total = 0;
+    for (;;) {
+      const { bytesRead, buffer } = await handle.read(Buffer.allocUnsafe(64 * 1024), 0, 64 * 1024, null);
+      if (bytesRead === 0) return Buffer.concat(chunks, total);
+      total += bytesRead;
+      if (total > limit) throw new Error(`larger than ${limit / (1024 * 1024)} MiB: not read further (a device or a runaway file?)`);
+      chunks.push(buffer.subarray(0, bytesRead));
+    }
+  } finally {
+    await handle.close();
+  }
+}
 
 export function parseOptions(argv, env = process.env) {
   const { values } = parseArgs({
@@ -54,14 +90,14 @@ export function readDesiredState(input) {
  */
 export async function reconcileOnce(ipvs, options, log = console.log, { quietInSync = false } = {}) {
   try {
-    const desired = readDesiredState(await readFile(options.file));
+    const desired = readDesiredState(await readBounded(options.file));
     const result = await apply(ipvs, desired, { prune: options.prune });
     const { out, err } = describeApplyResult(result);
     // The periodic pass says nothing when there was nothing to do.
-    if (!quietInSync || result.plan.steps.length > 0) log((out + err).trimEnd());
+    if (!quietInSync || result.plan.steps.length > 0) log((out + err).trimEnd().split('\n').map(printable).join('\n'));
     return { desired, result };
   } catch (err) {
-    log(`${basename(options.file)}: ${err.message} (table left as it is)`);
+    log(`${basename(options.file)}: ${printable(err.message)} (table left as it is)`);
     return undefined;
   }
 }
@@ -71,6 +107,16 @@ async function fileIdentity(path) {
   try {
     const s = await stat(path);
     return `${s.dev}:${s.ino}:${s.size}:${s.mtimeMs}`;
+  } catch {
+    return 'missing';
+  }
+}
+
+/** Which directory `path` is now (its size and time change with every file made in it: left out). */
+async function directoryIdentity(path) {
+  try {
+    const s = await stat(path);
+    return `${s.dev}:${s.ino}`;
   } catch {
     return 'missing';
   }
@@ -122,28 +168,70 @@ export async function main(ipvs, options, { signal, log = console.log, debounceM
         if (header !== undefined) log(header);
         await reconcile(header === undefined);
       })
-      .catch((err) => log(`${basename(options.file)}: ${err.message}`));
+      .catch((err) => log(`${basename(options.file)}: ${printable(err.message)}`));
   };
   let seen = await fileIdentity(options.file);
   await reconcile();
   // Watch the directory, not the file: editors save by writing a new file and renaming it over the old. An
   // event naming the file is an edit; any other (a Kubernetes ConfigMap's file is a symlink through `..data`,
   // which is swapped, so the event names `..data`) is one if the file now reached is another or changed.
+  // A watch follows its directory's inode: once the directory is deleted (and perhaps made again) it sees
+  // nothing more, so the directory gone or replaced is looked for every REWATCH_MS and watched again.
+  const dir = dirname(options.file);
   let timer;
   let named = false;
-  const watcher = watch(dirname(options.file), (_event, name) => {
+  let watcher;
+  let watched; // the identity of the directory watched
+  let rewatch; // the interval looking for the directory while it is gone
+  const fileCheck = async () => {
+    if (!signal?.aborted && (await directoryIdentity(dir)) !== watched) lost();
+    const now = await fileIdentity(options.file);
+    const edited = named || now !== seen;
+    named = false;
+    seen = now;
+    if (edited) enqueue(`${basename(options.file)} changed:`);
+  };
+  const onEvent = (_event, name) => {
     if (name === basename(options.file)) named = true;
     clearTimeout(timer);
-    timer = setTimeout(async () => {
-      const now = await fileIdentity(options.file);
-      const edited = named || now !== seen;
-      named = false;
-      seen = now;
-      if (edited) enqueue(`${basename(options.file)} changed:`);
-    }, debounceMs);
-  });
+    timer = setTimeout(fileCheck, debounceMs);
+  };
+  const startWatching = async () => {
+    const identity = await directoryIdentity(dir);
+    if (identity === 'missing' || signal?.aborted) return false;
+    try {
+      watcher = watch(dir, onEvent);
+    } catch {
+      return false;
+    }
+    watcher.on('error', () => lost());
+    watched = identity;
+    return true;
+  };
+  function lost() {
+    watcher?.close();
+    watcher = undefined;
+    if (rewatch !== undefined || signal?.aborted) return;
+    let looking = false;
+    rewatch = setInterval(async () => {
+      if (looking) return;
+      looking = true;
+      try {
+        if (await startWatching()) {
+          clearInterval(rewatch);
+          rewatch = undefined;
+          await fileCheck(); // what was written before the watch began
+        }
+      } finally {
+        looking = false;
+      }
+    }, REWATCH_MS);
+  }
+  if (!(await startWatching())) lost();
   if (!signal?.aborted) await new Promise((resolve) => signal?.addEventListener('abort', resolve, { once: true }));
-  watcher.close();
+  clearInterval(rewatch);
+  watcher?.close();
+  clearTimeout(timer);  watcher.close();
   clearTimeout(timer);
   clearTimeout(again);
   await running;
@@ -155,7 +243,7 @@ export async function main(ipvs, options, { signal, log = console.log, debounceM
       await ipvs.deleteService(created.get(id));
       removed++;
     } catch (err) {
-      if (err.code !== 'ESRCH') log(`could not delete ${id}: ${err.message}`);
+      if (err.code !== 'ESRCH') log(`could not delete ${id}: ${printable(err.message)}`);
     }
   }
   const found = listed.filter((id) => !created.has(id)).length;

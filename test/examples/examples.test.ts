@@ -564,6 +564,49 @@ describe('custom-balancer.js', () => {
     await stop();
   });
 
+  it('follows the file when its directory is deleted and created again (it used to watch the old directory for good)', async () => {
+    const sub = join(dir, 'conf');
+    mkdirSync(sub);
+    const file = join(sub, 'balancer.json');
+    writeFileSync(file, JSON.stringify({ services: [service80(2)] }));
+    const stop = await watching(file);
+    rmSync(sub, { recursive: true });
+    await vi.waitFor(() => expect(lines.join('\n')).toContain('(table left as it is)'), { timeout: 3000 }); // the file gone: reported
+    mkdirSync(sub);
+    writeFileSync(file, JSON.stringify({ services: [service80(6)] }));
+    await vi.waitFor(weighs(6), { timeout: 5000 });
+    // And it watches the new directory: an edit there goes in as before.
+    writeFileSync(file, JSON.stringify({ services: [service80(8)] }));
+    await vi.waitFor(weighs(8), { timeout: 3000 });
+    await stop();
+  });
+
+  it('reads at most FILE_LIMIT bytes of the file: a larger one (a runaway file, a device) is refused, not read until memory runs out', async () => {
+    const ex = await load('custom-balancer');
+    const limit = ex.FILE_LIMIT as number;
+    expect(limit).toBe(16 * 1024 * 1024);
+    const file = join(dir, 'balancer.json');
+    const json = JSON.stringify({ services: [service80(2)] });
+    writeFileSync(file, json + ' '.repeat(limit + 1 - json.length));
+    expect(await (ex.reconcileOnce as Fn)(ipvs, { file }, log)).toBeUndefined();
+    expect(lines).toEqual(['balancer.json: larger than 16 MiB: not read further (a device or a runaway file?) (table left as it is)']);
+    expect(await table()).toEqual([]);
+    writeFileSync(file, json + ' '.repeat(limit - json.length)); // at the bound: read
+    expect(await (ex.reconcileOnce as Fn)(ipvs, { file }, log)).toBeDefined();
+    expect(await table()).toEqual(['tcp 192.168.1.110:80 wrr', '  -> 192.168.1.116:80 route 2']);
+  });
+
+  it("writes a control character of the file's text (quoted in an error) as an escape, never raw to the terminal", async () => {
+    const ex = await load('custom-balancer');
+    const file = join(dir, 'balancer.json');
+    writeFileSync(file, JSON.stringify({ services: [{ ...service80(2), '\u001b]0;owned\u0007\u001b[2J\nforged line': 1 }] }));
+    expect(await (ex.reconcileOnce as Fn)(ipvs, { file }, log)).toBeUndefined();
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).not.toMatch(/[\x00-\x08\x0a-\x1f\x7f-\x9f]/);
+    expect(lines[0]).toContain('\\u001b]0;owned\\u0007\\u001b[2J\\u000aforged line');
+    expect(lines[0]).toMatch(/^balancer\.json: .*\(table left as it is\)$/);
+  });
+
   it('ships a sample file with the seed addresses', async () => {
     const ex = await load('custom-balancer');
     const options = ex.parseOptions([]);

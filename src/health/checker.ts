@@ -73,6 +73,8 @@ interface DestState {
   running: Promise<void> | undefined;
   /** Checks in a row that could not run for want of something of the checker's own (EMFILE, ...): the retry's backoff. */
   unrun: number;
+  /** The latest of those, while unrun > 0 (status()). */
+  lastUnrun: { code: string; result: CheckResult } | undefined;
   /** At start the table already served it at its configured weight: it starts up and goes down only after `fall` failures. */
   heldUp: boolean;
 }
@@ -115,6 +117,12 @@ interface ServiceState {
  */
 const UNRUN_RETRY_MS = 1000;
 
+/**
+ * After a warning that checks could not run, how long every check must run (none failing for the checker's own
+ * reasons) before the log says they run again: a shortage that comes and goes (a descriptor count near its
+ * limit) would otherwise be a warning and a recovery line every few seconds.
+ */
+export const UNRUN_QUIET_MS = 60_000;
 /** How long the table's virtual addresses, read to explain a check that timed out, are reused. */
 const TABLE_ADDRESSES_MS = 30_000;
 
@@ -220,6 +228,12 @@ export class HealthChecker extends TypedEmitter<HealthEvents> {
   private readonly slots: CheckSlots;
   /** Checks that could not run (EMFILE, ...): warned of once, then at most every 10 min with the count. */
   private readonly unrunWarned = new RepeatedWarnings('problem');
+  /** Servers whose latest check could not run. */
+  private unrunServers = 0;
+  /** Checks that could not run since the last warning of it, while its recovery is yet to be logged (undefined: none due). */
+  private unrunSinceWarning: number | undefined;
+  /** The quiet time after which the recovery is logged (UNRUN_QUIET_MS). */
+  private unrunQuietTimer: Timer | undefined;
 
   /** Checks the config and the timing options at once: a bad one throws ValidationError naming the path of the field. */
   constructor(options: HealthCheckerOptions) {
@@ -245,7 +259,7 @@ export class HealthChecker extends TypedEmitter<HealthEvents> {
       svc,
       options: normalServiceOf(validateServiceSpec(svc.spec)),
       tableOptions: undefined,
-      dests: svc.realServers.map((rs) => ({ rs, status: 'unknown', lastOk: undefined, consecutive: 0, last: undefined, timer: undefined, running: undefined, unrun: 0, heldUp: false })),
+      dests: svc.realServers.map((rs) => ({ rs, status: 'unknown', lastOk: undefined, consecutive: 0, last: undefined, timer: undefined, running: undefined, unrun: 0, lastUnrun: undefined, heldUp: false })),
       believed: new Map(),
       others: new Map(),
       othersLogged: '',
@@ -326,6 +340,7 @@ export class HealthChecker extends TypedEmitter<HealthEvents> {
     this.phase = 'stopping';
     this.stopController.abort();
     this.resyncTimer?.cancel();
+    this.unrunQuietTimer?.cancel();
     for (const s of this.services) {
       s.retryTimer?.cancel();
       for (const d of s.dests) d.timer?.cancel();
@@ -368,6 +383,7 @@ export class HealthChecker extends TypedEmitter<HealthEvents> {
         consecutive: d.consecutive,
         weight: d.rs.spec.weight,
         ...(d.last ? { lastResult: { ...d.last } } : {}),
+        ...(d.unrun > 0 && d.lastUnrun ? { unchecked: { count: d.unrun, code: d.lastUnrun.code, result: { ...d.lastUnrun.result } } } : {}),
       })),
     }));
   }
@@ -420,9 +436,28 @@ export class HealthChecker extends TypedEmitter<HealthEvents> {
   private counted(s: ServiceState, d: DestState, run: CheckRun): void {
     const { local, ...result } = run;
     if (local === undefined) {
-      d.unrun = 0;
+      if (d.unrun > 0) this.ranAgain(d);
       this.record(s, d, result);
     } else this.unrun(s, d, result, local);
+  }
+
+  /**
+   * A check of a server whose checks could not run has run. Once no server's latest check failed so, and none has
+   * for UNRUN_QUIET_MS, the log says they run again (if it warned that they could not), and a new shortage is a
+   * warning again rather than a debug line under the old one.
+   */
+  private ranAgain(d: DestState): void {
+    d.unrun = 0;
+    d.lastUnrun = undefined;
+    if (--this.unrunServers > 0 || this.unrunSinceWarning === undefined || this.isStopping()) return;
+    this.unrunQuietTimer?.cancel();
+    this.unrunQuietTimer = this.scheduler.schedule(UNRUN_QUIET_MS, () => {
+      this.unrunQuietTimer = undefined;
+      const n = this.unrunSinceWarning ?? 0;
+      this.unrunSinceWarning = undefined;
+      this.unrunWarned.clear();
+      this.log.info(`checks run again: every check that could not run has run, and none has failed for want of the checker's own resources for ${UNRUN_QUIET_MS / 1000} s (${n} could not run since the warning)`);
+    });
   }
 
   /**
@@ -432,12 +467,20 @@ export class HealthChecker extends TypedEmitter<HealthEvents> {
    */
   private unrun(s: ServiceState, d: DestState, result: CheckResult, code: string): void {
     if (this.isStopping()) return;
-    d.unrun++;
+    if (d.unrun++ === 0) this.unrunServers++;
+    d.lastUnrun = { code, result };
+    this.unrunQuietTimer?.cancel();
+    this.unrunQuietTimer = undefined;
     const text = `checks could not run: ${result.detail}; no server's state changes for that, and each such check is tried again within ${UNRUN_RETRY_MS} ms, then at longer waits up to its interval`;
     const verdict = this.unrunWarned.note(text, this.scheduler.now());
     const line = `${s.svc.id}: ${d.rs.id}: ${d.rs.check.label} could not run (${result.detail}); its state stays ${d.status}`;
-    if (verdict.repeat) this.log.debug?.(line);
-    else this.log.warn(`${text}${verdict.since}; for example ${s.svc.id}: ${d.rs.id}`);
+    if (verdict.repeat) {
+      if (this.unrunSinceWarning !== undefined) this.unrunSinceWarning++;
+      this.log.debug?.(line);
+    } else {
+      this.unrunSinceWarning = 1;
+      this.log.warn(`${text}${verdict.since}; for example ${s.svc.id}: ${d.rs.id}`);
+    }
     this.emit('unchecked', {
       service: { ...s.svc.key },
       serviceId: s.svc.id,

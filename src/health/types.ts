@@ -233,9 +233,16 @@ export interface DestinationHealth {
   status: HealthStatus | 'unknown';
   /** Checks in a row with the latest outcome. */
   consecutive: number;
+  /** The last check that ran (one that could not run is in `unchecked`). */
   lastResult?: CheckResult;
   /** The weight restored when it is up. */
   weight: number;
+  /**
+   * Present while this server's checks cannot run for want of the checker's own resources (EMFILE, ...; the
+   * `unchecked` event): how many in a row, the latest one's errno name and result. `status` and `lastResult`
+   * are then from before, no newer verdict being known.
+   */
+  unchecked?: { count: number; code: string; result: CheckResult };
 }
 
 export interface ServiceHealth {

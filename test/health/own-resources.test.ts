@@ -77,6 +77,46 @@ describe('a check that fails for want of something of the checker itself', () =>
     expect(await h.table()).toEqual([`${A}:80 2`, `${B}:80 0`]);
   });
 
+  it("status() shows a server whose checks cannot run; once they run again for a quiet minute the log says so, and a new burst is a warning again", async () => {
+    const sw = switchboard();
+    h = await harness({ ...seedConfig(), check: check(sw.run, 1000) });
+    await h.checker.start();
+    sw.set(B, 'EMFILE');
+    await h.clock.advance(5000);
+    const of = (id: string) => h!.checker.status()[0]!.destinations.find((d) => d.destinationId === `${id}:80`)!;
+    // Its status and lastResult are those of its last check that ran; `unchecked` says why nothing newer is known.
+    expect(of(B)).toMatchObject({
+      status: 'up',
+      lastResult: { ok: true },
+      unchecked: { count: 5, code: 'EMFILE', result: { ok: false, detail: 'the checker process has too many open files (EMFILE): raise its limit (ulimit -n, LimitNOFILE=)' } },
+    });
+    expect(of(A)).not.toHaveProperty('unchecked');
+    const warnings = () => h!.logs.filter((l) => l.startsWith('warn checks could not run'));
+    const resumed = () => h!.logs.filter((l) => l.includes('checks run again'));
+    expect(warnings()).toHaveLength(1);
+    sw.set(B, true);
+    await h.clock.advance(1000);
+    expect(of(B)).not.toHaveProperty('unchecked');
+    expect(resumed()).toEqual([]); // not before a quiet minute: a shortage that comes and goes must not flap the log
+    await h.clock.advance(59_000);
+    expect(resumed()).toEqual([]);
+    await h.clock.advance(1000);
+    expect(resumed()).toEqual(['info checks run again: every check that could not run has run, and none has failed for want of the checker\'s own resources for 60 s (5 could not run since the warning)']);
+    // A new shortage is a warning again, not a debug line under the old one.
+    sw.set(B, 'EMFILE');
+    await h.clock.advance(1000);
+    expect(warnings()).toHaveLength(2);
+    // Coming and going faster than the quiet minute: no further line either way.
+    for (let i = 0; i < 20; i++) {
+      sw.set(B, true);
+      await h.clock.advance(2000);
+      sw.set(B, 'EMFILE');
+      await h.clock.advance(1000);
+    }
+    expect(warnings()).toHaveLength(2);
+    expect(resumed()).toHaveLength(1);
+  });
+
   it('at start leaves the server unknown and the table untouched, and its first check that runs decides, soon', async () => {
     const sw = switchboard();
     sw.set(B, 'EMFILE');

@@ -75,6 +75,8 @@ interface DestState {
   unrun: number;
   /** The latest of those, while unrun > 0 (status()). */
   lastUnrun: { code: string; result: CheckResult } | undefined;
+  /** Calls of its custom check still running after their timeout failed them (see straggling()). */
+  stragglers: number;
   /** At start the table already served it at its configured weight: it starts up and goes down only after `fall` failures. */
   heldUp: boolean;
 }
@@ -228,6 +230,8 @@ export class HealthChecker extends TypedEmitter<HealthEvents> {
   private readonly slots: CheckSlots;
   /** Checks that could not run (EMFILE, ...): warned of once, then at most every 10 min with the count. */
   private readonly unrunWarned = new RepeatedWarnings('problem');
+  /** Custom checks whose calls pile up past their timeout: warned of once per server, then at most every 10 min. */
+  private readonly stragglersWarned = new RepeatedWarnings('warning');
   /** Servers whose latest check could not run. */
   private unrunServers = 0;
   /** Checks that could not run since the last warning of it, while its recovery is yet to be logged (undefined: none due). */
@@ -259,7 +263,7 @@ export class HealthChecker extends TypedEmitter<HealthEvents> {
       svc,
       options: normalServiceOf(validateServiceSpec(svc.spec)),
       tableOptions: undefined,
-      dests: svc.realServers.map((rs) => ({ rs, status: 'unknown', lastOk: undefined, consecutive: 0, last: undefined, timer: undefined, running: undefined, unrun: 0, lastUnrun: undefined, heldUp: false })),
+      dests: svc.realServers.map((rs) => ({ rs, status: 'unknown', lastOk: undefined, consecutive: 0, last: undefined, timer: undefined, running: undefined, unrun: 0, lastUnrun: undefined, stragglers: 0, heldUp: false })),
       believed: new Map(),
       others: new Map(),
       othersLogged: '',
@@ -426,15 +430,33 @@ export class HealthChecker extends TypedEmitter<HealthEvents> {
     const release = await this.slots.take();
     try {
       const target = { address: d.rs.check.address, port: d.rs.check.port, service: { ...s.svc.key }, destination: structuredClone(d.rs.spec) };
-      return await runCheck(d.rs.check, target, this.scheduler, this.stopController.signal, this.checkContext);
+      const run = await runCheck(d.rs.check, target, this.scheduler, this.stopController.signal, this.checkContext);
+      if (run.straggler) this.straggling(s, d, run.straggler);
+      return run;
     } finally {
       release();
     }
   }
 
+  /**
+   * A custom check's call outlived its timeout: its function goes on after its signal aborted. The checker waits
+   * for it no longer (the server's check failed, its slot is free), but a function whose calls never end piles one
+   * up per interval, with whatever each holds (a socket each: descriptors, until EMFILE stops every check). Two of
+   * one server's calls running at once is a warning, repeated as other warnings are.
+   */
+  private straggling(s: ServiceState, d: DestState, call: Promise<unknown>): void {
+    d.stragglers++;
+    void call.then(() => d.stragglers--);
+    if (d.stragglers < 2 || this.isStopping()) return;
+    const text = `${s.svc.id}: ${d.rs.id}: ${d.rs.check.label}: calls that failed at their timeout are still running, one more each interval: make the function end its work when its signal aborts (what each call holds stays held)`;
+    const verdict = this.stragglersWarned.note(text, this.scheduler.now());
+    if (verdict.repeat) this.log.debug?.(`${text}; ${d.stragglers} now`);
+    else this.log.warn(`${text}; ${d.stragglers} now${verdict.since}`);
+  }
+
   /** Count a check's result, unless it did not run for want of something of the checker's own. */
   private counted(s: ServiceState, d: DestState, run: CheckRun): void {
-    const { local, ...result } = run;
+    const { local, straggler: _straggler, ...result } = run;
     if (local === undefined) {
       if (d.unrun > 0) this.ranAgain(d);
       this.record(s, d, result);

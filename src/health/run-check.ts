@@ -1,7 +1,8 @@
 // Running one check with its timeout: dispatch on the check's type, bound it by `timeoutMs` on the
 // injected scheduler (so tests are deterministic), and turn anything that goes wrong, including a custom
-// function that throws or never settles, into a failed CheckResult. Never rejects. A failure for want of
-// something of the checker's own host (descriptors, memory, ports) is marked `local`: it is no verdict.
+// function that throws or never settles, into a failed CheckResult (a custom call still running then is
+// handed back as `straggler`). Never rejects. A failure for want of something of the checker's own host
+// (descriptors, memory, ports) is marked `local`: it is no verdict.
 
 import type { HealthScheduler } from './clock.js';
 import type { NormalCheck } from './config.js';
@@ -15,6 +16,8 @@ import type { CheckResult, CheckTarget } from './types.js';
 export interface CheckRun extends CheckResult {
   /** The errno name (EMFILE, ...; net-errors.ts) when the check failed for the checker's own reasons: no verdict on the server. */
   local?: string;
+  /** A custom check's call still running when its timeout (or the stop) failed it: settles when the call does. */
+  straggler?: Promise<unknown>;
 }
 
 export interface CheckContext {
@@ -88,8 +91,11 @@ export async function runCheck(check: NormalCheck, target: CheckTarget, schedule
     controller.signal.addEventListener('abort', () => resolve({ ok: false, detail: timedOut ? `no answer within ${check.timeoutMs} ms` : 'stopped' }), { once: true });
   });
   let outcome: ProbeOutcome;
+  let running: Promise<ProbeOutcome> | undefined;
+  let settled = false;
   try {
-    const running = probe(check, target, controller.signal).catch((err: unknown): ProbeOutcome => networkFailure(err));
+    running = probe(check, target, controller.signal).catch((err: unknown): ProbeOutcome => networkFailure(err));
+    void running.then(() => (settled = true));
     outcome = await Promise.race([running, deadline]);
   } catch (err) {
     outcome = networkFailure(err);
@@ -105,5 +111,7 @@ export async function runCheck(check: NormalCheck, target: CheckTarget, schedule
     const hint = await explainVirtualSource(check, target, context);
     if (hint !== undefined) outcome = { ok: false, detail: `${outcome.detail}; ${hint}` };
   }
-  return { ok: outcome.ok, detail: outcome.detail, durationMs, ...(!outcome.ok && outcome.local !== undefined ? { local: outcome.local } : {}) };
+  // http and tcp probes end on the abort; a custom function may not: the checker tells its caller so (checker.ts).
+  const straggler = check.spec.type === 'custom' && !settled && running !== undefined ? { straggler: running } : {};
+  return { ok: outcome.ok, detail: outcome.detail, durationMs, ...(!outcome.ok && outcome.local !== undefined ? { local: outcome.local } : {}), ...straggler };
 }

@@ -202,6 +202,71 @@ describe('rise and fall', () => {
   });
 });
 
+describe('a custom check whose promise never settles', () => {
+  it('and that ignores its signal fails at its timeout, frees its slot for the other servers, and holds up neither their checks nor stop()', async () => {
+    const calls = new Map<string, number>();
+    const hung: AbortSignal[] = [];
+    h = await harness({
+      ...seedConfig({ sorryServer: undefined }),
+      maxChecksInFlight: 1, // one slot: a check that kept it would starve the other server
+      check: {
+        type: 'custom',
+        run: (t, signal) => {
+          calls.set(t.address, (calls.get(t.address) ?? 0) + 1);
+          if (t.address !== A) return true;
+          hung.push(signal);
+          return new Promise<boolean>(() => {}); // never settles, whatever its signal says
+        },
+        intervalMs: 1000, timeoutMs: 500, rise: 1, fall: 2, jitterMs: 0,
+      },
+    });
+    const turns = async (): Promise<void> => {
+      for (let i = 0; i < 20; i++) await new Promise<void>((r) => setImmediate(r));
+    };
+    const started = h.checker.start();
+    await turns();
+    await h.clock.advance(500);
+    await started;
+    const states = () => h!.checker.status()[0]!.destinations.map((d) => `${d.destinationId} ${d.status} ${d.lastResult?.detail}`);
+    expect(states()).toEqual([`${A}:80 down no answer within 500 ms`, `${B}:80 up custom check passed`]);
+    expect(await h.table()).toEqual([`${A}:80 0`, `${B}:80 1`]);
+    for (let i = 0; i < 10; i++) await h.clock.advance(500);
+    // Every second a check of each: A's ends at its timeout, and B's still gets the slot.
+    expect(calls.get(A)).toBeGreaterThanOrEqual(4); // every 1.5 s: its timeout, then its interval
+    expect(calls.get(B)).toBeGreaterThanOrEqual(4);
+    expect(hung.slice(0, -1).every((s) => s.aborted)).toBe(true); // each told to give up at its timeout
+    // Its calls pile up, one an interval, with whatever each holds: said once (then at debug level), as other repeats.
+    expect(h.logs.filter((l) => l.includes('still running'))).toEqual([
+      `warn tcp 192.168.1.110:80: ${A}:80: custom check ${A}:80: calls that failed at their timeout are still running, one more each interval: make the function end its work when its signal aborts (what each call holds stays held); 2 now`,
+    ]);
+    // A check of A in flight, never to settle: stop() does not wait for it (nor for its timeout: the clock stands still).
+    while (hung.at(-1)!.aborted) await h.clock.advance(100);
+    let stopped = false;
+    void h.checker.stop().then(() => (stopped = true));
+    await turns();
+    expect(stopped).toBe(true);
+    expect(hung.at(-1)!.aborted).toBe(true);
+  });
+
+  it('that ends its work when its signal aborts is no pile-up: no warning', async () => {
+    h = await harness({
+      ...seedConfig({ sorryServer: undefined }),
+      check: {
+        type: 'custom',
+        run: (t, signal) => (t.address === A ? new Promise<boolean>((resolve) => signal.addEventListener('abort', () => resolve(false))) : true),
+        intervalMs: 1000, timeoutMs: 500, rise: 1, fall: 2, jitterMs: 0,
+      },
+    });
+    const started = h.checker.start();
+    for (let i = 0; i < 20; i++) await new Promise<void>((r) => setImmediate(r));
+    await h.clock.advance(500);
+    await started;
+    for (let i = 0; i < 10; i++) await h.clock.advance(500);
+    expect(h.checker.status()[0]!.destinations[0]).toMatchObject({ status: 'down', lastResult: { detail: 'no answer within 500 ms' } });
+    expect(h.logs.filter((l) => l.includes('still running'))).toEqual([]);
+  });
+});
+
 describe('the sorry server', () => {
   it('goes in when the last real server fails, and out once one is back, with no gap', async () => {
     h = await harness(seedConfig());

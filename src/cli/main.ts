@@ -41,6 +41,10 @@ const code = await runCli(process.argv.slice(2), {
 // failure its command handled has nothing left to flush.
 const flush = (stream: NodeJS.WriteStream, then: () => void): void => {
   if (stream.destroyed) then();
-  else stream.write('', (err) => (err ? outputFailed(stream, err) : then()));
+  else
+    stream.write('', (err) => {
+      if (err) outputFailed(stream, err); // does not return, unless the command handles such failures
+      then();
+    });
 };
 flush(process.stdout, () => flush(process.stderr, () => process.exit(code)));

@@ -16,7 +16,7 @@ import type { CheckResult, CheckTarget } from './types.js';
 export interface CheckRun extends CheckResult {
   /** The errno name (EMFILE, ...; net-errors.ts) when the check failed for the checker's own reasons: no verdict on the server. */
   local?: string;
-  /** A custom check's call still running when its timeout (or the stop) failed it: settles when the call does. */
+  /** A custom check's call still running when its timeout (or the stop) failed it: resolves when the call settles. */
   straggler?: Promise<unknown>;
 }
 
@@ -95,7 +95,9 @@ export async function runCheck(check: NormalCheck, target: CheckTarget, schedule
   let settled = false;
   try {
     running = probe(check, target, controller.signal).catch((err: unknown): ProbeOutcome => networkFailure(err));
-    void running.then(() => (settled = true));
+    // Both ways: networkFailure itself throws for a rejection with no prototype (a TypeError, handled below).
+    const done = (): void => void (settled = true);
+    running.then(done, done);
     outcome = await Promise.race([running, deadline]);
   } catch (err) {
     outcome = networkFailure(err);
@@ -112,6 +114,6 @@ export async function runCheck(check: NormalCheck, target: CheckTarget, schedule
     if (hint !== undefined) outcome = { ok: false, detail: `${outcome.detail}; ${hint}` };
   }
   // http and tcp probes end on the abort; a custom function may not: the checker tells its caller so (checker.ts).
-  const straggler = check.spec.type === 'custom' && !settled && running !== undefined ? { straggler: running } : {};
+  const straggler = check.spec.type === 'custom' && !settled && running !== undefined ? { straggler: running.then(() => undefined, () => undefined) } : {};
   return { ok: outcome.ok, detail: outcome.detail, durationMs, ...(!outcome.ok && outcome.local !== undefined ? { local: outcome.local } : {}), ...straggler };
 }

@@ -816,7 +816,10 @@ export class HealthChecker extends TypedEmitter<HealthEvents> {
     else this.log.warn(`${text}${retryText}${verdict.since}`);
     this.emit('error', { service: { ...s.svc.key }, serviceId: s.svc.id, error, description });
     if (closed) {
-      this.log.error('the client was closed while the health checker ran: it stops (the table is left as it is)');
+      // A ClosedError with a cause: the client's socket failed (the cause), which ends the client as close() does.
+      const cause = error.cause instanceof Error ? error.cause.message : undefined;
+      const what = cause === undefined ? 'the client was closed' : `the client's socket failed (${cause})`;
+      this.log.error(`${what} while the health checker ran: it stops (the table is left as it is)`);
       void this.stop();
     }
   }

@@ -274,39 +274,64 @@ interface QueuedBatch {
 }
 
 /**
- * The batches waiting for room, first in first out. Taken from the front by an index, not Array.prototype.shift,
- * which moves every element behind: 60 000 calls made without awaiting took 3.3 s instead of 1.8 s (SyncFakeSocket).
+ * A first-in first-out queue (the batches waiting for room, the listings waiting for their turn). Taken from the
+ * front by an index, not Array.prototype.shift, which moves every element behind: 60 000 calls made without awaiting
+ * took 3.3 s instead of 1.8 s (SyncFakeSocket). An item taken out of the middle (remove) leaves a hole, skipped.
  */
-class BatchQueue {
-  private items: (QueuedBatch | undefined)[] = [];
+class Fifo<T> {
+  private items: (T | undefined)[] = [];
   private head = 0;
+  private holes = 0;
 
   get size(): number {
-    return this.items.length - this.head;
+    return this.items.length - this.head - this.holes;
   }
 
-  push(batch: QueuedBatch): void {
-    this.items.push(batch);
+  push(item: T): void {
+    this.items.push(item);
   }
 
-  /** The first batch; only when size > 0. */
-  first(): QueuedBatch {
-    return this.items[this.head] as QueuedBatch;
+  /** The first item, or undefined when none is left. */
+  first(): T | undefined {
+    this.skipHoles();
+    return this.items[this.head];
   }
 
-  /** Drop the first batch; only when size > 0. Its slot is compacted away once most of the array is spent. */
-  drop(): void {
+  /** Take the first item, or undefined when none is left. */
+  shift(): T | undefined {
+    const item = this.first();
+    if (item === undefined) return undefined;
     this.items[this.head++] = undefined;
     if (this.head === this.items.length) this.clear();
     else if (this.head >= 1024 && this.head * 2 >= this.items.length) {
+      // Compacted once most of the array is spent.
       this.items = this.items.slice(this.head);
       this.head = 0;
     }
+    return item;
+  }
+
+  /** Take `item` out wherever it is; false when it is not there. */
+  remove(item: T): boolean {
+    const at = this.items.indexOf(item, this.head);
+    if (at < 0) return false;
+    this.items[at] = undefined;
+    this.holes++;
+    return true;
   }
 
   clear(): void {
     this.items = [];
     this.head = 0;
+    this.holes = 0;
+  }
+
+  private skipHoles(): void {
+    while (this.holes > 0 && this.head < this.items.length && this.items[this.head] === undefined) {
+      this.head++;
+      this.holes--;
+    }
+    if (this.head === this.items.length) this.clear();
   }
 }
 
@@ -468,7 +493,7 @@ export class NetlinkConnection {
   /** The dump the kernel is running on the socket (it runs one at a time per socket), until its end is read. */
   private currentDump: DumpPending | undefined;
   /** Dumps waiting for the socket, first come first served. */
-  private dumpQueue: (() => void)[] = [];
+  private readonly dumpQueue = new Fifo<() => void>();
   /** A waiting dump was woken and is about to start: the socket is promised to it. */
   private dumpPromised = false;
   /**
@@ -488,7 +513,12 @@ export class NetlinkConnection {
   private unanswered = 0;
   private readonly sendLimit: number;
   /** Batches waiting for room for their answers, in call order (a batch is never sent before one queued earlier). */
-  private readonly sendQueue = new BatchQueue();
+  private readonly sendQueue = new Fifo<QueuedBatch>();
+  /**
+   * Counts what moves the requests sent and the listing being read on (datagrams read, requests settled, turns
+   * given): a request or listing waiting behind them fails its timeout only when this stood still (see waitTimer).
+   */
+  private moved = 0;
   private pumpScheduled = false;
   /** The batches waiting on each signal (onAbortOf), and the one listener each set has on its signal. */
   private readonly abortHandlers = new WeakMap<AbortSignal, Set<() => void>>();
@@ -530,7 +560,7 @@ export class NetlinkConnection {
   /** `change`: a request of a batch, whose ClosedError says it was not sent (a listing's says nothing of it). */
   private checkOpen(req: OutgoingRequest, change?: false): void {
     if (this.closed) throw new ClosedError(req.label.operation, change);
-    if (this.fatal) throw toIpvsError(this.fatal, req.label);
+    if (this.fatal) throw new ClosedError(req.label.operation, change, this.fatal);
     // A dump's reader sending meanwhile: its reads would take the dump's own replies (and the kernel
     // allows one dump at a time per socket), so refuse it rather than lose either.
     if (this.dumpExchange.active) {
@@ -695,12 +725,22 @@ export class NetlinkConnection {
    * Register a batch's entries and send its messages (offsets: each message's start, then the end): now, or, when
    * the answers of the requests sent ahead leave no room for its own (sendLimit) or a batch waits already, once
    * answers have been read. Registered at once, so that an abort or close() fails it while it waits (nothing of it
-   * is then sent); its timer starts when it is sent, as a listing's does.
+   * is then sent); its timeout counts from its send, as a listing's does, but also bounds its wait: it fails, not
+   * sent, when that long passes with nothing ahead of it answered (waitTimer).
    */
   private dispatch(bytes: Buffer, offsets: readonly number[], entries: readonly AckPending[], group: Group, options: RequestOptions, ordered: boolean): void {
     this.register(entries, group, options);
     if (this.sendQueue.size > 0 || (this.unanswered > 0 && this.unanswered + entries.length > this.sendLimit)) {
       this.sendQueue.push({ entries, transmit: () => this.transmit(bytes, offsets, entries, group, options, ordered) });
+      const ms = options.timeoutMs ?? this.timeoutMs;
+      if (ms > 0) {
+        group.timer = this.waitTimer(ms, (timer) => {
+          group.timer = timer;
+        }, () => {
+          group.timer = undefined;
+          for (const entry of entries) this.fail(entry, new TimeoutError(entry.req.label.operation, ms, WAITED, false));
+        });
+      }
       // Nothing in flight to free room: the batches ahead all failed while they waited (an abort).
       if (this.unanswered === 0) this.schedulePump();
       return;
@@ -718,15 +758,16 @@ export class NetlinkConnection {
   /** Send the batches that waited for room, in order, while there is room (called once answers were read). */
   private pumpSendQueue(): void {
     this.pumpScheduled = false;
-    while (this.sendQueue.size > 0 && !this.closed) {
-      const next = this.sendQueue.first();
-      // Failed while it waited (an abort, a fatal socket error): its group settles whole, and nothing of it goes out.
+    for (let next = this.sendQueue.first(); next !== undefined && !this.closed; next = this.sendQueue.first()) {
+      // Failed while it waited (an abort, its timeout, a fatal socket error): its group settles whole, and nothing
+      // of it goes out.
       if ((next.entries[0] as AckPending).settled) {
-        this.sendQueue.drop();
+        this.sendQueue.shift();
         continue;
       }
       if (this.unanswered > 0 && this.unanswered + next.entries.length > this.sendLimit) return;
-      this.sendQueue.drop();
+      this.sendQueue.shift();
+      this.moved++;
       next.transmit();
     }
     // Every change made before them sent: the listings that waited for that go on (dumpTurn).
@@ -735,6 +776,11 @@ export class NetlinkConnection {
 
   /** dispatch()'s sending: the batch's datagrams, one after another, each read back before the next. */
   private transmit(bytes: Buffer, offsets: readonly number[], entries: readonly AckPending[], group: Group, options: RequestOptions, ordered: boolean): void {
+    // Its wait for room is over (waitTimer): its timeout counts from here (armTimer).
+    if (group.timer !== undefined) {
+      clearTimeout(group.timer);
+      group.timer = undefined;
+    }
     if (this.stale) this.readAwayStale();
     // Cut the batch into datagrams of at most maxDatagramSize (a single larger message goes alone, and
     // the kernel refuses it with EMSGSIZE).
@@ -754,7 +800,15 @@ export class NetlinkConnection {
       this.sentUpTo = end;
       for (let i = start; i < end; i++) (entries[i] as AckPending).sent = true;
       this.unanswered += end - start;
-      this.send(chunk, entries.slice(start, end));
+      if (!this.send(chunk, entries.slice(start, end))) {
+        // The transport refused the datagram (its send threw): the rest of the batch is not sent either, so that
+        // nothing of it is carried out behind a part that was not.
+        for (let i = end; i < entries.length; i++) {
+          const entry = entries[i] as AckPending;
+          this.fail(entry, new NotSentError(entry.req.label.operation, undefined, 'the transport refused the datagram'));
+        }
+        break;
+      }
       // The kernel has answered by now: read the replies before the next datagram adds its own.
       this.pull(() => last.settled);
       start = end;
@@ -1119,7 +1173,16 @@ export class NetlinkConnection {
       const handlers = new Set<() => void>();
       const fire = (): void => {
         this.abortHandlers.delete(signal);
-        for (const handler of [...handlers]) handler();
+        // Every batch on the signal is aborted, even when one's handler throws: its error is thrown after the rest.
+        let thrown: { err: unknown } | undefined;
+        for (const handler of [...handlers]) {
+          try {
+            handler();
+          } catch (err) {
+            thrown ??= { err };
+          }
+        }
+        if (thrown !== undefined) throw thrown.err;
       };
       signal.addEventListener('abort', fire, { once: true });
       this.abortHandlers.set(signal, handlers);
@@ -1182,6 +1245,32 @@ export class NetlinkConnection {
       if (this.transport.hold !== undefined) group.timer.unref?.();
     };
     arm();
+  }
+
+  /**
+   * The timer of a request or listing waiting behind others (for room for its answer, for its turn): `expire` is
+   * called once `ms` has passed with nothing moving ahead of it (`moved`: no datagram read, no request settled, no
+   * turn given); while the requests ahead are answered the wait goes on however long it takes in all (a burst of
+   * thousands of calls), so it fails between `ms` and twice `ms` after the last progress. `set` keeps the timer
+   * current for whoever clears it.
+   */
+  private waitTimer(ms: number, set: (timer: NodeJS.Timeout) => void, expire: () => void): NodeJS.Timeout {
+    let seen = this.moved;
+    const arm = (): NodeJS.Timeout => {
+      const timer = setTimeout(fire, ms);
+      // As startTimer: the transport's hold keeps the process alive while anything waits.
+      if (this.transport.hold !== undefined) timer.unref?.();
+      return timer;
+    };
+    const fire = (): void => {
+      if (this.moved !== seen) {
+        seen = this.moved;
+        set(arm());
+        return;
+      }
+      expire();
+    };
+    return arm();
   }
 
   /**
@@ -1276,17 +1365,33 @@ export class NetlinkConnection {
     }
   }
 
-  /** Hand a datagram to the transport; a send that fails (or throws) fails its requests. */
-  private send(datagram: Buffer, entries: readonly Pending[]): void {
+  /**
+   * Hand a datagram to the transport; a send that fails (or throws) fails its requests, as not sent: nothing of a
+   * datagram the transport refused reached the kernel. False when the send threw (its requests failed already).
+   */
+  private send(datagram: Buffer, entries: readonly Pending[]): boolean {
     let sent: Promise<void>;
     try {
       sent = this.transport.send(datagram);
     } catch (err) {
-      sent = Promise.reject(err);
+      this.notSent(entries, err);
+      return false;
     }
-    sent.catch((err: unknown) => {
-      for (const entry of entries) this.fail(entry, wrapSendError(err, entry.req.label), false);
-    });
+    sent.catch((err: unknown) => this.notSent(entries, err));
+    return true;
+  }
+
+  /** The requests of a datagram the transport refused: no answer takes room for them, and each fails with `err`. */
+  private notSent(entries: readonly Pending[], err: unknown): void {
+    for (const entry of entries) {
+      if (entry.kind === 'ack' && entry.sent && !entry.settled) {
+        entry.sent = false;
+        this.unanswered--;
+        this.moved++;
+        if (this.sendQueue.size > 0) this.schedulePump();
+      }
+      this.fail(entry, wrapSendError(err, entry.req.label, true), false);
+    }
   }
 
   /** A dump receives nothing more: stop its timer, forget its seq (late parts are then dropped), wake it. */
@@ -1337,31 +1442,44 @@ export class NetlinkConnection {
    * may be the caller (a listing started inside the loop) and would then never read it on, the engine reads
    * that dump to its end itself (readAhead), and it may so end at once. A waiting dump's signal ends its
    * wait: the promise rejects with an AbortError at once and the dump leaves the queue (it was never sent,
-   * so the kernel has nothing to finish). Its timer starts when it is sent (openDump), as for any request.
+   * so the kernel has nothing to finish). Its timer starts when it is sent (openDump), as for any request; while
+   * it waits, its timeout bounds the time nothing ahead of it moves (waitTimer): a TimeoutError, not sent.
    */
   private dumpTurn(req: OutgoingRequest, options: RequestOptions): Promise<void> | undefined {
     const cur = this.currentDump;
     // Not for a listing already aborted, which is refused below.
     if (cur !== undefined && cur.stream && !cur.abandoned && options.signal?.aborted !== true) this.readAhead(cur);
     // Behind changes waiting for room (sendLimit) too: made after them, it is sent after them, and shows them.
-    if (this.currentDump === undefined && !this.dumpPromised && this.dumpQueue.length === 0 && this.sendQueue.size === 0) return undefined;
+    if (this.currentDump === undefined && !this.dumpPromised && this.dumpQueue.size === 0 && this.sendQueue.size === 0) return undefined;
     const signal = options.signal;
-    if (signal === undefined) return new Promise<void>((resolve) => this.dumpQueue.push(resolve));
-    if (signal.aborted) throw new AbortError(req.label.operation, { cause: signal.reason });
+    const ms = options.timeoutMs ?? this.timeoutMs;
+    if (signal === undefined && ms <= 0) return new Promise<void>((resolve) => this.dumpQueue.push(resolve));
+    if (signal?.aborted === true) throw new AbortError(req.label.operation, { cause: signal.reason });
     return new Promise<void>((resolve, reject) => {
+      let timer: NodeJS.Timeout | undefined;
       const turn = (): void => {
-        signal.removeEventListener('abort', onAbort);
+        if (timer !== undefined) clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
         resolve();
       };
+      // Its turn came already when false: the start that follows sees the abort (openDump) and gives the turn on.
+      const leave = (): boolean => this.dumpQueue.remove(turn);
       const onAbort = (): void => {
-        const at = this.dumpQueue.indexOf(turn);
-        // Its turn came already: the start that follows sees the abort (openDump) and gives the turn on.
-        if (at < 0) return;
-        this.dumpQueue.splice(at, 1);
-        reject(new AbortError(req.label.operation, { cause: signal.reason }));
+        if (!leave()) return;
+        if (timer !== undefined) clearTimeout(timer);
+        reject(new AbortError(req.label.operation, { cause: signal?.reason }));
       };
-      signal.addEventListener('abort', onAbort, { once: true });
+      signal?.addEventListener('abort', onAbort, { once: true });
       this.dumpQueue.push(turn);
+      if (ms > 0) {
+        timer = this.waitTimer(ms, (t) => {
+          timer = t;
+        }, () => {
+          if (!leave()) return;
+          signal?.removeEventListener('abort', onAbort);
+          reject(new TimeoutError(req.label.operation, ms, `not sent: ${WAITED}`));
+        });
+      }
     });
   }
 
@@ -1389,6 +1507,7 @@ export class NetlinkConnection {
     const wake = this.dumpQueue.shift();
     if (wake === undefined) return;
     this.dumpPromised = true;
+    this.moved++;
     wake();
   }
 
@@ -1400,7 +1519,7 @@ export class NetlinkConnection {
       this.dumpPromised = false;
       // Started behind others that wait in turn: an iterator's dump is read ahead for them, as in dumpTurn.
       const cur = this.currentDump;
-      if (cur !== undefined && cur.stream && !cur.abandoned && this.dumpQueue.length > 0) this.readAhead(cur);
+      if (cur !== undefined && cur.stream && !cur.abandoned && this.dumpQueue.size > 0) this.readAhead(cur);
       this.nextDumpTurn();
     }
   }
@@ -1410,6 +1529,7 @@ export class NetlinkConnection {
     entry.settled = true;
     if (entry.kind === 'ack' && entry.sent) {
       this.unanswered--;
+      this.moved++;
       if (this.sendQueue.size > 0) this.schedulePump();
     }
     const group = entry.group;
@@ -1469,6 +1589,7 @@ export class NetlinkConnection {
       return;
     }
     this.meter.charge(messages.length);
+    this.moved++;
     for (const msg of messages) {
       const entry = this.pending.get(msg.seq);
       if (entry === undefined) continue; // late reply of a timed-out or aborted request
@@ -1533,12 +1654,15 @@ export class NetlinkConnection {
   }
 
   private onTransportError(err: Error & { code?: string }, fatal: boolean): void {
-    if (fatal) this.fatal = err;
+    if (fatal) {
+      this.failSocket(err);
+      return;
+    }
     // ENOBUFS: replies were dropped; we cannot know whose, so every waiting request fails with it, and
     // the requests of the batch being sent that have not gone out yet are failed as not sent (dispatch
     // then stops). A dump given up already is left to read on: the kernel never drops a dump's part, so
     // its end still comes, and the kernel runs no other dump on the socket until it has been read.
-    const overflow = !fatal && err.code === 'ENOBUFS';
+    const overflow = err.code === 'ENOBUFS';
     const sending = this.sending;
     let failed = false;
     for (const entry of [...this.pending.values()]) {
@@ -1557,6 +1681,22 @@ export class NetlinkConnection {
         if (this.stale && !this.closed && !this.dumpExchange.active) this.readAwayStale();
       });
     }
+  }
+
+  /**
+   * The socket failed for good (a fatal error of the transport): it ends the client as close() does, but for the
+   * transport's release, which close() still makes. Everything waiting fails with a ClosedError whose `cause` is the
+   * error and whose `sent` tells a change sent (outcome unknown) from one still waiting for room; the listings waiting
+   * their turn are refused so, one after another, and so is every later call.
+   */
+  private failSocket(err: Error): void {
+    if (this.fatal !== undefined || this.closed) return;
+    this.fatal = err;
+    for (const entry of [...this.pending.values()]) {
+      this.fail(entry, new ClosedError(entry.req.label.operation, entry.kind === 'ack' ? entry.sent : undefined, err));
+    }
+    this.sendQueue.clear();
+    this.nextDumpTurn();
   }
 
   /**
@@ -1613,6 +1753,20 @@ function toIpvsError(err: Error & { code?: string; errno?: number }, label: Requ
   return asIpvsError(err);
 }
 
-function wrapSendError(err: unknown, label: RequestLabel): IpvsError {
-  return err instanceof Error ? toIpvsError(err as Error & { code?: string }, label) : asIpvsError(err);
+/** `err` of a send, as toIpvsError; `refused`: the transport did not take the datagram, and an errno's sentence says so. */
+function wrapSendError(err: unknown, label: RequestLabel, refused = false): IpvsError {
+  if (!(err instanceof Error)) return asIpvsError(err);
+  const e = err as Error & { code?: string; errno?: number };
+  if (refused && !(e instanceof IpvsError) && typeof e.errno === 'number' && e.errno !== 0) {
+    return new KernelError({
+      errno: Math.abs(e.errno),
+      operation: label.operation,
+      object: label.object,
+      message: `${label.operation}${label.object ? ` ${label.object}` : ''} (not sent): the socket did not take the request (${e.message})`,
+    });
+  }
+  return toIpvsError(e, label);
 }
+
+/** What a request or listing that timed out waiting behind others was waiting for (waitTimer). */
+const WAITED = 'the requests ahead of it got no answer';

@@ -162,10 +162,20 @@ export class FamilyNotFoundError extends IpvsError {
 
 export class TimeoutError extends IpvsError {
   declare readonly code: 'ETIMEDOUT';
-  /** `what`: what did not happen in time, when it is not the kernel's answer (a listing whose loop took the time). */
-  constructor(operation: string, ms: number, what = 'no answer from the kernel') {
-    super(`${operation}: ${what} within ${ms} ms`, 'ETIMEDOUT');
+  /**
+   * Whether a change's request had been sent: true when its answer did not come (its outcome is unknown: the kernel
+   * may have carried it out), false when it timed out still waiting to be sent (the requests ahead of it got no
+   * answer meanwhile). Undefined for a listing.
+   */
+  readonly sent: boolean | undefined;
+  /**
+   * `what`: what did not happen in time, when it is not the kernel's answer (a listing whose loop took the time).
+   * `sent`: given for a change; only `false` shows in the message (a timeout of a sent request is the kernel's silence).
+   */
+  constructor(operation: string, ms: number, what = 'no answer from the kernel', sent?: boolean) {
+    super(`${operation}${sent === false ? sentNote(false) : ''}: ${what} within ${ms} ms`, 'ETIMEDOUT');
     this.name = 'TimeoutError';
+    this.sent = sent;
   }
 }
 
@@ -193,28 +203,37 @@ export class AbortError extends IpvsError {
 
 /**
  * A request of a batch that never went out: the batch stopped before it, because the receive buffer
- * overflowed (ENOBUFS) on an earlier datagram of the same batch. Nothing of it reached the kernel. The
+ * overflowed (ENOBUFS) on an earlier datagram of the same batch, or the transport refused an earlier
+ * datagram of it (its send threw). Nothing of it reached the kernel. The
  * engine's own: execute() reports such operations `{ skipped: true }`, so users do not meet it there.
  */
 export class NotSentError extends IpvsError {
   declare readonly code: 'ENOTSENT';
-  constructor(operation: string, options?: { cause?: unknown }) {
-    super(`${operation}: not sent: the receive buffer overflowed (ENOBUFS) on an earlier part of the same batch`, 'ENOTSENT', options);
+  /** `why`: what stopped the batch, when it is not an overflow (the transport refused an earlier datagram of it). */
+  constructor(operation: string, options?: { cause?: unknown }, why = 'the receive buffer overflowed (ENOBUFS)') {
+    super(`${operation}: not sent: ${why} on an earlier part of the same batch`, 'ENOTSENT', options);
     this.name = 'NotSentError';
   }
 }
 
-/** The socket was closed while a request was waiting, or a request was made after close(). */
+/**
+ * The socket was closed while a request was waiting, or a request was made after close(); or the socket failed (a
+ * fatal error of the transport, the `cause`), which ends the client as close() does: close it and open a new one.
+ */
 export class ClosedError extends IpvsError {
   declare readonly code: 'ECLOSED';
   /**
-   * Whether the request had been sent: true for a change waiting for its answer at close() (its outcome is unknown:
-   * the kernel may have carried it out), false for one made after close() or still waiting to be sent. Undefined
-   * for a listing.
+   * Whether the request had been sent: true for a change waiting for its answer at close() or at the socket's failure
+   * (its outcome is unknown: the kernel may have carried it out), false for one made after either or still waiting
+   * to be sent. Undefined for a listing.
    */
   readonly sent: boolean | undefined;
-  constructor(operation: string, sent?: boolean) {
-    super(`${operation}${sentNote(sent)}: the netlink socket is closed`, 'ECLOSED');
+  /** `failure`: the socket's fatal error, when it failed rather than being closed. */
+  constructor(operation: string, sent?: boolean, failure?: Error) {
+    const why = failure === undefined
+      ? 'the netlink socket is closed'
+      : `the netlink socket failed (${failure.message}): this client can send nothing more; close it and open a new one`;
+    super(`${operation}${sentNote(sent)}: ${why}`, 'ECLOSED', failure === undefined ? undefined : { cause: failure });
     this.name = 'ClosedError';
     this.sent = sent;
   }

@@ -23,7 +23,7 @@ interface Engine {
   seq: number;
   inFlight: number;
   currentDump: unknown;
-  dumpQueue: unknown[];
+  dumpQueue: { size: number };
 }
 
 const svc = { protocol: 'tcp', address: '10.0.0.1', port: 80 } as const;
@@ -86,7 +86,7 @@ describe('a client used for months', () => {
     expect(wrapped).toBe(true);
     expect(engine.inFlight).toBe(0);
     expect(engine.currentDump).toBeUndefined();
-    expect(engine.dumpQueue).toEqual([]);
+    expect(engine.dumpQueue.size).toBe(0);
     expect(getEventListeners(signal, 'abort')).toEqual([]);
     // Generous: what matters is that it does not grow with the number of requests (tens of MB if it did).
     expect(heapMb() - heapAtStart).toBeLessThan(5);
@@ -142,7 +142,7 @@ describe('the sequence-number wrap on a socket answering as the kernel socket do
     expect(socket.calls.exchange).toBeGreaterThan(0);
     expect(engine.inFlight).toBe(0);
     expect(engine.currentDump).toBeUndefined();
-    expect(engine.dumpQueue).toEqual([]);
+    expect(engine.dumpQueue.size).toBe(0);
     await ipvs.close();
   }, 30_000);
 });
@@ -173,7 +173,7 @@ describe('iterations left unfinished', () => {
     expect(await ipvs.services({ signal })).toHaveLength(1);
     expect(engine.inFlight).toBe(0);
     expect(engine.currentDump).toBeUndefined();
-    expect(engine.dumpQueue).toEqual([]);
+    expect(engine.dumpQueue.size).toBe(0);
     // The client's one listener on the caller's signal (an unfinished iteration never gives it back), no more.
     expect(getEventListeners(signal, 'abort').length).toBeLessThanOrEqual(1);
     expect(heapMb() - heapAtStart).toBeLessThan(3);

@@ -10,6 +10,7 @@ import { Ipvs } from '../../src/client.js';
 import { HealthChecker, ManualScheduler, normaliseHealthConfig, systemScheduler, type HealthCheckerOptions } from '../../src/health/index.js';
 import { runCheck } from '../../src/health/run-check.js';
 import { ValidationError } from '../../src/ipvs/errors.js';
+import type { Transport, TransportReceiver } from '../../src/netlink/transport.js';
 import { FakeKernel } from '../../src/testing/index.js';
 import { harness, type Harness } from './harness.js';
 
@@ -253,5 +254,41 @@ describe('a client closed under the checker', () => {
     expect(lines.some((l) => l.includes('will re-read the table and retry'))).toBe(false);
     expect(clock.size).toBe(0);
     await checker.stop();
+  });
+
+  it("stops it too when the client's socket fails, and says so", async () => {
+    const kernel = new FakeKernel();
+    const inner = kernel.transport();
+    let receiver: TransportReceiver | undefined;
+    const transport: Transport = {
+      portId: inner.portId,
+      receiveBufferSize: inner.receiveBufferSize,
+      attach: (r) => {
+        receiver = r;
+        inner.attach(r);
+      },
+      send: (d) => inner.send(d),
+      close: () => inner.close(),
+      drain: () => inner.drain?.(),
+    };
+    const ipvs = await Ipvs.open({ transport });
+    const clock = new ManualScheduler();
+    const lines: string[] = [];
+    const log = (level: string) => (m: string): void => void lines.push(`${level} ${m}`);
+    const checker = new HealthChecker({
+      ipvs, scheduler: clock, random: () => 0, resyncIntervalMs: 5000,
+      logger: { info: log('info'), warn: log('warn'), error: log('error') },
+      config: { check: { type: 'custom', run: () => true, intervalMs: 1000, timeoutMs: 500 }, services: [{ protocol: 'tcp', address: '10.0.0.1', port: 80, destinations: [{ address: '10.2.0.1' }] }] },
+    });
+    const errors: string[] = [];
+    checker.on('error', (e) => void errors.push(e.error.code));
+    await checker.start();
+    receiver!.error(Object.assign(new Error('poll: EBADF'), { code: 'EBADF', errno: 9 }), true);
+    await clock.advance(10 * 60_000);
+    expect(errors).toEqual(['ECLOSED']);
+    expect(lines.filter((l) => l.startsWith('error '))).toEqual(["error the client's socket failed (poll: EBADF) while the health checker ran: it stops (the table is left as it is)"]);
+    expect(clock.size).toBe(0);
+    await checker.stop();
+    await ipvs.close();
   });
 });

@@ -12,6 +12,7 @@ import {
   DumpInterruptedError,
   IpvsError,
   KernelError,
+  NotSentError,
   TimeoutError,
 } from '../../src/netlink/errors.js';
 import type { NetlinkMessage } from '../../src/netlink/reader.js';
@@ -545,16 +546,20 @@ describe('timeouts', () => {
     await expect(it.next()).rejects.toThrow('list: no answer from the kernel within 50 ms');
   });
 
-  it('a listing waiting its turn: its timer starts when it is sent, not while it waits', async () => {
+  it('a listing waiting its turn: it waits while the listing ahead moves, and its timer starts again when it is sent', async () => {
     vi.useFakeTimers();
     const { t, conn } = setup({ timeoutMs: 1000 });
     const first = conn.dumpAll(req('first'), { timeoutMs: 5000 }, marker);
     const queued = collect(conn.dump(req('queued')));
-    await vi.advanceTimersByTimeAsync(3000);
-    expect(t.sent).toHaveLength(1);
     const seq = t.last().seq;
+    // 3 s in all, but a part of the listing ahead every 600 ms: the wait goes on.
+    for (let i = 1; i <= 5; i++) {
+      await vi.advanceTimersByTimeAsync(600);
+      t.deliver(part(seq, i));
+    }
+    expect(t.sent).toHaveLength(1);
     t.deliver(nb.done(seq));
-    expect(await first).toEqual([]);
+    expect(await first).toEqual([1, 2, 3, 4, 5]);
     await vi.advanceTimersByTimeAsync(999);
     expect(t.sent).toHaveLength(2);
     expect(conn.inFlight).toBe(1);
@@ -857,12 +862,38 @@ describe('transport errors', () => {
     const { t, conn } = setup();
     const a = conn.request(req('a')).catch((e: unknown) => e);
     await flush();
-    t.error(errnoError('EBADF', 9, 'poll'), true);
-    expect(await a).toMatchObject({ code: 'EBADF' });
+    const fatal = errnoError('EBADF', 9, 'poll');
+    t.error(fatal, true);
+    // It ends the client as close() does, and says what to do; the socket's error is the cause.
+    expect(await a).toBeInstanceOf(ClosedError);
+    expect(await a).toMatchObject({
+      code: 'ECLOSED', sent: true, cause: fatal,
+      message: 'a (already sent: its outcome is unknown): the netlink socket failed (poll: EBADF): this client can send nothing more; close it and open a new one',
+    });
     const later = await conn.request(req('b')).catch((e: unknown) => e);
-    expect(later).toBeInstanceOf(KernelError);
-    expect(later).toMatchObject({ code: 'EBADF', operation: 'b' });
+    expect(later).toMatchObject({ name: 'ClosedError', sent: false, cause: fatal, message: expect.stringMatching(/^b \(not sent\): the netlink socket failed/) });
+    expect((await collect(conn.dump(req('list')))).error).toMatchObject({ name: 'ClosedError', sent: undefined, cause: fatal });
     expect(t.sent).toHaveLength(1);
+  });
+
+  it('a fatal transport error: changes still waiting for room say they were not sent, listings waiting their turn are refused', async () => {
+    const t = new ScriptedTransport({ portId: PORT, receiveBufferSize: 4096 });
+    const conn = new NetlinkConnection(t, { timeoutMs: 0 });
+    const settle = (p: Promise<unknown>): Promise<unknown> => p.then(() => 'ok', (e: unknown) => e);
+    // 4 KiB: two answers awaited at once, the other changes wait for room; the listing waits behind them.
+    const changes = Array.from({ length: 5 }, (_, i) => settle(conn.request(req(`op${i}`))));
+    const listing = collect(conn.dump(req('list')));
+    const bulk = conn.batchOutcomes([req('bulk0'), req('bulk1')]);
+    expect(t.sent).toHaveLength(2);
+    t.error(errnoError('EBADF', 9, 'poll'), true);
+    const outcomes = (await Promise.all(changes)) as ClosedError[];
+    expect(outcomes.map((e) => e.name)).toEqual(new Array(5).fill('ClosedError'));
+    expect(outcomes.map((e) => e.sent)).toEqual([true, true, false, false, false]);
+    expect(outcomes[4]!.message).toBe('op4 (not sent): the netlink socket failed (poll: EBADF): this client can send nothing more; close it and open a new one');
+    expect((await bulk).map((e) => (e as ClosedError).sent)).toEqual([false, false]);
+    expect((await listing).error).toMatchObject({ name: 'ClosedError', sent: undefined });
+    expect(t.sent).toHaveLength(2);
+    expect(conn.inFlight).toBe(0);
   });
 
   it('an undecodable datagram fails the waiting requests with a DecodeError', async () => {
@@ -997,6 +1028,170 @@ describe('an iterated listing with many parts waiting', () => {
       parts.push(...(await got).parts);
     });
     expect(parts).toEqual(Array.from({ length: 3000 }, (_, i) => i));
+    expect(longShifts).toBe(0);
+    expect(conn.inFlight).toBe(0);
+  });
+});
+
+describe('requests and listings waiting behind others: their timeout bounds the wait', () => {
+  const settle = (p: Promise<unknown>): Promise<unknown> => p.then(() => 'ok', (e: unknown) => e);
+  /** 4 KiB: two answers awaited at once; `sent` changes with no timeout sent first, which nothing answers. */
+  function stalled(sent = 2): { t: ScriptedTransport; conn: NetlinkConnection; ahead: Promise<unknown>[] } {
+    const t = new ScriptedTransport({ portId: PORT, receiveBufferSize: 4096 });
+    const conn = new NetlinkConnection(t, { timeoutMs: 0 });
+    const ahead = Array.from({ length: sent }, (_, i) => settle(conn.request(req(`ahead${i}`))));
+    return { t, conn, ahead };
+  }
+
+  it('a change waiting for room behind changes never answered (timeoutMs 0) fails its own timeout, not sent', async () => {
+    vi.useFakeTimers();
+    const { t, conn } = stalled();
+    const waiting = settle(conn.request(req('waiting'), { timeoutMs: 1000 }));
+    const forever = settle(conn.request(req('forever')));
+    await vi.advanceTimersByTimeAsync(2000);
+    const err = (await waiting) as TimeoutError;
+    expect(err).toBeInstanceOf(TimeoutError);
+    expect(err).toMatchObject({ sent: false, message: 'waiting (not sent): the requests ahead of it got no answer within 1000 ms' });
+    // Nothing of it was sent, later or now; the one behind it with no timeout waits on, and goes out once room frees.
+    expect(t.sent).toHaveLength(2);
+    t.deliver(nb.ack(t.requests()[0]!.seq));
+    await vi.advanceTimersByTimeAsync(0);
+    expect(t.sent).toHaveLength(3);
+    t.deliver(nb.ack(t.last().seq));
+    expect(await forever).toBe('ok');
+  });
+
+  it('a listing waiting behind changes that wait for room, none answered: its timeout ends its wait, not sent', async () => {
+    vi.useFakeTimers();
+    const { t, conn } = stalled();
+    void settle(conn.request(req('queued')));
+    const listing = collect(conn.dump(req('list'), { timeoutMs: 1000 }));
+    const collected = settle(conn.dumpAll(req('list whole'), { timeoutMs: 1500 }, marker));
+    await vi.advanceTimersByTimeAsync(3000);
+    expect((await listing).error).toMatchObject({ name: 'TimeoutError', sent: undefined, message: 'list: not sent: the requests ahead of it got no answer within 1000 ms' });
+    expect(await collected).toMatchObject({ name: 'TimeoutError', message: 'list whole: not sent: the requests ahead of it got no answer within 1500 ms' });
+    expect(t.sent).toHaveLength(2);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('the wait goes on, however long, while the requests ahead are answered', async () => {
+    vi.useFakeTimers();
+    const { t, conn, ahead } = stalled();
+    const queued = [settle(conn.request(req('queued0'))), settle(conn.request(req('queued1')))];
+    const waiting = settle(conn.request(req('waiting'), { timeoutMs: 1000 }));
+    // An answer every 600 ms: 'waiting' is sent after 1 800 ms of waiting, and its timer then starts.
+    for (let i = 0; i < 3; i++) {
+      await vi.advanceTimersByTimeAsync(600);
+      t.deliver(nb.ack(t.requests()[i]!.seq));
+      await vi.advanceTimersByTimeAsync(0);
+    }
+    expect(t.sent).toHaveLength(5);
+    expect(t.last().seq).toBe(t.requests()[4]!.seq);
+    await vi.advanceTimersByTimeAsync(999);
+    t.deliver(nb.ack(t.last().seq));
+    expect(await waiting).toBe('ok');
+    expect(await Promise.all([ahead[0], ahead[1], queued[0]])).toEqual(['ok', 'ok', 'ok']);
+    t.deliver(nb.ack(t.requests()[3]!.seq));
+    expect(await queued[1]).toBe('ok');
+    expect(conn.inFlight).toBe(0);
+  });
+
+  it('an iterator given up while its connection has no timeout, the rest of its listing never coming: a later listing times out, changes go on', async () => {
+    vi.useFakeTimers();
+    const { t, conn } = setup({ timeoutMs: 0 });
+    const it = conn.dump(req('given up'))[Symbol.asyncIterator]();
+    const first = it.next();
+    const seq = t.last().seq;
+    t.deliver(part(seq, 1));
+    expect(marker((await first).value as NetlinkMessage)).toBe(1);
+    await it.return!();
+    // The kernel's dump is still held (its rest would be read and dropped): the next listing waits for it...
+    const next = collect(conn.dump(req('next'), { timeoutMs: 1000 }));
+    // ... but not a change.
+    const change = conn.request(req('change'), { timeoutMs: 1000 });
+    expect(t.sent).toHaveLength(2);
+    t.deliver(nb.ack(t.last().seq));
+    await expect(change).resolves.toEqual([]);
+    await vi.advanceTimersByTimeAsync(2000);
+    expect((await next).error).toMatchObject({ name: 'TimeoutError', message: 'next: not sent: the requests ahead of it got no answer within 1000 ms' });
+    expect(t.sent).toHaveLength(2);
+    // Its end, late: the socket is free again.
+    t.deliver(nb.done(seq));
+    expect(conn.inFlight).toBe(0);
+    t.respond = (r) => [part(r.seq, 9), nb.done(r.seq)];
+    expect(await collect(conn.dump(req('again')))).toEqual({ parts: [9] });
+  });
+});
+
+describe('a send the transport refuses', () => {
+  it('failing asynchronously: its requests say they were not sent, and free their room', async () => {
+    const t = new ScriptedTransport({ portId: PORT, receiveBufferSize: 4096 });
+    const conn = new NetlinkConnection(t, { timeoutMs: 0 });
+    t.failNextSend = errnoError('ENOMEM', 12, 'sendmsg');
+    const failed = conn.batch([req('a'), req('b')]).map((p) => p.catch((e: unknown) => e));
+    const behind = conn.request(req('c'));
+    for (const e of await Promise.all(failed)) {
+      expect(e).toBeInstanceOf(KernelError);
+      expect(e).toMatchObject({ code: 'ENOMEM', errno: 12 });
+      expect((e as Error).message).toMatch(/^[ab] tcp 10\.0\.0\.1:80 \(not sent\): the socket did not take the request \(sendmsg: ENOMEM\) \[ENOMEM\]$/);
+    }
+    // The room their answers held is free: the request waiting behind them goes out.
+    await t.waitForSends(2);
+    t.deliver(nb.ack(t.last().seq));
+    await expect(behind).resolves.toEqual([]);
+  });
+
+  it('throwing: the datagrams after it in the same batch are not sent', async () => {
+    const { t, conn } = setup();
+    // One message per datagram.
+    Object.assign(t, { maxDatagramSize: 40 });
+    t.throwNextSend = errnoError('EAGAIN', 11, 'sendmsg');
+    const outcomes = await conn.batchOutcomes([req('a'), req('b'), req('c')]);
+    expect(outcomes[0]).toMatchObject({ name: 'KernelError', code: 'EAGAIN', message: expect.stringContaining('(not sent)') });
+    for (const e of outcomes.slice(1)) {
+      expect(e).toBeInstanceOf(NotSentError);
+      expect(e!.message).toMatch(/^[bc]: not sent: the transport refused the datagram on an earlier part of the same batch$/);
+    }
+    expect(t.sent).toHaveLength(0);
+    expect(conn.inFlight).toBe(0);
+  });
+});
+
+describe('one signal shared by many batches', () => {
+  it('a handler that throws does not keep the others from being aborted; its error is thrown after them', async () => {
+    const { t, conn } = setup();
+    const ac = new AbortController();
+    const broken: OutgoingRequest = {
+      ...req('broken'),
+      get label(): { operation: string } {
+        throw new Error('no label');
+      },
+    };
+    void conn.request(broken, { signal: ac.signal });
+    const others = [conn.request(req('b'), { signal: ac.signal }), ...conn.batch([req('c'), req('d')], { signal: ac.signal })].map((p) => p.catch((e: unknown) => e));
+    expect(t.sent).toHaveLength(3);
+    // The engine's one listener, called as the signal would (whose dispatch reports a throw as uncaught).
+    const [listener] = getEventListeners(ac.signal, 'abort');
+    expect(() => (listener as (e: Event) => void)(new Event('abort'))).toThrow('no label');
+    for (const e of await Promise.all(others)) expect(e).toMatchObject({ name: 'AbortError', sent: true });
+  });
+});
+
+describe('many listings waiting their turn', () => {
+  it('are taken in order without moving the whole queue each time', async () => {
+    const { t, conn } = setup();
+    const order: number[] = [];
+    const longShifts = await longShiftsDuring(async () => {
+      const it = conn.dump(req('first'))[Symbol.asyncIterator]();
+      const first = it.next();
+      const seq = t.last().seq;
+      const waiting = Array.from({ length: 3000 }, (_, i) => conn.dumpAll(req(`list${i}`), {}, marker).then(() => order.push(i)));
+      t.respond = (r) => [part(r.seq, 1), nb.done(r.seq)];
+      t.deliver(nb.done(seq));
+      expect((await first).done).toBe(true);
+      await Promise.all(waiting);
+    });
+    expect(order).toEqual(Array.from({ length: 3000 }, (_, i) => i));
     expect(longShifts).toBe(0);
     expect(conn.inFlight).toBe(0);
   });

@@ -1527,9 +1527,13 @@ export class NetlinkConnection {
   private settle(entry: Pending): void {
     if (entry.settled) return;
     entry.settled = true;
-    if (entry.kind === 'ack' && entry.sent) {
-      this.unanswered--;
-      this.moved++;
+    if (entry.kind === 'ack') {
+      if (entry.sent) {
+        this.unanswered--;
+        this.moved++;
+      }
+      // Sent, its answer frees room; not sent, it leaves the queue (an abort, its timeout), and a listing that waited
+      // only for the queue to empty may go.
       if (this.sendQueue.size > 0) this.schedulePump();
     }
     const group = entry.group;

@@ -1096,6 +1096,22 @@ describe('requests and listings waiting behind others: their timeout bounds the 
     expect(conn.inFlight).toBe(0);
   });
 
+  it('a listing waiting behind a change that left the queue unsent (aborted) goes at once, not when the changes sent are answered', async () => {
+    const { t, conn } = stalled();
+    const ac = new AbortController();
+    const queued = settle(conn.request(req('queued'), { signal: ac.signal }));
+    const listing = collect(conn.dump(req('list')));
+    expect(t.sent).toHaveLength(2);
+    ac.abort();
+    expect(await queued).toMatchObject({ name: 'AbortError', sent: false });
+    // Only changes sent are ahead of it now, which a listing does not wait for.
+    await t.waitForSends(3);
+    expect(t.last().flags & nb.F_DUMP).toBe(nb.F_DUMP);
+    t.deliver(nb.cat(part(t.last().seq, 7), nb.done(t.last().seq)));
+    expect(await listing).toEqual({ parts: [7] });
+    expect(conn.inFlight).toBe(2);
+  });
+
   it('an iterator given up while its connection has no timeout, the rest of its listing never coming: a later listing times out, changes go on', async () => {
     vi.useFakeTimers();
     const { t, conn } = setup({ timeoutMs: 0 });

@@ -1214,7 +1214,9 @@ export class NetlinkConnection {
     const armedAt = dump?.stream === true ? performance.now() : 0;
     this.startTimer(group, ms, dump, () => {
       const elapsed = armedAt === 0 ? ms : performance.now() - armedAt;
-      for (const entry of entries) this.fail(entry, new TimeoutError(entry.req.label.operation, ms, timedOutWhat(entry, elapsed)));
+      for (const entry of entries) {
+        this.fail(entry, new TimeoutError(entry.req.label.operation, ms, timedOutWhat(entry, elapsed), entry.kind === 'ack' ? entry.sent : undefined));
+      }
     });
   }
 

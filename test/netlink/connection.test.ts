@@ -452,6 +452,8 @@ describe('timeouts', () => {
     expect(err).toBeInstanceOf(TimeoutError);
     expect((err as TimeoutError).code).toBe('ETIMEDOUT');
     expect((err as Error).message).toBe('slow: no answer from the kernel within 5000 ms');
+    // Sent: its outcome is unknown (a listing's says nothing of it).
+    expect((err as TimeoutError).sent).toBe(true);
     expect(conn.inFlight).toBe(0);
     expect(() => t.deliver(nb.ack(t.last().seq))).not.toThrow();
     expect(t.holds).toEqual([true, false]);
@@ -481,6 +483,7 @@ describe('timeouts', () => {
     expect(parts).toEqual([1]);
     expect(error).toBeInstanceOf(TimeoutError);
     expect((error as Error).message).toBe('list: no answer from the kernel within 1000 ms');
+    expect((error as TimeoutError).sent).toBeUndefined();
     // The kernel may still be running the dump (it refuses another on the socket until its end is read):
     // the rest is read and dropped, and a listing started meanwhile is sent only then.
     expect(conn.inFlight).toBe(1);

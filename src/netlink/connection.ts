@@ -1667,17 +1667,21 @@ export class NetlinkConnection {
     // ENOBUFS: replies were dropped; we cannot know whose, so every waiting request fails with it, and
     // the requests of the batch being sent that have not gone out yet are failed as not sent (dispatch
     // then stops). A dump given up already is left to read on: the kernel never drops a dump's part, so
-    // its end still comes, and the kernel runs no other dump on the socket until it has been read.
+    // its end still comes, and the kernel runs no other dump on the socket until it has been read. Another
+    // error of a read (the socket goes on) is taken the same way: any answer may be lost, none of a request
+    // not sent yet.
     const overflow = err.code === 'ENOBUFS';
     const sending = this.sending;
     let failed = false;
     for (const entry of [...this.pending.values()]) {
       if (overflow && entry.kind === 'dump' && entry.abandoned) continue;
+      const inBatchSent = entry.kind === 'ack' && sending !== undefined && sending[entry.index] === entry;
       // Waiting in the send queue: nothing of it was sent, so nothing of it was lost; it goes out in its turn.
-      if (overflow && entry.kind === 'ack' && !entry.sent && !(sending !== undefined && sending[entry.index] === entry)) continue;
+      if (entry.kind === 'ack' && !entry.sent && !inBatchSent) continue;
       failed = true;
-      const unsent = overflow && entry.kind === 'ack' && sending !== undefined && sending[entry.index] === entry && entry.index >= this.sentUpTo;
-      this.fail(entry, unsent ? new NotSentError(entry.req.label.operation, { cause: err }) : toIpvsError(err, entry.req.label));
+      const unsent = inBatchSent && !entry.sent;
+      const why = overflow ? undefined : `the socket reported an error (${err.message})`;
+      this.fail(entry, unsent ? new NotSentError(entry.req.label.operation, { cause: err }, why) : toIpvsError(err, entry.req.label));
     }
     // Their replies may still be queued, filling the buffer: read away before the next send, and before
     // the event loop turns (the transport's own poll reading them could meet a paused dump).

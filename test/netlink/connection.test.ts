@@ -861,6 +861,38 @@ describe('transport errors', () => {
     expect(await collect(conn.dump(req('list')))).toEqual({ parts: [9] });
   });
 
+  it('another error of a read (non-fatal) fails the requests sent, not those still waiting for room: they go out in turn', async () => {
+    const t = new ScriptedTransport({ portId: PORT, receiveBufferSize: 4096 });
+    const conn = new NetlinkConnection(t, { timeoutMs: 0 });
+    const settle = (p: Promise<unknown>): Promise<unknown> => p.then(() => 'ok', (e: unknown) => e);
+    // 4 KiB: two answers awaited at once, the other three wait for room.
+    const calls = Array.from({ length: 5 }, (_, i) => settle(conn.request(req(`op${i}`))));
+    expect(t.sent).toHaveLength(2);
+    t.respond = (r) => nb.ack(r.seq);
+    t.error(errnoError('EIO', 5, 'recvmsg'), false);
+    const outcomes = await Promise.all(calls);
+    expect(outcomes.slice(0, 2)).toMatchObject([{ name: 'KernelError', code: 'EIO' }, { name: 'KernelError', code: 'EIO' }]);
+    expect(outcomes.slice(2)).toEqual(['ok', 'ok', 'ok']);
+    expect(t.sent).toHaveLength(5);
+  });
+
+  it('another error of a read while a batch is being sent: its later datagrams are not sent, and say so', async () => {
+    const { t, conn } = setup();
+    // One message per datagram; the socket reports the error during the first send.
+    Object.assign(t, { maxDatagramSize: 40 });
+    t.respond = (r, tr) => {
+      if (tr.sent.length === 1) tr.error(errnoError('EIO', 5, 'recvmsg'), false);
+      return nb.ack(r.seq);
+    };
+    const outcomes = await conn.batchOutcomes([req('a'), req('b'), req('c')]);
+    expect(outcomes[0]).toMatchObject({ name: 'KernelError', code: 'EIO' });
+    for (const e of outcomes.slice(1)) {
+      expect(e).toBeInstanceOf(NotSentError);
+      expect(e!.message).toMatch(/^[bc]: not sent: the socket reported an error \(recvmsg: EIO\) on an earlier part of the same batch$/);
+    }
+    expect(t.sent).toHaveLength(1);
+  });
+
   it('a fatal transport error fails everything and every later request', async () => {
     const { t, conn } = setup();
     const a = conn.request(req('a')).catch((e: unknown) => e);

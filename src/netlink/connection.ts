@@ -271,6 +271,9 @@ const BYTES_PER_REPLY = 2048;
 interface QueuedBatch {
   entries: readonly AckPending[];
   transmit: () => void;
+  /** Its timeout (0: none), which bounds its wait too (see watchQueue); `epoch`: the queue's watch fires before it came. */
+  ms: number;
+  epoch: number;
 }
 
 /**
@@ -309,6 +312,14 @@ class Fifo<T> {
       this.head = 0;
     }
     return item;
+  }
+
+  /** Every item, first to last. */
+  each(visit: (item: T) => void): void {
+    for (let i = this.head; i < this.items.length; i++) {
+      const item = this.items[i];
+      if (item !== undefined) visit(item);
+    }
   }
 
   /** Take `item` out wherever it is; false when it is not there. */
@@ -516,9 +527,19 @@ export class NetlinkConnection {
   private readonly sendQueue = new Fifo<QueuedBatch>();
   /**
    * Counts what moves the requests sent and the listing being read on (datagrams read, requests settled, turns
-   * given): a request or listing waiting behind them fails its timeout only when this stood still (see waitTimer).
+   * given): a request or listing waiting behind them fails its timeout only when this stood still (see watchQueue, waitTimer).
    */
   private moved = 0;
+  /**
+   * One timer for all the batches waiting for room that have a timeout (a timer each cost some 400 bytes per call
+   * of a burst), firing every `queueWatchMs` (the least of their timeouts) while any waits; `queueFires` counts its
+   * firings, `queueMovedSeen` is `moved` at the last, and `queueStallFrom` the firing that last saw it change.
+   */
+  private queueWatch: NodeJS.Timeout | undefined;
+  private queueWatchMs = 0;
+  private queueFires = 0;
+  private queueMovedSeen = 0;
+  private queueStallFrom = 0;
   private pumpScheduled = false;
   /** The batches waiting on each signal (onAbortOf), and the one listener each set has on its signal. */
   private readonly abortHandlers = new WeakMap<AbortSignal, Set<() => void>>();
@@ -726,21 +747,14 @@ export class NetlinkConnection {
    * the answers of the requests sent ahead leave no room for its own (sendLimit) or a batch waits already, once
    * answers have been read. Registered at once, so that an abort or close() fails it while it waits (nothing of it
    * is then sent); its timeout counts from its send, as a listing's does, but also bounds its wait: it fails, not
-   * sent, when that long passes with nothing ahead of it answered (waitTimer).
+   * sent, when that long passes with nothing ahead of it answered (watchQueue).
    */
   private dispatch(bytes: Buffer, offsets: readonly number[], entries: readonly AckPending[], group: Group, options: RequestOptions, ordered: boolean): void {
     this.register(entries, group, options);
     if (this.sendQueue.size > 0 || (this.unanswered > 0 && this.unanswered + entries.length > this.sendLimit)) {
-      this.sendQueue.push({ entries, transmit: () => this.transmit(bytes, offsets, entries, group, options, ordered) });
       const ms = options.timeoutMs ?? this.timeoutMs;
-      if (ms > 0) {
-        group.timer = this.waitTimer(ms, (timer) => {
-          group.timer = timer;
-        }, () => {
-          group.timer = undefined;
-          for (const entry of entries) this.fail(entry, new TimeoutError(entry.req.label.operation, ms, WAITED, false));
-        });
-      }
+      this.sendQueue.push({ entries, transmit: () => this.transmit(bytes, offsets, entries, group, options, ordered), ms, epoch: this.queueFires });
+      if (ms > 0) this.watchQueue(ms);
       // Nothing in flight to free room: the batches ahead all failed while they waited (an abort).
       if (this.unanswered === 0) this.schedulePump();
       return;
@@ -771,16 +785,14 @@ export class NetlinkConnection {
       next.transmit();
     }
     // Every change made before them sent: the listings that waited for that go on (dumpTurn).
-    if (this.sendQueue.size === 0) this.nextDumpTurn();
+    if (this.sendQueue.size === 0) {
+      this.stopQueueWatch();
+      this.nextDumpTurn();
+    }
   }
 
   /** dispatch()'s sending: the batch's datagrams, one after another, each read back before the next. */
   private transmit(bytes: Buffer, offsets: readonly number[], entries: readonly AckPending[], group: Group, options: RequestOptions, ordered: boolean): void {
-    // Its wait for room is over (waitTimer): its timeout counts from here (armTimer).
-    if (group.timer !== undefined) {
-      clearTimeout(group.timer);
-      group.timer = undefined;
-    }
     if (this.stale) this.readAwayStale();
     // Cut the batch into datagrams of at most maxDatagramSize (a single larger message goes alone, and
     // the kernel refuses it with EMSGSIZE).
@@ -1250,7 +1262,67 @@ export class NetlinkConnection {
   }
 
   /**
-   * The timer of a request or listing waiting behind others (for room for its answer, for its turn): `expire` is
+   * Bound the wait of the batches waiting for room by their timeouts: a batch fails, not sent, once nothing ahead
+   * has moved (`moved`: no datagram read, no request settled) for whole firings of the watch adding up to its
+   * timeout, counted from its arrival or the last movement, whichever is later; so between its timeout and about
+   * twice that after the last movement, as a listing read whole. A burst answered steadily waits as long as it takes.
+   */
+  private watchQueue(ms: number): void {
+    if (this.queueWatch !== undefined) {
+      if (ms >= this.queueWatchMs) return;
+      // A shorter timeout: the period starts again, shorter (what a firing counts is not cut short).
+      clearTimeout(this.queueWatch);
+    } else {
+      this.queueMovedSeen = this.moved;
+      this.queueStallFrom = this.queueFires;
+    }
+    this.queueWatchMs = ms;
+    this.armQueueWatch();
+  }
+
+  private armQueueWatch(): void {
+    const timer = setTimeout(this.queueWatchFired, this.queueWatchMs);
+    // As startTimer: the transport's hold keeps the process alive while anything waits.
+    if (this.transport.hold !== undefined) timer.unref?.();
+    this.queueWatch = timer;
+  }
+
+  private readonly queueWatchFired = (): void => {
+    this.queueWatch = undefined;
+    const fires = ++this.queueFires;
+    const stalled = this.moved === this.queueMovedSeen;
+    if (!stalled) {
+      this.queueMovedSeen = this.moved;
+      this.queueStallFrom = fires;
+    }
+    const period = this.queueWatchMs;
+    let least = 0;
+    this.sendQueue.each((batch) => {
+      if (batch.ms <= 0 || (batch.entries[0] as AckPending).settled) return;
+      // The whole firings it has waited with nothing moving.
+      if (stalled && (fires - Math.max(batch.epoch + 1, this.queueStallFrom)) * period >= batch.ms) {
+        for (const entry of batch.entries) this.fail(entry, new TimeoutError(entry.req.label.operation, batch.ms, WAITED, false));
+        return;
+      }
+      if (least === 0 || batch.ms < least) least = batch.ms;
+    });
+    if (least === 0) {
+      this.queueWatchMs = 0;
+      return;
+    }
+    this.queueWatchMs = Math.min(period, least);
+    this.armQueueWatch();
+  };
+
+  private stopQueueWatch(): void {
+    if (this.queueWatch === undefined) return;
+    clearTimeout(this.queueWatch);
+    this.queueWatch = undefined;
+    this.queueWatchMs = 0;
+  }
+
+  /**
+   * The timer of a listing waiting its turn behind others (changes waiting for room, listings): `expire` is
    * called once `ms` has passed with nothing moving ahead of it (`moved`: no datagram read, no request settled, no
    * turn given); while the requests ahead are answered the wait goes on however long it takes in all (a burst of
    * thousands of calls), so it fails between `ms` and twice `ms` after the last progress. `set` keeps the timer
@@ -1706,6 +1778,7 @@ export class NetlinkConnection {
       this.fail(entry, new ClosedError(entry.req.label.operation, entry.kind === 'ack' ? entry.sent : undefined, err));
     }
     this.sendQueue.clear();
+    this.stopQueueWatch();
     this.nextDumpTurn();
   }
 
@@ -1738,6 +1811,7 @@ export class NetlinkConnection {
     for (const entry of [...this.pending.values()]) this.fail(entry, new ClosedError(entry.req.label.operation, entry.kind === 'ack' ? entry.sent : undefined));
     this.pending.clear();
     this.sendQueue.clear();
+    this.stopQueueWatch();
     // Listings waiting for the changes queued before them: each is refused now (ClosedError), one after another.
     this.nextDumpTurn();
     await this.transport.close();
@@ -1778,5 +1852,5 @@ function wrapSendError(err: unknown, label: RequestLabel, refused = false): Ipvs
   return toIpvsError(e, label);
 }
 
-/** What a request or listing that timed out waiting behind others was waiting for (waitTimer). */
+/** What a request or listing that timed out waiting behind others was waiting for (watchQueue, waitTimer). */
 const WAITED = 'the requests ahead of it got no answer';

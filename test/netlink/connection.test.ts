@@ -1081,13 +1081,22 @@ describe('requests and listings waiting behind others: their timeout bounds the 
   it('a change waiting for room behind changes never answered (timeoutMs 0) fails its own timeout, not sent', async () => {
     vi.useFakeTimers();
     const { t, conn } = stalled();
+    const longer = settle(conn.request(req('longer'), { timeoutMs: 5000 }));
     const waiting = settle(conn.request(req('waiting'), { timeoutMs: 1000 }));
     const forever = settle(conn.request(req('forever')));
+    let done = false;
+    void longer.then(() => {
+      done = true;
+    });
     await vi.advanceTimersByTimeAsync(2000);
     const err = (await waiting) as TimeoutError;
     expect(err).toBeInstanceOf(TimeoutError);
     expect(err).toMatchObject({ sent: false, message: 'waiting (not sent): the requests ahead of it got no answer within 1000 ms' });
-    // Nothing of it was sent, later or now; the one behind it with no timeout waits on, and goes out once room frees.
+    // Each by its own timeout: the one ahead of it with a longer one waits on, and fails in its turn.
+    expect(done).toBe(false);
+    await vi.advanceTimersByTimeAsync(4000);
+    expect(await longer).toMatchObject({ name: 'TimeoutError', sent: false, message: 'longer (not sent): the requests ahead of it got no answer within 5000 ms' });
+    // Nothing of them was sent, later or now; the one behind them with no timeout waits on, and goes out once room frees.
     expect(t.sent).toHaveLength(2);
     t.deliver(nb.ack(t.requests()[0]!.seq));
     await vi.advanceTimersByTimeAsync(0);
@@ -1121,7 +1130,8 @@ describe('requests and listings waiting behind others: their timeout bounds the 
       await vi.advanceTimersByTimeAsync(0);
     }
     expect(t.sent).toHaveLength(5);
-    expect(t.last().seq).toBe(t.requests()[4]!.seq);
+    // The queue is empty: the one timer left is that of 'waiting''s answer.
+    expect(vi.getTimerCount()).toBe(1);
     await vi.advanceTimersByTimeAsync(999);
     t.deliver(nb.ack(t.last().seq));
     expect(await waiting).toBe('ok');
@@ -1129,6 +1139,8 @@ describe('requests and listings waiting behind others: their timeout bounds the 
     t.deliver(nb.ack(t.requests()[3]!.seq));
     expect(await queued[1]).toBe('ok');
     expect(conn.inFlight).toBe(0);
+    // Nothing waits: no timer is left to keep a process alive.
+    expect(vi.getTimerCount()).toBe(0);
   });
 
   it('a listing waiting behind a change that left the queue unsent (aborted) goes at once, not when the changes sent are answered', async () => {

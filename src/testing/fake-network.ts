@@ -79,7 +79,11 @@ export function parseIp(text: string): IpBytes | undefined {
   return { af: AF_INET6, bytes };
 }
 
-/** Address text: dotted quad, or RFC 5952 IPv6 (lowercase, longest zero run compressed). */
+/**
+ * Address text: dotted quad, or IPv6 as the kernel's %pI6c and inet_ntop print it (RFC 5952: lowercase, the
+ * longest run of two or more zero groups compressed), with a dotted tail for IPv4-mapped (::ffff:a.b.c.d) and
+ * IPv4-compatible (::a.b.c.d, five zero groups before) addresses, as the client and ipvsadm write them.
+ */
 export function formatIp(af: number, bytes: Buffer): string {
   if (af === AF_INET) return `${bytes[0]}.${bytes[1]}.${bytes[2]}.${bytes[3]}`;
   const groups: number[] = [];
@@ -98,6 +102,9 @@ export function formatIp(af: number, bytes: Buffer): string {
       bestLen = j - i;
     }
     i = j;
+  }
+  if (bestStart === 0 && (bestLen === 6 || (bestLen === 5 && groups[5] === 0xffff))) {
+    return `${bestLen === 6 ? '::' : '::ffff:'}${bytes[12]}.${bytes[13]}.${bytes[14]}.${bytes[15]}`;
   }
   const hex = (from: number, to: number): string => groups.slice(from, to).map((g) => g.toString(16)).join(':');
   if (bestStart < 0) return hex(0, 8);

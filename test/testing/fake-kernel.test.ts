@@ -535,6 +535,32 @@ describe('FakeKernel', () => {
     expect(state).toEqual((await ipvs.plan({ services: [] }, { prune: true })).steps.map((s) => s.target).sort());
   });
 
+  it('writes IPv4-mapped and IPv4-compatible IPv6 addresses with a dotted tail in state() and requestLog, as the client and ipvsadm do', async () => {
+    // state() said 'udp [::ffff:a00:1]:53' where the client, plan targets and ipvsadm -Ln say '[::ffff:10.0.0.1]:53'.
+    const kernel = new FakeKernel();
+    await using ipvs = await open(kernel);
+    const mapped = { protocol: 'udp', address: '::FFFF:10.0.0.1', port: 53 } as const;
+    const compat = { protocol: 'tcp', address: '::10.0.0.6', port: 80 } as const;
+    await ipvs.addService(mapped);
+    await ipvs.addService(compat);
+    await ipvs.addDestination(compat, { address: '::a00:7', port: 80, forwarding: 'masq' }).catch(() => undefined);
+    await ipvs.addDestination({ fwmark: 3 }, { address: '::ffff:10.0.0.8' }).catch(() => undefined);
+    const state = kernel.state().services;
+    expect(state.map((s) => [s.key, 'address' in s ? s.address : undefined]).sort()).toEqual([
+      ['tcp [::10.0.0.6]:80', '::10.0.0.6'],
+      ['udp [::ffff:10.0.0.1]:53', '::ffff:10.0.0.1'],
+    ]);
+    expect(state.map((s) => s.key).sort()).toEqual((await ipvs.services()).map((s) => validateServiceKey(s).text).sort());
+    expect(state.map((s) => s.key).sort()).toEqual((await ipvs.plan({ services: [] }, { prune: true })).steps.map((s) => s.target).sort());
+    const logged = kernel.requestLog.filter((r) => r.command === 'IPVS_CMD_NEW_SERVICE' || r.command === 'IPVS_CMD_NEW_DEST');
+    expect(logged.map((r) => [r.service?.key, r.destination?.address])).toEqual([
+      ['udp [::ffff:10.0.0.1]:53', undefined],
+      ['tcp [::10.0.0.6]:80', undefined],
+      ['tcp [::10.0.0.6]:80', '::10.0.0.7'],
+    ]);
+    expect(state.find((s) => s.key === 'tcp [::10.0.0.6]:80')?.destinations.map((d) => d.address)).toEqual(['::10.0.0.7']);
+  });
+
   it('reports stats set by a test through the client', async () => {
     const kernel = new FakeKernel();
     const ipvs = await open(kernel);

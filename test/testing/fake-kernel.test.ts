@@ -1,13 +1,16 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import fc from 'fast-check';
 import { describe, expect, it, vi } from 'vitest';
 import { Ipvs } from '../../src/client.js';
 import { DumpInterruptedError, FamilyNotFoundError, KernelError, TimeoutError, ValidationError, type ServiceKey } from '../../src/index.js';
 import { MessageWriter } from '../../src/netlink/writer.js';
 import { parseMessages, type NetlinkMessage } from '../../src/netlink/reader.js';
 import { NLMSG_ERROR, NLM_F_ACK, NLM_F_REQUEST, NLM_F_MULTI } from '../../src/netlink/constants.js';
-import { IPVS_CMD_NEW_SERVICE, IPVS_CMD_ATTR_SERVICE, IPVS_SVC_ATTR_AF } from '../../src/ipvs/constants.js';
+import { AF_INET6, IPVS_CMD_NEW_SERVICE, IPVS_CMD_ATTR_SERVICE, IPVS_SVC_ATTR_AF } from '../../src/ipvs/constants.js';
 import { FakeKernel } from '../../src/testing/index.js';
+import { formatIp } from '../../src/testing/fake-network.js';
+import { formatIPv6 } from '../../src/ipvs/address.js';
 import { validateServiceKey } from '../../src/ipvs/validate.js';
 import { IpvsTable } from '../../src/testing/fake-ipvs-table.js';
 import { NetlinkConnection } from '../../src/netlink/connection.js';
@@ -559,6 +562,18 @@ describe('FakeKernel', () => {
       ['tcp [::10.0.0.6]:80', '::10.0.0.7'],
     ]);
     expect(state.find((s) => s.key === 'tcp [::10.0.0.6]:80')?.destinations.map((d) => d.address)).toEqual(['::10.0.0.7']);
+  });
+
+  it("prints any IPv6 address as the client does, in state() and requestLog alike (property)", () => {
+    const word = fc.oneof(fc.constant(0), fc.constant(0), fc.constant(0xffff), fc.integer({ min: 0, max: 0xffff }));
+    fc.assert(
+      fc.property(fc.array(word, { minLength: 8, maxLength: 8 }), (words) => {
+        const b = Buffer.alloc(16);
+        words.forEach((w, i) => b.writeUInt16BE(w, i * 2));
+        expect(formatIp(AF_INET6, b)).toBe(formatIPv6(b));
+      }),
+      { numRuns: 2000 },
+    );
   });
 
   it('reports stats set by a test through the client', async () => {

@@ -19,8 +19,10 @@ export interface FakeInterface {
   /** Addresses with prefix length, e.g. '192.168.1.1/24' or '2001:db8::1/64'. */
   addresses?: readonly string[];
   /**
-   * Whether the interface is up (default true). A down interface's addresses are not local (a
-   * destination may be its broadcast address), and a master sync daemon cannot start on it.
+   * Whether the interface is up (default true). A down interface's IPv4 prefixes have no broadcast route (a
+   * destination may be a prefix's broadcast address), its IPv6 addresses are still local (as a dummy's given while
+   * it is down: Linux flushes an interface's IPv6 addresses when it goes down), and a master sync daemon cannot
+   * start on it.
    */
   up?: boolean;
   /**
@@ -218,9 +220,13 @@ export class FakeNetwork {
     return true;
   }
 
+  /**
+   * An IPv6 address of ours, on an interface up or down: one given while it is down stays (Linux flushes them only
+   * when a link goes down) and is local at once on a dummy, which does no duplicate address detection, as with
+   * `nodad` (one left tentative, on a veth given it while down, is not: the fake does not model that).
+   */
   private isLocalV6(bytes: Buffer): boolean {
     for (const i of this.byName.values()) {
-      if (!i.up) continue;
       for (const p of i.prefixes) if (p.af === AF_INET6 && p.bytes.equals(bytes)) return true;
     }
     return false;

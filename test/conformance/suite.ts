@@ -44,9 +44,10 @@ export interface Harness {
 /**
  * How a namespace's network came about: `new` (nothing: lo down, no address), `ipv6-only` (dum0 up with
  * 2001:db8::1/64 only), `ipv4-down` (dum0 given 10.9.9.1/24, never up), `ipv4-removed` (dum0 up with
- * 10.9.9.1/24, then the address deleted and the link down).
+ * 10.9.9.1/24, then the address deleted and the link down), `ipv6-down` (dum0, a dummy, given 2001:db8:9::1/64 and
+ * the link-local fe80::99/64, never up).
  */
-export type NetworkHistory = 'new' | 'ipv6-only' | 'ipv4-down' | 'ipv4-removed';
+export type NetworkHistory = 'new' | 'ipv6-only' | 'ipv4-down' | 'ipv4-removed' | 'ipv6-down';
 
 /** The fake's network after each history (the kernel twins run `ip` to get there: HISTORY_NETWORKS, test/kernel/netns.ts). */
 export const FAKE_HISTORY_OPTIONS: Readonly<Record<NetworkHistory, FakeKernelOptions>> = {
@@ -54,6 +55,7 @@ export const FAKE_HISTORY_OPTIONS: Readonly<Record<NetworkHistory, FakeKernelOpt
   'ipv6-only': { interfaces: [{ name: 'lo', up: false }, { name: 'dum0', addresses: ['2001:db8::1/64'] }] },
   'ipv4-down': { interfaces: [{ name: 'lo', up: false }, { name: 'dum0', addresses: ['10.9.9.1/24'], up: false }] },
   'ipv4-removed': { interfaces: [{ name: 'lo', up: false }, { name: 'dum0', up: false }], ipv4LocalTable: true },
+  'ipv6-down': { interfaces: [{ name: 'lo', up: false }, { name: 'dum0', addresses: ['2001:db8:9::1/64', 'fe80::99/64'], up: false }] },
 };
 
 const keyText = (s: Service): string => (s.fwmark !== undefined ? `fwmark ${s.fwmark}/${s.family}` : `${s.protocol} ${s.address}:${s.port}`);
@@ -607,6 +609,30 @@ export function conformanceSuite(name: string, open: () => Promise<Harness>): vo
           expect((await ns.destinations(web)).map(destText)).toEqual(['192.168.1.116:80']);
           expect((await ns.destinations({ fwmark: 1 })).map(destText)).toEqual(['10.0.0.2:0']);
         });
+      });
+    });
+
+    describe("the namespace's IPv6 history", () => {
+      // An IPv6 address given to a dummy interface that is down is local at once (a dummy does no duplicate
+      // address detection, so its local route goes in), and Linux takes a link-local destination only when it is
+      // local: fe80::99 of the down dum0 is taken, another link-local address is not. (An interface taken down
+      // loses its IPv6 addresses; a veth given one while down keeps it tentative, not local, unless `nodad`.)
+      it('ipv6-down: a link-local destination that is an address of a down dummy is taken, another is refused', async () => {
+        if (!h.openIn) return;
+        const ns = await h.openIn('ipv6-down');
+        try {
+          await ns.ipvs.addService(web6);
+          await ns.ipvs.addDestination(web6, { address: 'fe80::99', forwarding: 'masq' });
+          expect((await refusal(ns.ipvs.addDestination(web6, { address: 'fe80::98', forwarding: 'masq' }))).code).toBe('EINVAL');
+          await ns.ipvs.addDestination(web6, { address: '2001:db8:9::1', forwarding: 'route' });
+          await ns.ipvs.addService({ fwmark: 2 });
+          await ns.ipvs.addDestination({ fwmark: 2 }, { address: 'fe80::99', forwarding: 'tunnel' });
+          expect((await refusal(ns.ipvs.addDestination({ fwmark: 2 }, { address: 'fe80::97', forwarding: 'tunnel' }))).code).toBe('EINVAL');
+          expect((await ns.ipvs.destinations(web6)).map(destText).sort()).toEqual(['2001:db8:9::1:443', 'fe80::99:443']);
+          expect((await ns.ipvs.destinations({ fwmark: 2 })).map(destText)).toEqual(['fe80::99:0']);
+        } finally {
+          await ns.close();
+        }
       });
     });
 

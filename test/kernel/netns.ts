@@ -40,6 +40,7 @@ export const HISTORY_NETWORKS: Readonly<Record<NetworkHistory, readonly string[]
     'link add dum0 type dummy', 'addr add 10.9.9.1/24 dev dum0', 'link set dum0 up',
     'addr del 10.9.9.1/24 dev dum0', 'link set dum0 down',
   ],
+  'ipv6-down': ['link add dum0 type dummy', 'addr add 2001:db8:9::1/64 dev dum0', 'addr add fe80::99/64 dev dum0'],
 };
 
 const quote = (s: string): string => `'${s.replaceAll("'", "'\\''")}'`;

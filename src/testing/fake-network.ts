@@ -171,14 +171,16 @@ export class FakeNetwork {
   }
 
   /**
-   * Whether the namespace has an IPv6 address to send from at all: one on an interface that is up with IPv6 on
-   * (MTU 1280 or more), its link-local one included (lo has only what `addresses` gives it, ::1). Linux has none on
-   * an interface that is down (its addresses are flushed, or stay tentative until it comes up).
+   * Whether the namespace has an IPv6 address to send from at all, on an interface with IPv6 on (MTU 1280 or
+   * more): one of its `addresses`, up or down (as isLocalV6: a dummy given one while down keeps it, usable at once,
+   * and Linux picks a source among every interface's addresses), or the link-local one of an interface that is up
+   * (lo has only what `addresses` gives it, ::1; an interface gets its link-local address when it comes up, and
+   * loses every IPv6 address when it goes down).
    */
   anyIpv6Source(): boolean {
     for (const [name, i] of this.byName) {
-      if (!i.up || i.mtu < 1280) continue;
-      if ((i.linkLocal && name !== 'lo') || i.prefixes.some((p) => p.af === AF_INET6)) return true;
+      if (i.mtu < 1280) continue;
+      if (i.prefixes.some((p) => p.af === AF_INET6) || (i.up && i.linkLocal && name !== 'lo')) return true;
     }
     return false;
   }

@@ -634,6 +634,23 @@ export function conformanceSuite(name: string, open: () => Promise<Harness>): vo
           await ns.close();
         }
       });
+
+      // Those addresses are sources too: an IPv6 master with no route out finds one (on the down dum0), so its
+      // refusal is ENETUNREACH, not the EADDRNOTAVAIL of a namespace with no IPv6 address at all ('new').
+      it('ipv6-down: an IPv6 master with no route out finds a source on the down dummy (ENETUNREACH); a backup starts', async () => {
+        if (!h.openIn) return;
+        const ns = await h.openIn('ipv6-down');
+        try {
+          for (const iface of ['lo', 'dum0']) {
+            expect((await refusal(ns.ipvs.startDaemon({ state: 'master', interface: iface, mcastGroup: 'ff02::5' }))).code).toBe('ENETUNREACH');
+          }
+          await ns.ipvs.startDaemon({ state: 'backup', interface: 'dum0', mcastGroup: 'ff02::5' });
+          expect((await ns.ipvs.daemons()).map((d) => [d.state, d.interface, d.mcastGroup])).toEqual([['backup', 'dum0', 'ff02::5']]);
+          await ns.ipvs.stopDaemon('backup');
+        } finally {
+          await ns.close();
+        }
+      });
     });
 
     describe('timeouts, info, counters, flush', () => {

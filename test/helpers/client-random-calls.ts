@@ -120,10 +120,10 @@ function serviceSpec(rand: Rand, key: ServiceKey): ServiceSpec {
 }
 
 // Destinations: remote ones, local ones (an address of dum0 or lo: reported as forwarding 'local'), the broadcast
-// address of a prefix of dum0, an address of dum1 (down), link-local and IPv4-mapped IPv6, and ones the client
-// refuses (multicast, unspecified).
+// address of a prefix of dum0, an address of dum1 (down), link-local (fe80::99: an address of the ipv6-down
+// history's down dummy) and IPv4-mapped IPv6, and ones the client refuses (multicast, unspecified).
 const V4_DESTS = ['192.168.1.20', '192.168.1.21', '10.1.2.3', '192.168.1.1', '127.0.0.1', '10.0.0.1', '172.16.0.1', '192.168.1.255', '10.255.255.255', '172.16.0.255'];
-const V6_DESTS = ['2001:db8::20', '2001:db8::21', '2001:db8:1::5', '2001:db8::1', '::1', 'fe80::1234', '::ffff:192.168.1.20'];
+const V6_DESTS = ['2001:db8::20', '2001:db8::21', '2001:db8:1::5', '2001:db8::1', '::1', 'fe80::1234', 'fe80::99', '::ffff:192.168.1.20'];
 const BAD_DESTS = ['224.0.0.5', '0.0.0.0', '255.255.255.255', '::', 'ff02::1', '10.0.0.256', 'host.example'];
 /** The destinations most calls name, so that duplicates, updates and deletions meet one. */
 const HOT_V4_DESTS = ['192.168.1.20', '192.168.1.21', '127.0.0.1'];

@@ -46,7 +46,7 @@ const USUAL = SUITE_NETWORK;
 const NETWORKS: ReadonlyArray<{ name: string; ip: readonly string[]; fake: FakeKernelOptions }> = [
   { name: 'usual', ip: USUAL, fake: { interfaces: WIRE_INTERFACES } },
   { name: 'usual', ip: USUAL, fake: { interfaces: WIRE_INTERFACES } },
-  ...(['new', 'ipv6-only', 'ipv4-down', 'ipv4-removed'] as const).map((h) => ({ name: h, ip: HISTORY_NETWORKS[h], fake: FAKE_HISTORY_OPTIONS[h] })),
+  ...(['new', 'ipv6-only', 'ipv4-down', 'ipv4-removed', 'ipv6-down'] as const).map((h) => ({ name: h, ip: HISTORY_NETWORKS[h], fake: FAKE_HISTORY_OPTIONS[h] })),
   {
     name: 'lo-only',
     ip: ['link set lo up'],

@@ -59,11 +59,12 @@ export interface FakeKernelOptions {
   /**
    * The network interfaces (default: lo, eth0 and dum0 with MTUs 65536, 1500, 1500, all up; only lo has
    * addresses). `lo` is the loopback. They decide which destination addresses are local or broadcast (IPv4
-   * broadcast only on interfaces that are up; an IPv6 address is local on an interface up or down) and which sync daemons can start: as on Linux, a master needs its
-   * interface up, and an IPv6 group needs an interface with IPv6 (not lo for a master, and an MTU of at
-   * least 1280), else ENETUNREACH (master) or EINVAL (backup); an IPv6 master also needs an IPv6 address on its
-   * interface to send from (`linkLocal`), else EADDRNOTAVAIL, which is also what an IPv6 master without a route
-   * gets, instead of ENETUNREACH, in a namespace with no IPv6 address on any interface.
+   * broadcast only on interfaces that are up; an IPv6 address is local on an interface up or down) and which
+   * sync daemons can start: as on Linux, a master needs its interface up, and an IPv6 group needs an interface
+   * with IPv6 (not lo for a master, and an MTU of at least 1280), else ENETUNREACH (master) or EINVAL (backup); an
+   * IPv6 master also needs an IPv6 address on its interface to send from (`linkLocal`), else EADDRNOTAVAIL, which
+   * is also what an IPv6 master without a route gets, instead of ENETUNREACH, in a namespace with no IPv6 address
+   * on any interface.
    */
   interfaces?: readonly FakeInterface[];
   /**

@@ -3,10 +3,12 @@
 // up and, for IPv6, IPv6 on it) and the kernel's address classification, which decides whether a
 // destination address is acceptable (inet_addr_type() for IPv4: local or unicast only, so 0.0.0.0,
 // multicast, limited and subnet broadcasts are refused; ipv6_addr_type() for IPv6: unicast and not
-// link-local, unless the address is one of ours). Only interfaces that are up count there: Linux drops a
-// down interface's local routes, and its IPv6 addresses stay tentative. A namespace that has never had an
-// IPv4 address has no IPv4 local routing table at all, and inet_addr_type() then calls every IPv4 address
-// broadcast. Address text is parsed here, independently of the client's own parser.
+// link-local, unless the address is one of ours). For IPv4 only interfaces that are up count there (a down
+// interface has no broadcast routes); an IPv6 address counts on an interface up or down (Linux flushes them
+// when a link goes down, so one listed on a down interface was given while down, in use at once as on a
+// dummy: docs/decisions.md). A namespace that has never had an IPv4 address has no IPv4 local routing table
+// at all, and inet_addr_type() then calls every IPv4 address broadcast. Address text is parsed here,
+// independently of the client's own parser.
 
 import { isIPv4, isIPv6 } from 'node:net';
 import { AF_INET, AF_INET6 } from '../ipvs/constants.js';

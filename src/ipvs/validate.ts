@@ -295,6 +295,13 @@ export function validateServiceValues(spec: unknown): WireService {
     timeout = opts.timeout === undefined ? DEFAULT_PERSISTENCE_TIMEOUT : integer('persistence.timeout', opts.timeout, 1, MAX_PERSISTENCE_TIMEOUT);
     if (opts.netmask !== undefined) netmask = persistenceNetmask(key.af, opts.netmask);
   }
+  // Port 0 is the "all ports" service, which only persistence makes work: Linux keeps a non-persistent one, finds it
+  // for every port of the address that has no service of its own, schedules nothing through it (ip_vs_schedule) and
+  // refuses each such connection (ICMP port unreachable, "port zero only supported in persistent services" logged).
+  // ipvsadm refuses it (-A, -E) and cannot restore its save line; another tool's, read back, is read and deleted as usual.
+  if ('address' in key.key && key.port === 0 && (flags & IP_VS_SVC_F_PERSISTENT) === 0 && PROTOCOL_NAMES[key.protocol] !== undefined) {
+    throw new ValidationError('port', 0, `a service on port 0 (all ports) must be persistent: Linux would refuse every connection to ${key.key.address} on a port without a service of its own, and ipvsadm refuses it ("Zero port specified for non-persistent service")`);
+  }
   if (s.flags !== undefined) {
     if (!Array.isArray(s.flags)) throw new ValidationError('flags', s.flags, 'must be an array');
     for (const f of s.flags as unknown[]) {

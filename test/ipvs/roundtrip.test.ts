@@ -67,6 +67,8 @@ describe('services', () => {
   it('decodeService(encodeService(validateServiceSpec(spec))) is the service the spec describes (property)', () => {
     fc.assert(
       fc.property(serviceCase, (c) => {
+        // A port-0 service must be persistent (validateServiceSpec refuses it otherwise).
+        fc.pre('fwmark' in c.key || c.key.port !== 0 || c.persistence !== undefined);
         const v6 = 'fwmark' in c.key ? c.key.v6 : c.key.addr.v6;
         const scheduler = c.scheduler ?? 'wlc';
         const schedPrefix = scheduler === 'sh' || scheduler === 'mh' ? scheduler : undefined;

@@ -156,6 +156,23 @@ describe('service specs', () => {
     expectRefused(() => validateServiceSpec({ ...tcp, family: 'ipv4', scheduler: 'wlc', flags: ['one-packet'], rawFlags: 6 }), 'flags', 'one-packet');
   });
 
+  it('refuses a port-0 service without persistence: Linux would refuse every connection to its address, and ipvsadm refuses it', () => {
+    const zero = { ...tcp, port: 0 };
+    for (const spec of [zero, { ...zero, persistence: false }, { ...zero, protocol: 'udp' }, { ...zero, protocol: 'sctp', scheduler: 'rr' }, { ...zero, address: '2001:db8::1' }]) {
+      expectRefused(() => validateServiceSpec(spec), 'port', 0, /^a service on port 0 \(all ports\) must be persistent: Linux would refuse every connection to \S+ on a port without a service of its own, and ipvsadm refuses it \("Zero port specified for non-persistent service"\)$/);
+    }
+    expect(refusal(() => validateServiceSpec(zero)).reason).toContain(' to 192.168.1.110 on ');
+    // Persistent, it is the "all ports" service; fwmark services have no port; any other port needs no persistence.
+    expect(validateServiceSpec({ ...zero, persistence: true }).flags).toBe(1);
+    expect(validateServiceSpec({ ...zero, persistence: { timeout: 60 }, flags: ['flag-1'] }).flags).toBe(9);
+    expect(validateServiceSpec({ fwmark: 3 }).flags).toBe(0);
+    expect(validateServiceSpec({ ...tcp, port: 1 }).flags).toBe(0);
+    // A service read back (another tool's, or one whose persistence a change takes away) goes through the same check.
+    expectRefused(() => validateServiceSpec({ ...zero, family: 'ipv4', scheduler: 'wlc', flags: [], rawFlags: 2 }), 'port', 0);
+    // A protocol Linux does not balance is never scheduled anyway: another tool's such service can still be updated.
+    expect(validateServiceSpec({ protocol: 47, address: '10.0.0.1', port: 0 }).flags).toBe(0);
+  });
+
   it('the generic flag-1..flag-3 set SCHED1..3 with any scheduler', () => {
     expect(validateServiceSpec({ ...tcp, scheduler: 'rr', flags: ['flag-1', 'flag-3'] }).flags).toBe(0x28);
     expect(validateServiceSpec({ ...tcp, flags: ['flag-2'] }).flags).toBe(0x10);

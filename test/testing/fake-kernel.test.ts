@@ -531,7 +531,8 @@ describe('FakeKernel', () => {
     const kernel = new FakeKernel();
     await using ipvs = await open(kernel);
     const keys: ServiceKey[] = [{ fwmark: 11, family: 'ipv6' }, { fwmark: 12 }, { protocol: 'udp', address: '2001:DB8:0::1', port: 53 }, { protocol: 'sctp', address: '10.0.0.1', port: 0 }];
-    for (const k of keys) await ipvs.addService(k);
+    // The port-0 one persistent, as a port-0 service must be.
+    for (const k of keys) await ipvs.addService('port' in k && k.port === 0 ? { ...k, persistence: true } : k);
     const state = kernel.state().services.map((s) => s.key).sort();
     expect(state).toEqual(['fwmark 11 (IPv6)', 'fwmark 12', 'sctp 10.0.0.1:0', 'udp [2001:db8::1]:53']);
     expect(state).toEqual(keys.map((k) => validateServiceKey(k).text).sort());

@@ -8,6 +8,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { KernelSocketTransport } from '../../native/socket.js';
+import { Ipvs } from '../../src/client.js';
 import { addForeignServices, addRawDestinations, GRE_AND_ESP, type ForeignService } from '../helpers/foreign-service.js';
 import { enabled, ipvsadmBatch, must, type Outcome, pair, quote, runIpvs, scratch, sh, useCliDiffHooks, words } from '../helpers/cli-diff-pair.js';
 
@@ -455,6 +456,38 @@ describe.runIf(enabled)('ipvs vs ipvsadm 1.31 on a real kernel', () => {
     }
     await p.sameListings(['-L --tun-info']);
     await p.both('-e -t 10.0.0.1:80 -r 10.0.1.13 -i -w 0', '-d -t 10.0.0.1:80 -r 10.0.1.5', '-Sn', '-Ln --tun-info', '-C', '-Sn');
+  });
+
+  it('a port-0 service without persistence: refused by both programs and the client; made raw, Linux refuses connections to its address', async () => {
+    const p = pair();
+    await p.both('-A -t 10.0.0.1:0 -s rr', '-A -u 10.0.0.1:0', '-A -t 10.0.0.1:0 -s rr -p 10', '-E -t 10.0.0.1:0 -s rr', '-Sn');
+    const ipvs = await Ipvs.open({ netns: p.ours });
+    try {
+      await expect(ipvs.updateService({ protocol: 'tcp', address: '10.0.0.1', port: 0 })).rejects.toMatchObject({ field: 'port', value: 0 });
+      const connect = `
+        const net = require('node:net');
+        net.createServer((c) => c.end('up')).listen(80, '10.0.0.1', () => {
+          const a = net.connect(80, '10.0.0.1'); let got = '';
+          a.on('data', (d) => (got += d)).on('error', (e) => { console.log(e.code); process.exit(0); });
+          a.on('close', () => { console.log(got); process.exit(0); });
+        });`;
+      const run = (): string => sh('ip', ['netns', 'exec', p.ours, process.execPath, '-e', connect]).stdout.trim();
+      // The same service and real server (this host, routed: delivered as it came), persistent or not. Persistent,
+      // port 80's connection goes through it to the local server; made non-persistent by another tool, Linux finds it
+      // for port 80, schedules nothing and refuses the connection.
+      const zero = { protocol: 'tcp', address: '10.0.0.1', port: 0 } as const;
+      await ipvs.addDestination(zero, { address: '10.0.0.1', forwarding: 'route' });
+      expect(run()).toBe('up');
+      // Through IPVS: its connection to 10.0.0.1:80 is in the table (the counters show it only once the estimator ran).
+      expect(sh('ip', ['netns', 'exec', p.ours, 'cat', '/proc/net/ip_vs_conn']).stdout).toMatch(/^TCP [0-9A-F]{8} [0-9A-F]{4} 0A000001 0050 0A000001 0050 /m);
+      await ipvs.deleteService(zero);
+      await addForeignServices(new KernelSocketTransport({ netns: p.ours }), [{ protocol: 6, address: '10.0.0.1', port: 0, destination: { address: '10.0.0.1', forwarding: 'route' } }]);
+      expect(await ipvs.service(zero)).not.toHaveProperty('persistence');
+      expect(await ipvs.destinations(zero)).toMatchObject([{ address: '10.0.0.1', port: 0, forwarding: 'route' }]);
+      expect(run()).toBe('ECONNREFUSED');
+    } finally {
+      await ipvs.close();
+    }
   });
 
   it("ipvsadm's sort order with a cycle in its comparison, on one namespace's dump order", async () => {

@@ -144,6 +144,8 @@ describe('normaliseHealthConfig', () => {
     ['a masq sorry server on ::1', { services: [{ protocol: 'tcp', address: '2001:db8::10', port: 80, destinations: [{ address: '2001:db8::2' }], sorryServer: { address: '::1', forwarding: 'masq' } }] } as HealthConfig, /sorryServer\.forwarding.*loopback address \(::1\)/],
     // Linux's NAT refuses to send another host's packets to loopback: such a server would pass every check and get no client.
     ['a masq real server on loopback', base({ destinations: [{ address: '192.168.1.116', forwarding: 'masq' }, { address: '127.0.0.2', forwarding: 'masq' }] }), /services\[0\]\.destinations\[1\]\.forwarding "masq": the kernel drops traffic from other hosts that it would NAT to a loopback address \(127\.0\.0\.2\): leave forwarding out or use 'route' for a real server/],
+    // Linux would refuse every connection to the address on a port without a service of its own (docs/decisions.md).
+    ['a port-0 service without persistence', base({ port: 0, check: { type: 'tcp', port: 80 } }), /^invalid services\[0\]\.port 0: a service on port 0 \(all ports\) must be persistent/],
     ['a masq real server on ::1 written long', { services: [{ protocol: 'tcp', address: '2001:db8::10', port: 80, destinations: [{ address: '[0:0::1]', port: 8080, forwarding: 'masq' }] }] } as HealthConfig, /destinations\[0\]\.forwarding "masq": .*loopback address \(::1\)/],
   ];
   it.each(refusals)('refuses %s', (_name, cfg, message) => {

@@ -232,10 +232,8 @@ describe('checks that time out', () => {
 });
 
 describe('a client closed under the checker', () => {
-  it('stops the checker at its first failed change or read: no retry for good, no timer left, one error line', async () => {
-    // It retried for good (backing off to a minute), each a warning, and its timers kept the process alive.
-    const kernel = new FakeKernel();
-    const ipvs = await Ipvs.open({ transport: kernel.transport() });
+  /** A checker of one server on `ipvs`, its clock, its log lines and the codes of its 'error' events. */
+  function checkerOn(ipvs: Ipvs) {
     const clock = new ManualScheduler();
     const lines: string[] = [];
     const log = (level: string) => (m: string): void => void lines.push(`${level} ${m}`);
@@ -246,6 +244,14 @@ describe('a client closed under the checker', () => {
     });
     const errors: string[] = [];
     checker.on('error', (e) => void errors.push(e.error.code));
+    return { checker, clock, lines, errors };
+  }
+
+  it('stops the checker at its first failed change or read: no retry for good, no timer left, one error line', async () => {
+    // It retried for good (backing off to a minute), each a warning, and its timers kept the process alive.
+    const kernel = new FakeKernel();
+    const ipvs = await Ipvs.open({ transport: kernel.transport() });
+    const { checker, clock, lines, errors } = checkerOn(ipvs);
     await checker.start();
     await ipvs.close();
     await clock.advance(10 * 60_000);
@@ -272,16 +278,7 @@ describe('a client closed under the checker', () => {
       drain: () => inner.drain?.(),
     };
     const ipvs = await Ipvs.open({ transport });
-    const clock = new ManualScheduler();
-    const lines: string[] = [];
-    const log = (level: string) => (m: string): void => void lines.push(`${level} ${m}`);
-    const checker = new HealthChecker({
-      ipvs, scheduler: clock, random: () => 0, resyncIntervalMs: 5000,
-      logger: { info: log('info'), warn: log('warn'), error: log('error') },
-      config: { check: { type: 'custom', run: () => true, intervalMs: 1000, timeoutMs: 500 }, services: [{ protocol: 'tcp', address: '10.0.0.1', port: 80, destinations: [{ address: '10.2.0.1' }] }] },
-    });
-    const errors: string[] = [];
-    checker.on('error', (e) => void errors.push(e.error.code));
+    const { checker, clock, lines, errors } = checkerOn(ipvs);
     await checker.start();
     receiver!.error(Object.assign(new Error('poll: EBADF'), { code: 'EBADF', errno: 9 }), true);
     await clock.advance(10 * 60_000);

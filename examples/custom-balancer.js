@@ -231,7 +231,6 @@ export async function main(ipvs, options, { signal, log = console.log, debounceM
   if (!signal?.aborted) await new Promise((resolve) => signal?.addEventListener('abort', resolve, { once: true }));
   clearInterval(rewatch);
   watcher?.close();
-  clearTimeout(timer);  watcher.close();
   clearTimeout(timer);
   clearTimeout(again);
   await running;

@@ -581,6 +581,18 @@ describe('custom-balancer.js', () => {
     await stop();
   });
 
+  it('stops cleanly while its directory is gone (nothing watched then), removing its services', async () => {
+    const sub = join(dir, 'conf');
+    mkdirSync(sub);
+    const file = join(sub, 'balancer.json');
+    writeFileSync(file, JSON.stringify({ services: [service80(2)] }));
+    const stop = await watching(file);
+    rmSync(sub, { recursive: true });
+    await vi.waitFor(() => expect(lines.join('\n')).toContain('(table left as it is)'), { timeout: 3000 });
+    await stop();
+    expect(await table()).toEqual([]);
+  });
+
   it('reads at most FILE_LIMIT bytes of the file: a larger one (a runaway file, a device) is refused, not read until memory runs out', async () => {
     const ex = await load('custom-balancer');
     const limit = ex.FILE_LIMIT as number;

@@ -154,14 +154,23 @@ export async function runHealth(args: string[], io: HealthIo): Promise<number> {
       logger.error(`cannot open IPVS: ${(err as Error).message}`);
       return 1;
     }
-    let checker = new HealthChecker({ ipvs, config, logger });
-    try {
-      await checker.start();
-    } catch (err) {
-      logger.error(`cannot start: ${(err as Error).message}`);
-      await checker.stop();
+    // A checker for `c`, started; or, when it cannot start, stopped again and the reason.
+    const startChecker = async (c: HealthConfig): Promise<HealthChecker | { failed: Error }> => {
+      const started = new HealthChecker({ ipvs, config: c, logger });
+      try {
+        await started.start();
+        return started;
+      } catch (err) {
+        await started.stop();
+        return { failed: err as Error };
+      }
+    };
+    const first = await startChecker(config);
+    if (!(first instanceof HealthChecker)) {
+      logger.error(`cannot start: ${first.failed.message}`);
       return 1;
     }
+    let checker = first;
     logger.info(`running; stop with Ctrl-C or SIGTERM`);
     for (;;) {
       if (!signal.aborted && !reloadAsked) {
@@ -180,27 +189,22 @@ export async function runHealth(args: string[], io: HealthIo): Promise<number> {
       if (next === undefined) continue;
       // As a restart: the table is left as it is, and the new checker reconciles it (servers it serves start up).
       await checker.stop();
-      const fresh = new HealthChecker({ ipvs, config: next.config, logger });
-      try {
-        await fresh.start();
+      const fresh = await startChecker(next.config);
+      if (fresh instanceof HealthChecker) {
         checker = fresh;
         text = next.text;
+        config = next.config;
         logger.info(`reloaded ${parsed.file}: running with the new config`);
-      } catch (e) {
-        await fresh.stop();
-        logger.error(`reload: cannot start with the new ${parsed.file}: ${(e as Error).message}; going back to the config read before`);
-        checker = new HealthChecker({ ipvs, config, logger });
-        try {
-          await checker.start();
-        } catch (again) {
-          logger.error(`cannot start: ${(again as Error).message}`);
-          await checker.stop();
-          return 1;
-        }
-        logger.info(`running with the config read before`);
         continue;
       }
-      config = next.config;
+      logger.error(`reload: cannot start with the new ${parsed.file}: ${fresh.failed.message}; going back to the config read before`);
+      const back = await startChecker(config);
+      if (!(back instanceof HealthChecker)) {
+        logger.error(`cannot start: ${back.failed.message}`);
+        return 1;
+      }
+      checker = back;
+      logger.info(`running with the config read before`);
     }
     logger.info('stopping');
     await checker.stop({ removeServices: parsed.removeOnExit });

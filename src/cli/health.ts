@@ -3,7 +3,7 @@
 // standard error; a stream whose reader went away has its lines sent to the other one, and the checks go
 // on). SIGHUP reads CONFIG again: a valid, changed one replaces the running checker as a restart would
 // (the table left as it is, then reconciled); one that cannot be read or is invalid is logged and the
-// running config kept. On the way out it waits for changes under way and then, by default, leaves the table
+// running config kept. A SIGHUP while the first config is read or started is kept for when it runs. On the way out it waits for changes under way and then, by default, leaves the table
 // as it is: a restart must not take the service down, and the next start reconciles the table with what
 // it finds. --remove-on-exit deletes the config's services instead (for a director handing over to a
 // standby). Only the command lives here; the dispatcher registers it as a subcommand.
@@ -37,7 +37,8 @@ export interface HealthIo {
   now?: () => Date;
   /**
    * Calls `listener` at every request to read CONFIG again; returns the function that stops listening.
-   * Default: SIGHUP, when the process's own signals stop the run (no `signal` given); none otherwise.
+   * Default: SIGHUP, when the process's own signals stop the run (no `signal` given); none otherwise. Listened to
+   * from before CONFIG is first read (a request then reads it again once running); not with --check-config.
    */
   onReload?: (listener: () => void) => () => void;
   /** Told that the command deals with failed writes to stdout and stderr itself (main.ts would end the process). */
@@ -93,6 +94,35 @@ export async function runHealth(args: string[], io: HealthIo): Promise<number> {
     io.stdout.write(USAGE.replaceAll('%p', program));
     return 0;
   }
+  // SIGHUP (by default only when the process's own signals stop it) asks for CONFIG to be read again. Listened to
+  // from here on, before the first read: a SIGHUP then (Node's default ends the process) is kept and CONFIG read
+  // again once the first config runs (the file may have changed after that first read). --check-config reads once.
+  const onReload = parsed.checkConfig ? undefined : (io.onReload ?? (io.signal ? undefined : processHangups));
+  let reloadAsked = false;
+  let wake: (() => void) | undefined;
+  const stopReloads = onReload?.(() => {
+    reloadAsked = true;
+    wake?.();
+  });
+  try {
+    return await runConfig(parsed, io, program, {
+      asked: () => reloadAsked,
+      taken: () => (reloadAsked = false),
+      onAsk: (w) => (wake = w),
+    });
+  } finally {
+    stopReloads?.();
+  }
+}
+
+/** The run's view of the SIGHUPs listened to by runHealth: whether one is waiting, and who to wake at the next. */
+interface Reloads {
+  asked(): boolean;
+  taken(): void;
+  onAsk(wake: (() => void) | undefined): void;
+}
+
+async function runConfig(parsed: HealthArgs, io: HealthIo, program: string, reloads: Reloads): Promise<number> {
   let config: HealthConfig;
   let text: string;
   try {
@@ -138,14 +168,6 @@ export async function runHealth(args: string[], io: HealthIo): Promise<number> {
   };
   const own = io.signal ? undefined : stopSignal();
   const signal = io.signal ?? own!.signal;
-  // SIGHUP (by default only when the process's own signals stop it) asks for CONFIG to be read again.
-  const onReload = io.onReload ?? (own ? processHangups : undefined);
-  let reloadAsked = false;
-  let wake: (() => void) | undefined;
-  const stopReloads = onReload?.(() => {
-    reloadAsked = true;
-    wake?.();
-  });
   try {
     let ipvs: HealthClient;
     try {
@@ -173,18 +195,18 @@ export async function runHealth(args: string[], io: HealthIo): Promise<number> {
     let checker = first;
     logger.info(`running; stop with Ctrl-C or SIGTERM`);
     for (;;) {
-      if (!signal.aborted && !reloadAsked) {
+      if (!signal.aborted && !reloads.asked()) {
         let woken = (): void => {};
         await new Promise<void>((resolve) => {
           woken = resolve;
-          wake = resolve;
+          reloads.onAsk(resolve);
           signal.addEventListener('abort', woken, { once: true });
         });
         signal.removeEventListener('abort', woken);
-        wake = undefined;
+        reloads.onAsk(undefined);
       }
       if (signal.aborted) break;
-      reloadAsked = false;
+      reloads.taken();
       const next = await reload(parsed.file, text, io, logger);
       if (next === undefined) continue;
       // As a restart: the table is left as it is, and the new checker reconciles it (servers it serves start up).
@@ -211,7 +233,6 @@ export async function runHealth(args: string[], io: HealthIo): Promise<number> {
     logger.info(parsed.removeOnExit ? 'stopped; the services were deleted' : 'stopped; the table was left as it is');
     return 0;
   } finally {
-    stopReloads?.();
     own?.dispose();
     outLog.dispose();
     errLog.dispose();

@@ -214,6 +214,47 @@ describe('ipvs health', () => {
     await ipvs.close();
   });
 
+  it('a SIGHUP while CONFIG is first read is kept: CONFIG is read again once the first config runs', async () => {
+    const a = await backend();
+    const b = await backend();
+    const kernel = new FakeKernel();
+    const ipvs = await Ipvs.open({ transport: kernel.transport() });
+    const stop = new AbortController();
+    const files: Record<string, string> = { 'h.json': config([a.port]) };
+    const t = io(files, ipvs, stop.signal);
+    let reload: (() => void) | undefined;
+    let reads = 0;
+    const run = runHealth(['h.json'], {
+      ...t,
+      onReload: (listener) => ((reload = listener), () => (reload = undefined)),
+      // The first read returns the file as it was, which then changes, and the SIGHUP saying so comes before the
+      // read is done (it used to be listened to only once the config was read: a SIGHUP then ended the process).
+      readFile: async (p) => {
+        const text = files[p]!;
+        if (reads++ === 0) {
+          files[p] = config([a.port, b.port]);
+          reload!();
+        }
+        return text;
+      },
+    });
+    await until(async () => t.out.join('').includes('reloaded h.json: running with the new config'));
+    const weights = async () => (await ipvs.destinations(SERVICE).catch(() => [])).map((d) => `${d.address} ${d.weight}`).sort().join(', ');
+    await until(async () => (await weights()) === '10.0.0.2 1, 10.0.0.3 2');
+    expect(reads).toBe(2);
+    stop.abort();
+    expect(await run).toBe(0);
+    expect(reload).toBeUndefined();
+    await ipvs.close();
+  });
+
+  it('--check-config does not listen for SIGHUP', async () => {
+    let listened = false;
+    const t = io({ 'h.json': config([8080]) });
+    expect(await runHealth(['--check-config', 'h.json'], { ...t, onReload: () => ((listened = true), () => undefined) })).toBe(0);
+    expect(listened).toBe(false);
+  });
+
   it('checks a config without touching the kernel', async () => {
     const t = io({ 'h.json': config([8080, 8081]) });
     expect(await runHealth(['--check-config', 'h.json'], t)).toBe(0);

@@ -11,14 +11,16 @@
 // refused change, a race with another writer or a hand edit (ipvs -d) is put right without an edit. At
 // most FILE_LIMIT bytes of the file are read (a larger one is reported, not read until memory runs out),
 // and text of the file quoted in a message has its control characters escaped, so a hostile file cannot
-// act on the terminal. If the file's directory is deleted and created again, the new one is watched.
+// act on the terminal. If the file's directory is deleted and created again, the new one is watched. Only a
+// regular file (or a symlink to one) is read: a FIFO or a device is refused, as opening a FIFO with no
+// writer would wait for ever. SIGHUP applies the file again at once, as an edit would.
 //
 //   sudo node examples/custom-balancer.js [--file examples/balancer.json] [--prune] [--keep] [--interval 30]
 //
 // Ctrl-C stops watching and deletes the services the file lists that this run created (absent when it
 // started); a service that was there before stays, as the file last made it. --keep leaves everything.
 import { open, stat } from 'node:fs/promises';
-import { watch } from 'node:fs';
+import { constants, watch } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
@@ -40,17 +42,32 @@ export function printable(text) {
   return String(text).replace(/[\x00-\x08\x0a-\x1f\x7f-\x9f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
-/** The file's bytes, at most `limit`: more (a runaway file, /dev/zero) is an error, read no further. */
+/** What a file that is not a regular one is, for the message refusing it. */
+function kindOf(s) {
+  if (s.isFIFO()) return 'a FIFO';
+  if (s.isCharacterDevice() || s.isBlockDevice()) return 'a device';
+  if (s.isDirectory()) return 'a directory';
+  if (s.isSocket()) return 'a socket';
+  return 'not a regular file';
+}
+
+/**
+ * The bytes of a regular file, at most `limit`: more (a runaway file) is an error, read no further. Anything but a
+ * regular file is refused before a byte is read: opened without O_NONBLOCK a FIFO with no writer would hold the open
+ * (and one of libuv's four threads) for ever, and a device can be endless.
+ */
 export async function readBounded(path, limit = FILE_LIMIT) {
-  const handle = await open(path, 'r');
+  const handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
   try {
+    const s = await handle.stat();
+    if (!s.isFile()) throw new Error(`${kindOf(s)}, not a regular file: not read (give the path of a file)`);
     const chunks = [];
     let total = 0;
     for (;;) {
       const { bytesRead, buffer } = await handle.read(Buffer.allocUnsafe(64 * 1024), 0, 64 * 1024, null);
       if (bytesRead === 0) return Buffer.concat(chunks, total);
       total += bytesRead;
-      if (total > limit) throw new Error(`larger than ${limit / (1024 * 1024)} MiB: not read further (a device or a runaway file?)`);
+      if (total > limit) throw new Error(`larger than ${limit / (1024 * 1024)} MiB: not read further (a runaway file?)`);
       chunks.push(buffer.subarray(0, bytesRead));
     }
   } finally {
@@ -137,7 +154,12 @@ async function servicesThere(ipvs) {
  * the services the last good file lists that this run created. A service it deleted (--prune) and added
  * again is not its own: it was there before.
  */
-export async function main(ipvs, options, { signal, log = console.log, debounceMs = 200, retryMs = 5000 } = {}) {
+export async function main(ipvs, options, { signal, log = console.log, debounceMs = 200, retryMs = 5000, hangups } = {}) {
+  // SIGHUP applies the file again. Listened to before the first await (runAsProgram's hangups: until then it would
+  // end the process); one during the first apply waits for it to end, as a second apply must not run beside it.
+  let hangup = () => void (hangupWaiting = true);
+  let hangupWaiting = false;
+  const stopHangups = hangups?.(() => hangup());
   log(`Keeping IPVS in line with ${options.file}. Edit it; Ctrl-C to stop.`);
   const created = new Map(); // target ('tcp 192.168.1.110:80') -> the service key it was added with
   // Services that are not this run's to delete on stop: there before it started (even if deleted and re-added
@@ -172,6 +194,8 @@ export async function main(ipvs, options, { signal, log = console.log, debounceM
   };
   let seen = await fileIdentity(options.file);
   await reconcile();
+  hangup = () => enqueue(`SIGHUP: applying ${basename(options.file)} again:`);
+  if (hangupWaiting) hangup();
   // Watch the directory, not the file: editors save by writing a new file and renaming it over the old. An
   // event naming the file is an edit; any other (a Kubernetes ConfigMap's file is a symlink through `..data`,
   // which is swapped, so the event names `..data`) is one if the file now reached is another or changed.
@@ -229,6 +253,7 @@ export async function main(ipvs, options, { signal, log = console.log, debounceM
   }
   if (!(await startWatching())) lost();
   if (!signal?.aborted) await new Promise((resolve) => signal?.addEventListener('abort', resolve, { once: true }));
+  stopHangups?.();
   clearInterval(rewatch);
   watcher?.close();
   clearTimeout(timer);
@@ -250,4 +275,4 @@ export async function main(ipvs, options, { signal, log = console.log, debounceM
   log(`Stopped and removed the ${removed} service(s) the file lists${left}.`);
 }
 
-await runAsProgram(import.meta, parseOptions, (ipvs, options, signal) => main(ipvs, options, { signal }), { longRunning: true });
+await runAsProgram(import.meta, parseOptions, (ipvs, options, signal, hangups) => main(ipvs, options, { signal, hangups }), { longRunning: true, hangup: 'reload' });

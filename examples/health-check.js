@@ -22,8 +22,9 @@
 // runs a PCC service (every port) checked over HTTP on port 80. --interval and --timeout are the check's,
 // in milliseconds. A fwmark service, or anything else, is `ipvs health CONFIG` (docs/health.md).
 //
-// Ctrl-C stops it and deletes the service if this run created it (it was absent at start); a service
-// that was there before (the seed's case: `ipvsadm -A` done once, the script only adds and removes real
+// Ctrl-C (or SIGTERM, or SIGHUP: its config is its command line, so there is nothing to read again, and a
+// closed terminal must not leave a checker-less table behind) stops it and deletes the service if this run
+// created it (it was absent at start); a service that was there before (the seed's case: `ipvsadm -A` done once, the script only adds and removes real
 // servers) is left as the checker last set it. --keep leaves the table as it is either way.
 import { parseArgs } from 'node:util';
 import { HealthChecker, ValidationError } from 'ipvs';

@@ -1,48 +1,56 @@
 // How each example starts when it is run as a program (`sudo node examples/NAME.js`) rather than imported by a
 // test: parse the options, open the kernel client, run, close. A failure (not root: EPERM; no ip_vs module; a bad
 // option) becomes one line a person can read and exit status 1, never a stack trace. Long-running examples get an
-// AbortSignal that SIGINT and SIGTERM fire, so they can clean up (a second signal ends them at once); one-shot ones
-// keep Ctrl-C's default.
+// AbortSignal that SIGINT and SIGTERM fire, so they can clean up (a second signal ends them at once), and SIGHUP
+// too unless the example reads its input again on SIGHUP (`hangup: 'reload'`): Node's default for SIGHUP (the
+// terminal closed, or a service manager's reload) ended them with the table as it was. One-shot ones keep the
+// defaults.
 import { pathToFileURL } from 'node:url';
 import { Ipvs } from 'ipvs';
 
 /**
- * The first SIGINT or SIGTERM aborts `controller`; a second one of either kind (Ctrl-C twice, a service manager's
- * SIGTERM after a Ctrl-C) ends the process at once, killed by that signal. Both listeners stay until the returned
- * function removes them: libuv drops a second signal that arrives in the same turn as the first once its listener
- * is gone, and the example would then go on cleaning up as if it had not come.
+ * The first of `names` (SIGINT, SIGTERM, SIGHUP) aborts `controller`; a second one of any of them (Ctrl-C twice, a
+ * service manager's SIGTERM after a Ctrl-C) ends the process at once, killed by that signal. The listeners stay
+ * until the returned function removes them: libuv drops a second signal that arrives in the same turn as the first
+ * once its listener is gone, and the example would then go on cleaning up as if it had not come.
  */
-export function abortOnSignals(controller) {
+export function abortOnSignals(controller, names = ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  const listeners = names.map((name) => [name, () => onSignal(name)]);
   const onSignal = (name) => {
     if (!controller.signal.aborted) return controller.abort();
     dispose();
     process.kill(process.pid, name);
   };
-  const onInt = () => onSignal('SIGINT');
-  const onTerm = () => onSignal('SIGTERM');
   const dispose = () => {
-    process.off('SIGINT', onInt);
-    process.off('SIGTERM', onTerm);
+    for (const [name, listener] of listeners) process.off(name, listener);
   };
-  process.on('SIGINT', onInt);
-  process.on('SIGTERM', onTerm);
+  for (const [name, listener] of listeners) process.on(name, listener);
   return dispose;
 }
 
+/** Calls `listener` at every SIGHUP (instead of Node's default, which ends the process); returns how to stop. */
+export function onHangup(listener) {
+  process.on('SIGHUP', listener);
+  return () => process.off('SIGHUP', listener);
+}
+
 /**
- * Runs `run(ipvs, options, signal)` when `meta` is the module node was started with; does nothing otherwise.
- * `longRunning`: listen for SIGINT/SIGTERM and abort `signal` instead of dying at once.
+ * Runs `run(ipvs, options, signal, hangups)` when `meta` is the module node was started with; does nothing
+ * otherwise. `longRunning`: listen for SIGINT, SIGTERM and SIGHUP and abort `signal` instead of dying at once; with
+ * `hangup: 'reload'` SIGHUP is not a stop but is handed to `run` as `hangups` (onHangup above), which `run` must
+ * listen to at once (before its first await) for SIGHUP never to end the process.
  */
-export async function runAsProgram(meta, parseOptions, run, { longRunning = false } = {}) {
+export async function runAsProgram(meta, parseOptions, run, { longRunning = false, hangup = 'stop' } = {}) {
   if (meta.url !== pathToFileURL(process.argv[1] ?? '').href) return;
   const name = `examples/${meta.url.slice(meta.url.lastIndexOf('/') + 1)}`;
   try {
     const options = parseOptions(process.argv.slice(2));
     const ipvs = await Ipvs.open();
     const stop = new AbortController();
-    const dispose = longRunning ? abortOnSignals(stop) : () => {};
+    const reloads = longRunning && hangup === 'reload';
+    const dispose = longRunning ? abortOnSignals(stop, reloads ? ['SIGINT', 'SIGTERM'] : undefined) : () => {};
     try {
-      await run(ipvs, options, stop.signal);
+      await run(ipvs, options, stop.signal, reloads ? onHangup : undefined);
     } finally {
       await ipvs.close();
       dispose();

@@ -5,10 +5,11 @@
 // commands of the fwmark example are recorded, not run. test/kernel/examples.kernel.test.ts runs the same
 // files as real processes on the real kernel, against the built package.
 
+import { spawnSync } from 'node:child_process';
 import { getEventListeners } from 'node:events';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { Ipvs } from '../../src/client.js';
 import { ManualScheduler } from '../../src/health/index.js';
@@ -374,6 +375,39 @@ describe('health-check.js', () => {
   });
 });
 
+describe('program.js and SIGHUP', () => {
+  it('a long-running example stops on SIGHUP as on SIGTERM (Node\'s default ended it, the table as it was), unless it reloads on SIGHUP', async () => {
+    const { abortOnSignals, onHangup } = (await load('program')) as unknown as {
+      abortOnSignals: (c: AbortController, names?: string[]) => () => void;
+      onHangup: (l: () => void) => () => void;
+    };
+    const kill = vi.spyOn(process, 'kill').mockImplementation(() => true);
+    const before = process.listenerCount('SIGHUP');
+    try {
+      const stop = new AbortController();
+      const dispose = abortOnSignals(stop);
+      expect(process.listenerCount('SIGHUP')).toBe(before + 1);
+      process.emit('SIGHUP');
+      expect(stop.signal.aborted).toBe(true);
+      process.emit('SIGHUP'); // a second one ends it, as a second SIGTERM does
+      expect(kill).toHaveBeenLastCalledWith(process.pid, 'SIGHUP');
+      dispose();
+      // An example that reads its input again on SIGHUP (hangup: 'reload') stops on SIGINT and SIGTERM only.
+      const reloading = new AbortController();
+      const undo = abortOnSignals(reloading, ['SIGINT', 'SIGTERM']);
+      let heard = 0;
+      const unhear = onHangup(() => heard++);
+      process.emit('SIGHUP');
+      expect({ aborted: reloading.signal.aborted, heard }).toEqual({ aborted: false, heard: 1 });
+      unhear();
+      undo();
+      expect(process.listenerCount('SIGHUP')).toBe(before);
+    } finally {
+      kill.mockRestore();
+    }
+  });
+});
+
 describe('custom-balancer.js', () => {
   let dir = '';
   beforeEach(() => {
@@ -516,6 +550,49 @@ describe('custom-balancer.js', () => {
     expect(() => ex.parseOptions(['--interval', 'soon'])).toThrow(/--interval soon/);
   });
 
+  it('applies the file again on SIGHUP (hangups), with no edit and no periodic pass: a hand edit is put right; one during the first apply waits for it', async () => {
+    const ex = await load('custom-balancer');
+    const file = join(dir, 'balancer.json');
+    writeFileSync(file, JSON.stringify({ services: [service80(2)] }));
+    const stop = new AbortController();
+    let hangup: (() => void) | undefined;
+    const hangups = (listener: () => void) => ((hangup = listener), () => (hangup = undefined));
+    const running = ex.main(ipvs, ex.parseOptions(['--file', file, '--interval', '0']), { signal: stop.signal, log, debounceMs: 20, hangups });
+    // Listened to before the first apply, which is still to come: this one is applied after it, not beside it.
+    expect(hangup).toBeDefined();
+    hangup!();
+    const good = ['tcp 192.168.1.110:80 wrr', '  -> 192.168.1.116:80 route 2'];
+    await vi.waitFor(() => expect(lines).toContain('SIGHUP: applying balancer.json again:'), { timeout: 2000 });
+    await vi.waitFor(() => expect(lines.at(-1)).not.toBe('SIGHUP: applying balancer.json again:'), { timeout: 2000 });
+    expect(await table()).toEqual(good);
+    await ipvs.deleteDestination({ protocol: 'tcp', address: '192.168.1.110', port: 80 }, { address: '192.168.1.116' }); // by hand
+    await new Promise((r) => setTimeout(r, 100));
+    expect(await table()).toEqual(['tcp 192.168.1.110:80 wrr']); // nothing puts it right on its own (--interval 0)
+    const from = lines.length;
+    hangup!();
+    await vi.waitFor(async () => expect(await table()).toEqual(good), { timeout: 2000 });
+    expect(lines[from]).toBe('SIGHUP: applying balancer.json again:');
+    stop.abort();
+    await running;
+    expect(hangup).toBeUndefined(); // no longer listening
+  });
+
+  it('refuses a FIFO (or a device, a directory) as its file before reading a byte, rather than waiting for ever for a writer', async () => {
+    const ex = await load('custom-balancer');
+    const fifo = join(dir, 'balancer.json');
+    expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
+    // Without the check this open waits for a writer, for ever (the test times out).
+    expect(await (ex.reconcileOnce as Fn)(ipvs, { file: fifo }, log)).toBeUndefined();
+    expect(await (ex.reconcileOnce as Fn)(ipvs, { file: '/dev/zero' }, log)).toBeUndefined();
+    expect(await (ex.reconcileOnce as Fn)(ipvs, { file: dir }, log)).toBeUndefined();
+    expect(lines).toEqual([
+      'balancer.json: a FIFO, not a regular file: not read (give the path of a file) (table left as it is)',
+      'zero: a device, not a regular file: not read (give the path of a file) (table left as it is)',
+      `${basename(dir)}: a directory, not a regular file: not read (give the path of a file) (table left as it is)`,
+    ]);
+    expect(await table()).toEqual([]);
+  }, 10_000);
+
   /** Start main on `file` (written already) with no periodic pass: only the watch can see an edit. */
   async function watching(file: string) {
     const ex = await load('custom-balancer');
@@ -601,7 +678,7 @@ describe('custom-balancer.js', () => {
     const json = JSON.stringify({ services: [service80(2)] });
     writeFileSync(file, json + ' '.repeat(limit + 1 - json.length));
     expect(await (ex.reconcileOnce as Fn)(ipvs, { file }, log)).toBeUndefined();
-    expect(lines).toEqual(['balancer.json: larger than 16 MiB: not read further (a device or a runaway file?) (table left as it is)']);
+    expect(lines).toEqual(['balancer.json: larger than 16 MiB: not read further (a runaway file?) (table left as it is)']);
     expect(await table()).toEqual([]);
     writeFileSync(file, json + ' '.repeat(limit - json.length)); // at the bound: read
     expect(await (ex.reconcileOnce as Fn)(ipvs, { file }, log)).toBeDefined();

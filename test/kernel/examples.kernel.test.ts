@@ -3,7 +3,7 @@
 // topology.ts), importing the BUILT package through its own name ('ipvs' resolves to dist/ by the
 // package's self-reference, exactly as in a clone after `npm run build`; nothing is mocked here). Each
 // test checks what the example printed, its effect on the real table as `ipvsadm -Sn` shows it, real
-// HTTP traffic through what it set up, and that its cleanup (`--cleanup`, or Ctrl-C / SIGTERM for the
+// HTTP traffic through what it set up, and that its cleanup (`--cleanup`, or Ctrl-C / SIGTERM / SIGHUP for the
 // long-running ones) leaves nothing behind.
 //
 // Run in the UML sandbox, after `npm run build`:
@@ -191,7 +191,7 @@ describe.skipIf(!onKernel)('the examples as programs on the real kernel', () => 
     expect(mangle()).not.toContain('0xa');
   }, EXAMPLE_TEST_MS);
 
-  it("health-check.js: the seed's script done better, with real servers that stop and return; Ctrl-C removes the service", async () => {
+  it("health-check.js: the seed's script done better, with real servers that stop and return; SIGHUP (a closed terminal) removes the service as Ctrl-C does", async () => {
     const v = vip(9);
     // A check timeout far above what a healthy server needs: stopped servers refuse at once, while at 300 ms
     // a host loaded enough could make the healthy one miss two checks in a row and be quiesced mid-test.
@@ -220,7 +220,7 @@ describe.skipIf(!onKernel)('the examples as programs on the real kernel', () => 
       await t.rs2.serve('rs2', [80, 8080]);
       await waitFor('rs2 restored to weight 1', () => table().includes(`-r ${RS2}:80 -m -w 1`), EXAMPLE_WAIT_MS, 50);
 
-      const out = await interrupt(r);
+      const out = await interrupt(r, 'SIGHUP'); // Node's default used to end it there, leaving the service
       expect(out).toMatch(new RegExp(`real server ${RS1.replaceAll('.', '\\.')}:80 is DOWN: 2 checks failed in a row \\(last: connection refused\\)`));
       expect(out).toMatch(/quiesced 10\.9\.2\.11:80 \(weight 2 -> 0; its open connections finish\)/);
       expect(out).toMatch(/restored 10\.9\.2\.11:80 to weight 2/);
@@ -242,7 +242,7 @@ describe.skipIf(!onKernel)('the examples as programs on the real kernel', () => 
     expect(saved(v)).toEqual([]);
   }, EXAMPLE_TEST_MS);
 
-  it('custom-balancer.js: the table follows a watched desired-state file, with the fewest changes; SIGTERM removes its services', async () => {
+  it('custom-balancer.js: the table follows a watched desired-state file, with the fewest changes; SIGHUP reads it again; SIGTERM removes its services', async () => {
     const v = vip(10);
     const dir = mkdtempSync(join(tmpdir(), 'ipvs-balancer-'));
     const file = join(dir, 'balancer.json');
@@ -279,6 +279,11 @@ describe.skipIf(!onKernel)('the examples as programs on the real kernel', () => 
       // A broken file changes nothing.
       writeFileSync(file, '{ "services": [ {');
       await r.line(/table left as it is/);
+      expect(saved(v)).toHaveLength(5);
+      // SIGHUP (Node's default used to end it) reads the file again, as an edit would, and it goes on.
+      r.child.kill('SIGHUP');
+      await r.line(/^SIGHUP: applying balancer\.json again:$/);
+      await waitFor('the file read again', () => r.lines.filter((l) => l.includes('table left as it is')).length === 2, EXAMPLE_WAIT_MS, 50);
       expect(saved(v)).toHaveLength(5);
 
       const out = await interrupt(r, 'SIGTERM');

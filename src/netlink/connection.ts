@@ -1738,15 +1738,17 @@ export class NetlinkConnection {
     }
     // ENOBUFS: replies were dropped; we cannot know whose, so every waiting request fails with it, and
     // the requests of the batch being sent that have not gone out yet are failed as not sent (dispatch
-    // then stops). A dump given up already is left to read on: the kernel never drops a dump's part, so
-    // its end still comes, and the kernel runs no other dump on the socket until it has been read. Another
-    // error of a read (the socket goes on) is taken the same way: any answer may be lost, none of a request
-    // not sent yet.
+    // then stops). Another error of a read (the socket goes on) is taken the same way: any answer may be
+    // lost, none of a request not sent yet. A dump given up already is left to read on, after either: the
+    // kernel runs no other dump on the socket (EBUSY) until its end has been read, so dropping it let the
+    // next listing meet that. The kernel never drops a dump's part, so after an overflow its end still
+    // comes; after another error it may not, and the abandoned dump's timer bounds the wait, as for a
+    // dump still being read, which fail() hands to abandon() the same way.
     const overflow = err.code === 'ENOBUFS';
     const sending = this.sending;
     let failed = false;
     for (const entry of [...this.pending.values()]) {
-      if (overflow && entry.kind === 'dump' && entry.abandoned) continue;
+      if (entry.kind === 'dump' && entry.abandoned) continue;
       const inBatchSent = entry.kind === 'ack' && sending !== undefined && sending[entry.index] === entry;
       // Waiting in the send queue: nothing of it was sent, so nothing of it was lost; it goes out in its turn.
       if (entry.kind === 'ack' && !entry.sent && !inBatchSent) continue;

@@ -79,6 +79,11 @@ interface DestState {
   stragglers: number;
   /** At start the table already served it at its configured weight: it starts up and goes down only after `fall` failures. */
   heldUp: boolean;
+  /** Adds of it the kernel refused in a row with EINVAL (an address Linux does not take as a destination): see refused(). */
+  refusals: number;
+  /** While refusals > 0: until when (scheduler time) it is left out, and the timer of the next try. */
+  refusedUntil: number;
+  refusedTimer: Timer | undefined;
 }
 
 interface ServiceState {
@@ -263,7 +268,7 @@ export class HealthChecker extends TypedEmitter<HealthEvents> {
       svc,
       options: normalServiceOf(validateServiceSpec(svc.spec)),
       tableOptions: undefined,
-      dests: svc.realServers.map((rs) => ({ rs, status: 'unknown', lastOk: undefined, consecutive: 0, last: undefined, timer: undefined, running: undefined, unrun: 0, lastUnrun: undefined, stragglers: 0, heldUp: false })),
+      dests: svc.realServers.map((rs) => ({ rs, status: 'unknown', lastOk: undefined, consecutive: 0, last: undefined, timer: undefined, running: undefined, unrun: 0, lastUnrun: undefined, stragglers: 0, heldUp: false, refusals: 0, refusedUntil: 0, refusedTimer: undefined })),
       believed: new Map(),
       others: new Map(),
       othersLogged: '',
@@ -347,7 +352,10 @@ export class HealthChecker extends TypedEmitter<HealthEvents> {
     this.unrunQuietTimer?.cancel();
     for (const s of this.services) {
       s.retryTimer?.cancel();
-      for (const d of s.dests) d.timer?.cancel();
+      for (const d of s.dests) {
+        d.timer?.cancel();
+        d.refusedTimer?.cancel();
+      }
     }
     await this.starting;
     await Promise.allSettled(this.services.flatMap((s) => s.dests.map((d) => d.running)));
@@ -625,7 +633,9 @@ export class HealthChecker extends TypedEmitter<HealthEvents> {
     // Whether the sorry server goes in when every real server is down depends on destinations only a read
     // shows (someone else's, with a weight): the decision is made on a fresh one, never on one up to
     // resyncIntervalMs old, so a destination taken away meanwhile does not leave the service with nothing.
-    const allDown = s.svc.sorry !== undefined && s.dests.every((d) => d.status === 'down');
+    const now = this.scheduler.now();
+    const refused = (d: DestState): boolean => d.refusals > 0 && now < d.refusedUntil;
+    const allDown = s.svc.sorry !== undefined && s.dests.every((d) => d.status === 'down' || refused(d));
     if (s.dirty || (allDown && s.others.size > 0)) {
       try {
         await this.readTable(s);
@@ -637,9 +647,9 @@ export class HealthChecker extends TypedEmitter<HealthEvents> {
     if (this.manageServices) await this.correctOptions(s);
     // By id from a map made once per sync: a search of s.dests per real server made each sync quadratic in
     // the service's servers, and a mass failure (a sync per transition) cubic: minutes for 2 000 servers.
-    const statuses = new Map<string, HealthStatus | 'unknown'>();
-    for (const d of s.dests) statuses.set(d.rs.id, d.status);
-    const statusOf = (id: string): HealthStatus | 'unknown' => statuses.get(id) ?? 'unknown';
+    const statuses = new Map<string, HealthStatus | 'unknown' | 'refused'>();
+    for (const d of s.dests) statuses.set(d.rs.id, refused(d) ? 'refused' : d.status);
+    const statusOf = (id: string): HealthStatus | 'unknown' | 'refused' => statuses.get(id) ?? 'unknown';
     const othersServe = s.others.size > 0;
     this.logSorryHeldOut(s, allDown && othersServe);
     const changes = planChanges(s.svc, wantedDestinations(s.svc, statusOf, othersServe), s.believed);
@@ -707,15 +717,61 @@ export class HealthChecker extends TypedEmitter<HealthEvents> {
       return 'error';
     }
     let all = true;
+    let byId: Map<string, DestState> | undefined;
+    const destOf = (id: string): DestState | undefined => (byId ??= new Map(s.dests.map((d) => [d.rs.id, d]))).get(id);
     changes.forEach((c, i) => {
       const r = results[i];
-      if (r && 'ok' in r && r.ok) this.applied(s, c);
-      else {
-        all = false;
-        this.fail(s, r && 'error' in r ? r.error : notAttempted(), describeFailedChange(s.svc, c));
+      const realAdd = c.kind === 'add' && !c.sorry;
+      if (r && 'ok' in r && r.ok) {
+        this.applied(s, c);
+        const d = realAdd ? destOf(c.destinationId) : undefined;
+        if (d !== undefined && d.refusals > 0) {
+          this.log.info(`${s.svc.id}: the kernel took ${d.rs.id} after ${d.refusals} ${d.refusals === 1 ? 'refusal' : 'refusals'}`);
+          d.refusals = 0;
+          d.refusedTimer?.cancel();
+          d.refusedTimer = undefined;
+        }
+        return;
       }
+      all = false;
+      const error = r && 'error' in r ? r.error : notAttempted();
+      const d = realAdd && asIpvsError(error).code === 'EINVAL' ? destOf(c.destinationId) : undefined;
+      if (d !== undefined) this.refused(s, d, error, describeFailedChange(s.svc, c));
+      else this.fail(s, error, describeFailedChange(s.svc, c));
     });
     return all ? 'all' : 'some';
+  }
+
+  /**
+   * The kernel refused to add a real server with EINVAL: an address it does not take as a destination (an
+   * IPv4-mapped ::ffff:a.b.c.d, a link-local IPv6 address that is not this host's, ...), which trying again at
+   * every sync would not change. It is said once, as a warning; the server is then left out of the table (and
+   * counts as down for the sorry server: it cannot serve) and its add tried again on a backoff of its own
+   * (retryMs doubling to retryMaxMs, each refusal a debug line and an `error` event), since a host can come to
+   * take it (a link-local address given to an interface). Not a failure of the service: its other servers' changes
+   * and its retries go on as if this one were not configured. A new config (a restart, a reload) starts afresh.
+   */
+  private refused(s: ServiceState, d: DestState, err: unknown, description: string): void {
+    const error = asIpvsError(err);
+    const wait = Math.min(this.retryMs * 2 ** Math.min(d.refusals, 30), this.retryMaxMs);
+    d.refusals++;
+    d.refusedUntil = this.scheduler.now() + wait;
+    d.refusedTimer?.cancel();
+    d.refusedTimer = this.isStopping()
+      ? undefined
+      : this.scheduler.schedule(wait, () => {
+          d.refusedTimer = undefined;
+          void this.requestSync(s);
+        });
+    // One more pass now, that counts it as down: the sorry server may be due.
+    s.again = true;
+    const text = `${description}: ${error.message}`;
+    if (d.refusals === 1) {
+      this.log.warn(`${text}; left out of the table (it counts as down) and tried again in ${wait} ms, then at most every ${this.retryMaxMs} ms, without a warning each time`);
+    } else {
+      this.log.debug?.(`${text}; refused ${d.refusals} times in a row: tried again in ${wait} ms`);
+    }
+    this.emit('error', { service: { ...s.svc.key }, serviceId: s.svc.id, error, description });
   }
 
   private applied(s: ServiceState, c: PlannedChange): void {

@@ -58,20 +58,22 @@ export interface PlannedChange {
 
 /**
  * The destinations the kernel should hold: id -> spec, or null for "must not be there". A real server
- * whose state is not known yet is left out (left as it is). The sorry server is wanted when every real
- * server is known to be down and no other destination of the service (one the config does not name) has a
- * weight: the kernel sends that one its share whatever the checker does, and the sorry server beside it
- * would take a share of live traffic.
+ * whose state is not known yet is left out (left as it is), and so is one the kernel refuses to take
+ * ('refused': its address is not one Linux takes as a destination), which can serve no more than a server
+ * that is down. The sorry server is wanted when every real server is known to be down (or refused) and no
+ * other destination of the service (one the config does not name) has a weight: the kernel sends that one
+ * its share whatever the checker does, and the sorry server beside it would take a share of live traffic.
  */
 export function wantedDestinations(
   svc: NormalHealthService,
-  status: (destinationId: string) => HealthStatus | 'unknown',
+  status: (destinationId: string) => HealthStatus | 'unknown' | 'refused',
   othersServe = false,
 ): Map<string, FullDestinationSpec | null> {
   const want = new Map<string, FullDestinationSpec | null>();
   let allDown = true;
   for (const rs of svc.realServers) {
     const s = status(rs.id);
+    if (s === 'refused') continue;
     if (s !== 'down') allDown = false;
     if (s === 'up') want.set(rs.id, rs.spec);
     else if (s === 'down') want.set(rs.id, svc.onFailure === 'quiesce' ? { ...rs.spec, weight: 0 } : null);

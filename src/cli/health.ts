@@ -3,10 +3,11 @@
 // standard error; a stream whose reader went away has its lines sent to the other one, and the checks go
 // on). SIGHUP reads CONFIG again: a valid, changed one replaces the running checker as a restart would
 // (the table left as it is, then reconciled); one that cannot be read or is invalid is logged and the
-// running config kept. A SIGHUP while the first config is read or started is kept for when it runs. On the way out it waits for changes under way and then, by default, leaves the table
-// as it is: a restart must not take the service down, and the next start reconciles the table with what
-// it finds. --remove-on-exit deletes the config's services instead (for a director handing over to a
-// standby). Only the command lives here; the dispatcher registers it as a subcommand.
+// running config kept; a SIGHUP while the first config is read or started is kept for when it runs. On the
+// way out it waits for changes under way and then, by default, leaves the table as it is: a restart must
+// not take the service down, and the next start reconciles the table with what it finds. --remove-on-exit
+// deletes the config's services instead (for a director handing over to a standby). Only the command
+// lives here; the dispatcher registers it as a subcommand.
 //
 // Exit status: 0 stopped cleanly (or, with --check-config, the config is valid), 1 the client could not
 // be opened or the services could not be set up, 2 a usage error or a config that cannot be read or is

@@ -84,6 +84,8 @@ interface DestState {
   /** While refusals > 0: until when (scheduler time) it is left out, and the timer of the next try. */
   refusedUntil: number;
   refusedTimer: Timer | undefined;
+  /** The latest refusal, while refusals > 0 (status()). */
+  lastRefusal: { code: string; message: string } | undefined;
 }
 
 interface ServiceState {
@@ -268,7 +270,7 @@ export class HealthChecker extends TypedEmitter<HealthEvents> {
       svc,
       options: normalServiceOf(validateServiceSpec(svc.spec)),
       tableOptions: undefined,
-      dests: svc.realServers.map((rs) => ({ rs, status: 'unknown', lastOk: undefined, consecutive: 0, last: undefined, timer: undefined, running: undefined, unrun: 0, lastUnrun: undefined, stragglers: 0, heldUp: false, refusals: 0, refusedUntil: 0, refusedTimer: undefined })),
+      dests: svc.realServers.map((rs) => ({ rs, status: 'unknown', lastOk: undefined, consecutive: 0, last: undefined, timer: undefined, running: undefined, unrun: 0, lastUnrun: undefined, stragglers: 0, heldUp: false, refusals: 0, refusedUntil: 0, refusedTimer: undefined, lastRefusal: undefined })),
       believed: new Map(),
       others: new Map(),
       othersLogged: '',
@@ -396,6 +398,7 @@ export class HealthChecker extends TypedEmitter<HealthEvents> {
         weight: d.rs.spec.weight,
         ...(d.last ? { lastResult: { ...d.last } } : {}),
         ...(d.unrun > 0 && d.lastUnrun ? { unchecked: { count: d.unrun, code: d.lastUnrun.code, result: { ...d.lastUnrun.result } } } : {}),
+        ...(d.refusals > 0 && d.lastRefusal ? { refused: { count: d.refusals, ...d.lastRefusal } } : {}),
       })),
     }));
   }
@@ -728,6 +731,7 @@ export class HealthChecker extends TypedEmitter<HealthEvents> {
         if (d !== undefined && d.refusals > 0) {
           this.log.info(`${s.svc.id}: the kernel took ${d.rs.id} after ${d.refusals} ${d.refusals === 1 ? 'refusal' : 'refusals'}`);
           d.refusals = 0;
+          d.lastRefusal = undefined;
           d.refusedTimer?.cancel();
           d.refusedTimer = undefined;
         }
@@ -755,6 +759,7 @@ export class HealthChecker extends TypedEmitter<HealthEvents> {
     const error = asIpvsError(err);
     const wait = Math.min(this.retryMs * 2 ** Math.min(d.refusals, 30), this.retryMaxMs);
     d.refusals++;
+    d.lastRefusal = { code: error.code, message: error.message };
     d.refusedUntil = this.scheduler.now() + wait;
     d.refusedTimer?.cancel();
     d.refusedTimer = this.isStopping()

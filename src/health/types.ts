@@ -243,6 +243,12 @@ export interface DestinationHealth {
    * are then from before, no newer verdict being known.
    */
   unchecked?: { count: number; code: string; result: CheckResult };
+  /**
+   * Present while the kernel refuses to take this server as a destination (its add refused with EINVAL: an
+   * IPv4-mapped or a foreign link-local address): how many adds in a row, the latest one's errno name and message.
+   * It is out of the table and counts as down for the sorry server, whatever `status` its checks give it.
+   */
+  refused?: { count: number; code: string; message: string };
 }
 
 export interface ServiceHealth {

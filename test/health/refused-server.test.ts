@@ -35,6 +35,12 @@ describe('a real server the kernel refuses', () => {
     // (retryMs doubling to retryMaxMs): 14 times. It used to be tried again at every resync and every other sync.
     for (let t = 0; t < 600; t++) await h.clock.advance(1000);
     expect([refusals(MAPPED), refusals(LINK_LOCAL)]).toEqual([14, 14]);
+    const refused = Object.fromEntries(h.checker.status()[0]!.destinations.map((d) => [d.destination.address, d.refused]));
+    expect(refused).toEqual({
+      [GOOD]: undefined,
+      [MAPPED]: { count: 14, code: 'EINVAL', message: expect.stringMatching(/not ::ffff:a\.b\.c\.d/) },
+      [LINK_LOCAL]: { count: 14, code: 'EINVAL', message: expect.stringMatching(/link-local/) },
+    });
     expect(warnings()).toEqual([
       expect.stringMatching(/^warn tcp \[2001:db8::1\]:80: could not add \[::ffff:10\.0\.0\.3\]:80: the kernel refused destination .*not ::ffff:a\.b\.c\.d.*\[EINVAL\]; left out of the table \(it counts as down\) and tried again in 2000 ms, then at most every 60000 ms, without a warning each time$/),
       expect.stringMatching(/^warn tcp \[2001:db8::1\]:80: could not add \[fe80::5\]:80: .*an IPv6 link-local address only if it is local.*\[EINVAL\]; left out of the table/),
@@ -57,10 +63,12 @@ describe('a real server the kernel refuses', () => {
     await h.checker.start();
     // Refused: out, and the sorry server in for it meanwhile (nothing else can serve).
     expect(await h.table(SERVICE)).toEqual(['::1:80 1']);
+    expect(h.checker.status()[0]!.destinations[0]!.refused).toMatchObject({ count: 1, code: 'EINVAL' });
     expect(warnings()).toEqual([expect.stringMatching(/could not add \[2001:db8::2\]:80: .*\[EINVAL\]; left out of the table/)]);
     await h.clock.advance(2000);
     expect(await h.table(SERVICE)).toEqual([`${GOOD}:80 1`]);
     expect(h.logs).toContain('info tcp [2001:db8::1]:80: the kernel took [2001:db8::2]:80 after 1 refusal');
+    expect(h.checker.status()[0]!.destinations[0]!.refused).toBeUndefined();
     expect(h.logs.at(-1)).toMatch(/removed the sorry server/);
   });
 });

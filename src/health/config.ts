@@ -9,7 +9,7 @@ import { validateHeaderName, validateHeaderValue } from 'node:http';
 import { normalizeAddress, parseAddress } from '../ipvs/address.js';
 import { ValidationError } from '../ipvs/errors.js';
 import { DESTINATION_FIELDS, Fields, onlyKnownFields, SERVICE_FIELDS } from '../ipvs/fields.js';
-import { IP_VS_SVC_F_PERSISTENT } from '../ipvs/constants.js';
+import { IPPROTO_TCP, IP_VS_SVC_F_PERSISTENT } from '../ipvs/constants.js';
 import type { DestinationKey, DestinationSpec, ServiceKey, ServiceSpec } from '../ipvs/types.js';
 import { destinationKeyText, PROTOCOL_NAMES, validateDestinationSpec, validateServiceSpec, type WireServiceKey } from '../ipvs/validate.js';
 import { refuseDuplicateKeys } from '../reconcile/duplicate-keys.js';
@@ -256,6 +256,22 @@ function refuseMasqToLoopback(path: string, d: NormalDestination, what: string):
 }
 
 /**
+ * The default check is a TCP connect: against a UDP or SCTP service's server, which need not listen on TCP at
+ * all, it fails forever and takes every server out. Such a service must name its check's type, whichever it is
+ * ('tcp' for a server that also answers TCP there, as DNS does, or on `check.port`; 'http' on a port of its own;
+ * 'custom' to ask the service itself), so the choice is made knowingly (docs/decisions.md).
+ */
+function refuseDefaultCheck(path: string, protocol: number): never {
+  const name = PROTOCOL_NAMES[protocol]!.toUpperCase();
+  throw new ValidationError(
+    `${path}.check.type`,
+    undefined,
+    `${name === 'UDP' ? 'a' : 'an'} ${name} service has no default check: a TCP connect fails against servers that listen on ${name} only, taking every one out. ` +
+      `Name the type: 'tcp' when they also listen on TCP (at that port or check.port), 'http' or 'https', or 'custom' (library)`,
+  );
+}
+
+/**
  * Check a health config and fill every default. Throws ValidationError naming the path of the first
  * problem. Custom checks (functions) and RegExp bodies are accepted here; JSON cannot carry them.
  */
@@ -301,7 +317,9 @@ export function normaliseHealthConfig(config: HealthConfig): NormalHealthService
       ids.set(dest.id, dpath);
       refuseMasqToLoopback(dpath, dest, 'a real server');
       const own = checkLevel(`${dpath}.check`, (d as HealthDestination).check);
-      return { ...dest, check: normalCheck(`${dpath}.check`, mergeCheck(serviceCheck, own), dest) };
+      const merged = mergeCheck(serviceCheck, own);
+      if (merged?.type === undefined && wire.fwmark === 0 && wire.protocol !== IPPROTO_TCP) refuseDefaultCheck(path, wire.protocol);
+      return { ...dest, check: normalCheck(`${dpath}.check`, merged, dest) };
     });
     let sorry: NormalDestination | undefined;
     if (raw.sorryServer !== undefined) {

@@ -34,6 +34,34 @@ describe('normaliseHealthConfig', () => {
     expect(spec.expectStatus).toEqual([200, 204]);
   });
 
+  it('a UDP or SCTP service must name its check type (the default TCP connect fails against a UDP-only server forever); TCP and fwmark services keep the default', () => {
+    for (const protocol of ['udp', 'sctp']) {
+      const name = protocol.toUpperCase();
+      let err: unknown;
+      try {
+        normaliseHealthConfig(base({ protocol, port: 53 }));
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toMatchObject({ name: 'ValidationError', field: 'services[0].check.type', value: undefined });
+      expect((err as Error).message).toMatch(new RegExp(`^invalid services\\[0\\]\\.check\\.type \\(missing\\): an? ${name} service has no default check: a TCP connect fails against servers that listen on ${name} only`));
+      // Timing alone names no type.
+      expect(() => normaliseHealthConfig(base({ protocol, port: 53, check: { intervalMs: 1000 } }))).toThrow(/no default check/);
+      // A type at any level will do: the config's, the service's, the destination's.
+      expect(normaliseHealthConfig(base({ protocol, port: 53 }, { check: { type: 'tcp' } }))[0]!.realServers[0]!.check.label).toBe('TCP connect 192.168.1.116:53');
+      expect(normaliseHealthConfig(base({ protocol, port: 53, check: { type: 'http', port: 8080 } }))[0]!.realServers[0]!.check.label).toBe('HTTP GET http://192.168.1.116:8080/');
+      expect(normaliseHealthConfig(base({ protocol, port: 53, destinations: [{ address: '192.168.1.116', check: { type: 'custom', run: async () => true } }] }))).toHaveLength(1);
+      // Every server needs one: a second without is refused.
+      expect(() =>
+        normaliseHealthConfig(base({ protocol, port: 53, destinations: [{ address: '192.168.1.116', check: { type: 'tcp' } }, { address: '192.168.1.117' }] })),
+      ).toThrow(/no default check/);
+    }
+    expect(normaliseHealthConfig(base())[0]!.realServers[0]!.check.label).toBe('TCP connect 192.168.1.116:80');
+    // A firewall mark may group any protocol: its checks keep the default (their port must be given anyway).
+    const fwmark = normaliseHealthConfig({ services: [{ fwmark: 3, persistence: { timeout: 60 }, check: { port: 53 }, destinations: [{ address: '192.168.1.116', port: 0 }] }] });
+    expect(fwmark[0]!.realServers[0]!.check.label).toBe('TCP connect 192.168.1.116:53');
+  });
+
   it("takes the scheduler 'none'", () => {
     expect(normaliseHealthConfig(base({ scheduler: 'none' }))[0]!.spec).toMatchObject({ scheduler: 'none' });
   });

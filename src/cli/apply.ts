@@ -45,7 +45,7 @@ Make the IPVS table hold the desired state in FILE: JSON ({"services": [...]}) o
   --dry-run            print the changes, make none
   --prune              delete services that FILE does not list (default: leave them alone)
   --drain[=SECONDS]    remove destinations gracefully: weight 0 first, deleted by a later run once they
-                       have no active connections (or SECONDS after draining began)
+                       have no active connections (UDP: no connections; or SECONDS after draining began)
   --drain-state FILE   remember when each drain began in FILE (needed for --drain=SECONDS)
   --stop-on-error      attempt nothing more after the first failure
   -q, --quiet          print failures only

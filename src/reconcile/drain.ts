@@ -1,8 +1,8 @@
 // Graceful removal of destinations ("drain"), as kube-proxy does it: a destination that leaves the
 // desired state is first given weight 0, so the scheduler sends it no new connections while existing
-// ones finish, and is deleted by a later apply once it is idle (by default: no active connections) or
-// once a timeout has passed since draining began. A destination that is already idle is deleted at
-// once. The kernel keeps no timestamps, so the start of each drain is kept in a DrainState: a plain
+// ones finish, and is deleted by a later apply once it is idle (by default: no active connections, for a UDP
+// service none at all) or once a timeout has passed since draining began. A destination that is already idle
+// is deleted at once. The kernel keeps no timestamps, so the start of each drain is kept in a DrainState: a plain
 // JSON object that apply returns and the caller hands back next time (the CLI keeps it in a file).
 
 import type { Destination, ServiceKey } from '../ipvs/types.js';
@@ -13,7 +13,7 @@ import { onlyKnownOptions, optionKeys } from '../ipvs/option-keys.js';
 export type IdlePredicate = (destination: Destination, service: ServiceKey) => boolean;
 
 export interface DrainOptions {
-  /** When a draining destination may be deleted. Default: it has no active connections. */
+  /** When a draining destination may be deleted. Default: it has no active connections (a UDP service's: no connections at all). */
   idle?: IdlePredicate;
   /** Seconds after draining began after which the destination is deleted even if not idle. Default: never. */
   timeout?: number;
@@ -41,7 +41,14 @@ export interface DrainPolicy {
   now: number;
 }
 
-const noActiveConnections: IdlePredicate = (d) => d.activeConns === 0;
+/**
+ * The default idleness: no active connections; for a UDP service no connection entries at all. Linux counts a
+ * UDP flow as inactive for its whole life (UDP has no states to make it active), so "no active connections"
+ * held for every UDP server, and a drain of one deleted it at once, cutting its flows off. Its entries expire
+ * the udp timeout (300 s by default) after their last datagram.
+ */
+const idleByDefault: IdlePredicate = (d, service) =>
+  d.activeConns === 0 && (!('protocol' in service) || service.protocol !== 'udp' || d.inactiveConns === 0);
 
 /**
  * The default clock of drains, in ms since the epoch: the wall clock when the process started plus the
@@ -78,7 +85,7 @@ export function drainPolicy(option: DrainOption | undefined, now: number): Drain
     throw new ValidationError('drain.state', opts.state, "must be the previous apply's drainState object");
   }
   return {
-    idle: opts.idle ?? noActiveConnections,
+    idle: opts.idle ?? idleByDefault,
     timeoutMs: opts.timeout === undefined ? undefined : opts.timeout * 1000,
     state: opts.state ?? {},
     now,

@@ -114,6 +114,28 @@ describe('drain', () => {
     expect((await plan(ipvs, state('192.168.1.116'), { drain: true })).operations.map((o) => o.op)).toEqual(['delete-destination']);
   });
 
+  it('drains a UDP server until its flows are gone: Linux counts every UDP flow inactive, so "no active connections" is no idleness there', async () => {
+    const DNS = { protocol: 'udp', address: '192.168.1.110', port: 53 } as const;
+    const dns = (...dests: string[]): DesiredState => ({ services: [{ ...DNS, destinations: dests.map((a) => ({ address: a })) }] });
+    const kernel = new FakeKernel();
+    const ipvs = await Ipvs.open({ transport: kernel.transport() });
+    await apply(ipvs, dns('192.168.1.116', '192.168.1.117'));
+    kernel.setStats({ ...DNS, destination: '192.168.1.117' }, { inactiveConns: 4 });
+    const first = await apply(ipvs, dns('192.168.1.116'), { drain: true, now: 1000 });
+    expect(first.plan.operations).toEqual([
+      { op: 'update-destination', service: DNS, destination: { address: '192.168.1.117', port: 53, forwarding: 'route', weight: 0 } },
+    ]);
+    expect(first.drainState).toEqual({ 'udp 192.168.1.110:53 -> 192.168.1.117:53': 1000 });
+    // The flows' entries expire (the udp timeout after their last datagram): then it goes.
+    kernel.setStats({ ...DNS, destination: '192.168.1.117' }, { inactiveConns: 0 });
+    const second = await apply(ipvs, dns('192.168.1.116'), { drain: { state: first.drainState }, now: 2000 });
+    expect(second.plan.steps.map((s) => [s.operation.op, s.detail])).toEqual([['delete-destination', 'drained (0 active, 0 inactive connections)']]);
+    // A TCP server's inactive entries (TIME_WAIT, ...) still do not hold its drain up.
+    const { ipvs: tcp, busy } = await setup();
+    busy(0, 4);
+    expect((await plan(tcp, state('192.168.1.116'), { drain: true })).operations.map((o) => o.op)).toEqual(['delete-destination']);
+  });
+
   it('a draining destination listed again gets its weight back and leaves the drain state', async () => {
     const { ipvs, busy } = await setup();
     busy(2);

@@ -7,17 +7,26 @@
 // server for every port, and an IPv6 persistence netmask (/64) grouping two clients; a UDP NAT service
 // scheduling each new flow (source port) round robin while one flow stays on its server, answers coming
 // back from the virtual address, with exact packet and byte counts; UDP persistence keeping one client's
-// flows on one server; UDP over IPv6; and one-packet scheduling, whose NAT answers are not translated back.
+// flows on one server; UDP over IPv6; one-packet scheduling, whose NAT answers are not translated back; UDP
+// connection entries (counted inactive, listed by `ipvs -Lnc` as by ipvsadm, gone after the udp timeout set
+// with setTimeouts); and SCTP associations through an SCTP NAT service (test/kernel/traffic/sctp.py, python3),
+// with the connection listing and counters as ipvsadm shows them.
 
+import readline from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../../src/cli/run.js';
 import { Ipvs, type ServiceKey, type Stats } from '../../src/index.js';
 import { parseConnTable, type ConnEntry } from './traffic/conn-table.js';
-import { LAB_SETUP_MS, waitFor } from './traffic/net.js';
+import { LAB_SETUP_MS, run, waitFor } from './traffic/net.js';
 import {
   addIPv6, buildTopology, CLIENT1, CLIENT1_6, CLIENT2, CLIENT2_6, RS1, RS1_6, RS2, RS2_6, vip, vip6, type Topology,
 } from './traffic/topology.js';
 
 const onKernel = process.env.IPVS_KERNEL === '1';
+const SCTP_HELPER = fileURLToPath(new URL('./traffic/sctp.py', import.meta.url));
+/** A connection listing with every expiry (mm:ss) masked: two reads a moment apart differ only there. */
+const maskExpiry = (listing: string): string => listing.replace(/^(\S+\s+)\d\d:\d\d/gm, '$1--:--');
 const ADDRESS: Record<string, string> = { rs1: RS1, rs2: RS2 };
 const ADDRESS6: Record<string, string> = { rs1: RS1_6, rs2: RS2_6 };
 /** 'rs1 8080' -> 'rs1' */
@@ -48,7 +57,7 @@ function parseIpvsadmStats(text: string): Record<string, Counters> {
   return out;
 }
 
-describe.skipIf(!onKernel)('more real traffic through IPVS: IPv6 and UDP', () => {
+describe.skipIf(!onKernel)('more real traffic through IPVS: IPv6, UDP and SCTP', () => {
   let t: Topology;
   let ipvs: Ipvs;
 
@@ -64,6 +73,22 @@ describe.skipIf(!onKernel)('more real traffic through IPVS: IPv6 and UDP', () =>
     await t?.lab.cleanup();
   });
 
+  /**
+   * `ipvs ARGS` (the command line, run here on the test's client) and `ipvsadm ARGS`, both reading the director's
+   * namespace: the connection table from /proc/PID/net of a process in it (the sorry server's agent).
+   */
+  const ipvsCli = async (...args: string[]): Promise<string> => {
+    let out = '';
+    const code = await runCli(args, {
+      ipvs: async () => Object.assign(Object.create(ipvs) as Ipvs, { close: async () => {} }),
+      stdout: { write: (text: string) => (out += text) },
+      stderr: { write: (text: string) => (out += text) },
+      procConnPath: `/proc/${t.sorry.child.pid}/net/ip_vs_conn`,
+    });
+    if (code !== 0) throw new Error(`ipvs ${args.join(' ')}: exit ${code}: ${out}`);
+    return out;
+  };
+  const ipvsadm = (...args: string[]): string => t.lab.exec(t.dir, 'ipvsadm', ...args);
   const conns = (): ConnEntry[] => parseConnTable(t.lab.exec(t.dir, 'cat', '/proc/net/ip_vs_conn'));
   const templates = (virtual: string): ConnEntry[] => conns().filter((c) => c.template && c.virtual === virtual);
   const entry = (c: ConnEntry): string => `${c.protocol} ${c.client}:${c.clientPort} ${c.virtual}:${c.virtualPort} ${c.destination}:${c.destinationPort}`;
@@ -266,8 +291,100 @@ describe.skipIf(!onKernel)('more real traffic through IPVS: IPv6 and UDP', () =>
     expect(counters(svc.stats)).toEqual({ conns: 4n, inPackets: 4n, outPackets: 0n, inBytes: 4n * 32n, outBytes: 0n });
     await ipvs.deleteService(key);
   });
+
+  it('UDP connection entries: state UDP, counted inactive, listed by ipvs -Lnc as by ipvsadm; a udp timeout set applies to new flows', async () => {
+    const before = await ipvs.timeouts();
+    const key = { protocol: 'udp', address: vip(5), port: 53 } as const;
+    await ipvs.addService({ ...key, scheduler: 'rr' });
+    for (const address of [RS1, RS2]) await ipvs.addDestination(key, { address, forwarding: 'masq' });
+    try {
+      const ports = [44001, 44002, 44003, 44004];
+      const r = await t.client.sendUdp(vip(5), 53, ports, { localAddress: CLIENT1 });
+      expect(r.from).toEqual(ports.map(() => `${vip(5)} 53`));
+      const entries = conns().filter((c) => c.virtual === vip(5));
+      expect(entries.map((c) => `${c.protocol} ${c.state} ${c.clientPort}`).sort()).toEqual(ports.map((p) => `UDP UDP ${p}`));
+      for (const c of entries) expect(c.expires).toBeGreaterThan(before.udp - 60);
+      // The same listing from both (the expiry column may tick between the two reads).
+      await waitFor('ipvs -Lnc to list what ipvsadm -Lnc lists', async () => {
+        const ours = maskExpiry(await ipvsCli('-Lnc'));
+        return ours === maskExpiry(ipvsadm('-Lnc')) && new RegExp(`^UDP +--:-- +UDP +${CLIENT1}:44001 +${vip(5)}:53 `, 'm').test(ours) ? ours : undefined;
+      }, 30_000, 0);
+      // Linux counts a UDP flow as inactive for its whole life (no state makes it active): drains wait on that.
+      expect((await ipvs.destinations(key)).map((d) => [d.activeConns, d.inactiveConns])).toEqual([[0, 2], [0, 2]]);
+      // So a drain of one server holds it at weight 0 while its flows live, rather than delete it at once.
+      const drained = await ipvs.plan({ services: [{ ...key, scheduler: 'rr', destinations: [{ address: RS1, forwarding: 'masq' }] }] }, { drain: true });
+      expect(drained.operations).toEqual([{ op: 'update-destination', service: key, destination: { address: RS2, port: 53, forwarding: 'masq', weight: 0 } }]);
+
+      // A udp timeout of 4 s: shown as ipvsadm shows it, and a new flow's entry is gone 4 s after its datagrams
+      // (the entries made before keep theirs).
+      await ipvs.setTimeouts({ udp: 4 });
+      expect(await ipvs.timeouts()).toEqual({ ...before, udp: 4 });
+      const shown = await ipvsCli('-L', '--timeout');
+      expect(shown).toBe(`Timeout (tcp tcpfin udp): ${before.tcp} ${before.tcpFin} 4\n`);
+      expect(shown).toBe(ipvsadm('-L', '--timeout'));
+      await t.client.sendUdp(vip(5), 53, [44100], { localAddress: CLIENT1 });
+      const fresh = conns().filter((c) => c.virtual === vip(5) && c.clientPort === 44100);
+      expect(fresh.map((c) => c.expires <= 4)).toEqual([true]);
+      await waitFor('the new UDP entry to expire', () => conns().every((c) => c.clientPort !== 44100), 15_000, 250);
+      expect(conns().filter((c) => c.virtual === vip(5))).toHaveLength(4);
+    } finally {
+      await ipvs.setTimeouts({ udp: before.udp });
+      await ipvs.deleteService(key);
+    }
+  });
+
+  it('SCTP NAT: associations alternate round robin, answers come from the VIP, -Lnc and the counters read as ipvsadm reads them', async () => {
+    run('modprobe', ['sctp']);
+    const servers = [t.rs1, t.rs2].map((a, i) => t.lab.spawn(a.ns, 'python3', [SCTP_HELPER, 'serve', `rs${i + 1}`, '3868']));
+    try {
+      await Promise.all(
+        servers.map(
+          (child) =>
+            new Promise<void>((resolve, reject) => {
+              const lines = readline.createInterface({ input: child.stdout! });
+              lines.once('line', (l) => (l === 'ready' ? resolve() : reject(new Error(`sctp.py serve: ${l}`))));
+              child.once('exit', (code) => reject(new Error(`sctp.py serve exited with ${code}`)));
+            }),
+        ),
+      );
+      const key = { protocol: 'sctp', address: vip(4), port: 3868 } as const;
+      await ipvs.addService({ ...key, scheduler: 'rr' });
+      for (const address of [RS1, RS2]) await ipvs.addDestination(key, { address, forwarding: 'masq' });
+      expect((await ipvs.service(key)).protocol).toBe('sctp');
+
+      const answers = t.lab.exec(t.lab.name('cli'), 'python3', SCTP_HELPER, 'connect', vip(4), '3868', '4', CLIENT1).trim().split('\n');
+      const got = answers.map(server);
+      expect(answers.every((a) => / 3868$/.test(a)), answers.join(', ')).toBe(true);
+      expect(new Set(got)).toEqual(new Set(['rs1', 'rs2']));
+      for (let i = 1; i < got.length; i++) expect(got[i]).not.toBe(got[i - 1]);
+      // One entry per association, two on each server.
+      const entries = conns().filter((c) => c.virtual === vip(4));
+      expect(entries.map((c) => `${c.protocol} ${c.client} ${c.virtualPort} ${c.destinationPort}`)).toEqual(entries.map(() => `SCTP ${CLIENT1} 3868 3868`));
+      expect(entries.filter((c) => c.destination === RS1)).toHaveLength(2);
+      expect(entries.filter((c) => c.destination === RS2)).toHaveLength(2);
+      // Each association shut down (the client closes once answered): CLOSED, and no longer active.
+      await waitFor('the associations to close', () => conns().filter((c) => c.virtual === vip(4) && c.state === 'CLOSED').length === 4, 10_000, 100);
+      expect((await ipvs.destinations(key)).map((d) => [d.activeConns, d.inactiveConns])).toEqual([[0, 2], [0, 2]]);
+      await waitFor('ipvs -Lnc to list what ipvsadm -Lnc lists', async () => {
+        const ours = maskExpiry(await ipvsCli('-Lnc'));
+        return ours === maskExpiry(ipvsadm('-Lnc')) && ours.includes(`SCTP --:--`) ? ours : undefined;
+      }, 20_000, 0);
+
+      const { dests } = await statsWhen(key, (c) => c.conns === 4n);
+      expect(dests.map((d) => d.stats.conns)).toEqual([2n, 2n]);
+      const { svc, dests: seen, listed } = await bothViews(key, 'the SCTP service');
+      expect(svc.stats.inPackets).toBeGreaterThanOrEqual(4n * 4n); // INIT, COOKIE ECHO, DATA, SHUTDOWN at least
+      expect(svc.stats.outPackets).toBeGreaterThanOrEqual(4n * 4n); // NAT: the answers pass the director
+      for (const field of COUNTERS) expect(seen.reduce((sum, d) => sum + d.stats[field], 0n), field).toBe(svc.stats[field]);
+      expect(listed[`SCTP ${vip(4)}:3868`]).toEqual(counters(svc.stats));
+      for (const d of seen) expect(listed[`SCTP ${vip(4)}:3868 -> ${d.address}:3868`], d.address).toEqual(counters(d.stats));
+      await ipvs.deleteService(key);
+    } finally {
+      for (const child of servers) child.kill('SIGKILL');
+    }
+  });
 });
 
-describe.skipIf(onKernel)('more real traffic through IPVS: IPv6 and UDP', () => {
+describe.skipIf(onKernel)('more real traffic through IPVS: IPv6, UDP and SCTP', () => {
   it.skip('runs only inside the UML sandbox (node scripts/sandbox.mjs --kernel-suite)', () => {});
 });

@@ -9,7 +9,7 @@ import { validateHeaderName, validateHeaderValue } from 'node:http';
 import { normalizeAddress, parseAddress } from '../ipvs/address.js';
 import { ValidationError } from '../ipvs/errors.js';
 import { DESTINATION_FIELDS, Fields, onlyKnownFields, SERVICE_FIELDS } from '../ipvs/fields.js';
-import { IPPROTO_TCP, IP_VS_SVC_F_PERSISTENT } from '../ipvs/constants.js';
+import { IPPROTO_TCP, IPPROTO_UDP, IP_VS_SVC_F_PERSISTENT } from '../ipvs/constants.js';
 import type { DestinationKey, DestinationSpec, ServiceKey, ServiceSpec } from '../ipvs/types.js';
 import { destinationKeyText, PROTOCOL_NAMES, validateDestinationSpec, validateServiceSpec, type WireServiceKey } from '../ipvs/validate.js';
 import { refuseDuplicateKeys } from '../reconcile/duplicate-keys.js';
@@ -305,8 +305,13 @@ export function normaliseHealthConfig(config: HealthConfig): NormalHealthService
     // Weight 0 does not move a persistent service's clients: the kernel keeps sending each client to the
     // server its persistence template names, even at weight 0, unless net.ipv4.vs.expire_quiescent_template
     // is 1 (ip_vs_check_template). Deleting the server ends its templates, so that is the default there.
+    // Nor does it move a UDP flow: each datagram of a flow follows its connection entry to the server at
+    // weight 0 and restarts the entry's timer, so a client that keeps sending stays on the dead server for
+    // good; a deleted server's entries drop its datagrams without restarting their timers, and expire (at
+    // once with net.ipv4.vs.expire_nodest_conn), after which the flow is scheduled anew.
     const persistent = (wire.flags & IP_VS_SVC_F_PERSISTENT) !== 0;
-    const onFailure = failureAction(`${path}.onFailure`, raw.onFailure) ?? topFailure ?? (persistent ? 'remove' : 'quiesce');
+    const udp = wire.fwmark === 0 && wire.protocol === IPPROTO_UDP;
+    const onFailure = failureAction(`${path}.onFailure`, raw.onFailure) ?? topFailure ?? (persistent || udp ? 'remove' : 'quiesce');
     if (!Array.isArray(raw.destinations)) throw new ValidationError(`${path}.destinations`, raw.destinations, 'must be an array of real servers');
     const ids = new Map<string, string>();
     const realServers = (raw.destinations as unknown[]).map((d, j) => {

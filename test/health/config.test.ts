@@ -76,6 +76,14 @@ describe('normaliseHealthConfig', () => {
     expect(normaliseHealthConfig(base({ persistence: false }))[0]!.onFailure).toBe('quiesce');
   });
 
+  it('a UDP service removes a failed server by default (weight 0 would not move its flows, each datagram keeping its entry alive); SCTP quiesces; an explicit choice wins', () => {
+    const dns = { protocol: 'udp', port: 53, check: { type: 'tcp' } };
+    expect(normaliseHealthConfig(base(dns))[0]!.onFailure).toBe('remove');
+    expect(normaliseHealthConfig(base({ ...dns, onFailure: 'quiesce' }))[0]!.onFailure).toBe('quiesce');
+    expect(normaliseHealthConfig(base(dns, { onFailure: 'quiesce' }))[0]!.onFailure).toBe('quiesce');
+    expect(normaliseHealthConfig(base({ ...dns, protocol: 'sctp' }))[0]!.onFailure).toBe('quiesce');
+  });
+
   it('merges checks from config to service to destination, and a new type replaces', () => {
     const cfg = base(
       {

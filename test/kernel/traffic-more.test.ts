@@ -8,7 +8,8 @@
 // scheduling each new flow (source port) round robin while one flow stays on its server, answers coming
 // back from the virtual address, with exact packet and byte counts; UDP persistence keeping one client's
 // flows on one server; UDP over IPv6; one-packet scheduling, whose NAT answers are not translated back; UDP
-// connection entries (counted inactive, listed by `ipvs -Lnc` as by ipvsadm, gone after the udp timeout set
+// connection entries (counted inactive, listed by `ipvs -Lnc` as by ipvsadm, kept on a quiesced server, dropped
+// once it is deleted, gone after the udp timeout set
 // with setTimeouts); and SCTP associations through an SCTP NAT service (test/kernel/traffic/sctp.py, python3),
 // with the connection listing and counters as ipvsadm shows them.
 
@@ -292,7 +293,7 @@ describe.skipIf(!onKernel)('more real traffic through IPVS: IPv6, UDP and SCTP',
     await ipvs.deleteService(key);
   });
 
-  it('UDP connection entries: state UDP, counted inactive, listed by ipvs -Lnc as by ipvsadm; a udp timeout set applies to new flows', async () => {
+  it('UDP connection entries: state UDP, counted inactive, listed by ipvs -Lnc as by ipvsadm; weight 0 keeps a flow, deletion drops it; a udp timeout set applies to new flows', async () => {
     const before = await ipvs.timeouts();
     const key = { protocol: 'udp', address: vip(5), port: 53 } as const;
     await ipvs.addService({ ...key, scheduler: 'rr' });
@@ -314,6 +315,20 @@ describe.skipIf(!onKernel)('more real traffic through IPVS: IPv6, UDP and SCTP',
       // So a drain of one server holds it at weight 0 while its flows live, rather than delete it at once.
       const drained = await ipvs.plan({ services: [{ ...key, scheduler: 'rr', destinations: [{ address: RS1, forwarding: 'masq' }] }] }, { drain: true });
       expect(drained.operations).toEqual([{ op: 'update-destination', service: key, destination: { address: RS2, port: 53, forwarding: 'masq', weight: 0 } }]);
+
+      // Nor does weight 0 move a flow: its datagrams still reach the quiesced server, each restarting the entry's
+      // timer. Once the server is deleted they are dropped and the timer is left to run out (net.ipv4.vs.
+      // expire_nodest_conn is 0): why the health checker removes a failed server of a UDP service (docs/health.md).
+      const port2 = conns().find((c) => c.virtual === vip(5) && c.destination === RS2)!.clientPort;
+      const entryOf = (port: number): ConnEntry => conns().find((c) => c.virtual === vip(5) && c.clientPort === port)!;
+      await ipvs.updateDestination(key, { address: RS2, forwarding: 'masq', weight: 0 });
+      expect((await t.client.sendUdp(vip(5), 53, [port2], { localAddress: CLIENT1 })).bodies).toEqual(['rs2 53']);
+      expect(entryOf(port2).expires).toBeGreaterThanOrEqual(before.udp - 2);
+      await ipvs.deleteDestination(key, { address: RS2 });
+      const left = entryOf(port2).expires;
+      expect((await t.client.sendUdp(vip(5), 53, [port2], { localAddress: CLIENT1, timeoutMs: 1500 })).bodies).toEqual(['error: TIMEOUT']);
+      expect(entryOf(port2)).toMatchObject({ destination: RS2 });
+      expect(entryOf(port2).expires).toBeLessThan(left);
 
       // A udp timeout of 4 s: shown as ipvsadm shows it, and a new flow's entry is gone 4 s after its datagrams
       // (the entries made before keep theirs).

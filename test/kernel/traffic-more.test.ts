@@ -9,9 +9,8 @@
 // back from the virtual address, with exact packet and byte counts; UDP persistence keeping one client's
 // flows on one server; UDP over IPv6; one-packet scheduling, whose NAT answers are not translated back; UDP
 // connection entries (counted inactive, listed by `ipvs -Lnc` as by ipvsadm, kept on a quiesced server, dropped
-// once it is deleted, gone after the udp timeout set
-// with setTimeouts); and SCTP associations through an SCTP NAT service (test/kernel/traffic/sctp.py, python3),
-// with the connection listing and counters as ipvsadm shows them.
+// once it is deleted, gone after the udp timeout set with setTimeouts); and SCTP associations through an SCTP
+// NAT service (test/kernel/traffic/sctp.py, python3), with the connection listing and counters as ipvsadm shows.
 
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';

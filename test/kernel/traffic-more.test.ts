@@ -10,7 +10,8 @@
 // flows on one server; UDP over IPv6; one-packet scheduling, whose NAT answers are not translated back; UDP
 // connection entries (counted inactive, listed by `ipvs -Lnc` as by ipvsadm, kept on a quiesced server, dropped
 // once it is deleted, gone after the udp timeout set with setTimeouts); and SCTP associations through an SCTP
-// NAT service (test/kernel/traffic/sctp.py, python3), with the connection listing and counters as ipvsadm shows.
+// NAT service (test/kernel/traffic/sctp.py, python3), with the connection listing and counters as ipvsadm shows;
+// and the SIP persistence engine keeping each call (Call-ID) of a UDP service on one server.
 
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -64,7 +65,7 @@ describe.skipIf(!onKernel)('more real traffic through IPVS: IPv6, UDP and SCTP',
   beforeAll(async () => {
     t = await buildTopology('tm');
     addIPv6(t);
-    await Promise.all([t.rs1.serveUdp('rs1', [53, 5353]), t.rs2.serveUdp('rs2', [53, 5353])]);
+    await Promise.all([t.rs1.serveUdp('rs1', [53, 5060, 5353]), t.rs2.serveUdp('rs2', [53, 5060, 5353])]);
     ipvs = await Ipvs.open({ netns: t.dir });
   }, LAB_SETUP_MS);
 
@@ -396,6 +397,33 @@ describe.skipIf(!onKernel)('more real traffic through IPVS: IPv6, UDP and SCTP',
     } finally {
       for (const child of servers) child.kill('SIGKILL');
     }
+  });
+
+  it('UDP SIP persistence (--pe sip): one call stays on one server from any client port, another call is scheduled anew; ipvs -Lnc --persistent-conn as ipvsadm', async () => {
+    const key = { protocol: 'udp', address: vip(6), port: 5060 } as const;
+    await ipvs.addService({ ...key, scheduler: 'rr', persistence: { timeout: 120 }, persistenceEngine: 'sip' });
+    for (const address of [RS1, RS2]) await ipvs.addDestination(key, { address, forwarding: 'masq' });
+    const invite = (callId: string): string => `OPTIONS sip:lab@${vip(6)} SIP/2.0\r\nVia: SIP/2.0/UDP ${CLIENT1}\r\nCall-ID: ${callId}\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n`;
+    const one = await t.client.sendUdp(vip(6), 5060, [45001, 45002, 45003], { localAddress: CLIENT1, payload: invite('call-one@lab') });
+    const two = await t.client.sendUdp(vip(6), 5060, [45004, 45005], { localAddress: CLIENT1, payload: invite('call-two@lab') });
+    // The engine keys persistence on the Call-ID (and the client address): one call's datagrams from any port
+    // share a server, and the other call (plain persistence would have kept this client on one server) is
+    // scheduled round robin to the other.
+    const x = server(one.bodies[0]!);
+    expect(one.bodies).toEqual([`${x} 5060`, `${x} 5060`, `${x} 5060`]);
+    const y = server(two.bodies[0]!);
+    expect(two.bodies).toEqual([`${y} 5060`, `${y} 5060`]);
+    expect(y).not.toBe(x);
+    expect(one.from.concat(two.from)).toEqual([1, 2, 3, 4, 5].map(() => `${vip(6)} 5060`));
+    const listing = await waitFor('ipvs -Lnc --persistent-conn to list what ipvsadm lists', async () => {
+      const ours = maskExpiry(await ipvsCli('-Lnc', '--persistent-conn'));
+      return ours === maskExpiry(ipvsadm('-Lnc', '--persistent-conn')) ? ours : undefined;
+    }, 20_000, 0);
+    // The engine's templates: client port 0, state ASSURED, the engine's name and the Call-ID.
+    for (const [call, s] of [['call-one@lab', x], ['call-two@lab', y]] as const) {
+      expect(listing).toMatch(new RegExp(`^UDP +--:-- +ASSURED +${CLIENT1}:0 +${vip(6)}:5060 +${ADDRESS[s]}:5060 +sip +${call}$`, 'm'));
+    }
+    await ipvs.deleteService(key);
   });
 });
 

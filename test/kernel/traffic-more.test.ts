@@ -11,7 +11,8 @@
 // connection entries (counted inactive, listed by `ipvs -Lnc` as by ipvsadm, kept on a quiesced server, dropped
 // once it is deleted, gone after the udp timeout set with setTimeouts); and SCTP associations through an SCTP
 // NAT service (test/kernel/traffic/sctp.py, python3), with the connection listing and counters as ipvsadm shows;
-// and the SIP persistence engine keeping each call (Call-ID) of a UDP service on one server.
+// the SIP persistence engine keeping each call (Call-ID) of a UDP service on one server; and UDP direct routing,
+// whose servers answer the client themselves (from the VIP only when bound to it).
 
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -21,7 +22,7 @@ import { Ipvs, type ServiceKey, type Stats } from '../../src/index.js';
 import { parseConnTable, type ConnEntry } from './traffic/conn-table.js';
 import { LAB_SETUP_MS, run, waitFor } from './traffic/net.js';
 import {
-  addIPv6, buildTopology, CLIENT1, CLIENT1_6, CLIENT2, CLIENT2_6, RS1, RS1_6, RS2, RS2_6, vip, vip6, type Topology,
+  addIPv6, buildTopology, CLIENT1, CLIENT1_6, CLIENT2, CLIENT2_6, DR_VIP, LAN_CLIENT, RS1, RS1_6, RS2, RS2_6, vip, vip6, type Topology,
 } from './traffic/topology.js';
 
 const onKernel = process.env.IPVS_KERNEL === '1';
@@ -424,6 +425,35 @@ describe.skipIf(!onKernel)('more real traffic through IPVS: IPv6, UDP and SCTP',
       expect(listing).toMatch(new RegExp(`^UDP +--:-- +ASSURED +${CLIENT1}:0 +${vip(6)}:5060 +${ADDRESS[s]}:5060 +sip +${call}$`, 'm'));
     }
     await ipvs.deleteService(key);
+  });
+
+  it('UDP direct routing: flows alternate, servers answer the client themselves (from the VIP when bound to it), only inbound packets pass the director', async () => {
+    await Promise.all([t.rs1.serveUdp('rs1', [5354], DR_VIP), t.rs2.serveUdp('rs2', [5354], DR_VIP)]);
+    const key = { protocol: 'udp', address: DR_VIP, port: 5354 } as const;
+    const wild = { protocol: 'udp', address: DR_VIP, port: 53 } as const;
+    for (const k of [key, wild]) {
+      await ipvs.addService({ ...k, scheduler: 'rr' });
+      for (const address of [RS1, RS2]) await ipvs.addDestination(k, { address, forwarding: 'route' });
+    }
+    try {
+      const ports = [46001, 46002, 46003, 46004];
+      const r = await t.lan.sendUdp(DR_VIP, 5354, ports, { localAddress: LAN_CLIENT });
+      const got = r.bodies.map(server);
+      expect(new Set(got)).toEqual(new Set(['rs1', 'rs2']));
+      for (let i = 1; i < got.length; i++) expect(got[i]).not.toBe(got[i - 1]);
+      expect(r.from).toEqual(ports.map(() => `${DR_VIP} 5354`));
+      const entries = conns().filter((c) => c.virtual === DR_VIP && c.virtualPort === 5354);
+      expect(entries.map((c) => `${c.state} ${c.clientPort} ${c.destination}`).sort()).toEqual(ports.map((p, i) => `UDP ${p} ${ADDRESS[got[i]!]}`).sort());
+      // The answers never pass the director: it counts the datagrams in only ("ping": 28 + 4 bytes each).
+      const { svc } = await statsWhen(key, (c) => c.conns === 4n && c.inPackets === 4n);
+      expect(counters(svc.stats)).toEqual({ conns: 4n, inPackets: 4n, outPackets: 0n, inBytes: 4n * 32n, outBytes: 0n });
+      // A server listening on the wildcard address answers from the address its route to the client gives, its
+      // own, not the VIP: a client whose socket is connected to the VIP would drop that answer.
+      const w = await t.lan.sendUdp(DR_VIP, 53, [46101, 46102], { localAddress: LAN_CLIENT });
+      expect(w.from.map((f, i) => [f, w.bodies[i]])).toEqual(w.bodies.map((b) => [`${ADDRESS[server(b)]} 53`, b]));
+    } finally {
+      for (const k of [key, wild]) await ipvs.deleteService(k);
+    }
   });
 });
 

@@ -70,17 +70,20 @@ async function serve(ports) {
   }
 }
 
-async function serveUdp(ports) {
+async function serveUdp(ports, address) {
   for (const port of ports) {
-    if (udpServers.has(port)) continue;
-    // One IPv6 socket takes both families (IPv4 senders appear as ::ffff:a.b.c.d).
-    const socket = dgram.createSocket({ type: 'udp6', ipv6Only: false });
+    const key = `${address ?? '*'} ${port}`;
+    if (udpServers.has(key)) continue;
+    // One IPv6 socket takes both families (IPv4 senders appear as ::ffff:a.b.c.d). A socket on the wildcard
+    // address answers from the address the route to the sender gives; one bound to an address (a direct-routing
+    // VIP held on lo) answers from it.
+    const socket = address ? dgram.createSocket(isIPv6(address) ? 'udp6' : 'udp4') : dgram.createSocket({ type: 'udp6', ipv6Only: false });
     socket.on('message', (_msg, rinfo) => socket.send(`${name} ${port}`, rinfo.port, rinfo.address));
     await new Promise((resolve, reject) => {
       socket.once('error', reject);
-      socket.bind(port, resolve);
+      socket.bind(port, address, resolve);
     });
-    udpServers.set(port, socket);
+    udpServers.set(key, socket);
   }
 }
 
@@ -147,7 +150,7 @@ async function handle(msg) {
       return {};
     case 'serve-udp':
       name = msg.name ?? name;
-      await serveUdp(msg.ports);
+      await serveUdp(msg.ports, msg.address);
       return {};
     case 'send-udp':
       return sendUdp(msg.address, msg.port, msg.sourcePorts, msg.payload ?? 'ping', msg.localAddress, msg.timeoutMs ?? DEFAULT_TIMEOUT_MS);

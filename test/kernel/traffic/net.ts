@@ -103,9 +103,12 @@ export class Agent {
     return this.send({ cmd: 'session-close', session });
   }
 
-  /** Answer UDP datagrams on these ports (IPv4 and IPv6) with "NAME PORT". */
-  serveUdp(name: string, ports: number[]): Promise<AgentReply> {
-    return this.send({ cmd: 'serve-udp', name, ports });
+  /**
+   * Answer UDP datagrams on these ports with "NAME PORT": on every address (IPv4 and IPv6), or only on `address`,
+   * answering from it (a server behind direct routing binds the VIP so).
+   */
+  serveUdp(name: string, ports: number[], address?: string): Promise<AgentReply> {
+    return this.send({ cmd: 'serve-udp', name, ports, ...(address ? { address } : {}) });
   }
 
   /**

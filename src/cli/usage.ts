@@ -38,6 +38,7 @@ export function usageText(program: string): string {
   ${p} --start-daemon {master|backup} [daemon-options]
   ${p} --stop-daemon {master|backup}
   ${p} -h
+  ${p} -v
 
 Commands (short or long form):
   -A  --add-service       create a virtual service
@@ -55,6 +56,7 @@ Commands (short or long form):
       --start-daemon STATE    start the connection sync daemon (master or backup)
       --stop-daemon STATE     stop the connection sync daemon
   -h  --help              print this text
+  -v  --version           print the version
 
 Virtual service:
   -t  --tcp-service ADDR[:PORT]   a TCP service; IPv6 as [ADDR]:PORT
@@ -85,7 +87,7 @@ Options:
       --daemon             list the sync daemons
       --stats              list counters
       --rate               list rates
-      --exact              print numbers in full
+  -X  --exact              print numbers in full
       --thresholds         list thresholds
       --persistent-conn    list persistent connections
       --tun-info           list tunnel details

@@ -8,6 +8,7 @@ import { CliHarness } from './harness.js';
 import { staticResolver } from '../../src/rules/resolver.js';
 import { runCli } from '../../src/cli/run.js';
 import { FamilyNotFoundError } from '../../src/netlink/errors.js';
+import { IPVSADM_OPTIONS } from '../../src/rules/option-scanner.js';
 
 const SEED = [
   '-A -t 192.168.1.110:0 -s rr -p 600',
@@ -262,6 +263,15 @@ describe('commands', () => {
     expect(version).toMatchObject({ code: 0, stderr: '' });
     expect(version.stdout).toMatch(/^ipvs \d+\.\d+\.\d+ \(ipvsadm v1\.31 compatible/);
     expect(h.opened).toBe(0);
+  });
+
+  it('-h names every option the command line takes, each with its short form when it has one', async () => {
+    const help = (await new CliHarness().run('-h')).stdout;
+    const missing = IPVSADM_OPTIONS.filter((o) => {
+      const line = help.split('\n').find((l) => new RegExp(`(^|\\s)--${o.long}(\\s|$)`).test(l));
+      return line === undefined || (o.short !== undefined && !new RegExp(`(^|[\\s,])-${o.short}[\\s,]`).test(line));
+    });
+    expect(missing.map((o) => (o.short ? `-${o.short} --${o.long}` : `--${o.long}`))).toEqual([]);
   });
 });
 

@@ -18,6 +18,7 @@ import { checksInFlightOf, normaliseHealthConfig, parseHealthConfig } from '../h
 import { describeStart } from '../health/describe.js';
 import type { HealthClient, HealthConfig, HealthLogger } from '../health/types.js';
 import type { OutputFailures, TextSink } from './context.js';
+import { OpenFailure } from './failures.js';
 import { lineWriter, type LineWriter } from './log-lines.js';
 import { printable } from './printable.js';
 import { readInputFile } from './read-input.js';
@@ -174,7 +175,10 @@ async function runConfig(parsed: HealthArgs, io: HealthIo, program: string, relo
     try {
       ipvs = await io.ipvs();
     } catch (err) {
-      logger.error(`cannot open IPVS: ${(err as Error).message}`);
+      // The command line wraps a failed open in ipvsadm's two-line paragraph; a log line wants the
+      // library's own one-line reason (`run \`modprobe ip_vs\``, `needs CAP_NET_ADMIN`) when there is one.
+      const reason = err instanceof OpenFailure && err.cause instanceof Error ? err.cause : (err as Error);
+      logger.error(`cannot open IPVS: ${reason.message}`);
       return 1;
     }
     // A checker for `c`, started; or, when it cannot start, stopped again and the reason.

@@ -3,6 +3,9 @@
 // the table left unchanged, -R with line-numbered errors, and the CLI's own plumbing (lazy open, close,
 // subcommand dispatch).
 
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it, vi, type MockInstance } from 'vitest';
 import { CliHarness } from './harness.js';
 import { staticResolver } from '../../src/rules/resolver.js';
@@ -491,6 +494,26 @@ describe('plumbing', () => {
     });
     expect(code).toBe(2);
     expect(err).toBe("Can't initialize ipvs: Protocol not available\nAre you sure that IP Virtual Server is built in the kernel or as module?\n");
+  });
+
+  it("ipvs health on a kernel without IPVS: one log line with the library's reason (modprobe ip_vs), not ipvsadm's two lines folded into one", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ipvs-health-'));
+    try {
+      const file = join(dir, 'h.json');
+      writeFileSync(file, '{"services":[{"protocol":"tcp","address":"192.168.1.110","port":80,"destinations":[{"address":"192.168.1.116"}]}]}');
+      let err = '';
+      const code = await runCli(['health', file], {
+        ipvs: async () => {
+          throw new FamilyNotFoundError('IPVS', 'the ip_vs kernel module is not loaded: run `modprobe ip_vs`');
+        },
+        stdout: { write: () => undefined },
+        stderr: { write: (s: string) => (err += s) },
+      });
+      expect(code).toBe(1);
+      expect(err).toMatch(/^\S+Z error: cannot open IPVS: generic netlink family "IPVS" not found: the ip_vs kernel module is not loaded: run `modprobe ip_vs`\n$/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

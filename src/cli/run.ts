@@ -25,6 +25,12 @@ export interface RunCliOptions extends CliOptions {
   subcommands?: Readonly<Record<string, Subcommand>>;
 }
 
+/** The help's list of this project's own words, and where their options are told. */
+function otherCommandsText(program: string, words: readonly (readonly [string, Subcommand])[]): string {
+  const lines = words.map(([w, s]) => `  ${program} ${w}  ${s.summary}\n`).join('');
+  return `\nOther commands:\n${lines}Each takes --help for its own options (${program} ${words[0]![0]} --help).\n`;
+}
+
 /** Run the command line; resolves to the process exit status. Never throws for user errors. */
 export async function runCli(argv: readonly string[], options: RunCliOptions): Promise<number> {
   let opened: Promise<CliIpvs> | undefined;
@@ -105,7 +111,7 @@ async function dispatch(
     ctx.stderr.write(`${ctx.programName}: unknown command '${first}'\n\n${usageText(ctx.programName)}`);
     const words = Object.entries(subcommands);
     if (words.length > 0) {
-      ctx.stderr.write(`\nOther commands:\n${words.map(([w, s]) => `  ${ctx.programName} ${w}  ${s.summary}\n`).join('')}`);
+      ctx.stderr.write(otherCommandsText(ctx.programName, words));
     }
     return 2;
   }
@@ -136,7 +142,7 @@ async function dispatch(
     ctx.stdout.write(usageText(ctx.programName));
     const words = Object.entries(subcommands);
     if (words.length > 0) {
-      ctx.stdout.write(`\nOther commands:\n${words.map(([w, s]) => `  ${ctx.programName} ${w}  ${s.summary}\n`).join('')}`);
+      ctx.stdout.write(otherCommandsText(ctx.programName, words));
     }
     return 0;
   }

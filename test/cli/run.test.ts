@@ -262,6 +262,8 @@ describe('commands', () => {
     expect(help.code).toBe(0);
     expect(help.stdout).toMatch(/^ipvs .*\nUsage:\n  ipvs -A\|E virtual-service/);
     expect(help.stdout).toContain('--tun-type TYPE');
+    // The words beyond ipvsadm are listed with where their options are told (`ipvs apply --help`).
+    expect(help.stdout).toMatch(/\nOther commands:\n  ipvs apply {3}FILE .*\n[\s\S]*\nEach takes --help for its own options \(ipvs apply --help\)\.\n$/);
     const version = await h.run('--version');
     expect(version).toMatchObject({ code: 0, stderr: '' });
     expect(version.stdout).toMatch(/^ipvs \d+\.\d+\.\d+ \(ipvsadm v1\.31 compatible/);

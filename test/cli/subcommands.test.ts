@@ -64,7 +64,8 @@ describe('the subcommand table', () => {
           '  ipvs apply   FILE    make the table hold the desired state in FILE (JSON or rules text)\n' +
           '  ipvs diff    FILE    show what apply FILE would change (exit 0 in sync, 1 changes pending)\n' +
           '  ipvs export          print the table as a desired state in JSON\n' +
-          '  ipvs health  CONFIG  keep real servers healthy from a JSON config until SIGINT/SIGTERM\n',
+          '  ipvs health  CONFIG  keep real servers healthy from a JSON config until SIGINT/SIGTERM\n' +
+          'Each takes --help for its own options (ipvs apply --help).\n',
       );
     }
     expect(h.opened).toBe(0);

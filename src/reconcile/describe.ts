@@ -67,9 +67,12 @@ export function describeApplyResult(result: ApplyResult, now?: number): { out: s
   let out = '';
   let err = '';
   for (const step of result.applied) out += describeStep(step) + '\n';
+  // A destination whose weight-0 update failed or was not sent has not begun to drain: no line, and not counted.
+  let draining = 0;
   for (const d of result.plan.draining) {
     if (!result.failed.some((f) => f.step.target === d.target) && !result.notAttempted.some((n) => n.step.target === d.target)) {
       out += describeDraining(d, now) + '\n';
+      draining++;
     }
   }
   for (const f of result.failed) err += `! ${describeStep(f.step)}: failed: ${f.error.message}\n`;
@@ -80,7 +83,7 @@ export function describeApplyResult(result: ApplyResult, now?: number): { out: s
     out += `# ${result.applied.length} of ${count(total, 'change')} applied`;
     if (result.failed.length > 0) out += `, ${result.failed.length} failed`;
     if (result.notAttempted.length > 0) out += `, ${result.notAttempted.length} not attempted`;
-    if (result.plan.draining.length > 0) out += `; ${count(result.plan.draining.length, 'destination')} draining`;
+    if (draining > 0) out += `; ${count(draining, 'destination')} draining`;
     out += '\n';
   }
   return { out, err };

@@ -14,7 +14,7 @@ import { staticResolver } from '../../src/rules/resolver.js';
 import { runCli } from '../../src/cli/run.js';
 import { stopSignal } from '../../src/cli/stop-signal.js';
 import { Ipvs } from '../../src/client.js';
-import { IPVS_CMD_NEW_DEST } from '../../src/ipvs/constants.js';
+import { IPVS_CMD_NEW_DEST, IPVS_CMD_SET_DEST } from '../../src/ipvs/constants.js';
 import { parseServicesFile } from '../../src/rules/service-names.js';
 import { FakeKernel } from '../../src/testing/index.js';
 
@@ -127,6 +127,22 @@ describe('ipvs apply', () => {
     expect(done.stdout).toMatch(/^- destination tcp 192\.168\.1\.110:80 -> 192\.168\.1\.117:80: drain timed out after 601 s/);
     expect(JSON.parse(readFileSync(stateFile, 'utf8'))).toEqual({});
     expect((await run(`diff --drain ${smaller}`)).code).toBe(0);
+  });
+
+  it('--drain whose weight-0 update fails: the summary counts no destination draining, as the drain-state file says', async () => {
+    await run('apply -', RULES);
+    kernel.setStats({ address: '192.168.1.110', port: 80, destination: '192.168.1.117' }, { activeConns: 2 });
+    const smaller = file('smaller.json', JSON.stringify({ services: [{ ...STATE.services[0], destinations: [{ address: '192.168.1.116', weight: 2 }] }, STATE.services[1]] }));
+    const stateFile = join(dir, 'drain.json');
+    kernel.failNext(1, 'EIO', IPVS_CMD_SET_DEST);
+    const failed = await run(`apply --drain --drain-state ${stateFile} ${smaller}`);
+    expect(failed.code).toBe(1);
+    expect(failed.stdout).toBe('# 0 of 1 change applied, 1 failed\n');
+    expect(failed.stderr).toMatch(/^! ~ destination tcp 192\.168\.1\.110:80 -> 192\.168\.1\.117:80: drain: weight 1 -> 0 .*failed: .*\[EIO\]\n$/);
+    expect(JSON.parse(readFileSync(stateFile, 'utf8'))).toEqual({});
+    // The next run begins the drain: now it is draining, and says so.
+    const again = await run(`apply --drain --drain-state ${stateFile} ${smaller}`);
+    expect(again.stdout).toMatch(/\n# 1 of 1 change applied; 1 destination draining\n$/);
   });
 
   it('exits 1 on partial failure, listing failures and what was not attempted', async () => {

@@ -191,6 +191,204 @@ if (onKernel) {
     });
   });
 
+  describe('reconcile: tables ipvsadm builds, every option, and the kernel refusing one step of a batch (UML)', () => {
+    // Every option ipvsadm 1.31 sets: scheduler flags, persistence with a netmask (IPv4 and IPv6), the sip
+    // engine, one-packet, thresholds, each tunnel type and checksum, port-0 and fwmark services of both families.
+    const RICH = [
+      '-A -t 192.168.1.110:80 -s sh -b sh-port,sh-fallback -p 60 -M 255.255.255.0',
+      '-a -t 192.168.1.110:80 -r 192.168.1.116:8080 -m -w 3 -x 100 -y 10',
+      '-a -t 192.168.1.110:80 -r 192.168.1.117 -g -w 0',
+      '-a -t 192.168.1.110:80 -r 192.168.1.118 -i --tun-type gue --tun-port 6080 --tun-csum',
+      '-a -t 192.168.1.110:80 -r 192.168.1.119 -i --tun-type gue --tun-port 6081 --tun-remcsum',
+      '-a -t 192.168.1.110:80 -r 192.168.1.120 -i --tun-type gre --tun-csum',
+      '-a -t 192.168.1.110:80 -r 192.168.1.122 -i --tun-type ipip',
+      '-A -u 192.168.1.110:5060 -s rr -p 120 --pe sip -o',
+      '-a -u 192.168.1.110:5060 -r 192.168.1.116 -m',
+      '-A -f 10 -s mh -b mh-port,mh-fallback -p',
+      '-a -f 10 -r 192.168.1.116 -g',
+      '-A -f 10 -6 -s rr',
+      '-A -t [2001:db8::10]:443 -s wrr -p 100 -M 64',
+      '-a -t [2001:db8::10]:443 -r [2001:db8::20]:8443 -m -w 5',
+      '-A --sctp-service 192.168.1.110:9 -s lc',
+      '-A -t 192.168.1.110:81 -s rr -b flag-1,flag-3',
+      '-A -u 192.168.1.110:53 -s wlc -o',
+      '-A -t 192.168.1.110:0 -s rr -p 30',
+      '-a -t 192.168.1.110:0 -r 192.168.1.116:0 -g',
+    ];
+
+    it('export -> apply round trip: the export plans no change on its own table and rebuilds it elsewhere; the -S text differs in thresholds only', async () => {
+      const h = await openFresh();
+      const other = await openFresh();
+      try {
+        const adm = (ns: string, ...a: string[]): string => sh('ip', ['netns', 'exec', ns, 'ipvsadm', ...a]);
+        // One ipvsadm -R for all the lines: a process start costs about half a second under UML.
+        execFileSync('ip', ['netns', 'exec', h.ns, 'ipvsadm', '-R'], { input: RICH.join('\n') + '\n' });
+        const saved = adm(h.ns, '-Sn');
+        const exported = await h.ipvs.exportState();
+        expect(exported.services).toHaveLength(9);
+        expect((await h.ipvs.plan(exported, { prune: true })).inSync).toBe(true);
+        const rebuilt = await other.ipvs.apply(exported);
+        expect(rebuilt.failed.map((f) => f.error.message)).toEqual([]);
+        expect(rebuilt.ok).toBe(true);
+        expect(adm(other.ns, '-Sn')).toBe(saved);
+        expect(await other.ipvs.exportState()).toEqual(exported);
+        expect((await other.ipvs.plan(exported, { prune: true })).inSync).toBe(true);
+        // The save format has no thresholds: read back as desired state, it asks for 0 (docs/reconcile.md).
+        const fromSave = await h.ipvs.plan(desiredStateFromRules(saved), { prune: true });
+        expect(fromSave.steps.map((s) => [s.operation.op, s.target, s.detail])).toEqual([
+          ['update-destination', 'tcp 192.168.1.110:80 -> 192.168.1.116:8080', 'upper threshold 100 -> 0, lower threshold 10 -> 0'],
+        ]);
+      } finally {
+        await other.cleanup();
+        await h.cleanup();
+      }
+    });
+
+    it('every option change is one update the kernel takes, and the next plan is empty', async () => {
+      const h = await openFresh();
+      try {
+        const V6 = { protocol: 'tcp', address: '2001:db8::10', port: 443 } as const;
+        const SIP = { protocol: 'udp', address: '10.0.0.1', port: 5060 } as const;
+        const WEB = { protocol: 'tcp', address: '10.0.0.1', port: 80 } as const;
+        const WEB2 = { protocol: 'tcp', address: '10.0.0.1', port: 81 } as const;
+        const states: Array<[DesiredState, string[]]> = [
+          [{ services: [
+            { ...V6, persistence: { timeout: 60, netmask: 48 }, destinations: [{ address: '2001:db8::20' }] },
+            { ...SIP, persistence: true, persistenceEngine: 'sip', destinations: [{ address: '10.0.0.2', forwarding: 'masq' }] },
+            // A local address as a real server (dum0's own): the kernel keeps it as route, not as 'local'.
+            { ...WEB, scheduler: 'sh', flags: ['sh-port'], destinations: [{ address: '10.0.0.3' }, { address: '2001:db8::30', forwarding: 'tunnel' }, { address: '10.0.0.1' }] },
+            { fwmark: 7, destinations: [{ address: '10.0.0.4' }] },
+            { fwmark: 7, family: 'ipv6', destinations: [{ address: '2001:db8::40' }] },
+            { ...WEB2, destinations: [{ address: '10.0.0.5', upperThreshold: 100, lowerThreshold: 50 }] },
+          ] }, Array<string>(6).fill('add-service').concat(Array<string>(8).fill('add-destination'))],
+          [{ services: [
+            { ...V6, destinations: [{ address: '2001:db8::20' }] },
+            { ...SIP, persistence: true, destinations: [{ address: '10.0.0.2', forwarding: 'masq' }] },
+            { ...WEB, scheduler: 'mh', flags: ['mh-port'], destinations: [
+              { address: '10.0.0.3', forwarding: 'tunnel', tunnel: { type: 'gue', port: 6080 } },
+              { address: '2001:db8::30', forwarding: 'tunnel', tunnel: { type: 'gre', checksum: 'csum' } },
+              { address: '10.0.0.1', forwarding: 'masq' },
+            ] },
+            { fwmark: 7, destinations: [{ address: '10.0.0.4', weight: 3 }] },
+            { fwmark: 7, family: 'ipv6', destinations: [{ address: '2001:db8::40', weight: 4 }] },
+            { ...WEB2, destinations: [{ address: '10.0.0.5', upperThreshold: 10, lowerThreshold: 5 }] },
+          ] }, [...Array<string>(3).fill('update-service'), ...Array<string>(6).fill('update-destination')]],
+          [{ services: [
+            { ...V6, persistence: { timeout: 30 }, destinations: [{ address: '2001:db8::20' }] },
+            { ...SIP, persistence: false, persistenceEngine: 'sip', destinations: [{ address: '10.0.0.2', forwarding: 'masq' }] },
+            { ...WEB, scheduler: 'rr', destinations: [{ address: '10.0.0.3', forwarding: 'masq' }, { address: '10.0.0.1', forwarding: 'masq' }] },
+            { fwmark: 7, destinations: [{ address: '10.0.0.4', forwarding: 'tunnel', tunnel: { type: 'ipip' } }] },
+            { fwmark: 7, family: 'ipv6', destinations: [] },
+            // A destination moves from one service to another.
+            { ...WEB2, destinations: [{ address: '10.0.0.5' }, { address: '2001:db8::30', forwarding: 'tunnel' }] },
+          ] }, [
+            ...Array<string>(3).fill('update-service'), 'update-destination', 'update-destination', 'update-destination', 'add-destination',
+            'delete-destination', 'delete-destination',
+          ]],
+        ];
+        for (const [state, ops] of states) {
+          const r = await h.ipvs.apply(state);
+          expect(r.failed.map((f) => `${f.step.target}: ${f.error.message}`)).toEqual([]);
+          expect(r.plan.operations.map((o) => o.op)).toEqual(ops);
+          expect((await h.ipvs.plan(state)).steps).toEqual([]);
+          expect(await h.ipvs.exportState()).toEqual(await h.ipvs.exportState()); // stable text
+          expect((await h.ipvs.plan(await h.ipvs.exportState(), { prune: true })).inSync).toBe(true);
+        }
+      } finally {
+        await h.cleanup();
+      }
+    });
+
+    it('the kernel refuses one step in the middle of a pipelined batch: the rest is applied, the result says which; a re-run converges', async () => {
+      const h = await openFresh();
+      try {
+        const { ipvs, ns } = h;
+        const WEB = { protocol: 'tcp', address: '10.0.0.1', port: 80 } as const;
+        await ipvs.apply({ services: [{ ...WEB, destinations: [{ address: '10.0.0.3' }] }] });
+        // With a sync daemon running, Linux refuses a destination of the other address family (EINVAL); the
+        // client cannot know it (a daemon of another program), so the step goes out with the others.
+        sh('ip', ['-n', ns, 'link', 'add', 'v0', 'type', 'veth', 'peer', 'name', 'v1']);
+        sh('ip', ['-n', ns, 'addr', 'add', '10.9.0.1/24', 'dev', 'v0']);
+        sh('ip', ['-n', ns, 'link', 'set', 'v0', 'up']);
+        await ipvs.startDaemon({ state: 'master', interface: 'v0' });
+        const desired: DesiredState = { services: [
+          { ...WEB, destinations: [{ address: '10.0.0.3', weight: 2 }, { address: '10.0.0.4' }, { address: '2001:db8::30', forwarding: 'tunnel' }, { address: '10.0.0.5' }] },
+          { protocol: 'udp', address: '10.0.0.1', port: 53, destinations: [{ address: '10.0.0.6', forwarding: 'masq' }] },
+        ] };
+        const r = await ipvs.apply(desired);
+        expect(r.ok).toBe(false);
+        expect(r.failed.map((f) => [f.step.target, f.error instanceof KernelError ? f.error.code : f.error.name])).toEqual([
+          ['tcp 10.0.0.1:80 -> [2001:db8::30]:80', 'EINVAL'],
+        ]);
+        expect(r.notAttempted).toEqual([]);
+        expect(r.applied.map((s) => `${s.operation.op} ${s.target}`)).toEqual([
+          'add-service udp 10.0.0.1:53',
+          'update-destination tcp 10.0.0.1:80 -> 10.0.0.3:80',
+          'add-destination tcp 10.0.0.1:80 -> 10.0.0.4:80',
+          'add-destination tcp 10.0.0.1:80 -> 10.0.0.5:80',
+          'add-destination udp 10.0.0.1:53 -> 10.0.0.6:53',
+        ]);
+        expect(sh('ip', ['netns', 'exec', ns, 'ipvsadm', '-Sn'])).toBe(
+          '-A -t 10.0.0.1:80 -s wlc\n-a -t 10.0.0.1:80 -r 10.0.0.3:80 -g -w 2\n-a -t 10.0.0.1:80 -r 10.0.0.4:80 -g -w 1\n-a -t 10.0.0.1:80 -r 10.0.0.5:80 -g -w 1\n' +
+            '-A -u 10.0.0.1:53 -s wlc\n-a -u 10.0.0.1:53 -r 10.0.0.6:53 -m -w 1\n',
+        );
+        await ipvs.stopDaemon('master');
+        const again = await ipvs.apply(desired);
+        expect(again.plan.steps.map((s) => `${s.operation.op} ${s.target}`)).toEqual(['add-destination tcp 10.0.0.1:80 -> [2001:db8::30]:80']);
+        expect(again.ok).toBe(true);
+        expect((await ipvs.plan(desired)).inSync).toBe(true);
+      } finally {
+        await h.cleanup();
+      }
+    });
+
+    it('another writer deletes a service between the read and the writes: its steps fail with ESRCH, nothing else is touched, a re-run converges', async () => {
+      const h = await openFresh();
+      try {
+        const { ipvs, ns } = h;
+        const adm = (...a: string[]): string => sh('ip', ['netns', 'exec', ns, 'ipvsadm', ...a]);
+        const A = { protocol: 'tcp', address: '10.0.0.1', port: 80 } as const;
+        const B = { protocol: 'tcp', address: '10.0.0.1', port: 81 } as const;
+        await ipvs.apply({ services: [{ ...A, destinations: [{ address: '10.0.0.3' }, { address: '10.0.0.4' }] }, { ...B, destinations: [{ address: '10.0.0.3' }] }] });
+        adm('-A', '-u', '10.0.0.1:53'); // someone else's
+        const desired: DesiredState = { services: [
+          { ...A, scheduler: 'rr', destinations: [{ address: '10.0.0.3', weight: 2 }, { address: '10.0.0.5' }] },
+          { ...B, destinations: [{ address: '10.0.0.3', weight: 3 }] },
+        ] };
+        let raced = false;
+        const racing: ReconcileClient = {
+          iterateServices: (o) => ipvs.iterateServices(o),
+          destinations: (k, o) => ipvs.destinations(k, o),
+          execute: (ops, o) => {
+            if (!raced) {
+              raced = true;
+              adm('-D', '-t', '10.0.0.1:80');
+            }
+            return ipvs.execute(ops, o);
+          },
+        };
+        const r = await apply(racing, desired);
+        expect(r.applied.map((s) => `${s.operation.op} ${s.target}`)).toEqual(['update-destination tcp 10.0.0.1:81 -> 10.0.0.3:81']);
+        expect(r.failed.map((f) => [`${f.step.operation.op} ${f.step.target}`, f.error instanceof KernelError ? f.error.code : f.error.name, f.error.message])).toEqual([
+          ['update-service tcp 10.0.0.1:80', 'ESRCH', expect.stringContaining('10.0.0.1:80')],
+          ['update-destination tcp 10.0.0.1:80 -> 10.0.0.3:80', 'ESRCH', expect.stringContaining('10.0.0.1:80')],
+          ['add-destination tcp 10.0.0.1:80 -> 10.0.0.5:80', 'ESRCH', expect.stringContaining('10.0.0.1:80')],
+          ['delete-destination tcp 10.0.0.1:80 -> 10.0.0.4:80', 'ESRCH', expect.stringContaining('10.0.0.1:80')],
+        ]);
+        expect(r.notAttempted).toEqual([]);
+        const again = await ipvs.apply(desired);
+        expect(again.plan.steps.map((s) => `${s.operation.op} ${s.target}`)).toEqual([
+          'add-service tcp 10.0.0.1:80', 'add-destination tcp 10.0.0.1:80 -> 10.0.0.3:80', 'add-destination tcp 10.0.0.1:80 -> 10.0.0.5:80',
+        ]);
+        expect(again.ok).toBe(true);
+        expect((await ipvs.plan(desired)).inSync).toBe(true);
+        expect(adm('-Sn')).toContain('-A -u 10.0.0.1:53 -s wlc\n');
+      } finally {
+        await h.cleanup();
+      }
+    });
+  });
+
   describe('reconcile: drain held open by a real connection (NAT, UML)', () => {
     //   cli 10.8.1.2 --- [cli0 10.8.1.1, VIP 10.8.1.100] dir [rs1 10.8.2.1] --- rs1 10.8.2.11
     //                                                      [rs2 10.8.3.1] --- rs2 10.8.3.11

@@ -6,6 +6,7 @@ import type { CliContext } from './context.js';
 import { errorText } from './apply.js';
 import { OpenFailure } from './failures.js';
 import { exportState, type ReconcileClient } from '../reconcile/index.js';
+import { applyRefusals } from '../reconcile/export.js';
 
 const EXPORT_USAGE = `Usage: %p export [--compact]
 Print the IPVS table as a desired state in JSON, for \`%p apply\` and \`%p diff\`.
@@ -41,6 +42,12 @@ export async function runExport(args: readonly string[], ctx: CliContext): Promi
   try {
     const state = await exportState(ipvs);
     ctx.stdout.write((compact ? JSON.stringify(state) : JSON.stringify(state, null, 2)) + '\n');
+    // Values Linux keeps that apply does not take are written as reported; say so now, not when the file is applied.
+    const refusals = applyRefusals(state);
+    if (refusals.length > 0) {
+      ctx.stderr.write(`${ctx.programName} export: warning: \`${ctx.programName} apply\` refuses this state as it is (values Linux keeps that it does not take as input):\n`);
+      for (const r of refusals) ctx.stderr.write(`  ${errorText(r)}\n`);
+    }
     return 0;
   } catch (err) {
     ctx.stderr.write(`${ctx.programName} export: ${errorText(err)}\n`);

@@ -10,6 +10,8 @@ import { sortDestinations, sortServices } from '../rules/ordering.js';
 import { flagNames } from '../ipvs/service.js';
 import { onlyKnownOptions, optionKeys, signalOption } from '../ipvs/option-keys.js';
 import { destinationRuns, keyOfService } from '../rules/save.js';
+import { ValidationError } from '../ipvs/errors.js';
+import { normaliseDesiredState } from './desired.js';
 import type { DesiredService, DesiredState } from './state.js';
 
 /** One service as the kernel reports it, as a desired-state entry (destinations given: managed). */
@@ -77,4 +79,45 @@ export async function exportState(
     for (const { service, destinations } of run) out.push(desiredServiceOf(service, destinations));
   }
   return { services: out };
+}
+
+/**
+ * Why `apply` (and `plan`) would refuse an exported state, one error per entry: the values Linux keeps that the
+ * client does not take as input (docs/reconcile.md, "Limits": a gre tunnel with remcsum, a method or tunnel type
+ * without a name, the scheduler none, a non-contiguous netmask ...). Each names its path in `state`
+ * (`services[1].destinations[4].tunnel.checksum`); a service refused itself is named once, without its
+ * destinations. Empty for what apply takes, which is checked once, as a plan would; the entries are looked at
+ * one by one only when that fails.
+ */
+export function applyRefusals(state: DesiredState): ValidationError[] {
+  try {
+    normaliseDesiredState(state);
+    return [];
+  } catch (err) {
+    if (!(err instanceof ValidationError)) throw err;
+  }
+  const out: ValidationError[] = [];
+  /** The refusal of a one-service state, its path `services[0]...` renamed to `path...`; undefined when taken. */
+  const refusal = (one: DesiredService, from: string, path: string): ValidationError | undefined => {
+    try {
+      normaliseDesiredState({ services: [one] });
+      return undefined;
+    } catch (err) {
+      if (!(err instanceof ValidationError) || !err.field.startsWith(from)) throw err;
+      return new ValidationError(path + err.field.slice(from.length), err.value, err.reason);
+    }
+  };
+  state.services.forEach((service, i) => {
+    const { destinations, ...options } = service;
+    const own = refusal({ ...options, ...(destinations ? { destinations: [] } : {}) }, 'services[0]', `services[${i}]`);
+    if (own !== undefined) {
+      out.push(own);
+      return;
+    }
+    destinations?.forEach((d, j) => {
+      const e = refusal({ ...options, destinations: [d] }, 'services[0].destinations[0]', `services[${i}].destinations[${j}]`);
+      if (e !== undefined) out.push(e);
+    });
+  });
+  return out;
 }

@@ -14,7 +14,10 @@ import { staticResolver } from '../../src/rules/resolver.js';
 import { runCli } from '../../src/cli/run.js';
 import { stopSignal } from '../../src/cli/stop-signal.js';
 import { Ipvs } from '../../src/client.js';
-import { IPVS_CMD_NEW_DEST, IPVS_CMD_SET_DEST } from '../../src/ipvs/constants.js';
+import * as cmd from '../../src/ipvs/commands.js';
+import { IPVS_CMD_NEW_DEST, IPVS_CMD_SET_DEST, IP_VS_CONN_F_TUNNEL_TYPE_GRE } from '../../src/ipvs/constants.js';
+import { validateDestinationSpec, validateServiceKey, validateServiceSpec } from '../../src/ipvs/validate.js';
+import type { OutgoingRequest } from '../../src/netlink/index.js';
 import { parseServicesFile } from '../../src/rules/service-names.js';
 import { FakeKernel } from '../../src/testing/index.js';
 
@@ -439,7 +442,35 @@ describe('ipvs export', () => {
     const f = file('exported.json', e.stdout);
     expect((await run(`diff ${f}`)).code).toBe(0);
     expect((await run('export --compact')).stdout).toBe(JSON.stringify(parsed) + '\n');
+    expect(e.stderr).toBe('');
     expect(existsSync(f)).toBe(true);
+  });
+
+  it('warns on standard error of each value apply would refuse (Linux keeps them), the export itself unchanged', async () => {
+    await run('apply -', RULES);
+    // As raw netlink or another tool sets them: a gre tunnel with remcsum, and a persistence timeout of 0.
+    const ipvs = await Ipvs.open({ transport: kernel.transport() });
+    const raw = ipvs as unknown as { run(make: (fam: cmd.IpvsFamily) => OutgoingRequest): Promise<unknown> };
+    const web = validateServiceKey({ protocol: 'tcp', address: '192.168.1.110', port: 80 });
+    const gre = validateDestinationSpec(web, { address: '192.168.1.120', forwarding: 'tunnel', tunnel: { type: 'gue', port: 5555, checksum: 'remcsum' } });
+    gre.tunType = IP_VS_CONN_F_TUNNEL_TYPE_GRE;
+    gre.tunPort = 0;
+    await raw.run((fam) => cmd.newDest(fam, web, gre));
+    await raw.run((fam) => cmd.newService(fam, { ...validateServiceSpec({ protocol: 'udp', address: '192.168.1.110', port: 53, persistence: true }), timeout: 0 }));
+    await ipvs.close();
+    const e = await run('export --compact');
+    expect(e.code).toBe(0);
+    const state = JSON.parse(e.stdout) as { services: Array<{ persistence?: unknown; destinations: Array<{ address: string; tunnel?: unknown }> }> };
+    expect(state.services[0]!.destinations.find((d) => d.address === '192.168.1.120')?.tunnel).toEqual({ type: 'gre', checksum: 'remcsum' });
+    expect(state.services[1]!.persistence).toEqual({ timeout: 0 });
+    expect(e.stderr).toBe(
+      'ipvs export: warning: `ipvs apply` refuses this state as it is (values Linux keeps that it does not take as input):\n' +
+        `  invalid services[0].destinations[2].tunnel.checksum "remcsum": remcsum applies to gue tunnels only; a gre tunnel takes 'nocsum' or 'csum'\n` +
+        '  invalid services[1].persistence.timeout 0: must be an integer 1..2678400\n',
+    );
+    const refused = await run(`apply ${file('exported.json', e.stdout)}`);
+    expect(refused.code).toBe(2);
+    expect((await run('export')).stderr).toBe(e.stderr);
   });
 
   it('refuses unknown arguments', async () => {

@@ -84,17 +84,19 @@ export async function exportState(
 /**
  * Why `apply` (and `plan`) would refuse an exported state, one error per entry: the values Linux keeps that the
  * client does not take as input (docs/reconcile.md, "Limits": a gre tunnel with remcsum, a method or tunnel type
- * without a name, the scheduler none, a non-contiguous netmask ...). Each names its path in `state`
+ * without a name, a persistence timeout of 0, a non-contiguous netmask ...). Each names its path in `state`
  * (`services[1].destinations[4].tunnel.checksum`); a service refused itself is named once, without its
  * destinations. Empty for what apply takes, which is checked once, as a plan would; the entries are looked at
  * one by one only when that fails.
  */
 export function applyRefusals(state: DesiredState): ValidationError[] {
+  let whole: ValidationError;
   try {
     normaliseDesiredState(state);
     return [];
   } catch (err) {
     if (!(err instanceof ValidationError)) throw err;
+    whole = err;
   }
   const out: ValidationError[] = [];
   /** The refusal of a one-service state, its path `services[0]...` renamed to `path...`; undefined when taken. */
@@ -103,8 +105,8 @@ export function applyRefusals(state: DesiredState): ValidationError[] {
       normaliseDesiredState({ services: [one] });
       return undefined;
     } catch (err) {
-      if (!(err instanceof ValidationError) || !err.field.startsWith(from)) throw err;
-      return new ValidationError(path + err.field.slice(from.length), err.value, err.reason);
+      if (!(err instanceof ValidationError)) throw err;
+      return err.field.startsWith(from) ? new ValidationError(path + err.field.slice(from.length), err.value, err.reason) : err;
     }
   };
   state.services.forEach((service, i) => {
@@ -119,5 +121,6 @@ export function applyRefusals(state: DesiredState): ValidationError[] {
       if (e !== undefined) out.push(e);
     });
   });
-  return out;
+  // Refused as a whole for nothing of one entry (two entries alike, which a table read back never has): that refusal.
+  return out.length > 0 ? out : [whole];
 }

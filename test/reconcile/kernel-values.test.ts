@@ -11,6 +11,8 @@ import { validateDestinationSpec, validateServiceKey, validateServiceSpec, type 
 import type { ServiceSpec } from '../../src/ipvs/types.js';
 import type { OutgoingRequest } from '../../src/netlink/index.js';
 import { FakeKernel } from '../../src/testing/index.js';
+import { ValidationError } from '../../src/ipvs/errors.js';
+import { applyRefusals } from '../../src/reconcile/export.js';
 
 const ODD = { protocol: 'tcp', address: '10.0.0.2', port: 80 } as const;
 
@@ -104,5 +106,27 @@ describe('a kernel value the client would refuse as input', () => {
     expect(r.failed).toEqual([]);
     expect((await ipvs.destinations(svc)).map((d) => [d.address, d.weight, d.upperThreshold])).toEqual([['10.0.0.9', 0, 0xffffffff], ['10.0.0.2', 1, 0]]);
     await ipvs.close();
+  });
+});
+
+describe('applyRefusals: what apply would refuse in an exported state', () => {
+  const svc = { protocol: 'tcp', address: '10.0.0.1', port: 80 } as const;
+  const ok = { address: '10.0.0.2', port: 80, forwarding: 'route', weight: 1 } as const;
+
+  it('none for what apply takes; else one refusal per entry, named by its path, a refused service once without its destinations', () => {
+    expect(applyRefusals({ services: [{ ...svc, scheduler: 'rr', destinations: [ok] }] })).toEqual([]);
+    const refusals = applyRefusals({
+      services: [
+        { ...svc, scheduler: 'rr', destinations: [ok, { ...ok, address: '10.0.0.3', forwarding: 5 as never }, { ...ok, address: '10.0.0.4', weight: -1 }] },
+        { fwmark: 3, persistence: { timeout: 0 }, destinations: [{ ...ok, forwarding: 5 as never }] },
+      ],
+    });
+    expect(refusals.map((r) => r.field)).toEqual(['services[0].destinations[1].forwarding', 'services[0].destinations[2].weight', 'services[1].persistence.timeout']);
+    expect(refusals.every((r) => r instanceof ValidationError)).toBe(true);
+  });
+
+  it('a state refused as a whole for no one entry (two alike) gives that refusal', () => {
+    const refusals = applyRefusals({ services: [{ ...svc }, { ...svc, address: '10.0.0.1' }] });
+    expect(refusals.map((r) => r.message)).toEqual([expect.stringContaining('is also services[0]')]);
   });
 });

@@ -238,6 +238,19 @@ if (onKernel) {
         expect(fromSave.steps.map((s) => [s.operation.op, s.target, s.detail])).toEqual([
           ['update-destination', 'tcp 192.168.1.110:80 -> 192.168.1.116:8080', 'upper threshold 100 -> 0, lower threshold 10 -> 0'],
         ]);
+        // A non-contiguous netmask (ipvsadm sets it; the client refuses it as input): `ipvs export` writes it as
+        // reported and says on standard error that apply will refuse it.
+        adm(h.ns, '-A', '-t', '192.168.1.110:82', '-p', '60', '-M', '255.0.255.0');
+        let stdout = '';
+        let stderr = '';
+        const code = await runCli(['export', '--compact'], {
+          ipvs: () => Ipvs.open({ netns: h.ns }),
+          stdout: { write: (t: string) => (stdout += t) },
+          stderr: { write: (t: string) => (stderr += t) },
+        });
+        expect(code).toBe(0);
+        expect(JSON.parse(stdout)).toEqual(await h.ipvs.exportState());
+        expect(stderr).toMatch(/^ipvs export: warning: .*\n {2}invalid services\[\d\]\.persistence\.netmask "255\.0\.255\.0": .*\n$/);
       } finally {
         await other.cleanup();
         await h.cleanup();

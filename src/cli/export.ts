@@ -8,6 +8,9 @@ import { OpenFailure } from './failures.js';
 import { exportState, type ReconcileClient } from '../reconcile/index.js';
 import { applyRefusals } from '../reconcile/export.js';
 
+/** How many entries apply would refuse are listed one by one; the rest are counted. */
+const SHOWN_REFUSALS = 20;
+
 const EXPORT_USAGE = `Usage: %p export [--compact]
 Print the IPVS table as a desired state in JSON, for \`%p apply\` and \`%p diff\`.
   --compact   one line instead of indented JSON
@@ -46,7 +49,8 @@ export async function runExport(args: readonly string[], ctx: CliContext): Promi
     const refusals = applyRefusals(state);
     if (refusals.length > 0) {
       ctx.stderr.write(`${ctx.programName} export: warning: \`${ctx.programName} apply\` refuses this state as it is (values Linux keeps that it does not take as input):\n`);
-      for (const r of refusals) ctx.stderr.write(`  ${errorText(r)}\n`);
+      for (const r of refusals.slice(0, SHOWN_REFUSALS)) ctx.stderr.write(`  ${errorText(r)}\n`);
+      if (refusals.length > SHOWN_REFUSALS) ctx.stderr.write(`  ... and ${refusals.length - SHOWN_REFUSALS} more\n`);
     }
     return 0;
   } catch (err) {

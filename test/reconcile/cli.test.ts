@@ -473,6 +473,20 @@ describe('ipvs export', () => {
     expect((await run('export')).stderr).toBe(e.stderr);
   });
 
+  it('lists at most 20 entries apply would refuse, and counts the rest', async () => {
+    const ipvs = await Ipvs.open({ transport: kernel.transport() });
+    const raw = ipvs as unknown as { run(make: (fam: cmd.IpvsFamily) => OutgoingRequest): Promise<unknown> };
+    for (let i = 0; i < 23; i++) {
+      await raw.run((fam) => cmd.newService(fam, { ...validateServiceSpec({ protocol: 'tcp', address: `10.0.0.${i + 1}`, port: 80, persistence: true }), timeout: 0 }));
+    }
+    await ipvs.close();
+    const e = await run('export --compact');
+    expect(e.code).toBe(0);
+    const lines = e.stderr.split('\n');
+    expect(lines.filter((l) => l.startsWith('  invalid services['))).toHaveLength(20);
+    expect(lines.slice(-2)).toEqual(['  ... and 3 more', '']);
+  });
+
   it('refuses unknown arguments', async () => {
     const r = await run('export --yaml');
     expect(r.code).toBe(2);

@@ -766,6 +766,10 @@ export class HealthChecker extends TypedEmitter<HealthEvents> {
       ? undefined
       : this.scheduler.schedule(wait, () => {
           d.refusedTimer = undefined;
+          // The wait is over whatever now() says: Node's setTimeout counts from the event loop's cached,
+          // whole-millisecond time and can fire up to a millisecond before performance.now() reaches
+          // refusedUntil, and a sync that still found it refused left it out until some other sync.
+          d.refusedUntil = 0;
           void this.requestSync(s);
         });
     // One more pass now, that counts it as down: the sorry server may be due.

@@ -4,7 +4,7 @@
 // down for the sorry server, and the other servers are checked and changed as if it were not configured.
 
 import { afterEach, describe, expect, it } from 'vitest';
-import type { HealthConfig } from '../../src/health/index.js';
+import type { HealthConfig, HealthScheduler, ManualScheduler } from '../../src/health/index.js';
 import { harness, type Harness } from './harness.js';
 
 const SERVICE = { protocol: 'tcp', address: '2001:db8::1', port: 80 } as const;
@@ -70,5 +70,27 @@ describe('a real server the kernel refuses', () => {
     expect(h.logs).toContain('info tcp [2001:db8::1]:80: the kernel took [2001:db8::2]:80 after 1 refusal');
     expect(h.checker.status()[0]!.destinations[0]!.refused).toBeUndefined();
     expect(h.logs.at(-1)).toMatch(/removed the sorry server/);
+  });
+});
+
+describe('the backoff of a refused server', () => {
+  it('tries it again when its timer fires, even a little before the clock reaches the time it was due', async () => {
+    // Node's setTimeout counts from the event loop's cached whole-millisecond time, so it can fire a fraction of a
+    // millisecond before performance.now() (systemScheduler's clock) reaches the due time. A scheduler firing every
+    // timer half a millisecond early: the retry found the server still within its wait, and it was left out (with
+    // no resync, for good).
+    let clock: ManualScheduler | undefined;
+    const early: HealthScheduler = {
+      now: () => clock!.now(),
+      schedule: (ms, fn) => clock!.schedule(Math.max(0, ms - 0.5), fn),
+    };
+    h = await harness(config([GOOD]), { resyncIntervalMs: 0, scheduler: early });
+    clock = h.clock;
+    h.kernel.failNext(1, 'EINVAL', 'IPVS_CMD_NEW_DEST');
+    await h.checker.start();
+    expect(await h.table(SERVICE)).toEqual(['::1:80 1']);
+    await h.clock.advance(2000);
+    expect(await h.table(SERVICE)).toEqual([`${GOOD}:80 1`]);
+    expect(h.checker.status()[0]!.destinations[0]!.refused).toBeUndefined();
   });
 });

@@ -96,7 +96,7 @@ export type CheckOverride = Partial<HttpCheck> | Partial<TcpCheck> | Partial<Cus
 
 /**
  * What happens to a server that is down: weight 0 (its connections finish; the default) or deleted (the
- * default for a persistent service, whose clients weight 0 would not move).
+ * default for a persistent service and a UDP service, whose clients and flows weight 0 would not move).
  */
 export type FailureAction = 'quiesce' | 'remove';
 

@@ -206,6 +206,11 @@ const takesAway = (c: PlannedChange): boolean => c.kind === 'quiesce' || c.kind 
 const destinationIdOf = (address: string, port: number): string => destinationKeyText(address, port, address.includes(':'));
 
 /** The destinations the config does not name that serve, e.g. '10.0.0.9:80 (weight 5), not in the config, serves'. */
+/** Whether `d` is left out of the table at `now`, within the backoff of an add the kernel refused (refused()). */
+function isRefused(d: DestState, now: number): boolean {
+  return d.refusals > 0 && now < d.refusedUntil;
+}
+
 function othersText(s: ServiceState): string {
   const list = [...s.others].map(([id, w]) => `${id} (weight ${w})`);
   return `${list.join(', ')}, not in the config, ${list.length === 1 ? 'serves' : 'serve'}`;
@@ -637,7 +642,7 @@ export class HealthChecker extends TypedEmitter<HealthEvents> {
     // shows (someone else's, with a weight): the decision is made on a fresh one, never on one up to
     // resyncIntervalMs old, so a destination taken away meanwhile does not leave the service with nothing.
     const now = this.scheduler.now();
-    const refused = (d: DestState): boolean => d.refusals > 0 && now < d.refusedUntil;
+    const refused = (d: DestState): boolean => isRefused(d, now);
     const allDown = s.svc.sorry !== undefined && s.dests.every((d) => d.status === 'down' || refused(d));
     if (s.dirty || (allDown && s.others.size > 0)) {
       try {
@@ -786,7 +791,9 @@ export class HealthChecker extends TypedEmitter<HealthEvents> {
   private applied(s: ServiceState, c: PlannedChange): void {
     if (c.after) s.believed.set(c.destinationId, c.after);
     else s.believed.delete(c.destinationId);
-    const othersServing = c.sorry && c.kind === 'remove' && s.dests.every((d) => d.status === 'down') ? othersText(s) : undefined;
+    // Every configured server down or refused (as sync() counts them): the sorry server goes out for the others.
+    const now = this.scheduler.now();
+    const othersServing = c.sorry && c.kind === 'remove' && s.dests.every((d) => d.status === 'down' || isRefused(d, now)) ? othersText(s) : undefined;
     const description = describeChange(s.svc, c, othersServing);
     this.log.info(description);
     this.emit('change', { service: { ...s.svc.key }, serviceId: s.svc.id, operation: structuredClone(c.operation), description });

@@ -73,6 +73,22 @@ describe('a real server the kernel refuses', () => {
   });
 });
 
+describe('the sorry server and a refused server', () => {
+  it('goes out for a destination of another writer with the reason that is true: not "a real server is back"', async () => {
+    // The refused server's checks pass (status up); it still counts as down, as when the sorry server went in.
+    h = await harness(config([GOOD, MAPPED]), { resyncIntervalMs: 10_000 });
+    h.setUp(GOOD, false);
+    await h.checker.start();
+    expect(await h.table(SERVICE)).toEqual([`${GOOD}:80 0`, '::1:80 1']);
+    await h.ipvs.addDestination(SERVICE, { address: '2001:db8::9', forwarding: 'route', weight: 3 });
+    await h.clock.advance(10_000);
+    expect(await h.table(SERVICE)).toEqual([`${GOOD}:80 0`, '2001:db8::9:80 3']);
+    expect(h.events.filter((e) => e.type === 'change').at(-1)!.text).toBe(
+      'tcp [2001:db8::1]:80: [2001:db8::9]:80 (weight 3), not in the config, serves: removed the sorry server [::1]:80',
+    );
+  });
+});
+
 describe('the backoff of a refused server', () => {
   it('tries it again when its timer fires, even a little before the clock reaches the time it was due', async () => {
     // Node's setTimeout counts from the event loop's cached whole-millisecond time, so it can fire a fraction of a

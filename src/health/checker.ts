@@ -733,13 +733,7 @@ export class HealthChecker extends TypedEmitter<HealthEvents> {
       if (r && 'ok' in r && r.ok) {
         this.applied(s, c);
         const d = realAdd ? destOf(c.destinationId) : undefined;
-        if (d !== undefined && d.refusals > 0) {
-          this.log.info(`${s.svc.id}: the kernel took ${d.rs.id} after ${d.refusals} ${d.refusals === 1 ? 'refusal' : 'refusals'}`);
-          d.refusals = 0;
-          d.lastRefusal = undefined;
-          d.refusedTimer?.cancel();
-          d.refusedTimer = undefined;
-        }
+        if (d !== undefined && d.refusals > 0) this.takenAfterRefusals(s, d, 'the kernel took');
         return;
       }
       all = false;
@@ -786,6 +780,16 @@ export class HealthChecker extends TypedEmitter<HealthEvents> {
       this.log.debug?.(`${text}; refused ${d.refusals} times in a row: tried again in ${wait} ms`);
     }
     this.emit('error', { service: { ...s.svc.key }, serviceId: s.svc.id, error, description });
+  }
+
+  /** `d`, refused before, is in the table now: said once, and its refusal state and backoff are dropped. */
+  private takenAfterRefusals(s: ServiceState, d: DestState, how: 'the kernel took' | 'the table holds'): void {
+    this.log.info(`${s.svc.id}: ${how} ${d.rs.id} after ${d.refusals} ${d.refusals === 1 ? 'refusal' : 'refusals'}`);
+    d.refusals = 0;
+    d.refusedUntil = 0;
+    d.lastRefusal = undefined;
+    d.refusedTimer?.cancel();
+    d.refusedTimer = undefined;
   }
 
   private applied(s: ServiceState, c: PlannedChange): void {
@@ -851,6 +855,10 @@ export class HealthChecker extends TypedEmitter<HealthEvents> {
     }
     s.believed = believed;
     s.others = others;
+    // A refused server the table now holds (another writer added it once the kernel would take it) is refused no
+    // more: an add of ours would only meet EEXIST, and the refusal would stay in status() for good.
+    for (const d of s.dests) if (d.refusals > 0 && believed.has(d.rs.id)) this.takenAfterRefusals(s, d, 'the table holds');
+
     s.tableOptions = options;
     s.dirty = false;
   }

@@ -71,6 +71,19 @@ describe('a real server the kernel refuses', () => {
     expect(h.checker.status()[0]!.destinations[0]!.refused).toBeUndefined();
     expect(h.logs.at(-1)).toMatch(/removed the sorry server/);
   });
+
+  it('once another writer has added it (the kernel takes it now), it is refused no more', async () => {
+    h = await harness(config([GOOD]), { resyncIntervalMs: 10_000 });
+    h.kernel.failNext(1, 'EINVAL', 'IPVS_CMD_NEW_DEST');
+    await h.checker.start();
+    expect(await h.table(SERVICE)).toEqual(['::1:80 1']);
+    await h.ipvs.addDestination(SERVICE, { address: GOOD, forwarding: 'route', weight: 1 });
+    await h.clock.advance(10_000);
+    expect(await h.table(SERVICE)).toEqual([`${GOOD}:80 1`]);
+    expect(h.logs).toContain('info tcp [2001:db8::1]:80: the table holds [2001:db8::2]:80 after 1 refusal');
+    // It stayed `refused` in status() for good: the checker's own add met EEXIST, and nothing cleared the refusal.
+    expect(h.checker.status()[0]!.destinations[0]!.refused).toBeUndefined();
+  });
 });
 
 describe('the sorry server and a refused server', () => {

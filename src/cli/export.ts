@@ -12,7 +12,8 @@ import { applyRefusals } from '../reconcile/export.js';
 const SHOWN_REFUSALS = 20;
 
 const EXPORT_USAGE = `Usage: %p export [--compact]
-Print the IPVS table as a desired state in JSON, for \`%p apply\` and \`%p diff\`.
+Print the IPVS table as a desired state in JSON, for \`%p apply\` and \`%p diff\`. A value Linux keeps that
+apply refuses is written as reported, and named in a warning on standard error (exit status 0 all the same).
   --compact   one line instead of indented JSON
 `;
 

@@ -230,6 +230,7 @@ describe('ipvs apply', () => {
     expect((await run('apply --help')).stdout).toMatch(/^Usage: ipvs apply /);
     expect((await run('diff -h')).stdout).toMatch(/^Usage: ipvs diff /);
     expect((await run('export --help')).stdout).toMatch(/^Usage: ipvs export/);
+    expect((await run('export --help')).stdout).toMatch(/apply refuses is written as reported, and named in a warning on standard error/);
   });
 
   it("docs/reconcile.md's sample output is what ipvs diff --drain prints for the table it describes", async () => {

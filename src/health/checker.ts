@@ -756,7 +756,7 @@ export class HealthChecker extends TypedEmitter<HealthEvents> {
    */
   private refused(s: ServiceState, d: DestState, err: unknown, description: string): void {
     const error = asIpvsError(err);
-    const wait = Math.min(this.retryMs * 2 ** Math.min(d.refusals, 30), this.retryMaxMs);
+    const wait = this.backoffMs(d.refusals);
     d.refusals++;
     d.lastRefusal = { code: error.code, message: error.message };
     d.refusedUntil = this.scheduler.now() + wait;
@@ -881,7 +881,7 @@ export class HealthChecker extends TypedEmitter<HealthEvents> {
     const again = retry && !this.isStopping() && !closed;
     const now = this.scheduler.now();
     if (again && !s.retryTimer) {
-      const wait = Math.min(this.retryMs * 2 ** Math.min(s.failures, 30), this.retryMaxMs);
+      const wait = this.backoffMs(s.failures);
       s.failures++;
       s.retryAt = now + wait;
       s.retryTimer = this.scheduler.schedule(wait, () => {
@@ -910,6 +910,11 @@ export class HealthChecker extends TypedEmitter<HealthEvents> {
     if (text === s.othersLogged) return;
     s.othersLogged = text;
     if (heldOut) this.log.info(`${s.svc.id}: every configured real server is down; the sorry server stays out while ${text}`);
+  }
+
+  /** The wait before the next try after `tries` in a row that failed: retryMs, doubled for each, up to retryMaxMs. */
+  private backoffMs(tries: number): number {
+    return Math.min(this.retryMs * 2 ** Math.min(tries, 30), this.retryMaxMs);
   }
 
   /** A sync went through: the backoff and the repeated-warning memory start afresh. */

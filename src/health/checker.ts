@@ -205,12 +205,12 @@ const takesAway = (c: PlannedChange): boolean => c.kind === 'quiesce' || c.kind 
 
 const destinationIdOf = (address: string, port: number): string => destinationKeyText(address, port, address.includes(':'));
 
-/** The destinations the config does not name that serve, e.g. '10.0.0.9:80 (weight 5), not in the config, serves'. */
 /** Whether `d` is left out of the table at `now`, within the backoff of an add the kernel refused (refused()). */
 function isRefused(d: DestState, now: number): boolean {
   return d.refusals > 0 && now < d.refusedUntil;
 }
 
+/** The destinations the config does not name that serve, e.g. '10.0.0.9:80 (weight 5), not in the config, serves'. */
 function othersText(s: ServiceState): string {
   const list = [...s.others].map(([id, w]) => `${id} (weight ${w})`);
   return `${list.join(', ')}, not in the config, ${list.length === 1 ? 'serves' : 'serve'}`;
@@ -858,7 +858,6 @@ export class HealthChecker extends TypedEmitter<HealthEvents> {
     // A refused server the table now holds (another writer added it once the kernel would take it) is refused no
     // more: an add of ours would only meet EEXIST, and the refusal would stay in status() for good.
     for (const d of s.dests) if (d.refusals > 0 && believed.has(d.rs.id)) this.takenAfterRefusals(s, d, 'the table holds');
-
     s.tableOptions = options;
     s.dirty = false;
   }

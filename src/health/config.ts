@@ -15,6 +15,7 @@ import { destinationKeyText, PROTOCOL_NAMES, validateDestinationSpec, validateSe
 import { refuseDuplicateKeys } from '../reconcile/duplicate-keys.js';
 import { atPath } from '../reconcile/normalize.js';
 import { hostName } from './http-check.js';
+import { UDP_PAYLOAD_MAX } from './udp-check.js';
 import { defaultChecksInFlight } from './limits.js';
 import type { CheckOverride, CheckSpec, FailureAction, HealthConfig, HealthDestination } from './types.js';
 
@@ -33,9 +34,9 @@ export interface NormalCheck {
   jitterMs: number;
   address: string;
   port: number;
-  /** The source address to bind (http, https, tcp), normalised: Node takes no brackets. */
+  /** The source address to bind (http, https, tcp, udp), normalised: Node takes no brackets. */
   localAddress?: string;
-  /** e.g. 'HTTP GET http://10.0.0.2:80/', 'TCP connect 10.0.0.2:80'. */
+  /** e.g. 'HTTP GET http://10.0.0.2:80/', 'TCP connect 10.0.0.2:80', 'UDP request 10.0.0.2:53'. */
   label: string;
 }
 
@@ -77,9 +78,12 @@ const CHECK_FIELDS: Readonly<Record<CheckSpec['type'], Fields>> = {
   http: new Fields([...COMMON_CHECK_FIELDS, 'path', 'host', 'expectStatus', 'body', 'headers', 'tlsVerify']),
   https: new Fields([...COMMON_CHECK_FIELDS, 'path', 'host', 'expectStatus', 'body', 'headers', 'tlsVerify']),
   tcp: new Fields(COMMON_CHECK_FIELDS),
+  udp: new Fields([...COMMON_CHECK_FIELDS, 'payload', 'payloadHex', 'expect', 'expectHex']),
   custom: new Fields([...COMMON_CHECK_FIELDS, 'run', 'name']),
 };
 const ANY_CHECK_FIELDS = new Fields([...new Set(Object.values(CHECK_FIELDS).flatMap((f) => f.expected))]);
+
+const UDP_ALTERNATIVES = [['payload', 'payloadHex'], ['expect', 'expectHex']] as const;
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -103,7 +107,15 @@ function integer(path: string, value: unknown, min: number, max: number): number
 export function mergeCheck(base: CheckOverride | undefined, over: CheckOverride | undefined): CheckOverride | undefined {
   if (over === undefined) return base;
   if (base === undefined) return over;
-  if (over.type === undefined || base.type === undefined || over.type === base.type) return { ...base, ...over } as CheckOverride;
+  if (over.type === undefined || base.type === undefined || over.type === base.type) {
+    const merged: Record<string, unknown> = { ...base, ...over };
+    // A udp check's text and hex spellings are one field each: the level below giving one replaces the other.
+    for (const [a, b] of UDP_ALTERNATIVES) {
+      if (Object.hasOwn(over, a) && (over as Record<string, unknown>)[a] !== undefined && !Object.hasOwn(over, b)) delete merged[b];
+      if (Object.hasOwn(over, b) && (over as Record<string, unknown>)[b] !== undefined && !Object.hasOwn(over, a)) delete merged[a];
+    }
+    return merged as CheckOverride;
+  }
   return { ...pick<object>(base as Record<string, unknown>, SHARED_CHECK_FIELDS), ...over } as CheckOverride;
 }
 
@@ -112,7 +124,7 @@ function checkLevel(path: string, value: unknown): CheckOverride | undefined {
   if (!isRecord(value)) throw new ValidationError(path, value, 'must be an object, e.g. { "type": "http", "path": "/" }');
   const type = value.type;
   if (type !== undefined && !(typeof type === 'string' && Object.hasOwn(CHECK_FIELDS, type))) {
-    throw new ValidationError(`${path}.type`, type, "must be 'http', 'https', 'tcp' or 'custom'");
+    throw new ValidationError(`${path}.type`, type, "must be 'http', 'https', 'tcp', 'udp' or 'custom'");
   }
   onlyKnownFields(value, type === undefined ? ANY_CHECK_FIELDS : CHECK_FIELDS[type as CheckSpec['type']], path);
   return value as CheckOverride;
@@ -200,12 +212,60 @@ function normalCheck(path: string, merged: CheckOverride | undefined, dest: Norm
     label = `HTTP${type === 'https' ? 'S' : ''} GET ${type}://${hostPort}${(raw.path as string | undefined) ?? '/'}`;
   } else if (type === 'tcp') {
     label = `TCP connect ${hostPort}`;
+  } else if (type === 'udp') {
+    validateUdpCheck(path, raw);
+    label = `UDP request ${hostPort}`;
   } else {
     if (typeof raw.run !== 'function') throw new ValidationError(`${path}.run`, raw.run, 'a custom check needs a function run(target, signal)');
     if (raw.name !== undefined && typeof raw.name !== 'string') throw new ValidationError(`${path}.name`, raw.name, 'must be a string');
     label = `${(raw.name as string | undefined) ?? 'custom check'} ${hostPort}`;
   }
   return { spec: raw as unknown as CheckSpec, intervalMs, timeoutMs, rise, fall, jitterMs, address, port, ...(localAddress !== undefined && type !== 'custom' ? { localAddress } : {}), label };
+}
+
+/** Hexadecimal bytes, whitespace between them allowed: '12 34', '1234abcd'. */
+const HEX = /^(?:\s*[0-9a-fA-F]{2})*\s*$/;
+
+/**
+ * A udp check's payload (exactly one of text and hex, 1..UDP_PAYLOAD_MAX bytes) and its expected reply (at most
+ * one of text or RegExp and hex; neither empty, which every reply would match, nor longer than any reply).
+ */
+function validateUdpCheck(path: string, raw: Record<string, unknown>): void {
+  const { payload, payloadHex, expect, expectHex } = raw;
+  if (payload === undefined && payloadHex === undefined) {
+    throw new ValidationError(`${path}.payload`, undefined, "a udp check sends a datagram: give payload (text) or payloadHex (bytes, e.g. a DNS query)");
+  }
+  if (payload !== undefined && payloadHex !== undefined) throw new ValidationError(`${path}.payloadHex`, payloadHex, 'give payload or payloadHex, not both');
+  let size: number;
+  let field: string;
+  if (payload !== undefined) {
+    field = `${path}.payload`;
+    if (typeof payload !== 'string') throw new ValidationError(field, payload, 'must be a string (sent as UTF-8)');
+    size = Buffer.byteLength(payload, 'utf8');
+  } else {
+    field = `${path}.payloadHex`;
+    if (typeof payloadHex !== 'string' || !HEX.test(payloadHex)) {
+      throw new ValidationError(field, payloadHex, "must be hexadecimal bytes, two digits each, whitespace between them allowed: '1234 0100 0001'");
+    }
+    size = payloadHex.replace(/\s+/g, '').length / 2;
+  }
+  if (size < 1 || size > UDP_PAYLOAD_MAX) throw new ValidationError(field, payload ?? payloadHex, `must be 1..${UDP_PAYLOAD_MAX} bytes (it is ${size})`);
+  if (expect !== undefined && expectHex !== undefined) throw new ValidationError(`${path}.expectHex`, expectHex, 'give expect or expectHex, not both');
+  if (expect !== undefined) {
+    if (typeof expect !== 'string' && !(expect instanceof RegExp)) throw new ValidationError(`${path}.expect`, expect, 'must be a string (the reply must contain it) or a RegExp');
+    if (expect === '') throw new ValidationError(`${path}.expect`, expect, 'is empty, which every reply contains: leave it out to accept any reply');
+    if (typeof expect === 'string' && Buffer.byteLength(expect, 'utf8') > UDP_PAYLOAD_MAX) {
+      throw new ValidationError(`${path}.expect`, expect, `is longer than any UDP reply (${UDP_PAYLOAD_MAX} bytes): the check could never pass`);
+    }
+  }
+  if (expectHex !== undefined) {
+    if (typeof expectHex !== 'string' || !HEX.test(expectHex) || expectHex.trim() === '') {
+      throw new ValidationError(`${path}.expectHex`, expectHex, "must be the reply's first bytes in hexadecimal, two digits each, whitespace allowed: '1234'");
+    }
+    if (expectHex.replace(/\s+/g, '').length / 2 > UDP_PAYLOAD_MAX) {
+      throw new ValidationError(`${path}.expectHex`, expectHex, `is longer than any UDP reply (${UDP_PAYLOAD_MAX} bytes): the check could never pass`);
+    }
+  }
 }
 
 function normalDestination(path: string, wire: WireServiceKey, value: unknown, fields: Fields): NormalDestination {
@@ -258,7 +318,7 @@ function refuseMasqToLoopback(path: string, d: NormalDestination, what: string):
 /**
  * The default check is a TCP connect: against a UDP or SCTP service's server, which need not listen on TCP at
  * all, it fails forever and takes every server out. Such a service must name its check's type, whichever it is
- * ('tcp' for a server that also answers TCP there, as DNS does, or on `check.port`; 'http' on a port of its own;
+ * ('udp' to send the server a datagram it answers; 'tcp' for a server that also answers TCP there, as DNS does, or on `check.port`; 'http' on a port of its own;
  * 'custom' to ask the service itself), so the choice is made knowingly (docs/decisions.md).
  */
 function refuseDefaultCheck(path: string, protocol: number): never {
@@ -267,7 +327,7 @@ function refuseDefaultCheck(path: string, protocol: number): never {
     `${path}.check.type`,
     undefined,
     `${name === 'UDP' ? 'a' : 'an'} ${name} service has no default check: a TCP connect fails against servers that listen on ${name} only, taking every one out. ` +
-      `Name the type: 'tcp' when they also listen on TCP (at that port or check.port), 'http' or 'https', or 'custom' (library)`,
+      `Name the type: ${name === 'UDP' ? "'udp' (a datagram the servers answer), " : ''}'tcp' when they also listen on TCP (at that port or check.port), 'http' or 'https', or 'custom' (library)`,
   );
 }
 

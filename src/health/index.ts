@@ -1,4 +1,4 @@
-// Health checks for IPVS real servers: HTTP(S), TCP or custom checks with rise/fall counts and jitter,
+// Health checks for IPVS real servers: HTTP(S), TCP, UDP or custom checks with rise/fall counts and jitter,
 // a failed server quiesced (weight 0) or removed and restored when it recovers, a sorry server while
 // every real server is down, events and log lines for every transition, and a table kept in line through
 // the client. `ipvs health CONFIG` (src/cli/health.ts) runs it from a JSON file. See docs/health.md.
@@ -32,5 +32,6 @@ export type {
   SorryEvent,
   TcpCheck,
   TransitionEvent,
+  UdpCheck,
   UncheckedEvent,
 } from './types.js';

@@ -10,6 +10,7 @@ import { httpProbe, type ProbeOutcome } from './http-check.js';
 import { networkFailure } from './net-errors.js';
 import { routeSourceAddress, virtualSourceHint } from './source-address.js';
 import { tcpProbe } from './tcp-check.js';
+import { udpProbe } from './udp-check.js';
 import type { CheckResult, CheckTarget } from './types.js';
 
 /** A check's result, and whether it did not run for want of a resource of the checker's own host. */
@@ -33,6 +34,8 @@ function probe(check: NormalCheck, target: CheckTarget, signal: AbortSignal): Pr
       return httpProbe(spec, check.address, check.port, check.localAddress, signal);
     case 'tcp':
       return tcpProbe(check.address, check.port, check.localAddress, signal);
+    case 'udp':
+      return udpProbe(spec, check.address, check.port, check.localAddress, signal);
     case 'custom':
       return (async () => {
         const verdict: unknown = await spec.run(target, signal);
@@ -55,7 +58,7 @@ function verdictText(value: unknown): string {
 /**
  * After a timeout: why, when the check's source was a virtual address and the server holds that address too
  * (direct routing, tunnel; a NAT server does not, and answers the director whatever the source). The source
- * of an http(s) or tcp check: the localAddress given, else the one Linux picks for the route.
+ * of an http(s), tcp or udp check: the localAddress given, else the one Linux picks for the route.
  */
 async function explainVirtualSource(check: NormalCheck, target: CheckTarget, context: CheckContext): Promise<string | undefined> {
   const forwarding = target.destination.forwarding ?? 'route';
@@ -113,7 +116,7 @@ export async function runCheck(check: NormalCheck, target: CheckTarget, schedule
     const hint = await explainVirtualSource(check, target, context);
     if (hint !== undefined) outcome = { ok: false, detail: `${outcome.detail}; ${hint}` };
   }
-  // http and tcp probes end on the abort; a custom function may not: the checker tells its caller so (checker.ts).
+  // http, tcp and udp probes end on the abort; a custom function may not: the checker tells its caller so (checker.ts).
   const straggler = check.spec.type === 'custom' && !settled && running !== undefined ? { straggler: running.then(() => undefined, () => undefined) } : {};
   return { ok: outcome.ok, detail: outcome.detail, durationMs, ...(!outcome.ok && outcome.local !== undefined ? { local: outcome.local } : {}), ...straggler };
 }

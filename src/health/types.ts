@@ -61,6 +61,23 @@ export interface TcpCheck extends CheckTiming, CheckAddressing {
   type: 'tcp';
 }
 
+/**
+ * One datagram sent from a connected UDP socket; healthy when a datagram comes back within the timeout (and
+ * matches `expect` or `expectHex` when given). An ICMP port unreachable fails at once. Give exactly one of
+ * `payload` and `payloadHex` (1 to 65 507 bytes), and at most one of `expect` and `expectHex`.
+ */
+export interface UdpCheck extends CheckTiming, CheckAddressing {
+  type: 'udp';
+  /** The datagram as text, sent as UTF-8 (e.g. a syslog line, a SIP OPTIONS request). */
+  payload?: string;
+  /** The datagram as hexadecimal bytes, whitespace allowed: '1234 0100 0001 ...' (e.g. a DNS query). */
+  payloadHex?: string;
+  /** The reply, read as UTF-8, must contain this text (or match this expression). */
+  expect?: string | RegExp;
+  /** The reply must begin with these bytes, in hexadecimal (e.g. a DNS query's ID). */
+  expectHex?: string;
+}
+
 /** What a check is pointed at: a copy, the check's to change (the checker's own spec stays as configured). */
 export interface CheckTarget {
   /** Address and port the check contacts. */
@@ -85,14 +102,14 @@ export interface CustomCheck extends CheckTiming, CheckAddressing {
   name?: string;
 }
 
-export type CheckSpec = HttpCheck | TcpCheck | CustomCheck;
+export type CheckSpec = HttpCheck | TcpCheck | UdpCheck | CustomCheck;
 
 /**
  * A check at one level of the config (config, service, destination). Its fields override the level
  * above; when it names another type, only the fields every type shares (timing, address, port,
  * localAddress) are inherited.
  */
-export type CheckOverride = Partial<HttpCheck> | Partial<TcpCheck> | Partial<CustomCheck>;
+export type CheckOverride = Partial<HttpCheck> | Partial<TcpCheck> | Partial<UdpCheck> | Partial<CustomCheck>;
 
 /**
  * What happens to a server that is down: weight 0 (its connections finish; the default) or deleted (the
@@ -131,7 +148,7 @@ export interface HealthConfig {
 /** The outcome of one check. */
 export interface CheckResult {
   ok: boolean;
-  /** For people: 'HTTP 200', 'connection refused', 'no answer within 2000 ms'. */
+  /** For people: 'HTTP 200', 'connection refused', 'UDP reply of 45 bytes', 'no answer within 2000 ms'. */
   detail: string;
   durationMs: number;
 }

@@ -269,6 +269,17 @@ describe('ipvs health', () => {
     expect(bad.err.join('')).toContain('c.json: invalid maxChecksInFlight 0: must be an integer 1..1000000');
   });
 
+  it('takes a udp check from JSON (a DNS query in hex) and names a bad payload', async () => {
+    const dns = (check: Record<string, unknown>): string =>
+      JSON.stringify({ services: [{ protocol: 'udp', address: '192.168.1.110', port: 53, destinations: [{ address: '10.0.0.2' }], check: { type: 'udp', timeoutMs: 500, ...check } }] });
+    const t = io({ 'd.json': dns({ payloadHex: '1234 0100 0001 0000 0000 0000 00 0002 0001', expectHex: '1234' }) });
+    expect(await runHealth(['--check-config', 'd.json'], t)).toBe(0);
+    expect(t.out.join('')).toContain('10.0.0.2:53 weight 1: UDP request 10.0.0.2:53, timeout 500 ms\n');
+    const bad = io({ 'e.json': dns({ payloadHex: '12 3' }) });
+    expect(await runHealth(['--check-config', 'e.json'], bad)).toBe(2);
+    expect(bad.err.join('')).toContain('e.json: invalid services[0].destinations[0].check.payloadHex "12 3": must be hexadecimal bytes');
+  });
+
   it('refuses bad usage and bad configs with status 2, and a missing kernel with 1', async () => {
     let t = io({});
     expect(await runHealth([], t)).toBe(2);

@@ -121,6 +121,21 @@ describe('normaliseHealthConfig', () => {
     expect(normaliseHealthConfig(v6('::ffff:127.0.0.1'))[0]!.sorry!.spec.forwarding).toBe('masq');
   });
 
+  it("a udp check: its label, its payload as text or hex, and a level below replacing the other spelling of a payload or an expectation", () => {
+    const udp = (check: Record<string, unknown>, dcheck?: Record<string, unknown>) =>
+      normaliseHealthConfig(base({ protocol: 'udp', port: 53, check, destinations: [{ address: '192.168.1.116', ...(dcheck ? { check: dcheck } : {}) }] }))[0]!.realServers[0]!.check;
+    const c = udp({ type: 'udp', payloadHex: '1234 0100', expectHex: '12 34' });
+    expect(c).toMatchObject({ label: 'UDP request 192.168.1.116:53', port: 53, spec: { type: 'udp', payloadHex: '1234 0100', expectHex: '12 34' } });
+    expect(udp({ type: 'udp', payload: 'x', expect: 'ok' }, { payloadHex: '00', expectHex: '01' }).spec).toEqual({ type: 'udp', payloadHex: '00', expectHex: '01' });
+    expect(udp({ type: 'udp', payloadHex: '00' }, { payload: 'x', port: 5353 })).toMatchObject({ port: 5353, spec: { type: 'udp', payload: 'x' } });
+    expect(udp({ type: 'udp', payloadHex: '00' }, { payload: 'x' }).spec).not.toHaveProperty('payloadHex');
+    // The refusal of a UDP service without a check type names the udp check first.
+    expect(() => normaliseHealthConfig(base({ protocol: 'udp', port: 53 }))).toThrow(/Name the type: 'udp' \(a datagram the servers answer\), 'tcp'/);
+    expect(() => normaliseHealthConfig(base({ protocol: 'sctp', port: 53 }))).toThrow(/Name the type: 'tcp' when/);
+    // The largest datagram IPv4 carries, and a source of the right family.
+    expect(() => udp({ type: 'udp', payload: 'x'.repeat(65_507), localAddress: '192.168.1.1' })).not.toThrow();
+  });
+
   it('normalises IPv6 addresses and names them in brackets', () => {
     const [svc] = normaliseHealthConfig({
       services: [{ protocol: 'tcp', address: '2001:db8::10', port: 443, destinations: [{ address: '2001:DB8:0::2', forwarding: 'masq' }], check: { type: 'https' } }],
@@ -138,7 +153,7 @@ describe('normaliseHealthConfig', () => {
     ['a multicast destination', base({ destinations: [{ address: '224.0.0.7' }] }), /services\[0\]\.destinations\[0\]\.address "224\.0\.0\.7": must be a unicast address/],
     ['an unknown check type', base({ check: { type: 'ping' } }), /services\[0\]\.check\.type/],
     // Names every object inherits: a ValidationError like any unknown type, not a TypeError from inside.
-    ['a check type named constructor', base({ check: { type: 'constructor' } as never }), /services\[0\]\.check\.type "constructor": must be 'http'/],
+    ['a check type named constructor', base({ check: { type: 'constructor' } as never }), /services\[0\]\.check\.type "constructor": must be 'http', 'https', 'tcp', 'udp' or 'custom'/],
     ['a check type named __proto__', base({ check: { type: '__proto__' } as never }), /services\[0\]\.check\.type "__proto__": must be 'http'/],
     ['a config-level check type named toString', { ...base(), check: { type: 'toString' } } as never, /^invalid check\.type "toString": must be 'http'/],
     ['a bad weight', base({ destinations: [{ address: '192.168.1.116', weight: -1 }] }), /services\[0\]\.destinations\[0\]\.weight/],
@@ -150,6 +165,22 @@ describe('normaliseHealthConfig', () => {
     ['a path without a slash', base({ check: { type: 'http', path: 'health' } }), /check\.path/],
     ['a bad status', base({ check: { type: 'http', expectStatus: [200, 999] } }), /check\.expectStatus\[1\]/],
     ['a custom check without a function', base({ check: { type: 'custom' } }), /check\.run/],
+    ['a udp check without a payload', base({ check: { type: 'udp' } }), /^invalid services\[0\]\.destinations\[0\]\.check\.payload \(missing\): a udp check sends a datagram: give payload \(text\) or payloadHex/],
+    ['a udp check with both payloads', base({ check: { type: 'udp', payload: 'x', payloadHex: '00' } }), /check\.payloadHex "00": give payload or payloadHex, not both/],
+    ['a udp check with an empty payload', base({ check: { type: 'udp', payload: '' } }), /check\.payload "": must be 1\.\.65507 bytes \(it is 0\)/],
+    ['a udp check with an empty hex payload', base({ check: { type: 'udp', payloadHex: ' ' } }), /check\.payloadHex " ": must be 1\.\.65507 bytes \(it is 0\)/],
+    ['a udp payload larger than a datagram', base({ check: { type: 'udp', payload: '\u00e9'.repeat(32_754) } }), /check\.payload .*must be 1\.\.65507 bytes \(it is 65508\)/],
+    ['a udp payload that is not a string', base({ check: { type: 'udp', payload: 42 } }), /check\.payload 42: must be a string/],
+    ['a udp hex payload with an odd digit', base({ check: { type: 'udp', payloadHex: '123' } }), /check\.payloadHex "123": must be hexadecimal bytes, two digits each/],
+    ['a udp hex payload with a 0x', base({ check: { type: 'udp', payloadHex: '0x1234' } }), /check\.payloadHex "0x1234": must be hexadecimal/],
+    ['a udp check with both expectations', base({ check: { type: 'udp', payload: 'x', expect: 'y', expectHex: '00' } }), /check\.expectHex "00": give expect or expectHex, not both/],
+    ['a udp check expecting nothing', base({ check: { type: 'udp', payload: 'x', expect: '' } }), /check\.expect "": is empty, which every reply contains/],
+    ['a udp expectation that is no text', base({ check: { type: 'udp', payload: 'x', expect: 1 } }), /check\.expect 1: must be a string \(the reply must contain it\) or a RegExp/],
+    ['a udp expectation longer than any reply', base({ check: { type: 'udp', payload: 'x', expect: 'y'.repeat(65_508) } }), /check\.expect "y+.*: is longer than any UDP reply \(65507 bytes\): the check could never pass/],
+    ['a udp hex expectation longer than any reply', base({ check: { type: 'udp', payload: 'x', expectHex: '00'.repeat(65_508) } }), /check\.expectHex .*could never pass/],
+    ['an empty udp hex expectation', base({ check: { type: 'udp', payload: 'x', expectHex: '' } }), /check\.expectHex "": must be the reply's first bytes in hexadecimal/],
+    ['a udp field on a tcp check', base({ check: { type: 'tcp', payload: 'x' } }), /check\.payload "x": unknown field/],
+    ['an IPv6 source for an IPv4 udp check', base({ check: { type: 'udp', payload: 'x', localAddress: '::1' } }), /check\.localAddress "::1": an IPv6 source address cannot reach/],
     ['a duplicate destination', base({ destinations: [{ address: '192.168.1.116' }, { address: '192.168.1.116', port: 80 }] }), /destinations\[1\].*also services\[0\]\.destinations\[0\]/],
     ['a duplicate service', { services: [base().services[0]!, base().services[0]!] }, /services\[1\].*also services\[0\]/],
     ['a sorry server that is a real server', base({ sorryServer: { address: '192.168.1.116' } }), /sorryServer.*also a real server/],

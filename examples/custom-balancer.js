@@ -275,4 +275,19 @@ export async function main(ipvs, options, { signal, log = console.log, debounceM
   log(`Stopped and removed the ${removed} service(s) the file lists${left}.`);
 }
 
-await runAsProgram(import.meta, parseOptions, (ipvs, options, signal, hangups) => main(ipvs, options, { signal, hangups }), { longRunning: true, hangup: 'reload' });
+
+/** What `--help` prints: the options and their defaults (as docs/examples.md lists them). */
+export const usage = `Usage: sudo node examples/custom-balancer.js [options]
+
+Keeps IPVS in line with a desired-state file (JSON, or ipvsadm -S rules), with the fewest changes: at start, after
+every edit, on SIGHUP and every --interval seconds. Runs until Ctrl-C or SIGTERM; then deletes the services of the
+file that this run created.
+
+  --file FILE            the desired state (default: $BALANCER_FILE or examples/balancer.json)
+  --prune                delete the services the file does not list
+  --keep                 leave the table as it is on exit
+  --interval SECONDS     apply the file again this often without an edit (default 30; 0: only on edits)
+  -h, --help             print this and exit
+`;
+
+await runAsProgram(import.meta, parseOptions, (ipvs, options, signal, hangups) => main(ipvs, options, { signal, hangups }), { longRunning: true, hangup: 'reload', usage });

@@ -119,4 +119,23 @@ export async function cleanup(ipvs, options, log = console.log, exec = run) {
   }
 }
 
-await runAsProgram(import.meta, parseOptions, (ipvs, options) => (options.cleanup ? cleanup(ipvs, options) : main(ipvs, options)));
+
+/** What `--help` prints: the options and their defaults (as docs/examples.md lists them). */
+export const usage = `Usage: sudo node examples/fwmark.js [options]
+       sudo node examples/fwmark.js --cleanup [options]
+
+Ports grouped by a firewall mark: one persistent IPVS service for the mark, and the netfilter rule that marks the
+VIP's ports, so every port of one client shares a real server.
+
+  --vip ADDRESS          the virtual IP (default: $VIP or 192.168.1.110)
+  --ports P,Q,...        the ports to mark (default: $PORTS or 80,443)
+  --mark N               the firewall mark (default 10)
+  --timeout SECONDS      persistence timeout (default 60)
+  --servers A,B,...      the real servers (default: $REAL_SERVERS or 192.168.1.116,192.168.1.117)
+  --forwarding METHOD    route (direct routing, the default), masq (NAT) or tunnel
+  --marker TOOL          iptables (default; or $MARKER), iptables-legacy, nft, or none (mark the packets yourself)
+  --cleanup              remove the service and the marking rule
+  -h, --help             print this and exit
+`;
+
+await runAsProgram(import.meta, parseOptions, (ipvs, options) => (options.cleanup ? cleanup(ipvs, options) : main(ipvs, options)), { usage });

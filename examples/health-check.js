@@ -157,4 +157,31 @@ export async function cleanup(ipvs, options, log = console.log) {
   log(`Removed tcp ${options.vip}:${options.port} and its real servers (the sorry server too, if it was in).`);
 }
 
-await runAsProgram(import.meta, parseOptions, (ipvs, options, signal) => (options.cleanup ? cleanup(ipvs, options) : main(ipvs, options, { signal })), { longRunning: true });
+
+/** What `--help` prints: the options and their defaults (as docs/examples.md lists them). */
+export const usage = `Usage: sudo node examples/health-check.js [options]
+       sudo node examples/health-check.js --cleanup [--vip ADDRESS] [--port PORT]
+
+The seed's health-check script with the health checker: HTTP checks of the real servers; a failed one is quiesced
+(weight 0), its weight restored when it recovers, and a sorry server serves while every real server is down. Runs
+until Ctrl-C, SIGTERM or SIGHUP; then deletes its service if this run created it.
+
+  --vip ADDRESS          the virtual IP (default: $VIP or 192.168.1.110)
+  --port PORT            the service's port (default 80; 0 with --persistent and --check-port for PCC)
+  --servers A,B,...      the real servers (default: $REAL_SERVERS or 192.168.1.116,192.168.1.117)
+  --weights W,W,...      their weights, in order (default 2,1; 1 for a server without one)
+  --forwarding METHOD    route (direct routing, the default), masq (NAT) or tunnel
+  --rport PORT           the real servers' port when it differs from the service's (NAT only)
+  --persistent SECONDS   make the service persistent (a server that is down is then deleted, not quiesced)
+  --check-port PORT      the port the HTTP check uses (needed with --port 0)
+  --sorry ADDRESS        the sorry server (default: $SORRY_SERVER or 127.0.0.1)
+  --path PATH            the HTTP check's path (default /)
+  --interval MS          time between checks (default 5000)
+  --timeout MS           the HTTP check's timeout, not persistence (default 1000)
+  --verbose              log every check
+  --keep                 leave the table as it is on exit
+  --cleanup              delete the service, whoever made it
+  -h, --help             print this and exit
+`;
+
+await runAsProgram(import.meta, parseOptions, (ipvs, options, signal) => (options.cleanup ? cleanup(ipvs, options) : main(ipvs, options, { signal })), { longRunning: true, usage });

@@ -56,4 +56,20 @@ export async function cleanup(ipvs, options, log = console.log) {
   log(`Removed the PCC service on ${options.vip}:0 and its real servers.`);
 }
 
-await runAsProgram(import.meta, parseOptions, (ipvs, options) => (options.cleanup ? cleanup(ipvs, options) : main(ipvs, options)));
+
+/** What `--help` prints: the options and their defaults (as docs/examples.md lists them). */
+export const usage = `Usage: sudo node examples/pcc.js [options]
+       sudo node examples/pcc.js --cleanup [--vip ADDRESS]
+
+Persistent client connections: one port-0 persistent service on the VIP, so every connection of a client, to any
+port, goes to one real server.
+
+  --vip ADDRESS          the virtual IP (default: $VIP or 192.168.1.110)
+  --servers A,B,...      the real servers (default: $REAL_SERVERS or 192.168.1.116,192.168.1.117)
+  --forwarding METHOD    route (direct routing, the default), masq (NAT) or tunnel
+  --timeout SECONDS      persistence timeout (default 600)
+  --cleanup              remove the service
+  -h, --help             print this and exit
+`;
+
+await runAsProgram(import.meta, parseOptions, (ipvs, options) => (options.cleanup ? cleanup(ipvs, options) : main(ipvs, options)), { usage });

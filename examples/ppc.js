@@ -53,4 +53,20 @@ export async function cleanup(ipvs, options, log = console.log) {
   }
 }
 
-await runAsProgram(import.meta, parseOptions, (ipvs, options) => (options.cleanup ? cleanup(ipvs, options) : main(ipvs, options)));
+
+/** What `--help` prints: the options and their defaults (as docs/examples.md lists them). */
+export const usage = `Usage: sudo node examples/ppc.js [options]
+       sudo node examples/ppc.js --cleanup [--vip ADDRESS] [--ports P,Q]
+
+Persistent port connections: one persistent service per port, so a client's affinity is per port.
+
+  --vip ADDRESS          the virtual IP (default: $VIP or 192.168.1.110)
+  --ports P,Q,...        the ports, one service each (default: $PORTS or 80,443)
+  --servers A,B,...      the real servers (default: $REAL_SERVERS or 192.168.1.116,192.168.1.117)
+  --forwarding METHOD    route (direct routing, the default), masq (NAT) or tunnel
+  --timeout SECONDS      persistence timeout (default 600)
+  --cleanup              remove the services
+  -h, --help             print this and exit
+`;
+
+await runAsProgram(import.meta, parseOptions, (ipvs, options) => (options.cleanup ? cleanup(ipvs, options) : main(ipvs, options)), { usage });

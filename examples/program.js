@@ -4,7 +4,7 @@
 // AbortSignal that SIGINT and SIGTERM fire, so they can clean up (a second signal ends them at once), and SIGHUP
 // too unless the example reads its input again on SIGHUP (`hangup: 'reload'`): Node's default for SIGHUP (the
 // terminal closed, or a service manager's reload) ended them with the table as it was. One-shot ones keep the
-// defaults.
+// defaults. `--help` or `-h` prints the example's usage and exits 0, before anything is parsed or opened.
 import { pathToFileURL } from 'node:url';
 import { Ipvs } from 'ipvs';
 
@@ -34,17 +34,32 @@ export function onHangup(listener) {
   return () => process.off('SIGHUP', listener);
 }
 
+/** Whether `argv` asks for the usage: `--help` or `-h` anywhere before a `--` (after it, arguments are no options). */
+export function wantsHelp(argv) {
+  for (const arg of argv) {
+    if (arg === '--') return false;
+    if (arg === '--help' || arg === '-h') return true;
+  }
+  return false;
+}
+
 /**
  * Runs `run(ipvs, options, signal, hangups)` when `meta` is the module node was started with; does nothing
  * otherwise. `longRunning`: listen for SIGINT, SIGTERM and SIGHUP and abort `signal` instead of dying at once; with
  * `hangup: 'reload'` SIGHUP is not a stop but is handed to `run` as `hangups` (onHangup above), which `run` must
- * listen to at once (before its first await) for SIGHUP never to end the process.
+ * listen to at once (before its first await) for SIGHUP never to end the process. `usage`: what `--help` and `-h`
+ * print (to standard output, exit status 0; nothing else runs: no root needed).
  */
-export async function runAsProgram(meta, parseOptions, run, { longRunning = false, hangup = 'stop' } = {}) {
+export async function runAsProgram(meta, parseOptions, run, { longRunning = false, hangup = 'stop', usage } = {}) {
   if (meta.url !== pathToFileURL(process.argv[1] ?? '').href) return;
   const name = `examples/${meta.url.slice(meta.url.lastIndexOf('/') + 1)}`;
+  const argv = process.argv.slice(2);
+  if (usage !== undefined && wantsHelp(argv)) {
+    process.stdout.write(usage.endsWith('\n') ? usage : `${usage}\n`);
+    return;
+  }
   try {
-    const options = parseOptions(process.argv.slice(2));
+    const options = parseOptions(argv);
     const ipvs = await Ipvs.open();
     const stop = new AbortController();
     const reloads = longRunning && hangup === 'reload';

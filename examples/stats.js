@@ -68,4 +68,15 @@ export async function main(ipvs, options, { signal, log = console.log } = {}) {
   }
 }
 
-await runAsProgram(import.meta, parseOptions, (ipvs, options, signal) => main(ipvs, options, { signal }), { longRunning: true });
+
+/** What `--help` prints: the options and their defaults (as docs/examples.md lists them). */
+export const usage = `Usage: sudo node examples/stats.js [options]
+
+Live counters and per-second rates per service and real server, until Ctrl-C. Changes nothing.
+
+  --interval MS          time between two readings (default 2000; a whole number from 1 to 2147483647)
+  --once                 print one snapshot and exit
+  -h, --help             print this and exit
+`;
+
+await runAsProgram(import.meta, parseOptions, (ipvs, options, signal) => main(ipvs, options, { signal }), { longRunning: true, usage });

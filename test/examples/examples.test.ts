@@ -10,6 +10,7 @@ import { getEventListeners } from 'node:events';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { Ipvs } from '../../src/client.js';
 import { ManualScheduler } from '../../src/health/index.js';
@@ -117,6 +118,46 @@ describe('program.js', () => {
     } finally {
       kill.mockRestore();
     }
+  });
+});
+
+describe('--help', () => {
+  const dir = new URL('../../examples/', import.meta.url);
+  const examples = readdirSync(dir).filter((f) => f.endsWith('.js') && f !== 'program.js').sort();
+
+  // As programs (the package by its name: the built dist/, as in test/package-require.test.ts): no kernel is opened.
+  it.each(examples)('%s prints its usage and exits 0 on --help and -h, whatever else is given, and takes -- --help as no option', (file) => {
+    const path = fileURLToPath(new URL(file, dir));
+    const run = (...args: string[]) => spawnSync(process.execPath, [path, ...args], { encoding: 'utf8', timeout: 20_000 });
+    const help = run('--help');
+    expect({ status: help.status, stderr: help.stderr }).toEqual({ status: 0, stderr: '' });
+    expect(help.stdout).toMatch(new RegExp(`^Usage: sudo node examples/${file.replace('.', '\\.')} \\[options\\]\n`));
+    expect(help.stdout).toMatch(/\n {2}-h, --help {13}print this and exit\n$/);
+    for (const args of [['-h'], ['--bogus', '--help']]) {
+      const r = run(...args);
+      expect({ args, status: r.status, stdout: r.stdout, stderr: r.stderr }).toEqual({ args, status: 0, stdout: help.stdout, stderr: '' });
+    }
+    const after = run('--', '--help');
+    expect(after.status).toBe(1);
+    expect(after.stderr).toMatch(new RegExp(`^examples/${file}: `));
+  }, 60_000);
+
+  it.each(examples)('the usage of %s names every option it takes, and the environment variables it reads, and nothing else', async (file) => {
+    const text = readFileSync(new URL(file, dir), 'utf8');
+    const { usage } = (await load(file.replace(/\.js$/, ''))) as unknown as { usage: string };
+    const block = /parseArgs\(\{[\s\S]*?\n\s*\}\);|parseArgs\(\{[^\n]*\}\)/.exec(text.slice(text.indexOf('export function parseOptions')))![0];
+    const taken = [...block.matchAll(/'?([a-z][a-z-]*)'?: \{ type: '(?:string|boolean)'/g)].map((m) => `--${m[1]}`).sort();
+    const listed = [...new Set([...usage.matchAll(/(?<![\w-])--([a-z][a-z-]*)/g)].map((m) => `--${m[1]}`))].filter((o) => o !== '--help').sort();
+    expect(listed).toEqual(taken);
+    const env = [...new Set([...block.matchAll(/env\.([A-Z_]+)/g)].map((m) => m[1]!))];
+    for (const name of env) expect(usage).toContain(`$${name}`);
+  });
+
+  it('wantsHelp: --help or -h anywhere before a --', async () => {
+    const { wantsHelp } = (await load('program')) as unknown as { wantsHelp: (argv: string[]) => boolean };
+    expect([['--help'], ['-h'], ['--vip', '10.0.0.1', '-h'], [], ['--', '--help'], ['--vip', '10.0.0.1'], ['-hx'], ['--helpme']].map(wantsHelp)).toEqual([
+      true, true, true, false, false, false, false, false,
+    ]);
   });
 });
 

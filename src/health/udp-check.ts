@@ -83,14 +83,24 @@ export function udpProbe(spec: UdpCheck, address: string, port: number, localAdd
     // Stays attached after close(): a late error must not become an unhandled 'error' event.
     socket.on('error', failed);
     socket.once('message', (reply: Buffer) => done(judgeUdpReply(spec, reply)));
+    // Each step first asks whether the check has ended meanwhile (aborted, timed out): a closed socket throws.
     const send = (): void => {
-      socket.connect(port, address, (err?: Error) => {
-        if (finished) return;
-        if (err) return failed(err);
-        socket.send(udpPayload(spec), (sendErr) => {
-          if (sendErr && !finished) failed(sendErr);
+      if (finished) return;
+      try {
+        socket.connect(port, address, (err?: Error) => {
+          if (finished) return;
+          if (err) return failed(err);
+          try {
+            socket.send(udpPayload(spec), (sendErr) => {
+              if (sendErr && !finished) failed(sendErr);
+            });
+          } catch (e) {
+            failed(e);
+          }
         });
-      });
+      } catch (e) {
+        failed(e);
+      }
     };
     try {
       if (localAddress !== undefined) socket.bind({ address: localAddress, port: 0 }, send);

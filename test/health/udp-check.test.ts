@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Ipvs } from '../../src/client.js';
 import { HealthChecker, normaliseHealthConfig, systemScheduler, type CheckOverride, type HealthConfig } from '../../src/health/index.js';
 import { runCheck } from '../../src/health/run-check.js';
+import { udpProbe } from '../../src/health/udp-check.js';
 import { FakeKernel } from '../../src/testing/index.js';
 
 // A DNS query for the root's NS records, ID 0x1234, recursion desired (docs/health.md).
@@ -104,6 +105,19 @@ describe('UDP check', () => {
     } finally {
       s6.close();
     }
+  });
+
+  it('an abort while the socket binds or connects ends the check, and nothing throws later', async () => {
+    for (const localAddress of ['127.0.0.2', undefined]) {
+      for (const wait of [0, 1]) {
+        const stop = new AbortController();
+        const running = udpProbe({ type: 'udp', payload: 'ping' }, '127.0.0.1', silentPort, localAddress, stop.signal);
+        if (wait) await new Promise((r) => setImmediate(r));
+        stop.abort();
+        expect(await running).toEqual({ ok: false, detail: 'aborted' });
+      }
+    }
+    await new Promise((r) => setTimeout(r, 50)); // a late callback on the closed socket would throw here
   });
 
   it('closes its socket whatever the outcome', async () => {

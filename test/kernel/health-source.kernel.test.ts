@@ -4,7 +4,8 @@
 // /32), the server holds them on lo. Linux gives connections from the director to the server the IPv6 VIP
 // as their source (the longest matching prefix), and the server delivers its answers to itself: the check
 // times out, and its detail names the VIP and the remedies. IPv4 keeps the subnet's primary address and
-// works. Each remedy works: check.localAddress, and the VIP re-added with preferred_lft 0.
+// works. Each remedy works: check.localAddress, and the VIP re-added with preferred_lft 0. A udp check there:
+// answered, refused by an ICMP port unreachable, and timed out from the IPv6 VIP with the same explanation.
 
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -99,6 +100,25 @@ describe.skipIf(!onKernel)('health checks from a one-armed direct-routing direct
     }, 1);
     expect(mended).toContain(`tcp [${VIP6}]:80: real server [${RS6}]:80 is up (HTTP 200)`);
   }, 300_000);
+
+  // The udp check on the real kernel: an answer passes, the ICMP port unreachable of a port nothing listens on fails
+  // at once (with a timeout far above what the answer needs), and from the IPv6 VIP it times out, saying why.
+  it('a udp check: answered, port unreachable, and from the IPv6 VIP a timeout that says why', async () => {
+    await rsAgent.serveUdp('rs', [53]);
+    const udp = { ...answered, type: 'udp', payload: 'ping', expect: 'rs 53' };
+    const udpService = (address: string, port: number, server: string, check: object) =>
+      ({ protocol: 'udp', address, port, scheduler: 'rr', destinations: [{ address: server, forwarding: 'route' }], check });
+    const log = await firstStates('udp', {
+      services: [
+        udpService(VIP4, 53, RS4, udp),
+        udpService(VIP4, 54, RS4, { ...udp, expect: undefined }),
+        udpService(VIP6, 53, RS6, { ...udp, timeoutMs: 1000 }),
+      ],
+    }, 3);
+    expect(log).toContain(`udp ${VIP4}:53: real server ${RS4}:53 is up (UDP reply of 5 bytes, matches)`);
+    expect(log).toContain(`udp ${VIP4}:54: real server ${RS4}:54 is down (port unreachable (ICMP): nothing listens on UDP port 54 there)`);
+    expect(log).toContain(`udp [${VIP6}]:53: real server [${RS6}]:53 is down (no answer within 1000 ms; the check left from ${VIP6}, the virtual address of udp [${VIP6}]:53: `);
+  }, 120_000);
 });
 
 describe.skipIf(onKernel)('health checks from a one-armed direct-routing director', () => {

@@ -223,8 +223,8 @@ function normalCheck(path: string, merged: CheckOverride | undefined, dest: Norm
   return { spec: raw as unknown as CheckSpec, intervalMs, timeoutMs, rise, fall, jitterMs, address, port, ...(localAddress !== undefined && type !== 'custom' ? { localAddress } : {}), label };
 }
 
-/** Hexadecimal bytes, whitespace between them allowed: '12 34', '1234abcd'. */
-const HEX = /^(?:\s*[0-9a-fA-F]{2})*\s*$/;
+/** Whether `text` is hexadecimal bytes, two digits each, whitespace between bytes allowed: '12 34', '1234abcd'. */
+const isHex = (text: string): boolean => text.trim() === '' || text.trim().split(/\s+/).every((word) => /^(?:[0-9a-fA-F]{2})+$/.test(word));
 
 /**
  * A udp check's payload (exactly one of text and hex, 1..UDP_PAYLOAD_MAX bytes) and its expected reply (at most
@@ -244,7 +244,7 @@ function validateUdpCheck(path: string, raw: Record<string, unknown>): void {
     size = Buffer.byteLength(payload, 'utf8');
   } else {
     field = `${path}.payloadHex`;
-    if (typeof payloadHex !== 'string' || !HEX.test(payloadHex)) {
+    if (typeof payloadHex !== 'string' || !isHex(payloadHex)) {
       throw new ValidationError(field, payloadHex, "must be hexadecimal bytes, two digits each, whitespace between them allowed: '1234 0100 0001'");
     }
     size = payloadHex.replace(/\s+/g, '').length / 2;
@@ -259,7 +259,7 @@ function validateUdpCheck(path: string, raw: Record<string, unknown>): void {
     }
   }
   if (expectHex !== undefined) {
-    if (typeof expectHex !== 'string' || !HEX.test(expectHex) || expectHex.trim() === '') {
+    if (typeof expectHex !== 'string' || !isHex(expectHex) || expectHex.trim() === '') {
       throw new ValidationError(`${path}.expectHex`, expectHex, "must be the reply's first bytes in hexadecimal, two digits each, whitespace allowed: '1234'");
     }
     if (expectHex.replace(/\s+/g, '').length / 2 > UDP_PAYLOAD_MAX) {

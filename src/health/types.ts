@@ -107,7 +107,8 @@ export type CheckSpec = HttpCheck | TcpCheck | UdpCheck | CustomCheck;
 /**
  * A check at one level of the config (config, service, destination). Its fields override the level
  * above; when it names another type, only the fields every type shares (timing, address, port,
- * localAddress) are inherited.
+ * localAddress) are inherited. A udp check's `payload` or `payloadHex` (`expect` or `expectHex`) replaces
+ * the other one given above.
  */
 export type CheckOverride = Partial<HttpCheck> | Partial<TcpCheck> | Partial<UdpCheck> | Partial<CustomCheck>;
 

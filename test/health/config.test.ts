@@ -134,6 +134,9 @@ describe('normaliseHealthConfig', () => {
     expect(() => normaliseHealthConfig(base({ protocol: 'sctp', port: 53 }))).toThrow(/Name the type: 'tcp' when/);
     // The largest datagram IPv4 carries, and a source of the right family.
     expect(() => udp({ type: 'udp', payload: 'x'.repeat(65_507), localAddress: '192.168.1.1' })).not.toThrow();
+    expect(() => udp({ type: 'udp', payloadHex: ' 12\n34\tabCD ', expectHex: '12' })).not.toThrow();
+    // Linear in the text: a long run of whitespace before a bad character is refused at once.
+    expect(() => udp({ type: 'udp', payloadHex: `${' '.repeat(200_000)}z` })).toThrow(/check\.payloadHex .*must be hexadecimal bytes/);
   });
 
   it('normalises IPv6 addresses and names them in brackets', () => {

@@ -105,6 +105,9 @@ describe.skipIf(!onKernel)('health checks from a one-armed direct-routing direct
   // at once (with a timeout far above what the answer needs), and from the IPv6 VIP it times out, saying why.
   it('a udp check: answered, port unreachable, and from the IPv6 VIP a timeout that says why', async () => {
     await rsAgent.serveUdp('rs', [53]);
+    // The test before left the IPv6 VIP deprecated (its second remedy): make it preferred again, so checks leave from it.
+    lab.ip(dir, 'addr', 'change', `${VIP6}/128`, 'dev', 'd0', 'nodad', 'preferred_lft', 'forever');
+    expect(lab.ip(dir, '-6', 'route', 'get', RS6)).toContain(`src ${VIP6}`);
     const udp = { ...answered, type: 'udp', payload: 'ping', expect: 'rs 53' };
     const udpService = (address: string, port: number, server: string, check: object) =>
       ({ protocol: 'udp', address, port, scheduler: 'rr', destinations: [{ address: server, forwarding: 'route' }], check });

@@ -2,14 +2,13 @@
 // to stdout, refusals to stderr with ipvsadm's exit statuses (1 when a listing cannot be read, 255 when
 // the kernel refuses a change, as ipvsadm returns -1 from main).
 
-import { connectionRow, connectionTitle, parseConnectionLine, parseConnectionTable } from './connections.js';
+import { connectionRow, connectionTitle, parseConnectionLine, type ConnectionEntry } from './connections.js';
 import { outputRoom, type CliContext, type CliIpvs } from './context.js';
 import { describeFailure, earlierRefusal } from './failures.js';
 import { daemonLines, destinationRow, listTitle, serviceRow, timeoutLine, versionHeader } from './listing.js';
 import type { KernelAction } from './messages.js';
 import { restoreRules } from './restore.js';
 import { createReadStream } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import type { ListFormat, ParsedCommand } from '../rules/command-line.js';
 import type { EndpointNames } from '../rules/endpoint-text.js';
@@ -204,70 +203,92 @@ async function listOne(ctx: CliContext, key: ServiceKey, format: ListFormat): Pr
   return 0;
 }
 
+/** Lines of the connection table taken together: their names are looked up at once (without -n). */
+export const CONNECTION_BATCH = 2048;
+
+/** A batch of connections read, waiting to be printed: its names (a promise that never rejects) when the listing has names. */
+interface WaitingBatch {
+  entries: ConnectionEntry[];
+  names: Promise<EndpointNames | LookupFailure> | undefined;
+}
+
 /**
- * `-Lnc`: the connection table printed as the file is read, in chunks, at the pace the output takes them
- * (outputRoom). A busy director holds millions of connections: read whole, a table past some 5 million
- * lines (512 MiB of text) could not even be one string, and a slow reader held all of it in memory.
+ * `-Lc` and `-Lnc`: the connection table printed as the file is read, at the pace the output takes it
+ * (outputRoom). A busy director holds millions of connections: read whole, a table past some 5 million lines
+ * (512 MiB of text) could not even be one string, and a slow reader held all of it in memory. Without -n the
+ * names of each batch of CONNECTION_BATCH lines are looked up as it is read, and it is printed once they are in,
+ * at most NAMED_RUNS_AHEAD batches behind the reading (as streamEntries does with runs of services): memory stays
+ * bounded by those batches, and the text is the same as with every name looked up first.
  */
-async function streamConnections(ctx: CliContext, format: ListFormat): Promise<number> {
+async function listConnections(ctx: CliContext, format: ListFormat): Promise<number> {
+  const ahead = format.numeric ? 0 : NAMED_RUNS_AHEAD;
   const input = createReadStream(ctx.procConnPath, { encoding: 'utf8', highWaterMark: CHUNK });
+  const waiting: WaitingBatch[] = [];
+  let batch: ConnectionEntry[] = [];
   let header = true;
   let text = '';
-  try {
-    for await (const line of createInterface({ input, crlfDelay: Infinity })) {
-      if (header) {
-        header = false;
-        text = connectionTitle(format.persistentConn);
-        continue;
-      }
-      const entry = parseConnectionLine(line);
-      if (entry) text += connectionRow(entry, true, format.persistentConn, undefined);
+  /** Print the oldest batch read, once its names are in; false when the output failed or closed. */
+  const printOldest = async (): Promise<boolean> => {
+    const next = waiting.shift() as WaitingBatch;
+    const names = next.names === undefined ? undefined : await next.names;
+    if (names instanceof LookupFailure) throw names;
+    for (const entry of next.entries) {
+      text += connectionRow(entry, format.numeric, format.persistentConn, names);
       if (text.length >= CHUNK) {
         const more = await writeChunk(ctx, text);
         text = '';
-        if (!more) return 1;
+        if (!more) return false;
       }
     }
+    return true;
+  };
+  /** The batch read so far goes to the queue (its names asked for now); the oldest ones are printed. */
+  const queue = async (): Promise<boolean> => {
+    const entries = batch;
+    batch = [];
+    const names = format.numeric
+      ? undefined
+      : endpointNames(ctx, entries.flatMap((e) => [e.client.address, e.virtual.address, e.destination.address])).then(
+          (n) => n,
+          (err: unknown) => new LookupFailure(err),
+        );
+    waiting.push({ entries, names });
+    while (waiting.length > ahead) if (!(await printOldest())) return false;
+    return true;
+  };
+  try {
+    try {
+      for await (const line of createInterface({ input, crlfDelay: Infinity })) {
+        if (header) {
+          header = false;
+          text = connectionTitle(format.persistentConn);
+          continue;
+        }
+        const entry = parseConnectionLine(line);
+        if (entry) batch.push(entry);
+        if (batch.length >= CONNECTION_BATCH && !(await queue())) return 1;
+      }
+    } catch (err) {
+      // Not opened, or nothing read: ipvsadm's message. A failure later (or of the output) is no such thing.
+      if (err instanceof LookupFailure || !header) throw err;
+      ctx.stderr.write(`cannot open file ${ctx.procConnPath}\n`);
+      return 1;
+    }
+    if (header) {
+      ctx.stderr.write(`unexpected input from ${ctx.procConnPath}\n`);
+      return 1;
+    }
+    if (batch.length > 0 && !(await queue())) return 1;
+    while (waiting.length > 0) if (!(await printOldest())) return 1;
   } catch (err) {
-    // Not opened, or nothing read: ipvsadm's message. A failure later (or of the output) is no such thing.
-    if (!header) throw err;
-    ctx.stderr.write(`cannot open file ${ctx.procConnPath}\n`);
-    return 1;
+    // A resolver that throws: printed what came before it, then its error goes on up (runCli prints it, status 1).
+    if (!(err instanceof LookupFailure)) throw err;
+    ctx.stdout.write(text);
+    throw err.cause;
   } finally {
     input.destroy();
   }
-  if (header) {
-    ctx.stderr.write(`unexpected input from ${ctx.procConnPath}\n`);
-    return 1;
-  }
   if (text !== '') ctx.stdout.write(text);
-  return 0;
-}
-
-async function listConnections(ctx: CliContext, format: ListFormat): Promise<number> {
-  if (format.numeric) return streamConnections(ctx, format);
-  let text: string;
-  try {
-    text = await readFile(ctx.procConnPath, 'utf8');
-  } catch {
-    ctx.stderr.write(`cannot open file ${ctx.procConnPath}\n`);
-    return 1;
-  }
-  if (text === '') {
-    ctx.stderr.write(`unexpected input from ${ctx.procConnPath}\n`);
-    return 1;
-  }
-  const entries = parseConnectionTable(text);
-  let names: EndpointNames | undefined;
-  if (!format.numeric) {
-    names = await endpointNames(
-      ctx,
-      entries.flatMap((e) => [e.client.address, e.virtual.address, e.destination.address]),
-    );
-  }
-  let out = connectionTitle(format.persistentConn);
-  for (const entry of entries) out += connectionRow(entry, format.numeric, format.persistentConn, names);
-  ctx.stdout.write(out);
   return 0;
 }
 

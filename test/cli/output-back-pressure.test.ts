@@ -1,4 +1,4 @@
-// A numeric listing (`ipvs -Sn`, `-Ln`, `-Lnc`) written to a stream that cannot keep up: it reads the table at the
+// A listing (`ipvs -Sn`, `-Ln`, `-Lnc`, `-Lc`) written to a stream that cannot keep up: it reads the table at the
 // pace the reader takes the text, instead of reading it all and holding the whole output in the stream's
 // buffer; and a reader gone (the stream failed, as a pipe whose reader exited: `ipvs -Sn | head -1`) ends
 // the listing without reading the rest of the table.
@@ -10,6 +10,8 @@ import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { connectionRow, connectionTitle, parseConnectionLine } from '../../src/cli/connections.js';
 import { runCli } from '../../src/cli/run.js';
+import { staticResolver } from '../../src/rules/resolver.js';
+import { TEST_SERVICES } from './harness.js';
 import { Ipvs } from '../../src/client.js';
 import type { FakeKernel } from '../../src/testing/index.js';
 import { firstChunk, slowReader } from '../helpers/slow-reader.js';
@@ -91,6 +93,76 @@ describe('the connection table (-Lnc) written to a slow stream', () => {
       const text = Buffer.concat(chunks).toString();
       expect(text.split('\n')).toHaveLength(LINES + 3);
       expect(text).toBe(connectionTitle(false) + connectionRow(parseConnectionLine(line)!, true, false, undefined).repeat(LINES));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('the connection table with names (-Lc) written to a slow stream', () => {
+  it('is read and its names looked up batch by batch, at the pace the stream takes the text, never the whole table at once', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ipvs-conn-'));
+    const path = join(dir, 'ip_vs_conn');
+    // A client address of its own on every line (10.0.x.y): one lookup per line, as a busy director's table has.
+    const LINES = 60_000;
+    const hex = (i: number): string => (0x0a000000 + i).toString(16).toUpperCase().padStart(8, '0');
+    const lines = Array.from({ length: LINES }, (_, i) => `TCP ${hex(i + 1)} D431 C0A8016E 0050 C0A80174 0050 ESTABLISHED     895\n`);
+    writeFileSync(path, 'Pro FromIP   FPrt ToIP     TPrt DestIP   DPrt State       Expires PEName PEData\n' + lines.join(''));
+    try {
+      const names = staticResolver({ vip: '192.168.1.110', rs1: '192.168.1.116', first: '10.0.0.1' }, TEST_SERVICES);
+      let asked = 0;
+      const resolver = { ...names, reverse: (address: string) => (asked++, names.reverse(address)) };
+      let bytes = 0;
+      let held: (() => void)[] | undefined = [];
+      const chunks: Buffer[] = [];
+      const stdout = new Writable({
+        highWaterMark: 16 * 1024,
+        write(chunk: Buffer, _encoding, callback) {
+          bytes += chunk.length;
+          chunks.push(chunk);
+          if (held === undefined) callback();
+          else held.push(() => callback());
+        },
+      });
+      let ended = false;
+      const run = runCli(['-Lc'], { stdout, stderr: { write: () => {} }, procConnPath: path, resolver }).finally(() => (ended = true));
+      const deadline = performance.now() + 20_000;
+      while (bytes === 0 && performance.now() < deadline) await turn();
+      for (let i = 0; i < 200; i++) await turn();
+      expect(bytes).toBeGreaterThan(0);
+      expect(ended).toBe(false);
+      // Read whole, every address was looked up before a byte was printed; now only the batches read so far.
+      expect(asked).toBeLessThan(LINES / 2);
+      const waiting = held;
+      held = undefined;
+      for (const done of waiting) done();
+      expect(await run).toBe(0);
+      const text = Buffer.concat(chunks).toString();
+      expect(text.split('\n')).toHaveLength(LINES + 3);
+      expect(text.split('\n').slice(0, 4)).toEqual([
+        'IPVS connection entries',
+        'pro expire state       source             virtual            destination',
+        'TCP 14:55  ESTABLISHED first:54321        vip:http           rs1:http',
+        'TCP 14:55  ESTABLISHED 10.0.0.2:54321     vip:http           rs1:http',
+      ]);
+      expect(text.split('\n').at(-2)).toBe(`TCP 14:55  ESTABLISHED 10.0.234.96:54321  vip:http           rs1:http`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a resolver that throws: the batches before it are printed, then its error', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ipvs-conn-'));
+    const path = join(dir, 'ip_vs_conn');
+    const line = 'TCP 0A000001 D431 C0A8016E 0050 C0A80174 0050 ESTABLISHED     895\n';
+    writeFileSync(path, 'Pro FromIP   FPrt ToIP     TPrt DestIP   DPrt State       Expires PEName PEData\n' + line);
+    try {
+      const resolver = { ...staticResolver({}, TEST_SERVICES), reverse: async (): Promise<string | undefined> => { throw new Error('resolver down'); } };
+      const out: string[] = [];
+      const err: string[] = [];
+      expect(await runCli(['-Lc'], { stdout: { write: (s: string) => out.push(s) }, stderr: { write: (s: string) => err.push(s) }, procConnPath: path, resolver })).toBe(1);
+      expect(out.join('')).toBe(connectionTitle(false));
+      expect(err.join('')).toMatch(/resolver down/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

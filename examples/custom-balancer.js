@@ -17,8 +17,9 @@
 //
 //   sudo node examples/custom-balancer.js [--file examples/balancer.json] [--prune] [--keep] [--interval 30]
 //
-// Ctrl-C stops watching and deletes the services the file lists that this run created (absent when it
-// started); a service that was there before stays, as the file last made it. --keep leaves everything.
+// Ctrl-C (or SIGTERM) stops watching, at once even while the file is being read (a hung network file system),
+// and deletes the services the file lists that this run created (absent when it started); a service that was
+// there before stays, as the file last made it. --keep leaves everything.
 import { open, stat } from 'node:fs/promises';
 import { constants, watch } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
@@ -100,14 +101,30 @@ export function readDesiredState(input) {
   return parseDesiredState(input, { requireRules: true });
 }
 
+/** `work`'s result, or STOPPED as soon as `signal` aborts (`work` is then left to end on its own, its result unused). */
+const STOPPED = Symbol('stopped');
+function unlessStopped(work, signal) {
+  if (signal === undefined) return work;
+  if (signal.aborted) return Promise.resolve(STOPPED);
+  return new Promise((resolve, reject) => {
+    const stop = () => resolve(STOPPED);
+    signal.addEventListener('abort', stop, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', stop));
+  });
+}
+
 /**
  * Read the file and make the kernel match it. Returns the state and apply's result, or undefined when
  * nothing was sent: a file that cannot be read or parsed, a bad value, a kernel that cannot be read (apply
- * throws only before it sends anything) are reported and the table left alone.
+ * throws only before it sends anything) are reported and the table left alone. When `signal` aborts while the
+ * file is read (a file on a hung network file system can hold a read for minutes), the read is given up on and
+ * nothing is applied: a stop must not wait for it. An apply under way is waited for (the kernel answers at once).
  */
-export async function reconcileOnce(ipvs, options, log = console.log, { quietInSync = false } = {}) {
+export async function reconcileOnce(ipvs, options, log = console.log, { quietInSync = false, signal, read = readBounded } = {}) {
   try {
-    const desired = readDesiredState(await readBounded(options.file));
+    const bytes = await unlessStopped(read(options.file), signal);
+    if (bytes === STOPPED || signal?.aborted) return undefined;
+    const desired = readDesiredState(bytes);
     const result = await apply(ipvs, desired, { prune: options.prune });
     const { out, err } = describeApplyResult(result);
     // The periodic pass says nothing when there was nothing to do.
@@ -154,7 +171,7 @@ async function servicesThere(ipvs) {
  * the services the last good file lists that this run created. A service it deleted (--prune) and added
  * again is not its own: it was there before.
  */
-export async function main(ipvs, options, { signal, log = console.log, debounceMs = 200, retryMs = 5000, hangups } = {}) {
+export async function main(ipvs, options, { signal, log = console.log, debounceMs = 200, retryMs = 5000, hangups, read } = {}) {
   // SIGHUP applies the file again. Listened to before the first await (runAsProgram's hangups: until then it would
   // end the process); one during the first apply waits for it to end, as a second apply must not run beside it.
   let hangup = () => void (hangupWaiting = true);
@@ -168,7 +185,7 @@ export async function main(ipvs, options, { signal, log = console.log, debounceM
   let listed = []; // the ids ('tcp 192.168.1.110:80') of the services the last good file lists
   let again; // the next periodic pass, or the retry after a failed step
   const reconcile = async (quietInSync = false) => {
-    const done = await reconcileOnce(ipvs, options, log, { quietInSync });
+    const done = await reconcileOnce(ipvs, options, log, { quietInSync, signal, read });
     if (done !== undefined) {
       listed = [...normaliseDesiredState(done.desired).keys()];
       for (const { operation, target } of done.result.applied) {

@@ -5,11 +5,12 @@
 // commands of the fwmark example are recorded, not run. test/kernel/examples.kernel.test.ts runs the same
 // files as real processes on the real kernel, against the built package.
 
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { getEventListeners } from 'node:events';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
+import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { Ipvs } from '../../src/client.js';
@@ -449,6 +450,81 @@ describe('program.js and SIGHUP', () => {
   });
 });
 
+describe('program.js as a real process: signals from the start, and a prompt end', () => {
+  const child = fileURLToPath(new URL('../helpers/example-program-child.mjs', import.meta.url));
+
+  /** Start the helper; `line(text)` waits for an output line, `exited` for its end. */
+  function start(args: string[]) {
+    const proc = spawn(process.execPath, [child, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const out: string[] = [];
+    let err = '';
+    const waiters = new Set<() => void>();
+    readline.createInterface({ input: proc.stdout! }).on('line', (l) => {
+      out.push(l);
+      for (const w of waiters) w();
+    });
+    proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => proc.once('close', (code, signal) => resolve({ code, signal })));
+    const line = (text: string) =>
+      new Promise<void>((resolve, reject) => {
+        const check = () => out.includes(text) && (waiters.delete(check), resolve(), true);
+        if (check()) return;
+        waiters.add(check);
+        void exited.then(() => check() || reject(new Error(`exited without printing ${text}: ${out.join(' | ')} ${err}`)));
+      });
+    /** Its end, or 'hung' when it has not ended 15 s after (then it is killed). */
+    const ended = async () => {
+      const hung = new Promise<'hung'>((resolve) => setTimeout(() => resolve('hung'), 15_000).unref());
+      const result = await Promise.race([exited, hung]);
+      if (result === 'hung') proc.kill('SIGKILL');
+      return result;
+    };
+    return { proc, out, line, ended, stderr: () => err };
+  }
+
+  it.each(['SIGHUP', 'SIGTERM', 'SIGINT'] as const)('a long-running example stopped by %s while its kernel client opens stops there, nothing run, status 0 (it died of the signal)', async (name) => {
+    const p = start(['stop', 'wait']);
+    await p.line('opening');
+    p.proc.kill(name);
+    await p.line(`seen ${name}`); // handled (without the listeners from the start, it died of it instead)
+    p.proc.stdin!.write('opened\n');
+    expect(await p.ended()).toEqual({ code: 0, signal: null });
+    expect(p.out).toEqual(['opening', `seen ${name}`, 'Stopped before it began: nothing changed.', 'closed']);
+  }, 30_000);
+
+  it('one that reloads on SIGHUP takes a SIGHUP while its client opens as nothing (it reads its input first after it), and runs', async () => {
+    const p = start(['reload', 'wait']);
+    await p.line('opening');
+    p.proc.kill('SIGHUP');
+    await p.line('seen SIGHUP');
+    p.proc.stdin!.write('opened\n');
+    await p.line('running');
+    p.proc.kill('SIGHUP');
+    await p.line('hangup');
+    p.proc.kill('SIGTERM');
+    expect(await p.ended()).toEqual({ code: 0, signal: null });
+    expect(p.out).toEqual(['opening', 'seen SIGHUP', 'running', 'hangup', 'stopping', 'closed']);
+  }, 30_000);
+
+  it('ends when stopped, even with a read it gave up on still pending: by its signal, saying why (it waited for the read for ever)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ipvs-program-'));
+    const fifo = join(dir, 'fifo');
+    expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
+    try {
+      const p = start(['stop', 'slow-read', fifo]);
+      await p.line('opening');
+      p.proc.stdin!.write('opened\n');
+      await p.line('running');
+      p.proc.kill('SIGTERM');
+      expect(await p.ended()).toEqual({ code: null, signal: 'SIGTERM' });
+      expect(p.out).toEqual(['opening', 'running', 'stopping', 'closed']);
+      expect(p.stderr()).toMatch(/: stopped, but a call it gave up on \(a read of a file on a hung file system\?\) is still pending: ending by SIGTERM\n$/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 30_000);
+});
+
 describe('custom-balancer.js', () => {
   let dir = '';
   beforeEach(() => {
@@ -616,6 +692,40 @@ describe('custom-balancer.js', () => {
     stop.abort();
     await running;
     expect(hangup).toBeUndefined(); // no longer listening
+  });
+
+  it('a stop while the file is read (a hung network file system) does not wait for the read: nothing more applied, its services removed', async () => {
+    const ex = await load('custom-balancer');
+    const file = join(dir, 'balancer.json');
+    writeFileSync(file, JSON.stringify({ services: [service80(2)] }));
+    let reads = 0;
+    const read = async (path: string): Promise<Buffer> => {
+      if (++reads === 1) return readFileSync(path);
+      lines.push('reading');
+      return new Promise<Buffer>(() => {}); // never ends
+    };
+    let hangup: (() => void) | undefined;
+    const hangups = (listener: () => void) => ((hangup = listener), () => (hangup = undefined));
+    const stop = new AbortController();
+    let ended = false;
+    const running = ex.main(ipvs, ex.parseOptions(['--file', file, '--interval', '0']), { signal: stop.signal, log, debounceMs: 20, hangups, read }).finally(() => (ended = true));
+    await vi.waitFor(async () => expect(await table()).toEqual(['tcp 192.168.1.110:80 wrr', '  -> 192.168.1.116:80 route 2']));
+    hangup!(); // SIGHUP: the file read again, and this read hangs
+    await vi.waitFor(() => expect(lines).toContain('reading'));
+    stop.abort();
+    await vi.waitFor(() => expect(ended).toBe(true), { timeout: 2000 });
+    await running;
+    expect(await table()).toEqual([]);
+    expect(lines.at(-1)).toBe('Stopped and removed the 1 service(s) the file lists.');
+    // And the first read: a stop during it ends main at once, nothing applied.
+    lines.length = 0;
+    const first = new AbortController();
+    const hung = ex.main(ipvs, ex.parseOptions(['--file', file, '--interval', '0']), { signal: first.signal, log, read: () => new Promise(() => {}) });
+    await vi.waitFor(() => expect(lines).toHaveLength(1)); // "Keeping IPVS in line with ..."
+    first.abort();
+    await hung;
+    expect(await table()).toEqual([]);
+    expect(lines.at(-1)).toBe('Stopped and removed the 0 service(s) the file lists.');
   });
 
   it('refuses a FIFO (or a device, a directory) as its file before reading a byte, rather than waiting for ever for a writer', async () => {

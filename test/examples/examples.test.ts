@@ -6,6 +6,7 @@
 // files as real processes on the real kernel, against the built package.
 
 import { spawn, spawnSync } from 'node:child_process';
+import { createSocket } from 'node:dgram';
 import { getEventListeners } from 'node:events';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -362,6 +363,55 @@ describe('health-check.js', () => {
     const nat = await runHealth(['--rport', '8080', '--forwarding', 'masq', '--sorry', '192.168.1.120']);
     await vi.waitFor(async () => expect(await table()).toEqual(['tcp 192.168.1.110:80 wrr', '  -> 192.168.1.116:8080 masq 2', '  -> 192.168.1.117:8080 masq 1']));
     await nat.stop();
+  });
+
+  it('--protocol udp: a UDP service checked by a real datagram (a DNS query by default); a server that stops answering is deleted, the sorry server in', async () => {
+    const ex = await load('health-check');
+    const server = createSocket('udp4');
+    const got: Buffer[] = [];
+    server.on('message', (m, from) => (got.push(m), server.send(m, from.port, from.address))); // the reply begins with the query's ID
+    await new Promise<void>((resolve) => server.bind(0, '127.0.0.1', resolve));
+    const port = server.address().port;
+    const options = ex.parseOptions(['--protocol', 'udp', '--servers', '127.0.0.1', '--check-port', String(port), '--sorry', '192.168.1.120', '--interval', '20', '--timeout', '2000']);
+    expect(options).toMatchObject({ protocol: 'udp', port: 53, checkType: 'udp' });
+    const stop = new AbortController();
+    const messages: string[] = [];
+    const logger = { info: (m: string) => messages.push(m), warn: (m: string) => messages.push(m), error: (m: string) => messages.push(m) };
+    const running = ex.main(ipvs, options, { signal: stop.signal, logger });
+    try {
+      await vi.waitFor(async () => expect(await table()).toEqual(['udp 192.168.1.110:53 wrr', '  -> 127.0.0.1:53 route 2']), { timeout: 5000 });
+      expect(got[0]!.toString('hex')).toBe('12340100000100000000000000000200' + '01');
+      expect(messages).toContain('Watching 127.0.0.1 behind udp 192.168.1.110:53. Ctrl-C to stop.');
+      server.close(); // Linux answers the next query with ICMP port unreachable: failed at once
+      await vi.waitFor(async () => expect(await table()).toEqual(['udp 192.168.1.110:53 wrr', '  -> 192.168.1.120:53 route 1']), { timeout: 5000 });
+    } finally {
+      stop.abort();
+      await running;
+    }
+    expect(await table()).toEqual([]);
+    expect(messages.at(-1)).toBe('Stopped and removed udp 192.168.1.110:53.');
+  });
+
+  it('--check and the udp options: the datagram and the reply as given, an option of another check refused, a bad value named by its option', async () => {
+    const ex = await load('health-check');
+    const config = ex.healthConfig as (o: unknown) => { check: Record<string, unknown>; services: { protocol: string; port: number }[] };
+    expect(config(ex.parseOptions([])).check).toMatchObject({ type: 'http', path: '/' });
+    expect(config(ex.parseOptions(['--check', 'tcp'])).check).not.toHaveProperty('path');
+    const dns = config(ex.parseOptions(['--protocol', 'udp']));
+    expect(dns.check).toMatchObject({ type: 'udp', payloadHex: '1234 0100 0001 0000 0000 0000 00 0002 0001', expectHex: '1234' });
+    expect(dns.services[0]).toMatchObject({ protocol: 'udp', port: 53 });
+    const ping = config(ex.parseOptions(['--protocol', 'udp', '--port', '1812', '--payload', 'ping']));
+    expect(ping.check).toMatchObject({ type: 'udp', payload: 'ping' });
+    expect(ping.check).not.toHaveProperty('expectHex');
+    expect(config(ex.parseOptions(['--protocol', 'udp', '--expect-hex', '1234 8180'])).check).toMatchObject({ expectHex: '1234 8180', payloadHex: '1234 0100 0001 0000 0000 0000 00 0002 0001' });
+    expect(() => ex.parseOptions(['--check', 'udp', '--path', '/x'])).toThrow('--path is for an http(s) check, not the udp check');
+    expect(() => ex.parseOptions(['--payload', 'x'])).toThrow('--payload is for a udp check, not the http check (the default for a tcp service; --check udp)');
+    expect(() => ex.parseOptions(['--check', 'icmp'])).toThrow('invalid --check "icmp": give http, https, tcp, udp');
+    expect(() => ex.parseOptions(['--protocol', 'sctp'])).toThrow('invalid --protocol "sctp": give tcp or udp');
+    const logger = { info: log, warn: log, error: log };
+    await expect(ex.main(ipvs, ex.parseOptions(['--protocol', 'udp', '--payload-hex', '12 3']), { logger })).rejects.toThrow(/^invalid --payload-hex "12 3": must be hexadecimal bytes/);
+    await expect(ex.main(ipvs, ex.parseOptions(['--protocol', 'udp', '--payload', 'a', '--payload-hex', '12']), { logger })).rejects.toThrow(/^invalid --payload-hex "12": give payload or payloadHex, not both/);
+    expect(await table()).toEqual([]);
   });
 
   it('--forwarding masq with a real server on loopback is refused, naming the address and the remedy, before anything is changed', async () => {

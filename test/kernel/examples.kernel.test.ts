@@ -232,6 +232,24 @@ describe.skipIf(!onKernel)('the examples as programs on the real kernel', () => 
     }
   }, EXAMPLE_TEST_MS);
 
+  it('health-check.js --protocol udp: a UDP service whose servers are checked by a datagram answered; real datagrams through it; SIGTERM removes it', async () => {
+    const v = vip(12);
+    await Promise.all([t.rs1.serveUdp('rs1', [5353]), t.rs2.serveUdp('rs2', [5353])]);
+    const r = start('health-check', ['--vip', v, '--protocol', 'udp', '--port', '5353', '--payload', 'ping', '--expect', ' 5353', '--servers', `${RS1},${RS2}`, '--forwarding', 'masq', '--interval', '200', '--timeout', '5000', '--verbose']);
+    await r.line(/^Watching /);
+    expect(r.text()).toContain(`Watching ${RS1} and ${RS2} behind udp ${v}:5353. Ctrl-C to stop.`);
+    const table = [`-A -u ${v}:5353 -s wrr`, `-a -u ${v}:5353 -r ${RS1}:5353 -m -w 2`, `-a -u ${v}:5353 -r ${RS2}:5353 -m -w 1`];
+    await waitFor('both servers in', () => saved(v).join('\n') === table.join('\n'), EXAMPLE_WAIT_MS, 50);
+    // Each server's check answered (--verbose logs every check): 'rs1 5353' is 8 bytes.
+    for (const rs of [RS1, RS2]) await r.line(new RegExp(`${rs.replaceAll('.', '\\.')}:5353\\b.*: ok, UDP reply of 8 bytes`));
+    const { bodies } = await t.client.sendUdp(v, 5353, [0, 0, 0]);
+    expect(bodies.every((b) => b === 'rs1 5353' || b === 'rs2 5353'), bodies.join(', ')).toBe(true);
+    expect(r.text()).not.toMatch(/DOWN/);
+    const out = await interrupt(r, 'SIGTERM');
+    expect(out.split('\n').at(-1)).toBe(`Stopped and removed udp ${v}:5353.`);
+    expect(saved(v)).toEqual([]);
+  }, EXAMPLE_TEST_MS);
+
   it('health-check.js: --forwarding masq with a real server on loopback is one line on standard error and exit status 1, the table untouched', async () => {
     const v = vip(9);
     const r = start('health-check', ['--vip', v, '--servers', `127.0.0.1,${RS2}`, '--forwarding', 'masq']);

@@ -37,7 +37,10 @@ const REWATCH_MS = 1000;
 /**
  * `text` with its control characters (but tab) written as `\u001b`-style escapes, as JSON writes them: an error
  * quoting the file (an unknown key, the start of text that is no JSON) would otherwise put an escape sequence or
- * a forged line on the terminal of whoever runs this, as root.
+ * a forged line on the terminal of whoever runs this, as root. The library's messages keep the text they quote as
+ * it is, for programs to print their own way (docs/decisions.md); this is this program's way, a copy rather than an
+ * export of the command line's src/cli/printable.ts: a terminal helper is no part of an IPVS library's API, and that
+ * one keeps vertical tab and form feed, for ipvsadm's sentences byte for byte, which a program of its own need not.
  */
 export function printable(text) {
   return String(text).replace(/[\x00-\x08\x0a-\x1f\x7f-\x9f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);

@@ -11,12 +11,12 @@
 // the service it just added is deleted again, so nothing is left half set up.
 //
 //   sudo node examples/fwmark.js [--vip 192.168.1.110] [--ports 80,443] [--mark 10] [--timeout 60]
-//                                [--servers 192.168.1.116,192.168.1.117] [--forwarding route|masq]
+//                                [--servers 192.168.1.116,192.168.1.117] [--forwarding route|masq|tunnel]
 //                                [--marker iptables|iptables-legacy|nft|none]
 //   sudo node examples/fwmark.js --cleanup
 import { execFile } from 'node:child_process';
 import { parseArgs, promisify } from 'node:util';
-import { runAsProgram } from './program.js';
+import { byOption, numberOption, runAsProgram } from './program.js';
 
 export function parseOptions(argv, env = process.env) {
   const { values } = parseArgs({
@@ -32,8 +32,25 @@ export function parseOptions(argv, env = process.env) {
       cleanup: { type: 'boolean', default: false },
     },
   });
-  return { ...values, ports: values.ports.split(',').map(Number), servers: values.servers.split(','), mark: Number(values.mark), timeout: Number(values.timeout) };
+  if (!MARKERS.includes(values.marker)) throw new Error(`invalid --marker ${JSON.stringify(values.marker)}: give ${MARKERS.join(', ')}`);
+  // The ports go only to the firewall command: checked here, as IPVS never sees them.
+  const ports = values.ports.split(',').map((text) => {
+    const port = numberOption(text, '--ports');
+    if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`invalid --ports ${port}: must be an integer 1..65535`);
+    return port;
+  });
+  return { ...values, ports, servers: values.servers.split(','), mark: numberOption(values.mark, '--mark'), timeout: numberOption(values.timeout, '--timeout') };
 }
+
+const MARKERS = ['iptables', 'iptables-legacy', 'nft', 'none'];
+
+/** The options the fields of its operations come from, for a refused value (program.js's byOption). */
+const OPTION_OF_FIELD = [
+  [/(^|service\.)fwmark$/, '--mark'],
+  [/service\.persistence\.timeout$/, '--timeout'],
+  [/destination\.address$/, '--servers'],
+  [/destination\.forwarding$/, '--forwarding'],
+];
 
 /** The firewall commands that mark (or, with `remove`, unmark) the VIP's ports. */
 export function markingCommands({ vip, ports, mark, marker }, remove = false) {
@@ -78,12 +95,13 @@ export async function main(ipvs, options, log = console.log, exec = run) {
   const service = { fwmark: options.mark };
   // One batch: execute() checks every operation before it sends any, so a bad option is refused with the
   // table untouched.
-  const ops = (await ipvs.hasService(service)) ? [{ op: 'delete-service', service }] : [];
+  const ops = (await ipvs.hasService(service).catch((err) => Promise.reject(byOption(err, OPTION_OF_FIELD)))) ? [{ op: 'delete-service', service }] : [];
   ops.push({ op: 'add-service', service: { ...service, scheduler: 'rr', persistence: { timeout: options.timeout } } });
   // A fwmark service has no port of its own: port 0 keeps the port each packet was sent to.
   for (const address of options.servers) ops.push({ op: 'add-destination', service, destination: { address, port: 0, forwarding: options.forwarding, weight: 1 } });
-  const failed = (await ipvs.execute(ops)).find((r) => 'error' in r);
-  if (failed) throw failed.error;
+  const results = await ipvs.execute(ops).catch((err) => Promise.reject(byOption(err, OPTION_OF_FIELD)));
+  const failed = results.find((r) => 'error' in r);
+  if (failed) throw byOption(failed.error, OPTION_OF_FIELD);
   log(`IPVS service for firewall mark ${options.mark}: round robin over ${options.servers.join(', ')}, persistence ${options.timeout} s.`);
   try {
     await mark(options, log, exec);
@@ -94,7 +112,11 @@ export async function main(ipvs, options, log = console.log, exec = run) {
   }
   if (options.marker === 'none') log(`  (not marking packets: mark tcp ${options.vip} ports ${options.ports.join(',')} with ${options.mark} yourself)`);
   else log(`Packets to ${options.vip} ports ${options.ports.join(' and ')} now carry mark ${options.mark}, so one client's connections to any of them share one server.`);
-  log(`Undo with: node examples/fwmark.js --cleanup${options.marker === 'iptables' ? '' : ` --marker ${options.marker}`}`);
+  // What --cleanup needs to find the service and the rule: the options that differ from the defaults.
+  const differing = [['vip', '192.168.1.110'], ['ports', '80,443'], ['mark', '10'], ['marker', 'iptables']]
+    .filter(([name, value]) => String(options[name]) !== value)
+    .map(([name]) => ` --${name} ${options[name]}`);
+  log(`Undo with: node examples/fwmark.js --cleanup${differing.join('')}`);
 }
 
 export async function cleanup(ipvs, options, log = console.log, exec = run) {

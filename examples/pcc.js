@@ -9,7 +9,7 @@
 //
 // VIP and REAL_SERVERS in the environment work too. Run `ipvsadm -Ln` (or `ipvs -Ln`) to see the result.
 import { parseArgs } from 'node:util';
-import { runAsProgram } from './program.js';
+import { byOption, numberOption, runAsProgram } from './program.js';
 
 export function parseOptions(argv, env = process.env) {
   const { values } = parseArgs({
@@ -22,15 +22,23 @@ export function parseOptions(argv, env = process.env) {
       cleanup: { type: 'boolean', default: false },
     },
   });
-  return { ...values, servers: values.servers.split(','), timeout: Number(values.timeout) };
+  return { ...values, servers: values.servers.split(','), timeout: numberOption(values.timeout, '--timeout') };
 }
+
+/** The options the fields of its operations come from, for a refused value (program.js's byOption). */
+const OPTION_OF_FIELD = [
+  [/service\.persistence\.timeout$/, '--timeout'],
+  [/destination\.address$/, '--servers'],
+  [/destination\.forwarding$/, '--forwarding'],
+  [/^(operations\[\d+\]\.service\.)?address$/, '--vip'],
+];
 
 const words = { route: 'direct routing', masq: 'NAT', tunnel: 'IP tunnel' };
 
 export async function main(ipvs, options, log = console.log) {
   // Port 0 with persistence: the kernel matches the client's address on every port of the VIP.
   const service = { protocol: 'tcp', address: options.vip, port: 0 };
-  const replacing = await ipvs.hasService(service);
+  const replacing = await ipvs.hasService(service).catch((err) => Promise.reject(byOption(err, OPTION_OF_FIELD)));
   // One batch: execute() checks every operation before it sends any, so a bad option (--forwarding bogus)
   // is refused with the table untouched instead of leaving a service with no real servers.
   const ops = replacing ? [{ op: 'delete-service', service }] : [];
@@ -39,14 +47,15 @@ export async function main(ipvs, options, log = console.log) {
     // Port 0 again: the connection keeps the port the client asked for.
     ops.push({ op: 'add-destination', service, destination: { address, port: 0, forwarding: options.forwarding, weight: 1 } });
   }
-  const failed = (await ipvs.execute(ops)).find((r) => 'error' in r);
-  if (failed) throw failed.error;
+  const results = await ipvs.execute(ops).catch((err) => Promise.reject(byOption(err, OPTION_OF_FIELD)));
+  const failed = results.find((r) => 'error' in r);
+  if (failed) throw byOption(failed.error, OPTION_OF_FIELD);
   if (replacing) log(`Replaced the existing service on ${options.vip}:0.`);
   log(`Persistent client connections (PCC) on ${options.vip}, every TCP port:`);
   log(`  round robin between ${options.servers.join(' and ')} (${words[options.forwarding] ?? options.forwarding})`);
   log(`  a client's connections to any port stay on the server it first got, until it has been`);
   log(`  quiet for ${options.timeout} s (\`ipvsadm -Lnc\` shows the template per client, port 0).`);
-  log(`Undo with: node examples/pcc.js --cleanup`);
+  log(`Undo with: node examples/pcc.js --cleanup${options.vip === '192.168.1.110' ? '' : ` --vip ${options.vip}`}`);
 }
 
 export async function cleanup(ipvs, options, log = console.log) {

@@ -3,10 +3,10 @@
 // another, each for the persistence timeout. The seed: "write a few more ipvsadm lines, one per port".
 //
 //   sudo node examples/ppc.js [--vip 192.168.1.110] [--ports 80,443]
-//                             [--servers 192.168.1.116,192.168.1.117] [--forwarding route|masq] [--timeout 600]
+//                             [--servers 192.168.1.116,192.168.1.117] [--forwarding route|masq|tunnel] [--timeout 600]
 //   sudo node examples/ppc.js --cleanup
 import { parseArgs } from 'node:util';
-import { runAsProgram } from './program.js';
+import { byOption, numberOption, runAsProgram } from './program.js';
 
 export function parseOptions(argv, env = process.env) {
   const { values } = parseArgs({
@@ -20,27 +20,42 @@ export function parseOptions(argv, env = process.env) {
       cleanup: { type: 'boolean', default: false },
     },
   });
-  return { ...values, ports: values.ports.split(',').map(Number), servers: values.servers.split(','), timeout: Number(values.timeout) };
+  return {
+    ...values,
+    ports: values.ports.split(',').map((p) => numberOption(p, '--ports')),
+    servers: values.servers.split(','),
+    timeout: numberOption(values.timeout, '--timeout'),
+  };
 }
+
+/** The options the fields of its operations come from, for a refused value (program.js's byOption). */
+const OPTION_OF_FIELD = [
+  [/service\.persistence\.timeout$/, '--timeout'],
+  [/destination\.address$/, '--servers'],
+  [/destination\.forwarding$/, '--forwarding'],
+  [/^(operations\[\d+\]\.service\.)?address$/, '--vip'],
+  [/^(operations\[\d+\]\.service\.)?port$/, '--ports'],
+];
 
 export async function main(ipvs, options, log = console.log) {
   // One service per port, added in one pipelined batch: the kernel acknowledges each operation.
   const ops = [];
   for (const port of options.ports) {
     const service = { protocol: 'tcp', address: options.vip, port };
-    if (await ipvs.hasService(service)) ops.push({ op: 'delete-service', service });
+    if (await ipvs.hasService(service).catch((err) => Promise.reject(byOption(err, OPTION_OF_FIELD)))) ops.push({ op: 'delete-service', service });
     ops.push({ op: 'add-service', service: { ...service, scheduler: 'rr', persistence: { timeout: options.timeout } } });
     for (const address of options.servers) {
       ops.push({ op: 'add-destination', service, destination: { address, forwarding: options.forwarding, weight: 1 } });
     }
   }
-  const results = await ipvs.execute(ops);
+  const results = await ipvs.execute(ops).catch((err) => Promise.reject(byOption(err, OPTION_OF_FIELD)));
   const failed = results.filter((r) => 'error' in r);
-  if (failed.length > 0) throw failed[0].error;
-  log(`Persistent port connections (PPC) on ${options.vip}: ${options.ports.length} services, one per port.`);
+  if (failed.length > 0) throw byOption(failed[0].error, OPTION_OF_FIELD);
+  log(`Persistent port connections (PPC) on ${options.vip}: ${options.ports.length} service${options.ports.length === 1 ? '' : 's'}, one per port.`);
   for (const port of options.ports) log(`  tcp ${options.vip}:${port}  round robin over ${options.servers.join(', ')}, persistence ${options.timeout} s`);
-  log(`A client keeps its server per port: port ${options.ports[0]} and port ${options.ports[1] ?? '...'} may be served by different servers.`);
-  log(`Undo with: node examples/ppc.js --cleanup`);
+  if (options.ports.length > 1) log(`A client keeps its server per port: its connections to port ${options.ports[0]} and to port ${options.ports[1]} may go to different servers.`);
+  const vip = options.vip === '192.168.1.110' ? '' : ` --vip ${options.vip}`;
+  log(`Undo with: node examples/ppc.js --cleanup${vip}${options.ports.join(',') === '80,443' ? '' : ` --ports ${options.ports.join(',')}`}`);
 }
 
 export async function cleanup(ipvs, options, log = console.log) {

@@ -8,7 +8,7 @@
 // them by Node's default too. One-shot ones keep the defaults. `--help` or `-h` prints the example's usage and exits
 // 0, before anything is parsed or opened.
 import { pathToFileURL } from 'node:url';
-import { Ipvs } from 'ipvs';
+import { Ipvs, ValidationError } from 'ipvs';
 
 /**
  * The first of `names` (SIGINT, SIGTERM, SIGHUP) aborts `controller`, its name the reason; a second one of any of them (Ctrl-C twice, a
@@ -34,6 +34,26 @@ export function abortOnSignals(controller, names = ['SIGINT', 'SIGTERM', 'SIGHUP
 export function onHangup(listener) {
   process.on('SIGHUP', listener);
   return () => process.off('SIGHUP', listener);
+}
+
+/** The number an option's text says, or an error naming the option: `--timeout abc` never becomes NaN further on. */
+export function numberOption(text, option) {
+  const n = Number(text);
+  if (text.trim() === '' || Number.isNaN(n)) throw new Error(`invalid ${option} ${JSON.stringify(text)}: not a number`);
+  return n;
+}
+
+/**
+ * A value the library refused (a ValidationError, its field a path such as `operations[1].destination.address`)
+ * as an error naming the option it came from: `fields` pairs a pattern of the field with the option. Any other
+ * error is returned as it is.
+ */
+export function byOption(err, fields) {
+  if (!(err instanceof ValidationError)) return err;
+  const option = fields.find(([re]) => re.test(err.field))?.[1];
+  if (option === undefined) return err;
+  const value = typeof err.value === 'string' ? JSON.stringify(err.value) : String(err.value);
+  return new Error(`invalid ${option} ${value}: ${err.reason}`, { cause: err });
 }
 
 /** Whether `argv` asks for the usage: `--help` or `-h` anywhere before a `--` (after it, arguments are no options). */

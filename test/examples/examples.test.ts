@@ -286,6 +286,43 @@ describe('fwmark.js', () => {
   });
 });
 
+describe('pcc.js, ppc.js and fwmark.js as an operator meets them', () => {
+  it.each([
+    ['pcc', ['--timeout', 'abc'], 'invalid --timeout "abc": not a number'],
+    ['pcc', ['--timeout', '0'], 'invalid --timeout 0: must be an integer 1..2678400'],
+    ['pcc', ['--servers', '10.0.0.2,'], 'invalid --servers "": not an IPv4 or IPv6 address'],
+    ['pcc', ['--vip', '1.2.3'], 'invalid --vip "1.2.3": not four decimal numbers'],
+    ['ppc', ['--ports', '80,abc'], 'invalid --ports "abc": not a number'],
+    ['ppc', ['--ports', '80,70000'], 'invalid --ports 70000: must be an integer 0..65535'],
+    ['ppc', ['--servers', '1.2.3.4,bad'], 'invalid --servers "bad": not an IPv4 or IPv6 address'],
+    ['fwmark', ['--ports', '80,x'], 'invalid --ports "x": not a number'],
+    ['fwmark', ['--ports', '0'], 'invalid --ports 0: must be an integer 1..65535'],
+    ['fwmark', ['--mark', '0'], 'invalid --mark 0: must be an integer 1..4294967295'],
+    ['fwmark', ['--marker', 'bogus'], 'invalid --marker "bogus": give iptables, iptables-legacy, nft, none'],
+    ['fwmark', ['--marker', 'none', '--forwarding', 'x'], `invalid --forwarding "x": must be 'masq', 'route' or 'tunnel'`],
+  ])('%s %j: refused naming the option (it named operations[1].destination.address, or ran a command of that name, or marked port NaN)', async (name, argv, message) => {
+    const ex = await load(name);
+    const fw = fakeIptables();
+    await expect((async () => ex.main(ipvs, ex.parseOptions(argv), log, fw.exec))()).rejects.toThrow(message);
+    expect(await table()).toEqual([]);
+    expect(fw.ran).toEqual([]);
+  });
+
+  it('the undo line names what --cleanup needs to find what was made (it said --cleanup alone, which looked at the defaults)', async () => {
+    const fw = fakeIptables();
+    await (await load('pcc')).main(ipvs, (await load('pcc')).parseOptions(['--vip', '10.0.0.1']), log);
+    await (await load('ppc')).main(ipvs, (await load('ppc')).parseOptions(['--vip', '10.0.0.1', '--ports', '80']), log);
+    await (await load('fwmark')).main(ipvs, (await load('fwmark')).parseOptions(['--vip', '10.0.0.1', '--ports', '80,8080', '--marker', 'iptables-legacy']), log, fw.exec);
+    expect(lines.filter((l) => l.startsWith('Undo with: '))).toEqual([
+      'Undo with: node examples/pcc.js --cleanup --vip 10.0.0.1',
+      'Undo with: node examples/ppc.js --cleanup --vip 10.0.0.1 --ports 80',
+      'Undo with: node examples/fwmark.js --cleanup --vip 10.0.0.1 --ports 80,8080 --marker iptables-legacy',
+    ]);
+    expect(lines).toContain('Persistent port connections (PPC) on 10.0.0.1: 1 service, one per port.');
+    expect(lines.join('\n')).not.toContain('port ...');
+  });
+});
+
 describe('health-check.js', () => {
   it("runs the seed's health check: quiesce, sorry server 127.0.0.1, restore; removes the service on stop", async () => {
     const ex = await load('health-check');

@@ -2,6 +2,8 @@
 // through a HealthScheduler, so tests drive hours of checking in microseconds with ManualScheduler and the
 // outcome never depends on how busy the machine is. systemScheduler is the real clock.
 
+import { TimerQueue, type QueuedTimer } from './timer-queue.js';
+
 /** A pending callback; cancel() is safe to call more than once and after it ran. */
 export interface Timer {
   cancel(): void;
@@ -23,13 +25,6 @@ export const systemScheduler: HealthScheduler = {
   },
 };
 
-interface Pending {
-  at: number;
-  seq: number;
-  fn: () => void;
-  cancelled: boolean;
-}
-
 /**
  * A clock that moves only when told. advance(ms) runs every callback that falls due, in time order,
  * letting promises and I/O callbacks (such as the fake kernel's replies) run between them.
@@ -37,7 +32,7 @@ interface Pending {
 export class ManualScheduler implements HealthScheduler {
   private time: number;
   private seq = 0;
-  private pending: Pending[] = [];
+  private readonly queue = new TimerQueue();
 
   constructor(start = 0) {
     this.time = start;
@@ -48,14 +43,16 @@ export class ManualScheduler implements HealthScheduler {
   }
 
   schedule(ms: number, fn: () => void): Timer {
-    const p: Pending = { at: this.time + Math.max(0, ms), seq: this.seq++, fn, cancelled: false };
-    this.pending.push(p);
-    return { cancel: () => (p.cancelled = true) };
+    // A NaN wait never falls due (as before the queue: NaN compares false with every time).
+    const at = this.time + Math.max(0, ms);
+    const t: QueuedTimer = { at: Number.isNaN(at) ? Infinity : at, seq: this.seq++, fn, state: 'queued' };
+    this.queue.push(t);
+    return { cancel: () => this.queue.cancel(t) };
   }
 
   /** Callbacks waiting to run. */
   get size(): number {
-    return this.pending.filter((p) => !p.cancelled).length;
+    return this.queue.size;
   }
 
   /** Move the clock forward by `ms`, running what falls due (and what that schedules, if due too). */
@@ -63,11 +60,8 @@ export class ManualScheduler implements HealthScheduler {
     const until = this.time + ms;
     await settle();
     for (;;) {
-      this.pending = this.pending.filter((p) => !p.cancelled);
-      let next: Pending | undefined;
-      for (const p of this.pending) if (p.at <= until && (!next || p.at < next.at || (p.at === next.at && p.seq < next.seq))) next = p;
+      const next = this.queue.popDue(until);
       if (!next) break;
-      this.pending.splice(this.pending.indexOf(next), 1);
       this.time = Math.max(this.time, next.at);
       next.fn();
       await settle();

@@ -325,7 +325,7 @@ export class HealthChecker extends TypedEmitter<HealthEvents> {
     }
     if (this.isStopping()) return;
     this.phase = 'running';
-    for (const s of this.services) for (const d of s.dests) this.scheduleCheck(s, d);
+    for (const s of this.services) for (const d of s.dests) this.scheduleCheck(s, d, true);
     this.scheduleResync();
   }
 
@@ -566,13 +566,22 @@ export class HealthChecker extends TypedEmitter<HealthEvents> {
     return typeof r === 'number' && r >= 0 && r < 1 ? r : 0;
   }
 
-  private scheduleCheck(s: ServiceState, d: DestState): void {
+  /**
+   * `first`: the check after start-up's, which checked every server at once. Its wait is drawn from the whole
+   * interval (up to intervalMs), so that servers' checks are spread over it from then on; at intervalMs plus
+   * jitter they started within the jitter of one another, and that burst came back every interval for many
+   * minutes (a random walk of jitterMs steps is slow to cover an interval): with many servers timing out, all of
+   * them in flight at once instead of the rate times the timeout, and with the bound full, healthy servers'
+   * checks queued behind them.
+   */
+  private scheduleCheck(s: ServiceState, d: DestState, first = false): void {
     if (this.isStopping()) return;
     const c = d.rs.check;
     // A check that could not run is tried again soon, at a random point of the wait's second half whatever
     // jitterMs: the checks of a burst (every server's, at start) must not come back together.
     const retry = d.unrun > 0 ? Math.min(c.intervalMs, UNRUN_RETRY_MS * 2 ** Math.min(d.unrun - 1, 30)) : 0;
-    const wait = retry > 0 ? Math.ceil(retry * (1 - this.draw() / 2)) : c.intervalMs + Math.floor(this.draw() * c.jitterMs);
+    const wait =
+      retry > 0 ? Math.ceil(retry * (1 - this.draw() / 2)) : first ? Math.ceil(c.intervalMs * (1 - this.draw())) : c.intervalMs + Math.floor(this.draw() * c.jitterMs);
     d.timer = this.scheduler.schedule(wait, () => {
       d.timer = undefined;
       d.running = (async () => {

@@ -14,7 +14,7 @@
 // invalid.
 
 import { HealthChecker } from '../health/checker.js';
-import { checksInFlightOf, normaliseHealthConfig, parseHealthConfig } from '../health/config.js';
+import { checksInFlightOf, normaliseHealthConfig, parseHealthConfig, worstCaseChecksInFlight } from '../health/config.js';
 import { describeStart } from '../health/describe.js';
 import type { HealthClient, HealthConfig, HealthLogger } from '../health/types.js';
 import type { OutputFailures, TextSink } from './context.js';
@@ -135,13 +135,17 @@ async function runConfig(parsed: HealthArgs, io: HealthIo, program: string, relo
     return 2;
   }
   if (parsed.checkConfig) {
-    for (const svc of normaliseHealthConfig(config)) {
+    const services = normaliseHealthConfig(config);
+    for (const svc of services) {
       io.stdout.write(`${describeStart(svc)}\n`);
       for (const rs of svc.realServers) io.stdout.write(`  ${rs.id} weight ${rs.spec.weight}: ${rs.check.label}, timeout ${rs.check.timeoutMs} ms\n`);
     }
-    const bound = checksInFlightOf(config);
-    const derived = config.maxChecksInFlight === undefined ? ' (the default: a quarter of the limit on open files, at most 1024)' : '';
+    const bound = checksInFlightOf(config, services);
+    const worst = worstCaseChecksInFlight(services);
+    const derived = config.maxChecksInFlight === undefined ? ' (the default: a quarter of the limit on open files, at most 1024 or the worst case below)' : '';
     io.stdout.write(`at most ${bound} ${bound === 1 ? 'check' : 'checks'} at a time${derived}\n`);
+    const slower = worst > bound ? `: each server would be checked about ${Math.round((worst / bound) * 10) / 10} times less often than its interval` : '';
+    io.stdout.write(`if every check timed out, ${worst} would be in flight at once${slower}\n`);
     io.stdout.write(`${parsed.file}: valid\n`);
     return 0;
   }

@@ -19,7 +19,7 @@ import { normalKernelService, normalServiceOf, sameService, serviceDifferences, 
 import type { ReconcileClient } from '../reconcile/plan.js';
 import { systemScheduler, type HealthScheduler, type Timer } from './clock.js';
 import { CheckSlots } from './check-slots.js';
-import { checksInFlightOf, normaliseHealthConfig, type NormalHealthService, type NormalRealServer } from './config.js';
+import { checksInFlightOf, normaliseHealthConfig, worstCaseChecksInFlight, type NormalHealthService, type NormalRealServer } from './config.js';
 import { RepeatedWarnings } from './repeated-warnings.js';
 import { describeChange, describeCheck, describeFailedChange, describeStart, describeTransition } from './describe.js';
 import { TypedEmitter } from './emitter.js';
@@ -240,6 +240,9 @@ export class HealthChecker extends TypedEmitter<HealthEvents> {
   private readonly checkContext = { virtualServiceOf: (address: string) => this.virtualServiceOf(address) };
   /** The bound on checks in flight (the config's maxChecksInFlight). */
   private readonly slots: CheckSlots;
+  /** Checks in flight at once if every one timed out (worstCaseChecksInFlight), and whether the config set the bound. */
+  private readonly worstCase: number;
+  private readonly boundGiven: boolean;
   /** Checks that could not run (EMFILE, ...): warned of once, then at most every 10 min with the count. */
   private readonly unrunWarned = new RepeatedWarnings('problem');
   /** Custom checks whose calls pile up past their timeout: warned of once per server, then at most every 10 min. */
@@ -289,7 +292,10 @@ export class HealthChecker extends TypedEmitter<HealthEvents> {
       warned: new RepeatedWarnings('failure'),
       optionsWarned: new RepeatedWarnings('change'),
     }));
-    this.slots = new CheckSlots(checksInFlightOf(options.config));
+    const normal = this.services.map((s) => s.svc);
+    this.slots = new CheckSlots(checksInFlightOf(options.config, normal));
+    this.worstCase = worstCaseChecksInFlight(normal);
+    this.boundGiven = (options.config as { maxChecksInFlight?: unknown }).maxChecksInFlight !== undefined;
     for (const { svc } of this.services) if ('address' in svc.key && !this.configAddresses.has(svc.key.address)) this.configAddresses.set(svc.key.address, svc.id);
   }
 
@@ -315,6 +321,7 @@ export class HealthChecker extends TypedEmitter<HealthEvents> {
       await Promise.all(this.services.map((s) => this.readHeld(s)));
       if (this.isStopping()) return;
       for (const s of this.services) this.log.info(describeStart(s.svc));
+      this.logBoundShort();
       await Promise.all(this.services.flatMap((s) => s.dests.map(async (d) => this.counted(s, d, await this.check(s, d)))));
       if (this.isStopping()) return;
       await Promise.all(this.services.map((s) => this.requestSync(s)));
@@ -436,6 +443,23 @@ export class HealthChecker extends TypedEmitter<HealthEvents> {
   }
 
   // Checking
+
+  /**
+   * Say at start when the bound on checks in flight is below what the config needs if every check times out (a
+   * network partition, a rack down): the checks then queue, and each server is checked that many times less
+   * often, so a failure takes as many times longer to act on. A warning when the bound is the default (the limit
+   * on open files is too low for the config), else an info line (the config chose it).
+   */
+  private logBoundShort(): void {
+    const bound = this.slots.size;
+    if (bound >= this.worstCase) return;
+    const factor = Math.round((this.worstCase / bound) * 10) / 10;
+    const why = this.boundGiven ? 'maxChecksInFlight' : "the default: a quarter of the process's limit on open files";
+    const remedy = this.boundGiven ? 'raise maxChecksInFlight' : 'raise the limit on open files (ulimit -n, LimitNOFILE=) or set maxChecksInFlight';
+    const text = `at most ${bound} checks at a time (${why}): if every check timed out, ${this.worstCase} would be in flight at once, and each server would be checked about ${factor} times less often than its interval; ${remedy} to ${this.worstCase} or more`;
+    if (this.boundGiven) this.log.info(text);
+    else this.log.warn(text);
+  }
 
   private isStopping(): boolean {
     return this.phase === 'stopping' || this.phase === 'stopped';

@@ -260,10 +260,15 @@ describe('ipvs health', () => {
     expect(await runHealth(['--check-config', 'h.json'], t)).toBe(0);
     expect(t.out.join('')).toContain('  10.0.0.3:80 weight 2: HTTP GET http://127.0.0.1:8081/, timeout 200 ms\n');
     expect(t.out.join('')).toContain('h.json: valid\n');
-    expect(t.out.join('')).toMatch(/\nat most \d+ checks? at a time \(the default: a quarter of the limit on open files, at most 1024\)\n/);
+    expect(t.out.join('')).toMatch(/\nat most \d+ checks? at a time \(the default: a quarter of the limit on open files, at most 1024 or the worst case below\)\nif every check timed out, 2 would be in flight at once\n/);
     const bounded = io({ 'b.json': JSON.stringify({ ...JSON.parse(config([8080])), maxChecksInFlight: 32 }) });
     expect(await runHealth(['--check-config', 'b.json'], bounded)).toBe(0);
-    expect(bounded.out.join('')).toContain('\nat most 32 checks at a time\nb.json: valid\n');
+    expect(bounded.out.join('')).toContain('\nat most 32 checks at a time\nif every check timed out, 1 would be in flight at once\nb.json: valid\n');
+    // 4 000 servers at the default interval and timeout: 1 143 checks would be due at once; a bound of 256 checks each about 4.5 times less often.
+    const big = { services: Array.from({ length: 200 }, (_, s) => ({ protocol: 'tcp', address: `192.168.${s >> 8}.${(s & 255) + 1}`, port: 80, destinations: Array.from({ length: 20 }, (_, j) => ({ address: `10.1.${s}.${j + 1}` })) })) };
+    const sized = io({ 'big.json': JSON.stringify({ ...big, maxChecksInFlight: 256 }) });
+    expect(await runHealth(['--check-config', 'big.json'], sized)).toBe(0);
+    expect(sized.out.join('')).toContain('\nat most 256 checks at a time\nif every check timed out, 1143 would be in flight at once: each server would be checked about 4.5 times less often than its interval\n');
     const bad = io({ 'c.json': JSON.stringify({ ...JSON.parse(config([8080])), maxChecksInFlight: 0 }) });
     expect(await runHealth(['--check-config', 'c.json'], bad)).toBe(2);
     expect(bad.err.join('')).toContain('c.json: invalid maxChecksInFlight 0: must be an integer 1..1000000');

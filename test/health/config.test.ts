@@ -2,7 +2,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { Ipvs } from '../../src/client.js';
-import { checksInFlightOf } from '../../src/health/config.js';
+import { checksInFlightOf, worstCaseChecksInFlight } from '../../src/health/config.js';
 import { normaliseHealthConfig, parseHealthConfig, type HealthConfig } from '../../src/health/index.js';
 import { defaultChecksInFlight } from '../../src/health/limits.js';
 import { FakeKernel } from '../../src/testing/index.js';
@@ -302,5 +302,27 @@ describe('maxChecksInFlight', () => {
     expect(defaultChecksInFlight(limits('unlimited'))).toBe(1024);
     expect(defaultChecksInFlight('')).toBe(1024);
     expect(checksInFlightOf(base())).toBe(defaultChecksInFlight());
+  });
+
+  it("left out, the default grows past 1 024 to the config's worst case (every check timing out) as far as descriptors allow", () => {
+    // 4 000 servers at the default interval and timeout: each in flight 2 s of every 7 s if all time out.
+    const big = {
+      services: Array.from({ length: 200 }, (_, s) => ({
+        protocol: 'tcp' as const,
+        address: `192.168.${s >> 8}.${(s & 255) + 1}`,
+        port: 80,
+        destinations: Array.from({ length: 20 }, (_, j) => ({ address: `10.1.${s}.${j + 1}` })),
+      })),
+    };
+    const services = normaliseHealthConfig(big);
+    expect(worstCaseChecksInFlight(services)).toBe(1143);
+    expect(worstCaseChecksInFlight(normaliseHealthConfig(base()))).toBe(1);
+    const limits = (soft: string): string => `Max open files            ${soft}                 ${soft}                 files\n`;
+    expect(defaultChecksInFlight(limits('1048576'), 1143)).toBe(1143);
+    expect(defaultChecksInFlight(limits('4096'), 1143)).toBe(1024);
+    expect(defaultChecksInFlight(limits('1024'), 1143)).toBe(256);
+    expect(defaultChecksInFlight('', 1143)).toBe(1143);
+    expect(defaultChecksInFlight(limits('1048576'), 12)).toBe(1024);
+    expect(checksInFlightOf(big)).toBe(defaultChecksInFlight(undefined, 1143));
   });
 });

@@ -72,3 +72,25 @@ describe('the checker at scale', () => {
     expect(c.peak()).toBeLessThan(500);
   });
 });
+
+describe('the bound on checks in flight against the config', () => {
+  const servers = (n: number) => Array.from({ length: n }, (_, i) => ({ address: address(i + 1), forwarding: 'route' as const }));
+  const config = (n: number, bound?: number): HealthConfig => ({
+    services: [{ protocol: 'tcp', address: '192.168.1.110', port: 80, destinations: servers(n) }],
+    check: { type: 'custom', run: () => true, intervalMs: 1000, timeoutMs: 500, jitterMs: 0 },
+    ...(bound !== undefined ? { maxChecksInFlight: bound } : {}),
+  });
+
+  it('says at start when it is below what the checks need if they all time out, and by how much they would slow', async () => {
+    // 60 servers in flight 500 ms of every 1 500 if all time out: 20 at once; a bound of 8 checks each 2.5 times less often.
+    h = await harness(config(60, 8));
+    await h.checker.start();
+    expect(h.logs.filter((l) => l.includes('checks at a time'))).toEqual([
+      'info at most 8 checks at a time (maxChecksInFlight): if every check timed out, 20 would be in flight at once, and each server would be checked about 2.5 times less often than its interval; raise maxChecksInFlight to 20 or more',
+    ]);
+    await h.close();
+    h = await harness(config(60, 20));
+    await h.checker.start();
+    expect(h.logs.filter((l) => l.includes('checks at a time'))).toEqual([]);
+  });
+});

@@ -11,7 +11,10 @@ import type { IpvsError } from '../netlink/errors.js';
 
 /** How often and how patiently a destination is checked. Every field has a default. */
 export interface CheckTiming {
-  /** Time between the end of one check and the start of the next. Default 5000 (the seed script's 5 s). */
+  /**
+   * Time between the end of one check and the start of the next (after start-up's check, a random part of it, so
+   * servers' checks spread over the interval). Default 5000 (the seed script's 5 s).
+   */
   intervalMs?: number;
   /** A check that has not succeeded by then has failed. Default 2000. */
   timeoutMs?: number;
@@ -141,7 +144,8 @@ export interface HealthConfig {
   onFailure?: FailureAction;
   /**
    * At most this many checks run at once; the others wait their turn (their timeout starts when they run).
-   * Default: a quarter of the process's limit on open files, at most 1 024 (256 under `ulimit -n 1024`).
+   * Default: a quarter of the process's limit on open files, at most 1 024 or what the checks need at once if every
+   * one times out, when that is more (256 under `ulimit -n 1024`; docs/health.md, Sizing).
    */
   maxChecksInFlight?: number;
 }

@@ -8,6 +8,7 @@
 import { setMaxListeners } from 'node:events';
 import { NativeLoadError } from '../native/load.js';
 import { KernelSocketTransport, type SocketFeatures } from '../native/socket.js';
+import { inChildUserNamespace } from '../native/user-namespace.js';
 import { NetlinkConnection, type OutgoingRequest, type RequestOptions } from './netlink/connection.js';
 import { AbortError, DecodeError, FamilyNotFoundError, IpvsError, KernelError, NativeBindingError, NotSentError } from './netlink/errors.js';
 import { FamilyResolver } from './netlink/family.js';
@@ -355,7 +356,9 @@ export class Ipvs {
     try {
       const families = new FamilyResolver(conn);
       const family = await families.resolve(IPVS_GENL_NAME, MISSING_FAMILY_HINT);
-      return new Ipvs(conn, families, { id: family.id, version: family.version || IPVS_GENL_VERSION });
+      // Only for the kernel's socket: a given transport (the fake kernel) answers for a kernel of its own.
+      const childUserNamespace = options.transport === undefined && inChildUserNamespace();
+      return new Ipvs(conn, families, { id: family.id, version: family.version || IPVS_GENL_VERSION, ...(childUserNamespace ? { childUserNamespace } : {}) });
     } catch (err) {
       await conn.close();
       throw err;
@@ -421,7 +424,7 @@ export class Ipvs {
       return undefined;
     }
     if (id === used.id) return undefined;
-    if (this.fam.id === used.id) this.fam = { id, version: version || IPVS_GENL_VERSION };
+    if (this.fam.id === used.id) this.fam = { ...this.fam, id, version: version || IPVS_GENL_VERSION };
     return this.fam;
   }
 

@@ -29,6 +29,11 @@ import type { WireDaemon, WireDestination, WireService, WireServiceKey, WireTime
 export interface IpvsFamily {
   id: number;
   version: number;
+  /**
+   * The process runs in a user namespace other than the initial one, where no capability satisfies IPVS's
+   * check: an EPERM then says so instead of asking for CAP_NET_ADMIN (native/user-namespace.ts).
+   */
+  childUserNamespace?: boolean;
 }
 
 /** NLM_F_CREATE: what a "new" request is; the IPVS family ignores it but it documents intent on the wire. */
@@ -56,13 +61,13 @@ function build(
       w.genlHeader(cmd, fam.version);
       attrs?.(w);
     },
-    mapError: (err) => refusal(err, operation, object, sentence),
+    mapError: (err) => refusal(err, operation, object, sentence, fam.childUserNamespace === true),
   };
 }
 
 /** The KernelError with the sentence for its errno, or undefined to keep the generic one. */
-function refusal(err: KernelError, operation: string, object: string | undefined, sentence: Sentences): KernelError | undefined {
-  const text = sentence(err.code) ?? common(err.code, object === undefined ? operation : `${operation} ${object}`);
+function refusal(err: KernelError, operation: string, object: string | undefined, sentence: Sentences, childUserNamespace: boolean): KernelError | undefined {
+  const text = sentence(err.code) ?? common(err.code, object === undefined ? operation : `${operation} ${object}`, childUserNamespace);
   if (text === undefined) return undefined;
   return new KernelError({
     errno: err.errno, operation, object, extack: err.extack, extackOffset: err.extackOffset, seq: err.seq, message: text,
@@ -122,6 +127,7 @@ class TableRequest implements OutgoingRequest {
   private readonly creating: boolean;
   private readonly s: WireService | WireServiceKey;
   private readonly d: WireDestination | undefined;
+  private readonly childUserNamespace: boolean;
 
   constructor(fam: IpvsFamily, cmd: number, operation: string, shape: TableShape, creating: boolean, s: WireService | WireServiceKey, d: WireDestination | undefined, flags: number) {
     this.type = fam.id;
@@ -133,6 +139,7 @@ class TableRequest implements OutgoingRequest {
     this.creating = creating;
     this.s = s;
     this.d = d;
+    this.childUserNamespace = fam.childUserNamespace === true;
   }
 
   private get object(): string {
@@ -153,15 +160,25 @@ class TableRequest implements OutgoingRequest {
     if (this.d !== undefined) sentence = destSentences(s, this.d, this.creating);
     else if (this.shape === 'service') sentence = serviceSentences(s as WireService, this.creating);
     else sentence = (code) => (code === 'ESRCH' ? noSuchService(s) : undefined);
-    return refusal(err, this.operation, this.object, sentence);
+    return refusal(err, this.operation, this.object, sentence, this.childUserNamespace);
   }
 }
 
-function common(code: string, what: string): string | undefined {
-  if (code === 'EPERM' || code === 'EACCES') return `${what}: permission denied; IPVS needs CAP_NET_ADMIN (run as root or grant the capability)`;
+function common(code: string, what: string, childUserNamespace: boolean): string | undefined {
+  if (code === 'EPERM' || code === 'EACCES') return `${what}: permission denied; ${permissionAdvice(childUserNamespace)}`;
   if (code === 'EAFNOSUPPORT') return `${what}: this kernel's IPVS has no IPv6 support (CONFIG_IP_VS_IPV6, or IPv6 disabled)`;
   if (code === 'ENOPROTOOPT') return `${what}: the ip_vs module is being unloaded`;
   return undefined;
+}
+
+/**
+ * What IPVS's EPERM asks for. It checks CAP_NET_ADMIN in the initial user namespace (GENL_ADMIN_PERM:
+ * netlink_capable), so in a child one (a container's root, `unshare -U`) no capability helps.
+ */
+function permissionAdvice(childUserNamespace: boolean): string {
+  return childUserNamespace
+    ? 'IPVS needs CAP_NET_ADMIN in the initial user namespace, and this process runs in another user namespace (a container), where no capability counts'
+    : 'IPVS needs CAP_NET_ADMIN (run as root or grant the capability)';
 }
 
 const noSuchService = (s: WireServiceKey): string => `no such service ${s.text}`;

@@ -4,6 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import type { OutgoingRequest } from '../../src/netlink/connection.js';
 import { KernelError, errnoValue } from '../../src/netlink/errors.js';
+import { OperationBatch } from '../../src/ipvs/batch.js';
 import * as cmd from '../../src/ipvs/commands.js';
 import { validateDaemon, validateDestinationKey, validateDestinationSpec, validateServiceKey, validateServiceSpec, validateTimeouts } from '../../src/ipvs/validate.js';
 
@@ -122,6 +123,20 @@ describe('errors become sentences, code and errno kept', () => {
         expect(err.message.startsWith(req.label.operation)).toBe(true);
         expect(err.code).toBe(code);
       }
+    }
+  });
+
+  it('EPERM in a child user namespace: CAP_NET_ADMIN in the initial one, which no capability of its own gives', () => {
+    // IPVS's commands are GENL_ADMIN_PERM: netlink_capable() checks the initial user namespace, so "grant the
+    // capability" would send a container's root after something it has already.
+    const inner = { ...fam, childUserNamespace: true };
+    const execute = new OperationBatch();
+    execute.add({ op: 'add-destination', service: { protocol: 'tcp', address: '192.168.1.110', port: 80 }, destination: { address: '192.168.1.116' } });
+    for (const req of [cmd.newService(inner, svc), cmd.delDest(inner, key, destKey), cmd.dumpServices(inner), cmd.getInfo(inner), cmd.flush(inner), cmd.dumpDaemons(inner), execute.request(inner, 0)]) {
+      const err = refuse(req, 'EPERM');
+      expect(err.message).toMatch(/: permission denied; IPVS needs CAP_NET_ADMIN in the initial user namespace, and this process runs in another user namespace \(a container\), where no capability counts \[EPERM\]$/);
+      expect(err.message.startsWith(req.label.operation)).toBe(true);
+      expect(err.code).toBe('EPERM');
     }
   });
 

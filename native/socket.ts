@@ -22,6 +22,7 @@ import {
 } from './libc.js';
 import { NativeLoadError, nativeRequire } from './load.js';
 import { fsIo, nonBlockingFdOf, procNetlinkSocket } from './proc-socket.js';
+import { inChildUserNamespace } from './user-namespace.js';
 
 const NETLINK_GENERIC = 16;
 const SOL_SOCKET = 1;
@@ -171,9 +172,13 @@ function createInNamespace(netns: string): MadeSocket {
       setns(own, CLONE_NEWNET);
     } catch (err) {
       if (!(err instanceof LibcError)) throw err;
-      const why = err.code === 'EPERM'
-        ? 'entering a network namespace needs CAP_SYS_ADMIN, over the namespace this thread is in as well (to come back to it; a process inside a user namespace lacks it over the namespace it started in)'
-        : err.code;
+      // Outside a user namespace this EPERM just means no CAP_SYS_ADMIN at all; inside one, it is the
+      // missing way back, which the long sentence explains.
+      const why = err.code !== 'EPERM'
+        ? err.code
+        : inChildUserNamespace()
+          ? 'entering a network namespace needs CAP_SYS_ADMIN, over the namespace this thread is in as well (to come back to it; a process inside a user namespace lacks it over the namespace it started in)'
+          : 'entering a network namespace needs CAP_SYS_ADMIN';
       throw new LibcError('setns', err.errno, path, `cannot enter network namespace "${netns}" (${path}): ${why}`);
     }
     try {

@@ -4,7 +4,7 @@
 
 import type { CliIpvs } from './context.js';
 import { refusalMessage, type KernelAction } from './messages.js';
-import { errnoName, FamilyNotFoundError } from '../netlink/errors.js';
+import { errnoName, FamilyNotFoundError, KernelError } from '../netlink/errors.js';
 import { constants as osConstants } from 'node:os';
 import { ValidationError } from '../ipvs/errors.js';
 import type { ServiceKey } from '../ipvs/types.js';
@@ -92,13 +92,19 @@ export function describeFailure(err: unknown, action: KernelAction): string {
 
 /**
  * The OpenFailure for an error raised while opening the client. A system call's failure (an errno) is
- * ipvsadm's paragraph; anything else (a native package that cannot be loaded, say) is not the kernel's
- * doing, so its own message is printed, without ipvsadm's advice about the kernel.
+ * ipvsadm's paragraph, except the kernel's permission refusal: one line naming the privilege. Anything
+ * else (a native package that cannot be loaded, say) is not the kernel's doing, so its own message is
+ * printed, without ipvsadm's advice about the kernel.
  */
 export function openFailure(err: unknown, programName = 'ipvs'): OpenFailure {
   const advice = 'Are you sure that IP Virtual Server is built in the kernel or as module?';
   if (err instanceof FamilyNotFoundError) {
     return new OpenFailure(`Can't initialize ipvs: Protocol not available\n${advice}`, { cause: err });
+  }
+  // The kernel's EPERM: the library's sentence names what is missing (CAP_NET_ADMIN, or the initial user
+  // namespace for a container's root) where ipvsadm's says "you must be root" and then asks about the module.
+  if (err instanceof KernelError && (err.code === 'EPERM' || err.code === 'EACCES')) {
+    return new OpenFailure(`Can't initialize ipvs: ${err.message}`, { cause: err });
   }
   if (errnoOf(err)) return new OpenFailure(`Can't initialize ipvs: ${describeFailure(err, 'other')}\n${advice}`, { cause: err });
   const message = err instanceof Error ? err.message : String(err);

@@ -134,12 +134,43 @@ function createRaw(): RawSocket {
 /** What to say when a namespace path cannot be opened. */
 function openFailure(netns: string, path: string, err: LibcError): LibcError {
   const proc = /^\/proc\/(\d+)\//.exec(path);
+  // A name under /var/run/netns is a file of mode 0 (`ip netns add`): only root opens it.
+  const needsRoot = proc ? "opening another process's namespace needs root" : 'opening a network namespace needs root';
   const why = err.code !== 'ENOENT'
-    ? err.code === 'EACCES' || err.code === 'EPERM' ? `${err.code}: opening another process's namespace needs root` : err.code
+    ? err.code === 'EACCES' || err.code === 'EPERM' ? `${err.code}: ${needsRoot}` : err.code
     : netns.includes('/')
       ? proc ? `it does not exist (is process ${proc[1]} still running?)` : 'it does not exist'
       : 'it does not exist (create it with `ip netns add`, or pass a /proc/PID/ns/net path)';
   return new LibcError('open', err.errno, path, `cannot open network namespace "${netns}" at ${path}: ${why}`);
+}
+
+/**
+ * Move the calling thread into `netns` for good, as the command line's --netns does before it makes anything: the
+ * sockets this thread makes from then on, and what /proc/net shows the process (the main thread's namespace), are
+ * that namespace's. Threads that exist already, libuv's pool among them, stay where they are. Needs koffi (a
+ * NativeLoadError without it) and CAP_SYS_ADMIN over the target only: there is no coming back to check.
+ */
+export function enterNamespaceForGood(netns: string): void {
+  const path = netnsPath(netns);
+  let target: number;
+  try {
+    target = openReadOnly(path);
+  } catch (err) {
+    if (!(err instanceof LibcError)) throw err;
+    throw openFailure(netns, path, err);
+  }
+  try {
+    setns(target, CLONE_NEWNET);
+  } catch (err) {
+    if (!(err instanceof LibcError)) throw err;
+    throw new LibcError('setns', err.errno, path, `cannot enter network namespace "${netns}" (${path}): ${enterRefusal(err)}`);
+  } finally {
+    closeFd(target);
+  }
+}
+
+function enterRefusal(err: LibcError): string {
+  return err.code === 'EPERM' ? 'entering a network namespace needs CAP_SYS_ADMIN' : err.code === 'EINVAL' ? 'not a network namespace' : err.code;
 }
 
 /**
@@ -185,8 +216,7 @@ function createInNamespace(netns: string): MadeSocket {
       setns(target, CLONE_NEWNET);
     } catch (err) {
       if (!(err instanceof LibcError)) throw err;
-      const why = err.code === 'EPERM' ? 'entering a network namespace needs CAP_SYS_ADMIN' : err.code === 'EINVAL' ? 'not a network namespace' : err.code;
-      throw new LibcError('setns', err.errno, path, `cannot enter network namespace "${netns}" (${path}): ${why}`);
+      throw new LibcError('setns', err.errno, path, `cannot enter network namespace "${netns}" (${path}): ${enterRefusal(err)}`);
     }
     let made: MadeSocket | undefined;
     try {

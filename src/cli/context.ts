@@ -84,6 +84,11 @@ export interface CliOptions {
   programName?: string;
   /** How a failed write to stdout or stderr ends the run (main.ts); a long-running command may take it over. */
   outputFailures?: OutputFailures;
+  /**
+   * Moves the process into a network namespace for good, for a leading `--netns` (main.ts: the main thread, by
+   * setns, before the client is opened there). Without it `--netns` is refused.
+   */
+  enterNetns?: (netns: string) => void;
 }
 
 /**
@@ -107,6 +112,11 @@ export interface CliContext {
   readonly outputFailures?: OutputFailures;
   /** The client, opened on first use and closed when the run ends. */
   ipvs(): Promise<CliIpvs>;
+  /**
+   * Enters the `--netns` namespace when one was given (once; an OpenFailure when it cannot be), before anything
+   * that reads the namespace other than through the client (the connection table); ipvs() does it first itself.
+   */
+  enterNamespace?(): void;
 }
 
 /**

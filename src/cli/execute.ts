@@ -221,6 +221,8 @@ interface WaitingBatch {
  * bounded by those batches, and the text is the same as with every name looked up first.
  */
 async function listConnections(ctx: CliContext, format: ListFormat): Promise<number> {
+  // /proc/net shows the namespace of the process's main thread: the --netns one once entered.
+  ctx.enterNamespace?.();
   const ahead = format.numeric ? 0 : NAMED_RUNS_AHEAD;
   const input = createReadStream(ctx.procConnPath, { encoding: 'utf8', highWaterMark: CHUNK });
   const waiting: WaitingBatch[] = [];

@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 // The `ipvs` executable: an ipvsadm 1.31 drop-in built on the library (no child process). Only wiring
 // lives here: the process's streams and arguments, and the client opened on the current network
-// namespace. Everything else is in run.ts, where tests call it directly.
+// namespace (the one --netns moved the process into). Everything else is in run.ts, where tests call it directly.
 
 import { runCli } from './run.js';
 import type { OutputFailures } from './context.js';
 import { Ipvs } from '../client.js';
+import { enterNamespaceForGood } from '../../native/socket.js';
 
 // A reader that went away (`ipvs -Ln | head -1`) ends the program quietly, with the status a shell shows
 // for ipvsadm, which SIGPIPE kills (128 + 13); any other failure to write (a full disk) is one line and
@@ -30,6 +31,9 @@ const outputFailures: OutputFailures = {
 
 const code = await runCli(process.argv.slice(2), {
   ipvs: () => Ipvs.open(),
+  // --netns: this thread (the main one, where the client's socket and every check's socket are made) moves for
+  // good. libuv's thread pool started while this module loaded, so name lookups stay where the process started.
+  enterNetns: enterNamespaceForGood,
   stdin: process.stdin,
   stdout: process.stdout,
   stderr: process.stderr,

@@ -8,6 +8,7 @@ import { readAll, type CliContext, type CliIpvs, type CliOptions } from './conte
 import { executeCommand, listAll } from './execute.js';
 import { openFailure, OpenFailure } from './failures.js';
 import { printable } from './printable.js';
+import { NETNS_OPTION, netnsFailureLine, takeLeadingNetns } from './netns-option.js';
 import { systemResolver } from '../rules/resolver.js';
 import { SUBCOMMANDS, type Subcommand } from './subcommands.js';
 import { tryHelpText, usageText, versionText } from './usage.js';
@@ -32,10 +33,35 @@ function otherCommandsText(program: string, words: readonly (readonly [string, S
 }
 
 /** Run the command line; resolves to the process exit status. Never throws for user errors. */
-export async function runCli(argv: readonly string[], options: RunCliOptions): Promise<number> {
+export async function runCli(fullArgv: readonly string[], options: RunCliOptions): Promise<number> {
   let opened: Promise<CliIpvs> | undefined;
   const programName = options.programName ?? 'ipvs';
   const subcommands = options.subcommands ?? SUBCOMMANDS;
+  const leading = takeLeadingNetns(fullArgv);
+  if ('error' in leading) {
+    options.stderr.write(`${programName}: ${leading.error}\n`);
+    return 2;
+  }
+  const { netns, rest: argv } = leading;
+  if (netns !== undefined && !options.enterNetns) {
+    options.stderr.write(`${programName}: ${NETNS_OPTION} is not available here\n`);
+    return 2;
+  }
+  let entered: OpenFailure | true | undefined;
+  const enterNamespace = (): void => {
+    if (netns === undefined || entered === true) return;
+    if (entered === undefined) {
+      try {
+        options.enterNetns!(netns);
+        entered = true;
+        return;
+      } catch (err) {
+        const line = netnsFailureLine(netns, err);
+        entered = new OpenFailure(`${programName}: ${line}`, { cause: new Error(line, { cause: err }), message: line });
+      }
+    }
+    throw entered;
+  };
   // ipvsadm's commands start as ipvsadm does (below); this project's own subcommands report in their own words.
   const likeIpvsadm = subcommandOf(argv, subcommands) === undefined;
   const ctx: CliContext = {
@@ -46,11 +72,14 @@ export async function runCli(argv: readonly string[], options: RunCliOptions): P
     procConnPath: options.procConnPath ?? '/proc/net/ip_vs_conn',
     programName,
     ...(options.outputFailures ? { outputFailures: options.outputFailures } : {}),
+    enterNamespace,
     ipvs() {
       if (!opened) {
         const open = options.ipvs;
         opened = open
-          ? open()
+          ? Promise.resolve()
+              .then(enterNamespace)
+              .then(open)
               .then(async (ipvs) => {
                 // As ipvsadm's ipvs_init: one GET_INFO before any command, so a missing permission (or any
                 // first failure) is reported once, the way ipvsadm reports it, whatever the command.
@@ -64,6 +93,7 @@ export async function runCli(argv: readonly string[], options: RunCliOptions): P
                 return ipvs;
               })
               .catch((err: unknown) => {
+                if (err instanceof OpenFailure) throw err;
                 throw openFailure(err, programName);
               })
           : Promise.reject(new OpenFailure("Can't initialize ipvs: no IPVS client configured"));

@@ -39,6 +39,7 @@ export function usageText(program: string): string {
   ${p} --stop-daemon {master|backup}
   ${p} -h
   ${p} -v
+  ${p} --netns NAME|PATH command ...
 
 Commands (short or long form):
   -A  --add-service       create a virtual service
@@ -104,6 +105,10 @@ Sync daemon options:
       --mcast-group ADDR       IPv4 or IPv6 multicast group (kernel default 224.0.0.81)
       --mcast-port PORT        UDP port (kernel default 8848)
       --mcast-ttl TTL          multicast TTL (kernel default 1)
+
+Before any command (not an ipvsadm option):
+      --netns NAME|PATH   run in that network namespace, as \`ip netns exec NAME ${p} ...' would:
+                          a name under /var/run/netns or a path such as /proc/PID/ns/net
 `;
 }
 

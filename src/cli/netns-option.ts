@@ -29,6 +29,15 @@ export function takeLeadingNetns(argv: readonly string[]): LeadingNetns {
 }
 
 /**
+ * Whether a subcommand's arguments hold --netns among its options (`ipvs health --netns blue c.json`): said to go
+ * first, rather than left to the subcommand's "unknown option". A file of that name can follow `--`.
+ */
+export function netnsAfterWord(args: readonly string[]): boolean {
+  const end = args.indexOf('--');
+  return (end < 0 ? args : args.slice(0, end)).some((a) => a === NETNS_OPTION || a.startsWith(`${NETNS_OPTION}=`));
+}
+
+/**
  * The one line that says why the namespace could not be entered. The system's refusals already name it and the
  * cause (native/socket.ts); koffi missing does not, and its loader's message runs over several lines.
  */

@@ -8,7 +8,7 @@ import { readAll, type CliContext, type CliIpvs, type CliOptions } from './conte
 import { executeCommand, listAll } from './execute.js';
 import { openFailure, OpenFailure } from './failures.js';
 import { printable } from './printable.js';
-import { NETNS_OPTION, netnsFailureLine, takeLeadingNetns } from './netns-option.js';
+import { NETNS_OPTION, netnsAfterWord, netnsFailureLine, takeLeadingNetns } from './netns-option.js';
 import { systemResolver } from '../rules/resolver.js';
 import { SUBCOMMANDS, type Subcommand } from './subcommands.js';
 import { tryHelpText, usageText, versionText } from './usage.js';
@@ -137,7 +137,14 @@ async function dispatch(
   const first = argv[0]!;
   if (!first.startsWith('-')) {
     const sub = subcommandOf(argv, subcommands);
-    if (sub) return sub.run(argv.slice(1), ctx);
+    if (sub) {
+      const misplaced = netnsAfterWord(argv.slice(1));
+      if (misplaced) {
+        ctx.stderr.write(`${ctx.programName} ${first}: ${NETNS_OPTION} goes before the command: ${ctx.programName} ${NETNS_OPTION} NAME ${first} ...\n`);
+        return 2;
+      }
+      return sub.run(argv.slice(1), ctx);
+    }
     ctx.stderr.write(`${ctx.programName}: unknown command '${first}'\n\n${usageText(ctx.programName)}`);
     const words = Object.entries(subcommands);
     if (words.length > 0) {

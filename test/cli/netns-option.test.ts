@@ -129,6 +129,13 @@ describe('ipvs --netns', () => {
     expect(await run('--netns blue -Ln')).toMatchObject({ code: 2, stdout: '', stderr: 'ipvs: --netns is not available here\n', events: [] });
   });
 
+  it('after a subcommand\'s word: said to go first, status 2', async () => {
+    for (const line of ['health --netns blue c.json', 'apply --dry-run --netns=blue s.json']) {
+      const word = line.split(' ')[0]!;
+      expect(await run(line, ok)).toMatchObject({ code: 2, stdout: '', stderr: `ipvs ${word}: --netns goes before the command: ipvs --netns NAME ${word} ...\n`, events: [] });
+    }
+  });
+
   it('leaves ipvsadm command lines as they were: after the command it is an unknown option', async () => {
     const h = new CliHarness();
     const plain = await h.run('-Ln --netns blue');

@@ -252,6 +252,15 @@ const SLICE_MS = 20;
  * call where there is no vDSO (User-Mode Linux), and a short job should not pay for one at all.
  */
 const WORK_PER_CLOCK_READ = 256;
+/** The connection's timeout (ms) when its options set none. */
+const DEFAULT_TIMEOUT_MS = 30_000;
+/**
+ * How long (ms) the rest of a listing given up is waited for with no part of it arriving, when the connection has
+ * no timeout (timeoutMs 0): that setting is about answers someone waits for, and nobody waits for this one but the
+ * listings behind it. Past it the socket is taken as free: if the kernel still ran the dump, the next listing is
+ * refused (EBUSY), which says so, rather than every later listing waiting for ever.
+ */
+const GIVEN_UP_REST_MS = DEFAULT_TIMEOUT_MS;
 /** Datagrams a dump reads ahead when it starts: a small dump (data, then DONE) completes at once. */
 const DUMP_READ_AHEAD = 2;
 /**
@@ -547,7 +556,7 @@ export class NetlinkConnection {
 
   constructor(transport: Transport, options: ConnectionOptions = {}) {
     this.transport = transport;
-    this.timeoutMs = options.timeoutMs ?? 30_000;
+    this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.seq = (Math.random() * 0x3fffffff) >>> 0;
     this.sendLimit = Math.max(1, Math.floor(transport.receiveBufferSize / BYTES_PER_REPLY));
     transport.attach({
@@ -1484,8 +1493,10 @@ export class NetlinkConnection {
   /**
    * The consumer of a dump the kernel is still sending is gone (it stopped early, or gets `failure`):
    * nothing more is queued for it, but the entry stays until the dump's end is read and the rest dropped,
-   * since the kernel refuses another dump on the socket (EBUSY) until then. Bounded by the request's
-   * timer, or the connection's timeout when it had none; an abort no longer ends it early.
+   * since the kernel refuses another dump on the socket (EBUSY) until then. Given up in turn once the
+   * connection's timeout (GIVEN_UP_REST_MS when it has none) passes with no part of it arriving, counted from
+   * now whatever timer the listing had: a lost end (a read error) would otherwise hold every later listing, for
+   * ever with `timeoutMs: 0`. An abort no longer ends it early.
    */
   private abandon(entry: DumpPending, failure: Error | undefined, readNow = true): void {
     entry.queue.length = 0;
@@ -1500,9 +1511,10 @@ export class NetlinkConnection {
     const group = entry.group;
     group.detachAbort?.();
     group.detachAbort = undefined;
-    if (group.timer === undefined && this.timeoutMs > 0) {
-      this.startTimer(group, this.timeoutMs, entry, () => this.fail(entry, new TimeoutError(entry.req.label.operation, this.timeoutMs)));
-    }
+    if (group.timer !== undefined) clearTimeout(group.timer);
+    const ms = this.timeoutMs > 0 ? this.timeoutMs : GIVEN_UP_REST_MS;
+    // Nobody gets this error: its consumer has its own already (fail() then only finishes it).
+    this.startTimer(group, ms, entry, () => this.fail(entry, new TimeoutError(entry.req.label.operation, ms)));
     const readRest = (): void => this.pull(() => this.currentDump !== entry);
     // Not from inside the handling of a datagram or a transport error (the engine's own failures): the
     // messages after it are handled first.

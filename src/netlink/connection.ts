@@ -905,15 +905,10 @@ export class NetlinkConnection {
     inPlace: boolean,
   ): Promise<T[]> {
     const out: T[] = [];
-    // Only when the socket is taken: the usual start stays synchronous (a kernel answers inside the exchange).
-    let turn = this.dumpTurn(req, options);
-    const loopTurn = turn === undefined && this.transport.exchange !== undefined ? this.loopTurnBefore(req, options) : undefined;
-    if (loopTurn !== undefined) {
-      // A turn of the event loop is due: taken before the listing is sent (the socket has nothing waiting
-      // then), and the listing then read whole through the exchange.
-      await loopTurn;
-      turn = this.dumpTurn(req, options);
-    }
+    // Only when the socket is taken, or a turn of the event loop is due (taken before the listing is sent, when
+    // the socket has nothing waiting, and the listing then read whole through the exchange): the usual start
+    // stays synchronous (a kernel answers inside the exchange).
+    const turn = this.dumpTurn(req, options) ?? this.loopTurnBefore(req, options);
     let e: 'done' | DumpPending;
     if (turn === undefined) {
       e = this.startCollected(req, options, fromView, out, inPlace);
@@ -933,10 +928,8 @@ export class NetlinkConnection {
    * answered at once, is thrown.
    */
   dumpPayloadsInto<T>(req: OutgoingRequest, options: RequestOptions, read: (buf: Buffer, start: number, end: number) => T, out: T[]): Promise<void> | undefined {
-    const turn = this.dumpTurn(req, options);
     // As collect(): a turn of the event loop that is due is taken before the dump is sent.
-    const loopTurn = turn === undefined && this.transport.exchange !== undefined ? this.loopTurnBefore(req, options) : undefined;
-    if (loopTurn !== undefined) return loopTurn.then(() => this.dumpPayloadsInto(req, options, read, out));
+    const turn = this.dumpTurn(req, options) ?? this.loopTurnBefore(req, options);
     if (turn !== undefined) {
       return turn.then(() => {
         const e = this.afterTurn(() => this.startCollected(req, options, read, out, true));
@@ -1401,17 +1394,23 @@ export class NetlinkConnection {
   }
 
   /**
-   * yieldIfDue for a dump about to be sent. Its signal ends the wait at once with an AbortError, as it
-   * ends a wait for the socket (dumpTurn): nothing was sent. Already aborted: no turn, the start refuses it.
+   * yieldIfDue for a collected dump about to be sent on a socket free for it, when the transport answers inside an
+   * exchange; the caller starts it through afterTurn(). The socket is promised to it meanwhile, as to a dump whose
+   * turn came (dumpTurn), so that a listing started during the turn (an iterator's, which takes none) goes after it,
+   * in call order. Its signal ends the wait at once with an AbortError, as it ends a wait for the socket: nothing
+   * was sent, and the socket goes to the next listing. Already aborted: no turn, the start refuses it.
    */
   private loopTurnBefore(req: OutgoingRequest, options: RequestOptions): Promise<void> | undefined {
-    if (!this.meter.due) return undefined;
+    if (!this.meter.due || this.transport.exchange === undefined) return undefined;
     const signal = options.signal;
+    if (signal?.aborted === true) return undefined;
+    this.dumpPromised = true;
     if (signal === undefined) return new Promise<void>((resolve) => setImmediate(resolve));
-    if (signal.aborted) return undefined;
     return new Promise<void>((resolve, reject) => {
       const onAbort = (): void => {
         clearImmediate(turned);
+        this.dumpPromised = false;
+        this.nextDumpTurn();
         reject(new AbortError(req.label.operation, { cause: signal.reason }));
       };
       const turned = setImmediate(() => {

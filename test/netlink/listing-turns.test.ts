@@ -1,10 +1,12 @@
 // Listings taking turns on one connection (the kernel runs one dump per socket), at their edges: the rest of a
-// listing given up whose end never comes (how long the next listing waits for it, and what ends that wait).
+// listing given up whose end never comes (how long the next listing waits for it, and what ends that wait), and the
+// order in which listings are sent.
 
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { NetlinkConnection, type OutgoingRequest } from '../../src/netlink/connection.js';
 import { AbortError, TimeoutError } from '../../src/netlink/errors.js';
 import type { NetlinkMessage } from '../../src/netlink/reader.js';
+import type { ExchangeResult, Transport, TransportReceiver } from '../../src/netlink/transport.js';
 import * as nb from '../helpers/netlink-bytes.js';
 import { errnoError, ScriptedTransport } from '../helpers/scripted-transport.js';
 
@@ -123,5 +125,103 @@ describe('the rest of a listing given up, whose end is lost', () => {
     expect(await plain).toEqual({ parts: [7] });
     expect(conn.inFlight).toBe(0);
     expect(vi.getTimerCount()).toBe(0);
+  });
+});
+
+/**
+ * A peer answering inside the send, as the kernel socket does (Transport.exchange), each listing with one part
+ * holding its genl command and its end; `cmds` records the commands in the order the listings reach it.
+ */
+class Answering implements Transport {
+  readonly portId = PORT;
+  readonly receiveBufferSize = 1 << 20;
+  readonly answersInOrder = true;
+  readonly cmds: number[] = [];
+  /** Datagrams exchange() hands over before it says 'partial'. */
+  dryAfter = Infinity;
+  closed = false;
+  private readonly queue: Buffer[] = [];
+  private receiver: TransportReceiver | undefined;
+
+  attach(receiver: TransportReceiver): void {
+    this.receiver = receiver;
+  }
+
+  private answer(datagram: Uint8Array): void {
+    for (const r of nb.splitMessages(Buffer.from(datagram))) {
+      const cmd = Buffer.from(datagram)[16] as number;
+      this.cmds.push(cmd);
+      this.queue.push(part(r.seq, cmd), nb.done(r.seq, { pid: PORT }));
+    }
+  }
+
+  send(datagram: Uint8Array): Promise<void> {
+    this.answer(datagram);
+    return Promise.resolve();
+  }
+
+  receive(): boolean {
+    const d = this.queue.shift();
+    if (d === undefined) return false;
+    this.receiver?.datagram(d);
+    return true;
+  }
+
+  exchange(datagram: Uint8Array, take: (view: Buffer) => boolean): ExchangeResult {
+    this.answer(datagram);
+    for (let handed = 0; handed < this.dryAfter; handed++) {
+      const d = this.queue.shift();
+      if (d === undefined) return 'partial';
+      if (take(d)) return 'done';
+    }
+    return 'partial';
+  }
+
+  async close(): Promise<void> {
+    // A closed socket delivers nothing more.
+    this.closed = true;
+    this.queue.length = 0;
+  }
+}
+
+/** Makes the connection's work meter find a slice of synchronous work gone: its next listing takes a turn of the event loop first. */
+function dueTurn(conn: NetlinkConnection): void {
+  conn.workDone(256);
+  const until = performance.now() + 25;
+  while (performance.now() < until);
+  conn.workDone(256);
+  expect(conn.yieldIfDue()).toBeInstanceOf(Promise);
+}
+
+describe('listings are sent in call order', () => {
+  it('a collected listing that takes a turn of the event loop before its send keeps its place: an iterator started after it goes after it', async () => {
+    const t = new Answering();
+    const conn = new NetlinkConnection(t, { timeoutMs: 0 });
+    dueTurn(conn);
+    const whole = conn.dumpAll(req('whole', 1), {}, marker);
+    const iterated = collect(conn.dump(req('iterated', 2)));
+    const into: number[] = [];
+    const eachInto = conn.dumpPayloadsInto(req('into', 3), {}, (buf, start) => buf.readUInt32LE(start + 8), into);
+    const later = collect(conn.dump(req('later', 4)));
+    expect(await whole).toEqual([1]);
+    expect(await iterated).toEqual({ parts: [2] });
+    await eachInto;
+    expect(into).toEqual([3]);
+    expect(await later).toEqual({ parts: [4] });
+    expect(t.cmds).toEqual([1, 2, 3, 4]);
+    expect(conn.inFlight).toBe(0);
+  });
+
+  it('aborted during that turn: AbortError, nothing sent, and the listings behind it go', async () => {
+    const t = new Answering();
+    const conn = new NetlinkConnection(t, { timeoutMs: 0 });
+    dueTurn(conn);
+    const ac = new AbortController();
+    const whole = settle(conn.dumpAll(req('whole', 1), { signal: ac.signal }, marker));
+    const iterated = collect(conn.dump(req('iterated', 2)));
+    ac.abort();
+    expect(await whole).toBeInstanceOf(AbortError);
+    expect(await iterated).toEqual({ parts: [2] });
+    expect(t.cmds).toEqual([2]);
   });
 });

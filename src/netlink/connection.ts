@@ -1017,6 +1017,9 @@ export class NetlinkConnection {
     if (result instanceof Error) throw failure ?? wrapSendError(result, req.label);
     // 'done' before the dump's end was read: a datagram could not be split, and the kernel sends the rest.
     if (result === 'partial' || !ended) {
+      // Closed (or the socket failed) meanwhile, from the reading itself (a map calling close()): nothing more
+      // will be read, and an entry registered now would never settle.
+      if (this.closed || this.fatal !== undefined) throw failure ?? new ClosedError(req.label.operation, undefined, this.fatal);
       const e: DumpPending = {
         kind: 'dump', seq, req, group: newGroup(1), settled: false,
         queue: [], interrupted, done: false, failure: undefined, waiters: [], stream: false, abandoned: false, arrived: 0,

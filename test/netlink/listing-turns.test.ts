@@ -1,10 +1,10 @@
 // Listings taking turns on one connection (the kernel runs one dump per socket), at their edges: the rest of a
-// listing given up whose end never comes (how long the next listing waits for it, and what ends that wait), and the
-// order in which listings are sent.
+// listing given up whose end never comes (how long the next listing waits for it, and what ends that wait), the
+// order in which listings are sent, and close() called while a listing's answer is being read.
 
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { NetlinkConnection, type OutgoingRequest } from '../../src/netlink/connection.js';
-import { AbortError, TimeoutError } from '../../src/netlink/errors.js';
+import { AbortError, ClosedError, TimeoutError } from '../../src/netlink/errors.js';
 import type { NetlinkMessage } from '../../src/netlink/reader.js';
 import type { ExchangeResult, Transport, TransportReceiver } from '../../src/netlink/transport.js';
 import * as nb from '../helpers/netlink-bytes.js';
@@ -223,5 +223,23 @@ describe('listings are sent in call order', () => {
     expect(await whole).toBeInstanceOf(AbortError);
     expect(await iterated).toEqual({ parts: [2] });
     expect(t.cmds).toEqual([2]);
+  });
+});
+
+describe('close() while a listing\'s answer is being read', () => {
+  it('from inside the synchronous read of a collected listing answered in part: ClosedError, nothing left registered', async () => {
+    const t = new Answering();
+    t.dryAfter = 1;
+    const conn = new NetlinkConnection(t, { timeoutMs: 0 });
+    let closing: Promise<void> | undefined;
+    const whole = settle(conn.dumpAll(req('whole'), {}, (m) => {
+      closing ??= conn.close();
+      return marker(m);
+    }));
+    await closing;
+    const outcome = await Promise.race([whole, new Promise((resolve) => setTimeout(() => resolve('still waiting'), 50))]);
+    expect(outcome).toBeInstanceOf(ClosedError);
+    expect(outcome).toMatchObject({ message: 'whole: the netlink socket is closed' });
+    expect(conn.inFlight).toBe(0);
   });
 });

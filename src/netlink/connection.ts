@@ -540,6 +540,13 @@ export class NetlinkConnection {
    */
   private moved = 0;
   /**
+   * `moved` for the listings waiting their turn (waitTimer): parts of the listing being read, turns given, and the
+   * changes waiting for room (made before them) moving; not the answers to changes sent while nothing waits for room,
+   * which no listing waits for: counted, they kept a listing waiting behind a listing that never ends (the rest of
+   * one given up, its end lost) while a health checker's changes were answered, past its own timeout.
+   */
+  private listingsMoved = 0;
+  /**
    * One timer for all the batches waiting for room that have a timeout (a timer each cost some 400 bytes per call
    * of a burst), firing every `queueWatchMs` (the least of their timeouts) while any waits; `queueFires` counts its
    * firings, `queueMovedSeen` is `moved` at the last, and `queueStallFrom` the firing that last saw it change.
@@ -791,6 +798,7 @@ export class NetlinkConnection {
       if (this.unanswered > 0 && this.unanswered + next.entries.length > this.sendLimit) return;
       this.sendQueue.shift();
       this.moved++;
+      this.listingsMoved++;
       next.transmit();
     }
     // Every change made before them sent: the listings that waited for that go on (dumpTurn).
@@ -1328,13 +1336,13 @@ export class NetlinkConnection {
 
   /**
    * The timer of a listing waiting its turn behind others (changes waiting for room, listings): `expire` is
-   * called once `ms` has passed with nothing moving ahead of it (`moved`: no datagram read, no request settled, no
-   * turn given); while the requests ahead are answered the wait goes on however long it takes in all (a burst of
-   * thousands of calls), so it fails between `ms` and twice `ms` after the last progress. `set` keeps the timer
-   * current for whoever clears it.
+   * called once `ms` has passed with nothing moving ahead of it (`listingsMoved`: no part of the listing being read,
+   * no turn given, no change waiting for room moving); while those ahead move the wait goes on however long it takes
+   * in all (a burst of thousands of calls), so it fails between `ms` and twice `ms` after the last progress. `set`
+   * keeps the timer current for whoever clears it.
    */
   private waitTimer(ms: number, set: (timer: NodeJS.Timeout) => void, expire: () => void): NodeJS.Timeout {
-    let seen = this.moved;
+    let seen = this.listingsMoved;
     const arm = (): NodeJS.Timeout => {
       const timer = setTimeout(fire, ms);
       // As startTimer: the transport's hold keeps the process alive while anything waits.
@@ -1342,8 +1350,8 @@ export class NetlinkConnection {
       return timer;
     };
     const fire = (): void => {
-      if (this.moved !== seen) {
-        seen = this.moved;
+      if (this.listingsMoved !== seen) {
+        seen = this.listingsMoved;
         set(arm());
         return;
       }
@@ -1473,7 +1481,10 @@ export class NetlinkConnection {
         entry.sent = false;
         this.unanswered--;
         this.moved++;
-        if (this.sendQueue.size > 0) this.schedulePump();
+        if (this.sendQueue.size > 0) {
+          this.listingsMoved++;
+          this.schedulePump();
+        }
       }
       this.fail(entry, wrapSendError(err, entry.req.label, true), false);
     }
@@ -1596,6 +1607,7 @@ export class NetlinkConnection {
     if (wake === undefined) return;
     this.dumpPromised = true;
     this.moved++;
+    this.listingsMoved++;
     wake();
   }
 
@@ -1621,8 +1633,11 @@ export class NetlinkConnection {
         this.moved++;
       }
       // Sent, its answer frees room; not sent, it leaves the queue (an abort, its timeout), and a listing that waited
-      // only for the queue to empty may go.
-      if (this.sendQueue.size > 0) this.schedulePump();
+      // only for the queue to empty may go. Either moves the changes waiting, which the listings waiting wait for.
+      if (this.sendQueue.size > 0) {
+        this.listingsMoved++;
+        this.schedulePump();
+      }
     }
     const group = entry.group;
     if (--group.remaining > 0) return;
@@ -1727,6 +1742,7 @@ export class NetlinkConnection {
 
   private onDumpMessage(entry: DumpPending, msg: NetlinkMessage): void {
     entry.arrived++;
+    this.listingsMoved++;
     if (entry.abandoned) {
       if (msg.type === NLMSG_DONE || msg.type === NLMSG_ERROR) this.finish(entry);
       return;

@@ -126,6 +126,22 @@ describe('the rest of a listing given up, whose end is lost', () => {
     expect(conn.inFlight).toBe(0);
     expect(vi.getTimerCount()).toBe(0);
   });
+
+  it('a later listing\'s own timeout ends its wait behind it though changes sent meanwhile are answered', async () => {
+    vi.useFakeTimers();
+    const t = new ScriptedTransport({ portId: PORT });
+    const conn = new NetlinkConnection(t, { timeoutMs: 0 });
+    await givenUpAndLost(t, conn);
+    const next = collect(conn.dump(req('next'), { timeoutMs: 1000 }));
+    // A health checker's changes, answered every 250 ms: none of them is ahead of the listing.
+    t.respond = (r) => nb.ack(r.seq, PORT);
+    for (let i = 0; i < 8; i++) {
+      await conn.request(req(`change ${i}`));
+      await vi.advanceTimersByTimeAsync(250);
+    }
+    expect((await next).error).toMatchObject({ name: 'TimeoutError', message: 'next: not sent: the requests ahead of it got no answer within 1000 ms' });
+    expect(t.requests().filter((r) => (r.flags & nb.F_DUMP) !== 0)).toHaveLength(1);
+  });
 });
 
 /**

@@ -1105,7 +1105,10 @@ export class NetlinkConnection {
      * every item behind (quadratic when many wait: a listing read ahead, a socket delivering through its events).
      */
     let taken = 0;
+    /** return() came before the listing's turn: it is not sent when its turn comes (afterTurn gives the turn on). */
+    let stopped = false;
     const open = (): void => {
+      if (stopped) return;
       try {
         entry = this.openDump(req, options, true);
       } catch (err) {
@@ -1138,6 +1141,7 @@ export class NetlinkConnection {
           await opening;
           opening = undefined;
         }
+        if (stopped) return { value: undefined, done: true };
         if (startError !== undefined) throw startError;
         const e = entry as DumpPending;
         for (;;) {
@@ -1160,7 +1164,9 @@ export class NetlinkConnection {
       return: async (): Promise<IteratorResult<NetlinkMessage>> => {
         // The consumer stopped early: the rest of the dump (which the kernel still sends) is read and
         // dropped meanwhile (also what a read ahead had queued); a dump started before that ends waits for it.
-        if (opening !== undefined) await opening;
+        // Still waiting for its turn: it stops at once and is never sent, rather than waiting for the listings
+        // ahead to be sent and dropped.
+        if (entry === undefined) stopped = true;
         opening = undefined;
         if (entry) this.abandon(entry, undefined);
         return { value: undefined, done: true };

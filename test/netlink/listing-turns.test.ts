@@ -1,6 +1,7 @@
 // Listings taking turns on one connection (the kernel runs one dump per socket), at their edges: the rest of a
 // listing given up whose end never comes (how long the next listing waits for it, and what ends that wait), the
-// order in which listings are sent, and close() called while a listing's answer is being read.
+// order in which listings are sent, an iterator stopped before its turn, and close() called while a listing's answer
+// is being read.
 
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { NetlinkConnection, type OutgoingRequest } from '../../src/netlink/connection.js';
@@ -239,6 +240,34 @@ describe('listings are sent in call order', () => {
     expect(await whole).toBeInstanceOf(AbortError);
     expect(await iterated).toEqual({ parts: [2] });
     expect(t.cmds).toEqual([2]);
+  });
+});
+
+describe('an iterator stopped before its turn', () => {
+  it('return() while it waits for the listing ahead: done at once, and it is never sent', async () => {
+    const t = new ScriptedTransport({ portId: PORT });
+    const conn = new NetlinkConnection(t, { timeoutMs: 0 });
+    const ahead = conn.dumpAll(req('ahead'), {}, marker);
+    const seq = t.last().seq;
+    const it = conn.dump(req('stopped'))[Symbol.asyncIterator]();
+    let returned = false;
+    const stopping = it.return!().then((r) => {
+      returned = true;
+      return r;
+    });
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(returned).toBe(true);
+    expect(await stopping).toEqual({ value: undefined, done: true });
+    await expect(it.next()).resolves.toEqual({ value: undefined, done: true });
+    t.deliver(nb.cat(part(seq, 1), nb.done(seq)));
+    expect(await ahead).toEqual([1]);
+    // Its turn came and went: nothing of it was sent, and the listing after it goes.
+    const after = collect(conn.dump(req('after')));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(t.sent).toHaveLength(2);
+    t.deliver(nb.cat(part(t.last().seq, 2), nb.done(t.last().seq)));
+    expect(await after).toEqual({ parts: [2] });
+    expect(conn.inFlight).toBe(0);
   });
 });
 

@@ -17,13 +17,13 @@ export interface HealthScheduler {
 }
 
 /** Real time: performance.now() and setTimeout. */
-export const systemScheduler: HealthScheduler = {
+export const systemScheduler: HealthScheduler = Object.freeze<HealthScheduler>({
   now: () => performance.now(),
   schedule(ms, fn) {
     const handle = setTimeout(fn, Math.max(0, ms));
     return { cancel: () => clearTimeout(handle) };
   },
-};
+});
 
 /**
  * A clock that moves only when told. advance(ms) runs every callback that falls due, in time order,

@@ -2,38 +2,39 @@
 // counters). Inputs ("specs") are what callers write; outputs carry everything the kernel reports.
 import type { RequestOptions } from '../netlink/connection.js';
 
+// The exported lists are frozen: validation, the guards and the decoder read them, and JavaScript has no readonly.
 /** The protocols Linux balances, which ipvsadm names (`-t`, `-u`, `--sctp-service`). */
-export const PROTOCOLS = ['tcp', 'udp', 'sctp'] as const;
+export const PROTOCOLS = Object.freeze(['tcp', 'udp', 'sctp'] as const);
 export type Protocol = (typeof PROTOCOLS)[number];
 export type AddressFamily = 'ipv4' | 'ipv6';
 
 /** The scheduler modules of Linux 6.1 (ip_vs_*.ko), in ipvsadm's order. */
-export const SCHEDULERS = ['rr', 'wrr', 'lc', 'wlc', 'lblc', 'lblcr', 'dh', 'sh', 'sed', 'nq', 'fo', 'ovf', 'mh'] as const;
+export const SCHEDULERS = Object.freeze(['rr', 'wrr', 'lc', 'wlc', 'lblc', 'lblcr', 'dh', 'sh', 'sed', 'nq', 'fo', 'ovf', 'mh'] as const);
 /**
  * The scheduler names a service takes: every module of 6.1, 'twos' (ip_vs_twos, Linux 6.2 and later: a table
  * read from a newer kernel must be writable back; 6.1 answers ENOENT), and 'none', which Linux takes as no
  * scheduler at all (the service picks no destination for new connections itself; e.g. a backup director's
  * services, whose connections come from the sync daemon). No module is loaded for it.
  */
-export const SCHEDULER_NAMES = [...SCHEDULERS, 'twos', 'none'] as const;
+export const SCHEDULER_NAMES = Object.freeze([...SCHEDULERS, 'twos', 'none'] as const);
 export type Scheduler = (typeof SCHEDULER_NAMES)[number];
 
 /** Persistence engines the kernel has (ip_vs_pe_sip.ko). */
-export const PERSISTENCE_ENGINES = ['sip'] as const;
+export const PERSISTENCE_ENGINES = Object.freeze(['sip'] as const);
 export type PersistenceEngine = (typeof PERSISTENCE_ENGINES)[number];
 
 /**
  * Forwarding methods of a destination. Inputs take masq, route or tunnel; the kernel may report
  * local (the destination is an address of this host) or bypass.
  */
-export const FORWARDING_METHODS = ['masq', 'route', 'tunnel', 'local', 'bypass'] as const;
+export const FORWARDING_METHODS = Object.freeze(['masq', 'route', 'tunnel', 'local', 'bypass'] as const);
 export type Forwarding = (typeof FORWARDING_METHODS)[number];
 // Written out, not derived from FORWARDING_INPUTS: compiler messages then name ForwardingInput.
 export type ForwardingInput = 'masq' | 'route' | 'tunnel';
 /** The forwarding methods a destination can be given (local and bypass are the kernel's to report). */
-export const FORWARDING_INPUTS = ['masq', 'route', 'tunnel'] as const satisfies readonly ForwardingInput[];
+export const FORWARDING_INPUTS = Object.freeze(['masq', 'route', 'tunnel'] as const satisfies readonly ForwardingInput[]);
 /** Tunnel types, at the index of the kernel's number (IP_VS_CONN_F_TUNNEL_TYPE_*). */
-export const TUNNEL_TYPES = ['ipip', 'gue', 'gre'] as const;
+export const TUNNEL_TYPES = Object.freeze(['ipip', 'gue', 'gre'] as const);
 export type TunnelType = (typeof TUNNEL_TYPES)[number];
 export type TunnelChecksum = 'nocsum' | 'csum' | 'remcsum';
 

@@ -54,7 +54,7 @@ export interface PlanOptions {
 }
 
 /** Phases run in this order; the steps of one phase are pipelined together. */
-export const PHASES = ['services', 'destinations', 'destination-deletes', 'service-deletes'] as const;
+export const PHASES = Object.freeze(['services', 'destinations', 'destination-deletes', 'service-deletes'] as const);
 export type Phase = (typeof PHASES)[number];
 
 export interface PlanStep {

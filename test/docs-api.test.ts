@@ -1,8 +1,12 @@
 // Claims of docs/api.md that no other test stated, each checked through the package's entries as a user
 // imports them: the "Other exports" (printing, plan pieces, state pieces, health config pieces, errnoName),
 // the error classes' codes and fields, the error sentences table for errnos met on any command, and the
-// read-back helpers desiredServiceOf / desiredDestinationOf.
+// read-back helpers desiredServiceOf / desiredDestinationOf; and that api.md with testing.md names every export.
 
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 import {
   AbortError, ClosedError, CommandLineError, DecodeError, DEFAULT_FALL, DEFAULT_INTERVAL_MS, DEFAULT_RISE, DEFAULT_TIMEOUT_MS,
@@ -171,4 +175,20 @@ describe('desiredServiceOf and desiredDestinationOf', () => {
     await expect(ipvs.plan(desired)).rejects.toMatchObject({ field: 'services[0].destinations[0].forwarding', value: 'local' });
     await ipvs.close();
   });
+});
+
+describe('docs/api.md and docs/testing.md name every export', () => {
+  it('of both entries, types included', () => {
+    const root = fileURLToPath(new URL('..', import.meta.url));
+    const docs = ['docs/api.md', 'docs/testing.md'].map((f) => readFileSync(join(root, f), 'utf8')).join('\n');
+    const entries = ['src/index.ts', 'src/testing/index.ts'].map((f) => join(root, f));
+    const program = ts.createProgram(entries, {
+      strict: true, target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext,
+      types: ['node'], skipLibCheck: true, noEmit: true,
+    });
+    const checker = program.getTypeChecker();
+    const names = entries.flatMap((entry) => checker.getExportsOfModule(checker.getSymbolAtLocation(program.getSourceFile(entry)!)!).map((s) => s.name));
+    expect(names.length).toBeGreaterThan(200);
+    expect(names.filter((name) => !new RegExp(`\\b${name}\\b`).test(docs))).toEqual([]);
+  }, 60_000);
 });

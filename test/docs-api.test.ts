@@ -150,6 +150,20 @@ describe('the error classes', () => {
   });
 });
 
+describe('timeouts', () => {
+  it('0..2 678 400 s; a kernel with HZ=1000 refuses more than 2 147 483 s with EINVAL, naming the values given', async () => {
+    const kernel = new FakeKernel({ hz: 1000 });
+    const ipvs = await Ipvs.open({ transport: kernel.transport() });
+    await ipvs.setTimeouts({ tcp: 2_147_483 });
+    await expect(ipvs.setTimeouts({ udp: 2_147_484 })).rejects.toMatchObject({
+      code: 'EINVAL', message: expect.stringMatching(/^timeouts udp 2147484: a value is larger than this kernel accepts/),
+    });
+    await expect(ipvs.setTimeouts({ tcp: 2_678_401 })).rejects.toMatchObject({ field: 'timeouts.tcp' });
+    expect(await ipvs.timeouts()).toEqual({ tcp: 2_147_483, tcpFin: 120, udp: 300 });
+    await ipvs.close();
+  });
+});
+
 describe('desiredServiceOf and desiredDestinationOf', () => {
   it('state the scheduler, forwarding, port and weight, and leave other defaults out', async () => {
     const { ipvs } = await open();

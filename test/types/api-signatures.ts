@@ -8,6 +8,8 @@ import type {
   ReadBackDestinationSpec, ReadBackServiceSpec, ReadOptions, RequestOptions, Service, ServiceKey, ServiceSpec, Stats,
   StepFailure, StepNotAttempted, TimeoutError, Timeouts, Transport, ValidationError, WithoutStats,
 } from '../../src/index.js';
+import type { ExchangeResult, TransportReceiver } from '../../src/index.js';
+import type { FakeInterface, FakeKernel, FakeKernelOptions, FakeTransportOptions, FaultTarget } from '../../src/testing/index.js';
 import type {
   checkDesiredState, desiredDestinationOf, desiredServiceOf, normaliseDesiredState, parseDesiredState, planAgainst, readCurrent,
 } from '../../src/index.js';
@@ -113,3 +115,34 @@ export type ClosedCode = Expect<Equal<ClosedError['code'], 'ECLOSED'>>;
 export type FamilyCode = Expect<Equal<FamilyNotFoundError['code'], 'ENOFAMILY'>>;
 export type TimeoutSent = Expect<Equal<TimeoutError['sent'], boolean | undefined>>;
 export type KernelFields = Expect<Equal<Pick<KernelError, 'errno' | 'operation'>, { readonly errno: number; readonly operation: string }>>;
+
+// Transport: the members the block in docs/api.md lists, optional ones optional.
+export type TransportShape = Expect<Equal<Transport, {
+  readonly portId: number;
+  readonly receiveBufferSize: number;
+  attach(receiver: TransportReceiver): void;
+  send(datagram: Uint8Array): Promise<void>;
+  hold?(busy: boolean): void;
+  close(): Promise<void>;
+  receive?(): boolean;
+  readonly answersInOrder?: boolean;
+  readonly maxDatagramSize?: number;
+  exchange?(datagram: Uint8Array, take: (view: Buffer) => boolean): ExchangeResult;
+  drain?(): void;
+}>>;
+
+// Fake kernel: the options, the transport's options, an interface and a fault's target, as listed.
+export type FakeOptionsShape = Expect<Equal<keyof FakeKernelOptions,
+  'interfaces' | 'ipv4LocalTable' | 'schedulers' | 'persistenceEngines' | 'ipv6' | 'hz' | 'connTableSize' | 'familyId' | 'dumpBudget'
+  | 'shuffleDumps' | 'random' | 'u64Padding' | 'idleDaemonThreads'>>;
+export type FakeTransportShape = Expect<Equal<keyof FakeTransportOptions, 'receiveBufferSize' | 'capAck' | 'extendedAck'>>;
+export type FakeInterfaceShape = Expect<Equal<keyof FakeInterface, 'name' | 'mtu' | 'addresses' | 'up' | 'linkLocal'>>;
+export type FaultTargetShape = Expect<Equal<keyof FaultTarget, 'command' | 'after' | 'transport' | 'where'>>;
+export type FakeTransportCall = Expect<Equal<Parameters<FakeKernel['transport']>, [options?: FakeTransportOptions]>>;
+export type FakeFaults = Expect<Equal<
+  Extract<keyof FakeKernel, 'failNext' | 'dropReplies' | 'delayReplies' | 'overflowReplies' | 'overflowReceiveBuffer' | 'interruptNextDumps'
+    | 'setUnprivileged' | 'setFamilyMissing' | 'unloadIpvs' | 'loadIpvs' | 'reloadIpvs' | 'clearFaults' | 'reset' | 'state' | 'requests'
+    | 'requestLog' | 'setStats' | 'bumpStats' | 'familyId' | 'pendingFaults' | 'openTransports'>,
+  'failNext' | 'dropReplies' | 'delayReplies' | 'overflowReplies' | 'overflowReceiveBuffer' | 'interruptNextDumps' | 'setUnprivileged'
+  | 'setFamilyMissing' | 'unloadIpvs' | 'loadIpvs' | 'reloadIpvs' | 'clearFaults' | 'reset' | 'state' | 'requests' | 'requestLog' | 'setStats'
+  | 'bumpStats' | 'familyId' | 'pendingFaults' | 'openTransports'>>;

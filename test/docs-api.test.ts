@@ -150,6 +150,18 @@ describe('the error classes', () => {
   });
 });
 
+describe('reads without statistics', () => {
+  it('are the listings; service() and hasService() take the request options alone, and refuse stats by name', async () => {
+    const { ipvs } = await open();
+    await ipvs.addService(WEB);
+    expect((await ipvs.services({ stats: false }))[0]).not.toHaveProperty('stats');
+    for (const call of [() => ipvs.service(WEB, { stats: false } as never), () => ipvs.hasService(WEB, { stats: false } as never)]) {
+      await expect(call()).rejects.toMatchObject({ name: 'ValidationError', field: 'stats', value: false });
+    }
+    await ipvs.close();
+  });
+});
+
 describe('timeouts', () => {
   it('0..2 678 400 s; a kernel with HZ=1000 refuses more than 2 147 483 s with EINVAL, naming the values given', async () => {
     const kernel = new FakeKernel({ hz: 1000 });

@@ -35,6 +35,7 @@ export type AddServiceResult = Expect<Equal<Returns<'addService'>, Promise<void>
 export type DeleteService = Expect<Equal<Params<'deleteService'>[0], ServiceKey>>;
 export type GetService = Expect<Equal<Returns<'service'>, Promise<BoundService>>>;
 export type HasService = Expect<Equal<Returns<'hasService'>, Promise<boolean>>>;
+export type OneServiceOptions = Expect<Equal<[Params<'service'>[1], Params<'hasService'>[1]], [RequestOptions | undefined, RequestOptions | undefined]>>;
 export type ServiceKeyForms = Expect<Equal<Extract<ServiceKey, { fwmark: number }>['family'], 'ipv4' | 'ipv6' | undefined>>;
 export type ServiceKeyProtocol = Expect<Equal<Extract<ServiceKey, { address: string }>['protocol'], 'tcp' | 'udp' | 'sctp' | number>>;
 export type ServiceRawFlags = Expect<Equal<Service['rawFlags'], number>>;

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   AbortError, ClosedError, CommandLineError, DecodeError, DEFAULT_FALL, DEFAULT_INTERVAL_MS, DEFAULT_RISE, DEFAULT_TIMEOUT_MS,
   desiredDestinationOf, desiredServiceOf, desiredStateFromRuleOperations, desiredStateFromRules, describeApplyResult, describePlan,
@@ -146,6 +146,27 @@ describe('the error classes', () => {
     await expect(ipvs.updateDestination(missing, { address: '192.168.1.2' })).rejects.toThrow('no such service tcp 10.0.0.1:81 [ESRCH]');
     await expect(ipvs.deleteDestination(missing, { address: '192.168.1.2' })).rejects.toThrow('no such service tcp 10.0.0.1:81 [ESRCH]');
     await expect(ipvs.zero(missing)).rejects.toThrow('no such service tcp 10.0.0.1:81 [ESRCH]');
+    await ipvs.close();
+  });
+});
+
+describe('OpenOptions.timeoutMs', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('defaults to 30 000 ms per request', async () => {
+    const { kernel, ipvs } = await open();
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    kernel.dropReplies(1);
+    const call = ipvs.info().then(() => undefined, (e: unknown) => e);
+    let settled = false;
+    void call.then(() => { settled = true; });
+    await vi.advanceTimersByTimeAsync(29_999);
+    expect(settled).toBe(false);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(await call).toMatchObject({ name: 'TimeoutError', code: 'ETIMEDOUT', message: expect.stringContaining('30000 ms') });
+    vi.useRealTimers();
     await ipvs.close();
   });
 });

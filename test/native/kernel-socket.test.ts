@@ -64,6 +64,8 @@ describe.skipIf(unavailable !== undefined)(`kernel socket (${unavailable ?? 'ava
     const off = connect({ extendedAck: false, strictCheck: false, capAck: false });
     expect(off.transport.features).toEqual({ libc: true, forcedReceiveBuffer: forced, extendedAck: false, strictCheck: false, capAck: false, dropDetection: true });
     expect(Object.isFrozen(transport.features)).toBe(true);
+    // The default buffer is 4 MiB (docs/api.md, OpenOptions), which Linux reports doubled when it was forced.
+    if (forced) expect(transport.receiveBufferSize).toBe(2 * 4 * 1024 * 1024);
   });
 
   it('resolves nlctrl itself', async () => {

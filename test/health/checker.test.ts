@@ -769,7 +769,7 @@ describe('scheduling and stop', () => {
     await again.start();
     await again.stop({ removeServices: true });
     expect(await h.ipvs.services()).toEqual([]);
-    await expect(again.start()).rejects.toThrow(/cannot start/);
+    await expect(again.start()).rejects.toMatchObject({ name: 'IpvsError', code: 'EINVALIDSTATE', message: expect.stringMatching(/cannot start/) });
   });
 
   /** The harness's client, with one method held at a gate the test opens. */

@@ -17,9 +17,9 @@
 //
 //   sudo node examples/custom-balancer.js [--file examples/balancer.json] [--prune] [--keep] [--interval 30]
 //
-// Ctrl-C (or SIGTERM) stops watching, at once even while the file is being read (a hung network file system),
-// and deletes the services the file lists that this run created (absent when it started); a service that was
-// there before stays, as the file last made it. --keep leaves everything.
+// Ctrl-C (or SIGTERM) stops watching, at once even while the file is being read or looked at (stat: a hung
+// network file system), and deletes the services the file lists that this run created (absent when it started);
+// a service that was there before stays, as the file last made it. --keep leaves everything.
 import { open, stat } from 'node:fs/promises';
 import { constants, watch } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
@@ -140,9 +140,9 @@ export async function reconcileOnce(ipvs, options, log = console.log, { quietInS
 }
 
 /** Which file `path` reaches now (symlinks followed) and its size and time: changes with every edit or swap. */
-async function fileIdentity(path) {
+async function fileIdentity(path, statPath = stat) {
   try {
-    const s = await stat(path);
+    const s = await statPath(path);
     return `${s.dev}:${s.ino}:${s.size}:${s.mtimeMs}`;
   } catch {
     return 'missing';
@@ -150,9 +150,9 @@ async function fileIdentity(path) {
 }
 
 /** Which directory `path` is now (its size and time change with every file made in it: left out). */
-async function directoryIdentity(path) {
+async function directoryIdentity(path, statPath = stat) {
   try {
-    const s = await stat(path);
+    const s = await statPath(path);
     return `${s.dev}:${s.ino}`;
   } catch {
     return 'missing';
@@ -174,7 +174,7 @@ async function servicesThere(ipvs) {
  * the services the last good file lists that this run created. A service it deleted (--prune) and added
  * again is not its own: it was there before.
  */
-export async function main(ipvs, options, { signal, log = console.log, debounceMs = 200, retryMs = 5000, hangups, read } = {}) {
+export async function main(ipvs, options, { signal, log = console.log, debounceMs = 200, retryMs = 5000, hangups, read, stat: statPath = stat } = {}) {
   // SIGHUP applies the file again. Listened to before the first await (runAsProgram's hangups: until then it would
   // end the process); one during the first apply waits for it to end, as a second apply must not run beside it.
   let hangup = () => void (hangupWaiting = true);
@@ -212,7 +212,9 @@ export async function main(ipvs, options, { signal, log = console.log, debounceM
       })
       .catch((err) => log(`${basename(options.file)}: ${printable(err.message)}`));
   };
-  let seen = await fileIdentity(options.file);
+  // A stat, like a read, can hang on a hung network file system: a stop gives it up too (unlessStopped), and
+  // main goes on to its cleanup (every later step sees the signal aborted).
+  let seen = await unlessStopped(fileIdentity(options.file, statPath), signal);
   await reconcile();
   hangup = () => enqueue(`SIGHUP: applying ${basename(options.file)} again:`);
   if (hangupWaiting) hangup();
@@ -228,8 +230,8 @@ export async function main(ipvs, options, { signal, log = console.log, debounceM
   let watched; // the identity of the directory watched
   let rewatch; // the interval looking for the directory while it is gone
   const fileCheck = async () => {
-    if (!signal?.aborted && (await directoryIdentity(dir)) !== watched) lost();
-    const now = await fileIdentity(options.file);
+    if (!signal?.aborted && (await directoryIdentity(dir, statPath)) !== watched) lost();
+    const now = await fileIdentity(options.file, statPath);
     const edited = named || now !== seen;
     named = false;
     seen = now;
@@ -241,7 +243,7 @@ export async function main(ipvs, options, { signal, log = console.log, debounceM
     timer = setTimeout(fileCheck, debounceMs);
   };
   const startWatching = async () => {
-    const identity = await directoryIdentity(dir);
+    const identity = await unlessStopped(directoryIdentity(dir, statPath), signal);
     if (identity === 'missing' || signal?.aborted) return false;
     try {
       watcher = watch(dir, onEvent);

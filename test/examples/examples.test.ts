@@ -815,6 +815,28 @@ describe('custom-balancer.js', () => {
     expect(lines.at(-1)).toBe('Stopped and removed the 0 service(s) the file lists.');
   });
 
+  it('a stop while the file or its directory is looked at (stat on a hung network file system) does not wait for it either', async () => {
+    const ex = await load('custom-balancer');
+    const file = join(dir, 'balancer.json');
+    writeFileSync(file, JSON.stringify({ services: [service80(2)] }));
+    const { stat } = await import('node:fs/promises');
+    // Each of main's stats in turn hangs: the file's at start, then the directory's as the watch begins.
+    for (const hangAt of [1, 2]) {
+      lines.length = 0;
+      let stats = 0;
+      const hanging = (path: string) => (++stats === hangAt ? new Promise(() => {}) : stat(path));
+      const stop = new AbortController();
+      let ended = false;
+      const running = ex.main(ipvs, ex.parseOptions(['--file', file, '--interval', '0']), { signal: stop.signal, log, stat: hanging }).finally(() => (ended = true));
+      await vi.waitFor(() => expect(stats).toBe(hangAt));
+      stop.abort();
+      await vi.waitFor(() => expect(ended).toBe(true), { timeout: 2000 });
+      await running;
+      expect(await table()).toEqual([]);
+      expect(lines.at(-1)).toBe(`Stopped and removed the ${hangAt - 1} service(s) the file lists.`);
+    }
+  });
+
   it('refuses a FIFO (or a device, a directory) as its file before reading a byte, rather than waiting for ever for a writer', async () => {
     const ex = await load('custom-balancer');
     const fifo = join(dir, 'balancer.json');

@@ -14,7 +14,7 @@
 // invalid.
 
 import { HealthChecker } from '../health/checker.js';
-import { checksInFlightOf, normaliseHealthConfig, parseHealthConfig, worstCaseChecksInFlight } from '../health/config.js';
+import { checksInFlightOf, normaliseHealthConfig, parseHealthConfig, slowdownText, worstCaseChecksInFlight } from '../health/config.js';
 import { describeStart } from '../health/describe.js';
 import type { HealthClient, HealthConfig, HealthLogger } from '../health/types.js';
 import type { OutputFailures, TextSink } from './context.js';
@@ -144,7 +144,7 @@ async function runConfig(parsed: HealthArgs, io: HealthIo, program: string, relo
     const worst = worstCaseChecksInFlight(services);
     const derived = config.maxChecksInFlight === undefined ? ' (the default: a quarter of the limit on open files, at most 1024 or the worst case below)' : '';
     io.stdout.write(`at most ${bound} ${bound === 1 ? 'check' : 'checks'} at a time${derived}\n`);
-    const slower = worst > bound ? `: each server would be checked about ${Math.round((worst / bound) * 10) / 10} times less often than its interval` : '';
+    const slower = worst > bound ? `: each server would be checked about ${slowdownText(worst, bound)} times less often than its interval` : '';
     io.stdout.write(`if every check timed out, ${worst} would be in flight at once${slower}\n`);
     io.stdout.write(`${parsed.file}: valid\n`);
     return 0;

@@ -19,7 +19,7 @@ import { normalKernelService, normalServiceOf, sameService, serviceDifferences, 
 import type { ReconcileClient } from '../reconcile/plan.js';
 import { systemScheduler, type HealthScheduler, type Timer } from './clock.js';
 import { CheckSlots } from './check-slots.js';
-import { checksInFlightOf, normaliseHealthConfig, worstCaseChecksInFlight, type NormalHealthService, type NormalRealServer } from './config.js';
+import { checksInFlightOf, normaliseHealthConfig, slowdownText, worstCaseChecksInFlight, type NormalHealthService, type NormalRealServer } from './config.js';
 import { RepeatedWarnings } from './repeated-warnings.js';
 import { describeChange, describeCheck, describeFailedChange, describeStart, describeTransition } from './describe.js';
 import { TypedEmitter } from './emitter.js';
@@ -453,7 +453,7 @@ export class HealthChecker extends TypedEmitter<HealthEvents> {
   private logBoundShort(): void {
     const bound = this.slots.size;
     if (bound >= this.worstCase) return;
-    const factor = Math.round((this.worstCase / bound) * 10) / 10;
+    const factor = slowdownText(this.worstCase, bound);
     const why = this.boundGiven ? 'maxChecksInFlight' : "the default: a quarter of the process's limit on open files";
     const remedy = this.boundGiven ? 'raise maxChecksInFlight' : 'raise the limit on open files (ulimit -n, LimitNOFILE=) or set maxChecksInFlight';
     const text = `at most ${bound} checks at a time (${why}): if every check timed out, ${this.worstCase} would be in flight at once, and each server would be checked about ${factor} times less often than its interval; ${remedy} to ${this.worstCase} or more`;

@@ -427,6 +427,17 @@ export function worstCaseChecksInFlight(services: readonly NormalHealthService[]
 }
 
 /**
+ * How many times less often each server is checked when `bound` checks at a time serve a config whose worst case
+ * is `worst` (more), as text: to a tenth ("4.5"), or to a hundredth just above 1, which a tenth rounds to "1" (a
+ * config that needs 258 at a time under a bound of 256 said "about 1 times less often").
+ */
+export function slowdownText(worst: number, bound: number): string {
+  const ratio = worst / bound;
+  const tenths = Math.round(ratio * 10) / 10;
+  return String(tenths > 1 ? tenths : Math.ceil(ratio * 100) / 100);
+}
+
+/**
  * Parse JSON text holding a health config (see normaliseHealthConfig for what is checked). A leading
  * byte-order mark (an editor's UTF-8 file) is ignored, as in a desired state.
  */

@@ -93,4 +93,13 @@ describe('the bound on checks in flight against the config', () => {
     await h.checker.start();
     expect(h.logs.filter((l) => l.includes('checks at a time'))).toEqual([]);
   });
+
+  it('a bound just short of the worst case says by how much to a hundredth, never "about 1 times less often"', async () => {
+    // 66 servers: 22 at once if all time out; 21 at a time is 1.048 times less often, a tenth's rounding said 1.
+    h = await harness(config(66, 21));
+    await h.checker.start();
+    expect(h.logs.filter((l) => l.includes('checks at a time'))).toEqual([
+      'info at most 21 checks at a time (maxChecksInFlight): if every check timed out, 22 would be in flight at once, and each server would be checked about 1.05 times less often than its interval; raise maxChecksInFlight to 22 or more',
+    ]);
+  });
 });

@@ -34,7 +34,7 @@ export interface HealthCheckerOptions {
   logger?: HealthLogger;
   /** Time source for intervals, timeouts and retries. Default: the system clock. */
   scheduler?: HealthScheduler;
-  /** Random numbers in [0, 1) for jitter. Default Math.random. */
+  /** Random numbers in [0, 1) for jitter, the first wait after start-up and a retry's wait. Default Math.random. */
   random?: () => number;
   /** Re-read the table this often, repairing what others changed (destinations, and options with manageServices); 0: never. Default 30 000. */
   resyncIntervalMs?: number;

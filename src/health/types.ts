@@ -22,7 +22,10 @@ export interface CheckTiming {
   rise?: number;
   /** Consecutive failed checks before an up server is down. Default 3. */
   fall?: number;
-  /** Up to this much is added at random to every wait, so checks of many servers drift apart. Default intervalMs / 10. */
+  /**
+   * Up to this much is added at random to every wait, so checks of many servers drift apart. Default intervalMs / 10.
+   * 0 adds none; the first wait after start-up is still a random part of intervalMs (see intervalMs).
+   */
   jitterMs?: number;
 }
 

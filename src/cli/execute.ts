@@ -8,8 +8,8 @@ import { describeFailure, earlierRefusal } from './failures.js';
 import { daemonLines, destinationRow, listTitle, serviceRow, timeoutLine, versionHeader } from './listing.js';
 import type { KernelAction } from './messages.js';
 import { restoreRules } from './restore.js';
-import { createReadStream } from 'node:fs';
-import { createInterface } from 'node:readline';
+import { closeSync, openSync, readSync } from 'node:fs';
+import { StringDecoder } from 'node:string_decoder';
 import type { ListFormat, ParsedCommand } from '../rules/command-line.js';
 import type { EndpointNames } from '../rules/endpoint-text.js';
 import { resolveEndpointNames, type AddressSource } from '../rules/resolver.js';
@@ -224,7 +224,6 @@ async function listConnections(ctx: CliContext, format: ListFormat): Promise<num
   // /proc/net shows the namespace of the process's main thread: the --netns one once entered.
   ctx.enterNamespace?.();
   const ahead = format.numeric ? 0 : NAMED_RUNS_AHEAD;
-  const input = createReadStream(ctx.procConnPath, { encoding: 'utf8', highWaterMark: CHUNK });
   const waiting: WaitingBatch[] = [];
   let batch: ConnectionEntry[] = [];
   let header = true;
@@ -260,7 +259,7 @@ async function listConnections(ctx: CliContext, format: ListFormat): Promise<num
   };
   try {
     try {
-      for await (const line of createInterface({ input, crlfDelay: Infinity })) {
+      for (const line of fileLines(ctx.procConnPath)) {
         if (header) {
           header = false;
           text = connectionTitle(format.persistentConn);
@@ -287,11 +286,40 @@ async function listConnections(ctx: CliContext, format: ListFormat): Promise<num
     if (!(err instanceof LookupFailure)) throw err;
     ctx.stdout.write(text);
     throw err.cause;
-  } finally {
-    input.destroy();
   }
   if (text !== '') ctx.stdout.write(text);
   return 0;
+}
+
+/**
+ * The lines of a file, a chunk read each time the lines before it are taken. The reads are synchronous, on the
+ * main thread (the connection file answers at once, from the kernel's memory), not in libuv's thread pool: there
+ * -Lc's name lookups run too (getnameinfo), and with no DNS server answering each holds a thread for glibc's
+ * timeouts (10 s and more) long after the resolver printed the number (2 s), so every read queued behind a batch
+ * of lookups, for hours on a big table.
+ */
+function* fileLines(path: string): Generator<string> {
+  const fd = openSync(path, 'r');
+  try {
+    const buffer = Buffer.allocUnsafe(CHUNK);
+    const decoder = new StringDecoder('utf8');
+    let rest = '';
+    for (;;) {
+      const read = readSync(fd, buffer, 0, buffer.length, null);
+      if (read === 0) break;
+      rest += decoder.write(buffer.subarray(0, read));
+      let start = 0;
+      for (let end = rest.indexOf('\n'); end !== -1; end = rest.indexOf('\n', start)) {
+        yield rest.slice(start, end);
+        start = end + 1;
+      }
+      rest = rest.slice(start);
+    }
+    rest += decoder.end();
+    if (rest !== '') yield rest;
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** A change to the table; prints ipvsadm's sentence and returns 255 when the kernel refuses it. */

@@ -3,7 +3,9 @@
 // buffer; and a reader gone (the stream failed, as a pipe whose reader exited: `ipvs -Sn | head -1`) ends
 // the listing without reading the rest of the table.
 
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { closeSync, constants, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -79,8 +81,8 @@ describe('the connection table (-Lnc) written to a slow stream', () => {
       });
       let ended = false;
       const run = runCli(['-Lnc'], { stdout, stderr: { write: () => {} }, procConnPath: path }).finally(() => (ended = true));
-      // The file is read in libuv's thread pool: its first chunk may take longer than any count of turns on a
-      // loaded machine (2 000 turns were too few beside a kernel sandbox run), so the wait is bounded by time.
+      // The wait for the first chunk is bounded by time, not by a count of turns (2 000 were too few beside a
+      // kernel sandbox run when the file was read in libuv's thread pool).
       const deadline = performance.now() + 20_000;
       while (bytes === 0 && performance.now() < deadline) await turn();
       for (let i = 0; i < 200; i++) await turn();
@@ -147,6 +149,51 @@ describe('the connection table with names (-Lc) written to a slow stream', () =>
       ]);
       expect(text.split('\n').at(-2)).toBe(`TCP 14:55  ESTABLISHED 10.0.234.96:54321  vip:http           rs1:http`);
     } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("does not wait for lookups that hold libuv's threads (getnameinfo with no DNS server answering): numbers after the resolver's timeout", async () => {
+    // The system resolver's lookups run getnameinfo in libuv's thread pool, where one holds a thread for glibc's
+    // own timeouts (10 s and more with no server answering) long after the resolver gave up and printed the
+    // number (2 s). Here each lookup holds a thread for good (the open of a FIFO no one writes) and gives up
+    // after 20 ms. Read through that pool, the file's next chunk queued behind the first batch's lookups: with
+    // no DNS server, -Lc of a big table waited hours where reading it whole first waited 2 s.
+    const dir = mkdtempSync(join(tmpdir(), 'ipvs-conn-'));
+    const path = join(dir, 'ip_vs_conn');
+    const fifo = join(dir, 'nobody-writes');
+    expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
+    const LINES = 3 * 2048;
+    const hex = (i: number): string => (0x0a000000 + i).toString(16).toUpperCase().padStart(8, '0');
+    const lines = Array.from({ length: LINES }, (_, i) => `TCP ${hex(i + 1)} D431 C0A8016E 0050 C0A80174 0050 ESTABLISHED     895\n`);
+    writeFileSync(path, 'Pro FromIP   FPrt ToIP     TPrt DestIP   DPrt State       Expires PEName PEData\n' + lines.join(''));
+    let held = 0;
+    let pending = 0;
+    const resolver = {
+      ...staticResolver({}, TEST_SERVICES),
+      reverse: (): Promise<string | undefined> => {
+        held++;
+        pending++;
+        void open(fifo, 'r').then((h) => h.close(), () => {}).finally(() => pending--);
+        return new Promise((resolve) => setTimeout(() => resolve(undefined), 20));
+      },
+    };
+    const out: string[] = [];
+    try {
+      let ended = false;
+      const run = runCli(['-Lc'], { stdout: { write: (t: string) => out.push(t) }, stderr: { write: () => {} }, procConnPath: path, resolver }).finally(() => (ended = true));
+      const deadline = performance.now() + 10_000;
+      while (!ended && performance.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(ended).toBe(true);
+      expect(await run).toBe(0);
+      expect(out.join('').split('\n')).toHaveLength(LINES + 3);
+      expect(held).toBeGreaterThan(2048);
+    } finally {
+      // A writer lets every open of the FIFO through, those waiting and those queued behind them: kept open until
+      // they are all done, libuv's threads free again.
+      const writer = openSync(fifo, constants.O_RDWR | constants.O_NONBLOCK);
+      while (pending > 0) await new Promise((resolve) => setTimeout(resolve, 10));
+      closeSync(writer);
       rmSync(dir, { recursive: true, force: true });
     }
   });

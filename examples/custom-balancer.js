@@ -124,6 +124,8 @@ function unlessStopped(work, signal) {
  * nothing is applied: a stop must not wait for it. An apply under way is waited for (the kernel answers at once).
  */
 export async function reconcileOnce(ipvs, options, log = console.log, { quietInSync = false, signal, read = readBounded } = {}) {
+  // Stopped already (during a stat at start): no read begun, which a hung file system would hold.
+  if (signal?.aborted) return undefined;
   try {
     const bytes = await unlessStopped(read(options.file), signal);
     if (bytes === STOPPED || signal?.aborted) return undefined;

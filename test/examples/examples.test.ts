@@ -827,11 +827,14 @@ describe('custom-balancer.js', () => {
       const hanging = (path: string) => (++stats === hangAt ? new Promise(() => {}) : stat(path));
       const stop = new AbortController();
       let ended = false;
-      const running = ex.main(ipvs, ex.parseOptions(['--file', file, '--interval', '0']), { signal: stop.signal, log, stat: hanging }).finally(() => (ended = true));
+      let reads = 0;
+      const read = async (path: string) => (reads++, readFileSync(path));
+      const running = ex.main(ipvs, ex.parseOptions(['--file', file, '--interval', '0']), { signal: stop.signal, log, stat: hanging, read }).finally(() => (ended = true));
       await vi.waitFor(() => expect(stats).toBe(hangAt));
       stop.abort();
       await vi.waitFor(() => expect(ended).toBe(true), { timeout: 2000 });
       await running;
+      expect(reads).toBe(hangAt - 1); // stopped before the first read: none begun
       expect(await table()).toEqual([]);
       expect(lines.at(-1)).toBe(`Stopped and removed the ${hangAt - 1} service(s) the file lists.`);
     }

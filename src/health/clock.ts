@@ -33,6 +33,8 @@ export class ManualScheduler implements HealthScheduler {
   private time: number;
   private seq = 0;
   private readonly queue = new TimerQueue();
+  /** Callbacks of a NaN wait: pending for good (NaN compares false with every time), kept out of the heap's order. */
+  private readonly never = new Set<() => void>();
 
   constructor(start = 0) {
     this.time = start;
@@ -43,16 +45,21 @@ export class ManualScheduler implements HealthScheduler {
   }
 
   schedule(ms: number, fn: () => void): Timer {
-    // A NaN wait never falls due (as before the queue: NaN compares false with every time).
     const at = this.time + Math.max(0, ms);
-    const t: QueuedTimer = { at: Number.isNaN(at) ? Infinity : at, seq: this.seq++, fn, state: 'queued' };
+    // A NaN wait never falls due, not even at advance(Infinity) (as an Infinity one does): it waits apart.
+    if (Number.isNaN(at)) {
+      const entry = (): void => fn();
+      this.never.add(entry);
+      return { cancel: () => void this.never.delete(entry) };
+    }
+    const t: QueuedTimer = { at, seq: this.seq++, fn, state: 'queued' };
     this.queue.push(t);
     return { cancel: () => this.queue.cancel(t) };
   }
 
   /** Callbacks waiting to run. */
   get size(): number {
-    return this.queue.size;
+    return this.queue.size + this.never.size;
   }
 
   /** Move the clock forward by `ms`, running what falls due (and what that schedules, if due too). */

@@ -7,7 +7,7 @@
 // again (each check's timeout) cannot pile up.
 
 export interface QueuedTimer {
-  /** When it falls due (Infinity: never). */
+  /** When it falls due (a number, never NaN: ManualScheduler keeps those apart). */
   at: number;
   /** Scheduling order: equal times run in it. */
   seq: number;

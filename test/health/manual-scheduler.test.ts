@@ -36,6 +36,19 @@ describe('ManualScheduler', () => {
     expect(clock.size).toBe(1);
   });
 
+  it('a NaN wait never falls due, not even when the clock is moved by Infinity (as before the heap); cancelled, it is gone', async () => {
+    const clock = new ManualScheduler();
+    const seen: string[] = [];
+    const never = clock.schedule(Number.NaN, () => seen.push('never'));
+    clock.schedule(Infinity, () => seen.push('at the end of time'));
+    await clock.advance(Infinity);
+    expect(seen).toEqual(['at the end of time']);
+    expect(clock.size).toBe(1);
+    never.cancel();
+    never.cancel();
+    expect(clock.size).toBe(0);
+  });
+
   it('cancel() after the callback ran does nothing, and a cancelled timer leaves the count', async () => {
     const clock = new ManualScheduler();
     let runs = 0;

@@ -169,8 +169,18 @@ export function enterNamespaceForGood(netns: string): void {
   }
 }
 
+/**
+ * Why setns() into the target refused. Linux asks for CAP_SYS_ADMIN over the user namespace owning the target (and
+ * over our own): a container's root holds it in its own user namespace, so there the plain "needs CAP_SYS_ADMIN"
+ * would send it after what it has; it lacks it over namespaces its user namespace does not own (the host's).
+ */
 function enterRefusal(err: LibcError): string {
-  return err.code === 'EPERM' ? 'entering a network namespace needs CAP_SYS_ADMIN' : err.code === 'EINVAL' ? 'not a network namespace' : err.code;
+  if (err.code === 'EPERM') {
+    return inChildUserNamespace()
+      ? 'entering a network namespace needs CAP_SYS_ADMIN over the user namespace that owns it, and this process runs in another user namespace (a container), whose capabilities count only over the namespaces it owns'
+      : 'entering a network namespace needs CAP_SYS_ADMIN';
+  }
+  return err.code === 'EINVAL' ? 'not a network namespace' : err.code;
 }
 
 /**

@@ -129,11 +129,11 @@ describe.skipIf(!onKernel)('ipvs --netns, the built command line (real kernel)',
       stdout: '',
       stderr: 'ipvs: cannot open network namespace "no-such-ns" at /var/run/netns/no-such-ns: it does not exist (create it with `ip netns add`, or pass a /proc/PID/ns/net path)\n',
     });
-    // Root of a user namespace of its own: no CAP_SYS_ADMIN over the target's.
+    // Root of a user namespace of its own: CAP_SYS_ADMIN there, none over the target's (the initial one's).
     expect(ipvs(['--netns', ns, '-Ln'], { prefix: ['unshare', '--user', '--map-root-user'] })).toEqual({
       code: 2,
       stdout: '',
-      stderr: `ipvs: cannot enter network namespace "${ns}" (/var/run/netns/${ns}): entering a network namespace needs CAP_SYS_ADMIN\n`,
+      stderr: `ipvs: cannot enter network namespace "${ns}" (/var/run/netns/${ns}): entering a network namespace needs CAP_SYS_ADMIN over the user namespace that owns it, and this process runs in another user namespace (a container), whose capabilities count only over the namespaces it owns\n`,
     });
     // koffi's binding stood in for as missing.
     const withoutKoffi = 'data:text/javascript,' + encodeURIComponent(

@@ -4,7 +4,7 @@
 import { execFileSync } from 'node:child_process';
 import { closeSync, openSync, readlinkSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
 import { LibcError } from '../../native/libc.js';
 import { KernelSocketTransport } from '../../native/socket.js';
 import { NetlinkConnection } from '../../src/netlink/connection.js';
@@ -262,5 +262,30 @@ describe.skipIf(skipReason !== undefined || userNamespaceUnavailable() !== undef
     const result = JSON.parse(stdout) as { opened?: boolean; code?: string; message?: string; stayed: boolean };
     expect(result).toMatchObject({ code: 'EPERM', stayed: true });
     expect(result.message).toMatch(/^cannot enter network namespace "\/proc\/\d+\/ns\/net" \(\/proc\/\d+\/ns\/net\): entering a network namespace needs CAP_SYS_ADMIN, over the namespace this thread is in as well/);
+  });
+
+  it("entering for good (the command line's --netns) a namespace its user namespace does not own: says so, not just CAP_SYS_ADMIN", async () => {
+    // Root of a user namespace of its own holds CAP_SYS_ADMIN there, but not over a namespace the initial user
+    // namespace owns, such as one `ip netns add` made (its file under /var/run/netns opens: nsfs files are 0444).
+    const target = `${name}-for-good`;
+    execFileSync('ip', ['netns', 'add', target], { stdio: 'pipe' });
+    onTestFinished(() => {
+      execFileSync('ip', ['netns', 'del', target], { stdio: 'pipe' });
+    });
+    const script = `
+      import { enterNamespaceForGood } from './native/socket.ts';
+      try {
+        enterNamespaceForGood('${target}');
+        console.log(JSON.stringify({ entered: true }));
+      } catch (err) {
+        console.log(JSON.stringify({ code: err.code, message: err.message }));
+      }
+    `;
+    const { code, stdout, stderr } = await runChildScript(script, ['unshare', '--user', '--map-root-user'], { killAfterMs: 10_000 });
+    expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
+    expect(JSON.parse(stdout)).toEqual({
+      code: 'EPERM',
+      message: `cannot enter network namespace "${target}" (/var/run/netns/${target}): entering a network namespace needs CAP_SYS_ADMIN over the user namespace that owns it, and this process runs in another user namespace (a container), whose capabilities count only over the namespaces it owns`,
+    });
   });
 });

@@ -134,10 +134,15 @@ function createRaw(): RawSocket {
 /** What to say when a namespace path cannot be opened. */
 function openFailure(netns: string, path: string, err: LibcError): LibcError {
   const proc = /^\/proc\/(\d+)\//.exec(path);
-  // A name under /var/run/netns is a file of mode 0 (`ip netns add`): only root opens it.
-  const needsRoot = proc ? "opening another process's namespace needs root" : 'opening a network namespace needs root';
+  // A namespace `ip netns add` mounted under /var/run/netns is an nsfs file anyone may open (mode 0444); the file
+  // it is mounted on is empty and of mode 0, so a refusal there means the namespace is not (or no longer) mounted:
+  // root would open that file and be told it is not a network namespace. Another process's takes root.
+  const named = /^\/(var\/)?run\/netns\/[^/]+$/.test(path);
+  const refused = proc
+    ? "opening another process's namespace needs root"
+    : named ? 'no network namespace is mounted there (one `ip netns add` mounted any user may open)' : undefined;
   const why = err.code !== 'ENOENT'
-    ? err.code === 'EACCES' || err.code === 'EPERM' ? `${err.code}: ${needsRoot}` : err.code
+    ? (err.code === 'EACCES' || err.code === 'EPERM') && refused !== undefined ? `${err.code}: ${refused}` : err.code
     : netns.includes('/')
       ? proc ? `it does not exist (is process ${proc[1]} still running?)` : 'it does not exist'
       : 'it does not exist (create it with `ip netns add`, or pass a /proc/PID/ns/net path)';

@@ -2,7 +2,7 @@
 // process (this thread) stays where it was. Needs root and `ip netns`; skipped when either is missing.
 
 import { execFileSync } from 'node:child_process';
-import { closeSync, openSync, readlinkSync } from 'node:fs';
+import { closeSync, openSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
 import { LibcError } from '../../native/libc.js';
@@ -51,6 +51,18 @@ function userNamespaceUnavailable(): string | undefined {
     return undefined;
   } catch (err) {
     return (err as Error).message.split('\n')[0];
+  }
+}
+
+/** uid and gid 65534 with no capabilities, through util-linux's setpriv (needs root to switch). */
+const AS_NOBODY = ['setpriv', '--reuid', '65534', '--regid', '65534', '--clear-groups'];
+
+function asNobodyPossible(): boolean {
+  try {
+    execFileSync(AS_NOBODY[0]!, [...AS_NOBODY.slice(1), 'true'], { stdio: 'pipe' });
+    return true;
+  } catch {
+    return false;
   }
 }
 
@@ -241,6 +253,34 @@ describe.skipIf(skipReason !== undefined)(`network namespaces (${skipReason ?? `
       'cannot open network namespace "/proc/999999999/ns/net" at /proc/999999999/ns/net: it does not exist (is process 999999999 still running?)',
     );
     expect(() => new KernelSocketTransport({ netns: `/var/run/netns/${name}-missing` })).toThrow(/: it does not exist$/);
+  });
+
+  it.skipIf(!asNobodyPossible())('a name any user opens; an unmounted one refused as such, not for lack of root', async () => {
+    // `ip netns add` mounts the namespace (an nsfs file, mode 0444) on an empty file of mode 0; left unmounted, that
+    // file is what a user other than root is refused (root opens it and is told it is not a namespace).
+    const stale = `${name}-unmounted`;
+    writeFileSync(`/var/run/netns/${stale}`, '', { mode: 0 });
+    onTestFinished(() => rmSync(`/var/run/netns/${stale}`, { force: true }));
+    const script = `
+      import { KernelSocketTransport } from './native/socket.ts';
+      const result = {};
+      for (const ns of ['${name}', '${stale}']) {
+        try {
+          new KernelSocketTransport({ netns: ns });
+          result[ns] = 'opened';
+        } catch (err) {
+          result[ns] = err.message;
+        }
+      }
+      console.log(JSON.stringify(result));
+    `;
+    const { code, stdout, stderr } = await runChildScript(script, AS_NOBODY, { killAfterMs: 10_000 });
+    expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
+    expect(JSON.parse(stdout)).toEqual({
+      // Opened: refused only when entering.
+      [name]: `cannot enter network namespace "${name}" (/var/run/netns/${name}): entering a network namespace needs CAP_SYS_ADMIN`,
+      [stale]: `cannot open network namespace "${stale}" at /var/run/netns/${stale}: EACCES: no network namespace is mounted there (one \`ip netns add\` mounted any user may open)`,
+    });
   });
 
   it('a path that is not a network namespace is refused', () => {

@@ -149,6 +149,16 @@ function openFailure(netns: string, path: string, err: LibcError): LibcError {
   return new LibcError('open', err.errno, path, `cannot open network namespace "${netns}" at ${path}: ${why}`);
 }
 
+/** An fd of the namespace file at `path` (named `netns` by the caller), or the sentence of why it cannot be opened. */
+function openNamespace(netns: string, path: string): number {
+  try {
+    return openReadOnly(path);
+  } catch (err) {
+    if (!(err instanceof LibcError)) throw err;
+    throw openFailure(netns, path, err);
+  }
+}
+
 /**
  * Move the calling thread into `netns` for good, as the command line's --netns does before it makes anything: the
  * sockets this thread makes from then on, and what /proc/net shows the process (the main thread's namespace), are
@@ -157,13 +167,7 @@ function openFailure(netns: string, path: string, err: LibcError): LibcError {
  */
 export function enterNamespaceForGood(netns: string): void {
   const path = netnsPath(netns);
-  let target: number;
-  try {
-    target = openReadOnly(path);
-  } catch (err) {
-    if (!(err instanceof LibcError)) throw err;
-    throw openFailure(netns, path, err);
-  }
+  const target = openNamespace(netns, path);
   try {
     setns(target, CLONE_NEWNET);
   } catch (err) {
@@ -195,13 +199,7 @@ function enterRefusal(err: LibcError): string {
  */
 function createInNamespace(netns: string): MadeSocket {
   const path = netnsPath(netns);
-  let target: number;
-  try {
-    target = openReadOnly(path);
-  } catch (err) {
-    if (!(err instanceof LibcError)) throw err;
-    throw openFailure(netns, path, err);
-  }
+  const target = openNamespace(netns, path);
   let own: number | undefined;
   try {
     try {

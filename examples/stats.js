@@ -22,7 +22,11 @@ export function parseOptions(argv) {
 const bytes = (n) => (n >= 1e6 ? `${(n / 1e6).toFixed(1)} MB/s` : n >= 1e3 ? `${(n / 1e3).toFixed(1)} kB/s` : `${n} B/s`);
 // A protocol Linux does not balance (a service another tool made) reads back as its number.
 const protocolName = (p) => (typeof p === 'number' ? `proto ${p}` : p.toUpperCase());
-const name = (s) => (s.fwmark !== undefined ? `FWM ${s.fwmark}` : `${protocolName(s.protocol)} ${s.family === 'ipv6' ? `[${s.address}]` : s.address}:${s.port}`);
+// A mark names two services, one per family: the IPv6 one says so, as ipvsadm's `FWM  10 IPv6`.
+const name = (s) =>
+  s.fwmark !== undefined
+    ? `FWM ${s.fwmark}${s.family === 'ipv6' ? ' IPv6' : ''}`
+    : `${protocolName(s.protocol)} ${s.family === 'ipv6' ? `[${s.address}]` : s.address}:${s.port}`;
 
 /** One snapshot of the table as lines of text. */
 export async function snapshot(ipvs) {

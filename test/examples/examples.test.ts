@@ -993,6 +993,19 @@ describe('stats.js', () => {
     expect(text).toMatch(/ -> 10\.9\.9\.10:80 +1 +0 +0 +0 /);
   });
 
+  it('a fwmark service names its family when IPv6, as ipvsadm does (FWM 10 and FWM 10 IPv6 are two services)', async () => {
+    const ex = await load('stats');
+    await ipvs.addService({ fwmark: 10, scheduler: 'rr' });
+    await ipvs.addService({ fwmark: 10, family: 'ipv6', scheduler: 'rr' });
+    await ipvs.addDestination({ fwmark: 10, family: 'ipv6' }, { address: '2001:db8::10', weight: 3 });
+    await ex.main(ipvs, { ...ex.parseOptions(['--once']) }, { log });
+    const rows = lines.join('\n').split('\n');
+    expect(rows.filter((l) => /^FWM 10 /.test(l))).toHaveLength(2);
+    expect(rows.some((l) => /^FWM 10 +0 +0 +0 /.test(l))).toBe(true);
+    expect(rows.some((l) => /^FWM 10 IPv6 +0 +0 +0 /.test(l))).toBe(true);
+    expect(rows[rows.findIndex((l) => l.startsWith('FWM 10 IPv6')) + 1]).toMatch(/^ {2}-> \[2001:db8::10\]:0 +3 /);
+  });
+
   it('keeps printing snapshots every interval, with the newest numbers, until stopped', async () => {
     const ex = await load('stats');
     const svc = { protocol: 'tcp', address: '192.168.1.110', port: 80 } as const;

@@ -15,7 +15,7 @@
 //        [--rport PORT] [--persistent SECONDS] [--check http|https|tcp|udp] [--check-port PORT]
 //        [--sorry 127.0.0.1] [--path /] [--payload TEXT | --payload-hex HEX] [--expect TEXT | --expect-hex HEX]
 //        [--interval 5000] [--timeout 1000] [--keep] [--verbose]
-//   sudo node examples/health-check.js --cleanup [--vip 192.168.1.110] [--protocol tcp] [--port 80]
+//   sudo node examples/health-check.js --cleanup [--vip 192.168.1.110] [--protocol tcp] [--port 80] [any other option, ignored]
 //
 // The seed's other variables: --rport is its RPORT (the real servers' port, when it differs from the
 // service's: NAT only); --persistent makes the service persistent (a failed server is then deleted, not
@@ -49,7 +49,7 @@ export function parseOptions(argv, env = process.env) {
       protocol: { type: 'string', default: 'tcp' },
       port: { type: 'string' },
       servers: { type: 'string', default: env.REAL_SERVERS ?? '192.168.1.116,192.168.1.117' },
-      weights: { type: 'string', default: '2,1' },
+      weights: { type: 'string' }, // 2,1 below, unless given
       forwarding: { type: 'string', default: 'route' },
       rport: { type: 'string' },
       persistent: { type: 'string' },
@@ -76,6 +76,10 @@ export function parseOptions(argv, env = process.env) {
     return n;
   };
   if (values.protocol !== 'tcp' && values.protocol !== 'udp') throw new Error(`invalid --protocol ${JSON.stringify(values.protocol)}: give tcp or udp`);
+  const port = number(values.port ?? (values.protocol === 'udp' ? '53' : '80'), '--port');
+  // --cleanup finds the service by --vip, --protocol and --port alone: the rest of the command line that set it
+  // up (check options, weights...) is taken and ignored, so that line with --cleanup added undoes it.
+  if (values.cleanup) return { cleanup: true, vip: values.vip, protocol: values.protocol, port };
   const { check: named, ...rest } = values;
   const check = named ?? (values.protocol === 'udp' ? 'udp' : 'http');
   if (!CHECK_TYPES.includes(check)) throw new Error(`invalid --check ${JSON.stringify(check)}: give ${CHECK_TYPES.join(', ')}`);
@@ -85,17 +89,24 @@ export function parseOptions(argv, env = process.env) {
     const given = names.find((n) => values[n] !== undefined);
     if (given) throw new Error(`--${given} is for ${type === 'udp' ? 'a udp check' : 'an http(s) check'}, not the ${check} check${named ? '' : ` (the default for a ${values.protocol} service; --check ${type === 'udp' ? 'udp' : 'http'})`}`);
   }
-  const weights = values.weights.split(',').map((w) => number(w, '--weights'));
+  // Fewer weights than servers is documented (1 for the rest); more would be dropped, so a miscount is refused.
+  // The default 2,1 is the seed's, for any number of servers.
+  const weights = (values.weights ?? '2,1').split(',').map((w) => number(w, '--weights'));
+  const addresses = values.servers.split(',');
+  if (values.weights !== undefined && weights.length > addresses.length) {
+    const count = (n, what) => `${n} ${what}${n === 1 ? '' : 's'}`;
+    throw new Error(`invalid --weights ${JSON.stringify(values.weights)}: ${count(weights.length, 'weight')} for ${count(addresses.length, 'server')} (--servers): give at most one per server, in order`);
+  }
   return {
     ...rest,
     checkType: check,
-    port: number(values.port ?? (values.protocol === 'udp' ? '53' : '80'), '--port'),
+    port,
     rport: number(values.rport, '--rport'),
     persistent: number(values.persistent, '--persistent'),
     checkPort: number(values['check-port'], '--check-port'),
     payloadHex: values['payload-hex'],
     expectHex: values['expect-hex'],
-    servers: values.servers.split(',').map((address, i) => ({ address, weight: weights[i] ?? 1 })),
+    servers: addresses.map((address, i) => ({ address, weight: weights[i] ?? 1 })),
     interval: number(values.interval, '--interval'),
     timeout: number(values.timeout, '--timeout'),
   };
@@ -220,7 +231,7 @@ run created it.
   --protocol tcp|udp     the service's protocol (default tcp; udp is checked by udp, a DNS query by default)
   --port PORT            the service's port (default 80, 53 for udp; 0 with --persistent and --check-port for PCC)
   --servers A,B,...      the real servers (default: $REAL_SERVERS or 192.168.1.116,192.168.1.117)
-  --weights W,W,...      their weights, in order (default 2,1; 1 for a server without one)
+  --weights W,W,...      their weights, in order (default 2,1; 1 for a server without one; more than servers: refused)
   --forwarding METHOD    route (direct routing, the default), masq (NAT) or tunnel
   --rport PORT           the real servers' port when it differs from the service's (NAT only)
   --persistent SECONDS   make the service persistent (a server that is down is then deleted, not quiesced)
@@ -236,7 +247,7 @@ run created it.
   --timeout MS           a check's timeout, not persistence (default 1000)
   --verbose              log every check
   --keep                 leave the table as it is on exit
-  --cleanup              delete the service, whoever made it
+  --cleanup              delete the service, whoever made it (found by --vip, --protocol, --port; the rest ignored)
   -h, --help             print this and exit
 `;
 

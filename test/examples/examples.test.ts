@@ -493,6 +493,29 @@ describe('health-check.js', () => {
     expect(() => ex.parseOptions(['--timeout', ''])).toThrow('invalid --timeout "": not a number');
   });
 
+  it('more --weights than --servers is refused, naming both counts (extra weights were dropped without a word)', async () => {
+    const ex = await load('health-check');
+    const parse = ex.parseOptions as (argv: string[]) => { servers: { address: string; weight: number }[] };
+    expect(() => parse(['--servers', '10.0.0.1,10.0.0.2', '--weights', '2,1,3'])).toThrow(
+      'invalid --weights "2,1,3": 3 weights for 2 servers (--servers): give at most one per server, in order',
+    );
+    expect(() => parse(['--servers', '10.0.0.1', '--weights', '2,1'])).toThrow('invalid --weights "2,1": 2 weights for 1 server (--servers)');
+    // Fewer is documented (1 for a server without one), and the default 2,1 goes with any number of servers.
+    expect(parse(['--servers', '10.0.0.1,10.0.0.2,10.0.0.3', '--weights', '5']).servers.map((s) => s.weight)).toEqual([5, 1, 1]);
+    expect(parse(['--servers', '10.0.0.1']).servers).toEqual([{ address: '10.0.0.1', weight: 2 }]);
+  });
+
+  it('--cleanup takes the rest of the command line that set the service up and ignores it (check options were refused)', async () => {
+    const ex = await load('health-check');
+    const svc = { protocol: 'udp', address: '192.168.1.110', port: 1812 } as const;
+    await ipvs.addService({ ...svc, scheduler: 'wrr' });
+    const setUp = ['--protocol', 'udp', '--port', '1812', '--payload', 'ping', '--expect', 'pong', '--weights', '2,1,3'];
+    await ex.cleanup!(ipvs, ex.parseOptions([...setUp, '--cleanup']), log);
+    expect(await table()).toEqual([]);
+    expect(lines).toEqual(['Removed udp 192.168.1.110:1812 and its real servers (the sorry server too, if it was in).']);
+    expect(() => ex.parseOptions(['--cleanup', '--payload', 'x', '--path', '/x'])).not.toThrow();
+  });
+
   it('--cleanup removes a service left behind (e.g. by --keep), sorry server and all', async () => {
     const ex = await load('health-check');
     const svc = { protocol: 'tcp', address: '192.168.1.110', port: 80 } as const;

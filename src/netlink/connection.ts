@@ -285,6 +285,11 @@ interface QueuedBatch {
   epoch: number;
 }
 
+/** Filled by dumpTurn for a listing queued for its turn: `leave` takes it out of the queue (see startDump's return()). */
+interface TurnExit {
+  leave?: () => void;
+}
+
 /**
  * A first-in first-out queue (the batches waiting for room, the listings waiting for their turn). Taken from the
  * front by an index, not Array.prototype.shift, which moves every element behind: 60 000 calls made without awaiting
@@ -1117,8 +1122,9 @@ export class NetlinkConnection {
     };
     // Sent at once when the socket is free, as before; otherwise once the dumps before it have ended.
     let turn: Promise<void> | undefined;
+    const exit: TurnExit = {};
     try {
-      turn = this.dumpTurn(req, options);
+      turn = this.dumpTurn(req, options, exit);
     } catch (err) {
       startError = err;
     }
@@ -1166,7 +1172,11 @@ export class NetlinkConnection {
         // dropped meanwhile (also what a read ahead had queued); a dump started before that ends waits for it.
         // Still waiting for its turn: it stops at once and is never sent, rather than waiting for the listings
         // ahead to be sent and dropped.
-        if (entry === undefined) stopped = true;
+        if (entry === undefined) {
+          stopped = true;
+          // Its place, abort listener and wait timer go now, not when its turn would have come.
+          exit.leave?.();
+        }
         opening = undefined;
         if (entry) this.abandon(entry, undefined);
         return { value: undefined, done: true };
@@ -1549,8 +1559,10 @@ export class NetlinkConnection {
    * wait: the promise rejects with an AbortError at once and the dump leaves the queue (it was never sent,
    * so the kernel has nothing to finish). Its timer starts when it is sent (openDump), as for any request; while
    * it waits, its timeout bounds the time nothing ahead of it moves (waitTimer): a TimeoutError, not sent.
+   * `exit.leave` is set to what takes it out of the queue at once (an iterator's return()): the promise then
+   * rejects, so that a next() awaiting it ends, and no turn is given to it.
    */
-  private dumpTurn(req: OutgoingRequest, options: RequestOptions): Promise<void> | undefined {
+  private dumpTurn(req: OutgoingRequest, options: RequestOptions, exit?: TurnExit): Promise<void> | undefined {
     const cur = this.currentDump;
     // Not for a listing already aborted, which is refused below.
     if (cur !== undefined && cur.stream && !cur.abandoned && options.signal?.aborted !== true) this.readAhead(cur);
@@ -1558,7 +1570,17 @@ export class NetlinkConnection {
     if (this.currentDump === undefined && !this.dumpPromised && this.dumpQueue.size === 0 && this.sendQueue.size === 0) return undefined;
     const signal = options.signal;
     const ms = options.timeoutMs ?? this.timeoutMs;
-    if (signal === undefined && ms <= 0) return new Promise<void>((resolve) => this.dumpQueue.push(resolve));
+    const left = (): AbortError => new AbortError(req.label.operation);
+    if (signal === undefined && ms <= 0) {
+      return new Promise<void>((resolve, reject) => {
+        this.dumpQueue.push(resolve);
+        if (exit !== undefined) {
+          exit.leave = (): void => {
+            if (this.dumpQueue.remove(resolve)) reject(left());
+          };
+        }
+      });
+    }
     if (signal?.aborted === true) throw new AbortError(req.label.operation, { cause: signal.reason });
     return new Promise<void>((resolve, reject) => {
       let timer: NodeJS.Timeout | undefined;
@@ -1584,6 +1606,14 @@ export class NetlinkConnection {
           signal?.removeEventListener('abort', onAbort);
           reject(new TimeoutError(req.label.operation, ms, `not sent: ${WAITED}`));
         });
+      }
+      if (exit !== undefined) {
+        exit.leave = (): void => {
+          if (!leave()) return;
+          if (timer !== undefined) clearTimeout(timer);
+          signal?.removeEventListener('abort', onAbort);
+          reject(left());
+        };
       }
     });
   }

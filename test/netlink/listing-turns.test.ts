@@ -3,6 +3,7 @@
 // order in which listings are sent, an iterator stopped before its turn, and close() called while a listing's answer
 // is being read.
 
+import { getEventListeners } from 'node:events';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { NetlinkConnection, type OutgoingRequest } from '../../src/netlink/connection.js';
 import { AbortError, ClosedError, TimeoutError } from '../../src/netlink/errors.js';
@@ -262,6 +263,36 @@ describe('an iterator stopped before its turn', () => {
     t.deliver(nb.cat(part(seq, 1), nb.done(seq)));
     expect(await ahead).toEqual([1]);
     // Its turn came and went: nothing of it was sent, and the listing after it goes.
+    const after = collect(conn.dump(req('after')));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(t.sent).toHaveLength(2);
+    t.deliver(nb.cat(part(t.last().seq, 2), nb.done(t.last().seq)));
+    expect(await after).toEqual({ parts: [2] });
+    expect(conn.inFlight).toBe(0);
+  });
+
+  it('return() leaves the queue at once: its wait timer and abort listener go then, and a next() awaiting its turn ends', async () => {
+    vi.useFakeTimers();
+    const t = new ScriptedTransport({ portId: PORT });
+    const conn = new NetlinkConnection(t, { timeoutMs: 0 });
+    const ahead = conn.dumpAll(req('ahead'), {}, marker);
+    const seq = t.last().seq;
+    const ac = new AbortController();
+    const it = conn.dump(req('stopped'), { signal: ac.signal, timeoutMs: 1000 })[Symbol.asyncIterator]();
+    // One waiting without a timeout or a signal: its next(), pending, ends too.
+    const plain = conn.dump(req('plain'))[Symbol.asyncIterator]();
+    const pending = plain.next();
+    expect(vi.getTimerCount()).toBe(1);
+    expect(getEventListeners(ac.signal, 'abort')).toHaveLength(1);
+    await it.return!();
+    expect(vi.getTimerCount()).toBe(0);
+    expect(getEventListeners(ac.signal, 'abort')).toHaveLength(0);
+    await plain.return!();
+    await expect(pending).resolves.toEqual({ value: undefined, done: true });
+    vi.useRealTimers();
+    // The socket is handed on as before: the listing ahead ends, and the next one goes.
+    t.deliver(nb.cat(part(seq, 1), nb.done(seq)));
+    expect(await ahead).toEqual([1]);
     const after = collect(conn.dump(req('after')));
     await new Promise((resolve) => setImmediate(resolve));
     expect(t.sent).toHaveLength(2);

@@ -540,8 +540,9 @@ export class NetlinkConnection {
   /** Batches waiting for room for their answers, in call order (a batch is never sent before one queued earlier). */
   private readonly sendQueue = new Fifo<QueuedBatch>();
   /**
-   * Counts what moves the requests sent and the listing being read on (datagrams read, requests settled, turns
-   * given): a request or listing waiting behind them fails its timeout only when this stood still (see watchQueue, waitTimer).
+   * Counts what moves the changes waiting for room (answers to changes read, requests settled, batches sent): one
+   * waiting fails its timeout only when this stood still (see watchQueue). Not a listing's parts, which free no room:
+   * counted, a long listing read kept a change waiting behind changes never answered past its timeout.
    */
   private moved = 0;
   /**
@@ -1292,7 +1293,7 @@ export class NetlinkConnection {
 
   /**
    * Bound the wait of the batches waiting for room by their timeouts: a batch fails, not sent, once nothing ahead
-   * has moved (`moved`: no datagram read, no request settled) for whole firings of the watch adding up to its
+   * has moved (`moved`: no answer to a change read, no request settled) for whole firings of the watch adding up to its
    * timeout, counted from its arrival or the last movement, whichever is later; so between its timeout and about
    * twice that after the last movement, as a listing read whole. A burst answered steadily waits as long as it takes.
    */
@@ -1732,10 +1733,12 @@ export class NetlinkConnection {
       return;
     }
     this.meter.charge(messages.length);
-    this.moved++;
     for (const msg of messages) {
       const entry = this.pending.get(msg.seq);
       if (entry === undefined) continue; // late reply of a timed-out or aborted request
+      // An answer to a change moves the changes waiting for room (one in parts before its ACK included); a listing's
+      // part does not: it frees no room (the kernel queues an answer at the send or drops it, never waits for reads).
+      if (entry.kind === 'ack') this.moved++;
       try {
         if (entry.kind === 'ack') this.onAckMessage(entry, msg);
         else this.onDumpMessage(entry, msg);

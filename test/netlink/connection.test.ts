@@ -1145,6 +1145,32 @@ describe('requests and listings waiting behind others: their timeout bounds the 
     expect(vi.getTimerCount()).toBe(0);
   });
 
+  it('the parts of a long listing read meanwhile free no room: a change waiting behind unanswered ones still times out', async () => {
+    vi.useFakeTimers();
+    const { t, conn } = stalled();
+    const whole = conn.dumpAll(req('long list'), {}, marker);
+    const seq = t.last().seq;
+    expect(t.sent).toHaveLength(3);
+    const waiting = settle(conn.request(req('waiting'), { timeoutMs: 1000 }));
+    let outcome: unknown;
+    void waiting.then((o) => {
+      outcome = o;
+    });
+    // A part every 500 ms for 5 s: the listing moves on, the changes ahead of 'waiting' do not.
+    const fed: number[] = [];
+    for (let i = 0; i < 10 && outcome === undefined; i++) {
+      await vi.advanceTimersByTimeAsync(500);
+      t.deliver(part(seq, i));
+      fed.push(i);
+    }
+    // Between its timeout and twice that: at most 4 parts fed.
+    expect(outcome).toMatchObject({ name: 'TimeoutError', sent: false, message: 'waiting (not sent): the requests ahead of it got no answer within 1000 ms' });
+    expect(fed.length).toBeLessThanOrEqual(4);
+    expect(t.sent).toHaveLength(3);
+    t.deliver(nb.done(seq));
+    expect(await whole).toEqual(fed);
+  });
+
   it('the wait goes on, however long, while the requests ahead are answered', async () => {
     vi.useFakeTimers();
     const { t, conn, ahead } = stalled();
